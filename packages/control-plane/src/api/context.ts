@@ -1,0 +1,21 @@
+/** What route handlers may use: services and state, passed down from the daemon. */
+import type { ApiLogs } from "../logs/api-logs.js";
+import type { BundleStore } from "../bundles/bundle-store.js";
+import type { Provider } from "../providers/provider.js";
+import type { StateStore } from "../state/store.js";
+import type { ClusterInfo } from "./public.js";
+
+export interface RouteContext {
+  store: StateStore;
+  bundles: BundleStore;
+  provider: Provider;
+  logs: ApiLogs;
+  gatewayUrl: string;
+  version: string;
+  enqueue(apiName: string): void;
+  /** Reconciles an API now and resolves when done (delete uses it so the 404 is immediate). */
+  reconcileNow(apiName: string): Promise<void>;
+  info(): ClusterInfo;
+  /** Starts a graceful stop of the whole daemon (after the response is sent). */
+  requestShutdown(): void;
+}

@@ -1,0 +1,177 @@
+/**
+ * The control plane's public HTTP contract: request and response shapes of every route, plus how a
+ * client finds and authenticates to a running daemon. This is the only module the CLI may import
+ * from the control plane (types only); `openapi.yaml` in this package describes the same routes.
+ *
+ * Routes (all JSON unless noted, all under `http://127.0.0.1:<port>`, all but `GET /v1/health`
+ * need `Authorization: Bearer <token>`):
+ *
+ *   GET    /v1/health                  → HealthResponse (no auth; used to probe a daemon)
+ *   GET    /v1/info                    → ClusterInfo
+ *   HEAD   /v1/bundles/:sha256         → 200 if stored, 404 if not
+ *   PUT    /v1/bundles/:sha256         ← body: gzip'd tar of the project (application/gzip) → BundleResponse
+ *   POST   /v1/deploy                  ← DeployRequest → DeployResponse
+ *   GET    /v1/apis                    → ApiListResponse
+ *   GET    /v1/apis/:name              → ApiDetail
+ *   DELETE /v1/apis/:name              → DeleteResponse
+ *   GET    /v1/apis/:name/logs?follow=1&tail=N → text/plain; charset=utf-8, chunked: the API's log
+ *                                        lines; with follow the stream stays open until the client
+ *                                        disconnects or the API is deleted
+ *   POST   /v1/shutdown                → ShutdownResponse; the daemon then stops every replica and exits
+ *
+ * Every non-2xx response has an ErrorBody.
+ */
+
+/** Written by the daemon to `$AXON_HOME/daemon.json` (0600) once it listens. */
+export interface DaemonRecord {
+  pid: number;
+  /** Base URL of the control-plane API, e.g. `http://127.0.0.1:41234`. */
+  apiUrl: string;
+  /** Base URL of the gateway that serves the APIs, e.g. `http://localhost:8888`. */
+  gatewayUrl: string;
+  version: string;
+  startedAt: string;
+}
+
+/** File names under `$AXON_HOME`. The token file is created 0600 by the daemon. */
+export const DAEMON_RECORD_FILE = "daemon.json";
+export const TOKEN_FILE = "token";
+export const DAEMON_LOG_FILE = "daemon.log";
+
+export interface ErrorBody {
+  /** Stable, namespaced code, e.g. `config.invalid`, `api.not_found`, `bundle.invalid`. */
+  code: string;
+  message: string;
+  hint?: string;
+  /** For `config.invalid`: every problem found, with file/line/column/field path. */
+  diagnostics?: Diagnostic[];
+}
+
+export interface Diagnostic {
+  file: string;
+  line?: number;
+  column?: number;
+  /** Field path inside the config, e.g. `iris-classifier.autoscaling.min_replicas` or `[0].predictor`. */
+  path: string;
+  message: string;
+}
+
+export interface HealthResponse {
+  ok: true;
+  version: string;
+  pid: number;
+}
+
+export interface ClusterInfo {
+  provider: "local";
+  version: string;
+  pid: number;
+  home: string;
+  apiUrl: string;
+  gatewayUrl: string;
+  startedAt: string;
+  /** The Python interpreter that runs predictors, and where that choice came from. */
+  python: { path: string; version: string | null; source: "env" | "flag" | "default" };
+  apis: number;
+  replicas: number;
+  /** Process ids of every Python worker process this daemon runs. */
+  workerPids: number[];
+}
+
+export interface BundleResponse {
+  sha256: string;
+  bytes: number;
+}
+
+export interface DeployRequest {
+  /** The YAML text of the config file, as the user wrote it. */
+  config: string;
+  /** File name shown in diagnostics, e.g. `axon.yaml` (relative to the project root). */
+  configFileName: string;
+  /** sha256 (hex) of a bundle already PUT to /v1/bundles. */
+  bundle: string;
+  /** Absolute path of the project on the client machine, shown in `get`. */
+  projectPath?: string;
+  force?: boolean;
+}
+
+export type DeployOutcome = "created" | "updated" | "unchanged";
+
+export interface DeployResult {
+  api: string;
+  kind: string;
+  outcome: DeployOutcome;
+  /** Cortex wording: `creating X (RealtimeAPI)`, `updating X (RealtimeAPI)`, `X (RealtimeAPI) is up to date`. */
+  message: string;
+  endpoint: string;
+}
+
+export interface DeployResponse {
+  results: DeployResult[];
+  /** Deprecation notes (old Cortex spellings that were mapped), each once. */
+  warnings: Diagnostic[];
+}
+
+export type ApiStatus = "live" | "updating" | "error" | "unknown";
+
+export interface ReplicaCounts {
+  /** Replicas the API should have now. */
+  requested: number;
+  /** Ready replicas running the current version. */
+  upToDate: number;
+  /** Ready replicas running an older version. */
+  stale: number;
+  /** Replicas starting (`__init__` not finished). */
+  initializing: number;
+  /** Replicas of the current version that crashed and are waiting to restart. */
+  failed: number;
+}
+
+export interface ApiSummary {
+  name: string;
+  kind: "RealtimeAPI";
+  status: ApiStatus;
+  /** Why the status is what it is, when it is not `live` (e.g. the last crash). */
+  statusMessage?: string;
+  replicas: ReplicaCounts;
+  /** ISO time of the last deploy that changed the API. */
+  lastUpdated: string;
+  /** Full URL, e.g. `http://localhost:8888/iris-classifier`. */
+  endpoint: string;
+}
+
+export interface ApiEvent {
+  time: string;
+  type: "info" | "warning" | "error";
+  message: string;
+}
+
+export interface ApiVersion {
+  id: string;
+  createdAt: string;
+  specHash: string;
+  bundle: string;
+}
+
+export interface ApiDetail extends ApiSummary {
+  /** The resolved configuration (defaults filled in), as `@axon/spec` produces it. */
+  spec: Record<string, unknown>;
+  /** The resolved configuration rendered as YAML (durations as `1m0s`). */
+  specYaml: string;
+  exampleCurl: string;
+  projectPath?: string;
+  versions: ApiVersion[];
+  events: ApiEvent[];
+}
+
+export interface ApiListResponse {
+  apis: ApiSummary[];
+}
+
+export interface DeleteResponse {
+  message: string;
+}
+
+export interface ShutdownResponse {
+  message: string;
+}

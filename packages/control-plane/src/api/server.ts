@@ -1,0 +1,63 @@
+/**
+ * The control-plane HTTP API (fastify): bearer-token auth on every route but /v1/health, one
+ * error mapper, one file per route under ./routes. See ./public.ts and ../../openapi.yaml.
+ */
+import { timingSafeEqual } from "node:crypto";
+import Fastify, { type FastifyInstance } from "fastify";
+import { toErrorBody } from "../errors.js";
+import type { RouteContext } from "./context.js";
+import { registerBundleRoutes } from "./routes/bundles.js";
+import { registerDeleteApiRoute } from "./routes/delete-api.js";
+import { registerDeployRoute } from "./routes/deploy.js";
+import { registerGetApiRoute } from "./routes/get-api.js";
+import { registerHealthRoute } from "./routes/health.js";
+import { registerInfoRoute } from "./routes/info.js";
+import { registerListApisRoute } from "./routes/list-apis.js";
+import { registerLogsRoute } from "./routes/logs.js";
+import { registerShutdownRoute } from "./routes/shutdown.js";
+
+export function buildApiServer(context: RouteContext, token: string): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+  const expected = Buffer.from(`Bearer ${token}`);
+
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.url === "/v1/health") return;
+    const given = Buffer.from(request.headers.authorization ?? "");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      await reply.code(401).send({
+        code: "auth.invalid_token",
+        message: "missing or wrong bearer token",
+        hint: "the token is in $AXON_HOME/token; the axon CLI sends it for you",
+      });
+    }
+  });
+
+  // Bundles are streamed to disk by the route itself, not buffered by fastify.
+  app.addContentTypeParser(
+    ["application/gzip", "application/x-gzip", "application/octet-stream", "application/x-tar"],
+    (_request, payload, done) => done(null, payload),
+  );
+
+  app.setErrorHandler(async (error, _request, reply) => {
+    const fastifyStatus = (error as { statusCode?: number }).statusCode;
+    if (fastifyStatus !== undefined && fastifyStatus < 500 && !(error as { code?: string }).code?.includes(".")) {
+      return reply.code(fastifyStatus).send({ code: "request.invalid", message: error.message });
+    }
+    const { status, body } = toErrorBody(error);
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler(async (request, reply) =>
+    reply.code(404).send({ code: "route.not_found", message: `no route ${request.method} ${request.url}` }),
+  );
+
+  registerHealthRoute(app, context);
+  registerInfoRoute(app, context);
+  registerBundleRoutes(app, context);
+  registerDeployRoute(app, context);
+  registerListApisRoute(app, context);
+  registerGetApiRoute(app, context);
+  registerDeleteApiRoute(app, context);
+  registerLogsRoute(app, context);
+  registerShutdownRoute(app, context);
+  return app;
+}

@@ -1,0 +1,48 @@
+/**
+ * Domain errors that cross the HTTP boundary. Each has a stable, namespaced code and an HTTP status;
+ * `toErrorBody` is the one place that turns any thrown value into the wire shape.
+ */
+import type { Diagnostic, ErrorBody } from "./api/public.js";
+
+export interface DomainErrorOptions {
+  status?: number;
+  hint?: string;
+  diagnostics?: Diagnostic[];
+  cause?: unknown;
+}
+
+/** An expected failure caused by the request or the world, with text a user can act on. */
+export class DomainError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly hint: string | undefined;
+  readonly diagnostics: Diagnostic[] | undefined;
+
+  constructor(code: string, message: string, options: DomainErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = "DomainError";
+    this.code = code;
+    this.status = options.status ?? 400;
+    this.hint = options.hint;
+    this.diagnostics = options.diagnostics;
+  }
+}
+
+/** Maps anything thrown by a route to a status and an ErrorBody; unexpected errors become 500. */
+export function toErrorBody(error: unknown): { status: number; body: ErrorBody } {
+  if (error instanceof DomainError) {
+    const body: ErrorBody = { code: error.code, message: error.message };
+    if (error.hint !== undefined) body.hint = error.hint;
+    if (error.diagnostics !== undefined) body.diagnostics = error.diagnostics;
+    return { status: error.status, body };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    status: 500,
+    body: {
+      code: "internal",
+      message: `the control plane hit an unexpected error: ${message}`,
+      hint: "see daemon.log under $AXON_HOME for details",
+    },
+  };
+}

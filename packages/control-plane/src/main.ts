@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+/**
+ * `axon-control-plane`: starts the daemon in the foreground. The CLI starts it in the background
+ * (`axon cluster up`, or the first `axon deploy`); run it directly to watch its log.
+ */
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { Daemon, type PythonChoice } from "./daemon.js";
+import { DomainError } from "./errors.js";
+import { formatLogTime } from "./logs/api-logs.js";
+import { AXON_VERSION } from "./version.js";
+
+const USAGE = `usage: axon-control-plane [--home DIR] [--port N] [--gateway-port N] [--python PATH]
+
+  --home DIR          state directory (default $AXON_HOME or ~/.axon)
+  --port N            control-plane API port on 127.0.0.1 (default 0: any free port)
+  --gateway-port N    port of the gateway serving the APIs (default $AXON_GATEWAY_PORT or 8888)
+  --python PATH       interpreter that runs predictors (default $AXON_PYTHON or python3)`;
+
+function parsePort(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new DomainError("usage", `${flag} must be a port number between 0 and 65535 (got ${value})`);
+  }
+  return port;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      home: { type: "string" },
+      port: { type: "string" },
+      "gateway-port": { type: "string" },
+      python: { type: "string" },
+      version: { type: "boolean" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.version === true) {
+    process.stdout.write(`${AXON_VERSION}\n`);
+    return 0;
+  }
+  const home = path.resolve(values.home ?? process.env.AXON_HOME ?? path.join(os.homedir(), ".axon"));
+  const python: PythonChoice =
+    values.python !== undefined
+      ? { path: values.python, source: "flag" }
+      : process.env.AXON_PYTHON !== undefined && process.env.AXON_PYTHON !== ""
+        ? { path: process.env.AXON_PYTHON, source: "env" }
+        : { path: "python3", source: "default" };
+  const log = (line: string): void => {
+    process.stdout.write(`${formatLogTime(new Date())} ${line}\n`);
+  };
+  const daemon = new Daemon({
+    home,
+    apiPort: parsePort(values.port, "--port", 0),
+    gatewayPort: parsePort(values["gateway-port"] ?? process.env.AXON_GATEWAY_PORT, "--gateway-port", 8888),
+    python,
+    log,
+  });
+  await daemon.start();
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: string): void => {
+      void daemon.stop(`received ${signal}`).then(resolve);
+    };
+    process.once("SIGINT", () => onSignal("SIGINT"));
+    process.once("SIGTERM", () => onSignal("SIGTERM"));
+    const poll = setInterval(() => {
+      if (daemon.state === "stopped") {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 100);
+  });
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof DomainError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      if (error.hint !== undefined) process.stderr.write(`  ${error.hint}\n`);
+      process.exit(1);
+    }
+    if (error instanceof Error && (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS") === true) {
+      process.stderr.write(`error: ${error.message}\n${USAGE}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`error: the control plane crashed while starting: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,128 @@
+/**
+ * The local gateway: one HTTP server (default localhost:8888) that routes each API's
+ * `networking.endpoint` to a ready replica of that API, picked by least in-flight. Replica fronts
+ * live in this process, so a request is parsed once and framed straight to a Python worker.
+ */
+import { randomUUID } from "node:crypto";
+import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { DomainError } from "../../errors.js";
+
+/** What the gateway needs from a replica. */
+export interface RoutableReplica {
+  readonly inFlight: number;
+  serve(req: IncomingMessage, res: ServerResponse, requestId: string): void;
+}
+
+export interface GatewayBackend {
+  /** Ready replicas of an API, in any order. */
+  readyReplicas(apiName: string): RoutableReplica[];
+  /** A short reason why an API has no ready replica (shown in the 503). */
+  whyNotReady(apiName: string): string;
+}
+
+const REQUEST_ID = /^[\w.:\-]{1,128}$/;
+
+export class Gateway {
+  readonly #routes = new Map<string, string>();
+  readonly #endpoints = new Map<string, string>();
+  readonly #backend: GatewayBackend;
+  readonly #server: Server;
+
+  constructor(backend: GatewayBackend) {
+    this.#backend = backend;
+    this.#server = http.createServer((req, res) => this.#handle(req, res));
+    this.#server.keepAliveTimeout = 65_000;
+  }
+
+  setRoute(apiName: string, endpoint: string): void {
+    const previous = this.#endpoints.get(apiName);
+    if (previous === endpoint) return;
+    if (previous !== undefined) this.#routes.delete(previous);
+    this.#routes.set(endpoint, apiName);
+    this.#endpoints.set(apiName, endpoint);
+  }
+
+  removeRoute(apiName: string): void {
+    const previous = this.#endpoints.get(apiName);
+    if (previous !== undefined) this.#routes.delete(previous);
+    this.#endpoints.delete(apiName);
+  }
+
+  /** Listens on host:port; a port in use becomes a DomainError that says what to do. */
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        if (error.code === "EADDRINUSE") {
+          reject(
+            new DomainError("gateway.port_in_use", `port ${port} on ${host} is already in use`, {
+              hint: "stop whatever listens there, or pick another port with --gateway-port / AXON_GATEWAY_PORT",
+            }),
+          );
+        } else reject(error);
+      };
+      this.#server.once("error", onError);
+      this.#server.listen(port, host, () => {
+        this.#server.off("error", onError);
+        const address = this.#server.address();
+        resolve(typeof address === "object" && address !== null ? address.port : port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? "/";
+    const queryAt = url.indexOf("?");
+    let pathname = queryAt === -1 ? url : url.slice(0, queryAt);
+    if (pathname.length > 1 && pathname.endsWith("/")) pathname = pathname.slice(0, -1);
+    const apiName = this.#routes.get(pathname);
+    if (apiName === undefined) {
+      respondJson(req, res, 404, { error: `no api is deployed at ${pathname}` });
+      return;
+    }
+    if (req.method === "GET") {
+      respondJson(req, res, 200, {
+        message: "make a prediction by sending a POST request to this endpoint with a JSON payload",
+      });
+      return;
+    }
+    if (req.method !== "POST") {
+      res.setHeader("Allow", "GET, POST");
+      respondJson(req, res, 405, { error: `method ${req.method ?? ""} is not allowed; use POST` });
+      return;
+    }
+    const replica = leastInFlight(this.#backend.readyReplicas(apiName));
+    if (replica === undefined) {
+      res.setHeader("Retry-After", "1");
+      respondJson(req, res, 503, {
+        error: `api ${apiName} has no ready replica (${this.#backend.whyNotReady(apiName)})`,
+      });
+      return;
+    }
+    const given = req.headers["x-request-id"];
+    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    replica.serve(req, res, requestId);
+  }
+}
+
+function leastInFlight(replicas: RoutableReplica[]): RoutableReplica | undefined {
+  let best: RoutableReplica | undefined;
+  for (const replica of replicas) {
+    if (best === undefined || replica.inFlight < best.inFlight) best = replica;
+  }
+  return best;
+}
+
+function respondJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+  res.end(text);
+  // Drain any request body so keep-alive connections stay usable.
+  req.resume();
+}

@@ -1,0 +1,196 @@
+/**
+ * The local provider: each replica is a replica front in this process plus Python worker processes
+ * on this machine, reachable through the local gateway. Worker PIDs are recorded in the store so a
+ * daemon restarted after `kill -9` can find and stop anything left behind (workers also exit by
+ * themselves when their front's socket closes).
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { Replica } from "../../replica/replica.js";
+import type { ApiLogs } from "../../logs/api-logs.js";
+import type { StateStore } from "../../state/store.js";
+import type { ObservedReplica, Provider, ReplicaFailure, ReplicaPlan } from "../provider.js";
+import { Gateway, type GatewayBackend, type RoutableReplica } from "./gateway.js";
+
+export interface LocalProviderOptions {
+  store: StateStore;
+  logs: ApiLogs;
+  /** The interpreter that runs predictors. */
+  python: string;
+  /** Where replica sockets live (keep it short: Unix socket paths are limited to ~107 bytes). */
+  runDir: string;
+  /** How long a stopping replica may finish in-flight requests. */
+  drainGraceMs?: number;
+}
+
+interface Entry {
+  observed: ObservedReplica;
+  replica: Replica;
+}
+
+export class LocalProvider implements Provider, GatewayBackend {
+  readonly gateway: Gateway;
+  readonly #options: LocalProviderOptions;
+  readonly #replicas = new Map<string, Entry>();
+  readonly #failures = new Map<string, ReplicaFailure>();
+  readonly #listeners: Array<(apiName: string) => void> = [];
+
+  constructor(options: LocalProviderOptions) {
+    this.#options = options;
+    this.gateway = new Gateway(this);
+    mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
+  }
+
+  onChange(listener: (apiName: string) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  #changed(apiName: string): void {
+    for (const listener of this.#listeners) listener(apiName);
+  }
+
+  listReplicas(apiName: string): ObservedReplica[] {
+    const result: ObservedReplica[] = [];
+    for (const entry of this.#replicas.values()) {
+      if (entry.observed.apiName === apiName) result.push({ ...entry.observed });
+    }
+    return result;
+  }
+
+  apiNamesWithReplicas(): string[] {
+    return [...new Set([...this.#replicas.values()].map((e) => e.observed.apiName))];
+  }
+
+  allWorkerPids(): number[] {
+    return [...this.#replicas.values()].flatMap((e) => e.replica.pids());
+  }
+
+  lastFailure(apiName: string): ReplicaFailure | undefined {
+    return this.#failures.get(apiName);
+  }
+
+  readyReplicas(apiName: string): RoutableReplica[] {
+    const result: RoutableReplica[] = [];
+    for (const entry of this.#replicas.values()) {
+      if (entry.observed.apiName === apiName && entry.observed.phase === "ready") result.push(entry.replica);
+    }
+    return result;
+  }
+
+  whyNotReady(apiName: string): string {
+    const failure = this.#failures.get(apiName);
+    if (failure !== undefined) return `its replicas fail to start: ${failure.message}; run \`axon logs ${apiName}\``;
+    return "its replicas are still starting";
+  }
+
+  createReplica(plan: ReplicaPlan): ObservedReplica {
+    const { spec } = plan;
+    const id = `r-${randomBytes(3).toString("hex")}`;
+    const replica = Replica.start({
+      id,
+      apiName: plan.apiName,
+      projectDir: plan.projectDir,
+      predictorPath: spec.predictor.path,
+      ...(spec.predictor.python_path === undefined || spec.predictor.python_path === null
+        ? {}
+        : { pythonPath: spec.predictor.python_path }),
+      config: spec.predictor.config,
+      env: spec.predictor.env,
+      python: this.#options.python,
+      processes: spec.predictor.processes_per_replica,
+      threads: spec.predictor.threads_per_process,
+      maxConcurrency: spec.autoscaling.max_replica_concurrency,
+      runDir: this.#options.runDir,
+      logFile: this.#options.logs.fileFor(plan.apiName),
+    });
+    const observed: ObservedReplica = {
+      id,
+      apiName: plan.apiName,
+      versionId: plan.versionId,
+      phase: "starting",
+      pids: replica.pids(),
+      startedAt: Date.now(),
+    };
+    const entry: Entry = { observed, replica };
+    this.#replicas.set(id, entry);
+    this.#options.store.recordWorkerProcesses(id, plan.apiName, observed.pids);
+    this.#options.logs.appendSystemLine(
+      plan.apiName,
+      `replica ${id} starting (version ${plan.versionId}, worker pids ${observed.pids.join(", ")})`,
+    );
+
+    replica.onExit((info) => {
+      if (!this.#replicas.has(id) || entry.observed.phase === "stopping") return;
+      const how = info.signal !== null ? `was killed by ${info.signal}` : `exited with code ${String(info.code)}`;
+      this.#fail(entry, `a worker ${how}`);
+    });
+    replica.ready.then(
+      () => {
+        if (entry.observed.phase !== "starting") return;
+        entry.observed.phase = "ready";
+        const failure = this.#failures.get(plan.apiName);
+        if (failure?.versionId === plan.versionId) this.#failures.delete(plan.apiName);
+        const seconds = ((Date.now() - observed.startedAt) / 1000).toFixed(1);
+        this.#options.logs.appendSystemLine(plan.apiName, `replica ${id} is ready (${seconds}s)`);
+        this.#changed(plan.apiName);
+      },
+      (error: unknown) => {
+        if (entry.observed.phase !== "starting") return;
+        this.#fail(entry, error instanceof Error ? error.message : String(error));
+      },
+    );
+    return { ...observed };
+  }
+
+  #fail(entry: Entry, message: string): void {
+    const { apiName, versionId, id } = entry.observed;
+    this.#replicas.delete(id);
+    this.#options.store.forgetReplicaProcesses(id);
+    const previous = this.#failures.get(apiName);
+    const count = previous?.versionId === versionId ? previous.count + 1 : 1;
+    this.#failures.set(apiName, { versionId, count, lastAt: Date.now(), message });
+    this.#options.logs.appendSystemLine(apiName, `replica ${id} failed: ${message}`);
+    // Stop whatever is left of it (sibling workers of a dead one).
+    void entry.replica.stop(0).finally(() => this.#changed(apiName));
+  }
+
+  async deleteReplica(id: string): Promise<void> {
+    const entry = this.#replicas.get(id);
+    if (entry === undefined) return;
+    entry.observed.phase = "stopping";
+    try {
+      await entry.replica.stop(this.#options.drainGraceMs ?? 10_000);
+    } finally {
+      this.#replicas.delete(id);
+      this.#options.store.forgetReplicaProcesses(id);
+      this.#options.logs.appendSystemLine(entry.observed.apiName, `replica ${id} stopped`);
+      this.#changed(entry.observed.apiName);
+    }
+  }
+
+  setRoute(apiName: string, endpoint: string): void {
+    this.gateway.setRoute(apiName, endpoint);
+  }
+
+  removeRoute(apiName: string): void {
+    this.gateway.removeRoute(apiName);
+  }
+
+  forget(apiName: string): void {
+    this.#failures.delete(apiName);
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.#replicas.keys()].map((id) => this.deleteReplica(id)));
+    await this.gateway.close();
+  }
+}
+
+/** A socket directory short enough for Unix socket paths, under `home` when it fits. */
+export function chooseRunDir(home: string, hashOfHome: string): string {
+  const preferred = path.join(home, "run");
+  // "/r-abcdef-w0.sock" is < 24 bytes; sun_path allows 107.
+  if (Buffer.byteLength(preferred) <= 80) return preferred;
+  return path.join("/tmp", `axon-${hashOfHome.slice(0, 12)}`);
+}

@@ -1,0 +1,47 @@
+/**
+ * API status from desired state and observed replicas, in Cortex's order: enough up-to-date ready
+ * replicas → live; a failing current version → error; at least min_replicas ready → live; else
+ * updating.
+ */
+import type { ApiSpec } from "@axon/spec";
+import type { ApiStatus, ApiSummary, ReplicaCounts } from "../api/public.js";
+import type { Provider } from "../providers/provider.js";
+import type { ApiRecord } from "../state/store.js";
+
+export function summarizeApi(api: ApiRecord, provider: Provider, gatewayUrl: string): ApiSummary {
+  const spec = api.currentVersion.spec as unknown as ApiSpec;
+  const replicas = provider.listReplicas(api.name).filter((r) => r.phase !== "stopping");
+  const current = replicas.filter((r) => r.versionId === api.currentVersion.id);
+  const failure = provider.lastFailure(api.name);
+  const failing = failure !== undefined && failure.versionId === api.currentVersion.id;
+
+  const upToDate = current.filter((r) => r.phase === "ready").length;
+  const counts: ReplicaCounts = {
+    requested: api.requested,
+    upToDate,
+    stale: replicas.filter((r) => r.versionId !== api.currentVersion.id && r.phase === "ready").length,
+    initializing: failing ? 0 : current.filter((r) => r.phase === "starting").length,
+    failed: failing ? Math.max(1, api.requested - upToDate) : 0,
+  };
+
+  let status: ApiStatus;
+  let statusMessage: string | undefined;
+  if (upToDate >= api.requested) status = "live";
+  else if (counts.failed > 0) {
+    status = "error";
+    statusMessage = `${failure?.message ?? "replicas fail"}; run \`axon logs ${api.name}\``;
+    if (counts.stale > 0) statusMessage += "; the previous version keeps serving";
+  } else if (upToDate >= spec.autoscaling.min_replicas) status = "live";
+  else status = "updating";
+
+  const summary: ApiSummary = {
+    name: api.name,
+    kind: "RealtimeAPI",
+    status,
+    replicas: counts,
+    lastUpdated: api.updatedAt,
+    endpoint: `${gatewayUrl}${spec.networking.endpoint}`,
+  };
+  if (statusMessage !== undefined) summary.statusMessage = statusMessage;
+  return summary;
+}

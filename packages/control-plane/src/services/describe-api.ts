@@ -1,0 +1,40 @@
+/** Reads for `axon get <api>`: summary, resolved spec, versions and events. */
+import { specToYaml, type ApiSpec } from "@axon/spec";
+import type { RouteContext } from "../api/context.js";
+import type { ApiDetail } from "../api/public.js";
+import { DomainError } from "../errors.js";
+import { summarizeApi } from "../reconcile/status.js";
+import type { ApiRecord } from "../state/store.js";
+
+export function requireApi(context: Pick<RouteContext, "store">, name: string): ApiRecord {
+  const api = context.store.getApi(name);
+  if (api === undefined) {
+    const known = context.store.listApis().map((a) => a.name);
+    throw new DomainError("api.not_found", `api ${name} is not deployed`, {
+      status: 404,
+      hint: known.length > 0 ? `deployed apis: ${known.join(", ")}` : "no apis are deployed; run `axon deploy`",
+    });
+  }
+  return api;
+}
+
+export function describeApi(context: RouteContext, name: string): ApiDetail {
+  const api = requireApi(context, name);
+  const summary = summarizeApi(api, context.provider, context.gatewayUrl);
+  const spec = api.currentVersion.spec as unknown as ApiSpec;
+  const detail: ApiDetail = {
+    ...summary,
+    spec: api.currentVersion.spec,
+    specYaml: specToYaml(spec),
+    exampleCurl: `curl ${summary.endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`,
+    versions: context.store.listVersions(api.name).map((v) => ({
+      id: v.id,
+      createdAt: v.createdAt,
+      specHash: v.specHash,
+      bundle: v.bundle,
+    })),
+    events: context.store.listEvents(api.name),
+  };
+  if (api.currentVersion.projectPath !== null) detail.projectPath = api.currentVersion.projectPath;
+  return detail;
+}

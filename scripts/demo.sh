@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job, end to end: set up, deploy the iris example locally, and query it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+# Predictors run on the interpreter named here; the iris example needs scikit-learn, which this
+# machine has for Debian's python3.
+export AXON_PYTHON="${AXON_PYTHON:-/usr/bin/python3}"
+npx axon deploy examples/iris-sklearn --wait
+echo "+ curl -X POST localhost:8888/iris-classifier -H 'Content-Type: application/json' -d '[5.9,3.0,5.1,1.8]'" >&2
+curl -sS -X POST localhost:8888/iris-classifier -H 'Content-Type: application/json' -d '[5.9,3.0,5.1,1.8]'
+echo
+npx axon get

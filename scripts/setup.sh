@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One-time (idempotent) set-up on a fresh Debian machine: the Python packages the examples and
+# benchmarks need (from Debian's apt, since PyPI may be unreachable), Node 24 and the other npm
+# dependencies (Node 24 is the `node` devDependency), the TypeScript build, and the iris model.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+EXAMPLE_PYTHON="${AXON_PYTHON:-/usr/bin/python3}"
+
+missing=()
+"$EXAMPLE_PYTHON" -c 'import sklearn' 2>/dev/null || missing+=(python3-sklearn)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]} with apt-get (for $EXAMPLE_PYTHON)" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# npm ci only when the lockfile changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies (Node 24 comes from the registry)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+echo "setup: building" >&2
+npm run --silent build
+
+if [ ! -f examples/iris-sklearn/model.pkl ]; then
+  echo "setup: training the iris example's model with $EXAMPLE_PYTHON" >&2
+  (cd examples/iris-sklearn && "$EXAMPLE_PYTHON" train.py)
+fi
+echo "setup: done" >&2

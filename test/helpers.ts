@@ -1,0 +1,145 @@
+/**
+ * Helpers for end-to-end tests: run the built `axon` CLI as a user would (a real process, a real
+ * daemon in a temp $AXON_HOME, real Python replicas), and clean up every process by PID.
+ */
+import { execFile, spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const CLI = path.join(REPO, "packages/cli/dist/main.js");
+/** Interpreter for the iris example: needs scikit-learn (Debian's python3 on this machine). */
+export const IRIS_PYTHON = process.env.AXON_TEST_IRIS_PYTHON ?? "/usr/bin/python3";
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestCluster {
+  home: string;
+  gatewayPort: number;
+  env: NodeJS.ProcessEnv;
+  axon(args: string[], options?: { cwd?: string; timeoutMs?: number }): Promise<CliResult>;
+  daemonPid(): number | undefined;
+  cleanup(): void;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A fresh $AXON_HOME and gateway port; `cleanup` stops the daemon and every worker it ran. */
+export async function makeTestCluster(python = IRIS_PYTHON): Promise<TestCluster> {
+  const home = mkdtempSync(path.join(os.tmpdir(), "axon-e2e-"));
+  const gatewayPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AXON_HOME: home,
+    AXON_GATEWAY_PORT: String(gatewayPort),
+    AXON_PYTHON: python,
+    FORCE_COLOR: "0",
+  };
+  const daemonPid = (): number | undefined => {
+    try {
+      return (JSON.parse(readFileSync(path.join(home, "daemon.json"), "utf8")) as { pid: number }).pid;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    home,
+    gatewayPort,
+    env,
+    daemonPid,
+    axon: (args, options = {}) => runAxon(args, env, options.cwd ?? REPO, options.timeoutMs ?? 60_000),
+    cleanup: () => {
+      const pid = daemonPid();
+      for (const worker of workerPidsUnder(home)) killQuietly(worker);
+      if (pid !== undefined) killQuietly(pid);
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+export function runAxon(args: string[], env: NodeJS.ProcessEnv, cwd: string, timeoutMs: number): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env, cwd, timeout: timeoutMs }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** PIDs of live Python workers whose command line mentions this home's runtime sockets or projects. */
+export function workerPidsUnder(home: string): number[] {
+  const out = spawnSync("pgrep", ["-f", "axon_runtime"], { encoding: "utf8" }).stdout;
+  const pids: number[] = [];
+  for (const line of out.split("\n")) {
+    const pid = Number.parseInt(line, 10);
+    if (!Number.isInteger(pid)) continue;
+    let cmdline = "";
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      continue;
+    }
+    if (cmdline.includes(home)) pids.push(pid);
+  }
+  return pids;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+/** Copies an example into a temp project folder the test may modify. */
+export function copyExample(name: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `axon-project-`));
+  cpSync(path.join(REPO, "examples", name), dir, { recursive: true });
+  return dir;
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function postJson(url: string, body: unknown): Promise<{ status: number; text: string }> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, text: await response.text() };
+}
