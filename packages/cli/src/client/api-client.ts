@@ -1,0 +1,238 @@
+/**
+ * A typed HTTP client for the control plane's public routes (`@axon/control-plane/api`). It turns
+ * transport failures and non-2xx answers into `UserError`s with the daemon's message, hint and
+ * diagnostics, so commands never see a raw fetch error or a stack.
+ */
+import type {
+  ApiDetail,
+  ApiListResponse,
+  BundleResponse,
+  ClusterInfo,
+  DeleteResponse,
+  DeployRequest,
+  DeployResponse,
+  ErrorBody,
+  HealthResponse,
+  ShutdownResponse,
+} from "@axon/control-plane/api";
+import { ApiError, InterruptedError, UserError } from "../errors.js";
+
+/** How to reach one daemon. */
+export interface ApiClientOptions {
+  /** e.g. `http://127.0.0.1:41234` */
+  baseUrl: string;
+  /** Bearer token; not needed for `health()`. */
+  token: string;
+  /** Aborted on Ctrl-C. */
+  signal: AbortSignal;
+}
+
+interface RequestOptions {
+  body?: string | Uint8Array;
+  contentType?: string;
+  /** Per-request deadline; `undefined` means none (log streams). */
+  timeoutMs?: number;
+  auth?: boolean;
+}
+
+/** Requests that should answer at once get this long before we call the daemon unresponsive. */
+const DEFAULT_TIMEOUT_MS = 30_000;
+/** Uploads can be up to 512 MiB; give them time on slow disks. */
+const UPLOAD_TIMEOUT_MS = 10 * 60_000;
+
+const NOT_REACHABLE_HINT =
+  "check `$AXON_HOME/daemon.log`, or restart it with `axon cluster down` then `axon cluster up`";
+
+/** The control plane's routes as methods. */
+export class ApiClient {
+  readonly baseUrl: string;
+  readonly #token: string;
+  readonly #signal: AbortSignal;
+
+  constructor(options: ApiClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.#token = options.token;
+    this.#signal = options.signal;
+  }
+
+  /** `GET /v1/health` (no auth): a quick probe, with a short deadline. */
+  async health(timeoutMs = 2_000): Promise<HealthResponse> {
+    return this.#json<HealthResponse>("GET", "/v1/health", { auth: false, timeoutMs });
+  }
+
+  async info(): Promise<ClusterInfo> {
+    return this.#json<ClusterInfo>("GET", "/v1/info");
+  }
+
+  /** `HEAD /v1/bundles/:sha256`: true when the daemon already stores this bundle. */
+  async hasBundle(sha256: string): Promise<boolean> {
+    const response = await this.#send("HEAD", `/v1/bundles/${sha256}`, {});
+    if (response.status === 404) return false;
+    if (response.ok) return true;
+    throw await toApiError(response);
+  }
+
+  async putBundle(sha256: string, data: Uint8Array): Promise<BundleResponse> {
+    return this.#json<BundleResponse>("PUT", `/v1/bundles/${sha256}`, {
+      body: data,
+      contentType: "application/gzip",
+      timeoutMs: UPLOAD_TIMEOUT_MS,
+    });
+  }
+
+  async deploy(request: DeployRequest): Promise<DeployResponse> {
+    return this.#json<DeployResponse>("POST", "/v1/deploy", {
+      body: JSON.stringify(request),
+      contentType: "application/json",
+      timeoutMs: 5 * 60_000,
+    });
+  }
+
+  async listApis(): Promise<ApiListResponse> {
+    return this.#json<ApiListResponse>("GET", "/v1/apis");
+  }
+
+  async getApi(name: string): Promise<ApiDetail> {
+    return this.#json<ApiDetail>("GET", `/v1/apis/${encodeURIComponent(name)}`);
+  }
+
+  async deleteApi(name: string): Promise<DeleteResponse> {
+    return this.#json<DeleteResponse>("DELETE", `/v1/apis/${encodeURIComponent(name)}`);
+  }
+
+  async shutdown(): Promise<ShutdownResponse> {
+    return this.#json<ShutdownResponse>("POST", "/v1/shutdown", {
+      body: "{}",
+      contentType: "application/json",
+    });
+  }
+
+  /**
+   * `GET /v1/apis/:name/logs`: calls `onText` with each chunk as it arrives. Resolves when the
+   * daemon ends the stream; throws `InterruptedError` on Ctrl-C.
+   */
+  async streamLogs(
+    name: string,
+    options: { follow: boolean; tail: number },
+    onText: (text: string) => void,
+  ): Promise<void> {
+    const query = new URLSearchParams({ tail: String(options.tail) });
+    if (options.follow) query.set("follow", "1");
+    const response = await this.#send("GET", `/v1/apis/${encodeURIComponent(name)}/logs?${query}`, {
+      timeoutMs: undefined,
+    });
+    if (!response.ok) throw await toApiError(response);
+    if (response.body === null) return;
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of response.body) {
+        onText(decoder.decode(chunk, { stream: true }));
+      }
+      const rest = decoder.decode();
+      if (rest !== "") onText(rest);
+    } catch (error) {
+      if (this.#signal.aborted) throw new InterruptedError();
+      throw new UserError(`the log stream from ${this.baseUrl} broke off`, {
+        hint: NOT_REACHABLE_HINT,
+        cause: error,
+      });
+    }
+  }
+
+  async #json<T>(method: string, route: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.#send(method, route, options);
+    if (!response.ok) throw await toApiError(response);
+    const text = await response.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new UserError(`the control plane sent a response to ${method} ${route} that is not JSON`, {
+        details: text.slice(0, 500),
+        hint: NOT_REACHABLE_HINT,
+        cause: error,
+      });
+    }
+  }
+
+  async #send(method: string, route: string, options: RequestOptions): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (options.auth !== false) headers["authorization"] = `Bearer ${this.#token}`;
+    if (options.contentType !== undefined) headers["content-type"] = options.contentType;
+    const timeoutMs = "timeoutMs" in options ? options.timeoutMs : DEFAULT_TIMEOUT_MS;
+    const signal =
+      timeoutMs === undefined ? this.#signal : AbortSignal.any([this.#signal, AbortSignal.timeout(timeoutMs)]);
+    try {
+      return await fetch(`${this.baseUrl}${route}`, {
+        method,
+        headers,
+        body: options.body ?? null,
+        signal,
+      });
+    } catch (error) {
+      if (this.#signal.aborted) throw new InterruptedError();
+      if (signal.aborted) {
+        throw new UserError(
+          `the local cluster at ${this.baseUrl} did not answer ${method} ${route} within ${Math.round((timeoutMs ?? 0) / 1000)}s`,
+          { hint: NOT_REACHABLE_HINT, cause: error },
+        );
+      }
+      throw new UserError(`cannot reach the local cluster at ${this.baseUrl} (${describeNetworkError(error)})`, {
+        hint: NOT_REACHABLE_HINT,
+        cause: error,
+      });
+    }
+  }
+}
+
+/** True when `error` means nothing is listening (the daemon is gone), as opposed to a slow daemon. */
+export function isConnectionRefused(error: unknown): boolean {
+  return describeNetworkError(error instanceof UserError ? error.cause : error) === "ECONNREFUSED";
+}
+
+function describeNetworkError(error: unknown): string {
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string") {
+    return cause.code;
+  }
+  if (cause instanceof Error) return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Turns a non-2xx response into an ApiError carrying the daemon's ErrorBody. */
+export async function toApiError(response: Response): Promise<ApiError> {
+  const text = await response.text().catch(() => "");
+  const body = parseErrorBody(text);
+  if (body !== undefined) {
+    return new ApiError(body.message, {
+      code: body.code,
+      status: response.status,
+      ...(body.hint === undefined ? {} : { hint: body.hint }),
+      ...(body.diagnostics === undefined ? {} : { diagnostics: body.diagnostics }),
+    });
+  }
+  const details = text.trim() === "" ? {} : { details: text.trim().slice(0, 2000) };
+  return new ApiError(`the control plane answered ${response.status} ${response.statusText}`.trimEnd(), {
+    code: "http.unexpected",
+    status: response.status,
+    ...details,
+  });
+}
+
+function parseErrorBody(text: string): ErrorBody | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (
+      typeof value === "object" &&
+      value !== null &&
+      "message" in value &&
+      typeof value.message === "string" &&
+      "code" in value &&
+      typeof value.code === "string"
+    ) {
+      return value as ErrorBody;
+    }
+  } catch {
+    // not JSON: the caller shows the raw text instead
+  }
+  return undefined;
+}

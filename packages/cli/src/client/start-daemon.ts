@@ -1,0 +1,123 @@
+/**
+ * Starting the local control plane in the background: spawn it detached with its output appended to
+ * `$AXON_HOME/daemon.log`, then poll `daemon.json` + `/v1/health` until it answers. If the child
+ * dies first, the error shows the end of its log, which is where the reason is.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, open, readFile, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { CliContext } from "../context.js";
+import { sleep } from "../context.js";
+import { UserError } from "../errors.js";
+import { DAEMON_LOG_FILE, findDaemon, type DaemonConnection } from "./daemon.js";
+
+/** What the daemon should be started with. */
+export interface StartDaemonOptions {
+  home: string;
+  gatewayPort?: number;
+  python?: string;
+  /** How long to wait for the health probe to answer. */
+  timeoutMs?: number;
+}
+
+const POLL_MS = 100;
+const LOG_TAIL_LINES = 20;
+
+/** Path of the control plane's entry script: `AXON_CONTROL_PLANE_BIN`, else the installed package. */
+export function resolveControlPlaneEntry(env: CliContext["env"]): string {
+  const override = env["AXON_CONTROL_PLANE_BIN"];
+  if (override !== undefined && override !== "") return override;
+  try {
+    return fileURLToPath(import.meta.resolve("@axon/control-plane/main"));
+  } catch {
+    // Some loaders (test runners) do not implement import.meta.resolve; require resolution reads the
+    // same `exports` entry.
+    return createRequire(import.meta.url).resolve("@axon/control-plane/main");
+  }
+}
+
+/** Spawns the daemon and resolves once it answers its health probe. */
+export async function startDaemon(ctx: CliContext, options: StartDaemonOptions): Promise<DaemonConnection> {
+  const { home } = options;
+  const entry = resolveControlPlaneEntry(ctx.env);
+  if (!existsSync(entry)) {
+    throw new UserError(`the control plane is not installed where expected: ${entry} does not exist`, {
+      hint: "build it with `npm run build`, or point AXON_CONTROL_PLANE_BIN at its main.js",
+    });
+  }
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const logFile = path.join(home, DAEMON_LOG_FILE);
+  const args = [entry, "--home", home];
+  if (options.gatewayPort !== undefined) args.push("--gateway-port", String(options.gatewayPort));
+  if (options.python !== undefined) args.push("--python", options.python);
+
+  ctx.stderr.write("starting the local cluster...\n");
+  // Only this start's output belongs in an error message; the log keeps earlier runs too.
+  const logOffset = await stat(logFile).then((s) => s.size, () => 0);
+  const log = await open(logFile, "a", 0o600);
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let spawnError: Error | undefined;
+  try {
+    const child = spawn(process.execPath, args, {
+      cwd: home,
+      detached: true,
+      stdio: ["ignore", log.fd, log.fd],
+      env: ctx.env as NodeJS.ProcessEnv,
+    });
+    child.once("exit", (code, signal) => {
+      exit = { code, signal };
+    });
+    child.once("error", (error) => {
+      spawnError = error;
+    });
+    child.unref();
+  } finally {
+    await log.close();
+  }
+
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  for (;;) {
+    if (spawnError !== undefined) {
+      throw new UserError(`cannot start the control plane (${spawnError.message})`, { cause: spawnError });
+    }
+    const connection = await findDaemon(home, ctx.signal);
+    if (connection !== undefined) return connection;
+    if (exit !== undefined) {
+      const how = exit.code === null ? `signal ${exit.signal ?? "?"}` : `exit code ${exit.code}`;
+      throw new UserError(`the local cluster failed to start (${how})`, {
+        details: await readLogTail(logFile, logOffset),
+        hint: `the full log is in ${logFile}`,
+      });
+    }
+    if (Date.now() >= deadline) {
+      throw new UserError(`the local cluster did not start within ${Math.round((options.timeoutMs ?? 15_000) / 1000)}s`, {
+        details: await readLogTail(logFile, logOffset),
+        hint: `see ${logFile}; stop a stuck daemon with \`axon cluster down\``,
+      });
+    }
+    await sleep(POLL_MS, ctx.signal);
+  }
+}
+
+async function readLogTail(file: string, fromByte: number): Promise<string> {
+  try {
+    const text = (await readFile(file)).subarray(fromByte).toString("utf8");
+    const lines = text.trimEnd().split("\n");
+    return lines.slice(-LOG_TAIL_LINES).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+/** The live daemon for `options.home`, starting one first when none is running. */
+export async function connectOrStartDaemon(
+  ctx: CliContext,
+  options: StartDaemonOptions,
+): Promise<{ connection: DaemonConnection; started: boolean }> {
+  const running = await findDaemon(options.home, ctx.signal);
+  if (running !== undefined) return { connection: running, started: false };
+  return { connection: await startDaemon(ctx, options), started: true };
+}

@@ -1,0 +1,15 @@
+/** `axon cluster`: the group for managing the local cluster (`up`, `down`, `info`). */
+import { Command } from "commander";
+import type { CliContext } from "../context.js";
+import { makeClusterDownCommand } from "./cluster/down.js";
+import { makeClusterInfoCommand } from "./cluster/info.js";
+import { makeClusterUpCommand } from "./cluster/up.js";
+
+/** Builds `axon cluster` and its subcommands. */
+export function makeClusterCommand(ctx: CliContext): Command {
+  return new Command("cluster")
+    .description("start, stop and inspect the local cluster")
+    .addCommand(makeClusterUpCommand(ctx))
+    .addCommand(makeClusterDownCommand(ctx))
+    .addCommand(makeClusterInfoCommand(ctx));
+}

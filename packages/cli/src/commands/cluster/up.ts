@@ -1,0 +1,50 @@
+/** `axon cluster up`: start the local control plane and gateway (if not already running). */
+import { Command } from "commander";
+import { findDaemon } from "../../client/daemon.js";
+import { startDaemon } from "../../client/start-daemon.js";
+import type { CliContext } from "../../context.js";
+import { resolveHome } from "../../context.js";
+import { gatewayPortFromEnv, outputOption, parsePort, type OutputOptions } from "../../options.js";
+import { printJson } from "../../output.js";
+
+interface UpFlags extends OutputOptions {
+  gatewayPort?: number;
+  python?: string;
+}
+
+/** Builds `axon cluster up`. */
+export function makeClusterUpCommand(ctx: CliContext): Command {
+  return new Command("up")
+    .description("start the local cluster in the background")
+    .option("--gateway-port <port>", "port the apis are served on (default 8888, or AXON_GATEWAY_PORT)", parsePort)
+    .option("--python <path>", "python interpreter that runs predictors (default: AXON_PYTHON, else python3)")
+    .addOption(outputOption())
+    .action(async (flags: UpFlags, command: Command) => {
+      const home = resolveHome(ctx, command);
+      const gatewayPort = flags.gatewayPort ?? gatewayPortFromEnv(ctx.env);
+      let connection = await findDaemon(home, ctx.signal);
+      if (connection !== undefined) {
+        ctx.stderr.write(`the local cluster is already running at ${connection.record.apiUrl}\n`);
+        const running = connection.record.gatewayUrl;
+        if (gatewayPort !== undefined && new URL(running).port !== String(gatewayPort)) {
+          ctx.stderr.write(
+            `warning: its gateway listens at ${running}, not on port ${gatewayPort}; run \`axon cluster down\` first to change it\n`,
+          );
+        }
+      } else {
+        connection = await startDaemon(ctx, {
+          home,
+          ...(gatewayPort === undefined ? {} : { gatewayPort }),
+          ...(flags.python === undefined ? {} : { python: flags.python }),
+        });
+        ctx.stderr.write(`local cluster started at ${connection.record.apiUrl}\n`);
+      }
+      const info = await connection.client.info();
+      if (flags.output === "json") {
+        printJson(ctx.stdout, info);
+        return;
+      }
+      const { renderClusterInfo } = await import("../../ui/cluster.js");
+      ctx.stdout.write(`${renderClusterInfo(info)}\n`);
+    });
+}

@@ -1,0 +1,214 @@
+import { Readable } from "node:stream";
+import { list } from "tar";
+import { describe, expect, it } from "vitest";
+import { makeIrisProject, startFakeDaemon, writeFiles } from "../testing/fixtures.js";
+import { runCli } from "../testing/run-cli.js";
+
+/** Entry paths of a gzip'd tar, in archive order. */
+async function tarEntries(data: Buffer): Promise<string[]> {
+  const paths: string[] = [];
+  const parser = list({ onReadEntry: (entry) => paths.push(entry.path) });
+  await new Promise<void>((resolve, reject) => {
+    Readable.from([data]).pipe(parser).on("end", resolve).on("close", resolve).on("error", reject);
+  });
+  return paths;
+}
+
+describe("axon deploy", () => {
+  it("packs the project with the ignore rules and uploads it", async () => {
+    // Given a project with files that must and must not be uploaded, and a running daemon
+    const dir = await makeIrisProject({
+      ".env": "A=1\n",
+      ".secret": "x",
+      ".git/config": "x",
+      "lib/helper.py": "x = 1\n",
+      "lib/__pycache__/helper.cpython-311.pyc": "x",
+      "lib/old.pyc": "x",
+      "node_modules/left-pad/index.js": "x",
+      "data/big.bin": "x",
+      "notes.csv": "x",
+      "model.pkl": "model",
+      ".axonignore": "data/\n*.csv\n",
+    });
+    const daemon = await startFakeDaemon();
+
+    // When deploying it (no terminal, so no waiting)
+    const run = await runCli(["deploy", dir], { env: daemon.env });
+
+    // Then exactly the expected files were uploaded, in sorted order, under the bundle's sha256
+    expect(run.stderr).not.toContain("error");
+    expect(run.exitCode).toBe(0);
+    const put = daemon.requests.find((r) => r.method === "PUT");
+    expect(put).toBeDefined();
+    expect(await tarEntries(put?.body ?? Buffer.alloc(0))).toEqual([
+      ".env",
+      "lib/helper.py",
+      "model.pkl",
+      "predictor.py",
+    ]);
+    const deploy = daemon.requests.find((r) => r.path === "/v1/deploy");
+    const body = JSON.parse(deploy?.body.toString("utf8") ?? "{}") as Record<string, unknown>;
+    expect(put?.path).toBe(`/v1/bundles/${String(body["bundle"])}`);
+    expect(body).toMatchObject({ configFileName: "axon.yaml", projectPath: dir, force: false });
+    expect(put?.authorization).toBe(`Bearer ${daemon.token}`);
+  });
+
+  it("uploads an unchanged project once: same sha, HEAD hit, no second PUT", async () => {
+    // Given a project deployed once
+    const dir = await makeIrisProject();
+    const daemon = await startFakeDaemon();
+    await runCli(["deploy", dir], { env: daemon.env });
+
+    // When deploying it again
+    const run = await runCli(["deploy", dir], { env: daemon.env });
+
+    // Then the second deploy asks about the same bundle, finds it, and does not upload it
+    expect(run.exitCode).toBe(0);
+    const heads = daemon.requests.filter((r) => r.method === "HEAD").map((r) => r.path);
+    expect(heads).toHaveLength(2);
+    expect(heads[0]).toBe(heads[1]);
+    expect(daemon.requests.filter((r) => r.method === "PUT")).toHaveLength(1);
+    expect(run.stdout).toContain("iris-classifier (RealtimeAPI) is up to date");
+  });
+
+  it("prints the Cortex message and hints", async () => {
+    // Given a project and a running daemon
+    const dir = await makeIrisProject();
+    const daemon = await startFakeDaemon();
+
+    // When deploying
+    const run = await runCli(["deploy"], { cwd: dir, env: daemon.env });
+
+    // Then stdout reads like Cortex's
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout.replace(daemon.url, "http://localhost:8888")).toMatchInlineSnapshot(`
+      "creating iris-classifier (RealtimeAPI)
+
+      axon get                     (show api statuses)
+      axon get iris-classifier     (show api info)
+      axon logs iris-classifier    (stream api logs)
+      curl http://localhost:8888/iris-classifier -X POST -H "Content-Type: application/json" -d @sample.json
+      "
+    `);
+  });
+
+  it("prints exactly one JSON document with -o json", async () => {
+    // Given a project and a running daemon
+    const dir = await makeIrisProject();
+    const daemon = await startFakeDaemon();
+
+    // When deploying with -o json and --wait
+    const run = await runCli(["deploy", dir, "-o", "json", "--wait"], { env: daemon.env });
+
+    // Then stdout parses as one document with the results and the final api state
+    expect(run.exitCode).toBe(0);
+    const document = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(document).toMatchObject({
+      results: [{ api: "iris-classifier", outcome: "created" }],
+      bundle: { uploaded: true },
+      apis: [{ name: "iris-classifier", status: "live" }],
+    });
+  });
+
+  it("validates locally and sends nothing when the config is broken", async () => {
+    // Given a config whose predictor file is missing
+    const dir = await makeIrisProject();
+    await writeFiles(dir, { "axon.yaml": "- name: x\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: nope.py\n" });
+    const daemon = await startFakeDaemon();
+
+    // When deploying it
+    const run = await runCli(["deploy", dir], { env: daemon.env });
+
+    // Then it fails with the diagnostic and the daemon heard nothing
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/axon\.yaml:5:\d+: .*predictor\.path/);
+    expect(daemon.requests).toHaveLength(0);
+  });
+
+  it("shows the daemon's error body with its diagnostics and exits 1", async () => {
+    // Given a daemon that rejects the deploy with config.invalid
+    const dir = await makeIrisProject();
+    const daemon = await startFakeDaemon({
+      route: (request, response) => {
+        if (request.path !== "/v1/deploy") return false;
+        response.writeHead(400, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            code: "config.endpoint_taken",
+            message: "axon.yaml: iris-classifier: networking.endpoint /iris-classifier is already used by api other",
+            hint: "choose another networking.endpoint",
+            diagnostics: [{ file: "axon.yaml", line: 1, column: 3, path: "iris-classifier.networking", message: "taken" }],
+          }),
+        );
+        return true;
+      },
+    });
+
+    // When deploying
+    const run = await runCli(["deploy", dir], { env: daemon.env });
+
+    // Then the message, diagnostic and hint are shown, without a stack
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr.slice(run.stderr.indexOf("error:"))).toMatchInlineSnapshot(`
+      "error: axon.yaml: iris-classifier: networking.endpoint /iris-classifier is already used by api other
+        axon.yaml:1:3: iris-classifier.networking: taken
+      hint: choose another networking.endpoint
+      "
+    `);
+  });
+
+  it("waits until live with --wait", async () => {
+    // Given a daemon where the api takes two polls to come up
+    const dir = await makeIrisProject();
+    const daemon = await startFakeDaemon({ statusSequence: [{ status: "updating" }, { status: "updating" }, { status: "live" }] });
+
+    // When deploying with --wait
+    const run = await runCli(["deploy", dir, "--wait"], { env: daemon.env });
+
+    // Then it reports the endpoint once live
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toContain("waiting for iris-classifier to be live (updating)...");
+    expect(run.stdout).toContain(`iris-classifier is live at ${daemon.url}/iris-classifier`);
+  });
+
+  it("fails with the status message and a logs hint when the api errors", async () => {
+    // Given a daemon where the api crashes
+    const dir = await makeIrisProject();
+    const daemon = await startFakeDaemon({
+      statusSequence: [{ status: "updating" }, { status: "error", statusMessage: "worker exited: ImportError: sklearn" }],
+    });
+
+    // When deploying with --wait
+    const run = await runCli(["deploy", dir, "--wait"], { env: daemon.env });
+
+    // Then the error names the cause and points at the logs
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain("error: iris-classifier failed: worker exited: ImportError: sklearn");
+    expect(run.stderr).toContain("hint: see what happened with `axon logs iris-classifier`");
+  });
+
+  it("refuses to deploy the home folder", async () => {
+    // Given a project that is the user's home folder
+    const dir = await makeIrisProject();
+    const daemon = await startFakeDaemon();
+
+    // When deploying it
+    const run = await runCli(["deploy", dir], { env: { ...daemon.env, HOME: dir } });
+
+    // Then nothing is sent
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain("it is your home folder");
+    expect(daemon.requests).toHaveLength(0);
+  });
+
+  it("rejects a bad --wait-timeout as a usage problem", async () => {
+    // Given a project
+    const dir = await makeIrisProject();
+
+    // When the timeout has no unit
+    const run = await runCli(["deploy", dir, "--wait-timeout", "5"], { env: { AXON_HOME: dir } });
+
+    // Then the flag is named
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain("--wait-timeout: 5: invalid duration");
+  });
+});

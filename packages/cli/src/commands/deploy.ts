@@ -1,0 +1,98 @@
+/** `axon deploy [config-or-dir]`: create or update the APIs a config file describes. */
+import { Command } from "commander";
+import type { CliContext } from "../context.js";
+import { resolveHome } from "../context.js";
+import { UserError } from "../errors.js";
+import { gatewayPortFromEnv, outputOption, type OutputOptions } from "../options.js";
+import { formatBytes, printJson } from "../output.js";
+
+interface DeployFlags extends OutputOptions {
+  wait?: boolean;
+  waitTimeout: string;
+  force?: boolean;
+  yes?: boolean;
+}
+
+/** Cortex asked before uploading this many files (and any file of 10 MiB or more); so do we. */
+const MANY_FILES = 1000;
+
+/** Builds `axon deploy`. */
+export function makeDeployCommand(ctx: CliContext): Command {
+  return new Command("deploy")
+    .description("create or update the apis in a config file (starts the local cluster if needed)")
+    .argument("[config-or-dir]", "config file, or folder holding axon.yaml / cortex.yaml (default: .)")
+    .addOption(outputOption())
+    .option("--wait", "wait for the apis to be live (default on a terminal)")
+    .option("--no-wait", "return as soon as the deploy is accepted")
+    .option("--wait-timeout <duration>", "how long --wait waits, e.g. 90s, 5m", "5m")
+    .option("-f, --force", "override an update in progress")
+    .option("-y, --yes", "skip confirmation prompts")
+    .action(async (target: string | undefined, flags: DeployFlags, command: Command) => {
+      const [{ deployProject }, { parseDuration }, ui] = await Promise.all([
+        import("../services/deploy.js"),
+        import("@axon/spec"),
+        import("../ui/deploy.js"),
+      ]);
+      let waitTimeoutMs: number;
+      try {
+        waitTimeoutMs = parseDuration(flags.waitTimeout);
+      } catch (error) {
+        throw new UserError(`--wait-timeout: ${(error as Error).message}`, { cause: error });
+      }
+      const json = flags.output === "json";
+      const gatewayPort = gatewayPortFromEnv(ctx.env);
+      const summary = await deployProject(
+        ctx,
+        {
+          target,
+          home: resolveHome(ctx, command),
+          force: flags.force === true,
+          wait: flags.wait ?? ctx.interactive,
+          waitTimeoutMs,
+          ...(gatewayPort === undefined ? {} : { gatewayPort }),
+        },
+        async (event) => {
+          switch (event.type) {
+            case "packed":
+              if (flags.yes !== true) await confirmLargeProject(ctx, event.files, event.largeFiles);
+              return;
+            case "uploaded":
+              ctx.stderr.write(`project uploaded (${formatBytes(event.bytes)})\n`);
+              return;
+            case "deprecations":
+              ctx.stderr.write(`${ui.renderDeprecations(event.warnings)}\n`);
+              return;
+            case "deployed":
+              if (!json) {
+                ctx.stdout.write(`${ui.renderDeployResults(event.response)}\n`);
+                const hints = ui.renderDeployHints(event.response);
+                if (hints !== "") ctx.stdout.write(`\n${hints}\n`);
+              }
+              return;
+            case "status":
+              if (event.api.status === "live") {
+                if (!json) ctx.stdout.write(`${event.api.name} is live at ${event.api.endpoint}\n`);
+              } else if (event.api.status !== "error") {
+                ctx.stderr.write(`waiting for ${event.api.name} to be live (${event.api.status})...\n`);
+              }
+              return;
+          }
+        },
+      );
+      if (json) printJson(ctx.stdout, summary);
+    });
+}
+
+async function confirmLargeProject(
+  ctx: CliContext,
+  fileCount: number,
+  largeFiles: { path: string; bytes: number }[],
+): Promise<void> {
+  const { confirmOrCancel } = await import("../ui/prompt.js");
+  for (const file of largeFiles) {
+    await confirmOrCancel(ctx, `do you want to upload ${file.path} (${formatBytes(file.bytes)})?`, "--yes");
+  }
+  if (fileCount >= MANY_FILES) {
+    await confirmOrCancel(ctx, `do you want to upload ${fileCount} files?`, "--yes");
+  }
+}

@@ -1,0 +1,38 @@
+/** `axon validate [config-or-dir]`: check a config locally, without a daemon. */
+import { Command } from "commander";
+import type { CliContext } from "../context.js";
+import { UserError } from "../errors.js";
+import { outputOption, type OutputOptions } from "../options.js";
+import { printJson } from "../output.js";
+
+/** Builds `axon validate`. */
+export function makeValidateCommand(ctx: CliContext): Command {
+  return new Command("validate")
+    .description("check a config file (and that its predictor files exist) without deploying")
+    .argument("[config-or-dir]", "config file, or folder holding axon.yaml / cortex.yaml (default: .)")
+    .addOption(outputOption())
+    .action(async (target: string | undefined, flags: OutputOptions) => {
+      const [{ locateConfig, validateConfig }, { renderDeprecations }] = await Promise.all([
+        import("../services/config.js"),
+        import("../ui/deploy.js"),
+      ]);
+      const located = locateConfig(target, ctx.cwd);
+      try {
+        const config = await validateConfig(located);
+        const names = config.apis.map((api) => api.name);
+        if (flags.output === "json") {
+          printJson(ctx.stdout, { file: config.file, valid: true, apis: names, deprecations: config.deprecations });
+          return;
+        }
+        if (config.deprecations.length > 0) ctx.stderr.write(`${renderDeprecations(config.deprecations)}\n`);
+        const count = `${names.length} ${names.length === 1 ? "api" : "apis"}`;
+        ctx.stdout.write(`✓ ${config.fileName}: ${count} valid (${names.join(", ")})\n`);
+      } catch (error) {
+        // In JSON mode the diagnostics are the result, so they go to stdout as the one document.
+        if (flags.output === "json" && error instanceof UserError && error.diagnostics.length > 0) {
+          printJson(ctx.stdout, { file: located.file, valid: false, diagnostics: error.diagnostics });
+        }
+        throw error;
+      }
+    });
+}

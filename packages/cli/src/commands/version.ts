@@ -1,0 +1,33 @@
+/** `axon version`: the CLI's version and, when one is running, the control plane's. */
+import { readFile } from "node:fs/promises";
+import { Command } from "commander";
+import { findDaemon } from "../client/daemon.js";
+import type { CliContext } from "../context.js";
+import { resolveHome } from "../context.js";
+import { outputOption, type OutputOptions } from "../options.js";
+import { printJson } from "../output.js";
+
+/** The version in this package's package.json (two folders above `src/commands/` and `dist/commands/`). */
+export async function readCliVersion(): Promise<string> {
+  const text = await readFile(new URL("../../package.json", import.meta.url), "utf8");
+  return (JSON.parse(text) as { version: string }).version;
+}
+
+/** Builds `axon version`. */
+export function makeVersionCommand(ctx: CliContext): Command {
+  return new Command("version")
+    .description("print the cli version and the local cluster's version")
+    .addOption(outputOption())
+    .action(async (flags: OutputOptions, command: Command) => {
+      const [cli, daemon] = await Promise.all([readCliVersion(), findDaemon(resolveHome(ctx, command), ctx.signal)]);
+      const controlPlane = daemon?.health.version ?? null;
+      if (flags.output === "json") {
+        printJson(ctx.stdout, { cli, controlPlane });
+        return;
+      }
+      ctx.stdout.write(`cli version: ${cli}\n`);
+      ctx.stdout.write(
+        controlPlane === null ? "local cluster: not running\n" : `local cluster version: ${controlPlane}\n`,
+      );
+    });
+}

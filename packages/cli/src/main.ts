@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+/**
+ * The `axon` entry point: builds the command tree, runs it, and maps every outcome to output and an
+ * exit code in one place (0 ok, 1 failed or declined, 2 usage, 130 interrupted). Commands throw;
+ * only this file decides what an error looks like. Imports stay light here (commander and the
+ * command builders): services, `@axon/spec`, `tar` and ink load inside the actions that use them,
+ * which keeps `axon get -o json` fast.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { makeClusterCommand } from "./commands/cluster.js";
+import { makeDeleteCommand } from "./commands/delete.js";
+import { makeDeployCommand } from "./commands/deploy.js";
+import { makeGetCommand } from "./commands/get.js";
+import { makeLogsCommand } from "./commands/logs.js";
+import { makePredictCommand } from "./commands/predict.js";
+import { makeValidateCommand } from "./commands/validate.js";
+import { makeVersionCommand } from "./commands/version.js";
+import type { CliContext } from "./context.js";
+import { BugError, CancelledError, InterruptedError, UserError, formatDiagnostic } from "./errors.js";
+import { indent } from "./output.js";
+
+/** Exit codes, as documented in STYLE.md. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+/** Builds the `axon` program with every command wired to `ctx`. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command("axon")
+    .description("deploy python predictors as autoscaled http apis")
+    .addOption(new Option("--home <dir>", "state folder (default: $AXON_HOME or ~/.axon)").hideHelp())
+    .option("--verbose", "show stack traces and causes of errors")
+    .showHelpAfterError("(add --help for usage)")
+    .addCommand(makeDeployCommand(ctx))
+    .addCommand(makeGetCommand(ctx))
+    .addCommand(makeLogsCommand(ctx))
+    .addCommand(makeDeleteCommand(ctx))
+    .addCommand(makePredictCommand(ctx))
+    .addCommand(makeValidateCommand(ctx))
+    .addCommand(makeClusterCommand(ctx))
+    .addCommand(makeVersionCommand(ctx));
+  configureTree(program, ctx);
+  return program;
+}
+
+/**
+ * Runs `argv` (without the node and script paths) and returns the exit code. Never throws and never
+ * exits the process, so tests run it in-process.
+ */
+export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return EXIT.ok;
+  } catch (error) {
+    return reportError(error, ctx, argv.includes("--verbose"));
+  }
+}
+
+/** Prints `error` the way its kind deserves and returns the exit code. */
+function reportError(error: unknown, ctx: CliContext, verbose: boolean): number {
+  if (error instanceof CommanderError) {
+    // Commander already printed its message (through configureOutput).
+    if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return EXIT.ok;
+    if (error.code === "commander.help") return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    return EXIT.usage;
+  }
+  if (error instanceof InterruptedError || ctx.signal.aborted) return EXIT.interrupted;
+  if (error instanceof CancelledError) {
+    ctx.stderr.write(`${error.message}\n`);
+    return EXIT.failed;
+  }
+  if (error instanceof UserError) {
+    ctx.stderr.write(renderUserError(error, verbose));
+    return EXIT.failed;
+  }
+  const bug = error instanceof Error ? error : new BugError(String(error));
+  ctx.stderr.write(`error: ${bug.message}\n`);
+  if (verbose) ctx.stderr.write(`${bug.stack ?? ""}\n${describeCause(bug.cause)}`);
+  else ctx.stderr.write("this looks like a bug in axon; run again with --verbose to see where it happened\n");
+  return EXIT.failed;
+}
+
+/** `error: ...`, then details, diagnostics, hint and next steps, each on its own lines. */
+export function renderUserError(error: UserError, verbose = false): string {
+  const lines = [`error: ${error.message}`];
+  if (error.details !== undefined && error.details !== "") lines.push(indent(error.details));
+  for (const diagnostic of error.diagnostics) lines.push(`  ${formatDiagnostic(diagnostic)}`);
+  if (error.hint !== undefined) lines.push(`hint: ${error.hint}`);
+  if (error.nextSteps.length > 0) {
+    lines.push("next steps:", ...error.nextSteps.map((step) => `  - ${step}`));
+  }
+  let text = `${lines.join("\n")}\n`;
+  if (verbose && error.cause !== undefined) text += describeCause(error.cause);
+  return text;
+}
+
+function describeCause(cause: unknown): string {
+  if (cause === undefined) return "";
+  if (cause instanceof Error) return `caused by: ${cause.stack ?? cause.message}\n${describeCause(cause.cause)}`;
+  return `caused by: ${String(cause)}\n`;
+}
+
+/** Every command in the tree throws instead of exiting, and writes through ctx's sinks. */
+function configureTree(command: Command, ctx: CliContext): void {
+  command.exitOverride();
+  command.configureOutput({
+    writeOut: (text) => ctx.stdout.write(text),
+    writeErr: (text) => ctx.stderr.write(text),
+  });
+  for (const child of command.commands) configureTree(child, ctx);
+}
+
+/** The real process: wire ctx to stdio, Ctrl-C to the abort signal, and the result to exitCode. */
+async function main(): Promise<void> {
+  const interrupt = new AbortController();
+  process.on("SIGINT", () => {
+    // The first Ctrl-C lets the command wind down (exit 130); a second one does not wait.
+    if (interrupt.signal.aborted) process.exit(EXIT.interrupted);
+    interrupt.abort();
+  });
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    // `axon logs api | head` closes the pipe early: stop quietly, like other Unix tools.
+    if (error.code === "EPIPE") interrupt.abort();
+  });
+  const ctx: CliContext = {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: { write: (text) => void process.stdout.write(text) },
+    stderr: { write: (text) => void process.stderr.write(text) },
+    stdin: process.stdin,
+    interactive: process.stdout.isTTY === true && process.stdin.isTTY === true,
+    signal: interrupt.signal,
+    now: () => new Date(),
+  };
+  process.exitCode = await runCli(process.argv.slice(2), ctx);
+}
+
+if (import.meta.main) await main();

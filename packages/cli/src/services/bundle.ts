@@ -1,0 +1,153 @@
+/**
+ * Packing a project folder into the gzip'd tar the daemon stores by content hash. The archive is
+ * deterministic (sorted entries, fixed mtime, no owner, modes normalised to 0644/0755) so its
+ * sha256 depends only on file names and contents: deploying an unchanged project uploads nothing.
+ *
+ * What is left out, as Cortex did: the config file itself (it travels in the deploy request, so
+ * editing it alone does not change the code bundle), hidden files and folders except `.env`,
+ * compiled Python (`*.pyc`, `*.pyo`, `*.pyd`, `__pycache__`), `node_modules`, and whatever
+ * `.axonignore` / `.cortexignore` list (gitignore syntax).
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readdir, readFile, realpath, stat } from "node:fs/promises";
+import path from "node:path";
+import ignore, { type Ignore } from "ignore";
+import { create } from "tar";
+import { UserError } from "../errors.js";
+import { formatBytes } from "../output.js";
+
+/** Cortex v0.20 allowed 512 MiB projects, and so does the daemon. */
+export const MAX_PROJECT_BYTES = 512 * 1024 * 1024;
+
+/** Ignore files read from the project root, in this order. */
+export const IGNORE_FILES = [".axonignore", ".cortexignore"] as const;
+
+/** One file that goes into the bundle. */
+export interface BundleFile {
+  /** POSIX path relative to the project root. */
+  path: string;
+  bytes: number;
+}
+
+/** A packed project. */
+export interface ProjectBundle {
+  sha256: string;
+  /** The gzip'd tar. */
+  data: Buffer;
+  files: BundleFile[];
+  /** Sum of the files' sizes before compression. */
+  contentBytes: number;
+}
+
+/** What to pack. */
+export interface PackOptions {
+  /** Project root. */
+  dir: string;
+  /** Project-relative paths left out on top of the ignore rules (the config file). */
+  exclude?: string[];
+  maxBytes?: number;
+}
+
+/** Lists, checks and packs the project. */
+export async function packProject(options: PackOptions): Promise<ProjectBundle> {
+  const files = await listProjectFiles(options.dir, options.exclude ?? []);
+  const contentBytes = files.reduce((sum, file) => sum + file.bytes, 0);
+  const maxBytes = options.maxBytes ?? MAX_PROJECT_BYTES;
+  if (contentBytes > maxBytes) {
+    const largest = [...files].sort((a, b) => b.bytes - a.bytes).slice(0, 5);
+    throw new UserError(
+      `the project in ${options.dir} is ${formatBytes(contentBytes)}, more than the ${formatBytes(maxBytes)} limit`,
+      {
+        hint: "list data and model files in .axonignore and download them in your predictor's __init__",
+        nextSteps: largest.map((file) => `${file.path} (${formatBytes(file.bytes)})`),
+      },
+    );
+  }
+  const data = await createArchive(options.dir, files.map((file) => file.path));
+  return { sha256: createHash("sha256").update(data).digest("hex"), data, files, contentBytes };
+}
+
+/** The files that would be packed, sorted by path, with the ignore rules applied. */
+export async function listProjectFiles(dir: string, exclude: string[] = []): Promise<BundleFile[]> {
+  const rules = await loadIgnoreRules(dir);
+  const excluded = new Set(exclude.map(toPosix));
+  const files: BundleFile[] = [];
+  const visited = new Set<string>([await realpath(dir)]);
+
+  const walk = async (relativeDir: string): Promise<void> => {
+    const absoluteDir = path.join(dir, relativeDir);
+    const entries = await readdir(absoluteDir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const relative = relativeDir === "" ? entry.name : `${relativeDir}/${entry.name}`;
+      const absolute = path.join(absoluteDir, entry.name);
+      // Symbolic links are followed: a linked model file is uploaded like any other file.
+      const info = entry.isSymbolicLink() ? await stat(absolute).catch(() => undefined) : undefined;
+      const isDirectory = info?.isDirectory() ?? entry.isDirectory();
+      const isFile = info?.isFile() ?? entry.isFile();
+      if (!isDirectory && !isFile) continue;
+      if (isBuiltInExcluded(entry.name, isDirectory)) continue;
+      if (rules.ignores(isDirectory ? `${relative}/` : relative)) continue;
+      if (isDirectory) {
+        const real = await realpath(absolute);
+        if (visited.has(real)) continue;
+        visited.add(real);
+        await walk(relative);
+        continue;
+      }
+      if (excluded.has(relative)) continue;
+      files.push({ path: relative, bytes: (info ?? (await stat(absolute))).size });
+    }
+  };
+  await walk("");
+  return files;
+}
+
+function isBuiltInExcluded(name: string, isDirectory: boolean): boolean {
+  if (name.startsWith(".") && name !== ".env") return true;
+  if (isDirectory) return name === "__pycache__" || name === "node_modules";
+  return /\.py[cod]$/.test(name);
+}
+
+async function loadIgnoreRules(dir: string): Promise<Ignore> {
+  const rules = ignore();
+  for (const name of IGNORE_FILES) {
+    const file = path.join(dir, name);
+    if (existsSync(file)) rules.add(await readFile(file, "utf8"));
+  }
+  return rules;
+}
+
+async function createArchive(dir: string, files: string[]): Promise<Buffer> {
+  if (files.length === 0) {
+    throw new UserError(`there are no files to deploy in ${dir}`, {
+      hint: "check .axonignore / .cortexignore: they may exclude the predictor",
+    });
+  }
+  const stream = create(
+    {
+      cwd: dir,
+      gzip: true,
+      portable: true,
+      follow: true,
+      noDirRecurse: true,
+      mtime: new Date(0),
+      onWriteEntry: (entry) => {
+        // Only "is it executable" survives, so a chmod g+w or a different umask does not change the hash.
+        if (entry.stat !== undefined) {
+          const executable = (entry.stat.mode & 0o111) !== 0;
+          entry.stat.mode = (entry.stat.mode & ~0o7777) | (executable ? 0o755 : 0o644);
+        }
+      },
+    },
+    files,
+  );
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
+function toPosix(p: string): string {
+  return p.split(path.sep).join("/");
+}

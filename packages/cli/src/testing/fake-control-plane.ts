@@ -1,0 +1,246 @@
+/**
+ * Test helper: a small in-memory HTTP server that stands in for the real control-plane daemon in
+ * the CLI's tests. It speaks the public contract (`@axon/control-plane/api`) closely enough to
+ * exercise the CLI; the real daemon is covered by the end-to-end tests in /work/main/test/.
+ * It listens on 127.0.0.1:0 and writes `daemon.json` + `token` into the given AXON_HOME.
+ */
+import { writeFile, mkdir } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import type {
+  ApiDetail,
+  ApiStatus,
+  ClusterInfo,
+  DaemonRecord,
+  DeployRequest,
+  DeployResponse,
+  ErrorBody,
+} from "@axon/control-plane/api";
+import { parseApiConfig } from "@axon/spec";
+
+/** One request the fake received. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  authorization: string | undefined;
+  body: Buffer;
+}
+
+/** A route override: return true when handled. */
+export type FakeRoute = (request: RecordedRequest, response: ServerResponse) => boolean | Promise<boolean>;
+
+/** Options for the fake. */
+export interface FakeControlPlaneOptions {
+  home: string;
+  token?: string;
+  /** Status the API reports on successive `GET /v1/apis/:name` after a deploy (last one sticks). */
+  statusSequence?: { status: ApiStatus; statusMessage?: string }[];
+  /** Tried before the built-in routes. */
+  route?: FakeRoute;
+  /** pid written to daemon.json (default: this process). */
+  pid?: number;
+  onShutdown?: () => void;
+}
+
+/** A running fake daemon. */
+export interface FakeControlPlane {
+  url: string;
+  token: string;
+  requests: RecordedRequest[];
+  bundles: Map<string, Buffer>;
+  apis: Map<string, ApiDetail>;
+  close(): Promise<void>;
+}
+
+/** Starts the fake and writes its record into `options.home`. */
+export async function startFakeControlPlane(options: FakeControlPlaneOptions): Promise<FakeControlPlane> {
+  const token = options.token ?? "test-token";
+  const requests: RecordedRequest[] = [];
+  const bundles = new Map<string, Buffer>();
+  const apis = new Map<string, ApiDetail>();
+  const deployed = new Map<string, string>();
+  const polls = new Map<string, number>();
+  let url = "";
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((error: unknown) => {
+      send(res, 500, { code: "internal", message: String(error) });
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const recorded: RecordedRequest = {
+      method: req.method ?? "GET",
+      path: req.url ?? "/",
+      authorization: req.headers.authorization,
+      body: Buffer.concat(chunks),
+    };
+    requests.push(recorded);
+    if (options.route !== undefined && (await options.route(recorded, res))) return;
+    const { method } = recorded;
+    const route = recorded.path.split("?")[0] ?? "/";
+
+    if (method === "GET" && route === "/v1/health") {
+      send(res, 200, { ok: true, version: "9.9.9-fake", pid: options.pid ?? process.pid });
+      return;
+    }
+    if (method === "POST" && /^\/[a-z0-9-]+$/.test(route)) {
+      // The gateway side: an API endpoint echoing what it got.
+      send(res, 200, { echoed: JSON.parse(recorded.body.toString("utf8")) as unknown });
+      return;
+    }
+    if (recorded.authorization !== `Bearer ${token}`) {
+      send(res, 401, { code: "auth.invalid_token", message: "missing or wrong bearer token" });
+      return;
+    }
+    if (method === "GET" && route === "/v1/info") {
+      const info: ClusterInfo = {
+        provider: "local",
+        version: "9.9.9-fake",
+        pid: options.pid ?? process.pid,
+        home: options.home,
+        apiUrl: url,
+        gatewayUrl: url,
+        startedAt: new Date(0).toISOString(),
+        python: { path: "/usr/bin/python3", version: "3.11.2", source: "default" },
+        apis: apis.size,
+        replicas: apis.size,
+        workerPids: [],
+      };
+      send(res, 200, info);
+      return;
+    }
+    const bundle = /^\/v1\/bundles\/([0-9a-f]{64})$/.exec(route);
+    if (bundle?.[1] !== undefined) {
+      const sha = bundle[1];
+      if (method === "HEAD") {
+        res.writeHead(bundles.has(sha) ? 200 : 404).end();
+        return;
+      }
+      if (method === "PUT") {
+        bundles.set(sha, recorded.body);
+        send(res, 200, { sha256: sha, bytes: recorded.body.length });
+        return;
+      }
+    }
+    if (method === "POST" && route === "/v1/deploy") {
+      const request = JSON.parse(recorded.body.toString("utf8")) as DeployRequest;
+      const parsed = parseApiConfig(request.config, request.configFileName);
+      const response: DeployResponse = { results: [], warnings: parsed.deprecations };
+      for (const spec of parsed.apis) {
+        const key = `${request.bundle}:${JSON.stringify(spec)}`;
+        const previous = deployed.get(spec.name);
+        const outcome = previous === undefined ? "created" : previous === key ? "unchanged" : "updated";
+        deployed.set(spec.name, key);
+        const endpoint = `${url}${spec.networking.endpoint}`;
+        const verb = outcome === "created" ? "creating" : "updating";
+        response.results.push({
+          api: spec.name,
+          kind: spec.kind,
+          outcome,
+          message: outcome === "unchanged" ? `${spec.name} (${spec.kind}) is up to date` : `${verb} ${spec.name} (${spec.kind})`,
+          endpoint,
+        });
+        if (outcome !== "unchanged") polls.set(spec.name, 0);
+        apis.set(spec.name, makeApiDetail(spec.name, endpoint, "updating"));
+      }
+      send(res, 200, response);
+      return;
+    }
+    if (method === "GET" && route === "/v1/apis") {
+      send(res, 200, { apis: [...apis.values()] });
+      return;
+    }
+    const api = /^\/v1\/apis\/([^/]+)(\/logs)?$/.exec(route);
+    if (api?.[1] !== undefined) {
+      const name = decodeURIComponent(api[1]);
+      const detail = apis.get(name);
+      if (detail === undefined) {
+        send(res, 404, {
+          code: "api.not_found",
+          message: `api ${name} is not deployed`,
+          hint: "run `axon get` to see the deployed apis",
+        });
+        return;
+      }
+      if (api[2] === "/logs" && method === "GET") {
+        res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+        res.write(`${name} line 1\n`);
+        res.end(`${name} line 2\n`);
+        return;
+      }
+      if (method === "GET") {
+        const sequence = options.statusSequence ?? [{ status: "live" }];
+        const poll = polls.get(name) ?? sequence.length;
+        polls.set(name, poll + 1);
+        const step = sequence[Math.min(poll, sequence.length - 1)] ?? { status: "live" };
+        const current: ApiDetail = { ...detail, status: step.status };
+        if (step.statusMessage !== undefined) current.statusMessage = step.statusMessage;
+        send(res, 200, current);
+        return;
+      }
+      if (method === "DELETE") {
+        apis.delete(name);
+        send(res, 200, { message: `deleting ${name}` });
+        return;
+      }
+    }
+    if (method === "POST" && route === "/v1/shutdown") {
+      send(res, 200, { message: "shutting down" });
+      options.onShutdown?.();
+      return;
+    }
+    send(res, 404, { code: "route.not_found", message: `no route ${method} ${route}` });
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await mkdir(options.home, { recursive: true });
+  const record: DaemonRecord = {
+    pid: options.pid ?? process.pid,
+    apiUrl: url,
+    gatewayUrl: url,
+    version: "9.9.9-fake",
+    startedAt: new Date(0).toISOString(),
+  };
+  await writeFile(path.join(options.home, "daemon.json"), JSON.stringify(record));
+  await writeFile(path.join(options.home, "token"), `${token}\n`, { mode: 0o600 });
+
+  return {
+    url,
+    token,
+    requests,
+    bundles,
+    apis,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** An ApiDetail with plausible values, for seeding the fake. */
+export function makeApiDetail(name: string, endpoint: string, status: ApiStatus): ApiDetail {
+  return {
+    name,
+    kind: "RealtimeAPI",
+    status,
+    replicas: { requested: 1, upToDate: status === "live" ? 1 : 0, stale: 0, initializing: 0, failed: 0 },
+    lastUpdated: new Date(0).toISOString(),
+    endpoint,
+    spec: { name },
+    specYaml: `name: ${name}\nkind: RealtimeAPI\n`,
+    exampleCurl: `curl ${endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`,
+    versions: [],
+    events: [],
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body as ErrorBody);
+  res.writeHead(status, { "content-type": "application/json" }).end(text);
+}

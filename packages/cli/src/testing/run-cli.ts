@@ -1,0 +1,42 @@
+/**
+ * Test helper: run `axon` in-process with buffered stdout/stderr, a given environment and working
+ * directory, and no terminal. Returns what a shell would see.
+ */
+import { Readable } from "node:stream";
+import type { CliContext } from "../context.js";
+import { runCli as runProgram } from "../main.js";
+
+/** What one `axon` invocation printed and how it exited. */
+export interface CliRun {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Options for one invocation; `env` replaces the process environment entirely. */
+export interface RunCliOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  stdin?: string;
+  interactive?: boolean;
+  now?: Date;
+  signal?: AbortSignal;
+}
+
+/** Runs `axon <argv>` in this process. */
+export async function runCli(argv: readonly string[], options: RunCliOptions = {}): Promise<CliRun> {
+  let stdout = "";
+  let stderr = "";
+  const ctx: CliContext = {
+    env: options.env ?? {},
+    cwd: options.cwd ?? process.cwd(),
+    stdout: { write: (text) => void (stdout += text) },
+    stderr: { write: (text) => void (stderr += text) },
+    stdin: Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]),
+    interactive: options.interactive ?? false,
+    signal: options.signal ?? new AbortController().signal,
+    now: () => options.now ?? new Date(),
+  };
+  const exitCode = await runProgram(argv, ctx);
+  return { stdout, stderr, exitCode };
+}

@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import type { ApiSummary } from "@axon/control-plane/api";
+import { makeApiDetail } from "../testing/fake-control-plane.js";
+import { renderApiDetail, renderApiList } from "./apis.js";
+
+const NOW = new Date("2024-05-01T12:00:00Z");
+
+function summary(name: string, overrides: Partial<ApiSummary>): ApiSummary {
+  return {
+    name,
+    kind: "RealtimeAPI",
+    status: "live",
+    replicas: { requested: 1, upToDate: 1, stale: 0, initializing: 0, failed: 0 },
+    lastUpdated: "2024-05-01T11:59:33Z",
+    endpoint: `http://localhost:8888/${name}`,
+    ...overrides,
+  };
+}
+
+describe("renderApiList", () => {
+  it("renders a Cortex-style table sorted by name, without empty stale/failed columns", () => {
+    // Given two healthy apis
+    const apis = [
+      summary("text-generator", { lastUpdated: "2024-04-28T09:00:00Z", replicas: { requested: 3, upToDate: 3, stale: 0, initializing: 0, failed: 0 } }),
+      summary("iris-classifier", {}),
+    ];
+
+    // When rendering the list
+    const text = renderApiList({ apis }, NOW);
+
+    // Then columns are left aligned with three-space gaps
+    expect(text).toMatchInlineSnapshot(`
+      "api               status   up-to-date   requested   last update   endpoint
+      iris-classifier   live     1            1           27s           http://localhost:8888/iris-classifier
+      text-generator    live     3            3           3d            http://localhost:8888/text-generator"
+    `);
+  });
+
+  it("adds stale and failed columns when some api has them", () => {
+    // Given an api mid-rollout with a crashed replica
+    const apis = [
+      summary("iris-classifier", {
+        status: "updating",
+        lastUpdated: "2024-05-01T11:43:00Z",
+        replicas: { requested: 2, upToDate: 1, stale: 2, initializing: 0, failed: 1 },
+      }),
+    ];
+
+    // When rendering the list
+    const text = renderApiList({ apis }, NOW);
+
+    // Then stale sits after up-to-date and failed after requested
+    expect(text).toMatchInlineSnapshot(`
+      "api               status     up-to-date   stale   requested   failed   last update   endpoint
+      iris-classifier   updating   1            2       2           1        17m           http://localhost:8888/iris-classifier"
+    `);
+  });
+
+  it("says so when nothing is deployed", () => {
+    expect(renderApiList({ apis: [] }, NOW)).toBe("no apis are deployed");
+  });
+});
+
+describe("renderApiDetail", () => {
+  it("shows status, endpoint, curl, configuration and recent events", () => {
+    // Given an api with one event
+    const api = {
+      ...makeApiDetail("iris-classifier", "http://localhost:8888/iris-classifier", "live"),
+      lastUpdated: "2024-05-01T10:00:00Z",
+      events: [{ time: "2024-05-01T10:00:00Z", type: "info" as const, message: "created version v-1" }],
+    };
+
+    // When rendering it
+    const text = renderApiDetail(api, NOW);
+
+    // Then every section is there, configuration indented
+    expect(text).toMatchInlineSnapshot(`
+      "status   up-to-date   requested   last update
+      live     1            1           2h
+
+      endpoint: http://localhost:8888/iris-classifier
+      example curl: curl http://localhost:8888/iris-classifier -X POST -H "Content-Type: application/json" -d @sample.json
+
+      configuration:
+        name: iris-classifier
+        kind: RealtimeAPI
+
+      events:
+        when     type   message
+        2h ago   info   created version v-1"
+    `);
+  });
+});

@@ -1,0 +1,32 @@
+/** Text for `axon cluster up` / `axon cluster info`: where the local cluster listens and what runs. */
+import type { ClusterInfo } from "@axon/control-plane/api";
+
+/** A key/value block describing a running local cluster. */
+export function renderClusterInfo(info: ClusterInfo): string {
+  const python = `${info.python.path} (${info.python.version ?? "version unknown"}, from ${describePythonSource(info.python.source)})`;
+  const rows: [string, string][] = [
+    ["provider", info.provider],
+    ["version", info.version],
+    ["control plane", info.apiUrl],
+    ["gateway", info.gatewayUrl],
+    ["pid", String(info.pid)],
+    ["home", info.home],
+    ["started", info.startedAt],
+    ["python", python],
+    ["apis", String(info.apis)],
+    ["replicas", String(info.replicas)],
+    ["worker pids", info.workerPids.length === 0 ? "-" : info.workerPids.join(", ")],
+  ];
+  return rows.map(([key, value]) => `${key}: ${value}`).join("\n");
+}
+
+function describePythonSource(source: ClusterInfo["python"]["source"]): string {
+  switch (source) {
+    case "env":
+      return "AXON_PYTHON";
+    case "flag":
+      return "--python";
+    case "default":
+      return "default";
+  }
+}

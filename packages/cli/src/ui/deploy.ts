@@ -1,0 +1,37 @@
+/**
+ * Text for `axon deploy`: the per-API messages the daemon wrote (Cortex wording) and the block of
+ * follow-up commands under them.
+ */
+import type { DeployResponse } from "@axon/control-plane/api";
+import { formatDiagnostic } from "../errors.js";
+
+/** One message per API, e.g. `creating iris-classifier (RealtimeAPI)`. */
+export function renderDeployResults(response: DeployResponse): string {
+  return response.results.map((result) => result.message).join("\n");
+}
+
+/**
+ * The Cortex-style hints: commands aligned in one column, what they do in the next; a sample curl
+ * when a single API was deployed. Several APIs get `<api_name>` placeholders, as Cortex did.
+ */
+export function renderDeployHints(response: DeployResponse): string {
+  const [first, ...others] = response.results;
+  if (first === undefined) return "";
+  const name = others.length === 0 ? first.api : "<api_name>";
+  const rows: [string, string][] = [
+    ["axon get", "(show api statuses)"],
+    [`axon get ${name}`, "(show api info)"],
+    [`axon logs ${name}`, "(stream api logs)"],
+  ];
+  const width = Math.max(...rows.map(([command]) => command.length)) + 4;
+  const lines = rows.map(([command, what]) => command.padEnd(width) + what);
+  if (others.length === 0) {
+    lines.push(`curl ${first.endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`);
+  }
+  return lines.join("\n");
+}
+
+/** Deprecation notes, one per line, prefixed so they stand out on stderr. */
+export function renderDeprecations(warnings: DeployResponse["warnings"]): string {
+  return warnings.map((warning) => `warning: ${formatDiagnostic(warning)}`).join("\n");
+}
