@@ -1,0 +1,105 @@
+/**
+ * The replica front's end of the worker wire protocol (the Python end is
+ * `packages/runtime-python/axon_runtime/protocol.py`; both are described in
+ * `packages/runtime-python/PROTOCOL.md`). Every frame is a big-endian `u32` length of what
+ * follows, a `u8` type, and a type-specific body.
+ */
+
+/** Bumped when a frame changes shape; workers announce theirs in HELLO. */
+export const PROTOCOL_VERSION = 1;
+
+/** Frame types. */
+export const FrameType = {
+  /** front → worker: one HTTP request. */
+  Request: 1,
+  /** worker → front: the answer to one request, matched by `seq`. */
+  Response: 2,
+  /** worker → front: first frame on a connection, JSON `{protocol, worker, pid}`. */
+  Hello: 16,
+  /** worker → front: `__init__` returned, JSON `{args, load_ms}`. */
+  Ready: 17,
+  /** worker → front: import or `__init__` raised, JSON `{error, traceback}`; the worker exits next. */
+  InitFailed: 18,
+} as const;
+
+/** How the worker should hand the body to `predict` (decided from the request's Content-Type). */
+export const BodyKind = { Json: 0, Bytes: 1 } as const;
+export type BodyKind = (typeof BodyKind)[keyof typeof BodyKind];
+
+/** Content-Type of a RESPONSE body, indexed by the frame's content-kind byte. */
+export const RESPONSE_CONTENT_TYPES: readonly string[] = [
+  "application/json",
+  "text/plain; charset=utf-8",
+  "application/octet-stream",
+];
+
+/** Bytes before the request id in a REQUEST frame: length, type, seq, body kind, id length, meta length. */
+export const REQUEST_HEADER_BYTES = 16;
+/** Bytes of a RESPONSE frame before its body: length, type, seq, status, content kind. */
+export const RESPONSE_HEADER_BYTES = 12;
+
+/**
+ * Builds the part of a REQUEST frame that precedes the body; the caller writes the body right
+ * after it, so large bodies are never copied into the frame.
+ */
+export function encodeRequestHead(
+  seq: number,
+  bodyKind: BodyKind,
+  requestId: string,
+  meta: string | null,
+  bodyBytes: number,
+): Buffer {
+  const idBytes = Buffer.byteLength(requestId);
+  const metaBytes = meta === null ? 0 : Buffer.byteLength(meta);
+  const head = Buffer.allocUnsafe(REQUEST_HEADER_BYTES + idBytes + metaBytes);
+  head.writeUInt32BE(REQUEST_HEADER_BYTES - 4 + idBytes + metaBytes + bodyBytes, 0);
+  head[4] = FrameType.Request;
+  head.writeUInt32BE(seq, 5);
+  head[9] = bodyKind;
+  head.writeUInt16BE(idBytes, 10);
+  head.writeUInt32BE(metaBytes, 12);
+  head.write(requestId, REQUEST_HEADER_BYTES, idBytes);
+  if (meta !== null) head.write(meta, REQUEST_HEADER_BYTES + idBytes, metaBytes);
+  return head;
+}
+
+/**
+ * Splits a byte stream into frames. `onFrame(buffer, start, end)` receives each complete frame as
+ * `buffer[start, end)` with the type byte at `start`; the buffer is a received chunk (no copy)
+ * unless the frame spanned chunks, which are then joined once when the frame is complete.
+ */
+export class FrameReader {
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #need = 4;
+  readonly #onFrame: (buffer: Buffer, start: number, end: number) => void;
+
+  constructor(onFrame: (buffer: Buffer, start: number, end: number) => void) {
+    this.#onFrame = onFrame;
+  }
+
+  push(chunk: Buffer): void {
+    let data = chunk;
+    if (this.#chunks.length > 0) {
+      this.#chunks.push(chunk);
+      this.#size += chunk.length;
+      if (this.#size < this.#need) return;
+      data = Buffer.concat(this.#chunks, this.#size);
+      this.#chunks = [];
+      this.#size = 0;
+    }
+    let pos = 0;
+    while (data.length - pos >= 4) {
+      const stop = pos + 4 + data.readUInt32BE(pos);
+      if (stop > data.length) break;
+      this.#onFrame(data, pos + 4, stop);
+      pos = stop;
+    }
+    if (pos < data.length) {
+      const rest = pos === 0 ? data : data.subarray(pos);
+      this.#chunks = [rest];
+      this.#size = rest.length;
+      this.#need = rest.length >= 4 ? 4 + rest.readUInt32BE(0) : 4;
+    }
+  }
+}

@@ -1,0 +1,507 @@
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it, onTestFinished } from "vitest";
+import {
+  Replica,
+  type ReplicaExitInfo,
+  type ReplicaOptions,
+  ReplicaStartError,
+} from "./replica.js";
+
+const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
+const IRIS_EXAMPLE = fileURLToPath(new URL("../../../../examples/iris-sklearn/", import.meta.url));
+const SYSTEM_PYTHON = "/usr/bin/python3";
+
+interface Harness {
+  replica: Replica;
+  url: string;
+  logFile: string;
+}
+
+/** A replica behind a real HTTP server on 127.0.0.1; everything is stopped when the test ends. */
+async function startHarness(overrides: Partial<ReplicaOptions> = {}): Promise<Harness> {
+  const dir = await mkdtemp(path.join(tmpdir(), "axon-rep-"));
+  const logFile = path.join(dir, "api.log");
+  const replica = Replica.start({
+    id: "r-test",
+    apiName: "test-api",
+    projectDir: FIXTURES,
+    predictorPath: "echo_predictor.py",
+    config: { greeting: "hello", n: 3 },
+    env: {},
+    python: "python3",
+    processes: 1,
+    threads: 1,
+    maxConcurrency: 64,
+    runDir: dir,
+    logFile,
+    ...overrides,
+  });
+  let counter = 0;
+  const server = createServer((req, res) => replica.serve(req, res, `req-${++counter}`));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  onTestFinished(async () => {
+    const pids = replica.pids();
+    await replica.stop(0);
+    for (const pid of pids) killQuietly(pid);
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(dir, { recursive: true, force: true });
+  });
+  const { port } = server.address() as AddressInfo;
+  return { replica, url: `http://127.0.0.1:${port}`, logFile };
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Running and not a zombie (orphans may wait for a reaper that a container's PID 1 lacks). */
+function isAlive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+describe("Replica", () => {
+  it("answers a JSON payload with JSON and passes the config to __init__", async () => {
+    // Given a ready replica running the echo predictor
+    const { replica, url } = await startHarness();
+    await replica.ready;
+    expect(replica.state).toBe("ready");
+
+    // When a JSON body is posted
+    const res = await postJson(url, { a: [1, 2.5, "x"], b: null });
+
+    // Then predict got the parsed object and the answer is JSON with a request id
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(res.headers.get("x-request-id")).toMatch(/^req-\d+$/);
+    const body = (await res.json()) as { payload: unknown; pid: number; config: unknown };
+    expect(body.payload).toEqual({ a: [1, 2.5, "x"], b: null });
+    expect(body.config).toEqual({ greeting: "hello", n: 3 });
+    expect(replica.pids()).toContain(body.pid);
+    expect(replica.inFlight).toBe(0);
+  });
+
+  it("round-trips a 1 MiB binary body as bytes", async () => {
+    // Given a ready replica
+    const { replica, url } = await startHarness();
+    await replica.ready;
+    const data = randomBytes(1024 * 1024);
+
+    // When a non-JSON body is posted
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream" },
+      body: data,
+    });
+
+    // Then predict received raw bytes and its bytes come back unchanged
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/octet-stream");
+    expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true);
+
+    // And a small body without any Content-Type is bytes too
+    const plain = await fetch(url, { method: "POST", body: "not json at all" });
+    expect(plain.headers.get("content-type")).toBe("application/octet-stream");
+    expect(await plain.text()).toBe("not json at all");
+  });
+
+  it("returns str as text/plain and numpy arrays as JSON", async () => {
+    const { replica, url } = await startHarness();
+    await replica.ready;
+
+    // When predict returns a str
+    const text = await postJson(url, { action: "text", text: "héllo wörld" });
+    // Then it is sent as UTF-8 text
+    expect(text.status).toBe(200);
+    expect(text.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(await text.text()).toBe("héllo wörld");
+
+    // When predict returns a numpy array
+    const array = await postJson(url, { action: "numpy", n: 4 });
+    // Then it is converted to a JSON list
+    expect(array.status).toBe(200);
+    expect(await array.json()).toEqual([0, 1, 2, 3]);
+  });
+
+  it("injects predict arguments by name: query_params and headers only", async () => {
+    // Given a predictor whose predict(self, query_params, headers) has no payload (and no config)
+    const { replica, url } = await startHarness({ predictorPath: "query_headers_predictor.py" });
+    await replica.ready;
+
+    // When a request carries a query string and a custom header
+    const res = await fetch(`${url}/test-api?a=1&b=two&empty=`, {
+      method: "POST",
+      headers: { "x-test": "yes", "content-type": "application/json" },
+      body: "this is not JSON but predict does not want the payload",
+    });
+
+    // Then both arrive as dicts
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      query_params: { a: "1", b: "two", empty: "" },
+      x_test: "yes",
+    });
+  });
+
+  it("injects predict arguments by name in reversed order", async () => {
+    // Given predict(self, headers, query_params, payload)
+    const { replica, url } = await startHarness({ predictorPath: "reversed_args_predictor.py" });
+    await replica.ready;
+
+    // When a JSON request with a query and a header arrives
+    const res = await postJson(`${url}/x?k=v`, [1, 2], { "x-test": "reversed" });
+
+    // Then every argument lands in the right parameter
+    expect(await res.json()).toEqual({
+      payload: [1, 2],
+      query_params: { k: "v" },
+      x_test: "reversed",
+    });
+  });
+
+  it("answers 400 for invalid JSON", async () => {
+    const { replica, url } = await startHarness();
+    await replica.ready;
+
+    // When the body claims to be JSON but is not
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: "{not json",
+    });
+
+    // Then the answer is 400 with a message naming the problem
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string; request_id: string };
+    expect(body.error).toMatch(/not valid JSON/);
+    expect(body.request_id).toBe(res.headers.get("x-request-id"));
+  });
+
+  it("answers 500 with the request id when predict raises, and logs the traceback", async () => {
+    const { replica, url, logFile } = await startHarness();
+    await replica.ready;
+
+    // When predict raises
+    const res = await postJson(url, { action: "raise", tag: "tag-4821" });
+
+    // Then the client gets a 500 naming the request id, without the traceback
+    expect(res.status).toBe(500);
+    const requestId = res.headers.get("x-request-id") ?? "missing";
+    const text = await res.text();
+    expect(text).toContain(requestId);
+    expect(text).not.toContain("Traceback");
+    expect(text).not.toContain("tag-4821");
+
+    // And the log file has the traceback under a line with the request id
+    const log = await readFile(logFile, "utf8");
+    const at = log.indexOf(`request ${requestId}: predict() raised an exception`);
+    expect(at).toBeGreaterThanOrEqual(0);
+    const after = log.slice(at);
+    expect(after).toMatch(/Traceback \(most recent call last\)/);
+    expect(after).toContain("ValueError: boom tag-4821");
+
+    // And a value that is not JSON serialisable is a 500 with a clear message
+    const bad = await postJson(url, { action: "object" });
+    expect(bad.status).toBe(500);
+    expect(((await bad.json()) as { error: string }).error).toMatch(
+      /type object that is not JSON serializable/,
+    );
+  });
+
+  it("writes runtime log lines with a prefix and leaves the user's prints alone", async () => {
+    const { replica, logFile } = await startHarness();
+    await replica.ready;
+
+    const log = await readFile(logFile, "utf8");
+    expect(log).toMatch(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO \[test-api r-test w0\] loaded predictor in \d+ ms$/m,
+    );
+    expect(log).toMatch(/^echo predictor initialised with \['greeting', 'n'\]$/m);
+  });
+
+  it("rejects ready with the traceback's last line when the predictor cannot be imported", async () => {
+    // Given a predictor file that imports a missing module
+    const { replica, logFile } = await startHarness({ predictorPath: "import_error_predictor.py" });
+    const exits: ReplicaExitInfo[] = [];
+    replica.onExit((info) => exits.push(info));
+
+    // When the replica starts
+    const error = await replica.ready.then(
+      () => null,
+      (reason: unknown) => reason,
+    );
+
+    // Then ready rejects with the exit code and the error line
+    expect(error).toBeInstanceOf(ReplicaStartError);
+    const startError = error as ReplicaStartError;
+    const missing = "ModuleNotFoundError: No module named 'axon_definitely_missing_module'";
+    expect(startError.message).toContain(missing);
+    expect(startError.code).toBe(1);
+    expect(startError.lastLines.at(-1)).toBe(missing);
+    expect(replica.state).toBe("failed");
+    expect(exits).toEqual([expect.objectContaining({ afterReady: false, code: 1 })]);
+    // And the full traceback is in the log
+    expect(await readFile(logFile, "utf8")).toContain("Traceback (most recent call last)");
+  });
+
+  it("rejects ready with a clear message when the interpreter does not exist", async () => {
+    const { replica } = await startHarness({ python: "/nonexistent/python3" });
+    await expect(replica.ready).rejects.toThrow(
+      /cannot run the Python interpreter '\/nonexistent\/python3'/,
+    );
+  });
+
+  it("spreads requests over processes", async () => {
+    // Given two worker processes
+    const { replica, url } = await startHarness({ processes: 2 });
+    await replica.ready;
+    expect(replica.pids()).toHaveLength(2);
+
+    // When 20 slow requests arrive together
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        postJson(url, { action: "sleep", seconds: 0.05 }).then(
+          async (res) => ((await res.json()) as { pid: number }).pid,
+        ),
+      ),
+    );
+
+    // Then both workers answered
+    expect(new Set(answers)).toEqual(new Set(replica.pids()));
+  });
+
+  it("serves concurrent requests from one process with threads", async () => {
+    const { replica, url } = await startHarness({ threads: 4 });
+    await replica.ready;
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => postJson(url, { i }).then((res) => res.json())),
+    );
+    expect(answers.map((answer) => (answer as { payload: { i: number } }).payload.i)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7,
+    ]);
+  });
+
+  it("calls onExit when a worker is killed after ready", async () => {
+    // Given a ready replica with two workers
+    const { replica, url } = await startHarness({ processes: 2 });
+    await replica.ready;
+    const exited = new Promise<ReplicaExitInfo>((resolve) => replica.onExit(resolve));
+    const [victim, survivor] = replica.pids();
+
+    // When one worker is SIGKILLed
+    process.kill(victim ?? -1, "SIGKILL");
+
+    // Then onExit reports it, the replica is failed and its other worker is ended
+    const info = await exited;
+    expect(info).toMatchObject({ signal: "SIGKILL", code: null, afterReady: true });
+    expect(replica.state).toBe("failed");
+    const res = await postJson(url, {});
+    expect(res.status).toBe(503);
+    await replica.stop();
+    expect(isAlive(survivor ?? -1)).toBe(false);
+  });
+
+  it("stop() lets an in-flight request finish, then ends the workers", async () => {
+    // Given a slow request in flight
+    const { replica, url } = await startHarness();
+    await replica.ready;
+    const pids = replica.pids();
+    const slow = postJson(url, { action: "sleep", seconds: 0.5 });
+    await waitFor(() => replica.inFlight === 1, "the request to be in flight");
+
+    // When the replica is stopped
+    const stopped = replica.stop(10_000);
+    expect(replica.state).toBe("draining");
+    // Then new requests are refused while it drains
+    const refused = await postJson(url, {});
+    expect(refused.status).toBe(503);
+
+    // And the slow request still gets its answer
+    const res = await slow;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { payload: unknown }).payload).toEqual({
+      action: "sleep",
+      seconds: 0.5,
+    });
+    await stopped;
+    expect(replica.state).toBe("stopped");
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+  });
+
+  it("answers 503 with Retry-After beyond maxConcurrency", async () => {
+    // Given a replica allowing 2 requests in flight, both taken by slow requests
+    const { replica, url } = await startHarness({ maxConcurrency: 2, threads: 2 });
+    await replica.ready;
+    const slow = [0, 1].map(() => postJson(url, { action: "sleep", seconds: 0.5 }));
+    await waitFor(() => replica.inFlight === 2, "two requests in flight");
+
+    // When a third request arrives
+    const res = await postJson(url, {});
+
+    // Then it is refused with 503 and Retry-After, and the first two still succeed
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(res.headers.get("x-request-id")).toMatch(/^req-/);
+    expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
+    // And capacity is back once they are done
+    expect((await postJson(url, {})).status).toBe(200);
+  });
+
+  it("serves the iris example and predicts what the model itself predicts", async () => {
+    // Given the iris example trained into a temp copy with Debian's Python (which has sklearn)
+    try {
+      execFileSync(SYSTEM_PYTHON, ["-c", "import sklearn"], { stdio: "pipe" });
+    } catch (error) {
+      throw new Error(
+        `${SYSTEM_PYTHON} cannot import scikit-learn, which the iris example needs; ` +
+          `install it (apt-get install python3-sklearn): ${String(error)}`,
+      );
+    }
+    const project = await mkdtemp(path.join(tmpdir(), "axon-iris-"));
+    onTestFinished(() => rm(project, { recursive: true, force: true }));
+    await cp(IRIS_EXAMPLE, project, {
+      recursive: true,
+      filter: (src) => !src.endsWith("model.pkl"),
+    });
+    execFileSync(SYSTEM_PYTHON, ["train.py"], { cwd: project, stdio: "pipe" });
+    const sample = (await readFile(path.join(project, "sample.json"), "utf8")).trim();
+    const expected = execFileSync(
+      SYSTEM_PYTHON,
+      [
+        "-c",
+        "import json, pickle, sys; m = pickle.load(open('model.pkl', 'rb'));" +
+          "print(['setosa', 'versicolor', 'virginica'][m.predict([json.loads(sys.argv[1])])[0]])",
+        sample,
+      ],
+      { cwd: project, encoding: "utf8" },
+    ).trim();
+    const { replica, url } = await startHarness({
+      apiName: "iris-classifier",
+      projectDir: project,
+      predictorPath: "predictor.py",
+      config: {},
+      python: SYSTEM_PYTHON,
+    });
+    await replica.ready;
+
+    // When the sample and its dict form are posted
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: sample,
+    });
+    const [sepal_length, sepal_width, petal_length, petal_width] = JSON.parse(sample) as number[];
+    const dictForm = await postJson(url, { sepal_length, sepal_width, petal_length, petal_width });
+
+    // Then both answer the model's own label, virginica for this sample
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    const label = await res.text();
+    expect(label).toBe(expected);
+    expect(label).toBe("virginica");
+    expect(await dictForm.text()).toBe(expected);
+  });
+
+  it("leaves no worker behind when the process hosting the front is killed with SIGKILL", async () => {
+    // Given a front running in its own Node process (the TS sources, loaded with type stripping)
+    const dir = await mkdtemp(path.join(tmpdir(), "axon-orph-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const replicaModule = new URL("./replica.ts", import.meta.url).href;
+    const script = `
+      import { registerHooks } from "node:module";
+      registerHooks({
+        resolve(specifier, context, next) {
+          try { return next(specifier, context); }
+          catch (error) {
+            if (specifier.startsWith(".") && specifier.endsWith(".js")) return next(specifier.slice(0, -3) + ".ts", context);
+            throw error;
+          }
+        },
+      });
+      const { Replica } = await import(${JSON.stringify(replicaModule)});
+      const replica = Replica.start(JSON.parse(process.argv[1]));
+      await replica.ready;
+      console.log(JSON.stringify(replica.pids()));
+    `;
+    const options: ReplicaOptions = {
+      id: "r-orph",
+      apiName: "orphans",
+      projectDir: FIXTURES,
+      predictorPath: "echo_predictor.py",
+      config: {},
+      env: {},
+      python: "python3",
+      processes: 2,
+      threads: 1,
+      maxConcurrency: 8,
+      runDir: dir,
+      logFile: path.join(dir, "api.log"),
+    };
+    const front = spawn(
+      process.execPath,
+      ["--input-type=module", "-e", script, JSON.stringify(options)],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let pids: number[] = [];
+    onTestFinished(() => {
+      killQuietly(front.pid ?? -1);
+      for (const pid of pids) killQuietly(pid);
+    });
+    let stdout = "";
+    let stderr = "";
+    front.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    front.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    await waitFor(
+      () => stdout.includes("\n") || front.exitCode !== null,
+      "the front to report its workers",
+    );
+    if (front.exitCode !== null) throw new Error(`the front process exited early: ${stderr}`);
+    pids = JSON.parse(stdout) as number[];
+    expect(pids).toHaveLength(2);
+    expect(pids.every(isAlive)).toBe(true);
+
+    // When the front's process is killed without any chance to clean up
+    front.kill("SIGKILL");
+
+    // Then its workers notice the closed socket and exit
+    await waitFor(() => !pids.some(isAlive), "the workers to exit", 5_000);
+  });
+});

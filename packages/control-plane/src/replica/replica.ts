@@ -1,0 +1,621 @@
+/**
+ * A replica: a TypeScript HTTP "front" plus `processes` Python worker processes
+ * (`python -m axon_runtime.worker`) that it drives over one Unix socket with the framed protocol
+ * in protocol.ts. The front parses HTTP once, counts in-flight requests, rejects beyond
+ * `maxConcurrency` with 503, and hands each body to the least-busy worker.
+ *
+ * Placement-neutral on purpose: the local gateway hosts fronts in-process, and the same class is
+ * the entrypoint of an ECS container, so nothing here may import daemon internals.
+ */
+import { spawn } from "node:child_process";
+import {
+  chmodSync,
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  unlinkSync,
+} from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server, type Socket } from "node:net";
+import path from "node:path";
+import { BodyKind, FrameReader, FrameType, PROTOCOL_VERSION } from "./protocol.js";
+import { resolveRuntimeDir } from "./runtime-dir.js";
+import { WorkerLink, writeJsonError } from "./worker-link.js";
+
+/** Everything needed to start one replica. */
+export interface ReplicaOptions {
+  /** Unique among live replicas; also names the socket, so keep it short (e.g. `r-1a2b`). */
+  id: string;
+  apiName: string;
+  /** Absolute path of the unpacked project; the workers' working directory. */
+  projectDir: string;
+  /** Predictor file relative to `projectDir`. */
+  predictorPath: string;
+  /** Directory relative to `projectDir` added to the workers' `sys.path`. */
+  pythonPath?: string;
+  /** `predictor.config`, passed to `PythonPredictor.__init__(config)`. */
+  config: Record<string, unknown>;
+  /** `predictor.env`, added on top of this process's environment. */
+  env: Record<string, string>;
+  /** Python interpreter that runs the workers (absolute path or a name on PATH). */
+  python: string;
+  processes: number;
+  threads: number;
+  /** Requests in flight (including queued at the workers) beyond which the front answers 503. */
+  maxConcurrency: number;
+  /** Directory for the Unix socket; `<runDir>/<id>.sock` must fit in 107 bytes. */
+  runDir: string;
+  /** Workers' stdout and stderr are appended here (the file outlives the front). */
+  logFile: string;
+  /** Largest accepted request body; larger ones get 413. Default 64 MiB. */
+  maxBodyBytes?: number;
+  /** Directory holding `axon_runtime/`; default `$AXON_RUNTIME_DIR` or the package's own copy. */
+  runtimeDir?: string;
+}
+
+export type ReplicaState = "starting" | "ready" | "draining" | "stopped" | "failed";
+
+/** Passed to `onExit` listeners when a worker dies without being asked to. */
+export interface ReplicaExitInfo {
+  code: number | null;
+  signal: string | null;
+  /** False when the replica never became ready (then `ready` has rejected too). */
+  afterReady: boolean;
+  workerIndex: number;
+  /** One line saying what happened, e.g. `worker 1 of replica r-1 was killed by SIGKILL`. */
+  message: string;
+}
+
+/** Why a replica did not become ready. */
+export class ReplicaStartError extends Error {
+  readonly replicaId: string;
+  readonly workerIndex: number | null;
+  readonly code: number | null;
+  readonly signal: string | null;
+  /** The worker's last stderr lines (the traceback when loading the predictor raised). */
+  readonly lastLines: string[];
+
+  constructor(
+    message: string,
+    options: {
+      replicaId: string;
+      workerIndex?: number | null;
+      code?: number | null;
+      signal?: string | null;
+      lastLines?: string[];
+      cause?: unknown;
+    },
+  ) {
+    super(message, { cause: options.cause });
+    this.name = "ReplicaStartError";
+    this.replicaId = options.replicaId;
+    this.workerIndex = options.workerIndex ?? null;
+    this.code = options.code ?? null;
+    this.signal = options.signal ?? null;
+    this.lastLines = options.lastLines ?? [];
+  }
+}
+
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+const DEFAULT_STOP_GRACE_MS = 10_000;
+/** In-flight requests on surviving workers get this long when a sibling worker crashed. */
+const FAILED_GRACE_MS = 5_000;
+/** SIGTERM → SIGKILL escalation delay, and the bound on waiting for SIGKILLed processes. */
+const KILL_AFTER_MS = 3_000;
+/** After a worker exits, how long to wait for its socket to deliver its last frames. */
+const EXIT_SETTLE_MS = 250;
+const MAX_SOCKET_PATH_BYTES = 107;
+const MAX_REQUEST_ID_CHARS = 512;
+const LOG_TAIL_LINES = 20;
+
+/** A running replica; see the module comment. */
+export class Replica {
+  readonly id: string;
+  /** Resolves when every worker finished `__init__`; rejects with a ReplicaStartError otherwise. */
+  readonly ready: Promise<void>;
+
+  readonly #options: ReplicaOptions;
+  readonly #socketPath: string;
+  readonly #server: Server;
+  readonly #links: WorkerLink[] = [];
+  readonly #exitListeners: ((info: ReplicaExitInfo) => void)[] = [];
+  readonly #drainWaiters: (() => void)[] = [];
+  readonly #maxBodyBytes: number;
+  #state: ReplicaState = "starting";
+  #inFlight = 0;
+  #wantsMeta = true;
+  #nextPick = 0;
+  #shutdown: Promise<void> | null = null;
+  #resolveReady: () => void = () => {};
+  #rejectReady: (error: ReplicaStartError) => void = () => {};
+
+  private constructor(options: ReplicaOptions, socketPath: string) {
+    this.id = options.id;
+    this.#options = options;
+    this.#socketPath = socketPath;
+    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    // Owners that only use onExit must not crash the process with an unhandled rejection.
+    this.ready.catch(() => {});
+    this.#server = createServer((socket) => this.#onConnection(socket));
+  }
+
+  /**
+   * Binds the socket and spawns the workers. Throws (synchronously) only for options that can
+   * never work — a socket path too long, no runtime directory; everything else rejects `ready`.
+   */
+  static start(options: ReplicaOptions): Replica {
+    if (!Number.isInteger(options.processes) || options.processes < 1) {
+      throw new RangeError(`processes must be an integer ≥ 1, got ${options.processes}`);
+    }
+    if (!Number.isInteger(options.threads) || options.threads < 1) {
+      throw new RangeError(`threads must be an integer ≥ 1, got ${options.threads}`);
+    }
+    const socketPath = path.join(options.runDir, `${options.id}.sock`);
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+      throw new RangeError(
+        `the replica socket path ${socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes, ` +
+          "the limit for Unix sockets; use a shorter run directory or replica id",
+      );
+    }
+    const runtimeDir = resolveRuntimeDir(options.runtimeDir);
+    const replica = new Replica(options, socketPath);
+    replica.#launch(runtimeDir);
+    return replica;
+  }
+
+  get state(): ReplicaState {
+    return this.#state;
+  }
+
+  /** Requests accepted and not yet answered (reading the body, queued, or in `predict`). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Process ids of the worker processes (spawned ones, whether or not they are ready). */
+  pids(): number[] {
+    return this.#links.flatMap((link) => (link.child.pid === undefined ? [] : [link.child.pid]));
+  }
+
+  /** Registers a listener called once if a worker dies without being asked to. */
+  onExit(listener: (info: ReplicaExitInfo) => void): void {
+    this.#exitListeners.push(listener);
+  }
+
+  /**
+   * Serves one HTTP request: reads the body, frames it to the least-busy worker, and writes the
+   * worker's answer. Always answers, and always sets `X-Request-ID`.
+   */
+  serve(req: IncomingMessage, res: ServerResponse, requestId: string): void {
+    if (this.#state !== "ready") {
+      const why =
+        this.#state === "starting"
+          ? "is still starting"
+          : this.#state === "failed"
+            ? "has failed"
+            : "is shutting down";
+      writeJsonError(res, 503, requestId, `replica ${this.id} of ${this.#options.apiName} ${why}`, {
+        "retry-after": "1",
+      });
+      return;
+    }
+    if (this.#inFlight >= this.#options.maxConcurrency) {
+      writeJsonError(
+        res,
+        503,
+        requestId,
+        `${this.#options.apiName} is at its limit of ${this.#options.maxConcurrency} concurrent ` +
+          "requests per replica; retry shortly",
+        { "retry-after": "1" },
+      );
+      return;
+    }
+    const declared = Number(req.headers["content-length"]);
+    if (declared > this.#maxBodyBytes) {
+      this.#rejectTooLarge(res, requestId);
+      return;
+    }
+    this.#inFlight++;
+    const bodyKind = isJsonContentType(req.headers["content-type"])
+      ? BodyKind.Json
+      : BodyKind.Bytes;
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let settled = false;
+    req.on("data", (chunk: Buffer) => {
+      if (settled) return;
+      bytes += chunk.length;
+      if (bytes > this.#maxBodyBytes) {
+        settled = true;
+        this.#settle();
+        this.#rejectTooLarge(res, requestId);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once("end", () => {
+      if (settled) return;
+      settled = true;
+      this.#dispatch(req, res, requestId, bodyKind, chunks, bytes);
+    });
+    // A client that disconnects mid-body never sends `end`.
+    req.once("close", () => {
+      if (settled) return;
+      settled = true;
+      this.#settle();
+    });
+  }
+
+  /**
+   * Stops accepting requests, lets in-flight ones finish within `graceMs`, then ends the
+   * workers (socket close + SIGTERM, SIGKILL after 3 s) and removes the socket. Idempotent.
+   */
+  stop(graceMs: number = DEFAULT_STOP_GRACE_MS): Promise<void> {
+    if (this.#shutdown !== null) return this.#shutdown;
+    if (this.#state === "starting") {
+      this.#rejectReady(
+        new ReplicaStartError(`replica ${this.id} was stopped before it became ready`, {
+          replicaId: this.id,
+        }),
+      );
+    }
+    this.#state = "draining";
+    this.#shutdown = this.#teardown(graceMs).then(() => {
+      if (this.#state !== "failed") this.#state = "stopped";
+    });
+    return this.#shutdown;
+  }
+
+  #launch(runtimeDir: string): void {
+    const o = this.#options;
+    mkdirSync(o.runDir, { recursive: true, mode: 0o700 });
+    try {
+      unlinkSync(this.#socketPath); // left behind by a front that was killed
+    } catch {
+      // absent: the normal case
+    }
+    this.#server.on("error", (error) => {
+      this.#failStart(
+        new ReplicaStartError(
+          `replica ${this.id} cannot listen on ${this.#socketPath}: ${error.message}`,
+          { replicaId: this.id, cause: error },
+        ),
+      );
+    });
+    // For a Unix socket path, listen() binds synchronously in the primary process, so the workers
+    // spawned next can connect at once and pids() is complete as soon as start() returns.
+    this.#server.listen(this.#socketPath);
+    try {
+      chmodSync(this.#socketPath, 0o600);
+    } catch {
+      // listen failed; the error handler reports it
+    }
+
+    mkdirSync(path.dirname(o.logFile), { recursive: true });
+    const logFd = openSync(o.logFile, "a");
+    const env: Record<string, string | undefined> = { ...process.env, ...o.env };
+    env["PYTHONPATH"] = [runtimeDir, env["PYTHONPATH"]].filter(Boolean).join(path.delimiter);
+    env["PYTHONUNBUFFERED"] = "1";
+    env["AXON_PREDICTOR_CONFIG"] = JSON.stringify(o.config ?? {});
+    try {
+      for (let index = 0; index < o.processes; index++) {
+        const args = [
+          "-m",
+          "axon_runtime.worker",
+          "--socket",
+          this.#socketPath,
+          "--worker-index",
+          String(index),
+          "--replica-id",
+          o.id,
+          "--api",
+          o.apiName,
+          "--project",
+          o.projectDir,
+          "--predictor",
+          o.predictorPath,
+          "--threads",
+          String(o.threads),
+        ];
+        if (o.pythonPath !== undefined && o.pythonPath !== "") {
+          args.push("--python-path", o.pythonPath);
+        }
+        const child = spawn(o.python, args, {
+          cwd: o.projectDir,
+          env,
+          stdio: ["ignore", logFd, logFd],
+        });
+        const link = new WorkerLink(index, child, {
+          onReady: () => this.#onWorkerReady(),
+          onRequestSettled: () => this.#settle(),
+        });
+        this.#links.push(link);
+        child.once("error", (error) => this.#onChildExit(link, null, null, error));
+        child.once("exit", (code, signal) => this.#onChildExit(link, code, signal));
+      }
+    } finally {
+      closeSync(logFd); // each child holds its own copy
+    }
+  }
+
+  #onConnection(socket: Socket): void {
+    let link: WorkerLink | null = null;
+    let rejected = false;
+    const reader = new FrameReader((buffer, start, end) => {
+      if (link !== null) {
+        link.onFrame(buffer, start, end);
+      } else if (!rejected) {
+        link = this.#attach(socket, buffer, start, end);
+        if (link === null) {
+          rejected = true;
+          socket.destroy();
+        }
+      }
+    });
+    socket.on("data", (chunk: Buffer) => reader.push(chunk));
+    socket.on("error", () => {}); // "close" follows and is handled there
+    socket.once("close", () => {
+      if (link !== null) this.#onSocketClosed(link);
+    });
+  }
+
+  /** Matches a HELLO to a spawned worker; anything else on the socket is refused. */
+  #attach(socket: Socket, buffer: Buffer, start: number, end: number): WorkerLink | null {
+    if (buffer[start] !== FrameType.Hello) return null;
+    let hello: { protocol?: unknown; worker?: unknown; pid?: unknown };
+    try {
+      hello = JSON.parse(buffer.toString("utf8", start + 1, end)) as typeof hello;
+    } catch {
+      return null;
+    }
+    const link = this.#links.find((candidate) => candidate.index === hello.worker);
+    if (link === undefined || link.socket !== null || link.child.pid !== hello.pid) return null;
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      link.initFailure = {
+        error: `the worker speaks protocol ${String(hello.protocol)}, the front ${PROTOCOL_VERSION}; the runtime directory and the control plane are from different versions`,
+        traceback: "",
+      };
+      link.child.kill("SIGKILL");
+      return null;
+    }
+    link.socket = socket;
+    return link;
+  }
+
+  #onWorkerReady(): void {
+    if (this.#state !== "starting") return;
+    if (!this.#links.every((link) => link.ready)) return;
+    const args = this.#links[0]?.readyInfo?.args ?? [];
+    this.#wantsMeta = args.includes("query_params") || args.includes("headers");
+    this.#state = "ready";
+    this.#resolveReady();
+  }
+
+  #onSocketClosed(link: WorkerLink): void {
+    // A live worker that drops its connection can no longer be reached: make it exit so the
+    // usual exit path reports it.
+    if (link.exit === null) link.child.kill("SIGKILL");
+  }
+
+  #onChildExit(
+    link: WorkerLink,
+    code: number | null,
+    signal: string | null,
+    spawnError?: Error,
+  ): void {
+    if (!link.recordExit(code, signal, spawnError)) return;
+    // The exit can overtake the worker's last frames (INIT_FAILED) still in the socket: give the
+    // connection a moment to deliver them before deciding what to report.
+    const socket = link.socket;
+    if (socket !== null && socket.closed) {
+      this.#onWorkerGone(link);
+      return;
+    }
+    const timer = setTimeout(() => this.#onWorkerGone(link), EXIT_SETTLE_MS);
+    const settleNow = (): void => {
+      clearTimeout(timer);
+      this.#onWorkerGone(link);
+    };
+    if (socket !== null) socket.once("close", settleNow);
+    else if (spawnError !== undefined) settleNow();
+  }
+
+  #goneHandled = new WeakSet<WorkerLink>();
+
+  #onWorkerGone(link: WorkerLink): void {
+    if (this.#goneHandled.has(link)) return;
+    this.#goneHandled.add(link);
+    link.socket?.destroy();
+    const exitText = describeExit(link);
+    link.failPending(
+      502,
+      (requestId) =>
+        `the predictor process of ${this.#options.apiName} ${exitText} while handling request ${requestId}; see the API logs`,
+    );
+    if (this.#shutdown !== null) return; // asked to stop, or already failed: expected
+    const message = `worker ${link.index} of replica ${this.id} ${exitText}`;
+    if (this.#state === "starting") {
+      const lines = link.initFailure?.traceback
+        ? tailLines(link.initFailure.traceback)
+        : readLogTail(this.#options.logFile);
+      const detail =
+        link.exit?.spawnError !== undefined
+          ? `: cannot run the Python interpreter '${this.#options.python}' (${link.exit.spawnError.message})`
+          : link.initFailure?.error
+            ? `: ${link.initFailure.error}`
+            : lines.length > 0
+              ? `: ${lines[lines.length - 1]}`
+              : "";
+      this.#failStart(
+        new ReplicaStartError(`${message} before it was ready${detail}`, {
+          replicaId: this.id,
+          workerIndex: link.index,
+          code: link.exit?.code ?? null,
+          signal: link.exit?.signal ?? null,
+          lastLines: lines,
+          cause: link.exit?.spawnError,
+        }),
+        link,
+      );
+      return;
+    }
+    this.#fail(link, true, message);
+  }
+
+  #failStart(error: ReplicaStartError, link?: WorkerLink): void {
+    if (this.#shutdown !== null) return;
+    this.#rejectReady(error);
+    this.#fail(link, false, error.message);
+  }
+
+  /** Marks the replica failed, tells the owner once, and ends the remaining workers. */
+  #fail(link: WorkerLink | undefined, afterReady: boolean, message: string): void {
+    this.#state = "failed";
+    this.#shutdown = this.#teardown(FAILED_GRACE_MS);
+    const info: ReplicaExitInfo = {
+      code: link?.exit?.code ?? null,
+      signal: link?.exit?.signal ?? null,
+      afterReady,
+      workerIndex: link?.index ?? -1,
+      message,
+    };
+    for (const listener of this.#exitListeners) listener(info);
+  }
+
+  #dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    bodyKind: BodyKind,
+    chunks: Buffer[],
+    bytes: number,
+  ): void {
+    const link = this.#pickWorker();
+    if (link === undefined) {
+      this.#settle();
+      writeJsonError(res, 503, requestId, `replica ${this.id} has no live worker`, {
+        "retry-after": "1",
+      });
+      return;
+    }
+    let meta: string | null = null;
+    if (this.#wantsMeta) {
+      const url = req.url ?? "";
+      const q = url.indexOf("?");
+      meta = JSON.stringify({ query: q >= 0 ? url.slice(q + 1) : "", headers: req.headers });
+    }
+    const id =
+      requestId.length > MAX_REQUEST_ID_CHARS
+        ? requestId.slice(0, MAX_REQUEST_ID_CHARS)
+        : requestId;
+    link.send(res, id, bodyKind, meta, chunks, bytes);
+  }
+
+  /** Least in-flight live worker; ties rotate so idle workers share the load. */
+  #pickWorker(): WorkerLink | undefined {
+    const links = this.#links;
+    const count = links.length;
+    let best: WorkerLink | undefined;
+    for (let i = 0; i < count; i++) {
+      const link = links[(this.#nextPick + i) % count];
+      if (link === undefined || !link.ready || link.exit !== null || link.socket === null) continue;
+      if (best === undefined || link.inFlight < best.inFlight) best = link;
+    }
+    this.#nextPick = (this.#nextPick + 1) % count;
+    return best;
+  }
+
+  #settle(): void {
+    this.#inFlight--;
+    if (this.#inFlight === 0 && this.#drainWaiters.length > 0) {
+      for (const resolve of this.#drainWaiters.splice(0)) resolve();
+    }
+  }
+
+  #rejectTooLarge(res: ServerResponse, requestId: string): void {
+    res.shouldKeepAlive = false; // the rest of the body is not read
+    writeJsonError(
+      res,
+      413,
+      requestId,
+      `the request body is larger than the limit of ${this.#maxBodyBytes} bytes`,
+    );
+  }
+
+  async #teardown(graceMs: number): Promise<void> {
+    if (this.#inFlight > 0 && graceMs > 0) {
+      await withTimeout(new Promise<void>((resolve) => this.#drainWaiters.push(resolve)), graceMs);
+    }
+    const alive = (): WorkerLink[] => this.#links.filter((link) => link.exit === null);
+    // Closing the socket is enough for a healthy worker; SIGTERM covers one stuck in predict().
+    for (const link of this.#links) link.socket?.end();
+    for (const link of alive()) link.child.kill("SIGTERM");
+    await withTimeout(Promise.all(alive().map((link) => link.exited)), KILL_AFTER_MS);
+    for (const link of alive()) link.child.kill("SIGKILL");
+    await withTimeout(Promise.all(alive().map((link) => link.exited)), KILL_AFTER_MS);
+    for (const link of this.#links) link.socket?.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    try {
+      unlinkSync(this.#socketPath);
+    } catch {
+      // already gone (server.close removes it on most platforms)
+    }
+  }
+}
+
+function isJsonContentType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const semicolon = value.indexOf(";");
+  const type = (semicolon >= 0 ? value.slice(0, semicolon) : value).trim().toLowerCase();
+  return type === "application/json";
+}
+
+function describeExit(link: WorkerLink): string {
+  const exit = link.exit;
+  if (exit === null) return "lost its connection";
+  if (exit.spawnError !== undefined) return "could not be started";
+  if (exit.signal !== null) return `was killed by ${exit.signal}`;
+  return `exited with code ${exit.code ?? "unknown"}`;
+}
+
+function tailLines(text: string): string[] {
+  return text
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .filter((line) => line !== "")
+    .slice(-LOG_TAIL_LINES);
+}
+
+/** Last lines of the workers' log file: the only record of a worker that died before HELLO. */
+function readLogTail(file: string): string[] {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, "r");
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, 16 * 1024);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    return tailLines(buffer.toString("utf8"));
+  } catch {
+    return [];
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}

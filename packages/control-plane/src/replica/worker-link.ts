@@ -1,0 +1,198 @@
+/**
+ * The front's view of one Python worker process: its child process, its socket connection, the
+ * requests it is answering, and the outgoing frames of the current event-loop turn. Replica owns
+ * the lifecycle; this file only moves frames.
+ */
+import type { ChildProcess } from "node:child_process";
+import type { ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import {
+  type BodyKind,
+  encodeRequestHead,
+  FrameType,
+  RESPONSE_CONTENT_TYPES,
+  RESPONSE_HEADER_BYTES,
+} from "./protocol.js";
+
+/** What a worker said in its READY frame. */
+export interface WorkerReadyInfo {
+  /** The `predict` arguments the predictor declares, e.g. `["payload"]`. */
+  args: string[];
+  loadMs: number;
+}
+
+/** What a worker said in its INIT_FAILED frame. */
+export interface WorkerInitFailure {
+  /** Last line of the traceback, e.g. `ModuleNotFoundError: No module named 'foo'`. */
+  error: string;
+  traceback: string;
+}
+
+/** Callbacks into the owning replica. */
+export interface WorkerLinkHooks {
+  onReady(link: WorkerLink, info: WorkerReadyInfo): void;
+  /** A request sent to this worker got its answer (or was failed); fires once per request. */
+  onRequestSettled(): void;
+}
+
+interface PendingRequest {
+  res: ServerResponse;
+  requestId: string;
+}
+
+/** One worker process and its connection. */
+export class WorkerLink {
+  readonly index: number;
+  readonly child: ChildProcess;
+  socket: Socket | null = null;
+  ready = false;
+  readyInfo: WorkerReadyInfo | null = null;
+  initFailure: WorkerInitFailure | null = null;
+  /** Set once the process has exited (or could not be spawned). */
+  exit: { code: number | null; signal: string | null; spawnError?: Error } | null = null;
+  /** Resolves when the process has exited or failed to spawn. */
+  readonly exited: Promise<void>;
+  inFlight = 0;
+
+  #markExited: () => void = () => {};
+  #seq = 0;
+  readonly #pending = new Map<number, PendingRequest>();
+  #out: Buffer[] = [];
+  #outBytes = 0;
+  #flushScheduled = false;
+  readonly #hooks: WorkerLinkHooks;
+
+  constructor(index: number, child: ChildProcess, hooks: WorkerLinkHooks) {
+    this.index = index;
+    this.child = child;
+    this.#hooks = hooks;
+    this.exited = new Promise((resolve) => {
+      this.#markExited = resolve;
+    });
+  }
+
+  /** Records the process's end; returns false if it was already recorded. */
+  recordExit(code: number | null, signal: string | null, spawnError?: Error): boolean {
+    if (this.exit !== null) return false;
+    this.exit = spawnError === undefined ? { code, signal } : { code, signal, spawnError };
+    this.#markExited();
+    return true;
+  }
+
+  /** Frames one request to this worker; the body chunks follow the head without being copied. */
+  send(
+    res: ServerResponse,
+    requestId: string,
+    bodyKind: BodyKind,
+    meta: string | null,
+    body: Buffer[],
+    bodyBytes: number,
+  ): void {
+    this.#seq = (this.#seq + 1) >>> 0;
+    this.#pending.set(this.#seq, { res, requestId });
+    this.inFlight++;
+    this.#queue(encodeRequestHead(this.#seq, bodyKind, requestId, meta, bodyBytes));
+    for (const chunk of body) this.#queue(chunk);
+  }
+
+  /** Handles one frame from the worker (after HELLO). */
+  onFrame(buffer: Buffer, start: number, end: number): void {
+    const type = buffer[start];
+    if (type === FrameType.Response) {
+      this.#onResponse(buffer, start, end);
+    } else if (type === FrameType.Ready) {
+      const info = JSON.parse(buffer.toString("utf8", start + 1, end)) as {
+        args?: unknown;
+        load_ms?: unknown;
+      };
+      const args = Array.isArray(info.args) ? info.args.map(String) : ["payload"];
+      const loadMs = typeof info.load_ms === "number" ? info.load_ms : 0;
+      this.readyInfo = { args, loadMs };
+      this.ready = true;
+      this.#hooks.onReady(this, this.readyInfo);
+    } else if (type === FrameType.InitFailed) {
+      const info = JSON.parse(buffer.toString("utf8", start + 1, end)) as {
+        error?: unknown;
+        traceback?: unknown;
+      };
+      this.initFailure = {
+        error: typeof info.error === "string" ? info.error : "",
+        traceback: typeof info.traceback === "string" ? info.traceback : "",
+      };
+    }
+    // Unknown frame types are ignored so a newer worker can add informational frames.
+  }
+
+  /** Answers every request still waiting on this worker with an error (the worker is gone). */
+  failPending(status: number, message: (requestId: string) => string): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    this.inFlight = 0;
+    this.#out = [];
+    this.#outBytes = 0;
+    for (const { res, requestId } of pending) {
+      writeJsonError(res, status, requestId, message(requestId));
+      this.#hooks.onRequestSettled();
+    }
+  }
+
+  #onResponse(buffer: Buffer, start: number, end: number): void {
+    const seq = buffer.readUInt32BE(start + 1);
+    const pending = this.#pending.get(seq);
+    if (pending === undefined) return;
+    this.#pending.delete(seq);
+    this.inFlight--;
+    const { res, requestId } = pending;
+    if (!res.destroyed && !res.headersSent) {
+      const body = buffer.subarray(start + RESPONSE_HEADER_BYTES - 4, end);
+      res.writeHead(buffer.readUInt16BE(start + 5), {
+        "content-type":
+          RESPONSE_CONTENT_TYPES[buffer[start + 7] ?? 2] ?? "application/octet-stream",
+        "content-length": body.length,
+        "x-request-id": requestId,
+      });
+      res.end(body);
+    }
+    this.#hooks.onRequestSettled();
+  }
+
+  // Frames queued during one event-loop turn leave in one write: setImmediate runs after every
+  // I/O callback of the current poll phase, so requests parsed together travel together.
+  #queue(buffer: Buffer): void {
+    this.#out.push(buffer);
+    this.#outBytes += buffer.length;
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flush);
+    }
+  }
+
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const out = this.#out;
+    if (out.length === 0 || this.socket === null || this.socket.destroyed) return;
+    const data = out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out, this.#outBytes);
+    this.#out = [];
+    this.#outBytes = 0;
+    this.socket.write(data);
+  };
+}
+
+/** Writes a JSON error body `{error, request_id}` unless the response is already gone. */
+export function writeJsonError(
+  res: ServerResponse,
+  status: number,
+  requestId: string,
+  message: string,
+  extraHeaders: Record<string, string> = {},
+): void {
+  if (res.destroyed || res.headersSent) return;
+  const body = JSON.stringify({ error: message, request_id: requestId });
+  res.writeHead(status, {
+    ...extraHeaders,
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    "x-request-id": requestId,
+  });
+  res.end(body);
+}

@@ -1,0 +1,92 @@
+"""Frame layout shared with packages/control-plane/src/replica/protocol.ts (see PROTOCOL.md).
+
+Every frame is ``u32 length`` (big-endian, bytes that follow) then ``u8 type`` then a
+type-specific body. Keep this file and protocol.ts in step: they are the two ends of one wire.
+"""
+
+import struct
+
+PROTOCOL_VERSION = 1
+
+# Frame types.
+REQUEST = 1  # front -> worker
+RESPONSE = 2  # worker -> front
+HELLO = 16  # worker -> front, first frame on a connection
+READY = 17  # worker -> front, after PythonPredictor.__init__ returned
+INIT_FAILED = 18  # worker -> front, import or __init__ raised; the worker exits next
+
+# Request body kinds (decided by the front from Content-Type).
+BODY_JSON = 0
+BODY_BYTES = 1
+
+# Response content kinds (the front maps them to Content-Type).
+CONTENT_JSON = 0
+CONTENT_TEXT = 1
+CONTENT_BYTES = 2
+
+LENGTH = struct.Struct(">I")
+# After the length prefix: type, seq, body kind, request-id length, meta length.
+REQUEST_HEAD = struct.Struct(">BIBHI")
+REQUEST_HEAD_SIZE = REQUEST_HEAD.size  # 12
+# Whole response header including the length prefix: length, type, seq, status, content kind.
+RESPONSE_HEAD = struct.Struct(">IBIHB")
+RESPONSE_OVERHEAD = RESPONSE_HEAD.size - LENGTH.size  # 8
+CONTROL_HEAD = struct.Struct(">IB")
+
+
+def encode_response(seq: int, status: int, kind: int, body: bytes) -> bytes:
+    """One RESPONSE frame."""
+    return RESPONSE_HEAD.pack(RESPONSE_OVERHEAD + len(body), RESPONSE, seq, status, kind) + body
+
+
+def encode_control(frame_type: int, body: bytes) -> bytes:
+    """One control frame (HELLO, READY, INIT_FAILED) whose body is UTF-8 JSON."""
+    return CONTROL_HEAD.pack(1 + len(body), frame_type) + body
+
+
+class FrameReader:
+    """Splits a byte stream into frames, returning every complete frame per call.
+
+    ``feed`` returns ``(buffer, start, end)`` triples: the frame (type byte first) is
+    ``buffer[start:end]``. Partial frames are kept as a list of chunks and joined once, when the
+    whole frame has arrived, so a large body costs one copy instead of one per recv.
+    """
+
+    __slots__ = ("_chunks", "_size", "_need")
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._need = LENGTH.size
+
+    @property
+    def missing(self) -> int:
+        """Bytes still needed to complete the frame in progress (0 when none is pending)."""
+        return max(self._need - self._size, 0) if self._chunks else 0
+
+    def feed(self, data: bytes) -> list[tuple[bytes, int, int]]:
+        if self._chunks:
+            self._chunks.append(data)
+            self._size += len(data)
+            if self._size < self._need:
+                return []
+            data = b"".join(self._chunks)
+            self._chunks = []
+            self._size = 0
+        frames = []
+        pos = 0
+        end = len(data)
+        unpack = LENGTH.unpack_from
+        while end - pos >= 4:
+            (length,) = unpack(data, pos)
+            stop = pos + 4 + length
+            if stop > end:
+                break
+            frames.append((data, pos + 4, stop))
+            pos = stop
+        if pos < end:
+            rest = data[pos:] if pos else data
+            self._chunks = [rest]
+            self._size = len(rest)
+            self._need = 4 + unpack(rest, 0)[0] if len(rest) >= 4 else 4
+        return frames

@@ -1,0 +1,295 @@
+"""One Python worker of a replica: ``python -m axon_runtime.worker --socket PATH ...``.
+
+Connects to the replica front's Unix socket, announces itself (HELLO), imports the predictor and
+runs ``__init__``, reports READY, then answers REQUEST frames until the front closes the socket.
+When the socket closes the worker exits at once: that is how workers never outlive a front that
+was killed. See PROTOCOL.md for the frames.
+"""
+
+import argparse
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from urllib.parse import parse_qsl
+
+from . import protocol as p
+from .loader import PredictorError, construct, load_predictor_class, predict_args
+from .log import RuntimeLog
+
+RECV_SIZE = 256 * 1024
+MAX_RECV_SIZE = 16 * 1024 * 1024
+EXIT_INIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_FRONT_GONE = 3
+
+
+def _json_default(value):
+    # numpy scalars and arrays (and anything else array-like) become plain lists/numbers.
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _error_body(message: str, request_id: str) -> bytes:
+    return json.dumps({"error": message, "request_id": request_id}).encode()
+
+
+class RequestHandler:
+    """Turns one REQUEST frame into one RESPONSE frame; never raises."""
+
+    def __init__(self, predictor, args: tuple[str, ...], log: RuntimeLog) -> None:
+        self._predict = predictor.predict
+        self._args = args
+        self._wants_payload = "payload" in args
+        self._wants_meta = "query_params" in args or "headers" in args
+        self._log = log
+        self._dumps = json.JSONEncoder(default=_json_default).encode
+        self._loads = json.loads
+
+    def handle(self, buf: bytes, start: int, end: int) -> bytes:
+        _, seq, body_kind, rid_len, meta_len = p.REQUEST_HEAD.unpack_from(buf, start)
+        pos = start + p.REQUEST_HEAD_SIZE
+        request_id = buf[pos : pos + rid_len].decode("utf-8", "replace")
+        pos += rid_len
+        meta_end = pos + meta_len
+        try:
+            kwargs = {}
+            if self._wants_payload:
+                if body_kind == p.BODY_JSON:
+                    try:
+                        kwargs["payload"] = self._loads(buf[meta_end:end])
+                    except ValueError as error:
+                        detail = "the body is empty" if meta_end == end else str(error)
+                        message = f"the request body is not valid JSON ({detail}); send JSON or change the Content-Type"
+                        return p.encode_response(seq, 400, p.CONTENT_JSON, _error_body(message, request_id))
+                else:
+                    kwargs["payload"] = buf[meta_end:end]
+            if self._wants_meta:
+                meta = self._loads(buf[pos:meta_end]) if meta_len else {}
+                if "query_params" in self._args:
+                    kwargs["query_params"] = dict(parse_qsl(meta.get("query", ""), keep_blank_values=True))
+                if "headers" in self._args:
+                    kwargs["headers"] = meta.get("headers", {})
+            try:
+                result = self._predict(**kwargs)
+            except Exception:
+                self._log.error(f"request {request_id}: predict() raised an exception", with_traceback=True)
+                message = f"predict() raised an exception; the API logs have the traceback for request {request_id}"
+                return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
+            return self._encode_result(seq, request_id, result)
+        except Exception:  # a bug in the runtime itself: answer rather than hang the request
+            self._log.error(f"request {request_id}: the runtime failed to handle the request", with_traceback=True)
+            message = f"the Axon runtime failed to handle request {request_id}; see the API logs"
+            return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
+
+    def _encode_result(self, seq: int, request_id: str, result) -> bytes:
+        if isinstance(result, str):
+            return p.encode_response(seq, 200, p.CONTENT_TEXT, result.encode("utf-8"))
+        if isinstance(result, (bytes, bytearray, memoryview)):
+            return p.encode_response(seq, 200, p.CONTENT_BYTES, bytes(result))
+        try:
+            body = self._dumps(result).encode("utf-8")
+        except (TypeError, ValueError) as error:
+            message = (
+                f"predict() returned a value of type {type(result).__name__} that is not JSON serializable "
+                f"({error}); return a dict, list, number, bool, None, a str or bytes"
+            )
+            self._log.error(f"request {request_id}: {message}")
+            return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
+        return p.encode_response(seq, 200, p.CONTENT_JSON, body)
+
+
+def _parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m axon_runtime.worker", description=__doc__)
+    parser.add_argument("--socket", required=True, help="Unix socket of the replica front")
+    parser.add_argument("--worker-index", type=int, required=True)
+    parser.add_argument("--replica-id", required=True)
+    parser.add_argument("--api", required=True)
+    parser.add_argument("--project", required=True, help="project directory")
+    parser.add_argument("--predictor", required=True, help="predictor file, relative to the project")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--python-path", default=None, help="directory added to sys.path, relative to the project")
+    return parser.parse_args(argv)
+
+
+def _read_config() -> dict:
+    path = os.environ.get("AXON_PREDICTOR_CONFIG_FILE")
+    if path:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+        source = path
+    else:
+        text = os.environ.get("AXON_PREDICTOR_CONFIG") or "{}"
+        source = "AXON_PREDICTOR_CONFIG"
+    try:
+        config = json.loads(text)
+    except ValueError as error:
+        raise PredictorError(f"the predictor config in {source} is not valid JSON: {error}") from None
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise PredictorError(f"the predictor config in {source} must be a JSON object, got {type(config).__name__}")
+    return config
+
+
+def _exit_when_front_closes(sock: socket.socket, done: threading.Event, log: RuntimeLog) -> None:
+    # The front sends nothing before READY, so the socket turning readable during __init__ means
+    # it closed: exit instead of finishing a (possibly minutes long) model load for nobody.
+    while not done.is_set():
+        try:
+            readable, _, _ = select.select([sock], [], [], 0.2)
+            if not readable:
+                continue
+            if sock.recv(1, socket.MSG_PEEK):
+                return
+        except OSError:
+            pass
+        if done.is_set():
+            return
+        log.info("the replica front closed the connection during __init__; exiting")
+        os._exit(EXIT_FRONT_GONE)
+
+
+def _serve_inline(sock: socket.socket, handler: RequestHandler, log: RuntimeLog) -> None:
+    reader = p.FrameReader()
+    recv = sock.recv
+    sendall = sock.sendall
+    handle = handler.handle
+    while True:
+        missing = reader.missing
+        data = recv(min(max(RECV_SIZE, missing), MAX_RECV_SIZE))
+        if not data:
+            return
+        out = []
+        for buf, start, end in reader.feed(data):
+            if buf[start] == p.REQUEST:
+                out.append(handle(buf, start, end))
+            else:
+                log.warning(f"ignoring a frame of unknown type {buf[start]}")
+        if out:
+            sendall(out[0] if len(out) == 1 else b"".join(out))
+
+
+def _serve_threaded(sock: socket.socket, handler: RequestHandler, threads: int, log: RuntimeLog) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="axon-predict")
+    lock = threading.Lock()
+
+    def run(buf: bytes, start: int, end: int) -> None:
+        frame = handler.handle(buf, start, end)
+        try:
+            with lock:
+                sock.sendall(frame)
+        except OSError:
+            os._exit(EXIT_FRONT_GONE)
+
+    reader = p.FrameReader()
+    while True:
+        data = sock.recv(min(max(RECV_SIZE, reader.missing), MAX_RECV_SIZE))
+        if not data:
+            return
+        for buf, start, end in reader.feed(data):
+            if buf[start] == p.REQUEST:
+                pool.submit(run, buf, start, end)
+            else:
+                log.warning(f"ignoring a frame of unknown type {buf[start]}")
+
+
+def main(argv=None) -> int:
+    args = _parse_args(argv)
+    log = RuntimeLog(args.api, args.replica_id, args.worker_index)
+    # The front decides when workers stop (socket close or SIGTERM); a Ctrl-C aimed at a terminal
+    # running the daemon must not print KeyboardInterrupt tracebacks from every worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(args.socket)
+    except OSError as error:
+        log.error(f"cannot connect to the replica front at {args.socket}: {error}")
+        return EXIT_USAGE
+    hello = {"protocol": p.PROTOCOL_VERSION, "worker": args.worker_index, "pid": os.getpid()}
+    sock.sendall(p.encode_control(p.HELLO, json.dumps(hello).encode()))
+
+    init_done = threading.Event()
+    threading.Thread(target=_exit_when_front_closes, args=(sock, init_done, log), daemon=True).start()
+
+    started = time.monotonic()
+    try:
+        project = os.path.abspath(args.project)
+        os.chdir(project)
+        extra = [project]
+        if args.python_path:
+            python_path = os.path.abspath(os.path.join(project, args.python_path))
+            if not os.path.isdir(python_path):
+                raise PredictorError(f"python_path '{args.python_path}' is not a directory in the project {project}")
+            extra.append(python_path)
+        sys.path[:0] = [entry for entry in extra if entry not in sys.path]
+        config = _read_config()
+        log.info(f"loading predictor {args.predictor}")
+        cls = load_predictor_class(project, args.predictor)
+        wanted = predict_args(cls, args.predictor)
+        predictor = construct(cls, args.predictor, config)
+    except PredictorError as error:
+        log.error(str(error))
+        return _report_init_failure(sock, str(error), str(error))
+    except BaseException as error:  # user code: SystemExit and KeyboardInterrupt included
+        text = traceback.format_exc()
+        log.error(f"loading the predictor failed:\n{text.rstrip()}")
+        last = traceback.format_exception_only(type(error), error)[-1].strip()
+        return _report_init_failure(sock, last, text)
+    init_done.set()
+
+    load_ms = round((time.monotonic() - started) * 1000)
+    log.info(f"loaded predictor in {load_ms} ms")
+    handler = RequestHandler(predictor, wanted, log)
+    # Everything allocated so far lives as long as the process; keep the GC from rescanning it.
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    sock.sendall(p.encode_control(p.READY, json.dumps({"args": list(wanted), "load_ms": load_ms}).encode()))
+
+    try:
+        if args.threads <= 1:
+            _serve_inline(sock, handler, log)
+        else:
+            _serve_threaded(sock, handler, args.threads, log)
+    except OSError as error:
+        log.info(f"the connection to the replica front failed ({error}); exiting")
+        _flush_and_exit(EXIT_FRONT_GONE)
+    log.info("the replica front closed the connection; exiting")
+    _flush_and_exit(0)
+    return 0
+
+
+def _report_init_failure(sock: socket.socket, message: str, text: str) -> int:
+    body = json.dumps({"error": message, "traceback": text}).encode()
+    try:
+        sock.sendall(p.encode_control(p.INIT_FAILED, body))
+    except OSError:
+        pass
+    _flush_and_exit(EXIT_INIT_FAILED)
+    return EXIT_INIT_FAILED
+
+
+def _flush_and_exit(code: int) -> None:
+    # os._exit skips joining predict threads and user atexit hooks that could hang the exit.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
