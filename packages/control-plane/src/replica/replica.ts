@@ -122,6 +122,8 @@ export class Replica {
   readonly #links: WorkerLink[] = [];
   readonly #exitListeners: ((info: ReplicaExitInfo) => void)[] = [];
   readonly #drainWaiters: (() => void)[] = [];
+  /** Workers whose end was already handled (exit and socket close both lead there). */
+  readonly #goneHandled = new WeakSet<WorkerLink>();
   readonly #maxBodyBytes: number;
   #state: ReplicaState = "starting";
   #inFlight = 0;
@@ -425,8 +427,6 @@ export class Replica {
     if (socket !== null) socket.once("close", settleNow);
     else if (spawnError !== undefined) settleNow();
   }
-
-  #goneHandled = new WeakSet<WorkerLink>();
 
   #onWorkerGone(link: WorkerLink): void {
     if (this.#goneHandled.has(link)) return;
