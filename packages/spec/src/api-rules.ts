@@ -1,0 +1,429 @@
+/**
+ * Rules a JSON Schema cannot express, run on one API map after schema validation (defaults already
+ * filled): quantity and duration bounds, cross-field limits, endpoint canonicalisation, reserved env
+ * names and project files. Every rule only reads fields that passed the schema, so one bad value
+ * never hides or garbles the report on another; all problems are reported together.
+ * `buildApiSpec` then turns a clean map into the resolved `ApiSpec`.
+ */
+
+import { posix } from "node:path";
+import type { ApiSpec } from "./api-spec.js";
+import { formatDuration, parseDuration } from "./duration.js";
+import { canonicalizeEndpoint } from "./endpoint.js";
+import { parseQuantity } from "./quantity.js";
+import type { FieldPath } from "./schema.js";
+
+/** What the rules need from the caller: the API map, which fields are sound, and where to report. */
+export interface ApiRuleContext {
+  /** One API map after legacy rewrites and schema defaults. */
+  api: Record<string, unknown>;
+  /** False when the schema already reported a problem at `path` or one of its parents. */
+  isSound(path: FieldPath): boolean;
+  report(path: FieldPath, message: string): void;
+  /** Non-fatal notes (returned alongside deprecations). */
+  note(path: FieldPath, message: string): void;
+  /** Name of the config file, for messages about project-relative paths. */
+  configFileName: string;
+  /** Project file check; a path ending in `/` asks about a folder. */
+  fileExists?: (relativePath: string) => boolean;
+}
+
+/** Facts the file-wide checks (duplicates) need from each API. */
+export interface ApiFacts {
+  /** Canonical endpoint, when it could be worked out. */
+  endpoint?: string;
+  localPort?: number;
+}
+
+const MIN_CPU_CORES = 0.02;
+const MIN_MEM_BYTES = 20 * 1024 * 1024;
+const AUTOSCALING_TICK_MS = 10_000;
+const RESERVED_ENV_PREFIXES = ["CORTEX_", "AXON_"];
+
+/** Runs every cross-field and bounds rule on one API, reporting through `ctx`. */
+export function checkApiRules(ctx: ApiRuleContext): ApiFacts {
+  checkCompute(ctx);
+  checkDurations(ctx);
+  checkConcurrency(ctx);
+  checkReplicaCounts(ctx);
+  checkUpdateStrategy(ctx);
+  checkEnv(ctx);
+  checkProjectPaths(ctx);
+  if (typeof read(ctx, ["predictor", "image"]) === "string") {
+    ctx.note(
+      ["predictor", "image"],
+      "image is ignored by the local provider: predictors run with the local Python interpreter",
+    );
+  }
+  const localPort = read(ctx, ["networking", "local_port"]);
+  return {
+    endpoint: resolveEndpoint(ctx),
+    localPort: typeof localPort === "number" ? localPort : undefined,
+  };
+}
+
+function checkCompute(ctx: ApiRuleContext): void {
+  const cpu = read(ctx, ["compute", "cpu"]);
+  if (typeof cpu === "number" || typeof cpu === "string") {
+    checkQuantityAtLeast(ctx, ["compute", "cpu"], String(cpu), MIN_CPU_CORES, "20m");
+  }
+  const mem = read(ctx, ["compute", "mem"]);
+  if (typeof mem === "string")
+    checkQuantityAtLeast(ctx, ["compute", "mem"], mem, MIN_MEM_BYTES, "20Mi");
+  const gpu = readNumber(ctx, ["compute", "gpu"]);
+  const inf = readNumber(ctx, ["compute", "inf"]);
+  if (gpu !== undefined && inf !== undefined && gpu > 0 && inf > 0) {
+    ctx.report(
+      ["compute", "inf"],
+      `cannot be combined with gpu (gpu: ${gpu}, inf: ${inf}); a replica uses either GPUs or Inferentia chips`,
+    );
+  }
+}
+
+function checkQuantityAtLeast(
+  ctx: ApiRuleContext,
+  path: FieldPath,
+  text: string,
+  minimum: number,
+  minimumText: string,
+): void {
+  let value: number;
+  try {
+    value = parseQuantity(text);
+  } catch (error) {
+    // Numbers skip the schema's string format check (e.g. `.inf`), so parse errors land here.
+    ctx.report(path, errorMessage(error));
+    return;
+  }
+  if (value < minimum)
+    ctx.report(path, `must be greater than or equal to ${minimumText} (got ${text})`);
+}
+
+function checkDurations(ctx: ApiRuleContext): void {
+  const window = readDuration(ctx, ["autoscaling", "window"]);
+  if (window !== undefined) {
+    if (window.ms < AUTOSCALING_TICK_MS) {
+      ctx.report(
+        ["autoscaling", "window"],
+        `must be greater than or equal to 10s (got ${window.text})`,
+      );
+    } else if (window.ms % AUTOSCALING_TICK_MS !== 0) {
+      ctx.report(
+        ["autoscaling", "window"],
+        `${window.text} is not a multiple of 10s (the autoscaler samples every 10s; e.g. use ${formatDuration(Math.round(window.ms / AUTOSCALING_TICK_MS) * AUTOSCALING_TICK_MS)})`,
+      );
+    }
+  }
+  for (const key of ["downscale_stabilization_period", "upscale_stabilization_period"]) {
+    const period = readDuration(ctx, ["autoscaling", key]);
+    if (period !== undefined && period.ms < 0) {
+      ctx.report(["autoscaling", key], `must be greater than or equal to 0s (got ${period.text})`);
+    }
+  }
+  const interval = readDuration(ctx, ["predictor", "server_side_batching", "batch_interval"]);
+  if (interval !== undefined && interval.ms <= 0) {
+    ctx.report(
+      ["predictor", "server_side_batching", "batch_interval"],
+      `must be greater than 0s (got ${interval.text}); e.g. 100ms`,
+    );
+  }
+}
+
+/** processes × threads: how many requests one replica runs at once. */
+function replicaCapacity(ctx: ApiRuleContext): number | undefined {
+  const processes = readNumber(ctx, ["predictor", "processes_per_replica"]);
+  const threads = readNumber(ctx, ["predictor", "threads_per_process"]);
+  return processes === undefined || threads === undefined ? undefined : processes * threads;
+}
+
+function checkConcurrency(ctx: ApiRuleContext): void {
+  const capacity = replicaCapacity(ctx);
+  const targetPath = ["autoscaling", "target_replica_concurrency"];
+  const explicitTarget = read(ctx, targetPath);
+  let target = typeof explicitTarget === "number" ? explicitTarget : undefined;
+  if (explicitTarget === undefined && ctx.isSound(targetPath)) target = capacity;
+  const maxConcurrency = readNumber(ctx, ["autoscaling", "max_replica_concurrency"]);
+  if (target !== undefined && maxConcurrency !== undefined && target > maxConcurrency) {
+    const origin =
+      explicitTarget === undefined
+        ? " (it defaults to processes_per_replica × threads_per_process)"
+        : "";
+    ctx.report(
+      targetPath,
+      `target_replica_concurrency (${target}) cannot be greater than max_replica_concurrency (${maxConcurrency})${origin}; lower the target or raise max_replica_concurrency`,
+    );
+  }
+  const batchPath = ["predictor", "server_side_batching", "max_batch_size"];
+  const maxBatchSize = readNumber(ctx, batchPath);
+  if (maxBatchSize !== undefined && capacity !== undefined && maxBatchSize > capacity) {
+    ctx.report(
+      batchPath,
+      `max_batch_size cannot be greater than processes_per_replica × threads_per_process (${maxBatchSize} > ${capacity}); a batch is filled by concurrent requests, so raise threads_per_process or lower max_batch_size`,
+    );
+  }
+}
+
+function checkReplicaCounts(ctx: ApiRuleContext): void {
+  const min = readNumber(ctx, ["autoscaling", "min_replicas"]);
+  const max = readNumber(ctx, ["autoscaling", "max_replicas"]);
+  const init = readNumber(ctx, ["autoscaling", "init_replicas"]);
+  if (min !== undefined && max !== undefined && min > max) {
+    ctx.report(
+      ["autoscaling", "min_replicas"],
+      `min_replicas cannot be greater than max_replicas (${min} > ${max})`,
+    );
+  }
+  if (init !== undefined && min !== undefined && init < min) {
+    ctx.report(
+      ["autoscaling", "init_replicas"],
+      `init_replicas cannot be less than min_replicas (${init} < ${min})`,
+    );
+  }
+  if (init !== undefined && max !== undefined && init > max) {
+    ctx.report(
+      ["autoscaling", "init_replicas"],
+      `init_replicas cannot be greater than max_replicas (${init} > ${max})`,
+    );
+  }
+}
+
+function checkUpdateStrategy(ctx: ApiRuleContext): void {
+  const surge = read(ctx, ["update_strategy", "max_surge"]);
+  const unavailable = read(ctx, ["update_strategy", "max_unavailable"]);
+  if (surge === undefined || unavailable === undefined) return;
+  if (isZeroRollout(surge) && isZeroRollout(unavailable)) {
+    ctx.report(
+      ["update_strategy"],
+      "max_surge and max_unavailable cannot both be 0; an update could never replace a replica (set max_surge to 1 or 25%)",
+    );
+  }
+}
+
+function isZeroRollout(value: unknown): boolean {
+  return Number.parseInt(String(value), 10) === 0;
+}
+
+function checkEnv(ctx: ApiRuleContext): void {
+  const env = read(ctx, ["predictor", "env"]);
+  if (env === null || typeof env !== "object") return;
+  for (const name of Object.keys(env)) {
+    const prefix = RESERVED_ENV_PREFIXES.find((reserved) => name.startsWith(reserved));
+    if (prefix !== undefined) {
+      ctx.report(
+        ["predictor", "env", name],
+        `environment variable names starting with ${prefix} are reserved for the platform; rename ${name}`,
+      );
+    }
+  }
+}
+
+function checkProjectPaths(ctx: ApiRuleContext): void {
+  const where = `paths are relative to the folder that holds ${ctx.configFileName}`;
+  const path = read(ctx, ["predictor", "path"]);
+  if (typeof path === "string") {
+    const problem = projectPathProblem(path);
+    if (problem !== undefined) {
+      ctx.report(["predictor", "path"], problem);
+    } else if (!path.endsWith(".py")) {
+      ctx.report(
+        ["predictor", "path"],
+        `must be a Python file ending in .py (got ${JSON.stringify(path)})`,
+      );
+    } else if (ctx.fileExists !== undefined && !ctx.fileExists(posix.normalize(path))) {
+      ctx.report(
+        ["predictor", "path"],
+        `file ${posix.normalize(path)} does not exist in the project (${where})`,
+      );
+    }
+  }
+  const pythonPath = read(ctx, ["predictor", "python_path"]);
+  if (typeof pythonPath === "string" && pythonPath !== "") {
+    const problem = projectPathProblem(pythonPath);
+    const folder = normalizeFolder(pythonPath);
+    if (problem !== undefined) {
+      ctx.report(["predictor", "python_path"], problem);
+    } else if (folder !== "." && ctx.fileExists !== undefined && !ctx.fileExists(`${folder}/`)) {
+      ctx.report(
+        ["predictor", "python_path"],
+        `folder ${folder} does not exist in the project (${where})`,
+      );
+    }
+  }
+}
+
+/** Project paths are relative and stay inside the project (bundles never hold anything else). */
+function projectPathProblem(path: string): string | undefined {
+  if (path.startsWith("/") || /^[a-zA-Z]:[\\/]/.test(path) || path.startsWith("\\")) {
+    return `must be relative to the project folder (got ${JSON.stringify(path)})`;
+  }
+  if (posix.normalize(path.replaceAll("\\", "/")).split("/")[0] === "..") {
+    return `must stay inside the project folder (got ${JSON.stringify(path)})`;
+  }
+  return undefined;
+}
+
+function normalizeFolder(path: string): string {
+  return posix.normalize(path).replace(/\/+$/, "") || ".";
+}
+
+function resolveEndpoint(ctx: ApiRuleContext): string | undefined {
+  const endpoint = read(ctx, ["networking", "endpoint"]);
+  if (typeof endpoint === "string") {
+    try {
+      return canonicalizeEndpoint(endpoint);
+    } catch (error) {
+      ctx.report(["networking", "endpoint"], errorMessage(error));
+      return undefined;
+    }
+  }
+  const name = read(ctx, ["name"]);
+  return typeof name === "string" ? `/${name}` : undefined;
+}
+
+/**
+ * Builds the resolved spec from an API map that passed the schema and every rule. The casts are
+ * sound because the schema has checked each field's type and filled its default.
+ */
+export function buildApiSpec(api: Record<string, unknown>): ApiSpec {
+  const raw = api as unknown as ValidatedApi;
+  const { predictor, compute, autoscaling, networking } = raw;
+  const capacity = predictor.processes_per_replica * predictor.threads_per_process;
+  const batching = predictor.server_side_batching;
+  const pythonPath = predictor.python_path;
+  return {
+    name: raw.name,
+    kind: "RealtimeAPI",
+    predictor: {
+      type: "python",
+      path: posix.normalize(predictor.path),
+      processes_per_replica: predictor.processes_per_replica,
+      threads_per_process: predictor.threads_per_process,
+      config: predictor.config ?? {},
+      python_path:
+        pythonPath === undefined || pythonPath === null || pythonPath === ""
+          ? null
+          : normalizeFolder(pythonPath),
+      image: predictor.image ?? null,
+      env: predictor.env ?? {},
+      server_side_batching:
+        batching === undefined || batching === null
+          ? null
+          : {
+              max_batch_size: batching.max_batch_size,
+              batch_interval: formatDuration(parseDuration(batching.batch_interval)),
+            },
+    },
+    compute: {
+      cpu: String(compute.cpu),
+      gpu: compute.gpu,
+      inf: compute.inf,
+      mem: compute.mem ?? null,
+    },
+    autoscaling: {
+      min_replicas: autoscaling.min_replicas,
+      max_replicas: autoscaling.max_replicas,
+      init_replicas: autoscaling.init_replicas ?? autoscaling.min_replicas,
+      target_replica_concurrency: autoscaling.target_replica_concurrency ?? capacity,
+      max_replica_concurrency: autoscaling.max_replica_concurrency,
+      window: formatDuration(parseDuration(autoscaling.window)),
+      downscale_stabilization_period: formatDuration(
+        parseDuration(autoscaling.downscale_stabilization_period),
+      ),
+      upscale_stabilization_period: formatDuration(
+        parseDuration(autoscaling.upscale_stabilization_period),
+      ),
+      max_downscale_factor: autoscaling.max_downscale_factor,
+      max_upscale_factor: autoscaling.max_upscale_factor,
+      downscale_tolerance: autoscaling.downscale_tolerance,
+      upscale_tolerance: autoscaling.upscale_tolerance,
+    },
+    update_strategy: {
+      max_surge: canonicalRollout(raw.update_strategy.max_surge),
+      max_unavailable: canonicalRollout(raw.update_strategy.max_unavailable),
+    },
+    networking: {
+      endpoint:
+        networking.endpoint === undefined
+          ? `/${raw.name}`
+          : canonicalizeEndpoint(networking.endpoint),
+      local_port: networking.local_port ?? null,
+      api_gateway: networking.api_gateway,
+    },
+    monitoring:
+      raw.monitoring === undefined || raw.monitoring === null
+        ? null
+        : { model_type: raw.monitoring.model_type ?? null, key: raw.monitoring.key ?? null },
+  };
+}
+
+/** `25%` stays a percentage, `1` / `"01"` become `"1"`. */
+function canonicalRollout(value: number | string): string {
+  const amount = Number.parseInt(String(value), 10);
+  return String(value).endsWith("%") ? `${amount}%` : String(amount);
+}
+
+/** One API map as the schema guarantees it (after defaults). */
+interface ValidatedApi {
+  name: string;
+  predictor: {
+    path: string;
+    processes_per_replica: number;
+    threads_per_process: number;
+    config: Record<string, unknown> | null;
+    python_path?: string | null;
+    image?: string | null;
+    env: Record<string, string> | null;
+    server_side_batching?: { max_batch_size: number; batch_interval: string } | null;
+  };
+  compute: { cpu: string | number; gpu: number; inf: number; mem: string | null };
+  autoscaling: {
+    min_replicas: number;
+    max_replicas: number;
+    init_replicas?: number;
+    target_replica_concurrency?: number;
+    max_replica_concurrency: number;
+    window: string;
+    downscale_stabilization_period: string;
+    upscale_stabilization_period: string;
+    max_downscale_factor: number;
+    max_upscale_factor: number;
+    downscale_tolerance: number;
+    upscale_tolerance: number;
+  };
+  update_strategy: { max_surge: number | string; max_unavailable: number | string };
+  networking: { endpoint?: string; local_port?: number | null; api_gateway: "public" | "none" };
+  monitoring?: { model_type?: "classification" | "regression" | null; key?: string | null } | null;
+}
+
+/** The value at `path` when the schema found it sound, else undefined. */
+function read(ctx: ApiRuleContext, path: FieldPath): unknown {
+  if (!ctx.isSound(path)) return undefined;
+  let current: unknown = ctx.api;
+  for (const key of path) {
+    if (current === null || typeof current !== "object" || Array.isArray(current)) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+function readNumber(ctx: ApiRuleContext, path: FieldPath): number | undefined {
+  const value = read(ctx, path);
+  return typeof value === "number" ? value : undefined;
+}
+
+function readDuration(
+  ctx: ApiRuleContext,
+  path: FieldPath,
+): { ms: number; text: string } | undefined {
+  const value = read(ctx, path);
+  if (typeof value !== "string") return undefined;
+  try {
+    return { ms: parseDuration(value), text: value };
+  } catch {
+    return undefined; // the schema's format check has reported it
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

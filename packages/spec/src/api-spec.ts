@@ -1,0 +1,85 @@
+/**
+ * The resolved API: what `parseApiConfig` returns and what the control plane stores, hashes and
+ * shows. Keys mirror the YAML (snake_case) so a spec reads like the file that produced it; every
+ * default is filled in; values are JSON-serialisable and canonical, so equal configs produce equal
+ * specs (and equal `specHash`es) whatever spelling the user chose.
+ */
+
+/** A fully resolved RealtimeAPI. */
+export interface ApiSpec {
+  name: string;
+  /** Legacy spellings (`SyncAPI`, no kind) resolve to RealtimeAPI. */
+  kind: "RealtimeAPI";
+  predictor: PredictorSpec;
+  compute: ComputeSpec;
+  autoscaling: AutoscalingSpec;
+  update_strategy: UpdateStrategySpec;
+  networking: NetworkingSpec;
+  /** Recorded for Cortex compatibility; `null` when absent. */
+  monitoring: MonitoringSpec | null;
+}
+
+export interface PredictorSpec {
+  type: "python";
+  /** Project-relative POSIX path of the file defining `PythonPredictor` (normalised, no `./`). */
+  path: string;
+  processes_per_replica: number;
+  threads_per_process: number;
+  /** Passed to `PythonPredictor.__init__`; `{}` when absent or null. */
+  config: Record<string, unknown>;
+  /** Project-relative folder added to PYTHONPATH; `null` means the project root. */
+  python_path: string | null;
+  /** Accepted for Cortex compatibility; the local provider ignores it. */
+  image: string | null;
+  env: Record<string, string>;
+  server_side_batching: ServerSideBatchingSpec | null;
+}
+
+export interface ServerSideBatchingSpec {
+  max_batch_size: number;
+  /** Go duration string, e.g. `100ms`. */
+  batch_interval: string;
+}
+
+export interface ComputeSpec {
+  /** Kubernetes quantity as the user wrote it (numbers become strings), e.g. `200m`, `1`. */
+  cpu: string;
+  gpu: number;
+  inf: number;
+  /** Kubernetes quantity as the user wrote it, or `null` for no reservation. */
+  mem: string | null;
+}
+
+export interface AutoscalingSpec {
+  min_replicas: number;
+  max_replicas: number;
+  init_replicas: number;
+  target_replica_concurrency: number;
+  max_replica_concurrency: number;
+  /** Durations are Go `Duration.String()` text, e.g. `1m0s`; read them with `parseDuration`. */
+  window: string;
+  downscale_stabilization_period: string;
+  upscale_stabilization_period: string;
+  max_downscale_factor: number;
+  max_upscale_factor: number;
+  downscale_tolerance: number;
+  upscale_tolerance: number;
+}
+
+export interface UpdateStrategySpec {
+  /** A replica count (`"1"`) or a percentage (`"25%"`). */
+  max_surge: string;
+  max_unavailable: string;
+}
+
+export interface NetworkingSpec {
+  /** Canonical URL path: leading `/`, no trailing `/`, e.g. `/iris-classifier`. */
+  endpoint: string;
+  local_port: number | null;
+  api_gateway: "public" | "none";
+}
+
+export interface MonitoringSpec {
+  model_type: "classification" | "regression" | null;
+  key: string | null;
+}

@@ -1,0 +1,344 @@
+/**
+ * `parseApiConfig`: YAML text in, resolved `ApiSpec`s (or every problem at once) out. The steps:
+ * YAML parse with positions → file shape → per API: legacy rewrites, kind/type gate, JSON Schema
+ * (ajv, defaults filled), cross-field rules → file-wide duplicates → diagnostics pinned to
+ * file:line:column and a field path like `iris-classifier.autoscaling.min_replicas`.
+ */
+
+import type { LineCounter, YAMLError } from "yaml";
+import type { ApiSpec } from "./api-spec.js";
+import { buildApiSpec, checkApiRules, type ApiFacts } from "./api-rules.js";
+import { ConfigError, type Diagnostic } from "./diagnostics.js";
+import { applyLegacySpellings, LEGACY_MESSAGES, type FieldMove } from "./legacy.js";
+import { describeValue, validateApiSchema, type FieldIssue, type FieldPath } from "./schema.js";
+import { loadYaml } from "./lazy-modules.js";
+import { locateInDocument } from "./yaml-positions.js";
+
+/** Options for `parseApiConfig`. */
+export interface ParseApiConfigOptions {
+  /**
+   * Answers whether a project file exists, given its path relative to the config file's folder
+   * (POSIX separators). A path ending in `/` asks about a folder (`predictor.python_path`).
+   * When given, `predictor.path` and `predictor.python_path` must exist.
+   */
+  fileExists?: (relativePath: string) => boolean;
+}
+
+/** The APIs of one config file plus non-fatal notes (old Cortex spellings that were mapped). */
+export interface ParsedApiConfig {
+  apis: ApiSpec[];
+  /** Deprecations and notes, each kind reported once per file; never errors. */
+  deprecations: Diagnostic[];
+}
+
+const UNSUPPORTED_KINDS = new Set(["BatchAPI", "TrafficSplitter"]);
+const UNSUPPORTED_PREDICTOR_TYPES = new Set(["tensorflow", "onnx"]);
+/** Keys only Cortex's tensorflow/onnx predictors had; noise once the type itself is rejected. */
+const MODEL_SERVER_KEYS = new Set([
+  "model",
+  "model_path",
+  "models",
+  "signature_key",
+  "tensorflow_serving_image",
+]);
+const SECTIONS_WITH_DEFAULTS = ["compute", "autoscaling", "update_strategy", "networking"];
+
+/** One API entry while it is being checked. */
+interface ApiDraft {
+  index: number;
+  /** `name` when it is a non-empty string, else `[index]`; heads every diagnostic path. */
+  label: string;
+  api: Record<string, unknown> | undefined;
+  moves: FieldMove[];
+  issues: FieldIssue[];
+  notes: { key: string; issue: FieldIssue }[];
+  facts: ApiFacts;
+}
+
+/**
+ * Parses and validates the text of an API config file (`axon.yaml` / `cortex.yaml`).
+ *
+ * @param fileName shown in every diagnostic (e.g. `axon.yaml`)
+ * @throws ConfigError carrying every problem found, each with file, line, column and field path
+ */
+export function parseApiConfig(
+  text: string,
+  fileName: string,
+  options: ParseApiConfigOptions = {},
+): ParsedApiConfig {
+  const { LineCounter, parseDocument } = loadYaml();
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    merge: true,
+  });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((error) => yamlErrorDiagnostic(error, fileName, lineCounter)),
+    );
+  }
+  const locate = (
+    path: readonly (string | number)[],
+    atKey: boolean,
+  ): Pick<Diagnostic, "line" | "column"> => {
+    const position = locateInDocument(doc, lineCounter, path, atKey);
+    return position === undefined ? {} : { line: position.line, column: position.column };
+  };
+
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError([
+      { file: fileName, ...locate([], false), path: "", message: `cannot be read: ${reason}` },
+    ]);
+  }
+  const shapeProblem = fileShapeProblem(root);
+  if (shapeProblem !== undefined || !Array.isArray(root)) {
+    const message = shapeProblem ?? "must contain a list of APIs";
+    throw new ConfigError([{ file: fileName, ...locate([], false), path: "", message }]);
+  }
+
+  const drafts = root.map((item: unknown, index) => checkApi(item, index, fileName, options));
+  checkDuplicates(drafts, (draft, path) => locate([draft.index, ...path], false));
+
+  const toDiagnostic = (draft: ApiDraft, issue: FieldIssue): Diagnostic => {
+    const path = originalPath(issue.path, draft.moves);
+    return {
+      file: fileName,
+      ...locate([draft.index, ...path], issue.atKey),
+      path: [draft.label, ...path].join("."),
+      message: issue.message,
+    };
+  };
+  const errors = drafts.flatMap((draft) => draft.issues.map((issue) => toDiagnostic(draft, issue)));
+  if (errors.length > 0) throw new ConfigError(sortByPosition(dedupe(errors)));
+
+  return {
+    apis: drafts.map((draft) => buildApiSpec(draft.api ?? {})),
+    deprecations: summarizeNotes(drafts, toDiagnostic),
+  };
+}
+
+function checkApi(
+  item: unknown,
+  index: number,
+  fileName: string,
+  options: ParseApiConfigOptions,
+): ApiDraft {
+  const name = isPlainObject(item) ? item["name"] : undefined;
+  const draft: ApiDraft = {
+    index,
+    label: typeof name === "string" && name !== "" ? name : `[${index}]`,
+    api: undefined,
+    moves: [],
+    issues: [],
+    notes: [],
+    facts: {},
+  };
+  const report = (path: FieldPath, message: string, atKey = false): void => {
+    draft.issues.push({ path, message, atKey });
+  };
+  if (!isPlainObject(item)) {
+    report(
+      [],
+      `must be a map describing one API, e.g. "- name: iris-classifier" (got ${describeValue(item)})`,
+    );
+    return draft;
+  }
+  const api = structuredClone(item);
+  draft.api = api;
+
+  const legacy = applyLegacySpellings(api);
+  draft.moves = legacy.moves;
+  for (const conflict of legacy.conflicts) report(conflict.path, conflict.message, true);
+  for (const note of legacy.notes) {
+    draft.notes.push({
+      key: note.spelling,
+      issue: { path: note.path, message: LEGACY_MESSAGES[note.spelling], atKey: true },
+    });
+  }
+
+  const kind = api["kind"];
+  if (typeof kind === "string" && UNSUPPORTED_KINDS.has(kind)) {
+    // Other kinds have other fields; checking them against the RealtimeAPI schema would only add noise.
+    report(
+      ["kind"],
+      `kind ${kind} is not supported yet: axon deploys RealtimeAPI only (change the kind or remove this API)`,
+    );
+    return draft;
+  }
+  const predictor = api["predictor"];
+  const predictorType = isPlainObject(predictor) ? predictor["type"] : undefined;
+  const unsupportedType =
+    typeof predictorType === "string" && UNSUPPORTED_PREDICTOR_TYPES.has(predictorType);
+  if (unsupportedType) {
+    report(
+      ["predictor", "type"],
+      `predictor type ${predictorType} is not supported: only python predictors are; load the model inside a PythonPredictor (type: python)`,
+    );
+  }
+
+  // The schema fills leaf defaults only inside maps that exist, so absent sections start empty.
+  for (const section of SECTIONS_WITH_DEFAULTS) {
+    if (api[section] === undefined) api[section] = {};
+  }
+  for (const issue of validateApiSchema(api)) {
+    const redundant =
+      unsupportedType &&
+      issue.path[0] === "predictor" &&
+      (issue.path[1] === "type" ||
+        (issue.path.length === 2 && MODEL_SERVER_KEYS.has(issue.path[1] ?? "")));
+    if (!redundant) draft.issues.push(issue);
+  }
+
+  const schemaIssues = [...draft.issues];
+  draft.facts = checkApiRules({
+    api,
+    isSound: (path) => !schemaIssues.some((issue) => isPrefix(issue.path, path)),
+    report: (path, message) => report(path, message),
+    note: (path, message) =>
+      draft.notes.push({ key: message, issue: { path, message, atKey: false } }),
+    configFileName: fileName,
+    fileExists: options.fileExists,
+  });
+  return draft;
+}
+
+/** Names, endpoints and local ports must each be unique across the file. */
+function checkDuplicates(
+  drafts: ApiDraft[],
+  locate: (draft: ApiDraft, path: FieldPath) => Pick<Diagnostic, "line">,
+): void {
+  const unique = (
+    path: FieldPath,
+    valueOf: (draft: ApiDraft) => string | number | undefined,
+    message: (value: string | number, first: ApiDraft, line: string) => string,
+  ): void => {
+    const seen = new Map<string | number, ApiDraft>();
+    for (const draft of drafts) {
+      const value = valueOf(draft);
+      if (value === undefined) continue;
+      const first = seen.get(value);
+      if (first === undefined) {
+        seen.set(value, draft);
+        continue;
+      }
+      const firstLine = locate(first, path).line;
+      draft.issues.push({
+        path,
+        message: message(value, first, firstLine === undefined ? "" : ` at line ${firstLine}`),
+        atKey: false,
+      });
+    }
+  };
+  const nameOf = (draft: ApiDraft): string | undefined => {
+    const name = draft.api?.["name"];
+    return typeof name === "string" && !draft.issues.some((issue) => issue.path[0] === "name")
+      ? name
+      : undefined;
+  };
+  unique(
+    ["name"],
+    nameOf,
+    (name, _first, line) =>
+      `name ${name} must be unique across APIs (also defined${line}); rename one of them`,
+  );
+  unique(
+    ["networking", "endpoint"],
+    (draft) => draft.facts.endpoint,
+    (endpoint, first, line) =>
+      `endpoint ${endpoint} must be unique across APIs (also used by ${first.label}${line}); set a different networking.endpoint`,
+  );
+  unique(
+    ["networking", "local_port"],
+    (draft) => draft.facts.localPort,
+    (port, first, line) =>
+      `local_port ${port} is already used by ${first.label}${line}; pick another port`,
+  );
+}
+
+function fileShapeProblem(root: unknown): string | undefined {
+  if (root === null || root === undefined) {
+    return 'is empty: it must contain a list of APIs, e.g. "- name: iris-classifier" followed by its predictor';
+  }
+  if (!Array.isArray(root)) {
+    const singleApi = isPlainObject(root) && "name" in root;
+    return singleApi
+      ? 'must contain a list of APIs, but holds a single map; put "- " in front of its first key (e.g. "- name: …") and indent the rest'
+      : `must contain a list of APIs, each item starting with "- name: …" (got ${describeValue(root)})`;
+  }
+  if (root.length === 0) return "must contain at least one API (the list is empty)";
+  return undefined;
+}
+
+function yamlErrorDiagnostic(error: YAMLError, file: string, lineCounter: LineCounter): Diagnostic {
+  const { line, col } = lineCounter.linePos(error.pos[0]);
+  const message =
+    error.code === "MULTIPLE_DOCS"
+      ? "holds several YAML documents (separated by ---); put every API in a single list"
+      : `invalid YAML: ${error.message}`;
+  return { file, line, column: col, path: "", message };
+}
+
+/** Each kind of note once per file, at its first occurrence, counting the others. */
+function summarizeNotes(
+  drafts: ApiDraft[],
+  toDiagnostic: (draft: ApiDraft, issue: FieldIssue) => Diagnostic,
+): Diagnostic[] {
+  const byKey = new Map<string, { first: Diagnostic; more: number }>();
+  for (const draft of drafts) {
+    for (const { key, issue } of draft.notes) {
+      const entry = byKey.get(key);
+      if (entry === undefined) byKey.set(key, { first: toDiagnostic(draft, issue), more: 0 });
+      else entry.more += 1;
+    }
+  }
+  return [...byKey.values()].map(({ first, more }) =>
+    more === 0
+      ? first
+      : {
+          ...first,
+          message: `${first.message} (also in ${more} more API${more === 1 ? "" : "s"})`,
+        },
+  );
+}
+
+/** Maps a path in today's fields back to where a moved legacy value was written. */
+function originalPath(path: FieldPath, moves: readonly FieldMove[]): FieldPath {
+  const move = moves.find((candidate) => isPrefix(candidate.to, path));
+  return move === undefined ? path : [...move.from, ...path.slice(move.to.length)];
+}
+
+function isPrefix(prefix: FieldPath, path: FieldPath): boolean {
+  return prefix.length <= path.length && prefix.every((segment, index) => path[index] === segment);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((diagnostic) => {
+    const key = `${diagnostic.path}\u0000${diagnostic.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function sortByPosition(diagnostics: Diagnostic[]): Diagnostic[] {
+  return diagnostics
+    .map((diagnostic, order) => ({ diagnostic, order }))
+    .sort(
+      (a, b) =>
+        (a.diagnostic.line ?? Infinity) - (b.diagnostic.line ?? Infinity) ||
+        (a.diagnostic.column ?? 0) - (b.diagnostic.column ?? 0) ||
+        a.order - b.order,
+    )
+    .map(({ diagnostic }) => diagnostic);
+}
