@@ -12,7 +12,11 @@ export interface Diagnostic {
   line?: number;
   /** 1-based column. */
   column?: number;
-  /** Field path inside the config, e.g. `iris-classifier.autoscaling.min_replicas` or `[0].predictor`. */
+  /**
+   * Field path inside the config, e.g. `iris-classifier.autoscaling.min_replicas` or `[0].predictor`
+   * (an API is named by its `name`, or by its list index when it has none); `""` for problems with
+   * the file as a whole (YAML syntax, not a list).
+   */
   path: string;
   message: string;
 }
