@@ -39,7 +39,7 @@ describe("local deploy of the iris example", () => {
     expect(deploy.code).toBe(0);
     const prediction = await postJson(endpoint, IRIS_REQUEST);
     expect(prediction.status).toBe(200);
-    expect(JSON.parse(prediction.text)).toBe("virginica");
+    expect(prediction.text).toBe("virginica");
 
     // And `axon predict` gives the same answer
     const predicted = await c.axon(["predict", "iris-classifier", path.join(project, "sample.json")]);

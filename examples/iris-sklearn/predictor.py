@@ -20,6 +20,7 @@ class PythonPredictor:
             raise FileNotFoundError(f"{path} does not exist; run `python train.py` first")
         with open(path, "rb") as file:
             self.model = pickle.load(file)
+        print(f"iris model loaded from {model_file}")
 
     def predict(self, payload):
         if isinstance(payload, dict):

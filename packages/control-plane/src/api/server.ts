@@ -4,7 +4,7 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
-import { toErrorBody } from "../errors.js";
+import { DomainError, toErrorBody } from "../errors.js";
 import type { RouteContext } from "./context.js";
 import { registerBundleRoutes } from "./routes/bundles.js";
 import { registerDeleteApiRoute } from "./routes/delete-api.js";
@@ -38,10 +38,13 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
     (_request, payload, done) => done(null, payload),
   );
 
-  app.setErrorHandler(async (error, _request, reply) => {
+  app.setErrorHandler(async (error: unknown, _request, reply) => {
+    // Fastify's own 4xx errors (bad JSON, wrong content type) carry a statusCode and an FST_ code.
     const fastifyStatus = (error as { statusCode?: number }).statusCode;
-    if (fastifyStatus !== undefined && fastifyStatus < 500 && !(error as { code?: string }).code?.includes(".")) {
-      return reply.code(fastifyStatus).send({ code: "request.invalid", message: error.message });
+    if (!(error instanceof DomainError) && fastifyStatus !== undefined && fastifyStatus < 500) {
+      return reply
+        .code(fastifyStatus)
+        .send({ code: "request.invalid", message: error instanceof Error ? error.message : String(error) });
     }
     const { status, body } = toErrorBody(error);
     return reply.code(status).send(body);

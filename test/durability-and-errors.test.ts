@@ -1,0 +1,149 @@
+/**
+ * What must not break: a daemon killed with SIGKILL comes back with its APIs and no duplicate or
+ * orphaned workers; bad input of every kind gets one clear message, a non-zero exit, and leaves
+ * what is deployed alone.
+ */
+import { writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import {
+  copyExample,
+  isAlive,
+  makeTestCluster,
+  postJson,
+  waitFor,
+  workerPidsUnder,
+  type TestCluster,
+} from "./helpers.js";
+
+const IRIS_REQUEST = [5.9, 3.0, 5.1, 1.8];
+let cluster: TestCluster | undefined;
+
+afterEach(() => {
+  cluster?.cleanup();
+  cluster = undefined;
+});
+
+describe("durability", () => {
+  test("kill -9 of the daemon: the API survives, is reconciled without duplicates or orphans, and serves", async () => {
+    // Given a live iris API
+    cluster = await makeTestCluster();
+    const c = cluster;
+    const project = copyExample("iris-sklearn");
+    expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
+    const endpoint = `http://localhost:${c.gatewayPort}/iris-classifier`;
+    const daemonPid = c.daemonPid();
+    expect(daemonPid).toBeDefined();
+    const workersBefore = workerPidsUnder(c.home);
+    expect(workersBefore).toHaveLength(1);
+
+    // When the daemon is killed with SIGKILL
+    process.kill(daemonPid!, "SIGKILL");
+    await waitFor("the daemon to die", () => (isAlive(daemonPid!) ? undefined : true));
+    // Then its workers do not linger as orphans
+    await waitFor("orphaned workers to exit", () => (workersBefore.every((p) => !isAlive(p)) ? true : undefined));
+
+    // When the cluster is started again
+    const up = await c.axon(["cluster", "up"]);
+    expect(up.code).toBe(0);
+
+    // Then the API is still listed, becomes live with exactly one replica, and serves
+    await waitFor("the api to be live again", async () => {
+      const get = await c.axon(["get", "iris-classifier", "-o", "json"]);
+      return get.code === 0 && (JSON.parse(get.stdout) as { status: string }).status === "live" ? true : undefined;
+    });
+    const prediction = await postJson(endpoint, IRIS_REQUEST);
+    expect(prediction.status).toBe(200);
+    expect(prediction.text).toBe("virginica");
+    expect(workerPidsUnder(c.home)).toHaveLength(1);
+  });
+});
+
+describe("bad input", () => {
+  test("each gets a clear error and nothing deployed is disturbed", async () => {
+    // Given a live iris API
+    cluster = await makeTestCluster();
+    const c = cluster;
+    const project = copyExample("iris-sklearn");
+    expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
+    const endpoint = `http://localhost:${c.gatewayPort}/iris-classifier`;
+
+    // An invalid config names the file, line and field
+    const broken = copyExample("iris-sklearn");
+    writeFileSync(
+      path.join(broken, "axon.yaml"),
+      "- name: iris-classifier\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n  autoscaling:\n    min_replicas: 0\n",
+    );
+    const invalid = await c.axon(["deploy", broken]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/axon\.yaml:7/);
+    expect(invalid.stderr).toContain("min_replicas");
+
+    // A missing predictor file is named
+    const missing = copyExample("iris-sklearn");
+    writeFileSync(
+      path.join(missing, "axon.yaml"),
+      "- name: iris-classifier\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: nope.py\n",
+    );
+    const noFile = await c.axon(["deploy", missing]);
+    expect(noFile.code).toBe(1);
+    expect(noFile.stderr).toContain("nope.py");
+
+    // An unknown API name
+    const unknown = await c.axon(["get", "no-such-api"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no-such-api");
+    expect((await c.axon(["delete", "no-such-api", "--yes"])).code).toBe(1);
+
+    // A second daemon for the same home refuses to start
+    const second = await c.axon(["cluster", "up"]);
+    expect(second.code).toBe(0);
+    expect(second.stdout + second.stderr).toMatch(/already running/);
+
+    // The API deployed before still serves the same answer
+    const prediction = await postJson(endpoint, IRIS_REQUEST);
+    expect(prediction.text).toBe("virginica");
+    const list = JSON.parse((await c.axon(["get", "-o", "json"])).stdout) as { apis: Array<{ name: string; status: string }> };
+    expect(list.apis).toEqual([expect.objectContaining({ name: "iris-classifier", status: "live" })]);
+
+    // A daemon that is down: commands say so
+    expect((await c.axon(["cluster", "down", "--yes"])).code).toBe(0);
+    const down = await c.axon(["get"]);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain("not running");
+  });
+
+  test("a gateway port in use fails the start with a clear message", async () => {
+    // Given something already listening on the gateway port
+    cluster = await makeTestCluster();
+    const c = cluster;
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(c.gatewayPort, "127.0.0.1", resolve));
+    try {
+      // When the cluster starts
+      const up = await c.axon(["cluster", "up"]);
+      // Then it says which port and what to do
+      expect(up.code).toBe(1);
+      expect(up.stderr).toContain(`port ${c.gatewayPort}`);
+      expect(up.stderr).toMatch(/gateway-port|AXON_GATEWAY_PORT/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  test("a predictor that cannot import shows status error and its traceback in the logs", async () => {
+    cluster = await makeTestCluster();
+    const c = cluster;
+    const project = copyExample("iris-sklearn");
+    writeFileSync(path.join(project, "predictor.py"), "import no_such_module_xyz\n\nclass PythonPredictor:\n    pass\n");
+    const deploy = await c.axon(["deploy", project, "--wait"]);
+    expect(deploy.code).toBe(1);
+    expect(deploy.stderr).toContain("no_such_module_xyz");
+    const get = JSON.parse((await c.axon(["get", "iris-classifier", "-o", "json"])).stdout) as { status: string };
+    expect(get.status).toBe("error");
+    const logs = await c.axon(["logs", "iris-classifier"]);
+    expect(logs.stdout).toContain("Traceback");
+    expect(logs.stdout).toContain("ModuleNotFoundError: No module named 'no_such_module_xyz'");
+  });
+});
