@@ -6,6 +6,8 @@
  * command builders): services, `@axon/spec`, `tar` and ink load inside the actions that use them,
  * which keeps `axon get -o json` fast.
  */
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { makeClusterCommand } from "./commands/cluster.js";
 import { makeDeleteCommand } from "./commands/delete.js";
@@ -16,7 +18,13 @@ import { makePredictCommand } from "./commands/predict.js";
 import { makeValidateCommand } from "./commands/validate.js";
 import { makeVersionCommand } from "./commands/version.js";
 import type { CliContext } from "./context.js";
-import { BugError, CancelledError, InterruptedError, UserError, formatDiagnostic } from "./errors.js";
+import {
+  BugError,
+  CancelledError,
+  InterruptedError,
+  UserError,
+  formatDiagnostic,
+} from "./errors.js";
 import { indent } from "./output.js";
 
 /** Exit codes, as documented in STYLE.md. */
@@ -26,7 +34,9 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("axon")
     .description("deploy python predictors as autoscaled http apis")
-    .addOption(new Option("--home <dir>", "state folder (default: $AXON_HOME or ~/.axon)").hideHelp())
+    .addOption(
+      new Option("--home <dir>", "state folder (default: $AXON_HOME or ~/.axon)").hideHelp(),
+    )
     .option("--verbose", "show stack traces and causes of errors")
     .showHelpAfterError("(add --help for usage)")
     .addCommand(makeDeployCommand(ctx))
@@ -59,7 +69,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
 function reportError(error: unknown, ctx: CliContext, verbose: boolean): number {
   if (error instanceof CommanderError) {
     // Commander already printed its message (through configureOutput).
-    if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return EXIT.ok;
+    if (error.code === "commander.helpDisplayed" || error.code === "commander.version")
+      return EXIT.ok;
     if (error.code === "commander.help") return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     return EXIT.usage;
   }
@@ -75,7 +86,10 @@ function reportError(error: unknown, ctx: CliContext, verbose: boolean): number 
   const bug = error instanceof Error ? error : new BugError(String(error));
   ctx.stderr.write(`error: ${bug.message}\n`);
   if (verbose) ctx.stderr.write(`${bug.stack ?? ""}\n${describeCause(bug.cause)}`);
-  else ctx.stderr.write("this looks like a bug in axon; run again with --verbose to see where it happened\n");
+  else
+    ctx.stderr.write(
+      "this looks like a bug in axon; run again with --verbose to see where it happened\n",
+    );
   return EXIT.failed;
 }
 
@@ -95,8 +109,9 @@ export function renderUserError(error: UserError, verbose = false): string {
 
 function describeCause(cause: unknown): string {
   if (cause === undefined) return "";
-  if (cause instanceof Error) return `caused by: ${cause.stack ?? cause.message}\n${describeCause(cause.cause)}`;
-  return `caused by: ${String(cause)}\n`;
+  if (cause instanceof Error)
+    return `caused by: ${cause.stack ?? cause.message}\n${describeCause(cause.cause)}`;
+  return `caused by: ${typeof cause === "string" ? cause : JSON.stringify(cause)}\n`;
 }
 
 /** Every command in the tree throws instead of exiting, and writes through ctx's sinks. */
@@ -134,4 +149,19 @@ async function main(): Promise<void> {
   process.exitCode = await runCli(process.argv.slice(2), ctx);
 }
 
-if (import.meta.main) await main();
+/**
+ * True when this file is the script node was asked to run (directly or through npm's bin symlink),
+ * as opposed to being imported by tests. Compared by real path rather than `import.meta.main`,
+ * which older Node 22 releases lack.
+ */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) await main();

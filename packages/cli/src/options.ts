@@ -8,7 +8,9 @@ import { OUTPUT_FORMATS, type OutputFormat } from "./output.js";
 
 /** `-o, --output <format>`: `pretty` (default) or `json` (exactly one document on stdout). */
 export function outputOption(): Option {
-  return new Option("-o, --output <format>", "output format").choices(OUTPUT_FORMATS).default("pretty");
+  return new Option("-o, --output <format>", "output format")
+    .choices(OUTPUT_FORMATS)
+    .default("pretty");
 }
 
 /** The options object of a command that has `outputOption()`. */
@@ -35,7 +37,9 @@ export function parseCount(value: string): number {
 }
 
 /** The gateway port from `AXON_GATEWAY_PORT`, when set. */
-export function gatewayPortFromEnv(env: Readonly<Record<string, string | undefined>>): number | undefined {
+export function gatewayPortFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): number | undefined {
   const value = env["AXON_GATEWAY_PORT"];
   if (value === undefined || value === "") return undefined;
   const port = Number(value);

@@ -24,13 +24,18 @@ export function printJson(sink: TextSink, value: unknown): void {
  * Renders rows as a Cortex-style table: left aligned, a header row, columns separated by three
  * spaces, no trailing spaces. Returns the text without a final newline.
  */
-export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+export function renderTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
   const widths = headers.map((header, column) =>
     Math.max(header.length, ...rows.map((row) => (row[column] ?? "").length)),
   );
   const line = (cells: readonly string[]): string =>
     cells
-      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .map((cell, column) =>
+        column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0),
+      )
       .join("   ")
       .trimEnd();
   return [line(headers), ...rows.map(line)].join("\n");

@@ -1,7 +1,7 @@
 /**
  * A typed HTTP client for the control plane's public routes (`@axon/control-plane/api`). It turns
  * transport failures and non-2xx answers into `UserError`s with the daemon's message, hint and
- * diagnostics, so commands never see a raw fetch error or a stack.
+ * diagnostics, so commands never see a raw socket error or a stack.
  */
 import type {
   ApiDetail,
@@ -16,6 +16,7 @@ import type {
   ShutdownResponse,
 } from "@axon/control-plane/api";
 import { ApiError, InterruptedError, UserError } from "../errors.js";
+import { describeHttpError, sendHttp, type HttpResponse } from "./http.js";
 
 /** How to reach one daemon. */
 export interface ApiClientOptions {
@@ -67,6 +68,7 @@ export class ApiClient {
   /** `HEAD /v1/bundles/:sha256`: true when the daemon already stores this bundle. */
   async hasBundle(sha256: string): Promise<boolean> {
     const response = await this.#send("HEAD", `/v1/bundles/${sha256}`, {});
+    response.body.resume();
     if (response.status === 404) return false;
     if (response.ok) return true;
     throw await toApiError(response);
@@ -118,15 +120,18 @@ export class ApiClient {
   ): Promise<void> {
     const query = new URLSearchParams({ tail: String(options.tail) });
     if (options.follow) query.set("follow", "1");
-    const response = await this.#send("GET", `/v1/apis/${encodeURIComponent(name)}/logs?${query}`, {
-      timeoutMs: undefined,
-    });
+    const response = await this.#send(
+      "GET",
+      `/v1/apis/${encodeURIComponent(name)}/logs?${query.toString()}`,
+      {
+        timeoutMs: undefined,
+      },
+    );
     if (!response.ok) throw await toApiError(response);
-    if (response.body === null) return;
     const decoder = new TextDecoder();
     try {
       for await (const chunk of response.body) {
-        onText(decoder.decode(chunk, { stream: true }));
+        onText(decoder.decode(chunk as Buffer, { stream: true }));
       }
       const rest = decoder.decode();
       if (rest !== "") onText(rest);
@@ -146,26 +151,32 @@ export class ApiClient {
     try {
       return JSON.parse(text) as T;
     } catch (error) {
-      throw new UserError(`the control plane sent a response to ${method} ${route} that is not JSON`, {
-        details: text.slice(0, 500),
-        hint: NOT_REACHABLE_HINT,
-        cause: error,
-      });
+      throw new UserError(
+        `the control plane sent a response to ${method} ${route} that is not JSON`,
+        {
+          details: text.slice(0, 500),
+          hint: NOT_REACHABLE_HINT,
+          cause: error,
+        },
+      );
     }
   }
 
-  async #send(method: string, route: string, options: RequestOptions): Promise<Response> {
+  async #send(method: string, route: string, options: RequestOptions): Promise<HttpResponse> {
     const headers: Record<string, string> = {};
     if (options.auth !== false) headers["authorization"] = `Bearer ${this.#token}`;
     if (options.contentType !== undefined) headers["content-type"] = options.contentType;
     const timeoutMs = "timeoutMs" in options ? options.timeoutMs : DEFAULT_TIMEOUT_MS;
     const signal =
-      timeoutMs === undefined ? this.#signal : AbortSignal.any([this.#signal, AbortSignal.timeout(timeoutMs)]);
+      timeoutMs === undefined
+        ? this.#signal
+        : AbortSignal.any([this.#signal, AbortSignal.timeout(timeoutMs)]);
     try {
-      return await fetch(`${this.baseUrl}${route}`, {
+      return await sendHttp({
         method,
+        url: `${this.baseUrl}${route}`,
         headers,
-        body: options.body ?? null,
+        ...(options.body === undefined ? {} : { body: options.body }),
         signal,
       });
     } catch (error) {
@@ -176,30 +187,19 @@ export class ApiClient {
           { hint: NOT_REACHABLE_HINT, cause: error },
         );
       }
-      throw new UserError(`cannot reach the local cluster at ${this.baseUrl} (${describeNetworkError(error)})`, {
-        hint: NOT_REACHABLE_HINT,
-        cause: error,
-      });
+      throw new UserError(
+        `cannot reach the local cluster at ${this.baseUrl} (${describeHttpError(error)})`,
+        {
+          hint: NOT_REACHABLE_HINT,
+          cause: error,
+        },
+      );
     }
   }
 }
 
-/** True when `error` means nothing is listening (the daemon is gone), as opposed to a slow daemon. */
-export function isConnectionRefused(error: unknown): boolean {
-  return describeNetworkError(error instanceof UserError ? error.cause : error) === "ECONNREFUSED";
-}
-
-function describeNetworkError(error: unknown): string {
-  const cause = error instanceof Error ? error.cause : undefined;
-  if (typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string") {
-    return cause.code;
-  }
-  if (cause instanceof Error) return cause.message;
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Turns a non-2xx response into an ApiError carrying the daemon's ErrorBody. */
-export async function toApiError(response: Response): Promise<ApiError> {
+export async function toApiError(response: HttpResponse): Promise<ApiError> {
   const text = await response.text().catch(() => "");
   const body = parseErrorBody(text);
   if (body !== undefined) {
@@ -211,11 +211,14 @@ export async function toApiError(response: Response): Promise<ApiError> {
     });
   }
   const details = text.trim() === "" ? {} : { details: text.trim().slice(0, 2000) };
-  return new ApiError(`the control plane answered ${response.status} ${response.statusText}`.trimEnd(), {
-    code: "http.unexpected",
-    status: response.status,
-    ...details,
-  });
+  return new ApiError(
+    `the control plane answered ${response.status} ${response.statusText}`.trimEnd(),
+    {
+      code: "http.unexpected",
+      status: response.status,
+      ...details,
+    },
+  );
 }
 
 function parseErrorBody(text: string): ErrorBody | undefined {

@@ -45,7 +45,10 @@ export async function readDaemonRecord(home: string): Promise<DaemonRecord | und
 }
 
 /** The live daemon for `home`, or undefined when none answers its health probe. */
-export async function findDaemon(home: string, signal: AbortSignal): Promise<DaemonConnection | undefined> {
+export async function findDaemon(
+  home: string,
+  signal: AbortSignal,
+): Promise<DaemonConnection | undefined> {
   const record = await readDaemonRecord(home);
   if (record === undefined) return undefined;
   const probe = new ApiClient({ baseUrl: record.apiUrl, token: "", signal });

@@ -40,13 +40,19 @@ export function resolveControlPlaneEntry(env: CliContext["env"]): string {
 }
 
 /** Spawns the daemon and resolves once it answers its health probe. */
-export async function startDaemon(ctx: CliContext, options: StartDaemonOptions): Promise<DaemonConnection> {
+export async function startDaemon(
+  ctx: CliContext,
+  options: StartDaemonOptions,
+): Promise<DaemonConnection> {
   const { home } = options;
   const entry = resolveControlPlaneEntry(ctx.env);
   if (!existsSync(entry)) {
-    throw new UserError(`the control plane is not installed where expected: ${entry} does not exist`, {
-      hint: "build it with `npm run build`, or point AXON_CONTROL_PLANE_BIN at its main.js",
-    });
+    throw new UserError(
+      `the control plane is not installed where expected: ${entry} does not exist`,
+      {
+        hint: "build it with `npm run build`, or point AXON_CONTROL_PLANE_BIN at its main.js",
+      },
+    );
   }
   await mkdir(home, { recursive: true, mode: 0o700 });
   const logFile = path.join(home, DAEMON_LOG_FILE);
@@ -56,7 +62,10 @@ export async function startDaemon(ctx: CliContext, options: StartDaemonOptions):
 
   ctx.stderr.write("starting the local cluster...\n");
   // Only this start's output belongs in an error message; the log keeps earlier runs too.
-  const logOffset = await stat(logFile).then((s) => s.size, () => 0);
+  const logOffset = await stat(logFile).then(
+    (s) => s.size,
+    () => 0,
+  );
   const log = await open(logFile, "a", 0o600);
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let spawnError: Error | undefined;
@@ -81,7 +90,9 @@ export async function startDaemon(ctx: CliContext, options: StartDaemonOptions):
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   for (;;) {
     if (spawnError !== undefined) {
-      throw new UserError(`cannot start the control plane (${spawnError.message})`, { cause: spawnError });
+      throw new UserError(`cannot start the control plane (${spawnError.message})`, {
+        cause: spawnError,
+      });
     }
     const connection = await findDaemon(home, ctx.signal);
     if (connection !== undefined) return connection;
@@ -93,10 +104,13 @@ export async function startDaemon(ctx: CliContext, options: StartDaemonOptions):
       });
     }
     if (Date.now() >= deadline) {
-      throw new UserError(`the local cluster did not start within ${Math.round((options.timeoutMs ?? 15_000) / 1000)}s`, {
-        details: await readLogTail(logFile, logOffset),
-        hint: `see ${logFile}; stop a stuck daemon with \`axon cluster down\``,
-      });
+      throw new UserError(
+        `the local cluster did not start within ${Math.round((options.timeoutMs ?? 15_000) / 1000)}s`,
+        {
+          details: await readLogTail(logFile, logOffset),
+          hint: `see ${logFile}; stop a stuck daemon with \`axon cluster down\``,
+        },
+      );
     }
     await sleep(POLL_MS, ctx.signal);
   }

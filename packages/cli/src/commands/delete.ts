@@ -27,7 +27,11 @@ export function makeDeleteCommand(ctx: CliContext): Command {
         const live = api.replicas.upToDate + api.replicas.stale;
         if (live > CONFIRM_ABOVE_REPLICAS) {
           const { confirmOrCancel } = await import("../ui/prompt.js");
-          await confirmOrCancel(ctx, `are you sure you want to delete ${name} (which has ${live} live replicas)?`, "--yes");
+          await confirmOrCancel(
+            ctx,
+            `are you sure you want to delete ${name} (which has ${live} live replicas)?`,
+            "--yes",
+          );
         }
       }
       const result = await client.deleteApi(name);

@@ -113,7 +113,10 @@ describe("axon deploy", () => {
   it("validates locally and sends nothing when the config is broken", async () => {
     // Given a config whose predictor file is missing
     const dir = await makeIrisProject();
-    await writeFiles(dir, { "axon.yaml": "- name: x\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: nope.py\n" });
+    await writeFiles(dir, {
+      "axon.yaml":
+        "- name: x\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: nope.py\n",
+    });
     const daemon = await startFakeDaemon();
 
     // When deploying it
@@ -134,9 +137,18 @@ describe("axon deploy", () => {
         response.writeHead(400, { "content-type": "application/json" }).end(
           JSON.stringify({
             code: "config.endpoint_taken",
-            message: "axon.yaml: iris-classifier: networking.endpoint /iris-classifier is already used by api other",
+            message:
+              "axon.yaml: iris-classifier: networking.endpoint /iris-classifier is already used by api other",
             hint: "choose another networking.endpoint",
-            diagnostics: [{ file: "axon.yaml", line: 1, column: 3, path: "iris-classifier.networking", message: "taken" }],
+            diagnostics: [
+              {
+                file: "axon.yaml",
+                line: 1,
+                column: 3,
+                path: "iris-classifier.networking",
+                message: "taken",
+              },
+            ],
           }),
         );
         return true;
@@ -159,7 +171,9 @@ describe("axon deploy", () => {
   it("waits until live with --wait", async () => {
     // Given a daemon where the api takes two polls to come up
     const dir = await makeIrisProject();
-    const daemon = await startFakeDaemon({ statusSequence: [{ status: "updating" }, { status: "updating" }, { status: "live" }] });
+    const daemon = await startFakeDaemon({
+      statusSequence: [{ status: "updating" }, { status: "updating" }, { status: "live" }],
+    });
 
     // When deploying with --wait
     const run = await runCli(["deploy", dir, "--wait"], { env: daemon.env });
@@ -174,7 +188,10 @@ describe("axon deploy", () => {
     // Given a daemon where the api crashes
     const dir = await makeIrisProject();
     const daemon = await startFakeDaemon({
-      statusSequence: [{ status: "updating" }, { status: "error", statusMessage: "worker exited: ImportError: sklearn" }],
+      statusSequence: [
+        { status: "updating" },
+        { status: "error", statusMessage: "worker exited: ImportError: sklearn" },
+      ],
     });
 
     // When deploying with --wait
@@ -182,7 +199,9 @@ describe("axon deploy", () => {
 
     // Then the error names the cause and points at the logs
     expect(run.exitCode).toBe(1);
-    expect(run.stderr).toContain("error: iris-classifier failed: worker exited: ImportError: sklearn");
+    expect(run.stderr).toContain(
+      "error: iris-classifier failed: worker exited: ImportError: sklearn",
+    );
     expect(run.stderr).toContain("hint: see what happened with `axon logs iris-classifier`");
   });
 

@@ -20,7 +20,10 @@ const MANY_FILES = 1000;
 export function makeDeployCommand(ctx: CliContext): Command {
   return new Command("deploy")
     .description("create or update the apis in a config file (starts the local cluster if needed)")
-    .argument("[config-or-dir]", "config file, or folder holding axon.yaml / cortex.yaml (default: .)")
+    .argument(
+      "[config-or-dir]",
+      "config file, or folder holding axon.yaml / cortex.yaml (default: .)",
+    )
     .addOption(outputOption())
     .option("--wait", "wait for the apis to be live (default on a terminal)")
     .option("--no-wait", "return as soon as the deploy is accepted")
@@ -73,7 +76,9 @@ export function makeDeployCommand(ctx: CliContext): Command {
               if (event.api.status === "live") {
                 if (!json) ctx.stdout.write(`${event.api.name} is live at ${event.api.endpoint}\n`);
               } else if (event.api.status !== "error") {
-                ctx.stderr.write(`waiting for ${event.api.name} to be live (${event.api.status})...\n`);
+                ctx.stderr.write(
+                  `waiting for ${event.api.name} to be live (${event.api.status})...\n`,
+                );
               }
               return;
           }
@@ -90,7 +95,11 @@ async function confirmLargeProject(
 ): Promise<void> {
   const { confirmOrCancel } = await import("../ui/prompt.js");
   for (const file of largeFiles) {
-    await confirmOrCancel(ctx, `do you want to upload ${file.path} (${formatBytes(file.bytes)})?`, "--yes");
+    await confirmOrCancel(
+      ctx,
+      `do you want to upload ${file.path} (${formatBytes(file.bytes)})?`,
+      "--yes",
+    );
   }
   if (fileCount >= MANY_FILES) {
     await confirmOrCancel(ctx, `do you want to upload ${fileCount} files?`, "--yes");

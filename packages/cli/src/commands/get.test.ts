@@ -7,7 +7,10 @@ describe("axon get", () => {
   it("lists the apis as a table", async () => {
     // Given a daemon with one live api updated 19 hours ago
     const daemon = await startFakeDaemon();
-    daemon.apis.set("iris-classifier", makeApiDetail("iris-classifier", "http://localhost:8888/iris-classifier", "live"));
+    daemon.apis.set(
+      "iris-classifier",
+      makeApiDetail("iris-classifier", "http://localhost:8888/iris-classifier", "live"),
+    );
 
     // When listing
     const run = await runCli(["get"], { env: daemon.env, now: new Date(19 * 3600 * 1000 + 5000) });
@@ -24,26 +27,37 @@ describe("axon get", () => {
   it("prints only the ApiListResponse with -o json", async () => {
     // Given a daemon with one api
     const daemon = await startFakeDaemon();
-    daemon.apis.set("iris-classifier", makeApiDetail("iris-classifier", "http://x/iris-classifier", "live"));
+    daemon.apis.set(
+      "iris-classifier",
+      makeApiDetail("iris-classifier", "http://x/iris-classifier", "live"),
+    );
 
     // When listing as JSON
     const run = await runCli(["get", "-o", "json"], { env: daemon.env });
 
     // Then stdout is that one document
     expect(run.exitCode).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ apis: [{ name: "iris-classifier", status: "live" }] });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      apis: [{ name: "iris-classifier", status: "live" }],
+    });
   });
 
   it("prints the ApiDetail of one api with -o json", async () => {
     // Given a daemon with one api
     const daemon = await startFakeDaemon();
-    daemon.apis.set("iris-classifier", makeApiDetail("iris-classifier", "http://x/iris-classifier", "live"));
+    daemon.apis.set(
+      "iris-classifier",
+      makeApiDetail("iris-classifier", "http://x/iris-classifier", "live"),
+    );
 
     // When asking for it
     const run = await runCli(["get", "iris-classifier", "--output", "json"], { env: daemon.env });
 
     // Then the detail comes back
-    expect(JSON.parse(run.stdout)).toMatchObject({ name: "iris-classifier", specYaml: expect.any(String) as unknown });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      name: "iris-classifier",
+      specYaml: expect.any(String) as unknown,
+    });
   });
 
   it("turns the daemon's 404 into exit 1 with its message and hint", async () => {
@@ -55,7 +69,9 @@ describe("axon get", () => {
 
     // Then the ErrorBody is shown
     expect(run.exitCode).toBe(1);
-    expect(run.stderr).toBe("error: api nope is not deployed\nhint: run `axon get` to see the deployed apis\n");
+    expect(run.stderr).toBe(
+      "error: api nope is not deployed\nhint: run `axon get` to see the deployed apis\n",
+    );
   });
 
   it("says the local cluster is not running when there is no daemon", async () => {

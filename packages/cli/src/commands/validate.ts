@@ -9,7 +9,10 @@ import { printJson } from "../output.js";
 export function makeValidateCommand(ctx: CliContext): Command {
   return new Command("validate")
     .description("check a config file (and that its predictor files exist) without deploying")
-    .argument("[config-or-dir]", "config file, or folder holding axon.yaml / cortex.yaml (default: .)")
+    .argument(
+      "[config-or-dir]",
+      "config file, or folder holding axon.yaml / cortex.yaml (default: .)",
+    )
     .addOption(outputOption())
     .action(async (target: string | undefined, flags: OutputOptions) => {
       const [{ locateConfig, validateConfig }, { renderDeprecations }] = await Promise.all([
@@ -21,16 +24,26 @@ export function makeValidateCommand(ctx: CliContext): Command {
         const config = await validateConfig(located);
         const names = config.apis.map((api) => api.name);
         if (flags.output === "json") {
-          printJson(ctx.stdout, { file: config.file, valid: true, apis: names, deprecations: config.deprecations });
+          printJson(ctx.stdout, {
+            file: config.file,
+            valid: true,
+            apis: names,
+            deprecations: config.deprecations,
+          });
           return;
         }
-        if (config.deprecations.length > 0) ctx.stderr.write(`${renderDeprecations(config.deprecations)}\n`);
+        if (config.deprecations.length > 0)
+          ctx.stderr.write(`${renderDeprecations(config.deprecations)}\n`);
         const count = `${names.length} ${names.length === 1 ? "api" : "apis"}`;
         ctx.stdout.write(`✓ ${config.fileName}: ${count} valid (${names.join(", ")})\n`);
       } catch (error) {
         // In JSON mode the diagnostics are the result, so they go to stdout as the one document.
         if (flags.output === "json" && error instanceof UserError && error.diagnostics.length > 0) {
-          printJson(ctx.stdout, { file: located.file, valid: false, diagnostics: error.diagnostics });
+          printJson(ctx.stdout, {
+            file: located.file,
+            valid: false,
+            diagnostics: error.diagnostics,
+          });
         }
         throw error;
       }

@@ -19,7 +19,10 @@ export function makeVersionCommand(ctx: CliContext): Command {
     .description("print the cli version and the local cluster's version")
     .addOption(outputOption())
     .action(async (flags: OutputOptions, command: Command) => {
-      const [cli, daemon] = await Promise.all([readCliVersion(), findDaemon(resolveHome(ctx, command), ctx.signal)]);
+      const [cli, daemon] = await Promise.all([
+        readCliVersion(),
+        findDaemon(resolveHome(ctx, command), ctx.signal),
+      ]);
       const controlPlane = daemon?.health.version ?? null;
       if (flags.output === "json") {
         printJson(ctx.stdout, { cli, controlPlane });
@@ -27,7 +30,9 @@ export function makeVersionCommand(ctx: CliContext): Command {
       }
       ctx.stdout.write(`cli version: ${cli}\n`);
       ctx.stdout.write(
-        controlPlane === null ? "local cluster: not running\n" : `local cluster version: ${controlPlane}\n`,
+        controlPlane === null
+          ? "local cluster: not running\n"
+          : `local cluster version: ${controlPlane}\n`,
       );
     });
 }

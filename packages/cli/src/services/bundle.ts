@@ -64,7 +64,10 @@ export async function packProject(options: PackOptions): Promise<ProjectBundle> 
       },
     );
   }
-  const data = await createArchive(options.dir, files.map((file) => file.path));
+  const data = await createArchive(
+    options.dir,
+    files.map((file) => file.path),
+  );
   return { sha256: createHash("sha256").update(data).digest("hex"), data, files, contentBytes };
 }
 

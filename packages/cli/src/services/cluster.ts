@@ -17,9 +17,12 @@ export async function stopCluster(
   const deadline = Date.now() + timeoutMs;
   while (isProcessAlive(pid)) {
     if (Date.now() >= deadline) {
-      throw new UserError(`the control plane (pid ${pid}) did not stop within ${Math.round(timeoutMs / 1000)}s`, {
-        hint: `see ${connection.home}/daemon.log; stop it by hand with \`kill ${pid}\``,
-      });
+      throw new UserError(
+        `the control plane (pid ${pid}) did not stop within ${Math.round(timeoutMs / 1000)}s`,
+        {
+          hint: `see ${connection.home}/daemon.log; stop it by hand with \`kill ${pid}\``,
+        },
+      );
     }
     await sleep(100, signal);
   }

@@ -76,7 +76,11 @@ export async function validateConfig(located: LocatedConfig): Promise<ValidatedC
       const count = error.diagnostics.length;
       throw new UserError(
         `${located.fileName} is not a valid API configuration (${count} ${count === 1 ? "problem" : "problems"})`,
-        { diagnostics: error.diagnostics, hint: "fix the fields listed and run the command again", cause: error },
+        {
+          diagnostics: error.diagnostics,
+          hint: "fix the fields listed and run the command again",
+          cause: error,
+        },
       );
     }
     throw error;
@@ -87,13 +91,19 @@ export async function validateConfig(located: LocatedConfig): Promise<ValidatedC
  * Refuses project roots that would upload far more than a project: `/` and the home folder
  * (Cortex refused these too).
  */
-export function assertDeployableRoot(dir: string, env: Readonly<Record<string, string | undefined>>): void {
+export function assertDeployableRoot(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+): void {
   const home = path.resolve(env["HOME"] ?? homedir());
   const resolved = path.resolve(dir);
   if (resolved === path.parse(resolved).root || resolved === home) {
-    throw new UserError(`refusing to deploy ${resolved}: it is ${resolved === home ? "your home folder" : "the filesystem root"}, not a project folder`, {
-      hint: "move the config and predictor into their own folder and deploy from there",
-    });
+    throw new UserError(
+      `refusing to deploy ${resolved}: it is ${resolved === home ? "your home folder" : "the filesystem root"}, not a project folder`,
+      {
+        hint: "move the config and predictor into their own folder and deploy from there",
+      },
+    );
   }
 }
 

@@ -89,7 +89,8 @@ export async function deployProject(
     projectPath: config.dir,
     force: options.force,
   });
-  if (response.warnings.length > 0) await onProgress({ type: "deprecations", warnings: response.warnings });
+  if (response.warnings.length > 0)
+    await onProgress({ type: "deprecations", warnings: response.warnings });
   await onProgress({ type: "deployed", response });
 
   const apis: ApiDetail[] = [];

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import type { ApiClient } from "../client/api-client.js";
+import { describeHttpError, sendHttp, type HttpResponse } from "../client/http.js";
 import { InterruptedError, UserError } from "../errors.js";
 
 /** The API's answer. */
@@ -27,7 +28,10 @@ export async function readJsonPayload(source: PayloadSource, cwd: string): Promi
     try {
       text = await readFile(path.resolve(cwd, source.file), "utf8");
     } catch (error) {
-      throw new UserError(`cannot read ${source.file}`, { hint: "pass the path of a JSON file, or - for stdin", cause: error });
+      throw new UserError(`cannot read ${source.file}`, {
+        hint: "pass the path of a JSON file, or - for stdin",
+        cause: error,
+      });
     }
   } else {
     name = "stdin";
@@ -58,17 +62,18 @@ export async function predict(
   signal: AbortSignal,
 ): Promise<PredictResponse> {
   const api = await client.getApi(apiName);
-  let response: Response;
+  let response: HttpResponse;
   try {
-    response = await fetch(api.endpoint, {
+    response = await sendHttp({
       method: "POST",
+      url: api.endpoint,
       headers: { "content-type": "application/json" },
       body: payload,
       signal,
     });
   } catch (error) {
     if (signal.aborted) throw new InterruptedError();
-    throw new UserError(`cannot reach ${api.endpoint} (${describe(error)})`, {
+    throw new UserError(`cannot reach ${api.endpoint} (${describeHttpError(error)})`, {
       hint: `check the api with \`axon get ${apiName}\``,
       cause: error,
     });
@@ -80,11 +85,5 @@ export async function predict(
       hint: `see the api's logs with \`axon logs ${apiName}\``,
     });
   }
-  return { status: response.status, contentType: response.headers.get("content-type"), body };
-}
-
-function describe(error: unknown): string {
-  const cause = error instanceof Error ? error.cause : undefined;
-  if (typeof cause === "object" && cause !== null && "code" in cause) return String(cause.code);
-  return error instanceof Error ? error.message : String(error);
+  return { status: response.status, contentType: response.headers["content-type"] ?? null, body };
 }

@@ -22,7 +22,11 @@ export interface WaitOptions {
  * @throws UserError with the daemon's status message when the API reaches `error`, or when it is
  *   not live within `timeoutMs`.
  */
-export async function waitForApiLive(client: ApiClient, name: string, options: WaitOptions): Promise<ApiDetail> {
+export async function waitForApiLive(
+  client: ApiClient,
+  name: string,
+  options: WaitOptions,
+): Promise<ApiDetail> {
   const deadline = Date.now() + options.timeoutMs;
   let lastStatus: string | undefined;
   for (;;) {
@@ -33,15 +37,21 @@ export async function waitForApiLive(client: ApiClient, name: string, options: W
     }
     if (api.status === "live") return api;
     if (api.status === "error") {
-      throw new UserError(`${name} failed: ${api.statusMessage ?? "its replicas are not healthy"}`, {
-        hint: `see what happened with \`axon logs ${name}\``,
-      });
+      throw new UserError(
+        `${name} failed: ${api.statusMessage ?? "its replicas are not healthy"}`,
+        {
+          hint: `see what happened with \`axon logs ${name}\``,
+        },
+      );
     }
     if (Date.now() >= deadline) {
-      throw new UserError(`${name} is not live after ${Math.round(options.timeoutMs / 1000)}s (status: ${api.status})`, {
-        ...(api.statusMessage === undefined ? {} : { details: api.statusMessage }),
-        hint: `it may still come up: check \`axon get ${name}\` and \`axon logs ${name}\``,
-      });
+      throw new UserError(
+        `${name} is not live after ${Math.round(options.timeoutMs / 1000)}s (status: ${api.status})`,
+        {
+          ...(api.statusMessage === undefined ? {} : { details: api.statusMessage }),
+          hint: `it may still come up: check \`axon get ${name}\` and \`axon logs ${name}\``,
+        },
+      );
     }
     await sleep(options.pollMs ?? 250, options.signal);
   }

@@ -28,7 +28,10 @@ export interface RecordedRequest {
 }
 
 /** A route override: return true when handled. */
-export type FakeRoute = (request: RecordedRequest, response: ServerResponse) => boolean | Promise<boolean>;
+export type FakeRoute = (
+  request: RecordedRequest,
+  response: ServerResponse,
+) => boolean | Promise<boolean>;
 
 /** Options for the fake. */
 export interface FakeControlPlaneOptions {
@@ -54,7 +57,9 @@ export interface FakeControlPlane {
 }
 
 /** Starts the fake and writes its record into `options.home`. */
-export async function startFakeControlPlane(options: FakeControlPlaneOptions): Promise<FakeControlPlane> {
+export async function startFakeControlPlane(
+  options: FakeControlPlaneOptions,
+): Promise<FakeControlPlane> {
   const token = options.token ?? "test-token";
   const requests: RecordedRequest[] = [];
   const bundles = new Map<string, Buffer>();
@@ -133,7 +138,8 @@ export async function startFakeControlPlane(options: FakeControlPlaneOptions): P
       for (const spec of parsed.apis) {
         const key = `${request.bundle}:${JSON.stringify(spec)}`;
         const previous = deployed.get(spec.name);
-        const outcome = previous === undefined ? "created" : previous === key ? "unchanged" : "updated";
+        const outcome =
+          previous === undefined ? "created" : previous === key ? "unchanged" : "updated";
         deployed.set(spec.name, key);
         const endpoint = `${url}${spec.networking.endpoint}`;
         const verb = outcome === "created" ? "creating" : "updating";
@@ -141,7 +147,10 @@ export async function startFakeControlPlane(options: FakeControlPlaneOptions): P
           api: spec.name,
           kind: spec.kind,
           outcome,
-          message: outcome === "unchanged" ? `${spec.name} (${spec.kind}) is up to date` : `${verb} ${spec.name} (${spec.kind})`,
+          message:
+            outcome === "unchanged"
+              ? `${spec.name} (${spec.kind}) is up to date`
+              : `${verb} ${spec.name} (${spec.kind})`,
           endpoint,
         });
         if (outcome !== "unchanged") polls.set(spec.name, 0);
@@ -229,7 +238,13 @@ export function makeApiDetail(name: string, endpoint: string, status: ApiStatus)
     name,
     kind: "RealtimeAPI",
     status,
-    replicas: { requested: 1, upToDate: status === "live" ? 1 : 0, stale: 0, initializing: 0, failed: 0 },
+    replicas: {
+      requested: 1,
+      upToDate: status === "live" ? 1 : 0,
+      stale: 0,
+      initializing: 0,
+      failed: 0,
+    },
     lastUpdated: new Date(0).toISOString(),
     endpoint,
     spec: { name },

@@ -5,7 +5,11 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { onTestFinished } from "vitest";
-import { startFakeControlPlane, type FakeControlPlane, type FakeControlPlaneOptions } from "./fake-control-plane.js";
+import {
+  startFakeControlPlane,
+  type FakeControlPlane,
+  type FakeControlPlaneOptions,
+} from "./fake-control-plane.js";
 
 /** A fresh empty folder, deleted after the current test. */
 export async function makeTempDir(prefix = "axon-cli-"): Promise<string> {
@@ -15,7 +19,10 @@ export async function makeTempDir(prefix = "axon-cli-"): Promise<string> {
 }
 
 /** Writes `files` (relative path → content) under `dir`, creating folders as needed. */
-export async function writeFiles(dir: string, files: Record<string, string | Buffer>): Promise<void> {
+export async function writeFiles(
+  dir: string,
+  files: Record<string, string | Uint8Array>,
+): Promise<void> {
   for (const [relative, content] of Object.entries(files)) {
     const file = path.join(dir, relative);
     await mkdir(path.dirname(file), { recursive: true });
@@ -32,11 +39,14 @@ export const IRIS_CONFIG = `- name: iris-classifier
 `;
 
 /** A minimal valid project: axon.yaml + predictor.py. */
-export async function makeIrisProject(extra: Record<string, string | Buffer> = {}): Promise<string> {
+export async function makeIrisProject(
+  extra: Record<string, string | Uint8Array> = {},
+): Promise<string> {
   const dir = await makeTempDir("axon-project-");
   await writeFiles(dir, {
     "axon.yaml": IRIS_CONFIG,
-    "predictor.py": "class PythonPredictor:\n    def predict(self, payload):\n        return payload\n",
+    "predictor.py":
+      "class PythonPredictor:\n    def predict(self, payload):\n        return payload\n",
     ...extra,
   });
   return dir;

@@ -24,7 +24,10 @@ export interface RunCliOptions {
 }
 
 /** Runs `axon <argv>` in this process. */
-export async function runCli(argv: readonly string[], options: RunCliOptions = {}): Promise<CliRun> {
+export async function runCli(
+  argv: readonly string[],
+  options: RunCliOptions = {},
+): Promise<CliRun> {
   let stdout = "";
   let stderr = "";
   const ctx: CliContext = {

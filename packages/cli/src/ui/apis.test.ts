@@ -21,7 +21,10 @@ describe("renderApiList", () => {
   it("renders a Cortex-style table sorted by name, without empty stale/failed columns", () => {
     // Given two healthy apis
     const apis = [
-      summary("text-generator", { lastUpdated: "2024-04-28T09:00:00Z", replicas: { requested: 3, upToDate: 3, stale: 0, initializing: 0, failed: 0 } }),
+      summary("text-generator", {
+        lastUpdated: "2024-04-28T09:00:00Z",
+        replicas: { requested: 3, upToDate: 3, stale: 0, initializing: 0, failed: 0 },
+      }),
       summary("iris-classifier", {}),
     ];
 
@@ -67,7 +70,9 @@ describe("renderApiDetail", () => {
     const api = {
       ...makeApiDetail("iris-classifier", "http://localhost:8888/iris-classifier", "live"),
       lastUpdated: "2024-05-01T10:00:00Z",
-      events: [{ time: "2024-05-01T10:00:00Z", type: "info" as const, message: "created version v-1" }],
+      events: [
+        { time: "2024-05-01T10:00:00Z", type: "info" as const, message: "created version v-1" },
+      ],
     };
 
     // When rendering it

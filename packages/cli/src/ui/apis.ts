@@ -17,7 +17,11 @@ export function renderApiList(list: ApiListResponse, now: Date): string {
   const apis = [...list.apis].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const columns = statusColumns(apis);
   const headers = ["api", ...columns.map((column) => column.header), "endpoint"];
-  const rows = apis.map((api) => [api.name, ...columns.map((column) => column.cell(api, now)), api.endpoint]);
+  const rows = apis.map((api) => [
+    api.name,
+    ...columns.map((column) => column.cell(api, now)),
+    api.endpoint,
+  ]);
   return renderTable(headers, rows);
 }
 
@@ -37,7 +41,11 @@ export function renderApiDetail(api: ApiDetail, now: Date): string {
   sections.push(`configuration:\n${indent(api.specYaml.trimEnd())}`);
   const events = api.events.slice(-DETAIL_EVENT_COUNT);
   if (events.length > 0) {
-    const rows = events.map((event) => [`${formatAge(new Date(event.time), now)} ago`, event.type, event.message]);
+    const rows = events.map((event) => [
+      `${formatAge(new Date(event.time), now)} ago`,
+      event.type,
+      event.message,
+    ]);
     sections.push(`events:\n${indent(renderTable(["when", "type", "message"], rows))}`);
   }
   return sections.join("\n\n");

@@ -26,7 +26,9 @@ export function renderDeployHints(response: DeployResponse): string {
   const width = Math.max(...rows.map(([command]) => command.length)) + 4;
   const lines = rows.map(([command, what]) => command.padEnd(width) + what);
   if (others.length === 0) {
-    lines.push(`curl ${first.endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`);
+    lines.push(
+      `curl ${first.endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`,
+    );
   }
   return lines.join("\n");
 }

@@ -7,11 +7,18 @@ import type { CliContext } from "../context.js";
 import { CancelledError, UserError } from "../errors.js";
 
 /** Asks `question` and resolves if the answer is yes; throws CancelledError otherwise. */
-export async function confirmOrCancel(ctx: CliContext, question: string, skipFlag: string): Promise<void> {
+export async function confirmOrCancel(
+  ctx: CliContext,
+  question: string,
+  skipFlag: string,
+): Promise<void> {
   if (!ctx.interactive) {
-    throw new UserError(`${question.replace(/\?$/, "")}: confirmation needed, but there is no terminal to ask`, {
-      hint: `pass ${skipFlag} to go ahead without a prompt`,
-    });
+    throw new UserError(
+      `${question.replace(/\?$/, "")}: confirmation needed, but there is no terminal to ask`,
+      {
+        hint: `pass ${skipFlag} to go ahead without a prompt`,
+      },
+    );
   }
   ctx.stderr.write(`${question} (y/n) `);
   const lines = createInterface({ input: ctx.stdin, terminal: false });

@@ -1,7 +1,6 @@
 /** `axon cluster up`: start the local control plane and gateway (if not already running). */
 import { Command } from "commander";
 import { findDaemon } from "../../client/daemon.js";
-import { startDaemon } from "../../client/start-daemon.js";
 import type { CliContext } from "../../context.js";
 import { resolveHome } from "../../context.js";
 import { gatewayPortFromEnv, outputOption, parsePort, type OutputOptions } from "../../options.js";
@@ -16,8 +15,15 @@ interface UpFlags extends OutputOptions {
 export function makeClusterUpCommand(ctx: CliContext): Command {
   return new Command("up")
     .description("start the local cluster in the background")
-    .option("--gateway-port <port>", "port the apis are served on (default 8888, or AXON_GATEWAY_PORT)", parsePort)
-    .option("--python <path>", "python interpreter that runs predictors (default: AXON_PYTHON, else python3)")
+    .option(
+      "--gateway-port <port>",
+      "port the apis are served on (default 8888, or AXON_GATEWAY_PORT)",
+      parsePort,
+    )
+    .option(
+      "--python <path>",
+      "python interpreter that runs predictors (default: AXON_PYTHON, else python3)",
+    )
     .addOption(outputOption())
     .action(async (flags: UpFlags, command: Command) => {
       const home = resolveHome(ctx, command);
@@ -32,6 +38,7 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
           );
         }
       } else {
+        const { startDaemon } = await import("../../client/start-daemon.js");
         connection = await startDaemon(ctx, {
           home,
           ...(gatewayPort === undefined ? {} : { gatewayPort }),

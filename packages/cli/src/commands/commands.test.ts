@@ -1,0 +1,196 @@
+/** Tests of the smaller commands against the fake daemon (see testing/fake-control-plane.ts). */
+import { spawn } from "node:child_process";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { makeApiDetail } from "../testing/fake-control-plane.js";
+import { makeTempDir, startFakeDaemon, writeFiles } from "../testing/fixtures.js";
+import { runCli } from "../testing/run-cli.js";
+
+describe("axon logs", () => {
+  it("streams the log text to stdout", async () => {
+    // Given a deployed api
+    const daemon = await startFakeDaemon();
+    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
+
+    // When reading its logs with a tail
+    const run = await runCli(["logs", "iris", "--tail", "5", "-f"], { env: daemon.env });
+
+    // Then the lines arrive in order and the query carries the flags
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toBe("iris line 1\niris line 2\n");
+    expect(daemon.requests.at(-1)?.path).toBe("/v1/apis/iris/logs?tail=5&follow=1");
+  });
+
+  it("exits 130 when interrupted", async () => {
+    // Given a log stream that never ends
+    const daemon = await startFakeDaemon({
+      route: (request, response) => {
+        if (!request.path.includes("/logs")) return false;
+        response.writeHead(200, { "content-type": "text/plain" });
+        response.write("first\n");
+        return true;
+      },
+    });
+    const interrupt = new AbortController();
+
+    // When Ctrl-C arrives after the first line
+    const pending = runCli(["logs", "iris", "-f"], { env: daemon.env, signal: interrupt.signal });
+    setTimeout(() => interrupt.abort(), 200);
+    const run = await pending;
+
+    // Then it stops cleanly with 130
+    expect(run.exitCode).toBe(130);
+    expect(run.stdout).toBe("first\n");
+    expect(run.stderr).toBe("");
+  });
+});
+
+describe("axon delete", () => {
+  it("prints the daemon's message", async () => {
+    const daemon = await startFakeDaemon();
+    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
+    const run = await runCli(["delete", "iris"], { env: daemon.env });
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toBe("deleting iris\n");
+  });
+
+  it("fails with exit 1 for an unknown api", async () => {
+    const daemon = await startFakeDaemon();
+    const run = await runCli(["delete", "nope", "-y", "-o", "json"], { env: daemon.env });
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain("error: api nope is not deployed");
+  });
+
+  it("asks before deleting a busy api, and without a terminal names --yes", async () => {
+    // Given an api with three live replicas
+    const daemon = await startFakeDaemon();
+    const api = makeApiDetail("iris", `${daemon.url}/iris`, "live");
+    api.replicas = { ...api.replicas, upToDate: 3, requested: 3 };
+    daemon.apis.set("iris", api);
+
+    // When deleting without --yes and without a terminal
+    const run = await runCli(["delete", "iris"], { env: daemon.env });
+
+    // Then nothing is deleted and the flag is named
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain("pass --yes");
+    expect(daemon.apis.has("iris")).toBe(true);
+  });
+});
+
+describe("axon predict", () => {
+  it("posts the JSON file to the endpoint and prints the answer", async () => {
+    // Given a deployed api and a payload file
+    const daemon = await startFakeDaemon();
+    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
+    const dir = await makeTempDir();
+    await writeFiles(dir, { "sample.json": '{"sepal_length": 5.2}' });
+
+    // When predicting
+    const run = await runCli(["predict", "iris", "sample.json"], { env: daemon.env, cwd: dir });
+
+    // Then the response body is printed
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ echoed: { sepal_length: 5.2 } });
+    expect(daemon.requests.at(-1)?.body.toString()).toBe('{"sepal_length": 5.2}');
+  });
+
+  it("reads stdin with -", async () => {
+    const daemon = await startFakeDaemon();
+    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
+    const run = await runCli(["predict", "iris", "-"], { env: daemon.env, stdin: "[1, 2]" });
+    expect(JSON.parse(run.stdout)).toEqual({ echoed: [1, 2] });
+  });
+
+  it("rejects a payload that is not JSON, naming the file", async () => {
+    const dir = await makeTempDir();
+    await writeFiles(dir, { "bad.json": "{nope" });
+    const run = await runCli(["predict", "iris", "bad.json"], {
+      cwd: dir,
+      env: { AXON_HOME: dir },
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/^error: bad\.json is not valid JSON: /);
+  });
+
+  it("exits 1 with status and body when the api answers non-2xx", async () => {
+    // Given an api whose predictor raises
+    const daemon = await startFakeDaemon({
+      route: (request, response) => {
+        if (request.path !== "/iris") return false;
+        response
+          .writeHead(500, { "content-type": "text/plain" })
+          .end("predictor raised ValueError");
+        return true;
+      },
+    });
+    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
+
+    // When predicting
+    const run = await runCli(["predict", "iris", "-"], { env: daemon.env, stdin: "{}" });
+
+    // Then the status and body are shown
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain(
+      "error: iris answered 500 Internal Server Error\n  predictor raised ValueError",
+    );
+  });
+});
+
+describe("axon cluster", () => {
+  it("info prints where the cluster listens, and -o json the ClusterInfo", async () => {
+    const daemon = await startFakeDaemon();
+    const pretty = await runCli(["cluster", "info"], { env: daemon.env });
+    expect(pretty.exitCode).toBe(0);
+    expect(pretty.stdout).toContain(`control plane: ${daemon.url}`);
+    expect(pretty.stdout).toContain("python: /usr/bin/python3 (3.11.2, from default)");
+
+    const json = await runCli(["cluster", "info", "-o", "json"], { env: daemon.env });
+    expect(JSON.parse(json.stdout)).toMatchObject({ provider: "local", apiUrl: daemon.url });
+  });
+
+  it("up says it is already running and prints the summary", async () => {
+    const daemon = await startFakeDaemon();
+    const run = await runCli(["cluster", "up"], { env: daemon.env });
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toContain(`the local cluster is already running at ${daemon.url}`);
+    expect(run.stdout).toContain("provider: local");
+  });
+
+  it("down asks the daemon to stop and waits for its process to exit", async () => {
+    // Given a daemon whose pid is a real process that the shutdown route kills
+    const stand_in = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], {
+      stdio: "ignore",
+    });
+    onTestFinished(() => void stand_in.kill());
+    const pid = stand_in.pid ?? 0;
+    const daemon = await startFakeDaemon({ pid, onShutdown: () => stand_in.kill() });
+
+    // When stopping the cluster
+    const run = await runCli(["cluster", "down"], { env: daemon.env });
+
+    // Then it reports the stop once the process is gone
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toBe("local cluster stopped\n");
+    expect(daemon.requests.some((r) => r.path === "/v1/shutdown")).toBe(true);
+  });
+});
+
+describe("axon version", () => {
+  it("prints the cli and daemon versions as JSON", async () => {
+    const daemon = await startFakeDaemon();
+    const run = await runCli(["version", "-o", "json"], { env: daemon.env });
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({
+      cli: expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown,
+      controlPlane: "9.9.9-fake",
+    });
+  });
+
+  it("says when no cluster is running", async () => {
+    const home = await makeTempDir();
+    const run = await runCli(["version"], { env: { AXON_HOME: home } });
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/^cli version: \d+\.\d+\.\d+\nlocal cluster: not running\n$/);
+  });
+});
