@@ -23,11 +23,20 @@ class PythonPredictor:
         print(f"iris model loaded from {model_file}")
 
     def predict(self, payload):
-        if isinstance(payload, dict):
-            measurements = [float(payload[name]) for name in FEATURES]
-        else:
-            measurements = [float(value) for value in payload]
-        if len(measurements) != len(FEATURES):
-            raise ValueError(f"expected 4 measurements ({', '.join(FEATURES)}), got {len(measurements)}")
-        species_index = self.model.predict([measurements])[0]
+        species_index = self.model.predict([_measurements(payload)])[0]
         return SPECIES[species_index]
+
+    def predict_batch(self, payloads):
+        """Used with `server_side_batching`: one vectorised model call for the whole batch."""
+        species_indices = self.model.predict([_measurements(payload) for payload in payloads])
+        return [SPECIES[index] for index in species_indices]
+
+
+def _measurements(payload):
+    if isinstance(payload, dict):
+        measurements = [float(payload[name]) for name in FEATURES]
+    else:
+        measurements = [float(value) for value in payload]
+    if len(measurements) != len(FEATURES):
+        raise ValueError(f"expected 4 measurements ({', '.join(FEATURES)}), got {len(measurements)}")
+    return measurements

@@ -6,11 +6,12 @@ type-specific body. Keep this file and protocol.ts in step: they are the two end
 
 import struct
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 # Frame types.
 REQUEST = 1  # front -> worker
 RESPONSE = 2  # worker -> front
+BATCH = 3  # front -> worker: u32 count, then that many complete REQUEST frames
 HELLO = 16  # worker -> front, first frame on a connection
 READY = 17  # worker -> front, after PythonPredictor.__init__ returned
 INIT_FAILED = 18  # worker -> front, import or __init__ raised; the worker exits next
@@ -32,6 +33,7 @@ REQUEST_HEAD_SIZE = REQUEST_HEAD.size  # 12
 RESPONSE_HEAD = struct.Struct(">IBIHB")
 RESPONSE_OVERHEAD = RESPONSE_HEAD.size - LENGTH.size  # 8
 CONTROL_HEAD = struct.Struct(">IB")
+BATCH_COUNT = struct.Struct(">I")
 
 
 def encode_response(seq: int, status: int, kind: int, body: bytes) -> bytes:

@@ -46,6 +46,10 @@ class RequestHandler:
 
     def __init__(self, predictor, args: tuple[str, ...], log: RuntimeLog) -> None:
         self._predict = predictor.predict
+        # Server-side batching calls predict_batch(payloads) once per batch; a Cortex-era predictor
+        # without it gets the list of payloads in predict(payload), as Cortex did.
+        batch = getattr(predictor, "predict_batch", None)
+        self._predict_batch = batch if callable(batch) else None
         self._args = args
         self._wants_payload = "payload" in args
         self._wants_meta = "query_params" in args or "headers" in args
@@ -88,6 +92,76 @@ class RequestHandler:
             self._log.error(f"request {request_id}: the runtime failed to handle the request", with_traceback=True)
             message = f"the Axon runtime failed to handle request {request_id}; see the API logs"
             return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
+
+    def handle_batch(self, buf: bytes, start: int, end: int) -> list[bytes]:
+        """Turns one BATCH frame into one RESPONSE frame per request in it; never raises."""
+        (count,) = p.BATCH_COUNT.unpack_from(buf, start + 1)
+        pos = start + 1 + p.BATCH_COUNT.size
+        out = []
+        seqs = []
+        ids = []
+        payloads = []
+        loads = self._loads
+        unpack_length = p.LENGTH.unpack_from
+        unpack_head = p.REQUEST_HEAD.unpack_from
+        for _ in range(count):
+            (length,) = unpack_length(buf, pos)
+            frame_start = pos + 4
+            pos = frame_start + length
+            _, seq, body_kind, rid_len, meta_len = unpack_head(buf, frame_start)
+            id_start = frame_start + p.REQUEST_HEAD_SIZE
+            request_id = buf[id_start : id_start + rid_len].decode("utf-8", "replace")
+            body_start = id_start + rid_len + meta_len
+            if body_kind == p.BODY_JSON:
+                try:
+                    payload = loads(buf[body_start:pos])
+                except ValueError as error:
+                    detail = "the body is empty" if body_start == pos else str(error)
+                    message = f"the request body is not valid JSON ({detail}); send JSON or change the Content-Type"
+                    out.append(p.encode_response(seq, 400, p.CONTENT_JSON, _error_body(message, request_id)))
+                    continue
+            else:
+                payload = buf[body_start:pos]
+            seqs.append(seq)
+            ids.append(request_id)
+            payloads.append(payload)
+        if not payloads:
+            return out
+        try:
+            if self._predict_batch is not None:
+                results = self._predict_batch(payloads)
+            else:
+                results = self._predict(payload=payloads) if self._wants_payload else self._predict()
+        except Exception:
+            self._log.error(
+                f"requests {', '.join(ids)}: predict_batch() raised an exception", with_traceback=True
+            )
+            for seq, request_id in zip(seqs, ids):
+                message = (
+                    f"predict_batch() raised an exception for the batch holding request {request_id}; "
+                    "the API logs have the traceback"
+                )
+                out.append(p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id)))
+            return out
+        if not isinstance(results, (list, tuple)):
+            tolist = getattr(results, "tolist", None)  # a numpy array of answers
+            results = tolist() if callable(tolist) else results
+        if not isinstance(results, (list, tuple)) or len(results) != len(payloads):
+            got = f"a {type(results).__name__}"
+            if isinstance(results, (list, tuple)):
+                got = f"{len(results)} results"
+            message = (
+                f"predict_batch() must return a list with one result per payload; it got {len(payloads)} "
+                f"payloads and returned {got}"
+            )
+            self._log.error(f"requests {', '.join(ids)}: {message}")
+            for seq, request_id in zip(seqs, ids):
+                out.append(p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id)))
+            return out
+        encode = self._encode_result
+        for seq, request_id, result in zip(seqs, ids, results):
+            out.append(encode(seq, request_id, result))
+        return out
 
     def _encode_result(self, seq: int, request_id: str, result) -> bytes:
         if isinstance(result, str):
@@ -162,6 +236,7 @@ def _serve_inline(sock: socket.socket, handler: RequestHandler, log: RuntimeLog)
     recv = sock.recv
     sendall = sock.sendall
     handle = handler.handle
+    handle_batch = handler.handle_batch
     while True:
         missing = reader.missing
         data = recv(min(max(RECV_SIZE, missing), MAX_RECV_SIZE))
@@ -169,10 +244,13 @@ def _serve_inline(sock: socket.socket, handler: RequestHandler, log: RuntimeLog)
             return
         out = []
         for buf, start, end in reader.feed(data):
-            if buf[start] == p.REQUEST:
+            kind = buf[start]
+            if kind == p.REQUEST:
                 out.append(handle(buf, start, end))
+            elif kind == p.BATCH:
+                out.extend(handle_batch(buf, start, end))
             else:
-                log.warning(f"ignoring a frame of unknown type {buf[start]}")
+                log.warning(f"ignoring a frame of unknown type {kind}")
         if out:
             sendall(out[0] if len(out) == 1 else b"".join(out))
 
@@ -183,13 +261,15 @@ def _serve_threaded(sock: socket.socket, handler: RequestHandler, threads: int, 
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="axon-predict")
     lock = threading.Lock()
 
-    def run(buf: bytes, start: int, end: int) -> None:
-        frame = handler.handle(buf, start, end)
+    def send(frame: bytes) -> None:
         try:
             with lock:
                 sock.sendall(frame)
         except OSError:
             os._exit(EXIT_FRONT_GONE)
+
+    def run(buf: bytes, start: int, end: int) -> None:
+        send(handler.handle(buf, start, end))
 
     reader = p.FrameReader()
     while True:
@@ -197,10 +277,15 @@ def _serve_threaded(sock: socket.socket, handler: RequestHandler, threads: int, 
         if not data:
             return
         for buf, start, end in reader.feed(data):
-            if buf[start] == p.REQUEST:
+            kind = buf[start]
+            if kind == p.REQUEST:
                 pool.submit(run, buf, start, end)
+            elif kind == p.BATCH:
+                # Batches run one at a time on this thread, as Cortex ran them: predict_batch sees
+                # whole batches and the model is never called concurrently by the batcher.
+                send(b"".join(handler.handle_batch(buf, start, end)))
             else:
-                log.warning(f"ignoring a frame of unknown type {buf[start]}")
+                log.warning(f"ignoring a frame of unknown type {kind}")
 
 
 def main(argv=None) -> int:

@@ -6,7 +6,7 @@
  */
 
 /** Bumped when a frame changes shape; workers announce theirs in HELLO. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Frame types. */
 export const FrameType = {
@@ -14,6 +14,8 @@ export const FrameType = {
   Request: 1,
   /** worker → front: the answer to one request, matched by `seq`. */
   Response: 2,
+  /** front → worker: `u32 count`, then that many complete REQUEST frames; one `predict_batch` call. */
+  Batch: 3,
   /** worker → front: first frame on a connection, JSON `{protocol, worker, pid}`. */
   Hello: 16,
   /** worker → front: `__init__` returned, JSON `{args, load_ms}`. */
@@ -60,6 +62,18 @@ export function encodeRequestHead(
   head.writeUInt32BE(metaBytes, 12);
   head.write(requestId, REQUEST_HEADER_BYTES, idBytes);
   if (meta !== null) head.write(meta, REQUEST_HEADER_BYTES + idBytes, metaBytes);
+  return head;
+}
+
+/** Bytes of a BATCH frame before its first REQUEST frame: length, type, count. */
+export const BATCH_HEADER_BYTES = 9;
+
+/** The start of a BATCH frame holding `count` REQUEST frames of `framesBytes` bytes in all. */
+export function encodeBatchHead(count: number, framesBytes: number): Buffer {
+  const head = Buffer.allocUnsafe(BATCH_HEADER_BYTES);
+  head.writeUInt32BE(BATCH_HEADER_BYTES - 4 + framesBytes, 0);
+  head[4] = FrameType.Batch;
+  head.writeUInt32BE(count, 5);
   return head;
 }
 

@@ -79,11 +79,19 @@ function postJson(
   });
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+/** Polls `condition` (running `step` before each check, if given) until it holds; bounded. */
+async function waitFor(
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+  step?: () => Promise<void>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  for (;;) {
+    if (step !== undefined) await step();
+    if (condition()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, step === undefined ? 10 : 50));
   }
 }
 
@@ -317,24 +325,68 @@ describe("Replica", () => {
     ]);
   });
 
-  it("calls onExit when a worker is killed after ready", async () => {
-    // Given a ready replica with two workers
-    const { replica, url } = await startHarness({ processes: 2 });
+  it("replaces a worker that dies mid-request; that request fails cleanly, the next succeed", async () => {
+    // Given a ready replica with one worker
+    const { replica, url, logFile } = await startHarness();
+    await replica.ready;
+    const exits: ReplicaExitInfo[] = [];
+    replica.onExit((info) => exits.push(info));
+    const [first] = replica.pids();
+
+    // When predict kills its own process mid-request
+    const res = await postJson(url, { action: "crash" });
+
+    // Then that request gets a 502 naming it, and nothing else
+    expect(res.status).toBe(502);
+    const requestId = res.headers.get("x-request-id") ?? "missing";
+    const body = (await res.json()) as { error: string; request_id: string };
+    expect(body.request_id).toBe(requestId);
+    expect(body.error).toContain(`exited with code 7 while handling request ${requestId}`);
+
+    // And a replacement worker starts; the replica stays ready and serves again
+    await waitFor(() => replica.pids().some((pid) => pid !== first), "a replacement worker");
+    expect(replica.state).toBe("ready");
+    let answer: Response | undefined;
+    await waitFor(
+      () => answer?.status === 200,
+      "the replacement to answer",
+      30_000,
+      async () => {
+        answer = await postJson(url, { again: true });
+      },
+    );
+    expect(((await answer?.json()) as { pid: number }).pid).not.toBe(first);
+    expect(exits).toEqual([]);
+    expect(await readFile(logFile, "utf8")).toMatch(
+      /WARNING \[test-api r-test front\] worker 0 of replica r-test exited with code 7; starting a replacement/,
+    );
+  });
+
+  it("fails the replica, and tells onExit, when workers keep dying", async () => {
+    // Given a ready replica whose predictor crashes on demand
+    const { replica, url } = await startHarness();
     await replica.ready;
     const exited = new Promise<ReplicaExitInfo>((resolve) => replica.onExit(resolve));
-    const [victim, survivor] = replica.pids();
 
-    // When one worker is SIGKILLed
-    process.kill(victim ?? -1, "SIGKILL");
+    // When its worker dies four times within a minute (three replacements are allowed)
+    for (let death = 1; death <= 4; death++) {
+      let status = 0;
+      await waitFor(
+        () => status === 502,
+        `death ${death}`,
+        30_000,
+        async () => {
+          status = (await postJson(url, { action: "crash" })).status;
+        },
+      );
+    }
 
-    // Then onExit reports it, the replica is failed and its other worker is ended
+    // Then the replica gives up: failed, onExit called once, new requests refused
     const info = await exited;
-    expect(info).toMatchObject({ signal: "SIGKILL", code: null, afterReady: true });
+    expect(info).toMatchObject({ code: 7, afterReady: true });
+    expect(info.message).toContain("the 4th worker death within a minute");
     expect(replica.state).toBe("failed");
-    const res = await postJson(url, {});
-    expect(res.status).toBe(503);
-    await replica.stop();
-    expect(isAlive(survivor ?? -1)).toBe(false);
+    expect((await postJson(url, {})).status).toBe(503);
   });
 
   it("stop() lets an in-flight request finish, then ends the workers", async () => {
@@ -503,5 +555,213 @@ describe("Replica", () => {
 
     // Then its workers notice the closed socket and exit
     await waitFor(() => !pids.some(isAlive), "the workers to exit", 5_000);
+  });
+});
+
+describe("Replica under load: overload, timeouts, batching, metrics", () => {
+  it("refuses beyond maxConcurrency with 503 + Retry-After and loses no admitted request", async () => {
+    // Given a replica admitting 4 requests, all 4 slots held by slow requests
+    const { replica, url } = await startHarness({ maxConcurrency: 4 });
+    await replica.ready;
+    const admitted = [0, 1, 2, 3].map((i) =>
+      postJson(url, { action: "sleep", seconds: 0.3, i }).then(async (res) => ({
+        status: res.status,
+        body: (await res.json()) as { payload: { i: number } },
+      })),
+    );
+    await waitFor(() => replica.inFlight === 4, "four requests in flight");
+
+    // When eight more arrive while the slots are taken
+    const refused = await Promise.all(
+      Array.from({ length: 8 }, () => postJson(url, { action: "refused" })),
+    );
+
+    // Then each is refused at once with 503, Retry-After and its request id
+    for (const res of refused) {
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("1");
+      expect(((await res.json()) as { request_id: string }).request_id).toBe(
+        res.headers.get("x-request-id"),
+      );
+    }
+    // And every admitted request gets its own answer
+    const answers = await Promise.all(admitted);
+    expect(answers.map((a) => [a.status, a.body.payload.i])).toEqual([
+      [200, 0],
+      [200, 1],
+      [200, 2],
+      [200, 3],
+    ]);
+    // And the metrics count 4 successes and 8 refusals
+    const stats = replica.requestStats();
+    expect(stats.statusClasses).toMatchObject({ "2XX": 4, "5XX": 8 });
+    expect(stats.count).toBe(12);
+    expect(replica.inFlight).toBe(0);
+  });
+
+  it("answers 504 past the per-request timeout, then serves again once the worker is free", async () => {
+    // Given a replica with a 300 ms timeout
+    const { replica, url } = await startHarness({ timeoutMs: 300 });
+    await replica.ready;
+
+    // When predict takes 1 s
+    const res = await postJson(url, { action: "sleep", seconds: 1 });
+
+    // Then the caller gets 504 naming the request and the timeout
+    expect(res.status).toBe(504);
+    const requestId = res.headers.get("x-request-id");
+    const body = (await res.json()) as { error: string; request_id: string };
+    expect(body.request_id).toBe(requestId);
+    expect(body.error).toBe(
+      `test-api did not answer request ${requestId} within the timeout of 0.3s`,
+    );
+    // And the replica serves again once the worker is done with the abandoned request
+    // (requests queued behind it time out too: the worker runs one request at a time)
+    let answer: Response | undefined;
+    const statuses: number[] = [];
+    await waitFor(
+      () => answer?.status === 200,
+      "a fast answer",
+      10_000,
+      async () => {
+        answer = await postJson(url, { fast: true });
+        statuses.push(answer.status);
+      },
+    );
+    expect(((await answer?.json()) as { payload: unknown }).payload).toEqual({ fast: true });
+    expect(statuses.slice(0, -1).every((status) => status === 504)).toBe(true);
+    expect(replica.requestStats().statusClasses).toMatchObject({
+      "2XX": 1,
+      "5XX": statuses.length,
+    });
+  });
+
+  it("batches: every caller gets its own answer, batches never exceed maxBatchSize", async () => {
+    // Given batching of up to 4 requests
+    const { replica, url } = await startHarness({
+      predictorPath: "batch_predictor.py",
+      threads: 4,
+      batching: { maxBatchSize: 4, batchIntervalMs: 200 },
+    });
+    await replica.ready;
+
+    // When 10 requests with distinct payloads arrive together (one as raw bytes)
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        (i === 9 ? fetch(url, { method: "POST", body: "raw-9" }) : postJson(url, { i })).then(
+          async (res) => ({
+            status: res.status,
+            body: (await res.json()) as { payload: unknown; batch: number; size: number },
+          }),
+        ),
+      ),
+    );
+
+    // Then each caller got its own payload back from predict_batch
+    expect(answers.map((a) => a.status)).toEqual(new Array(10).fill(200));
+    expect(answers.map((a) => a.body.payload)).toEqual([
+      ...Array.from({ length: 9 }, (_, i) => ({ i })),
+      "raw-9",
+    ]);
+    // And each batch had at most 4 requests, and as many answers as its reported size
+    const sizes = new Map<number, { size: number; seen: number }>();
+    for (const { body } of answers) {
+      expect(body.size).toBeLessThanOrEqual(4);
+      const entry = sizes.get(body.batch) ?? { size: body.size, seen: 0 };
+      entry.seen++;
+      sizes.set(body.batch, entry);
+    }
+    for (const { size, seen } of sizes.values()) expect(seen).toBe(size);
+  });
+
+  it("flushes a partial batch after batchInterval", async () => {
+    // Given batches of up to 8 and one lone request
+    const { replica, url } = await startHarness({
+      predictorPath: "batch_predictor.py",
+      threads: 8,
+      batching: { maxBatchSize: 8, batchIntervalMs: 50 },
+    });
+    await replica.ready;
+
+    // When it is the only request (the batch never fills)
+    const res = await postJson(url, { alone: true });
+
+    // Then it is answered in a batch of one
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ payload: { alone: true }, size: 1 });
+  });
+
+  it("batches: invalid JSON is a 400 for its caller only; a raising predict_batch is a 500 for each", async () => {
+    const { replica, url, logFile } = await startHarness({
+      predictorPath: "batch_predictor.py",
+      threads: 4,
+      batching: { maxBatchSize: 2, batchIntervalMs: 500 },
+    });
+    await replica.ready;
+
+    // When a batch holds one invalid JSON body and one valid one
+    const [bad, good] = await Promise.all([
+      fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{" }),
+      postJson(url, { ok: 1 }),
+    ]);
+    // Then only the invalid one fails
+    expect(bad.status).toBe(400);
+    expect(good.status).toBe(200);
+
+    // When predict_batch raises for a batch of two
+    const failed = await Promise.all([postJson(url, { action: "raise" }), postJson(url, { x: 1 })]);
+    // Then both callers get a 500 with their own request id, and the log names both
+    const ids = failed.map((res) => res.headers.get("x-request-id") ?? "missing");
+    for (const [i, res] of failed.entries()) {
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as { request_id: string }).request_id).toBe(ids[i]);
+    }
+    const log = await readFile(logFile, "utf8");
+    expect(log).toMatch(
+      new RegExp(
+        `requests (${ids[0]}, ${ids[1]}|${ids[1]}, ${ids[0]}): predict_batch\\(\\) raised`,
+      ),
+    );
+    expect(log).toContain("ValueError: boom in the batch");
+
+    // When predict_batch returns fewer answers than payloads
+    const short = await Promise.all([postJson(url, { action: "short" }), postJson(url, { y: 1 })]);
+    // Then each caller gets a 500 that says so
+    for (const res of short) {
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as { error: string }).error).toContain(
+        "must return a list with one result per payload",
+      );
+    }
+  });
+
+  it("batches a Cortex-style predictor without predict_batch by passing the list to predict", async () => {
+    const { replica, url } = await startHarness({
+      predictorPath: "cortex_batch_predictor.py",
+      threads: 2,
+      batching: { maxBatchSize: 2, batchIntervalMs: 100 },
+    });
+    await replica.ready;
+    const res = await postJson(url, [1, 2]);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { echo: unknown }).echo).toEqual([1, 2]);
+  });
+
+  it("samples the in-flight gauge every second", async () => {
+    // Given a request that keeps one slot busy for 1.5 s
+    const { replica, url } = await startHarness();
+    await replica.ready;
+    const since = Date.now();
+    const slow = postJson(url, { action: "sleep", seconds: 1.5 });
+
+    // Then a sample taken meanwhile sees it
+    await waitFor(
+      () => replica.inFlightSamples(since).some((sample) => sample.value === 1),
+      "a sample with one request in flight",
+      5_000,
+    );
+    expect((await slow).status).toBe(200);
+    for (const sample of replica.inFlightSamples(since))
+      expect(sample.at).toBeGreaterThanOrEqual(since);
   });
 });

@@ -2,13 +2,16 @@
  * A replica: a TypeScript HTTP "front" plus `processes` Python worker processes
  * (`python -m axon_runtime.worker`) that it drives over one Unix socket with the framed protocol
  * in protocol.ts. The front parses HTTP once, counts in-flight requests, rejects beyond
- * `maxConcurrency` with 503, and hands each body to the least-busy worker.
+ * `maxConcurrency` with 503, hands each body to the least-busy worker (or gathers bodies into
+ * batches for `predict_batch`), answers 504 past the per-request timeout, replaces workers that
+ * die, and keeps request metrics.
  *
  * Placement-neutral on purpose: the local gateway hosts fronts in-process, and the same class is
  * the entrypoint of an ECS container, so nothing here may import daemon internals.
  */
 import { spawn } from "node:child_process";
 import {
+  appendFileSync,
   chmodSync,
   closeSync,
   fstatSync,
@@ -20,9 +23,15 @@ import {
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
+import {
+  type InFlightSample,
+  InFlightSampler,
+  RequestRecorder,
+  type RequestStats,
+} from "./metrics.js";
 import { BodyKind, FrameReader, FrameType, PROTOCOL_VERSION } from "./protocol.js";
 import { resolveRuntimeDir } from "./runtime-dir.js";
-import { WorkerLink, writeJsonError } from "./worker-link.js";
+import { Call, WorkerLink, writeJsonError } from "./worker-link.js";
 
 /** Everything needed to start one replica. */
 export interface ReplicaOptions {
@@ -43,8 +52,19 @@ export interface ReplicaOptions {
   python: string;
   processes: number;
   threads: number;
-  /** Requests in flight (including queued at the workers) beyond which the front answers 503. */
+  /**
+   * Requests admitted and not yet answered — reading the body, waiting for a batch, queued at or
+   * running in a worker — beyond which the front answers 503 with Retry-After (Cortex's
+   * `max_replica_concurrency`). Nothing else queues, so this is the only bound needed.
+   */
   maxConcurrency: number;
+  /**
+   * Server-side batching: gather up to `maxBatchSize` requests, or what arrived within
+   * `batchIntervalMs` of the first, and call `predict_batch(payloads)` once for them.
+   */
+  batching?: { maxBatchSize: number; batchIntervalMs: number } | null;
+  /** A request not answered this long after it was admitted gets 504. Default 60 s. */
+  timeoutMs?: number;
   /** Directory for the Unix socket; `<runDir>/<id>.sock` must fit in 107 bytes. */
   runDir: string;
   /** Workers' stdout and stderr are appended here (the file outlives the front). */
@@ -57,7 +77,7 @@ export interface ReplicaOptions {
 
 export type ReplicaState = "starting" | "ready" | "draining" | "stopped" | "failed";
 
-/** Passed to `onExit` listeners when a worker dies without being asked to. */
+/** Passed to `onExit` listeners when the replica fails: a worker died and was not replaced. */
 export interface ReplicaExitInfo {
   code: number | null;
   signal: string | null;
@@ -99,6 +119,10 @@ export class ReplicaStartError extends Error {
 }
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+const DEFAULT_TIMEOUT_MS = 60_000;
+/** A replica replaces dead workers, but gives up (fails) past this many deaths per minute. */
+const MAX_WORKER_RESTARTS_PER_MINUTE = 3;
+const IN_FLIGHT_SAMPLE_MS = 1_000;
 const DEFAULT_STOP_GRACE_MS = 10_000;
 /** In-flight requests on surviving workers get this long when a sibling worker crashed. */
 const FAILED_GRACE_MS = 5_000;
@@ -125,10 +149,18 @@ export class Replica {
   /** Workers whose end was already handled (exit and socket close both lead there). */
   readonly #goneHandled = new WeakSet<WorkerLink>();
   readonly #maxBodyBytes: number;
+  readonly #timeoutMs: number;
+  readonly #recorder = new RequestRecorder();
+  readonly #sampler = new InFlightSampler();
+  readonly #restarts: number[] = [];
+  #runtimeDir = "";
   #state: ReplicaState = "starting";
   #inFlight = 0;
   #wantsMeta = true;
   #nextPick = 0;
+  #batch: Call[] = [];
+  #batchTimer: ReturnType<typeof setTimeout> | null = null;
+  #timers: ReturnType<typeof setInterval>[] = [];
   #shutdown: Promise<void> | null = null;
   #resolveReady: () => void = () => {};
   #rejectReady: (error: ReplicaStartError) => void = () => {};
@@ -138,6 +170,7 @@ export class Replica {
     this.#options = options;
     this.#socketPath = socketPath;
     this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -157,6 +190,21 @@ export class Replica {
     }
     if (!Number.isInteger(options.threads) || options.threads < 1) {
       throw new RangeError(`threads must be an integer ≥ 1, got ${options.threads}`);
+    }
+    const batching = options.batching;
+    if (
+      batching !== undefined &&
+      batching !== null &&
+      (!Number.isInteger(batching.maxBatchSize) ||
+        batching.maxBatchSize < 1 ||
+        !(batching.batchIntervalMs > 0))
+    ) {
+      throw new RangeError(
+        `batching needs an integer maxBatchSize ≥ 1 and a batchIntervalMs > 0, got ${JSON.stringify(batching)}`,
+      );
+    }
+    if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) {
+      throw new RangeError(`timeoutMs must be > 0, got ${options.timeoutMs}`);
     }
     const socketPath = path.join(options.runDir, `${options.id}.sock`);
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
@@ -180,6 +228,19 @@ export class Replica {
     return this.#inFlight;
   }
 
+  /** Counts by status class and the latency histogram of every request this replica answered. */
+  requestStats(): RequestStats {
+    return this.#recorder.stats();
+  }
+
+  /**
+   * The in-flight gauge sampled once a second since the replica became ready (the last 10
+   * minutes at most), oldest first — the autoscaler averages these over its window.
+   */
+  inFlightSamples(sinceEpochMs = 0): InFlightSample[] {
+    return this.#sampler.since(sinceEpochMs);
+  }
+
   /** Process ids of the worker processes (spawned ones, whether or not they are ready). */
   pids(): number[] {
     return this.#links.flatMap((link) => (link.child.pid === undefined ? [] : [link.child.pid]));
@@ -195,6 +256,7 @@ export class Replica {
    * worker's answer. Always answers, and always sets `X-Request-ID`.
    */
   serve(req: IncomingMessage, res: ServerResponse, requestId: string): void {
+    const startedAt = performance.now();
     if (this.#state !== "ready") {
       const why =
         this.#state === "starting"
@@ -205,6 +267,7 @@ export class Replica {
       writeJsonError(res, 503, requestId, `replica ${this.id} of ${this.#options.apiName} ${why}`, {
         "retry-after": "1",
       });
+      this.#recorder.record(503, performance.now() - startedAt);
       return;
     }
     if (this.#inFlight >= this.#options.maxConcurrency) {
@@ -216,11 +279,12 @@ export class Replica {
           "requests per replica; retry shortly",
         { "retry-after": "1" },
       );
+      this.#recorder.record(503, performance.now() - startedAt);
       return;
     }
     const declared = Number(req.headers["content-length"]);
     if (declared > this.#maxBodyBytes) {
-      this.#rejectTooLarge(res, requestId);
+      this.#rejectTooLarge(res, requestId, startedAt);
       return;
     }
     this.#inFlight++;
@@ -235,8 +299,8 @@ export class Replica {
       bytes += chunk.length;
       if (bytes > this.#maxBodyBytes) {
         settled = true;
-        this.#settle();
-        this.#rejectTooLarge(res, requestId);
+        this.#release();
+        this.#rejectTooLarge(res, requestId, startedAt);
         return;
       }
       chunks.push(chunk);
@@ -244,13 +308,13 @@ export class Replica {
     req.once("end", () => {
       if (settled) return;
       settled = true;
-      this.#dispatch(req, res, requestId, bodyKind, chunks, bytes);
+      this.#admit(req, res, requestId, startedAt, bodyKind, chunks, bytes);
     });
     // A client that disconnects mid-body never sends `end`.
     req.once("close", () => {
       if (settled) return;
       settled = true;
-      this.#settle();
+      this.#release();
     });
   }
 
@@ -300,47 +364,52 @@ export class Replica {
     }
 
     mkdirSync(path.dirname(o.logFile), { recursive: true });
-    const logFd = openSync(o.logFile, "a");
+    this.#runtimeDir = runtimeDir;
+    for (let index = 0; index < o.processes; index++) this.#links.push(this.#spawnWorker(index));
+  }
+
+  /** Starts worker `index` (at start-up, or to replace one that died). */
+  #spawnWorker(index: number): WorkerLink {
+    const o = this.#options;
     const env: Record<string, string | undefined> = { ...process.env, ...o.env };
-    env["PYTHONPATH"] = [runtimeDir, env["PYTHONPATH"]].filter(Boolean).join(path.delimiter);
+    env["PYTHONPATH"] = [this.#runtimeDir, env["PYTHONPATH"]].filter(Boolean).join(path.delimiter);
     env["PYTHONUNBUFFERED"] = "1";
     env["AXON_PREDICTOR_CONFIG"] = JSON.stringify(o.config ?? {});
+    const logFd = openSync(o.logFile, "a");
     try {
-      for (let index = 0; index < o.processes; index++) {
-        const args = [
-          "-m",
-          "axon_runtime.worker",
-          "--socket",
-          this.#socketPath,
-          "--worker-index",
-          String(index),
-          "--replica-id",
-          o.id,
-          "--api",
-          o.apiName,
-          "--project",
-          o.projectDir,
-          "--predictor",
-          o.predictorPath,
-          "--threads",
-          String(o.threads),
-        ];
-        if (o.pythonPath !== undefined && o.pythonPath !== "") {
-          args.push("--python-path", o.pythonPath);
-        }
-        const child = spawn(o.python, args, {
-          cwd: o.projectDir,
-          env,
-          stdio: ["ignore", logFd, logFd],
-        });
-        const link = new WorkerLink(index, child, {
-          onReady: () => this.#onWorkerReady(),
-          onRequestSettled: () => this.#settle(),
-        });
-        this.#links.push(link);
-        child.once("error", (error) => this.#onChildExit(link, null, null, error));
-        child.once("exit", (code, signal) => this.#onChildExit(link, code, signal));
+      const args = [
+        "-m",
+        "axon_runtime.worker",
+        "--socket",
+        this.#socketPath,
+        "--worker-index",
+        String(index),
+        "--replica-id",
+        o.id,
+        "--api",
+        o.apiName,
+        "--project",
+        o.projectDir,
+        "--predictor",
+        o.predictorPath,
+        "--threads",
+        String(o.threads),
+      ];
+      if (o.pythonPath !== undefined && o.pythonPath !== "") {
+        args.push("--python-path", o.pythonPath);
       }
+      const child = spawn(o.python, args, {
+        cwd: o.projectDir,
+        env,
+        stdio: ["ignore", logFd, logFd],
+      });
+      const link = new WorkerLink(index, child, {
+        onReady: () => this.#onWorkerReady(),
+        onAnswered: (call, status) => this.#answered(call.startedAt, status),
+      });
+      child.once("error", (error) => this.#onChildExit(link, null, null, error));
+      child.once("exit", (code, signal) => this.#onChildExit(link, code, signal));
+      return link;
     } finally {
       closeSync(logFd); // each child holds its own copy
     }
@@ -376,7 +445,7 @@ export class Replica {
     } catch {
       return null;
     }
-    const link = this.#links.find((candidate) => candidate.index === hello.worker);
+    const link = this.#links[typeof hello.worker === "number" ? hello.worker : -1];
     if (link === undefined || link.socket !== null || link.child.pid !== hello.pid) return null;
     if (hello.protocol !== PROTOCOL_VERSION) {
       link.initFailure = {
@@ -396,7 +465,33 @@ export class Replica {
     const args = this.#links[0]?.readyInfo?.args ?? [];
     this.#wantsMeta = args.includes("query_params") || args.includes("headers");
     this.#state = "ready";
+    this.#startTimers();
     this.#resolveReady();
+  }
+
+  #startTimers(): void {
+    const sample = setInterval(
+      () => this.#sampler.add(Date.now(), this.#inFlight),
+      IN_FLIGHT_SAMPLE_MS,
+    );
+    // Checking a few times per timeout keeps 504s close to it at a negligible cost.
+    const sweepMs = Math.min(1_000, Math.max(5, Math.floor(this.#timeoutMs / 10)));
+    const sweep = setInterval(() => this.#expire(), sweepMs);
+    sample.unref();
+    sweep.unref();
+    this.#timers = [sample, sweep];
+  }
+
+  #expire(): void {
+    const deadline = performance.now() - this.#timeoutMs;
+    const seconds = this.#timeoutMs / 1000;
+    for (const link of this.#links) {
+      link.expire(
+        deadline,
+        (call) =>
+          `${this.#options.apiName} did not answer request ${call.requestId} within the timeout of ${seconds}s`,
+      );
+    }
   }
 
   #onSocketClosed(link: WorkerLink): void {
@@ -440,6 +535,11 @@ export class Replica {
     );
     if (this.#shutdown !== null) return; // asked to stop, or already failed: expected
     const message = `worker ${link.index} of replica ${this.id} ${exitText}`;
+    if (this.#state === "ready" && this.#mayRestart()) {
+      this.#logLine("WARNING", `${message}; starting a replacement`);
+      this.#links[link.index] = this.#spawnWorker(link.index);
+      return;
+    }
     if (this.#state === "starting") {
       const lines = link.initFailure?.traceback
         ? tailLines(link.initFailure.traceback)
@@ -465,7 +565,41 @@ export class Replica {
       );
       return;
     }
-    this.#fail(link, true, message);
+    this.#fail(
+      link,
+      true,
+      this.#state === "ready"
+        ? `${message}, the ${MAX_WORKER_RESTARTS_PER_MINUTE + 1}th worker death within a minute`
+        : message,
+    );
+  }
+
+  /** Records a restart unless the budget for the last minute is spent. */
+  #mayRestart(): boolean {
+    const now = Date.now();
+    while (this.#restarts.length > 0 && (this.#restarts[0] ?? 0) < now - 60_000) {
+      this.#restarts.shift();
+    }
+    if (this.#restarts.length >= MAX_WORKER_RESTARTS_PER_MINUTE) return false;
+    this.#restarts.push(now);
+    return true;
+  }
+
+  /** A line of the front's own in the API log, formatted like the runtime's. */
+  #logLine(level: string, message: string): void {
+    const now = new Date();
+    const pad = (n: number, width = 2): string => String(n).padStart(width, "0");
+    const stamp =
+      `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ` +
+      `${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}.${pad(now.getMilliseconds(), 3)}`;
+    try {
+      appendFileSync(
+        this.#options.logFile,
+        `${stamp} ${level} [${this.#options.apiName} ${this.id} front] ${message}\n`,
+      );
+    } catch {
+      // the log file is gone; serving matters more than logging
+    }
   }
 
   #failStart(error: ReplicaStartError, link?: WorkerLink): void {
@@ -488,24 +622,17 @@ export class Replica {
     for (const listener of this.#exitListeners) listener(info);
   }
 
-  #dispatch(
+  #admit(
     req: IncomingMessage,
     res: ServerResponse,
     requestId: string,
+    startedAt: number,
     bodyKind: BodyKind,
     chunks: Buffer[],
     bytes: number,
   ): void {
-    const link = this.#pickWorker();
-    if (link === undefined) {
-      this.#settle();
-      writeJsonError(res, 503, requestId, `replica ${this.id} has no live worker`, {
-        "retry-after": "1",
-      });
-      return;
-    }
     let meta: string | null = null;
-    if (this.#wantsMeta) {
+    if (this.#wantsMeta && this.#options.batching == null) {
       const url = req.url ?? "";
       const q = url.indexOf("?");
       meta = JSON.stringify({ query: q >= 0 ? url.slice(q + 1) : "", headers: req.headers });
@@ -514,7 +641,41 @@ export class Replica {
       requestId.length > MAX_REQUEST_ID_CHARS
         ? requestId.slice(0, MAX_REQUEST_ID_CHARS)
         : requestId;
-    link.send(res, id, bodyKind, meta, chunks, bytes);
+    const call = new Call(res, id, startedAt, bodyKind, meta, chunks, bytes);
+    const batching = this.#options.batching;
+    if (batching == null) {
+      const link = this.#pickWorker();
+      if (link === undefined) this.#refuseNoWorker([call]);
+      else link.send(call);
+      return;
+    }
+    this.#batch.push(call);
+    if (this.#batch.length >= batching.maxBatchSize) this.#flushBatch();
+    else if (this.#batchTimer === null) {
+      this.#batchTimer = setTimeout(this.#flushBatch, batching.batchIntervalMs);
+    }
+  }
+
+  readonly #flushBatch = (): void => {
+    if (this.#batchTimer !== null) {
+      clearTimeout(this.#batchTimer);
+      this.#batchTimer = null;
+    }
+    const calls = this.#batch;
+    if (calls.length === 0) return;
+    this.#batch = [];
+    const link = this.#pickWorker();
+    if (link === undefined) this.#refuseNoWorker(calls);
+    else link.sendBatch(calls);
+  };
+
+  #refuseNoWorker(calls: readonly Call[]): void {
+    for (const call of calls) {
+      writeJsonError(call.res, 503, call.requestId, `replica ${this.id} has no live worker`, {
+        "retry-after": "1",
+      });
+      this.#answered(call.startedAt, 503);
+    }
   }
 
   /** Least in-flight live worker; ties rotate so idle workers share the load. */
@@ -524,21 +685,27 @@ export class Replica {
     let best: WorkerLink | undefined;
     for (let i = 0; i < count; i++) {
       const link = links[(this.#nextPick + i) % count];
-      if (link === undefined || !link.ready || link.exit !== null || link.socket === null) continue;
+      if (link === undefined || !link.usable) continue;
       if (best === undefined || link.inFlight < best.inFlight) best = link;
     }
     this.#nextPick = (this.#nextPick + 1) % count;
     return best;
   }
 
-  #settle(): void {
+  /** A call got its answer: count it and free its slot. */
+  #answered(startedAt: number, status: number): void {
+    this.#recorder.record(status, performance.now() - startedAt);
+    this.#release();
+  }
+
+  #release(): void {
     this.#inFlight--;
     if (this.#inFlight === 0 && this.#drainWaiters.length > 0) {
       for (const resolve of this.#drainWaiters.splice(0)) resolve();
     }
   }
 
-  #rejectTooLarge(res: ServerResponse, requestId: string): void {
+  #rejectTooLarge(res: ServerResponse, requestId: string, startedAt: number): void {
     res.shouldKeepAlive = false; // the rest of the body is not read
     writeJsonError(
       res,
@@ -546,11 +713,24 @@ export class Replica {
       requestId,
       `the request body is larger than the limit of ${this.#maxBodyBytes} bytes`,
     );
+    this.#recorder.record(413, performance.now() - startedAt);
   }
 
   async #teardown(graceMs: number): Promise<void> {
     if (this.#inFlight > 0 && graceMs > 0) {
       await withTimeout(new Promise<void>((resolve) => this.#drainWaiters.push(resolve)), graceMs);
+    }
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    if (this.#batchTimer !== null) clearTimeout(this.#batchTimer);
+    this.#batchTimer = null;
+    const unsent = this.#batch;
+    this.#batch = [];
+    for (const call of unsent) {
+      writeJsonError(call.res, 503, call.requestId, `replica ${this.id} is shutting down`, {
+        "retry-after": "1",
+      });
+      this.#answered(call.startedAt, 503);
     }
     const alive = (): WorkerLink[] => this.#links.filter((link) => link.exit === null);
     // Closing the socket is enough for a healthy worker; SIGTERM covers one stuck in predict().

@@ -8,6 +8,7 @@ import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import {
   type BodyKind,
+  encodeBatchHead,
   encodeRequestHead,
   FrameType,
   RESPONSE_CONTENT_TYPES,
@@ -28,16 +29,42 @@ export interface WorkerInitFailure {
   traceback: string;
 }
 
+/** One admitted request, from the moment its body is read until its response is written. */
+export class Call {
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  /** `performance.now()` when the front accepted it; latency and timeouts count from here. */
+  readonly startedAt: number;
+  readonly bodyKind: BodyKind;
+  readonly meta: string | null;
+  readonly body: Buffer[];
+  readonly bodyBytes: number;
+  seq = 0;
+
+  constructor(
+    res: ServerResponse,
+    requestId: string,
+    startedAt: number,
+    bodyKind: BodyKind,
+    meta: string | null,
+    body: Buffer[],
+    bodyBytes: number,
+  ) {
+    this.res = res;
+    this.requestId = requestId;
+    this.startedAt = startedAt;
+    this.bodyKind = bodyKind;
+    this.meta = meta;
+    this.body = body;
+    this.bodyBytes = bodyBytes;
+  }
+}
+
 /** Callbacks into the owning replica. */
 export interface WorkerLinkHooks {
   onReady(link: WorkerLink, info: WorkerReadyInfo): void;
-  /** A request sent to this worker got its answer (or was failed); fires once per request. */
-  onRequestSettled(): void;
-}
-
-interface PendingRequest {
-  res: ServerResponse;
-  requestId: string;
+  /** A call sent to this worker was answered with `status` (or failed); fires once per call. */
+  onAnswered(call: Call, status: number): void;
 }
 
 /** One worker process and its connection. */
@@ -52,11 +79,15 @@ export class WorkerLink {
   exit: { code: number | null; signal: string | null; spawnError?: Error } | null = null;
   /** Resolves when the process has exited or failed to spawn. */
   readonly exited: Promise<void>;
+  /** Requests the worker is queued on or running, including ones whose callers timed out. */
   inFlight = 0;
 
   #markExited: () => void = () => {};
   #seq = 0;
-  readonly #pending = new Map<number, PendingRequest>();
+  /** Calls waiting for an answer, in the order they were sent (oldest first). */
+  readonly #pending = new Map<number, Call>();
+  /** Seqs of calls answered 504 while the worker still runs them; their late answers are dropped. */
+  readonly #abandoned = new Set<number>();
   #out: Buffer[] = [];
   #outBytes = 0;
   #flushScheduled = false;
@@ -71,6 +102,11 @@ export class WorkerLink {
     });
   }
 
+  /** True when requests may be sent to this worker. */
+  get usable(): boolean {
+    return this.ready && this.exit === null && this.socket !== null;
+  }
+
   /** Records the process's end; returns false if it was already recorded. */
   recordExit(code: number | null, signal: string | null, spawnError?: Error): boolean {
     if (this.exit !== null) return false;
@@ -80,19 +116,50 @@ export class WorkerLink {
   }
 
   /** Frames one request to this worker; the body chunks follow the head without being copied. */
-  send(
-    res: ServerResponse,
-    requestId: string,
-    bodyKind: BodyKind,
-    meta: string | null,
-    body: Buffer[],
-    bodyBytes: number,
-  ): void {
+  send(call: Call): void {
+    this.#track(call);
+    this.#queue(
+      encodeRequestHead(call.seq, call.bodyKind, call.requestId, call.meta, call.bodyBytes),
+    );
+    for (const chunk of call.body) this.#queue(chunk);
+  }
+
+  /** Frames several requests as one BATCH: the worker calls `predict_batch` once for all. */
+  sendBatch(calls: readonly Call[]): void {
+    const heads: Buffer[] = [];
+    let bytes = 0;
+    for (const call of calls) {
+      this.#track(call);
+      const head = encodeRequestHead(call.seq, call.bodyKind, call.requestId, null, call.bodyBytes);
+      heads.push(head);
+      bytes += head.length + call.bodyBytes;
+    }
+    this.#queue(encodeBatchHead(calls.length, bytes));
+    for (let i = 0; i < calls.length; i++) {
+      this.#queue(heads[i] as Buffer);
+      for (const chunk of (calls[i] as Call).body) this.#queue(chunk);
+    }
+  }
+
+  #track(call: Call): void {
     this.#seq = (this.#seq + 1) >>> 0;
-    this.#pending.set(this.#seq, { res, requestId });
+    call.seq = this.#seq;
+    this.#pending.set(this.#seq, call);
     this.inFlight++;
-    this.#queue(encodeRequestHead(this.#seq, bodyKind, requestId, meta, bodyBytes));
-    for (const chunk of body) this.#queue(chunk);
+  }
+
+  /**
+   * Answers 504 to every call older than `deadline` (a `performance.now()` value). The worker
+   * keeps running them, so they stay counted in `inFlight` until it answers.
+   */
+  expire(deadline: number, message: (call: Call) => string): void {
+    for (const [seq, call] of this.#pending) {
+      if (call.startedAt > deadline) break; // sent in order: the rest are younger
+      this.#pending.delete(seq);
+      this.#abandoned.add(seq);
+      writeJsonError(call.res, 504, call.requestId, message(call));
+      this.#hooks.onAnswered(call, 504);
+    }
   }
 
   /** Handles one frame from the worker (after HELLO). */
@@ -123,37 +190,44 @@ export class WorkerLink {
     // Unknown frame types are ignored so a newer worker can add informational frames.
   }
 
-  /** Answers every request still waiting on this worker with an error (the worker is gone). */
+  /** Answers every call still waiting on this worker with an error (the worker is gone). */
   failPending(status: number, message: (requestId: string) => string): void {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
+    this.#abandoned.clear();
     this.inFlight = 0;
     this.#out = [];
     this.#outBytes = 0;
-    for (const { res, requestId } of pending) {
-      writeJsonError(res, status, requestId, message(requestId));
-      this.#hooks.onRequestSettled();
+    for (const call of pending) {
+      writeJsonError(call.res, status, call.requestId, message(call.requestId));
+      this.#hooks.onAnswered(call, status);
     }
   }
 
   #onResponse(buffer: Buffer, start: number, end: number): void {
     const seq = buffer.readUInt32BE(start + 1);
-    const pending = this.#pending.get(seq);
-    if (pending === undefined) return;
+    const call = this.#pending.get(seq);
+    if (call === undefined) {
+      if (this.#abandoned.delete(seq)) this.inFlight--;
+      return;
+    }
     this.#pending.delete(seq);
     this.inFlight--;
-    const { res, requestId } = pending;
+    const status = buffer.readUInt16BE(start + 5);
+    const res = call.res;
     if (!res.destroyed && !res.headersSent) {
       const body = buffer.subarray(start + RESPONSE_HEADER_BYTES - 4, end);
-      res.writeHead(buffer.readUInt16BE(start + 5), {
-        "content-type":
-          RESPONSE_CONTENT_TYPES[buffer[start + 7] ?? 2] ?? "application/octet-stream",
-        "content-length": body.length,
-        "x-request-id": requestId,
-      });
+      res.writeHead(status, [
+        "content-type",
+        RESPONSE_CONTENT_TYPES[buffer[start + 7] ?? 2] ?? "application/octet-stream",
+        "content-length",
+        String(body.length),
+        "x-request-id",
+        call.requestId,
+      ]);
       res.end(body);
     }
-    this.#hooks.onRequestSettled();
+    this.#hooks.onAnswered(call, status);
   }
 
   // Frames queued during one event-loop turn leave in one write: setImmediate runs after every
