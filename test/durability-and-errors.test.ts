@@ -3,11 +3,13 @@
  * orphaned workers; bad input of every kind gets one clear message, a non-zero exit, and leaves
  * what is deployed alone.
  */
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import {
+  CONTROL_PLANE,
   copyExample,
   isAlive,
   makeTestCluster,
@@ -33,16 +35,18 @@ describe("durability", () => {
     const project = copyExample("iris-sklearn");
     expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
     const endpoint = `http://localhost:${c.gatewayPort}/iris-classifier`;
-    const daemonPid = c.daemonPid();
-    expect(daemonPid).toBeDefined();
+    const daemonPid = c.daemonPid() ?? -1;
+    expect(daemonPid).toBeGreaterThan(0);
     const workersBefore = workerPidsUnder(c.home);
     expect(workersBefore).toHaveLength(1);
 
     // When the daemon is killed with SIGKILL
-    process.kill(daemonPid!, "SIGKILL");
-    await waitFor("the daemon to die", () => (isAlive(daemonPid!) ? undefined : true));
+    process.kill(daemonPid, "SIGKILL");
+    await waitFor("the daemon to die", () => (isAlive(daemonPid) ? undefined : true));
     // Then its workers do not linger as orphans
-    await waitFor("orphaned workers to exit", () => (workersBefore.every((p) => !isAlive(p)) ? true : undefined));
+    await waitFor("orphaned workers to exit", () =>
+      workersBefore.every((p) => !isAlive(p)) ? true : undefined,
+    );
 
     // When the cluster is started again
     const up = await c.axon(["cluster", "up"]);
@@ -51,7 +55,9 @@ describe("durability", () => {
     // Then the API is still listed, becomes live with exactly one replica, and serves
     await waitFor("the api to be live again", async () => {
       const get = await c.axon(["get", "iris-classifier", "-o", "json"]);
-      return get.code === 0 && (JSON.parse(get.stdout) as { status: string }).status === "live" ? true : undefined;
+      return get.code === 0 && (JSON.parse(get.stdout) as { status: string }).status === "live"
+        ? true
+        : undefined;
     });
     const prediction = await postJson(endpoint, IRIS_REQUEST);
     expect(prediction.status).toBe(200);
@@ -96,16 +102,30 @@ describe("bad input", () => {
     expect(unknown.stderr).toContain("no-such-api");
     expect((await c.axon(["delete", "no-such-api", "--yes"])).code).toBe(1);
 
-    // A second daemon for the same home refuses to start
+    // A second daemon for the same home refuses to start (and `cluster up` just says it runs)
     const second = await c.axon(["cluster", "up"]);
     expect(second.code).toBe(0);
     expect(second.stdout + second.stderr).toMatch(/already running/);
+    const direct = spawnSync(
+      process.execPath,
+      [CONTROL_PLANE, "--home", c.home, "--gateway-port", "0"],
+      {
+        encoding: "utf8",
+        timeout: 20_000,
+      },
+    );
+    expect(direct.status).toBe(1);
+    expect(direct.stderr).toMatch(/a control plane is already running for .* \(pid \d+\)/);
 
     // The API deployed before still serves the same answer
     const prediction = await postJson(endpoint, IRIS_REQUEST);
     expect(prediction.text).toBe("virginica");
-    const list = JSON.parse((await c.axon(["get", "-o", "json"])).stdout) as { apis: Array<{ name: string; status: string }> };
-    expect(list.apis).toEqual([expect.objectContaining({ name: "iris-classifier", status: "live" })]);
+    const list = JSON.parse((await c.axon(["get", "-o", "json"])).stdout) as {
+      apis: Array<{ name: string; status: string }>;
+    };
+    expect(list.apis).toEqual([
+      expect.objectContaining({ name: "iris-classifier", status: "live" }),
+    ]);
 
     // A daemon that is down: commands say so
     expect((await c.axon(["cluster", "down", "--yes"])).code).toBe(0);
@@ -136,11 +156,16 @@ describe("bad input", () => {
     cluster = await makeTestCluster();
     const c = cluster;
     const project = copyExample("iris-sklearn");
-    writeFileSync(path.join(project, "predictor.py"), "import no_such_module_xyz\n\nclass PythonPredictor:\n    pass\n");
+    writeFileSync(
+      path.join(project, "predictor.py"),
+      "import no_such_module_xyz\n\nclass PythonPredictor:\n    pass\n",
+    );
     const deploy = await c.axon(["deploy", project, "--wait"]);
     expect(deploy.code).toBe(1);
     expect(deploy.stderr).toContain("no_such_module_xyz");
-    const get = JSON.parse((await c.axon(["get", "iris-classifier", "-o", "json"])).stdout) as { status: string };
+    const get = JSON.parse((await c.axon(["get", "iris-classifier", "-o", "json"])).stdout) as {
+      status: string;
+    };
     expect(get.status).toBe("error");
     const logs = await c.axon(["logs", "iris-classifier"]);
     expect(logs.stdout).toContain("Traceback");

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const CLI = path.join(REPO, "packages/cli/dist/main.js");
+export const CONTROL_PLANE = path.join(REPO, "packages/control-plane/dist/main.js");
 /** Interpreter for the iris example: needs scikit-learn (Debian's python3 on this machine). */
 export const IRIS_PYTHON = process.env.AXON_TEST_IRIS_PYTHON ?? "/usr/bin/python3";
 
@@ -24,7 +25,11 @@ export interface TestCluster {
   home: string;
   gatewayPort: number;
   env: NodeJS.ProcessEnv;
-  axon(args: string[], options?: { cwd?: string; timeoutMs?: number }): Promise<CliResult>;
+  /** Runs the built CLI with this cluster's env (plus `options.env`, e.g. a user's AWS settings). */
+  axon(
+    args: string[],
+    options?: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
+  ): Promise<CliResult>;
   daemonPid(): number | undefined;
   cleanup(): void;
 }
@@ -54,7 +59,8 @@ export async function makeTestCluster(python = IRIS_PYTHON): Promise<TestCluster
   };
   const daemonPid = (): number | undefined => {
     try {
-      return (JSON.parse(readFileSync(path.join(home, "daemon.json"), "utf8")) as { pid: number }).pid;
+      return (JSON.parse(readFileSync(path.join(home, "daemon.json"), "utf8")) as { pid: number })
+        .pid;
     } catch {
       return undefined;
     }
@@ -64,7 +70,8 @@ export async function makeTestCluster(python = IRIS_PYTHON): Promise<TestCluster
     gatewayPort,
     env,
     daemonPid,
-    axon: (args, options = {}) => runAxon(args, env, options.cwd ?? REPO, options.timeoutMs ?? 60_000),
+    axon: (args, options = {}) =>
+      runAxon(args, { ...env, ...options.env }, options.cwd ?? REPO, options.timeoutMs ?? 60_000),
     cleanup: () => {
       const pid = daemonPid();
       for (const worker of workerPidsUnder(home)) killQuietly(worker);
@@ -74,12 +81,22 @@ export async function makeTestCluster(python = IRIS_PYTHON): Promise<TestCluster
   };
 }
 
-export function runAxon(args: string[], env: NodeJS.ProcessEnv, cwd: string, timeoutMs: number): Promise<CliResult> {
+export function runAxon(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  timeoutMs: number,
+): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, cwd, timeout: timeoutMs }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env, cwd, timeout: timeoutMs },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -125,17 +142,25 @@ export function copyExample(name: string): string {
   return dir;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-export async function postJson(url: string, body: unknown): Promise<{ status: number; text: string }> {
+export async function postJson(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; text: string }> {
   const response = await fetch(url, {
     method: "POST",
     headers: { "Content-Type": "application/json" },

@@ -2,10 +2,12 @@
  * The acceptance scenario of the local deploy, end to end against the built CLI, a real daemon in a
  * temp $AXON_HOME and real Python replicas of examples/iris-sklearn.
  */
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import {
+  CLI,
   copyExample,
   isAlive,
   makeTestCluster,
@@ -42,20 +44,36 @@ describe("local deploy of the iris example", () => {
     expect(prediction.text).toBe("virginica");
 
     // And `axon predict` gives the same answer
-    const predicted = await c.axon(["predict", "iris-classifier", path.join(project, "sample.json")]);
+    const predicted = await c.axon([
+      "predict",
+      "iris-classifier",
+      path.join(project, "sample.json"),
+    ]);
     expect(predicted.code).toBe(0);
     expect(predicted.stdout).toContain("virginica");
 
     // And `axon get` lists it live, in text and JSON
     const list = await c.axon(["get", "-o", "json"]);
     expect(list.code).toBe(0);
-    const apis = (JSON.parse(list.stdout) as { apis: Array<{ name: string; status: string; replicas: { upToDate: number } }> }).apis;
+    const apis = (
+      JSON.parse(list.stdout) as {
+        apis: Array<{ name: string; status: string; replicas: { upToDate: number } }>;
+      }
+    ).apis;
     expect(apis).toHaveLength(1);
-    expect(apis[0]).toMatchObject({ name: "iris-classifier", status: "live", replicas: { upToDate: 1 } });
+    expect(apis[0]).toMatchObject({
+      name: "iris-classifier",
+      status: "live",
+      replicas: { upToDate: 1 },
+    });
     const table = await c.axon(["get"]);
     expect(table.stdout).toMatch(/iris-classifier\s+live/);
     const detail = await c.axon(["get", "iris-classifier", "-o", "json"]);
-    const info = JSON.parse(detail.stdout) as { endpoint: string; exampleCurl: string; spec: { predictor: { path: string } } };
+    const info = JSON.parse(detail.stdout) as {
+      endpoint: string;
+      exampleCurl: string;
+      spec: { predictor: { path: string } };
+    };
     expect(info.endpoint).toBe(endpoint);
     expect(info.exampleCurl).toContain(endpoint);
     expect(info.spec.predictor.path).toBe("predictor.py");
@@ -65,6 +83,24 @@ describe("local deploy of the iris example", () => {
     expect(logs.code).toBe(0);
     expect(logs.stdout).toContain("iris model loaded");
 
+    // And `axon logs -f` follows: it shows new lines as the API writes them
+    const follower = spawn(
+      process.execPath,
+      [CLI, "logs", "iris-classifier", "-f", "--tail", "0"],
+      { env: c.env },
+    );
+    let followed = "";
+    follower.stdout.on("data", (chunk: Buffer) => (followed += chunk.toString()));
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      await postJson(endpoint, ["not", "numbers", 1, 2]); // a predictor error writes a traceback
+      await waitFor("the follower to see the traceback", () =>
+        followed.includes("Traceback") ? true : undefined,
+      );
+    } finally {
+      follower.kill("SIGINT");
+    }
+
     // When it is deployed again unchanged, nothing changes
     const again = await c.axon(["deploy", project, "--wait"]);
     expect(again.stdout + again.stderr).toContain("iris-classifier (RealtimeAPI) is up to date");
@@ -72,7 +108,10 @@ describe("local deploy of the iris example", () => {
     // When the predictor's code changes, the replicas roll to the new code
     const predictorFile = path.join(project, "predictor.py");
     const source = readFileSync(predictorFile, "utf8");
-    writeFileSync(predictorFile, `${source}\n\n_original_predict = PythonPredictor.predict\nPythonPredictor.predict = lambda self, payload: "v2:" + _original_predict(self, payload)\n`);
+    writeFileSync(
+      predictorFile,
+      `${source}\n\n_original_predict = PythonPredictor.predict\nPythonPredictor.predict = lambda self, payload: "v2:" + _original_predict(self, payload)\n`,
+    );
     const update = await c.axon(["deploy", project, "--wait"]);
     expect(update.stdout + update.stderr).toContain("updating iris-classifier (RealtimeAPI)");
     await waitFor("the new version to answer", async () => {
@@ -88,7 +127,9 @@ describe("local deploy of the iris example", () => {
     const deleted = await c.axon(["delete", "iris-classifier", "--yes"]);
     expect(deleted.code).toBe(0);
     expect((await postJson(endpoint, IRIS_REQUEST)).status).toBe(404);
-    await waitFor("workers to exit", () => (workersAfterUpdate.every((pid) => !isAlive(pid)) ? true : undefined));
+    await waitFor("workers to exit", () =>
+      workersAfterUpdate.every((pid) => !isAlive(pid)) ? true : undefined,
+    );
 
     // When the cluster is stopped, the daemon is gone
     const clusterInfo = await c.axon(["cluster", "info", "-o", "json"]);

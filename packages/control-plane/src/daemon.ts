@@ -4,11 +4,19 @@
  * machine (starting → running → stopping → stopped); SIGINT/SIGTERM start a graceful stop with a
  * deadline.
  */
-import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import type { FastifyInstance } from "fastify";
 import type { RouteContext } from "./api/context.js";
 import {
@@ -24,6 +32,13 @@ import { ApiLogs } from "./logs/api-logs.js";
 import { chooseRunDir, LocalProvider } from "./providers/local/local-provider.js";
 import { makeApiReconciler } from "./reconcile/api-reconciler.js";
 import { WorkQueue } from "./reconcile/work-queue.js";
+import {
+  EnvironmentManager,
+  probeBaseInterpreter,
+  shortPythonVersion,
+} from "./environments/index.js";
+import { PythonEnvironments } from "./services/python-environments.js";
+import { SecretStore } from "./state/secrets.js";
 import { StateStore } from "./state/store.js";
 import { AXON_VERSION } from "./version.js";
 
@@ -31,6 +46,7 @@ const LOCK_FILE = "daemon.lock";
 const STATE_FILE = "state.db";
 const RESYNC_INTERVAL_MS = 30_000;
 const STOP_DEADLINE_MS = 30_000;
+const ENV_GC_INTERVAL_MS = 10 * 60_000;
 
 export interface PythonChoice {
   path: string;
@@ -43,6 +59,10 @@ export interface DaemonOptions {
   apiPort: number;
   gatewayPort: number;
   python: PythonChoice;
+  /** Build environments without the base interpreter's packages (AXON_ENV_ISOLATED=1). */
+  isolatedEnvironments: boolean;
+  /** Unused environments are removed this long after their last use. */
+  envGcGraceMs: number;
   log: (line: string) => void;
 }
 
@@ -56,11 +76,13 @@ export class Daemon {
   #queue: WorkQueue | undefined;
   #api: FastifyInstance | undefined;
   #resync: NodeJS.Timeout | undefined;
+  #envGc: NodeJS.Timeout | undefined;
   #startedAt = new Date();
   #pythonVersion: string | null = null;
   #pythonPath = "";
   #stopped: Promise<void> | undefined;
   #lockHeld = false;
+  readonly #stopping = new AbortController();
 
   constructor(options: DaemonOptions) {
     this.#options = options;
@@ -87,15 +109,33 @@ export class Daemon {
       const bundles = new BundleStore(home, store);
       const runDir = chooseRunDir(home, createHash("sha256").update(home).digest("hex"));
       rmSync(runDir, { recursive: true, force: true });
-      const provider = new LocalProvider({ store, logs, python: this.#pythonPath, runDir });
+      const secrets = new SecretStore(home);
+      const environments = new PythonEnvironments(
+        new EnvironmentManager({ root: path.join(home, "envs") }),
+        () => ({ path: this.#pythonPath, version: this.#pythonVersion }),
+        this.#options.isolatedEnvironments,
+        this.#stopping.signal,
+      );
+      const provider = new LocalProvider({ store, logs, runDir });
       this.#provider = provider;
 
       const gatewayPort = await provider.gateway.listen(this.#options.gatewayPort, "127.0.0.1");
       const gatewayUrl = `http://localhost:${gatewayPort}`;
 
-      const reconcileApi = makeApiReconciler({ store, bundles, provider });
+      const reconcileApi = makeApiReconciler({
+        store,
+        bundles,
+        provider,
+        prepareRuntime: async (apiName, _version, projectDir) => {
+          const runtime = await environments.prepare(projectDir);
+          if (runtime.envKey !== null) environments.markUsed(runtime.envKey);
+          return { python: runtime.python, secretEnv: secrets.get(apiName) };
+        },
+      });
       const queue = new WorkQueue((key) => reconcileApi(key), {
-        onError: (key, error) => log(`reconcile ${key} failed: ${error instanceof Error ? error.message : String(error)}`),
+        timeoutMs: 30 * 60_000,
+        onError: (key, error) =>
+          log(`reconcile ${key} failed: ${error instanceof Error ? error.message : String(error)}`),
       });
       this.#queue = queue;
       provider.onChange((apiName) => queue.add(apiName));
@@ -105,6 +145,8 @@ export class Daemon {
         bundles,
         provider,
         logs,
+        secrets,
+        environments,
         gatewayUrl,
         version: AXON_VERSION,
         enqueue: (name) => queue.add(name),
@@ -116,7 +158,8 @@ export class Daemon {
       this.#api = api;
       await api.listen({ host: "127.0.0.1", port: this.#options.apiPort });
       const address = api.server.address();
-      const apiPort = typeof address === "object" && address !== null ? address.port : this.#options.apiPort;
+      const apiPort =
+        typeof address === "object" && address !== null ? address.port : this.#options.apiPort;
 
       const record: DaemonRecord = {
         pid: process.pid,
@@ -135,8 +178,26 @@ export class Daemon {
       resyncAll();
       this.#resync = setInterval(resyncAll, RESYNC_INTERVAL_MS);
       this.#resync.unref();
+      const collectEnvironments = (): void => {
+        const inUse = new Set(
+          store
+            .listApis()
+            .flatMap((a) => (a.currentVersion.envKey === null ? [] : [a.currentVersion.envKey])),
+        );
+        environments.collectGarbage(inUse, this.#options.envGcGraceMs).then(
+          (removed) => removed.forEach((key) => log(`removed unused Python environment ${key}`)),
+          (error: unknown) =>
+            log(
+              `environment clean-up failed: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+        );
+      };
+      this.#envGc = setInterval(collectEnvironments, ENV_GC_INTERVAL_MS);
+      this.#envGc.unref();
       this.#state = "running";
-      log(`control plane ${AXON_VERSION} running: api ${record.apiUrl}, gateway ${gatewayUrl}, python ${this.#pythonPath} (${this.#pythonVersion ?? "version unknown"})`);
+      log(
+        `control plane ${AXON_VERSION} running: api ${record.apiUrl}, gateway ${gatewayUrl}, python ${this.#pythonPath} (${this.#pythonVersion === null ? "version unknown" : shortPythonVersion(this.#pythonVersion)})`,
+      );
       return record;
     } catch (error) {
       await this.#teardown();
@@ -166,7 +227,9 @@ export class Daemon {
   }
 
   async #teardown(): Promise<void> {
+    this.#stopping.abort(new Error("the control plane is stopping"));
     if (this.#resync !== undefined) clearInterval(this.#resync);
+    if (this.#envGc !== undefined) clearInterval(this.#envGc);
     this.#queue?.stop();
     await this.#api?.close().catch(() => {});
     await this.#provider?.shutdown().catch(() => {});
@@ -186,7 +249,8 @@ export class Daemon {
     const apis = store?.listApis().length ?? 0;
     const workerPids = provider?.allWorkerPids() ?? [];
     let replicas = 0;
-    for (const api of store?.listApis() ?? []) replicas += provider?.listReplicas(api.name).length ?? 0;
+    for (const api of store?.listApis() ?? [])
+      replicas += provider?.listReplicas(api.name).length ?? 0;
     return {
       provider: "local",
       version: AXON_VERSION,
@@ -195,7 +259,11 @@ export class Daemon {
       apiUrl: this.#apiUrl,
       gatewayUrl,
       startedAt: this.#startedAt.toISOString(),
-      python: { path: this.#pythonPath, version: this.#pythonVersion, source: this.#options.python.source },
+      python: {
+        path: this.#pythonPath,
+        version: this.#pythonVersion,
+        source: this.#options.python.source,
+      },
       apis,
       replicas,
       workerPids,
@@ -206,12 +274,10 @@ export class Daemon {
     const { python, log } = this.#options;
     this.#pythonPath = resolveExecutable(python.path) ?? python.path;
     try {
-      const { stdout } = await promisify(execFile)(
-        this.#pythonPath,
-        ["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-        { timeout: 10_000 },
-      );
-      this.#pythonVersion = stdout.trim();
+      // The real path and full version: they are part of every environment's key.
+      const probed = await probeBaseInterpreter(this.#pythonPath);
+      this.#pythonPath = probed.python;
+      this.#pythonVersion = probed.version;
     } catch (error) {
       log(
         `warning: cannot run the Python interpreter ${python.path} (${error instanceof Error ? error.message : String(error)}); ` +
@@ -242,7 +308,9 @@ export class Daemon {
         rmSync(lockPath, { force: true });
       }
     }
-    throw new DomainError("daemon.lock", `cannot take the lock ${lockPath}`, { hint: "remove the file if no daemon runs" });
+    throw new DomainError("daemon.lock", `cannot take the lock ${lockPath}`, {
+      hint: "remove the file if no daemon runs",
+    });
   }
 }
 
@@ -270,7 +338,9 @@ function killOrphanWorkers(store: StateStore, log: (line: string) => void): void
     if (cmdline.includes("axon_runtime") && isAlive(worker.pid)) {
       try {
         process.kill(worker.pid, "SIGKILL");
-        log(`stopped orphaned worker pid ${worker.pid} of ${worker.apiName} (replica ${worker.replicaId})`);
+        log(
+          `stopped orphaned worker pid ${worker.pid} of ${worker.apiName} (replica ${worker.replicaId})`,
+        );
       } catch {
         // Already gone.
       }

@@ -6,6 +6,7 @@
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { isForwardedAwsVariable, parseDuration } from "@axon/spec";
 import { Daemon, type PythonChoice } from "./daemon.js";
 import { DomainError } from "./errors.js";
 import { formatLogTime } from "./logs/api-logs.js";
@@ -22,9 +23,25 @@ function parsePort(value: string | undefined, flag: string, fallback: number): n
   if (value === undefined || value === "") return fallback;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new DomainError("usage", `${flag} must be a port number between 0 and 65535 (got ${value})`);
+    throw new DomainError(
+      "usage",
+      `${flag} must be a port number between 0 and 65535 (got ${value})`,
+    );
   }
   return port;
+}
+
+/** AXON_ENV_GC_GRACE is a Go-style duration (`1h`, `30m`); unused environments live this long. */
+function parseGrace(value: string | undefined): number {
+  if (value === undefined || value === "") return 60 * 60_000;
+  try {
+    return parseDuration(value);
+  } catch {
+    throw new DomainError(
+      "usage",
+      `AXON_ENV_GC_GRACE must be a duration like 1h or 30m (got ${value})`,
+    );
+  }
 }
 
 async function main(): Promise<number> {
@@ -46,7 +63,9 @@ async function main(): Promise<number> {
     process.stdout.write(`${AXON_VERSION}\n`);
     return 0;
   }
-  const home = path.resolve(values.home ?? process.env.AXON_HOME ?? path.join(os.homedir(), ".axon"));
+  const home = path.resolve(
+    values.home ?? process.env.AXON_HOME ?? path.join(os.homedir(), ".axon"),
+  );
   const python: PythonChoice =
     values.python !== undefined
       ? { path: values.python, source: "flag" }
@@ -56,10 +75,21 @@ async function main(): Promise<number> {
   const log = (line: string): void => {
     process.stdout.write(`${formatLogTime(new Date())} ${line}\n`);
   };
+  // AWS settings reach replicas only when a deploy forwards them (per API, opt-out in the CLI);
+  // the daemon's own copy, inherited from whichever shell started it, must not leak into every API.
+  for (const name of Object.keys(process.env)) {
+    if (isForwardedAwsVariable(name)) delete process.env[name];
+  }
   const daemon = new Daemon({
     home,
+    isolatedEnvironments: process.env.AXON_ENV_ISOLATED === "1",
+    envGcGraceMs: parseGrace(process.env.AXON_ENV_GC_GRACE),
     apiPort: parsePort(values.port, "--port", 0),
-    gatewayPort: parsePort(values["gateway-port"] ?? process.env.AXON_GATEWAY_PORT, "--gateway-port", 8888),
+    gatewayPort: parsePort(
+      values["gateway-port"] ?? process.env.AXON_GATEWAY_PORT,
+      "--gateway-port",
+      8888,
+    ),
     python,
     log,
   });
@@ -88,11 +118,16 @@ main().then(
       if (error.hint !== undefined) process.stderr.write(`  ${error.hint}\n`);
       process.exit(1);
     }
-    if (error instanceof Error && (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS") === true) {
+    if (
+      error instanceof Error &&
+      (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS") === true
+    ) {
       process.stderr.write(`error: ${error.message}\n${USAGE}\n`);
       process.exit(2);
     }
-    process.stderr.write(`error: the control plane crashed while starting: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `error: the control plane crashed while starting: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -35,6 +35,7 @@ export {
   type ParseApiConfigOptions,
   type ParsedApiConfig,
 } from "./parse-config.js";
+export { isForwardedAwsVariable, pickForwardedAwsVariables } from "./forwarded-env.js";
 export { parseQuantity } from "./quantity.js";
 export { API_CONFIG_SCHEMA_ID, apiConfigSchema, type JsonSchema } from "./schema.js";
 export { specHash, specToYaml } from "./spec-output.js";

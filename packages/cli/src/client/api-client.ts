@@ -11,6 +11,7 @@ import type {
   DeleteResponse,
   DeployRequest,
   DeployResponse,
+  DeployStreamLine,
   ErrorBody,
   HealthResponse,
   ShutdownResponse,
@@ -34,6 +35,7 @@ interface RequestOptions {
   /** Per-request deadline; `undefined` means none (log streams). */
   timeoutMs?: number;
   auth?: boolean;
+  accept?: string;
 }
 
 /** Requests that should answer at once get this long before we call the daemon unresponsive. */
@@ -82,11 +84,46 @@ export class ApiClient {
     });
   }
 
-  async deploy(request: DeployRequest): Promise<DeployResponse> {
-    return this.#json<DeployResponse>("POST", "/v1/deploy", {
+  /**
+   * `POST /v1/deploy`, streamed (NDJSON): `onProgress` gets each progress line (environment
+   * builds) as it comes; resolves with the result or throws the daemon's error.
+   */
+  async deploy(
+    request: DeployRequest,
+    onProgress: (message: string) => void | Promise<void> = () => {},
+  ): Promise<DeployResponse> {
+    const response = await this.#send("POST", "/v1/deploy", {
       body: JSON.stringify(request),
       contentType: "application/json",
-      timeoutMs: 5 * 60_000,
+      accept: "application/x-ndjson",
+      // Environment builds run pip; no fixed deadline, Ctrl-C still cancels.
+      timeoutMs: undefined,
+    });
+    if (!response.ok) throw await toApiError(response);
+    let buffered = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body) {
+      buffered += decoder.decode(chunk as Buffer, { stream: true });
+      let newline = buffered.indexOf("\n");
+      while (newline !== -1) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf("\n");
+        if (line.trim() === "") continue;
+        const event = JSON.parse(line) as DeployStreamLine;
+        switch (event.type) {
+          case "progress":
+            await onProgress(event.message);
+            break;
+          case "result":
+            return event.result;
+          case "error":
+            throw errorFromBody(event.error, event.status);
+        }
+      }
+    }
+    throw new UserError("the control plane ended the deploy without a result", {
+      hint: NOT_REACHABLE_HINT,
     });
   }
 
@@ -166,6 +203,7 @@ export class ApiClient {
     const headers: Record<string, string> = {};
     if (options.auth !== false) headers["authorization"] = `Bearer ${this.#token}`;
     if (options.contentType !== undefined) headers["content-type"] = options.contentType;
+    if (options.accept !== undefined) headers["accept"] = options.accept;
     const timeoutMs = "timeoutMs" in options ? options.timeoutMs : DEFAULT_TIMEOUT_MS;
     const signal =
       timeoutMs === undefined
@@ -202,14 +240,7 @@ export class ApiClient {
 export async function toApiError(response: HttpResponse): Promise<ApiError> {
   const text = await response.text().catch(() => "");
   const body = parseErrorBody(text);
-  if (body !== undefined) {
-    return new ApiError(body.message, {
-      code: body.code,
-      status: response.status,
-      ...(body.hint === undefined ? {} : { hint: body.hint }),
-      ...(body.diagnostics === undefined ? {} : { diagnostics: body.diagnostics }),
-    });
-  }
+  if (body !== undefined) return errorFromBody(body, response.status);
   const details = text.trim() === "" ? {} : { details: text.trim().slice(0, 2000) };
   return new ApiError(
     `the control plane answered ${response.status} ${response.statusText}`.trimEnd(),
@@ -219,6 +250,15 @@ export async function toApiError(response: HttpResponse): Promise<ApiError> {
       ...details,
     },
   );
+}
+
+function errorFromBody(body: ErrorBody, status: number): ApiError {
+  return new ApiError(body.message, {
+    code: body.code,
+    status,
+    ...(body.hint === undefined ? {} : { hint: body.hint }),
+    ...(body.diagnostics === undefined ? {} : { diagnostics: body.diagnostics }),
+  });
 }
 
 function parseErrorBody(text: string): ErrorBody | undefined {

@@ -11,6 +11,7 @@ interface DeployFlags extends OutputOptions {
   waitTimeout: string;
   force?: boolean;
   yes?: boolean;
+  awsCredentials: boolean;
 }
 
 /** Cortex asked before uploading this many files (and any file of 10 MiB or more); so do we. */
@@ -30,6 +31,10 @@ export function makeDeployCommand(ctx: CliContext): Command {
     .option("--wait-timeout <duration>", "how long --wait waits, e.g. 90s, 5m", "5m")
     .option("-f, --force", "override an update in progress")
     .option("-y, --yes", "skip confirmation prompts")
+    .option(
+      "--no-aws-credentials",
+      "do not forward this shell's AWS settings (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL, ...) to the replicas",
+    )
     .action(async (target: string | undefined, flags: DeployFlags, command: Command) => {
       const [{ deployProject }, { parseDuration }, ui] = await Promise.all([
         import("../services/deploy.js"),
@@ -52,12 +57,17 @@ export function makeDeployCommand(ctx: CliContext): Command {
           force: flags.force === true,
           wait: flags.wait ?? ctx.interactive,
           waitTimeoutMs,
+          forwardAwsCredentials: flags.awsCredentials,
           ...(gatewayPort === undefined ? {} : { gatewayPort }),
         },
         async (event) => {
           switch (event.type) {
             case "packed":
               if (flags.yes !== true) await confirmLargeProject(ctx, event.files, event.largeFiles);
+              return;
+            case "building":
+              // pip's output, as it comes; stderr so `-o json` keeps stdout clean.
+              ctx.stderr.write(`${event.message}\n`);
               return;
             case "uploaded":
               ctx.stderr.write(`project uploaded (${formatBytes(event.bytes)})\n`);

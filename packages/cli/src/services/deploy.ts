@@ -21,6 +21,8 @@ export interface DeployOptions {
   waitTimeoutMs: number;
   gatewayPort?: number;
   python?: string;
+  /** Forward the shell's AWS settings to the replicas (local provider only). */
+  forwardAwsCredentials: boolean;
 }
 
 /** Files at least this big are listed in the `packed` event, so the command can ask about them. */
@@ -38,6 +40,8 @@ export type DeployProgress =
       sha256: string;
     }
   | { type: "uploaded"; bytes: number }
+  /** A line of environment-build progress (dependencies.sh, pip). */
+  | { type: "building"; message: string }
   | { type: "deployed"; response: DeployResponse }
   | { type: "status"; api: ApiDetail };
 
@@ -82,13 +86,18 @@ export async function deployProject(
     await onProgress({ type: "uploaded", bytes: bundle.data.length });
   }
 
-  const response = await client.deploy({
-    config: config.text,
-    configFileName: config.fileName,
-    bundle: bundle.sha256,
-    projectPath: config.dir,
-    force: options.force,
-  });
+  const { pickForwardedAwsVariables } = await import("@axon/spec");
+  const response = await client.deploy(
+    {
+      config: config.text,
+      configFileName: config.fileName,
+      bundle: bundle.sha256,
+      projectPath: config.dir,
+      force: options.force,
+      credentials: options.forwardAwsCredentials ? pickForwardedAwsVariables(ctx.env) : {},
+    },
+    (message) => onProgress({ type: "building", message }),
+  );
   if (response.warnings.length > 0)
     await onProgress({ type: "deprecations", warnings: response.warnings });
   await onProgress({ type: "deployed", response });

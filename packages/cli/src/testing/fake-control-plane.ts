@@ -156,6 +156,13 @@ export async function startFakeControlPlane(
         if (outcome !== "unchanged") polls.set(spec.name, 0);
         apis.set(spec.name, makeApiDetail(spec.name, endpoint, "updating"));
       }
+      if ((req.headers.accept ?? "").includes("application/x-ndjson")) {
+        // Streamed like the real daemon: progress lines, then the result.
+        res.writeHead(200, { "content-type": "application/x-ndjson" });
+        res.write(`${JSON.stringify({ type: "progress", message: "fake progress line" })}\n`);
+        res.end(`${JSON.stringify({ type: "result", result: response })}\n`);
+        return;
+      }
       send(res, 200, response);
       return;
     }
@@ -250,6 +257,15 @@ export function makeApiDetail(name: string, endpoint: string, status: ApiStatus)
     spec: { name },
     specYaml: `name: ${name}\nkind: RealtimeAPI\n`,
     exampleCurl: `curl ${endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`,
+    environment: {
+      key: null,
+      python: "/usr/bin/python3",
+      basePython: "/usr/bin/python3",
+      baseVersion: "3.11.2",
+      isolated: false,
+      packages: 0,
+      distributions: [],
+    },
     versions: [],
     events: [],
   };

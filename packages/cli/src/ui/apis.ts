@@ -38,6 +38,7 @@ export function renderApiDetail(api: ApiDetail, now: Date): string {
     sections.push(`${api.status === "error" ? "error" : "status"}: ${api.statusMessage}`);
   }
   sections.push(`endpoint: ${api.endpoint}\nexample curl: ${api.exampleCurl}`);
+  sections.push(renderEnvironment(api.environment));
   sections.push(`configuration:\n${indent(api.specYaml.trimEnd())}`);
   const events = api.events.slice(-DETAIL_EVENT_COUNT);
   if (events.length > 0) {
@@ -49,6 +50,14 @@ export function renderApiDetail(api: ApiDetail, now: Date): string {
     sections.push(`events:\n${indent(renderTable(["when", "type", "message"], rows))}`);
   }
   return sections.join("\n\n");
+}
+
+/** Which interpreter the replicas run, and from which built environment. */
+function renderEnvironment(env: ApiDetail["environment"]): string {
+  const base = `${env.basePython}${env.baseVersion === null ? "" : ` (Python ${env.baseVersion})`}`;
+  if (env.key === null) return `python environment: base interpreter ${base}`;
+  const sees = env.isolated ? "isolated" : "sees the base packages";
+  return `python environment: ${env.key.slice(0, 12)} (${env.packages} packages, ${sees}; base ${base})`;
 }
 
 interface StatusColumn {

@@ -2,6 +2,8 @@
 import type { ApiLogs } from "../logs/api-logs.js";
 import type { BundleStore } from "../bundles/bundle-store.js";
 import type { Provider } from "../providers/provider.js";
+import type { PythonEnvironments } from "../services/python-environments.js";
+import type { SecretStore } from "../state/secrets.js";
 import type { StateStore } from "../state/store.js";
 import type { ClusterInfo } from "./public.js";
 
@@ -10,6 +12,8 @@ export interface RouteContext {
   bundles: BundleStore;
   provider: Provider;
   logs: ApiLogs;
+  secrets: SecretStore;
+  environments: PythonEnvironments;
   gatewayUrl: string;
   version: string;
   enqueue(apiName: string): void;

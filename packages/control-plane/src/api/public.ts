@@ -93,7 +93,22 @@ export interface DeployRequest {
   /** Absolute path of the project on the client machine, shown in `get`. */
   projectPath?: string;
   force?: boolean;
+  /**
+   * The deploying shell's AWS settings (see `isForwardedAwsVariable` in `@axon/spec`), forwarded to
+   * the APIs' replicas on the local provider. Stored only in a 0600 file; never echoed back. Omit
+   * (or send `{}`) to forward nothing.
+   */
+  credentials?: Record<string, string>;
 }
+
+/**
+ * With `Accept: application/x-ndjson`, POST /v1/deploy streams one JSON object per line: any number
+ * of `progress` lines (environment builds: pip's output), then exactly one `result` or `error`.
+ */
+export type DeployStreamLine =
+  | { type: "progress"; message: string }
+  | { type: "result"; result: DeployResponse }
+  | { type: "error"; status: number; error: ErrorBody };
 
 export type DeployOutcome = "created" | "updated" | "unchanged";
 
@@ -160,8 +175,25 @@ export interface ApiDetail extends ApiSummary {
   specYaml: string;
   exampleCurl: string;
   projectPath?: string;
+  /** The Python environment the current version runs in. */
+  environment: ApiEnvironment;
   versions: ApiVersion[];
   events: ApiEvent[];
+}
+
+export interface ApiEnvironment {
+  /** Content key of the built environment, or null when the version runs on the base interpreter. */
+  key: string | null;
+  /** The interpreter the replicas run. */
+  python: string;
+  basePython: string;
+  baseVersion: string | null;
+  /** Whether the environment sees the base interpreter's packages. */
+  isolated: boolean;
+  /** Number of installed distributions the replicas can import. */
+  packages: number;
+  /** Installed distributions; `location` says whether the environment or the base provides it. */
+  distributions: Array<{ name: string; version: string; location: "environment" | "base" }>;
 }
 
 export interface ApiListResponse {

@@ -44,13 +44,18 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
     if (!(error instanceof DomainError) && fastifyStatus !== undefined && fastifyStatus < 500) {
       return reply
         .code(fastifyStatus)
-        .send({ code: "request.invalid", message: error instanceof Error ? error.message : String(error) });
+        .send({
+          code: "request.invalid",
+          message: error instanceof Error ? error.message : String(error),
+        });
     }
     const { status, body } = toErrorBody(error);
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler(async (request, reply) =>
-    reply.code(404).send({ code: "route.not_found", message: `no route ${request.method} ${request.url}` }),
+    reply
+      .code(404)
+      .send({ code: "route.not_found", message: `no route ${request.method} ${request.url}` }),
   );
 
   registerHealthRoute(app, context);

@@ -1,6 +1,14 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
@@ -34,7 +42,10 @@ function sha256(file: string): string {
 
 /** Writes a tar.gz with Python's tarfile, which (unlike node-tar) will write hostile entries. */
 function pythonTar(file: string, script: string): void {
-  execFileSync("python3", ["-c", `import tarfile, io\nt = tarfile.open(${JSON.stringify(file)}, "w:gz")\n${script}\nt.close()`]);
+  execFileSync("python3", [
+    "-c",
+    `import tarfile, io\nt = tarfile.open(${JSON.stringify(file)}, "w:gz")\n${script}\nt.close()`,
+  ]);
 }
 
 describe("BundleStore", () => {
@@ -45,7 +56,7 @@ describe("BundleStore", () => {
     writeFileSync(path.join(project, "predictor.py"), "class PythonPredictor: pass\n");
     writeFileSync(path.join(project, "pkg", "util.py"), "X = 1\n");
     const archive = path.join(tempDir("axon-archive-"), "p.tar.gz");
-    await create({ gzip: true, file: archive, cwd: project }, ["predictor.py", "pkg"]);
+    create({ gzip: true, file: archive, cwd: project, sync: true }, ["predictor.py", "pkg"]);
     const { bundles } = setup();
     const sha = sha256(archive);
 
@@ -64,7 +75,10 @@ describe("BundleStore", () => {
 
   test("rejects an upload whose bytes do not match the claimed hash", async () => {
     const archive = path.join(tempDir("axon-archive-"), "p.tar.gz");
-    pythonTar(archive, `d = b"x"\ni = tarfile.TarInfo("a.py"); i.size = 1; t.addfile(i, io.BytesIO(d))`);
+    pythonTar(
+      archive,
+      `d = b"x"\ni = tarfile.TarInfo("a.py"); i.size = 1; t.addfile(i, io.BytesIO(d))`,
+    );
     const { bundles } = setup();
     await expect(bundles.receive("0".repeat(64), createReadStream(archive))).rejects.toMatchObject({
       code: "bundle.hash_mismatch",
@@ -73,16 +87,34 @@ describe("BundleStore", () => {
   });
 
   test.each([
-    ["a path escaping with ..", `i = tarfile.TarInfo("../evil.py"); i.size = 0; t.addfile(i, io.BytesIO(b""))`, "stay inside"],
-    ["an absolute path", `i = tarfile.TarInfo("/tmp/evil.py"); i.size = 0; t.addfile(i, io.BytesIO(b""))`, "stay inside"],
-    ["a symlink out of the project", `i = tarfile.TarInfo("link"); i.type = tarfile.SYMTYPE; i.linkname = "/etc/passwd"; t.addfile(i)`, "symbolic link"],
-    ["a device file", `i = tarfile.TarInfo("dev"); i.type = tarfile.CHRTYPE; t.addfile(i)`, "not allowed"],
+    [
+      "a path escaping with ..",
+      `i = tarfile.TarInfo("../evil.py"); i.size = 0; t.addfile(i, io.BytesIO(b""))`,
+      "stay inside",
+    ],
+    [
+      "an absolute path",
+      `i = tarfile.TarInfo("/tmp/evil.py"); i.size = 0; t.addfile(i, io.BytesIO(b""))`,
+      "stay inside",
+    ],
+    [
+      "a symlink out of the project",
+      `i = tarfile.TarInfo("link"); i.type = tarfile.SYMTYPE; i.linkname = "/etc/passwd"; t.addfile(i)`,
+      "symbolic link",
+    ],
+    [
+      "a device file",
+      `i = tarfile.TarInfo("dev"); i.type = tarfile.CHRTYPE; t.addfile(i)`,
+      "not allowed",
+    ],
   ])("rejects %s and stores nothing", async (_name, script, message) => {
     const archive = path.join(tempDir("axon-archive-"), "p.tar.gz");
     pythonTar(archive, script);
     const { home, bundles } = setup();
     const sha = sha256(archive);
-    await expect(bundles.receive(sha, createReadStream(archive))).rejects.toMatchObject({ code: "bundle.unsafe" });
+    await expect(bundles.receive(sha, createReadStream(archive))).rejects.toMatchObject({
+      code: "bundle.unsafe",
+    });
     await expect(bundles.receive(sha, createReadStream(archive))).rejects.toThrow(message);
     expect(bundles.has(sha)).toBe(false);
     expect(existsSync(path.join(home, "projects", sha))).toBe(false);

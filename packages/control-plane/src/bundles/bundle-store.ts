@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -109,7 +109,12 @@ export class BundleStore {
     const temp = path.join(this.#projectsDir, `.unpack-${randomBytes(6).toString("hex")}`);
     await mkdir(temp);
     try {
-      await extract({ file: this.#archivePath(sha256), cwd: temp, strict: true, preservePaths: false });
+      await extract({
+        file: this.#archivePath(sha256),
+        cwd: temp,
+        strict: true,
+        preservePaths: false,
+      });
       await rename(temp, target);
     } catch (error) {
       await rm(temp, { recursive: true, force: true });
@@ -127,6 +132,9 @@ export function projectHas(root: string, rel: string): boolean {
   return existsSync(full);
 }
 
+/** Regular files and folders (and the pax/GNU headers that describe them) need no checks. */
+const PLAIN_ENTRY_TYPES = new Set<string>(["File", "OldFile", "ContiguousFile", "Directory"]);
+
 async function assertSafeArchive(file: string): Promise<void> {
   const problems: string[] = [];
   const root = path.resolve("/bundle-root");
@@ -142,39 +150,33 @@ async function assertSafeArchive(file: string): Promise<void> {
           problems.push(`${name}: paths must be relative and stay inside the project`);
           return;
         }
-        switch (entry.type) {
-          case "File":
-          case "OldFile":
-          case "ContiguousFile":
-          case "Directory":
-            return;
-          case "SymbolicLink": {
-            const target = path.resolve(path.dirname(resolved), entry.linkpath ?? "");
-            if (!inside(target)) problems.push(`${name}: symbolic link points outside the project`);
-            return;
-          }
-          case "Link": {
-            const target = path.resolve(root, entry.linkpath ?? "");
-            if (!inside(target)) problems.push(`${name}: hard link points outside the project`);
-            return;
-          }
-          default:
-            problems.push(`${name}: entries of type ${entry.type} are not allowed`);
+        const type = entry.type;
+        if (PLAIN_ENTRY_TYPES.has(type)) return;
+        if (type === "SymbolicLink") {
+          const target = path.resolve(path.dirname(resolved), entry.linkpath ?? "");
+          if (!inside(target)) problems.push(`${name}: symbolic link points outside the project`);
+        } else if (type === "Link") {
+          const target = path.resolve(root, entry.linkpath ?? "");
+          if (!inside(target)) problems.push(`${name}: hard link points outside the project`);
+        } else {
+          problems.push(`${name}: entries of type ${type} are not allowed`);
         }
       },
     });
   } catch (error) {
-    throw new DomainError("bundle.invalid", "the project bundle is not a valid gzip'd tar archive", {
-      cause: error,
-      hint: "upload the output of `tar -czf` of the project folder (the CLI does this for you)",
-    });
+    throw new DomainError(
+      "bundle.invalid",
+      "the project bundle is not a valid gzip'd tar archive",
+      {
+        cause: error,
+        hint: "upload the output of `tar -czf` of the project folder (the CLI does this for you)",
+      },
+    );
   }
   if (problems.length > 0) {
-    throw new DomainError("bundle.unsafe", `the project bundle has unsafe entries: ${problems.slice(0, 5).join("; ")}`);
+    throw new DomainError(
+      "bundle.unsafe",
+      `the project bundle has unsafe entries: ${problems.slice(0, 5).join("; ")}`,
+    );
   }
-}
-
-/** Size in bytes of a stored archive (for reporting). */
-export async function archiveSize(file: string): Promise<number> {
-  return (await stat(file)).size;
 }

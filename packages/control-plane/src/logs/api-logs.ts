@@ -36,7 +36,10 @@ export function formatLogTime(date: Date): string {
 }
 
 /** Reads the last `lines` lines of a file; returns them and the offset to follow from. */
-export async function readTail(file: string, lines: number): Promise<{ text: string; offset: number }> {
+export async function readTail(
+  file: string,
+  lines: number,
+): Promise<{ text: string; offset: number }> {
   let size: number;
   try {
     size = (await stat(file)).size;
@@ -61,7 +64,8 @@ export async function readTail(file: string, lines: number): Promise<{ text: str
     let text = buffer.toString("utf8");
     const parts = text.split("\n");
     const trailing = parts[parts.length - 1] === "" ? 1 : 0;
-    if (parts.length - trailing > lines) text = parts.slice(parts.length - trailing - lines).join("\n");
+    if (parts.length - trailing > lines)
+      text = parts.slice(parts.length - trailing - lines).join("\n");
     return { text, offset: size };
   } finally {
     await handle.close();
@@ -108,10 +112,14 @@ export async function followFile(
     }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, intervalMs);
-      signal.addEventListener("abort", () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
+      signal.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 }

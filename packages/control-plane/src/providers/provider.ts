@@ -31,6 +31,10 @@ export interface ReplicaPlan {
   versionId: string;
   spec: ApiSpec;
   projectDir: string;
+  /** The interpreter the workers run (the version's environment, or the base interpreter). */
+  python: string;
+  /** Environment variables beyond `predictor.env` (forwarded credentials); never logged. */
+  secretEnv: Record<string, string>;
 }
 
 export interface Provider {

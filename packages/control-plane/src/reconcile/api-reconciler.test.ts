@@ -8,7 +8,12 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import type { BundleStore } from "../bundles/bundle-store.js";
-import type { ObservedReplica, Provider, ReplicaFailure, ReplicaPlan } from "../providers/provider.js";
+import type {
+  ObservedReplica,
+  Provider,
+  ReplicaFailure,
+  ReplicaPlan,
+} from "../providers/provider.js";
 import { StateStore } from "../state/store.js";
 import { crashBackoffMs, makeApiReconciler } from "./api-reconciler.js";
 
@@ -75,7 +80,11 @@ function setup(now = (): number => 1_000_000) {
   store.addBundle("b2", 1);
   const provider = new FakeProvider();
   const bundles = { unpack: async (sha: string) => `/projects/${sha}` } as unknown as BundleStore;
-  const reconcile = makeApiReconciler({ store, bundles, provider, now });
+  const prepareRuntime = async () => ({
+    python: "/usr/bin/python3",
+    secretEnv: { AWS_REGION: "eu-west-1" },
+  });
+  const reconcile = makeApiReconciler({ store, bundles, provider, prepareRuntime, now });
   const deploy = (versionId: string, bundle: string, requested: number): void =>
     store.putApiVersion(
       {
@@ -86,6 +95,7 @@ function setup(now = (): number => 1_000_000) {
         bundle,
         configFile: "axon.yaml",
         projectPath: null,
+        envKey: null,
         createdAt: new Date().toISOString(),
       },
       "RealtimeAPI",
@@ -99,10 +109,12 @@ describe("reconcileApi", () => {
     const { provider, reconcile, deploy } = setup();
     deploy("v1", "b1", 2);
     await reconcile("iris");
-    expect(provider.created.map((p) => [p.versionId, p.projectDir])).toEqual([
-      ["v1", "/projects/b1"],
-      ["v1", "/projects/b1"],
-    ]);
+    expect(provider.created.map((p) => [p.versionId, p.projectDir, p.python, p.secretEnv])).toEqual(
+      [
+        ["v1", "/projects/b1", "/usr/bin/python3", { AWS_REGION: "eu-west-1" }],
+        ["v1", "/projects/b1", "/usr/bin/python3", { AWS_REGION: "eu-west-1" }],
+      ],
+    );
     expect(provider.routes.get("iris")).toBe("/iris");
     // A second pass with nothing changed starts nothing more.
     await reconcile("iris");

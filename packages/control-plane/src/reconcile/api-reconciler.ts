@@ -11,7 +11,7 @@
 import type { ApiSpec } from "@axon/spec";
 import type { BundleStore } from "../bundles/bundle-store.js";
 import type { Provider } from "../providers/provider.js";
-import type { StateStore } from "../state/store.js";
+import type { ApiVersionRecord, StateStore } from "../state/store.js";
 import type { ReconcileResult } from "./work-queue.js";
 
 const BACKOFF_BASE_MS = 1_000;
@@ -26,6 +26,12 @@ export interface ApiReconcilerDeps {
   store: StateStore;
   bundles: BundleStore;
   provider: Provider;
+  /** The interpreter and secret env for a version's replicas (building its environment if needed). */
+  prepareRuntime: (
+    apiName: string,
+    version: ApiVersionRecord,
+    projectDir: string,
+  ) => Promise<{ python: string; secretEnv: Record<string, string> }>;
   now?: () => number;
 }
 
@@ -55,18 +61,23 @@ export function makeApiReconciler(deps: ApiReconcilerDeps) {
     if (current.length < requested) {
       const failure = provider.lastFailure(apiName);
       const waitMs =
-        failure?.versionId === version.id ? failure.lastAt + crashBackoffMs(failure.count) - now() : 0;
+        failure?.versionId === version.id
+          ? failure.lastAt + crashBackoffMs(failure.count) - now()
+          : 0;
       if (waitMs > 0) {
         requeueAfterMs = waitMs;
       } else {
         const projectDir = await deps.bundles.unpack(version.bundle);
+        const runtime = await deps.prepareRuntime(apiName, version, projectDir);
         for (let i = current.length; i < requested; i++) {
-          provider.createReplica({ apiName, versionId: version.id, spec, projectDir });
+          provider.createReplica({ apiName, versionId: version.id, spec, projectDir, ...runtime });
         }
       }
     } else if (current.length > requested) {
       // Stop the newest first: they are the least likely to be serving.
-      const extra = [...current].sort((a, b) => b.startedAt - a.startedAt).slice(0, current.length - requested);
+      const extra = [...current]
+        .sort((a, b) => b.startedAt - a.startedAt)
+        .slice(0, current.length - requested);
       await Promise.all(extra.map((r) => provider.deleteReplica(r.id)));
     }
 

@@ -19,7 +19,8 @@ export function summarizeApi(api: ApiRecord, provider: Provider, gatewayUrl: str
   const counts: ReplicaCounts = {
     requested: api.requested,
     upToDate,
-    stale: replicas.filter((r) => r.versionId !== api.currentVersion.id && r.phase === "ready").length,
+    stale: replicas.filter((r) => r.versionId !== api.currentVersion.id && r.phase === "ready")
+      .length,
     initializing: failing ? 0 : current.filter((r) => r.phase === "starting").length,
     failed: failing ? Math.max(1, api.requested - upToDate) : 0,
   };

@@ -106,7 +106,10 @@ export class WorkQueue {
     const waiters = this.#waiters.get(key) ?? [];
     this.#waiters.delete(key);
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error(`reconcile of ${key} timed out`)), this.#timeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(new Error(`reconcile of ${key} timed out`)),
+      this.#timeoutMs,
+    );
     let requeueAfterMs: number | undefined;
     try {
       const result = await this.#reconcile(key, controller.signal);

@@ -1,7 +1,8 @@
 /** Reads for `axon get <api>`: summary, resolved spec, versions and events. */
 import { specToYaml, type ApiSpec } from "@axon/spec";
 import type { RouteContext } from "../api/context.js";
-import type { ApiDetail } from "../api/public.js";
+import type { ApiDetail, ApiEnvironment } from "../api/public.js";
+import { shortPythonVersion } from "../environments/index.js";
 import { DomainError } from "../errors.js";
 import { summarizeApi } from "../reconcile/status.js";
 import type { ApiRecord } from "../state/store.js";
@@ -12,7 +13,10 @@ export function requireApi(context: Pick<RouteContext, "store">, name: string): 
     const known = context.store.listApis().map((a) => a.name);
     throw new DomainError("api.not_found", `api ${name} is not deployed`, {
       status: 404,
-      hint: known.length > 0 ? `deployed apis: ${known.join(", ")}` : "no apis are deployed; run `axon deploy`",
+      hint:
+        known.length > 0
+          ? `deployed apis: ${known.join(", ")}`
+          : "no apis are deployed; run `axon deploy`",
     });
   }
   return api;
@@ -27,6 +31,7 @@ export function describeApi(context: RouteContext, name: string): ApiDetail {
     spec: api.currentVersion.spec,
     specYaml: specToYaml(spec),
     exampleCurl: `curl ${summary.endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`,
+    environment: describeEnvironment(context, api.currentVersion.envKey),
     versions: context.store.listVersions(api.name).map((v) => ({
       id: v.id,
       createdAt: v.createdAt,
@@ -37,4 +42,26 @@ export function describeApi(context: RouteContext, name: string): ApiDetail {
   };
   if (api.currentVersion.projectPath !== null) detail.projectPath = api.currentVersion.projectPath;
   return detail;
+}
+
+function describeEnvironment(context: RouteContext, envKey: string | null): ApiEnvironment {
+  const info = context.info();
+  const base = {
+    basePython: info.python.path,
+    baseVersion: info.python.version,
+    isolated: context.environments.isolated,
+  };
+  const record = envKey === null ? undefined : context.environments.describe(envKey);
+  if (record === undefined) {
+    return { key: envKey, python: info.python.path, ...base, packages: 0, distributions: [] };
+  }
+  return {
+    key: record.key,
+    python: record.python,
+    basePython: record.basePython,
+    baseVersion: shortPythonVersion(record.baseVersion),
+    isolated: record.isolated,
+    packages: record.distributions.length,
+    distributions: record.distributions,
+  };
 }

@@ -24,6 +24,7 @@ function version(id: string, apiName: string, bundle: string): ApiVersionRecord 
     bundle,
     configFile: "axon.yaml",
     projectPath: "/p",
+    envKey: null,
     createdAt: new Date().toISOString(),
   };
 }

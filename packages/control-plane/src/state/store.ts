@@ -14,6 +14,8 @@ export interface ApiVersionRecord {
   bundle: string;
   configFile: string;
   projectPath: string | null;
+  /** The Python environment this version runs in (null: the base interpreter directly). */
+  envKey: string | null;
   createdAt: string;
 }
 
@@ -53,6 +55,7 @@ CREATE TABLE IF NOT EXISTS api_versions (
   bundle TEXT NOT NULL REFERENCES bundles(sha256),
   config_file TEXT NOT NULL,
   project_path TEXT,
+  env_key TEXT,
   created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS api_versions_by_api ON api_versions(api_name, created_at);
@@ -87,6 +90,7 @@ interface VersionRow {
   bundle: string;
   config_file: string;
   project_path: string | null;
+  env_key: string | null;
   created_at: string;
 }
 
@@ -99,6 +103,7 @@ function toVersion(row: VersionRow): ApiVersionRecord {
     bundle: row.bundle,
     configFile: row.config_file,
     projectPath: row.project_path,
+    envKey: row.env_key,
     createdAt: row.created_at,
   };
 }
@@ -199,8 +204,8 @@ export class StateStore {
   putApiVersion(version: ApiVersionRecord, kind: string, requested: number): void {
     this.#transaction(() => {
       this.#run(
-        `INSERT INTO api_versions (id, api_name, spec_json, spec_hash, bundle, config_file, project_path, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO api_versions (id, api_name, spec_json, spec_hash, bundle, config_file, project_path, env_key, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         version.id,
         version.apiName,
         JSON.stringify(version.spec),
@@ -208,6 +213,7 @@ export class StateStore {
         version.bundle,
         version.configFile,
         version.projectPath,
+        version.envKey,
         version.createdAt,
       );
       this.#run(

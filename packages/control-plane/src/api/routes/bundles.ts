@@ -14,12 +14,19 @@ export function registerBundleRoutes(app: FastifyInstance, context: RouteContext
     BundleStore.assertSha(request.params.sha256);
     return reply.code(context.bundles.has(request.params.sha256) ? 200 : 404).send();
   });
-  app.put<{ Params: ShaParams }>("/v1/bundles/:sha256", async (request): Promise<BundleResponse> => {
-    if (typeof (request.body as Readable | undefined)?.pipe !== "function") {
-      throw new DomainError("bundle.invalid", "send the bundle as the body with Content-Type: application/gzip", {
-        status: 415,
-      });
-    }
-    return context.bundles.receive(request.params.sha256, request.body as Readable);
-  });
+  app.put<{ Params: ShaParams }>(
+    "/v1/bundles/:sha256",
+    async (request): Promise<BundleResponse> => {
+      if (typeof (request.body as Readable | undefined)?.pipe !== "function") {
+        throw new DomainError(
+          "bundle.invalid",
+          "send the bundle as the body with Content-Type: application/gzip",
+          {
+            status: 415,
+          },
+        );
+      }
+      return context.bundles.receive(request.params.sha256, request.body as Readable);
+    },
+  );
 }

@@ -3,5 +3,9 @@ import type { RouteContext } from "../context.js";
 import type { HealthResponse } from "../public.js";
 
 export function registerHealthRoute(app: FastifyInstance, context: RouteContext): void {
-  app.get("/v1/health", async (): Promise<HealthResponse> => ({ ok: true, version: context.version, pid: process.pid }));
+  app.get("/v1/health", async (): Promise<HealthResponse> => ({
+    ok: true,
+    version: context.version,
+    pid: process.pid,
+  }));
 }

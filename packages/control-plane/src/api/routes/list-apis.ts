@@ -5,6 +5,8 @@ import type { ApiListResponse } from "../public.js";
 
 export function registerListApisRoute(app: FastifyInstance, context: RouteContext): void {
   app.get("/v1/apis", async (): Promise<ApiListResponse> => ({
-    apis: context.store.listApis().map((api) => summarizeApi(api, context.provider, context.gatewayUrl)),
+    apis: context.store
+      .listApis()
+      .map((api) => summarizeApi(api, context.provider, context.gatewayUrl)),
   }));
 }

@@ -20,7 +20,7 @@ export interface GatewayBackend {
   whyNotReady(apiName: string): string;
 }
 
-const REQUEST_ID = /^[\w.:\-]{1,128}$/;
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export class Gateway {
   readonly #routes = new Map<string, string>();
@@ -119,9 +119,17 @@ function leastInFlight(replicas: RoutableReplica[]): RoutableReplica | undefined
   return best;
 }
 
-function respondJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
+function respondJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+  res.writeHead(status, {
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(text),
+  });
   res.end(text);
   // Drain any request body so keep-alive connections stay usable.
   req.resume();

@@ -16,8 +16,6 @@ import { Gateway, type GatewayBackend, type RoutableReplica } from "./gateway.js
 export interface LocalProviderOptions {
   store: StateStore;
   logs: ApiLogs;
-  /** The interpreter that runs predictors. */
-  python: string;
   /** Where replica sockets live (keep it short: Unix socket paths are limited to ~107 bytes). */
   runDir: string;
   /** How long a stopping replica may finish in-flight requests. */
@@ -73,14 +71,16 @@ export class LocalProvider implements Provider, GatewayBackend {
   readyReplicas(apiName: string): RoutableReplica[] {
     const result: RoutableReplica[] = [];
     for (const entry of this.#replicas.values()) {
-      if (entry.observed.apiName === apiName && entry.observed.phase === "ready") result.push(entry.replica);
+      if (entry.observed.apiName === apiName && entry.observed.phase === "ready")
+        result.push(entry.replica);
     }
     return result;
   }
 
   whyNotReady(apiName: string): string {
     const failure = this.#failures.get(apiName);
-    if (failure !== undefined) return `its replicas fail to start: ${failure.message}; run \`axon logs ${apiName}\``;
+    if (failure !== undefined)
+      return `its replicas fail to start: ${failure.message}; run \`axon logs ${apiName}\``;
     return "its replicas are still starting";
   }
 
@@ -96,8 +96,9 @@ export class LocalProvider implements Provider, GatewayBackend {
         ? {}
         : { pythonPath: spec.predictor.python_path }),
       config: spec.predictor.config,
-      env: spec.predictor.env,
-      python: this.#options.python,
+      // predictor.env wins over forwarded credentials: it is what the user wrote for this API.
+      env: { ...plan.secretEnv, ...spec.predictor.env },
+      python: plan.python,
       processes: spec.predictor.processes_per_replica,
       threads: spec.predictor.threads_per_process,
       maxConcurrency: spec.autoscaling.max_replica_concurrency,
@@ -122,7 +123,10 @@ export class LocalProvider implements Provider, GatewayBackend {
 
     replica.onExit((info) => {
       if (!this.#replicas.has(id) || entry.observed.phase === "stopping") return;
-      const how = info.signal !== null ? `was killed by ${info.signal}` : `exited with code ${String(info.code)}`;
+      const how =
+        info.signal !== null
+          ? `was killed by ${info.signal}`
+          : `exited with code ${String(info.code)}`;
       this.#fail(entry, `a worker ${how}`);
     });
     replica.ready.then(

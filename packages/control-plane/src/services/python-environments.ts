@@ -1,0 +1,99 @@
+/**
+ * Which interpreter a version's replicas run: the base interpreter directly when the project has
+ * no `requirements.txt` / `conda-packages.txt` / `dependencies.sh`, otherwise the environment built
+ * (once, by content) from those files.
+ */
+import {
+  EnvironmentBuildError,
+  needsEnvironment,
+  readEnvironmentInputs,
+  type EnvironmentManager,
+  type EnvironmentRecord,
+} from "../environments/index.js";
+import { DomainError } from "../errors.js";
+
+export interface BasePython {
+  path: string;
+  /** null when the interpreter could not be run. */
+  version: string | null;
+}
+
+export interface PreparedRuntime {
+  envKey: string | null;
+  python: string;
+}
+
+export class PythonEnvironments {
+  readonly #manager: EnvironmentManager;
+  readonly #base: () => BasePython;
+  readonly #isolated: boolean;
+  readonly #stopSignal: AbortSignal | undefined;
+
+  /** `stopSignal` aborts every build in progress (the daemon is stopping). */
+  constructor(
+    manager: EnvironmentManager,
+    base: () => BasePython,
+    isolated: boolean,
+    stopSignal?: AbortSignal,
+  ) {
+    this.#manager = manager;
+    this.#base = base;
+    this.#isolated = isolated;
+    this.#stopSignal = stopSignal;
+  }
+
+  get isolated(): boolean {
+    return this.#isolated;
+  }
+
+  /** Builds (or reuses) the environment a project needs; build failures become DomainErrors. */
+  async prepare(projectDir: string, onOutput?: (line: string) => void): Promise<PreparedRuntime> {
+    const signal = this.#stopSignal;
+    const base = this.#base();
+    if (base.version === null) {
+      throw new DomainError(
+        "python.unavailable",
+        `the Python interpreter ${base.path} cannot be run`,
+        {
+          hint: "start the cluster with a working interpreter: AXON_PYTHON=/path/to/python3 or `axon cluster up --python`",
+        },
+      );
+    }
+    const inputs = readEnvironmentInputs(
+      projectDir,
+      { python: base.path, version: base.version },
+      this.#isolated,
+    );
+    if (!needsEnvironment(inputs)) return { envKey: null, python: base.path };
+    try {
+      const record = await this.#manager.ensure(projectDir, inputs, {
+        ...(onOutput === undefined ? {} : { onOutput }),
+        ...(signal === undefined ? {} : { signal }),
+      });
+      return { envKey: record.key, python: record.python };
+    } catch (error) {
+      if (error instanceof EnvironmentBuildError) {
+        const fix =
+          error.file === null ? (error.hint ?? "fix the problem above") : `fix ${error.file}`;
+        throw new DomainError("environment.build_failed", error.message, {
+          status: 422,
+          hint: `${fix} and deploy again; what was deployed before keeps running`,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  describe(key: string): EnvironmentRecord | undefined {
+    return this.#manager.get(key);
+  }
+
+  markUsed(key: string): void {
+    this.#manager.markUsed(key);
+  }
+
+  collectGarbage(inUse: Set<string>, graceMs: number): Promise<string[]> {
+    return this.#manager.collectGarbage(inUse, graceMs);
+  }
+}
