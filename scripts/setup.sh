@@ -17,10 +17,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# npm ci only when the lockfile changed since the last install.
+# Install only when the lockfile changed since the last install. `npm install` (which follows the
+# lockfile) rather than `npm ci`: npm ci rejects this lockfile because oxlint lists platform
+# packages for other systems that npm never records.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies (Node 24 comes from the registry)" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 echo "setup: building" >&2
