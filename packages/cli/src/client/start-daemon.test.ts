@@ -18,7 +18,7 @@ const server = createServer((req, res) => {
   const json = (status, body) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   if (req.url === "/v1/health") return json(200, { ok: true, version: "0.0.0-spawned", pid: process.pid });
   if (req.method === "HEAD") return res.writeHead(200).end();
-  if (req.url === "/v1/deploy") return json(200, { warnings: [], results: [{ api: "iris-classifier", kind: "RealtimeAPI", outcome: "created", message: "creating iris-classifier (RealtimeAPI)", endpoint: "http://localhost:1/iris-classifier" }] });
+  if (req.url === "/v1/deploy") { res.writeHead(200, { "content-type": "application/x-ndjson" }); return res.end(JSON.stringify({ type: "result", result: { warnings: [], results: [{ api: "iris-classifier", kind: "RealtimeAPI", outcome: "created", message: "creating iris-classifier (RealtimeAPI)", endpoint: "http://localhost:1/iris-classifier" }] } }) + "\\n"); }
   json(404, { code: "route.not_found", message: "no" });
 });
 server.listen(0, "127.0.0.1", () => {

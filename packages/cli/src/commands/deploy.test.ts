@@ -53,6 +53,41 @@ describe("axon deploy", () => {
     expect(put?.authorization).toBe(`Bearer ${daemon.token}`);
   });
 
+  it("forwards the shell's AWS settings unless --no-aws-credentials, and shows build progress", async () => {
+    // Given a shell with AWS settings (and unrelated variables)
+    const dir = await makeIrisProject();
+    const daemon = await startFakeDaemon();
+    const env = {
+      ...daemon.env,
+      AWS_ACCESS_KEY_ID: "AKIA1",
+      AWS_SECRET_ACCESS_KEY: "s3cr3t",
+      AWS_ENDPOINT_URL_S3: "http://x",
+      HOME_DIR: "y",
+    };
+
+    // When deploying normally, then with --no-aws-credentials
+    const forwarded = await runCli(["deploy", dir], { env });
+    const withheld = await runCli(["deploy", dir, "--no-aws-credentials"], { env });
+
+    // Then only the AWS settings went along the first time, none the second
+    const bodies = daemon.requests
+      .filter((r) => r.path === "/v1/deploy")
+      .map((r) => JSON.parse(r.body.toString("utf8")) as { credentials: Record<string, string> });
+    expect(bodies.map((b) => b.credentials)).toEqual([
+      {
+        AWS_ACCESS_KEY_ID: "AKIA1",
+        AWS_SECRET_ACCESS_KEY: "s3cr3t",
+        AWS_ENDPOINT_URL_S3: "http://x",
+      },
+      {},
+    ]);
+    // And the daemon's streamed progress lines reach stderr, never stdout
+    expect(forwarded.stderr).toContain("fake progress line");
+    expect(forwarded.stdout).not.toContain("fake progress line");
+    expect(withheld.exitCode).toBe(0);
+    expect(forwarded.stdout + forwarded.stderr).not.toContain("s3cr3t");
+  });
+
   it("uploads an unchanged project once: same sha, HEAD hit, no second PUT", async () => {
     // Given a project deployed once
     const dir = await makeIrisProject();

@@ -86,6 +86,8 @@ describe("renderApiDetail", () => {
       endpoint: http://localhost:8888/iris-classifier
       example curl: curl http://localhost:8888/iris-classifier -X POST -H "Content-Type: application/json" -d @sample.json
 
+      python environment: base interpreter /usr/bin/python3 (Python 3.11.2)
+
       configuration:
         name: iris-classifier
         kind: RealtimeAPI
