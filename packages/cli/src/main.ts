@@ -125,7 +125,7 @@ function configureTree(command: Command, ctx: CliContext): void {
 }
 
 /** The real process: wire ctx to stdio, Ctrl-C to the abort signal, and the result to exitCode. */
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const interrupt = new AbortController();
   process.on("SIGINT", () => {
     // The first Ctrl-C lets the command wind down (exit 130); a second one does not wait.
