@@ -153,6 +153,8 @@ export interface ApiSummary {
   lastUpdated: string;
   /** Full URL, e.g. `http://localhost:8888/iris-classifier`. */
   endpoint: string;
+  /** Request metrics since the control plane started; absent when the provider has none. */
+  metrics?: ApiMetrics;
 }
 
 export interface ApiEvent {
@@ -206,4 +208,19 @@ export interface DeleteResponse {
 
 export interface ShutdownResponse {
   message: string;
+}
+
+/**
+ * Request metrics of one API, every replica past and present since the control plane started
+ * (what `axon get` shows in its `avg request`, `p99`, `2XX`, `4XX`, `5XX` columns). Latencies are
+ * measured by the replica front from admission to response, in milliseconds.
+ */
+export interface ApiMetrics {
+  requests: { "2XX": number; "4XX": number; "5XX": number };
+  /** Mean latency; null before the first request. */
+  avgLatencyMs: number | null;
+  /** 99th percentile latency, interpolated in the latency histogram; null before the first request. */
+  p99LatencyMs: number | null;
+  /** Requests admitted by the API's replicas and not yet answered, right now. */
+  inFlight: number;
 }

@@ -14,6 +14,7 @@ import { registerHealthRoute } from "./routes/health.js";
 import { registerInfoRoute } from "./routes/info.js";
 import { registerListApisRoute } from "./routes/list-apis.js";
 import { registerLogsRoute } from "./routes/logs.js";
+import { registerMetricsRoute } from "./routes/metrics.js";
 import { registerShutdownRoute } from "./routes/shutdown.js";
 
 export function buildApiServer(context: RouteContext, token: string): FastifyInstance {
@@ -66,6 +67,7 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
   registerGetApiRoute(app, context);
   registerDeleteApiRoute(app, context);
   registerLogsRoute(app, context);
+  registerMetricsRoute(app, context);
   registerShutdownRoute(app, context);
   return app;
 }

@@ -5,6 +5,7 @@
  */
 import type { ApiSpec } from "@axon/spec";
 import type { ApiStatus, ApiSummary, ReplicaCounts } from "../api/public.js";
+import { hasMetrics, summarizeMetrics } from "../metrics/api-metrics.js";
 import type { Provider } from "../providers/provider.js";
 import type { ApiRecord } from "../state/store.js";
 
@@ -44,5 +45,10 @@ export function summarizeApi(api: ApiRecord, provider: Provider, gatewayUrl: str
     endpoint: `${gatewayUrl}${spec.networking.endpoint}`,
   };
   if (statusMessage !== undefined) summary.statusMessage = statusMessage;
+  if (hasMetrics(provider)) {
+    let inFlight = 0;
+    for (const r of provider.replicaMetrics()) if (r.apiName === api.name) inFlight += r.inFlight;
+    summary.metrics = summarizeMetrics(provider.apiRequestStats(api.name), inFlight);
+  }
   return summary;
 }

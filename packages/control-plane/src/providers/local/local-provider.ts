@@ -7,6 +7,13 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
+import { parseDuration } from "@axon/spec";
+import {
+  addToTotals,
+  type MetricsSource,
+  type ReplicaMetricsView,
+} from "../../metrics/api-metrics.js";
+import { emptyStats, mergeStats, type RequestStats } from "../../replica/metrics.js";
 import { Replica } from "../../replica/replica.js";
 import type { ApiLogs } from "../../logs/api-logs.js";
 import type { StateStore } from "../../state/store.js";
@@ -27,11 +34,13 @@ interface Entry {
   replica: Replica;
 }
 
-export class LocalProvider implements Provider, GatewayBackend {
+export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
   readonly gateway: Gateway;
   readonly #options: LocalProviderOptions;
   readonly #replicas = new Map<string, Entry>();
   readonly #failures = new Map<string, ReplicaFailure>();
+  /** Request totals of replicas that are gone, per API, so API counters never go backwards. */
+  readonly #retiredStats = new Map<string, RequestStats>();
   readonly #listeners: Array<(apiName: string) => void> = [];
 
   constructor(options: LocalProviderOptions) {
@@ -102,6 +111,13 @@ export class LocalProvider implements Provider, GatewayBackend {
       processes: spec.predictor.processes_per_replica,
       threads: spec.predictor.threads_per_process,
       maxConcurrency: spec.autoscaling.max_replica_concurrency,
+      batching:
+        spec.predictor.server_side_batching === null
+          ? null
+          : {
+              maxBatchSize: spec.predictor.server_side_batching.max_batch_size,
+              batchIntervalMs: parseDuration(spec.predictor.server_side_batching.batch_interval),
+            },
       runDir: this.#options.runDir,
       logFile: this.#options.logs.fileFor(plan.apiName),
     });
@@ -150,6 +166,7 @@ export class LocalProvider implements Provider, GatewayBackend {
   #fail(entry: Entry, message: string): void {
     const { apiName, versionId, id } = entry.observed;
     this.#replicas.delete(id);
+    addToTotals(this.#retiredStats, apiName, entry.replica.requestStats());
     this.#options.store.forgetReplicaProcesses(id);
     const previous = this.#failures.get(apiName);
     const count = previous?.versionId === versionId ? previous.count + 1 : 1;
@@ -166,7 +183,9 @@ export class LocalProvider implements Provider, GatewayBackend {
     try {
       await entry.replica.stop(this.#options.drainGraceMs ?? 10_000);
     } finally {
-      this.#replicas.delete(id);
+      if (this.#replicas.delete(id)) {
+        addToTotals(this.#retiredStats, entry.observed.apiName, entry.replica.requestStats());
+      }
       this.#options.store.forgetReplicaProcesses(id);
       this.#options.logs.appendSystemLine(entry.observed.apiName, `replica ${id} stopped`);
       this.#changed(entry.observed.apiName);
@@ -181,7 +200,29 @@ export class LocalProvider implements Provider, GatewayBackend {
     this.gateway.removeRoute(apiName);
   }
 
+  replicaMetrics(): ReplicaMetricsView[] {
+    return [...this.#replicas.values()].map((entry) => ({
+      apiName: entry.observed.apiName,
+      replicaId: entry.observed.id,
+      inFlight: entry.replica.inFlight,
+      stats: entry.replica.requestStats(),
+    }));
+  }
+
+  apiRequestStats(apiName: string): RequestStats {
+    const total = mergeStats(emptyStats(), this.#retiredStats.get(apiName) ?? emptyStats());
+    for (const entry of this.#replicas.values()) {
+      if (entry.observed.apiName === apiName) mergeStats(total, entry.replica.requestStats());
+    }
+    return total;
+  }
+
+  metricApiNames(): string[] {
+    return [...this.#retiredStats.keys()];
+  }
+
   forget(apiName: string): void {
+    this.#retiredStats.delete(apiName);
     this.#failures.delete(apiName);
   }
 

@@ -1,0 +1,16 @@
+import type { FastifyInstance } from "fastify";
+import { hasMetrics, renderPrometheus } from "../../metrics/api-metrics.js";
+import type { RouteContext } from "../context.js";
+
+/**
+ * `GET /metrics`: request metrics of every API and replica in Prometheus text format. Behind the
+ * same bearer token as every other route (configure the scraper's `authorization` with it).
+ */
+export function registerMetricsRoute(app: FastifyInstance, context: RouteContext): void {
+  app.get("/metrics", async (_request, reply) => {
+    const provider = context.provider;
+    return reply
+      .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+      .send(renderPrometheus(hasMetrics(provider) ? provider : null));
+  });
+}
