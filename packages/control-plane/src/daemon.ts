@@ -261,7 +261,7 @@ export class Daemon {
       startedAt: this.#startedAt.toISOString(),
       python: {
         path: this.#pythonPath,
-        version: this.#pythonVersion,
+        version: this.#pythonVersion === null ? null : shortPythonVersion(this.#pythonVersion),
         source: this.#options.python.source,
       },
       apis,
