@@ -66,6 +66,34 @@ describe("durability", () => {
   });
 });
 
+describe("self-healing", () => {
+  test("a replica whose worker is killed is replaced and the API serves again", async () => {
+    // Given a live iris API with one worker process
+    cluster = await makeTestCluster();
+    const c = cluster;
+    expect((await c.axon(["deploy", copyExample("iris-sklearn"), "--wait"])).code).toBe(0);
+    const endpoint = `http://localhost:${c.gatewayPort}/iris-classifier`;
+    const [worker] = workerPidsUnder(c.home);
+    expect(worker).toBeDefined();
+
+    // When its worker dies
+    process.kill(worker ?? -1, "SIGKILL");
+
+    // Then a new replica (a new worker process) takes over and answers
+    const replacement = await waitFor("a replacement worker", () => {
+      const pids = workerPidsUnder(c.home).filter((pid) => pid !== worker);
+      return pids.length === 1 ? pids[0] : undefined;
+    });
+    expect(replacement).not.toBe(worker);
+    await waitFor("the api to answer again", async () => {
+      const r = await postJson(endpoint, IRIS_REQUEST);
+      return r.status === 200 && r.text === "virginica" ? true : undefined;
+    });
+    const logs = await c.axon(["logs", "iris-classifier"]);
+    expect(logs.stdout).toMatch(/killed by SIGKILL/);
+  });
+});
+
 describe("bad input", () => {
   test("each gets a clear error and nothing deployed is disturbed", async () => {
     // Given a live iris API
