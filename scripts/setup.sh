@@ -9,6 +9,12 @@ EXAMPLE_PYTHON="${AXON_PYTHON:-/usr/bin/python3}"
 
 missing=()
 "$EXAMPLE_PYTHON" -c 'import sklearn' 2>/dev/null || missing+=(python3-sklearn)
+# What `npm run bench:serving` compares against (Debian's packages, for Debian's python3).
+/usr/bin/python3 -c 'import flask' 2>/dev/null || missing+=(python3-flask)
+/usr/bin/python3 -c 'import fastapi' 2>/dev/null || missing+=(python3-fastapi)
+/usr/bin/python3 -c 'import uvicorn' 2>/dev/null || missing+=(python3-uvicorn)
+[ -x /usr/bin/gunicorn ] || missing+=(gunicorn)
+[ -x /usr/bin/wrk ] || missing+=(wrk)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} with apt-get (for $EXAMPLE_PYTHON)" >&2
   sudo=""

@@ -59,6 +59,38 @@ describe("renderApiList", () => {
     `);
   });
 
+  it("adds Cortex's request columns when the control plane reports metrics", () => {
+    // Given one api that served requests (some failing) and one that served none
+    const apis = [
+      summary("iris-classifier", {
+        metrics: {
+          requests: { "2XX": 1520, "4XX": 0, "5XX": 3 },
+          avgLatencyMs: 2.3456,
+          p99LatencyMs: 1234.5,
+          inFlight: 0,
+        },
+      }),
+      summary("text-generator", {
+        metrics: {
+          requests: { "2XX": 0, "4XX": 0, "5XX": 0 },
+          avgLatencyMs: null,
+          p99LatencyMs: null,
+          inFlight: 0,
+        },
+      }),
+    ];
+
+    // When rendering the list
+    const text = renderApiList({ apis }, NOW);
+
+    // Then avg, p99 and counts follow last update; 4XX is hidden (all zero); zero shows as -
+    expect(text).toMatchInlineSnapshot(`
+      "api               status   up-to-date   requested   last update   avg request   p99      2XX    5XX   endpoint
+      iris-classifier   live     1            1           27s           2.35 ms       1.23 s   1520   3     http://localhost:8888/iris-classifier
+      text-generator    live     1            1           27s           -             -        -      -     http://localhost:8888/text-generator"
+    `);
+  });
+
   it("says so when nothing is deployed", () => {
     expect(renderApiList({ apis: [] }, NOW)).toBe("no apis are deployed");
   });

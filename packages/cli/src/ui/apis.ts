@@ -10,7 +10,9 @@ export const DETAIL_EVENT_COUNT = 5;
 
 /**
  * The list view: `api | status | up-to-date | [stale] | requested | [failed] | last update |
- * endpoint`, sorted by name; `stale` and `failed` appear only when some API has a non-zero count.
+ * [avg request | p99 | 2XX | 4XX | 5XX] | endpoint`, sorted by name; `stale` and `failed` appear
+ * only when some API has a non-zero count, the request columns when the control plane reports
+ * metrics (`4XX`/`5XX` only when some API has any, as Cortex did).
  */
 export function renderApiList(list: ApiListResponse, now: Date): string {
   if (list.apis.length === 0) return "no apis are deployed";
@@ -68,6 +70,9 @@ interface StatusColumn {
 function statusColumns(apis: readonly ApiSummary[]): StatusColumn[] {
   const anyStale = apis.some((api) => api.replicas.stale > 0);
   const anyFailed = apis.some((api) => api.replicas.failed > 0);
+  const anyMetrics = apis.some((api) => api.metrics !== undefined);
+  const any4xx = apis.some((api) => (api.metrics?.requests["4XX"] ?? 0) > 0);
+  const any5xx = apis.some((api) => (api.metrics?.requests["5XX"] ?? 0) > 0);
   const columns: (StatusColumn | false)[] = [
     { header: "status", cell: (api) => api.status },
     { header: "up-to-date", cell: (api) => String(api.replicas.upToDate) },
@@ -75,6 +80,26 @@ function statusColumns(apis: readonly ApiSummary[]): StatusColumn[] {
     { header: "requested", cell: (api) => String(api.replicas.requested) },
     anyFailed && { header: "failed", cell: (api) => String(api.replicas.failed) },
     { header: "last update", cell: (api, now) => formatAge(new Date(api.lastUpdated), now) },
+    anyMetrics && {
+      header: "avg request",
+      cell: (api) => formatLatency(api.metrics?.avgLatencyMs),
+    },
+    anyMetrics && { header: "p99", cell: (api) => formatLatency(api.metrics?.p99LatencyMs) },
+    anyMetrics && { header: "2XX", cell: (api) => formatCount(api.metrics?.requests["2XX"]) },
+    any4xx && { header: "4XX", cell: (api) => formatCount(api.metrics?.requests["4XX"]) },
+    any5xx && { header: "5XX", cell: (api) => formatCount(api.metrics?.requests["5XX"]) },
   ];
   return columns.filter((column): column is StatusColumn => column !== false);
+}
+
+/** `2.31 ms`, `1.5 s`; `-` before the first request (Cortex's `avg request` style). */
+function formatLatency(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "-";
+  if (ms < 1000) return `${Number(ms.toPrecision(3))} ms`;
+  return `${Number((ms / 1000).toPrecision(3))} s`;
+}
+
+/** A request count, `-` when zero. */
+function formatCount(count: number | undefined): string {
+  return count === undefined || count === 0 ? "-" : String(count);
 }

@@ -1,0 +1,496 @@
+/**
+ * Serving benchmark: the iris model behind five HTTP servers, measured side by side with `wrk` on
+ * loopback in one invocation (`npm run bench:serving`; needs `npm run setup` first).
+ *
+ *   (a) Flask under gunicorn, 2 sync workers — the seed tutorials' stack, the baseline
+ *   (b) FastAPI under uvicorn, 1 worker — Cortex's stack, without Cortex's middlewares
+ *   (c) the Axon endpoint as users call it: `axon deploy` → local gateway → replica → worker
+ *   (d) the same with `server_side_batching`
+ *   (e) a constant-response Node `http` server — the ceiling of any Node front on this machine
+ *
+ * Every server predicts with the same `PythonPredictor` class from examples/iris-sklearn (Flask
+ * and FastAPI import it too), so each row does the same Python work per request. Rounds alternate
+ * between servers so drift on a shared machine hits every row alike; the table shows medians.
+ * Every process is started here, listens on 127.0.0.1 only, and is stopped by its PID.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const PYTHON = process.env["AXON_BENCH_PYTHON"] ?? "/usr/bin/python3";
+const GUNICORN = "/usr/bin/gunicorn";
+const CLI = path.join(ROOT, "packages/cli/dist/main.js");
+const BODY = "[5.9,3.0,5.1,1.8]";
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
+const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 6);
+const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 16);
+const WARMUP_SECONDS = 1;
+const START_TIMEOUT_MS = 60_000;
+
+interface Server {
+  key: string;
+  label: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+function fail(message: string): never {
+  console.error(`bench: ${message}`);
+  process.exit(1);
+}
+
+function checkPrerequisites(): void {
+  const missing: string[] = [];
+  for (const file of ["/usr/bin/wrk", GUNICORN, PYTHON, CLI])
+    if (!existsSync(file)) missing.push(file);
+  if (missing.length > 0) {
+    fail(
+      `missing ${missing.join(", ")}; run \`npm run setup\` (it installs wrk, gunicorn, Flask, FastAPI, uvicorn and builds the CLI)`,
+    );
+  }
+  try {
+    execFileSync(PYTHON, ["-c", "import sklearn, flask, fastapi, uvicorn"], { stdio: "pipe" });
+  } catch (error) {
+    fail(
+      `${PYTHON} cannot import sklearn, flask, fastapi and uvicorn (${String(error).split("\n")[0]}); run \`npm run setup\``,
+    );
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls with a real prediction until the server answers 200 (or gives up). */
+async function waitUntilServing(url: string, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let last = "";
+  while (Date.now() < deadline) {
+    if (child !== undefined && child.exitCode !== null)
+      throw new Error(`exited with code ${child.exitCode} before serving`);
+    try {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: BODY,
+      });
+      last = `${res.status} ${await res.text()}`;
+      if (res.status === 200) return;
+    } catch (error) {
+      last = String(error);
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} did not answer 200 within ${START_TIMEOUT_MS / 1000}s (last: ${last})`);
+}
+
+/** Spawns a server in its own process group so stop() ends it and its children by PID. */
+async function startProcess(
+  key: string,
+  label: string,
+  command: string,
+  args: string[],
+  url: string,
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<Server> {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ["ignore", "ignore", "pipe"],
+    detached: true,
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${label}: cannot start ${command}`);
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    killGroup(pid, "SIGTERM");
+    await Promise.race([exited, sleep(5_000)]);
+    killGroup(pid, "SIGKILL");
+  };
+  try {
+    await waitUntilServing(url, child);
+  } catch (error) {
+    await stop();
+    throw new Error(`${label}: ${(error as Error).message}\n${stderr}`);
+  }
+  return { key, label, url, stop };
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function parseDurationMs(text: string): number {
+  const match = /^([\d.]+)(us|ms|s|m)$/.exec(text.trim());
+  if (match === null) return Number.NaN;
+  const value = Number(match[1]);
+  const unit = match[2];
+  return unit === "us"
+    ? value / 1000
+    : unit === "ms"
+      ? value
+      : unit === "s"
+        ? value * 1000
+        : value * 60_000;
+}
+
+function runWrk(url: string, seconds: number, script: string): Sample {
+  const out = execFileSync(
+    "/usr/bin/wrk",
+    ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", script, url],
+    { encoding: "utf8", timeout: (seconds + 30) * 1000 },
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
+  const p50 = parseDurationMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? "");
+  const p99 = parseDurationMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? "");
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const socketErrors = socket === null ? 0 : socket.slice(1).reduce((sum, n) => sum + Number(n), 0);
+  return { rps, p50, p99, errors: non2xx + socketErrors };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+const FLASK_APP = `
+import os, sys
+from flask import Flask, request
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from predictor import PythonPredictor
+
+predictor = PythonPredictor({})
+app = Flask(__name__)
+
+@app.route("/predict", methods=["POST"])
+def predict():
+    return predictor.predict(request.get_json())
+`;
+
+const FASTAPI_APP = `
+import os, sys
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from predictor import PythonPredictor
+
+predictor = PythonPredictor({})
+app = FastAPI()
+
+@app.post("/predict")
+async def predict(request: Request):
+    return PlainTextResponse(predictor.predict(await request.json()))
+`;
+
+const CONSTANT_SERVER = `
+const http = require("node:http");
+const body = Buffer.from("virginica");
+http.createServer((req, res) => {
+  req.resume();
+  req.on("end", () => {
+    res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "content-length": body.length });
+    res.end(body);
+  });
+}).listen(Number(process.argv[2]), "127.0.0.1");
+`;
+
+const AXON_CONFIG = `
+- name: iris
+  kind: RealtimeAPI
+  predictor:
+    type: python
+    path: predictor.py
+    processes_per_replica: 1
+    threads_per_process: 1
+- name: iris-batched
+  kind: RealtimeAPI
+  predictor:
+    type: python
+    path: predictor.py
+    processes_per_replica: 1
+    threads_per_process: 8
+    server_side_batching:
+      max_batch_size: 8
+      batch_interval: 2ms
+`;
+
+async function startAxon(dir: string): Promise<{ servers: Server[]; stop(): Promise<void> }> {
+  const home = mkdtempSync(path.join(tmpdir(), "axon-bench-home-"));
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    AXON_HOME: home,
+    AXON_PYTHON: PYTHON,
+    AXON_GATEWAY_PORT: String(port),
+  };
+  writeFileSync(path.join(dir, "axon.yaml"), AXON_CONFIG);
+  const stop = async (): Promise<void> => {
+    try {
+      execFileSync(process.execPath, [CLI, "cluster", "down"], {
+        env,
+        stdio: "pipe",
+        timeout: 30_000,
+      });
+    } catch {
+      // fall through to the PID below
+    }
+    const pid = Number.parseInt(readIfExists(path.join(home, "daemon.lock")), 10);
+    if (Number.isInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, "SIGKILL"); // its workers exit when their sockets close
+      } catch {
+        // stopped by cluster down
+      }
+    }
+    rmSync(home, { recursive: true, force: true });
+  };
+  try {
+    execFileSync(
+      process.execPath,
+      [CLI, "deploy", path.join(dir, "axon.yaml"), "--wait", "--yes"],
+      {
+        env,
+        stdio: "pipe",
+        timeout: 120_000,
+      },
+    );
+    const base = `http://127.0.0.1:${port}`;
+    await waitUntilServing(`${base}/iris`);
+    await waitUntilServing(`${base}/iris-batched`);
+    const noop = async (): Promise<void> => {};
+    return {
+      servers: [
+        {
+          key: "c",
+          label: "(c) Axon endpoint (gateway → replica → 1 worker)",
+          url: `${base}/iris`,
+          stop: noop,
+        },
+        {
+          key: "d",
+          label: "(d) Axon endpoint, server-side batching",
+          url: `${base}/iris-batched`,
+          stop: noop,
+        },
+      ],
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    const detail = (error as { stderr?: Buffer }).stderr?.toString() ?? "";
+    throw new Error(`(c) axon deploy failed: ${(error as Error).message}\n${detail}`);
+  }
+}
+
+function readIfExists(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function formatTable(
+  rows: { label: string; rps: number; p50: number; p99: number; ratio: number; errors: number }[],
+): string {
+  const lines = [
+    "| server | req/s | p50 ms | p99 ms | × (a) | errors |",
+    "|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const row of rows) {
+    lines.push(
+      `| ${row.label} | ${Math.round(row.rps).toLocaleString("en-US")} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.ratio.toFixed(1)}× | ${row.errors} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  checkPrerequisites();
+  const started = Date.now();
+  const dir = mkdtempSync(path.join(tmpdir(), "axon-bench-"));
+  const stops: (() => Promise<void>)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => {
+    void cleanup().finally(() => process.exit(130));
+  });
+  try {
+    cpSync(path.join(ROOT, "examples/iris-sklearn"), dir, {
+      recursive: true,
+      filter: (src) => !src.endsWith("model.pkl") && !src.includes("__pycache__"),
+    });
+    execFileSync(PYTHON, ["train.py"], { cwd: dir, stdio: "pipe" });
+    writeFileSync(path.join(dir, "flask_app.py"), FLASK_APP);
+    writeFileSync(path.join(dir, "fastapi_app.py"), FASTAPI_APP);
+    writeFileSync(path.join(dir, "constant.cjs"), CONSTANT_SERVER);
+    const script = path.join(dir, "post.lua");
+    writeFileSync(
+      script,
+      `wrk.method = "POST"\nwrk.body = '${BODY}'\nwrk.headers["Content-Type"] = "application/json"\n`,
+    );
+
+    console.log(
+      `bench: starting servers (loopback, ${ROUNDS} rounds × ${SECONDS}s each, wrk -t1 -c${CONNECTIONS})`,
+    );
+    const servers: Server[] = [];
+    const flaskPort = await freePort();
+    const flask = await startProcess(
+      "a",
+      "(a) Flask + gunicorn, 2 sync workers",
+      GUNICORN,
+      ["-w", "2", "-b", `127.0.0.1:${flaskPort}`, "--log-level", "warning", "flask_app:app"],
+      `http://127.0.0.1:${flaskPort}/predict`,
+      { cwd: dir },
+    );
+    stops.push(flask.stop);
+    servers.push(flask);
+    const uvicornPort = await freePort();
+    const fastapi = await startProcess(
+      "b",
+      "(b) FastAPI + uvicorn, 1 worker",
+      PYTHON,
+      [
+        "-m",
+        "uvicorn",
+        "fastapi_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(uvicornPort),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+      ],
+      `http://127.0.0.1:${uvicornPort}/predict`,
+      { cwd: dir },
+    );
+    stops.push(fastapi.stop);
+    servers.push(fastapi);
+    const axon = await startAxon(dir);
+    stops.push(axon.stop);
+    servers.push(...axon.servers);
+    const constantPort = await freePort();
+    const constant = await startProcess(
+      "e",
+      "(e) Node http, constant response (ceiling)",
+      process.execPath,
+      [path.join(dir, "constant.cjs"), String(constantPort)],
+      `http://127.0.0.1:${constantPort}/`,
+      { cwd: dir },
+    );
+    stops.push(constant.stop);
+    servers.push(constant);
+
+    const samples = new Map<string, Sample[]>(servers.map((server) => [server.key, []]));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const server of servers) {
+        runWrk(server.url, WARMUP_SECONDS, script);
+        const sample = runWrk(server.url, SECONDS, script);
+        samples.get(server.key)?.push(sample);
+        console.log(
+          `bench: round ${round} ${server.label}: ${Math.round(sample.rps)} req/s, p50 ${sample.p50.toFixed(2)} ms, p99 ${sample.p99.toFixed(2)} ms${sample.errors > 0 ? `, ${sample.errors} errors` : ""}`,
+        );
+      }
+    }
+
+    const summary = servers.map((server) => {
+      const list = samples.get(server.key) ?? [];
+      return {
+        key: server.key,
+        label: server.label,
+        rps: median(list.map((s) => s.rps)),
+        p50: median(list.map((s) => s.p50)),
+        p99: median(list.map((s) => s.p99)),
+        errors: list.reduce((sum, s) => sum + s.errors, 0),
+      };
+    });
+    const baseline = summary.find((row) => row.key === "a")?.rps ?? Number.NaN;
+    const rows = summary.map((row) => ({ ...row, ratio: row.rps / baseline }));
+    const table = formatTable(rows);
+    const ratioOf = (key: string): number =>
+      rows.find((row) => row.key === key)?.ratio ?? Number.NaN;
+    const p99Of = (key: string): number => rows.find((row) => row.key === key)?.p99 ?? Number.NaN;
+    console.log("");
+    console.log(table);
+    console.log("");
+    const unbatchedOk = ratioOf("c") >= 3 && p99Of("c") <= p99Of("a");
+    const batchedOk = ratioOf("d") >= 8;
+    console.log(
+      `targets: unbatched ≥ 3.0× at p99 ≤ (a)'s: ${unbatchedOk ? "met" : "NOT met"}; batched ≥ 8.0×: ${batchedOk ? "met" : "NOT met"}` +
+        ` (measured in ${Math.round((Date.now() - started) / 1000)} s on ${os_cpus()} cores)`,
+    );
+    writeReadme(table, unbatchedOk, batchedOk);
+    console.log(
+      `serving vs gunicorn+flask: unbatched ${ratioOf("c").toFixed(1)}×, batched ${ratioOf("d").toFixed(1)}×`,
+    );
+  } finally {
+    await cleanup();
+  }
+}
+
+function os_cpus(): number {
+  return Number(execFileSync("nproc", { encoding: "utf8" }).trim());
+}
+
+const README_MARK = "<!-- bench:serving table -->";
+
+/** Replaces the measured table in bench/README.md (between the markers) with this run's. */
+function writeReadme(table: string, unbatchedOk: boolean, batchedOk: boolean): void {
+  const file = path.join(ROOT, "bench/README.md");
+  const text = readIfExists(file);
+  const at = text.indexOf(README_MARK);
+  const end = text.indexOf(README_MARK, at + README_MARK.length);
+  if (at < 0 || end < 0) return;
+  const when = new Date().toISOString().slice(0, 16).replace("T", " ");
+  const block = [
+    README_MARK,
+    "",
+    `Last run: ${when} UTC, ${os_cpus()} cores, ${ROUNDS} rounds × ${SECONDS} s, wrk -t1 -c${CONNECTIONS}, medians.`,
+    "",
+    table,
+    "",
+    `Targets: unbatched ≥ 3× (a) at p99 ≤ (a)'s — ${unbatchedOk ? "met" : "not met"}; batched ≥ 8× (a) — ${batchedOk ? "met" : "not met"}.`,
+    "",
+    README_MARK,
+  ].join("\n");
+  writeFileSync(file, text.slice(0, at) + block + text.slice(end + README_MARK.length));
+}
+
+await main();
