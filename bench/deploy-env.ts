@@ -29,7 +29,11 @@ const env = {
 };
 
 function axon(...args: string[]): string {
-  return execFileSync(process.execPath, [CLI, ...args], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync(process.execPath, [CLI, ...args], {
+    env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 async function sample(requirements: string | null): Promise<number> {
@@ -51,7 +55,8 @@ async function sample(requirements: string | null): Promise<number> {
   return elapsed;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const median = (xs: number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 try {
   axon("cluster", "up");

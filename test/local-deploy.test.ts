@@ -3,7 +3,7 @@
  * temp $AXON_HOME and real Python replicas of examples/iris-sklearn.
  */
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import {
@@ -138,5 +138,51 @@ describe("local deploy of the iris example", () => {
     const down = await c.axon(["cluster", "down", "--yes"]);
     expect(down.code).toBe(0);
     await waitFor("the daemon to exit", () => (isAlive(daemonPid) ? undefined : true));
+  });
+});
+
+describe("Cortex configs deploy unchanged", () => {
+  test("a 0.14-era cortex.yaml (no kind, top-level endpoint, workers_per_replica) deploys with deprecation notes", async () => {
+    // Given the iris project with a Cortex 0.14 cortex.yaml and no axon.yaml
+    cluster = await makeTestCluster();
+    const c = cluster;
+    const project = copyExample("iris-sklearn");
+    rmSync(path.join(project, "axon.yaml"));
+    writeFileSync(
+      path.join(project, "cortex.yaml"),
+      [
+        "- name: iris",
+        "  endpoint: /legacy/iris",
+        "  predictor:",
+        "    type: python",
+        "    path: predictor.py",
+        "  tracker:",
+        "    model_type: classification",
+        "  compute:",
+        "    cpu: 0.2",
+        "  autoscaling:",
+        "    workers_per_replica: 2",
+        "    threads_per_worker: 1",
+        "    downscale_stabilization_period: 5m0s",
+        "  update_strategy:",
+        "    max_surge: 1",
+        "    max_unavailable: 0",
+        "",
+      ].join("\n"),
+    );
+
+    // When it is deployed from inside the project folder
+    const deploy = await c.axon(["deploy", "--wait"], { cwd: project });
+
+    // Then the old spellings are noted, and the API serves at its endpoint with two worker processes
+    expect(deploy.code).toBe(0);
+    expect(deploy.stderr).toMatch(/workers_per_replica/);
+    expect(deploy.stdout).toContain("creating iris (RealtimeAPI)");
+    const prediction = await postJson(
+      `http://localhost:${c.gatewayPort}/legacy/iris`,
+      IRIS_REQUEST,
+    );
+    expect(prediction.text).toBe("virginica");
+    expect(workerPidsUnder(c.home)).toHaveLength(2);
   });
 });
