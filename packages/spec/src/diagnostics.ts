@@ -1,8 +1,7 @@
 /**
- * The problem report every config check produces. `Diagnostic` is structurally identical to the
- * control plane's `Diagnostic` in `packages/control-plane/src/api/public.ts` (redefined here so
- * this package depends on nothing of the daemon's), so diagnostics travel unchanged in
- * `ErrorBody.diagnostics` and `DeployResponse.warnings`.
+ * The problem report every config check produces. The control plane's public API re-exports
+ * `Diagnostic`, so diagnostics travel unchanged in `ErrorBody.diagnostics` and
+ * `DeployResponse.warnings`.
  */
 
 /** One problem (or deprecation note) in a config file, pinned to a line, column and field path. */

@@ -22,6 +22,8 @@
  * Every non-2xx response has an ErrorBody.
  */
 
+import type { Diagnostic } from "@axon/spec";
+
 /** Written by the daemon to `$AXON_HOME/daemon.json` (0600) once it listens. */
 export interface DaemonRecord {
   pid: number;
@@ -47,14 +49,8 @@ export interface ErrorBody {
   diagnostics?: Diagnostic[];
 }
 
-export interface Diagnostic {
-  file: string;
-  line?: number;
-  column?: number;
-  /** Field path inside the config, e.g. `iris-classifier.autoscaling.min_replicas` or `[0].predictor`. */
-  path: string;
-  message: string;
-}
+/** A config problem with file, line, column and field path: the spec package's own type. */
+export type { Diagnostic } from "@axon/spec";
 
 export interface HealthResponse {
   ok: true;
