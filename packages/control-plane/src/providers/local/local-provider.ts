@@ -41,6 +41,11 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
   readonly #failures = new Map<string, ReplicaFailure>();
   /** Request totals of replicas that are gone, per API, so API counters never go backwards. */
   readonly #retiredStats = new Map<string, RequestStats>();
+  /**
+   * Ready replicas per API for the gateway's hot path, rebuilt lazily after any phase change so a
+   * request never scans the replicas of every API.
+   */
+  readonly #readyCache = new Map<string, RoutableReplica[]>();
   readonly #listeners: Array<(apiName: string) => void> = [];
 
   constructor(options: LocalProviderOptions) {
@@ -78,11 +83,15 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
   }
 
   readyReplicas(apiName: string): RoutableReplica[] {
+    const cached = this.#readyCache.get(apiName);
+    if (cached !== undefined) return cached;
     const result: RoutableReplica[] = [];
     for (const entry of this.#replicas.values()) {
-      if (entry.observed.apiName === apiName && entry.observed.phase === "ready")
+      if (entry.observed.apiName === apiName && entry.observed.phase === "ready") {
         result.push(entry.replica);
+      }
     }
+    this.#readyCache.set(apiName, result);
     return result;
   }
 
@@ -149,6 +158,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
       () => {
         if (entry.observed.phase !== "starting") return;
         entry.observed.phase = "ready";
+        this.#readyCache.delete(plan.apiName);
         const failure = this.#failures.get(plan.apiName);
         if (failure?.versionId === plan.versionId) this.#failures.delete(plan.apiName);
         const seconds = ((Date.now() - observed.startedAt) / 1000).toFixed(1);
@@ -166,6 +176,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
   #fail(entry: Entry, message: string): void {
     const { apiName, versionId, id } = entry.observed;
     this.#replicas.delete(id);
+    this.#readyCache.delete(apiName);
     addToTotals(this.#retiredStats, apiName, entry.replica.requestStats());
     this.#options.store.forgetReplicaProcesses(id);
     const previous = this.#failures.get(apiName);
@@ -180,6 +191,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
     const entry = this.#replicas.get(id);
     if (entry === undefined) return;
     entry.observed.phase = "stopping";
+    this.#readyCache.delete(entry.observed.apiName);
     try {
       await entry.replica.stop(this.#options.drainGraceMs ?? 10_000);
     } finally {
