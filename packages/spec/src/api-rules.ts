@@ -120,6 +120,10 @@ function checkDurations(ctx: ApiRuleContext): void {
       ctx.report(["autoscaling", key], `must be greater than or equal to 0s (got ${period.text})`);
     }
   }
+  const timeout = readDuration(ctx, ["predictor", "timeout"]);
+  if (timeout !== undefined && timeout.ms <= 0) {
+    ctx.report(["predictor", "timeout"], `must be greater than 0s (got ${timeout.text}); e.g. 30s`);
+  }
   const interval = readDuration(ctx, ["predictor", "server_side_batching", "batch_interval"]);
   if (interval !== undefined && interval.ms <= 0) {
     ctx.report(
@@ -312,6 +316,9 @@ export function buildApiSpec(api: Record<string, unknown>): ApiSpec {
               max_batch_size: batching.max_batch_size,
               batch_interval: formatDuration(parseDuration(batching.batch_interval)),
             },
+      ...(typeof predictor.timeout === "string"
+        ? { timeout: formatDuration(parseDuration(predictor.timeout)) }
+        : {}),
     },
     compute: {
       cpu: String(compute.cpu),
@@ -374,6 +381,7 @@ interface ValidatedApi {
     image?: string | null;
     env: Record<string, string> | null;
     server_side_batching?: { max_batch_size: number; batch_interval: string } | null;
+    timeout?: string | null;
   };
   compute: { cpu: string | number; gpu: number; inf: number; mem: string | null };
   autoscaling: {

@@ -33,6 +33,12 @@ export interface PredictorSpec {
   image: string | null;
   env: Record<string, string>;
   server_side_batching: ServerSideBatchingSpec | null;
+  /**
+   * Axon extension: per-request timeout as a Go duration (e.g. `30s`); absent means the
+   * replica's default of 60s. Only present when the config sets it, so specs (and their hashes)
+   * without it are unchanged.
+   */
+  timeout?: string;
 }
 
 export interface ServerSideBatchingSpec {

@@ -293,6 +293,13 @@ const BROKEN: BrokenCase[] = [
     fragment: "must be greater than 0s (got 0s)",
   },
   {
+    title: "predictor timeout of 0",
+    yaml: `- name: iris\n${PREDICTOR}\n    timeout: 0s`,
+    path: "iris.predictor.timeout",
+    line: 5,
+    fragment: "must be greater than 0s (got 0s)",
+  },
+  {
     title: "max_surge and max_unavailable both zero",
     yaml: `- name: iris\n${PREDICTOR}\n  update_strategy:\n    max_surge: 0\n    max_unavailable: 0%`,
     path: "iris.update_strategy",
@@ -641,6 +648,16 @@ describe("parseApiConfig resolves specs", () => {
     };
     expect(apis).toEqual([expected]);
     expect(deprecations).toEqual([]);
+  });
+
+  it("Given a predictor timeout (an Axon extension), When parsed, Then it is canonical, and absent without one", () => {
+    const [withTimeout] = parseApiConfig(
+      `- name: iris\n${PREDICTOR}\n    timeout: 90s`,
+      "axon.yaml",
+    ).apis;
+    expect(withTimeout?.predictor.timeout).toBe("1m30s");
+    const [without] = parseApiConfig(`- name: iris\n${PREDICTOR}`, "axon.yaml").apis;
+    expect(without?.predictor).not.toHaveProperty("timeout");
   });
 
   it("Given derived defaults, When parsed, Then init_replicas follows min_replicas and the target is processes × threads", () => {

@@ -127,6 +127,9 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
               maxBatchSize: spec.predictor.server_side_batching.max_batch_size,
               batchIntervalMs: parseDuration(spec.predictor.server_side_batching.batch_interval),
             },
+      ...(spec.predictor.timeout === undefined
+        ? {}
+        : { timeoutMs: parseDuration(spec.predictor.timeout) }),
       runDir: this.#options.runDir,
       logFile: this.#options.logs.fileFor(plan.apiName),
     });
