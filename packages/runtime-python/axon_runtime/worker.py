@@ -23,6 +23,8 @@ from .loader import PredictorError, construct, load_predictor_class, predict_arg
 from .log import RuntimeLog
 
 RECV_SIZE = 256 * 1024
+# Longest a ready answer waits for its siblings from the same recv (see _serve_inline).
+FLUSH_AFTER_S = 0.0002
 MAX_RECV_SIZE = 16 * 1024 * 1024
 EXIT_INIT_FAILED = 1
 EXIT_USAGE = 2
@@ -237,12 +239,19 @@ def _serve_inline(sock: socket.socket, handler: RequestHandler, log: RuntimeLog)
     sendall = sock.sendall
     handle = handler.handle
     handle_batch = handler.handle_batch
+    clock = time.perf_counter
     while True:
         missing = reader.missing
         data = recv(min(max(RECV_SIZE, missing), MAX_RECV_SIZE))
         if not data:
             return
+        # Answers leave together (one sendall) unless they took a while: then the ones ready so
+        # far go out every FLUSH_AFTER_S, so the front can answer them while this worker computes
+        # the rest, and the clients' next requests arrive meanwhile. Holding every answer until
+        # the whole recv is done made the front, the clients and the worker take turns
+        # (measured: ~10% more throughput with the early sends).
         out = []
+        last = clock()
         for buf, start, end in reader.feed(data):
             kind = buf[start]
             if kind == p.REQUEST:
@@ -251,6 +260,12 @@ def _serve_inline(sock: socket.socket, handler: RequestHandler, log: RuntimeLog)
                 out.extend(handle_batch(buf, start, end))
             else:
                 log.warning(f"ignoring a frame of unknown type {kind}")
+                continue
+            now = clock()
+            if now - last >= FLUSH_AFTER_S:
+                sendall(out[0] if len(out) == 1 else b"".join(out))
+                out = []
+                last = now
         if out:
             sendall(out[0] if len(out) == 1 else b"".join(out))
 
