@@ -136,9 +136,8 @@ describe("renderPrometheus", () => {
     const buckets = samples.filter(
       (s) => s.name === "axon_request_duration_seconds_bucket" && s.labels["replica"] === "r-1",
     );
-    expect(buckets.map((b) => b.value)).toEqual(
-      [...buckets.map((b) => b.value)].sort((a, b) => a - b),
-    );
+    const values = buckets.map((b) => b.value);
+    expect(values).toEqual(values.toSorted((a, b) => a - b));
     expect(find("axon_request_duration_seconds_bucket", { replica: "r-1", le: "0.001" })).toBe(2);
     expect(find("axon_request_duration_seconds_bucket", { replica: "r-1", le: "+Inf" })).toBe(3);
     expect(find("axon_request_duration_seconds_count", { replica: "r-1" })).toBe(3);

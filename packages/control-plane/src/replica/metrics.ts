@@ -42,11 +42,11 @@ export class RequestRecorder {
   record(status: number, latencyMs: number): void {
     const cls = (status / 100) | 0;
     const slot = cls >= 1 && cls <= 5 ? cls : 5;
-    this.#classes[slot] = this.#classes[slot]! + 1;
+    this.#classes[slot] = (this.#classes[slot] ?? 0) + 1;
     let i = 0;
     const bounds = LATENCY_BUCKETS_MS;
-    while (i < bounds.length && latencyMs > bounds[i]!) i++;
-    this.#buckets[i] = this.#buckets[i]! + 1;
+    while (i < bounds.length && latencyMs > (bounds[i] ?? Infinity)) i++;
+    this.#buckets[i] = (this.#buckets[i] ?? 0) + 1;
     this.#sumMs += latencyMs;
     this.#count++;
   }
@@ -54,11 +54,11 @@ export class RequestRecorder {
   stats(): RequestStats {
     return {
       statusClasses: {
-        "1XX": this.#classes[1]!,
-        "2XX": this.#classes[2]!,
-        "3XX": this.#classes[3]!,
-        "4XX": this.#classes[4]!,
-        "5XX": this.#classes[5]!,
+        "1XX": this.#classes[1] ?? 0,
+        "2XX": this.#classes[2] ?? 0,
+        "3XX": this.#classes[3] ?? 0,
+        "4XX": this.#classes[4] ?? 0,
+        "5XX": this.#classes[5] ?? 0,
       },
       latencyBuckets: Array.from(this.#buckets),
       latencySumMs: this.#sumMs,
@@ -71,7 +71,7 @@ export class RequestRecorder {
 export function emptyStats(): RequestStats {
   return {
     statusClasses: { "1XX": 0, "2XX": 0, "3XX": 0, "4XX": 0, "5XX": 0 },
-    latencyBuckets: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0),
+    latencyBuckets: Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, () => 0),
     latencySumMs: 0,
     count: 0,
   };
@@ -129,8 +129,8 @@ export class InFlightSampler {
     const result: InFlightSample[] = [];
     for (let k = this.#size; k > 0; k--) {
       const i = (this.#next - k + IN_FLIGHT_SAMPLES_KEPT) % IN_FLIGHT_SAMPLES_KEPT;
-      const at = this.#times[i]!;
-      if (at >= since) result.push({ at, value: this.#values[i]! });
+      const at = this.#times[i] ?? 0;
+      if (at >= since) result.push({ at, value: this.#values[i] ?? 0 });
     }
     return result;
   }

@@ -355,7 +355,8 @@ describe("Replica", () => {
         answer = await postJson(url, { again: true });
       },
     );
-    expect(((await answer?.json()) as { pid: number }).pid).not.toBe(first);
+    if (answer === undefined) throw new Error("no answer");
+    expect(((await answer.json()) as { pid: number }).pid).not.toBe(first);
     expect(exits).toEqual([]);
     expect(await readFile(logFile, "utf8")).toMatch(
       /WARNING \[test-api r-test front\] worker 0 of replica r-test exited with code 7; starting a replacement/,
@@ -628,7 +629,8 @@ describe("Replica under load: overload, timeouts, batching, metrics", () => {
         statuses.push(answer.status);
       },
     );
-    expect(((await answer?.json()) as { payload: unknown }).payload).toEqual({ fast: true });
+    if (answer === undefined) throw new Error("no answer");
+    expect(((await answer.json()) as { payload: unknown }).payload).toEqual({ fast: true });
     expect(statuses.slice(0, -1).every((status) => status === 504)).toBe(true);
     expect(replica.requestStats().statusClasses).toMatchObject({
       "2XX": 1,
@@ -658,7 +660,7 @@ describe("Replica under load: overload, timeouts, batching, metrics", () => {
     );
 
     // Then each caller got its own payload back from predict_batch
-    expect(answers.map((a) => a.status)).toEqual(new Array(10).fill(200));
+    expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 10 }, () => 200));
     expect(answers.map((a) => a.body.payload)).toEqual([
       ...Array.from({ length: 9 }, (_, i) => ({ i })),
       "raw-9",
