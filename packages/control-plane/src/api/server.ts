@@ -43,12 +43,10 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
     // Fastify's own 4xx errors (bad JSON, wrong content type) carry a statusCode and an FST_ code.
     const fastifyStatus = (error as { statusCode?: number }).statusCode;
     if (!(error instanceof DomainError) && fastifyStatus !== undefined && fastifyStatus < 500) {
-      return reply
-        .code(fastifyStatus)
-        .send({
-          code: "request.invalid",
-          message: error instanceof Error ? error.message : String(error),
-        });
+      return reply.code(fastifyStatus).send({
+        code: "request.invalid",
+        message: error instanceof Error ? error.message : String(error),
+      });
     }
     const { status, body } = toErrorBody(error);
     return reply.code(status).send(body);
