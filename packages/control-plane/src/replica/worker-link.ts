@@ -15,6 +15,9 @@ import {
   RESPONSE_HEADER_BYTES,
 } from "./protocol.js";
 
+/** Response bodies up to this size are written together with the head (see #onResponse). */
+const SMALL_BODY_BYTES = 16 * 1024;
+
 /** What a worker said in its READY frame. */
 export interface WorkerReadyInfo {
   /** The `predict` arguments the predictor declares, e.g. `["payload"]`. */
@@ -216,16 +219,20 @@ export class WorkerLink {
     const status = buffer.readUInt16BE(start + 5);
     const res = call.res;
     if (!res.destroyed && !res.headersSent) {
-      const body = buffer.subarray(start + RESPONSE_HEADER_BYTES - 4, end);
+      const bodyStart = start + RESPONSE_HEADER_BYTES - 4;
+      const length = end - bodyStart;
       res.writeHead(status, [
         "content-type",
         RESPONSE_CONTENT_TYPES[buffer[start + 7] ?? 2] ?? "application/octet-stream",
         "content-length",
-        String(body.length),
+        String(length),
         "x-request-id",
         call.requestId,
       ]);
-      res.end(body);
+      // A small body as a latin1 string (bytes kept 1:1) lets Node append it to the head and
+      // write both with one plain write; a Buffer body goes out through a corked writev.
+      if (length <= SMALL_BODY_BYTES) res.end(buffer.toString("latin1", bodyStart, end), "latin1");
+      else res.end(buffer.subarray(bodyStart, end));
     }
     this.#hooks.onAnswered(call, status);
   }
