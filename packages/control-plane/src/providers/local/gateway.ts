@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { DomainError } from "../../errors.js";
+import { limitYoungGenerationGrowth } from "../../replica/heap-tuning.js";
 import { rawHeader } from "../../replica/raw-header.js";
 
 /** What the gateway needs from a replica. */
@@ -36,6 +37,8 @@ export class Gateway {
   #idCounter = 0;
 
   constructor(backend: GatewayBackend) {
+    // Replica fronts live in this process: keep GC pauses out of their tail latency.
+    limitYoungGenerationGrowth();
     this.#backend = backend;
     this.#server = http.createServer((req, res) => this.#handle(req, res));
     this.#server.keepAliveTimeout = 65_000;

@@ -1,0 +1,15 @@
+/** V8 heap settings for a process that hosts replica fronts. */
+import { setFlagsFromString } from "node:v8";
+
+/**
+ * Stops V8 from growing the young generation past its start size. Serving makes ~10 KB of
+ * short-lived objects per request; under that rate V8 doubles the semi-spaces up to tens of MB,
+ * and each scavenge of such a young generation then copies megabytes of still-in-flight objects:
+ * measured 10–60 ms pauses, which became the replicas' p99 (iris, wrk -c16: p99 11–38 ms with
+ * growth, 5.6–7.6 ms without, same throughput). Process-wide and idempotent; call it once when
+ * the process starts serving. `--max-semi-space-size` would do the same but only as a start-up
+ * flag; the growth factor is read each time V8 considers growing, so setting it late works.
+ */
+export function limitYoungGenerationGrowth(): void {
+  setFlagsFromString("--semi-space-growth-factor=1");
+}
