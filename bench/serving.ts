@@ -379,7 +379,7 @@ async function main(): Promise<void> {
       `http://127.0.0.1:${flaskPort}/predict`,
       { cwd: dir },
     );
-    stops.push(flask.stop);
+    stops.push(() => flask.stop());
     servers.push(flask);
     const uvicornPort = await freePort();
     const fastapi = await startProcess(
@@ -401,10 +401,10 @@ async function main(): Promise<void> {
       `http://127.0.0.1:${uvicornPort}/predict`,
       { cwd: dir },
     );
-    stops.push(fastapi.stop);
+    stops.push(() => fastapi.stop());
     servers.push(fastapi);
     const axon = await startAxon(dir);
-    stops.push(axon.stop);
+    stops.push(() => axon.stop());
     servers.push(...axon.servers);
     const constantPort = await freePort();
     const constant = await startProcess(
@@ -415,7 +415,7 @@ async function main(): Promise<void> {
       `http://127.0.0.1:${constantPort}/`,
       { cwd: dir },
     );
-    stops.push(constant.stop);
+    stops.push(() => constant.stop());
     servers.push(constant);
 
     const samples = new Map<string, Sample[]>(servers.map((server) => [server.key, []]));
