@@ -3,7 +3,7 @@
  * directly (their stdout/stderr are the file), so logs survive the daemon dying; the daemon adds its
  * own lifecycle lines; `axon logs` reads the tail and follows appends.
  */
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import path from "node:path";
 
@@ -17,6 +17,10 @@ export class ApiLogs {
 
   fileFor(apiName: string): string {
     return path.join(this.#dir, `${apiName}.log`);
+  }
+
+  remove(apiName: string): void {
+    rmSync(this.fileFor(apiName), { force: true });
   }
 
   /** Appends one control-plane line (replica started, ready, crashed…) to the API's log. */

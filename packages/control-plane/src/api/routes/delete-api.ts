@@ -11,7 +11,8 @@ export function registerDeleteApiRoute(app: FastifyInstance, context: RouteConte
       context.store.deleteApi(name);
       context.secrets.delete(name);
       await context.reconcileNow(name);
-      context.logs.appendSystemLine(name, `api ${name} deleted`);
+      // Like its replicas, an API's logs go with it: a new API of the same name starts clean.
+      context.logs.remove(name);
       return { message: `deleting ${name}` };
     },
   );
