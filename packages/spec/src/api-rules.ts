@@ -7,7 +7,7 @@
  */
 
 import { posix } from "node:path";
-import type { ApiSpec } from "./api-spec.js";
+import type { ApiSpec, AutoscalingSpec } from "./api-spec.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import { canonicalizeEndpoint } from "./endpoint.js";
 import { parseQuantity } from "./quantity.js";
@@ -384,20 +384,9 @@ interface ValidatedApi {
     timeout?: string | null;
   };
   compute: { cpu: string | number; gpu: number; inf: number; mem: string | null };
-  autoscaling: {
-    min_replicas: number;
-    max_replicas: number;
-    init_replicas?: number;
-    target_replica_concurrency?: number;
-    max_replica_concurrency: number;
-    window: string;
-    downscale_stabilization_period: string;
-    upscale_stabilization_period: string;
-    max_downscale_factor: number;
-    max_upscale_factor: number;
-    downscale_tolerance: number;
-    upscale_tolerance: number;
-  };
+  /** The schema fills every default but the two that depend on other fields. */
+  autoscaling: Omit<AutoscalingSpec, "init_replicas" | "target_replica_concurrency"> &
+    Partial<Pick<AutoscalingSpec, "init_replicas" | "target_replica_concurrency">>;
   update_strategy: { max_surge: number | string; max_unavailable: number | string };
   networking: { endpoint?: string; local_port?: number | null; api_gateway: "public" | "none" };
   monitoring?: { model_type?: "classification" | "regression" | null; key?: string | null } | null;
