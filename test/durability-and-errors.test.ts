@@ -91,6 +91,15 @@ describe("self-healing", () => {
     });
     const logs = await c.axon(["logs", "iris-classifier"]);
     expect(logs.stdout).toMatch(/killed by SIGKILL/);
+    // And the replacement is the PID the state store knows (so a crashed daemon can find it)
+    const { DatabaseSync } = await import("node:sqlite");
+    const db = new DatabaseSync(path.join(c.home, "state.db"), { readOnly: true });
+    try {
+      const rows = db.prepare("SELECT pid FROM worker_processes").all() as Array<{ pid: number }>;
+      expect(rows.map((r) => r.pid)).toEqual([replacement]);
+    } finally {
+      db.close();
+    }
   });
 });
 

@@ -146,6 +146,7 @@ export class Replica {
   readonly #server: Server;
   readonly #links: WorkerLink[] = [];
   readonly #exitListeners: ((info: ReplicaExitInfo) => void)[] = [];
+  readonly #replacedListeners: Array<(pids: number[]) => void> = [];
   readonly #drainWaiters: (() => void)[] = [];
   /** Workers whose end was already handled (exit and socket close both lead there). */
   readonly #goneHandled = new WeakSet<WorkerLink>();
@@ -250,6 +251,11 @@ export class Replica {
   /** Registers a listener called once if a worker dies without being asked to. */
   onExit(listener: (info: ReplicaExitInfo) => void): void {
     this.#exitListeners.push(listener);
+  }
+
+  /** Registers a listener called after a dead worker was replaced (so `pids()` changed). */
+  onWorkerReplaced(listener: (pids: number[]) => void): void {
+    this.#replacedListeners.push(listener);
   }
 
   /**
@@ -542,6 +548,8 @@ export class Replica {
     if (this.#state === "ready" && this.#mayRestart()) {
       this.#logLine("WARNING", `${message}; starting a replacement`);
       this.#links[link.index] = this.#spawnWorker(link.index);
+      const pids = this.pids();
+      for (const listener of this.#replacedListeners) listener(pids);
       return;
     }
     if (this.#state === "starting") {

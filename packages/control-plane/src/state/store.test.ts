@@ -90,8 +90,10 @@ describe("StateStore", () => {
     const store = StateStore.open(tempDb());
     store.recordWorkerProcesses("r1", "a", [11, 12]);
     store.recordWorkerProcesses("r2", "a", [13]);
+    // A replaced worker: the replica's set is replaced, not added to
+    store.recordWorkerProcesses("r2", "a", [14]);
     store.forgetReplicaProcesses("r1");
-    expect(store.listWorkerProcesses()).toEqual([{ pid: 13, replicaId: "r2", apiName: "a" }]);
+    expect(store.listWorkerProcesses()).toEqual([{ pid: 14, replicaId: "r2", apiName: "a" }]);
     store.close();
   });
 });

@@ -267,8 +267,10 @@ export class StateStore {
     ).reverse();
   }
 
+  /** Sets the worker PIDs of a replica (replacing what was recorded for it). */
   recordWorkerProcesses(replicaId: string, apiName: string, pids: number[]): void {
     this.#transaction(() => {
+      this.#run("DELETE FROM worker_processes WHERE replica_id = ?", replicaId);
       for (const pid of pids) {
         this.#run(
           "INSERT OR REPLACE INTO worker_processes (pid, replica_id, api_name) VALUES (?, ?, ?)",

@@ -149,6 +149,11 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
       `replica ${id} starting (version ${plan.versionId}, worker pids ${observed.pids.join(", ")})`,
     );
 
+    // Keep the recorded PIDs current, so a restarted daemon can find every worker after a crash.
+    replica.onWorkerReplaced((pids) => {
+      entry.observed.pids = pids;
+      this.#options.store.recordWorkerProcesses(id, plan.apiName, pids);
+    });
     replica.onExit((info) => {
       if (!this.#replicas.has(id) || entry.observed.phase === "stopping") return;
       const how =
