@@ -200,10 +200,19 @@ describe("bad input", () => {
     const deploy = await c.axon(["deploy", project, "--wait"]);
     expect(deploy.code).toBe(1);
     expect(deploy.stderr).toContain("no_such_module_xyz");
+    // And callers get a 503 that says why, counted in the API's metrics
+    const refused = await postJson(
+      `http://localhost:${c.gatewayPort}/iris-classifier`,
+      [1, 2, 3, 4],
+    );
+    expect(refused.status).toBe(503);
+    expect(refused.text).toContain("no_such_module_xyz");
     const get = JSON.parse((await c.axon(["get", "iris-classifier", "-o", "json"])).stdout) as {
       status: string;
+      metrics?: { requests: { "5XX": number } };
     };
     expect(get.status).toBe("error");
+    expect(get.metrics?.requests["5XX"]).toBeGreaterThanOrEqual(1);
     const logs = await c.axon(["logs", "iris-classifier"]);
     expect(logs.stdout).toContain("Traceback");
     expect(logs.stdout).toContain("ModuleNotFoundError: No module named 'no_such_module_xyz'");

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { DomainError } from "../../errors.js";
 import { limitYoungGenerationGrowth } from "../../replica/heap-tuning.js";
+import { RequestRecorder, type RequestStats } from "../../replica/metrics.js";
 import { rawHeader } from "../../replica/raw-header.js";
 
 /** What the gateway needs from a replica. */
@@ -26,6 +27,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export class Gateway {
   readonly #routes = new Map<string, string>();
+  readonly #refusals = new Map<string, RequestRecorder>();
   readonly #endpoints = new Map<string, string>();
   readonly #backend: GatewayBackend;
   readonly #server: Server;
@@ -79,6 +81,29 @@ export class Gateway {
     });
   }
 
+  /** Requests the gateway answered itself for an API (503: no ready replica), by API. */
+  refusedStats(apiName: string): RequestStats | undefined {
+    return this.#refusals.get(apiName)?.stats();
+  }
+
+  refusedApiNames(): string[] {
+    return [...this.#refusals.keys()];
+  }
+
+  /** Drops an API's gateway counters (the API was deleted). */
+  forgetStats(apiName: string): void {
+    this.#refusals.delete(apiName);
+  }
+
+  #refused(apiName: string): RequestRecorder {
+    let recorder = this.#refusals.get(apiName);
+    if (recorder === undefined) {
+      recorder = new RequestRecorder();
+      this.#refusals.set(apiName, recorder);
+    }
+    return recorder;
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
@@ -109,6 +134,8 @@ export class Gateway {
     }
     const replica = leastInFlight(this.#backend.readyReplicas(apiName));
     if (replica === undefined) {
+      // Counted for the API like a replica's own 503s: callers saw the API refuse them.
+      this.#refused(apiName).record(503, 0);
       res.setHeader("Retry-After", "1");
       respondJson(req, res, 503, {
         error: `api ${apiName} has no ready replica (${this.#backend.whyNotReady(apiName)})`,

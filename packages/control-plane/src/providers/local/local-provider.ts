@@ -13,7 +13,12 @@ import {
   type MetricsSource,
   type ReplicaMetricsView,
 } from "../../metrics/api-metrics.js";
-import { emptyStats, mergeStats, type RequestStats } from "../../replica/metrics.js";
+import {
+  emptyStats,
+  mergeStats,
+  STATUS_CLASSES,
+  type RequestStats,
+} from "../../replica/metrics.js";
 import { Replica } from "../../replica/replica.js";
 import type { ApiLogs } from "../../logs/api-logs.js";
 import type { StateStore } from "../../state/store.js";
@@ -231,6 +236,12 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
 
   apiRequestStats(apiName: string): RequestStats {
     const total = mergeStats(emptyStats(), this.#retiredStats.get(apiName) ?? emptyStats());
+    // The gateway's own refusals (no ready replica) count by status class, not in the latency
+    // histogram: they took no serving time and would drag the API's latency toward zero.
+    const refused = this.gateway.refusedStats(apiName);
+    if (refused !== undefined) {
+      for (const cls of STATUS_CLASSES) total.statusClasses[cls] += refused.statusClasses[cls];
+    }
     for (const entry of this.#replicas.values()) {
       if (entry.observed.apiName === apiName) mergeStats(total, entry.replica.requestStats());
     }
@@ -238,11 +249,12 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
   }
 
   metricApiNames(): string[] {
-    return [...this.#retiredStats.keys()];
+    return [...new Set([...this.#retiredStats.keys(), ...this.gateway.refusedApiNames()])];
   }
 
   forget(apiName: string): void {
     this.#retiredStats.delete(apiName);
+    this.gateway.forgetStats(apiName);
     this.#failures.delete(apiName);
   }
 
