@@ -1,0 +1,98 @@
+/**
+ * The gateway's routing over real HTTP on 127.0.0.1, with stand-in replicas (plain objects that
+ * answer with their own name); real replicas behind it are covered by test/ end to end.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { afterEach, describe, expect, test } from "vitest";
+import { Gateway, type GatewayBackend, type RoutableReplica } from "./gateway.js";
+
+function standIn(name: string, inFlight: number, seen: string[]): RoutableReplica {
+  return {
+    inFlight,
+    serve(req: IncomingMessage, res: ServerResponse, requestId: string) {
+      seen.push(requestId);
+      req.resume();
+      req.on("end", () => res.end(name));
+    },
+  };
+}
+
+const gateways: Gateway[] = [];
+afterEach(async () => {
+  for (const gateway of gateways.splice(0)) await gateway.close();
+});
+
+async function start(backend: GatewayBackend): Promise<{ gateway: Gateway; url: string }> {
+  const gateway = new Gateway(backend);
+  gateways.push(gateway);
+  const port = await gateway.listen(0, "127.0.0.1");
+  return { gateway, url: `http://127.0.0.1:${port}` };
+}
+
+describe("Gateway", () => {
+  test("routes an endpoint to the least busy ready replica and passes the request id", async () => {
+    const seen: string[] = [];
+    const { gateway, url } = await start({
+      readyReplicas: () => [standIn("busy", 5, seen), standIn("idle", 1, seen)],
+      whyNotReady: () => "",
+    });
+    gateway.setRoute("iris", "/iris");
+    const response = await fetch(`${url}/iris/?x=1`, {
+      method: "POST",
+      body: "[1]",
+      headers: { "X-Request-ID": "abc-1" },
+    });
+    expect(await response.text()).toBe("idle");
+    expect(seen).toEqual(["abc-1"]);
+  });
+
+  test("answers GET with usage, other methods with 405, unknown paths with 404", async () => {
+    const { gateway, url } = await start({ readyReplicas: () => [], whyNotReady: () => "" });
+    gateway.setRoute("iris", "/iris");
+    const get = await fetch(`${url}/iris`);
+    expect(get.status).toBe(200);
+    expect(await get.text()).toContain("POST");
+    const put = await fetch(`${url}/iris`, { method: "PUT", body: "x" });
+    expect(put.status).toBe(405);
+    expect(put.headers.get("allow")).toBe("GET, POST");
+    const missing = await fetch(`${url}/nope`, { method: "POST", body: "x" });
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toContain("/nope");
+  });
+
+  test("with no ready replica: 503 with Retry-After and the reason, counted for the API", async () => {
+    const { gateway, url } = await start({
+      readyReplicas: () => [],
+      whyNotReady: () => "its replicas are still starting",
+    });
+    gateway.setRoute("iris", "/iris");
+    const response = await fetch(`${url}/iris`, { method: "POST", body: "[1]" });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("1");
+    expect(await response.text()).toContain("still starting");
+    expect(gateway.refusedStats("iris")?.statusClasses["5XX"]).toBe(1);
+  });
+
+  test("moving an API to a new endpoint frees the old one", async () => {
+    const seen: string[] = [];
+    const { gateway, url } = await start({
+      readyReplicas: () => [standIn("r", 0, seen)],
+      whyNotReady: () => "",
+    });
+    gateway.setRoute("iris", "/v1/iris");
+    gateway.setRoute("iris", "/v2/iris");
+    expect((await fetch(`${url}/v1/iris`, { method: "POST", body: "" })).status).toBe(404);
+    expect((await fetch(`${url}/v2/iris`, { method: "POST", body: "" })).status).toBe(200);
+    gateway.removeRoute("iris");
+    expect((await fetch(`${url}/v2/iris`, { method: "POST", body: "" })).status).toBe(404);
+  });
+
+  test("a port in use is a clear error", async () => {
+    const { url } = await start({ readyReplicas: () => [], whyNotReady: () => "" });
+    const port = Number(new URL(url).port);
+    const second = new Gateway({ readyReplicas: () => [], whyNotReady: () => "" });
+    await expect(second.listen(port, "127.0.0.1")).rejects.toMatchObject({
+      code: "gateway.port_in_use",
+    });
+  });
+});
