@@ -1,0 +1,124 @@
+import { describe, expect, test } from "vitest";
+import type { ObservedReplica, Provider, ReplicaFailure } from "../providers/provider.js";
+import type { ApiRecord } from "../state/store.js";
+import { summarizeApi } from "./status.js";
+
+function api(requested: number, minReplicas: number): ApiRecord {
+  return {
+    name: "iris",
+    kind: "RealtimeAPI",
+    requested,
+    createdAt: "2026-11-23T00:00:00.000Z",
+    updatedAt: "2026-11-23T00:00:00.000Z",
+    currentVersion: {
+      id: "v2",
+      apiName: "iris",
+      spec: { networking: { endpoint: "/iris" }, autoscaling: { min_replicas: minReplicas } },
+      specHash: "h",
+      bundle: "b",
+      configFile: "axon.yaml",
+      projectPath: null,
+      envKey: null,
+      createdAt: "2026-11-23T00:00:00.000Z",
+    },
+  };
+}
+
+/** Only what summarizeApi reads from a provider. */
+function observed(
+  replicas: Array<[string, ObservedReplica["phase"]]>,
+  failure?: ReplicaFailure,
+): Provider {
+  const list = replicas.map(([versionId, phase], i): ObservedReplica => ({
+    id: `r${i}`,
+    apiName: "iris",
+    versionId,
+    phase,
+    pids: [],
+    startedAt: i,
+  }));
+  return { listReplicas: () => list, lastFailure: () => failure } as unknown as Provider;
+}
+
+const crash: ReplicaFailure = {
+  versionId: "v2",
+  count: 2,
+  lastAt: 0,
+  message: "worker 0 exited with code 1",
+};
+
+describe("summarizeApi (Cortex's status order)", () => {
+  test.each([
+    [
+      "all requested replicas ready",
+      1,
+      1,
+      [["v2", "ready"]],
+      undefined,
+      "live",
+      { upToDate: 1, failed: 0 },
+    ],
+    ["still starting", 1, 1, [["v2", "starting"]], undefined, "updating", { initializing: 1 }],
+    [
+      "min_replicas ready while scaling up",
+      3,
+      1,
+      [
+        ["v2", "ready"],
+        ["v2", "starting"],
+      ],
+      undefined,
+      "live",
+      { upToDate: 1, initializing: 1 },
+    ],
+    [
+      "new version crashing, old one serving",
+      1,
+      1,
+      [
+        ["v1", "ready"],
+        ["v2", "starting"],
+      ],
+      crash,
+      "error",
+      { stale: 1, failed: 1, initializing: 0 },
+    ],
+    [
+      "an old version's crash does not taint the new one",
+      1,
+      1,
+      [["v2", "ready"]],
+      { ...crash, versionId: "v1" },
+      "live",
+      { failed: 0 },
+    ],
+    [
+      "stopping replicas are not counted",
+      1,
+      1,
+      [["v2", "stopping"]],
+      undefined,
+      "updating",
+      { upToDate: 0 },
+    ],
+  ] as const)("%s → %s", (_name, requested, min, replicas, failure, status, counts) => {
+    const summary = summarizeApi(
+      api(requested, min),
+      observed(
+        replicas.map(([v, p]) => [v, p]),
+        failure,
+      ),
+      "http://localhost:8888",
+    );
+    expect(summary.status).toBe(status);
+    expect(summary.replicas).toMatchObject(counts);
+    expect(summary.endpoint).toBe("http://localhost:8888/iris");
+  });
+
+  test("an error says why, where to look, and that the previous version keeps serving", () => {
+    const summary = summarizeApi(api(1, 1), observed([["v1", "ready"]], crash), "http://x");
+    expect(summary.statusMessage).toBe(
+      "worker 0 exited with code 1; run `axon logs iris`; the previous version keeps serving",
+    );
+  });
+});
