@@ -248,9 +248,7 @@ export class Daemon {
     const provider = this.#provider;
     const apis = store?.listApis().length ?? 0;
     const workerPids = provider?.allWorkerPids() ?? [];
-    let replicas = 0;
-    for (const api of store?.listApis() ?? [])
-      replicas += provider?.listReplicas(api.name).length ?? 0;
+    const replicas = provider?.replicaCount ?? 0;
     return {
       provider: "local",
       version: AXON_VERSION,

@@ -30,6 +30,7 @@ import {
   type EnvironmentRecord,
 } from "./environment-manager.js";
 import { buildTinyWheel } from "./testing/wheels.js";
+import { TS_SOURCES_PRELUDE } from "../testing/ts-child.js";
 
 const DEBIAN_PYTHON = "/usr/bin/python3";
 
@@ -419,16 +420,7 @@ describe.concurrent("EnvironmentManager builds", () => {
     const { root, manager: envs } = manager(process.env);
     const indexModule = new URL("./index.ts", import.meta.url).href;
     const script = `
-      import { registerHooks } from "node:module";
-      registerHooks({
-        resolve(specifier, context, next) {
-          try { return next(specifier, context); }
-          catch (error) {
-            if (specifier.startsWith(".") && specifier.endsWith(".js")) return next(specifier.slice(0, -3) + ".ts", context);
-            throw error;
-          }
-        },
-      });
+      ${TS_SOURCES_PRELUDE}
       const { EnvironmentManager, readEnvironmentInputs } = await import(${JSON.stringify(indexModule)});
       const [root, dir, python, version] = process.argv.slice(1);
       const manager = new EnvironmentManager({ root, env: { ...process.env, AXON_TEST_SLOW: "1" } });

@@ -14,6 +14,7 @@ import {
   type ReplicaOptions,
   ReplicaStartError,
 } from "./replica.js";
+import { TS_SOURCES_PRELUDE } from "../testing/ts-child.js";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const IRIS_EXAMPLE = fileURLToPath(new URL("../../../../examples/iris-sklearn/", import.meta.url));
@@ -497,16 +498,7 @@ describe("Replica", () => {
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const replicaModule = new URL("./replica.ts", import.meta.url).href;
     const script = `
-      import { registerHooks } from "node:module";
-      registerHooks({
-        resolve(specifier, context, next) {
-          try { return next(specifier, context); }
-          catch (error) {
-            if (specifier.startsWith(".") && specifier.endsWith(".js")) return next(specifier.slice(0, -3) + ".ts", context);
-            throw error;
-          }
-        },
-      });
+      ${TS_SOURCES_PRELUDE}
       const { Replica } = await import(${JSON.stringify(replicaModule)});
       const replica = Replica.start(JSON.parse(process.argv[1]));
       await replica.ready;

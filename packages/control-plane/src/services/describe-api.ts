@@ -45,15 +45,15 @@ export function describeApi(context: RouteContext, name: string): ApiDetail {
 }
 
 function describeEnvironment(context: RouteContext, envKey: string | null): ApiEnvironment {
-  const info = context.info();
+  const { path: basePython, version } = context.environments.base();
   const base = {
-    basePython: info.python.path,
-    baseVersion: info.python.version,
+    basePython,
+    baseVersion: version === null ? null : shortPythonVersion(version),
     isolated: context.environments.isolated,
   };
   const record = envKey === null ? undefined : context.environments.describe(envKey);
   if (record === undefined) {
-    return { key: envKey, python: info.python.path, ...base, packages: 0, distributions: [] };
+    return { key: envKey, python: basePython, ...base, packages: 0, distributions: [] };
   }
   return {
     key: record.key,

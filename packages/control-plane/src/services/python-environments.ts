@@ -42,6 +42,11 @@ export class PythonEnvironments {
     this.#stopSignal = stopSignal;
   }
 
+  /** The base interpreter (real path and full version, or null when it cannot run). */
+  base(): BasePython {
+    return this.#base();
+  }
+
   get isolated(): boolean {
     return this.#isolated;
   }

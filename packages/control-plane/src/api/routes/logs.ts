@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { DomainError } from "../../errors.js";
 import { followFile, readTail } from "../../logs/api-logs.js";
 import { requireApi } from "../../services/describe-api.js";
 import type { RouteContext } from "../context.js";
@@ -14,10 +15,7 @@ export function registerLogsRoute(app: FastifyInstance, context: RouteContext): 
     async (request, reply) => {
       const name = requireApi(context, request.params.name).name;
       const follow = request.query.follow === "1" || request.query.follow === "true";
-      const tail = Math.max(
-        0,
-        Math.min(100_000, Number.parseInt(request.query.tail ?? "100", 10) || 0),
-      );
+      const tail = parseTail(request.query.tail);
       const file = context.logs.fileFor(name);
       const { text, offset } = await readTail(file, tail);
       if (!follow) {
@@ -44,4 +42,17 @@ export function registerLogsRoute(app: FastifyInstance, context: RouteContext): 
       }
     },
   );
+}
+
+/** `tail` is a line count, 0–100,000 (default 100). */
+function parseTail(value: string | undefined): number {
+  if (value === undefined || value === "") return 100;
+  const lines = Number(value);
+  if (!Number.isInteger(lines) || lines < 0 || lines > 100_000) {
+    throw new DomainError(
+      "request.invalid",
+      `tail must be a number of lines from 0 to 100000 (got ${value})`,
+    );
+  }
+  return lines;
 }

@@ -79,6 +79,11 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
     return [...new Set([...this.#replicas.values()].map((e) => e.observed.apiName))];
   }
 
+  /** Replicas this provider runs now, of every API (starting, ready or stopping). */
+  get replicaCount(): number {
+    return this.#replicas.size;
+  }
+
   allWorkerPids(): number[] {
     return [...this.#replicas.values()].flatMap((e) => e.replica.pids());
   }
