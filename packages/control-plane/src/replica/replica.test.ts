@@ -2,8 +2,6 @@ import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +13,7 @@ import {
   ReplicaStartError,
 } from "./replica.js";
 import { TS_SOURCES_PRELUDE } from "../testing/ts-child.js";
+import { FrontServer } from "./front-server.js";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const IRIS_EXAMPLE = fileURLToPath(new URL("../../../../examples/iris-sklearn/", import.meta.url));
@@ -46,17 +45,17 @@ async function startHarness(overrides: Partial<ReplicaOptions> = {}): Promise<Ha
     ...overrides,
   });
   let counter = 0;
-  const server = createServer((req, res) => replica.serve(req, res, `req-${++counter}`));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const server = new FrontServer({
+    handler: (request, responder) => replica.serve(request, responder, `req-${++counter}`),
+  });
+  const port = await server.listen(0, "127.0.0.1");
   onTestFinished(async () => {
     const pids = replica.pids();
     await replica.stop(0);
     for (const pid of pids) killQuietly(pid);
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
     await rm(dir, { recursive: true, force: true });
   });
-  const { port } = server.address() as AddressInfo;
   return { replica, url: `http://127.0.0.1:${port}`, logFile };
 }
 

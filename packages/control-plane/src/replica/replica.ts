@@ -20,9 +20,9 @@ import {
   readSync,
   unlinkSync,
 } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
+import type { FrontRequest, Responder } from "./front-server.js";
 import {
   type InFlightSample,
   InFlightSampler,
@@ -70,8 +70,6 @@ export interface ReplicaOptions {
   runDir: string;
   /** Workers' stdout and stderr are appended here (the file outlives the front). */
   logFile: string;
-  /** Largest accepted request body; larger ones get 413. Default 64 MiB. */
-  maxBodyBytes?: number;
   /** Directory holding `axon_runtime/`; default `$AXON_RUNTIME_DIR` or the package's own copy. */
   runtimeDir?: string;
 }
@@ -119,7 +117,6 @@ export class ReplicaStartError extends Error {
   }
 }
 
-const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 60_000;
 /** A replica replaces dead workers, but gives up (fails) past this many deaths per minute. */
 const MAX_WORKER_RESTARTS_PER_MINUTE = 3;
@@ -150,7 +147,6 @@ export class Replica {
   readonly #drainWaiters: (() => void)[] = [];
   /** Workers whose end was already handled (exit and socket close both lead there). */
   readonly #goneHandled = new WeakSet<WorkerLink>();
-  readonly #maxBodyBytes: number;
   readonly #timeoutMs: number;
   readonly #recorder = new RequestRecorder();
   readonly #sampler = new InFlightSampler();
@@ -171,7 +167,6 @@ export class Replica {
     this.id = options.id;
     this.#options = options;
     this.#socketPath = socketPath;
-    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
@@ -259,10 +254,11 @@ export class Replica {
   }
 
   /**
-   * Serves one HTTP request: reads the body, frames it to the least-busy worker, and writes the
-   * worker's answer. Always answers, and always sets `X-Request-ID`.
+   * Serves one HTTP request (its body already read by the FrontServer): frames it to the
+   * least-busy worker, or into the next batch, and answers with the worker's result. Always
+   * answers, and always sets `X-Request-ID`.
    */
-  serve(req: IncomingMessage, res: ServerResponse, requestId: string): void {
+  serve(request: FrontRequest, responder: Responder, requestId: string): void {
     const startedAt = performance.now();
     if (this.#state !== "ready") {
       const why =
@@ -271,61 +267,46 @@ export class Replica {
           : this.#state === "failed"
             ? "has failed"
             : "is shutting down";
-      writeJsonError(res, 503, requestId, `replica ${this.id} of ${this.#options.apiName} ${why}`, {
-        "retry-after": "1",
-      });
-      this.#recorder.record(503, performance.now() - startedAt);
+      this.#refuse(
+        responder,
+        requestId,
+        startedAt,
+        `replica ${this.id} of ${this.#options.apiName} ${why}`,
+      );
       return;
     }
     if (this.#inFlight >= this.#options.maxConcurrency) {
-      writeJsonError(
-        res,
-        503,
+      this.#refuse(
+        responder,
         requestId,
+        startedAt,
         `${this.#options.apiName} is at its limit of ${this.#options.maxConcurrency} concurrent ` +
           "requests per replica; retry shortly",
-        { "retry-after": "1" },
       );
-      this.#recorder.record(503, performance.now() - startedAt);
-      return;
-    }
-    // rawHeaders, not req.headers: the latter builds an object per request (seen in profiles).
-    const raw = req.rawHeaders;
-    const declared = Number(rawHeader(raw, "content-length"));
-    if (declared > this.#maxBodyBytes) {
-      this.#rejectTooLarge(res, requestId, startedAt);
       return;
     }
     this.#inFlight++;
+    const raw = request.rawHeaders;
     const bodyKind = isJsonContentType(rawHeader(raw, "content-type"))
       ? BodyKind.Json
       : BodyKind.Bytes;
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    let settled = false;
-    // `on`, not `once`: `settled` already makes each run once, and `once` allocates a wrapper.
-    req.on("data", (chunk: Buffer) => {
-      if (settled) return;
-      bytes += chunk.length;
-      if (bytes > this.#maxBodyBytes) {
-        settled = true;
-        this.#release();
-        this.#rejectTooLarge(res, requestId, startedAt);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => {
-      if (settled) return;
-      settled = true;
-      this.#admit(req, res, requestId, startedAt, bodyKind, chunks, bytes);
-    });
-    // A client that disconnects mid-body never sends `end`.
-    req.on("close", () => {
-      if (settled) return;
-      settled = true;
-      this.#release();
-    });
+    let meta: string | null = null;
+    if (this.#wantsMeta && this.#options.batching == null) {
+      const url = request.url;
+      const q = url.indexOf("?");
+      meta = JSON.stringify({ query: q >= 0 ? url.slice(q + 1) : "", headers: headerObject(raw) });
+    }
+    const id =
+      requestId.length > MAX_REQUEST_ID_CHARS
+        ? requestId.slice(0, MAX_REQUEST_ID_CHARS)
+        : requestId;
+    this.#admit(new Call(responder, id, startedAt, bodyKind, meta, request.body));
+  }
+
+  /** 503 with Retry-After: the replica cannot take the request now. */
+  #refuse(responder: Responder, requestId: string, startedAt: number, message: string): void {
+    writeJsonError(responder, 503, requestId, message, ["retry-after", "1"]);
+    this.#recorder.record(503, performance.now() - startedAt);
   }
 
   /**
@@ -634,26 +615,7 @@ export class Replica {
     for (const listener of this.#exitListeners) listener(info);
   }
 
-  #admit(
-    req: IncomingMessage,
-    res: ServerResponse,
-    requestId: string,
-    startedAt: number,
-    bodyKind: BodyKind,
-    chunks: Buffer[],
-    bytes: number,
-  ): void {
-    let meta: string | null = null;
-    if (this.#wantsMeta && this.#options.batching == null) {
-      const url = req.url ?? "";
-      const q = url.indexOf("?");
-      meta = JSON.stringify({ query: q >= 0 ? url.slice(q + 1) : "", headers: req.headers });
-    }
-    const id =
-      requestId.length > MAX_REQUEST_ID_CHARS
-        ? requestId.slice(0, MAX_REQUEST_ID_CHARS)
-        : requestId;
-    const call = new Call(res, id, startedAt, bodyKind, meta, chunks, bytes);
+  #admit(call: Call): void {
     const batching = this.#options.batching;
     if (batching == null) {
       const link = this.#pickWorker();
@@ -686,9 +648,10 @@ export class Replica {
 
   #refuseNoWorker(calls: readonly Call[]): void {
     for (const call of calls) {
-      writeJsonError(call.res, 503, call.requestId, `replica ${this.id} has no live worker`, {
-        "retry-after": "1",
-      });
+      writeJsonError(call.res, 503, call.requestId, `replica ${this.id} has no live worker`, [
+        "retry-after",
+        "1",
+      ]);
       this.#answered(call.startedAt, 503);
     }
   }
@@ -720,17 +683,6 @@ export class Replica {
     }
   }
 
-  #rejectTooLarge(res: ServerResponse, requestId: string, startedAt: number): void {
-    res.shouldKeepAlive = false; // the rest of the body is not read
-    writeJsonError(
-      res,
-      413,
-      requestId,
-      `the request body is larger than the limit of ${this.#maxBodyBytes} bytes`,
-    );
-    this.#recorder.record(413, performance.now() - startedAt);
-  }
-
   async #teardown(graceMs: number): Promise<void> {
     if (this.#inFlight > 0 && graceMs > 0) {
       await withTimeout(new Promise<void>((resolve) => this.#drainWaiters.push(resolve)), graceMs);
@@ -742,9 +694,10 @@ export class Replica {
     const unsent = this.#batch;
     this.#batch = [];
     for (const call of unsent) {
-      writeJsonError(call.res, 503, call.requestId, `replica ${this.id} is shutting down`, {
-        "retry-after": "1",
-      });
+      writeJsonError(call.res, 503, call.requestId, `replica ${this.id} is shutting down`, [
+        "retry-after",
+        "1",
+      ]);
       this.#answered(call.startedAt, 503);
     }
     const alive = (): WorkerLink[] => this.#links.filter((link) => link.exit === null);
@@ -770,6 +723,21 @@ function isJsonContentType(value: string | undefined): boolean {
   const semicolon = value.indexOf(";");
   const type = (semicolon >= 0 ? value.slice(0, semicolon) : value).trim().toLowerCase();
   return type === "application/json";
+}
+
+/**
+ * Request headers as an object with lower-case names, as a predictor asking for `headers` gets
+ * them; repeated headers are joined with ", " (Node's `req.headers` does the same for most).
+ */
+function headerObject(rawHeaders: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] as string).toLowerCase();
+    const value = rawHeaders[i + 1] as string;
+    const previous = headers[name];
+    headers[name] = previous === undefined ? value : `${previous}, ${value}`;
+  }
+  return headers;
 }
 
 function describeExit(link: WorkerLink): string {

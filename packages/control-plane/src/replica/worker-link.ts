@@ -4,8 +4,8 @@
  * the lifecycle; this file only moves frames.
  */
 import type { ChildProcess } from "node:child_process";
-import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import type { Responder } from "./front-server.js";
 import {
   type BodyKind,
   encodeBatchHead,
@@ -14,9 +14,6 @@ import {
   RESPONSE_CONTENT_TYPES,
   RESPONSE_HEADER_BYTES,
 } from "./protocol.js";
-
-/** Response bodies up to this size are written together with the head (see #onResponse). */
-const SMALL_BODY_BYTES = 16 * 1024;
 
 /** What a worker said in its READY frame. */
 export interface WorkerReadyInfo {
@@ -34,24 +31,22 @@ export interface WorkerInitFailure {
 
 /** One admitted request, from the moment its body is read until its response is written. */
 export class Call {
-  readonly res: ServerResponse;
+  readonly res: Responder;
   readonly requestId: string;
   /** `performance.now()` when the front accepted it; latency and timeouts count from here. */
   readonly startedAt: number;
   readonly bodyKind: BodyKind;
   readonly meta: string | null;
-  readonly body: Buffer[];
-  readonly bodyBytes: number;
+  readonly body: Buffer;
   seq = 0;
 
   constructor(
-    res: ServerResponse,
+    res: Responder,
     requestId: string,
     startedAt: number,
     bodyKind: BodyKind,
     meta: string | null,
-    body: Buffer[],
-    bodyBytes: number,
+    body: Buffer,
   ) {
     this.res = res;
     this.requestId = requestId;
@@ -59,7 +54,6 @@ export class Call {
     this.bodyKind = bodyKind;
     this.meta = meta;
     this.body = body;
-    this.bodyBytes = bodyBytes;
   }
 }
 
@@ -118,13 +112,13 @@ export class WorkerLink {
     return true;
   }
 
-  /** Frames one request to this worker; the body chunks follow the head without being copied. */
+  /** Frames one request to this worker; the body follows the head. */
   send(call: Call): void {
     this.#track(call);
     this.#queue(
-      encodeRequestHead(call.seq, call.bodyKind, call.requestId, call.meta, call.bodyBytes),
+      encodeRequestHead(call.seq, call.bodyKind, call.requestId, call.meta, call.body.length),
     );
-    for (const chunk of call.body) this.#queue(chunk);
+    this.#queue(call.body);
   }
 
   /** Frames several requests as one BATCH: the worker calls `predict_batch` once for all. */
@@ -133,14 +127,20 @@ export class WorkerLink {
     let bytes = 0;
     for (const call of calls) {
       this.#track(call);
-      const head = encodeRequestHead(call.seq, call.bodyKind, call.requestId, null, call.bodyBytes);
+      const head = encodeRequestHead(
+        call.seq,
+        call.bodyKind,
+        call.requestId,
+        null,
+        call.body.length,
+      );
       heads.push(head);
-      bytes += head.length + call.bodyBytes;
+      bytes += head.length + call.body.length;
     }
     this.#queue(encodeBatchHead(calls.length, bytes));
     for (let i = 0; i < calls.length; i++) {
       this.#queue(heads[i] as Buffer);
-      for (const chunk of (calls[i] as Call).body) this.#queue(chunk);
+      this.#queue((calls[i] as Call).body);
     }
   }
 
@@ -217,23 +217,16 @@ export class WorkerLink {
     this.#pending.delete(seq);
     this.inFlight--;
     const status = buffer.readUInt16BE(start + 5);
-    const res = call.res;
-    if (!res.destroyed && !res.headersSent) {
-      const bodyStart = start + RESPONSE_HEADER_BYTES - 4;
-      const length = end - bodyStart;
-      res.writeHead(status, [
+    call.res.send(
+      status,
+      [
         "content-type",
         RESPONSE_CONTENT_TYPES[buffer[start + 7] ?? 2] ?? "application/octet-stream",
-        "content-length",
-        String(length),
         "x-request-id",
         call.requestId,
-      ]);
-      // A small body as a latin1 string (bytes kept 1:1) lets Node append it to the head and
-      // write both with one plain write; a Buffer body goes out through a corked writev.
-      if (length <= SMALL_BODY_BYTES) res.end(buffer.toString("latin1", bodyStart, end), "latin1");
-      else res.end(buffer.subarray(bodyStart, end));
-    }
+      ],
+      buffer.subarray(start + RESPONSE_HEADER_BYTES - 4, end),
+    );
     this.#hooks.onAnswered(call, status);
   }
 
@@ -259,21 +252,18 @@ export class WorkerLink {
   };
 }
 
-/** Writes a JSON error body `{error, request_id}` unless the response is already gone. */
+/** Answers with a JSON error body `{error, request_id}` unless the request is already answered. */
 export function writeJsonError(
-  res: ServerResponse,
+  res: Responder,
   status: number,
   requestId: string,
   message: string,
-  extraHeaders: Record<string, string> = {},
+  extraHeaders: readonly string[] = [],
 ): void {
-  if (res.destroyed || res.headersSent) return;
-  const body = JSON.stringify({ error: message, request_id: requestId });
-  res.writeHead(status, {
-    ...extraHeaders,
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(body),
-    "x-request-id": requestId,
-  });
-  res.end(body);
+  if (res.done) return;
+  res.send(
+    status,
+    [...extraHeaders, "content-type", "application/json", "x-request-id", requestId],
+    JSON.stringify({ error: message, request_id: requestId }),
+  );
 }

@@ -2,17 +2,16 @@
  * The gateway's routing over real HTTP on 127.0.0.1, with stand-in replicas (plain objects that
  * answer with their own name); real replicas behind it are covered by test/ end to end.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { FrontRequest, Responder } from "../../replica/front-server.js";
 import { afterEach, describe, expect, test } from "vitest";
 import { Gateway, type GatewayBackend, type RoutableReplica } from "./gateway.js";
 
 function standIn(name: string, inFlight: number, seen: string[]): RoutableReplica {
   return {
     inFlight,
-    serve(req: IncomingMessage, res: ServerResponse, requestId: string) {
+    serve(_request: FrontRequest, responder: Responder, requestId: string) {
       seen.push(requestId);
-      req.resume();
-      req.on("end", () => res.end(name));
+      responder.send(200, ["content-type", "text/plain"], name);
     },
   };
 }

@@ -4,8 +4,8 @@
  * live in this process, so a request is parsed once and framed straight to a Python worker.
  */
 import { randomBytes } from "node:crypto";
-import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { DomainError } from "../../errors.js";
+import { type FrontRequest, FrontServer, type Responder } from "../../replica/front-server.js";
 import { limitYoungGenerationGrowth } from "../../replica/heap-tuning.js";
 import { RequestRecorder, type RequestStats } from "../../replica/metrics.js";
 import { rawHeader } from "../../replica/raw-header.js";
@@ -13,7 +13,7 @@ import { rawHeader } from "../../replica/raw-header.js";
 /** What the gateway needs from a replica. */
 export interface RoutableReplica {
   readonly inFlight: number;
-  serve(req: IncomingMessage, res: ServerResponse, requestId: string): void;
+  serve(request: FrontRequest, responder: Responder, requestId: string): void;
 }
 
 export interface GatewayBackend {
@@ -30,7 +30,7 @@ export class Gateway {
   readonly #refusals = new Map<string, RequestRecorder>();
   readonly #endpoints = new Map<string, string>();
   readonly #backend: GatewayBackend;
-  readonly #server: Server;
+  readonly #server: FrontServer;
   /**
    * Request ids the gateway makes up are this random prefix plus a counter: unique per daemon
    * run and cheap, where a UUID per request showed up in the hot path's profile.
@@ -42,8 +42,9 @@ export class Gateway {
     // Replica fronts live in this process: keep GC pauses out of their tail latency.
     limitYoungGenerationGrowth();
     this.#backend = backend;
-    this.#server = http.createServer((req, res) => this.#handle(req, res));
-    this.#server.keepAliveTimeout = 65_000;
+    this.#server = new FrontServer({
+      handler: (request, responder) => this.#handle(request, responder),
+    });
   }
 
   setRoute(apiName: string, endpoint: string): void {
@@ -62,21 +63,10 @@ export class Gateway {
 
   /** Listens on host:port; a port in use becomes a DomainError that says what to do. */
   listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException): void => {
-        if (error.code === "EADDRINUSE") {
-          reject(
-            new DomainError("gateway.port_in_use", `port ${port} on ${host} is already in use`, {
-              hint: "stop whatever listens there, or pick another port with --gateway-port / AXON_GATEWAY_PORT",
-            }),
-          );
-        } else reject(error);
-      };
-      this.#server.once("error", onError);
-      this.#server.listen(port, host, () => {
-        this.#server.off("error", onError);
-        const address = this.#server.address();
-        resolve(typeof address === "object" && address !== null ? address.port : port);
+    return this.#server.listen(port, host).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "EADDRINUSE") throw error;
+      throw new DomainError("gateway.port_in_use", `port ${port} on ${host} is already in use`, {
+        hint: "stop whatever listens there, or pick another port with --gateway-port / AXON_GATEWAY_PORT",
       });
     });
   }
@@ -105,49 +95,50 @@ export class Gateway {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
-    });
+    return this.#server.close();
   }
 
-  #handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? "/";
+  #handle(request: FrontRequest, responder: Responder): void {
+    const url = request.url;
     const queryAt = url.indexOf("?");
     let pathname = queryAt === -1 ? url : url.slice(0, queryAt);
     if (pathname.length > 1 && pathname.endsWith("/")) pathname = pathname.slice(0, -1);
     const apiName = this.#routes.get(pathname);
     if (apiName === undefined) {
-      respondJson(req, res, 404, { error: `no api is deployed at ${pathname}` });
+      respondJson(responder, 404, { error: `no api is deployed at ${pathname}` });
       return;
     }
-    if (req.method === "GET") {
-      respondJson(req, res, 200, {
+    if (request.method === "GET") {
+      respondJson(responder, 200, {
         message: "make a prediction by sending a POST request to this endpoint with a JSON payload",
       });
       return;
     }
-    if (req.method !== "POST") {
-      res.setHeader("Allow", "GET, POST");
-      respondJson(req, res, 405, { error: `method ${req.method ?? ""} is not allowed; use POST` });
+    if (request.method !== "POST") {
+      respondJson(responder, 405, { error: `method ${request.method} is not allowed; use POST` }, [
+        "allow",
+        "GET, POST",
+      ]);
       return;
     }
     const replica = leastInFlight(this.#backend.readyReplicas(apiName));
     if (replica === undefined) {
       // Counted for the API like a replica's own 503s: callers saw the API refuse them.
       this.#refused(apiName).record(503, 0);
-      res.setHeader("Retry-After", "1");
-      respondJson(req, res, 503, {
-        error: `api ${apiName} has no ready replica (${this.#backend.whyNotReady(apiName)})`,
-      });
+      respondJson(
+        responder,
+        503,
+        { error: `api ${apiName} has no ready replica (${this.#backend.whyNotReady(apiName)})` },
+        ["retry-after", "1"],
+      );
       return;
     }
-    const given = rawHeader(req.rawHeaders, "x-request-id");
+    const given = rawHeader(request.rawHeaders, "x-request-id");
     const requestId =
       given !== undefined && REQUEST_ID.test(given)
         ? given
         : `${this.#idPrefix}-${(++this.#idCounter).toString(36)}`;
-    replica.serve(req, res, requestId);
+    replica.serve(request, responder, requestId);
   }
 }
 
@@ -160,17 +151,10 @@ function leastInFlight(replicas: RoutableReplica[]): RoutableReplica | undefined
 }
 
 function respondJson(
-  req: IncomingMessage,
-  res: ServerResponse,
+  responder: Responder,
   status: number,
   body: unknown,
+  headers: readonly string[] = [],
 ): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "Content-Type": "application/json",
-    "Content-Length": Buffer.byteLength(text),
-  });
-  res.end(text);
-  // Drain any request body so keep-alive connections stay usable.
-  req.resume();
+  responder.send(status, [...headers, "content-type", "application/json"], JSON.stringify(body));
 }

@@ -1,0 +1,306 @@
+/**
+ * The replica front's HTTP server over real sockets on 127.0.0.1: the fast path byte by byte
+ * (raw TCP, so the exact bytes on the wire are what is tested) and the hand-off of everything
+ * else to node:http.
+ */
+import { connect } from "node:net";
+import { afterEach, describe, expect, test } from "vitest";
+import {
+  type FrontHandler,
+  FrontServer,
+  type FrontServerOptions,
+  parseHead,
+} from "./front-server.js";
+
+const servers: FrontServer[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) await server.close();
+});
+
+async function start(
+  handler: FrontHandler,
+  options: Partial<FrontServerOptions> = {},
+): Promise<{ server: FrontServer; port: number }> {
+  const server = new FrontServer({ handler, ...options });
+  servers.push(server);
+  const port = await server.listen(0, "127.0.0.1");
+  return { server, port };
+}
+
+/** Echoes method, url, body length and body text, with a header naming the request. */
+const echo: FrontHandler = (request, responder) => {
+  responder.send(
+    200,
+    ["content-type", "text/plain", "x-url", request.url],
+    `${request.method} ${request.url} ${request.body.length} ${request.body.toString()}`,
+  );
+};
+
+/**
+ * Sends `parts` over one TCP connection (a pause between parts, so each is its own segment) and
+ * collects what comes back until `done(received)` or the server closes; bounded by 5 s.
+ */
+function exchange(
+  port: number,
+  parts: (string | Buffer)[],
+  done: (received: string) => boolean = () => false,
+  options: { halfClose?: boolean } = {},
+): Promise<{ text: string; closedByServer: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    let text = "";
+    let finished = false;
+    const finish = (closedByServer: boolean): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text, closedByServer });
+    };
+    const timer = setTimeout(() => finish(false), 5_000);
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+      if (done(text)) finish(false);
+    });
+    socket.on("end", () => finish(true));
+    socket.on("error", reject);
+    const send = async (): Promise<void> => {
+      for (const part of parts) {
+        socket.write(part);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      if (options.halfClose === true) socket.end();
+    };
+    socket.on("connect", () => void send());
+  });
+}
+
+function countResponses(text: string): number {
+  return text.split("HTTP/1.1 ").length - 1;
+}
+
+const post = (path: string, body: string, extra = ""): string =>
+  `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+describe("FrontServer fast path", () => {
+  test("answers keep-alive requests on one connection with status, date, length and headers", async () => {
+    const { port } = await start(echo);
+    const { text, closedByServer } = await exchange(
+      port,
+      [post("/a", "hello"), post("/b?q=1", "")],
+      (received) => countResponses(received) === 2 && received.endsWith("POST /b?q=1 0 "),
+    );
+    const [first, second] = text.split(/(?=HTTP\/1\.1 )/);
+    expect(first).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(first).toMatch(/\r\ndate: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT\r\n/);
+    expect(first).toContain("\r\nx-url: /a\r\n");
+    expect(first).toContain("\r\ncontent-length: 15\r\n\r\nPOST /a 5 hello");
+    expect(second).toContain("\r\nx-url: /b?q=1\r\n");
+    expect(closedByServer).toBe(false);
+  });
+
+  test("parses requests split into single bytes and bodies spread over segments", async () => {
+    const { port } = await start(echo);
+    const request = post("/split", "abcdef");
+    const bytes = [...Buffer.from(request)].map((byte) => Buffer.from([byte]));
+    const { text } = await exchange(port, bytes, (received) => received.endsWith("abcdef"));
+    expect(text).toContain("POST /split 6 abcdef");
+  });
+
+  test("answers pipelined requests in request order even when answered out of order", async () => {
+    const { port } = await start((request, responder) => {
+      const delay = Number(request.body.toString());
+      setTimeout(() => responder.send(200, [], `done ${delay}`), delay);
+    });
+    const { text } = await exchange(
+      port,
+      [post("/p", "60") + post("/p", "30") + post("/p", "0")],
+      (received) => countResponses(received) === 3 && received.endsWith("done 0"),
+    );
+    expect([...text.matchAll(/done (\d+)/g)].map((m) => m[1])).toEqual(["60", "30", "0"]);
+  });
+
+  test("delivers a 1 MiB body intact and returns a large body", async () => {
+    const { port } = await start((request, responder) =>
+      responder.send(200, ["content-type", "application/octet-stream"], request.body),
+    );
+    const body = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff;
+    const response = await fetch(`http://127.0.0.1:${port}/big`, { method: "POST", body });
+    expect(response.status).toBe(200);
+    expect(Buffer.from(await response.arrayBuffer()).equals(body)).toBe(true);
+  });
+
+  test("refuses a body over maxBodyBytes with 413 and closes, without calling the handler", async () => {
+    let calls = 0;
+    const { port } = await start(
+      (_request, responder) => {
+        calls++;
+        responder.send(200, [], "ok");
+      },
+      { maxBodyBytes: 10 },
+    );
+    const { text, closedByServer } = await exchange(port, [post("/x", "x".repeat(11))]);
+    expect(text).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
+    expect(text).toContain("connection: close");
+    expect(text).toContain("larger than the limit of 10 bytes");
+    expect(closedByServer).toBe(true);
+    expect(calls).toBe(0);
+  });
+
+  test("honours Connection: close and answers what a half-closed client asked", async () => {
+    const { port } = await start(echo);
+    const closing = await exchange(port, [post("/c", "1", "Connection: close\r\n")]);
+    expect(closing.text).toContain("connection: close");
+    expect(closing.closedByServer).toBe(true);
+    const half = await exchange(port, [post("/h", "2")], () => false, { halfClose: true });
+    expect(half.text).toContain("POST /h 1 2");
+    expect(half.closedByServer).toBe(true);
+  });
+
+  test("answers 500 when the handler throws, including for a header value with a line break", async () => {
+    const { port } = await start((request, responder) => {
+      if (request.url === "/throw") throw new Error("boom");
+      responder.send(200, ["x-bad", "a\r\nset-cookie: evil=1"], "never");
+    });
+    const thrown = await fetch(`http://127.0.0.1:${port}/throw`, { method: "POST" });
+    expect(thrown.status).toBe(500);
+    expect(await thrown.text()).toContain("boom");
+    const split = await fetch(`http://127.0.0.1:${port}/split`, { method: "POST" });
+    expect(split.status).toBe(500);
+    expect(split.headers.get("set-cookie")).toBeNull();
+  });
+
+  test("a response for a client that went away is dropped; the responder reports done", async () => {
+    let doneAfterClose: boolean | undefined;
+    const answered = new Promise<void>((resolve) => {
+      void start((_request, responder) => {
+        setTimeout(() => {
+          doneAfterClose = responder.done;
+          responder.send(200, [], "late"); // must not throw
+          resolve();
+        }, 150);
+      }).then(({ port }) => {
+        const socket = connect(port, "127.0.0.1", () => {
+          socket.write(post("/gone", "x"));
+          setTimeout(() => socket.resetAndDestroy(), 20); // gone, not half-closed
+        });
+      });
+    });
+    await answered;
+    expect(doneAfterClose).toBe(true);
+  });
+
+  test("closes idle keep-alive connections, and answers 408 to a request that never completes", async () => {
+    const { server, port } = await start(echo, { keepAliveTimeoutMs: 200, requestTimeoutMs: 300 });
+    const idle = await exchange(port, [post("/i", "1")]);
+    expect(idle.text).toContain("POST /i 1 1");
+    expect(idle.closedByServer).toBe(true);
+    const partial = await exchange(port, [post("/p", "12345").slice(0, -2)]);
+    expect(partial.text).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(partial.closedByServer).toBe(true);
+    for (let i = 0; i < 100 && server.connectionCount > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(server.connectionCount).toBe(0);
+  });
+});
+
+describe("FrontServer hand-off to node:http", () => {
+  test("a chunked body is decoded by node:http and reaches the same handler", async () => {
+    const { port } = await start(echo);
+    const chunked =
+      "POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    const { text } = await exchange(port, [chunked], (received) =>
+      received.endsWith("hello world"),
+    );
+    expect(text).toContain("POST /chunked 11 hello world");
+  });
+
+  test("a fast request followed on the same connection by a chunked one: both answered, in order", async () => {
+    const { port } = await start((request, responder) => {
+      const delay = request.url === "/first" ? 50 : 0;
+      setTimeout(() => echo(request, responder), delay);
+    });
+    const chunked =
+      "POST /second HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n";
+    const { text } = await exchange(port, [post("/first", "a") + chunked], (received) =>
+      received.includes("POST /second 2 ok"),
+    );
+    expect(text.indexOf("POST /first 1 a")).toBeGreaterThan(0);
+    expect(text.indexOf("POST /first 1 a")).toBeLessThan(text.indexOf("POST /second 2 ok"));
+  });
+
+  test("HTTP/1.0, HEAD and Expect: 100-continue are served by node:http", async () => {
+    const { port } = await start(echo);
+    const old = await exchange(port, ["POST /old HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi"]);
+    expect(old.text).toContain("POST /old 2 hi");
+    expect(old.closedByServer).toBe(true);
+    const head = await exchange(port, ["HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n"], (received) =>
+      received.includes("\r\n\r\n"),
+    );
+    expect(head.text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(head.text.endsWith("\r\n\r\n")).toBe(true); // no body after a HEAD
+    const expecting = await exchange(
+      port,
+      ["POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", "abc"],
+      (received) => received.endsWith("abc"),
+    );
+    expect(expecting.text).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
+    expect(expecting.text).toContain("POST /e 3 abc");
+  });
+
+  test("malformed requests get node:http's 400, a missing Host too", async () => {
+    const { port } = await start(echo);
+    for (const request of [
+      "GARBAGE\r\n\r\n",
+      "POST /x HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
+      "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy",
+      "POST /x HTTP/1.1\r\nHost: x\r\n folded: header\r\n\r\n",
+    ]) {
+      const { text } = await exchange(port, [request]);
+      expect(text, JSON.stringify(request)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    }
+  });
+
+  test("a chunked body over maxBodyBytes gets 413", async () => {
+    const { port } = await start(echo, { maxBodyBytes: 4 });
+    const { text } = await exchange(port, [
+      "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ]);
+    expect(text).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
+  });
+});
+
+describe("parseHead", () => {
+  test("accepts the plain subset and reports length and close", () => {
+    expect(
+      parseHead("POST /iris?a=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 17\r\nConnection: close"),
+    ).toEqual({
+      method: "POST",
+      url: "/iris?a=1",
+      rawHeaders: ["Host", "h", "Content-Length", "17", "Connection", "close"],
+      contentLength: 17,
+      close: true,
+    });
+  });
+
+  test.each([
+    ["HTTP/1.0", "POST / HTTP/1.0\r\nHost: h"],
+    ["HEAD", "HEAD / HTTP/1.1\r\nHost: h"],
+    ["absolute form", "GET http://h/ HTTP/1.1\r\nHost: h"],
+    ["no Host", "GET / HTTP/1.1"],
+    ["two Hosts", "GET / HTTP/1.1\r\nHost: h\r\nHost: i"],
+    ["chunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked"],
+    ["Expect", "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue"],
+    ["Upgrade", "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket"],
+    ["signed length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5"],
+    ["two lengths", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5"],
+    ["obs-fold", "POST / HTTP/1.1\r\nHost: h\r\n x"],
+    ["space before colon", "POST / HTTP/1.1\r\nHost : h"],
+    ["bare LF", "POST / HTTP/1.1\r\nHost: h\nX: y"],
+    ["non-ASCII value", "POST / HTTP/1.1\r\nHost: h\r\nX: \u00e9"],
+  ])("leaves %s to node:http", (_name, head) => {
+    expect(parseHead(head)).toBeNull();
+  });
+});

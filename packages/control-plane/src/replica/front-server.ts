@@ -1,0 +1,615 @@
+/**
+ * The replica front's HTTP/1.1 server. A connection is served on a fast path that parses a strict
+ * subset of HTTP/1.1 itself — the requests prediction clients send: `GET`/`POST` with a
+ * `Content-Length` (or no body), plain ASCII headers, a `Host` — and answers with one write per
+ * response. The first request outside that subset (chunked bodies, `Expect`, `Upgrade`,
+ * HTTP/1.0, `HEAD`, malformed or oversized heads, obs-text, …) hands the rest of the connection
+ * to a `node:http` server through a Duplex, so every other form is parsed, answered or refused by
+ * Node's own HTTP implementation and never by a second parser here.
+ *
+ * Why not `node:http` for everything: measured on the 2-core machine the project runs on, its
+ * per-request objects and streams cost as much CPU as the rest of the replica (a constant answer:
+ * 32.6k req/s with `node:http`, 65k with a socket-level server; docs/decisions/0003).
+ *
+ * Handlers get the whole body (bounded by `maxBodyBytes`; beyond it 413 and the connection
+ * closes) and answer through a Responder once. Pipelined requests are answered in order.
+ */
+import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type Server, type Socket } from "node:net";
+import { Duplex } from "node:stream";
+
+/** One complete request. */
+export interface FrontRequest {
+  readonly method: string;
+  /** The request target as sent, e.g. `/iris?debug=1`. */
+  readonly url: string;
+  /** Header names and values as received: name, value, name, value, … (like Node's `rawHeaders`). */
+  readonly rawHeaders: readonly string[];
+  readonly body: Buffer;
+}
+
+/** Answers one request, once. */
+export interface Responder {
+  /** True once answered, or when the client has gone: a later `send` does nothing. */
+  readonly done: boolean;
+  /**
+   * Sends the response. `headers` are name/value pairs; `content-length`, `date` and
+   * `connection` are added here. A string body is sent as UTF-8.
+   */
+  send(status: number, headers: readonly string[], body: Buffer | string): void;
+}
+
+export type FrontHandler = (request: FrontRequest, responder: Responder) => void;
+
+export interface FrontServerOptions {
+  handler: FrontHandler;
+  /** Largest accepted request body; larger ones get 413 and the connection closes. Default 64 MiB. */
+  maxBodyBytes?: number;
+  /** An idle keep-alive connection is closed after this long. Default 65 s (beyond common LB idle timeouts). */
+  keepAliveTimeoutMs?: number;
+  /** A request whose head and body have not fully arrived after this long gets 408. Default 300 s. */
+  requestTimeoutMs?: number;
+}
+
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
+/** Node's default header limit: a longer head goes to node:http, which answers 431. */
+const MAX_HEAD_BYTES = 16 * 1024;
+/** Unanswered pipelined requests per connection before reading from it pauses. */
+const MAX_PIPELINED = 32;
+/** Bodies up to this size are sent in the same write as the head (as latin1 text, bytes 1:1). */
+const INLINE_BODY_BYTES = 16 * 1024;
+/** A handed-off connection with no traffic either way for this long is closed. */
+const HANDED_OFF_IDLE_MS = 10 * 60_000;
+const SWEEP_MS = 1_000;
+
+const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
+const REQUEST_LINE = /^(GET|POST|PUT|DELETE|PATCH|OPTIONS) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
+/** `name: value` with a token name and a value of visible ASCII, spaces and tabs only. */
+const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([\x20-\x7e\t]*?)[ \t]*$/;
+const DIGITS = /^\d{1,15}$/;
+const UNSAFE_VALUE = /[\r\n\0]/;
+
+/** A request head the fast path accepts; anything else makes `parseHead` return null. */
+interface Head {
+  method: string;
+  url: string;
+  rawHeaders: string[];
+  contentLength: number;
+  close: boolean;
+}
+
+/** Parses a request head (without its final CRLFCRLF); null when node:http must handle it. */
+export function parseHead(text: string): Head | null {
+  const lines = text.split("\r\n");
+  const requestLine = REQUEST_LINE.exec(lines[0] as string);
+  if (requestLine === null) return null;
+  const rawHeaders: string[] = [];
+  let contentLength = -1;
+  let close = false;
+  let host = false;
+  for (let i = 1; i < lines.length; i++) {
+    const header = HEADER_LINE.exec(lines[i] as string);
+    if (header === null) return null;
+    const name = header[1] as string;
+    const value = header[2] as string;
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === "host") {
+          if (host) return null;
+          host = true;
+        }
+        break;
+      case 6:
+        if (name.toLowerCase() === "expect") return null;
+        break;
+      case 7:
+        if (name.toLowerCase() === "upgrade") return null;
+        break;
+      case 10:
+        if (name.toLowerCase() === "connection") {
+          const tokens = value.toLowerCase();
+          if (tokens.includes("upgrade")) return null;
+          if (tokens.includes("close")) close = true;
+        }
+        break;
+      case 14:
+        if (name.toLowerCase() === "content-length") {
+          if (contentLength !== -1 || !DIGITS.test(value)) return null;
+          contentLength = Number(value);
+        }
+        break;
+      case 17:
+        if (name.toLowerCase() === "transfer-encoding") return null;
+        break;
+    }
+    rawHeaders.push(name, value);
+  }
+  if (!host) return null; // node:http answers 400, as HTTP/1.1 requires
+  return {
+    method: requestLine[1] as string,
+    url: requestLine[2] as string,
+    rawHeaders,
+    contentLength: contentLength === -1 ? 0 : contentLength,
+    close,
+  };
+}
+
+/** An HTTP server for replica fronts; see the module comment. */
+export class FrontServer {
+  readonly handler: FrontHandler;
+  readonly maxBodyBytes: number;
+  readonly #keepAliveTimeoutMs: number;
+  readonly #requestTimeoutMs: number;
+  readonly #server: Server;
+  readonly #fallback: http.Server;
+  readonly #connections = new Set<FastConnection>();
+  readonly #handedOff = new Set<Socket>();
+  readonly #sweep: ReturnType<typeof setInterval>;
+  #statusLines: string[] = [];
+  #dateSecond = 0;
+  #dateHeader = "";
+
+  constructor(options: FrontServerOptions) {
+    this.handler = options.handler;
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      this.#connections.add(new FastConnection(this, socket));
+    });
+    this.#fallback = http.createServer((req, res) => this.#serveFallback(req, res));
+    this.#fallback.keepAliveTimeout = this.#keepAliveTimeoutMs;
+    this.#sweep = setInterval(() => this.#closeStale(), SWEEP_MS);
+    this.#sweep.unref();
+  }
+
+  /** Listens on host:port and resolves with the bound port; rejects with the listen error. */
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.#server.once("error", onError);
+      this.#server.listen(port, host, () => {
+        this.#server.off("error", onError);
+        const address = this.#server.address();
+        resolve(typeof address === "object" && address !== null ? address.port : port);
+      });
+    });
+  }
+
+  /** Stops listening and closes every connection, answered or not. */
+  close(): Promise<void> {
+    clearInterval(this.#sweep);
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const connection of this.#connections) connection.socket.destroy();
+    for (const socket of this.#handedOff) socket.destroy();
+    this.#fallback.closeAllConnections();
+    return closed;
+  }
+
+  /** Open connections (fast and handed off), for tests and diagnostics. */
+  get connectionCount(): number {
+    return this.#connections.size + this.#handedOff.size;
+  }
+
+  /** `HTTP/1.1 <status> <reason>\r\ndate: …\r\n`, cached per status and per second. */
+  responsePrefix(status: number): string {
+    const now = Date.now();
+    const second = now - (now % 1000);
+    if (second !== this.#dateSecond) {
+      this.#dateSecond = second;
+      this.#dateHeader = `date: ${new Date(second).toUTCString()}\r\n`;
+    }
+    let line = this.#statusLines[status];
+    if (line === undefined) {
+      line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
+      this.#statusLines[status] = line;
+    }
+    return line + this.#dateHeader;
+  }
+
+  forget(connection: FastConnection): void {
+    this.#connections.delete(connection);
+  }
+
+  /** Gives a connection's socket, and the bytes already read from it, to node:http. */
+  handOff(socket: Socket, unread: Buffer): void {
+    this.#handedOff.add(socket);
+    const bridge = new Duplex({
+      read() {
+        socket.resume();
+      },
+      write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void) {
+        socket.write(chunk, encoding, callback);
+      },
+      final(callback: () => void) {
+        socket.end();
+        callback();
+      },
+      destroy(error: Error | null, callback: (error: Error | null) => void) {
+        socket.destroy();
+        callback(error);
+      },
+    });
+    socket.on("data", (chunk: Buffer) => {
+      if (!bridge.push(chunk)) socket.pause();
+    });
+    socket.on("end", () => bridge.push(null));
+    socket.on("close", () => {
+      this.#handedOff.delete(socket);
+      bridge.destroy();
+    });
+    socket.setTimeout(HANDED_OFF_IDLE_MS, () => socket.destroy());
+    if (unread.length > 0) bridge.push(unread);
+    this.#fallback.emit("connection", bridge);
+    socket.resume();
+  }
+
+  #closeStale(): void {
+    const now = Date.now();
+    for (const connection of this.#connections) {
+      connection.closeIfStale(now, this.#keepAliveTimeoutMs, this.#requestTimeoutMs);
+    }
+  }
+
+  /** The node:http side: read the whole body (bounded), then the same handler as the fast path. */
+  #serveFallback(req: IncomingMessage, res: ServerResponse): void {
+    const responder = new NodeResponder(res);
+    const declared = Number(req.headers["content-length"]);
+    if (declared > this.maxBodyBytes) {
+      this.#tooLarge(req, responder);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let settled = false;
+    req.on("data", (chunk: Buffer) => {
+      if (settled) return;
+      bytes += chunk.length;
+      if (bytes > this.maxBodyBytes) {
+        settled = true;
+        this.#tooLarge(req, responder);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (settled) return;
+      settled = true;
+      const request: FrontRequest = {
+        method: req.method ?? "GET",
+        url: req.url ?? "/",
+        rawHeaders: req.rawHeaders,
+        body: Buffer.concat(chunks, bytes),
+      };
+      this.dispatch(request, responder);
+    });
+  }
+
+  #tooLarge(req: IncomingMessage, responder: NodeResponder): void {
+    responder.res.shouldKeepAlive = false; // the rest of the body is not read
+    responder.send(...tooLargeResponse(this.maxBodyBytes));
+    req.resume();
+  }
+
+  /** Calls the handler; a handler that throws still gets its request answered (500). */
+  dispatch(request: FrontRequest, responder: Responder): void {
+    try {
+      this.handler(request, responder);
+    } catch (error) {
+      if (!responder.done) {
+        const message = `the server failed to handle the request: ${String(error)}`;
+        responder.send(
+          500,
+          ["content-type", "application/json"],
+          JSON.stringify({ error: message }),
+        );
+      }
+    }
+  }
+}
+
+function tooLargeResponse(limit: number): [number, string[], string] {
+  return [
+    413,
+    ["content-type", "application/json"],
+    JSON.stringify({ error: `the request body is larger than the limit of ${limit} bytes` }),
+  ];
+}
+
+/** A request whose body is still arriving. */
+interface BodyInProgress {
+  head: Head;
+  chunks: Buffer[];
+  received: number;
+}
+
+/** One client connection on the fast path. */
+class FastConnection {
+  readonly socket: Socket;
+  readonly #server: FrontServer;
+  /** Unanswered requests, oldest first; responses leave in this order. */
+  readonly #queue: FastResponder[] = [];
+  /** Bytes read but not yet parsed (an incomplete head). */
+  #unparsed: Buffer | null = null;
+  #body: BodyInProgress | null = null;
+  /** No more requests are read: `Connection: close`, a 413, or a hand-off waiting its turn. */
+  #stopped = false;
+  /** Bytes to give node:http once every earlier response has been written. */
+  #handOffBytes: Buffer | null = null;
+  #clientEnded = false;
+  #pausedForWrites = false;
+  #pausedForQueue = false;
+  gone = false;
+  #lastActive = Date.now();
+  /** When the request being read started arriving (0: none). */
+  #partialSince = 0;
+
+  constructor(server: FrontServer, socket: Socket) {
+    this.#server = server;
+    this.socket = socket;
+    socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
+    socket.on("drain", this.#onDrain);
+    socket.on("error", noop); // "close" follows
+    socket.on("close", this.#onClose);
+  }
+
+  /** Status line and date header of a response (see FrontServer.responsePrefix). */
+  prefix(status: number): string {
+    return this.#server.responsePrefix(status);
+  }
+
+  closeIfStale(now: number, keepAliveMs: number, requestMs: number): void {
+    if (this.#partialSince !== 0) {
+      if (now - this.#partialSince > requestMs && this.#queue.length === 0) {
+        this.#stopped = true;
+        this.#partialSince = 0;
+        this.#body = null;
+        this.#unparsed = null;
+        const body = JSON.stringify({ error: "the request did not arrive in time" });
+        this.#queue.push(new FastResponder(this, true));
+        (this.#queue[0] as FastResponder).send(408, ["content-type", "application/json"], body);
+      }
+    } else if (this.#queue.length === 0 && now - this.#lastActive > keepAliveMs) {
+      this.socket.destroy();
+    }
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    this.#lastActive = Date.now();
+    if (this.#stopped) return; // nothing after Connection: close / 413 is read
+    let buffer = chunk;
+    let position = 0;
+    const body = this.#body;
+    if (body !== null) {
+      const missing = body.head.contentLength - body.received;
+      if (chunk.length < missing) {
+        body.chunks.push(chunk);
+        body.received += chunk.length;
+        return;
+      }
+      body.chunks.push(chunk.subarray(0, missing));
+      this.#body = null;
+      this.#partialSince = 0;
+      this.#dispatch(body.head, Buffer.concat(body.chunks, body.head.contentLength));
+      position = missing;
+    } else if (this.#unparsed !== null) {
+      buffer = Buffer.concat([this.#unparsed, chunk]);
+      this.#unparsed = null;
+    }
+    this.#parse(buffer, position);
+  };
+
+  #parse(buffer: Buffer, start: number): void {
+    let position = start;
+    const length = buffer.length;
+    while (position < length && !this.#stopped) {
+      if (this.#queue.length >= MAX_PIPELINED) {
+        this.#unparsed = buffer.subarray(position);
+        this.#pausedForQueue = true;
+        this.socket.pause();
+        return;
+      }
+      const headEnd = buffer.indexOf(HEAD_END, position);
+      if (headEnd === -1 || headEnd - position > MAX_HEAD_BYTES) {
+        if (headEnd === -1 && length - position <= MAX_HEAD_BYTES) {
+          this.#unparsed = buffer.subarray(position);
+          if (this.#partialSince === 0) this.#partialSince = Date.now();
+          return;
+        }
+        this.#handOff(buffer.subarray(position));
+        return;
+      }
+      const head = parseHead(buffer.toString("latin1", position, headEnd));
+      if (head === null) {
+        this.#handOff(buffer.subarray(position));
+        return;
+      }
+      const bodyStart = headEnd + 4;
+      const bodyLength = head.contentLength;
+      if (bodyLength > this.#server.maxBodyBytes) {
+        this.#stopped = true;
+        const responder = new FastResponder(this, true);
+        this.#queue.push(responder);
+        responder.send(...tooLargeResponse(this.#server.maxBodyBytes));
+        return;
+      }
+      if (length - bodyStart < bodyLength) {
+        this.#body = { head, chunks: [buffer.subarray(bodyStart)], received: length - bodyStart };
+        if (this.#partialSince === 0) this.#partialSince = Date.now();
+        return;
+      }
+      position = bodyStart + bodyLength;
+      this.#partialSince = 0;
+      this.#dispatch(head, buffer.subarray(bodyStart, position));
+    }
+  }
+
+  #dispatch(head: Head, body: Buffer): void {
+    const responder = new FastResponder(this, head.close);
+    this.#queue.push(responder);
+    if (head.close) this.#stopped = true;
+    this.#server.dispatch(
+      { method: head.method, url: head.url, rawHeaders: head.rawHeaders, body },
+      responder,
+    );
+  }
+
+  #handOff(unread: Buffer): void {
+    this.#stopped = true;
+    this.#handOffBytes = unread;
+    if (this.#queue.length > 0) {
+      this.socket.pause(); // the hand-off waits for the earlier responses
+      return;
+    }
+    this.#completeHandOff();
+  }
+
+  #completeHandOff(): void {
+    const unread = this.#handOffBytes ?? Buffer.alloc(0);
+    this.#handOffBytes = null;
+    const socket = this.socket;
+    socket.off("data", this.#onData);
+    socket.off("end", this.#onEnd);
+    socket.off("drain", this.#onDrain);
+    socket.off("close", this.#onClose);
+    this.#server.forget(this);
+    if (this.#clientEnded) {
+      socket.destroy(); // the client already finished sending; nothing left to answer
+      return;
+    }
+    this.#server.handOff(socket, unread);
+  }
+
+  /** Called by a responder when its response is ready; writes every response whose turn came. */
+  ready(): void {
+    const queue = this.#queue;
+    while (queue.length > 0) {
+      const first = queue[0] as FastResponder;
+      const data = first.data;
+      if (data === null) break;
+      queue.shift();
+      if (this.gone) continue;
+      let flushed: boolean;
+      if (typeof data === "string") {
+        flushed = this.socket.write(data, "latin1");
+      } else {
+        this.socket.cork();
+        this.socket.write(data[0], "latin1");
+        flushed = this.socket.write(data[1]);
+        this.socket.uncork();
+      }
+      if (first.closeAfter) {
+        this.socket.end();
+        this.gone = true;
+        continue;
+      }
+      if (!flushed && !this.#pausedForWrites) {
+        this.#pausedForWrites = true;
+        this.socket.pause();
+      }
+    }
+    if (this.gone) return;
+    if (queue.length === 0) {
+      if (this.#handOffBytes !== null) {
+        this.#completeHandOff();
+        return;
+      }
+      if (this.#clientEnded) {
+        this.socket.end();
+        return;
+      }
+    }
+    if (this.#pausedForQueue && queue.length < MAX_PIPELINED) {
+      this.#pausedForQueue = false;
+      const unparsed = this.#unparsed;
+      this.#unparsed = null;
+      if (unparsed !== null) this.#parse(unparsed, 0);
+      this.#resumeIfFree();
+    }
+  }
+
+  #resumeIfFree(): void {
+    if (!this.#pausedForWrites && !this.#pausedForQueue && this.#handOffBytes === null) {
+      this.socket.resume();
+    }
+  }
+
+  readonly #onDrain = (): void => {
+    if (!this.#pausedForWrites) return;
+    this.#pausedForWrites = false;
+    this.#resumeIfFree();
+  };
+
+  readonly #onEnd = (): void => {
+    // The client finished sending (half-close): answer what it asked, then close our side.
+    this.#clientEnded = true;
+    this.#stopped = true;
+    if (this.#queue.length === 0 && this.#handOffBytes === null) this.socket.end();
+  };
+
+  readonly #onClose = (): void => {
+    this.gone = true;
+    this.#queue.length = 0;
+    this.#server.forget(this);
+  };
+}
+
+/** A fast-path response slot; holds its bytes until earlier pipelined responses are written. */
+class FastResponder implements Responder {
+  readonly #connection: FastConnection;
+  readonly closeAfter: boolean;
+  /** The serialized response once `send` ran: one latin1 string, or a head and a body. */
+  data: string | [string, Buffer] | null = null;
+
+  constructor(connection: FastConnection, closeAfter: boolean) {
+    this.#connection = connection;
+    this.closeAfter = closeAfter;
+  }
+
+  get done(): boolean {
+    return this.data !== null || this.#connection.gone;
+  }
+
+  send(status: number, headers: readonly string[], body: Buffer | string): void {
+    if (this.done) return;
+    const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+    let head = this.#connection.prefix(status);
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      const value = headers[i + 1] as string;
+      // node:http refuses these too: a CR or LF in a value would split the response.
+      if (UNSAFE_VALUE.test(value))
+        throw new TypeError(`invalid character in header ${headers[i]}`);
+      head += `${headers[i] as string}: ${value}\r\n`;
+    }
+    head += this.closeAfter
+      ? `content-length: ${bytes.length}\r\nconnection: close\r\n\r\n`
+      : `content-length: ${bytes.length}\r\n\r\n`;
+    this.data = bytes.length <= INLINE_BODY_BYTES ? head + bytes.toString("latin1") : [head, bytes];
+    this.#connection.ready();
+  }
+}
+
+/** A node:http response (a handed-off connection) as a Responder. */
+class NodeResponder implements Responder {
+  readonly res: ServerResponse;
+
+  constructor(res: ServerResponse) {
+    this.res = res;
+  }
+
+  get done(): boolean {
+    return this.res.headersSent || this.res.destroyed;
+  }
+
+  send(status: number, headers: readonly string[], body: Buffer | string): void {
+    if (this.done) return;
+    const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+    this.res.writeHead(status, [...headers, "content-length", String(bytes.length)]);
+    this.res.end(bytes);
+  }
+}
+
+function noop(): void {}
