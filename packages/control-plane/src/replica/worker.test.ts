@@ -2,7 +2,7 @@
  * The Python worker seen through a minimal front written here against PROTOCOL.md: what happens
  * when the front's end of the socket goes away (as when the daemon is `kill -9`ed).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
@@ -116,5 +116,33 @@ describe("axon_runtime.worker", () => {
 
     // Then the worker does not wait for __init__ to finish
     expect(await exitOf(front.child, 5_000)).toBe(3);
+  });
+});
+
+describe("axon_runtime.worker JSON bodies", () => {
+  it("decodes every body exactly as json.loads does: same values, same errors", () => {
+    // The worker's fast decoder must be indistinguishable from json.loads(bytes).
+    const script = `
+import json, sys
+from axon_runtime.worker import _loads
+cases = [b"[5.9,3.0,5.1,1.8]", b' {"a": 1} ', b"\\xef\\xbb\\xbf[1]", b"", b"[1] x", b"\\xff", "[\\"\\u00e9\\"]".encode(),
+         b"NaN", b"1e400", b'"\\\\ud800"', b"\\n[]\\n", b"{", "[\\"x\\"]".encode("utf-16"), b"[1]\\x00"]
+def run(f, case):
+    try:
+        return ["ok", repr(f(case))]
+    except ValueError as error:
+        return ["error", type(error).__name__, str(error)]
+print(json.dumps([[run(_loads, c), run(json.loads, c)] for c in cases]))
+`;
+    const output = execFileSync("python3", ["-c", script], {
+      env: { ...process.env, PYTHONPATH: resolveRuntimeDir() },
+      encoding: "utf8",
+    });
+    const pairs = JSON.parse(output) as [unknown[], unknown[]][];
+    expect(pairs).toHaveLength(14);
+    for (const [fast, reference] of pairs) expect(fast).toEqual(reference);
+    // The table holds both successes and failures, so both paths are compared.
+    expect(pairs.filter(([fast]) => fast[0] === "ok").length).toBeGreaterThan(4);
+    expect(pairs.filter(([fast]) => fast[0] === "error").length).toBeGreaterThan(4);
   });
 });
