@@ -3,6 +3,7 @@
  * (raw TCP, so the exact bytes on the wire are what is tested) and the hand-off of everything
  * else to node:http.
  */
+import http from "node:http";
 import { connect } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import {
@@ -269,6 +270,121 @@ describe("FrontServer hand-off to node:http", () => {
       "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
     ]);
     expect(text).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
+  });
+});
+
+describe("FrontServer against node:http", () => {
+  // The same bytes sent to the FrontServer and to a plain node:http server running the same echo:
+  // status and what the handler saw (method, target, body) must match for every variant, whether
+  // the fast path or the hand-off served it.
+  const body = '{"a": [1, 2]}';
+  const length = Buffer.byteLength(body);
+  const variants: [string, string][] = [
+    ["plain", `POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: ${length}\r\n\r\n${body}`],
+    ["lower-case names", `POST /p HTTP/1.1\r\nhost: h\r\ncontent-length: ${length}\r\n\r\n${body}`],
+    ["upper-case names", `POST /p HTTP/1.1\r\nHOST: h\r\nCONTENT-LENGTH: ${length}\r\n\r\n${body}`],
+    [
+      "spaces and tabs around values",
+      `POST /p HTTP/1.1\r\nHost:h\r\nContent-Length: \t${length} \t\r\n\r\n${body}`,
+    ],
+    [
+      "query string",
+      `POST /p?a=1&b=%20x HTTP/1.1\r\nHost: h\r\nContent-Length: ${length}\r\n\r\n${body}`,
+    ],
+    ["GET without body", "GET /g HTTP/1.1\r\nHost: h\r\n\r\n"],
+    ["POST without length", "POST /n HTTP/1.1\r\nHost: h\r\n\r\n"],
+    ["zero length", "POST /z HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"],
+    [
+      "leading zeros in length",
+      `POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 00${length}\r\n\r\n${body}`,
+    ],
+    [
+      "many headers",
+      `POST /p HTTP/1.1\r\nHost: h\r\n${"X-A: 1\r\n".repeat(50)}Content-Length: ${length}\r\n\r\n${body}`,
+    ],
+    [
+      "repeated plain header",
+      `POST /p HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nX-A: 2\r\nContent-Length: ${length}\r\n\r\n${body}`,
+    ],
+    [
+      "empty header value",
+      `POST /p HTTP/1.1\r\nHost: h\r\nX-Empty:\r\nContent-Length: ${length}\r\n\r\n${body}`,
+    ],
+    ["binary body", "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\n\u0000\u00ff\r\n"],
+    [
+      "chunked",
+      "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    ],
+    [
+      "chunked and length",
+      "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    ],
+    ["HTTP/1.0", `POST /o HTTP/1.0\r\nContent-Length: ${length}\r\n\r\n${body}`],
+    ["PUT", `PUT /u HTTP/1.1\r\nHost: h\r\nContent-Length: ${length}\r\n\r\n${body}`],
+    ["lower-case method", "post /l HTTP/1.1\r\nHost: h\r\n\r\n"],
+    ["unknown method", "BREW /pot HTTP/1.1\r\nHost: h\r\n\r\n"],
+    ["asterisk target", "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n"],
+    ["absolute target", "GET http://h/abs HTTP/1.1\r\nHost: h\r\n\r\n"],
+    ["no Host", "GET /g HTTP/1.1\r\n\r\n"],
+    [
+      "two different lengths",
+      "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy",
+    ],
+    ["negative length", "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n"],
+    ["space in name", "POST /p HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\n"],
+    ["space before colon", "POST /p HTTP/1.1\r\nHost: h\r\nX-A : x\r\n\r\n"],
+    ["obs-fold", "POST /p HTTP/1.1\r\nHost: h\r\nX-A: x\r\n  y\r\n\r\n"],
+    ["bare LF line ends", "GET /lf HTTP/1.1\nHost: h\n\n"],
+    ["NUL in value", "GET /p HTTP/1.1\r\nHost: h\r\nX-A: a\u0000b\r\n\r\n"],
+    ["control character in target", "GET /p\u0001 HTTP/1.1\r\nHost: h\r\n\r\n"],
+    ["HTTP/2 version", "GET /p HTTP/2.0\r\nHost: h\r\n\r\n"],
+    ["truncated head", "GET /t HTTP/1.1\r\nHost: h\r\n"],
+    ["truncated request line", "GET /t HTT"],
+    ["garbage", "\u0016\u0003\u0001\u0000\u00a5\u0001\r\n\r\n"],
+  ];
+
+  async function nodeEcho(): Promise<{ port: number; close(): Promise<void> }> {
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        const got = Buffer.concat(chunks);
+        res.end(`${req.method} ${req.url} ${got.length} ${got.toString()}`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    return {
+      port,
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    };
+  }
+
+  /** Status code and body of the first response to `request` (a half-close ends the request). */
+  function firstResponse(text: string): string {
+    const status = /^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? "none";
+    if (status !== "200") return status;
+    return `${status} ${text.slice(text.indexOf("\r\n\r\n") + 4)}`;
+  }
+
+  test.each(variants)("%s", async (_name, request) => {
+    const { port } = await start(echo);
+    const reference = await nodeEcho();
+    try {
+      const ours = await exchange(port, [Buffer.from(request, "latin1")], () => false, {
+        halfClose: true,
+      });
+      const theirs = await exchange(reference.port, [Buffer.from(request, "latin1")], () => false, {
+        halfClose: true,
+      });
+      expect(firstResponse(ours.text)).toBe(firstResponse(theirs.text));
+    } finally {
+      await reference.close();
+    }
   });
 });
 

@@ -214,7 +214,7 @@ export class FrontServer {
   }
 
   /** Gives a connection's socket, and the bytes already read from it, to node:http. */
-  handOff(socket: Socket, unread: Buffer): void {
+  handOff(socket: Socket, unread: Buffer, ended = false): void {
     this.#handedOff.add(socket);
     const bridge = new Duplex({
       read() {
@@ -242,6 +242,7 @@ export class FrontServer {
     });
     socket.setTimeout(HANDED_OFF_IDLE_MS, () => socket.destroy());
     if (unread.length > 0) bridge.push(unread);
+    if (ended) bridge.push(null);
     this.#fallback.emit("connection", bridge);
     socket.resume();
   }
@@ -414,7 +415,9 @@ class FastConnection {
       }
       const headEnd = buffer.indexOf(HEAD_END, position);
       if (headEnd === -1 || headEnd - position > MAX_HEAD_BYTES) {
-        if (headEnd === -1 && length - position <= MAX_HEAD_BYTES) {
+        // Still waiting for the end of the head — unless a bare LF shows it will never come in
+        // the form parsed here (node:http decides what such a request gets).
+        if (headEnd === -1 && length - position <= MAX_HEAD_BYTES && !hasBareLf(buffer, position)) {
           this.#unparsed = buffer.subarray(position);
           if (this.#partialSince === 0) this.#partialSince = Date.now();
           return;
@@ -468,6 +471,7 @@ class FastConnection {
   }
 
   #completeHandOff(): void {
+    const ended = this.#clientEnded;
     const unread = this.#handOffBytes ?? Buffer.alloc(0);
     this.#handOffBytes = null;
     const socket = this.socket;
@@ -476,11 +480,11 @@ class FastConnection {
     socket.off("drain", this.#onDrain);
     socket.off("close", this.#onClose);
     this.#server.forget(this);
-    if (this.#clientEnded) {
-      socket.destroy(); // the client already finished sending; nothing left to answer
+    if (ended && unread.length === 0) {
+      socket.end(); // the client already finished sending; nothing left to answer
       return;
     }
-    this.#server.handOff(socket, unread);
+    this.#server.handOff(socket, unread, ended);
   }
 
   /** Called by a responder when its response is ready; writes every response whose turn came. */
@@ -544,8 +548,15 @@ class FastConnection {
   };
 
   readonly #onEnd = (): void => {
-    // The client finished sending (half-close): answer what it asked, then close our side.
+    // The client finished sending (half-close): answer what it asked, then close our side. An
+    // incomplete head goes to node:http, which answers it as it would any truncated request.
     this.#clientEnded = true;
+    const unparsed = this.#unparsed;
+    if (!this.#stopped && unparsed !== null && this.#body === null) {
+      this.#unparsed = null;
+      this.#handOff(unparsed);
+      return;
+    }
     this.#stopped = true;
     if (this.#queue.length === 0 && this.#handOffBytes === null) this.socket.end();
   };
@@ -610,6 +621,16 @@ class NodeResponder implements Responder {
     this.res.writeHead(status, [...headers, "content-length", String(bytes.length)]);
     this.res.end(bytes);
   }
+}
+
+/** True when `buffer` from `start` holds a LF not preceded by CR. */
+function hasBareLf(buffer: Buffer, start: number): boolean {
+  let at = buffer.indexOf(0x0a, start);
+  while (at !== -1) {
+    if (at === start || buffer[at - 1] !== 0x0d) return true;
+    at = buffer.indexOf(0x0a, at + 1);
+  }
+  return false;
 }
 
 function noop(): void {}
