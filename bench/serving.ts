@@ -1,12 +1,14 @@
 /**
- * Serving benchmark: the iris model behind five HTTP servers, measured side by side with `wrk` on
+ * Serving benchmark: the iris model behind four HTTP servers, and two constant-response servers
+ * as ceilings, measured side by side with `wrk` on
  * loopback in one invocation (`npm run bench:serving`; needs `npm run setup` first).
  *
  *   (a) Flask under gunicorn, 2 sync workers — the seed tutorials' stack, the baseline
  *   (b) FastAPI under uvicorn, 1 worker — Cortex's stack, without Cortex's middlewares
  *   (c) the Axon endpoint as users call it: `axon deploy` → local gateway → replica → worker
  *   (d) the same with `server_side_batching`
- *   (e) a constant-response Node `http` server — the ceiling of any Node front on this machine
+ *   (e) a constant-response Node `http` server — the ceiling of a front built on `node:http`
+ *   (f) a constant-response Axon FrontServer (the front's HTTP layer, no worker) — its ceiling
  *
  * Every server predicts with the same `PythonPredictor` class from examples/iris-sklearn (Flask
  * and FastAPI import it too), so each row does the same Python work per request. Rounds alternate
@@ -18,7 +20,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PYTHON = process.env["AXON_BENCH_PYTHON"] ?? "/usr/bin/python3";
@@ -216,6 +218,16 @@ async def predict(request: Request):
     return PlainTextResponse(predictor.predict(await request.json()))
 `;
 
+/** (f): the replica front's own HTTP server answering a constant; {{FRONT}} is its module path. */
+const FRONT_CONSTANT_SERVER = `
+import { FrontServer } from "{{FRONT}}";
+const body = Buffer.from("virginica");
+const server = new FrontServer({
+  handler: (request, responder) => responder.send(200, ["content-type", "text/plain; charset=utf-8"], body),
+});
+await server.listen(Number(process.argv[2]), "127.0.0.1");
+`;
+
 const CONSTANT_SERVER = `
 const http = require("node:http");
 const body = Buffer.from("virginica");
@@ -360,6 +372,11 @@ async function main(): Promise<void> {
     writeFileSync(path.join(dir, "flask_app.py"), FLASK_APP);
     writeFileSync(path.join(dir, "fastapi_app.py"), FASTAPI_APP);
     writeFileSync(path.join(dir, "constant.cjs"), CONSTANT_SERVER);
+    const frontModule = path.join(ROOT, "packages/control-plane/dist/replica/front-server.js");
+    writeFileSync(
+      path.join(dir, "front-constant.mjs"),
+      FRONT_CONSTANT_SERVER.replace("{{FRONT}}", pathToFileURL(frontModule).href),
+    );
     const script = path.join(dir, "post.lua");
     writeFileSync(
       script,
@@ -409,7 +426,7 @@ async function main(): Promise<void> {
     const constantPort = await freePort();
     const constant = await startProcess(
       "e",
-      "(e) Node http, constant response (ceiling)",
+      "(e) Node http, constant response",
       process.execPath,
       [path.join(dir, "constant.cjs"), String(constantPort)],
       `http://127.0.0.1:${constantPort}/`,
@@ -417,6 +434,17 @@ async function main(): Promise<void> {
     );
     stops.push(() => constant.stop());
     servers.push(constant);
+    const frontPort = await freePort();
+    const front = await startProcess(
+      "f",
+      "(f) Axon front server, constant response",
+      process.execPath,
+      [path.join(dir, "front-constant.mjs"), String(frontPort)],
+      `http://127.0.0.1:${frontPort}/`,
+      { cwd: dir },
+    );
+    stops.push(() => front.stop());
+    servers.push(front);
 
     const samples = new Map<string, Sample[]>(servers.map((server) => [server.key, []]));
     for (let round = 1; round <= ROUNDS; round++) {
