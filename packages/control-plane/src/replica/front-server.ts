@@ -193,6 +193,8 @@ export class FrontServer {
     return this.#connections.size + this.#handedOff.size;
   }
 
+  // The methods below serve this module's connections (FastConnection), not callers outside it.
+
   /** `HTTP/1.1 <status> <reason>\r\ndate: …\r\n`, cached per status and per second. */
   responsePrefix(status: number): string {
     const now = Date.now();
