@@ -76,6 +76,14 @@ function exchange(
   });
 }
 
+/** The server forgets a connection on its "close", which may come just after the client saw the end. */
+async function expectNoConnections(server: FrontServer): Promise<void> {
+  for (let i = 0; i < 100 && server.connectionCount > 0; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(server.connectionCount).toBe(0);
+}
+
 function countResponses(text: string): number {
   return text.split("HTTP/1.1 ").length - 1;
 }
@@ -200,10 +208,7 @@ describe("FrontServer fast path", () => {
     const partial = await exchange(port, [post("/p", "12345").slice(0, -2)]);
     expect(partial.text).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
     expect(partial.closedByServer).toBe(true);
-    for (let i = 0; i < 100 && server.connectionCount > 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(server.connectionCount).toBe(0);
+    await expectNoConnections(server);
   });
 });
 
@@ -249,6 +254,18 @@ describe("FrontServer hand-off to node:http", () => {
     );
     expect(expecting.text).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
     expect(expecting.text).toContain("POST /e 3 abc");
+  });
+
+  test("a handed-off connection keeps serving requests, and closes after the keep-alive timeout", async () => {
+    const { server, port } = await start(echo, { keepAliveTimeoutMs: 300 });
+    const chunked =
+      "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    const { text, closedByServer } = await exchange(port, [chunked, post("/next", "hi")]);
+    expect(text).toContain("POST /c 3 abc");
+    expect(text).toContain("POST /next 2 hi");
+    expect(text).toContain("Keep-Alive: timeout=0"); // node:http's own answer on the hand-off
+    expect(closedByServer).toBe(true);
+    await expectNoConnections(server);
   });
 
   test("malformed requests get node:http's 400, a missing Host too", async () => {

@@ -60,7 +60,10 @@ const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_PIPELINED = 32;
 /** Bodies up to this size are sent in the same write as the head (as latin1 text, bytes 1:1). */
 const INLINE_BODY_BYTES = 16 * 1024;
-/** A handed-off connection with no traffic either way for this long is closed. */
+/**
+ * A handed-off connection with no traffic either way for this long is closed, also while a
+ * request is in progress (node:http bounds only the keep-alive wait on an injected connection).
+ */
 const HANDED_OFF_IDLE_MS = 10 * 60_000;
 const SWEEP_MS = 1_000;
 
@@ -234,6 +237,18 @@ export class FrontServer {
         callback(error);
       },
     });
+    // node:http sets its keep-alive timeout through setTimeout and listens for "timeout" on the
+    // connection it was given: both go to the socket underneath.
+    Object.assign(bridge, {
+      setTimeout(ms: number): Duplex {
+        socket.setTimeout(ms === 0 ? HANDED_OFF_IDLE_MS : ms);
+        return bridge;
+      },
+    });
+    socket.on("timeout", () => {
+      if (bridge.listenerCount("timeout") > 0) bridge.emit("timeout");
+      else socket.destroy();
+    });
     socket.on("data", (chunk: Buffer) => {
       if (!bridge.push(chunk)) socket.pause();
     });
@@ -242,7 +257,7 @@ export class FrontServer {
       this.#handedOff.delete(socket);
       bridge.destroy();
     });
-    socket.setTimeout(HANDED_OFF_IDLE_MS, () => socket.destroy());
+    socket.setTimeout(HANDED_OFF_IDLE_MS);
     if (unread.length > 0) bridge.push(unread);
     if (ended) bridge.push(null);
     this.#fallback.emit("connection", bridge);
