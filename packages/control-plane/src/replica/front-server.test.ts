@@ -200,6 +200,31 @@ describe("FrontServer fast path", () => {
     expect(doneAfterClose).toBe(true);
   });
 
+  test("counts keep-alive idleness from the last response, not from the request", async () => {
+    // A handler slower than the keep-alive timeout; the sweep runs once a second, so within the
+    // 1.1 s pause below it always runs once: it must find the connection idle for ≤ 1.1 s.
+    const { port } = await start(
+      (request, responder) =>
+        setTimeout(() => echo(request, responder), request.url === "/slow" ? 2_000 : 0),
+      { keepAliveTimeoutMs: 1_500 },
+    );
+    const socket = connect(port, "127.0.0.1");
+    let text = "";
+    socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    const until = async (done: () => boolean): Promise<void> => {
+      for (let i = 0; i < 400 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    socket.write(post("/slow", "1"));
+    await until(() => text.includes("POST /slow 1 1"));
+    await new Promise((r) => setTimeout(r, 1_100));
+    socket.write(post("/next", "2"));
+    await until(() => text.includes("POST /next 1 2"));
+    expect(text).toContain("POST /next 1 2");
+    socket.destroy();
+    await closed;
+  });
+
   test("closes idle keep-alive connections, and answers 408 to a request that never completes", async () => {
     const { server, port } = await start(echo, { keepAliveTimeoutMs: 200, requestTimeoutMs: 300 });
     const idle = await exchange(port, [post("/i", "1")]);

@@ -513,6 +513,8 @@ class FastConnection {
       if (data === null) break;
       queue.shift();
       if (this.gone) continue;
+      // Idle (for the keep-alive timeout) counts from the last response as well as the last read.
+      this.#lastActive = Date.now();
       let flushed: boolean;
       if (typeof data === "string") {
         flushed = this.socket.write(data, "latin1");
