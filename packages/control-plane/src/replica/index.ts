@@ -11,3 +11,10 @@ export {
   type ReplicaState,
 } from "./replica.js";
 export { resolveRuntimeDir } from "./runtime-dir.js";
+export {
+  type FrontHandler,
+  type FrontRequest,
+  FrontServer,
+  type FrontServerOptions,
+  type Responder,
+} from "./front-server.js";
