@@ -7,31 +7,22 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   CONTROL_PLANE,
   copyExample,
+  IRIS_REQUEST,
   isAlive,
   makeTestCluster,
   postJson,
   waitFor,
   workerPidsUnder,
-  type TestCluster,
 } from "./helpers.js";
-
-const IRIS_REQUEST = [5.9, 3.0, 5.1, 1.8];
-let cluster: TestCluster | undefined;
-
-afterEach(() => {
-  cluster?.cleanup();
-  cluster = undefined;
-});
 
 describe("durability", () => {
   test("kill -9 of the daemon: the API survives, is reconciled without duplicates or orphans, and serves", async () => {
     // Given a live iris API
-    cluster = await makeTestCluster();
-    const c = cluster;
+    const c = await makeTestCluster();
     const project = copyExample("iris-sklearn");
     expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
     const endpoint = `http://localhost:${c.gatewayPort}/iris-classifier`;
@@ -69,8 +60,7 @@ describe("durability", () => {
 describe("self-healing", () => {
   test("a replica whose worker is killed is replaced and the API serves again", async () => {
     // Given a live iris API with one worker process
-    cluster = await makeTestCluster();
-    const c = cluster;
+    const c = await makeTestCluster();
     expect((await c.axon(["deploy", copyExample("iris-sklearn"), "--wait"])).code).toBe(0);
     const endpoint = `http://localhost:${c.gatewayPort}/iris-classifier`;
     const [worker] = workerPidsUnder(c.home);
@@ -106,8 +96,7 @@ describe("self-healing", () => {
 describe("bad input", () => {
   test("each gets a clear error and nothing deployed is disturbed", async () => {
     // Given a live iris API
-    cluster = await makeTestCluster();
-    const c = cluster;
+    const c = await makeTestCluster();
     const project = copyExample("iris-sklearn");
     expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
     const endpoint = `http://localhost:${c.gatewayPort}/iris-classifier`;
@@ -173,8 +162,7 @@ describe("bad input", () => {
 
   test("a gateway port in use fails the start with a clear message", async () => {
     // Given something already listening on the gateway port
-    cluster = await makeTestCluster();
-    const c = cluster;
+    const c = await makeTestCluster();
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(c.gatewayPort, "127.0.0.1", resolve));
     try {
@@ -190,8 +178,7 @@ describe("bad input", () => {
   });
 
   test("a predictor that cannot import shows status error and its traceback in the logs", async () => {
-    cluster = await makeTestCluster();
-    const c = cluster;
+    const c = await makeTestCluster();
     const project = copyExample("iris-sklearn");
     writeFileSync(
       path.join(project, "predictor.py"),

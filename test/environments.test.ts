@@ -24,19 +24,16 @@ import {
   isAlive,
   killQuietly,
   makeTestCluster,
+  type TestCluster,
   postJson,
   waitFor,
-  type TestCluster,
 } from "./helpers.js";
 
 /** The default python3 here has boto3 and moto; Debian's has neither. */
 const PYTHON = process.env.AXON_TEST_PYTHON ?? "python3";
 
-let cluster: TestCluster | undefined;
 const cleanups: Array<() => void> = [];
 afterEach(() => {
-  cluster?.cleanup();
-  cluster = undefined;
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
@@ -96,8 +93,7 @@ describe("python environments from requirements.txt", () => {
     const wheels = tempDir("axon-wheels-");
     buildTinyWheel(wheels, "axontiny", "1.0");
     buildTinyWheel(wheels, "axontiny", "2.0");
-    cluster = await makeTestCluster(PYTHON);
-    const c = cluster;
+    const c = await makeTestCluster(PYTHON);
     c.env.PIP_NO_INDEX = "1";
     c.env.PIP_FIND_LINKS = wheels;
     const url = (api: string): string => `http://localhost:${c.gatewayPort}/${api}`;
@@ -172,8 +168,7 @@ describe("python environments from requirements.txt", () => {
     // Given a project whose dependencies.sh is slow while a marker file exists (outside the project, so the key is unchanged)
     const marker = path.join(tempDir("axon-marker-"), "slow");
     writeFileSync(marker, "");
-    cluster = await makeTestCluster(PYTHON);
-    const c = cluster;
+    const c = await makeTestCluster(PYTHON);
     const dir = project({
       "axon.yaml": config("slow-env"),
       "predictor.py":
@@ -213,8 +208,7 @@ describe("python environments from requirements.txt", () => {
 
 describe("predictor settings and cloud credentials", () => {
   test("predictor.env and python_path reach the predictor, and the working directory is the project", async () => {
-    cluster = await makeTestCluster(PYTHON);
-    const c = cluster;
+    const c = await makeTestCluster(PYTHON);
     const dir = project({
       "axon.yaml": config("settings", "    python_path: lib\n    env:\n      GREETING: hello\n"),
       "lib/helper.py": "VALUE = 'from-lib'\n",
@@ -275,8 +269,7 @@ class PythonPredictor:
     );
     expect(put.stderr).toBe("");
 
-    cluster = await makeTestCluster(PYTHON);
-    const c = cluster;
+    const c = await makeTestCluster(PYTHON);
     const dir = project({
       "axon.yaml": config(
         "s3-model",

@@ -8,6 +8,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { onTestFinished } from "vitest";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const CLI = path.join(REPO, "packages/cli/dist/main.js");
@@ -46,7 +47,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A fresh $AXON_HOME and gateway port; `cleanup` stops the daemon and every worker it ran. */
+/** The iris example's sample request (the model answers `virginica`). */
+export const IRIS_REQUEST = [5.9, 3.0, 5.1, 1.8];
+
+/**
+ * A fresh $AXON_HOME and gateway port for the running test; `cleanup` stops the daemon and every
+ * worker it ran, and runs by itself when the test ends (passed or failed).
+ */
 export async function makeTestCluster(python = IRIS_PYTHON): Promise<TestCluster> {
   const home = mkdtempSync(path.join(os.tmpdir(), "axon-e2e-"));
   const gatewayPort = await freePort();
@@ -65,7 +72,7 @@ export async function makeTestCluster(python = IRIS_PYTHON): Promise<TestCluster
       return undefined;
     }
   };
-  return {
+  const cluster: TestCluster = {
     home,
     gatewayPort,
     env,
@@ -79,6 +86,8 @@ export async function makeTestCluster(python = IRIS_PYTHON): Promise<TestCluster
       rmSync(home, { recursive: true, force: true });
     },
   };
+  onTestFinished(() => cluster.cleanup());
+  return cluster;
 }
 
 export function runAxon(

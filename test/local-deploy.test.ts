@@ -5,31 +5,22 @@
 import { spawn } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   CLI,
   copyExample,
+  IRIS_REQUEST,
   isAlive,
   makeTestCluster,
   postJson,
   waitFor,
   workerPidsUnder,
-  type TestCluster,
 } from "./helpers.js";
-
-const IRIS_REQUEST = [5.9, 3.0, 5.1, 1.8];
-let cluster: TestCluster | undefined;
-
-afterEach(() => {
-  cluster?.cleanup();
-  cluster = undefined;
-});
 
 describe("local deploy of the iris example", () => {
   test("deploy, query, get, logs, redeploy, update, delete, cluster down", async () => {
     // Given a fresh home with no daemon and a copy of the iris example
-    cluster = await makeTestCluster();
-    const c = cluster;
+    const c = await makeTestCluster();
     const project = copyExample("iris-sklearn");
     const endpoint = `http://localhost:${c.gatewayPort}/iris-classifier`;
 
@@ -144,8 +135,7 @@ describe("local deploy of the iris example", () => {
 describe("Cortex configs deploy unchanged", () => {
   test("a 0.14-era cortex.yaml (no kind, top-level endpoint, workers_per_replica) deploys with deprecation notes", async () => {
     // Given the iris project with a Cortex 0.14 cortex.yaml and no axon.yaml
-    cluster = await makeTestCluster();
-    const c = cluster;
+    const c = await makeTestCluster();
     const project = copyExample("iris-sklearn");
     rmSync(path.join(project, "axon.yaml"));
     writeFileSync(
