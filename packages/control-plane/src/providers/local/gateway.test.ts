@@ -54,9 +54,21 @@ describe("Gateway", () => {
     const put = await fetch(`${url}/iris`, { method: "PUT", body: "x" });
     expect(put.status).toBe(405);
     expect(put.headers.get("allow")).toBe("GET, POST");
-    const missing = await fetch(`${url}/nope`, { method: "POST", body: "x" });
+    const missing = await fetch(`${url}/nope`, {
+      method: "POST",
+      body: "x",
+      headers: { "X-Request-ID": "mine-7" },
+    });
     expect(missing.status).toBe(404);
-    expect(await missing.text()).toContain("/nope");
+    expect(await missing.json()).toEqual({
+      error: "no api is deployed at /nope",
+      request_id: "mine-7",
+    });
+    // The gateway's own answers carry a request id too, made up when none was sent.
+    for (const response of [get, put, missing]) {
+      expect(response.headers.get("x-request-id")).toMatch(/^[\w.:-]+$/);
+    }
+    expect(missing.headers.get("x-request-id")).toBe("mine-7");
   });
 
   test("with no ready replica: 503 with Retry-After and the reason, counted for the API", async () => {

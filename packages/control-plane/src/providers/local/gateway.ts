@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { DomainError } from "../../errors.js";
 import { type FrontRequest, FrontServer, type Responder } from "../../replica/front-server.js";
+import { writeJsonError } from "../../replica/worker-link.js";
 import { limitYoungGenerationGrowth } from "../../replica/heap-tuning.js";
 import { RequestRecorder, type RequestStats } from "../../replica/metrics.js";
 import { rawHeader } from "../../replica/raw-header.js";
@@ -99,45 +100,47 @@ export class Gateway {
   }
 
   #handle(request: FrontRequest, responder: Responder): void {
+    const given = rawHeader(request.rawHeaders, "x-request-id");
+    const requestId =
+      given !== undefined && REQUEST_ID.test(given)
+        ? given
+        : `${this.#idPrefix}-${(++this.#idCounter).toString(36)}`;
     const url = request.url;
     const queryAt = url.indexOf("?");
     let pathname = queryAt === -1 ? url : url.slice(0, queryAt);
     if (pathname.length > 1 && pathname.endsWith("/")) pathname = pathname.slice(0, -1);
     const apiName = this.#routes.get(pathname);
     if (apiName === undefined) {
-      respondJson(responder, 404, { error: `no api is deployed at ${pathname}` });
+      writeJsonError(responder, 404, requestId, `no api is deployed at ${pathname}`);
       return;
     }
     if (request.method === "GET") {
-      respondJson(responder, 200, {
-        message: "make a prediction by sending a POST request to this endpoint with a JSON payload",
-      });
+      responder.send(
+        200,
+        ["content-type", "application/json", "x-request-id", requestId],
+        JSON.stringify({
+          message:
+            "make a prediction by sending a POST request to this endpoint with a JSON payload",
+        }),
+      );
       return;
     }
     if (request.method !== "POST") {
-      respondJson(responder, 405, { error: `method ${request.method} is not allowed; use POST` }, [
-        "allow",
-        "GET, POST",
-      ]);
+      const message = `method ${request.method} is not allowed; use POST`;
+      writeJsonError(responder, 405, requestId, message, ["allow", "GET, POST"]);
       return;
     }
     const replica = leastInFlight(this.#backend.readyReplicas(apiName));
     if (replica === undefined) {
       // Counted for the API like a replica's own 503s: callers saw the API refuse them.
       this.#refused(apiName).record(503, 0);
-      respondJson(
-        responder,
-        503,
-        { error: `api ${apiName} has no ready replica (${this.#backend.whyNotReady(apiName)})` },
-        ["retry-after", "1"],
-      );
+      const why = this.#backend.whyNotReady(apiName);
+      writeJsonError(responder, 503, requestId, `api ${apiName} has no ready replica (${why})`, [
+        "retry-after",
+        "1",
+      ]);
       return;
     }
-    const given = rawHeader(request.rawHeaders, "x-request-id");
-    const requestId =
-      given !== undefined && REQUEST_ID.test(given)
-        ? given
-        : `${this.#idPrefix}-${(++this.#idCounter).toString(36)}`;
     replica.serve(request, responder, requestId);
   }
 }
@@ -148,13 +151,4 @@ function leastInFlight(replicas: RoutableReplica[]): RoutableReplica | undefined
     if (best === undefined || replica.inFlight < best.inFlight) best = replica;
   }
   return best;
-}
-
-function respondJson(
-  responder: Responder,
-  status: number,
-  body: unknown,
-  headers: readonly string[] = [],
-): void {
-  responder.send(status, [...headers, "content-type", "application/json"], JSON.stringify(body));
 }
