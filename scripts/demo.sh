@@ -8,6 +8,6 @@ bash scripts/setup.sh
 export AXON_PYTHON="${AXON_PYTHON:-/usr/bin/python3}"
 npx axon deploy examples/iris-sklearn --wait
 echo "+ curl -X POST localhost:8888/iris-classifier -H 'Content-Type: application/json' -d '[5.9,3.0,5.1,1.8]'" >&2
-curl -sS -X POST localhost:8888/iris-classifier -H 'Content-Type: application/json' -d '[5.9,3.0,5.1,1.8]'
+curl -sS --fail-with-body -X POST localhost:8888/iris-classifier -H 'Content-Type: application/json' -d '[5.9,3.0,5.1,1.8]'
 echo
 npx axon get

@@ -57,6 +57,29 @@ describe("durability", () => {
   });
 });
 
+describe("restart", () => {
+  test("after cluster down, an unchanged deploy --wait returns once the API answers again", async () => {
+    // Given a live iris API and a stopped cluster
+    const c = await makeTestCluster();
+    const project = copyExample("iris-sklearn");
+    expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
+    expect((await c.axon(["cluster", "down", "--yes"])).code).toBe(0);
+
+    // When the same project is deployed again with --wait (this starts the cluster)
+    const again = await c.axon(["deploy", project, "--wait"]);
+
+    // Then it reports the API unchanged, waits for its replica, and the endpoint answers at once
+    expect(again.code).toBe(0);
+    expect(again.stdout + again.stderr).toContain("iris-classifier (RealtimeAPI) is up to date");
+    expect(again.stdout).toContain("iris-classifier is live at");
+    const prediction = await postJson(
+      `http://localhost:${c.gatewayPort}/iris-classifier`,
+      IRIS_REQUEST,
+    );
+    expect(prediction).toMatchObject({ status: 200, text: "virginica" });
+  });
+});
+
 describe("self-healing", () => {
   test("a replica whose worker is killed is replaced and the API serves again", async () => {
     // Given a live iris API with one worker process

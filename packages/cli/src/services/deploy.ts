@@ -49,7 +49,7 @@ export type DeployProgress =
 export interface DeploySummary extends DeployResponse {
   configFile: string;
   bundle: { sha256: string; bytes: number; uploaded: boolean };
-  /** The state of each API after waiting (or one look, for unchanged APIs); empty without wait. */
+  /** The state of each API after waiting; empty without wait. */
   apis: ApiDetail[];
 }
 
@@ -104,14 +104,9 @@ export async function deployProject(
 
   const apis: ApiDetail[] = [];
   if (options.wait) {
+    // Unchanged APIs too: after a cluster restart their replicas are starting again, and --wait
+    // promises an API that answers (a live one returns at the first look).
     for (const result of response.results) {
-      if (result.outcome === "unchanged") {
-        // Nothing new is rolling out, so there is nothing to wait for; just say how it is.
-        const api = await client.getApi(result.api);
-        await onProgress({ type: "status", api });
-        apis.push(api);
-        continue;
-      }
       apis.push(
         await waitForApiLive(client, result.api, {
           timeoutMs: options.waitTimeoutMs,
