@@ -423,28 +423,23 @@ async function main(): Promise<void> {
     const axon = await startAxon(dir);
     stops.push(() => axon.stop());
     servers.push(...axon.servers);
-    const constantPort = await freePort();
-    const constant = await startProcess(
-      "e",
-      "(e) Node http, constant response",
-      process.execPath,
-      [path.join(dir, "constant.cjs"), String(constantPort)],
-      `http://127.0.0.1:${constantPort}/`,
-      { cwd: dir },
-    );
-    stops.push(() => constant.stop());
-    servers.push(constant);
-    const frontPort = await freePort();
-    const front = await startProcess(
-      "f",
-      "(f) Axon front server, constant response",
-      process.execPath,
-      [path.join(dir, "front-constant.mjs"), String(frontPort)],
-      `http://127.0.0.1:${frontPort}/`,
-      { cwd: dir },
-    );
-    stops.push(() => front.stop());
-    servers.push(front);
+    // The two ceilings: Node's http server and the replica front's own, both answering a constant.
+    for (const [key, label, script] of [
+      ["e", "(e) Node http, constant response", "constant.cjs"],
+      ["f", "(f) Axon front server, constant response", "front-constant.mjs"],
+    ] as const) {
+      const port = await freePort();
+      const ceiling = await startProcess(
+        key,
+        label,
+        process.execPath,
+        [path.join(dir, script), String(port)],
+        `http://127.0.0.1:${port}/`,
+        { cwd: dir },
+      );
+      stops.push(() => ceiling.stop());
+      servers.push(ceiling);
+    }
 
     const samples = new Map<string, Sample[]>(servers.map((server) => [server.key, []]));
     for (let round = 1; round <= ROUNDS; round++) {

@@ -41,6 +41,22 @@ export interface Responder {
 
 export type FrontHandler = (request: FrontRequest, responder: Responder) => void;
 
+/** Answers with a JSON error body `{error, request_id}` unless the request is already answered. */
+export function writeJsonError(
+  res: Responder,
+  status: number,
+  requestId: string,
+  message: string,
+  extraHeaders: readonly string[] = [],
+): void {
+  if (res.done) return;
+  res.send(
+    status,
+    [...extraHeaders, "content-type", "application/json", "x-request-id", requestId],
+    JSON.stringify({ error: message, request_id: requestId }),
+  );
+}
+
 export interface FrontServerOptions {
   handler: FrontHandler;
   /** Largest accepted request body; larger ones get 413 and the connection closes. Default 64 MiB. */
@@ -346,7 +362,7 @@ interface BodyInProgress {
 /** One client connection on the fast path. */
 class FastConnection {
   readonly socket: Socket;
-  readonly #server: FrontServer;
+  readonly server: FrontServer;
   /** Unanswered requests, oldest first; responses leave in this order. */
   readonly #queue: FastResponder[] = [];
   /** Bytes read but not yet parsed (an incomplete head). */
@@ -365,18 +381,13 @@ class FastConnection {
   #partialSince = 0;
 
   constructor(server: FrontServer, socket: Socket) {
-    this.#server = server;
+    this.server = server;
     this.socket = socket;
     socket.on("data", this.#onData);
     socket.on("end", this.#onEnd);
     socket.on("drain", this.#onDrain);
     socket.on("error", noop); // "close" follows
     socket.on("close", this.#onClose);
-  }
-
-  /** Status line and date header of a response (see FrontServer.responsePrefix). */
-  prefix(status: number): string {
-    return this.#server.responsePrefix(status);
   }
 
   closeIfStale(now: number, keepAliveMs: number, requestMs: number): void {
@@ -449,11 +460,11 @@ class FastConnection {
       }
       const bodyStart = headEnd + 4;
       const bodyLength = head.contentLength;
-      if (bodyLength > this.#server.maxBodyBytes) {
+      if (bodyLength > this.server.maxBodyBytes) {
         this.#stopped = true;
         const responder = new FastResponder(this, true);
         this.#queue.push(responder);
-        responder.send(...tooLargeResponse(this.#server.maxBodyBytes));
+        responder.send(...tooLargeResponse(this.server.maxBodyBytes));
         return;
       }
       if (length - bodyStart < bodyLength) {
@@ -471,7 +482,7 @@ class FastConnection {
     const responder = new FastResponder(this, head.close);
     this.#queue.push(responder);
     if (head.close) this.#stopped = true;
-    this.#server.dispatch(
+    this.server.dispatch(
       { method: head.method, url: head.url, rawHeaders: head.rawHeaders, body },
       responder,
     );
@@ -496,12 +507,12 @@ class FastConnection {
     socket.off("end", this.#onEnd);
     socket.off("drain", this.#onDrain);
     socket.off("close", this.#onClose);
-    this.#server.forget(this);
+    this.server.forget(this);
     if (ended && unread.length === 0) {
       socket.end(); // the client already finished sending; nothing left to answer
       return;
     }
-    this.#server.handOff(socket, unread, ended);
+    this.server.handOff(socket, unread, ended);
   }
 
   /** Called by a responder when its response is ready; writes every response whose turn came. */
@@ -583,7 +594,7 @@ class FastConnection {
   readonly #onClose = (): void => {
     this.gone = true;
     this.#queue.length = 0;
-    this.#server.forget(this);
+    this.server.forget(this);
   };
 }
 
@@ -606,7 +617,7 @@ class FastResponder implements Responder {
   send(status: number, headers: readonly string[], body: Buffer | string): void {
     if (this.done) return;
     const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
-    let head = this.#connection.prefix(status);
+    let head = this.#connection.server.responsePrefix(status);
     for (let i = 0; i + 1 < headers.length; i += 2) {
       const value = headers[i + 1] as string;
       // node:http refuses these too: a CR or LF in a value would split the response.

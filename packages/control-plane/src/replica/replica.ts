@@ -22,7 +22,7 @@ import {
 } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
-import type { FrontRequest, Responder } from "./front-server.js";
+import { type FrontRequest, type Responder, writeJsonError } from "./front-server.js";
 import {
   type InFlightSample,
   InFlightSampler,
@@ -32,7 +32,7 @@ import {
 import { BodyKind, FrameReader, FrameType, PROTOCOL_VERSION } from "./protocol.js";
 import { rawHeader } from "./raw-header.js";
 import { resolveRuntimeDir } from "./runtime-dir.js";
-import { Call, WorkerLink, writeJsonError } from "./worker-link.js";
+import { Call, WorkerLink } from "./worker-link.js";
 
 /** Everything needed to start one replica. */
 export interface ReplicaOptions {

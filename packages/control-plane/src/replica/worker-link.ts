@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
-import type { Responder } from "./front-server.js";
+import { type Responder, writeJsonError } from "./front-server.js";
 import {
   type BodyKind,
   encodeBatchHead,
@@ -250,20 +250,4 @@ export class WorkerLink {
     this.#outBytes = 0;
     this.socket.write(data);
   };
-}
-
-/** Answers with a JSON error body `{error, request_id}` unless the request is already answered. */
-export function writeJsonError(
-  res: Responder,
-  status: number,
-  requestId: string,
-  message: string,
-  extraHeaders: readonly string[] = [],
-): void {
-  if (res.done) return;
-  res.send(
-    status,
-    [...extraHeaders, "content-type", "application/json", "x-request-id", requestId],
-    JSON.stringify({ error: message, request_id: requestId }),
-  );
 }

@@ -5,8 +5,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { DomainError } from "../../errors.js";
-import { type FrontRequest, FrontServer, type Responder } from "../../replica/front-server.js";
-import { writeJsonError } from "../../replica/worker-link.js";
+import {
+  type FrontRequest,
+  FrontServer,
+  type Responder,
+  writeJsonError,
+} from "../../replica/front-server.js";
 import { limitYoungGenerationGrowth } from "../../replica/heap-tuning.js";
 import { RequestRecorder, type RequestStats } from "../../replica/metrics.js";
 import { rawHeader } from "../../replica/raw-header.js";
