@@ -1,4 +1,4 @@
-import { chmod, utimes } from "node:fs/promises";
+import { chmod, symlink, utimes } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeTempDir, writeFiles } from "../testing/fixtures.js";
@@ -52,6 +52,23 @@ describe("packProject", () => {
 
     // Then the rules are honoured
     expect(files.map((file) => file.path)).toEqual(["models/keep.bin", "predictor.py"]);
+  });
+
+  it("leaves out Axon's state folder when it lies inside the project, under any name", async () => {
+    // Given AXON_HOME=./state inside the project, holding an earlier bundle, and a link to it
+    const dir = await makeTempDir();
+    await writeFiles(dir, {
+      "predictor.py": "x",
+      "state/bundles/old.tar.gz": "x",
+      "statements/keep.txt": "x",
+    });
+    await symlink(path.join(dir, "state"), path.join(dir, "link-to-state"));
+
+    // When listing what would be packed with the state folder skipped
+    const files = await listProjectFiles(dir, [], [path.join(dir, "state")]);
+
+    // Then nothing of it is packed, and a folder that merely shares the prefix still is
+    expect(files.map((file) => file.path)).toEqual(["predictor.py", "statements/keep.txt"]);
   });
 
   it("refuses a project over the size limit, naming the largest files", async () => {

@@ -6,7 +6,9 @@
  * What is left out, as Cortex did: the config file itself (it travels in the deploy request, so
  * editing it alone does not change the code bundle), hidden files and folders except `.env`,
  * compiled Python (`*.pyc`, `*.pyo`, `*.pyd`, `__pycache__`), `node_modules`, and whatever
- * `.axonignore` / `.cortexignore` list (gitignore syntax).
+ * `.axonignore` / `.cortexignore` list (gitignore syntax). Axon's own state folder is left out too
+ * when it lies inside the project (`AXON_HOME=./state`): it holds every earlier bundle, so packing
+ * it would make each deploy larger than the last.
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -46,12 +48,14 @@ export interface PackOptions {
   dir: string;
   /** Project-relative paths left out on top of the ignore rules (the config file). */
   exclude?: string[];
+  /** Folders (absolute paths) never packed even when inside the project: Axon's state folder. */
+  skipDirs?: string[];
   maxBytes?: number;
 }
 
 /** Lists, checks and packs the project. */
 export async function packProject(options: PackOptions): Promise<ProjectBundle> {
-  const files = await listProjectFiles(options.dir, options.exclude ?? []);
+  const files = await listProjectFiles(options.dir, options.exclude ?? [], options.skipDirs ?? []);
   const contentBytes = files.reduce((sum, file) => sum + file.bytes, 0);
   const maxBytes = options.maxBytes ?? MAX_PROJECT_BYTES;
   if (contentBytes > maxBytes) {
@@ -72,11 +76,21 @@ export async function packProject(options: PackOptions): Promise<ProjectBundle> 
 }
 
 /** The files that would be packed, sorted by path, with the ignore rules applied. */
-export async function listProjectFiles(dir: string, exclude: string[] = []): Promise<BundleFile[]> {
+export async function listProjectFiles(
+  dir: string,
+  exclude: string[] = [],
+  skipDirs: string[] = [],
+): Promise<BundleFile[]> {
   const rules = await loadIgnoreRules(dir);
   const excluded = new Set(exclude.map(toPosix));
   const files: BundleFile[] = [];
+  // Real paths of folders already walked or never to walk: a folder counts as visited, so the
+  // skipped ones are left out under any name a symbolic link gives them.
   const visited = new Set<string>([await realpath(dir)]);
+  for (const skipped of skipDirs) {
+    const real = await realpath(skipped).catch(() => undefined);
+    if (real !== undefined) visited.add(real);
+  }
 
   const walk = async (relativeDir: string): Promise<void> => {
     const absoluteDir = path.join(dir, relativeDir);

@@ -63,7 +63,11 @@ export async function deployProject(
   const config = await validateConfig(locateConfig(options.target, ctx.cwd));
   assertDeployableRoot(config.dir, ctx.env);
 
-  const bundle = await packProject({ dir: config.dir, exclude: [config.fileName] });
+  const bundle = await packProject({
+    dir: config.dir,
+    exclude: [config.fileName],
+    skipDirs: [options.home],
+  });
   await onProgress({
     type: "packed",
     files: bundle.files.length,
