@@ -56,6 +56,10 @@ def _loads(data: bytes):
     return json.loads(data)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _error_body(message: str, request_id: str) -> bytes:
     return json.dumps({"error": message, "request_id": request_id}).encode()
 
@@ -146,18 +150,18 @@ class RequestHandler:
             payloads.append(payload)
         if not payloads:
             return out
+        # Messages name the function the user wrote: predict_batch, or predict given the list.
+        called = "predict_batch()" if self._predict_batch is not None else "predict()"
         try:
             if self._predict_batch is not None:
                 results = self._predict_batch(payloads)
             else:
                 results = self._predict(payload=payloads) if self._wants_payload else self._predict()
         except Exception:
-            self._log.error(
-                f"requests {', '.join(ids)}: predict_batch() raised an exception", with_traceback=True
-            )
+            self._log.error(f"requests {', '.join(ids)}: {called} raised an exception", with_traceback=True)
             for seq, request_id in zip(seqs, ids):
                 message = (
-                    f"predict_batch() raised an exception for the batch holding request {request_id}; "
+                    f"{called} raised an exception for the batch holding request {request_id}; "
                     "the API logs have the traceback"
                 )
                 out.append(p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id)))
@@ -168,10 +172,15 @@ class RequestHandler:
         if not isinstance(results, (list, tuple)) or len(results) != len(payloads):
             got = f"a {type(results).__name__}"
             if isinstance(results, (list, tuple)):
-                got = f"{len(results)} results"
+                got = _count(len(results), "result")
+            how = (
+                ""
+                if self._predict_batch is not None
+                else " (with server_side_batching and no predict_batch, predict gets the list of payloads)"
+            )
             message = (
-                f"predict_batch() must return a list with one result per payload; it got {len(payloads)} "
-                f"payloads and returned {got}"
+                f"{called} must return a list with one result per payload{how}; it got "
+                f"{_count(len(payloads), 'payload')} and returned {got}"
             )
             self._log.error(f"requests {', '.join(ids)}: {message}")
             for seq, request_id in zip(seqs, ids):

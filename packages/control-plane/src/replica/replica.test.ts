@@ -740,6 +740,26 @@ describe("Replica under load: overload, timeouts, batching, metrics", () => {
     expect(((await res.json()) as { echo: unknown }).echo).toEqual([1, 2]);
   });
 
+  it("tells a batched predictor without predict_batch that predict gets the list", async () => {
+    // Given batching on a predictor whose predict returns one answer, not a list of them
+    const { replica, url } = await startHarness({
+      threads: 2,
+      batching: { maxBatchSize: 2, batchIntervalMs: 50 },
+    });
+    await replica.ready;
+
+    // When one request goes through alone (the interval flushes it)
+    const res = await postJson(url, { x: 1 });
+
+    // Then the 500 names predict (not a predict_batch the user never wrote) and says why
+    expect(res.status).toBe(500);
+    const { error } = (await res.json()) as { error: string };
+    expect(error).toContain(
+      "predict() must return a list with one result per payload (with server_side_batching and " +
+        "no predict_batch, predict gets the list of payloads); it got 1 payload and returned a dict",
+    );
+  });
+
   it("samples the in-flight gauge every second", async () => {
     // Given a request that keeps one slot busy for 1.5 s
     const { replica, url } = await startHarness();
