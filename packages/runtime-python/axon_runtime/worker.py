@@ -73,6 +73,7 @@ class RequestHandler:
         # without it gets the list of payloads in predict(payload), as Cortex did.
         batch = getattr(predictor, "predict_batch", None)
         self._predict_batch = batch if callable(batch) else None
+        self.has_predict_batch = self._predict_batch is not None
         self._args = args
         self._wants_payload = "payload" in args
         self._wants_meta = "query_params" in args or "headers" in args
@@ -99,11 +100,7 @@ class RequestHandler:
                 else:
                     kwargs["payload"] = buf[meta_end:end]
             if self._wants_meta:
-                meta = self._loads(buf[pos:meta_end]) if meta_len else {}
-                if "query_params" in self._args:
-                    kwargs["query_params"] = dict(parse_qsl(meta.get("query", ""), keep_blank_values=True))
-                if "headers" in self._args:
-                    kwargs["headers"] = meta.get("headers", {})
+                kwargs.update(self._meta_kwargs(buf[pos:meta_end]))
             try:
                 result = self._predict(**kwargs)
             except Exception:
@@ -116,6 +113,16 @@ class RequestHandler:
             message = f"the Axon runtime failed to handle request {request_id}; see the API logs"
             return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
 
+    def _meta_kwargs(self, meta_json: bytes) -> dict:
+        """`query_params` and/or `headers`, whichever predict declares, from a REQUEST's meta."""
+        meta = self._loads(meta_json) if meta_json else {}
+        kwargs = {}
+        if "query_params" in self._args:
+            kwargs["query_params"] = dict(parse_qsl(meta.get("query", ""), keep_blank_values=True))
+        if "headers" in self._args:
+            kwargs["headers"] = meta.get("headers", {})
+        return kwargs
+
     def handle_batch(self, buf: bytes, start: int, end: int) -> list[bytes]:
         """Turns one BATCH frame into one RESPONSE frame per request in it; never raises."""
         (count,) = p.BATCH_COUNT.unpack_from(buf, start + 1)
@@ -124,6 +131,9 @@ class RequestHandler:
         seqs = []
         ids = []
         payloads = []
+        # Cortex's batching called predict with a list per declared argument; the front sends
+        # meta in batches only for such a predictor (predict_batch gets payloads alone).
+        metas = [] if self._predict_batch is None and self._wants_meta else None
         loads = self._loads
         unpack_length = p.LENGTH.unpack_from
         unpack_head = p.REQUEST_HEAD.unpack_from
@@ -148,6 +158,9 @@ class RequestHandler:
             seqs.append(seq)
             ids.append(request_id)
             payloads.append(payload)
+            if metas is not None:
+                meta_start = id_start + rid_len
+                metas.append(buf[meta_start : meta_start + meta_len])
         if not payloads:
             return out
         # Messages name the function the user wrote: predict_batch, or predict given the list.
@@ -156,7 +169,13 @@ class RequestHandler:
             if self._predict_batch is not None:
                 results = self._predict_batch(payloads)
             else:
-                results = self._predict(payload=payloads) if self._wants_payload else self._predict()
+                kwargs = {"payload": payloads} if self._wants_payload else {}
+                if metas is not None:
+                    each = [self._meta_kwargs(meta) for meta in metas]
+                    for name in ("query_params", "headers"):
+                        if name in self._args:
+                            kwargs[name] = [values[name] for values in each]
+                results = self._predict(**kwargs)
         except Exception:
             self._log.error(f"requests {', '.join(ids)}: {called} raised an exception", with_traceback=True)
             for seq, request_id in zip(seqs, ids):
@@ -382,7 +401,8 @@ def main(argv=None) -> int:
 
     gc.collect()
     gc.freeze()
-    sock.sendall(p.encode_control(p.READY, json.dumps({"args": list(wanted), "load_ms": load_ms}).encode()))
+    ready = {"args": list(wanted), "predict_batch": handler.has_predict_batch, "load_ms": load_ms}
+    sock.sendall(p.encode_control(p.READY, json.dumps(ready).encode()))
 
     try:
         if args.threads <= 1:

@@ -740,6 +740,33 @@ describe("Replica under load: overload, timeouts, batching, metrics", () => {
     expect(((await res.json()) as { echo: unknown }).echo).toEqual([1, 2]);
   });
 
+  it("batches a Cortex-style predict that reads query and headers: a list of each, per request", async () => {
+    // Given batching on a predict(payload, query_params, headers) without predict_batch
+    const { replica, url } = await startHarness({
+      predictorPath: "cortex_batch_meta_predictor.py",
+      threads: 2,
+      batching: { maxBatchSize: 2, batchIntervalMs: 1000 },
+    });
+    await replica.ready;
+
+    // When two callers with different queries and headers fill one batch
+    const post = (user: string, tag: string, payload: unknown): Promise<Response> =>
+      fetch(`${url}?user=${user}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-tag": tag },
+        body: JSON.stringify(payload),
+      });
+    const answers = await Promise.all([post("ann", "t1", { a: 1 }), post("bob", "t2", [2])]);
+
+    // Then predict ran once for both, and each caller got the answer built from its own request
+    const bodies = await Promise.all(answers.map((res) => res.json()));
+    expect(answers.map((res) => res.status)).toEqual([200, 200]);
+    expect(bodies).toEqual([
+      { payload: { a: 1 }, user: "ann", tag: "t1", size: 2 },
+      { payload: [2], user: "bob", tag: "t2", size: 2 },
+    ]);
+  });
+
   it("tells a batched predictor without predict_batch that predict gets the list", async () => {
     // Given batching on a predictor whose predict returns one answer, not a list of them
     const { replica, url } = await startHarness({

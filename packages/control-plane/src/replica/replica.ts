@@ -291,7 +291,7 @@ export class Replica {
       ? BodyKind.Json
       : BodyKind.Bytes;
     let meta: string | null = null;
-    if (this.#wantsMeta && this.#options.batching == null) {
+    if (this.#wantsMeta) {
       const url = request.url;
       const q = url.indexOf("?");
       meta = JSON.stringify({ query: q >= 0 ? url.slice(q + 1) : "", headers: headerObject(raw) });
@@ -453,8 +453,13 @@ export class Replica {
   #onWorkerReady(): void {
     if (this.#state !== "starting") return;
     if (!this.#links.every((link) => link.ready)) return;
-    const args = this.#links[0]?.readyInfo?.args ?? [];
-    this.#wantsMeta = args.includes("query_params") || args.includes("headers");
+    const info = this.#links[0]?.readyInfo;
+    const args = info?.args ?? [];
+    // Batches hand predict_batch the payloads alone; a predict given the batch gets every
+    // argument it declares as a list (Cortex), so only then do batches carry query and headers.
+    this.#wantsMeta =
+      (args.includes("query_params") || args.includes("headers")) &&
+      (this.#options.batching == null || info?.predictBatch !== true);
     this.#state = "ready";
     this.#startTimers();
     this.#resolveReady();

@@ -19,6 +19,8 @@ import {
 export interface WorkerReadyInfo {
   /** The `predict` arguments the predictor declares, e.g. `["payload"]`. */
   args: string[];
+  /** Whether the predictor has `predict_batch` (batches then carry payloads alone). */
+  predictBatch: boolean;
   loadMs: number;
 }
 
@@ -131,7 +133,7 @@ export class WorkerLink {
         call.seq,
         call.bodyKind,
         call.requestId,
-        null,
+        call.meta,
         call.body.length,
       );
       heads.push(head);
@@ -173,11 +175,12 @@ export class WorkerLink {
     } else if (type === FrameType.Ready) {
       const info = JSON.parse(buffer.toString("utf8", start + 1, end)) as {
         args?: unknown;
+        predict_batch?: unknown;
         load_ms?: unknown;
       };
       const args = Array.isArray(info.args) ? info.args.map(String) : ["payload"];
       const loadMs = typeof info.load_ms === "number" ? info.load_ms : 0;
-      this.readyInfo = { args, loadMs };
+      this.readyInfo = { args, predictBatch: info.predict_batch === true, loadMs };
       this.ready = true;
       this.#hooks.onReady(this, this.readyInfo);
     } else if (type === FrameType.InitFailed) {
