@@ -337,15 +337,25 @@ function readIfExists(file: string): string {
 }
 
 function formatTable(
-  rows: { label: string; rps: number; p50: number; p99: number; ratio: number; errors: number }[],
+  rows: {
+    label: string;
+    rps: number;
+    minRps: number;
+    maxRps: number;
+    p50: number;
+    p99: number;
+    ratio: number;
+    errors: number;
+  }[],
 ): string {
   const lines = [
-    "| server | req/s | p50 ms | p99 ms | × (a) | errors |",
-    "|---|---:|---:|---:|---:|---:|",
+    "| server | req/s | rounds' req/s | p50 ms | p99 ms | × (a) | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|",
   ];
+  const count = (n: number): string => Math.round(n).toLocaleString("en-US");
   for (const row of rows) {
     lines.push(
-      `| ${row.label} | ${Math.round(row.rps).toLocaleString("en-US")} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.ratio.toFixed(1)}× | ${row.errors} |`,
+      `| ${row.label} | ${count(row.rps)} | ${count(row.minRps)}–${count(row.maxRps)} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.ratio.toFixed(1)}× | ${row.errors} |`,
     );
   }
   return lines.join("\n");
@@ -459,6 +469,8 @@ async function main(): Promise<void> {
         key: server.key,
         label: server.label,
         rps: median(list.map((s) => s.rps)),
+        minRps: Math.min(...list.map((s) => s.rps)),
+        maxRps: Math.max(...list.map((s) => s.rps)),
         p50: median(list.map((s) => s.p50)),
         p99: median(list.map((s) => s.p99)),
         errors: list.reduce((sum, s) => sum + s.errors, 0),
@@ -505,7 +517,7 @@ function writeReadme(table: string, unbatchedOk: boolean, batchedOk: boolean): v
   const block = [
     README_MARK,
     "",
-    `Last run: ${when} UTC, ${os_cpus()} cores, ${ROUNDS} rounds × ${SECONDS} s, wrk -t1 -c${CONNECTIONS}, medians.`,
+    `Last run: ${when} UTC, ${os_cpus()} cores, ${ROUNDS} rounds × ${SECONDS} s, wrk -t1 -c${CONNECTIONS}; medians of the rounds, and their range.`,
     "",
     table,
     "",
