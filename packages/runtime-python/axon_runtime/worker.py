@@ -159,8 +159,7 @@ class RequestHandler:
             ids.append(request_id)
             payloads.append(payload)
             if metas is not None:
-                meta_start = id_start + rid_len
-                metas.append(buf[meta_start : meta_start + meta_len])
+                metas.append(buf[id_start + rid_len : body_start])
         if not payloads:
             return out
         # Messages name the function the user wrote: predict_batch, or predict given the list.
