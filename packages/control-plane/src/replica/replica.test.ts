@@ -667,6 +667,30 @@ describe("Replica under load: overload, timeouts, batching, metrics", () => {
     for (const { size, seen } of sizes.values()) expect(seen).toBe(size);
   });
 
+  it("sends a batch early rather than let its bodies grow past maxBatchBytes", async () => {
+    // Given batches of up to 8 requests but at most 100 bytes of bodies (256 MiB in production)
+    const { replica, url } = await startHarness({
+      predictorPath: "batch_predictor.py",
+      threads: 8,
+      batching: { maxBatchSize: 8, batchIntervalMs: 300, maxBatchBytes: 100 },
+    });
+    await replica.ready;
+
+    // When 6 requests of 40 bytes each arrive together
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        fetch(url, { method: "POST", body: String(i).repeat(40) }).then(async (res) => ({
+          status: res.status,
+          body: (await res.json()) as { size: number },
+        })),
+      ),
+    );
+
+    // Then every one is answered, from batches of at most two (80 bytes; a third would be 120)
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(Math.max(...answers.map((a) => a.body.size))).toBeLessThanOrEqual(2);
+  });
+
   it("flushes a partial batch after batchInterval", async () => {
     // Given batches of up to 8 and one lone request
     const { replica, url } = await startHarness({

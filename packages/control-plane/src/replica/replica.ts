@@ -61,9 +61,11 @@ export interface ReplicaOptions {
   maxConcurrency: number;
   /**
    * Server-side batching: gather up to `maxBatchSize` requests, or what arrived within
-   * `batchIntervalMs` of the first, and call `predict_batch(payloads)` once for them.
+   * `batchIntervalMs` of the first, and call `predict_batch(payloads)` once for them. A batch
+   * also leaves early rather than grow past `maxBatchBytes` of bodies (default 256 MiB): the
+   * worker reads a batch whole, and a frame's length field stops at 4 GiB.
    */
-  batching?: { maxBatchSize: number; batchIntervalMs: number } | null;
+  batching?: { maxBatchSize: number; batchIntervalMs: number; maxBatchBytes?: number } | null;
   /** A request not answered this long after it was admitted gets 504. Default 60 s. */
   timeoutMs?: number;
   /** Directory for the Unix socket; `<runDir>/<id>.sock` must fit in 107 bytes. */
@@ -118,6 +120,7 @@ export class ReplicaStartError extends Error {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_MAX_BATCH_BYTES = 256 * 1024 * 1024;
 /** A replica replaces dead workers, but gives up (fails) past this many deaths per minute. */
 const MAX_WORKER_RESTARTS_PER_MINUTE = 3;
 const IN_FLIGHT_SAMPLE_MS = 1_000;
@@ -157,6 +160,7 @@ export class Replica {
   #wantsMeta = true;
   #nextPick = 0;
   #batch: Call[] = [];
+  #batchBytes = 0;
   #batchTimer: ReturnType<typeof setTimeout> | null = null;
   #timers: ReturnType<typeof setInterval>[] = [];
   #shutdown: Promise<void> | null = null;
@@ -628,12 +632,18 @@ export class Replica {
       else link.send(call);
       return;
     }
+    const maxBytes = batching.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+    if (this.#batch.length > 0 && this.#batchBytes + call.body.length > maxBytes) {
+      this.#flushBatch();
+    }
     this.#batch.push(call);
+    this.#batchBytes += call.body.length;
     // Cortex semantics: a batch leaves when it is full or batch_interval after its first request.
     // (Sending it early to an idle worker was measured: it makes many tiny batches under load,
     // which costs more syscalls and wake-ups than the interval costs in latency.)
-    if (this.#batch.length >= batching.maxBatchSize) this.#flushBatch();
-    else if (this.#batchTimer === null) {
+    if (this.#batch.length >= batching.maxBatchSize || this.#batchBytes >= maxBytes) {
+      this.#flushBatch();
+    } else if (this.#batchTimer === null) {
       this.#batchTimer = setTimeout(this.#flushBatch, batching.batchIntervalMs);
     }
   }
@@ -646,6 +656,7 @@ export class Replica {
     const calls = this.#batch;
     if (calls.length === 0) return;
     this.#batch = [];
+    this.#batchBytes = 0;
     const link = this.#pickWorker();
     if (link === undefined) this.#refuseNoWorker(calls);
     else link.sendBatch(calls);
@@ -698,6 +709,7 @@ export class Replica {
     this.#batchTimer = null;
     const unsent = this.#batch;
     this.#batch = [];
+    this.#batchBytes = 0;
     for (const call of unsent) {
       writeJsonError(call.res, 503, call.requestId, `replica ${this.id} is shutting down`, [
         "retry-after",
