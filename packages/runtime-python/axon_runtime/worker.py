@@ -73,13 +73,16 @@ class RequestHandler:
         # without it gets the list of payloads in predict(payload), as Cortex did.
         batch = getattr(predictor, "predict_batch", None)
         self._predict_batch = batch if callable(batch) else None
-        self.has_predict_batch = self._predict_batch is not None
         self._args = args
         self._wants_payload = "payload" in args
         self._wants_meta = "query_params" in args or "headers" in args
         self._log = log
         self._dumps = json.JSONEncoder(default=_json_default).encode
         self._loads = _loads
+
+    @property
+    def has_predict_batch(self) -> bool:
+        return self._predict_batch is not None
 
     def handle(self, buf: bytes, start: int, end: int) -> bytes:
         _, seq, body_kind, rid_len, meta_len = p.REQUEST_HEAD.unpack_from(buf, start)
@@ -133,7 +136,7 @@ class RequestHandler:
         payloads = []
         # Cortex's batching called predict with a list per declared argument; the front sends
         # meta in batches only for such a predictor (predict_batch gets payloads alone).
-        metas = [] if self._predict_batch is None and self._wants_meta else None
+        metas = [] if not self.has_predict_batch and self._wants_meta else None
         loads = self._loads
         unpack_length = p.LENGTH.unpack_from
         unpack_head = p.REQUEST_HEAD.unpack_from
@@ -163,9 +166,9 @@ class RequestHandler:
         if not payloads:
             return out
         # Messages name the function the user wrote: predict_batch, or predict given the list.
-        called = "predict_batch()" if self._predict_batch is not None else "predict()"
+        called = "predict_batch()" if self.has_predict_batch else "predict()"
         try:
-            if self._predict_batch is not None:
+            if self.has_predict_batch:
                 results = self._predict_batch(payloads)
             else:
                 kwargs = {"payload": payloads} if self._wants_payload else {}
@@ -193,7 +196,7 @@ class RequestHandler:
                 got = _count(len(results), "result")
             how = (
                 ""
-                if self._predict_batch is not None
+                if self.has_predict_batch
                 else " (with server_side_batching and no predict_batch, predict gets the list of payloads)"
             )
             message = (

@@ -1,8 +1,8 @@
 /** Header lookups on the request hot path. */
 
 /**
- * The first value of header `lowerName` from `rawHeaders` (name, value, name, value, …).
- * Reading `req.headers` instead makes Node build a headers object for every request.
+ * The first value of header `lowerName` from `rawHeaders` (name, value, name, value, …, as a
+ * FrontRequest carries them), found without building a headers object per request.
  */
 export function rawHeader(rawHeaders: readonly string[], lowerName: string): string | undefined {
   const length = lowerName.length;
