@@ -181,6 +181,39 @@ function runWrk(url: string, seconds: number, script: string): Sample {
   return { rps, p50, p99, errors: non2xx + socketErrors };
 }
 
+/**
+ * Milliseconds a fixed loop takes on each CPU, run pinned with `taskset` while every server is
+ * idle. On a virtual machine the host can slow one vCPU for minutes (seen here: the same loop
+ * 1.6× slower on cpu0 than on cpu1, then equal again); a round run in such a phase is not
+ * comparable with one that was not, so the bench prints this next to every round. Empty when
+ * `taskset` is missing.
+ */
+function cpuLoopMs(): number[] {
+  if (!existsSync(TASKSET)) return [];
+  const times: number[] = [];
+  const cpus = os_cpus();
+  for (let cpu = 0; cpu < cpus; cpu++) {
+    const out = execFileSync(TASKSET, ["-c", String(cpu), process.execPath, "-e", CPU_LOOP], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    times.push(Number(out.trim()));
+  }
+  return times;
+}
+
+/** Slowest CPU's loop time over the fastest's: 1.0 when the vCPUs run alike. */
+function cpuSkew(times: readonly number[]): number {
+  return times.length === 0 ? Number.NaN : Math.max(...times) / Math.min(...times);
+}
+
+const TASKSET = "/usr/bin/taskset";
+const CPU_LOOP =
+  "const t = performance.now(); let s = 0; for (let i = 0; i < 6e7; i++) s = (s + i) | 0; " +
+  "if (s === 1) console.log(''); console.log((performance.now() - t).toFixed(1));";
+/** Rounds whose vCPUs differ more than this are marked in the output. */
+const SKEWED = 1.25;
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -452,7 +485,19 @@ async function main(): Promise<void> {
     }
 
     const samples = new Map<string, Sample[]>(servers.map((server) => [server.key, []]));
+    const skews: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
+      const loop = cpuLoopMs();
+      const skew = cpuSkew(loop);
+      skews.push(skew);
+      if (loop.length > 0) {
+        console.log(
+          `bench: round ${round} vCPU check (a fixed loop, ms per CPU): ${loop.join(", ")}` +
+            (skew > SKEWED
+              ? ` — one vCPU is ${skew.toFixed(1)}× slower (the host, or other load here)`
+              : ""),
+        );
+      }
       for (const server of servers) {
         runWrk(server.url, WARMUP_SECONDS, script);
         const sample = runWrk(server.url, SECONDS, script);
@@ -491,7 +536,14 @@ async function main(): Promise<void> {
       `targets: unbatched ≥ 3.0× at p99 ≤ (a)'s: ${unbatchedOk ? "met" : "NOT met"}; batched ≥ 8.0×: ${batchedOk ? "met" : "NOT met"}` +
         ` (measured in ${Math.round((Date.now() - started) / 1000)} s on ${os_cpus()} cores)`,
     );
-    writeReadme(table, unbatchedOk, batchedOk);
+    const skewNote = skews.every(Number.isNaN)
+      ? ""
+      : `vCPU check per round (slowest CPU's loop time over the fastest's): ${skews.map((x) => `${x.toFixed(2)}`).join(", ")}` +
+        (skews.some((x) => x > SKEWED)
+          ? ` — rounds above ${SKEWED} ran with one vCPU slower than the other (the host, or other load on this machine), which lowers rows unevenly`
+          : "");
+    if (skewNote !== "") console.log(skewNote);
+    writeReadme(table, unbatchedOk, batchedOk, skewNote);
     console.log(
       `serving vs gunicorn+flask: unbatched ${ratioOf("c").toFixed(1)}×, batched ${ratioOf("d").toFixed(1)}×`,
     );
@@ -507,7 +559,12 @@ function os_cpus(): number {
 const README_MARK = "<!-- bench:serving table -->";
 
 /** Replaces the measured table in bench/README.md (between the markers) with this run's. */
-function writeReadme(table: string, unbatchedOk: boolean, batchedOk: boolean): void {
+function writeReadme(
+  table: string,
+  unbatchedOk: boolean,
+  batchedOk: boolean,
+  skewNote: string,
+): void {
   const file = path.join(ROOT, "bench/README.md");
   const text = readIfExists(file);
   const at = text.indexOf(README_MARK);
@@ -521,6 +578,7 @@ function writeReadme(table: string, unbatchedOk: boolean, batchedOk: boolean): v
     "",
     table,
     "",
+    ...(skewNote === "" ? [] : [`${skewNote}.`, ""]),
     `Targets: unbatched ≥ 3× (a) at p99 ≤ (a)'s — ${unbatchedOk ? "met" : "not met"}; batched ≥ 8× (a) — ${batchedOk ? "met" : "not met"}.`,
     "",
     README_MARK,
