@@ -21,7 +21,11 @@ import { Duplex } from "node:stream";
 /** One complete request. */
 export interface FrontRequest {
   readonly method: string;
-  /** The request target as sent, e.g. `/iris?debug=1`. */
+  /**
+   * The request target in origin-form, path and query as sent, e.g. `/iris?debug=1`. An
+   * absolute-form target (`http://host/iris?debug=1`, which a server must accept, RFC 9112
+   * §3.2.2) arrives here without its scheme and authority; `*` (`OPTIONS *`) as it is.
+   */
   readonly url: string;
   /** Header names and values as received: name, value, name, value, … (like Node's `rawHeaders`). */
   readonly rawHeaders: readonly string[];
@@ -88,6 +92,8 @@ const REQUEST_LINE = /^(GET|POST|PUT|DELETE|PATCH|OPTIONS) (\/[\x21-\x7e]*) HTTP
 /** `name: value` with a token name and a value of visible ASCII, spaces and tabs only. */
 const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([\x20-\x7e\t]*?)[ \t]*$/;
 const DIGITS = /^\d{1,15}$/;
+/** The `scheme://authority` that starts an absolute-form request target. */
+const SCHEME_AND_AUTHORITY = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 const UNSAFE_VALUE = /[\r\n\0]/;
 
 /** A request head the fast path accepts; anything else makes `parseHead` return null. */
@@ -313,7 +319,7 @@ export class FrontServer {
       settled = true;
       const request: FrontRequest = {
         method: req.method ?? "GET",
-        url: req.url ?? "/",
+        url: originForm(req.url ?? "/"),
         rawHeaders: req.rawHeaders,
         body: Buffer.concat(chunks, bytes),
       };
@@ -651,6 +657,19 @@ class NodeResponder implements Responder {
     this.res.writeHead(status, [...headers, "content-length", String(bytes.length)]);
     this.res.end(bytes);
   }
+}
+
+/**
+ * A request target in origin-form: an absolute-form target loses its scheme and authority (an
+ * empty path becomes `/`), so handlers route on one form; any other target is returned as it is.
+ * Only handed-off requests need it: the fast path accepts origin-form targets only.
+ */
+function originForm(target: string): string {
+  if (target.startsWith("/")) return target;
+  const prefix = SCHEME_AND_AUTHORITY.exec(target);
+  if (prefix === null) return target;
+  const rest = target.slice(prefix[0].length);
+  return rest.startsWith("/") ? rest : `/${rest}`;
 }
 
 /** True when `buffer` from `start` holds a LF not preceded by CR. */

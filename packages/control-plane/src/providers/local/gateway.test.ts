@@ -2,6 +2,7 @@
  * The gateway's routing over real HTTP on 127.0.0.1, with stand-in replicas (plain objects that
  * answer with their own name); real replicas behind it are covered by test/ end to end.
  */
+import http from "node:http";
 import type { FrontRequest, Responder } from "../../replica/front-server.js";
 import { afterEach, describe, expect, test } from "vitest";
 import { Gateway, type GatewayBackend, type RoutableReplica } from "./gateway.js";
@@ -14,6 +15,25 @@ function standIn(name: string, inFlight: number, seen: string[]): RoutableReplic
       responder.send(200, ["content-type", "text/plain"], name);
     },
   };
+}
+
+/** Sends a request whose target is `target` as written (absolute-form too, unlike fetch). */
+function sendRaw(
+  port: number,
+  method: string,
+  target: string,
+  body: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: "127.0.0.1", port, method, path: target }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (text += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
+    });
+    request.on("error", reject);
+    request.end(body);
+  });
 }
 
 const gateways: Gateway[] = [];
@@ -69,6 +89,30 @@ describe("Gateway", () => {
       expect(response.headers.get("x-request-id")).toMatch(/^[\w.:-]+$/);
     }
     expect(missing.headers.get("x-request-id")).toBe("mine-7");
+  });
+
+  test("routes an absolute-form target by its path and passes the query on", async () => {
+    // Given an API at /multi, behind a replica that records the target it gets
+    const targets: string[] = [];
+    const { gateway, url } = await start({
+      readyReplicas: () => [
+        {
+          inFlight: 0,
+          serve(request: FrontRequest, responder: Responder) {
+            targets.push(request.url);
+            responder.send(200, [], "ok");
+          },
+        },
+      ],
+      whyNotReady: () => "",
+    });
+    gateway.setRoute("multi", "/multi");
+    // When a client sends the target in absolute-form (RFC 9112 §3.2.2)
+    const port = Number(new URL(url).port);
+    const response = await sendRaw(port, "POST", `http://localhost:${port}/multi?a=1`, "[1]");
+    // Then it is routed like /multi?a=1
+    expect(response).toEqual({ status: 200, text: "ok" });
+    expect(targets).toEqual(["/multi?a=1"]);
   });
 
   test("with no ready replica: 503 with Retry-After and the reason, counted for the API", async () => {
