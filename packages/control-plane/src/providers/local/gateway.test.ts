@@ -73,7 +73,7 @@ describe("Gateway", () => {
     expect(await get.text()).toContain("POST");
     const put = await fetch(`${url}/iris`, { method: "PUT", body: "x" });
     expect(put.status).toBe(405);
-    expect(put.headers.get("allow")).toBe("GET, POST");
+    expect(put.headers.get("allow")).toBe("GET, HEAD, POST");
     const missing = await fetch(`${url}/nope`, {
       method: "POST",
       body: "x",
@@ -89,6 +89,24 @@ describe("Gateway", () => {
       expect(response.headers.get("x-request-id")).toMatch(/^[\w.:-]+$/);
     }
     expect(missing.headers.get("x-request-id")).toBe("mine-7");
+  });
+
+  test("answers HEAD like GET without the body, with the GET's length and a request id", async () => {
+    // Given a routed API and an unknown path
+    const { gateway, url } = await start({ readyReplicas: () => [], whyNotReady: () => "" });
+    gateway.setRoute("iris", "/iris");
+    // When both are asked with HEAD
+    const get = await fetch(`${url}/iris`);
+    const head = await fetch(`${url}/iris`, { method: "HEAD", headers: { "X-Request-ID": "h-1" } });
+    const missing = await fetch(`${url}/nope`, { method: "HEAD" });
+    // Then the endpoint answers 200 with GET's headers and no body; the unknown path 404
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-type")).toBe("application/json");
+    expect(head.headers.get("content-length")).toBe(get.headers.get("content-length"));
+    expect(await head.text()).toBe("");
+    expect(head.headers.get("x-request-id")).toBe("h-1");
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("x-request-id")).toMatch(/^[\w.:-]+$/);
   });
 
   test("routes an absolute-form target by its path and passes the query on", async () => {

@@ -118,7 +118,9 @@ export class Gateway {
       writeJsonError(responder, 404, requestId, `no api is deployed at ${pathname}`);
       return;
     }
-    if (request.method === "GET") {
+    // HEAD is GET without the body (RFC 9110 §9.3.2): node:http, which serves every HEAD (the
+    // fast path never parses one), drops the body and keeps its content-length.
+    if (request.method === "GET" || request.method === "HEAD") {
       responder.send(
         200,
         ["content-type", "application/json", "x-request-id", requestId],
@@ -131,7 +133,7 @@ export class Gateway {
     }
     if (request.method !== "POST") {
       const message = `method ${request.method} is not allowed; use POST`;
-      writeJsonError(responder, 405, requestId, message, ["allow", "GET, POST"]);
+      writeJsonError(responder, 405, requestId, message, ["allow", "GET, HEAD, POST"]);
       return;
     }
     const replica = leastInFlight(this.#backend.readyReplicas(apiName));
