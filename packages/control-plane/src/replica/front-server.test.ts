@@ -302,6 +302,38 @@ describe("FrontServer hand-off to node:http", () => {
     expect(noPath.text).toContain("GET /?b=2 0 ");
   });
 
+  test("Expect: 100-continue with a length over maxBodyBytes gets 413 instead of 100", async () => {
+    let calls = 0;
+    const { port } = await start(
+      (request, responder) => {
+        calls++;
+        echo(request, responder);
+      },
+      { maxBodyBytes: 10 },
+    );
+    // Given a head that expects 100-continue and declares a body over the limit, sent alone
+    const tooLarge = await exchange(port, [
+      "POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n",
+    ]);
+    // Then the first bytes back are the 413, no 100 Continue, and the connection closes
+    expect(tooLarge.text).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
+    expect(tooLarge.text).not.toContain("100 Continue");
+    expect(tooLarge.text).toContain("larger than the limit of 10 bytes");
+    expect(tooLarge.closedByServer).toBe(true);
+    expect(calls).toBe(0);
+    // And a body within the limit still gets 100 Continue, then the answer
+    const fits = await exchange(
+      port,
+      [
+        "POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n",
+        "0123456789",
+      ],
+      (received) => received.endsWith("0123456789"),
+    );
+    expect(fits.text).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
+    expect(fits.text).toContain("POST /e 10 0123456789");
+  });
+
   test("a handed-off connection keeps serving requests, and closes after the keep-alive timeout", async () => {
     const { server, port } = await start(echo, { keepAliveTimeoutMs: 300 });
     const chunked =

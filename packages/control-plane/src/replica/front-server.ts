@@ -12,7 +12,8 @@
  * 32.6k req/s with `node:http`, 65k with a socket-level server; docs/decisions/0003).
  *
  * Handlers get the whole body (bounded by `maxBodyBytes`; beyond it 413 and the connection
- * closes) and answer through a Responder once. Pipelined requests are answered in order.
+ * closes, and a request with `Expect: 100-continue` declaring more gets the 413 instead of a 100)
+ * and answer through a Responder once. Pipelined requests are answered in order.
  */
 import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
@@ -185,6 +186,9 @@ export class FrontServer {
       this.#connections.add(new FastConnection(this, socket));
     });
     this.#fallback = http.createServer((req, res) => this.#serveFallback(req, res));
+    this.#fallback.on("checkContinue", (req: IncomingMessage, res: ServerResponse) =>
+      this.#continueFallback(req, res),
+    );
     this.#fallback.keepAliveTimeout = this.#keepAliveTimeoutMs;
     this.#sweep = setInterval(() => this.#closeStale(), SWEEP_MS);
     this.#sweep.unref();
@@ -296,8 +300,7 @@ export class FrontServer {
   /** The node:http side: read the whole body (bounded), then the same handler as the fast path. */
   #serveFallback(req: IncomingMessage, res: ServerResponse): void {
     const responder = new NodeResponder(res);
-    const declared = Number(req.headers["content-length"]);
-    if (declared > this.maxBodyBytes) {
+    if (this.#declaresTooLarge(req)) {
       this.#tooLarge(req, responder);
       return;
     }
@@ -325,6 +328,20 @@ export class FrontServer {
       };
       this.dispatch(request, responder);
     });
+  }
+
+  /**
+   * A request with `Expect: 100-continue` (node:http calls this instead of sending 100 itself): a
+   * declared body over the limit gets its 413 now, before the client spends time uploading it.
+   */
+  #continueFallback(req: IncomingMessage, res: ServerResponse): void {
+    if (!this.#declaresTooLarge(req)) res.writeContinue();
+    this.#serveFallback(req, res);
+  }
+
+  /** True when the request's `Content-Length` (if it has one) is over the body limit. */
+  #declaresTooLarge(req: IncomingMessage): boolean {
+    return Number(req.headers["content-length"]) > this.maxBodyBytes;
   }
 
   #tooLarge(req: IncomingMessage, responder: NodeResponder): void {
