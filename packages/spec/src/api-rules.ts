@@ -7,7 +7,12 @@
  */
 
 import { posix } from "node:path";
-import type { ApiSpec, AutoscalingSpec } from "./api-spec.js";
+import {
+  type ApiSpec,
+  type AutoscalingSpec,
+  DEFAULT_PREDICTOR_TIMEOUT_MS,
+  MAX_PREDICTOR_TIMEOUT_MS,
+} from "./api-spec.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import { canonicalizeEndpoint } from "./endpoint.js";
 import { parseQuantity } from "./quantity.js";
@@ -123,13 +128,32 @@ function checkDurations(ctx: ApiRuleContext): void {
   const timeout = readDuration(ctx, ["predictor", "timeout"]);
   if (timeout !== undefined && timeout.ms <= 0) {
     ctx.report(["predictor", "timeout"], `must be greater than 0s (got ${timeout.text}); e.g. 30s`);
-  }
-  const interval = readDuration(ctx, ["predictor", "server_side_batching", "batch_interval"]);
-  if (interval !== undefined && interval.ms <= 0) {
+  } else if (timeout !== undefined && timeout.ms > MAX_PREDICTOR_TIMEOUT_MS) {
     ctx.report(
-      ["predictor", "server_side_batching", "batch_interval"],
-      `must be greater than 0s (got ${interval.text}); e.g. 100ms`,
+      ["predictor", "timeout"],
+      `must be at most 24h (got ${timeout.text}); a prediction that takes longer is a job, not a request`,
     );
+  }
+  const intervalPath = ["predictor", "server_side_batching", "batch_interval"];
+  const interval = readDuration(ctx, intervalPath);
+  if (interval !== undefined && interval.ms <= 0) {
+    ctx.report(intervalPath, `must be greater than 0s (got ${interval.text}); e.g. 100ms`);
+  } else if (interval !== undefined && ctx.isSound(["predictor", "timeout"])) {
+    // A request waits up to batch_interval for its batch and its timeout counts from arrival, so
+    // a lone request would always time out before its batch left.
+    const limit =
+      timeout === undefined
+        ? {
+            ms: DEFAULT_PREDICTOR_TIMEOUT_MS,
+            text: `${DEFAULT_PREDICTOR_TIMEOUT_MS / 1000}s, the default`,
+          }
+        : timeout;
+    if (limit.ms > 0 && interval.ms >= limit.ms) {
+      ctx.report(
+        intervalPath,
+        `batch_interval (${interval.text}) must be shorter than predictor.timeout (${limit.text}): a request waits up to batch_interval for its batch, so one arriving alone would time out first; lower batch_interval or raise predictor.timeout`,
+      );
+    }
   }
 }
 

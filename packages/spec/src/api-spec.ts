@@ -41,6 +41,11 @@ export interface PredictorSpec {
   timeout?: string;
 }
 
+/** A request's timeout when the predictor sets none (`predictor.timeout`, an Axon extension). */
+export const DEFAULT_PREDICTOR_TIMEOUT_MS = 60_000;
+/** The longest `predictor.timeout` a config may set. */
+export const MAX_PREDICTOR_TIMEOUT_MS = 24 * 60 * 60_000;
+
 export interface ServerSideBatchingSpec {
   max_batch_size: number;
   /** Go duration string, e.g. `100ms`. */

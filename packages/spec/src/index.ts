@@ -26,6 +26,7 @@ export type {
   ServerSideBatchingSpec,
   UpdateStrategySpec,
 } from "./api-spec.js";
+export { DEFAULT_PREDICTOR_TIMEOUT_MS, MAX_PREDICTOR_TIMEOUT_MS } from "./api-spec.js";
 export { CONFIG_FILE_NAMES, findConfigFile, loadApiConfigFile } from "./config-file.js";
 export { ConfigError, formatDiagnostic, type Diagnostic } from "./diagnostics.js";
 export { formatDuration, parseDuration } from "./duration.js";

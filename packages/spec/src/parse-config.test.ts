@@ -300,6 +300,27 @@ const BROKEN: BrokenCase[] = [
     fragment: "must be greater than 0s (got 0s)",
   },
   {
+    title: "predictor timeout above 24h",
+    yaml: `- name: iris\n${PREDICTOR}\n    timeout: 25h`,
+    path: "iris.predictor.timeout",
+    line: 5,
+    fragment: "must be at most 24h (got 25h)",
+  },
+  {
+    title: "batch_interval not shorter than the timeout",
+    yaml: `- name: iris\n${PREDICTOR}\n    threads_per_process: 8\n    timeout: 3s\n    server_side_batching:\n      max_batch_size: 8\n      batch_interval: 6s`,
+    path: "iris.predictor.server_side_batching.batch_interval",
+    line: 9,
+    fragment: "batch_interval (6s) must be shorter than predictor.timeout (3s)",
+  },
+  {
+    title: "batch_interval not shorter than the default timeout (and past setTimeout's range)",
+    yaml: `- name: iris\n${PREDICTOR}\n    threads_per_process: 8\n    server_side_batching:\n      max_batch_size: 8\n      batch_interval: 1000h`,
+    path: "iris.predictor.server_side_batching.batch_interval",
+    line: 8,
+    fragment: "batch_interval (1000h) must be shorter than predictor.timeout (60s, the default)",
+  },
+  {
     title: "max_surge and max_unavailable both zero",
     yaml: `- name: iris\n${PREDICTOR}\n  update_strategy:\n    max_surge: 0\n    max_unavailable: 0%`,
     path: "iris.update_strategy",
