@@ -359,8 +359,52 @@ describe("Replica", () => {
     expect(((await answer.json()) as { pid: number }).pid).not.toBe(first);
     expect(exits).toEqual([]);
     expect(await readFile(logFile, "utf8")).toMatch(
-      /WARNING \[test-api r-test front\] worker 0 of replica r-test exited with code 7; starting a replacement/,
+      new RegExp(
+        `WARNING \\[test-api r-test front\\] worker 0 of replica r-test exited with code 7 \\(request ${requestId} got 502\\); starting a replacement`,
+      ),
     );
+  });
+
+  it("reports a worker's own exit code when its connection closes before the process ends", async () => {
+    // Given a worker that closes its connection, lingers 300 ms, then exits with code 3 (as a
+    // Python shutdown after sys.exit or a crash does, only slower)
+    const { replica, url, logFile } = await startHarness({
+      predictorPath: "disconnect_predictor.py",
+    });
+    await replica.ready;
+
+    // When it does so mid-request
+    const res = await postJson(url, { linger_s: 0.3, code: 3 });
+
+    // Then the caller and the log get its exit code, not a kill by the front
+    expect(res.status).toBe(502);
+    const requestId = res.headers.get("x-request-id") ?? "missing";
+    expect(((await res.json()) as { error: string }).error).toContain(
+      `exited with code 3 while handling request ${requestId}`,
+    );
+    await waitFor(() => replica.pids().length === 1, "a replacement worker");
+    expect(await readFile(logFile, "utf8")).toContain(
+      `worker 0 of replica r-test exited with code 3 (request ${requestId} got 502)`,
+    );
+  });
+
+  it("kills a worker whose connection closed but which does not exit, and says so", async () => {
+    // Given a worker that closes its connection and then hangs for 30 s
+    const { replica, url } = await startHarness({ predictorPath: "disconnect_predictor.py" });
+    await replica.ready;
+    const [pid] = replica.pids();
+
+    // When it does so mid-request
+    const started = Date.now();
+    const res = await postJson(url, { linger_s: 30, code: 0 });
+
+    // Then the front kills it after about a second and the caller is told what happened
+    expect(res.status).toBe(502);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(((await res.json()) as { error: string }).error).toContain(
+      "closed its connection and was killed (it had not exited 1s later)",
+    );
+    await waitFor(() => pid !== undefined && !isAlive(pid), "the hung worker to be gone");
   });
 
   it("fails the replica, and tells onExit, when workers keep dying", async () => {
@@ -689,6 +733,36 @@ describe("Replica under load: overload, timeouts, batching, metrics", () => {
     // Then every one is answered, from batches of at most two (80 bytes; a third would be 120)
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
     expect(Math.max(...answers.map((a) => a.body.size))).toBeLessThanOrEqual(2);
+  });
+
+  it("answers 504 to a request that waits for its batch past the timeout, and logs it", async () => {
+    // Given batches of up to 8 that wait up to 5 s to fill, and a 300 ms timeout
+    const { replica, url, logFile } = await startHarness({
+      predictorPath: "batch_predictor.py",
+      threads: 8,
+      timeoutMs: 300,
+      batching: { maxBatchSize: 8, batchIntervalMs: 5_000 },
+    });
+    await replica.ready;
+
+    // When a request arrives alone
+    const started = Date.now();
+    const res = await postJson(url, { alone: true });
+
+    // Then it gets 504 at its timeout, not when the batch would have left
+    expect(res.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    const requestId = res.headers.get("x-request-id") ?? "missing";
+    expect(((await res.json()) as { error: string }).error).toBe(
+      `test-api did not answer request ${requestId} within the timeout of 0.3s (it was waiting for its batch)`,
+    );
+    expect(await readFile(logFile, "utf8")).toContain(
+      `request ${requestId} timed out waiting for a batch and got 504`,
+    );
+    // And nothing of it is left behind: it is no longer in flight, and the next batch serves
+    expect(replica.inFlight).toBe(0);
+    const full = await Promise.all(Array.from({ length: 8 }, (_, i) => postJson(url, { i })));
+    expect(full.map((r) => r.status)).toEqual(Array(8).fill(200));
   });
 
   it("flushes a partial batch after batchInterval", async () => {

@@ -22,6 +22,7 @@ import {
 } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
+import { DEFAULT_PREDICTOR_TIMEOUT_MS } from "@axon/spec";
 import { type FrontRequest, type Responder, writeJsonError } from "./front-server.js";
 import {
   type InFlightSample,
@@ -119,7 +120,6 @@ export class ReplicaStartError extends Error {
   }
 }
 
-const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_MAX_BATCH_BYTES = 256 * 1024 * 1024;
 /** A replica replaces dead workers, but gives up (fails) past this many deaths per minute. */
 const MAX_WORKER_RESTARTS_PER_MINUTE = 3;
@@ -131,6 +131,11 @@ const FAILED_GRACE_MS = 5_000;
 const KILL_AFTER_MS = 3_000;
 /** After a worker exits, how long to wait for its socket to deliver its last frames. */
 const EXIT_SETTLE_MS = 250;
+/**
+ * A worker whose connection closed gets this long to exit by itself (Python's shutdown after
+ * `sys.exit` or a crash takes a few ms) before the front kills it, so the exit reported is its own.
+ */
+const DISCONNECTED_EXIT_MS = 1_000;
 const MAX_SOCKET_PATH_BYTES = 107;
 const MAX_REQUEST_ID_CHARS = 512;
 const LOG_TAIL_LINES = 20;
@@ -171,7 +176,7 @@ export class Replica {
     this.id = options.id;
     this.#options = options;
     this.#socketPath = socketPath;
-    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_PREDICTOR_TIMEOUT_MS;
     this.ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -485,19 +490,51 @@ export class Replica {
   #expire(): void {
     const deadline = performance.now() - this.#timeoutMs;
     const seconds = this.#timeoutMs / 1000;
+    const message = (call: Call, where: string): string =>
+      `${this.#options.apiName} did not answer request ${call.requestId} within the timeout of ${seconds}s${where}`;
+    this.#expireBatch(deadline, (call) => message(call, " (it was waiting for its batch)"));
     for (const link of this.#links) {
-      link.expire(
-        deadline,
-        (call) =>
-          `${this.#options.apiName} did not answer request ${call.requestId} within the timeout of ${seconds}s`,
-      );
+      const expired = link.expire(deadline, (call) => message(call, ""));
+      if (expired.length > 0) {
+        this.#logLine(
+          "WARNING",
+          `${describeRequests(expired)} timed out after ${seconds}s and got 504; worker ${link.index} is still running ${expired.length === 1 ? "it" : "them"}`,
+        );
+      }
     }
   }
 
+  /** Answers 504 to calls that waited past the timeout for their batch to leave. */
+  #expireBatch(deadline: number, message: (call: Call) => string): void {
+    const batch = this.#batch;
+    if (batch.length === 0 || (batch[0] as Call).startedAt > deadline) return; // oldest first
+    const expired = batch.filter((call) => call.startedAt <= deadline);
+    this.#batch = batch.filter((call) => call.startedAt > deadline);
+    this.#batchBytes = this.#batch.reduce((sum, call) => sum + call.body.length, 0);
+    if (this.#batch.length === 0 && this.#batchTimer !== null) {
+      clearTimeout(this.#batchTimer);
+      this.#batchTimer = null;
+    }
+    for (const call of expired) {
+      writeJsonError(call.res, 504, call.requestId, message(call));
+      this.#answered(call.startedAt, 504);
+    }
+    this.#logLine(
+      "WARNING",
+      `${describeRequests(expired)} timed out waiting for a batch and got 504; batch_interval should be well below the timeout`,
+    );
+  }
+
   #onSocketClosed(link: WorkerLink): void {
-    // A live worker that drops its connection can no longer be reached: make it exit so the
-    // usual exit path reports it.
-    if (link.exit === null) link.child.kill("SIGKILL");
+    // A live worker that drops its connection can no longer be reached. It is usually exiting
+    // already; if it is not gone soon, kill it so the usual exit path reports it.
+    if (link.exit !== null) return;
+    const timer = setTimeout(() => {
+      if (link.exit !== null) return;
+      link.killedAfterDisconnect = true;
+      link.child.kill("SIGKILL");
+    }, DISCONNECTED_EXIT_MS);
+    timer.unref();
   }
 
   #onChildExit(
@@ -528,13 +565,14 @@ export class Replica {
     this.#goneHandled.add(link);
     link.socket?.destroy();
     const exitText = describeExit(link);
-    link.failPending(
+    const failed = link.failPending(
       502,
       (requestId) =>
         `the predictor process of ${this.#options.apiName} ${exitText} while handling request ${requestId}; see the API logs`,
     );
     if (this.#shutdown !== null) return; // asked to stop, or already failed: expected
-    const message = `worker ${link.index} of replica ${this.id} ${exitText}`;
+    const lost = failed.length > 0 ? ` (${describeRequests(failed)} got 502)` : "";
+    const message = `worker ${link.index} of replica ${this.id} ${exitText}${lost}`;
     if (this.#state === "ready" && this.#mayRestart()) {
       this.#logLine("WARNING", `${message}; starting a replacement`);
       this.#links[link.index] = this.#spawnWorker(link.index);
@@ -761,8 +799,18 @@ function describeExit(link: WorkerLink): string {
   const exit = link.exit;
   if (exit === null) return "lost its connection";
   if (exit.spawnError !== undefined) return "could not be started";
+  if (link.killedAfterDisconnect) {
+    return `closed its connection and was killed (it had not exited ${DISCONNECTED_EXIT_MS / 1000}s later)`;
+  }
   if (exit.signal !== null) return `was killed by ${exit.signal}`;
   return `exited with code ${exit.code ?? "unknown"}`;
+}
+
+/** `request a1` or `requests a1, a2, a3` (the first 10, then a count), for log lines. */
+function describeRequests(calls: readonly Call[]): string {
+  const ids = calls.slice(0, 10).map((call) => call.requestId);
+  const more = calls.length > ids.length ? ` and ${calls.length - ids.length} more` : "";
+  return `${calls.length === 1 ? "request" : "requests"} ${ids.join(", ")}${more}`;
 }
 
 function tailLines(text: string): string[] {

@@ -80,6 +80,8 @@ export class WorkerLink {
   readonly exited: Promise<void>;
   /** Requests the worker is queued on or running, including ones whose callers timed out. */
   inFlight = 0;
+  /** The front killed the process because its connection closed and it did not exit. */
+  killedAfterDisconnect = false;
 
   #markExited: () => void = () => {};
   #seq = 0;
@@ -154,17 +156,20 @@ export class WorkerLink {
   }
 
   /**
-   * Answers 504 to every call older than `deadline` (a `performance.now()` value). The worker
-   * keeps running them, so they stay counted in `inFlight` until it answers.
+   * Answers 504 to every call older than `deadline` (a `performance.now()` value) and returns
+   * them. The worker keeps running them, so they stay counted in `inFlight` until it answers.
    */
-  expire(deadline: number, message: (call: Call) => string): void {
+  expire(deadline: number, message: (call: Call) => string): Call[] {
+    const expired: Call[] = [];
     for (const [seq, call] of this.#pending) {
       if (call.startedAt > deadline) break; // sent in order: the rest are younger
       this.#pending.delete(seq);
       this.#abandoned.add(seq);
       writeJsonError(call.res, 504, call.requestId, message(call));
       this.#hooks.onAnswered(call, 504);
+      expired.push(call);
     }
+    return expired;
   }
 
   /** Handles one frame from the worker (after HELLO). */
@@ -196,8 +201,11 @@ export class WorkerLink {
     // Unknown frame types are ignored so a newer worker can add informational frames.
   }
 
-  /** Answers every call still waiting on this worker with an error (the worker is gone). */
-  failPending(status: number, message: (requestId: string) => string): void {
+  /**
+   * Answers every call still waiting on this worker with an error (the worker is gone); returns
+   * those calls.
+   */
+  failPending(status: number, message: (requestId: string) => string): Call[] {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     this.#abandoned.clear();
@@ -208,6 +216,7 @@ export class WorkerLink {
       writeJsonError(call.res, status, call.requestId, message(call.requestId));
       this.#hooks.onAnswered(call, status);
     }
+    return pending;
   }
 
   #onResponse(buffer: Buffer, start: number, end: number): void {
