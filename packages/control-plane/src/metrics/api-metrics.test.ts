@@ -83,6 +83,26 @@ describe("summarizeMetrics", () => {
     expect(summary.inFlight).toBe(3);
   });
 
+  it("never reports a p99 above the slowest request, also past the last bucket", () => {
+    // Given two requests of 1.0 s (inside the 1–2.5 s bucket) and eight fast 503s
+    const slow = statsOf([
+      [200, 1_000.4],
+      [200, 1_003],
+      ...Array.from({ length: 8 }, (): [number, number] => [503, 1]),
+    ]);
+    // And requests slower than the last bucket's bound (60 s)
+    const hung = statsOf([
+      [504, 75_000],
+      [504, 90_000],
+    ]);
+
+    // When summarised, Then p99 is at most the slowest request, not the bucket's bound
+    expect(summarizeMetrics(slow, 0).p99LatencyMs).toBeLessThanOrEqual(1_003);
+    expect(summarizeMetrics(slow, 0).p99LatencyMs).toBeGreaterThan(1_000);
+    expect(summarizeMetrics(hung, 0).p99LatencyMs).toBeGreaterThan(60_000);
+    expect(summarizeMetrics(hung, 0).p99LatencyMs).toBeLessThanOrEqual(90_000);
+  });
+
   it("has no latency before the first request", () => {
     expect(summarizeMetrics(statsOf([]), 0)).toEqual({
       requests: { "2XX": 0, "4XX": 0, "5XX": 0 },

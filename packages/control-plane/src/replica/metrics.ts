@@ -19,6 +19,8 @@ export interface RequestStats {
   /** Per-bucket counts, not cumulative; `buckets[i]` counts latencies ≤ `LATENCY_BUCKETS_MS[i]` (and above the previous bound); the last entry counts the rest. */
   latencyBuckets: number[];
   latencySumMs: number;
+  /** The slowest latency recorded (0 without requests): quantiles never report more. */
+  latencyMaxMs: number;
   count: number;
 }
 
@@ -37,6 +39,7 @@ export class RequestRecorder {
   readonly #classes = new Float64Array(6);
   readonly #buckets = new Float64Array(LATENCY_BUCKETS_MS.length + 1);
   #sumMs = 0;
+  #maxMs = 0;
   #count = 0;
 
   record(status: number, latencyMs: number): void {
@@ -48,6 +51,7 @@ export class RequestRecorder {
     while (i < bounds.length && latencyMs > (bounds[i] ?? Infinity)) i++;
     this.#buckets[i] = (this.#buckets[i] ?? 0) + 1;
     this.#sumMs += latencyMs;
+    if (latencyMs > this.#maxMs) this.#maxMs = latencyMs;
     this.#count++;
   }
 
@@ -62,6 +66,7 @@ export class RequestRecorder {
       },
       latencyBuckets: Array.from(this.#buckets),
       latencySumMs: this.#sumMs,
+      latencyMaxMs: this.#maxMs,
       count: this.#count,
     };
   }
@@ -73,6 +78,7 @@ export function emptyStats(): RequestStats {
     statusClasses: { "1XX": 0, "2XX": 0, "3XX": 0, "4XX": 0, "5XX": 0 },
     latencyBuckets: Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, () => 0),
     latencySumMs: 0,
+    latencyMaxMs: 0,
     count: 0,
   };
 }
@@ -84,30 +90,32 @@ export function mergeStats(a: RequestStats, b: RequestStats): RequestStats {
     a.latencyBuckets[i] = (a.latencyBuckets[i] ?? 0) + (b.latencyBuckets[i] ?? 0);
   }
   a.latencySumMs += b.latencySumMs;
+  a.latencyMaxMs = Math.max(a.latencyMaxMs, b.latencyMaxMs);
   a.count += b.count;
   return a;
 }
 
 /**
  * The latency below which `q` (0..1) of requests fall, interpolated linearly inside the bucket
- * that holds it (as Prometheus' histogram_quantile does); null without requests. The open last
- * bucket reports its lower bound.
+ * that holds it (as Prometheus' histogram_quantile does), but never above the slowest request
+ * recorded: interpolation alone reports up to the bucket's upper bound (2.5 s for requests of
+ * 1.0 s), and the open last bucket has none. Null without requests.
  */
 export function latencyQuantileMs(stats: RequestStats, q: number): number | null {
   if (stats.count === 0) return null;
+  const max = stats.latencyMaxMs;
   const rank = q * stats.count;
   let seen = 0;
   for (let i = 0; i < stats.latencyBuckets.length; i++) {
     const inBucket = stats.latencyBuckets[i] ?? 0;
     if (inBucket > 0 && seen + inBucket >= rank) {
       const lower = i === 0 ? 0 : (LATENCY_BUCKETS_MS[i - 1] ?? 0);
-      const upper = LATENCY_BUCKETS_MS[i];
-      if (upper === undefined) return lower;
-      return lower + ((upper - lower) * (rank - seen)) / inBucket;
+      const upper = Math.min(LATENCY_BUCKETS_MS[i] ?? max, max);
+      return Math.min(lower + ((upper - lower) * (rank - seen)) / inBucket, max);
     }
     seen += inBucket;
   }
-  return LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1] ?? null;
+  return max;
 }
 
 /** A fixed ring of one-second in-flight samples. */
