@@ -66,6 +66,8 @@ export interface FrontServerOptions {
   handler: FrontHandler;
   /** Largest accepted request body; larger ones get 413 and the connection closes. Default 64 MiB. */
   maxBodyBytes?: number;
+  /** Told the target (origin-form) of each request refused with 413, so its owner can count it. */
+  onTooLarge?: (url: string) => void;
   /** An idle keep-alive connection is closed after this long. Default 65 s (beyond common LB idle timeouts). */
   keepAliveTimeoutMs?: number;
   /** A request whose head and body have not fully arrived after this long gets 408. Default 300 s. */
@@ -166,6 +168,7 @@ export function parseHead(text: string): Head | null {
 export class FrontServer {
   readonly handler: FrontHandler;
   readonly maxBodyBytes: number;
+  readonly #onTooLarge: ((url: string) => void) | undefined;
   readonly #keepAliveTimeoutMs: number;
   readonly #requestTimeoutMs: number;
   readonly #server: Server;
@@ -180,6 +183,7 @@ export class FrontServer {
   constructor(options: FrontServerOptions) {
     this.handler = options.handler;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.#onTooLarge = options.onTooLarge;
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
@@ -238,6 +242,10 @@ export class FrontServer {
       this.#statusLines[status] = line;
     }
     return line + this.#dateHeader;
+  }
+
+  noteTooLarge(url: string): void {
+    this.#onTooLarge?.(url);
   }
 
   forget(connection: FastConnection): void {
@@ -347,6 +355,7 @@ export class FrontServer {
   #tooLarge(req: IncomingMessage, responder: NodeResponder): void {
     responder.res.shouldKeepAlive = false; // the rest of the body is not read
     responder.send(...tooLargeResponse(this.maxBodyBytes));
+    this.noteTooLarge(originForm(req.url ?? "/"));
     req.resume();
   }
 
@@ -488,6 +497,7 @@ class FastConnection {
         const responder = new FastResponder(this, true);
         this.#queue.push(responder);
         responder.send(...tooLargeResponse(this.server.maxBodyBytes));
+        this.server.noteTooLarge(head.url);
         return;
       }
       if (length - bodyStart < bodyLength) {

@@ -91,6 +91,44 @@ describe("Gateway", () => {
     expect(missing.headers.get("x-request-id")).toBe("mine-7");
   });
 
+  test("counts an API's 405s and 413s for it; usage GETs are not requests", async () => {
+    // Given a routed API
+    const { gateway, url } = await start({ readyReplicas: () => [], whyNotReady: () => "" });
+    gateway.setRoute("iris", "/iris");
+    const port = Number(new URL(url).port);
+
+    // When it gets a GET, a PUT, and a POST declaring a body over the 64 MiB limit
+    expect((await fetch(`${url}/iris`)).status).toBe(200);
+    expect((await fetch(`${url}/iris/`, { method: "PUT", body: "x" })).status).toBe(405);
+    const tooLarge = await new Promise<number>((resolve, reject) => {
+      const request = http.request(
+        {
+          host: "127.0.0.1",
+          port,
+          method: "POST",
+          path: "/iris?x=1",
+          headers: { "content-length": String(65 * 1024 * 1024) },
+        },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        },
+      );
+      request.on("error", reject);
+      request.write("{");
+    });
+    expect(tooLarge).toBe(413);
+
+    // Then the API's counts show the 405 and the 413, and nothing else
+    expect(gateway.refusedStats("iris")?.statusClasses).toEqual({
+      "1XX": 0,
+      "2XX": 0,
+      "3XX": 0,
+      "4XX": 2,
+      "5XX": 0,
+    });
+  });
+
   test("answers HEAD like GET without the body, with the GET's length and a request id", async () => {
     // Given a routed API and an unknown path
     const { gateway, url } = await start({ readyReplicas: () => [], whyNotReady: () => "" });

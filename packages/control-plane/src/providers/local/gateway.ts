@@ -49,6 +49,10 @@ export class Gateway {
     this.#backend = backend;
     this.#server = new FrontServer({
       handler: (request, responder) => this.#handle(request, responder),
+      onTooLarge: (url) => {
+        const apiName = this.#routes.get(routePath(url));
+        if (apiName !== undefined) this.#refused(apiName).record(413, 0);
+      },
     });
   }
 
@@ -76,7 +80,7 @@ export class Gateway {
     });
   }
 
-  /** Requests the gateway answered itself for an API (503: no ready replica), by API. */
+  /** Requests the gateway answered itself for an API (503: no ready replica; 405; 413), by API. */
   refusedStats(apiName: string): RequestStats | undefined {
     return this.#refusals.get(apiName)?.stats();
   }
@@ -109,10 +113,7 @@ export class Gateway {
       given !== undefined && REQUEST_ID.test(given)
         ? given
         : `${this.#idPrefix}-${(++this.#idCounter).toString(36)}`;
-    const url = request.url;
-    const queryAt = url.indexOf("?");
-    let pathname = queryAt === -1 ? url : url.slice(0, queryAt);
-    if (pathname.length > 1 && pathname.endsWith("/")) pathname = pathname.slice(0, -1);
+    const pathname = routePath(request.url);
     const apiName = this.#routes.get(pathname);
     if (apiName === undefined) {
       writeJsonError(responder, 404, requestId, `no api is deployed at ${pathname}`);
@@ -132,6 +133,7 @@ export class Gateway {
       return;
     }
     if (request.method !== "POST") {
+      this.#refused(apiName).record(405, 0); // a client using the API wrongly: worth seeing
       const message = `method ${request.method} is not allowed; use POST`;
       writeJsonError(responder, 405, requestId, message, ["allow", "GET, HEAD, POST"]);
       return;
@@ -149,6 +151,13 @@ export class Gateway {
     }
     replica.serve(request, responder, requestId);
   }
+}
+
+/** The path a request is routed by: its target without the query and a trailing slash. */
+function routePath(url: string): string {
+  const queryAt = url.indexOf("?");
+  const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
+  return pathname.length > 1 && pathname.endsWith("/") ? pathname.slice(0, -1) : pathname;
 }
 
 function leastInFlight(replicas: RoutableReplica[]): RoutableReplica | undefined {
