@@ -64,6 +64,18 @@ def _error_body(message: str, request_id: str) -> bytes:
     return json.dumps({"error": message, "request_id": request_id}).encode()
 
 
+def _invalid_body_message(error: Exception, empty: bool) -> str:
+    """The 400 message for a JSON body that json cannot parse: a syntax error (ValueError) or
+    arrays and objects nested deeper than its recursive parser goes (RecursionError)."""
+    if isinstance(error, RecursionError):
+        return (
+            "the request body is JSON nested too deeply to parse (Python's json stops at about "
+            f"{sys.getrecursionlimit()} levels of arrays and objects); send flatter JSON or change the Content-Type"
+        )
+    detail = "the body is empty" if empty else str(error)
+    return f"the request body is not valid JSON ({detail}); send JSON or change the Content-Type"
+
+
 class RequestHandler:
     """Turns one REQUEST frame into one RESPONSE frame; never raises."""
 
@@ -96,9 +108,8 @@ class RequestHandler:
                 if body_kind == p.BODY_JSON:
                     try:
                         kwargs["payload"] = self._loads(buf[meta_end:end])
-                    except ValueError as error:
-                        detail = "the body is empty" if meta_end == end else str(error)
-                        message = f"the request body is not valid JSON ({detail}); send JSON or change the Content-Type"
+                    except (ValueError, RecursionError) as error:
+                        message = _invalid_body_message(error, meta_end == end)
                         return p.encode_response(seq, 400, p.CONTENT_JSON, _error_body(message, request_id))
                 else:
                     kwargs["payload"] = buf[meta_end:end]
@@ -151,9 +162,8 @@ class RequestHandler:
             if body_kind == p.BODY_JSON:
                 try:
                     payload = loads(buf[body_start:pos])
-                except ValueError as error:
-                    detail = "the body is empty" if body_start == pos else str(error)
-                    message = f"the request body is not valid JSON ({detail}); send JSON or change the Content-Type"
+                except (ValueError, RecursionError) as error:
+                    message = _invalid_body_message(error, body_start == pos)
                     out.append(p.encode_response(seq, 400, p.CONTENT_JSON, _error_body(message, request_id)))
                     continue
             else:

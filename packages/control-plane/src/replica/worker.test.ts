@@ -1,6 +1,7 @@
 /**
  * The Python worker seen through a minimal front written here against PROTOCOL.md: what happens
- * when the front's end of the socket goes away (as when the daemon is `kill -9`ed).
+ * when the front's end of the socket goes away (as when the daemon is `kill -9`ed), and how it
+ * answers requests that break the predictor or the runtime without dying.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -10,20 +11,42 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { FrameReader, FrameType } from "./protocol.js";
+import {
+  BodyKind,
+  encodeBatchHead,
+  encodeRequestHead,
+  FrameReader,
+  FrameType,
+} from "./protocol.js";
 import { resolveRuntimeDir } from "./runtime-dir.js";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
+
+/** A RESPONSE frame, decoded. */
+interface Answer {
+  status: number;
+  /** 0 JSON, 1 text, 2 bytes (PROTOCOL.md). */
+  content: number;
+  body: string;
+}
 
 interface MiniFront {
   child: ChildProcess;
   socket: Socket;
   /** Resolves with the first frame of the given type. */
   frame(type: number): Promise<Buffer>;
+  /** Resolves with the RESPONSE for `seq`; rejects if none comes within 10 s. */
+  response(seq: number): Promise<Answer>;
+  /** Everything the worker wrote to stderr so far (its runtime log). */
+  log(): string;
 }
 
 /** Spawns one worker for `predictor` and accepts its connection. */
-async function startWorker(predictor: string, config: Record<string, unknown>): Promise<MiniFront> {
+async function startWorker(
+  predictor: string,
+  config: Record<string, unknown>,
+  threads = 1,
+): Promise<MiniFront> {
   const dir = await mkdtemp(path.join(tmpdir(), "axon-wrk-"));
   const socketPath = path.join(dir, "w.sock");
   const server = createServer();
@@ -32,7 +55,7 @@ async function startWorker(predictor: string, config: Record<string, unknown>): 
     "python3",
     ["-m", "axon_runtime.worker", "--socket", socketPath, "--worker-index", "0"]
       .concat(["--replica-id", "r-mini", "--api", "mini", "--project", FIXTURES])
-      .concat(["--predictor", predictor, "--threads", "1"]),
+      .concat(["--predictor", predictor, "--threads", String(threads)]),
     {
       env: {
         ...process.env,
@@ -48,25 +71,83 @@ async function startWorker(predictor: string, config: Record<string, unknown>): 
     server.close();
     await rm(dir, { recursive: true, force: true });
   });
+  let log = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (text: string) => (log += text));
   const [socket] = (await once(server, "connection")) as [Socket];
   const seen: Buffer[] = [];
-  const waiters: { type: number; resolve: (frame: Buffer) => void }[] = [];
+  const waiters: { matches: (frame: Buffer) => boolean; resolve: (frame: Buffer) => void }[] = [];
   const reader = new FrameReader((buffer, start, end) => {
     const frame = Buffer.from(buffer.subarray(start, end));
     seen.push(frame);
-    for (const waiter of waiters.filter((w) => w.type === frame[0])) waiter.resolve(frame);
+    for (const waiter of waiters.filter((w) => w.matches(frame))) waiter.resolve(frame);
   });
   socket.on("data", (chunk: Buffer) => reader.push(chunk));
+  const frameWhere = (matches: (frame: Buffer) => boolean): Promise<Buffer> =>
+    new Promise((resolve) => {
+      const found = seen.find(matches);
+      if (found !== undefined) resolve(found);
+      else waiters.push({ matches, resolve });
+    });
   return {
     child,
     socket,
-    frame: (type) =>
-      new Promise((resolve) => {
-        const found = seen.find((frame) => frame[0] === type);
-        if (found !== undefined) resolve(found);
-        else waiters.push({ type, resolve });
-      }),
+    frame: (type) => frameWhere((frame) => frame[0] === type),
+    response: async (seq) => {
+      const isAnswer = (frame: Buffer) =>
+        frame[0] === FrameType.Response && frame.readUInt32BE(1) === seq;
+      const frame = await within(10_000, frameWhere(isAnswer), `no RESPONSE for seq ${seq}`);
+      return {
+        status: frame.readUInt16BE(5),
+        content: frame[7] ?? -1,
+        body: frame.subarray(8).toString(),
+      };
+    },
+    log: () => log,
   };
+}
+
+/** `promise`, or a rejection saying `what` after `timeoutMs`. */
+async function within<T>(timeoutMs: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A REQUEST frame with request id `req-<seq>` and a JSON body. */
+function jsonRequest(seq: number, body: string): Buffer {
+  const bytes = Buffer.from(body);
+  return Buffer.concat([
+    encodeRequestHead(seq, BodyKind.Json, `req-${seq}`, null, bytes.length),
+    bytes,
+  ]);
+}
+
+/** A BATCH frame holding `requests`. */
+function batch(requests: Buffer[]): Buffer {
+  const size = requests.reduce((sum, request) => sum + request.length, 0);
+  return Buffer.concat([encodeBatchHead(requests.length, size), ...requests]);
+}
+
+/** The `error` of a RESPONSE the worker produced itself, after checking its shape. */
+function errorOf(answer: Answer, seq: number): string {
+  expect(answer.content).toBe(0);
+  const body = JSON.parse(answer.body) as { error: string; request_id: string };
+  expect(body.request_id).toBe(`req-${seq}`);
+  return body.error;
+}
+
+/** Sends one request the predictor answers normally: the worker is alive and serving. */
+async function expectServing(front: MiniFront, seq: number): Promise<void> {
+  front.socket.write(jsonRequest(seq, "[1, 2]"));
+  expect(await front.response(seq)).toEqual({ status: 200, content: 0, body: "[1, 2]" });
+  expect(front.child.exitCode).toBeNull();
 }
 
 /** Waits (bounded) for the process to exit; returns its code, or "running" on timeout. */
@@ -144,5 +225,32 @@ print(json.dumps([[run(_loads, c), run(json.loads, c)] for c in cases]))
     // The table holds both successes and failures, so both paths are compared.
     expect(pairs.filter(([fast]) => fast[0] === "ok").length).toBeGreaterThan(4);
     expect(pairs.filter(([fast]) => fast[0] === "error").length).toBeGreaterThan(4);
+  });
+});
+
+describe("axon_runtime.worker answers what breaks predict or the runtime, and keeps serving", () => {
+  const tooDeep = "[".repeat(100_000) + "]".repeat(100_000);
+
+  it("answers 400 to JSON nested too deeply to parse, alone and in a batch", async () => {
+    // Given a worker with predict_batch
+    const front = await startWorker("misbehaving_predictor.py", {});
+    await front.frame(FrameType.Ready);
+
+    // When valid JSON nested 100,000 deep arrives alone, then in a batch with a normal request
+    front.socket.write(jsonRequest(1, tooDeep));
+    const alone = await front.response(1);
+    front.socket.write(batch([jsonRequest(2, tooDeep), jsonRequest(3, '"fine"')]));
+
+    // Then both get a 400 that says why, the batch's other request is answered
+    expect(alone.status).toBe(400);
+    expect(errorOf(alone, 1)).toMatch(
+      /^the request body is JSON nested too deeply to parse \(Python's json stops at about \d+ levels of arrays and objects\); send flatter JSON or change the Content-Type$/,
+    );
+    const inBatch = await front.response(2);
+    expect(inBatch.status).toBe(400);
+    expect(errorOf(inBatch, 2)).toMatch(/nested too deeply/);
+    expect(await front.response(3)).toEqual({ status: 200, content: 1, body: "fine" });
+    // And the worker lives on
+    await expectServing(front, 4);
   });
 });
