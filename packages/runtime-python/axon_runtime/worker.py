@@ -89,7 +89,8 @@ class RequestHandler:
         self._wants_payload = "payload" in args
         self._wants_meta = "query_params" in args or "headers" in args
         self._log = log
-        self._dumps = json.JSONEncoder(default=_json_default).encode
+        # allow_nan=False: NaN and Infinity are not JSON, and a client's parser would reject them.
+        self._dumps = json.JSONEncoder(default=_json_default, allow_nan=False).encode
         self._loads = _loads
 
     @property
@@ -224,19 +225,62 @@ class RequestHandler:
 
     def _encode_result(self, seq: int, request_id: str, result) -> bytes:
         if isinstance(result, str):
-            return p.encode_response(seq, 200, p.CONTENT_TEXT, result.encode("utf-8"))
+            try:
+                body = result.encode("utf-8")
+            except UnicodeEncodeError as error:  # a lone surrogate, e.g. from the JSON "\ud800"
+                return self._result_failed(seq, request_id, _not_unicode_message(result, error))
+            return p.encode_response(seq, 200, p.CONTENT_TEXT, body)
         if isinstance(result, (bytes, bytearray, memoryview)):
             return p.encode_response(seq, 200, p.CONTENT_BYTES, bytes(result))
         try:
             body = self._dumps(result).encode("utf-8")
-        except (TypeError, ValueError) as error:
-            message = (
-                f"predict() returned a value of type {type(result).__name__} that is not JSON serializable "
-                f"({error}); return a dict, list, number, bool, None, a str or bytes"
-            )
-            self._log.error(f"request {request_id}: {message}")
-            return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
+        except (TypeError, ValueError, RecursionError) as error:
+            return self._result_failed(seq, request_id, _not_json_message(result, error))
         return p.encode_response(seq, 200, p.CONTENT_JSON, body)
+
+    def _result_failed(self, seq: int, request_id: str, message: str) -> bytes:
+        """A 500 for a result that cannot be sent; the log names the request."""
+        self._log.error(f"request {request_id}: {message}")
+        return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
+
+
+def _not_unicode_message(result: str, error: UnicodeEncodeError) -> str:
+    # UTF-8 encodes every code point but the surrogates U+D800..U+DFFF; a str holds one alone when
+    # it came from JSON such as "\ud800" (valid JSON, not valid text) or from bytes decoded with
+    # errors="surrogateescape".
+    return (
+        f"predict() returned a str that is not valid Unicode text: it holds the lone surrogate "
+        f"{result[error.start]!r} at index {error.start} (JSON such as \"\\ud800\" decodes to one), which UTF-8 "
+        "cannot encode; remove it, or return text.encode('utf-8', 'replace').decode() to turn it into '?'"
+    )
+
+
+def _not_json_message(result, error: Exception) -> str:
+    kind = type(result).__name__
+    if isinstance(error, RecursionError):
+        return (
+            f"predict() returned a value of type {kind} nested too deeply to encode as JSON ({error}); "
+            "return flatter data"
+        )
+    if isinstance(error, ValueError) and _encodes_with_nan(result):
+        return (
+            f"predict() returned a value of type {kind} holding NaN or Infinity, which JSON cannot represent; "
+            "replace them before returning it (with None, for instance)"
+        )
+    return (
+        f"predict() returned a value of type {kind} that is not JSON serializable "
+        f"({error}); return a dict, list, number, bool, None, a str or bytes"
+    )
+
+
+def _encodes_with_nan(result) -> bool:
+    """Whether `result` is JSON but for NaN or Infinity: the encoder raises ValueError for those and
+    for a circular reference alike, and only its message tells them apart."""
+    try:
+        json.JSONEncoder(default=_json_default).encode(result)
+    except Exception:
+        return False
+    return True
 
 
 def _parse_args(argv):

@@ -143,6 +143,15 @@ function errorOf(answer: Answer, seq: number): string {
   return body.error;
 }
 
+/** Polls the worker's log (bounded): stderr and the socket are separate pipes. */
+async function logOf(front: MiniFront, expected: string): Promise<string> {
+  const deadline = Date.now() + 5_000;
+  while (!front.log().includes(expected) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return front.log();
+}
+
 /** Sends one request the predictor answers normally: the worker is alive and serving. */
 async function expectServing(front: MiniFront, seq: number): Promise<void> {
   front.socket.write(jsonRequest(seq, "[1, 2]"));
@@ -252,5 +261,53 @@ describe("axon_runtime.worker answers what breaks predict or the runtime, and ke
     expect(await front.response(3)).toEqual({ status: 200, content: 1, body: "fine" });
     // And the worker lives on
     await expectServing(front, 4);
+  });
+
+  it("answers 500 naming the lone surrogate when a str result is not valid Unicode", async () => {
+    // Given a worker whose predict returns its payload as parsed
+    const front = await startWorker("misbehaving_predictor.py", {});
+    await front.frame(FrameType.Ready);
+
+    // When the payload is the JSON string "\ud800" (valid JSON, not valid text), alone and batched
+    front.socket.write(jsonRequest(1, '"\\ud800"'));
+    front.socket.write(batch([jsonRequest(2, '"\\ud800"'), jsonRequest(3, '"ok"')]));
+
+    // Then that str cannot be sent as UTF-8: a 500 says what is wrong and what to do
+    for (const seq of [1, 2]) {
+      const answer = await front.response(seq);
+      expect(answer.status).toBe(500);
+      const error = errorOf(answer, seq);
+      expect(error).toContain(
+        "predict() returned a str that is not valid Unicode text: it holds the lone surrogate '\\ud800' at index 0",
+      );
+      expect(error).toContain("text.encode('utf-8', 'replace').decode()");
+    }
+    expect(await front.response(3)).toEqual({ status: 200, content: 1, body: "ok" });
+    expect(await logOf(front, "request req-2: predict() returned a str")).toContain(
+      "request req-1: predict() returned a str that is not valid Unicode text",
+    );
+    await expectServing(front, 4);
+  });
+
+  it("answers 500 to NaN and Infinity in a result instead of sending JSON that is not JSON", async () => {
+    // Given a worker whose predict returns its payload as parsed ("numpy nan": an array with NaN)
+    const front = await startWorker("misbehaving_predictor.py", {});
+    await front.frame(FrameType.Ready);
+
+    // When results hold NaN or Infinity: Python floats, a numpy array, inside a dict, batched
+    const bodies = ["NaN", "-Infinity", '"numpy nan"', '{"x": [1, Infinity]}'];
+    bodies.forEach((body, i) => front.socket.write(jsonRequest(i + 1, body)));
+    front.socket.write(batch([jsonRequest(5, "NaN"), jsonRequest(6, "[0.5]")]));
+
+    // Then each gets a 500 that says JSON has no NaN or Infinity and what to do
+    for (const seq of [1, 2, 3, 4, 5]) {
+      const answer = await front.response(seq);
+      expect(answer.status).toBe(500);
+      expect(errorOf(answer, seq)).toMatch(
+        /^predict\(\) returned a value of type \w+ holding NaN or Infinity, which JSON cannot represent; replace them before returning it \(with None, for instance\)$/,
+      );
+    }
+    expect(await front.response(6)).toEqual({ status: 200, content: 0, body: "[0.5]" });
+    await expectServing(front, 7);
   });
 });
