@@ -76,8 +76,41 @@ def _invalid_body_message(error: Exception, empty: bool) -> str:
     return f"the request body is not valid JSON ({detail}); send JSON or change the Content-Type"
 
 
+def _describe(error: BaseException) -> str:
+    """`SystemExit(3)`, for a log line; never raises (the exception's own __repr__ may)."""
+    try:
+        text = repr(error)
+    except Exception:
+        text = type(error).__name__
+    return text if len(text) <= 200 else f"{text[:200]}..."
+
+
+def _seq_and_id(buf: bytes, start: int) -> tuple[int, str]:
+    """The seq and request id of the REQUEST frame whose type byte is at `start`."""
+    _, seq, _, rid_len, _ = p.REQUEST_HEAD.unpack_from(buf, start)
+    id_start = start + p.REQUEST_HEAD_SIZE
+    return seq, buf[id_start : id_start + rid_len].decode("utf-8", "replace")
+
+
+def _batch_request_starts(buf: bytes, start: int) -> list[int]:
+    """Where each REQUEST frame (its type byte) of the BATCH frame at `start` begins."""
+    (count,) = p.BATCH_COUNT.unpack_from(buf, start + 1)
+    pos = start + 1 + p.BATCH_COUNT.size
+    starts = []
+    for _ in range(count):
+        (length,) = p.LENGTH.unpack_from(buf, pos)
+        starts.append(pos + 4)
+        pos += 4 + length
+    return starts
+
+
 class RequestHandler:
-    """Turns one REQUEST frame into one RESPONSE frame; never raises."""
+    """Turns one REQUEST frame into one RESPONSE frame; never raises.
+
+    Exceptions from the user's code, BaseException included (``sys.exit()`` in predict), answer
+    the request with a 500: an exception escaping here would kill the worker (every request it
+    holds gets 502) or, on a predict thread, vanish and leave the request hanging until 504.
+    """
 
     def __init__(self, predictor, args: tuple[str, ...], log: RuntimeLog) -> None:
         self._predict = predictor.predict
@@ -98,12 +131,12 @@ class RequestHandler:
         return self._predict_batch is not None
 
     def handle(self, buf: bytes, start: int, end: int) -> bytes:
-        _, seq, body_kind, rid_len, meta_len = p.REQUEST_HEAD.unpack_from(buf, start)
-        pos = start + p.REQUEST_HEAD_SIZE
-        request_id = buf[pos : pos + rid_len].decode("utf-8", "replace")
-        pos += rid_len
-        meta_end = pos + meta_len
         try:
+            _, seq, body_kind, rid_len, meta_len = p.REQUEST_HEAD.unpack_from(buf, start)
+            pos = start + p.REQUEST_HEAD_SIZE
+            request_id = buf[pos : pos + rid_len].decode("utf-8", "replace")
+            pos += rid_len
+            meta_end = pos + meta_len
             kwargs = {}
             if self._wants_payload:
                 if body_kind == p.BODY_JSON:
@@ -118,15 +151,15 @@ class RequestHandler:
                 kwargs.update(self._meta_kwargs(buf[pos:meta_end]))
             try:
                 result = self._predict(**kwargs)
-            except Exception:
-                self._log.error(f"request {request_id}: predict() raised an exception", with_traceback=True)
+            except BaseException as error:  # user code: SystemExit and KeyboardInterrupt included
+                self._log.error(
+                    f"request {request_id}: predict() raised an exception: {_describe(error)}", with_traceback=True
+                )
                 message = f"predict() raised an exception; the API logs have the traceback for request {request_id}"
                 return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
             return self._encode_result(seq, request_id, result)
-        except Exception:  # a bug in the runtime itself: answer rather than hang the request
-            self._log.error(f"request {request_id}: the runtime failed to handle the request", with_traceback=True)
-            message = f"the Axon runtime failed to handle request {request_id}; see the API logs"
-            return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
+        except BaseException:  # a runtime bug, or user code it calls (tolist()): answer, never hang or die
+            return b"".join(self.answer_runtime_failure(buf, start))
 
     def _meta_kwargs(self, meta_json: bytes) -> dict:
         """`query_params` and/or `headers`, whichever predict declares, from a REQUEST's meta."""
@@ -140,87 +173,123 @@ class RequestHandler:
 
     def handle_batch(self, buf: bytes, start: int, end: int) -> list[bytes]:
         """Turns one BATCH frame into one RESPONSE frame per request in it; never raises."""
-        (count,) = p.BATCH_COUNT.unpack_from(buf, start + 1)
-        pos = start + 1 + p.BATCH_COUNT.size
-        out = []
-        seqs = []
-        ids = []
-        payloads = []
-        # Cortex's batching called predict with a list per declared argument; the front sends
-        # meta in batches only for such a predictor (predict_batch gets payloads alone).
-        metas = [] if not self.has_predict_batch and self._wants_meta else None
-        loads = self._loads
-        unpack_length = p.LENGTH.unpack_from
-        unpack_head = p.REQUEST_HEAD.unpack_from
-        for _ in range(count):
-            (length,) = unpack_length(buf, pos)
-            frame_start = pos + 4
-            pos = frame_start + length
-            _, seq, body_kind, rid_len, meta_len = unpack_head(buf, frame_start)
-            id_start = frame_start + p.REQUEST_HEAD_SIZE
-            request_id = buf[id_start : id_start + rid_len].decode("utf-8", "replace")
-            body_start = id_start + rid_len + meta_len
-            if body_kind == p.BODY_JSON:
-                try:
-                    payload = loads(buf[body_start:pos])
-                except (ValueError, RecursionError) as error:
-                    message = _invalid_body_message(error, body_start == pos)
-                    out.append(p.encode_response(seq, 400, p.CONTENT_JSON, _error_body(message, request_id)))
-                    continue
-            else:
-                payload = buf[body_start:pos]
-            seqs.append(seq)
-            ids.append(request_id)
-            payloads.append(payload)
-            if metas is not None:
-                metas.append(buf[id_start + rid_len : body_start])
-        if not payloads:
-            return out
-        # Messages name the function the user wrote: predict_batch, or predict given the list.
-        called = "predict_batch()" if self.has_predict_batch else "predict()"
         try:
-            if self.has_predict_batch:
-                results = self._predict_batch(payloads)
-            else:
-                kwargs = {"payload": payloads} if self._wants_payload else {}
+            (count,) = p.BATCH_COUNT.unpack_from(buf, start + 1)
+            pos = start + 1 + p.BATCH_COUNT.size
+            out = []
+            seqs = []
+            ids = []
+            payloads = []
+            # Cortex's batching called predict with a list per declared argument; the front sends
+            # meta in batches only for such a predictor (predict_batch gets payloads alone).
+            metas = [] if not self.has_predict_batch and self._wants_meta else None
+            loads = self._loads
+            unpack_length = p.LENGTH.unpack_from
+            unpack_head = p.REQUEST_HEAD.unpack_from
+            for _ in range(count):
+                (length,) = unpack_length(buf, pos)
+                frame_start = pos + 4
+                pos = frame_start + length
+                _, seq, body_kind, rid_len, meta_len = unpack_head(buf, frame_start)
+                id_start = frame_start + p.REQUEST_HEAD_SIZE
+                request_id = buf[id_start : id_start + rid_len].decode("utf-8", "replace")
+                body_start = id_start + rid_len + meta_len
+                if body_kind == p.BODY_JSON:
+                    try:
+                        payload = loads(buf[body_start:pos])
+                    except (ValueError, RecursionError) as error:
+                        message = _invalid_body_message(error, body_start == pos)
+                        out.append(p.encode_response(seq, 400, p.CONTENT_JSON, _error_body(message, request_id)))
+                        continue
+                else:
+                    payload = buf[body_start:pos]
+                seqs.append(seq)
+                ids.append(request_id)
+                payloads.append(payload)
                 if metas is not None:
-                    each = [self._meta_kwargs(meta) for meta in metas]
-                    for name in ("query_params", "headers"):
-                        if name in self._args:
-                            kwargs[name] = [values[name] for values in each]
-                results = self._predict(**kwargs)
-        except Exception:
-            self._log.error(f"requests {', '.join(ids)}: {called} raised an exception", with_traceback=True)
-            for seq, request_id in zip(seqs, ids):
-                message = (
-                    f"{called} raised an exception for the batch holding request {request_id}; "
-                    "the API logs have the traceback"
-                )
-                out.append(p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id)))
+                    metas.append(buf[id_start + rid_len : body_start])
+            if not payloads:
+                return out
+            # Messages name the function the user wrote: predict_batch, or predict given the list.
+            called = "predict_batch()" if self.has_predict_batch else "predict()"
+            try:
+                if self.has_predict_batch:
+                    results = self._predict_batch(payloads)
+                else:
+                    kwargs = {"payload": payloads} if self._wants_payload else {}
+                    if metas is not None:
+                        each = [self._meta_kwargs(meta) for meta in metas]
+                        for name in ("query_params", "headers"):
+                            if name in self._args:
+                                kwargs[name] = [values[name] for values in each]
+                    results = self._predict(**kwargs)
+            except BaseException as error:  # user code: SystemExit and KeyboardInterrupt included
+                out.extend(self._batch_raised(called, error, seqs, ids))
+                return out
+            if not isinstance(results, (list, tuple)):
+                tolist = getattr(results, "tolist", None)  # a numpy array of answers
+                results = tolist() if callable(tolist) else results
+            if not isinstance(results, (list, tuple)) or len(results) != len(payloads):
+                out.extend(self._batch_miscounted(called, results, seqs, ids))
+                return out
+            encode = self._encode_result
+            for seq, request_id, result in zip(seqs, ids, results):
+                out.append(encode(seq, request_id, result))
             return out
-        if not isinstance(results, (list, tuple)):
-            tolist = getattr(results, "tolist", None)  # a numpy array of answers
-            results = tolist() if callable(tolist) else results
-        if not isinstance(results, (list, tuple)) or len(results) != len(payloads):
-            got = f"a {type(results).__name__}"
-            if isinstance(results, (list, tuple)):
-                got = _count(len(results), "result")
-            how = (
-                ""
-                if self.has_predict_batch
-                else " (with server_side_batching and no predict_batch, predict gets the list of payloads)"
-            )
+        except BaseException:  # a runtime bug, or user code it calls (tolist()): answer, never hang or die
+            return self.answer_runtime_failure(buf, start, batch=True)
+
+    def _batch_raised(self, called: str, error: BaseException, seqs: list[int], ids: list[str]) -> list[bytes]:
+        """A 500 for every request of a batch whose predict_batch (or predict) raised."""
+        self._log.error(
+            f"requests {', '.join(ids)}: {called} raised an exception: {_describe(error)}", with_traceback=True
+        )
+        out = []
+        for seq, request_id in zip(seqs, ids):
             message = (
-                f"{called} must return a list with one result per payload{how}; it got "
-                f"{_count(len(payloads), 'payload')} and returned {got}"
+                f"{called} raised an exception for the batch holding request {request_id}; "
+                "the API logs have the traceback"
             )
-            self._log.error(f"requests {', '.join(ids)}: {message}")
-            for seq, request_id in zip(seqs, ids):
-                out.append(p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id)))
-            return out
-        encode = self._encode_result
-        for seq, request_id, result in zip(seqs, ids, results):
-            out.append(encode(seq, request_id, result))
+            out.append(p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id)))
+        return out
+
+    def _batch_miscounted(self, called: str, results, seqs: list[int], ids: list[str]) -> list[bytes]:
+        """A 500 for every request of a batch whose call did not return one result per payload."""
+        got = f"a {type(results).__name__}"
+        if isinstance(results, (list, tuple)):
+            got = _count(len(results), "result")
+        how = (
+            ""
+            if self.has_predict_batch
+            else " (with server_side_batching and no predict_batch, predict gets the list of payloads)"
+        )
+        message = (
+            f"{called} must return a list with one result per payload{how}; it got "
+            f"{_count(len(seqs), 'payload')} and returned {got}"
+        )
+        self._log.error(f"requests {', '.join(ids)}: {message}")
+        return [p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, rid)) for seq, rid in zip(seqs, ids)]
+
+    def answer_runtime_failure(self, buf: bytes, start: int, batch: bool = False) -> list[bytes]:
+        """A 500 for every request of the frame at `start` (a REQUEST, or a BATCH if `batch`) after
+        the runtime raised while handling it; call it in the except block, so the log gets that
+        traceback. Never raises: requests it cannot even read are logged and left to the front's
+        timeout."""
+        try:
+            starts = _batch_request_starts(buf, start) if batch else [start]
+            requests = [_seq_and_id(buf, at) for at in starts]
+        except Exception:
+            self._log.error("the runtime failed to handle a frame and cannot read its request ids", with_traceback=True)
+            return []
+        ids = ", ".join(request_id for _, request_id in requests)
+        if batch:
+            self._log.error(f"requests {ids}: the runtime failed to handle their batch", with_traceback=True)
+        else:
+            self._log.error(f"request {ids}: the runtime failed to handle the request", with_traceback=True)
+        out = []
+        for seq, request_id in requests:
+            message = f"the Axon runtime failed to handle request {request_id}; see the API logs"
+            out.append(p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id)))
         return out
 
     def _encode_result(self, seq: int, request_id: str, result) -> bytes:
@@ -385,7 +454,13 @@ def _serve_threaded(sock: socket.socket, handler: RequestHandler, threads: int, 
             os._exit(EXIT_FRONT_GONE)
 
     def run(buf: bytes, start: int, end: int) -> None:
-        send(handler.handle(buf, start, end))
+        # handle never raises; should it ever, the exception must not vanish into the pool's
+        # future and leave the request unanswered, with nothing logged, until the front's timeout.
+        try:
+            frame = handler.handle(buf, start, end)
+        except BaseException:
+            frame = b"".join(handler.answer_runtime_failure(buf, start))
+        send(frame)
 
     reader = p.FrameReader()
     while True:

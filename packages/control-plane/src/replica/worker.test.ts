@@ -3,7 +3,7 @@
  * when the front's end of the socket goes away (as when the daemon is `kill -9`ed), and how it
  * answers requests that break the predictor or the runtime without dying.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
@@ -309,5 +309,135 @@ describe("axon_runtime.worker answers what breaks predict or the runtime, and ke
     }
     expect(await front.response(6)).toEqual({ status: 200, content: 0, body: "[0.5]" });
     await expectServing(front, 7);
+  });
+
+  it.each([1, 2])(
+    "answers 500 when predict calls sys.exit() or raises KeyboardInterrupt (%i thread(s))",
+    async (threads) => {
+      // Given a worker whose predict exits or interrupts itself on demand
+      const front = await startWorker("misbehaving_predictor.py", {}, threads);
+      await front.frame(FrameType.Ready);
+
+      // When predict calls sys.exit(3), then raises KeyboardInterrupt
+      front.socket.write(jsonRequest(1, '"exit"'));
+      const exited = await front.response(1);
+      front.socket.write(jsonRequest(2, '"interrupt"'));
+      const interrupted = await front.response(2);
+
+      // Then each request gets the usual 500 for an exception in predict, at once
+      expect(exited.status).toBe(500);
+      expect(errorOf(exited, 1)).toBe(
+        "predict() raised an exception; the API logs have the traceback for request req-1",
+      );
+      expect(interrupted.status).toBe(500);
+      expect(errorOf(interrupted, 2)).toContain("request req-2");
+      // And the log names the exception, with its traceback
+      const log = await logOf(front, "request req-2: predict() raised");
+      expect(log).toContain("request req-1: predict() raised an exception: SystemExit(3)");
+      expect(log).toContain("request req-2: predict() raised an exception: KeyboardInterrupt()");
+      expect(log).toMatch(/Traceback \(most recent call last\)[^]*SystemExit: 3/);
+      // And the worker lives on
+      await expectServing(front, 3);
+    },
+  );
+
+  it("answers 500 to every request of a batch whose predict_batch calls sys.exit()", async () => {
+    // Given a worker with predict_batch
+    const front = await startWorker("misbehaving_predictor.py", {});
+    await front.frame(FrameType.Ready);
+
+    // When a batch makes predict_batch call sys.exit(3)
+    front.socket.write(batch([jsonRequest(1, '"exit"'), jsonRequest(2, "1")]));
+
+    // Then every request of the batch gets a 500 and the log names them all
+    for (const seq of [1, 2]) {
+      const answer = await front.response(seq);
+      expect(answer.status).toBe(500);
+      expect(errorOf(answer, seq)).toBe(
+        `predict_batch() raised an exception for the batch holding request req-${seq}; the API logs have the traceback`,
+      );
+    }
+    expect(await logOf(front, "SystemExit(3)")).toContain(
+      "requests req-1, req-2: predict_batch() raised an exception: SystemExit(3)",
+    );
+    await expectServing(front, 3);
+  });
+
+  it("answers 500 to every request of a batch the runtime fails to answer", async () => {
+    // Given a worker whose predict_batch returns results that raise when the runtime reads them
+    const front = await startWorker("misbehaving_predictor.py", {});
+    await front.frame(FrameType.Ready);
+
+    // When such a batch arrives
+    front.socket.write(batch([jsonRequest(1, '"unreadable"'), jsonRequest(2, "1")]));
+
+    // Then every request of the batch gets the runtime's 500, and the log has the traceback
+    for (const seq of [1, 2]) {
+      const answer = await front.response(seq);
+      expect(answer.status).toBe(500);
+      expect(errorOf(answer, seq)).toBe(
+        `the Axon runtime failed to handle request req-${seq}; see the API logs`,
+      );
+    }
+    const log = await logOf(front, "these results cannot be iterated");
+    expect(log).toContain("requests req-1, req-2: the runtime failed to handle their batch");
+    expect(log).toContain("RuntimeError: these results cannot be iterated");
+    await expectServing(front, 3);
+  });
+});
+
+describe("axon_runtime.worker predict threads", () => {
+  it("answers and logs a request whose handling raises instead of dropping it", () => {
+    // Given the threaded serve loop with a handler whose handle() raises (a runtime bug)
+    const script = `
+import json, socket, threading
+from axon_runtime import protocol as p
+from axon_runtime.log import RuntimeLog
+from axon_runtime.worker import RequestHandler, _serve_threaded
+
+class BrokenHandler(RequestHandler):
+    def handle(self, buf, start, end):
+        raise RuntimeError("a bug in handle")
+
+class Predictor:
+    def predict(self, payload):
+        return payload
+
+log = RuntimeLog("mini", "r-mini", 0)
+front, worker = socket.socketpair()
+handler = BrokenHandler(Predictor(), ("payload",), log)
+threading.Thread(target=_serve_threaded, args=(worker, handler, 2, log), daemon=True).start()
+request_id = b"req-7"
+frame = p.REQUEST_HEAD.pack(p.REQUEST, 7, p.BODY_JSON, len(request_id), 0) + request_id + b"[1]"
+front.sendall(p.LENGTH.pack(len(frame)) + frame)
+front.settimeout(5)
+try:
+    answer = front.recv(65536)
+except socket.timeout:
+    answer = b""
+if answer:
+    _, _, seq, status, _ = p.RESPONSE_HEAD.unpack_from(answer)
+    print(json.dumps({"seq": seq, "status": status, "body": json.loads(answer[p.RESPONSE_HEAD.size:])}))
+else:
+    print(json.dumps(None))
+`;
+    // When a request arrives
+    const run = spawnSync("python3", ["-c", script], {
+      env: { ...process.env, PYTHONPATH: resolveRuntimeDir() },
+      encoding: "utf8",
+    });
+
+    // Then it is answered with the runtime's 500 rather than left to the front's timeout
+    expect(JSON.parse(run.stdout)).toEqual({
+      seq: 7,
+      status: 500,
+      body: {
+        error: "the Axon runtime failed to handle request req-7; see the API logs",
+        request_id: "req-7",
+      },
+    });
+    // And the log says so, with the traceback
+    expect(run.stderr).toContain("request req-7: the runtime failed to handle the request");
+    expect(run.stderr).toContain("RuntimeError: a bug in handle");
   });
 });
