@@ -393,8 +393,12 @@ def _exit_when_front_closes(sock: socket.socket, done: threading.Event, log: Run
             readable, _, _ = select.select([sock], [], [], 0.2)
             if not readable:
                 continue
-            if sock.recv(1, socket.MSG_PEEK):
+            # Never block here: once READY is sent the serving loop may read the bytes first, and
+            # a blocked peek would hold the socket open after the worker closes it.
+            if sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT):
                 return
+        except BlockingIOError:
+            continue  # the serving loop read them: __init__ is over
         except OSError:
             pass
         if done.is_set():
