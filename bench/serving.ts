@@ -193,7 +193,7 @@ function cpuLoopMs(): number[] {
   const times: number[] = [];
   const cpus = os_cpus();
   for (let cpu = 0; cpu < cpus; cpu++) {
-    const out = execFileSync(TASKSET, ["-c", String(cpu), process.execPath, "-e", CPU_LOOP], {
+    const out = execFileSync(TASKSET, ["-c", String(cpu), PYTHON, "-c", CPU_LOOP], {
       encoding: "utf8",
       timeout: 30_000,
     });
@@ -208,9 +208,18 @@ function cpuSkew(times: readonly number[]): number {
 }
 
 const TASKSET = "/usr/bin/taskset";
-const CPU_LOOP =
-  "const t = performance.now(); let s = 0; for (let i = 0; i < 6e7; i++) s = (s + i) | 0; " +
-  "if (s === 1) console.log(''); console.log((performance.now() - t).toFixed(1));";
+/**
+ * Python's interpreter loop: the same work at the same speed every time (a JavaScript loop's time
+ * depends on when V8 optimises it: 100 or 340 ms for the same loop).
+ */
+const CPU_LOOP = [
+  "import time",
+  "t = time.perf_counter()",
+  "s = 0",
+  "for i in range(2_000_000):",
+  "    s += i",
+  "print(round((time.perf_counter() - t) * 1000, 1))",
+].join("\n");
 /** Rounds whose vCPUs differ more than this are marked in the output. */
 const SKEWED = 1.25;
 
