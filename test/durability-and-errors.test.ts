@@ -113,6 +113,22 @@ describe("self-healing", () => {
     } finally {
       db.close();
     }
+
+    // And when its worker keeps dying (three more times within the minute), the replica fails
+    // and the log says why in the replica's own words
+    let victim = replacement;
+    for (let death = 2; death <= 4; death++) {
+      const dying = victim;
+      process.kill(dying ?? -1, "SIGKILL");
+      victim = await waitFor(`a worker after death ${death}`, () => {
+        const pids = workerPidsUnder(c.home).filter((pid) => pid !== dying);
+        return pids.length === 1 ? pids[0] : undefined;
+      });
+    }
+    const after = await c.axon(["logs", "iris-classifier"]);
+    expect(after.stdout).toMatch(
+      /replica r-\w+ failed: worker 0 of replica r-\w+ was killed by SIGKILL, the 4th worker death within a minute/,
+    );
   });
 });
 

@@ -108,7 +108,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
   whyNotReady(apiName: string): string {
     const failure = this.#failures.get(apiName);
     if (failure !== undefined)
-      return `its replicas fail to start: ${failure.message}; run \`axon logs ${apiName}\``;
+      return `its replicas keep failing: ${failure.message}; run \`axon logs ${apiName}\``;
     return "its replicas are still starting";
   }
 
@@ -166,11 +166,9 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
     });
     replica.onExit((info) => {
       if (!this.#replicas.has(id) || entry.observed.phase === "stopping") return;
-      const how =
-        info.signal !== null
-          ? `was killed by ${info.signal}`
-          : `exited with code ${String(info.code)}`;
-      this.#fail(entry, `a worker ${how}`);
+      // The replica's own words: which worker, how it ended, and why that failed the replica
+      // (e.g. the fourth death within a minute) rather than getting a replacement.
+      this.#fail(entry, info.message);
     });
     replica.ready.then(
       () => {
