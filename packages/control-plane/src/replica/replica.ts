@@ -528,7 +528,7 @@ export class Replica {
   #onSocketClosed(link: WorkerLink): void {
     // A live worker that drops its connection can no longer be reached. It is usually exiting
     // already; if it is not gone soon, kill it so the usual exit path reports it.
-    if (link.exit !== null) return;
+    if (link.exit !== null || this.#shutdown !== null) return; // stopping: #teardown escalates
     const timer = setTimeout(() => {
       if (link.exit !== null) return;
       link.killedAfterDisconnect = true;
