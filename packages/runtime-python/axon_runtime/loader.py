@@ -1,7 +1,8 @@
 """Loads the user's predictor file and checks the Cortex-style contract before serving.
 
 ``PythonPredictor.__init__(self, config)`` and ``predict(self, payload, query_params, headers)``
-receive their arguments by name, so any subset in any order works.
+receive their arguments by name, so any subset in any order works; so does the optional
+``post_predict(self, response, payload, query_params, headers)``.
 """
 
 import importlib.util
@@ -11,6 +12,7 @@ import sys
 
 INIT_ARGS = ("config",)
 PREDICT_ARGS = ("payload", "query_params", "headers")
+POST_PREDICT_ARGS = ("response", "payload", "query_params", "headers")
 
 
 class PredictorError(Exception):
@@ -69,6 +71,17 @@ def load_predictor_class(project_dir: str, rel_path: str):
 def predict_args(cls, rel_path: str) -> tuple[str, ...]:
     """Names of the arguments ``predict`` wants, checked before ``__init__`` runs."""
     return _injected_args(cls.predict, PREDICT_ARGS, f"PythonPredictor.predict in '{rel_path}'")
+
+
+def post_predict_args(cls, rel_path: str) -> tuple[str, ...] | None:
+    """Names of the arguments ``post_predict`` wants, or None when the class has no post_predict."""
+    where = f"PythonPredictor.post_predict in '{rel_path}'"
+    post_predict = getattr(cls, "post_predict", None)
+    if post_predict is None:
+        return None
+    if not callable(post_predict):
+        raise PredictorError(f"{where} is not a method (it is a {type(post_predict).__name__})")
+    return _injected_args(post_predict, POST_PREDICT_ARGS, where)
 
 
 def construct(cls, rel_path: str, config: dict):

@@ -6,7 +6,7 @@ type-specific body. Keep this file and protocol.ts in step: they are the two end
 
 import struct
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 # Frame types.
 REQUEST = 1  # front -> worker
@@ -24,6 +24,9 @@ BODY_BYTES = 1
 CONTENT_JSON = 0
 CONTENT_TEXT = 1
 CONTENT_BYTES = 2
+# A response object predict returned: the body starts with ``u32 headers_len`` and a JSON list of
+# [name, value] pairs (content-type among them) before the HTTP body.
+CONTENT_HEADERS = 3
 
 LENGTH = struct.Struct(">I")
 # After the length prefix: type, seq, body kind, request-id length, meta length.
@@ -32,6 +35,7 @@ REQUEST_HEAD_SIZE = REQUEST_HEAD.size  # 12
 # Whole response header including the length prefix: length, type, seq, status, content kind.
 RESPONSE_HEAD = struct.Struct(">IBIHB")
 RESPONSE_OVERHEAD = RESPONSE_HEAD.size - LENGTH.size  # 8
+HEADERS_LENGTH = struct.Struct(">I")
 CONTROL_HEAD = struct.Struct(">IB")
 BATCH_COUNT = struct.Struct(">I")
 
@@ -39,6 +43,14 @@ BATCH_COUNT = struct.Struct(">I")
 def encode_response(seq: int, status: int, kind: int, body: bytes) -> bytes:
     """One RESPONSE frame."""
     return RESPONSE_HEAD.pack(RESPONSE_OVERHEAD + len(body), RESPONSE, seq, status, kind) + body
+
+
+def encode_response_with_headers(seq: int, status: int, headers_json: bytes, body: bytes) -> bytes:
+    """One RESPONSE frame of kind CONTENT_HEADERS: the headers (a JSON list of [name, value]
+    pairs, already checked to be sendable) travel before the body."""
+    size = RESPONSE_OVERHEAD + HEADERS_LENGTH.size + len(headers_json) + len(body)
+    head = RESPONSE_HEAD.pack(size, RESPONSE, seq, status, CONTENT_HEADERS)
+    return b"".join((head, HEADERS_LENGTH.pack(len(headers_json)), headers_json, body))
 
 
 def encode_control(frame_type: int, body: bytes) -> bytes:

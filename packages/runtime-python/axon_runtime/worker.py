@@ -9,6 +9,8 @@ was killed. See PROTOCOL.md for the frames.
 import argparse
 import json
 import os
+import queue
+import re
 import select
 import signal
 import socket
@@ -19,7 +21,7 @@ import traceback
 from urllib.parse import parse_qsl
 
 from . import protocol as p
-from .loader import PredictorError, construct, load_predictor_class, predict_args
+from .loader import PredictorError, construct, load_predictor_class, post_predict_args, predict_args
 from .log import RuntimeLog
 
 RECV_SIZE = 256 * 1024
@@ -29,6 +31,20 @@ MAX_RECV_SIZE = 16 * 1024 * 1024
 EXIT_INIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_FRONT_GONE = 3
+# post_predict calls waiting for the background thread; one more is dropped (and logged).
+POST_PREDICT_QUEUE_SIZE = 128
+# At most one "post_predict skipped" log line per this many seconds (it counts the rest).
+DROP_LOG_INTERVAL_S = 10.0
+
+# A response object's headers the front sends itself (framing, connection handling, the request
+# id): dropped from what predict returned. Starlette's Response always carries a content-length.
+FRONT_OWNED_HEADERS = frozenset(
+    ("content-length", "transfer-encoding", "connection", "date", "keep-alive", "x-request-id")
+)
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# What node:http and the front accept in a header value: tab, visible ASCII, space, latin-1 text.
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+_SPLITTING = re.compile(r"[\r\n\0]")
 
 
 def _json_default(value):
@@ -112,15 +128,30 @@ class RequestHandler:
     holds gets 502) or, on a predict thread, vanish and leave the request hanging until 504.
     """
 
-    def __init__(self, predictor, args: tuple[str, ...], log: RuntimeLog) -> None:
+    def __init__(
+        self, predictor, args: tuple[str, ...], log: RuntimeLog, post_args: tuple[str, ...] | None = None
+    ) -> None:
         self._predict = predictor.predict
         # Server-side batching calls predict_batch(payloads) once per batch; a Cortex-era predictor
         # without it gets the list of payloads in predict(payload), as Cortex did.
         batch = getattr(predictor, "predict_batch", None)
         self._predict_batch = batch if callable(batch) else None
         self._args = args
-        self._wants_payload = "payload" in args
-        self._wants_meta = "query_params" in args or "headers" in args
+        # What a request must provide: predict's arguments plus those post_predict declares.
+        inputs = set(args)
+        self._post_predict = None
+        if post_args is not None:
+            self._post_args = post_args
+            self._post_predict = PostPredictRunner(predictor.post_predict, post_args, log)
+            self._deferred = threading.local()
+            inputs.update(name for name in post_args if name != "response")
+            if not inputs.issubset(args):
+                self._predict = _calling_with(predictor.predict, args)
+        self._inputs = inputs
+        self._wants_payload = "payload" in inputs
+        self._wants_meta = "query_params" in inputs or "headers" in inputs
+        self._predict_wants_meta = "query_params" in args or "headers" in args
+        self._post_wants_meta = post_args is not None and ("query_params" in post_args or "headers" in post_args)
         self._log = log
         # allow_nan=False: NaN and Infinity are not JSON, and a client's parser would reject them.
         self._dumps = json.JSONEncoder(default=_json_default, allow_nan=False).encode
@@ -129,6 +160,24 @@ class RequestHandler:
     @property
     def has_predict_batch(self) -> bool:
         return self._predict_batch is not None
+
+    @property
+    def has_post_predict(self) -> bool:
+        return self._post_predict is not None
+
+    def release_post_predict(self) -> None:
+        """Hands the post_predict calls of the answers this thread just sent to the background
+        runner; call it after sending them, so post_predict never delays a response."""
+        jobs = getattr(self._deferred, "jobs", None)
+        if jobs:
+            self._deferred.jobs = []
+            self._post_predict.submit(jobs)
+
+    def _defer_post_predict(self, request_id: str, result, kwargs: dict) -> None:
+        try:
+            self._deferred.jobs.append((request_id, result, kwargs))
+        except AttributeError:
+            self._deferred.jobs = [(request_id, result, kwargs)]
 
     def handle(self, buf: bytes, start: int, end: int) -> bytes:
         try:
@@ -157,17 +206,22 @@ class RequestHandler:
                 )
                 message = f"predict() raised an exception; the API logs have the traceback for request {request_id}"
                 return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
-            return self._encode_result(seq, request_id, result)
+            if self._post_predict is None:
+                return self._encode_result(seq, request_id, result)
+            frame = self._encode_result(seq, request_id, result)
+            self._defer_post_predict(request_id, result, kwargs)
+            return frame
         except BaseException:  # a runtime bug, or user code it calls (tolist()): answer, never hang or die
             return b"".join(self.answer_runtime_failure(buf, start))
 
     def _meta_kwargs(self, meta_json: bytes) -> dict:
-        """`query_params` and/or `headers`, whichever predict declares, from a REQUEST's meta."""
+        """`query_params` and/or `headers`, whichever predict or post_predict declares, from a
+        REQUEST's meta."""
         meta = self._loads(meta_json) if meta_json else {}
         kwargs = {}
-        if "query_params" in self._args:
+        if "query_params" in self._inputs:
             kwargs["query_params"] = dict(parse_qsl(meta.get("query", ""), keep_blank_values=True))
-        if "headers" in self._args:
+        if "headers" in self._inputs:
             kwargs["headers"] = meta.get("headers", {})
         return kwargs
 
@@ -181,8 +235,10 @@ class RequestHandler:
             ids = []
             payloads = []
             # Cortex's batching called predict with a list per declared argument; the front sends
-            # meta in batches only for such a predictor (predict_batch gets payloads alone).
-            metas = [] if not self.has_predict_batch and self._wants_meta else None
+            # meta in batches only for such a predictor (predict_batch gets payloads alone), or
+            # when post_predict declares query_params or headers (it gets each request's own).
+            predict_meta = not self.has_predict_batch and self._predict_wants_meta
+            metas = [] if predict_meta or self._post_wants_meta else None
             loads = self._loads
             unpack_length = p.LENGTH.unpack_from
             unpack_head = p.REQUEST_HEAD.unpack_from
@@ -212,13 +268,13 @@ class RequestHandler:
                 return out
             # Messages name the function the user wrote: predict_batch, or predict given the list.
             called = "predict_batch()" if self.has_predict_batch else "predict()"
+            each = None if metas is None else [self._meta_kwargs(meta) for meta in metas]
             try:
                 if self.has_predict_batch:
                     results = self._predict_batch(payloads)
                 else:
-                    kwargs = {"payload": payloads} if self._wants_payload else {}
-                    if metas is not None:
-                        each = [self._meta_kwargs(meta) for meta in metas]
+                    kwargs = {"payload": payloads} if "payload" in self._args else {}
+                    if predict_meta:
                         for name in ("query_params", "headers"):
                             if name in self._args:
                                 kwargs[name] = [values[name] for values in each]
@@ -235,6 +291,14 @@ class RequestHandler:
             encode = self._encode_result
             for seq, request_id, result in zip(seqs, ids, results):
                 out.append(encode(seq, request_id, result))
+            if self._post_predict is not None:
+                # Cortex called post_predict once per request; so does a batch, with each
+                # request's own result, payload, query and headers.
+                for i, (request_id, result) in enumerate(zip(ids, results)):
+                    kwargs = {"payload": payloads[i]}
+                    if each is not None:
+                        kwargs.update(each[i])
+                    self._defer_post_predict(request_id, result, kwargs)
             return out
         except BaseException:  # a runtime bug, or user code it calls (tolist()): answer, never hang or die
             return self.answer_runtime_failure(buf, start, batch=True)
@@ -304,6 +368,13 @@ class RequestHandler:
         try:
             body = self._dumps(result).encode("utf-8")
         except (TypeError, ValueError, RecursionError) as error:
+            # Only now look for a response object (Starlette's Response and its subclasses, by
+            # their attributes): the common results above pay nothing for it.
+            if isinstance(error, TypeError) and _is_response_object(result):
+                try:
+                    return _encode_response_object(seq, result)
+                except _UnsendableResponse as problem:
+                    return self._result_failed(seq, request_id, str(problem))
             return self._result_failed(seq, request_id, _not_json_message(result, error))
         return p.encode_response(seq, 200, p.CONTENT_JSON, body)
 
@@ -311,6 +382,164 @@ class RequestHandler:
         """A 500 for a result that cannot be sent; the log names the request."""
         self._log.error(f"request {request_id}: {message}")
         return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
+
+
+def _calling_with(function, names: tuple[str, ...]):
+    """`function` called with only the keyword arguments in `names` (predict, when post_predict
+    needs inputs that predict does not declare)."""
+
+    def call(**kwargs):
+        return function(**{name: kwargs[name] for name in names})
+
+    return call
+
+
+class PostPredictRunner:
+    """Runs ``post_predict`` calls one at a time on one background thread, after their responses
+    were sent. At most POST_PREDICT_QUEUE_SIZE calls wait; beyond that a call is dropped and the
+    log says so (rate-limited), so a slow post_predict costs neither memory without bound nor
+    latency. An exception in post_predict is logged with the request id and its traceback."""
+
+    def __init__(self, post_predict, args: tuple[str, ...], log: RuntimeLog, size: int = POST_PREDICT_QUEUE_SIZE):
+        self._call = post_predict
+        self._args = args
+        self._log = log
+        self._size = size
+        self._queue: queue.Queue = queue.Queue(maxsize=size)
+        self._lock = threading.Lock()
+        self._dropped = 0
+        self._last_drop_log = -DROP_LOG_INTERVAL_S
+        threading.Thread(target=self._run, name="axon-post-predict", daemon=True).start()
+
+    def submit(self, jobs: list) -> None:
+        put = self._queue.put_nowait
+        for job in jobs:
+            try:
+                put(job)
+            except queue.Full:
+                self._note_dropped(job[0])
+
+    def _note_dropped(self, request_id: str) -> None:
+        with self._lock:
+            self._dropped += 1
+            now = time.monotonic()
+            if now - self._last_drop_log < DROP_LOG_INTERVAL_S:
+                return
+            dropped, self._dropped = self._dropped, 0
+            self._last_drop_log = now
+        more = f" ({_count(dropped - 1, 'other call')} dropped since the last such line)" if dropped > 1 else ""
+        self._log.warning(
+            f"request {request_id}: post_predict() not called: {self._size} calls are already waiting, "
+            f"the most a worker holds (post_predict is slower than requests arrive){more}"
+        )
+
+    def _run(self) -> None:
+        get = self._queue.get
+        while True:
+            request_id, response, inputs = get()
+            try:
+                kwargs = {name: response if name == "response" else inputs[name] for name in self._args}
+                self._call(**kwargs)
+            except BaseException as error:  # user code: SystemExit and KeyboardInterrupt included
+                self._log.error(
+                    f"request {request_id}: post_predict() raised an exception: {_describe(error)}",
+                    with_traceback=True,
+                )
+            # Drop the references now rather than keep the last payload alive until the next call.
+            request_id = response = inputs = kwargs = None
+
+
+class _UnsendableResponse(Exception):
+    """A response object predict returned that cannot become an HTTP response; says why."""
+
+
+def _is_response_object(value) -> bool:
+    # Starlette's Response (and JSONResponse, PlainTextResponse, ...) without importing Starlette,
+    # which the worker does not depend on: it sets status_code, raw_headers and body.
+    return hasattr(value, "status_code") and hasattr(value, "raw_headers")
+
+
+def _encode_response_object(seq: int, response) -> bytes:
+    """The RESPONSE frame for a response object; raises _UnsendableResponse naming the problem."""
+    kind = type(response).__name__
+    status = response.status_code
+    if not isinstance(status, int) or isinstance(status, bool):
+        raise _UnsendableResponse(
+            f"predict() returned a {kind} whose status_code is a {type(status).__name__}; it must be an int"
+        )
+    if not 200 <= status <= 599:
+        raise _UnsendableResponse(
+            f"predict() returned a {kind} with status {status}; a response's status must be 200-599 "
+            "(1xx statuses are interim and cannot end a request)"
+        )
+    body = getattr(response, "body", None)
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise _UnsendableResponse(
+            f"predict() returned a {kind} without a bytes body (its body is {type(body).__name__}); "
+            "streaming and file responses are not supported: return a Response holding the whole body"
+        )
+    body = bytes(body)
+    if body and status in (204, 304):
+        raise _UnsendableResponse(
+            f"predict() returned a {kind} with status {status} and a body of {_count(len(body), 'byte')}; "
+            f"a {status} response cannot carry a body: return it without content"
+        )
+    headers = _sendable_headers(kind, response.raw_headers)
+    return p.encode_response_with_headers(seq, int(status), json.dumps(headers).encode(), body)
+
+
+def _sendable_headers(kind: str, raw_headers) -> list[list[str]]:
+    """A response object's raw_headers as [name, value] text pairs, without the ones the front
+    owns; raises _UnsendableResponse for a header that cannot be sent as it is."""
+    pairs = []
+    try:
+        items = list(raw_headers)
+    except TypeError:
+        items = None
+    if items is None or not all(isinstance(item, (tuple, list)) and len(item) == 2 for item in items):
+        raise _UnsendableResponse(
+            f"predict() returned a {kind} whose raw_headers is not a list of (name, value) pairs"
+        )
+    for raw_name, raw_value in items:
+        name = _header_text(kind, raw_name, "name", raw_name)
+        if not _HEADER_NAME.fullmatch(name):
+            raise _UnsendableResponse(
+                f"predict() returned a {kind} with the header name {name!r}, which is not a valid HTTP "
+                "header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+            )
+        if name.lower() in FRONT_OWNED_HEADERS:
+            continue
+        value = _header_text(kind, raw_value, "value", name)
+        if not _HEADER_VALUE.fullmatch(value):
+            bad = _SPLITTING.search(value)
+            what = (
+                "a CR, LF or NUL character, which would split the HTTP response"
+                if bad
+                else f"the control character {next(c for c in value if not _HEADER_VALUE.fullmatch(c))!r}, "
+                "which HTTP header values cannot carry"
+            )
+            raise _UnsendableResponse(f"predict() returned a {kind} whose header {name!r} holds {what}")
+        pairs.append([name, value])
+    return pairs
+
+
+def _header_text(kind: str, raw, part: str, name) -> str:
+    """A header name or value as the latin-1 text that goes on the wire (Starlette keeps bytes)."""
+    if isinstance(raw, (bytes, bytearray)):
+        return raw.decode("latin-1")
+    if isinstance(raw, str):
+        try:
+            raw.encode("latin-1")
+        except UnicodeEncodeError:
+            raise _UnsendableResponse(
+                f"predict() returned a {kind} whose header {name!r} has a {part} that is not latin-1 text "
+                f"({raw!r}); HTTP headers are bytes: encode such text first (e.g. urllib.parse.quote)"
+            ) from None
+        return raw
+    raise _UnsendableResponse(
+        f"predict() returned a {kind} whose header {name!r} has a {part} of type {type(raw).__name__}; "
+        "it must be bytes or str"
+    )
 
 
 def _not_unicode_message(result: str, error: UnicodeEncodeError) -> str:
@@ -413,6 +642,7 @@ def _serve_inline(sock: socket.socket, handler: RequestHandler, log: RuntimeLog)
     sendall = sock.sendall
     handle = handler.handle
     handle_batch = handler.handle_batch
+    release = handler.release_post_predict if handler.has_post_predict else None
     clock = time.perf_counter
     while True:
         missing = reader.missing
@@ -440,8 +670,12 @@ def _serve_inline(sock: socket.socket, handler: RequestHandler, log: RuntimeLog)
                 sendall(out[0] if len(out) == 1 else b"".join(out))
                 out = []
                 last = now
+                if release is not None:
+                    release()
         if out:
             sendall(out[0] if len(out) == 1 else b"".join(out))
+        if release is not None:
+            release()
 
 
 def _serve_threaded(sock: socket.socket, handler: RequestHandler, threads: int, log: RuntimeLog) -> None:
@@ -449,6 +683,7 @@ def _serve_threaded(sock: socket.socket, handler: RequestHandler, threads: int, 
 
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="axon-predict")
     lock = threading.Lock()
+    release = handler.release_post_predict if handler.has_post_predict else None
 
     def send(frame: bytes) -> None:
         try:
@@ -465,6 +700,8 @@ def _serve_threaded(sock: socket.socket, handler: RequestHandler, threads: int, 
         except BaseException:
             frame = b"".join(handler.answer_runtime_failure(buf, start))
         send(frame)
+        if release is not None:
+            release()  # this thread's post_predict call, now that its answer left
 
     reader = p.FrameReader()
     while True:
@@ -479,6 +716,8 @@ def _serve_threaded(sock: socket.socket, handler: RequestHandler, threads: int, 
                 # Batches run one at a time on this thread, as Cortex ran them: predict_batch sees
                 # whole batches and the model is never called concurrently by the batcher.
                 send(b"".join(handler.handle_batch(buf, start, end)))
+                if release is not None:
+                    release()
             else:
                 log.warning(f"ignoring a frame of unknown type {kind}")
 
@@ -517,6 +756,7 @@ def main(argv=None) -> int:
         log.info(f"loading predictor {args.predictor}")
         cls = load_predictor_class(project, args.predictor)
         wanted = predict_args(cls, args.predictor)
+        post_wanted = post_predict_args(cls, args.predictor)
         predictor = construct(cls, args.predictor, config)
     except PredictorError as error:
         log.error(str(error))
@@ -530,13 +770,18 @@ def main(argv=None) -> int:
 
     load_ms = round((time.monotonic() - started) * 1000)
     log.info(f"loaded predictor in {load_ms} ms")
-    handler = RequestHandler(predictor, wanted, log)
+    handler = RequestHandler(predictor, wanted, log, post_wanted)
     # Everything allocated so far lives as long as the process; keep the GC from rescanning it.
     import gc
 
     gc.collect()
     gc.freeze()
-    ready = {"args": list(wanted), "predict_batch": handler.has_predict_batch, "load_ms": load_ms}
+    ready = {
+        "args": list(wanted),
+        "predict_batch": handler.has_predict_batch,
+        "post_predict_args": None if post_wanted is None else list(post_wanted),
+        "load_ms": load_ms,
+    }
     sock.sendall(p.encode_control(p.READY, json.dumps(ready).encode()))
 
     try:

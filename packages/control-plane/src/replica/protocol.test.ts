@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { BodyKind, encodeRequestHead, FrameReader, FrameType } from "./protocol.js";
+import {
+  BodyKind,
+  CONTENT_WITH_HEADERS,
+  encodeRequestHead,
+  FrameReader,
+  FrameType,
+  readResponseHeaders,
+} from "./protocol.js";
 
 function collect(reader: (onFrame: (b: Buffer, s: number, e: number) => void) => FrameReader) {
   const frames: Buffer[] = [];
@@ -54,5 +61,38 @@ describe("encodeRequestHead", () => {
     expect(head.readUInt16BE(10)).toBe(5);
     expect(head.readUInt32BE(12)).toBe(12);
     expect(head.toString("utf8", 16, 21)).toBe("req-1");
+  });
+});
+
+/** A RESPONSE frame of kind CONTENT_WITH_HEADERS (type byte first, no length prefix). */
+function responseWithHeaders(headerBlock: string, body: string): Buffer {
+  const head = Buffer.alloc(12);
+  head[0] = FrameType.Response;
+  head.writeUInt32BE(1, 1);
+  head.writeUInt16BE(201, 5);
+  head[7] = CONTENT_WITH_HEADERS;
+  head.writeUInt32BE(Buffer.byteLength(headerBlock), 8);
+  return Buffer.concat([head, Buffer.from(headerBlock), Buffer.from(body)]);
+}
+
+describe("readResponseHeaders", () => {
+  it("returns the headers as name/value pairs and where the body starts", () => {
+    const frame = responseWithHeaders('[["content-type","text/csv"],["x-name","h\\u00e9"]]', "a,b");
+    const { headers, bodyStart } = readResponseHeaders(frame, 0, frame.length);
+    expect(headers).toEqual(["content-type", "text/csv", "x-name", "hé"]);
+    expect(frame.toString("utf8", bodyStart)).toBe("a,b");
+  });
+
+  it.each([
+    ['[["x-evil","a\\r\\nset-cookie: x=1"]]', "the header x-evil has a value HTTP cannot carry"],
+    ['[["x-nul","a\\u0000"]]', "the header x-nul has a value HTTP cannot carry"],
+    ['[["x-wide","\\u2713"]]', "the header x-wide has a value HTTP cannot carry"],
+    ['[["bad name","v"]]', 'the header name "bad name" is not a valid HTTP header name'],
+    ['[["Content-Length","1"]]', "the header Content-Length is the front's own"],
+    ['{"x": "y"}', "the header block is not a list"],
+  ])("refuses a header the HTTP side cannot send: %s", (block, message) => {
+    // The front answers 500 instead of letting the responder throw in the socket callback.
+    const frame = responseWithHeaders(block, "");
+    expect(() => readResponseHeaders(frame, 0, frame.length)).toThrow(message);
   });
 });

@@ -6,7 +6,7 @@
  */
 
 /** Bumped when a frame changes shape; workers announce theirs in HELLO. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Frame types. */
 export const FrameType = {
@@ -18,7 +18,7 @@ export const FrameType = {
   Batch: 3,
   /** worker → front: first frame on a connection, JSON `{protocol, worker, pid}`. */
   Hello: 16,
-  /** worker → front: `__init__` returned, JSON `{args, load_ms}`. */
+  /** worker → front: `__init__` returned, JSON `{args, predict_batch, post_predict_args, load_ms}`. */
   Ready: 17,
   /** worker → front: import or `__init__` raised, JSON `{error, traceback}`; the worker exits next. */
   InitFailed: 18,
@@ -28,12 +28,70 @@ export const FrameType = {
 export const BodyKind = { Json: 0, Bytes: 1 } as const;
 export type BodyKind = (typeof BodyKind)[keyof typeof BodyKind];
 
-/** Content-Type of a RESPONSE body, indexed by the frame's content-kind byte. */
+/** Content-Type of a RESPONSE body, indexed by the frame's content-kind byte (kinds 0–2). */
 export const RESPONSE_CONTENT_TYPES: readonly string[] = [
   "application/json",
   "text/plain; charset=utf-8",
   "application/octet-stream",
 ];
+
+/**
+ * Content kind of a RESPONSE for a response object predict returned (Starlette's `Response`): the
+ * body starts with `u32 headersLength` and that many bytes of a JSON list of `[name, value]` pairs.
+ */
+export const CONTENT_WITH_HEADERS = 3;
+
+/**
+ * Headers the front writes itself (framing, connection handling, the request id); the worker
+ * drops them from a response object, and `readResponseHeaders` refuses them.
+ */
+const FRONT_OWNED_HEADERS = new Set([
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "date",
+  "keep-alive",
+  "x-request-id",
+]);
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Tab, visible ASCII, space and latin-1 text: what node:http accepts in a header value. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * Reads the header block of a CONTENT_WITH_HEADERS RESPONSE whose type byte is at `start`:
+ * returns the headers as name/value pairs and where the HTTP body starts. The worker checks every
+ * header before sending it; this checks again, since a header the HTTP responder refuses would
+ * throw inside the socket's data callback. Throws an Error naming the problem.
+ */
+export function readResponseHeaders(
+  buffer: Buffer,
+  start: number,
+  end: number,
+): { headers: string[]; bodyStart: number } {
+  const lengthAt = start + RESPONSE_HEADER_BYTES - 4; // after type, seq, status, content kind
+  const blockStart = lengthAt + 4;
+  if (blockStart > end) throw new Error("the header block is cut short");
+  const bodyStart = blockStart + buffer.readUInt32BE(lengthAt);
+  if (bodyStart > end) throw new Error("the header block is longer than the frame");
+  const pairs: unknown = JSON.parse(buffer.toString("utf8", blockStart, bodyStart));
+  if (!Array.isArray(pairs)) throw new Error("the header block is not a list");
+  const headers: string[] = [];
+  for (const pair of pairs as unknown[]) {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new Error("a header is not a pair");
+    const [name, value] = pair as unknown[];
+    if (typeof name !== "string" || !HEADER_NAME.test(name)) {
+      throw new Error(`the header name ${JSON.stringify(name)} is not a valid HTTP header name`);
+    }
+    if (typeof value !== "string" || !HEADER_VALUE.test(value)) {
+      throw new Error(`the header ${name} has a value HTTP cannot carry`);
+    }
+    if (FRONT_OWNED_HEADERS.has(name.toLowerCase())) {
+      throw new Error(`the header ${name} is the front's own`);
+    }
+    headers.push(name, value);
+  }
+  return { headers, bodyStart };
+}
 
 /** Bytes before the request id in a REQUEST frame: length, type, seq, body kind, id length, meta length. */
 export const REQUEST_HEADER_BYTES = 16;

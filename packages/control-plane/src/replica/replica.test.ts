@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -901,5 +901,207 @@ describe("Replica under load: overload, timeouts, batching, metrics", () => {
     expect((await slow).status).toBe(200);
     for (const sample of replica.inFlightSamples(since))
       expect(sample.at).toBeGreaterThanOrEqual(since);
+  });
+});
+
+describe("Replica: response objects and post_predict", () => {
+  it("sends a Response object's status, headers and body as they are", async () => {
+    // Given a predictor returning objects shaped like Starlette's Response
+    const { replica, url } = await startHarness({ predictorPath: "response_predictor.py" });
+    await replica.ready;
+
+    // When predict returns a 201 CSV response with a Location and a custom header
+    const res = await postJson(url, { action: "csv" });
+
+    // Then the client sees exactly that status, those headers and that body
+    expect(res.status).toBe(201);
+    expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect(res.headers.get("location")).toBe("/items/7");
+    expect(res.headers.get("x-custom")).toBe("yes");
+    expect(res.headers.get("content-length")).toBe("8");
+    expect(res.headers.get("x-request-id")).toMatch(/^req-\d+$/);
+    expect(await res.text()).toBe("a,b\n1,2\n");
+
+    // And a 204 goes out without a body
+    const empty = await postJson(url, { action: "no content" });
+    expect(empty.status).toBe(204);
+    expect(await empty.text()).toBe("");
+  });
+
+  it("answers 500 naming the problem when a Response cannot be sent, and keeps serving", async () => {
+    const { replica, url, logFile } = await startHarness({
+      predictorPath: "response_predictor.py",
+    });
+    await replica.ready;
+    const [pid] = replica.pids();
+
+    // When responses hold a header that would split the response, a header that is not latin-1,
+    // a status outside 200-599, or a body on a 204
+    const cases: [unknown, string][] = [
+      [
+        { action: "split" },
+        "predict() returned a PlainTextResponse whose header 'x-evil' holds a CR, LF or NUL character, which would split the HTTP response",
+      ],
+      [
+        { action: "not latin-1" },
+        "predict() returned a PlainTextResponse whose header 'x-name' has a value that is not latin-1 text",
+      ],
+      [
+        { action: "status", status: 99 },
+        "predict() returned a PlainTextResponse with status 99; a response's status must be 200-599",
+      ],
+      [
+        { action: "no content with body" },
+        "predict() returned a Response with status 204 and a body of 8 bytes; a 204 response cannot carry a body",
+      ],
+    ];
+    for (const [payload, message] of cases) {
+      const res = await postJson(url, payload);
+      // Then each gets a 500 whose message says what is wrong, and nothing of the header leaks
+      expect(res.status).toBe(500);
+      expect(res.headers.get("set-cookie")).toBeNull();
+      const body = (await res.json()) as { error: string; request_id: string };
+      expect(body.error).toContain(message);
+      expect(body.request_id).toBe(res.headers.get("x-request-id"));
+    }
+    expect(await readFile(logFile, "utf8")).toContain("whose header 'x-evil' holds a CR, LF");
+
+    // And the same worker keeps serving
+    const ok = await postJson(url, { action: "status", status: 418 });
+    expect(ok.status).toBe(418);
+    expect(await ok.text()).toBe("odd");
+    expect(replica.pids()).toEqual([pid]);
+  });
+
+  it("batches: predict_batch may return Response objects, each sent as its own response", async () => {
+    // Given batches of two on a predictor whose predict_batch returns a Response for some payloads
+    const { replica, url } = await startHarness({
+      predictorPath: "response_predictor.py",
+      threads: 2,
+      batching: { maxBatchSize: 2, batchIntervalMs: 1_000 },
+    });
+    await replica.ready;
+
+    // When a batch holds one request answered with a Response and one answered with a dict
+    const [csv, plain] = await Promise.all([
+      postJson(url, { action: "csv" }),
+      postJson(url, { plain: 1 }),
+    ]);
+
+    // Then each caller gets its own kind of answer
+    expect(csv.status).toBe(201);
+    expect(csv.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect(csv.headers.get("x-custom")).toBe("yes");
+    expect(await csv.text()).toBe("a,b\n1,2\n");
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get("content-type")).toBe("application/json");
+    expect(plain.headers.get("x-custom")).toBeNull();
+    expect(await plain.json()).toEqual({ plain: 1 });
+  });
+
+  it("calls post_predict after the response was sent, with the arguments it declares", async () => {
+    // Given a post_predict(headers, response, query_params, payload) that sleeps, then writes a
+    // file, on a predict that declares only the payload
+    const out = await mkdtemp(path.join(tmpdir(), "axon-post-"));
+    onTestFinished(() => rm(out, { recursive: true, force: true }));
+    const { replica, url } = await startHarness({
+      predictorPath: "post_predict_predictor.py",
+      config: { out },
+    });
+    await replica.ready;
+    const file = path.join(out, "t1.json");
+
+    // When a request with a query and a header arrives
+    const res = await postJson(`${url}/x?k=v`, { tag: "t1", post_sleep: 0.5 }, { "x-test": "hi" });
+
+    // Then its answer arrives before post_predict has finished
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ answer: "t1" });
+    expect(existsSync(file)).toBe(false);
+    // And post_predict then gets what predict returned, the payload, the query and the headers
+    await waitFor(() => existsSync(file), "post_predict's file");
+    expect(JSON.parse(await readFile(file, "utf8"))).toEqual({
+      response: { answer: "t1" },
+      payload: { tag: "t1", post_sleep: 0.5 },
+      query_params: { k: "v" },
+      x_test: "hi",
+    });
+  });
+
+  it("logs an exception in post_predict with the request id; the response is unaffected", async () => {
+    const out = await mkdtemp(path.join(tmpdir(), "axon-post-"));
+    onTestFinished(() => rm(out, { recursive: true, force: true }));
+    const { replica, url, logFile } = await startHarness({
+      predictorPath: "post_predict_predictor.py",
+      config: { out },
+    });
+    await replica.ready;
+
+    // When post_predict raises
+    const res = await postJson(url, { tag: "t2", post_raise: true });
+
+    // Then the caller still gets predict's answer
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ answer: "t2" });
+    // And the log names the request, with the traceback
+    const requestId = res.headers.get("x-request-id") ?? "missing";
+    const line = `request ${requestId}: post_predict() raised an exception`;
+    let log = "";
+    await waitFor(
+      () => log.includes("ValueError: post_predict failed for t2"),
+      "the log line",
+      5_000,
+      async () => {
+        log = await readFile(logFile, "utf8");
+      },
+    );
+    expect(log.slice(log.indexOf(line))).toMatch(/^[^\n]*\nTraceback \(most recent call last\)/);
+    // And the worker keeps serving
+    expect((await postJson(url, { tag: "t3" })).status).toBe(200);
+  });
+
+  it("batches: post_predict runs once per request with that request's response and payload", async () => {
+    const out = await mkdtemp(path.join(tmpdir(), "axon-post-"));
+    onTestFinished(() => rm(out, { recursive: true, force: true }));
+    const { replica, url } = await startHarness({
+      predictorPath: "post_predict_predictor.py",
+      config: { out },
+      threads: 2,
+      batching: { maxBatchSize: 2, batchIntervalMs: 1_000 },
+    });
+    await replica.ready;
+
+    // When two requests fill one batch
+    const answers = await Promise.all([
+      postJson(`${url}?n=1`, { tag: "b1" }, { "x-test": "one" }),
+      postJson(`${url}?n=2`, { tag: "b2" }, { "x-test": "two" }),
+    ]);
+    expect(answers.map((res) => res.status)).toEqual([200, 200]);
+
+    // Then post_predict ran for each, with its own result, payload, query and headers
+    for (const [tag, n, x] of [
+      ["b1", "1", "one"],
+      ["b2", "2", "two"],
+    ] as const) {
+      const file = path.join(out, `${tag}.json`);
+      await waitFor(() => existsSync(file), `post_predict's file for ${tag}`);
+      expect(JSON.parse(await readFile(file, "utf8"))).toEqual({
+        response: { answer: tag, batch_size: 2 },
+        payload: { tag },
+        query_params: { n },
+        x_test: x,
+      });
+    }
+  });
+
+  it("rejects ready when post_predict declares an argument Axon cannot provide", async () => {
+    // Given post_predict(self, response, request_id)
+    const { replica } = await startHarness({ predictorPath: "bad_post_predict_predictor.py" });
+
+    // Then the replica fails to start, naming the method, the parameter and the allowed names
+    await expect(replica.ready).rejects.toThrow(
+      "PythonPredictor.post_predict in 'bad_post_predict_predictor.py' has a parameter 'request_id' " +
+        "that Axon cannot provide; its parameters may be any of: response, payload, query_params, headers",
+    );
   });
 });

@@ -464,11 +464,15 @@ export class Replica {
     if (!this.#links.every((link) => link.ready)) return;
     const info = this.#links[0]?.readyInfo;
     const args = info?.args ?? [];
+    const postArgs = info?.postPredictArgs ?? [];
     // Batches hand predict_batch the payloads alone; a predict given the batch gets every
-    // argument it declares as a list (Cortex), so only then do batches carry query and headers.
+    // argument it declares as a list (Cortex), so only then do batches carry query and headers —
+    // or when post_predict declares them (it gets each request's own, batched or not).
     this.#wantsMeta =
-      (args.includes("query_params") || args.includes("headers")) &&
-      (this.#options.batching == null || info?.predictBatch !== true);
+      ((args.includes("query_params") || args.includes("headers")) &&
+        (this.#options.batching == null || info?.predictBatch !== true)) ||
+      postArgs.includes("query_params") ||
+      postArgs.includes("headers");
     this.#state = "ready";
     this.#startTimers();
     this.#resolveReady();

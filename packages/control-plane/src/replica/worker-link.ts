@@ -8,9 +8,11 @@ import type { Socket } from "node:net";
 import { type Responder, writeJsonError } from "./front-server.js";
 import {
   type BodyKind,
+  CONTENT_WITH_HEADERS,
   encodeBatchHead,
   encodeRequestHead,
   FrameType,
+  readResponseHeaders,
   RESPONSE_CONTENT_TYPES,
   RESPONSE_HEADER_BYTES,
 } from "./protocol.js";
@@ -21,6 +23,8 @@ export interface WorkerReadyInfo {
   args: string[];
   /** Whether the predictor has `predict_batch` (batches then carry payloads alone). */
   predictBatch: boolean;
+  /** The `post_predict` arguments the predictor declares; null when it has no `post_predict`. */
+  postPredictArgs: string[] | null;
   loadMs: number;
 }
 
@@ -181,11 +185,15 @@ export class WorkerLink {
       const info = JSON.parse(buffer.toString("utf8", start + 1, end)) as {
         args?: unknown;
         predict_batch?: unknown;
+        post_predict_args?: unknown;
         load_ms?: unknown;
       };
       const args = Array.isArray(info.args) ? info.args.map(String) : ["payload"];
+      const postPredictArgs = Array.isArray(info.post_predict_args)
+        ? info.post_predict_args.map(String)
+        : null;
       const loadMs = typeof info.load_ms === "number" ? info.load_ms : 0;
-      this.readyInfo = { args, predictBatch: info.predict_batch === true, loadMs };
+      this.readyInfo = { args, predictBatch: info.predict_batch === true, postPredictArgs, loadMs };
       this.ready = true;
       this.#hooks.onReady(this, this.readyInfo);
     } else if (type === FrameType.InitFailed) {
@@ -229,17 +237,52 @@ export class WorkerLink {
     this.#pending.delete(seq);
     this.inFlight--;
     const status = buffer.readUInt16BE(start + 5);
+    const kind = buffer[start + 7] ?? 2;
+    if (kind === CONTENT_WITH_HEADERS) {
+      this.#hooks.onAnswered(call, this.#sendResponseObject(call, status, buffer, start, end));
+      return;
+    }
     call.res.send(
       status,
       [
         "content-type",
-        RESPONSE_CONTENT_TYPES[buffer[start + 7] ?? 2] ?? "application/octet-stream",
+        RESPONSE_CONTENT_TYPES[kind] ?? "application/octet-stream",
         "x-request-id",
         call.requestId,
       ],
       buffer.subarray(start + RESPONSE_HEADER_BYTES - 4, end),
     );
     this.#hooks.onAnswered(call, status);
+  }
+
+  /**
+   * Sends a response object's status, headers and body; returns the status sent. This runs in the
+   * socket's data callback, where a throw would lose every other answer of the chunk: anything
+   * the HTTP side cannot send (the worker checks first, so only a runtime bug gets here) is a 500.
+   */
+  #sendResponseObject(
+    call: Call,
+    status: number,
+    buffer: Buffer,
+    start: number,
+    end: number,
+  ): number {
+    try {
+      if (status < 200 || status > 599) throw new Error(`the status ${status} is not 200-599`);
+      const { headers, bodyStart } = readResponseHeaders(buffer, start, end);
+      headers.push("x-request-id", call.requestId);
+      call.res.send(status, headers, buffer.subarray(bodyStart, end));
+      return status;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      writeJsonError(
+        call.res,
+        500,
+        call.requestId,
+        `the worker answered request ${call.requestId} with a response the front cannot send: ${reason}`,
+      );
+      return 500;
+    }
   }
 
   // Frames queued during one event-loop turn leave in one write: setImmediate runs after every

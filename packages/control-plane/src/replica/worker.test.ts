@@ -441,3 +441,48 @@ else:
     expect(run.stderr).toContain("RuntimeError: a bug in handle");
   });
 });
+
+describe("axon_runtime.worker post_predict", () => {
+  it("holds a bounded number of post_predict calls and logs the ones it drops", () => {
+    // Given a post_predict runner that holds 2 waiting calls, its thread stuck in the first call
+    const script = `
+import threading, time
+from axon_runtime.log import RuntimeLog
+from axon_runtime.worker import PostPredictRunner
+
+started, release = threading.Event(), threading.Event()
+seen = []
+def post_predict(response):
+    started.set()
+    release.wait(5)
+    seen.append(response)
+
+runner = PostPredictRunner(post_predict, ("response",), RuntimeLog("mini", "r-mini", 0), size=2)
+runner.submit([("req-1", 1, {})])
+started.wait(5)
+# When five more calls arrive: two wait, three are dropped
+runner.submit([(f"req-{i}", i, {}) for i in range(2, 7)])
+release.set()
+deadline = time.monotonic() + 5
+while len(seen) < 3 and time.monotonic() < deadline:
+    time.sleep(0.01)
+time.sleep(0.1)
+print(seen)
+`;
+    const run = spawnSync("python3", ["-c", script], {
+      env: { ...process.env, PYTHONPATH: resolveRuntimeDir() },
+      encoding: "utf8",
+    });
+
+    // Then the running call and the two waiting ones ran, in order, and nothing else
+    expect(run.stdout.trim()).toBe("[1, 2, 3]");
+    // And one log line (rate-limited) names the first dropped request and says why
+    const lines = run.stderr
+      .split("\n")
+      .filter((line) => line.includes("post_predict() not called"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(
+      "request req-4: post_predict() not called: 2 calls are already waiting, the most a worker holds",
+    );
+  });
+});
