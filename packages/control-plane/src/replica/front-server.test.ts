@@ -281,6 +281,34 @@ describe("FrontServer hand-off to node:http", () => {
     expect(expecting.text).toContain("POST /e 3 abc");
   });
 
+  test("204 and 304 end at their head: no body and no content-length, on both paths", async () => {
+    // Given a handler that answers /204 and /304 with a body anyway, then anything else with 200
+    const { port } = await start((request, responder) => {
+      const status = request.url === "/204" ? 204 : request.url === "/304" ? 304 : 200;
+      responder.send(status, ["content-type", "text/plain"], "ignored");
+    });
+    const get = (path: string, version = "1.1"): string =>
+      `GET ${path} HTTP/${version}\r\nHost: x\r\n\r\n`;
+
+    // When both are asked on one keep-alive connection (fast path), then a 200 after them
+    const fast = await exchange(port, [get("/204"), get("/304"), get("/ok")], (received) =>
+      received.endsWith("ignored"),
+    );
+    // And a 204 over HTTP/1.0 (node:http's path)
+    const fallback = await exchange(port, [get("/204", "1.0")]);
+
+    // Then the 204 and 304 are heads alone, and the connection still frames the next answer
+    const [first, second, third] = fast.text.split(/(?=HTTP\/1\.1 )/);
+    expect(first).toMatch(/^HTTP\/1\.1 204 No Content\r\n[\s\S]*\r\n\r\n$/);
+    expect(second).toMatch(/^HTTP\/1\.1 304 Not Modified\r\n[\s\S]*\r\n\r\n$/);
+    for (const head of [first, second, fallback.text]) {
+      expect(head?.toLowerCase()).not.toContain("content-length");
+      expect(head).not.toContain("ignored");
+    }
+    expect(third).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*content-length: 7\r\n\r\nignored$/);
+    expect(fallback.text).toMatch(/^HTTP\/1\.1 204 No Content\r\n/);
+  });
+
   test("an absolute-form target reaches the handler in origin-form, query included", async () => {
     // Given requests whose target carries scheme and authority (RFC 9112 §3.2.2)
     const { port } = await start(echo);

@@ -649,7 +649,7 @@ class FastResponder implements Responder {
 
   send(status: number, headers: readonly string[], body: Buffer | string): void {
     if (this.done) return;
-    const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+    const bytes = bodyFor(status, body);
     let head = this.#connection.server.responsePrefix(status);
     for (let i = 0; i + 1 < headers.length; i += 2) {
       const value = headers[i + 1] as string;
@@ -658,9 +658,8 @@ class FastResponder implements Responder {
         throw new TypeError(`invalid character in header ${headers[i]}`);
       head += `${headers[i] as string}: ${value}\r\n`;
     }
-    head += this.closeAfter
-      ? `content-length: ${bytes.length}\r\nconnection: close\r\n\r\n`
-      : `content-length: ${bytes.length}\r\n\r\n`;
+    const length = hasNoBody(status) ? "" : `content-length: ${bytes.length}\r\n`;
+    head += this.closeAfter ? `${length}connection: close\r\n\r\n` : `${length}\r\n`;
     this.data = bytes.length <= INLINE_BODY_BYTES ? head + bytes.toString("latin1") : [head, bytes];
     this.#connection.ready();
   }
@@ -680,8 +679,11 @@ class NodeResponder implements Responder {
 
   send(status: number, headers: readonly string[], body: Buffer | string): void {
     if (this.done) return;
-    const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
-    this.res.writeHead(status, [...headers, "content-length", String(bytes.length)]);
+    const bytes = bodyFor(status, body);
+    this.res.writeHead(
+      status,
+      hasNoBody(status) ? headers : [...headers, "content-length", String(bytes.length)],
+    );
     this.res.end(bytes);
   }
 }
@@ -697,6 +699,21 @@ function originForm(target: string): string {
   if (prefix === null) return target;
   const rest = target.slice(prefix[0].length);
   return rest.startsWith("/") ? rest : `/${rest}`;
+}
+
+/**
+ * 204 and 304 responses end at their head (RFC 9110 §15.3.5, §15.4.5): no body, and a 204 must
+ * not carry `content-length` (a 304's would describe a representation it does not send).
+ */
+function hasNoBody(status: number): boolean {
+  return status === 204 || status === 304;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function bodyFor(status: number, body: Buffer | string): Buffer {
+  if (hasNoBody(status)) return EMPTY;
+  return typeof body === "string" ? Buffer.from(body, "utf8") : body;
 }
 
 /** True when `buffer` from `start` holds a LF not preceded by CR. */
