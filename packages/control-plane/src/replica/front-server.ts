@@ -682,7 +682,7 @@ class NodeResponder implements Responder {
     const bytes = bodyFor(status, body);
     this.res.writeHead(
       status,
-      hasNoBody(status) ? headers : [...headers, "content-length", String(bytes.length)],
+      hasNoBody(status) ? [...headers] : [...headers, "content-length", String(bytes.length)],
     );
     this.res.end(bytes);
   }
