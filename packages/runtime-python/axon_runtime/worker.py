@@ -9,8 +9,6 @@ was killed. See PROTOCOL.md for the frames.
 import argparse
 import json
 import os
-import queue
-import re
 import select
 import signal
 import socket
@@ -23,6 +21,16 @@ from urllib.parse import parse_qsl
 from . import protocol as p
 from .loader import PredictorError, construct, load_predictor_class, post_predict_args, predict_args
 from .log import RuntimeLog
+from .messages import count, describe
+from .post_predict import PostPredictRunner, calling_with
+from .results import (
+    UnsendableResponse,
+    encode_response_object,
+    is_response_object,
+    json_default,
+    not_json_message,
+    not_unicode_message,
+)
 
 RECV_SIZE = 256 * 1024
 # Longest a ready answer waits for its siblings from the same recv (see _serve_inline).
@@ -31,28 +39,6 @@ MAX_RECV_SIZE = 16 * 1024 * 1024
 EXIT_INIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_FRONT_GONE = 3
-# post_predict calls waiting for the background thread; one more is dropped (and logged).
-POST_PREDICT_QUEUE_SIZE = 128
-# At most one "post_predict skipped" log line per this many seconds (it counts the rest).
-DROP_LOG_INTERVAL_S = 10.0
-
-# A response object's headers the front sends itself (framing, connection handling, the request
-# id): dropped from what predict returned. Starlette's Response always carries a content-length.
-FRONT_OWNED_HEADERS = frozenset(
-    ("content-length", "transfer-encoding", "connection", "date", "keep-alive", "x-request-id")
-)
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-# What node:http and the front accept in a header value: tab, visible ASCII, space, latin-1 text.
-_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
-_SPLITTING = re.compile(r"[\r\n\0]")
-
-
-def _json_default(value):
-    # numpy scalars and arrays (and anything else array-like) become plain lists/numbers.
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return tolist()
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 _raw_decode = json.JSONDecoder().raw_decode
@@ -72,10 +58,6 @@ def _loads(data: bytes):
     return json.loads(data)
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
 def _error_body(message: str, request_id: str) -> bytes:
     return json.dumps({"error": message, "request_id": request_id}).encode()
 
@@ -92,15 +74,6 @@ def _invalid_body_message(error: Exception, empty: bool) -> str:
     return f"the request body is not valid JSON ({detail}); send JSON or change the Content-Type"
 
 
-def _describe(error: BaseException) -> str:
-    """`SystemExit(3)`, for a log line; never raises (the exception's own __repr__ may)."""
-    try:
-        text = repr(error)
-    except Exception:
-        text = type(error).__name__
-    return text if len(text) <= 200 else f"{text[:200]}..."
-
-
 def _seq_and_id(buf: bytes, start: int) -> tuple[int, str]:
     """The seq and request id of the REQUEST frame whose type byte is at `start`."""
     _, seq, _, rid_len, _ = p.REQUEST_HEAD.unpack_from(buf, start)
@@ -110,10 +83,10 @@ def _seq_and_id(buf: bytes, start: int) -> tuple[int, str]:
 
 def _batch_request_starts(buf: bytes, start: int) -> list[int]:
     """Where each REQUEST frame (its type byte) of the BATCH frame at `start` begins."""
-    (count,) = p.BATCH_COUNT.unpack_from(buf, start + 1)
+    (size,) = p.BATCH_COUNT.unpack_from(buf, start + 1)
     pos = start + 1 + p.BATCH_COUNT.size
     starts = []
-    for _ in range(count):
+    for _ in range(size):
         (length,) = p.LENGTH.unpack_from(buf, pos)
         starts.append(pos + 4)
         pos += 4 + length
@@ -146,7 +119,7 @@ class RequestHandler:
             self._deferred = threading.local()
             inputs.update(name for name in post_args if name != "response")
             if not inputs.issubset(args):
-                self._predict = _calling_with(predictor.predict, args)
+                self._predict = calling_with(predictor.predict, args)
         self._inputs = inputs
         self._wants_payload = "payload" in inputs
         self._wants_meta = "query_params" in inputs or "headers" in inputs
@@ -154,7 +127,7 @@ class RequestHandler:
         self._post_wants_meta = post_args is not None and ("query_params" in post_args or "headers" in post_args)
         self._log = log
         # allow_nan=False: NaN and Infinity are not JSON, and a client's parser would reject them.
-        self._dumps = json.JSONEncoder(default=_json_default, allow_nan=False).encode
+        self._dumps = json.JSONEncoder(default=json_default, allow_nan=False).encode
         self._loads = _loads
 
     @property
@@ -202,7 +175,7 @@ class RequestHandler:
                 result = self._predict(**kwargs)
             except BaseException as error:  # user code: SystemExit and KeyboardInterrupt included
                 self._log.error(
-                    f"request {request_id}: predict() raised an exception: {_describe(error)}", with_traceback=True
+                    f"request {request_id}: predict() raised an exception: {describe(error)}", with_traceback=True
                 )
                 message = f"predict() raised an exception; the API logs have the traceback for request {request_id}"
                 return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
@@ -228,7 +201,7 @@ class RequestHandler:
     def handle_batch(self, buf: bytes, start: int, end: int) -> list[bytes]:
         """Turns one BATCH frame into one RESPONSE frame per request in it; never raises."""
         try:
-            (count,) = p.BATCH_COUNT.unpack_from(buf, start + 1)
+            (size,) = p.BATCH_COUNT.unpack_from(buf, start + 1)
             pos = start + 1 + p.BATCH_COUNT.size
             out = []
             seqs = []
@@ -242,7 +215,7 @@ class RequestHandler:
             loads = self._loads
             unpack_length = p.LENGTH.unpack_from
             unpack_head = p.REQUEST_HEAD.unpack_from
-            for _ in range(count):
+            for _ in range(size):
                 (length,) = unpack_length(buf, pos)
                 frame_start = pos + 4
                 pos = frame_start + length
@@ -306,7 +279,7 @@ class RequestHandler:
     def _batch_raised(self, called: str, error: BaseException, seqs: list[int], ids: list[str]) -> list[bytes]:
         """A 500 for every request of a batch whose predict_batch (or predict) raised."""
         self._log.error(
-            f"requests {', '.join(ids)}: {called} raised an exception: {_describe(error)}", with_traceback=True
+            f"requests {', '.join(ids)}: {called} raised an exception: {describe(error)}", with_traceback=True
         )
         out = []
         for seq, request_id in zip(seqs, ids):
@@ -321,7 +294,7 @@ class RequestHandler:
         """A 500 for every request of a batch whose call did not return one result per payload."""
         got = f"a {type(results).__name__}"
         if isinstance(results, (list, tuple)):
-            got = _count(len(results), "result")
+            got = count(len(results), "result")
         how = (
             ""
             if self.has_predict_batch
@@ -329,7 +302,7 @@ class RequestHandler:
         )
         message = (
             f"{called} must return a list with one result per payload{how}; it got "
-            f"{_count(len(seqs), 'payload')} and returned {got}"
+            f"{count(len(seqs), 'payload')} and returned {got}"
         )
         self._log.error(f"requests {', '.join(ids)}: {message}")
         return [p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, rid)) for seq, rid in zip(seqs, ids)]
@@ -361,7 +334,7 @@ class RequestHandler:
             try:
                 body = result.encode("utf-8")
             except UnicodeEncodeError as error:  # a lone surrogate, e.g. from the JSON "\ud800"
-                return self._result_failed(seq, request_id, _not_unicode_message(result, error))
+                return self._result_failed(seq, request_id, not_unicode_message(result, error))
             return p.encode_response(seq, 200, p.CONTENT_TEXT, body)
         if isinstance(result, (bytes, bytearray, memoryview)):
             return p.encode_response(seq, 200, p.CONTENT_BYTES, bytes(result))
@@ -370,215 +343,18 @@ class RequestHandler:
         except (TypeError, ValueError, RecursionError) as error:
             # Only now look for a response object (Starlette's Response and its subclasses, by
             # their attributes): the common results above pay nothing for it.
-            if isinstance(error, TypeError) and _is_response_object(result):
+            if isinstance(error, TypeError) and is_response_object(result):
                 try:
-                    return _encode_response_object(seq, result)
-                except _UnsendableResponse as problem:
+                    return encode_response_object(seq, result)
+                except UnsendableResponse as problem:
                     return self._result_failed(seq, request_id, str(problem))
-            return self._result_failed(seq, request_id, _not_json_message(result, error))
+            return self._result_failed(seq, request_id, not_json_message(result, error))
         return p.encode_response(seq, 200, p.CONTENT_JSON, body)
 
     def _result_failed(self, seq: int, request_id: str, message: str) -> bytes:
         """A 500 for a result that cannot be sent; the log names the request."""
         self._log.error(f"request {request_id}: {message}")
         return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
-
-
-def _calling_with(function, names: tuple[str, ...]):
-    """`function` called with only the keyword arguments in `names` (predict, when post_predict
-    needs inputs that predict does not declare)."""
-
-    def call(**kwargs):
-        return function(**{name: kwargs[name] for name in names})
-
-    return call
-
-
-class PostPredictRunner:
-    """Runs ``post_predict`` calls one at a time on one background thread, after their responses
-    were sent. At most POST_PREDICT_QUEUE_SIZE calls wait; beyond that a call is dropped and the
-    log says so (rate-limited), so a slow post_predict costs neither memory without bound nor
-    latency. An exception in post_predict is logged with the request id and its traceback."""
-
-    def __init__(self, post_predict, args: tuple[str, ...], log: RuntimeLog, size: int = POST_PREDICT_QUEUE_SIZE):
-        self._call = post_predict
-        self._args = args
-        self._log = log
-        self._size = size
-        self._queue: queue.Queue = queue.Queue(maxsize=size)
-        self._lock = threading.Lock()
-        self._dropped = 0
-        self._last_drop_log = -DROP_LOG_INTERVAL_S
-        threading.Thread(target=self._run, name="axon-post-predict", daemon=True).start()
-
-    def submit(self, jobs: list) -> None:
-        put = self._queue.put_nowait
-        for job in jobs:
-            try:
-                put(job)
-            except queue.Full:
-                self._note_dropped(job[0])
-
-    def _note_dropped(self, request_id: str) -> None:
-        with self._lock:
-            self._dropped += 1
-            now = time.monotonic()
-            if now - self._last_drop_log < DROP_LOG_INTERVAL_S:
-                return
-            dropped, self._dropped = self._dropped, 0
-            self._last_drop_log = now
-        more = f" ({_count(dropped - 1, 'other call')} dropped since the last such line)" if dropped > 1 else ""
-        self._log.warning(
-            f"request {request_id}: post_predict() not called: {self._size} calls are already waiting, "
-            f"the most a worker holds (post_predict is slower than requests arrive){more}"
-        )
-
-    def _run(self) -> None:
-        get = self._queue.get
-        while True:
-            request_id, response, inputs = get()
-            try:
-                kwargs = {name: response if name == "response" else inputs[name] for name in self._args}
-                self._call(**kwargs)
-            except BaseException as error:  # user code: SystemExit and KeyboardInterrupt included
-                self._log.error(
-                    f"request {request_id}: post_predict() raised an exception: {_describe(error)}",
-                    with_traceback=True,
-                )
-            # Drop the references now rather than keep the last payload alive until the next call.
-            request_id = response = inputs = kwargs = None
-
-
-class _UnsendableResponse(Exception):
-    """A response object predict returned that cannot become an HTTP response; says why."""
-
-
-def _is_response_object(value) -> bool:
-    # Starlette's Response (and JSONResponse, PlainTextResponse, ...) without importing Starlette,
-    # which the worker does not depend on: it sets status_code, raw_headers and body.
-    return hasattr(value, "status_code") and hasattr(value, "raw_headers")
-
-
-def _encode_response_object(seq: int, response) -> bytes:
-    """The RESPONSE frame for a response object; raises _UnsendableResponse naming the problem."""
-    kind = type(response).__name__
-    status = response.status_code
-    if not isinstance(status, int) or isinstance(status, bool):
-        raise _UnsendableResponse(
-            f"predict() returned a {kind} whose status_code is a {type(status).__name__}; it must be an int"
-        )
-    if not 200 <= status <= 599:
-        raise _UnsendableResponse(
-            f"predict() returned a {kind} with status {status}; a response's status must be 200-599 "
-            "(1xx statuses are interim and cannot end a request)"
-        )
-    body = getattr(response, "body", None)
-    if not isinstance(body, (bytes, bytearray, memoryview)):
-        raise _UnsendableResponse(
-            f"predict() returned a {kind} without a bytes body (its body is {type(body).__name__}); "
-            "streaming and file responses are not supported: return a Response holding the whole body"
-        )
-    body = bytes(body)
-    if body and status in (204, 304):
-        raise _UnsendableResponse(
-            f"predict() returned a {kind} with status {status} and a body of {_count(len(body), 'byte')}; "
-            f"a {status} response cannot carry a body: return it without content"
-        )
-    headers = _sendable_headers(kind, response.raw_headers)
-    return p.encode_response_with_headers(seq, int(status), json.dumps(headers).encode(), body)
-
-
-def _sendable_headers(kind: str, raw_headers) -> list[list[str]]:
-    """A response object's raw_headers as [name, value] text pairs, without the ones the front
-    owns; raises _UnsendableResponse for a header that cannot be sent as it is."""
-    pairs = []
-    try:
-        items = list(raw_headers)
-    except TypeError:
-        items = None
-    if items is None or not all(isinstance(item, (tuple, list)) and len(item) == 2 for item in items):
-        raise _UnsendableResponse(
-            f"predict() returned a {kind} whose raw_headers is not a list of (name, value) pairs"
-        )
-    for raw_name, raw_value in items:
-        name = _header_text(kind, raw_name, "name", raw_name)
-        if not _HEADER_NAME.fullmatch(name):
-            raise _UnsendableResponse(
-                f"predict() returned a {kind} with the header name {name!r}, which is not a valid HTTP "
-                "header name (letters, digits and !#$%&'*+-.^_`|~ only)"
-            )
-        if name.lower() in FRONT_OWNED_HEADERS:
-            continue
-        value = _header_text(kind, raw_value, "value", name)
-        if not _HEADER_VALUE.fullmatch(value):
-            bad = _SPLITTING.search(value)
-            what = (
-                "a CR, LF or NUL character, which would split the HTTP response"
-                if bad
-                else f"the control character {next(c for c in value if not _HEADER_VALUE.fullmatch(c))!r}, "
-                "which HTTP header values cannot carry"
-            )
-            raise _UnsendableResponse(f"predict() returned a {kind} whose header {name!r} holds {what}")
-        pairs.append([name, value])
-    return pairs
-
-
-def _header_text(kind: str, raw, part: str, name) -> str:
-    """A header name or value as the latin-1 text that goes on the wire (Starlette keeps bytes)."""
-    if isinstance(raw, (bytes, bytearray)):
-        return raw.decode("latin-1")
-    if isinstance(raw, str):
-        try:
-            raw.encode("latin-1")
-        except UnicodeEncodeError:
-            raise _UnsendableResponse(
-                f"predict() returned a {kind} whose header {name!r} has a {part} that is not latin-1 text "
-                f"({raw!r}); HTTP headers are bytes: encode such text first (e.g. urllib.parse.quote)"
-            ) from None
-        return raw
-    raise _UnsendableResponse(
-        f"predict() returned a {kind} whose header {name!r} has a {part} of type {type(raw).__name__}; "
-        "it must be bytes or str"
-    )
-
-
-def _not_unicode_message(result: str, error: UnicodeEncodeError) -> str:
-    # UTF-8 encodes every code point but the surrogates U+D800..U+DFFF; a str holds one alone when
-    # it came from JSON such as "\ud800" (valid JSON, not valid text) or from bytes decoded with
-    # errors="surrogateescape".
-    return (
-        f"predict() returned a str that is not valid Unicode text: it holds the lone surrogate "
-        f"{result[error.start]!r} at index {error.start} (JSON such as \"\\ud800\" decodes to one), which UTF-8 "
-        "cannot encode; remove it, or return text.encode('utf-8', 'replace').decode() to turn it into '?'"
-    )
-
-
-def _not_json_message(result, error: Exception) -> str:
-    kind = type(result).__name__
-    if isinstance(error, RecursionError):
-        return (
-            f"predict() returned a value of type {kind} nested too deeply to encode as JSON ({error}); "
-            "return flatter data"
-        )
-    if isinstance(error, ValueError) and _encodes_with_nan(result):
-        return (
-            f"predict() returned a value of type {kind} holding NaN or Infinity, which JSON cannot represent; "
-            "replace them before returning it (with None, for instance)"
-        )
-    return (
-        f"predict() returned a value of type {kind} that is not JSON serializable "
-        f"({error}); return a dict, list, number, bool, None, a str or bytes"
-    )
-
-
-def _encodes_with_nan(result) -> bool:
-    """Whether `result` is JSON but for NaN or Infinity: the encoder raises ValueError for those and
-    for a circular reference alike, and only its message tells them apart."""
-    try:
-        json.JSONEncoder(default=_json_default).encode(result)
-    except Exception:
-        return False
-    return True
 
 
 def _parse_args(argv):

@@ -448,7 +448,7 @@ describe("axon_runtime.worker post_predict", () => {
     const script = `
 import threading, time
 from axon_runtime.log import RuntimeLog
-from axon_runtime.worker import PostPredictRunner
+from axon_runtime.post_predict import PostPredictRunner
 
 started, release = threading.Event(), threading.Event()
 seen = []
