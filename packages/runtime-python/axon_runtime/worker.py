@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 
 from . import protocol as p
 from .loader import PredictorError, construct, load_predictor_class, post_predict_args, predict_args
+from .dotenv import load_dotenv
 from .log import RuntimeLog
 from .messages import count, describe
 from .post_predict import PostPredictRunner, calling_with
@@ -521,6 +522,11 @@ def main(argv=None) -> int:
     try:
         project = os.path.abspath(args.project)
         os.chdir(project)
+        exported, skipped = load_dotenv(project)
+        if exported:
+            log.info(f"exported {count(len(exported), 'variable')} from .env: {', '.join(exported)}")
+        if skipped:
+            log.warning(f".env sets {', '.join(skipped)}, which the Axon runtime owns; ignored")
         extra = [project]
         if args.python_path:
             python_path = os.path.abspath(os.path.join(project, args.python_path))

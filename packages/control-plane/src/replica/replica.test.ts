@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -286,6 +286,69 @@ describe("Replica", () => {
     expect(exits).toEqual([expect.objectContaining({ afterReady: false, code: 1 })]);
     // And the full traceback is in the log
     expect(await readFile(logFile, "utf8")).toContain("Traceback (most recent call last)");
+  });
+
+  it("exports the project's .env as Cortex did (bash: quotes, export, expansion), over predictor.env", async () => {
+    // Given a project whose .env sets variables the way a shell file does, one of them also set
+    // in predictor.env, and one in the runtime's own AXON_ namespace
+    const project = await mkdtemp(path.join(tmpdir(), "axon-dotenv-"));
+    onTestFinished(() => rm(project, { recursive: true, force: true }));
+    await cp(path.join(FIXTURES, "env_predictor.py"), path.join(project, "env_predictor.py"));
+    await writeFile(
+      path.join(project, ".env"),
+      [
+        "# settings",
+        "FROM_DOTENV=yes",
+        'export QUOTED="two words"',
+        'EXPANDED="${FROM_DOTENV}-x"',
+        "AXON_OWNED=no",
+        "",
+      ].join("\n"),
+    );
+    const { replica, url, logFile } = await startHarness({
+      projectDir: project,
+      predictorPath: "env_predictor.py",
+      env: { FROM_YAML: "y", QUOTED: "from yaml" },
+    });
+    await replica.ready;
+
+    // When predict reads them
+    const res = await postJson(url, [
+      "FROM_DOTENV",
+      "QUOTED",
+      "EXPANDED",
+      "FROM_YAML",
+      "AXON_OWNED",
+    ]);
+
+    // Then .env's values are there (over predictor.env's), and AXON_ names are left alone
+    expect(await res.json()).toEqual({
+      FROM_DOTENV: "yes",
+      QUOTED: "two words",
+      EXPANDED: "yes-x",
+      FROM_YAML: "y",
+      AXON_OWNED: null,
+    });
+    const log = await readFile(logFile, "utf8");
+    expect(log).toContain("exported 3 variables from .env: EXPANDED, FROM_DOTENV, QUOTED");
+    expect(log).toContain(".env sets AXON_OWNED, which the Axon runtime owns; ignored");
+  });
+
+  it("rejects ready naming .env when it fails in bash", async () => {
+    // Given a project whose .env has an unterminated quote
+    const project = await mkdtemp(path.join(tmpdir(), "axon-dotenv-"));
+    onTestFinished(() => rm(project, { recursive: true, force: true }));
+    await cp(path.join(FIXTURES, "env_predictor.py"), path.join(project, "env_predictor.py"));
+    await writeFile(path.join(project, ".env"), 'BROKEN="no end\n');
+    const { replica } = await startHarness({
+      projectDir: project,
+      predictorPath: "env_predictor.py",
+    });
+
+    // When the replica starts, Then it fails saying what .env did
+    await expect(replica.ready).rejects.toThrow(
+      /\.env failed when sourced with bash \(exit code \d+\): .*/,
+    );
   });
 
   it("rejects ready with a clear message when the interpreter does not exist", async () => {
