@@ -305,6 +305,11 @@ describe("Replica", () => {
         "",
       ].join("\n"),
     );
+    // (and the host process has an AXON_ setting of its own)
+    process.env["AXON_HOST_SETTING"] = "host";
+    onTestFinished(() => {
+      delete process.env["AXON_HOST_SETTING"];
+    });
     const { replica, url, logFile } = await startHarness({
       projectDir: project,
       predictorPath: "env_predictor.py",
@@ -319,15 +324,18 @@ describe("Replica", () => {
       "EXPANDED",
       "FROM_YAML",
       "AXON_OWNED",
+      "AXON_HOST_SETTING",
     ]);
 
-    // Then .env's values are there (over predictor.env's), and AXON_ names are left alone
+    // Then .env's values are there (over predictor.env's), and AXON_ names are left alone; the
+    // host's own AXON_ settings do not reach the predictor
     expect(await res.json()).toEqual({
       FROM_DOTENV: "yes",
       QUOTED: "two words",
       EXPANDED: "yes-x",
       FROM_YAML: "y",
       AXON_OWNED: null,
+      AXON_HOST_SETTING: null,
     });
     const log = await readFile(logFile, "utf8");
     expect(log).toContain("exported 3 variables from .env: EXPANDED, FROM_DOTENV, QUOTED");

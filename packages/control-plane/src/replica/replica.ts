@@ -371,7 +371,12 @@ export class Replica {
   /** Starts worker `index` (at start-up, or to replace one that died). */
   #spawnWorker(index: number): WorkerLink {
     const o = this.#options;
-    const env: Record<string, string | undefined> = { ...process.env, ...o.env };
+    // The host process's own AXON_ settings (its home, ports, interpreter) are not the
+    // predictor's business; what the replica passes in `env` (and below) is.
+    const env: Record<string, string | undefined> = {
+      ...withoutAxonVariables(process.env),
+      ...o.env,
+    };
     env["PYTHONPATH"] = [this.#runtimeDir, env["PYTHONPATH"]].filter(Boolean).join(path.delimiter);
     env["PYTHONUNBUFFERED"] = "1";
     env["AXON_PREDICTOR_CONFIG"] = JSON.stringify(o.config ?? {});
@@ -808,6 +813,10 @@ function describeExit(link: WorkerLink): string {
   }
   if (exit.signal !== null) return `was killed by ${exit.signal}`;
   return `exited with code ${exit.code ?? "unknown"}`;
+}
+
+function withoutAxonVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("AXON_")));
 }
 
 /** `request a1` or `requests a1, a2, a3` (the first 10, then a count), for log lines. */
