@@ -242,5 +242,9 @@ describe("bad input", () => {
     const logs = await c.axon(["logs", "iris-classifier"]);
     expect(logs.stdout).toContain("Traceback");
     expect(logs.stdout).toContain("ModuleNotFoundError: No module named 'no_such_module_xyz'");
+    // And each failed replica is reported once, not once per way its failure was noticed
+    const failedLines = logs.stdout.match(/replica r-\w+ failed: .*/g) ?? [];
+    expect(failedLines.length).toBeGreaterThan(0);
+    expect(new Set(failedLines).size).toBe(failedLines.length);
   });
 });

@@ -189,8 +189,13 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
     return { ...observed };
   }
 
+  /**
+   * Records a replica's failure once. A replica that fails while starting reports it twice — its
+   * exit listener runs first, then `ready` rejects — so the second call finds it gone and returns.
+   */
   #fail(entry: Entry, message: string): void {
     const { apiName, versionId, id } = entry.observed;
+    if (this.#replicas.get(id) !== entry) return;
     this.#replicas.delete(id);
     this.#readyCache.delete(apiName);
     addToTotals(this.#retiredStats, apiName, entry.replica.requestStats());
