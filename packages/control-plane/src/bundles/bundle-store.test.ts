@@ -70,6 +70,10 @@ describe("BundleStore", () => {
     expect(readFileSync(path.join(dir, "pkg", "util.py"), "utf8")).toBe("X = 1\n");
     expect(projectHas(dir, "predictor.py")).toBe(true);
     expect(projectHas(dir, "../predictor.py")).toBe(false);
+    // A trailing slash asks for a folder (predictor.python_path), none for a file.
+    expect(projectHas(dir, "pkg/")).toBe(true);
+    expect(projectHas(dir, "predictor.py/")).toBe(false);
+    expect(projectHas(dir, "pkg")).toBe(false);
     expect(await bundles.unpack(sha)).toBe(dir);
   });
 

@@ -5,7 +5,7 @@
  * absolute paths, no `..`, no links that point outside the project, no device files.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream, existsSync } from "node:fs";
+import { createWriteStream, existsSync, statSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
@@ -125,11 +125,16 @@ export class BundleStore {
   }
 }
 
-/** True when `rel` names an existing file or folder inside `root` (never outside it). */
+/**
+ * True when `rel` names an existing file inside `root` (never outside it); a path ending in `/`
+ * asks for a folder, as the spec's `fileExists` contract says. The slash is read before
+ * `path.resolve`, which drops it.
+ */
 export function projectHas(root: string, rel: string): boolean {
   const full = path.resolve(root, rel);
   if (full !== root && !full.startsWith(root + path.sep)) return false;
-  return existsSync(full);
+  const info = statSync(full, { throwIfNoEntry: false });
+  return rel.endsWith("/") ? info?.isDirectory() === true : info?.isFile() === true;
 }
 
 /** Regular files and folders (and the pax/GNU headers that describe them) need no checks. */
