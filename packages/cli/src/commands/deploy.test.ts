@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { list } from "tar";
 import { describe, expect, it } from "vitest";
+import { makeApiDetail } from "../testing/fake-control-plane.js";
 import { makeIrisProject, startFakeDaemon, writeFiles } from "../testing/fixtures.js";
 import { runCli } from "../testing/run-cli.js";
 
@@ -254,15 +255,91 @@ describe("axon deploy", () => {
     expect(daemon.requests).toHaveLength(0);
   });
 
-  it("rejects a bad --wait-timeout as a usage problem", async () => {
-    // Given a project
-    const dir = await makeIrisProject();
+  it.each(["5", "forever"])(
+    "rejects --wait-timeout %s as a usage problem (exit 2)",
+    async (value) => {
+      // Given a project
+      const dir = await makeIrisProject();
 
-    // When the timeout has no unit
-    const run = await runCli(["deploy", dir, "--wait-timeout", "5"], { env: { AXON_HOME: dir } });
+      // When the timeout is not a duration
+      const run = await runCli(["deploy", dir, "--wait-timeout", value], {
+        env: { AXON_HOME: dir },
+      });
 
-    // Then the flag is named
+      // Then the flag is named and the exit code says "usage", like other bad flags
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toContain(`--wait-timeout: ${value}: invalid duration`);
+    },
+  );
+
+  it("refuses a predictor left out by .axonignore before uploading anything", async () => {
+    // Given a project whose ignore file lists the predictor
+    const dir = await makeIrisProject({ ".axonignore": "predictor.py\n" });
+    const daemon = await startFakeDaemon();
+
+    // When deploying it
+    const run = await runCli(["deploy", dir], { env: daemon.env });
+
+    // Then the file and the rule are named, and the daemon heard nothing
     expect(run.exitCode).toBe(1);
-    expect(run.stderr).toContain("--wait-timeout: 5: invalid duration");
+    expect(run.stderr).toContain(
+      'iris-classifier.predictor.path: file predictor.py is excluded by .axonignore (rule "predictor.py")',
+    );
+    expect(daemon.requests).toHaveLength(0);
+  });
+
+  it("waits for every api, prints all of them with -o json, and exits 1 when one failed", async () => {
+    // Given three apis of which the first fails to start
+    const dir = await makeIrisProject();
+    const api = (name: string): string =>
+      `- name: ${name}\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n`;
+    await writeFiles(dir, { "axon.yaml": ["api-01", "api-02", "api-03"].map(api).join("") });
+    const daemon = await startFakeDaemon({
+      route: (request, response) => {
+        if (request.method !== "GET" || request.path !== "/v1/apis/api-01") return false;
+        const failed = makeApiDetail("api-01", "http://x/api-01", "error");
+        failed.statusMessage = "worker exited: ImportError: sklearn";
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify(failed));
+        return true;
+      },
+    });
+
+    // When deploying with --wait and -o json
+    const run = await runCli(["deploy", dir, "--wait", "-o", "json"], { env: daemon.env });
+
+    // Then stdout holds every api's final state, the failure with its reason, and the exit is 1
+    expect(run.exitCode).toBe(1);
+    const document = JSON.parse(run.stdout) as { apis: Record<string, unknown>[] };
+    expect(document.apis).toMatchObject([
+      {
+        name: "api-01",
+        status: "error",
+        error: { message: "api-01 failed: worker exited: ImportError: sklearn" },
+      },
+      { name: "api-02", status: "live" },
+      { name: "api-03", status: "live" },
+    ]);
+    expect(document.apis[1]).not.toHaveProperty("error");
+    expect(run.stderr).toContain("error: api-01 failed: worker exited: ImportError: sklearn");
+  });
+
+  it("reports each api's outcome in text when several fail", async () => {
+    // Given two apis that both fail
+    const dir = await makeIrisProject();
+    const api = (name: string): string =>
+      `- name: ${name}\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n`;
+    await writeFiles(dir, { "axon.yaml": ["api-01", "api-02"].map(api).join("") });
+    const daemon = await startFakeDaemon({
+      statusSequence: [{ status: "error", statusMessage: "boom" }],
+    });
+
+    // When deploying with --wait
+    const run = await runCli(["deploy", dir, "--wait"], { env: daemon.env });
+
+    // Then both failures are listed under one error
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain("error: 2 of 2 apis are not live");
+    expect(run.stderr).toContain("  api-01 failed: boom\n  api-02 failed: boom\n");
   });
 });

@@ -5,6 +5,7 @@ import { resolveHome } from "../context.js";
 import { UserError } from "../errors.js";
 import { gatewayPortFromEnv, outputOption, type OutputOptions } from "../options.js";
 import { formatBytes, printJson } from "../output.js";
+import type { WaitedApi } from "../services/deploy.js";
 
 interface DeployFlags extends OutputOptions {
   wait?: boolean;
@@ -45,7 +46,12 @@ export function makeDeployCommand(ctx: CliContext): Command {
       try {
         waitTimeoutMs = parseDuration(flags.waitTimeout);
       } catch (error) {
-        throw new UserError(`--wait-timeout: ${(error as Error).message}`, { cause: error });
+        // A bad flag value is a usage error (exit 2), like commander's own; parsed here rather
+        // than in an argParser so @axon/spec loads only when deploy runs.
+        command.error(`error: --wait-timeout: ${(error as Error).message}`, {
+          exitCode: 2,
+          code: "commander.invalidArgument",
+        });
       }
       const json = flags.output === "json";
       const gatewayPort = gatewayPortFromEnv(ctx.env);
@@ -94,8 +100,26 @@ export function makeDeployCommand(ctx: CliContext): Command {
           }
         },
       );
+      // The whole result first (every API, failed or not), then the exit code says how it went.
       if (json) printJson(ctx.stdout, summary);
+      const failed = summary.apis.filter((api) => api.error !== undefined);
+      if (failed.length > 0) throw notLiveError(failed, summary.apis.length);
     });
+}
+
+/** One failed API keeps its own message and hint; several are listed under one line. */
+function notLiveError(failed: WaitedApi[], total: number): UserError {
+  const [first] = failed;
+  if (failed.length === 1 && first?.error !== undefined) {
+    return new UserError(
+      first.error.message,
+      first.error.hint === undefined ? {} : { hint: first.error.hint },
+    );
+  }
+  return new UserError(`${failed.length} of ${total} apis are not live`, {
+    details: failed.map((api) => api.error?.message ?? api.name).join("\n"),
+    hint: "see what happened with `axon logs <api>`",
+  });
 }
 
 async function confirmLargeProject(

@@ -78,4 +78,63 @@ describe("axon validate", () => {
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toContain("✓ cortex.yaml: 1 api valid");
   });
+
+  it("refuses a predictor that .axonignore leaves out, naming the file and the rule", async () => {
+    // Given a project whose .axonignore lists the predictor (deploy would not upload it)
+    const dir = await makeIrisProject({ ".axonignore": "# models\npredictor.py\n" });
+
+    // When validating it
+    const run = await runCli(["validate", dir]);
+
+    // Then it is not valid, and the message says why the daemon would not find the file
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain(
+      'axon.yaml: iris-classifier.predictor.path: file predictor.py is excluded by .axonignore (rule "predictor.py")',
+    );
+    expect(run.stderr).not.toContain("does not exist");
+  });
+
+  it("refuses a python_path folder left out by .cortexignore, and a hidden predictor", async () => {
+    // Given a project whose python_path folder is ignored and whose predictor is in a hidden folder
+    const dir = await makeTempDir();
+    await writeFiles(dir, {
+      "axon.yaml": `- name: iris-classifier
+  kind: RealtimeAPI
+  predictor:
+    type: python
+    path: .src/predictor.py
+    python_path: lib
+`,
+      ".src/predictor.py": "x",
+      "lib/util.py": "x",
+      ".cortexignore": "lib/\n",
+    });
+
+    // When validating it
+    const run = await runCli(["validate", dir]);
+
+    // Then both are reported together, each with its reason
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain("(2 problems)");
+    expect(run.stderr).toContain(
+      "iris-classifier.predictor.path: file .src/predictor.py is left out: hidden files and folders (.src) are not uploaded",
+    );
+    expect(run.stderr).toContain(
+      'iris-classifier.predictor.python_path: folder lib is excluded by .cortexignore (rule "lib/")',
+    );
+  });
+
+  it("refuses a python_path that names a file, not a folder", async () => {
+    // Given python_path: predictor.py (a file)
+    const dir = await makeIrisProject();
+    await writeFiles(dir, { "axon.yaml": `${IRIS_CONFIG}    python_path: predictor.py\n` });
+
+    // When validating it
+    const run = await runCli(["validate", dir]);
+
+    // Then the spec's folder check fails (the trailing / of its question is honoured)
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/predictor\.python_path: folder predictor\.py does not exist/);
+  });
 });

@@ -1,6 +1,6 @@
 /** `axon validate [config-or-dir]`: check a config locally, without a daemon. */
 import { Command } from "commander";
-import type { CliContext } from "../context.js";
+import { resolveHome, type CliContext } from "../context.js";
 import { UserError } from "../errors.js";
 import { outputOption, type OutputOptions } from "../options.js";
 import { printJson } from "../output.js";
@@ -14,14 +14,18 @@ export function makeValidateCommand(ctx: CliContext): Command {
       "config file, or folder holding axon.yaml / cortex.yaml (default: .)",
     )
     .addOption(outputOption())
-    .action(async (target: string | undefined, flags: OutputOptions) => {
+    .action(async (target: string | undefined, flags: OutputOptions, command: Command) => {
       const [{ locateConfig, validateConfig }, { renderDeprecations }] = await Promise.all([
         import("../services/config.js"),
         import("../ui/deploy.js"),
       ]);
       const located = locateConfig(target, ctx.cwd);
       try {
-        const config = await validateConfig(located);
+        // Checked against what `axon deploy` would upload, which never includes Axon's own state.
+        const config = await validateConfig(located, {
+          env: ctx.env,
+          skipDirs: [resolveHome(ctx, command)],
+        });
         const names = config.apis.map((api) => api.name);
         if (flags.output === "json") {
           printJson(ctx.stdout, {

@@ -1,7 +1,10 @@
-import { chmod, symlink, utimes } from "node:fs/promises";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, symlink, utimes } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { makeTempDir, writeFiles } from "../testing/fixtures.js";
+import { makeIrisProject, makeTempDir, writeFiles } from "../testing/fixtures.js";
 import { listProjectFiles, packProject } from "./bundle.js";
 
 describe("packProject", () => {
@@ -85,4 +88,81 @@ describe("packProject", () => {
       nextSteps: ["weights.bin (4.0 KiB)", "predictor.py (1 B)"],
     });
   });
+
+  it("refuses a link to a folder that holds the project, naming it, before walking it", async () => {
+    // Given a project with `ln -s / rootlink` (following it would walk the whole filesystem)
+    const dir = await makeTempDir();
+    await writeFiles(dir, { "predictor.py": "x" });
+    await symlink("/", path.join(dir, "rootlink"));
+
+    // When listing what would be packed
+    const listing = listProjectFiles(dir);
+
+    // Then it fails at once as the user's problem, naming the link and where it goes
+    await expect(listing).rejects.toMatchObject({
+      name: "UserError",
+      message:
+        "rootlink links to /, a folder that holds the project: deploying would pack everything in it",
+    });
+  });
+
+  it("follows a link to a folder outside the project, as the README says", async () => {
+    // Given a project linking to a models folder elsewhere
+    const dir = await makeTempDir();
+    const models = await makeTempDir();
+    await writeFiles(dir, { "predictor.py": "x" });
+    await writeFiles(models, { "model.bin": "x" });
+    await symlink(models, path.join(dir, "models"));
+
+    // When listing what would be packed
+    const files = await listProjectFiles(dir);
+
+    // Then the linked files are uploaded under the link's name
+    expect(files.map((file) => file.path)).toEqual(["models/model.bin", "predictor.py"]);
+  });
+});
+
+/** The built CLI, run by the tests below as a real process. */
+const CLI = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+
+describe("unreadable project files", () => {
+  // Root reads anything, so the CLI runs as `nobody`; setpriv (util-linux) switches to it.
+  const canDropPrivileges =
+    process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0;
+
+  it.skipIf(!canDropPrivileges)(
+    "are a user error naming each path and what to do, not a bug in axon",
+    async () => {
+      // Given a project (readable by nobody) with a file and a folder nobody may read
+      const dir = await makeIrisProject({ "unreadable.txt": "x" });
+      await mkdir(path.join(dir, "lockeddir"));
+      await chmod(dir, 0o755);
+      await chmod(path.join(dir, "unreadable.txt"), 0o000);
+      await chmod(path.join(dir, "lockeddir"), 0o000);
+      const home = await makeTempDir("axon-home-");
+      await chmod(home, 0o777);
+      expect(existsSync(CLI)).toBe(true);
+
+      // When validating and deploying it as a user who cannot read them
+      const run = (command: string): SpawnSyncReturns<string> =>
+        spawnSync(
+          "setpriv",
+          ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, command, dir],
+          { encoding: "utf8", env: { PATH: process.env["PATH"], AXON_HOME: home } },
+        );
+      const runs = [run("validate"), run("deploy")];
+
+      // Then each names both paths and the fix, and nothing is blamed on axon
+      for (const result of runs) {
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain(
+          `error: cannot read 2 files or folders in the project ${dir}`,
+        );
+        expect(result.stderr).toContain("  - lockeddir/ (permission denied)");
+        expect(result.stderr).toContain("  - unreadable.txt (permission denied)");
+        expect(result.stderr).toContain("or list them in .axonignore");
+        expect(result.stderr).not.toContain("bug in axon");
+      }
+    },
+  );
 });

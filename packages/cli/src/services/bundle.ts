@@ -11,8 +11,8 @@
  * it would make each deploy larger than the last.
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { readdir, readFile, realpath, stat } from "node:fs/promises";
+import { constants, existsSync, type Dirent, type Stats } from "node:fs";
+import { access, readdir, readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { create } from "tar";
@@ -53,9 +53,13 @@ export interface PackOptions {
   maxBytes?: number;
 }
 
-/** Lists, checks and packs the project. */
-export async function packProject(options: PackOptions): Promise<ProjectBundle> {
-  const files = await listProjectFiles(options.dir, options.exclude ?? [], options.skipDirs ?? []);
+/** Lists, checks and packs the project (or packs `options.files`, a listing made earlier). */
+export async function packProject(
+  options: PackOptions & { files?: BundleFile[] },
+): Promise<ProjectBundle> {
+  const files =
+    options.files ??
+    (await listProjectFiles(options.dir, options.exclude ?? [], options.skipDirs ?? []));
   const contentBytes = files.reduce((sum, file) => sum + file.bytes, 0);
   const maxBytes = options.maxBytes ?? MAX_PROJECT_BYTES;
   if (contentBytes > maxBytes) {
@@ -75,7 +79,13 @@ export async function packProject(options: PackOptions): Promise<ProjectBundle> 
   return { sha256: createHash("sha256").update(data).digest("hex"), data, files, contentBytes };
 }
 
-/** The files that would be packed, sorted by path, with the ignore rules applied. */
+/**
+ * The files that would be packed, sorted by path, with the ignore rules applied.
+ *
+ * @throws UserError naming every file or folder that cannot be read (a permission problem is the
+ *   user's to fix, or to list in .axonignore), and any symbolic link to a folder that holds the
+ *   project (`ln -s / root` would pack the whole filesystem).
+ */
 export async function listProjectFiles(
   dir: string,
   exclude: string[] = [],
@@ -84,9 +94,11 @@ export async function listProjectFiles(
   const rules = await loadIgnoreRules(dir);
   const excluded = new Set(exclude.map(toPosix));
   const files: BundleFile[] = [];
+  const unreadable: { path: string; reason: string }[] = [];
+  const root = await realpath(dir);
   // Real paths of folders already walked or never to walk: a folder counts as visited, so the
   // skipped ones are left out under any name a symbolic link gives them.
-  const visited = new Set<string>([await realpath(dir)]);
+  const visited = new Set<string>([root]);
   for (const skipped of skipDirs) {
     const real = await realpath(skipped).catch(() => undefined);
     if (real !== undefined) visited.add(real);
@@ -94,31 +106,97 @@ export async function listProjectFiles(
 
   const walk = async (relativeDir: string): Promise<void> => {
     const absoluteDir = path.join(dir, relativeDir);
-    const entries = await readdir(absoluteDir, { withFileTypes: true });
+    let entries: Dirent[];
+    try {
+      entries = await readdir(absoluteDir, { withFileTypes: true });
+    } catch (error) {
+      unreadable.push({ path: `${relativeDir}/`, reason: describeFsError(error) });
+      return;
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const relative = relativeDir === "" ? entry.name : `${relativeDir}/${entry.name}`;
       const absolute = path.join(absoluteDir, entry.name);
-      // Symbolic links are followed: a linked model file is uploaded like any other file.
-      const info = entry.isSymbolicLink() ? await stat(absolute).catch(() => undefined) : undefined;
+      // Symbolic links are followed: a linked model file is uploaded like any other file. A link
+      // that leads nowhere (or in a loop) is left out, as before; one that cannot be read is not.
+      let info: Stats | undefined;
+      if (entry.isSymbolicLink()) {
+        try {
+          info = await stat(absolute);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code !== "ENOENT" && code !== "ELOOP" && code !== "ENOTDIR") {
+            unreadable.push({ path: relative, reason: describeFsError(error) });
+          }
+          continue;
+        }
+      }
       const isDirectory = info?.isDirectory() ?? entry.isDirectory();
       const isFile = info?.isFile() ?? entry.isFile();
       if (!isDirectory && !isFile) continue;
       if (isBuiltInExcluded(entry.name, isDirectory)) continue;
       if (rules.ignores(isDirectory ? `${relative}/` : relative)) continue;
       if (isDirectory) {
-        const real = await realpath(absolute);
+        let real: string;
+        try {
+          real = await realpath(absolute);
+        } catch (error) {
+          unreadable.push({ path: `${relative}/`, reason: describeFsError(error) });
+          continue;
+        }
         if (visited.has(real)) continue;
+        if (root.startsWith(real === path.sep ? real : real + path.sep)) {
+          throw new UserError(
+            `${relative} links to ${real}, a folder that holds the project: deploying would pack everything in it`,
+            {
+              hint: `remove the link, point it at a folder of its own, or list ${relative} in .axonignore`,
+            },
+          );
+        }
         visited.add(real);
         await walk(relative);
         continue;
       }
       if (excluded.has(relative)) continue;
-      files.push({ path: relative, bytes: (info ?? (await stat(absolute))).size });
+      try {
+        await access(absolute, constants.R_OK);
+        files.push({ path: relative, bytes: (info ?? (await stat(absolute))).size });
+      } catch (error) {
+        unreadable.push({ path: relative, reason: describeFsError(error) });
+      }
     }
   };
   await walk("");
+  if (unreadable.length > 0) throw unreadableError(dir, unreadable);
   return files;
+}
+
+/**
+ * Why a project path (a file, or a folder when it ends in `/`) is left out of the upload, in a
+ * phrase that completes "predictor.py is ..."; undefined when no rule leaves it out.
+ */
+export function explainExclusion(
+  relative: string,
+  rules: Ignore,
+  exclude: string[] = [],
+): string | undefined {
+  const isDirectory = relative.endsWith("/");
+  const segments = relative.replace(/\/+$/, "").split("/");
+  for (const [index, name] of segments.entries()) {
+    const folder = index < segments.length - 1 || isDirectory;
+    if (!isBuiltInExcluded(name, folder)) continue;
+    if (name.startsWith("."))
+      return `left out: hidden files and folders (${name}) are not uploaded`;
+    return `left out: ${folder ? `${name} folders are` : "compiled Python files are"} not uploaded`;
+  }
+  if (!isDirectory && exclude.map(toPosix).includes(relative)) {
+    return "the config file itself, which is not uploaded";
+  }
+  const result = rules.test(relative);
+  if (result.rule !== undefined) {
+    return `excluded by ${result.rule.mark ?? "an ignore file"} (rule "${result.rule.pattern}")`;
+  }
+  return undefined;
 }
 
 function isBuiltInExcluded(name: string, isDirectory: boolean): boolean {
@@ -127,11 +205,22 @@ function isBuiltInExcluded(name: string, isDirectory: boolean): boolean {
   return /\.py[cod]$/.test(name);
 }
 
-async function loadIgnoreRules(dir: string): Promise<Ignore> {
+/** The project's ignore rules; each remembers its file (`rule.mark`) so messages can name it. */
+export async function loadIgnoreRules(dir: string): Promise<Ignore> {
   const rules = ignore();
   for (const name of IGNORE_FILES) {
     const file = path.join(dir, name);
-    if (existsSync(file)) rules.add(await readFile(file, "utf8"));
+    if (!existsSync(file)) continue;
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      throw new UserError(`cannot read ${file}: ${describeFsError(error)}`, {
+        hint: `make it readable (\`chmod u+r ${name}\`) or remove it`,
+        cause: error,
+      });
+    }
+    rules.add(text.split(/\r?\n/).map((pattern) => ({ pattern, mark: name })));
   }
   return rules;
 }
@@ -149,6 +238,7 @@ async function createArchive(dir: string, files: string[]): Promise<Buffer> {
       portable: true,
       follow: true,
       noDirRecurse: true,
+      strict: true,
       mtime: new Date(0),
       onWriteEntry: (entry) => {
         // Only "is it executable" survives, so a chmod g+w or a different umask does not change the hash.
@@ -161,8 +251,39 @@ async function createArchive(dir: string, files: string[]): Promise<Buffer> {
     files,
   );
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  try {
+    for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  } catch (error) {
+    // A file listed a moment ago and unreadable now (changed while packing): still the user's.
+    const failed = (error as NodeJS.ErrnoException).path;
+    if (typeof failed !== "string") throw error;
+    throw unreadableError(dir, [
+      { path: toPosix(path.relative(dir, failed)), reason: describeFsError(error) },
+    ]);
+  }
   return Buffer.concat(chunks);
+}
+
+function unreadableError(dir: string, paths: { path: string; reason: string }[]): UserError {
+  const [first] = paths;
+  const message =
+    paths.length === 1 && first !== undefined
+      ? `cannot read ${first.path} in the project ${dir} (${first.reason})`
+      : `cannot read ${paths.length} files or folders in the project ${dir}`;
+  return new UserError(message, {
+    hint: "make them readable (e.g. `chmod -R u+rX <path>`), or list them in .axonignore so they are not uploaded",
+    ...(paths.length === 1
+      ? {}
+      : { nextSteps: paths.map((entry) => `${entry.path} (${entry.reason})`) }),
+  });
+}
+
+/** `permission denied` for EACCES and the like; the message otherwise. */
+function describeFsError(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "ELOOP") return "too many levels of symbolic links";
+  return code ?? message;
 }
 
 function toPosix(p: string): string {

@@ -1,15 +1,23 @@
 /**
  * Finding and checking an API config on the user's machine. Validation is the same `@axon/spec`
- * code the daemon runs, so a config that passes here only fails there for reasons that need the
- * daemon (an endpoint another API already uses).
+ * code the daemon runs, with the predictor paths checked against the files `axon deploy` would
+ * upload (the daemon sees nothing else), so a config that passes here only fails there for reasons
+ * that need the daemon (an endpoint another API already uses).
  */
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
-import { ConfigError, findConfigFile, parseApiConfig, type ApiSpec } from "@axon/spec";
+import {
+  ConfigError,
+  findConfigFile,
+  parseApiConfig,
+  type ApiSpec,
+  type ParsedApiConfig,
+} from "@axon/spec";
 import type { Diagnostic } from "@axon/control-plane/api";
 import { UserError } from "../errors.js";
+import { explainExclusion, listProjectFiles, loadIgnoreRules, type BundleFile } from "./bundle.js";
 
 /** A config file and the project folder it describes (the folder that holds it). */
 export interface LocatedConfig {
@@ -28,6 +36,8 @@ export interface ValidatedConfig extends LocatedConfig {
   apis: ApiSpec[];
   /** Old Cortex spellings that were mapped, to show as warnings. */
   deprecations: Diagnostic[];
+  /** The project files `axon deploy` uploads (what the paths were checked against). */
+  files: BundleFile[];
 }
 
 /**
@@ -54,37 +64,122 @@ export function locateConfig(argument: string | undefined, cwd: string): Located
   return { file: target, dir: path.dirname(target), fileName: path.basename(target) };
 }
 
+/** What validation needs to know beyond the config: what `axon deploy` would upload. */
+export interface ValidateConfigOptions {
+  env: Readonly<Record<string, string | undefined>>;
+  /** Folders never uploaded even inside the project (Axon's state folder). */
+  skipDirs?: string[];
+}
+
 /**
- * Reads and validates a config, checking that every `predictor.path` exists in the project.
+ * Reads and validates a config, checking that every `predictor.path` (a file) and
+ * `predictor.python_path` (a folder) exists in the project *as it will be uploaded*: a file left
+ * out by `.axonignore` is as missing to the daemon as one that was never written.
  *
- * @throws UserError listing every diagnostic when the config is invalid.
+ * @throws UserError listing every diagnostic when the config is invalid, or when the project
+ *   cannot be deployed at all (the home folder, unreadable files).
  */
-export async function validateConfig(located: LocatedConfig): Promise<ValidatedConfig> {
+export async function validateConfig(
+  located: LocatedConfig,
+  options: ValidateConfigOptions,
+): Promise<ValidatedConfig> {
   let text: string;
   try {
     text = await readFile(located.file, "utf8");
   } catch (error) {
     throw new UserError(`cannot read ${located.file}`, { cause: error });
   }
-  try {
-    const parsed = parseApiConfig(text, located.fileName, {
-      fileExists: (relative: string) => projectHas(located.dir, relative),
-    });
-    return { ...located, text, apis: parsed.apis, deprecations: parsed.deprecations };
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      const count = error.diagnostics.length;
-      throw new UserError(
-        `${located.fileName} is not a valid API configuration (${count} ${count === 1 ? "problem" : "problems"})`,
-        {
-          diagnostics: error.diagnostics,
-          hint: "fix the fields listed and run the command again",
-          cause: error,
-        },
+  assertDeployableRoot(located.dir, options.env);
+  const exclude = [located.fileName];
+  const files = await listProjectFiles(located.dir, exclude, options.skipDirs ?? []);
+  const rules = await loadIgnoreRules(located.dir);
+  const uploaded = new Set(files.map((file) => file.path));
+  // Paths the config names that exist on disk but are not uploaded, and why.
+  const leftOut = new Map<string, string>();
+  const fileExists = (relative: string): boolean => {
+    if (!projectHas(located.dir, relative)) return false;
+    const isFolder = relative.endsWith("/");
+    const inBundle = isFolder
+      ? files.some((file) => file.path.startsWith(relative))
+      : uploaded.has(relative);
+    if (!inBundle) {
+      leftOut.set(
+        relative,
+        explainExclusion(relative, rules, exclude) ??
+          (isFolder
+            ? "empty once the ignore rules are applied, so it is not uploaded"
+            : "not among the files that would be uploaded"),
       );
     }
-    throw error;
+    // Reported below with the reason, instead of the spec's "does not exist".
+    return true;
+  };
+
+  let parsed: ParsedApiConfig | undefined;
+  let configError: ConfigError | undefined;
+  try {
+    parsed = parseApiConfig(text, located.fileName, { fileExists });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    configError = error;
   }
+  const exclusions = describeLeftOut(located.fileName, leftOut, parsed?.apis);
+  if (parsed !== undefined && exclusions.length === 0) {
+    return { ...located, text, apis: parsed.apis, deprecations: parsed.deprecations, files };
+  }
+  const all = [...(configError?.diagnostics ?? []), ...exclusions];
+  const count = all.length;
+  throw new UserError(
+    `${located.fileName} is not a valid API configuration (${count} ${count === 1 ? "problem" : "problems"})`,
+    {
+      diagnostics: all,
+      hint:
+        exclusions.length > 0
+          ? "the daemon only sees uploaded files: change .axonignore / .cortexignore so these are uploaded"
+          : "fix the fields listed and run the command again",
+      cause: configError,
+    },
+  );
+}
+
+/**
+ * One diagnostic per config path that exists but is not uploaded. With the parsed APIs it names
+ * the field of each API that points there; without them (the config has other problems too) the
+ * field is named without its API.
+ */
+function describeLeftOut(
+  fileName: string,
+  leftOut: Map<string, string>,
+  apis: ApiSpec[] | undefined,
+): Diagnostic[] {
+  const describe = (relative: string, reason: string): string =>
+    relative.endsWith("/")
+      ? `folder ${relative.slice(0, -1)} is ${reason}`
+      : `file ${relative} is ${reason}`;
+  if (apis === undefined) {
+    return [...leftOut].map(([relative, reason]) => ({
+      file: fileName,
+      path: relative.endsWith("/") ? "predictor.python_path" : "predictor.path",
+      message: describe(relative, reason),
+    }));
+  }
+  const diagnostics: Diagnostic[] = [];
+  for (const api of apis) {
+    const fields: [string, string | null][] = [
+      ["path", api.predictor.path],
+      ["python_path", api.predictor.python_path === null ? null : `${api.predictor.python_path}/`],
+    ];
+    for (const [field, relative] of fields) {
+      const reason = relative === null ? undefined : leftOut.get(relative);
+      if (relative === null || reason === undefined) continue;
+      diagnostics.push({
+        file: fileName,
+        path: `${api.name}.predictor.${field}`,
+        message: describe(relative, reason),
+      });
+    }
+  }
+  return diagnostics;
 }
 
 /**
@@ -107,9 +202,14 @@ export function assertDeployableRoot(
   }
 }
 
-/** True when `relative` names an existing file or folder inside `root` (never outside it). */
-function projectHas(root: string, relative: string): boolean {
+/**
+ * True when `relative` names an existing file inside `root` (never outside it); a path ending in
+ * `/` asks for a folder, as the spec's `fileExists` contract says (`path.resolve` drops the slash,
+ * so it is checked before resolving).
+ */
+export function projectHas(root: string, relative: string): boolean {
   const full = path.resolve(root, relative);
   if (full !== root && !full.startsWith(root + path.sep)) return false;
-  return existsSync(full);
+  const info = statSync(full, { throwIfNoEntry: false });
+  return relative.endsWith("/") ? info?.isDirectory() === true : info?.isFile() === true;
 }

@@ -5,9 +5,11 @@
  */
 import type { ApiDetail, Diagnostic, DeployResponse } from "@axon/control-plane/api";
 import { connectOrStartDaemon } from "../client/start-daemon.js";
+import type { ApiClient } from "../client/api-client.js";
 import type { CliContext } from "../context.js";
+import { UserError } from "../errors.js";
 import { packProject, type BundleFile } from "./bundle.js";
-import { assertDeployableRoot, locateConfig, validateConfig } from "./config.js";
+import { locateConfig, validateConfig } from "./config.js";
 import { waitForApiLive } from "./wait.js";
 
 /** What `axon deploy` was asked to do, free of flags. */
@@ -45,12 +47,21 @@ export type DeployProgress =
   | { type: "deployed"; response: DeployResponse }
   | { type: "status"; api: ApiDetail };
 
+/** An API's state when waiting ended, and why it is not live when it is not. */
+export type WaitedApi = ApiDetail & {
+  /** Present when the API failed or was not live by the deadline. */
+  error?: { message: string; hint?: string };
+};
+
 /** The outcome of a deploy. */
 export interface DeploySummary extends DeployResponse {
   configFile: string;
   bundle: { sha256: string; bytes: number; uploaded: boolean };
-  /** The state of each API after waiting; empty without wait. */
-  apis: ApiDetail[];
+  /**
+   * The state of each API after waiting, in the order of `results`; empty without wait. Every API
+   * is waited for, so one that fails does not hide how the others did.
+   */
+  apis: WaitedApi[];
 }
 
 /** Runs the whole deploy. */
@@ -60,14 +71,13 @@ export async function deployProject(
   /** Awaited, so a handler may stop the deploy (e.g. a declined confirmation) by throwing. */
   onProgress: (event: DeployProgress) => void | Promise<void>,
 ): Promise<DeploySummary> {
-  const config = await validateConfig(locateConfig(options.target, ctx.cwd));
-  assertDeployableRoot(config.dir, ctx.env);
-
-  const bundle = await packProject({
-    dir: config.dir,
-    exclude: [config.fileName],
+  // Validation lists the project as it will be packed (and refuses the home folder), so a
+  // predictor left out by .axonignore is reported here, before anything is uploaded.
+  const config = await validateConfig(locateConfig(options.target, ctx.cwd), {
+    env: ctx.env,
     skipDirs: [options.home],
   });
+  const bundle = await packProject({ dir: config.dir, files: config.files });
   await onProgress({
     type: "packed",
     files: bundle.files.length,
@@ -106,20 +116,16 @@ export async function deployProject(
     await onProgress({ type: "deprecations", warnings: response.warnings });
   await onProgress({ type: "deployed", response });
 
-  const apis: ApiDetail[] = [];
-  if (options.wait) {
-    // Unchanged APIs too: after a cluster restart their replicas are starting again, and --wait
-    // promises an API that answers (a live one returns at the first look).
-    for (const result of response.results) {
-      apis.push(
-        await waitForApiLive(client, result.api, {
-          timeoutMs: options.waitTimeoutMs,
-          signal: ctx.signal,
-          onStatus: (api) => onProgress({ type: "status", api }),
-        }),
-      );
-    }
-  }
+  // Unchanged APIs too: after a cluster restart their replicas are starting again, and --wait
+  // promises an API that answers (a live one returns at the first look). All at once, so the
+  // deadline bounds the whole wait rather than each API's turn.
+  const apis = options.wait
+    ? await Promise.all(
+        response.results.map((result) =>
+          waitForOneApi(client, result.api, options.waitTimeoutMs, ctx.signal, onProgress),
+        ),
+      )
+    : [];
 
   return {
     ...response,
@@ -127,4 +133,36 @@ export async function deployProject(
     bundle: { sha256: bundle.sha256, bytes: bundle.data.length, uploaded },
     apis,
   };
+}
+
+/** Waits for one API and reports how it ended, failure included (only Ctrl-C and bugs throw). */
+async function waitForOneApi(
+  client: ApiClient,
+  name: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+  onProgress: (event: DeployProgress) => void | Promise<void>,
+): Promise<WaitedApi> {
+  // The last state seen: waitForApiLive throws on failure, and this is then the API's final state.
+  let last: ApiDetail | undefined;
+  try {
+    return await waitForApiLive(client, name, {
+      timeoutMs,
+      signal,
+      onStatus: (api) => {
+        last = api;
+        return onProgress({ type: "status", api });
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof UserError) || last === undefined) throw error;
+    const details = error.details === undefined ? "" : ` (${error.details})`;
+    return {
+      ...last,
+      error: {
+        message: `${error.message}${details}`,
+        ...(error.hint === undefined ? {} : { hint: error.hint }),
+      },
+    };
+  }
 }
