@@ -1,6 +1,9 @@
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { UserError } from "./errors.js";
-import { renderUserError } from "./main.js";
+import { checkNodeVersion, renderUserError } from "./main.js";
 import { makeTempDir } from "./testing/fixtures.js";
 import { runCli } from "./testing/run-cli.js";
 
@@ -84,4 +87,58 @@ describe("renderUserError", () => {
       "
     `);
   });
+});
+
+describe("checkNodeVersion", () => {
+  it("accepts the engines' Node.js and newer", () => {
+    expect(checkNodeVersion("v22.12.0", "/x/node")).toBeUndefined();
+    expect(checkNodeVersion("v24.1.0", "/x/node")).toBeUndefined();
+  });
+
+  it("refuses an older Node.js, naming the version needed and how to get it", () => {
+    // Given Debian's Node 20
+    // When checking it
+    const error = checkNodeVersion("v20.20.2", "/usr/bin/node");
+
+    // Then the message says what is needed, what runs, and what to do
+    expect(error).toBeInstanceOf(UserError);
+    expect(renderUserError(error as UserError)).toMatchInlineSnapshot(`
+      "error: axon needs Node.js 22.12 or newer; this is Node.js v20.20.2 (/usr/bin/node)
+      hint: run it through npm in the Axon repo, which uses the Node.js that \`npm run setup\` installed (the \`node\` devDependency)
+      next steps:
+        - npx axon <command>
+        - or put Node.js 22.12+ first on your PATH (after set-up, the repo's node_modules/.bin has one)
+      "
+    `);
+  });
+});
+
+describe("packages/cli/bin on the PATH", () => {
+  const bin = fileURLToPath(new URL("../bin", import.meta.url));
+  const run = (pathVariable: string): { status: number | null; stdout: string; stderr: string } =>
+    spawnSync("sh", ["-c", "axon --version"], {
+      encoding: "utf8",
+      env: { PATH: pathVariable },
+    });
+
+  it("runs `axon` with a new enough node first on the PATH", () => {
+    const result = run(`${bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`);
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(result.status).toBe(0);
+  });
+
+  const oldNode = spawnSync("/usr/bin/node", ["--version"], { encoding: "utf8" }).stdout ?? "";
+  it.skipIf(!/^v(1\d|2[01])\./.test(oldNode))(
+    "says which Node.js it needs when the PATH's node is too old",
+    () => {
+      const result = run(`${bin}:/usr/bin:/bin`);
+      expect(result.status).toBe(1);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toContain(
+        `axon needs Node.js 22.12 or newer; this is Node.js ${oldNode.trim()}`,
+      );
+      expect(result.stderr).toContain("npx axon");
+    },
+  );
 });

@@ -16,7 +16,7 @@ import { makeGetCommand } from "./commands/get.js";
 import { makeLogsCommand } from "./commands/logs.js";
 import { makePredictCommand } from "./commands/predict.js";
 import { makeValidateCommand } from "./commands/validate.js";
-import { makeVersionCommand } from "./commands/version.js";
+import { makeVersionCommand, readCliVersionSync } from "./commands/version.js";
 import type { CliContext } from "./context.js";
 import {
   BugError,
@@ -37,6 +37,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addOption(
       new Option("--home <dir>", "state folder (default: $AXON_HOME or ~/.axon)").hideHelp(),
     )
+    .version(readCliVersionSync(), "--version", "print the cli version")
     .option("--verbose", "show stack traces and causes of errors")
     .showHelpAfterError("(add --help for usage)")
     .addCommand(makeDeployCommand(ctx))
@@ -124,8 +125,37 @@ function configureTree(command: Command, ctx: CliContext): void {
   for (const child of command.commands) configureTree(child, ctx);
 }
 
+/**
+ * The oldest Node.js `axon` runs on: the repo's `engines` (the daemon it starts with this same
+ * Node needs `node:sqlite`, which older releases lack, and died with ERR_UNKNOWN_BUILTIN_MODULE).
+ */
+export const MIN_NODE_VERSION = "22.12.0";
+
+/** Why this Node.js cannot run axon, as a user error; undefined when it can. */
+export function checkNodeVersion(version: string, execPath: string): UserError | undefined {
+  const [major = 0, minor = 0] = version.replace(/^v/, "").split(".").map(Number);
+  const [needMajor = 0, needMinor = 0] = MIN_NODE_VERSION.split(".").map(Number);
+  if (major > needMajor || (major === needMajor && minor >= needMinor)) return undefined;
+  return new UserError(
+    `axon needs Node.js ${needMajor}.${needMinor} or newer; this is Node.js ${version} (${execPath})`,
+    {
+      hint: "run it through npm in the Axon repo, which uses the Node.js that `npm run setup` installed (the `node` devDependency)",
+      nextSteps: [
+        "npx axon <command>",
+        `or put Node.js ${needMajor}.${needMinor}+ first on your PATH (after set-up, the repo's node_modules/.bin has one)`,
+      ],
+    },
+  );
+}
+
 /** The real process: wire ctx to stdio, Ctrl-C to the abort signal, and the result to exitCode. */
 export async function main(): Promise<void> {
+  const tooOld = checkNodeVersion(process.version, process.execPath);
+  if (tooOld !== undefined) {
+    process.stderr.write(renderUserError(tooOld));
+    process.exitCode = EXIT.failed;
+    return;
+  }
   const interrupt = new AbortController();
   process.on("SIGINT", () => {
     // The first Ctrl-C lets the command wind down (exit 130); a second one does not wait.

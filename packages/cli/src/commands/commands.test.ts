@@ -95,6 +95,27 @@ describe("axon predict", () => {
     expect(daemon.requests.at(-1)?.body.toString()).toBe('{"sepal_length": 5.2}');
   });
 
+  it("prints status, content type and the parsed body as one JSON document with -o json", async () => {
+    // Given a deployed api answering JSON
+    const daemon = await startFakeDaemon();
+    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
+
+    // When predicting with -o json
+    const run = await runCli(["predict", "iris", "-", "-o", "json"], {
+      env: daemon.env,
+      stdin: "[1, 2]",
+    });
+
+    // Then stdout is the answer as data, its JSON body nested as JSON
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({
+      api: "iris",
+      status: 200,
+      contentType: "application/json",
+      body: { echoed: [1, 2] },
+    });
+  });
+
   it("reads stdin with -", async () => {
     const daemon = await startFakeDaemon();
     daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
@@ -157,6 +178,27 @@ describe("axon cluster", () => {
     expect(run.stdout).toContain("provider: local");
   });
 
+  it("down prints one JSON document with -o json, whether or not a cluster ran", async () => {
+    // Given a daemon whose pid is a real process that the shutdown route kills, and an empty home
+    const stand_in = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], {
+      stdio: "ignore",
+    });
+    onTestFinished(() => void stand_in.kill());
+    const pid = stand_in.pid ?? 0;
+    const daemon = await startFakeDaemon({ pid, onShutdown: () => stand_in.kill() });
+    const empty = await makeTempDir();
+
+    // When stopping each with -o json
+    const stopped = await runCli(["cluster", "down", "-o", "json"], { env: daemon.env });
+    const none = await runCli(["cluster", "down", "-o", "json"], { env: { AXON_HOME: empty } });
+
+    // Then each prints what happened as JSON (progress stays on stderr)
+    expect(stopped.exitCode).toBe(0);
+    expect(JSON.parse(stopped.stdout)).toEqual({ stopped: true, pid });
+    expect(none.exitCode).toBe(0);
+    expect(JSON.parse(none.stdout)).toEqual({ stopped: false, pid: null });
+  });
+
   it("down asks the daemon to stop and waits for its process to exit", async () => {
     // Given a daemon whose pid is a real process that the shutdown route kills
     const stand_in = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], {
@@ -185,6 +227,12 @@ describe("axon version", () => {
       cli: expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown,
       controlPlane: "9.9.9-fake",
     });
+  });
+
+  it("prints the cli version alone with --version", async () => {
+    const run = await runCli(["--version"]);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 
   it("says when no cluster is running", async () => {

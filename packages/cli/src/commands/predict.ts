@@ -4,6 +4,8 @@ import { requireDaemon } from "../client/daemon.js";
 import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
 import { UserError } from "../errors.js";
+import { outputOption, type OutputOptions } from "../options.js";
+import { printJson } from "../output.js";
 
 /** Builds `axon predict`. */
 export function makePredictCommand(ctx: CliContext): Command {
@@ -11,19 +13,41 @@ export function makePredictCommand(ctx: CliContext): Command {
     .description("send a JSON payload to an api and print the response")
     .argument("<api>", "name of an api")
     .argument("[file]", "JSON file to send, or - to read stdin")
-    .action(async (name: string, file: string | undefined, _flags: unknown, command: Command) => {
-      const service = await import("../services/predict.js");
-      if (file === undefined && ctx.interactive) {
-        throw new UserError("no payload given", {
-          hint: `pass a JSON file (\`axon predict ${name} sample.json\`) or pipe one in with -`,
-        });
-      }
-      const payload = await service.readJsonPayload(
-        file === undefined || file === "-" ? { stdin: ctx.stdin } : { file },
-        ctx.cwd,
-      );
-      const { client } = await requireDaemon(resolveHome(ctx, command), ctx.signal);
-      const response = await service.predict(client, name, payload, ctx.signal);
-      ctx.stdout.write(response.body.endsWith("\n") ? response.body : `${response.body}\n`);
-    });
+    .addOption(outputOption())
+    .action(
+      async (name: string, file: string | undefined, flags: OutputOptions, command: Command) => {
+        const service = await import("../services/predict.js");
+        if (file === undefined && ctx.interactive) {
+          throw new UserError("no payload given", {
+            hint: `pass a JSON file (\`axon predict ${name} sample.json\`) or pipe one in with -`,
+          });
+        }
+        const payload = await service.readJsonPayload(
+          file === undefined || file === "-" ? { stdin: ctx.stdin } : { file },
+          ctx.cwd,
+        );
+        const { client } = await requireDaemon(resolveHome(ctx, command), ctx.signal);
+        const response = await service.predict(client, name, payload, ctx.signal);
+        if (flags.output === "json") {
+          // The answer as data: a JSON body is nested as JSON, anything else as its text.
+          printJson(ctx.stdout, {
+            api: name,
+            status: response.status,
+            contentType: response.contentType,
+            body: parseJsonBody(response.contentType, response.body),
+          });
+          return;
+        }
+        ctx.stdout.write(response.body.endsWith("\n") ? response.body : `${response.body}\n`);
+      },
+    );
+}
+
+function parseJsonBody(contentType: string | null, body: string): unknown {
+  if (contentType === null || !/^application\/(.+\+)?json\b/i.test(contentType)) return body;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return body;
+  }
 }

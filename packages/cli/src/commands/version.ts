@@ -1,4 +1,5 @@
 /** `axon version`: the CLI's version and, when one is running, the control plane's. */
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import { findDaemon } from "../client/daemon.js";
@@ -10,6 +11,12 @@ import { printJson } from "../output.js";
 /** The version in this package's package.json (two folders above `src/commands/` and `dist/commands/`). */
 export async function readCliVersion(): Promise<string> {
   const text = await readFile(new URL("../../package.json", import.meta.url), "utf8");
+  return (JSON.parse(text) as { version: string }).version;
+}
+
+/** The same, read synchronously: commander needs it while the program is built (`axon --version`). */
+export function readCliVersionSync(): string {
+  const text = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
   return (JSON.parse(text) as { version: string }).version;
 }
 

@@ -3,6 +3,8 @@ import { Command } from "commander";
 import { findDaemon } from "../../client/daemon.js";
 import type { CliContext } from "../../context.js";
 import { resolveHome } from "../../context.js";
+import { outputOption, type OutputOptions } from "../../options.js";
+import { printJson } from "../../output.js";
 
 /** Builds `axon cluster down`. */
 export function makeClusterDownCommand(ctx: CliContext): Command {
@@ -12,16 +14,22 @@ export function makeClusterDownCommand(ctx: CliContext): Command {
       // Stopping is not destructive locally (state stays under $AXON_HOME), so there is nothing to
       // confirm; -y is accepted so Cortex scripts keep working.
       .option("-y, --yes", "do not ask for confirmation")
-      .action(async (_flags: unknown, command: Command) => {
+      .addOption(outputOption())
+      .action(async (flags: OutputOptions, command: Command) => {
+        const json = flags.output === "json";
         const connection = await findDaemon(resolveHome(ctx, command), ctx.signal);
         if (connection === undefined) {
-          ctx.stdout.write("the local cluster is not running\n");
+          // `stopped: false`: there was nothing to stop (not an error, as before).
+          if (json) printJson(ctx.stdout, { stopped: false, pid: null });
+          else ctx.stdout.write("the local cluster is not running\n");
           return;
         }
         const { stopCluster } = await import("../../services/cluster.js");
-        ctx.stderr.write(`stopping the local cluster (pid ${connection.record.pid})...\n`);
+        const { pid } = connection.record;
+        ctx.stderr.write(`stopping the local cluster (pid ${pid})...\n`);
         await stopCluster(connection, ctx.signal);
-        ctx.stdout.write("local cluster stopped\n");
+        if (json) printJson(ctx.stdout, { stopped: true, pid });
+        else ctx.stdout.write("local cluster stopped\n");
       })
   );
 }
