@@ -3,16 +3,18 @@
  * orphaned workers; bad input of every kind gets one clear message, a non-zero exit, and leaves
  * what is deployed alone.
  */
-import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { describe, expect, test } from "vitest";
+import { describe, expect, onTestFinished, test } from "vitest";
 import {
+  CLI,
   CONTROL_PLANE,
   copyExample,
   IRIS_REQUEST,
   isAlive,
+  killQuietly,
   makeTestCluster,
   postJson,
   waitFor,
@@ -246,5 +248,67 @@ describe("bad input", () => {
     const failedLines = logs.stdout.match(/replica r-\w+ failed: .*/g) ?? [];
     expect(failedLines.length).toBeGreaterThan(0);
     expect(new Set(failedLines).size).toBe(failedLines.length);
+  });
+});
+
+describe("lifecycle races", () => {
+  test("`cluster down` ends an open `logs -f` at once, and the follower says the control plane stopped", async () => {
+    // Given a live API and someone following its logs
+    const c = await makeTestCluster();
+    expect((await c.axon(["deploy", copyExample("iris-sklearn"), "--wait"])).code).toBe(0);
+    const follower = spawn(process.execPath, [CLI, "logs", "iris-classifier", "-f"], {
+      env: c.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    onTestFinished(() => killQuietly(follower.pid ?? -1));
+    let followerStderr = "";
+    follower.stderr.on("data", (chunk: Buffer) => (followerStderr += chunk.toString()));
+    const followerExit = new Promise<number | null>((resolve) => follower.once("exit", resolve));
+    await new Promise<void>((resolve) => follower.stdout.once("data", () => resolve()));
+
+    // When the cluster is stopped
+    const started = Date.now();
+    const down = await c.axon(["cluster", "down", "--yes"]);
+
+    // Then the stop is prompt and graceful, and the follower exits with a clear line
+    expect(down.stderr).not.toContain("did not stop");
+    expect(down.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await followerExit).toBe(1);
+    expect(followerStderr).toContain("the control plane stopped");
+    expect(followerStderr).not.toContain("bug in axon");
+    const daemonLog = readFileSync(path.join(c.home, "daemon.log"), "utf8");
+    expect(daemonLog).not.toContain("exiting anyway");
+  });
+
+  test("a request that never finishes does not hold up `cluster down`", async () => {
+    // Given a running cluster and a client stuck halfway through uploading a bundle
+    const c = await makeTestCluster();
+    expect((await c.axon(["cluster", "up"])).code).toBe(0);
+    const record = JSON.parse(readFileSync(path.join(c.home, "daemon.json"), "utf8")) as {
+      apiUrl: string;
+    };
+    const token = readFileSync(path.join(c.home, "token"), "utf8").trim();
+    const api = new URL(record.apiUrl);
+    const stuck = net.connect(Number(api.port), api.hostname);
+    onTestFinished(() => stuck.destroy());
+    stuck.on("error", () => {});
+    await new Promise<void>((resolve) => stuck.once("connect", resolve));
+    stuck.write(
+      `PUT /v1/bundles/${"0".repeat(64)} HTTP/1.1\r\nHost: ${api.host}\r\n` +
+        `Authorization: Bearer ${token}\r\nContent-Type: application/gzip\r\n` +
+        "Content-Length: 1000000\r\n\r\npartial",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    // When the cluster is stopped
+    const started = Date.now();
+    const down = await c.axon(["cluster", "down", "--yes"]);
+
+    // Then it stops gracefully well before the daemon's own 30 s deadline
+    expect(down.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const daemonLog = readFileSync(path.join(c.home, "daemon.log"), "utf8");
+    expect(daemonLog).not.toContain("exiting anyway");
   });
 });

@@ -46,6 +46,12 @@ const LOCK_FILE = "daemon.lock";
 const STATE_FILE = "state.db";
 const RESYNC_INTERVAL_MS = 30_000;
 const STOP_DEADLINE_MS = 30_000;
+/**
+ * How long stopping waits for open API responses before cutting their connections. Follow streams
+ * and deploys end by themselves when the daemon stops; this bounds anything else (a stalled
+ * upload) so the replicas still get their graceful stop within STOP_DEADLINE_MS.
+ */
+const API_CLOSE_GRACE_MS = 5_000;
 const ENV_GC_INTERVAL_MS = 10 * 60_000;
 
 export interface PythonChoice {
@@ -231,7 +237,7 @@ export class Daemon {
     if (this.#resync !== undefined) clearInterval(this.#resync);
     if (this.#envGc !== undefined) clearInterval(this.#envGc);
     this.#queue?.stop();
-    await this.#api?.close().catch(() => {});
+    await this.#closeApi();
     await this.#provider?.shutdown().catch(() => {});
     this.#store?.clearWorkerProcesses();
     this.#store?.close();
@@ -241,6 +247,27 @@ export class Daemon {
       rmSync(path.join(home, LOCK_FILE), { force: true });
       this.#lockHeld = false;
     }
+  }
+
+  async #closeApi(): Promise<void> {
+    const api = this.#api;
+    if (api === undefined) return;
+    const closed = api.close().then(
+      () => "closed" as const,
+      () => "closed" as const,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), API_CLOSE_GRACE_MS);
+    });
+    if ((await Promise.race([closed, graceOver])) === "late") {
+      this.#options.log(
+        `API requests still open after ${API_CLOSE_GRACE_MS / 1000}s of stopping; closing their connections`,
+      );
+      api.server.closeAllConnections();
+      await closed;
+    }
+    clearTimeout(timer);
   }
 
   #info(gatewayUrl: string): ClusterInfo {

@@ -43,6 +43,13 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 /** Uploads can be up to 512 MiB; give them time on slow disks. */
 const UPLOAD_TIMEOUT_MS = 10 * 60_000;
 
+/**
+ * The trailer the daemon ends a log follow with when it stops (`stopping`) or the API is deleted
+ * (`deleted`); lower case, as node reports it. Kept in step with `LOG_STREAM_END_TRAILER` in the
+ * control plane's logs route, which the CLI may not import.
+ */
+const LOG_STREAM_END_TRAILER = "axon-stream-end";
+
 const NOT_REACHABLE_HINT =
   "check `$AXON_HOME/daemon.log`, or restart it with `axon cluster down` then `axon cluster up`";
 
@@ -178,6 +185,15 @@ export class ApiClient {
         hint: NOT_REACHABLE_HINT,
         cause: error,
       });
+    }
+    // A follow ends by itself only when the API is deleted (a normal end) or the daemon stops.
+    if (response.body.trailers[LOG_STREAM_END_TRAILER] === "stopping") {
+      throw new UserError(
+        `the control plane stopped, so the logs of ${name} are no longer followed`,
+        {
+          hint: "start it again with `axon cluster up`, then run `axon logs` again",
+        },
+      );
     }
   }
 

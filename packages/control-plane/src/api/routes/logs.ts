@@ -1,3 +1,4 @@
+import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { DomainError } from "../../errors.js";
 import { followFile, readTail } from "../../logs/api-logs.js";
@@ -9,7 +10,22 @@ interface LogsQuery {
   tail?: string;
 }
 
+/**
+ * Trailer that says why a follow stream ended: `stopping` (the control plane is stopping) or
+ * `deleted` (the API is gone). The CLI repeats the name: it may only import types from here.
+ */
+export const LOG_STREAM_END_TRAILER = "Axon-Stream-End";
+
 export function registerLogsRoute(app: FastifyInstance, context: RouteContext): void {
+  // Follow streams never end by themselves, and closing the server waits for every open response:
+  // end them all before it closes, or the daemon's stop would wait for each follower's Ctrl-C.
+  const stopping = new AbortController();
+  const following = new Set<Promise<void>>();
+  app.addHook("preClose", async () => {
+    stopping.abort();
+    await Promise.allSettled(following);
+  });
+
   app.get<{ Params: { name: string }; Querystring: LogsQuery }>(
     "/v1/apis/:name/logs",
     async (request, reply) => {
@@ -22,26 +38,63 @@ export function registerLogsRoute(app: FastifyInstance, context: RouteContext): 
         return reply.type("text/plain; charset=utf-8").send(text);
       }
       reply.hijack();
-      const raw = reply.raw;
-      raw.writeHead(200, {
-        "Content-Type": "text/plain; charset=utf-8",
-        "Cache-Control": "no-cache",
+      const streaming = streamFollow(reply.raw, {
+        file,
+        text,
+        offset,
+        isDeleted: () => context.store.getApi(name) === undefined,
+        stopping: stopping.signal,
       });
-      raw.write(text);
-      const controller = new AbortController();
-      raw.on("close", () => controller.abort());
-      // The stream ends when the client goes away or the API is deleted.
-      const watch = setInterval(() => {
-        if (context.store.getApi(name) === undefined) controller.abort();
-      }, 1000);
-      try {
-        await followFile(file, offset, (chunk) => raw.write(chunk), controller.signal);
-      } finally {
-        clearInterval(watch);
-        raw.end();
-      }
+      following.add(streaming);
+      await streaming.finally(() => following.delete(streaming));
     },
   );
+}
+
+/**
+ * Writes the tail, then what is appended, until the client goes away, the API is deleted or the
+ * daemon stops; the last two end the body with a `LOG_STREAM_END_TRAILER` saying which.
+ */
+async function streamFollow(
+  raw: ServerResponse,
+  options: {
+    file: string;
+    /** The tail already read, sent first; following starts at `offset`. */
+    text: string;
+    offset: number;
+    isDeleted: () => boolean;
+    stopping: AbortSignal;
+  },
+): Promise<void> {
+  const { file, text, offset, isDeleted, stopping } = options;
+  raw.writeHead(200, {
+    "Content-Type": "text/plain; charset=utf-8",
+    "Cache-Control": "no-cache",
+    Trailer: LOG_STREAM_END_TRAILER,
+  });
+  raw.write(text);
+  const controller = new AbortController();
+  raw.on("close", () => controller.abort());
+  let deleted = false;
+  const watch = setInterval(() => {
+    if (!isDeleted()) return;
+    deleted = true;
+    controller.abort();
+  }, 1000);
+  try {
+    await followFile(
+      file,
+      offset,
+      (chunk) => raw.write(chunk),
+      AbortSignal.any([controller.signal, stopping]),
+    );
+  } finally {
+    clearInterval(watch);
+    if (stopping.aborted || deleted) {
+      raw.addTrailers({ [LOG_STREAM_END_TRAILER]: stopping.aborted ? "stopping" : "deleted" });
+    }
+    raw.end();
+  }
 }
 
 /** `tail` is a line count, 0–100,000 (default 100). */
