@@ -2,6 +2,23 @@
  * Deploy: validate a config against an uploaded bundle (authoritatively, again, in the daemon),
  * record a new version for every API whose spec or code changed, and enqueue them for reconcile.
  * Nothing already deployed is touched when validation fails.
+ *
+ * Decisions recorded here:
+ * - **Check, then record, in one synchronous stretch.** A deploy awaits its environment build for
+ *   seconds to minutes, and other deploys and deletes run meanwhile. Everything that depends on
+ *   the rest of the store (endpoints free, API not deleted meanwhile, API not updating) is checked
+ *   once early, for fast feedback, and again right before recording, with no `await` between that
+ *   check and the last `putApiVersion`. The daemon is one Node process, so that stretch is atomic
+ *   with respect to every other deploy and delete. Either every API of the config is recorded or
+ *   none is.
+ * - **A delete during a deploy wins.** An API's `createdAt` names its incarnation: if the API
+ *   existed when the deploy started and is gone (or was created anew) when it would be recorded,
+ *   the deploy fails with "api X was deleted while this deploy was running" instead of bringing
+ *   it back. An API that did not exist yet cannot be deleted (404), so a deploy creating it goes on.
+ * - **Cancelled when the client goes away** (`signal`): Ctrl-C of `axon deploy` records nothing.
+ * - **`force`**, as in Cortex: a deploy that changes an API whose current version is still rolling
+ *   out (status `updating`) is refused with "X is updating (override with --force)"; an unchanged
+ *   API is never refused.
  */
 import {
   ConfigError,
@@ -10,12 +27,12 @@ import {
   specHash,
   type ApiSpec,
 } from "@axon/spec";
-import type { DeployRequest, DeployResponse, DeployResult } from "../api/public.js";
+import type { ApiStatus, DeployRequest, DeployResponse, DeployResult } from "../api/public.js";
 import { BundleStore, projectHas } from "../bundles/bundle-store.js";
 import { DomainError } from "../errors.js";
 import type { SecretStore } from "../state/secrets.js";
-import type { StateStore } from "../state/store.js";
-import type { PythonEnvironments } from "./python-environments.js";
+import type { ApiRecord, StateStore } from "../state/store.js";
+import type { PreparedRuntime, PythonEnvironments } from "./python-environments.js";
 
 export interface DeployDeps {
   store: StateStore;
@@ -24,8 +41,12 @@ export interface DeployDeps {
   environments: PythonEnvironments;
   gatewayUrl: string;
   enqueue: (apiName: string) => void;
+  /** Status of a deployed API from its observed replicas (`updating` refuses changes without force). */
+  apiStatus: (api: ApiRecord) => ApiStatus;
   /** Progress for the client (environment builds); lines are shown as they come. */
   onProgress?: (message: string) => void;
+  /** Aborted when the client goes away: the deploy stops and records nothing. */
+  signal?: AbortSignal;
 }
 
 export async function deployApis(
@@ -63,33 +84,55 @@ export async function deployApis(
     throw error;
   }
 
-  assertEndpointsFree(store, parsed.apis, request.configFileName);
+  const force = request.force === true;
   const credentials = acceptedCredentials(request.credentials);
+  // Which incarnation of each API this deploy starts from (see "A delete during a deploy wins").
+  const startedFrom = new Map<string, string | undefined>(
+    parsed.apis.map((spec) => [spec.name, store.getApi(spec.name)?.createdAt]),
+  );
+  // Early checks, so a deploy that will be refused does not build an environment first.
+  assertEndpointsFree(store, parsed.apis, request.configFileName);
+  for (const spec of parsed.apis) {
+    const existing = store.getApi(spec.name);
+    if (
+      existing !== undefined &&
+      !force &&
+      (existing.currentVersion.specHash !== specHash(spec) ||
+        existing.currentVersion.bundle !== request.bundle ||
+        secrets.differs(spec.name, credentials))
+    ) {
+      assertNotUpdating(deps, existing);
+    }
+  }
 
   // Every API of one config shares the project folder, so they share its environment. It is built
   // before anything is recorded: a failed build leaves every deployed API as it was.
   let announced = false;
-  const runtime = await deps.environments.prepare(projectDir, (line) => {
-    if (!announced) {
-      progress("building Python environment");
-      announced = true;
-    }
-    progress(line);
-  });
+  const runtime = await untilCancelled(
+    deps,
+    parsed.apis,
+    deps.environments.prepare(projectDir, (line) => {
+      if (!announced) {
+        progress("building Python environment");
+        announced = true;
+      }
+      progress(line);
+    }),
+  );
   if (announced) progress("Python environment built");
 
+  // From here to the end: no `await`. The checks below and the recording are one atomic stretch.
+  if (deps.signal?.aborted === true) throw cancelled(deps, parsed.apis);
+  const plans = parsed.apis.map((spec) =>
+    planApi(deps, request, spec, runtime, credentials, startedFrom.get(spec.name)),
+  );
+  assertEndpointsFree(store, parsed.apis, request.configFileName);
+  if (!force) for (const plan of plans) if (plan.changed) assertNotUpdating(deps, plan.existing);
+
   const results: DeployResult[] = [];
-  for (const spec of parsed.apis) {
-    const hash = specHash(spec);
-    const existing = store.getApi(spec.name);
+  for (const { spec, hash, existing, changed } of plans) {
     const endpoint = `${deps.gatewayUrl}${spec.networking.endpoint}`;
-    const credentialsChanged = secrets.differs(spec.name, credentials);
-    if (
-      existing?.currentVersion.specHash === hash &&
-      existing.currentVersion.bundle === request.bundle &&
-      existing.currentVersion.envKey === runtime.envKey &&
-      !credentialsChanged
-    ) {
+    if (!changed) {
       results.push({
         api: spec.name,
         kind: spec.kind,
@@ -136,6 +179,96 @@ export async function deployApis(
     });
   }
   return { results, warnings: parsed.deprecations };
+}
+
+interface ApiPlan {
+  spec: ApiSpec;
+  hash: string;
+  /** The API as it is now (undefined: this deploy creates it). */
+  existing: ApiRecord | undefined;
+  /** False when spec, code, environment and credentials are all as deployed: nothing to record. */
+  changed: boolean;
+}
+
+/** What a deploy does to one API, decided against the store as it is now. */
+function planApi(
+  deps: DeployDeps,
+  request: DeployRequest,
+  spec: ApiSpec,
+  runtime: PreparedRuntime,
+  credentials: Record<string, string>,
+  startedFromCreatedAt: string | undefined,
+): ApiPlan {
+  const hash = specHash(spec);
+  const existing = deps.store.getApi(spec.name);
+  if (startedFromCreatedAt !== undefined && existing?.createdAt !== startedFromCreatedAt) {
+    throw new DomainError(
+      "api.deleted_during_deploy",
+      `api ${spec.name} was deleted while this deploy was running; nothing was deployed`,
+      {
+        status: 409,
+        hint: `deploy again to create ${spec.name} anew`,
+      },
+    );
+  }
+  const changed = !(
+    existing?.currentVersion.specHash === hash &&
+    existing.currentVersion.bundle === request.bundle &&
+    existing.currentVersion.envKey === runtime.envKey &&
+    !deps.secrets.differs(spec.name, credentials)
+  );
+  return { spec, hash, existing, changed };
+}
+
+/** Cortex's rule: a change to an API whose current version is still rolling out needs --force. */
+function assertNotUpdating(deps: DeployDeps, existing: ApiRecord | undefined): void {
+  if (existing === undefined || deps.apiStatus(existing) !== "updating") return;
+  const name = existing.name;
+  throw new DomainError(
+    "api.updating",
+    `${name} is updating (override with --force): its version ${existing.currentVersion.id} is still rolling out`,
+    {
+      status: 409,
+      hint: `wait until \`axon get ${name}\` shows it live and deploy again, or deploy with --force to replace the version rolling out now`,
+    },
+  );
+}
+
+/** `work`, unless the client goes away first: then the deploy fails and records nothing. */
+async function untilCancelled<T>(deps: DeployDeps, apis: ApiSpec[], work: Promise<T>): Promise<T> {
+  const signal = deps.signal;
+  if (signal === undefined) return work;
+  if (signal.aborted) {
+    work.catch(() => {});
+    throw cancelled(deps, apis);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      // The environment build itself goes on (it is shared by content and kept for the next
+      // deploy); its outcome no longer matters to this deploy.
+      work.catch(() => {});
+      reject(cancelled(deps, apis));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** The error of a deploy whose client went away; deployed APIs get an event saying nothing changed. */
+function cancelled(deps: DeployDeps, apis: ApiSpec[]): DomainError {
+  for (const spec of apis) {
+    if (deps.store.getApi(spec.name) === undefined) continue;
+    deps.store.addEvent(
+      spec.name,
+      "warning",
+      "a deploy was cancelled before it was recorded (its client disconnected); nothing changed",
+    );
+  }
+  return new DomainError(
+    "deploy.cancelled",
+    "the deploy was cancelled (its client disconnected) before anything was recorded; nothing changed",
+    { status: 499 },
+  );
 }
 
 /** Only the standard AWS settings are accepted as forwarded credentials. */

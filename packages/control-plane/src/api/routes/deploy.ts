@@ -1,5 +1,7 @@
 import type { FastifyInstance } from "fastify";
+import type { ServerResponse } from "node:http";
 import { toErrorBody } from "../../errors.js";
+import { summarizeApi } from "../../reconcile/status.js";
 import { deployApis, type DeployDeps } from "../../services/deploy.js";
 import type { RouteContext } from "../context.js";
 import type { DeployRequest, DeployResponse, DeployStreamLine } from "../public.js";
@@ -7,33 +9,37 @@ import type { DeployRequest, DeployResponse, DeployStreamLine } from "../public.
 /**
  * POST /v1/deploy. Plain JSON by default; with `Accept: application/x-ndjson` the response streams
  * progress lines (environment builds take a while) and ends with the result or the error.
+ * A client that goes away before the answer (Ctrl-C of `axon deploy`) cancels the deploy.
  */
 export function registerDeployRoute(app: FastifyInstance, context: RouteContext): void {
-  const deps = (onProgress?: (message: string) => void): DeployDeps => ({
+  const deps = (signal: AbortSignal, onProgress?: (message: string) => void): DeployDeps => ({
     store: context.store,
     bundles: context.bundles,
     secrets: context.secrets,
     environments: context.environments,
     gatewayUrl: context.gatewayUrl,
     enqueue: (name) => context.enqueue(name),
+    apiStatus: (api) => summarizeApi(api, context.provider, context.gatewayUrl).status,
+    signal,
     ...(onProgress === undefined ? {} : { onProgress }),
   });
   app.post<{ Body: DeployRequest }>(
     "/v1/deploy",
     async (request, reply): Promise<DeployResponse | undefined> => {
       const body = request.body ?? ({} as DeployRequest);
+      const raw = reply.raw;
+      const signal = abortedWhenClientLeaves(raw);
       if (!(request.headers.accept ?? "").includes("application/x-ndjson"))
-        return deployApis(deps(), body);
+        return deployApis(deps(signal), body);
 
       reply.hijack();
-      const raw = reply.raw;
       raw.writeHead(200, { "Content-Type": "application/x-ndjson", "Cache-Control": "no-cache" });
       const send = (line: DeployStreamLine): void => {
-        raw.write(`${JSON.stringify(line)}\n`);
+        if (!raw.destroyed) raw.write(`${JSON.stringify(line)}\n`);
       };
       try {
         const result = await deployApis(
-          deps((message) => send({ type: "progress", message })),
+          deps(signal, (message) => send({ type: "progress", message })),
           body,
         );
         send({ type: "result", result });
@@ -41,8 +47,18 @@ export function registerDeployRoute(app: FastifyInstance, context: RouteContext)
         const { status, body: errorBody } = toErrorBody(error);
         send({ type: "error", status, error: errorBody });
       }
-      raw.end();
+      if (!raw.destroyed) raw.end();
       return undefined;
     },
   );
+}
+
+/** A signal aborted when the connection closes before the response was fully sent. */
+function abortedWhenClientLeaves(response: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  response.once("close", () => {
+    if (!response.writableFinished)
+      controller.abort(new Error("the client disconnected before the deploy finished"));
+  });
+  return controller.signal;
 }
