@@ -50,6 +50,10 @@ const UPLOAD_TIMEOUT_MS = 10 * 60_000;
  */
 const LOG_STREAM_END_TRAILER = "axon-stream-end";
 
+const LOST_DEPLOY_HINT =
+  "the deploy may or may not have been applied: check `axon cluster info` and `axon get`, and the " +
+  "daemon log at `$AXON_HOME/daemon.log`; then run `axon deploy` again";
+
 const NOT_REACHABLE_HINT =
   "check `$AXON_HOME/daemon.log`, or restart it with `axon cluster down` then `axon cluster up`";
 
@@ -107,31 +111,69 @@ export class ApiClient {
       timeoutMs: undefined,
     });
     if (!response.ok) throw await toApiError(response);
-    let buffered = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of response.body) {
-      buffered += decoder.decode(chunk as Buffer, { stream: true });
-      let newline = buffered.indexOf("\n");
-      while (newline !== -1) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        newline = buffered.indexOf("\n");
-        if (line.trim() === "") continue;
-        const event = JSON.parse(line) as DeployStreamLine;
-        switch (event.type) {
-          case "progress":
-            await onProgress(event.message);
-            break;
-          case "result":
-            return event.result;
-          case "error":
-            throw errorFromBody(event.error, event.status);
-        }
+    const lost = (cause: unknown): UserError =>
+      new UserError("lost the connection to the control plane while deploying", {
+        hint: LOST_DEPLOY_HINT,
+        cause,
+      });
+    for await (const line of this.#lines(response, lost)) {
+      let event: DeployStreamLine;
+      try {
+        event = JSON.parse(line) as DeployStreamLine;
+      } catch (error) {
+        throw new UserError("the control plane sent a deploy progress line that is not JSON", {
+          details: line.slice(0, 500),
+          hint: NOT_REACHABLE_HINT,
+          cause: error,
+        });
+      }
+      switch (event.type) {
+        case "progress":
+          await onProgress(event.message);
+          break;
+        case "result":
+          return event.result;
+        case "error":
+          throw errorFromBody(event.error, event.status);
       }
     }
-    throw new UserError("the control plane ended the deploy without a result", {
-      hint: NOT_REACHABLE_HINT,
-    });
+    // The body ended cleanly but early: the daemon stopped (or died) before answering.
+    throw lost(undefined);
+  }
+
+  /**
+   * The non-empty lines of a streamed body. A broken connection (the daemon died, `kill -9`) throws
+   * `broken(cause)`, Ctrl-C throws `InterruptedError`: never a raw socket error.
+   */
+  async *#lines(
+    response: HttpResponse,
+    broken: (cause: unknown) => UserError,
+  ): AsyncGenerator<string, void, undefined> {
+    const decoder = new TextDecoder();
+    const chunks = response.body[Symbol.asyncIterator]();
+    let buffered = "";
+    try {
+      for (;;) {
+        let next: IteratorResult<unknown>;
+        try {
+          next = await chunks.next();
+        } catch (error) {
+          if (this.#signal.aborted) throw new InterruptedError();
+          throw broken(error);
+        }
+        buffered +=
+          next.done === true
+            ? decoder.decode()
+            : decoder.decode(next.value as Buffer, { stream: true });
+        const lines = buffered.split("\n");
+        buffered = next.done === true ? "" : (lines.pop() ?? "");
+        for (const line of lines) if (line.trim() !== "") yield line;
+        if (next.done === true) return;
+      }
+    } finally {
+      // The caller stopped early (it has its answer): release the connection.
+      if (!response.body.readableEnded) response.body.destroy();
+    }
   }
 
   async listApis(): Promise<ApiListResponse> {
@@ -200,7 +242,16 @@ export class ApiClient {
   async #json<T>(method: string, route: string, options: RequestOptions = {}): Promise<T> {
     const response = await this.#send(method, route, options);
     if (!response.ok) throw await toApiError(response);
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      if (this.#signal.aborted) throw new InterruptedError();
+      throw new UserError(`lost the connection to the control plane during ${method} ${route}`, {
+        hint: NOT_REACHABLE_HINT,
+        cause: error,
+      });
+    }
     try {
       return JSON.parse(text) as T;
     } catch (error) {
