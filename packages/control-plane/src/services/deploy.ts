@@ -86,14 +86,13 @@ export async function deployApis(
 
   const force = request.force === true;
   const credentials = acceptedCredentials(request.credentials);
-  // Which incarnation of each API this deploy starts from (see "A delete during a deploy wins").
-  const startedFrom = new Map<string, string | undefined>(
-    parsed.apis.map((spec) => [spec.name, store.getApi(spec.name)?.createdAt]),
-  );
+  // The APIs as this deploy found them: their `createdAt` is the incarnation it may update (see
+  // "A delete during a deploy wins").
+  const startedFrom = new Map(parsed.apis.map((spec) => [spec.name, store.getApi(spec.name)]));
   // Early checks, so a deploy that will be refused does not build an environment first.
   assertEndpointsFree(store, parsed.apis, request.configFileName);
   for (const spec of parsed.apis) {
-    const existing = store.getApi(spec.name);
+    const existing = startedFrom.get(spec.name);
     if (
       existing !== undefined &&
       !force &&
@@ -124,7 +123,7 @@ export async function deployApis(
   // From here to the end: no `await`. The checks below and the recording are one atomic stretch.
   if (deps.signal?.aborted === true) throw cancelled(deps, parsed.apis);
   const plans = parsed.apis.map((spec) =>
-    planApi(deps, request, spec, runtime, credentials, startedFrom.get(spec.name)),
+    planApi(deps, request, spec, runtime, credentials, startedFrom.get(spec.name)?.createdAt),
   );
   assertEndpointsFree(store, parsed.apis, request.configFileName);
   if (!force) for (const plan of plans) if (plan.changed) assertNotUpdating(deps, plan.existing);
