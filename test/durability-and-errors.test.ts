@@ -313,6 +313,27 @@ describe("lifecycle races", () => {
     expect(daemonLog).not.toContain("exiting anyway");
   });
 
+  test("two `cluster up` at once both succeed and share one control plane", async () => {
+    // Given no cluster running
+    const c = await makeTestCluster();
+
+    // When three CLIs start it at the same moment
+    const ups = await Promise.all([
+      c.axon(["cluster", "up"]),
+      c.axon(["cluster", "up"]),
+      c.axon(["cluster", "up"]),
+    ]);
+
+    // Then every one succeeds and they all talk to the one daemon that won the lock
+    for (const up of ups) expect(up).toMatchObject({ code: 0 });
+    const pid = c.daemonPid() ?? -1;
+    expect(isAlive(pid)).toBe(true);
+    const info = JSON.parse((await c.axon(["cluster", "info", "-o", "json"])).stdout) as {
+      pid: number;
+    };
+    expect(info.pid).toBe(pid);
+  });
+
   test("the daemon dying during a deploy is reported as a lost connection, not as a bug", async () => {
     // Given a project whose environment build is slow while a marker file exists
     const marker = path.join(mkdtempSync(path.join(os.tmpdir(), "axon-marker-")), "slow");

@@ -1,7 +1,8 @@
 /**
  * Starting the local control plane in the background: spawn it detached with its output appended to
  * `$AXON_HOME/daemon.log`, then poll `daemon.json` + `/v1/health` until it answers. If the child
- * dies first, the error shows the end of its log, which is where the reason is.
+ * dies first, the error shows the end of its log, which is where the reason is — unless it died
+ * because another CLI's daemon took the home's lock first: then that daemon is waited for and used.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -23,6 +24,8 @@ export interface StartDaemonOptions {
   timeoutMs?: number;
 }
 
+/** The control plane's lock (its pid inside); named here because the CLI may not import it. */
+const DAEMON_LOCK_FILE = "daemon.lock";
 const POLL_MS = 100;
 const LOG_TAIL_LINES = 20;
 
@@ -69,6 +72,7 @@ export async function startDaemon(
   const log = await open(logFile, "a", 0o600);
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let spawnError: Error | undefined;
+  let childPid: number | undefined;
   try {
     const child = spawn(process.execPath, args, {
       cwd: home,
@@ -82,6 +86,7 @@ export async function startDaemon(
     child.once("error", (error) => {
       spawnError = error;
     });
+    childPid = child.pid;
     child.unref();
   } finally {
     await log.close();
@@ -96,7 +101,10 @@ export async function startDaemon(
     }
     const connection = await findDaemon(home, ctx.signal);
     if (connection !== undefined) return connection;
-    if (exit !== undefined) {
+    // Our child lost the race for the lock to a daemon another CLI started: keep polling for that
+    // one until the deadline.
+    const rival = exit === undefined ? undefined : await liveLockHolder(home, childPid);
+    if (exit !== undefined && rival === undefined) {
       const how = exit.code === null ? `signal ${exit.signal ?? "?"}` : `exit code ${exit.code}`;
       throw new UserError(`the local cluster failed to start (${how})`, {
         details: await readLogTail(logFile, logOffset),
@@ -104,8 +112,9 @@ export async function startDaemon(
       });
     }
     if (Date.now() >= deadline) {
+      const who = rival === undefined ? "the local cluster" : `the control plane (pid ${rival})`;
       throw new UserError(
-        `the local cluster did not start within ${Math.round((options.timeoutMs ?? 15_000) / 1000)}s`,
+        `${who} did not start within ${Math.round((options.timeoutMs ?? 15_000) / 1000)}s`,
         {
           details: await readLogTail(logFile, logOffset),
           hint: `see ${logFile}; stop a stuck daemon with \`axon cluster down\``,
@@ -113,6 +122,23 @@ export async function startDaemon(
       );
     }
     await sleep(POLL_MS, ctx.signal);
+  }
+}
+
+/** The pid in the home's daemon lock when that process is alive and is not `ours`. */
+async function liveLockHolder(home: string, ours: number | undefined): Promise<number | undefined> {
+  let pid: number;
+  try {
+    pid = Number.parseInt(await readFile(path.join(home, DAEMON_LOCK_FILE), "utf8"), 10);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === ours) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM" ? pid : undefined;
   }
 }
 
