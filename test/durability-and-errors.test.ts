@@ -334,6 +334,30 @@ describe("lifecycle races", () => {
     expect(info.pid).toBe(pid);
   });
 
+  test("two deploys at once with no cluster running both start it, share it and succeed", async () => {
+    // Given two projects and no cluster
+    const c = await makeTestCluster();
+    const one = copyExample("iris-sklearn");
+    const two = copyExample("iris-sklearn");
+    const config = readFileSync(path.join(two, "axon.yaml"), "utf8");
+    writeFileSync(
+      path.join(two, "axon.yaml"),
+      config.replace("name: iris-classifier", "name: iris-two"),
+    );
+
+    // When both are deployed at the same moment
+    const [first, second] = await Promise.all([c.axon(["deploy", one]), c.axon(["deploy", two])]);
+
+    // Then both succeed against the one daemon, and one of them says it used the other's
+    expect(first).toMatchObject({ code: 0 });
+    expect(second).toMatchObject({ code: 0 });
+    expect(first.stderr + second.stderr).toContain("another axon started the local cluster");
+    const list = JSON.parse((await c.axon(["get", "-o", "json"])).stdout) as {
+      apis: Array<{ name: string }>;
+    };
+    expect(list.apis.map((a) => a.name).sort()).toEqual(["iris-classifier", "iris-two"]);
+  });
+
   test("the daemon dying during a deploy is reported as a lost connection, not as a bug", async () => {
     // Given a project whose environment build is slow while a marker file exists
     const marker = path.join(mkdtempSync(path.join(os.tmpdir(), "axon-marker-")), "slow");

@@ -100,7 +100,14 @@ export async function startDaemon(
       });
     }
     const connection = await findDaemon(home, ctx.signal);
-    if (connection !== undefined) return connection;
+    if (connection !== undefined) {
+      if (connection.record.pid !== childPid) {
+        ctx.stderr.write(
+          `another axon started the local cluster at the same time (pid ${connection.record.pid}); using it\n`,
+        );
+      }
+      return connection;
+    }
     // Our child lost the race for the lock to a daemon another CLI started: keep polling for that
     // one until the deadline.
     const rival = exit === undefined ? undefined : await liveLockHolder(home, childPid);
