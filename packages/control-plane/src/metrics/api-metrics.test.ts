@@ -103,6 +103,23 @@ describe("summarizeMetrics", () => {
     expect(summarizeMetrics(hung, 0).p99LatencyMs).toBeLessThanOrEqual(90_000);
   });
 
+  it("reports the slowest request as p99 when there are fewer than 100 (never below the mean of one)", () => {
+    expect(summarizeMetrics(statsOf([[200, 2.7182]]), 0)).toMatchObject({
+      avgLatencyMs: 2.72,
+      p99LatencyMs: 2.72,
+    });
+    expect(
+      summarizeMetrics(
+        statsOf([
+          [200, 1],
+          [200, 3],
+          [200, 40],
+        ]),
+        0,
+      ).p99LatencyMs,
+    ).toBe(40);
+  });
+
   it("has no latency before the first request", () => {
     expect(summarizeMetrics(statsOf([]), 0)).toEqual({
       requests: { "2XX": 0, "4XX": 0, "5XX": 0 },

@@ -105,6 +105,8 @@ export function latencyQuantileMs(stats: RequestStats, q: number): number | null
   if (stats.count === 0) return null;
   const max = stats.latencyMaxMs;
   const rank = q * stats.count;
+  // The quantile lies past the second-slowest request (p99 of fewer than 100): it is the slowest.
+  if (rank > stats.count - 1) return max;
   let seen = 0;
   for (let i = 0; i < stats.latencyBuckets.length; i++) {
     const inBucket = stats.latencyBuckets[i] ?? 0;
