@@ -414,6 +414,8 @@ describe("Replica", () => {
     expect(body.request_id).toBe(requestId);
     expect(body.error).toContain(`exited with code 7 while handling request ${requestId}`);
 
+    // And until a replacement has loaded, the replica says it has no live worker (routers skip it)
+    expect(replica.hasLiveWorker).toBe(false);
     // And a replacement worker starts; the replica stays ready and serves again
     await waitFor(() => replica.pids().some((pid) => pid !== first), "a replacement worker");
     expect(replica.state).toBe("ready");
@@ -428,6 +430,7 @@ describe("Replica", () => {
     );
     if (answer === undefined) throw new Error("no answer");
     expect(((await answer.json()) as { pid: number }).pid).not.toBe(first);
+    expect(replica.hasLiveWorker).toBe(true);
     expect(exits).toEqual([]);
     expect(await readFile(logFile, "utf8")).toMatch(
       new RegExp(

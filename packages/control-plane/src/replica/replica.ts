@@ -229,6 +229,15 @@ export class Replica {
     return this.#state;
   }
 
+  /**
+   * True while at least one worker can take a request. A ready replica whose workers all died
+   * answers 503 until their replacements load, so routers should send requests elsewhere.
+   */
+  get hasLiveWorker(): boolean {
+    for (const link of this.#links) if (link.usable) return true;
+    return false;
+  }
+
   /** Requests accepted and not yet answered (reading the body, queued, or in `predict`). */
   get inFlight(): number {
     return this.#inFlight;

@@ -7,9 +7,15 @@ import type { FrontRequest, Responder } from "../../replica/front-server.js";
 import { afterEach, describe, expect, test } from "vitest";
 import { Gateway, type GatewayBackend, type RoutableReplica } from "./gateway.js";
 
-function standIn(name: string, inFlight: number, seen: string[]): RoutableReplica {
+function standIn(
+  name: string,
+  inFlight: number,
+  seen: string[],
+  hasLiveWorker = true,
+): RoutableReplica {
   return {
     inFlight,
+    hasLiveWorker,
     serve(_request: FrontRequest, responder: Responder, requestId: string) {
       seen.push(requestId);
       responder.send(200, ["content-type", "text/plain"], name);
@@ -63,6 +69,24 @@ describe("Gateway", () => {
     });
     expect(await response.text()).toBe("idle");
     expect(seen).toEqual(["abc-1"]);
+  });
+
+  test("skips a replica whose workers are all being replaced while another can serve", async () => {
+    // Given an idle replica with no live worker and a busier healthy one
+    const seen: string[] = [];
+    let replicas = [standIn("dead", 0, seen, false), standIn("healthy", 3, seen)];
+    const { gateway, url } = await start({ readyReplicas: () => replicas, whyNotReady: () => "" });
+    gateway.setRoute("iris", "/iris");
+
+    // When requests arrive, Then the healthy one answers them all
+    for (let i = 0; i < 3; i++) {
+      expect(await (await fetch(`${url}/iris`, { method: "POST", body: "[1]" })).text()).toBe(
+        "healthy",
+      );
+    }
+    // And with no replica able to serve, one of them still gets the request (and says why)
+    replicas = [standIn("dead", 0, seen, false)];
+    expect(await (await fetch(`${url}/iris`, { method: "POST", body: "[1]" })).text()).toBe("dead");
   });
 
   test("answers GET with usage, other methods with 405, unknown paths with 404", async () => {

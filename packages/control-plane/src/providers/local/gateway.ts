@@ -18,6 +18,8 @@ import { rawHeader } from "../../replica/raw-header.js";
 /** What the gateway needs from a replica. */
 export interface RoutableReplica {
   readonly inFlight: number;
+  /** False while every worker of the replica is dead (being replaced): skipped when others can serve. */
+  readonly hasLiveWorker: boolean;
   serve(request: FrontRequest, responder: Responder, requestId: string): void;
 }
 
@@ -160,10 +162,16 @@ function routePath(url: string): string {
   return pathname.length > 1 && pathname.endsWith("/") ? pathname.slice(0, -1) : pathname;
 }
 
+/**
+ * The replica with the fewest requests in flight among those with a live worker; a replica whose
+ * workers are all being replaced answers 503 at once, so it would always look least busy. When no
+ * replica has a live worker, any of them (it answers the 503 that says so).
+ */
 function leastInFlight(replicas: RoutableReplica[]): RoutableReplica | undefined {
   let best: RoutableReplica | undefined;
   for (const replica of replicas) {
+    if (!replica.hasLiveWorker) continue;
     if (best === undefined || replica.inFlight < best.inFlight) best = replica;
   }
-  return best;
+  return best ?? replicas[0];
 }
