@@ -508,6 +508,25 @@ describe("Replica", () => {
     expect((await postJson(url, {})).status).toBe(503);
   });
 
+  it("stop() past its grace answers 502 saying the replica was stopped, not that predict failed", async () => {
+    // Given a request that takes 5 s
+    const { replica, url } = await startHarness();
+    await replica.ready;
+    const slow = postJson(url, { action: "sleep", seconds: 5 });
+    await waitFor(() => replica.inFlight === 1, "the request to be in flight");
+
+    // When the replica is stopped with 200 ms of grace
+    await replica.stop(200);
+
+    // Then the cut request says what happened
+    const res = await slow;
+    expect(res.status).toBe(502);
+    const requestId = res.headers.get("x-request-id") ?? "missing";
+    expect(((await res.json()) as { error: string }).error).toBe(
+      `replica r-test of test-api was stopped before request ${requestId} finished (a stopping replica gives requests in flight 0.2s); retry it`,
+    );
+  });
+
   it("stop() lets an in-flight request finish, then ends the workers", async () => {
     // Given a slow request in flight
     const { replica, url } = await startHarness();

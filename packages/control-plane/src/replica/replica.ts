@@ -162,6 +162,8 @@ export class Replica {
   #runtimeDir = "";
   #state: ReplicaState = "starting";
   #inFlight = 0;
+  /** The grace `stop()` was given, for the message to requests it cut short. */
+  #stopGraceMs = 0;
   #wantsMeta = true;
   #nextPick = 0;
   #batch: Call[] = [];
@@ -341,6 +343,7 @@ export class Replica {
       );
     }
     this.#state = "draining";
+    this.#stopGraceMs = graceMs;
     this.#shutdown = this.#teardown(graceMs).then(() => {
       if (this.#state !== "failed") this.#state = "stopped";
     });
@@ -583,10 +586,13 @@ export class Replica {
     this.#goneHandled.add(link);
     link.socket?.destroy();
     const exitText = describeExit(link);
-    const failed = link.failPending(
-      502,
-      (requestId) =>
-        `the predictor process of ${this.#options.apiName} ${exitText} while handling request ${requestId}; see the API logs`,
+    // A planned stop (rolling update, scale-down, delete) that outlasted its grace is not the
+    // predictor's fault: say so rather than blame the process the front itself ended.
+    const stopping = this.#state === "draining";
+    const failed = link.failPending(502, (requestId) =>
+      stopping
+        ? `replica ${this.id} of ${this.#options.apiName} was stopped before request ${requestId} finished (a stopping replica gives requests in flight ${this.#stopGraceMs / 1000}s); retry it`
+        : `the predictor process of ${this.#options.apiName} ${exitText} while handling request ${requestId}; see the API logs`,
     );
     if (this.#shutdown !== null) return; // asked to stop, or already failed: expected
     const lost = failed.length > 0 ? ` (${describeRequests(failed)} got 502)` : "";
