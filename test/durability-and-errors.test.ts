@@ -83,6 +83,51 @@ describe("restart", () => {
   });
 });
 
+describe("rolling updates", () => {
+  test("a request in flight on an old replica finishes: the drain lasts the predictor timeout, not 10 s", async () => {
+    // Given a live API whose predict takes 12 s when asked to (the default timeout is 60 s)
+    const c = await makeTestCluster();
+    const project = copyExample("iris-sklearn");
+    writeFileSync(
+      path.join(project, "predictor.py"),
+      [
+        "import os, time",
+        "",
+        "class PythonPredictor:",
+        "    def __init__(self, config):",
+        "        pass",
+        "",
+        "    def predict(self, payload):",
+        "        time.sleep(payload['sleep'])",
+        "        return {'version': os.environ.get('VERSION', '1')}",
+        "",
+      ].join("\n"),
+    );
+    expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
+    const endpoint = `http://localhost:${c.gatewayPort}/iris-classifier`;
+
+    // When a slow request is in flight and a new version rolls out
+    const slow = postJson(endpoint, { sleep: 12 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const config = path.join(project, "axon.yaml");
+    writeFileSync(
+      config,
+      readFileSync(config, "utf8").replace(
+        "path: predictor.py",
+        "path: predictor.py\n    env:\n      VERSION: '2'",
+      ),
+    );
+    expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
+
+    // Then the slow request gets its answer from the old version, and new ones reach the new
+    expect(await slow).toEqual({ status: 200, text: '{"version": "1"}' });
+    expect(await postJson(endpoint, { sleep: 0 })).toEqual({
+      status: 200,
+      text: '{"version": "2"}',
+    });
+  });
+});
+
 describe("self-healing", () => {
   test("a replica whose worker is killed is replaced and the API serves again", async () => {
     // Given a live iris API with one worker process

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { parseDuration } from "@axon/spec";
+import { DEFAULT_PREDICTOR_TIMEOUT_MS, parseDuration } from "@axon/spec";
 import {
   addToTotals,
   type MetricsSource,
@@ -30,13 +30,22 @@ export interface LocalProviderOptions {
   logs: ApiLogs;
   /** Where replica sockets live (keep it short: Unix socket paths are limited to ~107 bytes). */
   runDir: string;
-  /** How long a stopping replica may finish in-flight requests. */
+  /**
+   * How long a replica stopped by a rolling update, scale-down or delete may finish its requests
+   * in flight. Default: the API's `predictor.timeout` — a request is never cut before it would
+   * have timed out anyway.
+   */
   drainGraceMs?: number;
 }
+
+/** How long replicas may finish requests when the whole control plane stops (it has 30 s). */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 interface Entry {
   observed: ObservedReplica;
   replica: Replica;
+  /** The API's per-request timeout: the drain a planned stop gives it. */
+  timeoutMs: number;
 }
 
 export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
@@ -151,7 +160,11 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
       pids: replica.pids(),
       startedAt: Date.now(),
     };
-    const entry: Entry = { observed, replica };
+    const timeoutMs =
+      spec.predictor.timeout === undefined
+        ? DEFAULT_PREDICTOR_TIMEOUT_MS
+        : parseDuration(spec.predictor.timeout);
+    const entry: Entry = { observed, replica, timeoutMs };
     this.#replicas.set(id, entry);
     this.#options.store.recordWorkerProcesses(id, plan.apiName, observed.pids);
     this.#options.logs.appendSystemLine(
@@ -208,13 +221,17 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
     void entry.replica.stop(0).finally(() => this.#changed(apiName));
   }
 
-  async deleteReplica(id: string): Promise<void> {
+  deleteReplica(id: string): Promise<void> {
     const entry = this.#replicas.get(id);
-    if (entry === undefined) return;
+    if (entry === undefined) return Promise.resolve();
+    return this.#stopReplica(id, entry, this.#options.drainGraceMs ?? entry.timeoutMs);
+  }
+
+  async #stopReplica(id: string, entry: Entry, graceMs: number): Promise<void> {
     entry.observed.phase = "stopping";
     this.#readyCache.delete(entry.observed.apiName);
     try {
-      await entry.replica.stop(this.#options.drainGraceMs ?? 10_000);
+      await entry.replica.stop(graceMs);
     } finally {
       if (this.#replicas.delete(id)) {
         addToTotals(this.#retiredStats, entry.observed.apiName, entry.replica.requestStats());
@@ -267,7 +284,10 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
   }
 
   async shutdown(): Promise<void> {
-    await Promise.all([...this.#replicas.keys()].map((id) => this.deleteReplica(id)));
+    const grace = Math.min(this.#options.drainGraceMs ?? SHUTDOWN_GRACE_MS, SHUTDOWN_GRACE_MS);
+    await Promise.all(
+      [...this.#replicas].map(([id, entry]) => this.#stopReplica(id, entry, grace)),
+    );
     await this.gateway.close();
   }
 }
