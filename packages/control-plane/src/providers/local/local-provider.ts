@@ -56,6 +56,11 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
   /** Request totals of replicas that are gone, per API, so API counters never go backwards. */
   readonly #retiredStats = new Map<string, RequestStats>();
   /**
+   * Failed replicas still finishing requests on their surviving workers: no longer routed to or
+   * reconciled, but their answers still count until they have stopped.
+   */
+  readonly #failing = new Set<Entry>();
+  /**
    * Ready replicas per API for the gateway's hot path, rebuilt lazily after any phase change so a
    * request never scans the replicas of every API.
    */
@@ -211,14 +216,18 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
     if (this.#replicas.get(id) !== entry) return;
     this.#replicas.delete(id);
     this.#readyCache.delete(apiName);
-    addToTotals(this.#retiredStats, apiName, entry.replica.requestStats());
+    this.#failing.add(entry);
     this.#options.store.forgetReplicaProcesses(id);
     const previous = this.#failures.get(apiName);
     const count = previous?.versionId === versionId ? previous.count + 1 : 1;
     this.#failures.set(apiName, { versionId, count, lastAt: Date.now(), message });
     this.#options.logs.appendSystemLine(apiName, `replica ${id} failed: ${message}`);
     // Stop whatever is left of it (sibling workers of a dead one).
-    void entry.replica.stop(0).finally(() => this.#changed(apiName));
+    void entry.replica.stop(0).finally(() => {
+      this.#failing.delete(entry);
+      addToTotals(this.#retiredStats, apiName, entry.replica.requestStats());
+      this.#changed(apiName);
+    });
   }
 
   deleteReplica(id: string): Promise<void> {
@@ -267,14 +276,17 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
     if (refused !== undefined) {
       for (const cls of STATUS_CLASSES) total.statusClasses[cls] += refused.statusClasses[cls];
     }
-    for (const entry of this.#replicas.values()) {
+    for (const entry of [...this.#replicas.values(), ...this.#failing]) {
       if (entry.observed.apiName === apiName) mergeStats(total, entry.replica.requestStats());
     }
     return total;
   }
 
   metricApiNames(): string[] {
-    return [...new Set([...this.#retiredStats.keys(), ...this.gateway.refusedApiNames()])];
+    const failing = [...this.#failing].map((entry) => entry.observed.apiName);
+    return [
+      ...new Set([...this.#retiredStats.keys(), ...this.gateway.refusedApiNames(), ...failing]),
+    ];
   }
 
   forget(apiName: string): void {
