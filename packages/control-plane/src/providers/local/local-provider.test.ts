@@ -83,7 +83,7 @@ describe("LocalProvider", () => {
 
     // Then worker 1's request still gets its 200 during the failed replica's grace, and the API's
     // counts include it
-    expect((await Promise.all(slow)).sort()).toEqual([200, 502]);
+    expect((await Promise.all(slow)).sort((a, b) => a - b)).toEqual([200, 502]);
     expect(provider.apiRequestStats("echo").statusClasses).toMatchObject({ "2XX": 1, "5XX": 1 });
   });
 });
