@@ -115,7 +115,6 @@ class RequestHandler:
         inputs = set(args)
         self._post_predict = None
         if post_args is not None:
-            self._post_args = post_args
             self._post_predict = PostPredictRunner(predictor.post_predict, post_args, log)
             self._deferred = threading.local()
             inputs.update(name for name in post_args if name != "response")
@@ -180,10 +179,9 @@ class RequestHandler:
                 )
                 message = f"predict() raised an exception; the API logs have the traceback for request {request_id}"
                 return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
-            if self._post_predict is None:
-                return self._encode_result(seq, request_id, result)
             frame = self._encode_result(seq, request_id, result)
-            self._defer_post_predict(request_id, result, kwargs)
+            if self._post_predict is not None:
+                self._defer_post_predict(request_id, result, kwargs)
             return frame
         except BaseException:  # a runtime bug, or user code it calls (tolist()): answer, never hang or die
             return b"".join(self.answer_runtime_failure(buf, start))

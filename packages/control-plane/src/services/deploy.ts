@@ -91,16 +91,12 @@ export async function deployApis(
   const startedFrom = new Map(parsed.apis.map((spec) => [spec.name, store.getApi(spec.name)]));
   // Early checks, so a deploy that will be refused does not build an environment first.
   assertEndpointsFree(store, parsed.apis, request.configFileName);
-  for (const spec of parsed.apis) {
-    const existing = startedFrom.get(spec.name);
-    if (
-      existing !== undefined &&
-      !force &&
-      (existing.currentVersion.specHash !== specHash(spec) ||
-        existing.currentVersion.bundle !== request.bundle ||
-        secrets.differs(spec.name, credentials))
-    ) {
-      assertNotUpdating(deps, existing);
+  if (!force) {
+    for (const spec of parsed.apis) {
+      const existing = startedFrom.get(spec.name);
+      if (changesVersion(deps, request, spec, specHash(spec), existing, credentials)) {
+        assertNotUpdating(deps, existing);
+      }
     }
   }
 
@@ -210,13 +206,30 @@ function planApi(
       },
     );
   }
-  const changed = !(
-    existing?.currentVersion.specHash === hash &&
-    existing.currentVersion.bundle === request.bundle &&
-    existing.currentVersion.envKey === runtime.envKey &&
-    !deps.secrets.differs(spec.name, credentials)
-  );
+  const changed =
+    changesVersion(deps, request, spec, hash, existing, credentials) ||
+    existing?.currentVersion.envKey !== runtime.envKey;
   return { spec, hash, existing, changed };
+}
+
+/**
+ * Whether deploying `spec` would record a new version of `existing` for what the config, the code
+ * and the credentials decide (the environment, known only once built, aside).
+ */
+function changesVersion(
+  deps: DeployDeps,
+  request: DeployRequest,
+  spec: ApiSpec,
+  hash: string,
+  existing: ApiRecord | undefined,
+  credentials: Record<string, string>,
+): boolean {
+  return (
+    existing === undefined ||
+    existing.currentVersion.specHash !== hash ||
+    existing.currentVersion.bundle !== request.bundle ||
+    deps.secrets.differs(spec.name, credentials)
+  );
 }
 
 /** Cortex's rule: a change to an API whose current version is still rolling out needs --force. */
