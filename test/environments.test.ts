@@ -188,7 +188,13 @@ describe("python environments from requirements.txt", () => {
     );
     process.kill(daemonPid, "SIGKILL");
     const interrupted = await deploying;
-    expect(interrupted.code).not.toBe(0);
+    // Then the CLI says it lost the daemon and where to look, without calling it a bug
+    expect(interrupted.code).toBe(1);
+    expect(interrupted.stderr).toContain(
+      "lost the connection to the control plane while deploying",
+    );
+    expect(interrupted.stderr).toContain("axon cluster info");
+    expect(interrupted.stderr).not.toContain("bug in axon");
     await waitFor("the daemon to die", () => (isAlive(daemonPid) ? undefined : true));
     const key = readdirSync(envsDir).find((d) => !d.startsWith(".")) ?? "missing";
     expect(existsSync(path.join(envsDir, key, "axon-env.json"))).toBe(false);
