@@ -3,7 +3,7 @@
  * The `axon` entry point: builds the command tree, runs it, and maps every outcome to output and an
  * exit code in one place (0 ok, 1 failed or declined, 2 usage, 130 interrupted). Commands throw;
  * only this file decides what an error looks like. Imports stay light here (commander and the
- * command builders): services, `@axon/spec`, `tar` and ink load inside the actions that use them,
+ * command builders): services, `@axon/config`, `tar` and ink load inside the actions that use them,
  * which keeps `axon get -o json` fast.
  */
 import { realpathSync } from "node:fs";

@@ -24,7 +24,7 @@ import {
   TOKEN_FILE,
   type ClusterInfo,
   type DaemonRecord,
-} from "./api/public.js";
+} from "./contract/index.js";
 import { buildApiServer } from "./api/server.js";
 import { BundleStore } from "./bundles/bundle-store.js";
 import { DomainError } from "./errors.js";

@@ -2,7 +2,7 @@
  * Domain errors that cross the HTTP boundary. Each has a stable, namespaced code and an HTTP status;
  * `toErrorBody` is the one place that turns any thrown value into the wire shape.
  */
-import type { Diagnostic, ErrorBody } from "./api/public.js";
+import type { Diagnostic, ErrorBody } from "./contract/index.js";
 
 export interface DomainErrorOptions {
   status?: number;

@@ -6,7 +6,7 @@
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { isForwardedAwsVariable, parseDuration } from "@axon/spec";
+import { isForwardedAwsVariable, parseDuration } from "@axon/config";
 import { Daemon, type PythonChoice } from "./daemon.js";
 import { DomainError } from "./errors.js";
 import { formatLogTime } from "./logs/api-logs.js";

@@ -3,18 +3,20 @@
  * transport failures and non-2xx answers into `UserError`s with the daemon's message, hint and
  * diagnostics, so commands never see a raw socket error or a stack.
  */
-import type {
-  ApiDetail,
-  ApiListResponse,
-  BundleResponse,
-  ClusterInfo,
-  DeleteResponse,
-  DeployRequest,
-  DeployResponse,
-  DeployStreamLine,
-  ErrorBody,
-  HealthResponse,
-  ShutdownResponse,
+import {
+  LOG_STREAM_END_TRAILER,
+  type LogStreamEnd,
+  type ApiDetail,
+  type ApiListResponse,
+  type BundleResponse,
+  type ClusterInfo,
+  type DeleteResponse,
+  type DeployRequest,
+  type DeployResponse,
+  type DeployStreamLine,
+  type ErrorBody,
+  type HealthResponse,
+  type ShutdownResponse,
 } from "@axon/control-plane/api";
 import { ApiError, InterruptedError, UserError } from "../errors.js";
 import { describeHttpError, sendHttp, type HttpResponse } from "./http.js";
@@ -43,12 +45,8 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 /** Uploads can be up to 512 MiB; give them time on slow disks. */
 const UPLOAD_TIMEOUT_MS = 10 * 60_000;
 
-/**
- * The trailer the daemon ends a log follow with when it stops (`stopping`) or the API is deleted
- * (`deleted`); lower case, as node reports it. Kept in step with `LOG_STREAM_END_TRAILER` in the
- * control plane's logs route, which the CLI may not import.
- */
-const LOG_STREAM_END_TRAILER = "axon-stream-end";
+/** Node reports trailer names in lower case. */
+const STREAM_END_TRAILER = LOG_STREAM_END_TRAILER.toLowerCase();
 
 const LOST_DEPLOY_HINT =
   "the deploy may or may not have been applied: check `axon cluster info` and `axon get`, and the " +
@@ -229,7 +227,8 @@ export class ApiClient {
       });
     }
     // A follow ends by itself only when the API is deleted (a normal end) or the daemon stops.
-    if (response.body.trailers[LOG_STREAM_END_TRAILER] === "stopping") {
+    const end = response.body.trailers[STREAM_END_TRAILER] as LogStreamEnd | undefined;
+    if (end === "stopping") {
       throw new UserError(
         `the control plane stopped, so the logs of ${name} are no longer followed`,
         {

@@ -5,15 +5,17 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { DaemonRecord, HealthResponse } from "@axon/control-plane/api";
+import {
+  DAEMON_LOG_FILE,
+  DAEMON_RECORD_FILE,
+  TOKEN_FILE,
+  type DaemonRecord,
+  type HealthResponse,
+} from "@axon/control-plane/api";
 import { UserError } from "../errors.js";
 import { ApiClient } from "./api-client.js";
 
-// Kept in step with DAEMON_RECORD_FILE / TOKEN_FILE / DAEMON_LOG_FILE in the control plane's public
-// API; the CLI may only import its types, so the names are repeated here.
-export const DAEMON_RECORD_FILE = "daemon.json";
-export const TOKEN_FILE = "token";
-export const DAEMON_LOG_FILE = "daemon.log";
+export { DAEMON_LOG_FILE };
 
 /** A live daemon and a client authenticated to it. */
 export interface DaemonConnection {

@@ -39,7 +39,7 @@ export function makeDeployCommand(ctx: CliContext): Command {
     .action(async (target: string | undefined, flags: DeployFlags, command: Command) => {
       const [{ deployProject }, { parseDuration }, ui] = await Promise.all([
         import("../services/deploy.js"),
-        import("@axon/spec"),
+        import("@axon/config"),
         import("../ui/deploy.js"),
       ]);
       let waitTimeoutMs: number;
@@ -47,7 +47,7 @@ export function makeDeployCommand(ctx: CliContext): Command {
         waitTimeoutMs = parseDuration(flags.waitTimeout);
       } catch (error) {
         // A bad flag value is a usage error (exit 2), like commander's own; parsed here rather
-        // than in an argParser so @axon/spec loads only when deploy runs.
+        // than in an argParser so @axon/config loads only when deploy runs.
         command.error(`error: --wait-timeout: ${(error as Error).message}`, {
           exitCode: 2,
           code: "commander.invalidArgument",

@@ -1,5 +1,5 @@
 /**
- * Finding and checking an API config on the user's machine. Validation is the same `@axon/spec`
+ * Finding and checking an API config on the user's machine. Validation is the same `@axon/config`
  * code the daemon runs, with the predictor paths checked against the files `axon deploy` would
  * upload (the daemon sees nothing else), so a config that passes here only fails there for reasons
  * that need the daemon (an endpoint another API already uses).
@@ -14,7 +14,7 @@ import {
   parseApiConfig,
   type ApiSpec,
   type ParsedApiConfig,
-} from "@axon/spec";
+} from "@axon/config";
 import type { Diagnostic } from "@axon/control-plane/api";
 import { UserError } from "../errors.js";
 import { explainExclusion, listProjectFiles, loadIgnoreRules, type BundleFile } from "./bundle.js";

@@ -100,7 +100,7 @@ export async function deployProject(
     await onProgress({ type: "uploaded", bytes: bundle.data.length });
   }
 
-  const { pickForwardedAwsVariables } = await import("@axon/spec");
+  const { pickForwardedAwsVariables } = await import("@axon/config");
   const response = await client.deploy(
     {
       config: config.text,

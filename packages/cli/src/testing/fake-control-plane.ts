@@ -8,6 +8,7 @@ import { writeFile, mkdir } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { DAEMON_RECORD_FILE, TOKEN_FILE } from "@axon/control-plane/api";
 import type {
   ApiDetail,
   ApiStatus,
@@ -17,7 +18,7 @@ import type {
   DeployResponse,
   ErrorBody,
 } from "@axon/control-plane/api";
-import { parseApiConfig } from "@axon/spec";
+import { parseApiConfig } from "@axon/config";
 
 /** One request the fake received. */
 export interface RecordedRequest {
@@ -222,8 +223,8 @@ export async function startFakeControlPlane(
     version: "9.9.9-fake",
     startedAt: new Date(0).toISOString(),
   };
-  await writeFile(path.join(options.home, "daemon.json"), JSON.stringify(record));
-  await writeFile(path.join(options.home, "token"), `${token}\n`, { mode: 0o600 });
+  await writeFile(path.join(options.home, DAEMON_RECORD_FILE), JSON.stringify(record));
+  await writeFile(path.join(options.home, TOKEN_FILE), `${token}\n`, { mode: 0o600 });
 
   return {
     url,

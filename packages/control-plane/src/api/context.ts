@@ -5,7 +5,7 @@ import type { Provider } from "../providers/provider.js";
 import type { PythonEnvironments } from "../services/python-environments.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { StateStore } from "../state/store.js";
-import type { ClusterInfo } from "./public.js";
+import type { ClusterInfo } from "../contract/index.js";
 
 export interface RouteContext {
   store: StateStore;

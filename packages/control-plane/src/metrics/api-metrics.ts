@@ -3,7 +3,7 @@
  * the per-API summary in `ApiSummary.metrics` (what `axon get` shows). The numbers come from the
  * replica fronts (`replica/metrics.ts`); a provider that has them implements MetricsSource.
  */
-import type { ApiMetrics } from "../api/public.js";
+import type { ApiMetrics } from "../contract/index.js";
 import {
   emptyStats,
   LATENCY_BUCKETS_MS,

@@ -4,7 +4,7 @@
  * provider runs replicas as processes on this machine; the ECS provider (later) maps the same calls
  * onto ECS services. Providers never read the store's desired state themselves.
  */
-import type { ApiSpec } from "@axon/spec";
+import type { ApiSpec } from "@axon/config";
 
 export type ReplicaPhase = "starting" | "ready" | "stopping";
 

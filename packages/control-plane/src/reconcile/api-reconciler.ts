@@ -8,7 +8,7 @@
  * - Keep older-version replicas serving until the current version has `requested` ready replicas,
  *   then stop them — so a new version that never becomes healthy never takes the API down.
  */
-import type { ApiSpec } from "@axon/spec";
+import type { ApiSpec } from "@axon/config";
 import type { BundleStore } from "../bundles/bundle-store.js";
 import type { Provider } from "../providers/provider.js";
 import type { ApiVersionRecord, StateStore } from "../state/store.js";

@@ -3,8 +3,8 @@
  * replicas → live; a failing current version → error; at least min_replicas ready → live; else
  * updating.
  */
-import type { ApiSpec } from "@axon/spec";
-import type { ApiStatus, ApiSummary, ReplicaCounts } from "../api/public.js";
+import type { ApiSpec } from "@axon/config";
+import type { ApiStatus, ApiSummary, ReplicaCounts } from "../contract/index.js";
 import { hasMetrics, summarizeMetrics } from "../metrics/api-metrics.js";
 import type { Provider } from "../providers/provider.js";
 import type { ApiRecord } from "../state/store.js";

@@ -22,7 +22,7 @@ import {
 } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
-import { DEFAULT_PREDICTOR_TIMEOUT_MS } from "@axon/spec";
+import { DEFAULT_PREDICTOR_TIMEOUT_MS } from "@axon/config";
 import { type FrontRequest, type Responder, writeJsonError } from "./front-server.js";
 import {
   type InFlightSample,

@@ -26,8 +26,8 @@ import {
   parseApiConfig,
   specHash,
   type ApiSpec,
-} from "@axon/spec";
-import type { ApiStatus, DeployRequest, DeployResponse, DeployResult } from "../api/public.js";
+} from "@axon/config";
+import type { ApiStatus, DeployRequest, DeployResponse, DeployResult } from "../contract/index.js";
 import { BundleStore, projectHas } from "../bundles/bundle-store.js";
 import { DomainError } from "../errors.js";
 import type { SecretStore } from "../state/secrets.js";

@@ -1,7 +1,7 @@
 /** Reads for `axon get <api>`: summary, resolved spec, versions and events. */
-import { specToYaml, type ApiSpec } from "@axon/spec";
+import { specToYaml, type ApiSpec } from "@axon/config";
 import type { RouteContext } from "../api/context.js";
-import type { ApiDetail, ApiEnvironment } from "../api/public.js";
+import type { ApiDetail, ApiEnvironment } from "../contract/index.js";
 import { shortPythonVersion } from "../environments/index.js";
 import { DomainError } from "../errors.js";
 import { summarizeApi } from "../reconcile/status.js";

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { BundleStore } from "../../bundles/bundle-store.js";
 import { DomainError } from "../../errors.js";
 import type { RouteContext } from "../context.js";
-import type { BundleResponse } from "../public.js";
+import type { BundleResponse } from "../../contract/index.js";
 
 interface ShaParams {
   sha256: string;

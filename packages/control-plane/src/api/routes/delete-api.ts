@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { requireApi } from "../../services/describe-api.js";
 import type { RouteContext } from "../context.js";
-import type { DeleteResponse } from "../public.js";
+import type { DeleteResponse } from "../../contract/index.js";
 
 export function registerDeleteApiRoute(app: FastifyInstance, context: RouteContext): void {
   app.delete<{ Params: { name: string } }>(

@@ -11,8 +11,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { create } from "tar";
 import { afterEach, describe, expect, test } from "vitest";
 import { Daemon } from "../../daemon.js";
-import type { ApiSummary, DeployRequest, DeployStreamLine } from "../public.js";
-import { TOKEN_FILE } from "../public.js";
+import type { ApiSummary, DeployRequest, DeployStreamLine } from "../../contract/index.js";
+import { TOKEN_FILE } from "../../contract/index.js";
 
 const PYTHON = process.env.AXON_TEST_PYTHON ?? "python3";
 

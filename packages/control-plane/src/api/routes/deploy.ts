@@ -4,7 +4,7 @@ import { toErrorBody } from "../../errors.js";
 import { summarizeApi } from "../../reconcile/status.js";
 import { deployApis, type DeployDeps } from "../../services/deploy.js";
 import type { RouteContext } from "../context.js";
-import type { DeployRequest, DeployResponse, DeployStreamLine } from "../public.js";
+import type { DeployRequest, DeployResponse, DeployStreamLine } from "../../contract/index.js";
 
 /**
  * POST /v1/deploy. Plain JSON by default; with `Accept: application/x-ndjson` the response streams

@@ -3,18 +3,13 @@ import type { FastifyInstance } from "fastify";
 import { DomainError } from "../../errors.js";
 import { followFile, readTail } from "../../logs/api-logs.js";
 import { requireApi } from "../../services/describe-api.js";
+import { LOG_STREAM_END_TRAILER, type LogStreamEnd } from "../../contract/index.js";
 import type { RouteContext } from "../context.js";
 
 interface LogsQuery {
   follow?: string;
   tail?: string;
 }
-
-/**
- * Trailer that says why a follow stream ended: `stopping` (the control plane is stopping) or
- * `deleted` (the API is gone). The CLI repeats the name: it may only import types from here.
- */
-export const LOG_STREAM_END_TRAILER = "Axon-Stream-End";
 
 export function registerLogsRoute(app: FastifyInstance, context: RouteContext): void {
   // Follow streams never end by themselves, and closing the server waits for every open response:
@@ -91,7 +86,8 @@ async function streamFollow(
   } finally {
     clearInterval(watch);
     if (stopping.aborted || deleted) {
-      raw.addTrailers({ [LOG_STREAM_END_TRAILER]: stopping.aborted ? "stopping" : "deleted" });
+      const end: LogStreamEnd = stopping.aborted ? "stopping" : "deleted";
+      raw.addTrailers({ [LOG_STREAM_END_TRAILER]: end });
     }
     raw.end();
   }

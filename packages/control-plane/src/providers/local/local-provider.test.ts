@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseApiConfig } from "@axon/spec";
+import { parseApiConfig } from "@axon/config";
 import { describe, expect, onTestFinished, test } from "vitest";
 import { ApiLogs } from "../../logs/api-logs.js";
 import { StateStore } from "../../state/store.js";

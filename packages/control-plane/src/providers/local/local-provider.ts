@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { DEFAULT_PREDICTOR_TIMEOUT_MS, parseDuration } from "@axon/spec";
+import { DEFAULT_PREDICTOR_TIMEOUT_MS, parseDuration } from "@axon/config";
 import {
   addToTotals,
   type MetricsSource,

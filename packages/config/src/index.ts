@@ -1,5 +1,5 @@
 /**
- * `@axon/spec` — the API-config contract shared by the CLI (fast feedback, `axon validate`) and the
+ * `@axon/config` — the API-config contract shared by the CLI (fast feedback, `axon validate`) and the
  * control plane (authoritative check on deploy). It reads `axon.yaml` and Cortex 0.14–0.20
  * `cortex.yaml` files, validates them against `schemas/axon.schema.json` plus the cross-field rules,
  * reports every problem at once as `Diagnostic`s pinned to file, line, column and field path, and

@@ -1,7 +1,9 @@
 /**
  * The control plane's public HTTP contract: request and response shapes of every route, plus how a
- * client finds and authenticates to a running daemon. This is the only module the CLI may import
- * from the control plane (types only); `openapi.yaml` in this package describes the same routes.
+ * client finds and authenticates to a running daemon. It is the bottom of the control plane: every
+ * folder may import it, and it imports nothing of theirs (only types of `@axon/config`). It is also
+ * the only module the CLI may import from the control plane (`@axon/control-plane/api`), types and
+ * the constants below by value; `openapi.yaml` in this package describes the same routes.
  *
  * Routes (all JSON unless noted, all under `http://127.0.0.1:<port>`, all but `GET /v1/health`
  * need `Authorization: Bearer <token>`):
@@ -22,7 +24,7 @@
  * Every non-2xx response has an ErrorBody.
  */
 
-import type { Diagnostic } from "@axon/spec";
+import type { Diagnostic } from "@axon/config";
 
 /** Written by the daemon to `$AXON_HOME/daemon.json` (0600) once it listens. */
 export interface DaemonRecord {
@@ -40,6 +42,13 @@ export const DAEMON_RECORD_FILE = "daemon.json";
 export const TOKEN_FILE = "token";
 export const DAEMON_LOG_FILE = "daemon.log";
 
+/**
+ * Trailer of a followed log stream (`GET /v1/apis/:name/logs?follow=1`) that says why it ended:
+ * `stopping` (the control plane is stopping) or `deleted` (the API is gone).
+ */
+export const LOG_STREAM_END_TRAILER = "Axon-Stream-End";
+export type LogStreamEnd = "stopping" | "deleted";
+
 export interface ErrorBody {
   /** Stable, namespaced code, e.g. `config.invalid`, `api.not_found`, `bundle.invalid`. */
   code: string;
@@ -50,7 +59,7 @@ export interface ErrorBody {
 }
 
 /** A config problem with file, line, column and field path: the spec package's own type. */
-export type { Diagnostic } from "@axon/spec";
+export type { Diagnostic } from "@axon/config";
 
 export interface HealthResponse {
   ok: true;
@@ -90,7 +99,7 @@ export interface DeployRequest {
   projectPath?: string;
   force?: boolean;
   /**
-   * The deploying shell's AWS settings (see `isForwardedAwsVariable` in `@axon/spec`), forwarded to
+   * The deploying shell's AWS settings (see `isForwardedAwsVariable` in `@axon/config`), forwarded to
    * the APIs' replicas on the local provider. Stored only in a 0600 file; never echoed back. Omit
    * (or send `{}`) to forward nothing.
    */
@@ -167,7 +176,7 @@ export interface ApiVersion {
 }
 
 export interface ApiDetail extends ApiSummary {
-  /** The resolved configuration (defaults filled in), as `@axon/spec` produces it. */
+  /** The resolved configuration (defaults filled in), as `@axon/config` produces it. */
   spec: Record<string, unknown>;
   /** The resolved configuration rendered as YAML (durations as `1m0s`). */
   specYaml: string;
