@@ -1,7 +1,7 @@
 /**
- * The replica front: one HTTP entry point per replica over Python workers. Used in-process by the
- * local gateway and, later, as the ECS container entrypoint; depends on nothing else in the
- * control plane.
+ * A replica: its front (one HTTP entry point per replica, replica.ts) over a pool of Python
+ * workers (worker-pool.ts). Used in-process by the local gateway and, later, as the ECS container
+ * entrypoint; depends on nothing else in the control plane.
  */
 export {
   Replica,
@@ -10,6 +10,8 @@ export {
   type ReplicaOptions,
   type ReplicaState,
 } from "./replica.js";
+export { WorkerPool, type WorkerPoolHooks, type WorkerPoolOptions } from "./worker-pool.js";
+export { type Call, type WorkerLink, type WorkerReadyInfo } from "./worker-link.js";
 export { resolveRuntimeDir } from "./runtime-dir.js";
 export {
   type FrontHandler,

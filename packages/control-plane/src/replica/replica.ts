@@ -1,27 +1,18 @@
 /**
- * A replica: a TypeScript HTTP "front" plus `processes` Python worker processes
- * (`python -m axon_runtime.worker`) that it drives over one Unix socket with the framed protocol
- * in protocol.ts. The front parses HTTP once, counts in-flight requests, rejects beyond
- * `maxConcurrency` with 503, hands each body to the least-busy worker (or gathers bodies into
- * batches for `predict_batch`), answers 504 past the per-request timeout, replaces workers that
- * die, and keeps request metrics.
+ * A replica's front: where every request to a replica enters, as a TypeScript HTTP handler over a
+ * WorkerPool of Python workers (worker-pool.ts). It parses nothing twice and queues nothing
+ * unbounded: it counts in-flight requests and answers 503 beyond `maxConcurrency`, hands each body
+ * to the least-busy worker the pool offers (or gathers bodies into batches for `predict_batch`),
+ * answers 504 past the per-request timeout, lets requests drain on stop, and keeps the request
+ * metrics the autoscaler reads.
+ *
+ * Split from the pool so that admission and batching — the hot path — read on their own, and so
+ * that any host can run this front over a pool: the front never touches a process, it asks the
+ * pool for a live worker and answers the calls of a worker the pool reports gone.
  *
  * Placement-neutral on purpose: the local gateway hosts fronts in-process, and the same class is
  * the entrypoint of an ECS container, so nothing here may import daemon internals.
  */
-import { spawn } from "node:child_process";
-import {
-  appendFileSync,
-  chmodSync,
-  closeSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  unlinkSync,
-} from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
-import path from "node:path";
 import { DEFAULT_PREDICTOR_TIMEOUT_MS } from "@axon/config";
 import { type FrontRequest, type Responder, writeJsonError } from "./front-server.js";
 import {
@@ -30,30 +21,22 @@ import {
   RequestRecorder,
   type RequestStats,
 } from "./metrics.js";
-import { BodyKind, FrameReader, FrameType, PROTOCOL_VERSION } from "./protocol.js";
+import { BodyKind } from "./protocol.js";
 import { rawHeader } from "./raw-header.js";
-import { resolveRuntimeDir } from "./runtime-dir.js";
-import { Call, WorkerLink } from "./worker-link.js";
+import { appendReplicaLogLine, describeRequests } from "./replica-log.js";
+import { withTimeout } from "./with-timeout.js";
+import { Call, type WorkerLink, type WorkerReadyInfo } from "./worker-link.js";
+import {
+  type ReplicaExitInfo,
+  ReplicaStartError,
+  WorkerPool,
+  type WorkerPoolOptions,
+} from "./worker-pool.js";
 
-/** Everything needed to start one replica. */
-export interface ReplicaOptions {
-  /** Unique among live replicas; also names the socket, so keep it short (e.g. `r-1a2b`). */
-  id: string;
-  apiName: string;
-  /** Absolute path of the unpacked project; the workers' working directory. */
-  projectDir: string;
-  /** Predictor file relative to `projectDir`. */
-  predictorPath: string;
-  /** Directory relative to `projectDir` added to the workers' `sys.path`. */
-  pythonPath?: string;
-  /** `predictor.config`, passed to `PythonPredictor.__init__(config)`. */
-  config: Record<string, unknown>;
-  /** `predictor.env`, added on top of this process's environment. */
-  env: Record<string, string>;
-  /** Python interpreter that runs the workers (absolute path or a name on PATH). */
-  python: string;
-  processes: number;
-  threads: number;
+export { type ReplicaExitInfo, ReplicaStartError } from "./worker-pool.js";
+
+/** Everything needed to start one replica: its workers (WorkerPoolOptions) and its front. */
+export interface ReplicaOptions extends WorkerPoolOptions {
   /**
    * Requests admitted and not yet answered — reading the body, waiting for a batch, queued at or
    * running in a worker — beyond which the front answers 503 with Retry-After (Cortex's
@@ -69,76 +52,16 @@ export interface ReplicaOptions {
   batching?: { maxBatchSize: number; batchIntervalMs: number; maxBatchBytes?: number } | null;
   /** A request not answered this long after it was admitted gets 504. Default 60 s. */
   timeoutMs?: number;
-  /** Directory for the Unix socket; `<runDir>/<id>.sock` must fit in 107 bytes. */
-  runDir: string;
-  /** Workers' stdout and stderr are appended here (the file outlives the front). */
-  logFile: string;
-  /** Directory holding `axon_runtime/`; default `$AXON_RUNTIME_DIR` or the package's own copy. */
-  runtimeDir?: string;
 }
 
 export type ReplicaState = "starting" | "ready" | "draining" | "stopped" | "failed";
 
-/** Passed to `onExit` listeners when the replica fails: a worker died and was not replaced. */
-export interface ReplicaExitInfo {
-  code: number | null;
-  signal: string | null;
-  /** False when the replica never became ready (then `ready` has rejected too). */
-  afterReady: boolean;
-  workerIndex: number;
-  /** One line saying what happened, e.g. `worker 1 of replica r-1 was killed by SIGKILL`. */
-  message: string;
-}
-
-/** Why a replica did not become ready. */
-export class ReplicaStartError extends Error {
-  readonly replicaId: string;
-  readonly workerIndex: number | null;
-  readonly code: number | null;
-  readonly signal: string | null;
-  /** The worker's last stderr lines (the traceback when loading the predictor raised). */
-  readonly lastLines: string[];
-
-  constructor(
-    message: string,
-    options: {
-      replicaId: string;
-      workerIndex?: number | null;
-      code?: number | null;
-      signal?: string | null;
-      lastLines?: string[];
-      cause?: unknown;
-    },
-  ) {
-    super(message, { cause: options.cause });
-    this.name = "ReplicaStartError";
-    this.replicaId = options.replicaId;
-    this.workerIndex = options.workerIndex ?? null;
-    this.code = options.code ?? null;
-    this.signal = options.signal ?? null;
-    this.lastLines = options.lastLines ?? [];
-  }
-}
-
 const DEFAULT_MAX_BATCH_BYTES = 256 * 1024 * 1024;
-/** A replica replaces dead workers, but gives up (fails) past this many deaths per minute. */
-const MAX_WORKER_RESTARTS_PER_MINUTE = 3;
 const IN_FLIGHT_SAMPLE_MS = 1_000;
 const DEFAULT_STOP_GRACE_MS = 10_000;
 /** In-flight requests on surviving workers get this long when a sibling worker crashed. */
 const FAILED_GRACE_MS = 5_000;
-/** SIGTERM → SIGKILL escalation delay, and the bound on waiting for SIGKILLed processes. */
-const KILL_AFTER_MS = 3_000;
-/** After a worker exits, how long to wait for its socket to deliver its last frames. */
-const EXIT_SETTLE_MS = 250;
-/**
- * A worker whose connection closed gets this long to exit by itself (Python's shutdown after
- * `sys.exit` or a crash takes a few ms) before the front kills it, so the exit reported is its own.
- */
-const DISCONNECTED_EXIT_MS = 1_000;
-const MAX_SOCKET_PATH_BYTES = 107;
 const MAX_REQUEST_ID_CHARS = 512;
-const LOG_TAIL_LINES = 20;
 
 /** A running replica; see the module comment. */
 export class Replica {
@@ -147,25 +70,17 @@ export class Replica {
   readonly ready: Promise<void>;
 
   readonly #options: ReplicaOptions;
-  readonly #socketPath: string;
-  readonly #server: Server;
-  readonly #links: WorkerLink[] = [];
+  readonly #pool: WorkerPool;
   readonly #exitListeners: ((info: ReplicaExitInfo) => void)[] = [];
-  readonly #replacedListeners: Array<(pids: number[]) => void> = [];
   readonly #drainWaiters: (() => void)[] = [];
-  /** Workers whose end was already handled (exit and socket close both lead there). */
-  readonly #goneHandled = new WeakSet<WorkerLink>();
   readonly #timeoutMs: number;
   readonly #recorder = new RequestRecorder();
   readonly #sampler = new InFlightSampler();
-  readonly #restarts: number[] = [];
-  #runtimeDir = "";
   #state: ReplicaState = "starting";
   #inFlight = 0;
   /** The grace `stop()` was given, for the message to requests it cut short. */
   #stopGraceMs = 0;
   #wantsMeta = true;
-  #nextPick = 0;
   #batch: Call[] = [];
   #batchBytes = 0;
   #batchTimer: ReturnType<typeof setTimeout> | null = null;
@@ -174,31 +89,14 @@ export class Replica {
   #resolveReady: () => void = () => {};
   #rejectReady: (error: ReplicaStartError) => void = () => {};
 
-  private constructor(options: ReplicaOptions, socketPath: string) {
-    this.id = options.id;
-    this.#options = options;
-    this.#socketPath = socketPath;
-    this.#timeoutMs = options.timeoutMs ?? DEFAULT_PREDICTOR_TIMEOUT_MS;
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
+  /** Checks the options (the pool its own first) and builds the pool; spawns nothing. */
+  private constructor(options: ReplicaOptions) {
+    this.#pool = new WorkerPool(options, {
+      onReady: (info) => this.#onPoolReady(info),
+      onAnswered: (call, status) => this.#answered(call.startedAt, status),
+      onWorkerGone: (link, exitText) => this.#answerLostCalls(link, exitText),
+      onFailed: (info, startError) => this.#fail(info, startError),
     });
-    // Owners that only use onExit must not crash the process with an unhandled rejection.
-    this.ready.catch(() => {});
-    this.#server = createServer((socket) => this.#onConnection(socket));
-  }
-
-  /**
-   * Binds the socket and spawns the workers. Throws (synchronously) only for options that can
-   * never work — a socket path too long, no runtime directory; everything else rejects `ready`.
-   */
-  static start(options: ReplicaOptions): Replica {
-    if (!Number.isInteger(options.processes) || options.processes < 1) {
-      throw new RangeError(`processes must be an integer ≥ 1, got ${options.processes}`);
-    }
-    if (!Number.isInteger(options.threads) || options.threads < 1) {
-      throw new RangeError(`threads must be an integer ≥ 1, got ${options.threads}`);
-    }
     const batching = options.batching;
     if (
       batching !== undefined &&
@@ -214,16 +112,24 @@ export class Replica {
     if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) {
       throw new RangeError(`timeoutMs must be > 0, got ${options.timeoutMs}`);
     }
-    const socketPath = path.join(options.runDir, `${options.id}.sock`);
-    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
-      throw new RangeError(
-        `the replica socket path ${socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes, ` +
-          "the limit for Unix sockets; use a shorter run directory or replica id",
-      );
-    }
-    const runtimeDir = resolveRuntimeDir(options.runtimeDir);
-    const replica = new Replica(options, socketPath);
-    replica.#launch(runtimeDir);
+    this.id = options.id;
+    this.#options = options;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_PREDICTOR_TIMEOUT_MS;
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    // Owners that only use onExit must not crash the process with an unhandled rejection.
+    this.ready.catch(() => {});
+  }
+
+  /**
+   * Binds the socket and spawns the workers. Throws (synchronously) only for options that can
+   * never work — a socket path too long, no runtime directory; everything else rejects `ready`.
+   */
+  static start(options: ReplicaOptions): Replica {
+    const replica = new Replica(options);
+    replica.#pool.start();
     return replica;
   }
 
@@ -236,8 +142,7 @@ export class Replica {
    * answers 503 until their replacements load, so routers should send requests elsewhere.
    */
   get hasLiveWorker(): boolean {
-    for (const link of this.#links) if (link.usable) return true;
-    return false;
+    return this.#pool.hasLiveWorker;
   }
 
   /** Requests accepted and not yet answered (reading the body, queued, or in `predict`). */
@@ -260,7 +165,7 @@ export class Replica {
 
   /** Process ids of the worker processes (spawned ones, whether or not they are ready). */
   pids(): number[] {
-    return this.#links.flatMap((link) => (link.child.pid === undefined ? [] : [link.child.pid]));
+    return this.#pool.pids();
   }
 
   /** Registers a listener called once if a worker dies without being asked to. */
@@ -270,7 +175,7 @@ export class Replica {
 
   /** Registers a listener called after a dead worker was replaced (so `pids()` changed). */
   onWorkerReplaced(listener: (pids: number[]) => void): void {
-    this.#replacedListeners.push(listener);
+    this.#pool.onWorkerReplaced(listener);
   }
 
   /**
@@ -350,136 +255,8 @@ export class Replica {
     return this.#shutdown;
   }
 
-  #launch(runtimeDir: string): void {
-    const o = this.#options;
-    mkdirSync(o.runDir, { recursive: true, mode: 0o700 });
-    try {
-      unlinkSync(this.#socketPath); // left behind by a front that was killed
-    } catch {
-      // absent: the normal case
-    }
-    this.#server.on("error", (error) => {
-      this.#failStart(
-        new ReplicaStartError(
-          `replica ${this.id} cannot listen on ${this.#socketPath}: ${error.message}`,
-          { replicaId: this.id, cause: error },
-        ),
-      );
-    });
-    // For a Unix socket path, listen() binds synchronously in the primary process, so the workers
-    // spawned next can connect at once and pids() is complete as soon as start() returns.
-    this.#server.listen(this.#socketPath);
-    try {
-      chmodSync(this.#socketPath, 0o600);
-    } catch {
-      // listen failed; the error handler reports it
-    }
-
-    mkdirSync(path.dirname(o.logFile), { recursive: true });
-    this.#runtimeDir = runtimeDir;
-    for (let index = 0; index < o.processes; index++) this.#links.push(this.#spawnWorker(index));
-  }
-
-  /** Starts worker `index` (at start-up, or to replace one that died). */
-  #spawnWorker(index: number): WorkerLink {
-    const o = this.#options;
-    // The host process's own AXON_ settings (its home, ports, interpreter) are not the
-    // predictor's business; what the replica passes in `env` (and below) is.
-    const env: Record<string, string | undefined> = {
-      ...withoutAxonVariables(process.env),
-      ...o.env,
-    };
-    env["PYTHONPATH"] = [this.#runtimeDir, env["PYTHONPATH"]].filter(Boolean).join(path.delimiter);
-    env["PYTHONUNBUFFERED"] = "1";
-    env["AXON_PREDICTOR_CONFIG"] = JSON.stringify(o.config ?? {});
-    const logFd = openSync(o.logFile, "a");
-    try {
-      const args = [
-        "-m",
-        "axon_runtime.worker",
-        "--socket",
-        this.#socketPath,
-        "--worker-index",
-        String(index),
-        "--replica-id",
-        o.id,
-        "--api",
-        o.apiName,
-        "--project",
-        o.projectDir,
-        "--predictor",
-        o.predictorPath,
-        "--threads",
-        String(o.threads),
-      ];
-      if (o.pythonPath !== undefined && o.pythonPath !== "") {
-        args.push("--python-path", o.pythonPath);
-      }
-      const child = spawn(o.python, args, {
-        cwd: o.projectDir,
-        env,
-        stdio: ["ignore", logFd, logFd],
-      });
-      const link = new WorkerLink(index, child, {
-        onReady: () => this.#onWorkerReady(),
-        onAnswered: (call, status) => this.#answered(call.startedAt, status),
-      });
-      child.once("error", (error) => this.#onChildExit(link, null, null, error));
-      child.once("exit", (code, signal) => this.#onChildExit(link, code, signal));
-      return link;
-    } finally {
-      closeSync(logFd); // each child holds its own copy
-    }
-  }
-
-  #onConnection(socket: Socket): void {
-    let link: WorkerLink | null = null;
-    let rejected = false;
-    const reader = new FrameReader((buffer, start, end) => {
-      if (link !== null) {
-        link.onFrame(buffer, start, end);
-      } else if (!rejected) {
-        link = this.#attach(socket, buffer, start, end);
-        if (link === null) {
-          rejected = true;
-          socket.destroy();
-        }
-      }
-    });
-    socket.on("data", (chunk: Buffer) => reader.push(chunk));
-    socket.on("error", () => {}); // "close" follows and is handled there
-    socket.once("close", () => {
-      if (link !== null) this.#onSocketClosed(link);
-    });
-  }
-
-  /** Matches a HELLO to a spawned worker; anything else on the socket is refused. */
-  #attach(socket: Socket, buffer: Buffer, start: number, end: number): WorkerLink | null {
-    if (buffer[start] !== FrameType.Hello) return null;
-    let hello: { protocol?: unknown; worker?: unknown; pid?: unknown };
-    try {
-      hello = JSON.parse(buffer.toString("utf8", start + 1, end)) as typeof hello;
-    } catch {
-      return null;
-    }
-    const link = this.#links[typeof hello.worker === "number" ? hello.worker : -1];
-    if (link === undefined || link.socket !== null || link.child.pid !== hello.pid) return null;
-    if (hello.protocol !== PROTOCOL_VERSION) {
-      link.initFailure = {
-        error: `the worker speaks protocol ${String(hello.protocol)}, the front ${PROTOCOL_VERSION}; the runtime directory and the control plane are from different versions`,
-        traceback: "",
-      };
-      link.child.kill("SIGKILL");
-      return null;
-    }
-    link.socket = socket;
-    return link;
-  }
-
-  #onWorkerReady(): void {
-    if (this.#state !== "starting") return;
-    if (!this.#links.every((link) => link.ready)) return;
-    const info = this.#links[0]?.readyInfo;
+  /** Every worker loaded the predictor: what requests must carry follows from its signature. */
+  #onPoolReady(info: WorkerReadyInfo | null): void {
     const args = info?.args ?? [];
     const postArgs = info?.postPredictArgs ?? [];
     // Batches hand predict_batch the payloads alone; a predict given the batch gets every
@@ -514,10 +291,11 @@ export class Replica {
     const message = (call: Call, where: string): string =>
       `${this.#options.apiName} did not answer request ${call.requestId} within the timeout of ${seconds}s${where}`;
     this.#expireBatch(deadline, (call) => message(call, " (it was waiting for its batch)"));
-    for (const link of this.#links) {
+    for (const link of this.#pool.links) {
       const expired = link.expire(deadline, (call) => message(call, ""));
       if (expired.length > 0) {
-        this.#logLine(
+        appendReplicaLogLine(
+          this.#options,
           "WARNING",
           `${describeRequests(expired)} timed out after ${seconds}s and got 504; worker ${link.index} is still running ${expired.length === 1 ? "it" : "them"}`,
         );
@@ -540,156 +318,40 @@ export class Replica {
       writeJsonError(call.res, 504, call.requestId, message(call));
       this.#answered(call.startedAt, 504);
     }
-    this.#logLine(
+    appendReplicaLogLine(
+      this.#options,
       "WARNING",
       `${describeRequests(expired)} timed out waiting for a batch and got 504; batch_interval should be well below the timeout`,
     );
   }
 
-  #onSocketClosed(link: WorkerLink): void {
-    // A live worker that drops its connection can no longer be reached. It is usually exiting
-    // already; if it is not gone soon, kill it so the usual exit path reports it.
-    if (link.exit !== null || this.#shutdown !== null) return; // stopping: #teardown escalates
-    const timer = setTimeout(() => {
-      if (link.exit !== null) return;
-      link.killedAfterDisconnect = true;
-      link.child.kill("SIGKILL");
-    }, DISCONNECTED_EXIT_MS);
-    timer.unref();
-  }
-
-  #onChildExit(
-    link: WorkerLink,
-    code: number | null,
-    signal: string | null,
-    spawnError?: Error,
-  ): void {
-    if (!link.recordExit(code, signal, spawnError)) return;
-    // The exit can overtake the worker's last frames (INIT_FAILED) still in the socket: give the
-    // connection a moment to deliver them before deciding what to report.
-    const socket = link.socket;
-    if (socket !== null && socket.closed) {
-      this.#onWorkerGone(link);
-      return;
-    }
-    const timer = setTimeout(() => this.#onWorkerGone(link), EXIT_SETTLE_MS);
-    const settleNow = (): void => {
-      clearTimeout(timer);
-      this.#onWorkerGone(link);
-    };
-    if (socket !== null) socket.once("close", settleNow);
-    else if (spawnError !== undefined) settleNow();
-  }
-
-  #onWorkerGone(link: WorkerLink): void {
-    if (this.#goneHandled.has(link)) return;
-    this.#goneHandled.add(link);
-    link.socket?.destroy();
-    const exitText = describeExit(link);
+  /** The pool lost a worker: its calls get 502 (the text says whose fault it was). */
+  #answerLostCalls(link: WorkerLink, exitText: string): readonly Call[] {
     // A planned stop (rolling update, scale-down, delete) that outlasted its grace is not the
     // predictor's fault: say so rather than blame the process the front itself ended.
     const stopping = this.#state === "draining";
-    const failed = link.failPending(502, (requestId) =>
+    return link.failPending(502, (requestId) =>
       stopping
         ? `replica ${this.id} of ${this.#options.apiName} was stopped before request ${requestId} finished (a stopping replica gives requests in flight ${this.#stopGraceMs / 1000}s); retry it`
         : `the predictor process of ${this.#options.apiName} ${exitText} while handling request ${requestId}; see the API logs`,
     );
-    if (this.#shutdown !== null) return; // asked to stop, or already failed: expected
-    const lost = failed.length > 0 ? ` (${describeRequests(failed)} got 502)` : "";
-    const message = `worker ${link.index} of replica ${this.id} ${exitText}${lost}`;
-    if (this.#state === "ready" && this.#mayRestart()) {
-      this.#logLine("WARNING", `${message}; starting a replacement`);
-      this.#links[link.index] = this.#spawnWorker(link.index);
-      const pids = this.pids();
-      for (const listener of this.#replacedListeners) listener(pids);
-      return;
-    }
-    if (this.#state === "starting") {
-      const lines = link.initFailure?.traceback
-        ? tailLines(link.initFailure.traceback)
-        : readLogTail(this.#options.logFile);
-      const detail =
-        link.exit?.spawnError !== undefined
-          ? `: cannot run the Python interpreter '${this.#options.python}' (${link.exit.spawnError.message})`
-          : link.initFailure?.error
-            ? `: ${link.initFailure.error}`
-            : lines.length > 0
-              ? `: ${lines[lines.length - 1]}`
-              : "";
-      this.#failStart(
-        new ReplicaStartError(`${message} before it was ready${detail}`, {
-          replicaId: this.id,
-          workerIndex: link.index,
-          code: link.exit?.code ?? null,
-          signal: link.exit?.signal ?? null,
-          lastLines: lines,
-          cause: link.exit?.spawnError,
-        }),
-        link,
-      );
-      return;
-    }
-    this.#fail(
-      link,
-      true,
-      this.#state === "ready"
-        ? `${message}, the ${MAX_WORKER_RESTARTS_PER_MINUTE + 1}th worker death within a minute`
-        : message,
-    );
   }
 
-  /** Records a restart unless the budget for the last minute is spent. */
-  #mayRestart(): boolean {
-    const now = Date.now();
-    while (this.#restarts.length > 0 && (this.#restarts[0] ?? 0) < now - 60_000) {
-      this.#restarts.shift();
-    }
-    if (this.#restarts.length >= MAX_WORKER_RESTARTS_PER_MINUTE) return false;
-    this.#restarts.push(now);
-    return true;
-  }
-
-  /** A line of the front's own in the API log, formatted like the runtime's. */
-  #logLine(level: string, message: string): void {
-    const now = new Date();
-    const pad = (n: number, width = 2): string => String(n).padStart(width, "0");
-    const stamp =
-      `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ` +
-      `${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}.${pad(now.getMilliseconds(), 3)}`;
-    try {
-      appendFileSync(
-        this.#options.logFile,
-        `${stamp} ${level} [${this.#options.apiName} ${this.id} front] ${message}\n`,
-      );
-    } catch {
-      // the log file is gone; serving matters more than logging
-    }
-  }
-
-  #failStart(error: ReplicaStartError, link?: WorkerLink): void {
-    if (this.#shutdown !== null) return;
-    this.#rejectReady(error);
-    this.#fail(link, false, error.message);
-  }
-
-  /** Marks the replica failed, tells the owner once, and ends the remaining workers. */
-  #fail(link: WorkerLink | undefined, afterReady: boolean, message: string): void {
+  /**
+   * The pool gave up: marks the replica failed, ends the remaining workers, and tells the owner
+   * once (rejecting `ready` first when the replica never got there).
+   */
+  #fail(info: ReplicaExitInfo, startError: ReplicaStartError | null): void {
+    if (startError !== null) this.#rejectReady(startError);
     this.#state = "failed";
     this.#shutdown = this.#teardown(FAILED_GRACE_MS);
-    const info: ReplicaExitInfo = {
-      code: link?.exit?.code ?? null,
-      signal: link?.exit?.signal ?? null,
-      afterReady,
-      workerIndex: link?.index ?? -1,
-      message,
-    };
     for (const listener of this.#exitListeners) listener(info);
   }
 
   #admit(call: Call): void {
     const batching = this.#options.batching;
     if (batching == null) {
-      const link = this.#pickWorker();
+      const link = this.#pool.pickWorker();
       if (link === undefined) this.#refuseNoWorker([call]);
       else link.send(call);
       return;
@@ -719,7 +381,7 @@ export class Replica {
     if (calls.length === 0) return;
     this.#batch = [];
     this.#batchBytes = 0;
-    const link = this.#pickWorker();
+    const link = this.#pool.pickWorker();
     if (link === undefined) this.#refuseNoWorker(calls);
     else link.sendBatch(calls);
   };
@@ -732,20 +394,6 @@ export class Replica {
       ]);
       this.#answered(call.startedAt, 503);
     }
-  }
-
-  /** Least in-flight live worker; ties rotate so idle workers share the load. */
-  #pickWorker(): WorkerLink | undefined {
-    const links = this.#links;
-    const count = links.length;
-    let best: WorkerLink | undefined;
-    for (let i = 0; i < count; i++) {
-      const link = links[(this.#nextPick + i) % count];
-      if (link === undefined || !link.usable) continue;
-      if (best === undefined || link.inFlight < best.inFlight) best = link;
-    }
-    this.#nextPick = (this.#nextPick + 1) % count;
-    return best;
   }
 
   /** A call got its answer: count it and free its slot. */
@@ -762,6 +410,8 @@ export class Replica {
   }
 
   async #teardown(graceMs: number): Promise<void> {
+    // From here a worker's death is expected: the pool answers its calls but replaces nothing.
+    this.#pool.retire();
     if (this.#inFlight > 0 && graceMs > 0) {
       await withTimeout(new Promise<void>((resolve) => this.#drainWaiters.push(resolve)), graceMs);
     }
@@ -779,20 +429,7 @@ export class Replica {
       ]);
       this.#answered(call.startedAt, 503);
     }
-    const alive = (): WorkerLink[] => this.#links.filter((link) => link.exit === null);
-    // Closing the socket is enough for a healthy worker; SIGTERM covers one stuck in predict().
-    for (const link of this.#links) link.socket?.end();
-    for (const link of alive()) link.child.kill("SIGTERM");
-    await withTimeout(Promise.all(alive().map((link) => link.exited)), KILL_AFTER_MS);
-    for (const link of alive()) link.child.kill("SIGKILL");
-    await withTimeout(Promise.all(alive().map((link) => link.exited)), KILL_AFTER_MS);
-    for (const link of this.#links) link.socket?.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    try {
-      unlinkSync(this.#socketPath);
-    } catch {
-      // already gone (server.close removes it on most platforms)
-    }
+    await this.#pool.close();
   }
 }
 
@@ -817,62 +454,4 @@ function headerObject(rawHeaders: readonly string[]): Record<string, string> {
     headers[name] = previous === undefined ? value : `${previous}, ${value}`;
   }
   return headers;
-}
-
-function describeExit(link: WorkerLink): string {
-  const exit = link.exit;
-  if (exit === null) return "lost its connection";
-  if (exit.spawnError !== undefined) return "could not be started";
-  if (link.killedAfterDisconnect) {
-    return `closed its connection and was killed (it had not exited ${DISCONNECTED_EXIT_MS / 1000}s later)`;
-  }
-  if (exit.signal !== null) return `was killed by ${exit.signal}`;
-  return `exited with code ${exit.code ?? "unknown"}`;
-}
-
-function withoutAxonVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("AXON_")));
-}
-
-/** `request a1` or `requests a1, a2, a3` (the first 10, then a count), for log lines. */
-function describeRequests(calls: readonly Call[]): string {
-  const ids = calls.slice(0, 10).map((call) => call.requestId);
-  const more = calls.length > ids.length ? ` and ${calls.length - ids.length} more` : "";
-  return `${calls.length === 1 ? "request" : "requests"} ${ids.join(", ")}${more}`;
-}
-
-function tailLines(text: string): string[] {
-  return text
-    .split("\n")
-    .map((line) => line.trimEnd())
-    .filter((line) => line !== "")
-    .slice(-LOG_TAIL_LINES);
-}
-
-/** Last lines of the workers' log file: the only record of a worker that died before HELLO. */
-function readLogTail(file: string): string[] {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, "r");
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, 16 * 1024);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    return tailLines(buffer.toString("utf8"));
-  } catch {
-    return [];
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    promise,
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }

@@ -1,7 +1,8 @@
 /**
  * The front's view of one Python worker process: its child process, its socket connection, the
- * requests it is answering, and the outgoing frames of the current event-loop turn. Replica owns
- * the lifecycle; this file only moves frames.
+ * requests it is answering, and the outgoing frames of the current event-loop turn. WorkerPool
+ * owns the process's lifecycle and the front (Replica) decides what to send; this file only moves
+ * frames.
  */
 import type { ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
@@ -63,7 +64,7 @@ export class Call {
   }
 }
 
-/** Callbacks into the owning replica. */
+/** Callbacks into the owning pool (`onAnswered` goes straight on to the front). */
 export interface WorkerLinkHooks {
   onReady(link: WorkerLink, info: WorkerReadyInfo): void;
   /** A call sent to this worker was answered with `status` (or failed); fires once per call. */
