@@ -18,7 +18,7 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { buildTinyWheel } from "../packages/control-plane/src/environments/testing/wheels.js";
+import { buildTinyWheel } from "../packages/control-plane/src/providers/local/environments/testing/wheels.js";
 import {
   freePort,
   isAlive,

@@ -1,10 +1,11 @@
 /**
- * The control-plane daemon: owns the state store, the local provider and its gateway, the
- * reconcile queue and the HTTP API, and their start/stop order. Lifecycle is an explicit state
- * machine (starting → running → stopping → stopped); SIGINT/SIGTERM start a graceful stop with a
- * deadline.
+ * The control-plane daemon's lifecycle: an explicit state machine (idle → starting → running →
+ * stopping → stopped) over what `compose.ts` builds — the state store, the provider, the reconcile
+ * queue — plus the home's lock and token, the HTTP API, and the periodic resync and clean-up.
+ * `stop` resolves when everything is stopped; the caller (`main.ts`) owns the deadline and the
+ * process's exit.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import {
   chmodSync,
   closeSync,
@@ -19,33 +20,21 @@ import {
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { RouteContext } from "./api/context.js";
+import { buildApiServer } from "./api/server.js";
+import { composeControlPlane, type ControlPlane, type ProviderFactory } from "./compose.js";
 import {
   DAEMON_RECORD_FILE,
   TOKEN_FILE,
   type ClusterInfo,
   type DaemonRecord,
 } from "./contract/index.js";
-import { buildApiServer } from "./api/server.js";
-import { BundleStore } from "./bundles/bundle-store.js";
 import { DomainError } from "./errors.js";
-import { ApiLogs } from "./logs/api-logs.js";
-import { chooseRunDir, LocalProvider } from "./providers/local/local-provider.js";
-import { makeApiReconciler } from "./reconcile/api-reconciler.js";
-import { WorkQueue } from "./reconcile/work-queue.js";
-import {
-  EnvironmentManager,
-  probeBaseInterpreter,
-  shortPythonVersion,
-} from "./environments/index.js";
-import { PythonEnvironments } from "./services/python-environments.js";
-import { SecretStore } from "./state/secrets.js";
-import { StateStore } from "./state/store.js";
+import type { EventSubscriber } from "./events/event-sink.js";
+import type { PythonChoice } from "./providers/local/python-interpreter.js";
 import { AXON_VERSION } from "./version.js";
 
 const LOCK_FILE = "daemon.lock";
-const STATE_FILE = "state.db";
 const RESYNC_INTERVAL_MS = 30_000;
-const STOP_DEADLINE_MS = 30_000;
 /**
  * How long stopping waits for open API responses before cutting their connections. Follow streams
  * and deploys end by themselves when the daemon stops; this bounds anything else (a stalled
@@ -54,10 +43,7 @@ const STOP_DEADLINE_MS = 30_000;
 const API_CLOSE_GRACE_MS = 5_000;
 const ENV_GC_INTERVAL_MS = 10 * 60_000;
 
-export interface PythonChoice {
-  path: string;
-  source: "env" | "flag" | "default";
-}
+export type { PythonChoice };
 
 export interface DaemonOptions {
   home: string;
@@ -69,7 +55,10 @@ export interface DaemonOptions {
   isolatedEnvironments: boolean;
   /** Unused environments are removed this long after their last use. */
   envGcGraceMs: number;
-  log: (line: string) => void;
+  /** Reads every event the control plane emits (the daemon log). */
+  onEvent: EventSubscriber;
+  /** The engine (default: the local provider); see `CompositionOptions.provider`. */
+  provider?: ProviderFactory;
 }
 
 type DaemonState = "idle" | "starting" | "running" | "stopping" | "stopped";
@@ -77,15 +66,12 @@ type DaemonState = "idle" | "starting" | "running" | "stopping" | "stopped";
 export class Daemon {
   readonly #options: DaemonOptions;
   #state: DaemonState = "idle";
-  #store: StateStore | undefined;
-  #provider: LocalProvider | undefined;
-  #queue: WorkQueue | undefined;
+  #parts: ControlPlane | undefined;
   #api: FastifyInstance | undefined;
   #resync: NodeJS.Timeout | undefined;
   #envGc: NodeJS.Timeout | undefined;
-  #startedAt = new Date();
-  #pythonVersion: string | null = null;
-  #pythonPath = "";
+  readonly #startedAt = new Date();
+  #apiUrl = "";
   #stopped: Promise<void> | undefined;
   #lockHeld = false;
   readonly #stopping = new AbortController();
@@ -101,63 +87,26 @@ export class Daemon {
   async start(): Promise<DaemonRecord> {
     if (this.#state !== "idle") throw new Error(`cannot start a daemon that is ${this.#state}`);
     this.#state = "starting";
-    const { home, log } = this.#options;
+    const { home } = this.#options;
     mkdirSync(home, { recursive: true, mode: 0o700 });
     this.#acquireLock();
     try {
       const token = ensureToken(path.join(home, TOKEN_FILE));
-      const store = StateStore.open(path.join(home, STATE_FILE));
-      this.#store = store;
-      killOrphanWorkers(store, log);
-
-      await this.#resolvePython();
-      const logs = new ApiLogs(home);
-      const bundles = new BundleStore(home, store);
-      const runDir = chooseRunDir(home, createHash("sha256").update(home).digest("hex"));
-      rmSync(runDir, { recursive: true, force: true });
-      const secrets = new SecretStore(home);
-      const environments = new PythonEnvironments(
-        new EnvironmentManager({ root: path.join(home, "envs") }),
-        () => ({ path: this.#pythonPath, version: this.#pythonVersion }),
-        this.#options.isolatedEnvironments,
-        this.#stopping.signal,
-      );
-      const provider = new LocalProvider({ store, logs, runDir });
-      this.#provider = provider;
-
-      const gatewayPort = await provider.gateway.listen(this.#options.gatewayPort, "127.0.0.1");
-      const gatewayUrl = `http://localhost:${gatewayPort}`;
-
-      const reconcileApi = makeApiReconciler({
-        store,
-        bundles,
-        provider,
-        prepareRuntime: async (apiName, _version, projectDir) => {
-          const runtime = await environments.prepare(projectDir);
-          if (runtime.envKey !== null) environments.markUsed(runtime.envKey);
-          return { python: runtime.python, secretEnv: secrets.get(apiName) };
-        },
-      });
-      const queue = new WorkQueue((key) => reconcileApi(key), {
-        timeoutMs: 30 * 60_000,
-        onError: (key, error) =>
-          log(`reconcile ${key} failed: ${error instanceof Error ? error.message : String(error)}`),
-      });
-      this.#queue = queue;
-      provider.onChange((apiName) => queue.add(apiName));
+      const parts = composeControlPlane({ ...this.#options, stopSignal: this.#stopping.signal });
+      this.#parts = parts;
+      const { store, provider, queue, events } = parts;
+      await provider.start(this.#stopping.signal);
 
       const context: RouteContext = {
         store,
-        bundles,
+        bundles: parts.bundles,
         provider,
-        logs,
-        secrets,
-        environments,
-        gatewayUrl,
+        secrets: parts.secrets,
+        events,
         version: AXON_VERSION,
         enqueue: (name) => queue.add(name),
         reconcileNow: (name) => queue.reconcileNow(name),
-        info: () => this.#info(gatewayUrl),
+        info: () => this.#info(),
         requestShutdown: () => void this.stop("shutdown requested through the API"),
       };
       const api = buildApiServer(context, token);
@@ -166,44 +115,41 @@ export class Daemon {
       const address = api.server.address();
       const apiPort =
         typeof address === "object" && address !== null ? address.port : this.#options.apiPort;
-
+      const engine = provider.engineInfo();
       const record: DaemonRecord = {
         pid: process.pid,
         apiUrl: `http://127.0.0.1:${apiPort}`,
-        gatewayUrl,
+        gatewayUrl: engine.gatewayUrl,
         version: AXON_VERSION,
         startedAt: this.#startedAt.toISOString(),
       };
       this.#apiUrl = record.apiUrl;
       writePrivateFile(path.join(home, DAEMON_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
 
+      // Everything in the store, and everything the engine runs (an API deleted while the daemon
+      // was down is found this way), converges now and every RESYNC_INTERVAL_MS.
       const resyncAll = (): void => {
         for (const api of store.listApis()) queue.add(api.name);
-        for (const name of provider.apiNamesWithReplicas()) queue.add(name);
+        for (const name of provider.apiNames()) queue.add(name);
       };
       resyncAll();
       this.#resync = setInterval(resyncAll, RESYNC_INTERVAL_MS);
       this.#resync.unref();
-      const collectEnvironments = (): void => {
-        const inUse = new Set(
-          store
-            .listApis()
-            .flatMap((a) => (a.currentVersion.envKey === null ? [] : [a.currentVersion.envKey])),
-        );
-        environments.collectGarbage(inUse, this.#options.envGcGraceMs).then(
-          (removed) => removed.forEach((key) => log(`removed unused Python environment ${key}`)),
-          (error: unknown) =>
-            log(
-              `environment clean-up failed: ${error instanceof Error ? error.message : String(error)}`,
-            ),
-        );
+      const collectArtifacts = (): void => {
+        const inUse = store.listApis().map((a) => a.currentVersion.artifact);
+        void provider.collectUnusedArtifacts(inUse);
       };
-      this.#envGc = setInterval(collectEnvironments, ENV_GC_INTERVAL_MS);
+      this.#envGc = setInterval(collectArtifacts, ENV_GC_INTERVAL_MS);
       this.#envGc.unref();
       this.#state = "running";
-      log(
-        `control plane ${AXON_VERSION} running: api ${record.apiUrl}, gateway ${gatewayUrl}, python ${this.#pythonPath} (${this.#pythonVersion === null ? "version unknown" : shortPythonVersion(this.#pythonVersion)})`,
-      );
+      events.emit({
+        kind: "daemon.started",
+        version: AXON_VERSION,
+        apiUrl: record.apiUrl,
+        engine: engine.provider,
+        endpointBaseUrl: engine.gatewayUrl,
+        detail: `python ${engine.python.path} (${engine.python.version ?? "version unknown"})`,
+      });
       return record;
     } catch (error) {
       await this.#teardown();
@@ -212,22 +158,17 @@ export class Daemon {
     }
   }
 
-  #apiUrl = "";
-
-  /** Stops serving, stops every replica (draining in-flight requests), and releases the home. */
+  /**
+   * Stops serving, stops every replica (draining in-flight requests), and releases the home.
+   * Resolves when all of that is done; the caller bounds how long it waits.
+   */
   stop(reason: string): Promise<void> {
     if (this.#stopped !== undefined) return this.#stopped;
-    this.#options.log(`stopping: ${reason}`);
+    this.#parts?.events.emit({ kind: "daemon.stopping", reason });
     this.#state = "stopping";
-    const deadline = setTimeout(() => {
-      this.#options.log(`stop took longer than ${STOP_DEADLINE_MS / 1000}s; exiting anyway`);
-      process.exit(1);
-    }, STOP_DEADLINE_MS);
-    deadline.unref();
     this.#stopped = this.#teardown().finally(() => {
-      clearTimeout(deadline);
       this.#state = "stopped";
-      this.#options.log("stopped");
+      this.#parts?.events.emit({ kind: "daemon.stopped" });
     });
     return this.#stopped;
   }
@@ -236,11 +177,11 @@ export class Daemon {
     this.#stopping.abort(new Error("the control plane is stopping"));
     if (this.#resync !== undefined) clearInterval(this.#resync);
     if (this.#envGc !== undefined) clearInterval(this.#envGc);
-    this.#queue?.stop();
+    const parts = this.#parts;
+    parts?.queue.stop();
     await this.#closeApi();
-    await this.#provider?.shutdown().catch(() => {});
-    this.#store?.clearWorkerProcesses();
-    this.#store?.close();
+    await parts?.provider.shutdown().catch(() => {});
+    parts?.store.close();
     const { home } = this.#options;
     if (this.#lockHeld) {
       rmSync(path.join(home, DAEMON_RECORD_FILE), { force: true });
@@ -261,54 +202,28 @@ export class Daemon {
       timer = setTimeout(() => resolve("late"), API_CLOSE_GRACE_MS);
     });
     if ((await Promise.race([closed, graceOver])) === "late") {
-      this.#options.log(
-        `API requests still open after ${API_CLOSE_GRACE_MS / 1000}s of stopping; closing their connections`,
-      );
+      this.#parts?.events.emit({
+        kind: "daemon.warning",
+        message: `API requests still open after ${API_CLOSE_GRACE_MS / 1000}s of stopping; closing their connections`,
+      });
       api.server.closeAllConnections();
       await closed;
     }
     clearTimeout(timer);
   }
 
-  #info(gatewayUrl: string): ClusterInfo {
-    const store = this.#store;
-    const provider = this.#provider;
-    const apis = store?.listApis().length ?? 0;
-    const workerPids = provider?.allWorkerPids() ?? [];
-    const replicas = provider?.replicaCount ?? 0;
+  #info(): ClusterInfo {
+    const parts = this.#parts;
+    if (parts === undefined) throw new Error("the daemon has not started");
     return {
-      provider: "local",
+      ...parts.provider.engineInfo(),
       version: AXON_VERSION,
       pid: process.pid,
       home: this.#options.home,
       apiUrl: this.#apiUrl,
-      gatewayUrl,
       startedAt: this.#startedAt.toISOString(),
-      python: {
-        path: this.#pythonPath,
-        version: this.#pythonVersion === null ? null : shortPythonVersion(this.#pythonVersion),
-        source: this.#options.python.source,
-      },
-      apis,
-      replicas,
-      workerPids,
+      apis: parts.store.listApis().length,
     };
-  }
-
-  async #resolvePython(): Promise<void> {
-    const { python, log } = this.#options;
-    this.#pythonPath = resolveExecutable(python.path) ?? python.path;
-    try {
-      // The real path and full version: they are part of every environment's key.
-      const probed = await probeBaseInterpreter(this.#pythonPath);
-      this.#pythonPath = probed.python;
-      this.#pythonVersion = probed.version;
-    } catch (error) {
-      log(
-        `warning: cannot run the Python interpreter ${python.path} (${error instanceof Error ? error.message : String(error)}); ` +
-          "predictors will fail to start until AXON_PYTHON or --python names a working python3",
-      );
-    }
   }
 
   #acquireLock(): void {
@@ -356,24 +271,6 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Stops Python workers a previous daemon left behind (it was killed before it could stop them). */
-function killOrphanWorkers(store: StateStore, log: (line: string) => void): void {
-  for (const worker of store.listWorkerProcesses()) {
-    const cmdline = readFileSafe(`/proc/${worker.pid}/cmdline`);
-    if (cmdline.includes("axon_runtime") && isAlive(worker.pid)) {
-      try {
-        process.kill(worker.pid, "SIGKILL");
-        log(
-          `stopped orphaned worker pid ${worker.pid} of ${worker.apiName} (replica ${worker.replicaId})`,
-        );
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-  store.clearWorkerProcesses();
-}
-
 function ensureToken(file: string): string {
   if (existsSync(file)) {
     chmodSync(file, 0o600);
@@ -391,14 +288,4 @@ function writePrivateFile(file: string, content: string): void {
   writeFileSync(temp, content, { mode: 0o600 });
   chmodSync(temp, 0o600);
   renameSync(temp, file);
-}
-
-function resolveExecutable(command: string): string | undefined {
-  if (command.includes("/")) return path.resolve(command);
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    if (dir === "") continue;
-    const candidate = path.join(dir, command);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
 }

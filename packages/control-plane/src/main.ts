@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { isForwardedAwsVariable, parseDuration } from "@axon/config";
 import { Daemon, type PythonChoice } from "./daemon.js";
 import { DomainError } from "./errors.js";
-import { formatLogTime } from "./logs/api-logs.js";
+import { formatEventLine } from "./events/log-line.js";
 import { AXON_VERSION } from "./version.js";
 
 const USAGE = `usage: axon-control-plane [--home DIR] [--port N] [--gateway-port N] [--python PATH]
@@ -44,6 +44,9 @@ function parseGrace(value: string | undefined): number {
   }
 }
 
+/** The most a graceful stop may take before the process exits anyway. */
+const STOP_DEADLINE_MS = 30_000;
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -72,9 +75,7 @@ async function main(): Promise<number> {
       : process.env.AXON_PYTHON !== undefined && process.env.AXON_PYTHON !== ""
         ? { path: process.env.AXON_PYTHON, source: "env" }
         : { path: "python3", source: "default" };
-  const log = (line: string): void => {
-    process.stdout.write(`${formatLogTime(new Date())} ${line}\n`);
-  };
+
   // AWS settings reach replicas only when a deploy forwards them (per API, opt-out in the CLI);
   // the daemon's own copy, inherited from whichever shell started it, must not leak into every API.
   for (const name of Object.keys(process.env)) {
@@ -91,18 +92,30 @@ async function main(): Promise<number> {
       8888,
     ),
     python,
-    log,
+    onEvent: (event, time) => process.stdout.write(`${formatEventLine(event, time)}\n`),
   });
   await daemon.start();
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string): void => {
-      void daemon.stop(`received ${signal}`).then(resolve);
+      void daemon.stop(`received ${signal}`);
     };
     process.once("SIGINT", () => onSignal("SIGINT"));
     process.once("SIGTERM", () => onSignal("SIGTERM"));
+    // A stop starts from a signal or from the API (`axon cluster down`); either way it gets
+    // STOP_DEADLINE_MS, then the process exits anyway.
+    let deadline: NodeJS.Timeout | undefined;
     const poll = setInterval(() => {
+      if (daemon.state === "stopping" && deadline === undefined) {
+        deadline = setTimeout(() => {
+          process.stderr.write(
+            `stop took longer than ${STOP_DEADLINE_MS / 1000}s; exiting anyway\n`,
+          );
+          process.exit(1);
+        }, STOP_DEADLINE_MS);
+      }
       if (daemon.state === "stopped") {
         clearInterval(poll);
+        clearTimeout(deadline);
         resolve();
       }
     }, 100);

@@ -105,6 +105,7 @@ export async function startFakeControlPlane(
     if (method === "GET" && route === "/v1/info") {
       const info: ClusterInfo = {
         provider: "local",
+        ready: true,
         version: "9.9.9-fake",
         pid: options.pid ?? process.pid,
         home: options.home,

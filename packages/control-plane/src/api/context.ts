@@ -1,20 +1,17 @@
 /** What route handlers may use: services and state, passed down from the daemon. */
-import type { ApiLogs } from "../logs/api-logs.js";
 import type { BundleStore } from "../bundles/bundle-store.js";
+import type { ClusterInfo } from "../contract/index.js";
+import type { EventSink } from "../events/event-sink.js";
 import type { Provider } from "../providers/provider.js";
-import type { PythonEnvironments } from "../services/python-environments.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { StateStore } from "../state/store.js";
-import type { ClusterInfo } from "../contract/index.js";
 
 export interface RouteContext {
   store: StateStore;
   bundles: BundleStore;
   provider: Provider;
-  logs: ApiLogs;
   secrets: SecretStore;
-  environments: PythonEnvironments;
-  gatewayUrl: string;
+  events: EventSink;
   version: string;
   enqueue(apiName: string): void;
   /** Reconciles an API now and resolves when done (delete uses it so the 404 is immediate). */

@@ -25,6 +25,9 @@
  */
 
 import type { Diagnostic } from "@axon/config";
+import type { ControlPlaneEventKind, EventLevel } from "./events.js";
+
+export * from "./events.js";
 
 /** Written by the daemon to `$AXON_HOME/daemon.json` (0600) once it listens. */
 export interface DaemonRecord {
@@ -67,20 +70,29 @@ export interface HealthResponse {
   pid: number;
 }
 
-export interface ClusterInfo {
-  provider: "local";
+/** The engine that runs the APIs: the local provider now, ECS later. */
+export interface EngineInfo {
+  /** `local`, or `aws` for an ECS cluster. */
+  provider: string;
+  /** False when the engine cannot run predictors now; `problem` says why. */
+  ready: boolean;
+  problem?: string;
+  /** Where APIs are served, e.g. `http://localhost:8888`. */
+  gatewayUrl: string;
+  /** The Python interpreter that runs predictors, and where that choice came from. */
+  python: { path: string; version: string | null; source: "env" | "flag" | "default" };
+  replicas: number;
+  /** Process ids of every Python worker process this engine runs on this machine. */
+  workerPids: number[];
+}
+
+export interface ClusterInfo extends EngineInfo {
   version: string;
   pid: number;
   home: string;
   apiUrl: string;
-  gatewayUrl: string;
   startedAt: string;
-  /** The Python interpreter that runs predictors, and where that choice came from. */
-  python: { path: string; version: string | null; source: "env" | "flag" | "default" };
   apis: number;
-  replicas: number;
-  /** Process ids of every Python worker process this daemon runs. */
-  workerPids: number[];
 }
 
 export interface BundleResponse {
@@ -164,7 +176,9 @@ export interface ApiSummary {
 
 export interface ApiEvent {
   time: string;
-  type: "info" | "warning" | "error";
+  type: EventLevel;
+  /** What happened, as a `ControlPlaneEvent` kind (absent on events recorded before kinds were). */
+  kind?: ControlPlaneEventKind;
   message: string;
 }
 

@@ -3,7 +3,6 @@ import type { RouteContext } from "../api/context.js";
 import { buildApiServer } from "../api/server.js";
 import { emptyStats, mergeStats, RequestRecorder, type RequestStats } from "../replica/metrics.js";
 import {
-  hasMetrics,
   type MetricsSource,
   type ReplicaMetricsView,
   renderPrometheus,
@@ -196,11 +195,13 @@ describe("renderPrometheus", () => {
 describe("GET /metrics", () => {
   it("serves the Prometheus text behind the bearer token", async () => {
     // Given an API server whose provider reports one replica
-    const provider = sourceOf([
+    const metrics = sourceOf([
       { apiName: "iris", replicaId: "r-1", inFlight: 1, stats: statsOf([[200, 3]]) },
     ]);
-    expect(hasMetrics(provider)).toBe(true);
-    const app = buildApiServer({ provider } as unknown as RouteContext, "secret-token");
+    const app = buildApiServer(
+      { provider: { metrics } } as unknown as RouteContext,
+      "secret-token",
+    );
 
     // When scraped without the token
     const anonymous = await app.inject({ method: "GET", url: "/metrics" });

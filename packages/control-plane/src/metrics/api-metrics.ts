@@ -1,7 +1,7 @@
 /**
  * Request metrics as the control plane exposes them: the Prometheus text of `GET /metrics` and
  * the per-API summary in `ApiSummary.metrics` (what `axon get` shows). The numbers come from the
- * replica fronts (`replica/metrics.ts`); a provider that has them implements MetricsSource.
+ * replica fronts (`replica/metrics.ts`); a provider that has them offers a MetricsSource.
  */
 import type { ApiMetrics } from "../contract/index.js";
 import {
@@ -29,16 +29,6 @@ export interface MetricsSource {
   apiRequestStats(apiName: string): RequestStats;
   /** APIs that have request totals (with or without live replicas). */
   metricApiNames(): string[];
-}
-
-/** True when `provider` reports metrics (the local provider does; others may not yet). */
-export function hasMetrics(provider: object): provider is MetricsSource {
-  const candidate = provider as Partial<MetricsSource>;
-  return (
-    typeof candidate.replicaMetrics === "function" &&
-    typeof candidate.apiRequestStats === "function" &&
-    typeof candidate.metricApiNames === "function"
-  );
 }
 
 /** The `ApiSummary.metrics` of an API: request counts by class, mean and p99 latency, in-flight. */

@@ -1,19 +1,61 @@
 /**
- * The seam between the reconciler and where replicas run. The reconciler decides *what* should run
- * (from desired state in the store); a provider only starts, stops, routes and reports. The local
- * provider runs replicas as processes on this machine; the ECS provider (later) maps the same calls
- * onto ECS services. Providers never read the store's desired state themselves.
+ * The seam between the control plane and an engine that runs APIs, at the level of one API.
+ *
+ * The reconciler decides *what* should run — which version, how many replicas, on which endpoint —
+ * from desired state in the store; a provider decides *how*. The local provider starts replica
+ * processes on this machine and performs rollouts itself (honouring `update_strategy`) with crash
+ * backoff; a managed engine (ECS) is handed the desired state and rolls out by itself. Either way
+ * the reconciler calls the same four things, and nothing else in the control plane knows which
+ * engine it talks to.
+ *
+ * The contract (also in docs/decisions/0005-provider-seam.md):
+ * - `prepare` turns an uploaded project into what a version needs to run on this engine (locally:
+ *   its Python environment) and returns an `Artifact`, a small JSON record the deploy stores with
+ *   the version; `apply` gets it back and must not recompute it from the project.
+ * - `apply(desired, signal)` is level-based and idempotent: called again with the same desired
+ *   state it changes nothing. It may return before the engine has converged; it says when to look
+ *   again with `requeueAfterMs`, and calls `onChange` listeners whenever something it reports in
+ *   `observe` changed. It honours `signal` (the reconcile's timeout or the daemon stopping) by
+ *   returning early; what it started stays observable and the next `apply` carries on.
+ * - `remove(name, signal)` stops everything of an API (replicas, route, logs) and forgets it; it is
+ *   safe to call for an API the engine never heard of.
+ * - `observe(name)` is synchronous and cheap (status reads it on every `get`): the replicas the
+ *   engine runs now, by version and phase, and the last failure of a version.
+ * - Providers never read the store's desired state, and never print: they report through the event
+ *   sink they were given.
  */
 import type { ApiSpec } from "@axon/config";
+import type { ApiEnvironment, EngineInfo } from "../contract/index.js";
+import type { MetricsSource } from "../metrics/api-metrics.js";
+import type { Artifact } from "../state/store.js";
+
+export type { Artifact } from "../state/store.js";
+
+/** One version of an API as the reconciler wants it run. */
+export interface DesiredVersion {
+  id: string;
+  spec: ApiSpec;
+  /** sha256 of the project bundle (in the control plane's bundle store). */
+  bundle: string;
+  artifact: Artifact;
+}
+
+/** What should run for one API. */
+export interface DesiredApi {
+  name: string;
+  version: DesiredVersion;
+  /** Replicas of `version` to run once converged. */
+  replicas: number;
+  /** Environment variables beyond `predictor.env` (forwarded credentials); never logged. */
+  secretEnv: Record<string, string>;
+}
 
 export type ReplicaPhase = "starting" | "ready" | "stopping";
 
 export interface ObservedReplica {
   id: string;
-  apiName: string;
   versionId: string;
   phase: ReplicaPhase;
-  pids: number[];
   startedAt: number;
 }
 
@@ -26,29 +68,65 @@ export interface ReplicaFailure {
   message: string;
 }
 
-export interface ReplicaPlan {
-  apiName: string;
-  versionId: string;
-  spec: ApiSpec;
+/** What the engine runs for one API now. */
+export interface ObservedApi {
+  replicas: ObservedReplica[];
+  failure: ReplicaFailure | undefined;
+}
+
+export interface ApplyResult {
+  /** Look again after this many milliseconds (a crash backoff, a rollout in progress). */
+  requeueAfterMs?: number;
+}
+
+export interface PrepareRequest {
+  /** sha256 of the uploaded bundle. */
+  bundle: string;
+  /** The bundle unpacked (read-only). */
   projectDir: string;
-  /** The interpreter the workers run (the version's environment, or the base interpreter). */
-  python: string;
-  /** Environment variables beyond `predictor.env` (forwarded credentials); never logged. */
-  secretEnv: Record<string, string>;
+  /** Aborted when the deploy is cancelled or the daemon stops. */
+  signal?: AbortSignal;
+  /** Progress for the deploying client (an environment build's output), a line at a time. */
+  onProgress?: (line: string) => void;
+}
+
+/** An API's logs as the engine keeps them. */
+export interface LogSource {
+  /** The last `lines` lines, and an opaque position to follow from. */
+  tail(apiName: string, lines: number): Promise<{ text: string; position: number }>;
+  /** Calls `onData` with what is written after `position`, until `signal` aborts. */
+  follow(
+    apiName: string,
+    position: number,
+    onData: (chunk: Buffer) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
 }
 
 export interface Provider {
-  listReplicas(apiName: string): ObservedReplica[];
-  /** Names of every API that has replicas (to find ones whose API no longer exists). */
-  apiNamesWithReplicas(): string[];
-  lastFailure(apiName: string): ReplicaFailure | undefined;
-  createReplica(plan: ReplicaPlan): ObservedReplica;
-  deleteReplica(id: string): Promise<void>;
-  /** Routes `endpoint` to the API's ready replicas (replacing any previous endpoint of the API). */
-  setRoute(apiName: string, endpoint: string): void;
-  removeRoute(apiName: string): void;
-  forget(apiName: string): void;
-  /** Called whenever something observable about an API's replicas changed. */
+  /** `local`, `aws`, …: shown in `axon cluster info`. */
+  readonly kind: string;
+  /** Starts the engine's own parts (the local gateway) and finds what a previous run left. */
+  start(signal: AbortSignal): Promise<void>;
+  /** Whether the engine can run APIs now, and where they are served. */
+  engineInfo(): EngineInfo;
+  /** The full URL of an API's endpoint path. */
+  endpointUrl(endpoint: string): string;
+  prepare(request: PrepareRequest): Promise<Artifact>;
+  /** The Python environment an artifact stands for, as `axon get <api>` shows it. */
+  describeArtifact(artifact: Artifact): ApiEnvironment;
+  /** Artifacts still referenced by a version; the provider may remove the others it made. */
+  collectUnusedArtifacts(inUse: Artifact[]): Promise<void>;
+  apply(desired: DesiredApi, signal: AbortSignal): Promise<ApplyResult>;
+  remove(apiName: string, signal: AbortSignal): Promise<void>;
+  observe(apiName: string): ObservedApi;
+  /** Every API the engine runs something for (to find ones deleted while the daemon was down). */
+  apiNames(): string[];
+  /** Called with an API's name whenever what `observe` reports for it changed. */
   onChange(listener: (apiName: string) => void): void;
+  readonly logs: LogSource;
+  /** Request metrics, when the engine reports them. */
+  readonly metrics: MetricsSource | undefined;
+  /** Stops serving; the local provider stops its replicas (a managed engine keeps running). */
   shutdown(): Promise<void>;
 }

@@ -1,180 +1,137 @@
 /**
- * The reconciler against an in-memory fake provider (STYLE §36): what it starts, stops and routes
- * for each combination of desired state and observed replicas. A real SQLite store holds the
- * desired state; the bundle store is only asked to unpack.
+ * The reconciler against the managed-engine test provider (STYLE §36: the reconciler with an
+ * in-memory provider, emitters with a recording sink) and a real SQLite store: what it hands the
+ * provider for each desired state, and what it records once a version is fully rolled out.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import type { BundleStore } from "../bundles/bundle-store.js";
-import type {
-  ObservedReplica,
-  Provider,
-  ReplicaFailure,
-  ReplicaPlan,
-} from "../providers/provider.js";
+import { RecordingSink } from "../events/event-sink.js";
 import { StateStore } from "../state/store.js";
-import { crashBackoffMs, makeApiReconciler } from "./api-reconciler.js";
-
-class FakeProvider implements Provider {
-  replicas: ObservedReplica[] = [];
-  routes = new Map<string, string>();
-  failures = new Map<string, ReplicaFailure>();
-  created: ReplicaPlan[] = [];
-  deleted: string[] = [];
-  #next = 0;
-
-  listReplicas(apiName: string): ObservedReplica[] {
-    return this.replicas.filter((r) => r.apiName === apiName);
-  }
-  apiNamesWithReplicas(): string[] {
-    return [...new Set(this.replicas.map((r) => r.apiName))];
-  }
-  lastFailure(apiName: string): ReplicaFailure | undefined {
-    return this.failures.get(apiName);
-  }
-  createReplica(plan: ReplicaPlan): ObservedReplica {
-    this.created.push(plan);
-    const replica: ObservedReplica = {
-      id: `r${this.#next++}`,
-      apiName: plan.apiName,
-      versionId: plan.versionId,
-      phase: "starting",
-      pids: [],
-      startedAt: this.#next,
-    };
-    this.replicas.push(replica);
-    return replica;
-  }
-  async deleteReplica(id: string): Promise<void> {
-    this.deleted.push(id);
-    this.replicas = this.replicas.filter((r) => r.id !== id);
-  }
-  setRoute(apiName: string, endpoint: string): void {
-    this.routes.set(apiName, endpoint);
-  }
-  removeRoute(apiName: string): void {
-    this.routes.delete(apiName);
-  }
-  forget(apiName: string): void {
-    this.failures.delete(apiName);
-  }
-  onChange(): void {}
-  async shutdown(): Promise<void> {}
-  markReady(): void {
-    for (const r of this.replicas) r.phase = "ready";
-  }
-}
+import { ManagedEngineProvider } from "../testing/managed-engine.js";
+import { apiSpec } from "../testing/specs.js";
+import { makeApiReconciler } from "./api-reconciler.js";
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(now = (): number => 1_000_000) {
+function setup() {
   const dir = mkdtempSync(path.join(os.tmpdir(), "axon-reconcile-"));
   dirs.push(dir);
   const store = StateStore.open(path.join(dir, "state.db"));
   store.addBundle("b1", 1);
   store.addBundle("b2", 1);
-  const provider = new FakeProvider();
-  const bundles = { unpack: async (sha: string) => `/projects/${sha}` } as unknown as BundleStore;
-  const prepareRuntime = async () => ({
-    python: "/usr/bin/python3",
-    secretEnv: { AWS_REGION: "eu-west-1" },
-  });
-  const reconcile = makeApiReconciler({ store, bundles, provider, prepareRuntime, now });
+  const events = new RecordingSink();
+  const engine = new ManagedEngineProvider(events);
+  const secrets = { get: (name: string) => ({ AWS_REGION: `region-of-${name}` }) };
+  const now = new Date("2026-12-03T10:00:05Z");
+  const reconcile = makeApiReconciler({ store, secrets, provider: engine, events, now: () => now });
   const deploy = (versionId: string, bundle: string, requested: number): void =>
     store.putApiVersion(
       {
         id: versionId,
         apiName: "iris",
-        spec: { name: "iris", networking: { endpoint: "/iris" }, predictor: { path: "p.py" } },
+        spec: apiSpec("iris"),
         specHash: versionId,
         bundle,
         configFile: "axon.yaml",
         projectPath: null,
-        envKey: null,
-        createdAt: new Date().toISOString(),
+        artifact: { image: `img-${bundle}` },
+        createdAt: "2026-12-03T10:00:00.000Z",
       },
       "RealtimeAPI",
       requested,
     );
-  return { store, provider, reconcile, deploy };
+  const run = (signal = new AbortController().signal) => reconcile("iris", signal);
+  return { store, engine, events, deploy, run };
 }
 
 describe("reconcileApi", () => {
-  test("starts the requested replicas of a new API and routes its endpoint", async () => {
-    const { provider, reconcile, deploy } = setup();
+  test("hands the provider the current version, its artifact, the requested count and the credentials", async () => {
+    const { engine, deploy, run } = setup();
+    const applied: unknown[] = [];
+    const apply = engine.apply.bind(engine);
+    engine.apply = async (desired, signal) => {
+      applied.push(desired);
+      return apply(desired, signal);
+    };
     deploy("v1", "b1", 2);
-    await reconcile("iris");
-    expect(provider.created.map((p) => [p.versionId, p.projectDir, p.python, p.secretEnv])).toEqual(
-      [
-        ["v1", "/projects/b1", "/usr/bin/python3", { AWS_REGION: "eu-west-1" }],
-        ["v1", "/projects/b1", "/usr/bin/python3", { AWS_REGION: "eu-west-1" }],
-      ],
-    );
-    expect(provider.routes.get("iris")).toBe("/iris");
-    // A second pass with nothing changed starts nothing more.
-    await reconcile("iris");
-    expect(provider.created).toHaveLength(2);
-  });
-
-  test("keeps the old version serving until the new one is ready, then stops it", async () => {
-    const { provider, reconcile, deploy } = setup();
-    deploy("v1", "b1", 1);
-    await reconcile("iris");
-    provider.markReady();
-    // When a new version is deployed
-    deploy("v2", "b2", 1);
-    await reconcile("iris");
-    // Then a v2 replica starts while v1 keeps running
-    expect(provider.replicas.map((r) => [r.versionId, r.phase])).toEqual([
-      ["v1", "ready"],
-      ["v2", "starting"],
+    const result = await run();
+    expect(applied).toEqual([
+      {
+        name: "iris",
+        version: { id: "v1", spec: apiSpec("iris"), bundle: "b1", artifact: { image: "img-b1" } },
+        replicas: 2,
+        secretEnv: { AWS_REGION: "region-of-iris" },
+      },
     ]);
-    expect(provider.deleted).toEqual([]);
-    // When v2 is ready, v1 is stopped
-    provider.markReady();
-    await reconcile("iris");
-    expect(provider.replicas.map((r) => r.versionId)).toEqual(["v2"]);
+    // The provider's answer is the reconcile's (a managed engine asks to be looked at again).
+    expect(result).toEqual({ requeueAfterMs: 1_000 });
   });
 
-  test("waits out the crash backoff before starting another replica", async () => {
-    let now = 1_000_000;
-    const { provider, reconcile, deploy } = setup(() => now);
+  test("records the version as live, once, when every requested replica of it is ready", async () => {
+    const { store, engine, events, deploy, run } = setup();
     deploy("v1", "b1", 1);
-    provider.failures.set("iris", { versionId: "v1", count: 3, lastAt: now, message: "exit 1" });
-    const result = await reconcile("iris");
-    expect(provider.created).toHaveLength(0);
-    expect(result.requeueAfterMs).toBe(crashBackoffMs(3));
-    now += crashBackoffMs(3);
-    await reconcile("iris");
-    expect(provider.created).toHaveLength(1);
+    await run();
+    engine.tick();
+    await run();
+    // A replica still starting: not live yet
+    expect(store.getApi("iris")?.liveVersionId).toBeNull();
+    engine.tick();
+    await run();
+    await run();
+    expect(store.getApi("iris")).toMatchObject({
+      liveVersionId: "v1",
+      liveAt: "2026-12-03T10:00:05.000Z",
+    });
+    expect(events.events.filter((e) => e.kind === "rollout.finished")).toEqual([
+      { kind: "rollout.finished", api: "iris", versionId: "v1", seconds: 5 },
+    ]);
   });
 
-  test("removes the route and every replica of a deleted API", async () => {
-    const { store, provider, reconcile, deploy } = setup();
+  test("a version is not live while replicas of an older one still run", async () => {
+    const { store, engine, deploy, run } = setup();
+    deploy("v1", "b1", 1);
+    await run();
+    engine.tick();
+    engine.tick();
+    await run();
+    deploy("v2", "b2", 1);
+    await run();
+    engine.tick();
+    engine.tick();
+    // The new replica is ready, but the engine stops the old one only on its next step.
+    await run();
+    expect(engine.observe("iris").replicas.map((r) => [r.versionId, r.phase])).toEqual([
+      ["v1", "ready"],
+      ["v2", "ready"],
+    ]);
+    expect(store.getApi("iris")?.liveVersionId).toBe("v1");
+    engine.tick();
+    await run();
+    expect(store.getApi("iris")?.liveVersionId).toBe("v2");
+  });
+
+  test("asks the provider to remove an API that is not in the store", async () => {
+    const { store, engine, deploy, run } = setup();
     deploy("v1", "b1", 2);
-    await reconcile("iris");
+    await run();
+    engine.tick();
     store.deleteApi("iris");
-    await reconcile("iris");
-    expect(provider.replicas).toEqual([]);
-    expect(provider.routes.has("iris")).toBe(false);
+    await run();
+    expect(engine.apiNames()).toEqual([]);
+    expect(engine.mutations.at(-1)).toBe("deleteService iris");
   });
 
-  test("scales down extra replicas", async () => {
-    const { provider, reconcile, deploy } = setup();
-    deploy("v1", "b1", 3);
-    await reconcile("iris");
-    deploy("v1b", "b1", 1);
-    provider.replicas.forEach((r) => (r.versionId = "v1b"));
-    await reconcile("iris");
-    expect(provider.replicas).toHaveLength(1);
-  });
-
-  test("backoff doubles up to a minute", () => {
-    expect([1, 2, 3, 4, 10].map(crashBackoffMs)).toEqual([1000, 2000, 4000, 8000, 60000]);
+  test("passes the reconcile's signal to the provider (a timeout reaches the work)", async () => {
+    const { engine, deploy, run } = setup();
+    deploy("v1", "b1", 1);
+    const controller = new AbortController();
+    controller.abort(new Error("reconcile of iris timed out"));
+    await expect(run(controller.signal)).rejects.toThrow("reconcile of iris timed out");
+    expect(engine.services.size).toBe(0);
   });
 });

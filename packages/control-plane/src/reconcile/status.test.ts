@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { ObservedReplica, Provider, ReplicaFailure } from "../providers/provider.js";
 import type { ApiRecord } from "../state/store.js";
+import { apiSpec } from "../testing/specs.js";
 import { summarizeApi } from "./status.js";
 
 function api(requested: number, minReplicas: number): ApiRecord {
@@ -8,36 +9,44 @@ function api(requested: number, minReplicas: number): ApiRecord {
     name: "iris",
     kind: "RealtimeAPI",
     requested,
+    liveVersionId: null,
+    liveAt: null,
     createdAt: "2026-11-23T00:00:00.000Z",
     updatedAt: "2026-11-23T00:00:00.000Z",
     currentVersion: {
       id: "v2",
       apiName: "iris",
-      spec: { networking: { endpoint: "/iris" }, autoscaling: { min_replicas: minReplicas } },
+      spec: apiSpec(
+        "iris",
+        `  autoscaling:\n    min_replicas: ${minReplicas}\n    max_replicas: ${Math.max(minReplicas, requested)}\n`,
+      ),
       specHash: "h",
       bundle: "b",
       configFile: "axon.yaml",
       projectPath: null,
-      envKey: null,
+      artifact: {},
       createdAt: "2026-11-23T00:00:00.000Z",
     },
   };
 }
 
-/** Only what summarizeApi reads from a provider. */
+/** Only what summarizeApi reads from a provider: what it observes, where it serves. */
 function observed(
   replicas: Array<[string, ObservedReplica["phase"]]>,
   failure?: ReplicaFailure,
-): Provider {
+): Pick<Provider, "observe" | "endpointUrl" | "metrics"> {
   const list = replicas.map(([versionId, phase], i): ObservedReplica => ({
     id: `r${i}`,
-    apiName: "iris",
     versionId,
     phase,
-    pids: [],
     startedAt: i,
   }));
-  return { listReplicas: () => list, lastFailure: () => failure } as unknown as Provider;
+  const provider: Pick<Provider, "observe" | "endpointUrl" | "metrics"> = {
+    observe: () => ({ replicas: list, failure }),
+    endpointUrl: (endpoint) => `http://localhost:8888${endpoint}`,
+    metrics: undefined,
+  };
+  return provider;
 }
 
 const crash: ReplicaFailure = {
@@ -108,7 +117,6 @@ describe("summarizeApi (Cortex's status order)", () => {
         replicas.map(([v, p]) => [v, p]),
         failure,
       ),
-      "http://localhost:8888",
     );
     expect(summary.status).toBe(status);
     expect(summary.replicas).toMatchObject(counts);
@@ -116,7 +124,7 @@ describe("summarizeApi (Cortex's status order)", () => {
   });
 
   test("an error says why, where to look, and that the previous version keeps serving", () => {
-    const summary = summarizeApi(api(1, 1), observed([["v1", "ready"]], crash), "http://x");
+    const summary = summarizeApi(api(1, 1), observed([["v1", "ready"]], crash));
     expect(summary.statusMessage).toBe(
       "worker 0 exited with code 1; run `axon logs iris`; the previous version keeps serving",
     );

@@ -3,17 +3,20 @@
  * replicas → live; a failing current version → error; at least min_replicas ready → live; else
  * updating.
  */
-import type { ApiSpec } from "@axon/config";
 import type { ApiStatus, ApiSummary, ReplicaCounts } from "../contract/index.js";
-import { hasMetrics, summarizeMetrics } from "../metrics/api-metrics.js";
+import { summarizeMetrics } from "../metrics/api-metrics.js";
 import type { Provider } from "../providers/provider.js";
 import type { ApiRecord } from "../state/store.js";
 
-export function summarizeApi(api: ApiRecord, provider: Provider, gatewayUrl: string): ApiSummary {
-  const spec = api.currentVersion.spec as unknown as ApiSpec;
-  const replicas = provider.listReplicas(api.name).filter((r) => r.phase !== "stopping");
+export function summarizeApi(
+  api: ApiRecord,
+  provider: Pick<Provider, "observe" | "endpointUrl" | "metrics">,
+): ApiSummary {
+  const spec = api.currentVersion.spec;
+  const observed = provider.observe(api.name);
+  const replicas = observed.replicas.filter((r) => r.phase !== "stopping");
   const current = replicas.filter((r) => r.versionId === api.currentVersion.id);
-  const failure = provider.lastFailure(api.name);
+  const failure = observed.failure;
   const failing = failure !== undefined && failure.versionId === api.currentVersion.id;
 
   const upToDate = current.filter((r) => r.phase === "ready").length;
@@ -42,13 +45,14 @@ export function summarizeApi(api: ApiRecord, provider: Provider, gatewayUrl: str
     status,
     replicas: counts,
     lastUpdated: api.updatedAt,
-    endpoint: `${gatewayUrl}${spec.networking.endpoint}`,
+    endpoint: provider.endpointUrl(spec.networking.endpoint),
   };
   if (statusMessage !== undefined) summary.statusMessage = statusMessage;
-  if (hasMetrics(provider)) {
+  const metrics = provider.metrics;
+  if (metrics !== undefined) {
     let inFlight = 0;
-    for (const r of provider.replicaMetrics()) if (r.apiName === api.name) inFlight += r.inFlight;
-    summary.metrics = summarizeMetrics(provider.apiRequestStats(api.name), inFlight);
+    for (const r of metrics.replicaMetrics()) if (r.apiName === api.name) inFlight += r.inFlight;
+    summary.metrics = summarizeMetrics(metrics.apiRequestStats(api.name), inFlight);
   }
   return summary;
 }

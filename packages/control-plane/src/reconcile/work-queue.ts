@@ -34,6 +34,8 @@ export class WorkQueue {
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #failures = new Map<string, number>();
   readonly #waiters = new Map<string, Array<() => void>>();
+  /** Signals of the reconciles running now, aborted by `stop`. */
+  readonly #controllers = new Set<AbortController>();
   #running = 0;
   #stopped = false;
 
@@ -77,8 +79,11 @@ export class WorkQueue {
     });
   }
 
+  /** Stops taking work and aborts the reconciles in progress (their signal fires). */
   stop(): void {
     this.#stopped = true;
+    for (const controller of this.#controllers)
+      controller.abort(new Error("the work queue stopped"));
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     this.#pending.clear();
@@ -106,6 +111,7 @@ export class WorkQueue {
     const waiters = this.#waiters.get(key) ?? [];
     this.#waiters.delete(key);
     const controller = new AbortController();
+    this.#controllers.add(controller);
     const timer = setTimeout(
       () => controller.abort(new Error(`reconcile of ${key} timed out`)),
       this.#timeoutMs,
@@ -122,6 +128,7 @@ export class WorkQueue {
       this.#onError(key, error);
     } finally {
       clearTimeout(timer);
+      this.#controllers.delete(controller);
       this.#active.delete(key);
       this.#running--;
     }

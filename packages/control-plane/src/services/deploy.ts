@@ -30,16 +30,18 @@ import {
 import type { ApiStatus, DeployRequest, DeployResponse, DeployResult } from "../contract/index.js";
 import { BundleStore, projectHas } from "../bundles/bundle-store.js";
 import { DomainError } from "../errors.js";
+import type { EventSink } from "../events/event-sink.js";
+import type { Artifact, Provider } from "../providers/provider.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { ApiRecord, StateStore } from "../state/store.js";
-import type { PreparedRuntime, PythonEnvironments } from "./python-environments.js";
 
 export interface DeployDeps {
   store: StateStore;
   bundles: BundleStore;
   secrets: SecretStore;
-  environments: PythonEnvironments;
-  gatewayUrl: string;
+  /** Prepares the version's artifact (locally: its Python environment) and serves its endpoint. */
+  provider: Pick<Provider, "prepare" | "endpointUrl">;
+  events: EventSink;
   enqueue: (apiName: string) => void;
   /** Status of a deployed API from its observed replicas (`updating` refuses changes without force). */
   apiStatus: (api: ApiRecord) => ApiStatus;
@@ -100,18 +102,23 @@ export async function deployApis(
     }
   }
 
-  // Every API of one config shares the project folder, so they share its environment. It is built
-  // before anything is recorded: a failed build leaves every deployed API as it was.
+  // Every API of one config shares the project folder, so they share its artifact (locally, its
+  // environment). It is made before anything is recorded: a failed build leaves every deployed API
+  // as it was.
   let announced = false;
-  const runtime = await untilCancelled(
+  const artifact = await untilCancelled(
     deps,
     parsed.apis,
-    deps.environments.prepare(projectDir, (line) => {
-      if (!announced) {
-        progress("building Python environment");
-        announced = true;
-      }
-      progress(line);
+    deps.provider.prepare({
+      bundle: request.bundle,
+      projectDir,
+      onProgress: (line) => {
+        if (!announced) {
+          progress("building Python environment");
+          announced = true;
+        }
+        progress(line);
+      },
     }),
   );
   if (announced) progress("Python environment built");
@@ -119,14 +126,14 @@ export async function deployApis(
   // From here to the end: no `await`. The checks below and the recording are one atomic stretch.
   if (deps.signal?.aborted === true) throw cancelled(deps, parsed.apis);
   const plans = parsed.apis.map((spec) =>
-    planApi(deps, request, spec, runtime, credentials, startedFrom.get(spec.name)?.createdAt),
+    planApi(deps, request, spec, artifact, credentials, startedFrom.get(spec.name)?.createdAt),
   );
   assertEndpointsFree(store, parsed.apis, request.configFileName);
   if (!force) for (const plan of plans) if (plan.changed) assertNotUpdating(deps, plan.existing);
 
   const results: DeployResult[] = [];
   for (const { spec, hash, existing, changed } of plans) {
-    const endpoint = `${deps.gatewayUrl}${spec.networking.endpoint}`;
+    const endpoint = deps.provider.endpointUrl(spec.networking.endpoint);
     if (!changed) {
       results.push({
         api: spec.name,
@@ -146,12 +153,12 @@ export async function deployApis(
       {
         id: versionId,
         apiName: spec.name,
-        spec: spec as unknown as Record<string, unknown>,
+        spec,
         specHash: hash,
         bundle: request.bundle,
         configFile: request.configFileName,
         projectPath: request.projectPath ?? null,
-        envKey: runtime.envKey,
+        artifact,
         createdAt,
       },
       spec.kind,
@@ -159,11 +166,7 @@ export async function deployApis(
     );
     secrets.put(spec.name, credentials);
     const outcome = existing === undefined ? "created" : "updated";
-    store.addEvent(
-      spec.name,
-      "info",
-      `${outcome === "created" ? "created" : "updated to"} version ${versionId}`,
-    );
+    deps.events.emit({ kind: "deploy.recorded", api: spec.name, versionId, outcome });
     deps.enqueue(spec.name);
     results.push({
       api: spec.name,
@@ -190,7 +193,7 @@ function planApi(
   deps: DeployDeps,
   request: DeployRequest,
   spec: ApiSpec,
-  runtime: PreparedRuntime,
+  artifact: Artifact,
   credentials: Record<string, string>,
   startedFromCreatedAt: string | undefined,
 ): ApiPlan {
@@ -208,7 +211,7 @@ function planApi(
   }
   const changed =
     changesVersion(deps, request, spec, hash, existing, credentials) ||
-    existing?.currentVersion.envKey !== runtime.envKey;
+    !sameArtifact(existing?.currentVersion.artifact, artifact);
   return { spec, hash, existing, changed };
 }
 
@@ -270,17 +273,21 @@ async function untilCancelled<T>(deps: DeployDeps, apis: ApiSpec[], work: Promis
 function cancelled(deps: DeployDeps, apis: ApiSpec[]): DomainError {
   for (const spec of apis) {
     if (deps.store.getApi(spec.name) === undefined) continue;
-    deps.store.addEvent(
-      spec.name,
-      "warning",
-      "a deploy was cancelled before it was recorded (its client disconnected); nothing changed",
-    );
+    deps.events.emit({ kind: "deploy.cancelled", api: spec.name });
   }
   return new DomainError(
     "deploy.cancelled",
     "the deploy was cancelled (its client disconnected) before anything was recorded; nothing changed",
     { status: 499 },
   );
+}
+
+/** Artifacts are small flat records: equal when every field is. */
+function sameArtifact(a: Artifact | undefined, b: Artifact): boolean {
+  if (a === undefined) return false;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) if (a[key] !== b[key]) return false;
+  return true;
 }
 
 /** Only the standard AWS settings are accepted as forwarded credentials. */
@@ -319,8 +326,7 @@ function assertEndpointsFree(store: StateStore, apis: ApiSpec[], fileName: strin
   const taken = new Map<string, string>();
   for (const other of store.listApis()) {
     if (names.has(other.name)) continue;
-    const spec = other.currentVersion.spec as unknown as ApiSpec;
-    taken.set(spec.networking.endpoint, other.name);
+    taken.set(other.currentVersion.spec.networking.endpoint, other.name);
   }
   for (const api of apis) {
     const owner = taken.get(api.networking.endpoint);

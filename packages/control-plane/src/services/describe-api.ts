@@ -1,13 +1,17 @@
 /** Reads for `axon get <api>`: summary, resolved spec, versions and events. */
-import { specToYaml, type ApiSpec } from "@axon/config";
-import type { RouteContext } from "../api/context.js";
-import type { ApiDetail, ApiEnvironment } from "../contract/index.js";
-import { shortPythonVersion } from "../environments/index.js";
+import { specToYaml } from "@axon/config";
+import type { ApiDetail } from "../contract/index.js";
 import { DomainError } from "../errors.js";
+import type { Provider } from "../providers/provider.js";
 import { summarizeApi } from "../reconcile/status.js";
-import type { ApiRecord } from "../state/store.js";
+import type { ApiRecord, StateStore } from "../state/store.js";
 
-export function requireApi(context: Pick<RouteContext, "store">, name: string): ApiRecord {
+export interface DescribeDeps {
+  store: StateStore;
+  provider: Provider;
+}
+
+export function requireApi(context: Pick<DescribeDeps, "store">, name: string): ApiRecord {
   const api = context.store.getApi(name);
   if (api === undefined) {
     const known = context.store.listApis().map((a) => a.name);
@@ -22,16 +26,16 @@ export function requireApi(context: Pick<RouteContext, "store">, name: string): 
   return api;
 }
 
-export function describeApi(context: RouteContext, name: string): ApiDetail {
+export function describeApi(context: DescribeDeps, name: string): ApiDetail {
   const api = requireApi(context, name);
-  const summary = summarizeApi(api, context.provider, context.gatewayUrl);
-  const spec = api.currentVersion.spec as unknown as ApiSpec;
+  const summary = summarizeApi(api, context.provider);
+  const spec = api.currentVersion.spec;
   const detail: ApiDetail = {
     ...summary,
-    spec: api.currentVersion.spec,
+    spec: { ...spec },
     specYaml: specToYaml(spec),
     exampleCurl: `curl ${summary.endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`,
-    environment: describeEnvironment(context, api.currentVersion.envKey),
+    environment: context.provider.describeArtifact(api.currentVersion.artifact),
     versions: context.store.listVersions(api.name).map((v) => ({
       id: v.id,
       createdAt: v.createdAt,
@@ -42,26 +46,4 @@ export function describeApi(context: RouteContext, name: string): ApiDetail {
   };
   if (api.currentVersion.projectPath !== null) detail.projectPath = api.currentVersion.projectPath;
   return detail;
-}
-
-function describeEnvironment(context: RouteContext, envKey: string | null): ApiEnvironment {
-  const { path: basePython, version } = context.environments.base();
-  const base = {
-    basePython,
-    baseVersion: version === null ? null : shortPythonVersion(version),
-    isolated: context.environments.isolated,
-  };
-  const record = envKey === null ? undefined : context.environments.describe(envKey);
-  if (record === undefined) {
-    return { key: envKey, python: basePython, ...base, packages: 0, distributions: [] };
-  }
-  return {
-    key: record.key,
-    python: record.python,
-    basePython: record.basePython,
-    baseVersion: shortPythonVersion(record.baseVersion),
-    isolated: record.isolated,
-    packages: record.distributions.length,
-    distributions: record.distributions,
-  };
 }

@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterEach, describe, expect, test } from "vitest";
+import { apiSpec } from "../testing/specs.js";
 import { StateStore, type ApiVersionRecord } from "./store.js";
 
 const dirs: string[] = [];
@@ -19,12 +21,12 @@ function version(id: string, apiName: string, bundle: string): ApiVersionRecord 
   return {
     id,
     apiName,
-    spec: { name: apiName, networking: { endpoint: `/${apiName}` } },
+    spec: apiSpec(apiName),
     specHash: `hash-${id}`,
     bundle,
     configFile: "axon.yaml",
     projectPath: "/p",
-    envKey: null,
+    artifact: { envKey: null },
     createdAt: new Date().toISOString(),
   };
 }
@@ -38,7 +40,7 @@ describe("StateStore", () => {
     store.addBundle("b2", 20);
     store.putApiVersion(version("v1", "iris", "b1"), "RealtimeAPI", 1);
     store.putApiVersion(version("v2", "iris", "b2"), "RealtimeAPI", 2);
-    store.addEvent("iris", "info", "updated");
+    store.addEvent("iris", { type: "info", kind: "deploy.recorded", message: "updated" });
     store.close();
 
     // When it is opened again
@@ -48,9 +50,12 @@ describe("StateStore", () => {
     const api = reopened.getApi("iris");
     expect(api?.currentVersion.id).toBe("v2");
     expect(api?.requested).toBe(2);
-    expect(api?.currentVersion.spec).toEqual({ name: "iris", networking: { endpoint: "/iris" } });
+    expect(api?.currentVersion.spec).toEqual(apiSpec("iris"));
+    expect(api?.currentVersion.artifact).toEqual({ envKey: null });
     expect(reopened.listVersions("iris").map((v) => v.id)).toEqual(["v2", "v1"]);
-    expect(reopened.listEvents("iris").map((e) => e.message)).toEqual(["updated"]);
+    expect(reopened.listEvents("iris")).toMatchObject([
+      { type: "info", kind: "deploy.recorded", message: "updated" },
+    ]);
     expect(reopened.hasBundle("b1")).toBe(true);
     reopened.close();
   });
@@ -60,7 +65,7 @@ describe("StateStore", () => {
     store.addBundle("b", 1);
     store.putApiVersion(version("v1", "a", "b"), "RealtimeAPI", 1);
     store.putApiVersion(version("v2", "b", "b"), "RealtimeAPI", 1);
-    store.addEvent("a", "info", "x");
+    store.addEvent("a", { type: "info", message: "x" });
     expect(store.deleteApi("a")).toBe(true);
     expect(store.deleteApi("a")).toBe(false);
     expect(store.getApi("a")).toBeUndefined();
@@ -79,21 +84,60 @@ describe("StateStore", () => {
 
   test("prunes events beyond the newest 200 per API", () => {
     const store = StateStore.open(tempDb());
-    for (let i = 0; i < 230; i++) store.addEvent("a", "info", `e${i}`);
+    for (let i = 0; i < 230; i++) store.addEvent("a", { type: "info", message: `e${i}` });
     const events = store.listEvents("a", 1000);
     expect(events).toHaveLength(200);
     expect(events.at(-1)?.message).toBe("e229");
     store.close();
   });
 
-  test("records worker processes per replica", () => {
+  test("records the live version only while it is still the current one", () => {
     const store = StateStore.open(tempDb());
-    store.recordWorkerProcesses("r1", "a", [11, 12]);
-    store.recordWorkerProcesses("r2", "a", [13]);
-    // A replaced worker: the replica's set is replaced, not added to
-    store.recordWorkerProcesses("r2", "a", [14]);
-    store.forgetReplicaProcesses("r1");
-    expect(store.listWorkerProcesses()).toEqual([{ pid: 14, replicaId: "r2", apiName: "a" }]);
+    store.addBundle("b", 1);
+    store.putApiVersion(version("v1", "a", "b"), "RealtimeAPI", 1);
+    store.setLiveVersion("a", "v1", new Date("2026-12-01T00:00:00Z"));
+    // A new version does not change what was live
+    store.putApiVersion(version("v2", "a", "b"), "RealtimeAPI", 1);
+    expect(store.getApi("a")).toMatchObject({
+      liveVersionId: "v1",
+      liveAt: "2026-12-01T00:00:00.000Z",
+    });
+    // A late report about v1 cannot mark it live once v2 is current
+    store.setLiveVersion("a", "v1", new Date("2026-12-02T00:00:00Z"));
+    expect(store.getApi("a")?.liveAt).toBe("2026-12-01T00:00:00.000Z");
+    store.close();
+  });
+
+  test("opens a database written before artifacts and live versions: env_key becomes the artifact", () => {
+    // Given a state.db with the first release's schema and one version with an environment
+    const file = tempDb();
+    const old = new DatabaseSync(file);
+    old.exec(`
+      CREATE TABLE bundles (sha256 TEXT PRIMARY KEY, bytes INTEGER NOT NULL, created_at TEXT NOT NULL);
+      CREATE TABLE api_versions (id TEXT PRIMARY KEY, api_name TEXT NOT NULL, spec_json TEXT NOT NULL,
+        spec_hash TEXT NOT NULL, bundle TEXT NOT NULL REFERENCES bundles(sha256), config_file TEXT NOT NULL,
+        project_path TEXT, env_key TEXT, created_at TEXT NOT NULL);
+      CREATE TABLE apis (name TEXT PRIMARY KEY, kind TEXT NOT NULL, current_version TEXT NOT NULL,
+        requested INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+      CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, api_name TEXT NOT NULL, time TEXT NOT NULL,
+        type TEXT NOT NULL, message TEXT NOT NULL);
+      INSERT INTO bundles VALUES ('b', 1, '2026-11-01');
+      INSERT INTO api_versions VALUES ('v1', 'a', '${JSON.stringify(apiSpec("a"))}', 'h', 'b', 'axon.yaml', NULL, 'env-123', '2026-11-01');
+      INSERT INTO apis VALUES ('a', 'RealtimeAPI', 'v1', 2, '2026-11-01', '2026-11-01');
+      INSERT INTO events (api_name, time, type, message) VALUES ('a', '2026-11-01', 'info', 'created version v1');
+    `);
+    old.close();
+    // When this release opens it
+    const store = StateStore.open(file);
+    // Then nothing is lost and the old columns map onto the new fields
+    expect(store.getApi("a")).toMatchObject({
+      requested: 2,
+      liveVersionId: null,
+      currentVersion: { id: "v1", artifact: { envKey: "env-123" } },
+    });
+    expect(store.listEvents("a")).toEqual([
+      { time: "2026-11-01", type: "info", message: "created version v1" },
+    ]);
     store.close();
   });
 });

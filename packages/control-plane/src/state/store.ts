@@ -4,18 +4,27 @@
  * state (which processes run) is never trusted from here except to find orphans after a crash.
  */
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import type { ApiSpec } from "@axon/config";
+import type { ControlPlaneEventKind, EventLevel } from "../contract/index.js";
+
+/**
+ * What a provider's `prepare` returned for a version, stored with it as JSON. Only the provider
+ * that made it reads it (each parses it back through its own typed function).
+ */
+export type Artifact = Readonly<Record<string, string | number | boolean | null>>;
 
 /** One deployed version of an API: the resolved spec plus the bundle it runs. */
 export interface ApiVersionRecord {
   id: string;
   apiName: string;
-  spec: Record<string, unknown>;
+  /** The resolved spec, as `@axon/config` validated it when the version was deployed. */
+  spec: ApiSpec;
   specHash: string;
   bundle: string;
   configFile: string;
   projectPath: string | null;
-  /** The Python environment this version runs in (null: the base interpreter directly). */
-  envKey: string | null;
+  /** What the provider's `prepare` made for this version (locally: its Python environment). */
+  artifact: Artifact;
   createdAt: string;
 }
 
@@ -25,20 +34,18 @@ export interface ApiRecord {
   /** Replicas the API should run now (init_replicas on creation; the autoscaler moves it later). */
   requested: number;
   currentVersion: ApiVersionRecord;
+  /** The last version that was fully rolled out (all requested replicas ready), and when. */
+  liveVersionId: string | null;
+  liveAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
 
 export interface EventRecord {
   time: string;
-  type: "info" | "warning" | "error";
+  type: EventLevel;
+  kind?: ControlPlaneEventKind;
   message: string;
-}
-
-export interface WorkerProcessRecord {
-  replicaId: string;
-  apiName: string;
-  pid: number;
 }
 
 const SCHEMA = `
@@ -55,7 +62,7 @@ CREATE TABLE IF NOT EXISTS api_versions (
   bundle TEXT NOT NULL REFERENCES bundles(sha256),
   config_file TEXT NOT NULL,
   project_path TEXT,
-  env_key TEXT,
+  artifact_json TEXT NOT NULL DEFAULT '{}',
   created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS api_versions_by_api ON api_versions(api_name, created_at);
@@ -64,6 +71,8 @@ CREATE TABLE IF NOT EXISTS apis (
   kind TEXT NOT NULL,
   current_version TEXT NOT NULL REFERENCES api_versions(id),
   requested INTEGER NOT NULL,
+  live_version TEXT,
+  live_at TEXT,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
@@ -72,15 +81,27 @@ CREATE TABLE IF NOT EXISTS events (
   api_name TEXT NOT NULL,
   time TEXT NOT NULL,
   type TEXT NOT NULL,
+  kind TEXT,
   message TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_api ON events(api_name, id);
-CREATE TABLE IF NOT EXISTS worker_processes (
-  pid INTEGER PRIMARY KEY,
-  replica_id TEXT NOT NULL,
-  api_name TEXT NOT NULL
-);
 `;
+
+/**
+ * Columns added after the first release, for databases created before them. `artifact_json` took
+ * over from `env_key` (the local provider's artifact was only the environment key).
+ */
+const MIGRATIONS: Array<{ table: string; column: string; sql: string }> = [
+  {
+    table: "api_versions",
+    column: "artifact_json",
+    sql: `ALTER TABLE api_versions ADD COLUMN artifact_json TEXT NOT NULL DEFAULT '{}';
+          UPDATE api_versions SET artifact_json = json_object('envKey', env_key);`,
+  },
+  { table: "apis", column: "live_version", sql: "ALTER TABLE apis ADD COLUMN live_version TEXT" },
+  { table: "apis", column: "live_at", sql: "ALTER TABLE apis ADD COLUMN live_at TEXT" },
+  { table: "events", column: "kind", sql: "ALTER TABLE events ADD COLUMN kind TEXT" },
+];
 
 interface VersionRow {
   id: string;
@@ -90,7 +111,7 @@ interface VersionRow {
   bundle: string;
   config_file: string;
   project_path: string | null;
-  env_key: string | null;
+  artifact_json: string;
   created_at: string;
 }
 
@@ -98,25 +119,47 @@ function toVersion(row: VersionRow): ApiVersionRecord {
   return {
     id: row.id,
     apiName: row.api_name,
-    spec: JSON.parse(row.spec_json) as Record<string, unknown>,
+    spec: parseStoredSpec(row.spec_json),
     specHash: row.spec_hash,
     bundle: row.bundle,
     configFile: row.config_file,
     projectPath: row.project_path,
-    envKey: row.env_key,
+    artifact: parseStoredArtifact(row.artifact_json),
     createdAt: row.created_at,
   };
+}
+
+/**
+ * A stored spec back as the `ApiSpec` it was: only specs `@axon/config` resolved are written, so
+ * the one unchecked step from JSON to the type lives here.
+ */
+function parseStoredSpec(json: string): ApiSpec {
+  return JSON.parse(json) as ApiSpec;
+}
+
+function parseStoredArtifact(json: string): Artifact {
+  const value: unknown = JSON.parse(json);
+  const artifact: Record<string, string | number | boolean | null> = {};
+  if (typeof value !== "object" || value === null) return artifact;
+  for (const [key, field] of Object.entries(value)) {
+    if (field === null || ["string", "number", "boolean"].includes(typeof field)) {
+      artifact[key] = field as string | number | boolean | null;
+    }
+  }
+  return artifact;
 }
 
 interface ApiRow extends VersionRow {
   name: string;
   kind: string;
   requested: number;
+  live_version: string | null;
+  live_at: string | null;
   a_created: string;
   a_updated: string;
 }
 
-const API_SELECT = `SELECT a.name, a.kind, a.requested, a.created_at AS a_created, a.updated_at AS a_updated, v.*
+const API_SELECT = `SELECT a.name, a.kind, a.requested, a.live_version, a.live_at, a.created_at AS a_created, a.updated_at AS a_updated, v.*
   FROM apis a JOIN api_versions v ON v.id = a.current_version`;
 
 function toApi(row: ApiRow): ApiRecord {
@@ -125,6 +168,8 @@ function toApi(row: ApiRow): ApiRecord {
     kind: row.kind,
     requested: row.requested,
     currentVersion: toVersion(row),
+    liveVersionId: row.live_version,
+    liveAt: row.live_at,
     createdAt: row.a_created,
     updatedAt: row.a_updated,
   };
@@ -146,6 +191,10 @@ export class StateStore {
     const db = new DatabaseSync(file);
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
     db.exec(SCHEMA);
+    for (const migration of MIGRATIONS) {
+      const columns = db.prepare(`PRAGMA table_info(${migration.table})`).all();
+      if (!columns.some((c) => c.name === migration.column)) db.exec(migration.sql);
+    }
     return new StateStore(db);
   }
 
@@ -204,7 +253,7 @@ export class StateStore {
   putApiVersion(version: ApiVersionRecord, kind: string, requested: number): void {
     this.#transaction(() => {
       this.#run(
-        `INSERT INTO api_versions (id, api_name, spec_json, spec_hash, bundle, config_file, project_path, env_key, created_at)
+        `INSERT INTO api_versions (id, api_name, spec_json, spec_hash, bundle, config_file, project_path, artifact_json, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         version.id,
         version.apiName,
@@ -213,7 +262,7 @@ export class StateStore {
         version.bundle,
         version.configFile,
         version.projectPath,
-        version.envKey,
+        JSON.stringify(version.artifact),
         version.createdAt,
       );
       this.#run(
@@ -242,13 +291,25 @@ export class StateStore {
     return existed;
   }
 
-  addEvent(apiName: string, type: EventRecord["type"], message: string): void {
+  /** Records that `versionId` is fully rolled out (the version to fall back to later). */
+  setLiveVersion(name: string, versionId: string, at: Date): void {
     this.#run(
-      "INSERT INTO events (api_name, time, type, message) VALUES (?, ?, ?, ?)",
+      "UPDATE apis SET live_version = ?, live_at = ? WHERE name = ? AND current_version = ?",
+      versionId,
+      at.toISOString(),
+      name,
+      versionId,
+    );
+  }
+
+  addEvent(apiName: string, event: Omit<EventRecord, "time">, time = new Date()): void {
+    this.#run(
+      "INSERT INTO events (api_name, time, type, kind, message) VALUES (?, ?, ?, ?, ?)",
       apiName,
-      new Date().toISOString(),
-      type,
-      message,
+      time.toISOString(),
+      event.type,
+      event.kind ?? null,
+      event.message,
     );
     this.#run(
       `DELETE FROM events WHERE api_name = ? AND id <= (
@@ -260,40 +321,23 @@ export class StateStore {
   }
 
   listEvents(apiName: string, limit = 20): EventRecord[] {
-    return this.#all<EventRecord>(
-      "SELECT time, type, message FROM events WHERE api_name = ? ORDER BY id DESC LIMIT ?",
+    return this.#all<{
+      time: string;
+      type: EventLevel;
+      kind: ControlPlaneEventKind | null;
+      message: string;
+    }>(
+      "SELECT time, type, kind, message FROM events WHERE api_name = ? ORDER BY id DESC LIMIT ?",
       apiName,
       limit,
-    ).reverse();
-  }
-
-  /** Sets the worker PIDs of a replica (replacing what was recorded for it). */
-  recordWorkerProcesses(replicaId: string, apiName: string, pids: number[]): void {
-    this.#transaction(() => {
-      this.#run("DELETE FROM worker_processes WHERE replica_id = ?", replicaId);
-      for (const pid of pids) {
-        this.#run(
-          "INSERT OR REPLACE INTO worker_processes (pid, replica_id, api_name) VALUES (?, ?, ?)",
-          pid,
-          replicaId,
-          apiName,
-        );
-      }
-    });
-  }
-
-  forgetReplicaProcesses(replicaId: string): void {
-    this.#run("DELETE FROM worker_processes WHERE replica_id = ?", replicaId);
-  }
-
-  listWorkerProcesses(): WorkerProcessRecord[] {
-    return this.#all<{ pid: number; replica_id: string; api_name: string }>(
-      "SELECT pid, replica_id, api_name FROM worker_processes",
-    ).map((r) => ({ pid: r.pid, replicaId: r.replica_id, apiName: r.api_name }));
-  }
-
-  clearWorkerProcesses(): void {
-    this.#run("DELETE FROM worker_processes");
+    )
+      .reverse()
+      .map((row) => ({
+        time: row.time,
+        type: row.type,
+        ...(row.kind === null ? {} : { kind: row.kind }),
+        message: row.message,
+      }));
   }
 
   #transaction(body: () => void): void {

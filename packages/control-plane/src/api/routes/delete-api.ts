@@ -10,9 +10,9 @@ export function registerDeleteApiRoute(app: FastifyInstance, context: RouteConte
       const name = requireApi(context, request.params.name).name;
       context.store.deleteApi(name);
       context.secrets.delete(name);
+      context.events.emit({ kind: "api.deleted", api: name });
+      // The provider stops its replicas and removes its route and logs.
       await context.reconcileNow(name);
-      // Like its replicas, an API's logs go with it: a new API of the same name starts clean.
-      context.logs.remove(name);
       return { message: `deleting ${name}` };
     },
   );

@@ -48,7 +48,7 @@ async function startDaemon(): Promise<TestDaemon> {
     python: { path: PYTHON, source: "env" },
     isolatedEnvironments: false,
     envGcGraceMs: 3_600_000,
-    log: () => {},
+    onEvent: () => {},
   });
   const record = await daemon.start();
   cleanups.push(() => daemon.stop("test finished"));
@@ -112,10 +112,11 @@ function startDeploy(d: TestDaemon, body: DeployRequest, signal?: AbortSignal): 
       throw error;
     }
   })();
-  const untilProgress = (text: string): Promise<void> =>
-    waitFor(`progress "${text}"`, () =>
+  const untilProgress = async (text: string): Promise<void> => {
+    await waitFor(`progress "${text}"`, () =>
       lines.some((l) => l.type === "progress" && l.message.includes(text)) ? true : undefined,
     );
+  };
   return { lines, done, untilProgress };
 }
 

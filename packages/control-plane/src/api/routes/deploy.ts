@@ -16,10 +16,10 @@ export function registerDeployRoute(app: FastifyInstance, context: RouteContext)
     store: context.store,
     bundles: context.bundles,
     secrets: context.secrets,
-    environments: context.environments,
-    gatewayUrl: context.gatewayUrl,
+    provider: context.provider,
+    events: context.events,
     enqueue: (name) => context.enqueue(name),
-    apiStatus: (api) => summarizeApi(api, context.provider, context.gatewayUrl).status,
+    apiStatus: (api) => summarizeApi(api, context.provider).status,
     signal,
     ...(onProgress === undefined ? {} : { onProgress }),
   });

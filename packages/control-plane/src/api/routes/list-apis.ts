@@ -5,8 +5,6 @@ import type { ApiListResponse } from "../../contract/index.js";
 
 export function registerListApisRoute(app: FastifyInstance, context: RouteContext): void {
   app.get("/v1/apis", async (): Promise<ApiListResponse> => ({
-    apis: context.store
-      .listApis()
-      .map((api) => summarizeApi(api, context.provider, context.gatewayUrl)),
+    apis: context.store.listApis().map((api) => summarizeApi(api, context.provider)),
   }));
 }

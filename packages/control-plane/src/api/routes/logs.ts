@@ -1,7 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { DomainError } from "../../errors.js";
-import { followFile, readTail } from "../../logs/api-logs.js";
 import { requireApi } from "../../services/describe-api.js";
 import { LOG_STREAM_END_TRAILER, type LogStreamEnd } from "../../contract/index.js";
 import type { RouteContext } from "../context.js";
@@ -27,16 +26,15 @@ export function registerLogsRoute(app: FastifyInstance, context: RouteContext): 
       const name = requireApi(context, request.params.name).name;
       const follow = request.query.follow === "1" || request.query.follow === "true";
       const tail = parseTail(request.query.tail);
-      const file = context.logs.fileFor(name);
-      const { text, offset } = await readTail(file, tail);
+      const logs = context.provider.logs;
+      const { text, position } = await logs.tail(name, tail);
       if (!follow) {
         return reply.type("text/plain; charset=utf-8").send(text);
       }
       reply.hijack();
       const streaming = streamFollow(reply.raw, {
-        file,
+        follow: (onData, signal) => logs.follow(name, position, onData, signal),
         text,
-        offset,
         isDeleted: () => context.store.getApi(name) === undefined,
         stopping: stopping.signal,
       });
@@ -53,15 +51,15 @@ export function registerLogsRoute(app: FastifyInstance, context: RouteContext): 
 async function streamFollow(
   raw: ServerResponse,
   options: {
-    file: string;
-    /** The tail already read, sent first; following starts at `offset`. */
+    /** Follows the API's log from where the tail ended. */
+    follow: (onData: (chunk: Buffer) => void, signal: AbortSignal) => Promise<void>;
+    /** The tail already read, sent first. */
     text: string;
-    offset: number;
     isDeleted: () => boolean;
     stopping: AbortSignal;
   },
 ): Promise<void> {
-  const { file, text, offset, isDeleted, stopping } = options;
+  const { follow, text, isDeleted, stopping } = options;
   raw.writeHead(200, {
     "Content-Type": "text/plain; charset=utf-8",
     "Cache-Control": "no-cache",
@@ -77,12 +75,7 @@ async function streamFollow(
     controller.abort();
   }, 1000);
   try {
-    await followFile(
-      file,
-      offset,
-      (chunk) => raw.write(chunk),
-      AbortSignal.any([controller.signal, stopping]),
-    );
+    await follow((chunk) => raw.write(chunk), AbortSignal.any([controller.signal, stopping]));
   } finally {
     clearInterval(watch);
     if (stopping.aborted || deleted) {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { hasMetrics, renderPrometheus } from "../../metrics/api-metrics.js";
+import { renderPrometheus } from "../../metrics/api-metrics.js";
 import type { RouteContext } from "../context.js";
 
 /**
@@ -8,9 +8,8 @@ import type { RouteContext } from "../context.js";
  */
 export function registerMetricsRoute(app: FastifyInstance, context: RouteContext): void {
   app.get("/metrics", async (_request, reply) => {
-    const provider = context.provider;
     return reply
       .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-      .send(renderPrometheus(hasMetrics(provider) ? provider : null));
+      .send(renderPrometheus(context.provider.metrics ?? null));
   });
 }

@@ -1,13 +1,19 @@
 /**
  * One append-only log file per API under `$AXON_HOME/logs/<api>.log`. Python workers write to it
  * directly (their stdout/stderr are the file), so logs survive the daemon dying; the daemon adds its
- * own lifecycle lines; `axon logs` reads the tail and follows appends.
+ * own lifecycle lines (from the events it is subscribed to); `axon logs` reads the tail and follows
+ * appends.
  */
 import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import path from "node:path";
+import { describeEvent, eventApi, type ControlPlaneEventKind } from "../../contract/index.js";
+import type { EventSubscriber } from "../../events/event-sink.js";
+import { formatLogTime } from "../../events/log-line.js";
+import type { LogSource } from "../provider.js";
 
-export class ApiLogs {
+/** The local provider's `LogSource`: one file per API. */
+export class ApiLogs implements LogSource {
   readonly #dir: string;
 
   constructor(home: string) {
@@ -23,21 +29,46 @@ export class ApiLogs {
     rmSync(this.fileFor(apiName), { force: true });
   }
 
-  /** Appends one control-plane line (replica started, ready, crashed…) to the API's log. */
-  appendSystemLine(apiName: string, message: string): void {
-    const line = `${formatLogTime(new Date())} axon   [${apiName}] ${message}\n`;
-    appendFileSync(this.fileFor(apiName), line, { mode: 0o600 });
+  tail(apiName: string, lines: number): Promise<{ text: string; position: number }> {
+    return readTail(this.fileFor(apiName), lines).then(({ text, offset }) => ({
+      text,
+      position: offset,
+    }));
+  }
+
+  follow(
+    apiName: string,
+    position: number,
+    onData: (chunk: Buffer) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    return followFile(this.fileFor(apiName), position, onData, signal);
+  }
+
+  /**
+   * An event subscriber that appends the control plane's lines about an API (replicas starting,
+   * ready, failing, stopping; deploys and rollouts) to that API's file, between its predictor's
+   * own lines.
+   */
+  subscriber(): EventSubscriber {
+    return (event, time) => {
+      const api = eventApi(event);
+      if (api === undefined || !FILE_LOG_KINDS.has(event.kind)) return;
+      const line = `${formatLogTime(time)} axon   [${api}] ${describeEvent(event).message}\n`;
+      appendFileSync(this.fileFor(api), line, { mode: 0o600 });
+    };
   }
 }
 
-/** `2026-11-23 16:50:01.123`, local time, the same shape the Python runtime prints. */
-export function formatLogTime(date: Date): string {
-  const pad = (n: number, w = 2): string => String(n).padStart(w, "0");
-  return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`
-  );
-}
+/** What an API's log file shows of the control plane (the daemon log has everything). */
+const FILE_LOG_KINDS = new Set<ControlPlaneEventKind>([
+  "deploy.recorded",
+  "rollout.finished",
+  "replica.starting",
+  "replica.ready",
+  "replica.failed",
+  "replica.stopped",
+]);
 
 /** Reads the last `lines` lines of a file; returns them and the offset to follow from. */
 export async function readTail(

@@ -178,6 +178,7 @@ describe("Gateway", () => {
       readyReplicas: () => [
         {
           inFlight: 0,
+          hasLiveWorker: true,
           serve(request: FrontRequest, responder: Responder) {
             targets.push(request.url);
             responder.send(200, [], "ok");

@@ -1,69 +1,159 @@
 /**
  * The local provider with real replicas (the replica tests' echo predictor, real Python workers)
- * behind its real gateway on 127.0.0.1, and a real SQLite store in a temp home.
+ * behind its real gateway on 127.0.0.1, in a temp home: rollouts by `update_strategy` under light
+ * load, and what a failing replica's answers count for.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { parseApiConfig } from "@axon/config";
+import { parseApiConfig, type ApiSpec } from "@axon/config";
 import { describe, expect, onTestFinished, test } from "vitest";
-import { ApiLogs } from "../../logs/api-logs.js";
-import { StateStore } from "../../state/store.js";
+import { RecordingSink } from "../../events/event-sink.js";
+import type { DesiredApi } from "../provider.js";
+import { ApiLogs } from "./api-logs.js";
 import { LocalProvider } from "./local-provider.js";
 
 const FIXTURES = fileURLToPath(new URL("../../replica/fixtures/", import.meta.url));
+const PYTHON = process.env.AXON_TEST_PYTHON ?? "python3";
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
   }
 }
+
+function echoSpec(extra: string): ApiSpec {
+  const yaml = `- name: echo\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: echo_predictor.py\n${extra}`;
+  const [spec] = parseApiConfig(yaml, "axon.yaml").apis;
+  if (spec === undefined) throw new Error("no spec");
+  return spec;
+}
+
+/** A started provider in a temp home, whose `converge` re-applies the desired state on changes. */
+async function startProvider() {
+  const home = await mkdtemp(path.join(tmpdir(), "axon-lp-"));
+  const events = new RecordingSink();
+  const stopping = new AbortController();
+  const provider = new LocalProvider({
+    home,
+    projectDir: async () => FIXTURES,
+    events,
+    logs: new ApiLogs(home),
+    python: { path: PYTHON, source: "env" },
+    gatewayPort: 0,
+    isolatedEnvironments: false,
+    envGcGraceMs: 3_600_000,
+    stopSignal: stopping.signal,
+  });
+  onTestFinished(async () => {
+    stopping.abort();
+    await provider.shutdown();
+    await rm(home, { recursive: true, force: true });
+  });
+  await provider.start(stopping.signal);
+  // What the reconciler does, minus the store: apply the desired state whenever it changes and
+  // whenever the provider reports a change.
+  let desired: DesiredApi | undefined;
+  const apply = (): void => {
+    // A rejected apply is retried by the next change, as the work queue would (after a test, the
+    // stop signal rejects the last ones).
+    if (desired !== undefined) provider.apply(desired, stopping.signal).catch(() => {});
+  };
+  provider.onChange(apply);
+  const converge = (next: DesiredApi): void => {
+    desired = next;
+    apply();
+  };
+  const url = provider.endpointUrl("/echo").replace("localhost", "127.0.0.1");
+  return { provider, events, converge, url };
+}
+
+function desiredEcho(versionId: string, replicas: number, spec: ApiSpec): DesiredApi {
+  return {
+    name: "echo",
+    version: { id: versionId, spec, bundle: "fixtures", artifact: { envKey: null } },
+    replicas,
+    secretEnv: {},
+  };
+}
+
+describe("LocalProvider rollouts", () => {
+  test.each([
+    ["0", "1"],
+    ["1", "0"],
+  ])(
+    "a roll of 2 replicas with max_surge %s, max_unavailable %s stays within its bounds and fails no request",
+    async (maxSurge, maxUnavailable) => {
+      // Given 2 ready replicas of v1 under a light, steady load
+      const { provider, converge, url } = await startProvider();
+      const strategy = `  update_strategy:\n    max_surge: ${maxSurge}\n    max_unavailable: ${maxUnavailable}\n`;
+      converge(desiredEcho("v1", 2, echoSpec(strategy)));
+      const ready = (version?: string): number =>
+        provider
+          .observe("echo")
+          .replicas.filter(
+            (r) => r.phase === "ready" && (version === undefined || r.versionId === version),
+          ).length;
+      await waitFor("2 ready replicas of v1", () => ready("v1") === 2);
+      const statuses = new Map<number, number>();
+      let loading = true;
+      const load = (async () => {
+        for (let i = 0; loading && i < 20_000; i++) {
+          const response = await fetch(url, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ n: i }),
+          });
+          await response.arrayBuffer();
+          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        }
+      })();
+
+      // When v2 rolls out, sampling the replicas every 5 ms
+      const bound = { surge: Number(maxSurge), unavailable: Number(maxUnavailable) };
+      let minReady = Infinity;
+      let maxLive = 0;
+      converge(desiredEcho("v2", 2, echoSpec(`    config:\n      v: 2\n${strategy}`)));
+      const deadline = Date.now() + 60_000;
+      while (
+        ready("v2") < 2 ||
+        provider.observe("echo").replicas.some((r) => r.versionId === "v1")
+      ) {
+        if (Date.now() > deadline) throw new Error("the roll did not finish in 60 s");
+        const live = provider.observe("echo").replicas.filter((r) => r.phase !== "stopping");
+        minReady = Math.min(minReady, ready());
+        maxLive = Math.max(maxLive, live.length);
+        await sleep(5);
+      }
+      await sleep(200);
+      loading = false;
+      await load;
+
+      // Then the ready count never fell below 2 - max_unavailable, no more than 2 + max_surge
+      // replicas ran at once, and every request was answered 200
+      expect(minReady).toBeGreaterThanOrEqual(2 - bound.unavailable);
+      expect(maxLive).toBeLessThanOrEqual(2 + bound.surge);
+      expect(Object.fromEntries(statuses)).toEqual({ 200: expect.any(Number) });
+      expect(statuses.get(200)).toBeGreaterThan(20);
+    },
+  );
+});
 
 describe("LocalProvider", () => {
   test("a failed replica's surviving worker still counts the answers it sends while stopping", async () => {
     // Given one replica of an API with two worker processes, behind the gateway
-    const home = await mkdtemp(path.join(tmpdir(), "axon-lp-"));
-    const store = StateStore.open(path.join(home, "state.db"));
-    const provider = new LocalProvider({
-      store,
-      logs: new ApiLogs(home),
-      runDir: path.join(home, "run"),
-    });
-    onTestFinished(async () => {
-      await provider.shutdown();
-      store.close();
-      await rm(home, { recursive: true, force: true });
-    });
-    const port = await provider.gateway.listen(0, "127.0.0.1");
-    const yaml = [
-      "- name: echo",
-      "  kind: RealtimeAPI",
-      "  predictor:",
-      "    type: python",
-      "    path: echo_predictor.py",
-      "    processes_per_replica: 2",
-    ].join("\n");
-    const [spec] = parseApiConfig(yaml, "axon.yaml").apis;
-    if (spec === undefined) throw new Error("no spec");
-    provider.setRoute("echo", "/echo");
-    provider.createReplica({
-      apiName: "echo",
-      versionId: "v1",
-      spec,
-      projectDir: FIXTURES,
-      python: "python3",
-      secretEnv: {},
-    });
-    const replica = (): { phase: string; pids: number[] } | undefined =>
-      provider.listReplicas("echo")[0];
+    const { provider, events, converge, url } = await startProvider();
+    converge(desiredEcho("v1", 1, echoSpec("    processes_per_replica: 2\n")));
+    const replica = () => provider.observe("echo").replicas[0];
     await waitFor("the replica to be ready", () => replica()?.phase === "ready");
 
     // When each worker is busy with a 3 s request
     const post = (): Promise<number> =>
-      fetch(`http://127.0.0.1:${port}/echo`, {
+      fetch(url, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ action: "sleep", seconds: 3 }),
@@ -73,17 +163,29 @@ describe("LocalProvider", () => {
       provider.replicaMetrics().some((r) => r.inFlight === 2),
     );
     // And worker 0 dies four times within the minute, which fails the replica
+    const first = replica()?.id;
     for (let death = 1; death <= 4; death++) {
-      const pid = replica()?.pids[0];
+      const pid = provider.workerPids("echo")[0];
       if (pid === undefined) throw new Error("no worker 0");
       process.kill(pid, "SIGKILL");
-      if (death < 4) await waitFor(`replacement ${death}`, () => replica()?.pids[0] !== pid);
+      if (death < 4)
+        await waitFor(`replacement ${death}`, () => provider.workerPids("echo")[0] !== pid);
     }
-    await waitFor("the replica to fail", () => replica() === undefined);
+    await waitFor("the replica to fail", () => replica()?.id !== first);
 
     // Then worker 1's request still gets its 200 during the failed replica's grace, and the API's
     // counts include it
     expect((await Promise.all(slow)).sort((a, b) => a - b)).toEqual([200, 502]);
     expect(provider.apiRequestStats("echo").statusClasses).toMatchObject({ "2XX": 1, "5XX": 1 });
+    // And the failure was reported once, as a typed event
+    expect(events.events.filter((e) => e.kind === "replica.failed")).toEqual([
+      {
+        kind: "replica.failed",
+        api: "echo",
+        replicaId: first,
+        versionId: "v1",
+        reason: expect.stringContaining("worker 0"),
+      },
+    ]);
   });
 });

@@ -1,13 +1,17 @@
 /**
  * The local provider: each replica is a replica front in this process plus Python worker processes
- * on this machine, reachable through the local gateway. Worker PIDs are recorded in the store so a
- * daemon restarted after `kill -9` can find and stop anything left behind (workers also exit by
- * themselves when their front's socket closes).
+ * on this machine, reachable through the local gateway. It performs rollouts itself (`rollout.ts`,
+ * honouring `update_strategy`), backs off after crashes, builds each version's Python environment
+ * (`prepare`), keeps each API's log file, and records worker PIDs so a daemon restarted after
+ * `kill -9` can stop anything its predecessor left behind. Everything that only makes sense on this
+ * machine lives in this folder; the rest of the control plane sees the `Provider` interface.
  */
-import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { DEFAULT_PREDICTOR_TIMEOUT_MS, parseDuration } from "@axon/config";
+import { DEFAULT_PREDICTOR_TIMEOUT_MS, parseDuration, type ApiSpec } from "@axon/config";
+import type { ApiEnvironment, EngineInfo } from "../../contract/index.js";
+import type { EventSink } from "../../events/event-sink.js";
 import {
   addToTotals,
   type MetricsSource,
@@ -20,37 +24,93 @@ import {
   type RequestStats,
 } from "../../replica/metrics.js";
 import { Replica } from "../../replica/replica.js";
-import type { ApiLogs } from "../../logs/api-logs.js";
-import type { StateStore } from "../../state/store.js";
-import type { ObservedReplica, Provider, ReplicaFailure, ReplicaPlan } from "../provider.js";
+import type {
+  ApplyResult,
+  Artifact,
+  DesiredApi,
+  ObservedApi,
+  ObservedReplica,
+  PrepareRequest,
+  Provider,
+  ReplicaFailure,
+} from "../provider.js";
+import type { ApiLogs } from "./api-logs.js";
+import { shortPythonVersion, EnvironmentManager } from "./environments/index.js";
 import { Gateway, type GatewayBackend, type RoutableReplica } from "./gateway.js";
+import {
+  resolveBaseInterpreter,
+  type LocalPython,
+  type PythonChoice,
+} from "./python-interpreter.js";
+import { PythonEnvironments } from "./python-environments.js";
+import { planRolloutStep } from "./rollout.js";
+import { WorkerRegistry } from "./worker-registry.js";
 
 export interface LocalProviderOptions {
-  store: StateStore;
+  home: string;
+  /** The unpacked project folder of a stored bundle (the bundle store's `unpack`). */
+  projectDir: (bundle: string) => Promise<string>;
+  events: EventSink;
   logs: ApiLogs;
-  /** Where replica sockets live (keep it short: Unix socket paths are limited to ~107 bytes). */
-  runDir: string;
+  python: PythonChoice;
+  gatewayPort: number;
+  /** Build environments without the base interpreter's packages (AXON_ENV_ISOLATED=1). */
+  isolatedEnvironments: boolean;
+  /** Unused environments are removed this long after their last use. */
+  envGcGraceMs: number;
+  /** Aborted when the daemon stops: environment builds in progress end. */
+  stopSignal: AbortSignal;
+  /** Where replica sockets live (default: `chooseRunDir`). */
+  runDir?: string;
   /**
    * How long a replica stopped by a rolling update, scale-down or delete may finish its requests
    * in flight. Default: the API's `predictor.timeout` — a request is never cut before it would
    * have timed out anyway.
    */
   drainGraceMs?: number;
+  now?: () => number;
 }
 
 /** How long replicas may finish requests when the whole control plane stops (it has 30 s). */
 const SHUTDOWN_GRACE_MS = 10_000;
+const BACKOFF_BASE_MS = 1_000;
+const BACKOFF_MAX_MS = 60_000;
+
+/** Delay before restarting after `failures` consecutive crashes (1 s, 2 s, 4 s … 60 s). */
+export function crashBackoffMs(failures: number): number {
+  return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));
+}
+
+/** The local provider's artifact: the Python environment a version runs in. */
+interface LocalArtifact {
+  /** Content key of the built environment; null runs the base interpreter directly. */
+  envKey: string | null;
+}
+
+function parseLocalArtifact(artifact: Artifact): LocalArtifact {
+  const envKey = artifact.envKey;
+  return { envKey: typeof envKey === "string" ? envKey : null };
+}
 
 interface Entry {
   observed: ObservedReplica;
+  apiName: string;
   replica: Replica;
   /** The API's per-request timeout: the drain a planned stop gives it. */
   timeoutMs: number;
 }
 
 export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
+  readonly kind = "local";
+  readonly logs: ApiLogs;
   readonly gateway: Gateway;
   readonly #options: LocalProviderOptions;
+  readonly #now: () => number;
+  readonly #runDir: string;
+  readonly #workers: WorkerRegistry;
+  readonly #environments: PythonEnvironments;
+  #python: LocalPython;
+  #gatewayUrl = "";
   readonly #replicas = new Map<string, Entry>();
   readonly #failures = new Map<string, ReplicaFailure>();
   /** Request totals of replicas that are gone, per API, so API counters never go backwards. */
@@ -69,41 +129,172 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
 
   constructor(options: LocalProviderOptions) {
     this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.logs = options.logs;
     this.gateway = new Gateway(this);
-    mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
+    this.#runDir = options.runDir ?? chooseRunDir(options.home);
+    this.#workers = new WorkerRegistry(path.join(options.home, "local-workers.json"));
+    this.#python = {
+      choice: options.python,
+      path: options.python.path,
+      version: null,
+      problem: undefined,
+    };
+    this.#environments = new PythonEnvironments(
+      new EnvironmentManager({ root: path.join(options.home, "envs") }),
+      () => ({ path: this.#python.path, version: this.#python.version }),
+      options.isolatedEnvironments,
+      options.stopSignal,
+    );
+  }
+
+  get metrics(): MetricsSource {
+    return this;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    this.#stopOrphanWorkers();
+    rmSync(this.#runDir, { recursive: true, force: true });
+    mkdirSync(this.#runDir, { recursive: true, mode: 0o700 });
+    this.#python = await resolveBaseInterpreter(this.#options.python);
+    if (this.#python.problem !== undefined) {
+      this.#options.events.emit({ kind: "daemon.warning", message: this.#python.problem });
+    }
+    signal.throwIfAborted();
+    const port = await this.gateway.listen(this.#options.gatewayPort, "127.0.0.1");
+    this.#gatewayUrl = `http://localhost:${port}`;
+  }
+
+  engineInfo(): EngineInfo {
+    const python = this.#python;
+    return {
+      provider: this.kind,
+      ready: python.problem === undefined,
+      ...(python.problem === undefined ? {} : { problem: python.problem }),
+      gatewayUrl: this.#gatewayUrl,
+      python: {
+        path: python.path,
+        version: python.version === null ? null : shortPythonVersion(python.version),
+        source: python.choice.source,
+      },
+      replicas: this.#replicas.size,
+      workerPids: [...this.#replicas.values()].flatMap((e) => e.replica.pids()),
+    };
+  }
+
+  endpointUrl(endpoint: string): string {
+    return `${this.#gatewayUrl}${endpoint}`;
+  }
+
+  async prepare(request: PrepareRequest): Promise<Artifact> {
+    const runtime = await this.#environments.prepare(request.projectDir, request.onProgress);
+    return { envKey: runtime.envKey } satisfies LocalArtifact;
+  }
+
+  describeArtifact(artifact: Artifact): ApiEnvironment {
+    const { envKey } = parseLocalArtifact(artifact);
+    const { path: basePython, version } = this.#environments.base();
+    const base = {
+      basePython,
+      baseVersion: version === null ? null : shortPythonVersion(version),
+      isolated: this.#environments.isolated,
+    };
+    const record = envKey === null ? undefined : this.#environments.describe(envKey);
+    if (record === undefined) {
+      return { key: envKey, python: basePython, ...base, packages: 0, distributions: [] };
+    }
+    return {
+      key: record.key,
+      python: record.python,
+      basePython: record.basePython,
+      baseVersion: shortPythonVersion(record.baseVersion),
+      isolated: record.isolated,
+      packages: record.distributions.length,
+      distributions: record.distributions,
+    };
+  }
+
+  async collectUnusedArtifacts(inUse: Artifact[]): Promise<void> {
+    const keys = new Set(inUse.flatMap((a) => parseLocalArtifact(a).envKey ?? []));
+    try {
+      const removed = await this.#environments.collectGarbage(keys, this.#options.envGcGraceMs);
+      for (const key of removed) this.#options.events.emit({ kind: "environment.removed", key });
+    } catch (error) {
+      this.#options.events.emit({
+        kind: "environment.cleanup_failed",
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  async apply(desired: DesiredApi, signal: AbortSignal): Promise<ApplyResult> {
+    const { name, version } = desired;
+    const { spec } = version;
+    this.gateway.setRoute(name, spec.networking.endpoint);
+    const failure = this.#failures.get(name);
+    const backoffMs =
+      failure?.versionId === version.id
+        ? failure.lastAt + crashBackoffMs(failure.count) - this.#now()
+        : 0;
+    const step = planRolloutStep({
+      desired: desired.replicas,
+      versionId: version.id,
+      replicas: this.#liveReplicas(name),
+      maxSurge: spec.update_strategy.max_surge,
+      maxUnavailable: spec.update_strategy.max_unavailable,
+      mayStart: backoffMs <= 0,
+    });
+    // Stops are not awaited: a stopped replica drains in the background and reports when it is
+    // gone (onChange), which plans the next step.
+    for (const id of step.stop) {
+      const entry = this.#replicas.get(id);
+      if (entry !== undefined) void this.#stopReplica(entry, this.#drainGraceMs(entry));
+    }
+    if (step.start > 0) {
+      const projectDir = await this.#options.projectDir(version.bundle);
+      const python = await this.#pythonFor(version.artifact, projectDir);
+      signal.throwIfAborted();
+      for (let i = 0; i < step.start; i++) {
+        this.#startReplica(name, version.id, spec, projectDir, python, desired.secretEnv);
+      }
+    }
+    const waiting = backoffMs > 0 && this.#liveReplicas(name).length < desired.replicas;
+    return waiting ? { requeueAfterMs: backoffMs } : {};
+  }
+
+  async remove(apiName: string, signal: AbortSignal): Promise<void> {
+    this.gateway.removeRoute(apiName);
+    const entries = [...this.#replicas.values()].filter((e) => e.apiName === apiName);
+    const stopped = Promise.all(entries.map((e) => this.#stopReplica(e, this.#drainGraceMs(e))));
+    await Promise.race([stopped, abortedPromise(signal)]);
+    this.#retiredStats.delete(apiName);
+    this.gateway.forgetStats(apiName);
+    this.#failures.delete(apiName);
+    // Like its replicas, an API's logs go with it: a new API of the same name starts clean.
+    this.logs.remove(apiName);
+  }
+
+  observe(apiName: string): ObservedApi {
+    const replicas: ObservedReplica[] = [];
+    for (const entry of this.#replicas.values()) {
+      if (entry.apiName === apiName) replicas.push({ ...entry.observed });
+    }
+    return { replicas, failure: this.#failures.get(apiName) };
+  }
+
+  apiNames(): string[] {
+    return [...new Set([...this.#replicas.values()].map((e) => e.apiName))];
   }
 
   onChange(listener: (apiName: string) => void): void {
     this.#listeners.push(listener);
   }
 
-  #changed(apiName: string): void {
-    for (const listener of this.#listeners) listener(apiName);
-  }
-
-  listReplicas(apiName: string): ObservedReplica[] {
-    const result: ObservedReplica[] = [];
-    for (const entry of this.#replicas.values()) {
-      if (entry.observed.apiName === apiName) result.push({ ...entry.observed });
-    }
-    return result;
-  }
-
-  apiNamesWithReplicas(): string[] {
-    return [...new Set([...this.#replicas.values()].map((e) => e.observed.apiName))];
-  }
-
-  /** Replicas this provider runs now, of every API (starting, ready or stopping). */
-  get replicaCount(): number {
-    return this.#replicas.size;
-  }
-
-  allWorkerPids(): number[] {
-    return [...this.#replicas.values()].flatMap((e) => e.replica.pids());
-  }
-
-  lastFailure(apiName: string): ReplicaFailure | undefined {
-    return this.#failures.get(apiName);
+  /** Worker PIDs of an API's live replicas (tests and `cluster info`). */
+  workerPids(apiName: string): number[] {
+    return [...this.#replicas.values()]
+      .filter((e) => e.apiName === apiName)
+      .flatMap((e) => e.replica.pids());
   }
 
   readyReplicas(apiName: string): RoutableReplica[] {
@@ -111,7 +302,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
     if (cached !== undefined) return cached;
     const result: RoutableReplica[] = [];
     for (const entry of this.#replicas.values()) {
-      if (entry.observed.apiName === apiName && entry.observed.phase === "ready") {
+      if (entry.apiName === apiName && entry.observed.phase === "ready") {
         result.push(entry.replica);
       }
     }
@@ -126,142 +317,9 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
     return "its replicas are still starting";
   }
 
-  createReplica(plan: ReplicaPlan): ObservedReplica {
-    const { spec } = plan;
-    const id = `r-${randomBytes(3).toString("hex")}`;
-    const replica = Replica.start({
-      id,
-      apiName: plan.apiName,
-      projectDir: plan.projectDir,
-      predictorPath: spec.predictor.path,
-      ...(spec.predictor.python_path === undefined || spec.predictor.python_path === null
-        ? {}
-        : { pythonPath: spec.predictor.python_path }),
-      config: spec.predictor.config,
-      // predictor.env wins over forwarded credentials: it is what the user wrote for this API.
-      env: { ...plan.secretEnv, ...spec.predictor.env },
-      python: plan.python,
-      processes: spec.predictor.processes_per_replica,
-      threads: spec.predictor.threads_per_process,
-      maxConcurrency: spec.autoscaling.max_replica_concurrency,
-      batching:
-        spec.predictor.server_side_batching === null
-          ? null
-          : {
-              maxBatchSize: spec.predictor.server_side_batching.max_batch_size,
-              batchIntervalMs: parseDuration(spec.predictor.server_side_batching.batch_interval),
-            },
-      ...(spec.predictor.timeout === undefined
-        ? {}
-        : { timeoutMs: parseDuration(spec.predictor.timeout) }),
-      runDir: this.#options.runDir,
-      logFile: this.#options.logs.fileFor(plan.apiName),
-    });
-    const observed: ObservedReplica = {
-      id,
-      apiName: plan.apiName,
-      versionId: plan.versionId,
-      phase: "starting",
-      pids: replica.pids(),
-      startedAt: Date.now(),
-    };
-    const timeoutMs =
-      spec.predictor.timeout === undefined
-        ? DEFAULT_PREDICTOR_TIMEOUT_MS
-        : parseDuration(spec.predictor.timeout);
-    const entry: Entry = { observed, replica, timeoutMs };
-    this.#replicas.set(id, entry);
-    this.#options.store.recordWorkerProcesses(id, plan.apiName, observed.pids);
-    this.#options.logs.appendSystemLine(
-      plan.apiName,
-      `replica ${id} starting (version ${plan.versionId}, worker pids ${observed.pids.join(", ")})`,
-    );
-
-    // Keep the recorded PIDs current, so a restarted daemon can find every worker after a crash.
-    replica.onWorkerReplaced((pids) => {
-      entry.observed.pids = pids;
-      this.#options.store.recordWorkerProcesses(id, plan.apiName, pids);
-    });
-    replica.onExit((info) => {
-      if (!this.#replicas.has(id) || entry.observed.phase === "stopping") return;
-      // The replica's own words: which worker, how it ended, and why that failed the replica
-      // (e.g. the fourth death within a minute) rather than getting a replacement.
-      this.#fail(entry, info.message);
-    });
-    replica.ready.then(
-      () => {
-        if (entry.observed.phase !== "starting") return;
-        entry.observed.phase = "ready";
-        this.#readyCache.delete(plan.apiName);
-        const failure = this.#failures.get(plan.apiName);
-        if (failure?.versionId === plan.versionId) this.#failures.delete(plan.apiName);
-        const seconds = ((Date.now() - observed.startedAt) / 1000).toFixed(1);
-        this.#options.logs.appendSystemLine(plan.apiName, `replica ${id} is ready (${seconds}s)`);
-        this.#changed(plan.apiName);
-      },
-      (error: unknown) => {
-        if (entry.observed.phase !== "starting") return;
-        this.#fail(entry, error instanceof Error ? error.message : String(error));
-      },
-    );
-    return { ...observed };
-  }
-
-  /**
-   * Records a replica's failure once. A replica that fails while starting reports it twice — its
-   * exit listener runs first, then `ready` rejects — so the second call finds it gone and returns.
-   */
-  #fail(entry: Entry, message: string): void {
-    const { apiName, versionId, id } = entry.observed;
-    if (this.#replicas.get(id) !== entry) return;
-    this.#replicas.delete(id);
-    this.#readyCache.delete(apiName);
-    this.#failing.add(entry);
-    this.#options.store.forgetReplicaProcesses(id);
-    const previous = this.#failures.get(apiName);
-    const count = previous?.versionId === versionId ? previous.count + 1 : 1;
-    this.#failures.set(apiName, { versionId, count, lastAt: Date.now(), message });
-    this.#options.logs.appendSystemLine(apiName, `replica ${id} failed: ${message}`);
-    // Stop whatever is left of it (sibling workers of a dead one).
-    void entry.replica.stop(0).finally(() => {
-      this.#failing.delete(entry);
-      addToTotals(this.#retiredStats, apiName, entry.replica.requestStats());
-      this.#changed(apiName);
-    });
-  }
-
-  deleteReplica(id: string): Promise<void> {
-    const entry = this.#replicas.get(id);
-    if (entry === undefined) return Promise.resolve();
-    return this.#stopReplica(id, entry, this.#options.drainGraceMs ?? entry.timeoutMs);
-  }
-
-  async #stopReplica(id: string, entry: Entry, graceMs: number): Promise<void> {
-    entry.observed.phase = "stopping";
-    this.#readyCache.delete(entry.observed.apiName);
-    try {
-      await entry.replica.stop(graceMs);
-    } finally {
-      if (this.#replicas.delete(id)) {
-        addToTotals(this.#retiredStats, entry.observed.apiName, entry.replica.requestStats());
-      }
-      this.#options.store.forgetReplicaProcesses(id);
-      this.#options.logs.appendSystemLine(entry.observed.apiName, `replica ${id} stopped`);
-      this.#changed(entry.observed.apiName);
-    }
-  }
-
-  setRoute(apiName: string, endpoint: string): void {
-    this.gateway.setRoute(apiName, endpoint);
-  }
-
-  removeRoute(apiName: string): void {
-    this.gateway.removeRoute(apiName);
-  }
-
   replicaMetrics(): ReplicaMetricsView[] {
     return [...this.#replicas.values()].map((entry) => ({
-      apiName: entry.observed.apiName,
+      apiName: entry.apiName,
       replicaId: entry.observed.id,
       inFlight: entry.replica.inFlight,
       stats: entry.replica.requestStats(),
@@ -277,37 +335,222 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
       for (const cls of STATUS_CLASSES) total.statusClasses[cls] += refused.statusClasses[cls];
     }
     for (const entry of [...this.#replicas.values(), ...this.#failing]) {
-      if (entry.observed.apiName === apiName) mergeStats(total, entry.replica.requestStats());
+      if (entry.apiName === apiName) mergeStats(total, entry.replica.requestStats());
     }
     return total;
   }
 
   metricApiNames(): string[] {
-    const failing = [...this.#failing].map((entry) => entry.observed.apiName);
+    const failing = [...this.#failing].map((entry) => entry.apiName);
     return [
       ...new Set([...this.#retiredStats.keys(), ...this.gateway.refusedApiNames(), ...failing]),
     ];
   }
 
-  forget(apiName: string): void {
-    this.#retiredStats.delete(apiName);
-    this.gateway.forgetStats(apiName);
-    this.#failures.delete(apiName);
-  }
-
   async shutdown(): Promise<void> {
     const grace = Math.min(this.#options.drainGraceMs ?? SHUTDOWN_GRACE_MS, SHUTDOWN_GRACE_MS);
-    await Promise.all(
-      [...this.#replicas].map(([id, entry]) => this.#stopReplica(id, entry, grace)),
-    );
+    await Promise.all([...this.#replicas.values()].map((entry) => this.#stopReplica(entry, grace)));
     await this.gateway.close();
+    this.#workers.clear();
+  }
+
+  #changed(apiName: string): void {
+    for (const listener of this.#listeners) listener(apiName);
+  }
+
+  /** Replicas of an API that are starting or ready (stopping ones are draining: not counted). */
+  #liveReplicas(apiName: string): ObservedReplica[] {
+    return this.observe(apiName).replicas.filter((r) => r.phase !== "stopping");
+  }
+
+  #drainGraceMs(entry: Entry): number {
+    return this.#options.drainGraceMs ?? entry.timeoutMs;
+  }
+
+  /** The interpreter of a version: its environment's, built again if it was removed meanwhile. */
+  async #pythonFor(artifact: Artifact, projectDir: string): Promise<string> {
+    const { envKey } = parseLocalArtifact(artifact);
+    if (envKey === null) return this.#environments.base().path;
+    const record = this.#environments.describe(envKey);
+    if (record !== undefined) {
+      this.#environments.markUsed(envKey);
+      return record.python;
+    }
+    const runtime = await this.#environments.prepare(projectDir);
+    if (runtime.envKey !== null) this.#environments.markUsed(runtime.envKey);
+    return runtime.python;
+  }
+
+  #startReplica(
+    apiName: string,
+    versionId: string,
+    spec: ApiSpec,
+    projectDir: string,
+    python: string,
+    secretEnv: Record<string, string>,
+  ): void {
+    const id = `r-${randomBytes(3).toString("hex")}`;
+    const timeoutMs =
+      spec.predictor.timeout === undefined
+        ? DEFAULT_PREDICTOR_TIMEOUT_MS
+        : parseDuration(spec.predictor.timeout);
+    const replica = Replica.start({
+      id,
+      apiName,
+      projectDir,
+      predictorPath: spec.predictor.path,
+      ...(spec.predictor.python_path === undefined || spec.predictor.python_path === null
+        ? {}
+        : { pythonPath: spec.predictor.python_path }),
+      config: spec.predictor.config,
+      // predictor.env wins over forwarded credentials: it is what the user wrote for this API.
+      env: { ...secretEnv, ...spec.predictor.env },
+      python,
+      processes: spec.predictor.processes_per_replica,
+      threads: spec.predictor.threads_per_process,
+      maxConcurrency: spec.autoscaling.max_replica_concurrency,
+      batching:
+        spec.predictor.server_side_batching === null
+          ? null
+          : {
+              maxBatchSize: spec.predictor.server_side_batching.max_batch_size,
+              batchIntervalMs: parseDuration(spec.predictor.server_side_batching.batch_interval),
+            },
+      ...(spec.predictor.timeout === undefined ? {} : { timeoutMs }),
+      runDir: this.#runDir,
+      logFile: this.logs.fileFor(apiName),
+    });
+    const observed: ObservedReplica = {
+      id,
+      versionId,
+      phase: "starting",
+      startedAt: this.#now(),
+    };
+    const entry: Entry = { observed, apiName, replica, timeoutMs };
+    this.#replicas.set(id, entry);
+    const pids = replica.pids();
+    this.#workers.record(id, apiName, pids);
+    this.#options.events.emit({
+      kind: "replica.starting",
+      api: apiName,
+      replicaId: id,
+      versionId,
+      pids,
+    });
+
+    // Keep the recorded PIDs current, so a restarted daemon can find every worker after a crash.
+    replica.onWorkerReplaced((pids) => this.#workers.record(id, apiName, pids));
+    replica.onExit((info) => {
+      if (!this.#replicas.has(id) || entry.observed.phase === "stopping") return;
+      // The replica's own words: which worker, how it ended, and why that failed the replica
+      // (e.g. the fourth death within a minute) rather than getting a replacement.
+      this.#fail(entry, info.message);
+    });
+    replica.ready.then(
+      () => {
+        if (entry.observed.phase !== "starting") return;
+        entry.observed.phase = "ready";
+        this.#readyCache.delete(apiName);
+        const failure = this.#failures.get(apiName);
+        if (failure?.versionId === versionId) this.#failures.delete(apiName);
+        const seconds = (this.#now() - observed.startedAt) / 1000;
+        this.#options.events.emit({ kind: "replica.ready", api: apiName, replicaId: id, seconds });
+        this.#changed(apiName);
+      },
+      (error: unknown) => {
+        if (entry.observed.phase !== "starting") return;
+        this.#fail(entry, error instanceof Error ? error.message : String(error));
+      },
+    );
+  }
+
+  /**
+   * Records a replica's failure once. A replica that fails while starting reports it twice — its
+   * exit listener runs first, then `ready` rejects — so the second call finds it gone and returns.
+   */
+  #fail(entry: Entry, message: string): void {
+    const { apiName } = entry;
+    const { versionId, id } = entry.observed;
+    if (this.#replicas.get(id) !== entry) return;
+    this.#replicas.delete(id);
+    this.#readyCache.delete(apiName);
+    this.#failing.add(entry);
+    this.#workers.forget(id);
+    const previous = this.#failures.get(apiName);
+    const count = previous?.versionId === versionId ? previous.count + 1 : 1;
+    this.#failures.set(apiName, { versionId, count, lastAt: this.#now(), message });
+    this.#options.events.emit({
+      kind: "replica.failed",
+      api: apiName,
+      replicaId: id,
+      versionId,
+      reason: message,
+    });
+    // Stop whatever is left of it (sibling workers of a dead one).
+    void entry.replica.stop(0).finally(() => {
+      this.#failing.delete(entry);
+      addToTotals(this.#retiredStats, apiName, entry.replica.requestStats());
+      this.#changed(apiName);
+    });
+  }
+
+  async #stopReplica(entry: Entry, graceMs: number): Promise<void> {
+    const { id } = entry.observed;
+    entry.observed.phase = "stopping";
+    this.#readyCache.delete(entry.apiName);
+    try {
+      await entry.replica.stop(graceMs);
+    } finally {
+      if (this.#replicas.delete(id)) {
+        addToTotals(this.#retiredStats, entry.apiName, entry.replica.requestStats());
+      }
+      this.#workers.forget(id);
+      this.#options.events.emit({ kind: "replica.stopped", api: entry.apiName, replicaId: id });
+      this.#changed(entry.apiName);
+    }
+  }
+
+  /** Stops Python workers a previous daemon left behind (it was killed before it could). */
+  #stopOrphanWorkers(): void {
+    for (const worker of this.#workers.list()) {
+      const cmdline = readProcFile(`/proc/${worker.pid}/cmdline`);
+      if (!cmdline.includes("axon_runtime")) continue;
+      try {
+        process.kill(worker.pid, "SIGKILL");
+        this.#options.events.emit({
+          kind: "worker.orphan_stopped",
+          api: worker.apiName,
+          replicaId: worker.replicaId,
+          pid: worker.pid,
+        });
+      } catch {
+        // Already gone.
+      }
+    }
+    this.#workers.clear();
   }
 }
 
+function readProcFile(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** Resolves when `signal` aborts (never, if it does not). */
+function abortedPromise(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
+
 /** A socket directory short enough for Unix socket paths, under `home` when it fits. */
-export function chooseRunDir(home: string, hashOfHome: string): string {
+export function chooseRunDir(home: string): string {
   const preferred = path.join(home, "run");
   // "/r-abcdef-w0.sock" is < 24 bytes; sun_path allows 107.
   if (Buffer.byteLength(preferred) <= 80) return preferred;
-  return path.join("/tmp", `axon-${hashOfHome.slice(0, 12)}`);
+  return path.join("/tmp", `axon-${createHash("sha256").update(home).digest("hex").slice(0, 12)}`);
 }

@@ -9,8 +9,8 @@ import {
   readEnvironmentInputs,
   type EnvironmentManager,
   type EnvironmentRecord,
-} from "../environments/index.js";
-import { DomainError } from "../errors.js";
+} from "./environments/index.js";
+import { DomainError } from "../../errors.js";
 
 export interface BasePython {
   path: string;

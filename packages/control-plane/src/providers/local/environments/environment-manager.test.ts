@@ -21,6 +21,7 @@ import { describe, expect, onTestFinished, test } from "vitest";
 import {
   probeBaseInterpreter,
   readEnvironmentInputs,
+  type EnvironmentInputs,
   type BaseInterpreter,
 } from "./environment-inputs.js";
 import {
@@ -30,7 +31,7 @@ import {
   type EnvironmentRecord,
 } from "./environment-manager.js";
 import { buildTinyWheel } from "./testing/wheels.js";
-import { TS_SOURCES_PRELUDE } from "../testing/ts-child.js";
+import { TS_SOURCES_PRELUDE } from "../../../testing/ts-child.js";
 
 const DEBIAN_PYTHON = "/usr/bin/python3";
 
@@ -67,7 +68,7 @@ function fixtures(onFinished: OnFinished) {
 
 /** The daemon's environment plus an offline pip configuration pointing at `wheels`. */
 function offlineEnv(wheels: string): NodeJS.ProcessEnv {
-  return { ...process.env, PIP_NO_INDEX: "1", PIP_FIND_LINKS: wheels, PIP_CONFIG_FILE: os.devnull };
+  return { ...process.env, PIP_NO_INDEX: "1", PIP_FIND_LINKS: wheels, PIP_CONFIG_FILE: os.devNull };
 }
 
 function pythonPrints(python: string, code: string): string {

@@ -1,0 +1,102 @@
+/**
+ * Composition: which store, which provider, which readers of the event bus, and how the reconcile
+ * queue is wired to them. The only file that names the local provider; the daemon's lifecycle
+ * (`daemon.ts`) starts and stops what this returns without knowing which engine it is.
+ */
+import path from "node:path";
+import { BundleStore } from "./bundles/bundle-store.js";
+import { EventBus, type EventSink, type EventSubscriber } from "./events/event-sink.js";
+import type { Provider } from "./providers/provider.js";
+import { ApiLogs } from "./providers/local/api-logs.js";
+import { LocalProvider } from "./providers/local/local-provider.js";
+import type { PythonChoice } from "./providers/local/python-interpreter.js";
+import { makeApiReconciler } from "./reconcile/api-reconciler.js";
+import { WorkQueue } from "./reconcile/work-queue.js";
+import { SecretStore } from "./state/secrets.js";
+import { storeEventSubscriber } from "./state/store-events.js";
+import { StateStore } from "./state/store.js";
+
+export const STATE_FILE = "state.db";
+/** A reconcile that takes longer is aborted (its signal fires) and retried with backoff. */
+const RECONCILE_TIMEOUT_MS = 30 * 60_000;
+
+export interface CompositionOptions {
+  home: string;
+  gatewayPort: number;
+  python: PythonChoice;
+  isolatedEnvironments: boolean;
+  envGcGraceMs: number;
+  /** Aborted when the daemon stops (environment builds in progress end). */
+  stopSignal: AbortSignal;
+  /** Reads every event, after the store and the API log files (the daemon log). */
+  onEvent: EventSubscriber;
+  /**
+   * The engine; the local provider when absent. Tests pass a provider that works the way a managed
+   * engine does, to prove that nothing above the provider assumes local processes.
+   */
+  provider?: ProviderFactory;
+}
+
+/** What a provider may be built from. */
+export interface ProviderDeps {
+  home: string;
+  events: EventSink;
+  bundles: BundleStore;
+}
+
+export type ProviderFactory = (deps: ProviderDeps) => Provider;
+
+export interface ControlPlane {
+  events: EventBus;
+  store: StateStore;
+  bundles: BundleStore;
+  secrets: SecretStore;
+  provider: Provider;
+  queue: WorkQueue;
+}
+
+export function composeControlPlane(options: CompositionOptions): ControlPlane {
+  const { home } = options;
+  // A reader that fails (a full disk under the log files) must not fail the work that reported.
+  const events = new EventBus((error) =>
+    process.stderr.write(
+      `an event reader failed: ${error instanceof Error ? error.message : String(error)}\n`,
+    ),
+  );
+  const store = StateStore.open(path.join(home, STATE_FILE));
+  const bundles = new BundleStore(home, store);
+  const secrets = new SecretStore(home);
+  events.subscribe(storeEventSubscriber(store));
+  let provider: Provider;
+  if (options.provider === undefined) {
+    const logs = new ApiLogs(home);
+    provider = new LocalProvider({
+      home,
+      projectDir: (bundle) => bundles.unpack(bundle),
+      events,
+      logs,
+      python: options.python,
+      gatewayPort: options.gatewayPort,
+      isolatedEnvironments: options.isolatedEnvironments,
+      envGcGraceMs: options.envGcGraceMs,
+      stopSignal: options.stopSignal,
+    });
+    events.subscribe(logs.subscriber());
+  } else {
+    provider = options.provider({ home, events, bundles });
+  }
+  events.subscribe(options.onEvent);
+
+  const reconcileApi = makeApiReconciler({ store, secrets, provider, events });
+  const queue = new WorkQueue(reconcileApi, {
+    timeoutMs: RECONCILE_TIMEOUT_MS,
+    onError: (key, error) =>
+      events.emit({
+        kind: "reconcile.failed",
+        api: key,
+        message: error instanceof Error ? error.message : String(error),
+      }),
+  });
+  provider.onChange((apiName) => queue.add(apiName));
+  return { events, store, bundles, secrets, provider, queue };
+}

@@ -1,0 +1,110 @@
+/**
+ * What the control plane has to say, as typed events: one union that the daemon log, the state
+ * store's per-API events, the API log files and (later) the NDJSON streams and ink views all read.
+ * Core code emits these to an injected sink and never prints; `describeEvent` is the one place that
+ * turns an event into words, so every reader says the same thing.
+ *
+ * Names are `noun.past-participle` (what happened), fields are data, not prose: a view may render
+ * `replica.ready` as a green tick and the log as a sentence.
+ */
+
+/** Events about one API carry its name; daemon-wide events have none. */
+export type ControlPlaneEvent =
+  | {
+      kind: "daemon.started";
+      version: string;
+      apiUrl: string;
+      engine: string;
+      endpointBaseUrl: string;
+      detail: string;
+    }
+  | { kind: "daemon.stopping"; reason: string }
+  | { kind: "daemon.stopped" }
+  | { kind: "daemon.warning"; message: string }
+  | { kind: "deploy.recorded"; api: string; versionId: string; outcome: "created" | "updated" }
+  | { kind: "deploy.cancelled"; api: string }
+  | { kind: "api.deleted"; api: string }
+  | { kind: "rollout.finished"; api: string; versionId: string; seconds: number }
+  | { kind: "reconcile.failed"; api: string; message: string }
+  | {
+      kind: "replica.starting";
+      api: string;
+      replicaId: string;
+      versionId: string;
+      pids: number[];
+    }
+  | { kind: "replica.ready"; api: string; replicaId: string; seconds: number }
+  | { kind: "replica.failed"; api: string; replicaId: string; versionId: string; reason: string }
+  | { kind: "replica.stopped"; api: string; replicaId: string }
+  | { kind: "worker.orphan_stopped"; api: string; replicaId: string; pid: number }
+  | { kind: "environment.removed"; key: string }
+  | { kind: "environment.cleanup_failed"; message: string };
+
+export type ControlPlaneEventKind = ControlPlaneEvent["kind"];
+
+export type EventLevel = "info" | "warning" | "error";
+
+/** The API an event is about, if any. */
+export function eventApi(event: ControlPlaneEvent): string | undefined {
+  return "api" in event ? event.api : undefined;
+}
+
+/** An event in words, with how serious it is: the one formatting every reader shares. */
+export function describeEvent(event: ControlPlaneEvent): { level: EventLevel; message: string } {
+  switch (event.kind) {
+    case "daemon.started":
+      return {
+        level: "info",
+        message: `control plane ${event.version} running: api ${event.apiUrl}, gateway ${event.endpointBaseUrl} (${event.engine}), ${event.detail}`,
+      };
+    case "daemon.stopping":
+      return { level: "info", message: `stopping: ${event.reason}` };
+    case "daemon.stopped":
+      return { level: "info", message: "stopped" };
+    case "daemon.warning":
+      return { level: "warning", message: `warning: ${event.message}` };
+    case "deploy.recorded":
+      return {
+        level: "info",
+        message: `${event.outcome === "created" ? "created" : "updated to"} version ${event.versionId}`,
+      };
+    case "deploy.cancelled":
+      return {
+        level: "warning",
+        message:
+          "a deploy was cancelled before it was recorded (its client disconnected); nothing changed",
+      };
+    case "api.deleted":
+      return { level: "info", message: "deleted" };
+    case "rollout.finished":
+      return {
+        level: "info",
+        message: `version ${event.versionId} is live (rolled out in ${event.seconds.toFixed(1)}s)`,
+      };
+    case "reconcile.failed":
+      return { level: "error", message: `reconcile failed: ${event.message}` };
+    case "replica.starting":
+      return {
+        level: "info",
+        message: `replica ${event.replicaId} starting (version ${event.versionId}, worker pids ${event.pids.join(", ")})`,
+      };
+    case "replica.ready":
+      return {
+        level: "info",
+        message: `replica ${event.replicaId} is ready (${event.seconds.toFixed(1)}s)`,
+      };
+    case "replica.failed":
+      return { level: "error", message: `replica ${event.replicaId} failed: ${event.reason}` };
+    case "replica.stopped":
+      return { level: "info", message: `replica ${event.replicaId} stopped` };
+    case "worker.orphan_stopped":
+      return {
+        level: "warning",
+        message: `stopped orphaned worker pid ${event.pid} of ${event.api} (replica ${event.replicaId})`,
+      };
+    case "environment.removed":
+      return { level: "info", message: `removed unused Python environment ${event.key}` };
+    case "environment.cleanup_failed":
+      return { level: "warning", message: `environment clean-up failed: ${event.message}` };
+  }
+}
