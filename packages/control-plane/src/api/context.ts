@@ -1,7 +1,7 @@
 /** What route handlers may use: services and state, passed down from the daemon. */
 import type { BundleStore } from "../bundles/bundle-store.js";
 import type { ClusterInfo } from "../contract/index.js";
-import type { EventSink } from "../events/event-sink.js";
+import type { EventBus } from "../events/event-sink.js";
 import type { Provider } from "../providers/provider.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { StateStore } from "../state/store.js";
@@ -11,7 +11,8 @@ export interface RouteContext {
   bundles: BundleStore;
   provider: Provider;
   secrets: SecretStore;
-  events: EventSink;
+  /** Where routes report, and what the events stream reads. */
+  events: EventBus;
   version: string;
   enqueue(apiName: string): void;
   /** Reconciles an API now and resolves when done (delete uses it so the 404 is immediate). */

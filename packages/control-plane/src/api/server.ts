@@ -9,6 +9,7 @@ import type { RouteContext } from "./context.js";
 import { registerBundleRoutes } from "./routes/bundles.js";
 import { registerDeleteApiRoute } from "./routes/delete-api.js";
 import { registerDeployRoute } from "./routes/deploy.js";
+import { registerEventsRoute } from "./routes/events.js";
 import { registerGetApiRoute } from "./routes/get-api.js";
 import { registerHealthRoute } from "./routes/health.js";
 import { registerInfoRoute } from "./routes/info.js";
@@ -65,6 +66,7 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
   registerGetApiRoute(app, context);
   registerDeleteApiRoute(app, context);
   registerLogsRoute(app, context);
+  registerEventsRoute(app, context);
   registerMetricsRoute(app, context);
   registerShutdownRoute(app, context);
   return app;

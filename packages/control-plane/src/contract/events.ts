@@ -37,6 +37,8 @@ export type ControlPlaneEvent =
   | { kind: "replica.failed"; api: string; replicaId: string; versionId: string; reason: string }
   | { kind: "replica.stopped"; api: string; replicaId: string }
   | { kind: "worker.orphan_stopped"; api: string; replicaId: string; pid: number }
+  | { kind: "environment.built"; key: string; seconds: number }
+  | { kind: "environment.build_failed"; message: string }
   | { kind: "environment.removed"; key: string }
   | { kind: "environment.cleanup_failed"; message: string };
 
@@ -102,6 +104,13 @@ export function describeEvent(event: ControlPlaneEvent): { level: EventLevel; me
         level: "warning",
         message: `stopped orphaned worker pid ${event.pid} of ${event.api} (replica ${event.replicaId})`,
       };
+    case "environment.built":
+      return {
+        level: "info",
+        message: `Python environment ${event.key} built (${event.seconds.toFixed(1)}s)`,
+      };
+    case "environment.build_failed":
+      return { level: "error", message: `Python environment build failed: ${event.message}` };
     case "environment.removed":
       return { level: "info", message: `removed unused Python environment ${event.key}` };
     case "environment.cleanup_failed":

@@ -19,13 +19,16 @@
  *   GET    /v1/apis/:name/logs?follow=1&tail=N → text/plain; charset=utf-8, chunked: the API's log
  *                                        lines; with follow the stream stays open until the client
  *                                        disconnects or the API is deleted
+ *   GET    /v1/events?api=NAME         → application/x-ndjson, chunked: one EventLine per control-plane
+ *                                        event from now on (only NAME's with `api`), until the client
+ *                                        disconnects or the daemon stops
  *   POST   /v1/shutdown                → ShutdownResponse; the daemon then stops every replica and exits
  *
  * Every non-2xx response has an ErrorBody.
  */
 
 import type { Diagnostic } from "@axon/config";
-import type { ControlPlaneEventKind, EventLevel } from "./events.js";
+import type { ControlPlaneEvent, ControlPlaneEventKind, EventLevel } from "./events.js";
 
 export * from "./events.js";
 
@@ -219,6 +222,17 @@ export interface ApiEnvironment {
 
 export interface ApiListResponse {
   apis: ApiSummary[];
+}
+
+/**
+ * One line of `GET /v1/events` (NDJSON): a control-plane event as it happened, with its time and
+ * the words every reader shares (`describeEvent`).
+ */
+export interface EventLine {
+  time: string;
+  level: EventLevel;
+  message: string;
+  event: ControlPlaneEvent;
 }
 
 export interface DeleteResponse {

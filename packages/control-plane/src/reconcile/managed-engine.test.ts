@@ -17,6 +17,7 @@ import {
   type ApiDetail,
   type ClusterInfo,
   type DeployResponse,
+  type EventLine,
 } from "../contract/index.js";
 import { Daemon } from "../daemon.js";
 import { ManagedEngineProvider } from "../testing/managed-engine.js";
@@ -65,6 +66,30 @@ async function startDaemonOnManagedEngine() {
   return { engine, call, apiUrl: record.apiUrl, token };
 }
 
+/** Follows `GET /v1/events?api=NAME`, collecting its lines. */
+function followEvents(d: { apiUrl: string; token: string }, api: string) {
+  const lines: EventLine[] = [];
+  const controller = new AbortController();
+  const ready = Promise.withResolvers<void>();
+  void (async () => {
+    const response = await fetch(`${d.apiUrl}/v1/events?api=${api}`, {
+      headers: { authorization: `Bearer ${d.token}` },
+      signal: controller.signal,
+    });
+    ready.resolve();
+    let buffered = "";
+    for await (const chunk of response.body ?? []) {
+      buffered += Buffer.from(chunk as Uint8Array).toString("utf8");
+      let newline: number;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        lines.push(JSON.parse(buffered.slice(0, newline)) as EventLine);
+        buffered = buffered.slice(newline + 1);
+      }
+    }
+  })().catch(() => {});
+  return { lines, subscribed: ready.promise, stop: () => controller.abort() };
+}
+
 /** Uploads a one-file project and returns its bundle's sha256. */
 async function uploadProject(
   d: { apiUrl: string; token: string },
@@ -105,6 +130,8 @@ describe("the control plane over a managed engine", () => {
     const d = await startDaemonOnManagedEngine();
     const { engine } = d;
     const bundle = await uploadProject(d, PREDICTOR);
+    const stream = followEvents(d, "scorer");
+    await stream.subscribed;
     const info = await d.call<ClusterInfo>("GET", "/v1/info");
     expect(info).toMatchObject({ provider: "managed-test", gatewayUrl: "https://engine.example" });
 
@@ -188,5 +215,25 @@ describe("the control plane over a managed engine", () => {
       "deleteService scorer",
     ]);
     expect(engine.apiNames()).toEqual([]);
+
+    // And the events stream told the story with typed events, in order, for this API only
+    const story = await waitFor("the delete in the events stream", async () =>
+      stream.lines.some((l) => l.event.kind === "api.deleted") ? stream.lines : undefined,
+    );
+    stream.stop();
+    const kinds = story.map((l) => l.event.kind).filter((k) => k !== "replica.starting");
+    expect(kinds).toEqual([
+      "deploy.recorded",
+      "rollout.finished",
+      "deploy.recorded",
+      "rollout.finished",
+      "api.deleted",
+    ]);
+    expect(story.filter((l) => l.event.kind === "replica.starting")).toHaveLength(4);
+    expect(story[0]).toMatchObject({
+      level: "info",
+      message: `created version ${v1.versionId}`,
+      event: { kind: "deploy.recorded", api: "scorer", outcome: "created" },
+    });
   });
 });

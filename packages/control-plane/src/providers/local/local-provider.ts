@@ -187,8 +187,22 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
   }
 
   async prepare(request: PrepareRequest): Promise<Artifact> {
-    const runtime = await this.#environments.prepare(request.projectDir, request.onProgress);
-    return { envKey: runtime.envKey } satisfies LocalArtifact;
+    const { events } = this.#options;
+    try {
+      const runtime = await this.#environments.prepare(request.projectDir, request.onProgress);
+      if (runtime.envKey !== null && runtime.builtInMs !== null) {
+        events.emit({
+          kind: "environment.built",
+          key: runtime.envKey,
+          seconds: runtime.builtInMs / 1000,
+        });
+      }
+      return { envKey: runtime.envKey } satisfies LocalArtifact;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      events.emit({ kind: "environment.build_failed", message });
+      throw error;
+    }
   }
 
   describeArtifact(artifact: Artifact): ApiEnvironment {

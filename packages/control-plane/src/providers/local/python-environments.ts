@@ -5,6 +5,7 @@
  */
 import {
   EnvironmentBuildError,
+  environmentKey,
   needsEnvironment,
   readEnvironmentInputs,
   type EnvironmentManager,
@@ -21,6 +22,8 @@ export interface BasePython {
 export interface PreparedRuntime {
   envKey: string | null;
   python: string;
+  /** How long the build took, when this call built the environment (null: reused or none). */
+  builtInMs: number | null;
 }
 
 export class PythonEnvironments {
@@ -69,13 +72,16 @@ export class PythonEnvironments {
       { python: base.path, version: base.version },
       this.#isolated,
     );
-    if (!needsEnvironment(inputs)) return { envKey: null, python: base.path };
+    if (!needsEnvironment(inputs)) return { envKey: null, python: base.path, builtInMs: null };
+    const existed = this.#manager.get(environmentKey(inputs)) !== undefined;
+    const started = performance.now();
     try {
       const record = await this.#manager.ensure(projectDir, inputs, {
         ...(onOutput === undefined ? {} : { onOutput }),
         ...(signal === undefined ? {} : { signal }),
       });
-      return { envKey: record.key, python: record.python };
+      const builtInMs = existed ? null : performance.now() - started;
+      return { envKey: record.key, python: record.python, builtInMs };
     } catch (error) {
       if (error instanceof EnvironmentBuildError) {
         const fix =
