@@ -40,3 +40,11 @@ export { isForwardedAwsVariable, pickForwardedAwsVariables } from "./forwarded-e
 export { parseQuantity } from "./quantity.js";
 export { API_CONFIG_SCHEMA_ID, apiConfigSchema, type JsonSchema } from "./schema.js";
 export { specHash, specToYaml } from "./spec-output.js";
+export {
+  loadClusterConfigFile,
+  parseClusterConfig,
+  type ClusterConfig,
+  type ClusterNetworking,
+  type ParseClusterConfigOptions,
+} from "./cluster-config.js";
+export { CLUSTER_CONFIG_SCHEMA_ID, compileClusterValidator } from "./cluster-schema.js";

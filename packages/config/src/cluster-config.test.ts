@@ -1,0 +1,127 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parseClusterConfig } from "./cluster-config.js";
+import { ConfigError, formatDiagnostic } from "./diagnostics.js";
+
+/** Parses text that must be rejected and returns every diagnostic as one line each. */
+function problemsOf(text: string): string[] {
+  try {
+    parseClusterConfig(text, "cluster.yaml");
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).diagnostics.map(formatDiagnostic);
+  }
+  throw new Error("expected the cluster config to be rejected");
+}
+
+const IMAGE = "image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0";
+
+describe("parseClusterConfig", () => {
+  it("fills every default from the schema for a minimal file", () => {
+    // Given a file with only the two required keys
+    const text = `cluster_name: axon-prod\n${IMAGE}\n`;
+    // When it is parsed
+    const config = parseClusterConfig(text, "cluster.yaml");
+    // Then the default VPC, on-demand Fargate, a public ALB open to all and 30-day logs are chosen
+    expect(config).toEqual({
+      clusterName: "axon-prod",
+      image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0",
+      networking: { vpc: "default" },
+      capacity: { fargateWeight: 1, fargateSpotWeight: 0, fargateBase: 0 },
+      loadBalancer: { scheme: "internet-facing", allowedCidrs: ["0.0.0.0/0"] },
+      logRetentionDays: 30,
+      tags: {},
+    });
+  });
+
+  it("reads the example cluster.yaml", () => {
+    // Given the example shipped in examples/aws
+    const text = readFileSync(
+      new URL("../../../examples/aws/cluster.yaml", import.meta.url),
+      "utf8",
+    );
+    // When it is parsed
+    const config = parseClusterConfig(text, "cluster.yaml");
+    // Then a new VPC without NAT and a spot-heavy capacity mix come out
+    expect(config.networking).toEqual({ vpc: "new", vpcCidr: "10.20.0.0/16", natGateway: "none" });
+    expect(config.capacity).toEqual({ fargateWeight: 1, fargateSpotWeight: 3, fargateBase: 1 });
+    expect(config.region).toBe("us-east-1");
+  });
+
+  it("reports a wrong type, an unknown key, an 8-day retention and a bad CIDR together, each at file:line:col", () => {
+    // Given a file with four mistakes on four lines
+    const text = [
+      "cluster_name: axon-prod",
+      IMAGE,
+      "capacity:",
+      "  fargate_weight: lots",
+      "log_retention_days: 8",
+      "load_balancer:",
+      "  allowed_cidr: [10.0.0.0/8]",
+      "  scheme: internal",
+      "networking:",
+      "  vpc: new",
+      "  vpc_cidr: 300.0.0.0/16",
+      "",
+    ].join("\n");
+    // When it is parsed
+    const problems = problemsOf(text);
+    // Then every problem is named with its place and what to do
+    expect(problems).toEqual([
+      'cluster.yaml:4:19: capacity.fargate_weight: must be an integer (got "lots")',
+      "cluster.yaml:5:21: log_retention_days: must be a retention CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 days (got 8)",
+      "cluster.yaml:7:3: load_balancer.allowed_cidr: key allowed_cidr is not supported (did you mean allowed_cidrs?)",
+      'cluster.yaml:11:13: networking.vpc_cidr: must be an IPv4 range from /16 to /24 with each number 0–255, e.g. 10.0.0.0/16 (got "300.0.0.0/16")',
+    ]);
+  });
+
+  it("rejects an allowed CIDR out of range at its list item", () => {
+    // Given 300.0.0.0/8 among the allowed ranges
+    const text = `cluster_name: c\n${IMAGE}\nload_balancer:\n  allowed_cidrs:\n    - 10.0.0.0/8\n    - 300.0.0.0/8\n`;
+    // When it is parsed, Then the second item is named
+    expect(problemsOf(text)).toEqual([
+      'cluster.yaml:6:7: load_balancer.allowed_cidrs.1: must be an IPv4 range such as 0.0.0.0/0 or 203.0.113.0/24, each number 0–255 (got "300.0.0.0/8")',
+    ]);
+  });
+
+  it("applies the cross-field rules once the schema passes", () => {
+    // Given NAT settings on the default VPC, and no capacity weight at all
+    const text = [
+      "cluster_name: c",
+      IMAGE,
+      "networking:",
+      "  nat_gateway: single",
+      "capacity: {fargate_weight: 0}",
+      "",
+    ].join("\n");
+    // When it is parsed, Then both are reported
+    expect(problemsOf(text)).toEqual([
+      "cluster.yaml:4:3: networking.nat_gateway: only applies to a new VPC: set networking.vpc: new, or remove nat_gateway",
+      "cluster.yaml:5:1: capacity: fargate_weight and fargate_spot_weight cannot both be 0: give one of them a weight, e.g. fargate_weight: 1",
+    ]);
+  });
+
+  it("names a VPC range that does not start its block, and the missing image", () => {
+    // Given a misaligned range and no image
+    const text = "cluster_name: c\nnetworking: {vpc: new, vpc_cidr: 10.0.5.0/16}\n";
+    // When it is parsed, Then the image is asked for first (schema), the range after a fix
+    expect(problemsOf(text)).toEqual([
+      "cluster.yaml:1:1: image: must be provided (the replica image's URI; docs/aws.md says how to build and push it)",
+    ]);
+    expect(problemsOf(`${text}${IMAGE}\n`)).toEqual([
+      'cluster.yaml:2:34: networking.vpc_cidr: is not the start of its range (got "10.0.5.0/16"): use 10.0.0.0/16',
+    ]);
+  });
+
+  it("rejects YAML that is not a map, and tag keys AWS reserves", () => {
+    // Given a list, and a tag key starting with aws:
+    expect(problemsOf("- a\n- b\n")[0]).toMatch(
+      /^cluster\.yaml:1:1: must be a map describing one cluster/,
+    );
+    const problems = problemsOf(`cluster_name: c\n${IMAGE}\ntags:\n  "aws:team": ml\n`);
+    // Then the key is named
+    expect(problems).toEqual([
+      'cluster.yaml:4:3: tags.aws:team: must be 1 to 128 letters, digits, spaces or _.:/=+-@, not starting with aws: or axon: (got "aws:team")',
+    ]);
+  });
+});

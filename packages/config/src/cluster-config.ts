@@ -1,0 +1,198 @@
+/**
+ * `cluster.yaml`: the AWS cluster a user brings up with `axon cluster up --provider aws`. Parsed
+ * like `axon.yaml` (YAML with positions → JSON Schema with defaults → cross-field rules), every
+ * problem reported at once as a `Diagnostic` pinned to file:line:column and a field path such as
+ * `load_balancer.allowed_cidrs.0`. The result is a resolved, defaults-filled `ClusterConfig`.
+ */
+
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import type { ValidateFunction } from "ajv";
+import { compileClusterValidator, validateClusterSchema } from "./cluster-schema.js";
+import { ConfigError, type Diagnostic } from "./diagnostics.js";
+import { loadYaml } from "./lazy-modules.js";
+import { describeValue, type FieldIssue } from "./schema.js";
+import { locateInDocument } from "./yaml-positions.js";
+
+/** The networking of a cluster: the account's default VPC, or a VPC the stack creates. */
+export type ClusterNetworking =
+  | { vpc: "default" }
+  | { vpc: "new"; vpcCidr: string; natGateway: "none" | "single" | "highly_available" };
+
+/** A validated, defaults-filled `cluster.yaml`. */
+export interface ClusterConfig {
+  clusterName: string;
+  /** Absent: the region of the standard AWS chain. */
+  region?: string;
+  image: string;
+  networking: ClusterNetworking;
+  capacity: { fargateWeight: number; fargateSpotWeight: number; fargateBase: number };
+  loadBalancer: { scheme: "internet-facing" | "internal"; allowedCidrs: string[] };
+  logRetentionDays: number;
+  tags: Record<string, string>;
+}
+
+/** Options for `parseClusterConfig`. */
+export interface ParseClusterConfigOptions {
+  /** A compiled validator to reuse (the daemon keeps one); compiled on the spot when absent. */
+  validator?: ValidateFunction;
+}
+
+/**
+ * Parses and validates the text of a cluster config file.
+ *
+ * @param fileName shown in every diagnostic (e.g. `cluster.yaml`)
+ * @throws ConfigError carrying every problem found, each with file, line, column and field path
+ */
+export function parseClusterConfig(
+  text: string,
+  fileName: string,
+  options: ParseClusterConfigOptions = {},
+): ClusterConfig {
+  const { LineCounter, parseDocument } = loadYaml();
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (path: readonly string[], atKey: boolean): Pick<Diagnostic, "line" | "column"> => {
+    const position = locateInDocument(doc, lineCounter, path, atKey);
+    return position === undefined ? {} : { line: position.line, column: position.column };
+  };
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((error) => {
+        const { line, col } = lineCounter.linePos(error.pos[0]);
+        return { file: fileName, line, column: col, path: "", message: firstLine(error.message) };
+      }),
+    );
+  }
+  const root: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (root === null || typeof root !== "object" || Array.isArray(root)) {
+    throw new ConfigError([
+      {
+        file: fileName,
+        ...at([], false),
+        path: "",
+        message: `must be a map describing one cluster, e.g. "cluster_name: axon-prod" (got ${describeValue(root ?? "an empty file")})`,
+      },
+    ]);
+  }
+  const config = root as Record<string, unknown>;
+  // The schema fills leaf defaults only inside maps that exist, so absent sections start empty.
+  for (const section of ["networking", "capacity", "load_balancer"]) {
+    if (config[section] === undefined) config[section] = {};
+  }
+  const written = structuredClone(config);
+  const issues = validateClusterSchema(options.validator ?? compileClusterValidator(), config);
+  if (issues.length === 0) issues.push(...checkClusterRules(config, written));
+  if (issues.length > 0) {
+    const diagnostics = issues.map((issue): Diagnostic => ({
+      file: fileName,
+      ...at(issue.path, issue.atKey),
+      path: issue.path.join("."),
+      message: issue.message,
+    }));
+    diagnostics.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+    throw new ConfigError(diagnostics);
+  }
+  return resolveClusterConfig(config);
+}
+
+/** Reads and parses a cluster config file; diagnostics name it by its base name. */
+export function loadClusterConfigFile(path: string): ClusterConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "cannot be read";
+    throw new ConfigError(
+      [{ file: path, path: "", message: `${reason}: pass the cluster config with --config FILE` }],
+      { cause: error },
+    );
+  }
+  return parseClusterConfig(text, basename(path));
+}
+
+/** Rules across fields, checked once the schema passed (so every value has its type). */
+function checkClusterRules(
+  config: Record<string, unknown>,
+  written: Record<string, unknown>,
+): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const networking = config["networking"] as Record<string, unknown>;
+  const writtenNetworking = written["networking"] as Record<string, unknown>;
+  if (networking["vpc"] === "default") {
+    for (const key of ["vpc_cidr", "nat_gateway"]) {
+      if (writtenNetworking[key] !== undefined) {
+        issues.push({
+          path: ["networking", key],
+          message: `only applies to a new VPC: set networking.vpc: new, or remove ${key}`,
+          atKey: true,
+        });
+      }
+    }
+  } else {
+    const cidr = String(networking["vpc_cidr"]);
+    const aligned = alignCidr(cidr);
+    if (aligned !== cidr) {
+      issues.push({
+        path: ["networking", "vpc_cidr"],
+        message: `is not the start of its range (got "${cidr}"): use ${aligned}`,
+        atKey: false,
+      });
+    }
+  }
+  const capacity = config["capacity"] as Record<string, number>;
+  if (capacity["fargate_weight"] === 0 && capacity["fargate_spot_weight"] === 0) {
+    issues.push({
+      path: ["capacity"],
+      message:
+        "fargate_weight and fargate_spot_weight cannot both be 0: give one of them a weight, e.g. fargate_weight: 1",
+      atKey: true,
+    });
+  }
+  return issues;
+}
+
+/** `10.0.5.0/16` → `10.0.0.0/16`: the address with its host bits cleared. */
+function alignCidr(cidr: string): string {
+  const [address = "", prefixText = "32"] = cidr.split("/");
+  const prefix = Number(prefixText);
+  const value = address.split(".").reduce((sum, octet) => sum * 256 + Number(octet), 0);
+  const start = value - (value % 2 ** (32 - prefix));
+  return `${[24, 16, 8, 0].map((shift) => Math.floor(start / 2 ** shift) % 256).join(".")}/${prefix}`;
+}
+
+function resolveClusterConfig(config: Record<string, unknown>): ClusterConfig {
+  const networking = config["networking"] as Record<string, string>;
+  const capacity = config["capacity"] as Record<string, number>;
+  const loadBalancer = config["load_balancer"] as Record<string, unknown>;
+  const resolved: ClusterConfig = {
+    clusterName: String(config["cluster_name"]),
+    image: String(config["image"]),
+    networking:
+      networking["vpc"] === "new"
+        ? {
+            vpc: "new",
+            vpcCidr: String(networking["vpc_cidr"]),
+            natGateway: networking["nat_gateway"] as "none" | "single" | "highly_available",
+          }
+        : { vpc: "default" },
+    capacity: {
+      fargateWeight: capacity["fargate_weight"] ?? 1,
+      fargateSpotWeight: capacity["fargate_spot_weight"] ?? 0,
+      fargateBase: capacity["fargate_base"] ?? 0,
+    },
+    loadBalancer: {
+      scheme: loadBalancer["scheme"] as "internet-facing" | "internal",
+      allowedCidrs: loadBalancer["allowed_cidrs"] as string[],
+    },
+    logRetentionDays: Number(config["log_retention_days"]),
+    tags: (config["tags"] ?? {}) as Record<string, string>,
+  };
+  if (typeof config["region"] === "string") resolved.region = config["region"];
+  return resolved;
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0] ?? text;
+}
