@@ -1,0 +1,476 @@
+/**
+ * The cluster's CloudFormation template, generated from a validated `cluster.yaml` (decision 8: the
+ * cluster-level infrastructure is one stack; per-API resources are direct calls, issue 20).
+ *
+ * What the stack holds: the network (the default VPC's subnets, or a new VPC with two public and
+ * two private subnets over two AZs, an internet gateway and 0–2 NAT gateways), an application load
+ * balancer whose HTTP listener answers 404 until an API adds a rule, two security groups (the
+ * tasks accept traffic from the load balancer only), the task execution role and the task role
+ * (least privilege: pull the image and write the cluster's log group; read the bucket's bundles),
+ * the log group with its retention, the bundle bucket (encrypted, public access blocked) and the
+ * ECS cluster with FARGATE and FARGATE_SPOT. Every taggable resource carries `axon:cluster` and
+ * `axon:env`. The outputs are what the provider reads back (`stack.ts`).
+ *
+ * Pure: no AWS calls. The default VPC's id and subnets are looked up by the caller.
+ */
+import type { ClusterConfig } from "@axon/config";
+
+/** The port the replica front listens on inside a task (the task definition's container port). */
+export const REPLICA_CONTAINER_PORT = 8080;
+
+/** Where bundles live in the cluster bucket: `bundles/<sha256>.tar.gz`. */
+export const BUNDLE_PREFIX = "bundles/";
+
+/** The stack of a cluster: `axon-<cluster_name>`. */
+export function clusterStackName(clusterName: string): string {
+  return `axon-${clusterName}`;
+}
+
+/** The default VPC and the subnets the cluster uses in it (one per AZ, at least two AZs). */
+export interface DefaultVpcNetwork {
+  vpcId: string;
+  subnetIds: string[];
+}
+
+export interface ClusterTemplateInput {
+  config: ClusterConfig;
+  /** The Axon environment the cluster belongs to (tag `axon:env`). */
+  envName: string;
+  /** Required when `config.networking.vpc` is `default`. */
+  defaultVpc?: DefaultVpcNetwork;
+}
+
+/** The stack's outputs, by name; `stack.ts` parses them back into `ClusterStackOutputs`. */
+export const CLUSTER_OUTPUT_NAMES = [
+  "ClusterName",
+  "ClusterArn",
+  "LoadBalancerArn",
+  "LoadBalancerDnsName",
+  "ListenerArn",
+  "BucketName",
+  "LogGroupName",
+  "ExecutionRoleArn",
+  "TaskRoleArn",
+  "TaskSecurityGroupId",
+  "TaskSubnetIds",
+  "AssignPublicIp",
+  "VpcId",
+  "Image",
+] as const;
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+type Resources = Record<
+  string,
+  { Type: string; Properties: Record<string, Json>; DependsOn?: string | string[] }
+>;
+
+/** Generates the template (a JSON-serialisable object) for one cluster. */
+export function generateClusterTemplate(input: ClusterTemplateInput): Record<string, Json> {
+  const { config } = input;
+  const tags = resourceTags(config, input.envName);
+  const resources: Resources = {};
+  const network =
+    config.networking.vpc === "new"
+      ? newVpcResources(resources, config.networking, config.clusterName, tags)
+      : defaultVpcNetwork(input.defaultVpc);
+
+  resources["LoadBalancerSecurityGroup"] = {
+    Type: "AWS::EC2::SecurityGroup",
+    Properties: {
+      GroupDescription: `Axon cluster ${config.clusterName}: HTTP to the load balancer`,
+      VpcId: network.vpcId,
+      SecurityGroupIngress: config.loadBalancer.allowedCidrs.map((cidr) => ({
+        IpProtocol: "tcp",
+        FromPort: 80,
+        ToPort: 80,
+        CidrIp: cidr,
+        Description: "HTTP from an allowed range",
+      })),
+      Tags: named(tags, `axon-${config.clusterName}-alb`),
+    },
+  };
+  resources["TaskSecurityGroup"] = {
+    Type: "AWS::EC2::SecurityGroup",
+    Properties: {
+      GroupDescription: `Axon cluster ${config.clusterName}: replicas, reachable from the load balancer only`,
+      VpcId: network.vpcId,
+      Tags: named(tags, `axon-${config.clusterName}-tasks`),
+    },
+  };
+  resources["TaskIngressFromLoadBalancer"] = {
+    Type: "AWS::EC2::SecurityGroupIngress",
+    Properties: {
+      GroupId: { "Fn::GetAtt": ["TaskSecurityGroup", "GroupId"] },
+      SourceSecurityGroupId: { "Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"] },
+      IpProtocol: "tcp",
+      FromPort: REPLICA_CONTAINER_PORT,
+      ToPort: REPLICA_CONTAINER_PORT,
+      Description: "The replica front's port, from the load balancer",
+    },
+  };
+  resources["LoadBalancer"] = {
+    Type: "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    Properties: {
+      Name: `axon-${config.clusterName}`,
+      Type: "application",
+      Scheme: config.loadBalancer.scheme,
+      Subnets: network.loadBalancerSubnets,
+      SecurityGroups: [{ Ref: "LoadBalancerSecurityGroup" }],
+      LoadBalancerAttributes: [
+        // Predictions can be slow; the replica front answers 504 at predictor.timeout itself.
+        { Key: "idle_timeout.timeout_seconds", Value: "120" },
+        { Key: "routing.http.drop_invalid_header_fields.enabled", Value: "true" },
+      ],
+      Tags: tags,
+    },
+    ...(network.dependsOn === undefined ? {} : { DependsOn: network.dependsOn }),
+  };
+  resources["Listener"] = {
+    Type: "AWS::ElasticLoadBalancingV2::Listener",
+    Properties: {
+      LoadBalancerArn: { Ref: "LoadBalancer" },
+      Port: 80,
+      Protocol: "HTTP",
+      DefaultActions: [
+        {
+          Type: "fixed-response",
+          FixedResponseConfig: {
+            StatusCode: "404",
+            ContentType: "application/json",
+            MessageBody: '{"message":"no API has this path; axon get lists the endpoints"}',
+          },
+        },
+      ],
+    },
+  };
+  resources["LogGroup"] = {
+    Type: "AWS::Logs::LogGroup",
+    Properties: {
+      LogGroupName: `/axon/${config.clusterName}`,
+      RetentionInDays: config.logRetentionDays,
+      Tags: tags,
+    },
+  };
+  resources["BundleBucket"] = {
+    Type: "AWS::S3::Bucket",
+    Properties: {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } },
+        ],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      OwnershipControls: { Rules: [{ ObjectOwnership: "BucketOwnerEnforced" }] },
+      Tags: tags,
+    },
+  };
+  const ecsTasksTrust: Json = {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: "ecs-tasks.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } } },
+      },
+    ],
+  };
+  const logGroupArn: Json = { "Fn::GetAtt": ["LogGroup", "Arn"] };
+  const writeLogs: Json = {
+    Effect: "Allow",
+    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+    Resource: logGroupArn,
+  };
+  resources["ExecutionRole"] = {
+    Type: "AWS::IAM::Role",
+    Properties: {
+      Description: `Axon cluster ${config.clusterName}: lets ECS pull the replica image and ship its logs`,
+      AssumeRolePolicyDocument: ecsTasksTrust,
+      Policies: [
+        {
+          PolicyName: "pull-image-and-write-logs",
+          PolicyDocument: {
+            Version: "2012-10-17",
+            Statement: [
+              // GetAuthorizationToken has no resource-level permissions.
+              { Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+              {
+                Effect: "Allow",
+                Action: [
+                  "ecr:BatchCheckLayerAvailability",
+                  "ecr:GetDownloadUrlForLayer",
+                  "ecr:BatchGetImage",
+                ],
+                Resource: {
+                  "Fn::Sub": "arn:${AWS::Partition}:ecr:*:${AWS::AccountId}:repository/*",
+                },
+              },
+              writeLogs,
+            ],
+          },
+        },
+      ],
+      Tags: tags,
+    },
+  };
+  resources["TaskRole"] = {
+    Type: "AWS::IAM::Role",
+    Properties: {
+      Description: `Axon cluster ${config.clusterName}: what a replica may do (read bundles, write its logs)`,
+      AssumeRolePolicyDocument: ecsTasksTrust,
+      Policies: [
+        {
+          PolicyName: "read-bundles-and-write-logs",
+          PolicyDocument: {
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Action: "s3:GetObject",
+                Resource: {
+                  "Fn::Sub": `\${BundleBucket.Arn}/${BUNDLE_PREFIX}*`,
+                },
+              },
+              writeLogs,
+            ],
+          },
+        },
+      ],
+      Tags: tags,
+    },
+  };
+  resources["Cluster"] = {
+    Type: "AWS::ECS::Cluster",
+    Properties: {
+      ClusterName: `axon-${config.clusterName}`,
+      CapacityProviders: ["FARGATE", "FARGATE_SPOT"],
+      DefaultCapacityProviderStrategy: capacityStrategy(config),
+      ClusterSettings: [{ Name: "containerInsights", Value: "disabled" }],
+      Tags: tags,
+    },
+  };
+
+  const outputs: Record<(typeof CLUSTER_OUTPUT_NAMES)[number], Json> = {
+    ClusterName: { Ref: "Cluster" },
+    ClusterArn: { "Fn::GetAtt": ["Cluster", "Arn"] },
+    LoadBalancerArn: { Ref: "LoadBalancer" },
+    LoadBalancerDnsName: { "Fn::GetAtt": ["LoadBalancer", "DNSName"] },
+    ListenerArn: { Ref: "Listener" },
+    BucketName: { Ref: "BundleBucket" },
+    LogGroupName: { Ref: "LogGroup" },
+    ExecutionRoleArn: { "Fn::GetAtt": ["ExecutionRole", "Arn"] },
+    TaskRoleArn: { "Fn::GetAtt": ["TaskRole", "Arn"] },
+    TaskSecurityGroupId: { "Fn::GetAtt": ["TaskSecurityGroup", "GroupId"] },
+    TaskSubnetIds: { "Fn::Join": [",", network.taskSubnets] },
+    AssignPublicIp: network.assignPublicIp ? "ENABLED" : "DISABLED",
+    VpcId: network.vpcId,
+    Image: config.image,
+  };
+  return {
+    AWSTemplateFormatVersion: "2010-09-09",
+    Description: `Axon cluster ${config.clusterName} (environment ${input.envName}): network, load balancer, roles, logs, bundle bucket and ECS cluster on Fargate. Generated by axon cluster up; delete it with axon cluster down.`,
+    Resources: resources,
+    Outputs: Object.fromEntries(
+      Object.entries(outputs).map(([name, value]) => [name, { Value: value }]),
+    ),
+  };
+}
+
+/** The resolved network pieces the rest of the template refers to. */
+interface NetworkRefs {
+  vpcId: Json;
+  loadBalancerSubnets: Json[];
+  taskSubnets: Json[];
+  assignPublicIp: boolean;
+  /** A public ALB in a new VPC needs the internet gateway attached first. */
+  dependsOn?: string;
+}
+
+function defaultVpcNetwork(defaultVpc: DefaultVpcNetwork | undefined): NetworkRefs {
+  if (defaultVpc === undefined || defaultVpc.subnetIds.length < 2) {
+    throw new Error("the default-VPC template needs the VPC id and at least two subnets");
+  }
+  return {
+    vpcId: defaultVpc.vpcId,
+    loadBalancerSubnets: defaultVpc.subnetIds,
+    taskSubnets: defaultVpc.subnetIds,
+    // Default subnets are public: without a public IP a task cannot pull its image.
+    assignPublicIp: true,
+  };
+}
+
+function newVpcResources(
+  resources: Resources,
+  networking: Extract<ClusterConfig["networking"], { vpc: "new" }>,
+  clusterName: string,
+  tags: Tag[],
+): NetworkRefs {
+  const subnets = splitCidr(networking.vpcCidr, 4);
+  resources["Vpc"] = {
+    Type: "AWS::EC2::VPC",
+    Properties: {
+      CidrBlock: networking.vpcCidr,
+      EnableDnsHostnames: true,
+      EnableDnsSupport: true,
+      Tags: named(tags, `axon-${clusterName}`),
+    },
+  };
+  resources["InternetGateway"] = {
+    Type: "AWS::EC2::InternetGateway",
+    Properties: { Tags: named(tags, `axon-${clusterName}`) },
+  };
+  resources["InternetGatewayAttachment"] = {
+    Type: "AWS::EC2::VPCGatewayAttachment",
+    Properties: { VpcId: { Ref: "Vpc" }, InternetGatewayId: { Ref: "InternetGateway" } },
+  };
+  resources["PublicRouteTable"] = {
+    Type: "AWS::EC2::RouteTable",
+    Properties: { VpcId: { Ref: "Vpc" }, Tags: named(tags, `axon-${clusterName}-public`) },
+  };
+  resources["PublicDefaultRoute"] = {
+    Type: "AWS::EC2::Route",
+    Properties: {
+      RouteTableId: { Ref: "PublicRouteTable" },
+      DestinationCidrBlock: "0.0.0.0/0",
+      GatewayId: { Ref: "InternetGateway" },
+    },
+    DependsOn: "InternetGatewayAttachment",
+  };
+  const natCount =
+    networking.natGateway === "none" ? 0 : networking.natGateway === "single" ? 1 : 2;
+  for (const az of [0, 1]) {
+    const suffix = az === 0 ? "A" : "B";
+    const availabilityZone: Json = { "Fn::Select": [az, { "Fn::GetAZs": "" }] };
+    resources[`PublicSubnet${suffix}`] = {
+      Type: "AWS::EC2::Subnet",
+      Properties: {
+        VpcId: { Ref: "Vpc" },
+        CidrBlock: subnets[az] ?? "",
+        AvailabilityZone: availabilityZone,
+        MapPublicIpOnLaunch: true,
+        Tags: named(tags, `axon-${clusterName}-public-${suffix.toLowerCase()}`),
+      },
+    };
+    resources[`PublicSubnet${suffix}RouteTable`] = {
+      Type: "AWS::EC2::SubnetRouteTableAssociation",
+      Properties: {
+        SubnetId: { Ref: `PublicSubnet${suffix}` },
+        RouteTableId: { Ref: "PublicRouteTable" },
+      },
+    };
+    resources[`PrivateSubnet${suffix}`] = {
+      Type: "AWS::EC2::Subnet",
+      Properties: {
+        VpcId: { Ref: "Vpc" },
+        CidrBlock: subnets[az + 2] ?? "",
+        AvailabilityZone: availabilityZone,
+        MapPublicIpOnLaunch: false,
+        Tags: named(tags, `axon-${clusterName}-private-${suffix.toLowerCase()}`),
+      },
+    };
+    resources[`PrivateRouteTable${suffix}`] = {
+      Type: "AWS::EC2::RouteTable",
+      Properties: {
+        VpcId: { Ref: "Vpc" },
+        Tags: named(tags, `axon-${clusterName}-private-${suffix.toLowerCase()}`),
+      },
+    };
+    resources[`PrivateSubnet${suffix}RouteTable`] = {
+      Type: "AWS::EC2::SubnetRouteTableAssociation",
+      Properties: {
+        SubnetId: { Ref: `PrivateSubnet${suffix}` },
+        RouteTableId: { Ref: `PrivateRouteTable${suffix}` },
+      },
+    };
+    if (az < natCount) {
+      resources[`NatAddress${suffix}`] = {
+        Type: "AWS::EC2::EIP",
+        Properties: {
+          Domain: "vpc",
+          Tags: named(tags, `axon-${clusterName}-nat-${suffix.toLowerCase()}`),
+        },
+        DependsOn: "InternetGatewayAttachment",
+      };
+      resources[`NatGateway${suffix}`] = {
+        Type: "AWS::EC2::NatGateway",
+        Properties: {
+          AllocationId: { "Fn::GetAtt": [`NatAddress${suffix}`, "AllocationId"] },
+          SubnetId: { Ref: `PublicSubnet${suffix}` },
+          Tags: named(tags, `axon-${clusterName}-${suffix.toLowerCase()}`),
+        },
+      };
+    }
+    if (natCount > 0) {
+      // One NAT gateway serves both AZs (single), or each AZ has its own (highly_available).
+      const nat = natCount === 1 ? "NatGatewayA" : `NatGateway${suffix}`;
+      resources[`PrivateDefaultRoute${suffix}`] = {
+        Type: "AWS::EC2::Route",
+        Properties: {
+          RouteTableId: { Ref: `PrivateRouteTable${suffix}` },
+          DestinationCidrBlock: "0.0.0.0/0",
+          NatGatewayId: { Ref: nat },
+        },
+      };
+    }
+  }
+  const publicSubnets: Json[] = [{ Ref: "PublicSubnetA" }, { Ref: "PublicSubnetB" }];
+  const privateSubnets: Json[] = [{ Ref: "PrivateSubnetA" }, { Ref: "PrivateSubnetB" }];
+  return {
+    vpcId: { Ref: "Vpc" },
+    loadBalancerSubnets: publicSubnets,
+    // Without NAT the private subnets have no way out (image pulls, logs): tasks go public.
+    taskSubnets: natCount === 0 ? publicSubnets : privateSubnets,
+    assignPublicIp: natCount === 0,
+    dependsOn: "InternetGatewayAttachment",
+  };
+}
+
+/** FARGATE / FARGATE_SPOT with their weights; zero-weight providers are left out (base aside). */
+function capacityStrategy(config: ClusterConfig): Json[] {
+  const { fargateWeight, fargateSpotWeight, fargateBase } = config.capacity;
+  const strategy: Json[] = [];
+  if (fargateWeight > 0 || fargateBase > 0) {
+    strategy.push({ CapacityProvider: "FARGATE", Weight: fargateWeight, Base: fargateBase });
+  }
+  if (fargateSpotWeight > 0) {
+    strategy.push({ CapacityProvider: "FARGATE_SPOT", Weight: fargateSpotWeight });
+  }
+  return strategy;
+}
+
+interface Tag {
+  Key: string;
+  Value: string;
+  [key: string]: Json;
+}
+
+function resourceTags(config: ClusterConfig, envName: string): Tag[] {
+  return [
+    ...Object.entries(config.tags).map(([Key, Value]) => ({ Key, Value })),
+    { Key: "axon:cluster", Value: config.clusterName },
+    { Key: "axon:env", Value: envName },
+  ];
+}
+
+function named(tags: Tag[], name: string): Tag[] {
+  return [...tags.filter((tag) => tag.Key !== "Name"), { Key: "Name", Value: name }];
+}
+
+/** Splits an IPv4 range into `count` (a power of two) equal ranges, in order. */
+export function splitCidr(cidr: string, count: number): string[] {
+  const [address = "", prefixText = "32"] = cidr.split("/");
+  const prefix = Number(prefixText);
+  const extraBits = Math.log2(count);
+  const start = address.split(".").reduce((sum, octet) => sum * 256 + Number(octet), 0);
+  const size = 2 ** (32 - prefix - extraBits);
+  return Array.from({ length: count }, (_, index) => {
+    const value = start + index * size;
+    const octets = [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256);
+    return `${octets.join(".")}/${prefix + extraBits}`;
+  });
+}
