@@ -4,6 +4,7 @@
  * (`daemon.ts`) starts and stops what this returns without knowing which engine it is.
  */
 import path from "node:path";
+import { AutoscalerLoop } from "./autoscaler/autoscaler-loop.js";
 import { BundleStore } from "./bundles/bundle-store.js";
 import { EventBus, type EventSink, type EventSubscriber } from "./events/event-sink.js";
 import type { Provider } from "./providers/provider.js";
@@ -30,6 +31,8 @@ export interface CompositionOptions {
   stopSignal: AbortSignal;
   /** Reads every event, after the store and the API log files (the daemon log). */
   onEvent: EventSubscriber;
+  /** How long a rollout may take before it is rolled back (`AXON_ROLLOUT_TIMEOUT`). */
+  rolloutTimeoutMs?: number;
   /**
    * The engine; the local provider when absent. Tests pass a provider that works the way a managed
    * engine does, to prove that nothing above the provider assumes local processes.
@@ -53,6 +56,8 @@ export interface ControlPlane {
   secrets: SecretStore;
   provider: Provider;
   queue: WorkQueue;
+  /** Runs the autoscaler every AUTOSCALER_TICK_MS (absent: the engine scales by itself). */
+  autoscaler: AutoscalerLoop | undefined;
 }
 
 export function composeControlPlane(options: CompositionOptions): ControlPlane {
@@ -87,7 +92,28 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
   }
   events.subscribe(options.onEvent);
 
-  const reconcileApi = makeApiReconciler({ store, secrets, provider, events });
+  // What this daemon finds in the store is coming back after a restart: say so, then say when
+  // each API is back.
+  const resuming = new Set<string>();
+  for (const api of store.listApis()) {
+    resuming.add(api.name);
+    events.emit({
+      kind: "api.resumed",
+      api: api.name,
+      versionId: api.currentVersion.id,
+      replicas: api.requested,
+    });
+  }
+  const reconcileApi = makeApiReconciler({
+    store,
+    secrets,
+    provider,
+    events,
+    resuming,
+    ...(options.rolloutTimeoutMs === undefined
+      ? {}
+      : { rolloutTimeoutMs: options.rolloutTimeoutMs }),
+  });
   const queue = new WorkQueue(reconcileApi, {
     timeoutMs: RECONCILE_TIMEOUT_MS,
     onError: (key, error) =>
@@ -98,5 +124,12 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
       }),
   });
   provider.onChange((apiName) => queue.add(apiName));
-  return { events, store, bundles, secrets, provider, queue };
+  // The control plane autoscales where the engine reports in-flight samples (locally); a managed
+  // engine scales by itself.
+  const metrics = provider.metrics;
+  const autoscaler =
+    metrics === undefined
+      ? undefined
+      : new AutoscalerLoop({ store, metrics, events, enqueue: (name) => queue.add(name) });
+  return { events, store, bundles, secrets, provider, queue, autoscaler };
 }

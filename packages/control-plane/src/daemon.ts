@@ -21,6 +21,7 @@ import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { RouteContext } from "./api/context.js";
 import { buildApiServer } from "./api/server.js";
+import { AUTOSCALER_TICK_MS } from "./autoscaler/autoscaler.js";
 import { composeControlPlane, type ControlPlane, type ProviderFactory } from "./compose.js";
 import {
   DAEMON_RECORD_FILE,
@@ -57,6 +58,8 @@ export interface DaemonOptions {
   envGcGraceMs: number;
   /** Reads every event the control plane emits (the daemon log). */
   onEvent: EventSubscriber;
+  /** How long a rollout may take before it is rolled back (default 10 minutes). */
+  rolloutTimeoutMs?: number;
   /** The engine (default: the local provider); see `CompositionOptions.provider`. */
   provider?: ProviderFactory;
 }
@@ -70,6 +73,7 @@ export class Daemon {
   #api: FastifyInstance | undefined;
   #resync: NodeJS.Timeout | undefined;
   #envGc: NodeJS.Timeout | undefined;
+  #autoscale: NodeJS.Timeout | undefined;
   readonly #startedAt = new Date();
   #apiUrl = "";
   #stopped: Promise<void> | undefined;
@@ -107,6 +111,9 @@ export class Daemon {
         enqueue: (name) => queue.add(name),
         reconcileNow: (name) => queue.reconcileNow(name),
         info: () => this.#info(),
+        ...(parts.autoscaler === undefined
+          ? {}
+          : { autoscaling: (name: string) => parts.autoscaler?.status(name) }),
         requestShutdown: () => void this.stop("shutdown requested through the API"),
       };
       const api = buildApiServer(context, token);
@@ -141,6 +148,11 @@ export class Daemon {
       };
       this.#envGc = setInterval(collectArtifacts, ENV_GC_INTERVAL_MS);
       this.#envGc.unref();
+      const autoscaler = parts.autoscaler;
+      if (autoscaler !== undefined) {
+        this.#autoscale = setInterval(() => autoscaler.tick(Date.now()), AUTOSCALER_TICK_MS);
+        this.#autoscale.unref();
+      }
       this.#state = "running";
       events.emit({
         kind: "daemon.started",
@@ -177,6 +189,7 @@ export class Daemon {
     this.#stopping.abort(new Error("the control plane is stopping"));
     if (this.#resync !== undefined) clearInterval(this.#resync);
     if (this.#envGc !== undefined) clearInterval(this.#envGc);
+    if (this.#autoscale !== undefined) clearInterval(this.#autoscale);
     const parts = this.#parts;
     parts?.queue.stop();
     await this.#closeApi();

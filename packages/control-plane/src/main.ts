@@ -8,6 +8,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { isForwardedAwsVariable, parseDuration } from "@axon/config";
 import { Daemon, type PythonChoice } from "./daemon.js";
+import { DEFAULT_ROLLOUT_TIMEOUT_MS } from "./reconcile/api-reconciler.js";
 import { DomainError } from "./errors.js";
 import { formatEventLine } from "./events/log-line.js";
 import { AXON_VERSION } from "./version.js";
@@ -31,16 +32,18 @@ function parsePort(value: string | undefined, flag: string, fallback: number): n
   return port;
 }
 
-/** AXON_ENV_GC_GRACE is a Go-style duration (`1h`, `30m`); unused environments live this long. */
-function parseGrace(value: string | undefined): number {
-  if (value === undefined || value === "") return 60 * 60_000;
+/**
+ * A Go-style duration (`1h`, `30m`) from the environment variable `name`, or `fallbackMs`:
+ * AXON_ENV_GC_GRACE (unused environments live this long) and AXON_ROLLOUT_TIMEOUT (a new
+ * version not live by then is rolled back).
+ */
+function durationFromEnv(name: string, fallbackMs: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === "") return fallbackMs;
   try {
     return parseDuration(value);
   } catch {
-    throw new DomainError(
-      "usage",
-      `AXON_ENV_GC_GRACE must be a duration like 1h or 30m (got ${value})`,
-    );
+    throw new DomainError("usage", `${name} must be a duration like 1h or 30m (got ${value})`);
   }
 }
 
@@ -84,7 +87,8 @@ async function main(): Promise<number> {
   const daemon = new Daemon({
     home,
     isolatedEnvironments: process.env.AXON_ENV_ISOLATED === "1",
-    envGcGraceMs: parseGrace(process.env.AXON_ENV_GC_GRACE),
+    envGcGraceMs: durationFromEnv("AXON_ENV_GC_GRACE", 60 * 60_000),
+    rolloutTimeoutMs: durationFromEnv("AXON_ROLLOUT_TIMEOUT", DEFAULT_ROLLOUT_TIMEOUT_MS),
     apiPort: parsePort(values.port, "--port", 0),
     gatewayPort: parsePort(
       values["gateway-port"] ?? process.env.AXON_GATEWAY_PORT,

@@ -1,6 +1,6 @@
 /** What route handlers may use: services and state, passed down from the daemon. */
 import type { BundleStore } from "../bundles/bundle-store.js";
-import type { ClusterInfo } from "../contract/index.js";
+import type { ApiAutoscaling, ClusterInfo } from "../contract/index.js";
 import type { EventBus } from "../events/event-sink.js";
 import type { Provider } from "../providers/provider.js";
 import type { SecretStore } from "../state/secrets.js";
@@ -18,6 +18,8 @@ export interface RouteContext {
   /** Reconciles an API now and resolves when done (delete uses it so the 404 is immediate). */
   reconcileNow(apiName: string): Promise<void>;
   info(): ClusterInfo;
+  /** The autoscaler's view of an API (absent when the engine scales by itself). */
+  autoscaling?: (apiName: string) => ApiAutoscaling | undefined;
   /** Starts a graceful stop of the whole daemon (after the response is sent). */
   requestShutdown(): void;
 }

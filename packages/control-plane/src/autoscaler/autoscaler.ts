@@ -193,11 +193,16 @@ export function averageInFlight(
   return most === 0 ? null : sum / most;
 }
 
+/** Why a decision was made: `avg in-flight 7.8 over 1m0s, target 2 (max ×1.5)`. */
+export function scalingReason(decision: ScalingDecision, params: AutoscalingParams): string {
+  const signal = `avg in-flight ${round1(decision.avgInFlight)} over ${formatDuration(params.windowMs)}, target ${round1(params.targetReplicaConcurrency)}`;
+  return `${signal}${describeLimit(decision, params)}`;
+}
+
 /** `scaled up 2 → 4: avg in-flight 7.8 over 1m0s, target 2 (max ×1.5)`. */
 export function describeScaling(decision: ScalingDecision, params: AutoscalingParams): string {
   const direction = decision.request > decision.current ? "up" : "down";
-  const why = `avg in-flight ${round1(decision.avgInFlight)} over ${formatDuration(params.windowMs)}, target ${round1(params.targetReplicaConcurrency)}`;
-  return `scaled ${direction} ${decision.current} → ${decision.request}: ${why}${describeLimit(decision, params)}`;
+  return `scaled ${direction} ${decision.current} → ${decision.request}: ${scalingReason(decision, params)}`;
 }
 
 /** `would scale down to 1; waiting for the 5m0s stabilization, 3m12s left` (undefined: not held). */

@@ -25,6 +25,17 @@ export type ControlPlaneEvent =
   | { kind: "deploy.cancelled"; api: string }
   | { kind: "api.deleted"; api: string }
   | { kind: "rollout.finished"; api: string; versionId: string; seconds: number }
+  | {
+      kind: "rollout.rolled_back";
+      api: string;
+      versionId: string;
+      toVersionId: string;
+      reason: string;
+    }
+  | { kind: "rollback.requested"; api: string; fromVersionId: string; toVersionId: string }
+  | { kind: "api.scaled"; api: string; from: number; to: number; because: string }
+  | { kind: "api.resumed"; api: string; versionId: string; replicas: number }
+  | { kind: "api.recovered"; api: string; versionId: string; replicas: number; seconds: number }
   | { kind: "reconcile.failed"; api: string; message: string }
   | {
       kind: "replica.starting";
@@ -82,6 +93,31 @@ export function describeEvent(event: ControlPlaneEvent): { level: EventLevel; me
       return {
         level: "info",
         message: `version ${event.versionId} is live (rolled out in ${event.seconds.toFixed(1)}s)`,
+      };
+    case "rollout.rolled_back":
+      return {
+        level: "error",
+        message: `version ${event.versionId} rolled back to ${event.toVersionId}: ${event.reason}`,
+      };
+    case "rollback.requested":
+      return {
+        level: "info",
+        message: `rolling back from version ${event.fromVersionId} to ${event.toVersionId}`,
+      };
+    case "api.scaled":
+      return {
+        level: "info",
+        message: `scaled ${event.to > event.from ? "up" : "down"} ${event.from} → ${event.to}: ${event.because}`,
+      };
+    case "api.resumed":
+      return {
+        level: "info",
+        message: `control plane restarted; bringing back version ${event.versionId} with ${event.replicas} replica${event.replicas === 1 ? "" : "s"}`,
+      };
+    case "api.recovered":
+      return {
+        level: "info",
+        message: `back after the restart: version ${event.versionId}, ${event.replicas} replica${event.replicas === 1 ? "" : "s"} ready (${event.seconds.toFixed(1)}s)`,
       };
     case "reconcile.failed":
       return { level: "error", message: `reconcile failed: ${event.message}` };

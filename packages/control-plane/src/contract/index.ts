@@ -96,6 +96,16 @@ export interface ClusterInfo extends EngineInfo {
   apiUrl: string;
   startedAt: string;
   apis: number;
+  /** Disk taken by uploaded bundles and unpacked projects (absent from older daemons). */
+  disk?: BundleDiskUse;
+}
+
+/** Counted by the periodic clean-up of unused bundles, adjusted by uploads in between. */
+export interface BundleDiskUse {
+  bundles: number;
+  bundleBytes: number;
+  projects: number;
+  projectBytes: number;
 }
 
 export interface BundleResponse {
@@ -190,6 +200,22 @@ export interface ApiVersion {
   createdAt: string;
   specHash: string;
   bundle: string;
+  /** When this version last became fully live (null: never did). */
+  liveAt: string | null;
+  /** The version the API runs now (the one deployed last, unless it was rolled back). */
+  current: boolean;
+}
+
+/** What the autoscaler says about an API (local engine; on ECS, Application Auto Scaling's). */
+export interface ApiAutoscaling {
+  /** API-wide average in-flight requests over `window`, at the last tick. */
+  avgInFlight?: number;
+  /** What the load asked for at the last tick (after tolerance, factors, min/max). */
+  recommendation?: number;
+  /** A change held back, e.g. `would scale down to 1; waiting for the 5m0s downscale stabilization, 3m12s left`. */
+  pending?: string;
+  /** The last change of the requested count. */
+  lastScaled?: { at: string; message: string };
 }
 
 export interface ApiDetail extends ApiSummary {
@@ -203,6 +229,8 @@ export interface ApiDetail extends ApiSummary {
   environment: ApiEnvironment;
   versions: ApiVersion[];
   events: ApiEvent[];
+  /** Absent until the autoscaler's first tick, or when the engine scales by itself. */
+  autoscaling?: ApiAutoscaling;
 }
 
 export interface ApiEnvironment {

@@ -28,6 +28,7 @@ function sourceOf(
       return gone === undefined ? total : mergeStats(total, gone);
     },
     metricApiNames: () => Object.keys(retired),
+    inFlightSamples: () => [],
   };
 }
 

@@ -29,6 +29,11 @@ export interface MetricsSource {
   apiRequestStats(apiName: string): RequestStats;
   /** APIs that have request totals (with or without live replicas). */
   metricApiNames(): string[];
+  /**
+   * The in-flight samples (one a second) of each of an API's replicas since `sinceEpochMs`, for
+   * the autoscaler (`averageInFlight` turns them into the API-wide average).
+   */
+  inFlightSamples(apiName: string, sinceEpochMs: number): number[][];
 }
 
 /** The `ApiSummary.metrics` of an API: request counts by class, mean and p99 latency, in-flight. */

@@ -18,7 +18,7 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function setup() {
+function setup(options: { rolloutTimeoutMs?: number } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "axon-reconcile-"));
   dirs.push(dir);
   const store = StateStore.open(path.join(dir, "state.db"));
@@ -27,8 +27,15 @@ function setup() {
   const events = new RecordingSink();
   const engine = new ManagedEngineProvider(events);
   const secrets = { get: (name: string) => ({ AWS_REGION: `region-of-${name}` }) };
-  const now = new Date("2026-12-03T10:00:05Z");
-  const reconcile = makeApiReconciler({ store, secrets, provider: engine, events, now: () => now });
+  const clock = { now: new Date("2026-12-03T10:00:05Z") };
+  const reconcile = makeApiReconciler({
+    store,
+    secrets,
+    provider: engine,
+    events,
+    now: () => clock.now,
+    ...options,
+  });
   const deploy = (versionId: string, bundle: string, requested: number): void =>
     store.putApiVersion(
       {
@@ -46,7 +53,16 @@ function setup() {
       requested,
     );
   const run = (signal = new AbortController().signal) => reconcile("iris", signal);
-  return { store, engine, events, deploy, run };
+  /** v1 deployed and live (the engine rolled it out). */
+  const live = async (): Promise<void> => {
+    deploy("v1", "b1", 2);
+    await run();
+    engine.tick();
+    engine.tick();
+    await run();
+    expect(store.getApi("iris")?.liveVersionId).toBe("v1");
+  };
+  return { store, engine, events, clock, deploy, run, live };
 }
 
 describe("reconcileApi", () => {
@@ -133,5 +149,116 @@ describe("reconcileApi", () => {
     controller.abort(new Error("reconcile of iris timed out"));
     await expect(run(controller.signal)).rejects.toThrow("reconcile of iris timed out");
     expect(engine.services.size).toBe(0);
+  });
+
+  test("a new version whose replicas fail 3 times in a row is rolled back to the live one, durably", async () => {
+    // Given v1 live, and v2 deployed whose tasks keep failing
+    const { store, engine, events, deploy, run, live } = setup();
+    await live();
+    deploy("v2", "b2", 2);
+    await run();
+    engine.failVersion("iris", "v2", 2, "exit 1: ImportError: no module named sklearn");
+    // When the engine reports two failures: not yet
+    await run();
+    expect(store.getApi("iris")?.currentVersion.id).toBe("v2");
+    // When it reports the third
+    engine.failVersion("iris", "v2", 3, "exit 1: ImportError: no module named sklearn");
+    const result = await run();
+    // Then v1 is current again, the store says why, and the event tells it
+    expect(result).toEqual({ requeueAfterMs: 0 });
+    expect(store.getApi("iris")).toMatchObject({
+      currentVersion: { id: "v1" },
+      liveVersionId: "v1",
+      rolledBack: {
+        failedVersionId: "v2",
+        reason:
+          "its replicas failed 3 times in a row (last: exit 1: ImportError: no module named sklearn)",
+      },
+    });
+    expect(events.events.filter((e) => e.kind === "rollout.rolled_back")).toEqual([
+      {
+        kind: "rollout.rolled_back",
+        api: "iris",
+        versionId: "v2",
+        toVersionId: "v1",
+        reason: expect.stringContaining("failed 3 times"),
+      },
+    ]);
+    // And the next reconcile hands the engine v1 again
+    await run();
+    expect(engine.services.get("iris")?.versionId).toBe("v1");
+    // And the next deploy clears the rollback
+    deploy("v3", "b2", 2);
+    expect(store.getApi("iris")?.rolledBack).toBeNull();
+  });
+
+  test("a new version not live within the rollout timeout is rolled back; until then the reconcile looks again by the deadline", async () => {
+    const { store, engine, clock, deploy, run, live } = setup({ rolloutTimeoutMs: 60_000 });
+    await live();
+    deploy("v2", "b2", 2);
+    engine.failVersion("iris", "v2", 1, "still loading");
+    const early = await run();
+    expect(early.requeueAfterMs).toBeLessThanOrEqual(60_000);
+    expect(store.getApi("iris")?.currentVersion.id).toBe("v2");
+    clock.now = new Date(Date.parse(store.getApi("iris")?.updatedAt ?? "") + 60_000);
+    await run();
+    expect(store.getApi("iris")).toMatchObject({
+      currentVersion: { id: "v1" },
+      rolledBack: {
+        failedVersionId: "v2",
+        reason: "it was not live within 1m0s (AXON_ROLLOUT_TIMEOUT)",
+      },
+    });
+  });
+
+  test("a first version has nothing to fall back to: it is not rolled back", async () => {
+    const { store, engine, deploy, run } = setup({ rolloutTimeoutMs: 1 });
+    deploy("v1", "b1", 1);
+    await run();
+    engine.failVersion("iris", "v1", 5, "exit 1");
+    await run();
+    expect(store.getApi("iris")).toMatchObject({ currentVersion: { id: "v1" }, rolledBack: null });
+  });
+
+  test("an API found at start says when it is back", async () => {
+    // Given an API in the store when a (re)started reconciler comes up
+    const { store, engine, events } = setup();
+    store.addBundle("b3", 1);
+    const resuming = new Set(["iris"]);
+    const reconcile = makeApiReconciler({
+      store,
+      secrets: { get: () => ({}) },
+      provider: engine,
+      events,
+      resuming,
+    });
+    store.putApiVersion(
+      {
+        id: "v1",
+        apiName: "iris",
+        spec: apiSpec("iris"),
+        specHash: "h",
+        bundle: "b3",
+        configFile: "axon.yaml",
+        projectPath: null,
+        artifact: { image: "i" },
+        createdAt: new Date().toISOString(),
+      },
+      "RealtimeAPI",
+      1,
+    );
+    const signal = new AbortController().signal;
+    await reconcile("iris", signal);
+    expect(events.kinds()).not.toContain("api.recovered");
+    // When its replicas are ready
+    engine.tick();
+    engine.tick();
+    await reconcile("iris", signal);
+    await reconcile("iris", signal);
+    // Then it is announced once
+    expect(events.events.filter((e) => e.kind === "api.recovered")).toEqual([
+      expect.objectContaining({ api: "iris", versionId: "v1", replicas: 1 }),
+    ]);
+    expect(resuming.size).toBe(0);
   });
 });

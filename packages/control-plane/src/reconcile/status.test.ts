@@ -11,6 +11,7 @@ function api(requested: number, minReplicas: number): ApiRecord {
     requested,
     liveVersionId: null,
     liveAt: null,
+    rolledBack: null,
     createdAt: "2026-11-23T00:00:00.000Z",
     updatedAt: "2026-11-23T00:00:00.000Z",
     currentVersion: {
@@ -26,6 +27,7 @@ function api(requested: number, minReplicas: number): ApiRecord {
       projectPath: null,
       artifact: {},
       createdAt: "2026-11-23T00:00:00.000Z",
+      liveAt: null,
     },
   };
 }
@@ -127,6 +129,19 @@ describe("summarizeApi (Cortex's status order)", () => {
     const summary = summarizeApi(api(1, 1), observed([["v1", "ready"]], crash));
     expect(summary.statusMessage).toBe(
       "worker 0 exited with code 1; run `axon logs iris`; the previous version keeps serving",
+    );
+  });
+
+  test("an automatic rollback is an error naming the failed version, why, and the one serving", () => {
+    const rolledBack: ApiRecord = {
+      ...api(1, 1),
+      liveVersionId: "v2",
+      rolledBack: { failedVersionId: "v3", reason: "its replicas failed 3 times in a row", at: "" },
+    };
+    const summary = summarizeApi(rolledBack, observed([["v2", "ready"]]));
+    expect(summary.status).toBe("error");
+    expect(summary.statusMessage).toBe(
+      "version v3 was rolled back: its replicas failed 3 times in a row; version v2 is serving; run `axon logs iris`",
     );
   });
 });

@@ -1,7 +1,8 @@
 /**
  * API status from desired state and observed replicas, in Cortex's order: enough up-to-date ready
  * replicas → live; a failing current version → error; at least min_replicas ready → live; else
- * updating.
+ * updating. A rollout that was rolled back automatically is an error (saying which version
+ * failed, why, and which one serves) until the next deploy.
  */
 import type { ApiStatus, ApiSummary, ReplicaCounts } from "../contract/index.js";
 import { summarizeMetrics } from "../metrics/api-metrics.js";
@@ -38,6 +39,14 @@ export function summarizeApi(
     if (counts.stale > 0) statusMessage += "; the previous version keeps serving";
   } else if (upToDate >= spec.autoscaling.min_replicas) status = "live";
   else status = "updating";
+  // An automatic rollback is an error until the next deploy, even while the old version serves.
+  const rolledBack = api.rolledBack;
+  if (rolledBack !== null && status !== "error") {
+    status = "error";
+    statusMessage =
+      `version ${rolledBack.failedVersionId} was rolled back: ${rolledBack.reason}; ` +
+      `version ${api.currentVersion.id} is serving; run \`axon logs ${api.name}\``;
+  }
 
   const summary: ApiSummary = {
     name: api.name,

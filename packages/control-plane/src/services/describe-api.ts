@@ -1,6 +1,6 @@
 /** Reads for `axon get <api>`: summary, resolved spec, versions and events. */
 import { specToYaml } from "@axon/config";
-import type { ApiDetail } from "../contract/index.js";
+import type { ApiAutoscaling, ApiDetail } from "../contract/index.js";
 import { DomainError } from "../errors.js";
 import type { Provider } from "../providers/provider.js";
 import { summarizeApi } from "../reconcile/status.js";
@@ -9,6 +9,8 @@ import type { ApiRecord, StateStore } from "../state/store.js";
 export interface DescribeDeps {
   store: StateStore;
   provider: Provider;
+  /** The autoscaler's view of an API, when the control plane autoscales it. */
+  autoscaling?: (apiName: string) => ApiAutoscaling | undefined;
 }
 
 export function requireApi(context: Pick<DescribeDeps, "store">, name: string): ApiRecord {
@@ -41,9 +43,13 @@ export function describeApi(context: DescribeDeps, name: string): ApiDetail {
       createdAt: v.createdAt,
       specHash: v.specHash,
       bundle: v.bundle,
+      liveAt: v.liveAt,
+      current: v.id === api.currentVersion.id,
     })),
     events: context.store.listEvents(api.name),
   };
+  const autoscaling = context.autoscaling?.(api.name);
+  if (autoscaling !== undefined) detail.autoscaling = autoscaling;
   if (api.currentVersion.projectPath !== null) detail.projectPath = api.currentVersion.projectPath;
   return detail;
 }

@@ -10,6 +10,11 @@ const STORED_KINDS = new Set<ControlPlaneEventKind>([
   "deploy.recorded",
   "deploy.cancelled",
   "rollout.finished",
+  "rollout.rolled_back",
+  "rollback.requested",
+  "api.scaled",
+  "api.resumed",
+  "api.recovered",
   "replica.failed",
   "reconcile.failed",
 ]);

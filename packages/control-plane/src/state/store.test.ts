@@ -17,7 +17,7 @@ function tempDb(): string {
   return path.join(dir, "state.db");
 }
 
-function version(id: string, apiName: string, bundle: string): ApiVersionRecord {
+function version(id: string, apiName: string, bundle: string): Omit<ApiVersionRecord, "liveAt"> {
   return {
     id,
     apiName,

@@ -26,6 +26,16 @@ export interface ApiVersionRecord {
   /** What the provider's `prepare` made for this version (locally: its Python environment). */
   artifact: Artifact;
   createdAt: string;
+  /** When this version last became fully live (null: never). */
+  liveAt: string | null;
+}
+
+/** Why the API runs its live version and not the one deployed last. */
+export interface RollbackRecord {
+  /** The version that never became live. */
+  failedVersionId: string;
+  reason: string;
+  at: string;
 }
 
 export interface ApiRecord {
@@ -37,6 +47,8 @@ export interface ApiRecord {
   /** The last version that was fully rolled out (all requested replicas ready), and when. */
   liveVersionId: string | null;
   liveAt: string | null;
+  /** Set when the last rollout was rolled back automatically; cleared by the next deploy. */
+  rolledBack: RollbackRecord | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -63,7 +75,8 @@ CREATE TABLE IF NOT EXISTS api_versions (
   config_file TEXT NOT NULL,
   project_path TEXT,
   artifact_json TEXT NOT NULL DEFAULT '{}',
-  created_at TEXT NOT NULL
+  created_at TEXT NOT NULL,
+  live_at TEXT
 );
 CREATE INDEX IF NOT EXISTS api_versions_by_api ON api_versions(api_name, created_at);
 CREATE TABLE IF NOT EXISTS apis (
@@ -73,6 +86,7 @@ CREATE TABLE IF NOT EXISTS apis (
   requested INTEGER NOT NULL,
   live_version TEXT,
   live_at TEXT,
+  rollback_json TEXT,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
@@ -101,6 +115,12 @@ const MIGRATIONS: Array<{ table: string; column: string; sql: string }> = [
   { table: "apis", column: "live_version", sql: "ALTER TABLE apis ADD COLUMN live_version TEXT" },
   { table: "apis", column: "live_at", sql: "ALTER TABLE apis ADD COLUMN live_at TEXT" },
   { table: "events", column: "kind", sql: "ALTER TABLE events ADD COLUMN kind TEXT" },
+  {
+    table: "api_versions",
+    column: "live_at",
+    sql: "ALTER TABLE api_versions ADD COLUMN live_at TEXT",
+  },
+  { table: "apis", column: "rollback_json", sql: "ALTER TABLE apis ADD COLUMN rollback_json TEXT" },
 ];
 
 interface VersionRow {
@@ -113,6 +133,7 @@ interface VersionRow {
   project_path: string | null;
   artifact_json: string;
   created_at: string;
+  live_at: string | null;
 }
 
 function toVersion(row: VersionRow): ApiVersionRecord {
@@ -126,6 +147,7 @@ function toVersion(row: VersionRow): ApiVersionRecord {
     projectPath: row.project_path,
     artifact: parseStoredArtifact(row.artifact_json),
     createdAt: row.created_at,
+    liveAt: row.live_at,
   };
 }
 
@@ -135,6 +157,15 @@ function toVersion(row: VersionRow): ApiVersionRecord {
  */
 function parseStoredSpec(json: string): ApiSpec {
   return JSON.parse(json) as ApiSpec;
+}
+
+function parseRollback(json: string): RollbackRecord {
+  const value = JSON.parse(json) as Partial<RollbackRecord>;
+  return {
+    failedVersionId: String(value.failedVersionId ?? ""),
+    reason: String(value.reason ?? ""),
+    at: String(value.at ?? ""),
+  };
 }
 
 function parseStoredArtifact(json: string): Artifact {
@@ -154,12 +185,13 @@ interface ApiRow extends VersionRow {
   kind: string;
   requested: number;
   live_version: string | null;
-  live_at: string | null;
+  a_live_at: string | null;
+  rollback_json: string | null;
   a_created: string;
   a_updated: string;
 }
 
-const API_SELECT = `SELECT a.name, a.kind, a.requested, a.live_version, a.live_at, a.created_at AS a_created, a.updated_at AS a_updated, v.*
+const API_SELECT = `SELECT a.name, a.kind, a.requested, a.live_version, a.live_at AS a_live_at, a.rollback_json, a.created_at AS a_created, a.updated_at AS a_updated, v.*
   FROM apis a JOIN api_versions v ON v.id = a.current_version`;
 
 function toApi(row: ApiRow): ApiRecord {
@@ -169,7 +201,8 @@ function toApi(row: ApiRow): ApiRecord {
     requested: row.requested,
     currentVersion: toVersion(row),
     liveVersionId: row.live_version,
-    liveAt: row.live_at,
+    liveAt: row.a_live_at,
+    rolledBack: row.rollback_json === null ? null : parseRollback(row.rollback_json),
     createdAt: row.a_created,
     updatedAt: row.a_updated,
   };
@@ -227,6 +260,31 @@ export class StateStore {
     );
   }
 
+  /** Every stored bundle, and whether any version (current or history) still runs it. */
+  listBundles(): Array<{ sha256: string; bytes: number; createdAt: string; referenced: boolean }> {
+    return this.#all<{ sha256: string; bytes: number; created_at: string; referenced: number }>(
+      `SELECT b.sha256, b.bytes, b.created_at,
+         EXISTS (SELECT 1 FROM api_versions v WHERE v.bundle = b.sha256) AS referenced
+       FROM bundles b ORDER BY b.created_at`,
+    ).map((row) => ({
+      sha256: row.sha256,
+      bytes: row.bytes,
+      createdAt: row.created_at,
+      referenced: row.referenced === 1,
+    }));
+  }
+
+  /** Forgets a bundle no version references (checked in the same statement); true if it did. */
+  deleteUnreferencedBundle(sha256: string): boolean {
+    const result = this.#db
+      .prepare(
+        `DELETE FROM bundles WHERE sha256 = ?
+           AND NOT EXISTS (SELECT 1 FROM api_versions v WHERE v.bundle = ?)`,
+      )
+      .run(sha256, sha256);
+    return Number(result.changes) > 0;
+  }
+
   listApis(): ApiRecord[] {
     return this.#all<ApiRow>(`${API_SELECT} ORDER BY a.name`).map(toApi);
   }
@@ -250,7 +308,7 @@ export class StateStore {
   }
 
   /** Records a new version and makes it the API's current one, in one transaction. */
-  putApiVersion(version: ApiVersionRecord, kind: string, requested: number): void {
+  putApiVersion(version: Omit<ApiVersionRecord, "liveAt">, kind: string, requested: number): void {
     this.#transaction(() => {
       this.#run(
         `INSERT INTO api_versions (id, api_name, spec_json, spec_hash, bundle, config_file, project_path, artifact_json, created_at)
@@ -268,7 +326,7 @@ export class StateStore {
       this.#run(
         `INSERT INTO apis (name, kind, current_version, requested, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, current_version = excluded.current_version,
-           requested = excluded.requested, updated_at = excluded.updated_at`,
+           requested = excluded.requested, updated_at = excluded.updated_at, rollback_json = NULL`,
         version.apiName,
         kind,
         version.id,
@@ -293,12 +351,50 @@ export class StateStore {
 
   /** Records that `versionId` is fully rolled out (the version to fall back to later). */
   setLiveVersion(name: string, versionId: string, at: Date): void {
+    this.#transaction(() => {
+      this.#run(
+        `UPDATE api_versions SET live_at = ? WHERE id = ?
+           AND id = (SELECT current_version FROM apis WHERE name = ?)`,
+        at.toISOString(),
+        versionId,
+        name,
+      );
+      this.#run(
+        "UPDATE apis SET live_version = ?, live_at = ? WHERE name = ? AND current_version = ?",
+        versionId,
+        at.toISOString(),
+        name,
+        versionId,
+      );
+    });
+  }
+
+  /** Sets the replicas an API should run (the autoscaler's decision). */
+  setRequested(name: string, requested: number): void {
+    this.#run("UPDATE apis SET requested = ? WHERE name = ?", requested, name);
+  }
+
+  /**
+   * Makes an existing version of the API current again (`axon rollback`, or an automatic roll
+   * back with `rolledBack` saying why). The rollout clock (`updatedAt`) restarts.
+   */
+  setCurrentVersion(
+    name: string,
+    versionId: string,
+    requested: number,
+    at: Date,
+    rolledBack: RollbackRecord | null = null,
+  ): void {
     this.#run(
-      "UPDATE apis SET live_version = ?, live_at = ? WHERE name = ? AND current_version = ?",
+      `UPDATE apis SET current_version = ?, requested = ?, updated_at = ?, rollback_json = ?
+         WHERE name = ? AND EXISTS (SELECT 1 FROM api_versions WHERE id = ? AND api_name = ?)`,
       versionId,
+      requested,
       at.toISOString(),
+      rolledBack === null ? null : JSON.stringify(rolledBack),
       name,
       versionId,
+      name,
     );
   }
 

@@ -17,6 +17,7 @@ import type {
   ObservedReplica,
   PrepareRequest,
   Provider,
+  ReplicaFailure,
 } from "../providers/provider.js";
 
 /** What the engine was told for one API: the "service". */
@@ -34,6 +35,7 @@ export class ManagedEngineProvider implements Provider {
   readonly mutations: string[] = [];
   readonly services = new Map<string, ManagedService>();
   readonly #tasks = new Map<string, ObservedReplica[]>();
+  readonly #failures = new Map<string, ReplicaFailure>();
   readonly #listeners: Array<(apiName: string) => void> = [];
   readonly #events: EventSink;
   #nextTask = 0;
@@ -118,7 +120,7 @@ export class ManagedEngineProvider implements Provider {
   observe(apiName: string): ObservedApi {
     return {
       replicas: (this.#tasks.get(apiName) ?? []).map((t) => ({ ...t })),
-      failure: undefined,
+      failure: this.#failures.get(apiName),
     };
   }
 
@@ -131,6 +133,19 @@ export class ManagedEngineProvider implements Provider {
   }
 
   async shutdown(): Promise<void> {}
+
+  /**
+   * Makes the engine report that an API's tasks of `versionId` failed `count` times in a row, and
+   * stops starting them (a task that crashes at start, as a bad image would).
+   */
+  failVersion(apiName: string, versionId: string, count: number, message: string): void {
+    this.#failures.set(apiName, { versionId, count, lastAt: this.#clock, message });
+    const tasks = this.#tasks.get(apiName) ?? [];
+    this.#tasks.set(
+      apiName,
+      tasks.filter((t) => t.versionId !== versionId),
+    );
+  }
 
   /**
    * One step of the engine's own deployment, for every service: once as many new-version tasks
@@ -147,7 +162,8 @@ export class ManagedEngineProvider implements Provider {
         tasks = tasks.filter(isCurrent).slice(0, service.desiredCount);
       }
       for (const task of tasks) if (task.phase === "starting") task.phase = "ready";
-      for (let i = tasks.filter(isCurrent).length; i < service.desiredCount; i++) {
+      const failing = this.#failures.get(apiName)?.versionId === service.versionId;
+      for (let i = tasks.filter(isCurrent).length; !failing && i < service.desiredCount; i++) {
         const task = {
           id: `task-${this.#nextTask++}`,
           versionId: service.versionId,

@@ -64,6 +64,9 @@ export class ApiLogs implements LogSource {
 const FILE_LOG_KINDS = new Set<ControlPlaneEventKind>([
   "deploy.recorded",
   "rollout.finished",
+  "rollout.rolled_back",
+  "rollback.requested",
+  "api.scaled",
   "replica.starting",
   "replica.ready",
   "replica.failed",

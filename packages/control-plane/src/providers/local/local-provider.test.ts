@@ -143,6 +143,48 @@ describe("LocalProvider rollouts", () => {
   );
 });
 
+describe("LocalProvider updates", () => {
+  test("a change of autoscaling, networking or update_strategy only restarts nothing", async () => {
+    // Given 2 ready replicas of v1
+    const { provider, converge, url } = await startProvider();
+    converge(desiredEcho("v1", 2, echoSpec("")));
+    const ready = () => provider.observe("echo").replicas.filter((r) => r.phase === "ready");
+    await waitFor("2 ready replicas", () => ready().length === 2);
+    const before = ready().map((r) => r.id);
+    const pids = provider.workerPids("echo");
+    // When v2 changes only max_replicas, the endpoint and max_surge
+    const v2 = echoSpec(
+      "  autoscaling:\n    max_replicas: 7\n  networking:\n    endpoint: /echo2\n  update_strategy:\n    max_surge: 2\n",
+    );
+    converge(desiredEcho("v2", 2, v2));
+    // Then the same replicas (same worker processes) are v2's, and the new endpoint serves
+    await waitFor("v2 adopted", () => ready().every((r) => r.versionId === "v2"));
+    expect(ready().map((r) => r.id)).toEqual(before);
+    expect(provider.workerPids("echo")).toEqual(pids);
+    const moved = await fetch(url.replace("/echo", "/echo2"), { method: "POST", body: "{}" });
+    expect(moved.status).toBe(200);
+  });
+
+  test("a scale-out during a roll ends with the new count, all of the new version", async () => {
+    // Given 2 ready replicas of v1, rolling to v2 with one replica at a time
+    const { provider, converge } = await startProvider();
+    const strategy = "  update_strategy:\n    max_surge: 1\n    max_unavailable: 0\n";
+    converge(desiredEcho("v1", 2, echoSpec(strategy)));
+    const replicas = () => provider.observe("echo").replicas.filter((r) => r.phase !== "stopping");
+    await waitFor("2 ready v1", () => replicas().filter((r) => r.phase === "ready").length === 2);
+    const v2 = echoSpec(`    config:\n      v: 2\n${strategy}`);
+    converge(desiredEcho("v2", 2, v2));
+    await waitFor("the roll to start", () => replicas().some((r) => r.versionId === "v2"));
+    // When the autoscaler asks for 4 mid-roll
+    converge(desiredEcho("v2", 4, v2));
+    // Then it settles at 4 ready replicas of v2 and nothing else
+    await waitFor("4 ready v2", () => {
+      const now = replicas();
+      return now.length === 4 && now.every((r) => r.versionId === "v2" && r.phase === "ready");
+    });
+  });
+});
+
 describe("LocalProvider", () => {
   test("a failed replica's surviving worker still counts the answers it sends while stopping", async () => {
     // Given one replica of an API with two worker processes, behind the gateway

@@ -92,9 +92,33 @@ function parseLocalArtifact(artifact: Artifact): LocalArtifact {
   return { envKey: typeof envKey === "string" ? envKey : null };
 }
 
+/**
+ * What a replica's processes were started from: a new version with the same key (a change of
+ * autoscaling, networking or update_strategy only) adopts the running replicas instead of rolling
+ * them. Everything a replica reads at start is in it: code, environment, credentials, the
+ * predictor's settings, compute and the front's concurrency bound.
+ */
+function runtimeKey(desired: DesiredApi): string {
+  const { spec, bundle, artifact } = desired.version;
+  return createHash("sha256")
+    .update(
+      JSON.stringify([
+        bundle,
+        artifact,
+        desired.secretEnv,
+        spec.predictor,
+        spec.compute,
+        spec.autoscaling.max_replica_concurrency,
+      ]),
+    )
+    .digest("hex");
+}
+
 interface Entry {
   observed: ObservedReplica;
   apiName: string;
+  /** `runtimeKey` of the desired state it was started for. */
+  runtimeKey: string;
   replica: Replica;
   /** The API's per-request timeout: the drain a planned stop gives it. */
   timeoutMs: number;
@@ -245,6 +269,8 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
     const { name, version } = desired;
     const { spec } = version;
     this.gateway.setRoute(name, spec.networking.endpoint);
+    const key = runtimeKey(desired);
+    this.#adoptSameRuntime(name, version.id, key);
     const failure = this.#failures.get(name);
     const backoffMs =
       failure?.versionId === version.id
@@ -269,7 +295,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
       const python = await this.#pythonFor(version.artifact, projectDir);
       signal.throwIfAborted();
       for (let i = 0; i < step.start; i++) {
-        this.#startReplica(name, version.id, spec, projectDir, python, desired.secretEnv);
+        this.#startReplica(name, version.id, key, spec, projectDir, python, desired.secretEnv);
       }
     }
     const waiting = backoffMs > 0 && this.#liveReplicas(name).length < desired.replicas;
@@ -354,6 +380,15 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
     return total;
   }
 
+  inFlightSamples(apiName: string, sinceEpochMs: number): number[][] {
+    const result: number[][] = [];
+    for (const entry of this.#replicas.values()) {
+      if (entry.apiName !== apiName) continue;
+      result.push(entry.replica.inFlightSamples(sinceEpochMs).map((sample) => sample.value));
+    }
+    return result;
+  }
+
   metricApiNames(): string[] {
     const failing = [...this.#failing].map((entry) => entry.apiName);
     return [
@@ -395,9 +430,26 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
     return runtime.python;
   }
 
+  /**
+   * Replicas of another version started from the same runtime (only autoscaling, networking or
+   * update_strategy changed) become replicas of `versionId`: nothing restarts.
+   */
+  #adoptSameRuntime(apiName: string, versionId: string, key: string): void {
+    let adopted = false;
+    for (const entry of this.#replicas.values()) {
+      const { observed } = entry;
+      if (entry.apiName !== apiName || observed.versionId === versionId) continue;
+      if (entry.runtimeKey !== key || observed.phase === "stopping") continue;
+      observed.versionId = versionId;
+      adopted = true;
+    }
+    if (adopted) this.#readyCache.delete(apiName);
+  }
+
   #startReplica(
     apiName: string,
     versionId: string,
+    key: string,
     spec: ApiSpec,
     projectDir: string,
     python: string,
@@ -440,7 +492,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
       phase: "starting",
       startedAt: this.#now(),
     };
-    const entry: Entry = { observed, apiName, replica, timeoutMs };
+    const entry: Entry = { observed, apiName, runtimeKey: key, replica, timeoutMs };
     this.#replicas.set(id, entry);
     const pids = replica.pids();
     this.#workers.record(id, apiName, pids);
