@@ -10,6 +10,7 @@ import { registerBundleRoutes } from "./routes/bundles.js";
 import { registerDeleteApiRoute } from "./routes/delete-api.js";
 import { registerDeployRoute } from "./routes/deploy.js";
 import { registerEventsRoute } from "./routes/events.js";
+import { registerRollbackRoute } from "./routes/rollback.js";
 import { registerGetApiRoute } from "./routes/get-api.js";
 import { registerHealthRoute } from "./routes/health.js";
 import { registerInfoRoute } from "./routes/info.js";
@@ -65,6 +66,7 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
   registerListApisRoute(app, context);
   registerGetApiRoute(app, context);
   registerDeleteApiRoute(app, context);
+  registerRollbackRoute(app, context);
   registerLogsRoute(app, context);
   registerEventsRoute(app, context);
   registerMetricsRoute(app, context);

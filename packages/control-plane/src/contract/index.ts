@@ -16,6 +16,7 @@
  *   GET    /v1/apis                    → ApiListResponse
  *   GET    /v1/apis/:name              → ApiDetail
  *   DELETE /v1/apis/:name              → DeleteResponse
+ *   POST   /v1/apis/:name/rollback     ← RollbackRequest → RollbackResponse
  *   GET    /v1/apis/:name/logs?follow=1&tail=N → text/plain; charset=utf-8, chunked: the API's log
  *                                        lines; with follow the stream stays open until the client
  *                                        disconnects or the API is deleted
@@ -261,6 +262,17 @@ export interface EventLine {
   level: EventLevel;
   message: string;
   event: ControlPlaneEvent;
+}
+
+export interface RollbackRequest {
+  /** A version id from `ApiDetail.versions`; default: the newest other version that was live. */
+  version?: string;
+}
+
+export interface RollbackResponse {
+  message: string;
+  /** The version the API rolls out now. */
+  versionId: string;
 }
 
 export interface DeleteResponse {
