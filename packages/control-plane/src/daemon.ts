@@ -146,7 +146,27 @@ export class Daemon {
         const inUse = store.listApis().map((a) => a.currentVersion.artifact);
         void provider.collectUnusedArtifacts(inUse);
       };
-      this.#envGc = setInterval(collectArtifacts, ENV_GC_INTERVAL_MS);
+      // Bundles no version (history included) references, and their projects; the first pass
+      // also counts their disk use for `cluster info`.
+      const collectBundles = (): void => {
+        parts.bundles.collectGarbage(this.#options.envGcGraceMs).then(
+          (removed) => {
+            for (const { sha256, bytes } of removed) {
+              events.emit({ kind: "bundle.removed", sha256, bytes });
+            }
+          },
+          (error: unknown) =>
+            events.emit({
+              kind: "bundle.cleanup_failed",
+              message: error instanceof Error ? error.message : String(error),
+            }),
+        );
+      };
+      collectBundles();
+      this.#envGc = setInterval(() => {
+        collectArtifacts();
+        collectBundles();
+      }, ENV_GC_INTERVAL_MS);
       this.#envGc.unref();
       const autoscaler = parts.autoscaler;
       if (autoscaler !== undefined) {
@@ -236,6 +256,7 @@ export class Daemon {
       apiUrl: this.#apiUrl,
       startedAt: this.#startedAt.toISOString(),
       apis: parts.store.listApis().length,
+      disk: parts.bundles.diskUse(),
     };
   }
 

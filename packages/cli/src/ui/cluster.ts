@@ -1,5 +1,6 @@
 /** Text for `axon cluster up` / `axon cluster info`: where the local cluster listens and what runs. */
 import type { ClusterInfo } from "@axon/control-plane/api";
+import { formatBytes } from "../output.js";
 
 /** A key/value block describing a running local cluster. */
 export function renderClusterInfo(info: ClusterInfo): string {
@@ -17,6 +18,13 @@ export function renderClusterInfo(info: ClusterInfo): string {
     ["replicas", String(info.replicas)],
     ["worker pids", info.workerPids.length === 0 ? "-" : info.workerPids.join(", ")],
   ];
+  if (info.disk !== undefined) {
+    const { bundles, bundleBytes, projects, projectBytes } = info.disk;
+    rows.push([
+      "disk",
+      `${formatBytes(bundleBytes + projectBytes)} (${bundles} ${bundles === 1 ? "bundle" : "bundles"} ${formatBytes(bundleBytes)}, ${projects} unpacked ${formatBytes(projectBytes)})`,
+    ]);
+  }
   return rows.map(([key, value]) => `${key}: ${value}`).join("\n");
 }
 

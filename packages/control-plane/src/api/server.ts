@@ -2,8 +2,9 @@
  * The control-plane HTTP API (fastify): bearer-token auth on every route but /v1/health, one
  * error mapper, one file per route under ./routes. See ./public.ts and ../../openapi.yaml.
  */
-import { timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
+import { MAX_REQUEST_BYTES } from "../contract/index.js";
 import { DomainError, toErrorBody } from "../errors.js";
 import type { RouteContext } from "./context.js";
 import { registerBundleRoutes } from "./routes/bundles.js";
@@ -19,8 +20,31 @@ import { registerLogsRoute } from "./routes/logs.js";
 import { registerMetricsRoute } from "./routes/metrics.js";
 import { registerShutdownRoute } from "./routes/shutdown.js";
 
+/** An unexpected error's message with each `cause` after it, and the first frame of its stack. */
+function describeFailure(error: unknown): { cause: string; at?: string } {
+  const messages: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    messages.push(current instanceof Error ? current.message : JSON.stringify(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  const frame =
+    error instanceof Error
+      ? error.stack
+          ?.split("\n")
+          .find((line) => line.trimStart().startsWith("at "))
+          ?.trim()
+      : undefined;
+  return { cause: messages.join(" ← caused by: "), ...(frame === undefined ? {} : { at: frame }) };
+}
+
 export function buildApiServer(context: RouteContext, token: string): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: MAX_REQUEST_BYTES,
+    // Ids unique across restarts, so one named in a 500 finds one line in daemon.log.
+    genReqId: () => randomBytes(4).toString("hex"),
+  });
   const expected = Buffer.from(`Bearer ${token}`);
 
   app.addHook("onRequest", async (request, reply) => {
@@ -41,7 +65,7 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
     (_request, payload, done) => done(null, payload),
   );
 
-  app.setErrorHandler(async (error: unknown, _request, reply) => {
+  app.setErrorHandler(async (error: unknown, request, reply) => {
     // Fastify's own 4xx errors (bad JSON, wrong content type) carry a statusCode and an FST_ code.
     const fastifyStatus = (error as { statusCode?: number }).statusCode;
     if (!(error instanceof DomainError) && fastifyStatus !== undefined && fastifyStatus < 500) {
@@ -51,6 +75,17 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
       });
     }
     const { status, body } = toErrorBody(error);
+    if (status >= 500) {
+      // The client sees the request id; daemon.log has the cause chain and where it was thrown.
+      context.events.emit({
+        kind: "request.failed",
+        requestId: request.id,
+        method: request.method,
+        url: request.url,
+        ...describeFailure(error),
+      });
+      body.hint = `see daemon.log under $AXON_HOME for details (request ${request.id})`;
+    }
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler(async (request, reply) =>

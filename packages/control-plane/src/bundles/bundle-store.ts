@@ -1,34 +1,74 @@
 /**
  * Project bundles, stored by the sha256 of their gzip'd tar bytes under `$AXON_HOME/bundles` and
  * unpacked once per hash under `$AXON_HOME/projects/<sha>`. Uploads are size-limited, verified
- * against the hash the client claims, and checked entry by entry before anything is unpacked: no
- * absolute paths, no `..`, no links that point outside the project, no device files.
+ * against the hash the client claims, and read through once (`archive-check.ts`: streamed, bounded
+ * in expanded size and entries, every path and link resolved against the tree it will extract to)
+ * before they are recorded; a bad one is refused at upload with a 400 naming the entry.
+ *
+ * Decisions recorded here:
+ * - **A bundle is in use while any version of any API references it** — history included, since
+ *   a rollback redeploys an old version — and for the grace period after its last upload, check
+ *   or unpack (what covers a deploy in flight: it uploads, checks and unpacks, then builds the
+ *   environment before it records the version). Only then are the archive, its unpacked project
+ *   and its row removed, the row only if no version references it in that same statement.
+ * - **Disk use is counted by the clean-up pass**, which walks the folders anyway, and adjusted by
+ *   uploads and unpacks in between; `cluster info` reads that number and never walks the disk.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream, existsSync, statSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { createWriteStream, existsSync, renameSync, statSync } from "node:fs";
+import { lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
-import { extract, list } from "tar";
+import type { BundleDiskUse } from "../contract/index.js";
 import { DomainError } from "../errors.js";
 import type { StateStore } from "../state/store.js";
+import {
+  DEFAULT_ARCHIVE_LIMITS,
+  extractArchive,
+  inspectArchive,
+  type ArchiveLimits,
+} from "./archive-check.js";
 
 /** Cortex v0.20 allowed 512 MiB projects; so do we. */
 export const MAX_BUNDLE_BYTES = 512 * 1024 * 1024;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** Leftovers of an upload or unpack cut short by a crash start with this. */
+const TEMP_PREFIXES = [".upload-", ".unpack-", ".removing-"];
+
+export interface BundleStoreOptions {
+  /** Limits on what an archive may expand to (tests set them low). */
+  limits?: ArchiveLimits;
+  /** The clock, for the clean-up's grace period. */
+  now?: () => number;
+}
+
+/** What a clean-up pass removed. */
+export interface RemovedBundle {
+  sha256: string;
+  /** Bytes freed: the archive plus its unpacked project. */
+  bytes: number;
+}
 
 export class BundleStore {
   readonly #bundlesDir: string;
   readonly #projectsDir: string;
   readonly #store: StateStore;
+  readonly #limits: ArchiveLimits;
+  readonly #now: () => number;
   readonly #unpacking = new Map<string, Promise<string>>();
+  /** When each bundle was last uploaded, checked or unpacked by this process. */
+  readonly #lastUsed = new Map<string, number>();
+  #diskUse: BundleDiskUse = { bundles: 0, bundleBytes: 0, projects: 0, projectBytes: 0 };
+  #collecting: Promise<RemovedBundle[]> | undefined;
 
-  constructor(home: string, store: StateStore) {
+  constructor(home: string, store: StateStore, options: BundleStoreOptions = {}) {
     this.#bundlesDir = path.join(home, "bundles");
     this.#projectsDir = path.join(home, "projects");
     this.#store = store;
+    this.#limits = options.limits ?? DEFAULT_ARCHIVE_LIMITS;
+    this.#now = options.now ?? Date.now;
   }
 
   static assertSha(sha256: string): void {
@@ -38,7 +78,18 @@ export class BundleStore {
   }
 
   has(sha256: string): boolean {
-    return this.#store.hasBundle(sha256) && existsSync(this.#archivePath(sha256));
+    const stored = this.#store.hasBundle(sha256) && existsSync(this.#archivePath(sha256));
+    if (stored) this.#touch(sha256);
+    return stored;
+  }
+
+  /** Disk taken by archives and unpacked projects, as of the last clean-up pass plus changes. */
+  diskUse(): BundleDiskUse {
+    return { ...this.#diskUse };
+  }
+
+  #touch(sha256: string): void {
+    this.#lastUsed.set(sha256, this.#now());
   }
 
   #archivePath(sha256: string): string {
@@ -48,7 +99,7 @@ export class BundleStore {
   /** Streams an upload to disk, verifies its hash and contents, then records it. */
   async receive(sha256: string, body: Readable): Promise<{ sha256: string; bytes: number }> {
     BundleStore.assertSha(sha256);
-    await mkdir(this.#bundlesDir, { recursive: true });
+    await mkdir(this.#bundlesDir, { recursive: true, mode: 0o700 });
     const temp = path.join(this.#bundlesDir, `.upload-${randomBytes(6).toString("hex")}`);
     const hash = createHash("sha256");
     let bytes = 0;
@@ -78,9 +129,15 @@ export class BundleStore {
           { hint: "the upload was corrupted or cut short; run the deploy again" },
         );
       }
-      await assertSafeArchive(temp);
+      await inspectArchive(temp, this.#limits);
+      const fresh = !existsSync(this.#archivePath(sha256));
       await rename(temp, this.#archivePath(sha256));
       this.#store.addBundle(sha256, bytes);
+      this.#touch(sha256);
+      if (fresh) {
+        this.#diskUse.bundles++;
+        this.#diskUse.bundleBytes += bytes;
+      }
       return { sha256, bytes };
     } finally {
       await rm(temp, { force: true });
@@ -89,6 +146,7 @@ export class BundleStore {
 
   /** The unpacked project folder for a stored bundle (unpacking it atomically on first use). */
   unpack(sha256: string): Promise<string> {
+    this.#touch(sha256);
     const existing = this.#unpacking.get(sha256);
     if (existing !== undefined) return existing;
     const promise = this.#unpackOnce(sha256).finally(() => this.#unpacking.delete(sha256));
@@ -105,23 +163,93 @@ export class BundleStore {
         hint: "PUT it to /v1/bundles/<sha256> first (the CLI does this for you)",
       });
     }
-    await mkdir(this.#projectsDir, { recursive: true });
+    await mkdir(this.#projectsDir, { recursive: true, mode: 0o700 });
     const temp = path.join(this.#projectsDir, `.unpack-${randomBytes(6).toString("hex")}`);
-    await mkdir(temp);
+    await mkdir(temp, { mode: 0o700 });
     try {
-      await extract({
-        file: this.#archivePath(sha256),
-        cwd: temp,
-        strict: true,
-        preservePaths: false,
-      });
+      await extractArchive(this.#archivePath(sha256), temp, this.#limits);
       await rename(temp, target);
     } catch (error) {
-      await rm(temp, { recursive: true, force: true });
+      // Retried: a write the failed extraction had queued may still land while this runs.
+      await rm(temp, { recursive: true, force: true, maxRetries: 5 });
       if (existsSync(target)) return target;
       throw error;
     }
+    this.#diskUse.projects++;
+    this.#diskUse.projectBytes += await folderBytes(target);
     return target;
+  }
+
+  /**
+   * Removes bundles no version references and nothing used within `graceMs`, their unpacked
+   * projects, projects whose bundle is gone, and temp files a crash left; recounts disk use.
+   * One pass at a time (a second call shares the running one).
+   */
+  collectGarbage(graceMs: number): Promise<RemovedBundle[]> {
+    this.#collecting ??= this.#collect(graceMs).finally(() => (this.#collecting = undefined));
+    return this.#collecting;
+  }
+
+  async #collect(graceMs: number): Promise<RemovedBundle[]> {
+    const now = this.#now();
+    const removed: RemovedBundle[] = [];
+    for (const bundle of this.#store.listBundles()) {
+      const archive = this.#archivePath(bundle.sha256);
+      const project = path.join(this.#projectsDir, bundle.sha256);
+      const info = await stat(archive).catch(() => undefined);
+      const idle = (): boolean =>
+        !this.#unpacking.has(bundle.sha256) &&
+        now -
+          Math.max(
+            Date.parse(bundle.createdAt) || 0,
+            info?.mtimeMs ?? 0,
+            this.#lastUsed.get(bundle.sha256) ?? 0,
+          ) >=
+          graceMs;
+      if (bundle.referenced || !idle()) continue;
+      const bytes = (info?.size ?? 0) + (await folderBytes(project));
+      // From the second check to the renames, no `await`: an upload, unpack or deploy of this
+      // bundle either happened before (and keeps it) or finds it gone. The row goes only if no
+      // version references it in that same statement.
+      if (!idle() || !this.#store.deleteUnreferencedBundle(bundle.sha256)) continue;
+      this.#lastUsed.delete(bundle.sha256);
+      const trash = `.removing-${randomBytes(6).toString("hex")}`;
+      moveAside(archive, path.join(this.#bundlesDir, trash));
+      moveAside(project, path.join(this.#projectsDir, trash));
+      await rm(path.join(this.#bundlesDir, trash), { force: true });
+      await rm(path.join(this.#projectsDir, trash), { recursive: true, force: true });
+      removed.push({ sha256: bundle.sha256, bytes });
+    }
+    const use: BundleDiskUse = { bundles: 0, bundleBytes: 0, projects: 0, projectBytes: 0 };
+    for (const [dir, isArchive] of [
+      [this.#bundlesDir, true],
+      [this.#projectsDir, false],
+    ] as const) {
+      for (const name of await readdir(dir).catch(() => [])) {
+        const full = path.join(dir, name);
+        const info = await lstat(full).catch(() => undefined);
+        if (info === undefined) continue;
+        const sha = isArchive ? name.replace(/\.tar\.gz$/, "") : name;
+        // A leftover of a crash, or a file whose bundle row is gone (removed by hand, or by an
+        // older daemon): nothing can reach it any more.
+        const temp = TEMP_PREFIXES.some((prefix) => name.startsWith(prefix));
+        const unreachable = temp || (!this.#store.hasBundle(sha) && !this.#unpacking.has(sha));
+        if (unreachable && now - info.mtimeMs >= graceMs) {
+          await rm(full, { recursive: true, force: true });
+          continue;
+        }
+        const bytes = info.isDirectory() ? await folderBytes(full) : info.size;
+        if (isArchive) {
+          use.bundles++;
+          use.bundleBytes += bytes;
+        } else {
+          use.projects++;
+          use.projectBytes += bytes;
+        }
+      }
+    }
+    this.#diskUse = use;
+    return removed;
   }
 }
 
@@ -137,51 +265,26 @@ export function projectHas(root: string, rel: string): boolean {
   return rel.endsWith("/") ? info?.isDirectory() === true : info?.isFile() === true;
 }
 
-/** Regular files and folders (and the pax/GNU headers that describe them) need no checks. */
-const PLAIN_ENTRY_TYPES = new Set<string>(["File", "OldFile", "ContiguousFile", "Directory"]);
-
-async function assertSafeArchive(file: string): Promise<void> {
-  const problems: string[] = [];
-  const root = path.resolve("/bundle-root");
-  const inside = (p: string): boolean => p === root || p.startsWith(root + path.sep);
+function moveAside(from: string, to: string): void {
   try {
-    await list({
-      file,
-      strict: true,
-      onReadEntry: (entry) => {
-        const name = entry.path;
-        const resolved = path.resolve(root, name);
-        if (path.isAbsolute(name) || name.split(/[\\/]/).includes("..") || !inside(resolved)) {
-          problems.push(`${name}: paths must be relative and stay inside the project`);
-          return;
-        }
-        const type = entry.type;
-        if (PLAIN_ENTRY_TYPES.has(type)) return;
-        if (type === "SymbolicLink") {
-          const target = path.resolve(path.dirname(resolved), entry.linkpath ?? "");
-          if (!inside(target)) problems.push(`${name}: symbolic link points outside the project`);
-        } else if (type === "Link") {
-          const target = path.resolve(root, entry.linkpath ?? "");
-          if (!inside(target)) problems.push(`${name}: hard link points outside the project`);
-        } else {
-          problems.push(`${name}: entries of type ${type} are not allowed`);
-        }
-      },
-    });
+    renameSync(from, to);
   } catch (error) {
-    throw new DomainError(
-      "bundle.invalid",
-      "the project bundle is not a valid gzip'd tar archive",
-      {
-        cause: error,
-        hint: "upload the output of `tar -czf` of the project folder (the CLI does this for you)",
-      },
-    );
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  if (problems.length > 0) {
-    throw new DomainError(
-      "bundle.unsafe",
-      `the project bundle has unsafe entries: ${problems.slice(0, 5).join("; ")}`,
-    );
+}
+
+/** Bytes of the regular files under `dir` (links not followed); 0 when it does not exist. */
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  const pending = [dir];
+  while (pending.length > 0) {
+    const current = pending.pop() ?? dir;
+    const entries = await readdir(current, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory()) pending.push(full);
+      else if (entry.isFile()) total += (await lstat(full).catch(() => undefined))?.size ?? 0;
+    }
   }
+  return total;
 }

@@ -51,7 +51,20 @@ export type ControlPlaneEvent =
   | { kind: "environment.built"; key: string; seconds: number }
   | { kind: "environment.build_failed"; message: string }
   | { kind: "environment.removed"; key: string }
-  | { kind: "environment.cleanup_failed"; message: string };
+  | { kind: "environment.cleanup_failed"; message: string }
+  | { kind: "bundle.removed"; sha256: string; bytes: number }
+  | { kind: "bundle.cleanup_failed"; message: string }
+  | {
+      kind: "request.failed";
+      /** The id the 500 response names, to find this line from what the client saw. */
+      requestId: string;
+      method: string;
+      url: string;
+      /** The error's message, then each `cause` in turn. */
+      cause: string;
+      /** Where it was thrown (the first frame of its stack), when known. */
+      at?: string;
+    };
 
 export type ControlPlaneEventKind = ControlPlaneEvent["kind"];
 
@@ -151,5 +164,17 @@ export function describeEvent(event: ControlPlaneEvent): { level: EventLevel; me
       return { level: "info", message: `removed unused Python environment ${event.key}` };
     case "environment.cleanup_failed":
       return { level: "warning", message: `environment clean-up failed: ${event.message}` };
+    case "bundle.removed":
+      return {
+        level: "info",
+        message: `removed unused bundle ${event.sha256.slice(0, 12)} and its project (${(event.bytes / 1048576).toFixed(1)} MiB)`,
+      };
+    case "bundle.cleanup_failed":
+      return { level: "warning", message: `bundle clean-up failed: ${event.message}` };
+    case "request.failed":
+      return {
+        level: "error",
+        message: `request ${event.requestId} (${event.method} ${event.url}) failed with 500: ${event.cause}${event.at === undefined ? "" : ` ${event.at}`}`,
+      };
   }
 }

@@ -48,6 +48,8 @@ export interface DaemonRecord {
 export const DAEMON_RECORD_FILE = "daemon.json";
 export const TOKEN_FILE = "token";
 export const DAEMON_LOG_FILE = "daemon.log";
+/** The largest JSON request body the API reads (a deploy's config travels in one). */
+export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 /**
  * Trailer of a followed log stream (`GET /v1/apis/:name/logs?follow=1`) that says why it ended:
@@ -297,3 +299,145 @@ export interface ApiMetrics {
   /** Requests admitted by the API's replicas and not yet answered, right now. */
   inFlight: number;
 }
+
+// ─── Environments and AWS clusters ─────────────────────────────────────────────────────────────
+//
+//   GET    /v1/environments                 → EnvironmentListResponse
+//   POST   /v1/environments                 ← AddEnvironmentRequest → EnvironmentInfo
+//   PUT    /v1/environments/default         ← UseEnvironmentRequest → EnvironmentInfo
+//   DELETE /v1/environments/:name           → RemoveEnvironmentResponse
+//   POST   /v1/clusters/plan                ← ClusterUpRequest → ClusterPlanResponse (nothing created)
+//   POST   /v1/clusters                     ← ClusterUpRequest → application/x-ndjson ClusterStreamLine
+//   GET    /v1/environments/:name/cluster   → AwsClusterInfo
+//   DELETE /v1/environments/:name/cluster   → application/x-ndjson ClusterStreamLine
+//
+// Routes about APIs (deploy, bundles, apis, logs) act on the environment named by the
+// `Axon-Env` request header, else on the default one.
+
+/** Request header naming the environment a command targets (`axon --env NAME`). */
+export const ENV_HEADER = "axon-env";
+
+/** The environment that always exists: this machine. */
+export const LOCAL_ENVIRONMENT = "local";
+
+export type EnvironmentProvider = "local" | "aws";
+
+/** One environment: `local`, or an AWS cluster (a CloudFormation stack in a region). */
+export interface EnvironmentInfo {
+  name: string;
+  provider: EnvironmentProvider;
+  isDefault: boolean;
+  region?: string;
+  stackName?: string;
+  clusterName?: string;
+  /** The cluster config the environment was created from, when `cluster up` made it. */
+  configFile?: string;
+  createdAt?: string;
+}
+
+export interface EnvironmentListResponse {
+  environments: EnvironmentInfo[];
+  defaultEnvironment: string;
+}
+
+export interface AddEnvironmentRequest {
+  name: string;
+  provider: EnvironmentProvider;
+  region?: string;
+  /** Default `axon-<name>`. */
+  stackName?: string;
+}
+
+export interface UseEnvironmentRequest {
+  name: string;
+}
+
+export interface RemoveEnvironmentResponse {
+  message: string;
+}
+
+export interface ClusterUpRequest {
+  /** The YAML text of the cluster config. */
+  config: string;
+  /** Shown in diagnostics, e.g. `cluster.yaml`. */
+  configFileName: string;
+  /** The environment to register; default: the cluster's name. */
+  env?: string;
+}
+
+/** One billable resource of the cluster, in US dollars. */
+export interface ClusterCostLine {
+  item: string;
+  count: number;
+  perHour: number;
+  perMonth: number;
+  note: string;
+}
+
+export interface ClusterCostEstimate {
+  lines: ClusterCostLine[];
+  perHour: number;
+  perMonth: number;
+  /** Replicas are billed on top, per vCPU-hour and GB-hour. */
+  replicaNote: string;
+  /** Where the prices come from ("us-east-1 on-demand list prices, 2026; verify …"). */
+  assumptions: string;
+}
+
+export interface ClusterPlanResponse {
+  env: string;
+  clusterName: string;
+  region: string;
+  stackName: string;
+  /** The stack's status when it already exists (then `cluster up` creates nothing). */
+  existingStatus?: string;
+  costs: ClusterCostEstimate;
+}
+
+/** An AWS environment's cluster, as `cluster info --env NAME` shows it. */
+export interface AwsClusterInfo {
+  env: string;
+  provider: "aws";
+  region: string;
+  stackName: string;
+  /** CloudFormation's status, or null when the stack does not exist. */
+  stackStatus: string | null;
+  stackStatusReason?: string;
+  clusterName?: string;
+  loadBalancerUrl?: string;
+  bucket?: string;
+  image?: string;
+  logGroup?: string;
+  apis: number;
+}
+
+/** One resource's step while a stack is created or deleted. */
+export interface ClusterResourceProgress {
+  logicalId: string;
+  resourceType: string;
+  status: string;
+  reason?: string;
+}
+
+export interface ClusterUpResponse {
+  outcome: "created" | "unchanged";
+  message: string;
+  cluster: AwsClusterInfo;
+}
+
+export interface ClusterDownResponse {
+  outcome: "deleted" | "absent";
+  message: string;
+  /** Bundles removed from the bucket before the stack was deleted. */
+  objectsDeleted: number;
+}
+
+/**
+ * `POST /v1/clusters` and `DELETE /v1/environments/:name/cluster` stream one JSON object per line:
+ * `resource` and `progress` lines while CloudFormation works, then one `result` or `error`.
+ */
+export type ClusterStreamLine<Result> =
+  | { type: "resource"; resource: ClusterResourceProgress }
+  | { type: "progress"; message: string }
+  | { type: "result"; result: Result }
+  | { type: "error"; status: number; error: ErrorBody };

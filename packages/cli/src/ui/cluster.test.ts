@@ -1,0 +1,41 @@
+import type { ClusterInfo } from "@axon/control-plane/api";
+import { describe, expect, test } from "vitest";
+import { renderClusterInfo } from "./cluster.js";
+
+const info: ClusterInfo = {
+  provider: "local",
+  ready: true,
+  gatewayUrl: "http://localhost:8888",
+  python: { path: "/usr/bin/python3", version: "3.12.3", source: "default" },
+  replicas: 1,
+  workerPids: [4242],
+  version: "0.1.0",
+  pid: 4141,
+  home: "/home/u/.axon",
+  apiUrl: "http://127.0.0.1:40001",
+  startedAt: "2026-12-03T17:00:00.000Z",
+  apis: 1,
+};
+
+describe("renderClusterInfo", () => {
+  test("shows the disk bundles and unpacked projects take", () => {
+    // Given a daemon that counted 2 bundles and 1 unpacked project
+    const disk = {
+      bundles: 2,
+      bundleBytes: 3 * 1024 * 1024,
+      projects: 1,
+      projectBytes: 1024 * 1024,
+    };
+
+    // When its info is rendered
+    const text = renderClusterInfo({ ...info, disk });
+
+    // Then the total and each part are shown
+    expect(text.split("\n").at(-1)).toBe("disk: 4.0 MiB (2 bundles 3.0 MiB, 1 unpacked 1.0 MiB)");
+  });
+
+  test("leaves the line out for a daemon that does not count disk use", () => {
+    // Given info from an older daemon, when rendered, then no disk line is invented
+    expect(renderClusterInfo(info)).not.toContain("disk:");
+  });
+});
