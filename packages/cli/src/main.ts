@@ -9,12 +9,14 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
+import { makeAutoscaleCommand } from "./commands/autoscale.js";
 import { makeClusterCommand } from "./commands/cluster.js";
 import { makeDeleteCommand } from "./commands/delete.js";
 import { makeDeployCommand } from "./commands/deploy.js";
 import { makeGetCommand } from "./commands/get.js";
 import { makeLogsCommand } from "./commands/logs.js";
 import { makePredictCommand } from "./commands/predict.js";
+import { makeRollbackCommand } from "./commands/rollback.js";
 import { makeValidateCommand } from "./commands/validate.js";
 import { makeVersionCommand, readCliVersionSync } from "./commands/version.js";
 import type { CliContext } from "./context.js";
@@ -44,9 +46,11 @@ export function buildProgram(ctx: CliContext): Command {
     .addCommand(makeGetCommand(ctx))
     .addCommand(makeLogsCommand(ctx))
     .addCommand(makeDeleteCommand(ctx))
+    .addCommand(makeRollbackCommand(ctx))
     .addCommand(makePredictCommand(ctx))
     .addCommand(makeValidateCommand(ctx))
     .addCommand(makeClusterCommand(ctx))
+    .addCommand(makeAutoscaleCommand(ctx))
     .addCommand(makeVersionCommand(ctx));
   configureTree(program, ctx);
   return program;

@@ -16,6 +16,8 @@ import {
   type DeployStreamLine,
   type ErrorBody,
   type HealthResponse,
+  type RollbackRequest,
+  type RollbackResponse,
   type ShutdownResponse,
 } from "@axon/control-plane/api";
 import { ApiError, InterruptedError, UserError } from "../errors.js";
@@ -180,6 +182,14 @@ export class ApiClient {
 
   async getApi(name: string): Promise<ApiDetail> {
     return this.#json<ApiDetail>("GET", `/v1/apis/${encodeURIComponent(name)}`);
+  }
+
+  async rollbackApi(name: string, version?: string): Promise<RollbackResponse> {
+    const body: RollbackRequest = version === undefined ? {} : { version };
+    return this.#json<RollbackResponse>("POST", `/v1/apis/${encodeURIComponent(name)}/rollback`, {
+      body: JSON.stringify(body),
+      contentType: "application/json",
+    });
   }
 
   async deleteApi(name: string): Promise<DeleteResponse> {

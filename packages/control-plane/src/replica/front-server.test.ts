@@ -396,6 +396,120 @@ describe("FrontServer hand-off to node:http", () => {
   });
 });
 
+describe("FrontServer admission before the body", () => {
+  /** Waits (bounded) until `condition` holds. */
+  async function until(condition: () => boolean): Promise<void> {
+    for (let i = 0; i < 250 && !condition(); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(condition()).toBe(true);
+  }
+
+  test("a body over the buffer cap gets 503 from its head; the handler never sees it", async () => {
+    // Given a server that may hold 100 bytes of bodies
+    let calls = 0;
+    const { server, port } = await start(
+      (request, responder) => {
+        calls++;
+        echo(request, responder);
+      },
+      { maxBufferedBytes: 100 },
+    );
+    // When a request declares 101 bytes and sends only its head and the first bytes
+    const { text, closedByServer } = await exchange(port, [
+      "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\nabc",
+    ]);
+    // Then it gets 503 with Retry-After, the connection closes, nothing was handed on or held
+    expect(text).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(text).toContain("retry-after: 1");
+    expect(text).toContain("holds as many request bodies as it may (100 bytes at once)");
+    expect(closedByServer).toBe(true);
+    expect(calls).toBe(0);
+    expect(server.bufferedBytes).toBe(0);
+    expect(server.peakBufferedBytes).toBe(0);
+    // And a body that fits is read and answered, and what it held is given back
+    const fits = await exchange(
+      port,
+      ["POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", "y".repeat(100)],
+      (received) => received.endsWith("y".repeat(100)),
+    );
+    expect(fits.text).toContain(`POST /ok 100 ${"y".repeat(100)}`);
+    expect(server.peakBufferedBytes).toBe(100);
+    expect(server.bufferedBytes).toBe(0);
+  });
+
+  test("admitBody decides from the head: a refused body is never read, an admitted one is held until answered", async () => {
+    // Given admission that refuses /no and holds /yes's answer until released
+    const decided: string[] = [];
+    let answerYes: (() => void) | undefined;
+    const { server, port } = await start(echo, {
+      admitBody: (head, responder) => {
+        decided.push(`${head.method} ${head.url} ${head.contentLength}`);
+        if (head.url === "/no") {
+          responder.send(503, ["retry-after", "1"], "full");
+          return null;
+        }
+        return {
+          deliver: (request, res) => (answerYes = () => echo(request, res)),
+          cancel: () => decided.push("cancelled"),
+        };
+      },
+    });
+    // When a refused request sends its head, then a body that never arrives whole
+    const refused = await exchange(port, [
+      "POST /no HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab",
+      "c".repeat(500),
+    ]);
+    // Then the refusal is its answer and the connection closes
+    expect(refused.text).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(refused.text).toContain("connection: close");
+    expect(refused.closedByServer).toBe(true);
+    expect(server.bufferedBytes).toBe(0);
+
+    // When an admitted request's body arrives in pieces
+    const admitted = exchange(
+      port,
+      ["POST /yes HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nab", "cd", "ef"],
+      (received) => received.includes("abcdef"),
+    );
+    await until(() => answerYes !== undefined);
+    // Then its bytes count as held until it is answered
+    expect(server.bufferedBytes).toBe(6);
+    answerYes?.();
+    expect((await admitted).text).toContain("POST /yes 6 abcdef");
+    expect(server.bufferedBytes).toBe(0);
+
+    // When a client goes away halfway through an admitted body
+    const socket = connect(port, "127.0.0.1");
+    socket.write("POST /yes HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhalf");
+    await until(() => server.bufferedBytes === 100);
+    socket.destroy();
+    // Then the ticket is cancelled and nothing stays held
+    await until(() => decided.includes("cancelled"));
+    await until(() => server.bufferedBytes === 0);
+    expect(decided).toEqual(["POST /no 1000", "POST /yes 6", "POST /yes 100", "cancelled"]);
+  });
+
+  test("a chunked body counts as it arrives: past the cap it gets 503 and is not handed on", async () => {
+    // Given a server that may hold 8 bytes of bodies
+    let calls = 0;
+    const { server, port } = await start(
+      (request, responder) => {
+        calls++;
+        echo(request, responder);
+      },
+      { maxBufferedBytes: 8 },
+    );
+    // When a chunked body of 5 + 5 bytes arrives
+    const { text } = await exchange(port, [
+      "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+      "5\r\nworld\r\n0\r\n\r\n",
+    ]);
+    // Then it gets 503 and the handler never ran; nothing stays held
+    expect(text).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(calls).toBe(0);
+    expect(server.bufferedBytes).toBe(0);
+  });
+});
+
 describe("FrontServer against node:http", () => {
   // The same bytes sent to the FrontServer and to a plain node:http server running the same echo:
   // status and what the handler saw (method, target, body) must match for every variant, whether

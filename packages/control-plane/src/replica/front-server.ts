@@ -14,6 +14,14 @@
  * Handlers get the whole body (bounded by `maxBodyBytes`; beyond it 413 and the connection
  * closes, and a request with `Expect: 100-continue` declaring more gets the 413 instead of a 100)
  * and answer through a Responder once. Pipelined requests are answered in order.
+ *
+ * Admission before the body: a body that has not fully arrived with its head is read only once
+ * the server has room for it and its owner has admitted it from the head (`admitBody`). The
+ * server holds at most `maxBufferedBytes` of such bodies at once, counted from a request's head
+ * to its response; beyond that it answers 503 before reading. A refused body is read and dropped
+ * (never kept) while the answer goes out, and the connection closes. Bodies are buffered, not
+ * streamed to a worker: a worker's connection carries many requests' frames, and one slow upload
+ * streamed into it would hold up every request behind it.
  */
 import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
@@ -46,6 +54,31 @@ export interface Responder {
 
 export type FrontHandler = (request: FrontRequest, responder: Responder) => void;
 
+/** A request whose head has arrived and whose body has not (or not all of it). */
+export interface FrontRequestHead {
+  readonly method: string;
+  /** As in FrontRequest: origin-form, path and query. */
+  readonly url: string;
+  readonly rawHeaders: readonly string[];
+  /** The declared body length; -1 for a chunked body, whose length is known only at its end. */
+  readonly contentLength: number;
+}
+
+/** Where an admitted body goes once it has arrived, and how to back out if it never does. */
+export interface BodyTicket {
+  /** The whole body arrived: serve the request (called at most once, instead of the handler). */
+  deliver(request: FrontRequest, responder: Responder): void;
+  /** The body will not arrive (the client went away, was too slow or sent too much). */
+  cancel(): void;
+}
+
+/**
+ * Decides from a request's head whether to read its body: returns a ticket to read it, or answers
+ * through `responder` (a 503, a 404, …) and returns null, and the body is then never kept. Called
+ * only for a body that did not arrive with its head; the handler serves every other request.
+ */
+export type BodyAdmission = (head: FrontRequestHead, responder: Responder) => BodyTicket | null;
+
 /** Answers with a JSON error body `{error, request_id}` unless the request is already answered. */
 export function writeJsonError(
   res: Responder,
@@ -66,8 +99,22 @@ export interface FrontServerOptions {
   handler: FrontHandler;
   /** Largest accepted request body; larger ones get 413 and the connection closes. Default 64 MiB. */
   maxBodyBytes?: number;
-  /** Told the target (origin-form) of each request refused with 413, so its owner can count it. */
-  onTooLarge?: (url: string) => void;
+  /**
+   * Admission from the head for bodies still to arrive (see BodyAdmission). Without it every
+   * body within the limits is read and handed to `handler`.
+   */
+  admitBody?: BodyAdmission;
+  /**
+   * Bytes of request bodies held at once, over every connection, from each request's head to its
+   * response; a body that would go over gets 503 with Retry-After before it is read. Default
+   * 256 MiB (four bodies at the default `maxBodyBytes`).
+   */
+  maxBufferedBytes?: number;
+  /**
+   * Told the target (origin-form) and status of each request the server refuses itself — 413
+   * (body over `maxBodyBytes`), 503 (no room under `maxBufferedBytes`) — so its owner can count it.
+   */
+  onRefused?: (url: string, status: number) => void;
   /** An idle keep-alive connection is closed after this long. Default 65 s (beyond common LB idle timeouts). */
   keepAliveTimeoutMs?: number;
   /** A request whose head and body have not fully arrived after this long gets 408. Default 300 s. */
@@ -75,6 +122,7 @@ export interface FrontServerOptions {
 }
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
 const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
 /** Node's default header limit: a longer head goes to node:http, which answers 431. */
@@ -168,7 +216,9 @@ export function parseHead(text: string): Head | null {
 export class FrontServer {
   readonly handler: FrontHandler;
   readonly maxBodyBytes: number;
-  readonly #onTooLarge: ((url: string) => void) | undefined;
+  readonly maxBufferedBytes: number;
+  readonly #admitBody: BodyAdmission | undefined;
+  readonly #onRefused: ((url: string, status: number) => void) | undefined;
   readonly #keepAliveTimeoutMs: number;
   readonly #requestTimeoutMs: number;
   readonly #server: Server;
@@ -179,11 +229,23 @@ export class FrontServer {
   #statusLines: string[] = [];
   #dateSecond = 0;
   #dateHeader = "";
+  #bufferedBytes = 0;
+  #peakBufferedBytes = 0;
+  /** The ticket of every body admitted without an `admitBody`: the handler serves it. */
+  readonly #toHandler: BodyTicket = {
+    deliver: (request, responder) => this.dispatch(request, responder),
+    cancel: noop,
+  };
 
   constructor(options: FrontServerOptions) {
     this.handler = options.handler;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.#onTooLarge = options.onTooLarge;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    if (!(this.maxBufferedBytes >= 0)) {
+      throw new RangeError(`maxBufferedBytes must be ≥ 0, got ${this.maxBufferedBytes}`);
+    }
+    this.#admitBody = options.admitBody;
+    this.#onRefused = options.onRefused;
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
@@ -191,7 +253,7 @@ export class FrontServer {
     });
     this.#fallback = http.createServer((req, res) => this.#serveFallback(req, res));
     this.#fallback.on("checkContinue", (req: IncomingMessage, res: ServerResponse) =>
-      this.#continueFallback(req, res),
+      this.#serveFallback(req, res, true),
     );
     this.#fallback.keepAliveTimeout = this.#keepAliveTimeoutMs;
     this.#sweep = setInterval(() => this.#closeStale(), SWEEP_MS);
@@ -226,6 +288,16 @@ export class FrontServer {
     return this.#connections.size + this.#handedOff.size;
   }
 
+  /** Bytes of request bodies held now (admitted and not yet answered; see `maxBufferedBytes`). */
+  get bufferedBytes(): number {
+    return this.#bufferedBytes;
+  }
+
+  /** The most bytes of request bodies held at once since the server started. */
+  get peakBufferedBytes(): number {
+    return this.#peakBufferedBytes;
+  }
+
   // The methods below serve this module's connections (FastConnection), not callers outside it.
 
   /** `HTTP/1.1 <status> <reason>\r\ndate: …\r\n`, cached per status and per second. */
@@ -244,8 +316,66 @@ export class FrontServer {
     return line + this.#dateHeader;
   }
 
-  noteTooLarge(url: string): void {
-    this.#onTooLarge?.(url);
+  noteRefused(url: string, status: number): void {
+    this.#onRefused?.(url, status);
+  }
+
+  /**
+   * A body that did not arrive with its head: makes room for `bytes` of it and asks `admitBody`.
+   * Returns the ticket to deliver it with, or null once the request has been answered (refused).
+   */
+  admit(head: FrontRequestHead, responder: Responder & Holder, bytes: number): BodyTicket | null {
+    if (this.#bufferedBytes + bytes > this.maxBufferedBytes) {
+      this.#bufferFull(head.url, responder);
+      return null;
+    }
+    let ticket: BodyTicket | null;
+    try {
+      ticket = this.#admitBody === undefined ? this.#toHandler : this.#admitBody(head, responder);
+    } catch (error) {
+      ticket = null;
+      failed(responder, error);
+    }
+    if (ticket === null) {
+      if (!responder.done) failed(responder, "admitBody returned null without answering");
+      return null;
+    }
+    this.hold(responder, bytes); // room was checked above, and nothing ran in between
+    return ticket;
+  }
+
+  /** Counts `bytes` more held for `holder`'s request; false (nothing counted) when over the limit. */
+  hold(holder: Holder, bytes: number): boolean {
+    const total = this.#bufferedBytes + bytes;
+    if (total > this.maxBufferedBytes) return false;
+    this.#bufferedBytes = total;
+    if (total > this.#peakBufferedBytes) this.#peakBufferedBytes = total;
+    holder.held += bytes;
+    return true;
+  }
+
+  /** Gives back what `holder`'s request held (its response went, or its body never came). */
+  release(holder: Holder): void {
+    this.#bufferedBytes -= holder.held;
+    holder.held = 0;
+  }
+
+  #bufferFull(url: string, responder: Responder): void {
+    const limit = this.maxBufferedBytes;
+    const body = JSON.stringify({
+      error: `the server holds as many request bodies as it may (${limit} bytes at once); retry shortly`,
+    });
+    responder.send(503, ["content-type", "application/json", "retry-after", "1"], body);
+    this.noteRefused(url, 503);
+  }
+
+  /** Hands an admitted body to its ticket; a ticket that throws still gets its request answered. */
+  deliver(ticket: BodyTicket, request: FrontRequest, responder: Responder): void {
+    try {
+      ticket.deliver(request, responder);
+    } catch (error) {
+      failed(responder, error);
+    }
   }
 
   forget(connection: FastConnection): void {
@@ -305,22 +435,57 @@ export class FrontServer {
     }
   }
 
-  /** The node:http side: read the whole body (bounded), then the same handler as the fast path. */
-  #serveFallback(req: IncomingMessage, res: ServerResponse): void {
-    const responder = new NodeResponder(res);
+  /**
+   * The node:http side: admission from the head when there is a body, then read the whole body
+   * (bounded), then the same handler as the fast path. `expectsContinue`: the request has
+   * `Expect: 100-continue` (node:http then leaves sending 100 to us), so a refusal or a 413 goes
+   * out before the client spends time uploading.
+   */
+  #serveFallback(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
+    const responder = new NodeResponder(res, this);
     if (this.#declaresTooLarge(req)) {
       this.#tooLarge(req, responder);
       return;
     }
+    const url = originForm(req.url ?? "/");
+    const chunked = req.headers["transfer-encoding"] !== undefined;
+    const declared = chunked ? -1 : Number(req.headers["content-length"] ?? 0);
+    let ticket = this.#toHandler;
+    if (declared !== 0) {
+      const keepAlive = res.shouldKeepAlive;
+      res.shouldKeepAlive = false; // a refusal leaves the body unread: close after it
+      const head = { method: req.method ?? "POST", url, rawHeaders: req.rawHeaders };
+      const reserve = Math.max(declared, 0);
+      const admitted = this.admit({ ...head, contentLength: declared }, responder, reserve);
+      if (admitted === null) {
+        req.resume();
+        return;
+      }
+      res.shouldKeepAlive = keepAlive;
+      ticket = admitted;
+    }
+    if (expectsContinue) res.writeContinue();
     const chunks: Buffer[] = [];
     let bytes = 0;
     let settled = false;
+    const giveUp = (): void => {
+      settled = true;
+      ticket.cancel();
+      res.shouldKeepAlive = false;
+      req.resume();
+    };
     req.on("data", (chunk: Buffer) => {
       if (settled) return;
       bytes += chunk.length;
       if (bytes > this.maxBodyBytes) {
-        settled = true;
+        giveUp();
         this.#tooLarge(req, responder);
+        return;
+      }
+      // A chunked body makes room as it arrives; a declared one made room for all of it.
+      if (chunked && !this.hold(responder, chunk.length)) {
+        giveUp();
+        this.#bufferFull(url, responder);
         return;
       }
       chunks.push(chunk);
@@ -330,21 +495,18 @@ export class FrontServer {
       settled = true;
       const request: FrontRequest = {
         method: req.method ?? "GET",
-        url: originForm(req.url ?? "/"),
+        url,
         rawHeaders: req.rawHeaders,
         body: Buffer.concat(chunks, bytes),
       };
-      this.dispatch(request, responder);
+      this.deliver(ticket, request, responder);
     });
-  }
-
-  /**
-   * A request with `Expect: 100-continue` (node:http calls this instead of sending 100 itself): a
-   * declared body over the limit gets its 413 now, before the client spends time uploading it.
-   */
-  #continueFallback(req: IncomingMessage, res: ServerResponse): void {
-    if (!this.#declaresTooLarge(req)) res.writeContinue();
-    this.#serveFallback(req, res);
+    req.on("close", () => {
+      if (settled) return; // the body never ended: the client went away or sent it wrong
+      settled = true;
+      ticket.cancel();
+      this.release(responder);
+    });
   }
 
   /** True when the request's `Content-Length` (if it has one) is over the body limit. */
@@ -355,7 +517,7 @@ export class FrontServer {
   #tooLarge(req: IncomingMessage, responder: NodeResponder): void {
     responder.res.shouldKeepAlive = false; // the rest of the body is not read
     responder.send(...tooLargeResponse(this.maxBodyBytes));
-    this.noteTooLarge(originForm(req.url ?? "/"));
+    this.noteRefused(originForm(req.url ?? "/"), 413);
     req.resume();
   }
 
@@ -364,16 +526,21 @@ export class FrontServer {
     try {
       this.handler(request, responder);
     } catch (error) {
-      if (!responder.done) {
-        const message = `the server failed to handle the request: ${String(error)}`;
-        responder.send(
-          500,
-          ["content-type", "application/json"],
-          JSON.stringify({ error: message }),
-        );
-      }
+      failed(responder, error);
     }
   }
+}
+
+/** Answers 500 for a handler (or admission) that threw, unless the request is answered. */
+function failed(responder: Responder, error: unknown): void {
+  if (responder.done) return;
+  const message = `the server failed to handle the request: ${String(error)}`;
+  responder.send(500, ["content-type", "application/json"], JSON.stringify({ error: message }));
+}
+
+/** A response that holds body bytes counted against `maxBufferedBytes` until it is sent. */
+interface Holder {
+  held: number;
 }
 
 function tooLargeResponse(limit: number): [number, string[], string] {
@@ -384,10 +551,12 @@ function tooLargeResponse(limit: number): [number, string[], string] {
   ];
 }
 
-/** A request whose body is still arriving. */
+/** An admitted request whose body is still arriving, into a buffer of its declared length. */
 interface BodyInProgress {
   head: Head;
-  chunks: Buffer[];
+  responder: FastResponder;
+  ticket: BodyTicket;
+  body: Buffer;
   received: number;
 }
 
@@ -424,14 +593,24 @@ class FastConnection {
 
   closeIfStale(now: number, keepAliveMs: number, requestMs: number): void {
     if (this.#partialSince !== 0) {
-      if (now - this.#partialSince > requestMs && this.#queue.length === 0) {
+      // The request being read is the only one left unanswered (its own slot, if it has one).
+      const body = this.#body;
+      if (now - this.#partialSince > requestMs && this.#queue.length === (body === null ? 0 : 1)) {
         this.#stopped = true;
         this.#partialSince = 0;
         this.#body = null;
         this.#unparsed = null;
-        const body = JSON.stringify({ error: "the request did not arrive in time" });
-        this.#queue.push(new FastResponder(this, true));
-        (this.#queue[0] as FastResponder).send(408, ["content-type", "application/json"], body);
+        let responder: FastResponder;
+        if (body === null) {
+          responder = new FastResponder(this, true);
+          this.#queue.push(responder);
+        } else {
+          body.ticket.cancel();
+          responder = body.responder;
+          responder.closeAfter = true;
+        }
+        const text = JSON.stringify({ error: "the request did not arrive in time" });
+        responder.send(408, ["content-type", "application/json"], text);
       }
     } else if (this.#queue.length === 0 && now - this.#lastActive > keepAliveMs) {
       this.socket.destroy();
@@ -445,16 +624,16 @@ class FastConnection {
     let position = 0;
     const body = this.#body;
     if (body !== null) {
-      const missing = body.head.contentLength - body.received;
+      const missing = body.body.length - body.received;
       if (chunk.length < missing) {
-        body.chunks.push(chunk);
+        chunk.copy(body.body, body.received);
         body.received += chunk.length;
         return;
       }
-      body.chunks.push(chunk.subarray(0, missing));
+      chunk.copy(body.body, body.received, 0, missing);
       this.#body = null;
       this.#partialSince = 0;
-      this.#dispatch(body.head, Buffer.concat(body.chunks, body.head.contentLength));
+      this.#deliver(body);
       position = missing;
     } else if (this.#unparsed !== null) {
       buffer = Buffer.concat([this.#unparsed, chunk]);
@@ -497,18 +676,50 @@ class FastConnection {
         const responder = new FastResponder(this, true);
         this.#queue.push(responder);
         responder.send(...tooLargeResponse(this.server.maxBodyBytes));
-        this.server.noteTooLarge(head.url);
+        this.server.noteRefused(head.url, 413);
         return;
       }
       if (length - bodyStart < bodyLength) {
-        this.#body = { head, chunks: [buffer.subarray(bodyStart)], received: length - bodyStart };
-        if (this.#partialSince === 0) this.#partialSince = Date.now();
+        this.#admitBody(head, buffer, bodyStart);
         return;
       }
       position = bodyStart + bodyLength;
       this.#partialSince = 0;
       this.#dispatch(head, buffer.subarray(bodyStart, position));
     }
+  }
+
+  /**
+   * A head whose body has not all arrived: admission first; an admitted body is copied into a
+   * buffer of its declared length as it arrives (no copies joined at the end), a refused one is
+   * answered now and the rest of the connection's bytes are dropped unread.
+   */
+  #admitBody(head: Head, buffer: Buffer, bodyStart: number): void {
+    // Until admitted, a refusal closes the connection: the body it leaves unread is in the way.
+    const responder = new FastResponder(this, true);
+    this.#queue.push(responder);
+    const ticket = this.server.admit(head, responder, head.contentLength);
+    if (ticket === null) {
+      this.#stopped = true;
+      return;
+    }
+    responder.closeAfter = head.close;
+    const body = Buffer.allocUnsafe(head.contentLength);
+    const received = buffer.copy(body, 0, bodyStart);
+    this.#body = { head, responder, ticket, body, received };
+    if (this.#partialSince === 0) this.#partialSince = Date.now();
+  }
+
+  #deliver(body: BodyInProgress): void {
+    const head = body.head;
+    if (head.close) this.#stopped = true;
+    const request = {
+      method: head.method,
+      url: head.url,
+      rawHeaders: head.rawHeaders,
+      body: body.body,
+    };
+    this.server.deliver(body.ticket, request, body.responder);
   }
 
   #dispatch(head: Head, body: Buffer): void {
@@ -614,6 +825,17 @@ class FastConnection {
     // The client finished sending (half-close): answer what it asked, then close our side. An
     // incomplete head goes to node:http, which answers it as it would any truncated request.
     this.#clientEnded = true;
+    const body = this.#body;
+    if (body !== null) {
+      this.#body = null;
+      this.#partialSince = 0;
+      body.ticket.cancel();
+      body.responder.closeAfter = true;
+      const text = JSON.stringify({
+        error: `the request body ended after ${body.received} of its ${body.body.length} bytes`,
+      });
+      body.responder.send(400, ["content-type", "application/json"], text);
+    }
     const unparsed = this.#unparsed;
     if (!this.#stopped && unparsed !== null && this.#body === null) {
       this.#unparsed = null;
@@ -626,15 +848,23 @@ class FastConnection {
 
   readonly #onClose = (): void => {
     this.gone = true;
+    const body = this.#body;
+    if (body !== null) {
+      this.#body = null;
+      body.ticket.cancel();
+      this.server.release(body.responder);
+    }
     this.#queue.length = 0;
     this.server.forget(this);
   };
 }
 
 /** A fast-path response slot; holds its bytes until earlier pipelined responses are written. */
-class FastResponder implements Responder {
+class FastResponder implements Responder, Holder {
   readonly #connection: FastConnection;
-  readonly closeAfter: boolean;
+  closeAfter: boolean;
+  /** Body bytes this request holds against the server's `maxBufferedBytes`, until sent. */
+  held = 0;
   /** The serialized response once `send` ran: one latin1 string, or a head and a body. */
   data: string | [string, Buffer] | null = null;
 
@@ -648,6 +878,7 @@ class FastResponder implements Responder {
   }
 
   send(status: number, headers: readonly string[], body: Buffer | string): void {
+    if (this.held !== 0) this.#connection.server.release(this);
     if (this.done) return;
     const bytes = bodyFor(status, body);
     let head = this.#connection.server.responsePrefix(status);
@@ -666,11 +897,14 @@ class FastResponder implements Responder {
 }
 
 /** A node:http response (a handed-off connection) as a Responder. */
-class NodeResponder implements Responder {
+class NodeResponder implements Responder, Holder {
   readonly res: ServerResponse;
+  readonly #server: FrontServer;
+  held = 0;
 
-  constructor(res: ServerResponse) {
+  constructor(res: ServerResponse, server: FrontServer) {
     this.res = res;
+    this.#server = server;
   }
 
   get done(): boolean {
@@ -678,6 +912,7 @@ class NodeResponder implements Responder {
   }
 
   send(status: number, headers: readonly string[], body: Buffer | string): void {
+    if (this.held !== 0) this.#server.release(this);
     if (this.done) return;
     const bytes = bodyFor(status, body);
     this.res.writeHead(

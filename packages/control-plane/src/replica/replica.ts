@@ -185,32 +185,71 @@ export class Replica {
    */
   serve(request: FrontRequest, responder: Responder, requestId: string): void {
     const startedAt = performance.now();
-    if (this.#state !== "ready") {
-      const why =
-        this.#state === "starting"
-          ? "is still starting"
-          : this.#state === "failed"
-            ? "has failed"
-            : "is shutting down";
-      this.#refuse(
-        responder,
-        requestId,
-        startedAt,
-        `replica ${this.id} of ${this.#options.apiName} ${why}`,
-      );
-      return;
-    }
-    if (this.#inFlight >= this.#options.maxConcurrency) {
-      this.#refuse(
-        responder,
-        requestId,
-        startedAt,
-        `${this.#options.apiName} is at its limit of ${this.#options.maxConcurrency} concurrent ` +
-          "requests per replica; retry shortly",
-      );
+    if (this.#state !== "ready" || this.#inFlight >= this.#options.maxConcurrency) {
+      this.#refuse(responder, requestId, startedAt, this.#whyRefused());
       return;
     }
     this.#inFlight++;
+    this.#accept(request, responder, requestId, startedAt);
+  }
+
+  /**
+   * Admission from the head, for a request whose body is still arriving: takes one of the
+   * `maxConcurrency` slots for it (so a body is read only for a request the replica will take),
+   * or answers 503 as `serve` would and returns false. A true must be followed by exactly one
+   * `serveAdmitted` (the body arrived) or `withdraw` (it never will).
+   */
+  admit(responder: Responder, requestId: string): boolean {
+    if (
+      this.#state !== "ready" ||
+      this.#inFlight >= this.#options.maxConcurrency ||
+      !this.#pool.hasLiveWorker
+    ) {
+      this.#refuse(responder, requestId, performance.now(), this.#whyRefused());
+      return false;
+    }
+    this.#inFlight++;
+    return true;
+  }
+
+  /**
+   * Serves a request admitted from its head, now that its body has arrived. Its timeout counts
+   * from here: the upload was the client's time, not the predictor's.
+   */
+  serveAdmitted(request: FrontRequest, responder: Responder, requestId: string): void {
+    const startedAt = performance.now();
+    if (this.#state !== "ready") {
+      this.#refuse(responder, requestId, startedAt, this.#whyRefused());
+      this.#release();
+      return;
+    }
+    this.#accept(request, responder, requestId, startedAt);
+  }
+
+  /** Gives back the slot of an admitted request whose body will never arrive. */
+  withdraw(): void {
+    this.#release();
+  }
+
+  #whyRefused(): string {
+    const apiName = this.#options.apiName;
+    switch (this.#state) {
+      case "starting":
+        return `replica ${this.id} of ${apiName} is still starting`;
+      case "failed":
+        return `replica ${this.id} of ${apiName} has failed`;
+      case "draining":
+      case "stopped":
+        return `replica ${this.id} of ${apiName} is shutting down`;
+      case "ready":
+        return this.#inFlight >= this.#options.maxConcurrency
+          ? `${apiName} is at its limit of ${this.#options.maxConcurrency} concurrent requests per replica; retry shortly`
+          : `replica ${this.id} has no live worker`;
+    }
+  }
+
+  /** Frames an admitted request (its slot already counted) to a worker or into the next batch. */
+  #accept(request: FrontRequest, responder: Responder, requestId: string, startedAt: number): void {
     const raw = request.rawHeaders;
     const bodyKind = isJsonContentType(rawHeader(raw, "content-type"))
       ? BodyKind.Json

@@ -18,6 +18,9 @@ import {
   RESPONSE_HEADER_BYTES,
 } from "./protocol.js";
 
+/** Frames of one event-loop turn up to this size leave joined in one buffer (one copy). */
+const JOIN_LIMIT_BYTES = 1024 * 1024;
+
 /** What a worker said in its READY frame. */
 export interface WorkerReadyInfo {
   /** The `predict` arguments the predictor declares, e.g. `["payload"]`. */
@@ -300,10 +303,18 @@ export class WorkerLink {
   readonly #flush = (): void => {
     this.#flushScheduled = false;
     const out = this.#out;
-    if (out.length === 0 || this.socket === null || this.socket.destroyed) return;
-    const data = out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out, this.#outBytes);
+    const socket = this.socket;
+    if (out.length === 0 || socket === null || socket.destroyed) return;
     this.#out = [];
+    if (this.#outBytes > JOIN_LIMIT_BYTES) {
+      // Large bodies are written as they are (one writev), not copied into a joined buffer that
+      // would hold every byte twice until the worker has read them.
+      socket.cork();
+      for (const buffer of out) socket.write(buffer);
+      socket.uncork();
+    } else {
+      socket.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out, this.#outBytes));
+    }
     this.#outBytes = 0;
-    this.socket.write(data);
   };
 }

@@ -1,11 +1,25 @@
 /**
  * The gateway's routing over real HTTP on 127.0.0.1, with stand-in replicas (plain objects that
- * answer with their own name); real replicas behind it are covered by test/ end to end.
+ * answer with their own name); admission before the body with a real replica (Python workers);
+ * the rest of real replicas behind it is covered by test/ end to end.
  */
+import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { FrontRequest, Responder } from "../../replica/front-server.js";
-import { afterEach, describe, expect, test } from "vitest";
-import { Gateway, type GatewayBackend, type RoutableReplica } from "./gateway.js";
+import { Replica } from "../../replica/replica.js";
+import { afterEach, describe, expect, onTestFinished, test } from "vitest";
+import {
+  Gateway,
+  type GatewayBackend,
+  type GatewayOptions,
+  maxBufferedBytesFromEnv,
+  type RoutableReplica,
+} from "./gateway.js";
+
+const FIXTURES = fileURLToPath(new URL("../../replica/fixtures/", import.meta.url));
 
 function standIn(
   name: string,
@@ -13,14 +27,11 @@ function standIn(
   seen: string[],
   hasLiveWorker = true,
 ): RoutableReplica {
-  return {
-    inFlight,
-    hasLiveWorker,
-    serve(_request: FrontRequest, responder: Responder, requestId: string) {
-      seen.push(requestId);
-      responder.send(200, ["content-type", "text/plain"], name);
-    },
+  const serve = (_request: FrontRequest, responder: Responder, requestId: string): void => {
+    seen.push(requestId);
+    responder.send(200, ["content-type", "text/plain"], name);
   };
+  return { inFlight, hasLiveWorker, serve, admit: () => true, serveAdmitted: serve, withdraw() {} };
 }
 
 /** Sends a request whose target is `target` as written (absolute-form too, unlike fetch). */
@@ -47,8 +58,11 @@ afterEach(async () => {
   for (const gateway of gateways.splice(0)) await gateway.close();
 });
 
-async function start(backend: GatewayBackend): Promise<{ gateway: Gateway; url: string }> {
-  const gateway = new Gateway(backend);
+async function start(
+  backend: GatewayBackend,
+  options: GatewayOptions = {},
+): Promise<{ gateway: Gateway; url: string }> {
+  const gateway = new Gateway(backend, options);
   gateways.push(gateway);
   const port = await gateway.listen(0, "127.0.0.1");
   return { gateway, url: `http://127.0.0.1:${port}` };
@@ -174,15 +188,16 @@ describe("Gateway", () => {
   test("routes an absolute-form target by its path and passes the query on", async () => {
     // Given an API at /multi, behind a replica that records the target it gets
     const targets: string[] = [];
+    const answer = (request: FrontRequest, responder: Responder): void => {
+      targets.push(request.url);
+      responder.send(200, [], "ok");
+    };
     const { gateway, url } = await start({
       readyReplicas: () => [
         {
-          inFlight: 0,
-          hasLiveWorker: true,
-          serve(request: FrontRequest, responder: Responder) {
-            targets.push(request.url);
-            responder.send(200, [], "ok");
-          },
+          ...standIn("r", 0, []),
+          serve: answer,
+          serveAdmitted: answer,
         },
       ],
       whyNotReady: () => "",
@@ -230,5 +245,134 @@ describe("Gateway", () => {
     await expect(second.listen(port, "127.0.0.1")).rejects.toMatchObject({
       code: "gateway.port_in_use",
     });
+  });
+
+  test("AXON_GATEWAY_MAX_BUFFERED_BYTES: a byte count, or a clear error", () => {
+    expect(maxBufferedBytesFromEnv({})).toBeUndefined();
+    expect(maxBufferedBytesFromEnv({ AXON_GATEWAY_MAX_BUFFERED_BYTES: "1048576" })).toBe(1048576);
+    expect(() => maxBufferedBytesFromEnv({ AXON_GATEWAY_MAX_BUFFERED_BYTES: "1G" })).toThrow(
+      /AXON_GATEWAY_MAX_BUFFERED_BYTES must be a number of bytes, got "1G"/,
+    );
+  });
+});
+
+/** One POST on its own connection; the answer, even when it comes before the body is sent. */
+function postOnce(
+  port: number,
+  target: string,
+  body: Buffer,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: target,
+        agent: false,
+        headers: { "content-type": "application/json", "content-length": String(body.length) },
+      },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (text += chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
+      },
+    );
+    // A refusal closes the connection while the body may still be on its way: not an error here.
+    request.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE" && error.code !== "ECONNRESET") reject(error);
+    });
+    request.end(body);
+  });
+}
+
+/** A JSON body of `bytes` bytes asking the echo predictor to sleep `seconds` first. */
+function sleepingBody(bytes: number, seconds: number): Buffer {
+  const start = `{"action":"sleep","seconds":${seconds},"pad":"`;
+  return Buffer.from(start + "x".repeat(bytes - start.length - 2) + '"}');
+}
+
+/** The gateway in front of one real replica (the echo predictor, 4 threads) of api `big`. */
+async function gatewayWithReplica(
+  maxConcurrency: number,
+  options: GatewayOptions = {},
+): Promise<{ gateway: Gateway; replica: Replica; port: number }> {
+  const dir = await mkdtemp(path.join(tmpdir(), "axon-gw-"));
+  const replica = Replica.start({
+    id: "r-gw",
+    apiName: "big",
+    projectDir: FIXTURES,
+    predictorPath: "echo_predictor.py",
+    config: {},
+    env: {},
+    python: "python3",
+    processes: 1,
+    threads: maxConcurrency,
+    maxConcurrency,
+    runDir: dir,
+    logFile: path.join(dir, "api.log"),
+  });
+  onTestFinished(async () => {
+    await replica.stop(0);
+    await rm(dir, { recursive: true, force: true });
+  });
+  await replica.ready;
+  const { gateway, url } = await start(
+    { readyReplicas: () => [replica], whyNotReady: () => "" },
+    options,
+  );
+  gateway.setRoute("big", "/big");
+  return { gateway, replica, port: Number(new URL(url).port) };
+}
+
+describe("Gateway admission before the body", () => {
+  const SIZE = 1024 * 1024;
+
+  test("32 parallel large bodies to an API bounded at 4: 28 refused from the head, 4 bodies held", async () => {
+    // Given an API whose replica takes 4 requests at once, each busy for a second
+    const { gateway, replica, port } = await gatewayWithReplica(4);
+    const body = sleepingBody(SIZE, 1);
+
+    // When 32 clients each POST a 1 MiB body at the same time
+    const answers = await Promise.all(
+      Array.from({ length: 32 }, () => postOnce(port, "/big", body)),
+    );
+
+    // Then 4 are served and 28 get 503 saying the API is at its limit
+    const statuses = answers.map((answer) => answer.status).sort((a, b) => a - b);
+    expect(statuses).toEqual([...Array(4).fill(200), ...Array(28).fill(503)]);
+    for (const answer of answers.filter((a) => a.status === 503)) {
+      expect(answer.text).toContain("big is at its limit of 4 concurrent requests per replica");
+    }
+    // And the gateway never held more than the 4 admitted bodies, and holds nothing now
+    expect(gateway.peakBufferedBytes).toBeGreaterThanOrEqual(SIZE);
+    expect(gateway.peakBufferedBytes).toBeLessThanOrEqual(4 * SIZE);
+    expect(gateway.bufferedBytes).toBe(0);
+    expect(replica.inFlight).toBe(0);
+    expect(replica.requestStats().statusClasses).toMatchObject({ "2XX": 4, "5XX": 28 });
+  });
+
+  test("a global cap on buffered bytes answers 503 before reading, and frees what it held", async () => {
+    // Given room for two and a half bodies, and an API that would take 4 requests at once
+    const { gateway, port } = await gatewayWithReplica(4, { maxBufferedBytes: 2.5 * SIZE });
+    const body = sleepingBody(SIZE, 1);
+
+    // When 32 clients each POST a 1 MiB body at the same time
+    const answers = await Promise.all(
+      Array.from({ length: 32 }, () => postOnce(port, "/big", body)),
+    );
+
+    // Then 2 are served, 30 get 503 naming the gateway's limit, counted for the API
+    const statuses = answers.map((answer) => answer.status).sort((a, b) => a - b);
+    expect(statuses).toEqual([...Array(2).fill(200), ...Array(30).fill(503)]);
+    const refused = answers.find((answer) => answer.status === 503);
+    expect(refused?.text).toContain(`holds as many request bodies as it may (${2.5 * SIZE} bytes`);
+    expect(gateway.refusedStats("big")?.statusClasses["5XX"]).toBe(30);
+    // And the bytes held never passed the cap, and are all given back
+    expect(gateway.peakBufferedBytes).toBeLessThanOrEqual(2.5 * SIZE);
+    expect(gateway.bufferedBytes).toBe(0);
+    // And a request served after the burst still works
+    expect((await postOnce(port, "/big", Buffer.from('{"n": 1}'))).status).toBe(200);
   });
 });

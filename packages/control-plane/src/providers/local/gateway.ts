@@ -2,11 +2,19 @@
  * The local gateway: one HTTP server (default localhost:8888) that routes each API's
  * `networking.endpoint` to a ready replica of that API, picked by least in-flight. Replica fronts
  * live in this process, so a request is parsed once and framed straight to a Python worker.
+ *
+ * Admission comes before the body: a request whose body did not arrive with its head is routed
+ * from the head, and its body is read only if a replica takes it (one of its
+ * `max_replica_concurrency` slots, held while the body arrives) and the server has room for it
+ * (`maxBufferedBytes`, `AXON_GATEWAY_MAX_BUFFERED_BYTES`). Everything else is answered from the
+ * head, so what clients send cannot grow the daemon's memory past that bound.
  */
 import { randomBytes } from "node:crypto";
 import { DomainError } from "../../errors.js";
 import {
+  type BodyTicket,
   type FrontRequest,
+  type FrontRequestHead,
   FrontServer,
   type Responder,
   writeJsonError,
@@ -21,6 +29,21 @@ export interface RoutableReplica {
   /** False while every worker of the replica is dead (being replaced): skipped when others can serve. */
   readonly hasLiveWorker: boolean;
   serve(request: FrontRequest, responder: Responder, requestId: string): void;
+  /**
+   * Takes a slot for a request whose body is still arriving, or answers 503 and returns false;
+   * a true is followed by one `serveAdmitted` or one `withdraw`.
+   */
+  admit(responder: Responder, requestId: string): boolean;
+  serveAdmitted(request: FrontRequest, responder: Responder, requestId: string): void;
+  withdraw(): void;
+}
+
+export interface GatewayOptions {
+  /**
+   * Bytes of request bodies the gateway holds at once, over every API (see FrontServer's
+   * `maxBufferedBytes`). Default: `$AXON_GATEWAY_MAX_BUFFERED_BYTES`, else 256 MiB.
+   */
+  maxBufferedBytes?: number;
 }
 
 export interface GatewayBackend {
@@ -31,6 +54,7 @@ export interface GatewayBackend {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const MAX_BUFFERED_BYTES_VARIABLE = "AXON_GATEWAY_MAX_BUFFERED_BYTES";
 
 export class Gateway {
   readonly #routes = new Map<string, string>();
@@ -45,17 +69,35 @@ export class Gateway {
   readonly #idPrefix = randomBytes(6).toString("hex");
   #idCounter = 0;
 
-  constructor(backend: GatewayBackend) {
+  constructor(backend: GatewayBackend, options: GatewayOptions = {}) {
+    const maxBufferedBytes = options.maxBufferedBytes ?? maxBufferedBytesFromEnv(process.env);
     // Replica fronts live in this process: keep GC pauses out of their tail latency.
     limitYoungGenerationGrowth();
     this.#backend = backend;
     this.#server = new FrontServer({
       handler: (request, responder) => this.#handle(request, responder),
-      onTooLarge: (url) => {
+      admitBody: (head, responder) => this.#admitBody(head, responder),
+      ...(maxBufferedBytes === undefined ? {} : { maxBufferedBytes }),
+      onRefused: (url, status) => {
         const apiName = this.#routes.get(routePath(url));
-        if (apiName !== undefined) this.#refused(apiName).record(413, 0);
+        if (apiName !== undefined) this.#refused(apiName).record(status, 0);
       },
     });
+  }
+
+  /** Bytes of request bodies held now, over every API (admitted and not yet answered). */
+  get bufferedBytes(): number {
+    return this.#server.bufferedBytes;
+  }
+
+  /** The most bytes of request bodies held at once since the gateway started. */
+  get peakBufferedBytes(): number {
+    return this.#server.peakBufferedBytes;
+  }
+
+  /** The bound on `bufferedBytes`. */
+  get maxBufferedBytes(): number {
+    return this.#server.maxBufferedBytes;
   }
 
   setRoute(apiName: string, endpoint: string): void {
@@ -110,20 +152,45 @@ export class Gateway {
   }
 
   #handle(request: FrontRequest, responder: Responder): void {
-    const given = rawHeader(request.rawHeaders, "x-request-id");
-    const requestId =
-      given !== undefined && REQUEST_ID.test(given)
-        ? given
-        : `${this.#idPrefix}-${(++this.#idCounter).toString(36)}`;
-    const pathname = routePath(request.url);
+    const requestId = this.#requestId(request.rawHeaders);
+    const replica = this.#route(request.method, request.url, responder, requestId);
+    if (replica !== undefined) replica.serve(request, responder, requestId);
+  }
+
+  /** A body still to arrive: routed from the head, read only once a replica took the request. */
+  #admitBody(head: FrontRequestHead, responder: Responder): BodyTicket | null {
+    const requestId = this.#requestId(head.rawHeaders);
+    const replica = this.#route(head.method, head.url, responder, requestId);
+    if (replica === undefined || !replica.admit(responder, requestId)) return null;
+    return new AdmittedBody(replica, requestId);
+  }
+
+  #requestId(rawHeaders: readonly string[]): string {
+    const given = rawHeader(rawHeaders, "x-request-id");
+    return given !== undefined && REQUEST_ID.test(given)
+      ? given
+      : `${this.#idPrefix}-${(++this.#idCounter).toString(36)}`;
+  }
+
+  /**
+   * The replica a POST goes to; every other request (an unknown endpoint, another method, an
+   * API with no ready replica) is answered here, from its head, and gets undefined.
+   */
+  #route(
+    method: string,
+    url: string,
+    responder: Responder,
+    requestId: string,
+  ): RoutableReplica | undefined {
+    const pathname = routePath(url);
     const apiName = this.#routes.get(pathname);
     if (apiName === undefined) {
       writeJsonError(responder, 404, requestId, `no api is deployed at ${pathname}`);
-      return;
+      return undefined;
     }
     // HEAD is GET without the body (RFC 9110 §9.3.2): node:http, which serves every HEAD (the
     // fast path never parses one), drops the body and keeps its content-length.
-    if (request.method === "GET" || request.method === "HEAD") {
+    if (method === "GET" || method === "HEAD") {
       responder.send(
         200,
         ["content-type", "application/json", "x-request-id", requestId],
@@ -132,13 +199,13 @@ export class Gateway {
             "make a prediction by sending a POST request to this endpoint with a JSON payload",
         }),
       );
-      return;
+      return undefined;
     }
-    if (request.method !== "POST") {
+    if (method !== "POST") {
       this.#refused(apiName).record(405, 0); // a client using the API wrongly: worth seeing
-      const message = `method ${request.method} is not allowed; use POST`;
+      const message = `method ${method} is not allowed; use POST`;
       writeJsonError(responder, 405, requestId, message, ["allow", "GET, HEAD, POST"]);
-      return;
+      return undefined;
     }
     const replica = leastInFlight(this.#backend.readyReplicas(apiName));
     if (replica === undefined) {
@@ -149,10 +216,45 @@ export class Gateway {
         "retry-after",
         "1",
       ]);
-      return;
+      return undefined;
     }
-    replica.serve(request, responder, requestId);
+    return replica;
   }
+}
+
+/** A request a replica admitted from its head; its body goes to that replica once it arrived. */
+class AdmittedBody implements BodyTicket {
+  readonly #replica: RoutableReplica;
+  readonly #requestId: string;
+
+  constructor(replica: RoutableReplica, requestId: string) {
+    this.#replica = replica;
+    this.#requestId = requestId;
+  }
+
+  deliver(request: FrontRequest, responder: Responder): void {
+    this.#replica.serveAdmitted(request, responder, this.#requestId);
+  }
+
+  cancel(): void {
+    this.#replica.withdraw();
+  }
+}
+
+/** `AXON_GATEWAY_MAX_BUFFERED_BYTES` as a byte count; undefined when unset. */
+export function maxBufferedBytesFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const value = env[MAX_BUFFERED_BYTES_VARIABLE];
+  if (value === undefined || value === "") return undefined;
+  if (!/^\d{1,15}$/.test(value)) {
+    throw new DomainError(
+      "gateway.invalid_setting",
+      `${MAX_BUFFERED_BYTES_VARIABLE} must be a number of bytes, got ${JSON.stringify(value)}`,
+      {
+        hint: `unset it for the default (268435456, 256 MiB), or set e.g. ${MAX_BUFFERED_BYTES_VARIABLE}=536870912`,
+      },
+    );
+  }
+  return Number(value);
 }
 
 /** The path a request is routed by: its target without the query and a trailing slash. */
