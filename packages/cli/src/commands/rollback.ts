@@ -1,0 +1,33 @@
+/** `axon rollback <api> [version]`: make an earlier version current again. */
+import { Command } from "commander";
+import { requireDaemon } from "../client/daemon.js";
+import type { CliContext } from "../context.js";
+import { resolveHome } from "../context.js";
+import { withExamples } from "../help.js";
+import { outputOption, type OutputOptions } from "../options.js";
+import { printJson } from "../output.js";
+
+export function makeRollbackCommand(ctx: CliContext): Command {
+  const command = new Command("rollback")
+    .description(
+      "roll an api back to an earlier version from its history (default: the last one that was live before the current one)",
+    )
+    .argument("<api>", "name of an api")
+    .argument("[version]", "a version id from `axon get <api>`")
+    .addOption(outputOption())
+    .action(
+      async (name: string, version: string | undefined, flags: OutputOptions, cmd: Command) => {
+        const { client } = await requireDaemon(resolveHome(ctx, cmd), ctx.signal);
+        const result = await client.rollbackApi(name, version);
+        if (flags.output === "json") printJson(ctx.stdout, result);
+        else ctx.stdout.write(`${result.message}\n`);
+      },
+    );
+  return withExamples(command, [
+    ["axon rollback iris-classifier", "back to the version that was live before this one"],
+    [
+      "axon rollback iris-classifier v-mbq2x1-3f9a1c",
+      "to a version listed by `axon get iris-classifier`",
+    ],
+  ]);
+}
