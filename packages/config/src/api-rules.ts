@@ -41,9 +41,22 @@ export interface ApiFacts {
 }
 
 const MIN_CPU_CORES = 0.02;
+/** Far above any one machine or Fargate task (16 vCPU, 120 GiB); a typo, not a plan, beyond. */
+const MAX_CPU_CORES = 512;
 const MIN_MEM_BYTES = 20 * 1024 * 1024;
+const MAX_MEM_BYTES = 4 * 1024 ** 4;
 const AUTOSCALING_TICK_MS = 10_000;
+const MAX_WINDOW_MS = 3_600_000;
+const MAX_STABILIZATION_MS = 24 * 3_600_000;
 const RESERVED_ENV_PREFIXES = ["CORTEX_", "AXON_"];
+/**
+ * Variables that change how the interpreter or the dynamic loader start, which the platform owns
+ * (a preloaded library runs in every process before the runtime, and differs on Fargate).
+ * `PYTHONPATH` is not among them: the runtime's folder is put first and the user's follow.
+ */
+const RESERVED_ENV_NAMES = new Set(["LD_PRELOAD", "LD_AUDIT", "PYTHONHOME"]);
+/** Kubernetes' rule for container env names (what Cortex passed through). */
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
 /** Runs every cross-field and bounds rule on one API, reporting through `ctx`. */
 export function checkApiRules(ctx: ApiRuleContext): ApiFacts {
@@ -70,11 +83,23 @@ export function checkApiRules(ctx: ApiRuleContext): ApiFacts {
 function checkCompute(ctx: ApiRuleContext): void {
   const cpu = read(ctx, ["compute", "cpu"]);
   if (typeof cpu === "number" || typeof cpu === "string") {
-    checkQuantityAtLeast(ctx, ["compute", "cpu"], String(cpu), MIN_CPU_CORES, "20m");
+    checkQuantityRange(
+      ctx,
+      ["compute", "cpu"],
+      String(cpu),
+      [MIN_CPU_CORES, "20m"],
+      [MAX_CPU_CORES, "512"],
+    );
   }
   const mem = read(ctx, ["compute", "mem"]);
   if (typeof mem === "string")
-    checkQuantityAtLeast(ctx, ["compute", "mem"], mem, MIN_MEM_BYTES, "20Mi");
+    checkQuantityRange(
+      ctx,
+      ["compute", "mem"],
+      mem,
+      [MIN_MEM_BYTES, "20Mi"],
+      [MAX_MEM_BYTES, "4Ti"],
+    );
   const gpu = readNumber(ctx, ["compute", "gpu"]);
   const inf = readNumber(ctx, ["compute", "inf"]);
   if (gpu !== undefined && inf !== undefined && gpu > 0 && inf > 0) {
@@ -85,12 +110,12 @@ function checkCompute(ctx: ApiRuleContext): void {
   }
 }
 
-function checkQuantityAtLeast(
+function checkQuantityRange(
   ctx: ApiRuleContext,
   path: FieldPath,
   text: string,
-  minimum: number,
-  minimumText: string,
+  [minimum, minimumText]: [number, string],
+  [maximum, maximumText]: [number, string],
 ): void {
   let value: number;
   try {
@@ -102,6 +127,8 @@ function checkQuantityAtLeast(
   }
   if (value < minimum)
     ctx.report(path, `must be greater than or equal to ${minimumText} (got ${text})`);
+  else if (!(value <= maximum))
+    ctx.report(path, `must be less than or equal to ${maximumText} (got ${text})`);
 }
 
 function checkDurations(ctx: ApiRuleContext): void {
@@ -111,6 +138,11 @@ function checkDurations(ctx: ApiRuleContext): void {
       ctx.report(
         ["autoscaling", "window"],
         `must be greater than or equal to 10s (got ${window.text})`,
+      );
+    } else if (window.ms > MAX_WINDOW_MS) {
+      ctx.report(
+        ["autoscaling", "window"],
+        `must be less than or equal to 1h (got ${window.text})`,
       );
     } else if (window.ms % AUTOSCALING_TICK_MS !== 0) {
       ctx.report(
@@ -123,6 +155,8 @@ function checkDurations(ctx: ApiRuleContext): void {
     const period = readDuration(ctx, ["autoscaling", key]);
     if (period !== undefined && period.ms < 0) {
       ctx.report(["autoscaling", key], `must be greater than or equal to 0s (got ${period.text})`);
+    } else if (period !== undefined && period.ms > MAX_STABILIZATION_MS) {
+      ctx.report(["autoscaling", key], `must be less than or equal to 24h (got ${period.text})`);
     }
   }
   const timeout = readDuration(ctx, ["predictor", "timeout"]);
@@ -234,13 +268,27 @@ function isZeroRollout(value: unknown): boolean {
 function checkEnv(ctx: ApiRuleContext): void {
   const env = read(ctx, ["predictor", "env"]);
   if (env === null || typeof env !== "object") return;
-  for (const name of Object.keys(env)) {
+  for (const [name, value] of Object.entries(env as Record<string, unknown>)) {
+    const path = ["predictor", "env", name];
     const prefix = RESERVED_ENV_PREFIXES.find((reserved) => name.startsWith(reserved));
-    if (prefix !== undefined) {
+    if (!ENV_NAME.test(name)) {
       ctx.report(
-        ["predictor", "env", name],
+        path,
+        `${JSON.stringify(name)} is not a valid environment variable name: use letters, digits, _, - and ., not starting with a digit (e.g. MODEL_NAME)`,
+      );
+    } else if (prefix !== undefined) {
+      ctx.report(
+        path,
         `environment variable names starting with ${prefix} are reserved for the platform; rename ${name}`,
       );
+    } else if (RESERVED_ENV_NAMES.has(name)) {
+      ctx.report(
+        path,
+        `${name} is reserved: it changes how the interpreter starts, which the platform owns; load what it names from your predictor instead`,
+      );
+    }
+    if (typeof value === "string" && value.includes("\0")) {
+      ctx.report(path, `must not contain a NUL character (\\0): no process can receive it`);
     }
   }
 }

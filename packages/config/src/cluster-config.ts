@@ -12,6 +12,8 @@ import { compileClusterValidator, validateClusterSchema } from "./cluster-schema
 import { ConfigError, type Diagnostic } from "./diagnostics.js";
 import { loadYaml } from "./lazy-modules.js";
 import { describeValue, type FieldIssue } from "./schema.js";
+import { yamlErrorDiagnostic } from "./parse-config.js";
+import { decodeConfigBytes, nestingDiagnostic } from "./yaml-limits.js";
 import { locateInDocument } from "./yaml-positions.js";
 
 /** The networking of a cluster: the account's default VPC, or a VPC the stack creates. */
@@ -59,11 +61,13 @@ export function parseClusterConfig(
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((error) => {
-        const { line, col } = lineCounter.linePos(error.pos[0]);
-        return { file: fileName, line, column: col, path: "", message: firstLine(error.message) };
+        const diagnostic = yamlErrorDiagnostic(error, text, fileName, lineCounter);
+        return { ...diagnostic, message: firstLine(diagnostic.message) };
       }),
     );
   }
+  const tooDeep = nestingDiagnostic(doc, lineCounter, fileName);
+  if (tooDeep !== undefined) throw new ConfigError([tooDeep]);
   const root: unknown = doc.toJS({ maxAliasCount: 100 });
   if (root === null || typeof root !== "object" || Array.isArray(root)) {
     throw new ConfigError([
@@ -98,9 +102,9 @@ export function parseClusterConfig(
 
 /** Reads and parses a cluster config file; diagnostics name it by its base name. */
 export function loadClusterConfigFile(path: string): ClusterConfig {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch (error) {
     const reason =
       (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "cannot be read";
@@ -109,7 +113,7 @@ export function loadClusterConfigFile(path: string): ClusterConfig {
       { cause: error },
     );
   }
-  return parseClusterConfig(text, basename(path));
+  return parseClusterConfig(decodeConfigBytes(bytes, basename(path)), basename(path));
 }
 
 /** Rules across fields, checked once the schema passed (so every value has its type). */

@@ -7,6 +7,7 @@ import { readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError } from "./diagnostics.js";
 import { parseApiConfig, type ParsedApiConfig } from "./parse-config.js";
+import { decodeConfigBytes } from "./yaml-limits.js";
 
 /** Looked up in this order; Cortex names last so an `axon.yaml` next to an old file wins. */
 export const CONFIG_FILE_NAMES = ["axon.yaml", "axon.yml", "cortex.yaml", "cortex.yml"] as const;
@@ -24,9 +25,9 @@ export function findConfigFile(dir: string): string | undefined {
  * @throws ConfigError when the file cannot be read or is invalid (all problems at once)
  */
 export function loadApiConfigFile(path: string): ParsedApiConfig {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const message =
@@ -38,7 +39,7 @@ export function loadApiConfigFile(path: string): ParsedApiConfig {
     throw new ConfigError([{ file: path, path: "", message }], { cause: error });
   }
   const projectDir = dirname(resolve(path));
-  return parseApiConfig(text, path, {
+  return parseApiConfig(decodeConfigBytes(bytes, path), path, {
     fileExists: (relativePath) => {
       const absolute = resolve(projectDir, relativePath);
       return relativePath.endsWith("/") ? isDirectory(absolute) : isFile(absolute);

@@ -519,7 +519,7 @@ const BROKEN: BrokenCase[] = [
     yaml: `- name: iris\n  name: iris-2\n${PREDICTOR}`,
     path: "",
     line: 2,
-    fragment: "invalid YAML: Map keys must be unique",
+    fragment: "repeats the key name in the same map; remove one of the two",
   },
   {
     title: "several YAML documents",

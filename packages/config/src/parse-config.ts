@@ -12,6 +12,7 @@ import { ConfigError, type Diagnostic } from "./diagnostics.js";
 import { applyLegacySpellings, LEGACY_MESSAGES, type FieldMove } from "./legacy.js";
 import { describeValue, validateApiSchema, type FieldIssue, type FieldPath } from "./schema.js";
 import { loadYaml } from "./lazy-modules.js";
+import { MAX_NESTING_DEPTH, nestingDiagnostic } from "./yaml-limits.js";
 import { locateInDocument } from "./yaml-positions.js";
 
 /** Options for `parseApiConfig`. */
@@ -76,9 +77,12 @@ export function parseApiConfig(
   });
   if (doc.errors.length > 0) {
     throw new ConfigError(
-      doc.errors.map((error) => yamlErrorDiagnostic(error, fileName, lineCounter)),
+      doc.errors.map((error) => yamlErrorDiagnostic(error, text, fileName, lineCounter)),
     );
   }
+  // Before anything recursive reads the values (toJS, clone, schema, hash).
+  const tooDeep = nestingDiagnostic(doc, lineCounter, fileName);
+  if (tooDeep !== undefined) throw new ConfigError([tooDeep]);
   const locate = (
     path: readonly (string | number)[],
     atKey: boolean,
@@ -275,13 +279,33 @@ function fileShapeProblem(root: unknown): string | undefined {
   return undefined;
 }
 
-function yamlErrorDiagnostic(error: YAMLError, file: string, lineCounter: LineCounter): Diagnostic {
+/** Exported for the cluster config, which reads YAML the same way. */
+export function yamlErrorDiagnostic(
+  error: YAMLError,
+  text: string,
+  file: string,
+  lineCounter: LineCounter,
+): Diagnostic {
   const { line, col } = lineCounter.linePos(error.pos[0]);
-  const message =
-    error.code === "MULTIPLE_DOCS"
-      ? "holds several YAML documents (separated by ---); put every API in a single list"
-      : `invalid YAML: ${error.message}`;
-  return { file, line, column: col, path: "", message };
+  return { file, line, column: col, path: "", message: describeYamlError(error, text) };
+}
+
+function describeYamlError(error: YAMLError, text: string): string {
+  if (error.code === "MULTIPLE_DOCS") {
+    return "holds several YAML documents (separated by ---); put every API in a single list";
+  }
+  if (error.code === "DUPLICATE_KEY") {
+    // The error's position is the repeated key; its text runs to the `:` that ends it.
+    const key = /^[^:\n]*/.exec(text.slice(error.pos[0]))?.[0].trim() ?? "";
+    return key === ""
+      ? "repeats a key of the same map; remove one of the two"
+      : `repeats the key ${key} in the same map; remove one of the two`;
+  }
+  // The YAML reader recurses per level and reports running out of stack as a parse error.
+  if (error.message.includes("Maximum call stack size exceeded")) {
+    return `nests maps and lists far more than ${MAX_NESTING_DEPTH} levels deep; flatten this value`;
+  }
+  return `invalid YAML: ${error.message}`;
 }
 
 /** Each kind of note once per file, at its first occurrence, counting the others. */

@@ -10,13 +10,15 @@ import { homedir } from "node:os";
 import path from "node:path";
 import {
   ConfigError,
+  decodeConfigBytes,
   findConfigFile,
   parseApiConfig,
   type ApiSpec,
   type ParsedApiConfig,
 } from "@axon/config";
-import type { Diagnostic } from "@axon/control-plane/api";
+import { MAX_REQUEST_BYTES, type Diagnostic } from "@axon/control-plane/api";
 import { UserError } from "../errors.js";
+import { formatBytes } from "../output.js";
 import { explainExclusion, listProjectFiles, loadIgnoreRules, type BundleFile } from "./bundle.js";
 
 /** A config file and the project folder it describes (the folder that holds it). */
@@ -83,12 +85,7 @@ export async function validateConfig(
   located: LocatedConfig,
   options: ValidateConfigOptions,
 ): Promise<ValidatedConfig> {
-  let text: string;
-  try {
-    text = await readFile(located.file, "utf8");
-  } catch (error) {
-    throw new UserError(`cannot read ${located.file}`, { cause: error });
-  }
+  const text = await readConfigText(located);
   assertDeployableRoot(located.dir, options.env);
   const exclude = [located.fileName];
   const files = await listProjectFiles(located.dir, exclude, options.skipDirs ?? []);
@@ -140,6 +137,51 @@ export async function validateConfig(
       cause: configError,
     },
   );
+}
+
+/**
+ * Room left in a deploy request besides the config text (the request's other fields, JSON
+ * escaping of an ordinary config's quotes and newlines is measured exactly below).
+ */
+const DEPLOY_REQUEST_OVERHEAD_BYTES = 64 * 1024;
+
+/**
+ * The config's text, refused before reading when it cannot fit in a deploy request (the daemon
+ * reads at most MAX_REQUEST_BYTES; the deploy would otherwise die mid-upload), and refused when
+ * it is not UTF-8 (naming the line) instead of having characters silently replaced.
+ */
+async function readConfigText(located: LocatedConfig): Promise<string> {
+  const limit = MAX_REQUEST_BYTES - DEPLOY_REQUEST_OVERHEAD_BYTES;
+  const tooLarge = (bytes: number): UserError =>
+    new UserError(
+      `${located.fileName} is ${formatBytes(bytes)}; a config must fit in the control plane's ${formatBytes(MAX_REQUEST_BYTES)} request limit`,
+      {
+        hint: "keep data out of the config: put large values in a file of the project and read it in the predictor's __init__",
+      },
+    );
+  const size = statSync(located.file, { throwIfNoEntry: false })?.size ?? 0;
+  if (size > limit) throw tooLarge(size);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(located.file);
+  } catch (error) {
+    throw new UserError(`cannot read ${located.file}`, { cause: error });
+  }
+  let text: string;
+  try {
+    text = decodeConfigBytes(bytes, located.fileName);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new UserError(`${located.fileName} is not UTF-8 text`, {
+      diagnostics: error.diagnostics,
+      hint: "save the file with UTF-8 encoding (most editors: File → Save with Encoding)",
+      cause: error,
+    });
+  }
+  // Escaped for JSON, a config full of quotes, backslashes or control characters grows.
+  const encoded = Buffer.byteLength(JSON.stringify(text));
+  if (encoded > limit) throw tooLarge(encoded);
+  return text;
 }
 
 /**
