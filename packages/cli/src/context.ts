@@ -19,9 +19,22 @@ export interface CliContext {
   stdin: Readable;
   /** True when stdout is a terminal (a person is watching): decides `--wait` and prompts. */
   interactive: boolean;
+  /** Whether stdout may carry colours (`shouldColor` in terminal.ts: NO_COLOR, FORCE_COLOR, TERM). */
+  color: boolean;
+  /**
+   * The real terminal, present only when a live view may redraw it (`canRedraw`): ink renders to
+   * these streams. In-process tests leave it out and get the plain renderings.
+   */
+  terminal?: LiveTerminal;
   /** Aborted on Ctrl-C; long-running commands stop and exit 130. */
   signal: AbortSignal;
   now: () => Date;
+}
+
+/** The streams an ink view renders to and reads keys from. */
+export interface LiveTerminal {
+  stdout: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream;
 }
 
 /** Options every command inherits from the program. */

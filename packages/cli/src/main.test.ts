@@ -43,6 +43,37 @@ describe("axon (program)", () => {
     expect(run.stdout).not.toContain("--home");
   });
 
+  it("ends the program's help and every command's help with examples", async () => {
+    // Given every command of the tree (the cluster subcommands belong to the cluster work)
+    const paths = [
+      [],
+      ["deploy"],
+      ["get"],
+      ["logs"],
+      ["delete"],
+      ["predict"],
+      ["validate"],
+      ["cluster"],
+      ["version"],
+      ["completion"],
+    ];
+
+    // When asking each for help
+    for (const path of paths) {
+      const run = await runCli([...path, "--help"]);
+
+      // Then it is printed to stdout, and ends with examples of that command
+      expect(run.exitCode).toBe(0);
+      const examples = run.stdout.slice(run.stdout.indexOf("Examples:\n"));
+      expect(examples).toMatch(/^Examples:\n  \$ /);
+      expect(examples).toContain(`axon ${path.join(" ")}`);
+    }
+    const root = await runCli(["--help"]);
+    expect(root.stdout).toContain(
+      "Exit codes: 0 success, 1 failure (or a declined prompt), 2 usage error, 130 interrupted (Ctrl-C).",
+    );
+  });
+
   it("honours --home over AXON_HOME", async () => {
     // Given two empty homes
     const fromEnv = await makeTempDir();

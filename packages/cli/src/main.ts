@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { makeAutoscaleCommand } from "./commands/autoscale.js";
 import { makeClusterCommand } from "./commands/cluster.js";
+import { makeCompleteApisCommand } from "./commands/complete-apis.js";
+import { makeCompletionCommand } from "./commands/completion.js";
 import { makeDeleteCommand } from "./commands/delete.js";
 import { makeDeployCommand } from "./commands/deploy.js";
 import { makeGetCommand } from "./commands/get.js";
@@ -27,7 +29,9 @@ import {
   UserError,
   formatDiagnostic,
 } from "./errors.js";
+import { withExamples } from "./help.js";
 import { indent } from "./output.js";
+import { canRedraw, shouldColor } from "./terminal.js";
 
 /** Exit codes, as documented in STYLE.md. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -51,7 +55,24 @@ export function buildProgram(ctx: CliContext): Command {
     .addCommand(makeValidateCommand(ctx))
     .addCommand(makeClusterCommand(ctx))
     .addCommand(makeAutoscaleCommand(ctx))
-    .addCommand(makeVersionCommand(ctx));
+    .addCommand(makeVersionCommand(ctx))
+    .addCommand(makeCompletionCommand(ctx))
+    .addCommand(makeCompleteApisCommand(ctx), { hidden: true });
+  withExamples(program, [
+    ["axon deploy", "deploy ./axon.yaml (starts the local cluster), then watch it go live"],
+    ["axon get", "every api: status, replicas, requests, latency"],
+    ["axon get iris-classifier --watch", "one api, redrawn every second, with its events"],
+    ["axon logs iris-classifier -f --grep error", "follow an api's logs, only lines with 'error'"],
+    ["axon predict iris-classifier sample.json", "send a payload and print the answer"],
+    ["axon get -o json | jq '.apis[].name'", "any command with -o json prints one JSON document"],
+  ]);
+  program.addHelpText(
+    "after",
+    `
+Output: results go to stdout, progress and errors to stderr; live views only on a terminal.
+Colours follow NO_COLOR, FORCE_COLOR and TERM=dumb.
+Exit codes: 0 success, 1 failure (or a declined prompt), 2 usage error, 130 interrupted (Ctrl-C).`,
+  );
   configureTree(program, ctx);
   return program;
 }
@@ -170,13 +191,18 @@ export async function main(): Promise<void> {
     // `axon logs api | head` closes the pipe early: stop quietly, like other Unix tools.
     if (error.code === "EPIPE") interrupt.abort();
   });
+  const interactive = process.stdout.isTTY === true && process.stdin.isTTY === true;
   const ctx: CliContext = {
     env: process.env,
     cwd: process.cwd(),
     stdout: { write: (text) => void process.stdout.write(text) },
     stderr: { write: (text) => void process.stderr.write(text) },
     stdin: process.stdin,
-    interactive: process.stdout.isTTY === true && process.stdin.isTTY === true,
+    interactive,
+    color: shouldColor(process.env, process.stdout.isTTY === true),
+    ...(canRedraw(process.env, interactive)
+      ? { terminal: { stdout: process.stdout, stdin: process.stdin } }
+      : {}),
     signal: interrupt.signal,
     now: () => new Date(),
   };

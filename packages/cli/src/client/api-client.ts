@@ -15,6 +15,7 @@ import {
   type DeployResponse,
   type DeployStreamLine,
   type ErrorBody,
+  type EventLine,
   type HealthResponse,
   type RollbackRequest,
   type RollbackResponse,
@@ -40,6 +41,8 @@ interface RequestOptions {
   timeoutMs?: number;
   auth?: boolean;
   accept?: string;
+  /** Ends this request early (besides Ctrl-C), e.g. a stream the caller no longer needs. */
+  signal?: AbortSignal;
 }
 
 /** Requests that should answer at once get this long before we call the daemon unresponsive. */
@@ -248,6 +251,50 @@ export class ApiClient {
     }
   }
 
+  /**
+   * `GET /v1/events[?api=NAME]`: calls `onEvent` with each control-plane event from now on, until
+   * `stop` aborts (resolves), the daemon ends the stream (resolves) or the connection breaks
+   * (throws). `onOpen` runs once the daemon has answered, i.e. once no event can be missed.
+   */
+  async streamEvents(
+    options: { api?: string; stop: AbortSignal; onOpen?: () => void },
+    onEvent: (line: EventLine) => void,
+  ): Promise<void> {
+    const query = options.api === undefined ? "" : `?api=${encodeURIComponent(options.api)}`;
+    let response: HttpResponse;
+    try {
+      response = await this.#send("GET", `/v1/events${query}`, {
+        timeoutMs: undefined,
+        accept: "application/x-ndjson",
+        signal: options.stop,
+      });
+    } catch (error) {
+      if (options.stop.aborted && !this.#signal.aborted) return;
+      throw error;
+    }
+    if (!response.ok) throw await toApiError(response);
+    options.onOpen?.();
+    const broken = (cause: unknown): UserError =>
+      new UserError(`the event stream from ${this.baseUrl} broke off`, {
+        hint: NOT_REACHABLE_HINT,
+        cause,
+      });
+    try {
+      for await (const line of this.#lines(response, broken)) {
+        let event: EventLine;
+        try {
+          event = JSON.parse(line) as EventLine;
+        } catch {
+          continue; // not JSON: a line this client cannot read is skipped, not fatal
+        }
+        onEvent(event);
+      }
+    } catch (error) {
+      if (options.stop.aborted && !this.#signal.aborted) return;
+      throw error;
+    }
+  }
+
   async #json<T>(method: string, route: string, options: RequestOptions = {}): Promise<T> {
     const response = await this.#send(method, route, options);
     if (!response.ok) throw await toApiError(response);
@@ -281,10 +328,10 @@ export class ApiClient {
     if (options.contentType !== undefined) headers["content-type"] = options.contentType;
     if (options.accept !== undefined) headers["accept"] = options.accept;
     const timeoutMs = "timeoutMs" in options ? options.timeoutMs : DEFAULT_TIMEOUT_MS;
-    const signal =
-      timeoutMs === undefined
-        ? this.#signal
-        : AbortSignal.any([this.#signal, AbortSignal.timeout(timeoutMs)]);
+    const signals = [this.#signal];
+    if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs));
+    if (options.signal !== undefined) signals.push(options.signal);
+    const signal = signals.length === 1 ? this.#signal : AbortSignal.any(signals);
     try {
       return await sendHttp({
         method,

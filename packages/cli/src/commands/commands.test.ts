@@ -45,12 +45,26 @@ describe("axon logs", () => {
 });
 
 describe("axon delete", () => {
-  it("prints the daemon's message", async () => {
+  it("deletes an api that serves nothing without asking, and prints the daemon's message", async () => {
+    // Given an api whose replicas all failed
     const daemon = await startFakeDaemon();
-    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
+    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "error"));
+
+    // When deleting it from a script
     const run = await runCli(["delete", "iris"], { env: daemon.env });
+
+    // Then there was nothing to lose, so no question
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toBe("deleting iris\n");
+    expect(daemon.apis.has("iris")).toBe(false);
+  });
+
+  it("prints one JSON document with -o json", async () => {
+    const daemon = await startFakeDaemon();
+    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
+    const run = await runCli(["delete", "iris", "--yes", "-o", "json"], { env: daemon.env });
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ message: "deleting iris" });
   });
 
   it("fails with exit 1 for an unknown api", async () => {
@@ -61,20 +75,57 @@ describe("axon delete", () => {
     expect(run.stderr).toContain("error: api nope is not deployed");
   });
 
-  it("asks before deleting a busy api, and without a terminal names --yes", async () => {
-    // Given an api with three live replicas
+  it("never prompts without a terminal: a serving api needs --yes, named in the error", async () => {
+    // Given an api serving on one replica
+    const daemon = await startFakeDaemon();
+    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
+
+    // When deleting without --yes and without a terminal
+    const run = await runCli(["delete", "iris"], { env: daemon.env });
+
+    // Then nothing is deleted, nothing was asked, and the flag is named
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toBe(
+      `error: delete iris (serving on 1 replica at ${daemon.url}/iris): confirmation needed, but there is no terminal to ask\nhint: pass --yes to go ahead without a prompt\n`,
+    );
+    expect(daemon.apis.has("iris")).toBe(true);
+  });
+
+  it("asks on a terminal: yes deletes, anything else cancels with exit 1", async () => {
+    // Given an api serving on three replicas
     const daemon = await startFakeDaemon();
     const api = makeApiDetail("iris", `${daemon.url}/iris`, "live");
     api.replicas = { ...api.replicas, upToDate: 3, requested: 3 };
     daemon.apis.set("iris", api);
 
-    // When deleting without --yes and without a terminal
-    const run = await runCli(["delete", "iris"], { env: daemon.env });
+    // When a person answers no, then (Ctrl-D) nothing
+    const no = await runCli(["delete", "iris"], {
+      env: daemon.env,
+      interactive: true,
+      stdin: "n\n",
+    });
+    const eof = await runCli(["delete", "iris"], { env: daemon.env, interactive: true, stdin: "" });
 
-    // Then nothing is deleted and the flag is named
-    expect(run.exitCode).toBe(1);
-    expect(run.stderr).toContain("pass --yes");
+    // Then the question went to stderr, and nothing was deleted
+    expect(no.exitCode).toBe(1);
+    expect(no.stderr).toBe(
+      `delete iris (serving on 3 replicas at ${daemon.url}/iris)? (y/n) cancelled\n`,
+    );
+    expect(no.stdout).toBe("");
+    expect(eof.exitCode).toBe(1);
     expect(daemon.apis.has("iris")).toBe(true);
+
+    // When a person answers yes
+    const yes = await runCli(["delete", "iris"], {
+      env: daemon.env,
+      interactive: true,
+      stdin: "y\n",
+    });
+
+    // Then it is deleted
+    expect(yes.exitCode).toBe(0);
+    expect(yes.stdout).toBe("deleting iris\n");
+    expect(daemon.apis.has("iris")).toBe(false);
   });
 });
 

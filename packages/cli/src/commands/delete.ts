@@ -1,21 +1,28 @@
 /** `axon delete <api>`: stop an API and forget it. */
+import type { ApiSummary } from "@axon/control-plane/api";
 import { Command } from "commander";
 import { requireDaemon } from "../client/daemon.js";
 import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
 import { outputOption, type OutputOptions } from "../options.js";
+import { withExamples } from "../help.js";
 import { printJson } from "../output.js";
 
 interface DeleteFlags extends OutputOptions {
   yes?: boolean;
 }
 
-/** Like Cortex, only an API serving on more than this many replicas needs a confirmation. */
-const CONFIRM_ABOVE_REPLICAS = 2;
+/**
+ * An API that is serving (any live replica) has something to lose: its endpoint stops answering.
+ * Cortex asked only above two replicas; a script deleting a serving API now says `--yes`.
+ */
+function hasSomethingToLose(api: ApiSummary): boolean {
+  return api.replicas.upToDate + api.replicas.stale > 0;
+}
 
 /** Builds `axon delete`. */
 export function makeDeleteCommand(ctx: CliContext): Command {
-  return new Command("delete")
+  const command = new Command("delete")
     .description("delete an api")
     .argument("<api>", "name of an api")
     .option("-y, --yes", "do not ask for confirmation")
@@ -24,12 +31,12 @@ export function makeDeleteCommand(ctx: CliContext): Command {
       const { client } = await requireDaemon(resolveHome(ctx, command), ctx.signal);
       if (flags.yes !== true) {
         const api = await client.getApi(name);
-        const live = api.replicas.upToDate + api.replicas.stale;
-        if (live > CONFIRM_ABOVE_REPLICAS) {
+        if (hasSomethingToLose(api)) {
+          const live = api.replicas.upToDate + api.replicas.stale;
           const { confirmOrCancel } = await import("../ui/prompt.js");
           await confirmOrCancel(
             ctx,
-            `are you sure you want to delete ${name} (which has ${live} live replicas)?`,
+            `delete ${name} (serving on ${live} ${live === 1 ? "replica" : "replicas"} at ${api.endpoint})?`,
             "--yes",
           );
         }
@@ -38,4 +45,8 @@ export function makeDeleteCommand(ctx: CliContext): Command {
       if (flags.output === "json") printJson(ctx.stdout, result);
       else ctx.stdout.write(`${result.message}\n`);
     });
+  return withExamples(command, [
+    ["axon delete iris-classifier", "asks first on a terminal when the api is serving"],
+    ["axon delete iris-classifier --yes", "no question (scripts: required when it is serving)"],
+  ]);
 }

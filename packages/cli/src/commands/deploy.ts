@@ -4,6 +4,7 @@ import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
 import { UserError } from "../errors.js";
 import { gatewayPortFromEnv, outputOption, type OutputOptions } from "../options.js";
+import { withExamples } from "../help.js";
 import { formatBytes, printJson } from "../output.js";
 import type { WaitedApi } from "../services/deploy.js";
 
@@ -20,7 +21,7 @@ const MANY_FILES = 1000;
 
 /** Builds `axon deploy`. */
 export function makeDeployCommand(ctx: CliContext): Command {
-  return new Command("deploy")
+  const command = new Command("deploy")
     .description("create or update the apis in a config file (starts the local cluster if needed)")
     .argument(
       "[config-or-dir]",
@@ -105,6 +106,12 @@ export function makeDeployCommand(ctx: CliContext): Command {
       const failed = summary.apis.filter((api) => api.error !== undefined);
       if (failed.length > 0) throw notLiveError(failed, summary.apis.length);
     });
+  return withExamples(command, [
+    ["axon deploy", "deploy ./axon.yaml and follow the rollout until live"],
+    ["axon deploy examples/iris-sklearn", "deploy another project folder"],
+    ["axon deploy --no-wait", "return once the deploy is recorded"],
+    ["axon deploy -o json", "wait, then print every api's final state as JSON"],
+  ]);
 }
 
 /** One failed API keeps its own message and hint; several are listed under one line. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makeApiDetail } from "../testing/fake-control-plane.js";
-import { makeTempDir, startFakeDaemon } from "../testing/fixtures.js";
+import { makeIrisProject, makeTempDir, startFakeDaemon } from "../testing/fixtures.js";
 import { runCli } from "../testing/run-cli.js";
 
 describe("axon get", () => {
@@ -99,5 +99,59 @@ describe("axon get", () => {
     // Then it is reported as not running, not as a network error
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain("error: the local cluster is not running");
+  });
+
+  it("--watch -o json prints one JSON document per look (NDJSON) until Ctrl-C, then exits 130", async () => {
+    // Given a daemon with one api
+    const daemon = await startFakeDaemon();
+    daemon.apis.set("iris", makeApiDetail("iris", "http://x/iris", "live"));
+    const interrupt = new AbortController();
+
+    // When watching as JSON until the second look has been printed
+    let looks = 0;
+    const run = await runCli(["get", "-w", "-o", "json"], {
+      env: daemon.env,
+      signal: interrupt.signal,
+      onStdout: (text) => {
+        looks += text.split("\n").filter(Boolean).length;
+        if (looks >= 2) interrupt.abort();
+      },
+    });
+
+    // Then stdout holds only whole ApiListResponse documents, one per line
+    expect(run.exitCode).toBe(130);
+    const lines = run.stdout.trimEnd().split("\n");
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ apis: [{ name: "iris" }] });
+    expect(run.stderr).toBe("");
+  });
+
+  it("--watch without a terminal prints the plain view, again only when something changed", async () => {
+    // Given an api whose status changes after the first look
+    const daemon = await startFakeDaemon({
+      statusSequence: [{ status: "updating" }, { status: "live" }],
+    });
+    daemon.apis.set("iris", makeApiDetail("iris", "http://x/iris", "updating"));
+    await runCli(["deploy", "--no-wait"], { env: daemon.env, cwd: await makeIrisProject() });
+    const interrupt = new AbortController();
+
+    // When watching it until it has been printed twice
+    let printed = 0;
+    const run = await runCli(["get", "iris-classifier", "--watch"], {
+      env: daemon.env,
+      signal: interrupt.signal,
+      now: new Date(5000),
+      onStdout: () => {
+        printed += 1;
+        if (printed >= 2) interrupt.abort();
+      },
+    });
+
+    // Then the detail was printed once per state, separated by a blank line
+    expect(run.exitCode).toBe(130);
+    const views = run.stdout.split("\n\nstatus ").length;
+    expect(views).toBe(2);
+    expect(run.stdout).toMatch(/^status\s+up-to-date\s+requested\s+last update\nupdating/);
+    expect(run.stdout).toContain("\n\nstatus   up-to-date   requested   last update\nlive ");
   });
 });

@@ -1,19 +1,30 @@
-/** `axon get [api]`: the status of every API, or the details of one. */
+/** `axon get [api]`: the status of every API, or the details of one; `--watch` keeps it live. */
 import { Command } from "commander";
+import type { ApiClient } from "../client/api-client.js";
 import { requireDaemon } from "../client/daemon.js";
 import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
+import { withExamples } from "../help.js";
 import { outputOption, type OutputOptions } from "../options.js";
 import { printJson } from "../output.js";
 
+interface GetFlags extends OutputOptions {
+  watch?: boolean;
+}
+
+/** How often `--watch` looks at the control plane. */
+const WATCH_INTERVAL_MS = 1000;
+
 /** Builds `axon get`. */
 export function makeGetCommand(ctx: CliContext): Command {
-  return new Command("get")
+  const command = new Command("get")
     .description("show the status of every api, or the details of one")
     .argument("[api]", "name of an api")
+    .option("-w, --watch", "keep the view live, redrawn every second, until Ctrl-C")
     .addOption(outputOption())
-    .action(async (name: string | undefined, flags: OutputOptions, command: Command) => {
-      const { client } = await requireDaemon(resolveHome(ctx, command), ctx.signal);
+    .action(async (name: string | undefined, flags: GetFlags, self: Command) => {
+      const { client } = await requireDaemon(resolveHome(ctx, self), ctx.signal);
+      if (flags.watch === true) return watch(ctx, client, name, flags.output === "json");
       const ui = await import("../ui/apis.js");
       if (name === undefined) {
         const list = await client.listApis();
@@ -25,4 +36,67 @@ export function makeGetCommand(ctx: CliContext): Command {
       if (flags.output === "json") printJson(ctx.stdout, api);
       else ctx.stdout.write(`${ui.renderApiDetail(api, ctx.now())}\n`);
     });
+  return withExamples(command, [
+    ["axon get", "every api: status, replicas, requests, latency"],
+    ["axon get iris-classifier", "one api: endpoint, example curl, configuration, events"],
+    ["axon get --watch", "every api, redrawn every second, with requests/s sparklines"],
+    ["axon get iris-classifier -w", "one api live: replicas, requests/s and p99 trends, events"],
+    ["axon get -o json", "the ApiListResponse as one JSON document"],
+    ["axon get -w -o json", "one JSON document per second (NDJSON), until Ctrl-C"],
+  ]);
+}
+
+/**
+ * `--watch`: the ink screen on a terminal; otherwise one JSON document per look (`-o json`), or
+ * the plain view again each time it changes. Ends with Ctrl-C (130) or when a look fails.
+ */
+async function watch(
+  ctx: CliContext,
+  client: ApiClient,
+  name: string | undefined,
+  json: boolean,
+): Promise<void> {
+  const { lookOnce, pollApis } = await import("../services/watch.js");
+  if (ctx.terminal !== undefined && !json) {
+    const { renderApiWatch } = await import("../ui/live-watch.js");
+    await renderApiWatch(ctx.terminal, {
+      color: ctx.color,
+      signal: ctx.signal,
+      source: {
+        look: () => lookOnce(client, name, ctx.now),
+        ...(name === undefined
+          ? {}
+          : {
+              follow: (onEvent, stop) =>
+                client.streamEvents({ api: name, stop }, (line) =>
+                  onEvent({ time: line.time, level: line.level, message: line.message }),
+                ),
+            }),
+        intervalMs: WATCH_INTERVAL_MS,
+        now: ctx.now,
+      },
+    });
+    return;
+  }
+  const ui = await import("../ui/apis.js");
+  let previous = "";
+  await pollApis(
+    client,
+    { name, intervalMs: WATCH_INTERVAL_MS, signal: ctx.signal, now: ctx.now },
+    (snapshot) => {
+      if (json) {
+        ctx.stdout.write(`${JSON.stringify(snapshot.detail ?? { apis: snapshot.apis })}\n`);
+        return;
+      }
+      // Plain text is printed again only when something other than the clock changed.
+      const data = JSON.stringify(snapshot.detail ?? snapshot.apis);
+      if (data === previous) return;
+      const text =
+        snapshot.detail === undefined
+          ? ui.renderApiList({ apis: snapshot.apis }, ctx.now())
+          : ui.renderApiDetail(snapshot.detail, ctx.now());
+      ctx.stdout.write(`${previous === "" ? "" : "\n"}${text}\n`);
+      previous = data;
+    },
+  );
 }

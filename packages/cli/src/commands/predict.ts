@@ -5,11 +5,12 @@ import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
 import { UserError } from "../errors.js";
 import { outputOption, type OutputOptions } from "../options.js";
+import { withExamples } from "../help.js";
 import { printJson } from "../output.js";
 
 /** Builds `axon predict`. */
 export function makePredictCommand(ctx: CliContext): Command {
-  return new Command("predict")
+  const command = new Command("predict")
     .description("send a JSON payload to an api and print the response")
     .argument("<api>", "name of an api")
     .argument("[file]", "JSON file to send, or - to read stdin")
@@ -41,6 +42,11 @@ export function makePredictCommand(ctx: CliContext): Command {
         ctx.stdout.write(response.body.endsWith("\n") ? response.body : `${response.body}\n`);
       },
     );
+  return withExamples(command, [
+    ["axon predict iris-classifier sample.json", "POST sample.json and print the answer"],
+    ["echo '[5.9, 3.0, 5.1, 1.8]' | axon predict iris-classifier -", "the payload from stdin"],
+    ["axon predict iris-classifier sample.json -o json", "status, content type and body as JSON"],
+  ]);
 }
 
 function parseJsonBody(contentType: string | null, body: string): unknown {

@@ -3,11 +3,12 @@ import { Command } from "commander";
 import { resolveHome, type CliContext } from "../context.js";
 import { UserError } from "../errors.js";
 import { outputOption, type OutputOptions } from "../options.js";
+import { withExamples } from "../help.js";
 import { printJson } from "../output.js";
 
 /** Builds `axon validate`. */
 export function makeValidateCommand(ctx: CliContext): Command {
-  return new Command("validate")
+  const command = new Command("validate")
     .description("check a config file (and that its predictor files exist) without deploying")
     .argument(
       "[config-or-dir]",
@@ -52,4 +53,9 @@ export function makeValidateCommand(ctx: CliContext): Command {
         throw error;
       }
     });
+  return withExamples(command, [
+    ["axon validate", "check ./axon.yaml (or ./cortex.yaml) and its predictor files"],
+    ["axon validate examples/iris-sklearn", "check another project"],
+    ["axon validate -o json", "every problem as data (file, line, field, message)"],
+  ]);
 }

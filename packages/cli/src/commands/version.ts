@@ -6,6 +6,7 @@ import { findDaemon } from "../client/daemon.js";
 import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
 import { outputOption, type OutputOptions } from "../options.js";
+import { withExamples } from "../help.js";
 import { printJson } from "../output.js";
 
 /** The version in this package's package.json (two folders above `src/commands/` and `dist/commands/`). */
@@ -22,7 +23,7 @@ export function readCliVersionSync(): string {
 
 /** Builds `axon version`. */
 export function makeVersionCommand(ctx: CliContext): Command {
-  return new Command("version")
+  const command = new Command("version")
     .description("print the cli version and the local cluster's version")
     .addOption(outputOption())
     .action(async (flags: OutputOptions, command: Command) => {
@@ -42,4 +43,8 @@ export function makeVersionCommand(ctx: CliContext): Command {
           : `local cluster version: ${controlPlane}\n`,
       );
     });
+  return withExamples(command, [
+    ["axon version", "the cli's version and the running cluster's"],
+    ["axon version -o json", "{ cli, controlPlane } (null when no cluster runs)"],
+  ]);
 }

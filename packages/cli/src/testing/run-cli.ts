@@ -19,8 +19,12 @@ export interface RunCliOptions {
   cwd?: string;
   stdin?: string;
   interactive?: boolean;
+  /** Colours on stdout (default off, as when piped). */
+  color?: boolean;
   now?: Date;
   signal?: AbortSignal;
+  /** Called with each piece of stdout as it is written (to act in the middle of a stream). */
+  onStdout?: (text: string) => void;
 }
 
 /** Runs `axon <argv>` in this process. */
@@ -33,10 +37,16 @@ export async function runCli(
   const ctx: CliContext = {
     env: options.env ?? {},
     cwd: options.cwd ?? process.cwd(),
-    stdout: { write: (text) => void (stdout += text) },
+    stdout: {
+      write: (text) => {
+        stdout += text;
+        options.onStdout?.(text);
+      },
+    },
     stderr: { write: (text) => void (stderr += text) },
     stdin: Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]),
     interactive: options.interactive ?? false,
+    color: options.color ?? false,
     signal: options.signal ?? new AbortController().signal,
     now: () => options.now ?? new Date(),
   };

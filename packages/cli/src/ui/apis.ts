@@ -27,31 +27,58 @@ export function renderApiList(list: ApiListResponse, now: Date): string {
   return renderTable(headers, rows);
 }
 
-/** The detail view: status table, endpoint, example curl, resolved configuration, recent events. */
+/**
+ * The detail view: one section per concern, in this order, blank lines between. Each section is
+ * its own function returning text (or undefined when it has nothing to say), so a new one (the
+ * versions with their live times, the autoscaler's status) is one function and one line here.
+ */
 export function renderApiDetail(api: ApiDetail, now: Date): string {
-  const columns = statusColumns([api]);
   const sections = [
-    renderTable(
-      columns.map((column) => column.header),
-      [columns.map((column) => column.cell(api, now))],
-    ),
+    renderStatusSection(api, now),
+    renderStatusMessage(api),
+    renderEndpointSection(api),
+    renderEnvironment(api.environment),
+    renderConfigurationSection(api),
+    renderEventsSection(api.events, now),
   ];
-  if (api.statusMessage !== undefined && api.statusMessage !== "") {
-    sections.push(`${api.status === "error" ? "error" : "status"}: ${api.statusMessage}`);
-  }
-  sections.push(`endpoint: ${api.endpoint}\nexample curl: ${api.exampleCurl}`);
-  sections.push(renderEnvironment(api.environment));
-  sections.push(`configuration:\n${indent(api.specYaml.trimEnd())}`);
-  const events = api.events.slice(-DETAIL_EVENT_COUNT);
-  if (events.length > 0) {
-    const rows = events.map((event) => [
-      `${formatAge(new Date(event.time), now)} ago`,
-      event.type,
-      event.message,
-    ]);
-    sections.push(`events:\n${indent(renderTable(["when", "type", "message"], rows))}`);
-  }
-  return sections.join("\n\n");
+  return sections.filter((section): section is string => section !== undefined).join("\n\n");
+}
+
+/** The status table of one API: the list's columns without its name and endpoint. */
+export function renderStatusSection(api: ApiSummary, now: Date): string {
+  const columns = statusColumns([api]);
+  return renderTable(
+    columns.map((column) => column.header),
+    [columns.map((column) => column.cell(api, now))],
+  );
+}
+
+/** Why the API is not live (the last crash, a failed rollout), when the daemon says. */
+export function renderStatusMessage(api: ApiSummary): string | undefined {
+  if (api.statusMessage === undefined || api.statusMessage === "") return undefined;
+  return `${api.status === "error" ? "error" : "status"}: ${api.statusMessage}`;
+}
+
+/** Where to call the API, and how. */
+export function renderEndpointSection(api: ApiDetail): string {
+  return `endpoint: ${api.endpoint}\nexample curl: ${api.exampleCurl}`;
+}
+
+/** The resolved configuration, indented. */
+export function renderConfigurationSection(api: ApiDetail): string {
+  return `configuration:\n${indent(api.specYaml.trimEnd())}`;
+}
+
+/** The last `DETAIL_EVENT_COUNT` events, oldest first; undefined when there are none. */
+export function renderEventsSection(events: ApiDetail["events"], now: Date): string | undefined {
+  const recent = events.slice(-DETAIL_EVENT_COUNT);
+  if (recent.length === 0) return undefined;
+  const rows = recent.map((event) => [
+    `${formatAge(new Date(event.time), now)} ago`,
+    event.type,
+    event.message,
+  ]);
+  return `events:\n${indent(renderTable(["when", "type", "message"], rows))}`;
 }
 
 /** Which interpreter the replicas run, and from which built environment. */
@@ -93,13 +120,13 @@ function statusColumns(apis: readonly ApiSummary[]): StatusColumn[] {
 }
 
 /** `2.31 ms`, `1.5 s`; `-` before the first request (Cortex's `avg request` style). */
-function formatLatency(ms: number | null | undefined): string {
+export function formatLatency(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return "-";
   if (ms < 1000) return `${Number(ms.toPrecision(3))} ms`;
   return `${Number((ms / 1000).toPrecision(3))} s`;
 }
 
 /** A request count, `-` when zero. */
-function formatCount(count: number | undefined): string {
+export function formatCount(count: number | undefined): string {
   return count === undefined || count === 0 ? "-" : String(count);
 }

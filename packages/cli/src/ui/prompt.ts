@@ -4,7 +4,7 @@
  */
 import { createInterface } from "node:readline/promises";
 import type { CliContext } from "../context.js";
-import { CancelledError, UserError } from "../errors.js";
+import { CancelledError, InterruptedError, UserError } from "../errors.js";
 
 /** Asks `question` and resolves if the answer is yes; throws CancelledError otherwise. */
 export async function confirmOrCancel(
@@ -22,9 +22,14 @@ export async function confirmOrCancel(
   }
   ctx.stderr.write(`${question} (y/n) `);
   const lines = createInterface({ input: ctx.stdin, terminal: false });
+  // stdin closing before an answer (Ctrl-D) is a "no", not a hang.
+  const closed = new Promise<string>((resolve) => lines.once("close", () => resolve("")));
   try {
-    const answer = await lines.question("", { signal: ctx.signal });
+    const answer = await Promise.race([lines.question("", { signal: ctx.signal }), closed]);
     if (!/^y(es)?$/i.test(answer.trim())) throw new CancelledError();
+  } catch (error) {
+    if (ctx.signal.aborted) throw new InterruptedError();
+    throw error;
   } finally {
     lines.close();
   }

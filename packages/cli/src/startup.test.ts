@@ -1,0 +1,54 @@
+/**
+ * Start-up stays light: `axon get -o json` (the built entry, in a fresh Node process) must not load
+ * ink, react, the AWS SDK or the config validator; module loads are recorded with a load hook.
+ * Runs dist/: `npm run build` first.
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { makeApiDetail } from "./testing/fake-control-plane.js";
+import { startFakeDaemon } from "./testing/fixtures.js";
+
+const MAIN = new URL("../dist/main.js", import.meta.url).href;
+
+/** Runs `axon <argv>` in a child Node and returns its stdout and every module URL it loaded. */
+async function loadedModules(
+  argv: string[],
+  env: Record<string, string>,
+): Promise<{ stdout: string; modules: string[] }> {
+  const script = `
+import { registerHooks } from "node:module";
+import { writeSync } from "node:fs";
+const modules = [];
+registerHooks({ load(url, context, next) { modules.push(url); return next(url, context); } });
+process.argv = [process.argv[0], "axon", ...${JSON.stringify(argv)}];
+const { main } = await import(${JSON.stringify(MAIN)});
+await main();
+process.on("exit", () => writeSync(2, JSON.stringify(modules)));
+`;
+  const { stdout, stderr } = await promisify(execFile)(
+    process.execPath,
+    ["--input-type=module", "-e", script],
+    { encoding: "utf8", env: { ...env, PATH: process.env["PATH"] ?? "" } },
+  );
+  return { stdout, modules: JSON.parse(stderr) as string[] };
+}
+
+describe("start-up", () => {
+  it("`get -o json` loads neither ink, react, the AWS SDK nor the config validator", async () => {
+    // Given a running cluster with one api
+    const daemon = await startFakeDaemon();
+    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
+
+    // When a fresh process runs `axon get -o json`
+    const { stdout, modules } = await loadedModules(["get", "-o", "json"], daemon.env);
+
+    // Then it answered, the hook saw the CLI's own modules, and none of the heavy ones loaded
+    expect(JSON.parse(stdout)).toMatchObject({ apis: [{ name: "iris" }] });
+    expect(modules.some((url) => url.includes("/node_modules/commander/"))).toBe(true);
+    const heavy = modules.filter((url) =>
+      /\/node_modules\/(ink|react|react-reconciler|yoga-layout|@aws-sdk|ajv|yaml)\//.test(url),
+    );
+    expect(heavy).toEqual([]);
+  });
+});

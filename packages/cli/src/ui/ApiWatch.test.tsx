@@ -1,0 +1,168 @@
+import type { ApiSummary } from "@axon/control-plane/api";
+import { render } from "ink-testing-library";
+import { describe, expect, it } from "vitest";
+import { addSnapshot, type ApiTrends, type WatchSnapshot } from "../services/watch.js";
+import { makeApiDetail } from "../testing/fake-control-plane.js";
+import { ApiWatch } from "./ApiWatch.js";
+import { ColorProvider } from "./Tint.js";
+
+// Local time, so the clock in the header reads 17:25:03 in any time zone.
+const NOW = new Date(2026, 11, 3, 17, 25, 3);
+
+function summary(name: string, served: number, overrides: Partial<ApiSummary> = {}): ApiSummary {
+  return {
+    ...makeApiDetail(name, `http://localhost:8888/${name}`, "live"),
+    lastUpdated: new Date(NOW.getTime() - 17 * 60_000).toISOString(),
+    metrics: {
+      requests: { "2XX": served, "4XX": 0, "5XX": 2 },
+      avgLatencyMs: 2.31,
+      p99LatencyMs: 5.12,
+      inFlight: 1,
+    },
+    ...overrides,
+  };
+}
+
+/** Trends after looks one second apart, with these 2XX totals for iris. */
+function trendsFrom(
+  totals: number[],
+  others: ApiSummary[] = [],
+): { trends: ApiTrends; last: WatchSnapshot } {
+  let trends: ApiTrends = new Map();
+  let last: WatchSnapshot = { at: NOW.toISOString(), apis: [] };
+  totals.forEach((total, i) => {
+    last = {
+      at: new Date(NOW.getTime() - (totals.length - 1 - i) * 1000).toISOString(),
+      apis: [summary("iris-classifier", total), ...others],
+    };
+    trends = addSnapshot(trends, last);
+  });
+  return { trends, last };
+}
+
+describe("ApiWatch (every api)", () => {
+  it("shows a row per api with replicas by state, requests/s and a sparkline, at 100 columns", () => {
+    // Given iris serving more and more, and an api still starting a replica
+    const starting = summary("text-generator", 0, {
+      status: "updating",
+      replicas: { requested: 2, upToDate: 1, stale: 0, initializing: 1, failed: 0 },
+      metrics: {
+        requests: { "2XX": 0, "4XX": 0, "5XX": 0 },
+        avgLatencyMs: null,
+        p99LatencyMs: null,
+        inFlight: 0,
+      },
+    });
+    const { trends, last } = trendsFrom([0, 10, 30, 60, 100], [starting]);
+
+    // When rendering the screen with colours off
+    const { lastFrame } = render(
+      <ColorProvider enabled={false}>
+        <ApiWatch
+          snapshot={last}
+          trends={trends}
+          events={[]}
+          now={NOW}
+          width={100}
+          intervalMs={1000}
+        />
+      </ColorProvider>,
+    );
+
+    // Then the rows line up and the sparkline rises
+    expect(lastFrame()).toMatchInlineSnapshot(`
+      "axon get --watch  17:25:03 · every 1s · Ctrl-C to stop
+
+      api              status    replicas         req/s   avg      p99      2XX  4XX  5XX  req/s, last 2m
+      iris-classifier  live      1/1              40.0/s  2.31 ms  5.12 ms  100  -    2              ▃▅▆█
+      text-generator   updating  1/2 +1 starting  0.0/s   -        -        -    -    -              ▁▁▁▁"
+    `);
+  });
+
+  it("says it is looking before the first answer, and when nothing is deployed", () => {
+    const empty = render(
+      <ApiWatch
+        snapshot={undefined}
+        trends={new Map()}
+        events={[]}
+        now={NOW}
+        width={100}
+        intervalMs={1000}
+      />,
+    );
+    expect(empty.lastFrame()).toContain("looking at the cluster...");
+    const none = render(
+      <ApiWatch
+        snapshot={{ at: NOW.toISOString(), apis: [] }}
+        trends={new Map()}
+        events={[]}
+        now={NOW}
+        width={100}
+        intervalMs={1000}
+      />,
+    );
+    expect(none.lastFrame()).toContain("no apis are deployed");
+  });
+});
+
+describe("ApiWatch (one api)", () => {
+  it("shows replicas by state, requests/s and p99 with sparklines, and the recent events", () => {
+    // Given iris watched for five looks, with a failure among its events
+    const { trends } = trendsFrom([0, 10, 30, 60, 100]);
+    const detail = {
+      ...makeApiDetail("iris-classifier", "http://localhost:8888/iris-classifier", "live"),
+      ...summary("iris-classifier", 100),
+    };
+    const snapshot: WatchSnapshot = { at: NOW.toISOString(), apis: [detail], detail };
+    const events = [
+      {
+        time: new Date(NOW.getTime() - 120_000).toISOString(),
+        level: "info" as const,
+        message: "created version v-1",
+      },
+      {
+        time: new Date(NOW.getTime() - 65_000).toISOString(),
+        level: "error" as const,
+        message: "replica r-aaa111 failed: predictor raised ImportError",
+      },
+      {
+        time: new Date(NOW.getTime() - 4_000).toISOString(),
+        level: "info" as const,
+        message: "replica r-bbb222 is ready (0.9s)",
+      },
+    ];
+
+    // When rendering it at 100 columns
+    const { lastFrame } = render(
+      <ColorProvider enabled={false}>
+        <ApiWatch
+          snapshot={snapshot}
+          trends={trends}
+          events={events}
+          now={NOW}
+          width={100}
+          intervalMs={1000}
+        />
+      </ColorProvider>,
+    );
+
+    // Then every part is there
+    expect(lastFrame()).toMatchInlineSnapshot(`
+      "axon get --watch  17:25:03 · every 1s · Ctrl-C to stop
+
+      iris-classifier   live   http://localhost:8888/iris-classifier
+
+      replicas    1 ready of 1 requested · 0 starting · 0 on the old version · 0 failed
+      requests    40.0/s                                                                            ▃▅▆█
+      p99         5.12 ms                                                                          █████
+      avg         2.31 ms
+      responses   2XX 100 · 4XX - · 5XX 2
+      in flight   1
+
+      events
+        2m ago   info    created version v-1
+        1m ago   error   replica r-aaa111 failed: predictor raised ImportError
+        4s ago   info    replica r-bbb222 is ready (0.9s)"
+    `);
+  });
+});
