@@ -93,6 +93,9 @@ export class Daemon {
     this.#state = "starting";
     const { home } = this.#options;
     mkdirSync(home, { recursive: true, mode: 0o700 });
+    // Private whoever made it (an AXON_HOME created 0755 by hand or by an older axon): the
+    // database, logs and secrets inside hold predictor.env values and forwarded credentials.
+    chmodSync(home, 0o700);
     this.#acquireLock();
     try {
       const token = ensureToken(path.join(home, TOKEN_FILE));

@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, open, readFile, stat } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,6 +58,8 @@ export async function startDaemon(
     );
   }
   await mkdir(home, { recursive: true, mode: 0o700 });
+  // Private whoever made it; the daemon does the same for everything it writes.
+  await chmod(home, 0o700);
   const logFile = path.join(home, DAEMON_LOG_FILE);
   const args = [entry, "--home", home];
   if (options.gatewayPort !== undefined) args.push("--gateway-port", String(options.gatewayPort));
@@ -70,6 +72,7 @@ export async function startDaemon(
     () => 0,
   );
   const log = await open(logFile, "a", 0o600);
+  await log.chmod(0o600); // a daemon.log an older axon made 0644
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let spawnError: Error | undefined;
   let childPid: number | undefined;

@@ -2,7 +2,15 @@
  * Per-API secrets (the deploying user's forwarded cloud credentials), kept only in 0600 files
  * under `$AXON_HOME/secrets/` — never in the state database, API responses, events or logs.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 
 export type SecretVars = Record<string, string>;
@@ -13,6 +21,7 @@ export class SecretStore {
   constructor(home: string) {
     this.#dir = path.join(home, "secrets");
     mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+    chmodSync(this.#dir, 0o700); // also when an older axon made it with the default mode
   }
 
   #file(apiName: string): string {

@@ -3,6 +3,7 @@
  * SQLite file (WAL) under `$AXON_HOME`. Everything here survives `kill -9` of the daemon; observed
  * state (which processes run) is never trusted from here except to find orphans after a crash.
  */
+import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import type { ApiSpec } from "@axon/config";
 import type { ControlPlaneEventKind, EventLevel } from "../contract/index.js";
@@ -221,8 +222,15 @@ export class StateStore {
 
   /** Opens (creating if needed) the database file and applies the schema. */
   static open(file: string): StateStore {
+    // 0600 before SQLite opens it: SQLite gives the -wal and -shm files the database's mode.
+    closeSync(openSync(file, "a", 0o600));
+    chmodSync(file, 0o600);
     const db = new DatabaseSync(file);
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+    // Made by an older axon with the default mode: private now.
+    for (const suffix of ["-wal", "-shm"]) {
+      if (existsSync(file + suffix)) chmodSync(file + suffix, 0o600);
+    }
     db.exec(SCHEMA);
     for (const migration of MIGRATIONS) {
       const columns = db.prepare(`PRAGMA table_info(${migration.table})`).all();

@@ -4,7 +4,15 @@
  * own lifecycle lines (from the events it is subscribed to); `axon logs` reads the tail and follows
  * appends.
  */
-import { appendFileSync, mkdirSync, rmSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+} from "node:fs";
 import { open, stat } from "node:fs/promises";
 import path from "node:path";
 import { describeEvent, eventApi, type ControlPlaneEventKind } from "../../contract/index.js";
@@ -18,19 +26,29 @@ export class ApiLogs implements LogSource {
 
   constructor(home: string) {
     this.#dir = path.join(home, "logs");
-    mkdirSync(this.#dir, { recursive: true });
+    mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+    // Logs hold whatever predictors print: private, also when an older axon made them 0644.
+    chmodSync(this.#dir, 0o700);
+    for (const name of readdirSync(this.#dir)) chmodSync(path.join(this.#dir, name), 0o600);
   }
 
+  /** The API's log file, created 0600 when missing (workers append to it as their stdout). */
   fileFor(apiName: string): string {
+    const file = this.#path(apiName);
+    closeSync(openSync(file, "a", 0o600));
+    return file;
+  }
+
+  #path(apiName: string): string {
     return path.join(this.#dir, `${apiName}.log`);
   }
 
   remove(apiName: string): void {
-    rmSync(this.fileFor(apiName), { force: true });
+    rmSync(this.#path(apiName), { force: true });
   }
 
   tail(apiName: string, lines: number): Promise<{ text: string; position: number }> {
-    return readTail(this.fileFor(apiName), lines).then(({ text, offset }) => ({
+    return readTail(this.#path(apiName), lines).then(({ text, offset }) => ({
       text,
       position: offset,
     }));
@@ -42,7 +60,7 @@ export class ApiLogs implements LogSource {
     onData: (chunk: Buffer) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    return followFile(this.fileFor(apiName), position, onData, signal);
+    return followFile(this.#path(apiName), position, onData, signal);
   }
 
   /**
@@ -55,7 +73,7 @@ export class ApiLogs implements LogSource {
       const api = eventApi(event);
       if (api === undefined || !FILE_LOG_KINDS.has(event.kind)) return;
       const line = `${formatLogTime(time)} axon   [${api}] ${describeEvent(event).message}\n`;
-      appendFileSync(this.fileFor(api), line, { mode: 0o600 });
+      appendFileSync(this.#path(api), line, { mode: 0o600 });
     };
   }
 }

@@ -1,0 +1,136 @@
+/**
+ * Issue 16 against a real daemon: a decompression bomb and an archive with a link out are refused
+ * at upload without touching what runs, `cluster info` shows the disk bundles take, and a home
+ * that already existed with the default mode ends up private with everything in it.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, onTestFinished, test } from "vitest";
+import { copyExample, makeTestCluster } from "./helpers.js";
+
+/** Uploads `file` as a bundle with the daemon's own token, as the CLI would. */
+async function putBundle(home: string, file: string): Promise<{ status: number; body: string }> {
+  const bytes = readFileSync(file);
+  const sha = createHash("sha256").update(bytes).digest("hex");
+  const { apiUrl } = JSON.parse(readFileSync(path.join(home, "daemon.json"), "utf8")) as {
+    apiUrl: string;
+  };
+  const token = readFileSync(path.join(home, "token"), "utf8").trim();
+  const response = await fetch(`${apiUrl}/v1/bundles/${sha}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/gzip" },
+    body: bytes,
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+/** A tar.gz written by Python's tarfile (which, unlike node-tar, writes hostile entries). */
+function pythonTar(script: string): string {
+  const file = path.join(os.tmpdir(), `axon-hostile-${process.pid}-${Date.now()}.tar.gz`);
+  execFileSync("python3", [
+    "-c",
+    `import tarfile, io\nt = tarfile.open(${JSON.stringify(file)}, "w:gz")\n${script}\nt.close()`,
+  ]);
+  onTestFinished(() => rmSync(file, { force: true }));
+  return file;
+}
+
+describe("hostile bundles against the daemon", () => {
+  test("a bomb and a link chain are refused at upload naming the entry; disk use is shown", async () => {
+    // Given a running cluster with a deployed API
+    const c = await makeTestCluster();
+    const project = copyExample("iris-sklearn");
+    expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
+
+    // When an archive whose one entry declares 5 GiB (a few KiB gzip'd) is uploaded
+    const bomb = pythonTar(
+      `i = tarfile.TarInfo("zeros.bin"); i.size = 5 << 30\nt.addfile(i)\nt.fileobj.write(bytes(8 << 20))`,
+    );
+    const bombAnswer = await putBundle(c.home, bomb);
+
+    // Then it is a 413 naming the limit and the entry
+    expect(bombAnswer.status).toBe(413);
+    expect(JSON.parse(bombAnswer.body)).toMatchObject({
+      code: "bundle.too_large",
+      message: "the project bundle expands to more than 4 GiB (at zeros.bin)",
+    });
+
+    // When an archive with a chain of inside-looking symlinks is uploaded
+    const chain = pythonTar(
+      `for n in ("a/s", "a/s/t"):\n  i = tarfile.TarInfo(n); i.type = tarfile.SYMTYPE; i.linkname = ".."; t.addfile(i)`,
+    );
+    const chainAnswer = await putBundle(c.home, chain);
+
+    // Then it is a 400 naming the entry (not a 500 at deploy)
+    expect(chainAnswer.status).toBe(400);
+    expect(JSON.parse(chainAnswer.body)).toMatchObject({ code: "bundle.unsafe" });
+    expect(chainAnswer.body).toContain("a/s/t: is written through the symbolic link a/s");
+
+    // And cluster info shows the one bundle that was stored and its unpacked project
+    const info = await c.axon(["cluster", "info", "-o", "json"]);
+    expect(info.code).toBe(0);
+    expect(JSON.parse(info.stdout)).toMatchObject({ disk: { bundles: 1, projects: 1 } });
+    expect((await c.axon(["cluster", "info"])).stdout).toMatch(
+      /^disk: .* \(1 bundle .*, 1 unpacked .*\)$/m,
+    );
+  });
+});
+
+describe("a private AXON_HOME", () => {
+  test("a home that existed with mode 0755 ends up 0700, with every file in it 0600", async () => {
+    // Given a home made 0755 by hand, holding files an older axon left world-readable
+    const c = await makeTestCluster();
+    chmodSync(c.home, 0o755);
+    mkdirSync(path.join(c.home, "logs"), { mode: 0o755 });
+    mkdirSync(path.join(c.home, "secrets"), { mode: 0o755 });
+    writeFileSync(path.join(c.home, "daemon.log"), "old run\n", { mode: 0o644 });
+    writeFileSync(path.join(c.home, "logs", "iris-classifier.log"), "old\n", { mode: 0o644 });
+    writeFileSync(path.join(c.home, "state.db"), "", { mode: 0o644 });
+    for (const file of ["daemon.log", "state.db", "logs/iris-classifier.log"]) {
+      chmodSync(path.join(c.home, file), 0o644);
+    }
+    chmodSync(path.join(c.home, "logs"), 0o755);
+    chmodSync(path.join(c.home, "secrets"), 0o755);
+
+    // When an API with a secret in its environment (forwarded AWS credentials) is deployed
+    const project = copyExample("iris-sklearn");
+    const deployed = await c.axon(["deploy", project, "--wait"], {
+      env: { AWS_SECRET_ACCESS_KEY: "not-for-other-users" },
+    });
+    expect(deployed.code).toBe(0);
+
+    // Then the home and its folders of state are 0700 and no file there is readable by others
+    const modeOf = (p: string): number => statSync(p).mode & 0o777;
+    expect(modeOf(c.home)).toBe(0o700);
+    const leaks: string[] = [];
+    const files: string[] = [];
+    for (const dir of ["", "logs", "secrets", "bundles"]) {
+      const full = path.join(c.home, dir);
+      if (dir !== "") expect([dir, modeOf(full)]).toEqual([dir, 0o700]);
+      for (const name of readdirSync(full)) {
+        const file = path.join(full, name);
+        if (!statSync(file).isFile() || name.endsWith(".sock")) continue;
+        files.push(path.join(dir, name));
+        if ((modeOf(file) & 0o077) !== 0)
+          leaks.push(`${path.join(dir, name)} ${modeOf(file).toString(8)}`);
+      }
+    }
+    expect(leaks).toEqual([]);
+    // (the files that matter were all looked at)
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "daemon.log",
+        "state.db",
+        "state.db-wal",
+        "state.db-shm",
+        "token",
+        "daemon.json",
+        "logs/iris-classifier.log",
+        "secrets/iris-classifier.json",
+      ]),
+    );
+  });
+});
