@@ -13,7 +13,7 @@ import { describe, expect, onTestFinished, test } from "vitest";
 import { RecordingSink } from "../../events/event-sink.js";
 import type { DesiredApi } from "../provider.js";
 import { ApiLogs } from "./api-logs.js";
-import { LocalProvider } from "./local-provider.js";
+import { crashBackoffMs, LocalProvider } from "./local-provider.js";
 
 const FIXTURES = fileURLToPath(new URL("../../replica/fixtures/", import.meta.url));
 const PYTHON = process.env.AXON_TEST_PYTHON ?? "python3";
@@ -229,5 +229,11 @@ describe("LocalProvider", () => {
         reason: expect.stringContaining("worker 0"),
       },
     ]);
+  });
+});
+
+describe("crashBackoffMs", () => {
+  test("doubles from 1 s up to a minute", () => {
+    expect([1, 2, 3, 4, 10].map(crashBackoffMs)).toEqual([1000, 2000, 4000, 8000, 60000]);
   });
 });

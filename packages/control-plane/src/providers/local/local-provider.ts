@@ -276,14 +276,17 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
       failure?.versionId === version.id
         ? failure.lastAt + crashBackoffMs(failure.count) - this.#now()
         : 0;
-    const step = planRolloutStep({
+    const input = {
       desired: desired.replicas,
       versionId: version.id,
       replicas: this.#liveReplicas(name),
       maxSurge: spec.update_strategy.max_surge,
       maxUnavailable: spec.update_strategy.max_unavailable,
-      mayStart: backoffMs <= 0,
-    });
+    };
+    const step = planRolloutStep(input);
+    // In a crash backoff nothing starts, and nothing stops to make room for what cannot start:
+    // look again when it is over.
+    if (backoffMs > 0 && step.start > 0) return { requeueAfterMs: backoffMs };
     // Stops are not awaited: a stopped replica drains in the background and reports when it is
     // gone (onChange), which plans the next step.
     for (const id of step.stop) {
@@ -298,8 +301,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
         this.#startReplica(name, version.id, key, spec, projectDir, python, desired.secretEnv);
       }
     }
-    const waiting = backoffMs > 0 && this.#liveReplicas(name).length < desired.replicas;
-    return waiting ? { requeueAfterMs: backoffMs } : {};
+    return {};
   }
 
   async remove(apiName: string, signal: AbortSignal): Promise<void> {

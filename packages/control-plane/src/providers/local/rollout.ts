@@ -25,8 +25,6 @@ export interface RolloutInput {
   /** `update_strategy` as the spec resolved it: `"25%"` or `"1"`. */
   maxSurge: string;
   maxUnavailable: string;
-  /** False while the current version is waiting out a crash backoff: start nothing. */
-  mayStart: boolean;
 }
 
 export interface RolloutStep {
@@ -61,7 +59,7 @@ export function planRolloutStep(input: RolloutInput): RolloutStep {
 
   if (old.length === 0) {
     if (current.length < desired) {
-      return { start: input.mayStart ? desired - current.length : 0, stop: [] };
+      return { start: desired - current.length, stop: [] };
     }
     const surplus = [...current]
       .sort((a, b) => Number(ready(a)) - Number(ready(b)) || b.startedAt - a.startedAt)
@@ -83,8 +81,6 @@ export function planRolloutStep(input: RolloutInput): RolloutStep {
   for (const r of readyOld.slice(0, stoppable)) stop.push(r.id);
 
   const remaining = current.length + old.length - stop.length;
-  const start = input.mayStart
-    ? Math.max(0, Math.min(desired - current.length, desired + surge - remaining))
-    : 0;
+  const start = Math.max(0, Math.min(desired - current.length, desired + surge - remaining));
   return { start, stop };
 }
