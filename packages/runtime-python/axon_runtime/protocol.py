@@ -6,15 +6,17 @@ type-specific body. Keep this file and protocol.ts in step: they are the two end
 
 import struct
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 
 # Frame types.
 REQUEST = 1  # front -> worker
 RESPONSE = 2  # worker -> front
 BATCH = 3  # front -> worker: u32 count, then that many complete REQUEST frames
+PING = 4  # front -> worker: are you there? (no body); answered with PONG in turn
 HELLO = 16  # worker -> front, first frame on a connection
 READY = 17  # worker -> front, after PythonPredictor.__init__ returned
 INIT_FAILED = 18  # worker -> front, import or __init__ raised; the worker exits next
+PONG = 19  # worker -> front: the answer to a PING (no body)
 
 # Request body kinds (decided by the front from Content-Type).
 BODY_JSON = 0
@@ -104,3 +106,6 @@ class FrameReader:
             self._size = len(rest)
             self._need = 4 + unpack(rest, 0)[0] if len(rest) >= 4 else 4
         return frames
+
+
+PONG_FRAME = CONTROL_HEAD.pack(1, PONG)

@@ -437,6 +437,14 @@ def _serve_inline(sock: socket.socket, handler: RequestHandler, log: RuntimeLog)
                 out.append(handle(buf, start, end))
             elif kind == p.BATCH:
                 out.extend(handle_batch(buf, start, end))
+            elif kind == p.PING:
+                # Answered in turn (after what came before it) but at once, not held for the
+                # frames after it: a PONG is how the front tells a busy worker from a stuck one.
+                out.append(p.PONG_FRAME)
+                sendall(b"".join(out))
+                out = []
+                last = clock()
+                continue
             else:
                 log.warning(f"ignoring a frame of unknown type {kind}")
                 continue
@@ -493,6 +501,8 @@ def _serve_threaded(sock: socket.socket, handler: RequestHandler, threads: int, 
                 send(b"".join(handler.handle_batch(buf, start, end)))
                 if release is not None:
                     release()
+            elif kind == p.PING:
+                send(p.PONG_FRAME)  # this thread is free, whatever the predict threads are doing
             else:
                 log.warning(f"ignoring a frame of unknown type {kind}")
 

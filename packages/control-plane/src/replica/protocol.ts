@@ -6,7 +6,7 @@
  */
 
 /** Bumped when a frame changes shape; workers announce theirs in HELLO. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Frame types. */
 export const FrameType = {
@@ -16,12 +16,16 @@ export const FrameType = {
   Response: 2,
   /** front → worker: `u32 count`, then that many complete REQUEST frames; one `predict_batch` call. */
   Batch: 3,
+  /** front → worker: empty; the worker answers PONG when its receiving loop reaches it. */
+  Ping: 4,
   /** worker → front: first frame on a connection, JSON `{protocol, worker, pid}`. */
   Hello: 16,
   /** worker → front: `__init__` returned, JSON `{args, predict_batch, post_predict_args, load_ms}`. */
   Ready: 17,
   /** worker → front: import or `__init__` raised, JSON `{error, traceback}`; the worker exits next. */
   InitFailed: 18,
+  /** worker → front: empty, the answer to a PING. */
+  Pong: 19,
 } as const;
 
 /** How the worker should hand the body to `predict` (decided from the request's Content-Type). */
@@ -122,6 +126,9 @@ export function encodeRequestHead(
   if (meta !== null) head.write(meta, REQUEST_HEADER_BYTES + idBytes, metaBytes);
   return head;
 }
+
+/** A whole PING frame (length 1, type). */
+export const PING_FRAME: Buffer = Buffer.from([0, 0, 0, 1, FrameType.Ping]);
 
 /** Bytes of a BATCH frame before its first REQUEST frame: length, type, count. */
 export const BATCH_HEADER_BYTES = 9;

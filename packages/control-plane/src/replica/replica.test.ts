@@ -728,13 +728,17 @@ describe("Replica under load: overload, timeouts, batching, metrics", () => {
     expect(replica.inFlight).toBe(0);
   });
 
-  it("answers 504 past the per-request timeout, then serves again once the worker is free", async () => {
-    // Given a replica with a 300 ms timeout
-    const { replica, url } = await startHarness({ timeoutMs: 300 });
+  it("answers 504 past the per-request timeout, then kills the stuck worker and serves from its replacement", async () => {
+    // Given a replica with one worker and a 300 ms timeout
+    const { replica, url, logFile } = await startHarness({
+      predictorPath: "stuck_predictor.py",
+      timeoutMs: 300,
+    });
     await replica.ready;
+    const [stuckPid] = replica.pids();
 
-    // When predict takes 1 s
-    const res = await postJson(url, { action: "sleep", seconds: 1 });
+    // When predict sleeps far past the timeout
+    const res = await postJson(url, { sleep: 30 });
 
     // Then the caller gets 504 naming the request and the timeout
     expect(res.status).toBe(504);
@@ -744,13 +748,13 @@ describe("Replica under load: overload, timeouts, batching, metrics", () => {
     expect(body.error).toBe(
       `test-api did not answer request ${requestId} within the timeout of 0.3s`,
     );
-    // And the replica serves again once the worker is done with the abandoned request
-    // (requests queued behind it time out too: the worker runs one request at a time)
+    // And the stuck worker is killed and replaced (gunicorn's --timeout), so the replica serves
+    // again without waiting for the sleep: 503s (no live worker) until the replacement is ready
     let answer: Response | undefined;
     const statuses: number[] = [];
     await waitFor(
       () => answer?.status === 200,
-      "a fast answer",
+      "an answer from the replacement",
       10_000,
       async () => {
         answer = await postJson(url, { fast: true });
@@ -758,12 +762,82 @@ describe("Replica under load: overload, timeouts, batching, metrics", () => {
       },
     );
     if (answer === undefined) throw new Error("no answer");
-    expect(((await answer.json()) as { payload: unknown }).payload).toEqual({ fast: true });
-    expect(statuses.slice(0, -1).every((status) => status === 504)).toBe(true);
-    expect(replica.requestStats().statusClasses).toMatchObject({
-      "2XX": 1,
-      "5XX": statuses.length,
+    const served = (await answer.json()) as { pid: number; payload: unknown };
+    expect(served.payload).toEqual({ fast: true });
+    expect(served.pid).not.toBe(stuckPid);
+    expect(statuses.slice(0, -1).every((status) => status === 503 || status === 504)).toBe(true);
+    expect(isAlive(stuckPid ?? 0)).toBe(false);
+    const log = await readFile(logFile, "utf8");
+    expect(log).toContain(
+      `request ${requestId} timed out after 0.3s and got 504; worker 0 is still running it`,
+    );
+    // (a request sent after the 504 and before the kill queued behind it: it went along)
+    expect(log).toMatch(
+      /worker 0 of replica r-test sent no answer for 0\.3s \(the timeout\) and was killed( \(request req-\d+, queued behind, goes to another worker\))?; starting a replacement/,
+    );
+  });
+
+  it("a request queued behind a stuck worker waits for the replacement and is logged as queued", async () => {
+    // Given a replica with one worker and a 3 s timeout
+    const { replica, url, logFile } = await startHarness({
+      predictorPath: "stuck_predictor.py",
+      timeoutMs: 3_000,
     });
+    await replica.ready;
+    const [stuckPid] = replica.pids();
+
+    // When predict deadlocks on one request, and another arrives behind it a while later
+    const stuck = postJson(url, { deadlock: true }); // req-1
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const queued = postJson(url, { after: true }); // req-2
+
+    // Then the deadlocked one gets 504, and the queued one is answered by the replacement
+    const [first, second] = await Promise.all([stuck, queued]);
+    expect(first.status).toBe(504);
+    expect(second.status).toBe(200);
+    const served = (await second.json()) as { pid: number; payload: unknown };
+    expect(served.payload).toEqual({ after: true });
+    expect(served.pid).not.toBe(stuckPid);
+    // And the log says which request was running and which only waited
+    const log = await readFile(logFile, "utf8");
+    expect(log).toContain(
+      "request req-1 timed out after 3s and got 504; worker 0 is still running it",
+    );
+    expect(log).toContain(
+      "worker 0 of replica r-test sent no answer for 3s (the timeout) and was killed (request req-2, queued behind, goes to another worker); starting a replacement",
+    );
+    expect(log).not.toMatch(/req-2[^\n]*still running/);
+    expect(replica.inFlight).toBe(0);
+  });
+
+  it("a worker that stops answering while idle (SIGSTOP) is found by a ping and replaced", async () => {
+    // Given a replica with two workers and a 1 s timeout
+    const { replica, url, logFile } = await startHarness({
+      predictorPath: "stuck_predictor.py",
+      processes: 2,
+      timeoutMs: 1_000,
+    });
+    await replica.ready;
+    const [healthyPid, stoppedPid = 0] = replica.pids();
+    const replaced: number[][] = [];
+    replica.onWorkerReplaced((pids) => replaced.push(pids));
+
+    // When worker 1 is stopped while it has nothing to do
+    process.kill(stoppedPid, "SIGSTOP");
+
+    // Then it is killed and replaced without any request having to find out
+    await waitFor(() => replaced.length > 0, "the stopped worker's replacement", 15_000);
+    expect(replica.pids()).not.toContain(stoppedPid);
+    expect(isAlive(stoppedPid)).toBe(false);
+    expect(await readFile(logFile, "utf8")).toContain(
+      "worker 1 of replica r-test did not answer a ping for 1s (the timeout) and was killed",
+    );
+    // And the replica serves on both workers again
+    await waitFor(() => replica.hasLiveWorker, "a live worker");
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => postJson(url, { i })));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(6).fill(200));
+    // And the worker that kept answering its pings (PONG) was left alone
+    expect(replica.pids()).toContain(healthyPid);
   });
 
   it("batches: every caller gets its own answer, batches never exceed maxBatchSize", async () => {

@@ -3,8 +3,8 @@
  * WorkerPool of Python workers (worker-pool.ts). It parses nothing twice and queues nothing
  * unbounded: it counts in-flight requests and answers 503 beyond `maxConcurrency`, hands each body
  * to the least-busy worker the pool offers (or gathers bodies into batches for `predict_batch`),
- * answers 504 past the per-request timeout, lets requests drain on stop, and keeps the request
- * metrics the autoscaler reads.
+ * answers 504 past the per-request timeout, recycles a worker stuck past it (gunicorn's
+ * `--timeout`), lets requests drain on stop, and keeps the request metrics the autoscaler reads.
  *
  * Split from the pool so that admission and batching — the hot path — read on their own, and so
  * that any host can run this front over a pool: the front never touches a process, it asks the
@@ -62,6 +62,8 @@ const DEFAULT_STOP_GRACE_MS = 10_000;
 /** In-flight requests on surviving workers get this long when a sibling worker crashed. */
 const FAILED_GRACE_MS = 5_000;
 const MAX_REQUEST_ID_CHARS = 512;
+/** An idle worker quiet this long (or the timeout, if shorter) is pinged: is it still there? */
+const PING_AFTER_MS = 5_000;
 
 /** A running replica; see the module comment. */
 export class Replica {
@@ -84,6 +86,8 @@ export class Replica {
   #batch: Call[] = [];
   #batchBytes = 0;
   #batchTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Calls a stuck worker had queued (never started), waiting for a worker to take them. */
+  #held: Call[] = [];
   #timers: ReturnType<typeof setInterval>[] = [];
   #shutdown: Promise<void> | null = null;
   #resolveReady: () => void = () => {};
@@ -95,6 +99,7 @@ export class Replica {
       onReady: (info) => this.#onPoolReady(info),
       onAnswered: (call, status) => this.#answered(call.startedAt, status),
       onWorkerGone: (link, exitText) => this.#answerLostCalls(link, exitText),
+      onWorkerAvailable: () => this.#sendHeld(),
       onFailed: (info, startError) => this.#fail(info, startError),
     });
     const batching = options.batching;
@@ -318,28 +323,108 @@ export class Replica {
     );
     // Checking a few times per timeout keeps 504s close to it at a negligible cost.
     const sweepMs = Math.min(1_000, Math.max(5, Math.floor(this.#timeoutMs / 10)));
-    const sweep = setInterval(() => this.#expire(), sweepMs);
+    const sweep = setInterval(() => this.#sweep(), sweepMs);
     sample.unref();
     sweep.unref();
     this.#timers = [sample, sweep];
   }
 
-  #expire(): void {
-    const deadline = performance.now() - this.#timeoutMs;
+  /** Every few hundredths of the timeout: 504s past it, and stuck workers recycled. */
+  #sweep(): void {
+    const now = performance.now();
+    const deadline = now - this.#timeoutMs;
     const seconds = this.#timeoutMs / 1000;
     const message = (call: Call, where: string): string =>
       `${this.#options.apiName} did not answer request ${call.requestId} within the timeout of ${seconds}s${where}`;
     this.#expireBatch(deadline, (call) => message(call, " (it was waiting for its batch)"));
+    this.#expireHeld(deadline, (call) => message(call, " (it was waiting for a worker)"));
+    const threads = this.#options.threads;
     for (const link of this.#pool.links) {
-      const expired = link.expire(deadline, (call) => message(call, ""));
-      if (expired.length > 0) {
-        appendReplicaLogLine(
-          this.#options,
-          "WARNING",
-          `${describeRequests(expired)} timed out after ${seconds}s and got 504; worker ${link.index} is still running ${expired.length === 1 ? "it" : "them"}`,
-        );
+      const { started, queued } = link.expire(deadline, (call) => message(call, ""), threads);
+      const expired = started.length + queued.length;
+      if (expired > 0) {
+        // Only requests the worker may have started are "still running"; the others wait their
+        // turn behind them (it recycles them if it stays stuck, see #recycle).
+        const timedOut = `timed out after ${seconds}s and got 504`;
+        if (started.length > 0) {
+          const them = started.length === 1 ? "it" : "them";
+          const line = `${describeRequests(started)} ${timedOut}; worker ${link.index} is still running ${them}`;
+          appendReplicaLogLine(this.#options, "WARNING", line);
+        }
+        if (queued.length > 0) {
+          const line = `${describeRequests(queued)} ${timedOut} while queued at worker ${link.index}, behind requests it is still running`;
+          appendReplicaLogLine(this.#options, "WARNING", line);
+        }
       }
     }
+    const pingAfterMs = Math.min(PING_AFTER_MS, this.#timeoutMs);
+    for (const link of this.#pool.links) {
+      if (link.usable && link.checkLiveness(now, this.#timeoutMs, pingAfterMs)) {
+        this.#recycle(link, seconds);
+      }
+    }
+  }
+
+  /**
+   * Gunicorn's `--timeout`: a worker that owed an answer and sent nothing for the timeout (a
+   * predict that never returns, a deadlock, SIGSTOP) is killed and replaced. Requests it may have
+   * been running get 502 (they are not run twice); the ones queued behind them never started and
+   * go to another worker, or wait for the replacement.
+   */
+  #recycle(link: WorkerLink, seconds: number): void {
+    const what = link.inFlight === 0 ? "did not answer a ping" : "sent no answer";
+    const { started, queued } = link.takeCalls(this.#options.threads);
+    const o = this.#options;
+    for (const call of started) {
+      writeJsonError(
+        call.res,
+        502,
+        call.requestId,
+        `the predictor process of ${o.apiName} was stuck (nothing for ${seconds}s, the timeout) while handling request ${call.requestId} and was replaced; see the API logs`,
+      );
+      this.#answered(call.startedAt, 502);
+    }
+    const notes: string[] = [];
+    if (started.length > 0) notes.push(`${describeRequests(started)} got 502`);
+    if (queued.length > 0) {
+      const go = queued.length === 1 ? "goes" : "go";
+      notes.push(`${describeRequests(queued)}, queued behind, ${go} to another worker`);
+    }
+    // The pool logs the kill with this text when the process is gone, and replaces it.
+    const detail = notes.length > 0 ? ` (${notes.join("; ")})` : "";
+    const description = `${what} for ${seconds}s (the timeout) and was killed${detail}`;
+    this.#pool.killStuck(link, description);
+    this.#held.push(...queued);
+    this.#sendHeld();
+  }
+
+  /** Sends held calls (see #recycle) to live workers, in the order they arrived. */
+  #sendHeld(): void {
+    const held = this.#held;
+    const batching = this.#options.batching;
+    while (held.length > 0) {
+      const link = this.#pool.pickWorker();
+      if (link === undefined) return; // the replacement takes them once it is ready
+      if (batching == null) link.send(held.shift() as Call);
+      else link.sendBatch(held.splice(0, batching.maxBatchSize));
+    }
+  }
+
+  /** Answers 504 to held calls past the timeout. */
+  #expireHeld(deadline: number, message: (call: Call) => string): void {
+    const held = this.#held;
+    if (held.length === 0 || (held[0] as Call).startedAt > deadline) return; // oldest first
+    const expired = held.filter((call) => call.startedAt <= deadline);
+    this.#held = held.filter((call) => call.startedAt > deadline);
+    for (const call of expired) {
+      writeJsonError(call.res, 504, call.requestId, message(call));
+      this.#answered(call.startedAt, 504);
+    }
+    appendReplicaLogLine(
+      this.#options,
+      "WARNING",
+      `${describeRequests(expired)} timed out waiting for a worker (${expired.length === 1 ? "its" : "their"} worker was stuck and is being replaced) and got 504`,
+    );
   }
 
   /** Answers 504 to calls that waited past the timeout for their batch to leave. */
@@ -458,7 +543,8 @@ export class Replica {
     this.#timers = [];
     if (this.#batchTimer !== null) clearTimeout(this.#batchTimer);
     this.#batchTimer = null;
-    const unsent = this.#batch;
+    const unsent = [...this.#held, ...this.#batch];
+    this.#held = [];
     this.#batch = [];
     this.#batchBytes = 0;
     for (const call of unsent) {

@@ -13,6 +13,7 @@ import {
   encodeBatchHead,
   encodeRequestHead,
   FrameType,
+  PING_FRAME,
   readResponseHeaders,
   RESPONSE_CONTENT_TYPES,
   RESPONSE_HEADER_BYTES,
@@ -49,6 +50,8 @@ export class Call {
   readonly meta: string | null;
   readonly body: Buffer;
   seq = 0;
+  /** The seq of the first call of the BATCH that carried it; 0 when it was sent alone. */
+  batch = 0;
 
   constructor(
     res: Responder,
@@ -90,16 +93,28 @@ export class WorkerLink {
   inFlight = 0;
   /** The front killed the process because its connection closed and it did not exit. */
   killedAfterDisconnect = false;
+  /** Why the front killed the process as stuck (see `checkLiveness`); null if it did not. */
+  killedAsStuck: string | null = null;
+  /** Frames received from the worker, any type: a stuck worker is one that stops sending them. */
+  heard = 0;
 
   #markExited: () => void = () => {};
   #seq = 0;
   /** Calls waiting for an answer, in the order they were sent (oldest first). */
   readonly #pending = new Map<number, Call>();
-  /** Seqs of calls answered 504 while the worker still runs them; their late answers are dropped. */
-  readonly #abandoned = new Set<number>();
+  /**
+   * Calls answered 504 while the worker still runs (or will run) them, seq → the seq of their
+   * batch (0: sent alone), in the order sent; their late answers are dropped.
+   */
+  readonly #abandoned = new Map<number, number>();
   #out: Buffer[] = [];
   #outBytes = 0;
   #flushScheduled = false;
+  #pingOutstanding = false;
+  /** What `checkLiveness` saw last: `heard`, whether an answer was owed, and since when quiet. */
+  #heardAtCheck = 0;
+  #owedAtCheck = false;
+  #quietSince = 0;
   readonly #hooks: WorkerLinkHooks;
 
   constructor(index: number, child: ChildProcess, hooks: WorkerLinkHooks) {
@@ -149,6 +164,8 @@ export class WorkerLink {
       heads.push(head);
       bytes += head.length + call.body.length;
     }
+    const batch = (calls[0] as Call).seq;
+    for (const call of calls) call.batch = batch;
     this.#queue(encodeBatchHead(calls.length, bytes));
     for (let i = 0; i < calls.length; i++) {
       this.#queue(heads[i] as Buffer);
@@ -165,26 +182,104 @@ export class WorkerLink {
 
   /**
    * Answers 504 to every call older than `deadline` (a `performance.now()` value) and returns
-   * them. The worker keeps running them, so they stay counted in `inFlight` until it answers.
+   * them, split as `startedOrQueued` does. The worker keeps running (or will run) them, so they
+   * stay counted in `inFlight` until it answers.
    */
-  expire(deadline: number, message: (call: Call) => string): Call[] {
-    const expired: Call[] = [];
+  expire(
+    deadline: number,
+    message: (call: Call) => string,
+    threads: number,
+  ): { started: Call[]; queued: Call[] } {
+    const started: Call[] = [];
+    const queued: Call[] = [];
+    const oldest = this.#pending.values().next().value;
+    if (oldest === undefined || oldest.startedAt > deadline) return { started, queued };
+    const startedSeqs = this.#startedSeqs(threads);
     for (const [seq, call] of this.#pending) {
       if (call.startedAt > deadline) break; // sent in order: the rest are younger
       this.#pending.delete(seq);
-      this.#abandoned.add(seq);
+      this.#abandoned.set(seq, call.batch);
       writeJsonError(call.res, 504, call.requestId, message(call));
       this.#hooks.onAnswered(call, 504);
-      expired.push(call);
+      (startedSeqs.has(seq) ? started : queued).push(call);
     }
-    return expired;
+    return { started, queued };
+  }
+
+  /**
+   * The seqs the worker may be running now. It starts requests in the order they were sent: one
+   * at a time on its receiving loop (`threads` 1), on `threads` predict threads, and batches one
+   * at a time whatever `threads` is. So the first `threads` unanswered requests (those answered
+   * 504 included) may have started, or the first batch; everything after them is still queued.
+   */
+  #startedSeqs(threads: number): Set<number> {
+    const started = new Set<number>();
+    let firstBatch = -1;
+    let slots = threads;
+    const consider = (seq: number, batch: number): boolean => {
+      if (batch !== 0) {
+        if (firstBatch === -1) firstBatch = batch;
+        if (batch !== firstBatch) return false;
+      } else if (slots-- <= 0) {
+        return false;
+      }
+      started.add(seq);
+      return true;
+    };
+    for (const [seq, batch] of this.#abandoned) if (!consider(seq, batch)) return started;
+    for (const [seq, call] of this.#pending) if (!consider(seq, call.batch)) return started;
+    return started;
+  }
+
+  /**
+   * The liveness check the front's sweep makes (gunicorn's `--timeout`, by what the worker
+   * sends rather than by a heartbeat of its own): true when the worker owes an answer — to a
+   * request, or to a PING — and has sent no frame at all for longer than `timeoutMs`. A worker
+   * that owes nothing and has been quiet for `pingAfterMs` gets a PING, so one that stopped
+   * answering while idle is found as well. `now` is `performance.now()`.
+   */
+  checkLiveness(now: number, timeoutMs: number, pingAfterMs: number): boolean {
+    const owes = this.inFlight > 0 || this.#pingOutstanding;
+    if (this.heard !== this.#heardAtCheck || (owes && !this.#owedAtCheck)) {
+      this.#heardAtCheck = this.heard;
+      this.#quietSince = now;
+    }
+    this.#owedAtCheck = owes;
+    if (owes) return now - this.#quietSince > timeoutMs;
+    if (now - this.#quietSince >= pingAfterMs) {
+      this.#pingOutstanding = true;
+      this.#queue(PING_FRAME);
+    }
+    return false;
+  }
+
+  /**
+   * The worker is about to be killed as stuck: takes every call still waiting on it, split into
+   * those it may have started (see `#startedSeqs`) and those only queued, and sends it nothing
+   * more. Calls already answered 504 are not returned.
+   */
+  takeCalls(threads: number): { started: Call[]; queued: Call[] } {
+    const startedSeqs = this.#startedSeqs(threads);
+    const started: Call[] = [];
+    const queued: Call[] = [];
+    for (const [seq, call] of this.#pending) (startedSeqs.has(seq) ? started : queued).push(call);
+    this.ready = false; // no longer `usable`: nothing more is sent to it
+    this.#pending.clear();
+    this.#abandoned.clear();
+    this.inFlight = 0;
+    this.#out = [];
+    this.#outBytes = 0;
+    return { started, queued };
   }
 
   /** Handles one frame from the worker (after HELLO). */
   onFrame(buffer: Buffer, start: number, end: number): void {
+    this.heard++;
     const type = buffer[start];
     if (type === FrameType.Response) {
       this.#onResponse(buffer, start, end);
+    } else if (type === FrameType.Pong) {
+      this.#pingOutstanding = false;
     } else if (type === FrameType.Ready) {
       const info = JSON.parse(buffer.toString("utf8", start + 1, end)) as {
         args?: unknown;

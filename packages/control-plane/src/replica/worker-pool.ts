@@ -114,6 +114,8 @@ export interface WorkerPoolHooks {
    * messages. Called once per worker, while the pool closes too.
    */
   onWorkerGone(link: WorkerLink, exitText: string): readonly Call[];
+  /** A replacement worker is ready (after `onReady`): calls held for one can go now. */
+  onWorkerAvailable?(): void;
   /**
    * The pool gave up: the socket could not be bound or a worker died before every worker was
    * ready (then `startError` says why, for `ready` to reject with), or workers died too often. It
@@ -248,6 +250,17 @@ export class WorkerPool {
   }
 
   /**
+   * Kills a worker the front found stuck (SIGKILL: a stopped process ignores anything else, a
+   * stuck one may ignore SIGTERM). It is then reported and replaced like a worker that died, with
+   * `description` (e.g. `sent nothing for 60s …`) as what happened to it.
+   */
+  killStuck(link: WorkerLink, description: string): void {
+    if (link.exit !== null) return;
+    link.killedAsStuck = description;
+    link.child.kill("SIGKILL");
+  }
+
+  /**
    * From now on a worker's end is expected: it is neither replaced nor reported through
    * `onFailed` (its calls still go to `onWorkerGone`). The owner calls this when it starts to
    * stop, before it lets requests drain; `close()` then ends the processes. Idempotent.
@@ -375,6 +388,7 @@ export class WorkerPool {
   }
 
   #onWorkerReady(): void {
+    if (this.#phase === "running") this.#hooks.onWorkerAvailable?.();
     if (this.#phase !== "starting") return;
     if (!this.#links.every((link) => link.ready)) return;
     this.#phase = "running";
@@ -505,6 +519,7 @@ function describeExit(link: WorkerLink): string {
   const exit = link.exit;
   if (exit === null) return "lost its connection";
   if (exit.spawnError !== undefined) return "could not be started";
+  if (link.killedAsStuck !== null) return link.killedAsStuck;
   if (link.killedAfterDisconnect) {
     return `closed its connection and was killed (it had not exited ${DISCONNECTED_EXIT_MS / 1000}s later)`;
   }
