@@ -19,6 +19,15 @@ import { registerListApisRoute } from "./routes/list-apis.js";
 import { registerLogsRoute } from "./routes/logs.js";
 import { registerMetricsRoute } from "./routes/metrics.js";
 import { registerShutdownRoute } from "./routes/shutdown.js";
+import { registerAddEnvironmentRoute } from "./routes/add-environment.js";
+import { registerClusterDownEnvRoute } from "./routes/cluster-down-env.js";
+import { registerClusterInfoEnvRoute } from "./routes/cluster-info-env.js";
+import { registerClusterUpRoute } from "./routes/cluster-up.js";
+import { registerEnvironmentGuard } from "./routes/environment-guard.js";
+import { registerListEnvironmentsRoute } from "./routes/list-environments.js";
+import { registerPlanClusterRoute } from "./routes/plan-cluster.js";
+import { registerRemoveEnvironmentRoute } from "./routes/remove-environment.js";
+import { registerUseEnvironmentRoute } from "./routes/use-environment.js";
 
 /** An unexpected error's message with each `cause` after it, and the first frame of its stack. */
 function describeFailure(error: unknown): { cause: string; at?: string } {
@@ -106,5 +115,14 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
   registerEventsRoute(app, context);
   registerMetricsRoute(app, context);
   registerShutdownRoute(app, context);
+  registerEnvironmentGuard(app, context);
+  registerListEnvironmentsRoute(app, context);
+  registerAddEnvironmentRoute(app, context);
+  registerUseEnvironmentRoute(app, context);
+  registerRemoveEnvironmentRoute(app, context);
+  registerPlanClusterRoute(app, context);
+  registerClusterUpRoute(app, context);
+  registerClusterInfoEnvRoute(app, context);
+  registerClusterDownEnvRoute(app, context);
   return app;
 }

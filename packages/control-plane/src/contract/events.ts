@@ -64,7 +64,19 @@ export type ControlPlaneEvent =
       cause: string;
       /** Where it was thrown (the first frame of its stack), when known. */
       at?: string;
-    };
+    }
+  | {
+      kind: "cluster.resource_updated";
+      /** The environment (an AWS cluster) whose stack changed. */
+      env: string;
+      logicalId: string;
+      resourceType: string;
+      status: string;
+      reason?: string;
+    }
+  | { kind: "cluster.created"; env: string; stackName: string; region: string; seconds: number }
+  | { kind: "cluster.deleted"; env: string; stackName: string; region: string; seconds: number }
+  | { kind: "cluster.failed"; env: string; stackName: string; message: string };
 
 export type ControlPlaneEventKind = ControlPlaneEvent["kind"];
 
@@ -175,6 +187,26 @@ export function describeEvent(event: ControlPlaneEvent): { level: EventLevel; me
       return {
         level: "error",
         message: `request ${event.requestId} (${event.method} ${event.url}) failed with 500: ${event.cause}${event.at === undefined ? "" : ` ${event.at}`}`,
+      };
+    case "cluster.resource_updated":
+      return {
+        level: event.status.endsWith("_FAILED") ? "error" : "info",
+        message: `${event.env}: ${event.logicalId} (${event.resourceType}) ${event.status}${event.reason === undefined ? "" : `: ${event.reason}`}`,
+      };
+    case "cluster.created":
+      return {
+        level: "info",
+        message: `${event.env}: stack ${event.stackName} created in ${event.region} (${event.seconds.toFixed(0)}s)`,
+      };
+    case "cluster.deleted":
+      return {
+        level: "info",
+        message: `${event.env}: stack ${event.stackName} deleted from ${event.region} (${event.seconds.toFixed(0)}s)`,
+      };
+    case "cluster.failed":
+      return {
+        level: "error",
+        message: `${event.env}: stack ${event.stackName}: ${event.message}`,
       };
   }
 }

@@ -100,6 +100,21 @@ CREATE TABLE IF NOT EXISTS events (
   message TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_api ON events(api_name, id);
+CREATE TABLE IF NOT EXISTS environments (
+  name TEXT PRIMARY KEY,
+  provider TEXT NOT NULL,
+  region TEXT NOT NULL,
+  stack_name TEXT NOT NULL,
+  cluster_name TEXT,
+  config_file TEXT,
+  config_yaml TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 `;
 
 /**
@@ -206,6 +221,45 @@ function toApi(row: ApiRow): ApiRecord {
     rolledBack: row.rollback_json === null ? null : parseRollback(row.rollback_json),
     createdAt: row.a_created,
     updatedAt: row.a_updated,
+  };
+}
+
+/** An AWS environment: a cluster stack in a region, and the config it was created from. */
+export interface EnvironmentRecord {
+  name: string;
+  provider: "aws";
+  region: string;
+  stackName: string;
+  clusterName: string | null;
+  configFile: string | null;
+  configYaml: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface EnvironmentRow {
+  name: string;
+  provider: string;
+  region: string;
+  stack_name: string;
+  cluster_name: string | null;
+  config_file: string | null;
+  config_yaml: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+function toEnvironment(row: EnvironmentRow): EnvironmentRecord {
+  return {
+    name: row.name,
+    provider: "aws",
+    region: row.region,
+    stackName: row.stack_name,
+    clusterName: row.cluster_name,
+    configFile: row.config_file,
+    configYaml: row.config_yaml,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }
 
@@ -442,6 +496,64 @@ export class StateStore {
         ...(row.kind === null ? {} : { kind: row.kind }),
         message: row.message,
       }));
+  }
+
+  /** The AWS environments (`local` is implicit and never stored), by name. */
+  listEnvironments(): EnvironmentRecord[] {
+    return this.#all<EnvironmentRow>("SELECT * FROM environments ORDER BY name").map(toEnvironment);
+  }
+
+  getEnvironment(name: string): EnvironmentRecord | undefined {
+    const row = this.#get<EnvironmentRow>("SELECT * FROM environments WHERE name = ?", name);
+    return row === undefined ? undefined : toEnvironment(row);
+  }
+
+  /** Adds an environment, or updates it (keeping its creation time). */
+  putEnvironment(record: Omit<EnvironmentRecord, "createdAt" | "updatedAt">, at: Date): void {
+    this.#run(
+      `INSERT INTO environments (name, provider, region, stack_name, cluster_name, config_file, config_yaml, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET provider = excluded.provider, region = excluded.region,
+         stack_name = excluded.stack_name, cluster_name = excluded.cluster_name,
+         config_file = excluded.config_file, config_yaml = excluded.config_yaml, updated_at = excluded.updated_at`,
+      record.name,
+      record.provider,
+      record.region,
+      record.stackName,
+      record.clusterName,
+      record.configFile,
+      record.configYaml,
+      at.toISOString(),
+      at.toISOString(),
+    );
+  }
+
+  /** Forgets an environment (and makes `local` the default if it was); true if it existed. */
+  deleteEnvironment(name: string): boolean {
+    let existed = false;
+    this.#transaction(() => {
+      existed = this.#get("SELECT 1 AS x FROM environments WHERE name = ?", name) !== undefined;
+      this.#run("DELETE FROM environments WHERE name = ?", name);
+      this.#run("DELETE FROM settings WHERE key = 'default_environment' AND value = ?", name);
+    });
+    return existed;
+  }
+
+  /** The environment commands target without `--env`; undefined means `local`. */
+  getDefaultEnvironment(): string | undefined {
+    return this.#get<{ value: string }>(
+      "SELECT value FROM settings WHERE key = 'default_environment'",
+    )?.value;
+  }
+
+  setDefaultEnvironment(name: string | undefined): void {
+    if (name === undefined) this.#run("DELETE FROM settings WHERE key = 'default_environment'");
+    else
+      this.#run(
+        `INSERT INTO settings (key, value) VALUES ('default_environment', ?)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+        name,
+      );
   }
 
   #transaction(body: () => void): void {

@@ -1,0 +1,111 @@
+/**
+ * The one place AWS SDK errors become Axon's `DomainError`s (STYLE §16): by the error's name (AWS's
+ * error code), never by string-matching deeper in. Each message says what was refused, where
+ * (profile, region) and what to do.
+ */
+import { DomainError } from "../../errors.js";
+import type { AwsTarget } from "./sdk.js";
+
+const EXPIRED = new Set([
+  "ExpiredToken",
+  "ExpiredTokenException",
+  "RequestExpired",
+  "TokenRefreshRequired",
+  "InvalidClientTokenId",
+  "UnrecognizedClientException",
+  "InvalidAccessKeyId",
+  "SignatureDoesNotMatch",
+]);
+const MISSING = new Set(["CredentialsProviderError", "ProviderError"]);
+const DENIED = new Set([
+  "AccessDenied",
+  "AccessDeniedException",
+  "UnauthorizedOperation",
+  "AuthorizationError",
+  "InsufficientCapabilitiesException",
+]);
+const THROTTLED = new Set([
+  "Throttling",
+  "ThrottlingException",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "SlowDown",
+]);
+
+/** True for AWS's "slow down" answers, which are worth retrying after a pause. */
+export function isThrottlingError(error: unknown): boolean {
+  return THROTTLED.has(errorName(error));
+}
+
+/**
+ * True when CloudFormation says a stack does not exist. CloudFormation has no error code of its
+ * own for this (it is a `ValidationError`), so its documented wording is the only signal.
+ */
+export function isStackMissingError(error: unknown): boolean {
+  return (
+    errorName(error) === "ValidationError" &&
+    error instanceof Error &&
+    /does not exist/.test(error.message)
+  );
+}
+
+/**
+ * Translates an SDK error from `action` (e.g. `cloudformation:CreateStack`) into a DomainError with
+ * actionable text. DomainErrors pass through unchanged.
+ */
+export function translateAwsError(error: unknown, action: string, target: AwsTarget): DomainError {
+  if (error instanceof DomainError) return error;
+  const name = errorName(error);
+  const detail = error instanceof Error ? error.message : String(error);
+  const where = `profile ${target.profile}, region ${target.region}`;
+  if (EXPIRED.has(name)) {
+    return new DomainError(
+      "provider.aws.credentials_expired",
+      `the AWS credentials (${where}) were refused for ${action}: ${detail}`,
+      {
+        status: 401,
+        hint: `refresh them (aws sso login --profile ${target.profile}, or new keys in the environment of the shell that started the control plane), then run the command again; the control plane reads credentials when it calls AWS`,
+        cause: error,
+      },
+    );
+  }
+  if (MISSING.has(name)) {
+    return new DomainError(
+      "provider.aws.credentials_missing",
+      `no AWS credentials found for ${action} (${where}): ${detail}`,
+      {
+        status: 401,
+        hint: "configure the standard AWS chain for the control plane (AWS_PROFILE, aws configure / aws sso login, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), then run axon cluster down and up again if the control plane was started without them",
+        cause: error,
+      },
+    );
+  }
+  if (DENIED.has(name)) {
+    return new DomainError(
+      "provider.aws.access_denied",
+      `AWS denied ${action} (${where}): ${detail}`,
+      {
+        status: 403,
+        hint: `allow ${action} for this identity (see docs/aws.md for every permission axon cluster up needs), or use a profile that has it`,
+        cause: error,
+      },
+    );
+  }
+  if (THROTTLED.has(name)) {
+    return new DomainError(
+      "provider.aws.throttled",
+      `AWS kept throttling ${action} (${where}) after several retries: ${detail}`,
+      { status: 503, hint: "wait a minute and run the command again", cause: error },
+    );
+  }
+  return new DomainError("provider.aws.failed", `${action} failed (${where}): ${name}: ${detail}`, {
+    status: 502,
+    cause: error,
+  });
+}
+
+function errorName(error: unknown): string {
+  if (error instanceof Error) return error.name;
+  if (typeof error === "object" && error !== null && "name" in error) return String(error.name);
+  return "";
+}

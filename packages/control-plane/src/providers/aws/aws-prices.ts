@@ -1,0 +1,23 @@
+/**
+ * The AWS prices behind `cluster up`'s cost table: assumptions to print beside the estimate, kept
+ * in this one data file with their date and region so they are updated in one place. Source: the
+ * public on-demand list prices for us-east-1 as published in 2026 (shared/reference/aws-prices.md).
+ * Other regions are typically 10–30% higher.
+ */
+export const AWS_PRICES = {
+  asOf: "2026",
+  region: "us-east-1",
+  note: "us-east-1 on-demand list prices, 2026; verify for your region (others are typically 10–30% higher)",
+  hoursPerMonth: 730,
+  fargateVcpuHour: 0.04048,
+  fargateGbHour: 0.004445,
+  fargateSpotDiscount: "up to ~70% below on-demand",
+  albHour: 0.0225,
+  albLcuHour: 0.008,
+  natGatewayHour: 0.045,
+  natGatewayPerGb: 0.045,
+  publicIpv4Hour: 0.005,
+  logsIngestedPerGb: 0.5,
+  logsStoredPerGbMonth: 0.03,
+  s3PerGbMonth: 0.023,
+} as const;

@@ -1,0 +1,245 @@
+/**
+ * The cluster's CloudFormation stack: create, describe, delete, and wait on them while reporting
+ * each resource's progress. Waiting polls DescribeStacks and DescribeStackEvents (new events only,
+ * by id), pausing and retrying when AWS throttles. A failure names the resource that failed first
+ * and CloudFormation's reason for it; every SDK error leaves here as a `DomainError`.
+ */
+import { DomainError } from "../../errors.js";
+import { isStackMissingError, isThrottlingError, translateAwsError } from "./aws-errors.js";
+import { CLUSTER_OUTPUT_NAMES } from "./cluster-template.js";
+import type { AwsTarget, CloudFormationPort } from "./sdk.js";
+
+/** One resource's step, as CloudFormation reported it. */
+export interface StackResourceProgress {
+  logicalId: string;
+  resourceType: string;
+  /** e.g. CREATE_IN_PROGRESS, CREATE_COMPLETE, CREATE_FAILED, DELETE_COMPLETE. */
+  status: string;
+  reason?: string;
+}
+
+export type ClusterStackOutputs = Partial<Record<(typeof CLUSTER_OUTPUT_NAMES)[number], string>>;
+
+/** A stack as DescribeStacks shows it. */
+export interface ClusterStackState {
+  stackId: string;
+  stackName: string;
+  status: string;
+  statusReason?: string;
+  outputs: ClusterStackOutputs;
+}
+
+/** What any AWS call needs: where it goes (for messages), a signal, and how to pause. */
+export interface AwsCallDeps {
+  target: AwsTarget;
+  signal: AbortSignal;
+  /** Pause between polls (default 5 s; tests pass less); throttling retries start from it. */
+  pollMs?: number;
+  /** Injectable for tests; waits `ms` or rejects when `signal` aborts. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export interface StackDeps extends AwsCallDeps {
+  cloudFormation: CloudFormationPort;
+  onResource: (progress: StackResourceProgress) => void;
+}
+
+/** Retries per call when AWS throttles, with doubling pauses from `pollMs`. */
+const THROTTLE_RETRIES = 5;
+
+/** The stack, or undefined when it does not exist (or was deleted). */
+export async function describeClusterStack(
+  deps: StackDeps,
+  stackName: string,
+): Promise<ClusterStackState | undefined> {
+  let output;
+  try {
+    output = await callAws(deps, "cloudformation:DescribeStacks", () =>
+      deps.cloudFormation.describeStacks({ StackName: stackName }),
+    );
+  } catch (error) {
+    if (error instanceof DomainError && isStackMissingError(error.cause)) return undefined;
+    throw error;
+  }
+  const stack = output.Stacks?.[0];
+  if (stack === undefined || stack.StackStatus === "DELETE_COMPLETE") return undefined;
+  const outputs: ClusterStackOutputs = {};
+  for (const entry of stack.Outputs ?? []) {
+    const key = entry.OutputKey as (typeof CLUSTER_OUTPUT_NAMES)[number] | undefined;
+    if (key !== undefined && CLUSTER_OUTPUT_NAMES.includes(key) && entry.OutputValue !== undefined)
+      outputs[key] = entry.OutputValue;
+  }
+  return {
+    stackId: stack.StackId ?? stackName,
+    stackName: stack.StackName ?? stackName,
+    status: stack.StackStatus ?? "UNKNOWN",
+    ...(stack.StackStatusReason === undefined ? {} : { statusReason: stack.StackStatusReason }),
+    outputs,
+  };
+}
+
+/** Creates the stack and waits until CREATE_COMPLETE; throws naming the failed resource. */
+export async function createClusterStack(
+  deps: StackDeps,
+  input: { stackName: string; templateBody: string; tags: Record<string, string> },
+): Promise<ClusterStackState> {
+  const created = await callAws(deps, "cloudformation:CreateStack", () =>
+    deps.cloudFormation.createStack({
+      StackName: input.stackName,
+      TemplateBody: input.templateBody,
+      // The template creates unnamed IAM roles (least privilege, CAPABILITY_IAM only).
+      Capabilities: ["CAPABILITY_IAM"],
+      // Roll back on failure: nothing half-made stays, and the stack is left for `cluster down`.
+      OnFailure: "ROLLBACK",
+      Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })),
+    }),
+  );
+  const stackId = created.StackId ?? input.stackName;
+  return waitForStack(deps, stackId, input.stackName, "create");
+}
+
+/**
+ * Deletes the stack and waits until it is gone. Returns `absent` when there was nothing to delete.
+ */
+export async function deleteClusterStack(
+  deps: StackDeps,
+  stackName: string,
+): Promise<"deleted" | "absent"> {
+  const existing = await describeClusterStack(deps, stackName);
+  if (existing === undefined) return "absent";
+  // The stack's earlier events are history: report only what the deletion does.
+  const before = await callAws(deps, "cloudformation:DescribeStackEvents", () =>
+    deps.cloudFormation.describeStackEvents({ StackName: existing.stackId }),
+  );
+  const seen = new Set((before.StackEvents ?? []).map((event) => event.EventId ?? ""));
+  if (existing.status !== "DELETE_IN_PROGRESS") {
+    await callAws(deps, "cloudformation:DeleteStack", () =>
+      deps.cloudFormation.deleteStack({ StackName: existing.stackId }),
+    );
+  }
+  await waitForStack(deps, existing.stackId, stackName, "delete", seen);
+  return "deleted";
+}
+
+/**
+ * Waits for a stack operation to finish, reporting every new resource event. For `create`, an
+ * operation already under way (CREATE_IN_PROGRESS from an earlier, interrupted `cluster up`) is
+ * waited on the same way. Events whose ids are in `seen` are not reported again.
+ */
+export async function waitForStack(
+  deps: StackDeps,
+  stackId: string,
+  stackName: string,
+  operation: "create" | "delete",
+  seen = new Set<string>(),
+): Promise<ClusterStackState> {
+  const sleep = deps.sleep ?? defaultSleep;
+  const failures: StackResourceProgress[] = [];
+  for (;;) {
+    const events = await callAws(deps, "cloudformation:DescribeStackEvents", () =>
+      deps.cloudFormation.describeStackEvents({ StackName: stackId }),
+    );
+    const fresh = (events.StackEvents ?? [])
+      .filter((event) => event.EventId !== undefined && !seen.has(event.EventId))
+      .reverse();
+    for (const event of fresh) {
+      seen.add(event.EventId ?? "");
+      if (event.ResourceType === "AWS::CloudFormation::Stack") continue;
+      const progress: StackResourceProgress = {
+        logicalId: event.LogicalResourceId ?? "?",
+        resourceType: event.ResourceType ?? "?",
+        status: event.ResourceStatus ?? "?",
+        ...(event.ResourceStatusReason === undefined ? {} : { reason: event.ResourceStatusReason }),
+      };
+      if (progress.status.endsWith("_FAILED")) failures.push(progress);
+      deps.onResource(progress);
+    }
+    const state = await describeClusterStack(deps, stackId);
+    if (state === undefined) {
+      if (operation === "delete")
+        return { stackId, stackName, status: "DELETE_COMPLETE", outputs: {} };
+      throw new DomainError(
+        "provider.aws.stack_failed",
+        `stack ${stackName} disappeared while it was being created (someone deleted it)`,
+        { status: 409, hint: "run axon cluster up again" },
+      );
+    }
+    if (!state.status.endsWith("_IN_PROGRESS")) {
+      if (operation === "create" && state.status === "CREATE_COMPLETE") return state;
+      if (operation === "delete" && state.status === "DELETE_COMPLETE") return state;
+      throw stackFailure(stackName, operation, state, failures);
+    }
+    if (deps.signal.aborted) {
+      throw new DomainError(
+        "provider.aws.wait_cancelled",
+        `stopped waiting for stack ${stackName} (${state.status}); CloudFormation carries on without us`,
+        {
+          status: 499,
+          hint: `axon cluster info shows where it got to; axon cluster ${operation === "create" ? "up" : "down"} again picks it up`,
+        },
+      );
+    }
+    await sleep(deps.pollMs ?? 5000, deps.signal).catch(() => undefined);
+  }
+}
+
+function stackFailure(
+  stackName: string,
+  operation: "create" | "delete",
+  state: ClusterStackState,
+  failures: StackResourceProgress[],
+): DomainError {
+  // The first failure is the cause; later ones are usually "Resource creation cancelled".
+  const cause = failures.find((failure) => !/cancelled/i.test(failure.reason ?? "")) ?? failures[0];
+  const what =
+    cause === undefined
+      ? (state.statusReason ?? "no resource reported a reason")
+      : `${cause.logicalId} (${cause.resourceType}) ${cause.status}: ${cause.reason ?? "no reason given"}`;
+  const hint =
+    operation === "create"
+      ? "CloudFormation rolled the stack back, so nothing half-made is left running; fix the cause and run axon cluster up again, or remove the rolled-back stack with axon cluster down"
+      : "fix the cause (a resource created outside the stack may be holding it, e.g. an ENI or a non-empty bucket), then run axon cluster down again";
+  return new DomainError(
+    "provider.aws.stack_failed",
+    `${operation === "create" ? "creating" : "deleting"} stack ${stackName} failed (${state.status}): ${what}`,
+    { status: 502, hint },
+  );
+}
+
+/** Calls AWS once, retrying with doubling pauses while it throttles; errors leave translated. */
+export async function callAws<T>(
+  deps: AwsCallDeps,
+  action: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  const sleep = deps.sleep ?? defaultSleep;
+  let pause = Math.max(deps.pollMs ?? 1000, 50);
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isThrottlingError(error) || attempt >= THROTTLE_RETRIES || deps.signal.aborted)
+        throw translateAwsError(error, action, deps.target);
+      await sleep(pause, deps.signal).catch(() => undefined);
+      pause *= 2;
+    }
+  }
+}
+
+function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,283 @@
+/**
+ * AWS clusters against a real moto server (the AWS emulator) on 127.0.0.1: the real SDK clients,
+ * reaching it through AWS_ENDPOINT_URL as a user's emulator setup would. moto builds stacks at
+ * once, so no waiting is involved; what moto cannot do (failures, throttling, credentials) is in
+ * providers/aws/cluster-stack.test.ts on mocked clients.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { CloudFormationClient, ListStacksCommand } from "@aws-sdk/client-cloudformation";
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import {
+  DescribeNatGatewaysCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+} from "@aws-sdk/client-ec2";
+import { DescribeClustersCommand, ECSClient, ListClustersCommand } from "@aws-sdk/client-ecs";
+import {
+  DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
+  ElasticLoadBalancingV2Client,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
+import {
+  GetBucketEncryptionCommand,
+  ListBucketsCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DomainError } from "../errors.js";
+import { RecordingSink } from "../events/event-sink.js";
+import { motoAvailable, startMoto, type MotoServer } from "../providers/aws/testing/moto-server.js";
+import { StateStore } from "../state/store.js";
+import {
+  bringUpAwsCluster,
+  describeAwsCluster,
+  planAwsCluster,
+  tearDownAwsCluster,
+  type AwsClusterDeps,
+} from "./aws-cluster.js";
+import { listEnvironments } from "./environments.js";
+
+const HAS_MOTO = motoAvailable();
+const IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0";
+
+let moto: MotoServer | undefined;
+const dirs: string[] = [];
+
+async function motoServer(): Promise<MotoServer> {
+  moto ??= await startMoto();
+  Object.assign(process.env, moto.awsEnv());
+  return moto;
+}
+
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  await moto?.reset();
+});
+afterAll(async () => {
+  await moto?.stop();
+});
+
+function harness(): { deps: AwsClusterDeps; sink: RecordingSink; resources: string[] } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "axon-aws-cluster-"));
+  dirs.push(dir);
+  const sink = new RecordingSink();
+  const resources: string[] = [];
+  return {
+    deps: {
+      store: StateStore.open(path.join(dir, "state.db")),
+      events: sink,
+      signal: new AbortController().signal,
+      pollMs: 50,
+      onResource: (progress) => resources.push(`${progress.logicalId} ${progress.status}`),
+    },
+    sink,
+    resources,
+  };
+}
+
+const clientConfig = { region: "us-east-1" };
+
+/** Everything a cluster can leave behind, listed by type (default VPC pieces excluded). */
+async function leftovers(): Promise<Record<string, string[]>> {
+  const cfn = new CloudFormationClient(clientConfig);
+  const ec2 = new EC2Client(clientConfig);
+  const stacks = await cfn.send(new ListStacksCommand({}));
+  const vpcs = await ec2.send(new DescribeVpcsCommand({}));
+  const defaultVpc = vpcs.Vpcs?.find((vpc) => vpc.IsDefault === true)?.VpcId;
+  const groups = await ec2.send(new DescribeSecurityGroupsCommand({}));
+  const subnets = await ec2.send(new DescribeSubnetsCommand({}));
+  const nats = await ec2.send(new DescribeNatGatewaysCommand({}));
+  const clusters = await new ECSClient(clientConfig).send(new ListClustersCommand({}));
+  const described =
+    (clusters.clusterArns ?? []).length === 0
+      ? { clusters: [] }
+      : await new ECSClient(clientConfig).send(
+          new DescribeClustersCommand({ clusters: clusters.clusterArns }),
+        );
+  const balancers = await new ElasticLoadBalancingV2Client(clientConfig).send(
+    new DescribeLoadBalancersCommand({}),
+  );
+  const buckets = await new S3Client({ ...clientConfig, forcePathStyle: true }).send(
+    new ListBucketsCommand({}),
+  );
+  const logGroups = await new CloudWatchLogsClient(clientConfig).send(
+    new DescribeLogGroupsCommand({}),
+  );
+  const roles = await new IAMClient(clientConfig).send(new ListRolesCommand({}));
+  return {
+    stacks: (stacks.StackSummaries ?? [])
+      .filter((stack) => stack.StackStatus !== "DELETE_COMPLETE")
+      .map((stack) => `${stack.StackName ?? ""} ${stack.StackStatus ?? ""}`),
+    vpcs: (vpcs.Vpcs ?? []).filter((vpc) => vpc.IsDefault !== true).map((vpc) => vpc.VpcId ?? ""),
+    subnets: (subnets.Subnets ?? [])
+      .filter((subnet) => subnet.VpcId !== defaultVpc)
+      .map((subnet) => subnet.SubnetId ?? ""),
+    natGateways: (nats.NatGateways ?? [])
+      .filter((nat) => nat.State !== "deleted")
+      .map((nat) => nat.NatGatewayId ?? ""),
+    securityGroups: (groups.SecurityGroups ?? [])
+      .filter((group) => group.GroupName !== "default")
+      .map((group) => group.GroupId ?? ""),
+    ecsClusters: (described.clusters ?? [])
+      .filter((cluster) => cluster.status === "ACTIVE")
+      .map((cluster) => cluster.clusterName ?? ""),
+    loadBalancers: (balancers.LoadBalancers ?? []).map((lb) => lb.LoadBalancerName ?? ""),
+    buckets: (buckets.Buckets ?? []).map((bucket) => bucket.Name ?? ""),
+    logGroups: (logGroups.logGroups ?? []).map((group) => group.logGroupName ?? ""),
+    roles: (roles.Roles ?? []).map((role) => role.RoleName ?? ""),
+  };
+}
+
+const NOTHING = {
+  stacks: [],
+  vpcs: [],
+  subnets: [],
+  natGateways: [],
+  securityGroups: [],
+  ecsClusters: [],
+  loadBalancers: [],
+  buckets: [],
+  logGroups: [],
+  roles: [],
+};
+
+describe.skipIf(!HAS_MOTO)("AWS clusters on moto (skipped when python3 has no moto)", () => {
+  beforeEach(async () => {
+    await motoServer();
+  });
+
+  it("Given a default-VPC cluster.yaml, When planned, brought up, described and torn down twice, Then the stack's resources exist, then nothing is left and the second down is a no-op", async () => {
+    const { deps, sink, resources } = harness();
+    const request = {
+      config: `cluster_name: demo\nregion: us-east-1\nimage: ${IMAGE}\nlog_retention_days: 14\ntags: {team: ml}\n`,
+      configFileName: "cluster.yaml",
+    };
+
+    // When planned, Then it is priced and nothing exists yet
+    const plan = await planAwsCluster(deps, request);
+    expect(plan).toMatchObject({ env: "demo", stackName: "axon-demo", region: "us-east-1" });
+    expect(plan.existingStatus).toBeUndefined();
+    expect(plan.costs.lines.map((line) => line.item)).toContain("Application Load Balancer");
+    expect(plan.costs.perMonth).toBeGreaterThan(15);
+    expect(await leftovers()).toEqual(NOTHING);
+
+    // When brought up
+    const up = await bringUpAwsCluster(deps, request);
+
+    // Then the stack is complete, the environment registered, every resource reported
+    expect(up.outcome).toBe("created");
+    expect(up.cluster).toMatchObject({
+      env: "demo",
+      stackStatus: "CREATE_COMPLETE",
+      clusterName: "axon-demo",
+      image: IMAGE,
+      logGroup: "/axon/demo",
+    });
+    expect(up.cluster.loadBalancerUrl).toMatch(/^http:\/\/axon-demo-.*elb\.amazonaws\.com$/);
+    expect(listEnvironments(deps.store).environments.map((env) => env.name)).toEqual([
+      "local",
+      "demo",
+    ]);
+    // (moto records no per-resource events: resource progress is tested on a mocked client)
+    void resources;
+    expect(sink.kinds()).toContain("cluster.created");
+
+    // And the SDK sees each resource as configured
+    const ecs = await new ECSClient(clientConfig).send(
+      new DescribeClustersCommand({ clusters: ["axon-demo"] }),
+    );
+    expect(ecs.clusters?.[0]?.status).toBe("ACTIVE");
+    const elb = new ElasticLoadBalancingV2Client(clientConfig);
+    const lbs = await elb.send(new DescribeLoadBalancersCommand({ Names: ["axon-demo"] }));
+    expect(lbs.LoadBalancers?.[0]?.Scheme).toBe("internet-facing");
+    const listeners = await elb.send(
+      new DescribeListenersCommand({ LoadBalancerArn: lbs.LoadBalancers?.[0]?.LoadBalancerArn }),
+    );
+    expect(listeners.Listeners?.[0]).toMatchObject({ Port: 80, Protocol: "HTTP" });
+    expect(listeners.Listeners?.[0]?.DefaultActions?.[0]?.Type).toBe("fixed-response");
+    const logs = await new CloudWatchLogsClient(clientConfig).send(
+      new DescribeLogGroupsCommand({ logGroupNamePrefix: "/axon/demo" }),
+    );
+    expect(logs.logGroups?.[0]?.retentionInDays).toBe(14);
+    const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
+    const bucket = up.cluster.bucket ?? "";
+    const encryption = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
+    expect(
+      encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault
+        ?.SSEAlgorithm,
+    ).toBe("AES256");
+    // (moto's CloudFormation ignores PublicAccessBlockConfiguration: the template test checks it)
+    expect((await leftovers()).roles).toHaveLength(2);
+
+    // When brought up again, Then nothing is created
+    expect((await bringUpAwsCluster(deps, request)).outcome).toBe("unchanged");
+
+    // When described
+    const info = await describeAwsCluster(deps, "demo");
+    expect(info).toEqual(up.cluster);
+
+    // When torn down with a bundle in the bucket
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: "bundles/abc.tar.gz", Body: "bundle" }),
+    );
+    const down = await tearDownAwsCluster(deps, "demo");
+
+    // Then the bucket was emptied and nothing of any type is left
+    expect(down).toMatchObject({ outcome: "deleted", objectsDeleted: 1 });
+    expect(await leftovers()).toEqual(NOTHING);
+    expect(sink.kinds()).toContain("cluster.deleted");
+
+    // When torn down again, Then it is a no-op that says so
+    const again = await tearDownAwsCluster(deps, "demo");
+    expect(again.outcome).toBe("absent");
+    expect(again.message).toMatch(
+      /^stack axon-demo does not exist in us-east-1: nothing to delete/,
+    );
+    expect((await describeAwsCluster(deps, "demo")).stackStatus).toBeNull();
+  });
+
+  it("Given a new VPC and an env name, When brought up, Then the VPC, four subnets and two security groups exist under that env", async () => {
+    const { deps } = harness();
+    const request = {
+      config: `cluster_name: vpc-test\nimage: ${IMAGE}\nnetworking: {vpc: new, vpc_cidr: 10.9.0.0/16, nat_gateway: none}\ncapacity: {fargate_spot_weight: 2}\n`,
+      configFileName: "cluster.yaml",
+      env: "staging",
+    };
+    // When brought up (region from AWS_REGION, no NAT: moto cannot delete NAT gateways either)
+    const up = await bringUpAwsCluster(deps, request);
+    // Then the VPC, its four subnets and the NAT gateway exist
+    expect(up.cluster).toMatchObject({
+      env: "staging",
+      region: "us-east-1",
+      stackName: "axon-vpc-test",
+    });
+    const created = await leftovers();
+    expect(created.vpcs).toHaveLength(1);
+    expect(created.subnets).toHaveLength(4);
+    expect(created.securityGroups).toHaveLength(2);
+    // (Not torn down here: moto 5.2's CloudFormation cannot delete a VPC's route tables and
+    // gateway attachment, so its DeleteStack fails with DependencyViolation where AWS succeeds.)
+  });
+
+  it("Given a cluster.yaml with bad values, When brought up, Then config.invalid lists them with line:col and nothing is created", async () => {
+    const { deps } = harness();
+    const request = {
+      config: `cluster_name: demo\nimage: ${IMAGE}\nlog_retention_days: 8\nload_balancer:\n  allowed_cidrs: [300.0.0.0/8]\n`,
+      configFileName: "cluster.yaml",
+    };
+    const error = await bringUpAwsCluster(deps, request).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DomainError);
+    expect((error as DomainError).code).toBe("config.invalid");
+    expect(
+      (error as DomainError).diagnostics?.map((d) => `${d.line ?? 0}:${d.column ?? 0} ${d.path}`),
+    ).toEqual(["3:21 log_retention_days", "5:19 load_balancer.allowed_cidrs.0"]);
+    expect(await leftovers()).toEqual(NOTHING);
+    expect(listEnvironments(deps.store).environments).toHaveLength(1);
+  });
+});

@@ -1,0 +1,391 @@
+/**
+ * AWS clusters (decision 8): `cluster up --provider aws` plans (cost table, nothing created), then
+ * registers the environment and creates the one CloudFormation stack, streaming each resource's
+ * progress; `cluster info --env` describes it; `cluster down --env` empties the bundle bucket and
+ * deletes the stack, and is a no-op once the stack is gone. The CLI never calls AWS: it asks the
+ * daemon, which runs this. The AWS SDK loads only when one of these runs.
+ */
+import { ConfigError, parseClusterConfig, type ClusterConfig } from "@axon/config";
+import type {
+  AwsClusterInfo,
+  ClusterDownResponse,
+  ClusterPlanResponse,
+  ClusterResourceProgress,
+  ClusterUpRequest,
+  ClusterUpResponse,
+} from "../contract/index.js";
+import { DomainError } from "../errors.js";
+import type { EventSink } from "../events/event-sink.js";
+import { emptyBundleBucket } from "../providers/aws/bundle-bucket.js";
+import { sweepCluster } from "../providers/aws/cluster-sweep.js";
+import { estimateClusterCost } from "../providers/aws/cluster-costs.js";
+import {
+  createClusterStack,
+  deleteClusterStack,
+  describeClusterStack,
+  waitForStack,
+  type ClusterStackState,
+  type StackDeps,
+} from "../providers/aws/cluster-stack.js";
+import { clusterStackName, generateClusterTemplate } from "../providers/aws/cluster-template.js";
+import { findDefaultVpc } from "../providers/aws/default-vpc.js";
+import type { AwsPorts } from "../providers/aws/sdk.js";
+import type { EnvironmentRecord, StateStore } from "../state/store.js";
+import { checkEnvironmentName, resolveEnvironment } from "./environments.js";
+
+export interface AwsClusterDeps {
+  store: StateStore;
+  events: EventSink;
+  signal: AbortSignal;
+  /** Each resource's step while a stack changes (the route streams them). */
+  onResource?: (progress: ClusterResourceProgress) => void;
+  onProgress?: (message: string) => void;
+  /** The AWS ports for a region; default: the real SDK (`connectAws`). */
+  connect?: (region: string) => Promise<AwsPorts>;
+  /** Region when the cluster config names none; default: the SDK's chain. */
+  defaultRegion?: () => Promise<string | undefined>;
+  pollMs?: number;
+  now?: () => Date;
+}
+
+/** Stack states a new `cluster up` removes first: nothing in them runs (CloudFormation rolled back). */
+const REMOVABLE = new Set([
+  "ROLLBACK_COMPLETE",
+  "ROLLBACK_FAILED",
+  "CREATE_FAILED",
+  "DELETE_FAILED",
+]);
+const USABLE = new Set(["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"]);
+
+/** Validates the config and prices the cluster; creates nothing. */
+export async function planAwsCluster(
+  deps: AwsClusterDeps,
+  request: ClusterUpRequest,
+): Promise<ClusterPlanResponse> {
+  const target = await resolveTarget(deps, request);
+  const ports = await connect(deps, target.region);
+  const existing = await describeClusterStack(stackDeps(deps, ports, target.env), target.stackName);
+  return {
+    env: target.env,
+    clusterName: target.config.clusterName,
+    region: target.region,
+    stackName: target.stackName,
+    ...(existing === undefined ? {} : { existingStatus: existing.status }),
+    costs: estimateClusterCost(target.config),
+  };
+}
+
+/** Registers the environment and creates its stack (or finds it already there). */
+export async function bringUpAwsCluster(
+  deps: AwsClusterDeps,
+  request: ClusterUpRequest,
+): Promise<ClusterUpResponse> {
+  const target = await resolveTarget(deps, request);
+  const ports = await connect(deps, target.region);
+  const stack = stackDeps(deps, ports, target.env);
+  const now = deps.now ?? (() => new Date());
+  // Registered first: whatever happens next, `cluster down --env` can find and remove it.
+  deps.store.putEnvironment(
+    {
+      name: target.env,
+      provider: "aws",
+      region: target.region,
+      stackName: target.stackName,
+      clusterName: target.config.clusterName,
+      configFile: request.configFileName,
+      configYaml: request.config,
+    },
+    now(),
+  );
+  const record = deps.store.getEnvironment(target.env) as EnvironmentRecord;
+  const started = Date.now();
+  let existing = await describeClusterStack(stack, target.stackName);
+  if (existing !== undefined && USABLE.has(existing.status)) {
+    return {
+      outcome: "unchanged",
+      message: `stack ${target.stackName} already exists in ${target.region} (${existing.status}); nothing created`,
+      cluster: clusterInfo(record, existing, 0),
+    };
+  }
+  if (existing?.status === "CREATE_IN_PROGRESS") {
+    deps.onProgress?.(`stack ${target.stackName} is already being created; waiting for it`);
+    const state = await watchCreation(deps, target, () =>
+      waitForStack(stack, existing?.stackId ?? target.stackName, target.stackName, "create"),
+    );
+    return created(deps, record, state, started);
+  }
+  if (
+    existing !== undefined &&
+    (REMOVABLE.has(existing.status) || existing.status === "DELETE_IN_PROGRESS")
+  ) {
+    deps.onProgress?.(
+      `removing stack ${target.stackName} left ${existing.status} by an earlier attempt`,
+    );
+    await deleteClusterStack(stack, target.stackName);
+    existing = undefined;
+  }
+  if (existing !== undefined) {
+    throw new DomainError(
+      "provider.aws.stack_busy",
+      `stack ${target.stackName} in ${target.region} is ${existing.status}`,
+      {
+        status: 409,
+        hint: "wait until CloudFormation finishes with it, then run the command again",
+      },
+    );
+  }
+  const defaultVpc =
+    target.config.networking.vpc === "default"
+      ? await findDefaultVpc({ ...stack, ec2: ports.ec2 })
+      : undefined;
+  const template = generateClusterTemplate({
+    config: target.config,
+    envName: target.env,
+    ...(defaultVpc === undefined ? {} : { defaultVpc }),
+  });
+  deps.onProgress?.(`creating stack ${target.stackName} in ${target.region}`);
+  const state = await watchCreation(deps, target, () =>
+    createClusterStack(stack, {
+      stackName: target.stackName,
+      templateBody: JSON.stringify(template),
+      tags: {
+        ...target.config.tags,
+        "axon:cluster": target.config.clusterName,
+        "axon:env": target.env,
+      },
+    }),
+  );
+  return created(deps, record, state, started);
+}
+
+/** The environment's cluster as it is now; `stackStatus: null` when the stack does not exist. */
+export async function describeAwsCluster(
+  deps: AwsClusterDeps,
+  envName: string,
+): Promise<AwsClusterInfo> {
+  const record = awsEnvironment(deps.store, envName);
+  const ports = await connect(deps, record.region);
+  const state = await describeClusterStack(stackDeps(deps, ports, record.name), record.stackName);
+  return clusterInfo(record, state, 0);
+}
+
+/** Empties the bucket and deletes the stack; `absent` (a no-op) when there is no stack. */
+export async function tearDownAwsCluster(
+  deps: AwsClusterDeps,
+  envName: string,
+): Promise<ClusterDownResponse> {
+  const record = awsEnvironment(deps.store, envName);
+  // APIs on ECS come with issue 20; until then an AWS environment has none to delete first.
+  const ports = await connect(deps, record.region);
+  const stack = stackDeps(deps, ports, record.name);
+  const started = Date.now();
+  const existing = await describeClusterStack(stack, record.stackName);
+  if (existing === undefined) {
+    return {
+      outcome: "absent",
+      message: `stack ${record.stackName} does not exist in ${record.region}: nothing to delete (environment ${record.name} is still registered; axon env remove ${record.name} forgets it)`,
+      objectsDeleted: 0,
+    };
+  }
+  let objectsDeleted = 0;
+  const bucket = existing.outputs.BucketName;
+  if (bucket !== undefined) {
+    deps.onProgress?.(`emptying bucket ${bucket}`);
+    objectsDeleted = await emptyBundleBucket({ ...stack, s3: ports.s3 }, bucket).catch(
+      (error: unknown) => {
+        // A bucket already deleted (an interrupted earlier `down`) has nothing left to empty.
+        if (
+          error instanceof DomainError &&
+          (error.cause as Error | undefined)?.name === "NoSuchBucket"
+        )
+          return 0;
+        throw error;
+      },
+    );
+  }
+  deps.onProgress?.(`deleting stack ${record.stackName} in ${record.region}`);
+  try {
+    await deleteClusterStack(stack, record.stackName);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    deps.events.emit({
+      kind: "cluster.failed",
+      env: record.name,
+      stackName: record.stackName,
+      message,
+    });
+    throw error;
+  }
+  const clusterName = existing.outputs.ClusterName;
+  if (
+    clusterName !== undefined &&
+    (await sweepCluster({ ...stack, ecs: ports.ecs }, clusterName))
+  ) {
+    deps.onProgress?.(`ECS cluster ${clusterName} outlived its stack; deleted it`);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  deps.events.emit({
+    kind: "cluster.deleted",
+    env: record.name,
+    stackName: record.stackName,
+    region: record.region,
+    seconds,
+  });
+  return {
+    outcome: "deleted",
+    message: `stack ${record.stackName} deleted from ${record.region}${objectsDeleted > 0 ? ` (${objectsDeleted} bundles removed first)` : ""}`,
+    objectsDeleted,
+  };
+}
+
+interface ClusterTarget {
+  config: ClusterConfig;
+  env: string;
+  region: string;
+  stackName: string;
+}
+
+async function resolveTarget(
+  deps: AwsClusterDeps,
+  request: ClusterUpRequest,
+): Promise<ClusterTarget> {
+  let config: ClusterConfig;
+  try {
+    config = parseClusterConfig(request.config, request.configFileName);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw new DomainError(
+        "config.invalid",
+        `${request.configFileName} is not a valid cluster configuration; nothing was created`,
+        { diagnostics: error.diagnostics, hint: "fix the fields listed and run the command again" },
+      );
+    }
+    throw error;
+  }
+  const env = request.env ?? config.clusterName;
+  checkEnvironmentName(env);
+  const region = config.region ?? (await (deps.defaultRegion ?? defaultRegion)());
+  if (region === undefined) {
+    throw new DomainError("provider.aws.no_region", "no AWS region is configured", {
+      status: 400,
+      hint: `set region in ${request.configFileName}, or AWS_REGION (or a profile's region) for the control plane`,
+    });
+  }
+  const stackName = clusterStackName(config.clusterName);
+  const registered = deps.store.getEnvironment(env);
+  if (
+    registered !== undefined &&
+    (registered.stackName !== stackName || registered.region !== region)
+  ) {
+    throw new DomainError(
+      "env.exists",
+      `environment ${env} already names stack ${registered.stackName} in ${registered.region}, not ${stackName} in ${region}`,
+      { status: 409, hint: "pass another name with --env, or axon env remove it first" },
+    );
+  }
+  return { config, env, region, stackName };
+}
+
+/** Runs a stack creation, reporting its failure as an event before it is thrown on. */
+async function watchCreation(
+  deps: AwsClusterDeps,
+  target: ClusterTarget,
+  create: () => Promise<ClusterStackState>,
+): Promise<ClusterStackState> {
+  try {
+    return await create();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    deps.events.emit({
+      kind: "cluster.failed",
+      env: target.env,
+      stackName: target.stackName,
+      message,
+    });
+    throw error;
+  }
+}
+
+function created(
+  deps: AwsClusterDeps,
+  record: EnvironmentRecord,
+  state: ClusterStackState,
+  started: number,
+): ClusterUpResponse {
+  const seconds = (Date.now() - started) / 1000;
+  deps.events.emit({
+    kind: "cluster.created",
+    env: record.name,
+    stackName: record.stackName,
+    region: record.region,
+    seconds,
+  });
+  return {
+    outcome: "created",
+    message: `stack ${record.stackName} created in ${record.region} (${seconds.toFixed(0)}s)`,
+    cluster: clusterInfo(record, state, 0),
+  };
+}
+
+function stackDeps(deps: AwsClusterDeps, ports: AwsPorts, env: string): StackDeps {
+  return {
+    cloudFormation: ports.cloudFormation,
+    target: ports.target,
+    signal: deps.signal,
+    ...(deps.pollMs === undefined ? {} : { pollMs: deps.pollMs }),
+    onResource: (progress) => {
+      deps.events.emit({ kind: "cluster.resource_updated", env, ...progress });
+      deps.onResource?.(progress);
+    },
+  };
+}
+
+function awsEnvironment(store: StateStore, envName: string): EnvironmentRecord {
+  const resolved = resolveEnvironment(store, envName);
+  if (resolved.provider !== "aws") {
+    throw new DomainError(
+      "env.invalid",
+      `environment ${envName} is this machine, not an AWS cluster`,
+      {
+        status: 400,
+        hint: "axon cluster info and axon cluster down without --env act on the local cluster",
+      },
+    );
+  }
+  return resolved.record;
+}
+
+function clusterInfo(
+  record: EnvironmentRecord,
+  state: ClusterStackState | undefined,
+  apis: number,
+): AwsClusterInfo {
+  const outputs = state?.outputs ?? {};
+  return {
+    env: record.name,
+    provider: "aws",
+    region: record.region,
+    stackName: record.stackName,
+    stackStatus: state?.status ?? null,
+    ...(state?.statusReason === undefined ? {} : { stackStatusReason: state.statusReason }),
+    ...(outputs.ClusterName === undefined ? {} : { clusterName: outputs.ClusterName }),
+    ...(outputs.LoadBalancerDnsName === undefined
+      ? {}
+      : { loadBalancerUrl: `http://${outputs.LoadBalancerDnsName}` }),
+    ...(outputs.BucketName === undefined ? {} : { bucket: outputs.BucketName }),
+    ...(outputs.Image === undefined ? {} : { image: outputs.Image }),
+    ...(outputs.LogGroupName === undefined ? {} : { logGroup: outputs.LogGroupName }),
+    apis,
+  };
+}
+
+async function connect(deps: AwsClusterDeps, region: string): Promise<AwsPorts> {
+  if (deps.connect !== undefined) return deps.connect(region);
+  const { connectAws } = await import("../providers/aws/sdk.js");
+  return connectAws(region);
+}
+
+async function defaultRegion(): Promise<string | undefined> {
+  const { resolveAwsRegion } = await import("../providers/aws/sdk.js");
+  return resolveAwsRegion(undefined);
+}
