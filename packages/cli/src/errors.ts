@@ -63,6 +63,17 @@ export class CancelledError extends Error {
   }
 }
 
+/**
+ * A failure a live view has already shown in full (the failing replica, its log): exit code 1, and
+ * nothing more printed, so the terminal does not say it twice.
+ */
+export class ShownError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ShownError";
+  }
+}
+
 /** The user pressed Ctrl-C: exit code 130, no message beyond what the command already printed. */
 export class InterruptedError extends Error {
   constructor() {

@@ -26,6 +26,7 @@ import {
   BugError,
   CancelledError,
   InterruptedError,
+  ShownError,
   UserError,
   formatDiagnostic,
 } from "./errors.js";
@@ -101,6 +102,7 @@ function reportError(error: unknown, ctx: CliContext, verbose: boolean): number 
     return EXIT.usage;
   }
   if (error instanceof InterruptedError || ctx.signal.aborted) return EXIT.interrupted;
+  if (error instanceof ShownError) return EXIT.failed;
   if (error instanceof CancelledError) {
     ctx.stderr.write(`${error.message}\n`);
     return EXIT.failed;

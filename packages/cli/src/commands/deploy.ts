@@ -2,11 +2,11 @@
 import { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
-import { UserError } from "../errors.js";
+import { InterruptedError, ShownError, UserError } from "../errors.js";
 import { gatewayPortFromEnv, outputOption, type OutputOptions } from "../options.js";
 import { withExamples } from "../help.js";
-import { formatBytes, printJson } from "../output.js";
-import type { WaitedApi } from "../services/deploy.js";
+import { formatBytes, indent, printJson } from "../output.js";
+import type { DeployProgress, DeploySummary, WaitedApi } from "../services/deploy.js";
 
 interface DeployFlags extends OutputOptions {
   wait?: boolean;
@@ -55,56 +55,54 @@ export function makeDeployCommand(ctx: CliContext): Command {
         });
       }
       const json = flags.output === "json";
+      const wait = flags.wait ?? ctx.interactive;
       const gatewayPort = gatewayPortFromEnv(ctx.env);
-      const summary = await deployProject(
-        ctx,
-        {
-          target,
-          home: resolveHome(ctx, command),
-          force: flags.force === true,
-          wait: flags.wait ?? ctx.interactive,
-          waitTimeoutMs,
-          forwardAwsCredentials: flags.awsCredentials,
-          ...(gatewayPort === undefined ? {} : { gatewayPort }),
-        },
-        async (event) => {
-          switch (event.type) {
-            case "packed":
-              if (flags.yes !== true) await confirmLargeProject(ctx, event.files, event.largeFiles);
-              return;
-            case "building":
-              // pip's output, as it comes; stderr so `-o json` keeps stdout clean.
-              ctx.stderr.write(`${event.message}\n`);
-              return;
-            case "uploaded":
-              ctx.stderr.write(`project uploaded (${formatBytes(event.bytes)})\n`);
-              return;
-            case "deprecations":
-              ctx.stderr.write(`${ui.renderDeprecations(event.warnings)}\n`);
-              return;
-            case "deployed":
-              if (!json) {
-                ctx.stdout.write(`${ui.renderDeployResults(event.response)}\n`);
-                const hints = ui.renderDeployHints(event.response);
-                if (hints !== "") ctx.stdout.write(`\n${hints}\n`);
-              }
-              return;
-            case "status":
-              if (event.api.status === "live") {
-                if (!json) ctx.stdout.write(`${event.api.name} is live at ${event.api.endpoint}\n`);
-              } else if (event.api.status !== "error") {
-                ctx.stderr.write(
-                  `waiting for ${event.api.name} to be live (${event.api.status})...\n`,
-                );
-              }
-              return;
-          }
-        },
-      );
+      const live =
+        ctx.terminal !== undefined && !json
+          ? (await import("../ui/live-deploy.js")).startLiveDeploy(ctx.terminal, {
+              color: ctx.color,
+              now: ctx.now,
+              waiting: wait,
+            })
+          : undefined;
+      let recorded = false;
+      let summary: DeploySummary;
+      try {
+        summary = await deployProject(
+          // With the live view, what other code writes to stderr (starting the cluster) is
+          // shown inside it instead of tearing through its frame.
+          live === undefined ? ctx : { ...ctx, stderr: { write: (text) => live.note(text) } },
+          {
+            target,
+            home: resolveHome(ctx, command),
+            force: flags.force === true,
+            wait,
+            waitTimeoutMs,
+            forwardAwsCredentials: flags.awsCredentials,
+            ...(gatewayPort === undefined ? {} : { gatewayPort }),
+          },
+          async (event) => {
+            if (event.type === "packed" && flags.yes !== true)
+              await confirmLargeProject(ctx, event.files, event.largeFiles);
+            if (event.type === "deployed") recorded = true;
+            if (live !== undefined) live.update(event);
+            else reportPlainProgress(ctx, ui, event, json);
+          },
+        );
+      } catch (error) {
+        await live?.stop();
+        if (error instanceof InterruptedError || ctx.signal.aborted)
+          ctx.stderr.write(interruptedMessage(recorded, target));
+        throw error;
+      }
+      await live?.finish(summary);
       // The whole result first (every API, failed or not), then the exit code says how it went.
       if (json) printJson(ctx.stdout, summary);
       const failed = summary.apis.filter((api) => api.error !== undefined);
-      if (failed.length > 0) throw notLiveError(failed, summary.apis.length);
+      if (failed.length === 0) return;
+      // The live view has shown each failure with its log; plain output gets it as the error.
+      if (live !== undefined) throw new ShownError(`${failed.length} apis are not live`);
+      throw notLiveError(failed, summary.apis.length);
     });
   return withExamples(command, [
     ["axon deploy", "deploy ./axon.yaml and follow the rollout until live"],
@@ -114,14 +112,72 @@ export function makeDeployCommand(ctx: CliContext): Command {
   ]);
 }
 
-/** One failed API keeps its own message and hint; several are listed under one line. */
+/** What Ctrl-C means at this point: before the control plane recorded the deploy, or after. */
+function interruptedMessage(recorded: boolean, target: string | undefined): string {
+  if (recorded) {
+    return "stopped watching: the deploy was recorded and goes on without this terminal (see `axon get --watch`)\n";
+  }
+  return `interrupted before the control plane recorded the deploy: it is dropped, nothing changed (run \`axon deploy${target === undefined ? "" : ` ${target}`}\` again)\n`;
+}
+
+/** Progress as lines on stderr (results go to stdout), for scripts and `-o json`. */
+function reportPlainProgress(
+  ctx: CliContext,
+  ui: typeof import("../ui/deploy.js"),
+  event: DeployProgress,
+  json: boolean,
+): void {
+  switch (event.type) {
+    case "validated":
+    case "packed":
+      return;
+    case "building":
+      // pip's output, as it comes; stderr so `-o json` keeps stdout clean.
+      ctx.stderr.write(`${event.message}\n`);
+      return;
+    case "uploaded":
+      ctx.stderr.write(
+        event.skipped
+          ? `project unchanged (${event.sha256.slice(0, 12)} already stored), not uploaded\n`
+          : `project uploaded (${formatBytes(event.bytes)})\n`,
+      );
+      return;
+    case "deprecations":
+      ctx.stderr.write(`${ui.renderDeprecations(event.warnings)}\n`);
+      return;
+    case "deployed":
+      if (!json) {
+        ctx.stdout.write(`${ui.renderDeployResults(event.response)}\n`);
+        const hints = ui.renderDeployHints(event.response);
+        if (hints !== "") ctx.stdout.write(`\n${hints}\n`);
+      }
+      return;
+    case "event": {
+      const api = "api" in event.line.event ? event.line.event.api : "";
+      ctx.stderr.write(`${api}: ${event.line.message}\n`);
+      return;
+    }
+    case "status":
+      if (event.api.status === "live") {
+        if (!json) ctx.stdout.write(`${event.api.name} is live at ${event.api.endpoint}\n`);
+      } else if (event.api.status !== "error") {
+        ctx.stderr.write(`waiting for ${event.api.name} to be live (${event.api.status})...\n`);
+      }
+      return;
+  }
+}
+
+/** One failed API keeps its own message, log and hint; several are listed under one line. */
 function notLiveError(failed: WaitedApi[], total: number): UserError {
   const [first] = failed;
   if (failed.length === 1 && first?.error !== undefined) {
-    return new UserError(
-      first.error.message,
-      first.error.hint === undefined ? {} : { hint: first.error.hint },
-    );
+    const { logTail, hint } = first.error;
+    return new UserError(first.error.message, {
+      ...(hint === undefined ? {} : { hint }),
+      ...(logTail === undefined
+        ? {}
+        : { details: `last lines of its log:\n${indent(logTail.join("\n"))}` }),
+    });
   }
   return new UserError(`${failed.length} of ${total} apis are not live`, {
     details: failed.map((api) => api.error?.message ?? api.name).join("\n"),

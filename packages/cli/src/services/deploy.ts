@@ -3,13 +3,14 @@
  * project, make sure a daemon runs, upload the bundle only if the daemon lacks it, deploy, and
  * optionally wait for the APIs to go live. Progress goes to an injected callback; nothing prints.
  */
-import type { ApiDetail, Diagnostic, DeployResponse } from "@axon/control-plane/api";
+import type { ApiDetail, Diagnostic, DeployResponse, EventLine } from "@axon/control-plane/api";
 import { connectOrStartDaemon } from "../client/start-daemon.js";
 import type { ApiClient } from "../client/api-client.js";
 import type { CliContext } from "../context.js";
 import { UserError } from "../errors.js";
 import { packProject, type BundleFile } from "./bundle.js";
 import { locateConfig, validateConfig } from "./config.js";
+import { readApiLogs } from "./logs.js";
 import { waitForApiLive } from "./wait.js";
 
 /** What `axon deploy` was asked to do, free of flags. */
@@ -32,6 +33,7 @@ export const LARGE_FILE_BYTES = 10 * 1024 * 1024;
 
 /** Progress worth telling a person about, in the order it happens. */
 export type DeployProgress =
+  | { type: "validated"; file: string; apis: string[] }
   | { type: "deprecations"; warnings: Diagnostic[] }
   | {
       type: "packed";
@@ -41,16 +43,24 @@ export type DeployProgress =
       archiveBytes: number;
       sha256: string;
     }
-  | { type: "uploaded"; bytes: number }
+  /** `skipped`: the control plane already had this bundle (same content hash), so nothing was sent. */
+  | { type: "uploaded"; bytes: number; sha256: string; skipped: boolean }
   /** A line of environment-build progress (dependencies.sh, pip). */
   | { type: "building"; message: string }
   | { type: "deployed"; response: DeployResponse }
+  /** A control-plane event about one of the deployed APIs (replicas starting, ready, failing). */
+  | { type: "event"; line: EventLine }
   | { type: "status"; api: ApiDetail };
 
 /** An API's state when waiting ended, and why it is not live when it is not. */
 export type WaitedApi = ApiDetail & {
   /** Present when the API failed or was not live by the deadline. */
-  error?: { message: string; hint?: string };
+  error?: {
+    message: string;
+    hint?: string;
+    /** The last lines of the failing replica's log (or the API's), to show why. */
+    logTail?: string[];
+  };
 };
 
 /** The outcome of a deploy. */
@@ -77,6 +87,11 @@ export async function deployProject(
     env: ctx.env,
     skipDirs: [options.home],
   });
+  await onProgress({
+    type: "validated",
+    file: config.fileName,
+    apis: config.apis.map((api) => api.name),
+  });
   const bundle = await packProject({ dir: config.dir, files: config.files });
   await onProgress({
     type: "packed",
@@ -95,11 +110,40 @@ export async function deployProject(
   const { client } = connection;
 
   const uploaded = !(await client.hasBundle(bundle.sha256));
-  if (uploaded) {
-    await client.putBundle(bundle.sha256, bundle.data);
-    await onProgress({ type: "uploaded", bytes: bundle.data.length });
-  }
+  if (uploaded) await client.putBundle(bundle.sha256, bundle.data);
+  await onProgress({
+    type: "uploaded",
+    bytes: bundle.data.length,
+    sha256: bundle.sha256,
+    skipped: !uploaded,
+  });
 
+  // Replica events are followed from before the deploy, so none of its replicas' are missed.
+  const names = new Set(config.apis.map((api) => api.name));
+  const events = options.wait
+    ? await followApiEvents(client, names, (line) => onProgress({ type: "event", line }))
+    : undefined;
+  try {
+    return await deployAndWait(ctx, options, client, config, bundle, uploaded, onProgress, (api) =>
+      events?.failedReplicas.get(api),
+    );
+  } finally {
+    events?.stop();
+    await events?.done;
+  }
+}
+
+/** The deploy request, then the wait: the part of `deployProject` that events are followed for. */
+async function deployAndWait(
+  ctx: CliContext,
+  options: DeployOptions,
+  client: ApiClient,
+  config: Awaited<ReturnType<typeof validateConfig>>,
+  bundle: Awaited<ReturnType<typeof packProject>>,
+  uploaded: boolean,
+  onProgress: (event: DeployProgress) => void | Promise<void>,
+  failedReplica: (api: string) => string | undefined,
+): Promise<DeploySummary> {
   const { pickForwardedAwsVariables } = await import("@axon/config");
   const response = await client.deploy(
     {
@@ -122,7 +166,12 @@ export async function deployProject(
   const apis = options.wait
     ? await Promise.all(
         response.results.map((result) =>
-          waitForOneApi(client, result.api, options.waitTimeoutMs, ctx.signal, onProgress),
+          waitForOneApi(
+            client,
+            result.api,
+            { timeoutMs: options.waitTimeoutMs, signal: ctx.signal, failedReplica },
+            onProgress,
+          ),
         ),
       )
     : [];
@@ -135,14 +184,75 @@ export async function deployProject(
   };
 }
 
+/**
+ * Follows `GET /v1/events` for `names` and resolves once the stream is open (so no event of the
+ * deploy that follows is missed). A daemon without the route, or a stream that breaks, only costs
+ * the live replica states: waiting still polls each API's status.
+ */
+async function followApiEvents(
+  client: ApiClient,
+  names: ReadonlySet<string>,
+  onEvent: (line: EventLine) => void | Promise<void>,
+): Promise<{ stop: () => void; done: Promise<void>; failedReplicas: Map<string, string> }> {
+  const stop = new AbortController();
+  const failedReplicas = new Map<string, string>();
+  let opened: () => void = () => {};
+  const open = new Promise<void>((resolve) => (opened = resolve));
+  const done = client
+    .streamEvents({ stop: stop.signal, onOpen: () => opened() }, (line) => {
+      const { event } = line;
+      const api = "api" in event ? event.api : undefined;
+      if (api === undefined || !names.has(api)) return;
+      if (event.kind === "replica.failed") failedReplicas.set(api, event.replicaId);
+      void onEvent(line);
+    })
+    // Any failure here (404 from an older daemon, a broken stream, Ctrl-C) is the wait's to
+    // report, not this follower's.
+    .catch(() => undefined)
+    .finally(() => opened());
+  await open;
+  return { stop: () => stop.abort(), done, failedReplicas };
+}
+
+/** How many log lines a failed API's error shows. */
+export const FAILURE_LOG_LINES = 12;
+
+/** The last lines of `replica`'s log (the API's when unknown); empty when they cannot be read. */
+async function readFailureLog(
+  client: ApiClient,
+  name: string,
+  replica: string | undefined,
+): Promise<string[]> {
+  const lines: string[] = [];
+  try {
+    await readApiLogs(
+      client,
+      name,
+      {
+        follow: false,
+        tail: FAILURE_LOG_LINES,
+        filter: replica === undefined ? {} : { replica },
+      },
+      (record) => lines.push(record.line),
+    );
+  } catch {
+    // The log is a courtesy: the error itself still says what failed.
+  }
+  return lines;
+}
+
 /** Waits for one API and reports how it ended, failure included (only Ctrl-C and bugs throw). */
 async function waitForOneApi(
   client: ApiClient,
   name: string,
-  timeoutMs: number,
-  signal: AbortSignal,
+  options: {
+    timeoutMs: number;
+    signal: AbortSignal;
+    failedReplica: (api: string) => string | undefined;
+  },
   onProgress: (event: DeployProgress) => void | Promise<void>,
 ): Promise<WaitedApi> {
+  const { timeoutMs, signal } = options;
   // The last state seen: waitForApiLive throws on failure, and this is then the API's final state.
   let last: ApiDetail | undefined;
   try {
@@ -157,11 +267,13 @@ async function waitForOneApi(
   } catch (error) {
     if (!(error instanceof UserError) || last === undefined) throw error;
     const details = error.details === undefined ? "" : ` (${error.details})`;
+    const logTail = await readFailureLog(client, name, options.failedReplica(name));
     return {
       ...last,
       error: {
         message: `${error.message}${details}`,
         ...(error.hint === undefined ? {} : { hint: error.hint }),
+        ...(logTail.length === 0 ? {} : { logTail }),
       },
     };
   }

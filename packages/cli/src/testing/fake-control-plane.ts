@@ -8,10 +8,12 @@ import { writeFile, mkdir } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { DAEMON_RECORD_FILE, TOKEN_FILE } from "@axon/control-plane/api";
+import { DAEMON_RECORD_FILE, TOKEN_FILE, describeEvent } from "@axon/control-plane/api";
 import type {
   ApiDetail,
   ApiStatus,
+  ControlPlaneEvent,
+  EventLine,
   ClusterInfo,
   DaemonRecord,
   DeployRequest,
@@ -45,6 +47,11 @@ export interface FakeControlPlaneOptions {
   /** pid written to daemon.json (default: this process). */
   pid?: number;
   onShutdown?: () => void;
+  /**
+   * Events `GET /v1/events` streams after each deploy, per deployed API (default: one replica
+   * starting, then ready). Return [] for none.
+   */
+  deployEvents?: (api: string) => ControlPlaneEvent[];
 }
 
 /** A running fake daemon. */
@@ -67,7 +74,22 @@ export async function startFakeControlPlane(
   const apis = new Map<string, ApiDetail>();
   const deployed = new Map<string, string>();
   const polls = new Map<string, number>();
+  const subscribers = new Set<{ api: string | undefined; response: ServerResponse }>();
   let url = "";
+
+  /** Writes `event` to every `GET /v1/events` stream that wants it. */
+  function publish(event: ControlPlaneEvent): void {
+    const line: EventLine = {
+      time: new Date().toISOString(),
+      ...describeEvent(event),
+      event,
+    };
+    const api = "api" in event ? event.api : undefined;
+    for (const subscriber of subscribers) {
+      if (subscriber.api === undefined || subscriber.api === api)
+        subscriber.response.write(`${JSON.stringify(line)}\n`);
+    }
+  }
 
   const server = createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
@@ -163,9 +185,32 @@ export async function startFakeControlPlane(
         res.writeHead(200, { "content-type": "application/x-ndjson" });
         res.write(`${JSON.stringify({ type: "progress", message: "fake progress line" })}\n`);
         res.end(`${JSON.stringify({ type: "result", result: response })}\n`);
-        return;
+      } else {
+        send(res, 200, response);
       }
-      send(res, 200, response);
+      for (const result of response.results) {
+        if (result.outcome === "unchanged") continue;
+        const events = options.deployEvents?.(result.api) ?? [
+          {
+            kind: "replica.starting",
+            api: result.api,
+            replicaId: "r-aaa111",
+            versionId: "v-1",
+            pids: [1],
+          },
+          { kind: "replica.ready", api: result.api, replicaId: "r-aaa111", seconds: 0.4 },
+        ];
+        for (const event of events) publish(event);
+      }
+      return;
+    }
+    if (method === "GET" && route === "/v1/events") {
+      const api = new URLSearchParams(recorded.path.split("?")[1] ?? "").get("api") ?? undefined;
+      res.writeHead(200, { "content-type": "application/x-ndjson" });
+      res.flushHeaders();
+      const subscriber = { api, response: res };
+      subscribers.add(subscriber);
+      res.on("close", () => subscribers.delete(subscriber));
       return;
     }
     if (method === "GET" && route === "/v1/apis") {
@@ -235,6 +280,7 @@ export async function startFakeControlPlane(
     apis,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const subscriber of subscribers) subscriber.response.end();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
