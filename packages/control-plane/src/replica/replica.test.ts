@@ -778,17 +778,18 @@ describe("Replica under load: overload, timeouts, batching, metrics", () => {
   });
 
   it("a request queued behind a stuck worker waits for the replacement and is logged as queued", async () => {
-    // Given a replica with one worker and a 3 s timeout
+    // Given a replica with one worker and a 4 s timeout
     const { replica, url, logFile } = await startHarness({
       predictorPath: "stuck_predictor.py",
-      timeoutMs: 3_000,
+      timeoutMs: 4_000,
     });
     await replica.ready;
     const [stuckPid] = replica.pids();
 
-    // When predict deadlocks on one request, and another arrives behind it a while later
+    // When predict deadlocks on one request, and another arrives behind it 3 s later (the
+    // replacement has until that one's own timeout to start)
     const stuck = postJson(url, { deadlock: true }); // req-1
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
     const queued = postJson(url, { after: true }); // req-2
 
     // Then the deadlocked one gets 504, and the queued one is answered by the replacement
@@ -801,13 +802,41 @@ describe("Replica under load: overload, timeouts, batching, metrics", () => {
     // And the log says which request was running and which only waited
     const log = await readFile(logFile, "utf8");
     expect(log).toContain(
-      "request req-1 timed out after 3s and got 504; worker 0 is still running it",
+      "request req-1 timed out after 4s and got 504; worker 0 is still running it",
     );
     expect(log).toContain(
-      "worker 0 of replica r-test sent no answer for 3s (the timeout) and was killed (request req-2, queued behind, goes to another worker); starting a replacement",
+      "worker 0 of replica r-test sent no answer for 4s (the timeout) and was killed (request req-2, queued behind, goes to another worker); starting a replacement",
     );
     expect(log).not.toMatch(/req-2[^\n]*still running/);
     expect(replica.inFlight).toBe(0);
+  });
+
+  it("with 2 threads, a stuck worker's requests that may have started get 502; one queued behind goes on", async () => {
+    // Given one worker with two predict threads and a 4 s timeout
+    const { replica, url, logFile } = await startHarness({
+      predictorPath: "stuck_predictor.py",
+      threads: 2,
+      timeoutMs: 4_000,
+    });
+    await replica.ready;
+
+    // When both threads deadlock, the second 2.5 s after the first, and a third request queues
+    const first = postJson(url, { deadlock: true }); // req-1
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const second = postJson(url, { deadlock: true }); // req-2
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const third = postJson(url, { after: true }); // req-3
+    const [a, b, c] = await Promise.all([first, second, third]);
+
+    // Then the first times out (504); the second, which may have been running when the worker
+    // was killed, gets 502 rather than run twice; the third never started and is served
+    expect([a.status, b.status, c.status]).toEqual([504, 502, 200]);
+    expect(((await b.json()) as { error: string }).error).toContain(
+      "was stuck (nothing for 4s, the timeout) while handling request req-2 and was replaced",
+    );
+    expect(await readFile(logFile, "utf8")).toContain(
+      "worker 0 of replica r-test sent no answer for 4s (the timeout) and was killed (request req-2 got 502; request req-3, queued behind, goes to another worker); starting a replacement",
+    );
   });
 
   it("a worker that stops answering while idle (SIGSTOP) is found by a ping and replaced", async () => {
