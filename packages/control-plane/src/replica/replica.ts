@@ -412,41 +412,43 @@ export class Replica {
 
   /** Answers 504 to held calls past the timeout. */
   #expireHeld(deadline: number, message: (call: Call) => string): void {
-    const held = this.#held;
-    if (held.length === 0 || (held[0] as Call).startedAt > deadline) return; // oldest first
-    const expired = held.filter((call) => call.startedAt <= deadline);
-    this.#held = held.filter((call) => call.startedAt > deadline);
-    for (const call of expired) {
-      writeJsonError(call.res, 504, call.requestId, message(call));
-      this.#answered(call.startedAt, 504);
-    }
-    appendReplicaLogLine(
-      this.#options,
-      "WARNING",
-      `${describeRequests(expired)} timed out waiting for a worker (${expired.length === 1 ? "its" : "their"} worker was stuck and is being replaced) and got 504`,
-    );
+    const why = "timed out waiting for a replacement of their stuck worker and got 504";
+    this.#held = this.#expireWaiting(this.#held, deadline, message, why);
   }
 
   /** Answers 504 to calls that waited past the timeout for their batch to leave. */
   #expireBatch(deadline: number, message: (call: Call) => string): void {
-    const batch = this.#batch;
-    if (batch.length === 0 || (batch[0] as Call).startedAt > deadline) return; // oldest first
-    const expired = batch.filter((call) => call.startedAt <= deadline);
-    this.#batch = batch.filter((call) => call.startedAt > deadline);
-    this.#batchBytes = this.#batch.reduce((sum, call) => sum + call.body.length, 0);
-    if (this.#batch.length === 0 && this.#batchTimer !== null) {
+    const why =
+      "timed out waiting for a batch and got 504; batch_interval should be well below the timeout";
+    const kept = this.#expireWaiting(this.#batch, deadline, message, why);
+    if (kept === this.#batch) return;
+    this.#batch = kept;
+    this.#batchBytes = kept.reduce((sum, call) => sum + call.body.length, 0);
+    if (kept.length === 0 && this.#batchTimer !== null) {
       clearTimeout(this.#batchTimer);
       this.#batchTimer = null;
     }
+  }
+
+  /**
+   * Answers 504 to the calls of `waiting` (oldest first, none sent to a worker yet) past
+   * `deadline` and logs them, `why` completing the sentence; returns the calls still within it,
+   * or `waiting` itself when none expired.
+   */
+  #expireWaiting(
+    waiting: Call[],
+    deadline: number,
+    message: (call: Call) => string,
+    why: string,
+  ): Call[] {
+    if (waiting.length === 0 || (waiting[0] as Call).startedAt > deadline) return waiting;
+    const expired = waiting.filter((call) => call.startedAt <= deadline);
     for (const call of expired) {
       writeJsonError(call.res, 504, call.requestId, message(call));
       this.#answered(call.startedAt, 504);
     }
-    appendReplicaLogLine(
-      this.#options,
-      "WARNING",
-      `${describeRequests(expired)} timed out waiting for a batch and got 504; batch_interval should be well below the timeout`,
-    );
+    appendReplicaLogLine(this.#options, "WARNING", `${describeRequests(expired)} ${why}`);
+    return waiting.filter((call) => call.startedAt > deadline);
   }
 
   /** The pool lost a worker: its calls get 502 (the text says whose fault it was). */
