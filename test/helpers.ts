@@ -81,6 +81,9 @@ export async function makeTestCluster(python = IRIS_PYTHON): Promise<TestCluster
       runAxon(args, { ...env, ...options.env }, options.cwd ?? REPO, options.timeoutMs ?? 60_000),
     cleanup: () => {
       const pid = daemonPid();
+      // The supervisor first, or it would start the daemon again (cluster up runs one).
+      const supervisor = readDaemonField(home, "supervisorPid");
+      if (supervisor !== undefined) killQuietly(supervisor);
       for (const worker of workerPidsUnder(home)) killQuietly(worker);
       if (pid !== undefined) killQuietly(pid);
       rmSync(home, { recursive: true, force: true });
@@ -88,6 +91,18 @@ export async function makeTestCluster(python = IRIS_PYTHON): Promise<TestCluster
   };
   onTestFinished(() => cluster.cleanup());
   return cluster;
+}
+
+/** A numeric field of the home's daemon.json, when the file and the field are there. */
+export function readDaemonField(home: string, field: "pid" | "supervisorPid"): number | undefined {
+  try {
+    const value = (
+      JSON.parse(readFileSync(path.join(home, "daemon.json"), "utf8")) as Record<string, unknown>
+    )[field];
+    return typeof value === "number" ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function runAxon(

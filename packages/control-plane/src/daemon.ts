@@ -62,6 +62,8 @@ export interface DaemonOptions {
   rolloutTimeoutMs?: number;
   /** The engine (default: the local provider); see `CompositionOptions.provider`. */
   provider?: ProviderFactory;
+  /** The supervisor process running this daemon, if any (recorded in daemon.json). */
+  supervisorPid?: number;
 }
 
 type DaemonState = "idle" | "starting" | "running" | "stopping" | "stopped";
@@ -132,6 +134,9 @@ export class Daemon {
         gatewayUrl: engine.gatewayUrl,
         version: AXON_VERSION,
         startedAt: this.#startedAt.toISOString(),
+        ...(this.#options.supervisorPid === undefined
+          ? {}
+          : { supervisorPid: this.#options.supervisorPid }),
       };
       this.#apiUrl = record.apiUrl;
       writePrivateFile(path.join(home, DAEMON_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
@@ -275,7 +280,7 @@ export class Daemon {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
         const pid = Number.parseInt(readFileSafe(lockPath), 10);
-        if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) {
+        if (Number.isInteger(pid) && pid !== process.pid && isControlPlaneProcess(pid)) {
           throw new DomainError(
             "daemon.already_running",
             `a control plane is already running for ${this.#options.home} (pid ${pid})`,
@@ -297,6 +302,36 @@ function readFileSafe(file: string): string {
   } catch {
     return "";
   }
+}
+
+/**
+ * True when `pid` is a live control plane: alive, not a zombie (a daemon killed with SIGKILL that
+ * its parent has not reaped yet), and running our entry point. A lock whose PID the kernel has
+ * since handed to another program must not keep the home locked. Without /proc (macOS), alive is
+ * all that can be told.
+ */
+function isControlPlaneProcess(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  let stat: string;
+  let cmdline: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return !existsSync("/proc/self/stat");
+  }
+  // `pid (comm) S ...`: the state follows the last ")" (comm may hold parentheses).
+  const state = stat.slice(stat.lastIndexOf(")") + 2).charAt(0);
+  if (state === "Z" || state === "X") return false;
+  const ours = process.argv[1];
+  const args = cmdline.split("\0");
+  if (args.includes("--supervise")) return false; // a supervisor never holds the lock
+  return args.some(
+    (arg) =>
+      arg === ours ||
+      /(?:^|[\\/])axon-control-plane(?:\.js)?$/.test(arg) ||
+      /control-plane[\\/]dist[\\/]main\.js$/.test(arg),
+  );
 }
 
 function isAlive(pid: number): boolean {

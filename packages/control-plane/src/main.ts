@@ -10,12 +10,15 @@ import { isForwardedAwsVariable, parseDuration } from "@axon/config";
 import { Daemon, type PythonChoice } from "./daemon.js";
 import { DEFAULT_ROLLOUT_TIMEOUT_MS } from "./reconcile/api-reconciler.js";
 import { DomainError } from "./errors.js";
-import { formatEventLine } from "./events/log-line.js";
+import { formatEventLine, formatLogTime } from "./events/log-line.js";
+import { SUPERVISOR_PID_ENV, Supervisor, type SupervisedMessage } from "./supervisor.js";
 import { AXON_VERSION } from "./version.js";
 
-const USAGE = `usage: axon-control-plane [--home DIR] [--port N] [--gateway-port N] [--python PATH]
+const USAGE = `usage: axon-control-plane [--home DIR] [--port N] [--gateway-port N] [--python PATH] [--supervise]
 
   --home DIR          state directory (default $AXON_HOME or ~/.axon)
+  --supervise         run the daemon as a child and start it again after a crash (what
+                      \`axon cluster up\` does; under systemd, leave it out: systemd restarts)
   --port N            control-plane API port on 127.0.0.1 (default 0: any free port)
   --gateway-port N    port of the gateway serving the APIs (default $AXON_GATEWAY_PORT or 8888)
   --python PATH       interpreter that runs predictors (default $AXON_PYTHON or python3)`;
@@ -47,6 +50,24 @@ function durationFromEnv(name: string, fallbackMs: number): number {
   }
 }
 
+/**
+ * Runs the daemon (this same entry, without `--supervise`) under a Supervisor until it stops as
+ * asked; SIGTERM/SIGINT are passed on to it.
+ */
+async function supervise(home: string): Promise<number> {
+  const entry = process.argv[1] ?? "";
+  const daemonArgs = [entry, ...process.argv.slice(2).filter((arg) => arg !== "--supervise")];
+  const supervisor = new Supervisor({
+    daemonArgs,
+    home,
+    log: (line) => process.stdout.write(`${formatLogTime(new Date())} ${line}\n`),
+  });
+  process.on("SIGTERM", () => supervisor.stop("SIGTERM"));
+  process.on("SIGINT", () => supervisor.stop("SIGINT"));
+  process.on("SIGHUP", () => {}); // a closed terminal is not a reason to stop serving
+  return supervisor.run();
+}
+
 /** The most a graceful stop may take before the process exits anyway. */
 const STOP_DEADLINE_MS = 30_000;
 
@@ -59,6 +80,7 @@ async function main(): Promise<number> {
       python: { type: "string" },
       version: { type: "boolean" },
       help: { type: "boolean" },
+      supervise: { type: "boolean" },
     },
   });
   if (values.help === true) {
@@ -72,6 +94,7 @@ async function main(): Promise<number> {
   const home = path.resolve(
     values.home ?? process.env.AXON_HOME ?? path.join(os.homedir(), ".axon"),
   );
+  if (values.supervise === true) return supervise(home);
   const python: PythonChoice =
     values.python !== undefined
       ? { path: values.python, source: "flag" }
@@ -84,6 +107,8 @@ async function main(): Promise<number> {
   for (const name of Object.keys(process.env)) {
     if (isForwardedAwsVariable(name)) delete process.env[name];
   }
+  const supervisorPid = Number.parseInt(process.env[SUPERVISOR_PID_ENV] ?? "", 10) || undefined;
+  delete process.env[SUPERVISOR_PID_ENV]; // not for replicas
   const daemon = new Daemon({
     home,
     isolatedEnvironments: process.env.AXON_ENV_ISOLATED === "1",
@@ -97,8 +122,17 @@ async function main(): Promise<number> {
     ),
     python,
     onEvent: (event, time) => process.stdout.write(`${formatEventLine(event, time)}\n`),
+    ...(supervisorPid === undefined ? {} : { supervisorPid }),
   });
   await daemon.start();
+  // Under a supervisor (decision 0006): say when serving and when stopping as asked, so it
+  // restarts only a crash. Its channel must not keep this process alive.
+  const tellSupervisor = (message: SupervisedMessage): void => {
+    if (process.connected) process.send?.(message);
+  };
+  process.channel?.unref();
+  tellSupervisor("running");
+  let toldStopping = false;
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string): void => {
       void daemon.stop(`received ${signal}`);
@@ -109,6 +143,10 @@ async function main(): Promise<number> {
     // STOP_DEADLINE_MS, then the process exits anyway.
     let deadline: NodeJS.Timeout | undefined;
     const poll = setInterval(() => {
+      if (daemon.state !== "running" && !toldStopping) {
+        tellSupervisor("stopping");
+        toldStopping = true;
+      }
       if (daemon.state === "stopping" && deadline === undefined) {
         deadline = setTimeout(() => {
           process.stderr.write(

@@ -61,7 +61,9 @@ export async function startDaemon(
   // Private whoever made it; the daemon does the same for everything it writes.
   await chmod(home, 0o700);
   const logFile = path.join(home, DAEMON_LOG_FILE);
-  const args = [entry, "--home", home];
+  // Under a supervisor that starts it again after a crash (decision 0006); `cluster down` still
+  // stops both (the daemon tells its supervisor a stop was asked for).
+  const args = [entry, "--supervise", "--home", home];
   if (options.gatewayPort !== undefined) args.push("--gateway-port", String(options.gatewayPort));
   if (options.python !== undefined) args.push("--python", options.python);
 
@@ -104,7 +106,7 @@ export async function startDaemon(
     }
     const connection = await findDaemon(home, ctx.signal);
     if (connection !== undefined) {
-      if (connection.record.pid !== childPid) {
+      if ((connection.record.supervisorPid ?? connection.record.pid) !== childPid) {
         ctx.stderr.write(
           `another axon started the local cluster at the same time (pid ${connection.record.pid}); using it\n`,
         );

@@ -12,10 +12,11 @@ export async function stopCluster(
   signal: AbortSignal,
   timeoutMs = STOP_TIMEOUT_MS,
 ): Promise<void> {
-  const { pid } = connection.record;
+  const { pid, supervisorPid } = connection.record;
   await connection.client.shutdown();
   const deadline = Date.now() + timeoutMs;
-  while (isProcessAlive(pid)) {
+  // The supervisor exits right after its daemon (it was told the stop was asked for).
+  while (isProcessAlive(pid) || (supervisorPid !== undefined && isProcessAlive(supervisorPid))) {
     if (Date.now() >= deadline) {
       throw new UserError(
         `the control plane (pid ${pid}) did not stop within ${Math.round(timeoutMs / 1000)}s`,

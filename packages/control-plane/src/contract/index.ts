@@ -42,6 +42,8 @@ export interface DaemonRecord {
   gatewayUrl: string;
   version: string;
   startedAt: string;
+  /** The supervisor that restarts this daemon after a crash, when one runs it (decision 0006). */
+  supervisorPid?: number;
 }
 
 /** File names under `$AXON_HOME`. The token file is created 0600 by the daemon. */

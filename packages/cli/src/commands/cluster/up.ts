@@ -1,5 +1,9 @@
-/** `axon cluster up`: start the local control plane and gateway (if not already running). */
-import { Command } from "commander";
+/**
+ * `axon cluster up`: start the local control plane and gateway (if not already running), or with
+ * `--provider aws --config cluster.yaml`, create an AWS cluster (one CloudFormation stack) after
+ * showing what it costs and asking (`--yes` skips the question).
+ */
+import { Command, Option } from "commander";
 import { findDaemon } from "../../client/daemon.js";
 import type { CliContext } from "../../context.js";
 import { resolveHome } from "../../context.js";
@@ -9,6 +13,10 @@ import { printJson } from "../../output.js";
 interface UpFlags extends OutputOptions {
   gatewayPort?: number;
   python?: string;
+  service?: boolean;
+  provider: "local" | "aws";
+  config?: string;
+  yes?: boolean;
 }
 
 /** Builds `axon cluster up`. */
@@ -24,10 +32,42 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
       "--python <path>",
       "python interpreter that runs predictors (default: AXON_PYTHON, else python3)",
     )
+    .option(
+      "--service",
+      "instead of starting it now, write a systemd unit that runs it at boot and restarts it after a crash",
+    )
+    .addOption(
+      new Option("--provider <provider>", "where the cluster runs")
+        .choices(["local", "aws"])
+        .default("local"),
+    )
+    .option("--config <file>", "cluster config for --provider aws (e.g. cluster.yaml)")
+    .option("-y, --yes", "create the AWS resources without asking")
     .addOption(outputOption())
     .action(async (flags: UpFlags, command: Command) => {
+      if (flags.provider === "aws") {
+        const { runAwsClusterUp } = await import("./aws.js");
+        await runAwsClusterUp(ctx, command, flags);
+        return;
+      }
       const home = resolveHome(ctx, command);
       const gatewayPort = flags.gatewayPort ?? gatewayPortFromEnv(ctx.env);
+      if (flags.service === true) {
+        const { installSystemdService } = await import("../../services/systemd-unit.js");
+        const python = flags.python ?? ctx.env["AXON_PYTHON"];
+        const installed = await installSystemdService(ctx, {
+          home,
+          ...(gatewayPort === undefined ? {} : { gatewayPort }),
+          ...(python === undefined || python === "" ? {} : { python }),
+        });
+        if (flags.output === "json") {
+          printJson(ctx.stdout, installed);
+          return;
+        }
+        ctx.stderr.write(`systemd unit written to ${installed.file}\n`);
+        ctx.stdout.write(`${installed.nextSteps.map((step) => `  ${step}`).join("\n")}\n`);
+        return;
+      }
       let connection = await findDaemon(home, ctx.signal);
       if (connection !== undefined) {
         ctx.stderr.write(`the local cluster is already running at ${connection.record.apiUrl}\n`);

@@ -1,0 +1,106 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { Supervisor } from "./supervisor.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * A stand-in daemon: each start appends a line to `starts` in the home, then behaves as the
+ * start's number says in `plan` (one word per start): `crash` (says running, exits 1),
+ * `kill` (says running, SIGKILLs itself), `fail` (exits 3 without running), `stop` (says
+ * running then stopping, exits 1 as a stop past its deadline does).
+ */
+function fakeDaemon(plan: string[]): { home: string; args: string[]; starts: () => number } {
+  const home = mkdtempSync(path.join(os.tmpdir(), "axon-supervisor-"));
+  dirs.push(home);
+  writeFileSync(path.join(home, "plan"), plan.join("\n"));
+  const script = `
+    const fs = require("node:fs"), path = require("node:path");
+    const home = ${JSON.stringify(home)};
+    fs.appendFileSync(path.join(home, "starts"), "x");
+    const n = fs.readFileSync(path.join(home, "starts"), "utf8").length;
+    const step = fs.readFileSync(path.join(home, "plan"), "utf8").split("\\n")[n - 1] ?? "stop";
+    if (step === "fail") process.exit(3);
+    process.send("running");
+    if (step === "crash") setTimeout(() => process.exit(1), 10);
+    if (step === "kill") setTimeout(() => process.kill(process.pid, "SIGKILL"), 10);
+    if (step === "stop") { process.send("stopping"); setTimeout(() => process.exit(1), 10); }
+  `;
+  return {
+    home,
+    args: ["-e", script],
+    starts: () => readFileSync(path.join(home, "starts"), "utf8").length,
+  };
+}
+
+function supervisorFor(fake: ReturnType<typeof fakeDaemon>, lines: string[]): Supervisor {
+  return new Supervisor({
+    daemonArgs: fake.args,
+    home: fake.home,
+    log: (line) => lines.push(line),
+    firstDelayMs: 10,
+    maxDelayMs: 40,
+    maxQuickCrashes: 3,
+  });
+}
+
+describe("Supervisor", () => {
+  test("starts a crashed or killed daemon again, and not one that stopped as asked", async () => {
+    // Given a daemon that crashes, is then killed with SIGKILL, then stops as asked (exit 1)
+    const fake = fakeDaemon(["crash", "kill", "stop"]);
+    const lines: string[] = [];
+
+    // When supervised
+    const code = await supervisorFor(fake, lines).run();
+
+    // Then it ran three times, said why it restarted, and passed the stop's exit code on
+    expect(fake.starts()).toBe(3);
+    expect(code).toBe(1);
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^supervisor: the control plane exited \(exit code 1\) after .*; restarting in 0\.0s$/,
+      ),
+      expect.stringMatching(/\(signal SIGKILL\)/),
+    ]);
+  });
+
+  test("exits with the daemon's code when its first start fails, without retrying", async () => {
+    const fake = fakeDaemon(["fail"]);
+    expect(await supervisorFor(fake, []).run()).toBe(3);
+    expect(fake.starts()).toBe(1);
+  });
+
+  test("gives up after crashes in a row that never stay up", async () => {
+    // Given a daemon that crashes every time
+    const fake = fakeDaemon(["crash", "crash", "crash", "crash", "crash", "crash"]);
+    const lines: string[] = [];
+
+    // When supervised, then it stops after the allowed crashes and says what to do
+    expect(await supervisorFor(fake, lines).run()).toBe(1);
+    expect(fake.starts()).toBe(4);
+    expect(lines.at(-1)).toBe(
+      "supervisor: giving up after 3 crashes in a row; run `axon cluster up`",
+    );
+  });
+
+  test("does not start a daemon again into a home that is gone", async () => {
+    const fake = fakeDaemon(["crash", "crash"]);
+    const lines: string[] = [];
+    const supervisor = new Supervisor({
+      daemonArgs: fake.args,
+      home: fake.home,
+      log: (line) => {
+        lines.push(line);
+        rmSync(fake.home, { recursive: true, force: true }); // removed while it waits
+      },
+      firstDelayMs: 10,
+    });
+    expect(await supervisor.run()).toBe(1);
+    expect(lines.at(-1)).toBe(`supervisor: ${fake.home} is gone; not restarting`);
+  });
+});
