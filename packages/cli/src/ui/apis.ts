@@ -4,6 +4,7 @@
  */
 import type { ApiDetail, ApiListResponse, ApiSummary } from "@axon/control-plane/api";
 import { formatAge, indent, renderTable } from "../output.js";
+import { renderAutoscalingSection, renderVersionsSection } from "./api-history.js";
 
 /** How many recent events the detail view shows. */
 export const DETAIL_EVENT_COUNT = 5;
@@ -38,6 +39,8 @@ export function renderApiDetail(api: ApiDetail, now: Date): string {
     renderStatusMessage(api),
     renderEndpointSection(api),
     renderEnvironment(api.environment),
+    renderAutoscalingSection(api, now),
+    renderVersionsSection(api.versions, now),
     renderConfigurationSection(api),
     renderEventsSection(api.events, now),
   ];
