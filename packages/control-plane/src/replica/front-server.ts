@@ -137,6 +137,11 @@ const INLINE_BODY_BYTES = 16 * 1024;
  */
 const HANDED_OFF_IDLE_MS = 10 * 60_000;
 const SWEEP_MS = 1_000;
+/**
+ * After a response that closes the connection (a refusal, a 413), how long what the client still
+ * sends is read and dropped before the socket is destroyed (nginx's `lingering_time`).
+ */
+const LINGER_MS = 30_000;
 
 const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
 const REQUEST_LINE = /^(GET|POST|PUT|DELETE|PATCH|OPTIONS) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
@@ -577,6 +582,8 @@ class FastConnection {
   #pausedForWrites = false;
   #pausedForQueue = false;
   gone = false;
+  /** When our side ended the connection after a response (0: it has not). */
+  #endedAt = 0;
   #lastActive = Date.now();
   /** When the request being read started arriving (0: none). */
   #partialSince = 0;
@@ -592,6 +599,12 @@ class FastConnection {
   }
 
   closeIfStale(now: number, keepAliveMs: number, requestMs: number): void {
+    if (this.#endedAt !== 0) {
+      // Answered and ended: what the client still sends is read and dropped (so the answer is
+      // not lost to a reset), but not forever.
+      if (now - this.#endedAt > LINGER_MS) this.socket.destroy();
+      return;
+    }
     if (this.#partialSince !== 0) {
       // The request being read is the only one left unanswered (its own slot, if it has one).
       const body = this.#body;
@@ -782,6 +795,7 @@ class FastConnection {
       if (first.closeAfter) {
         this.socket.end();
         this.gone = true;
+        this.#endedAt = Date.now();
         continue;
       }
       if (!flushed && !this.#pausedForWrites) {
