@@ -17,6 +17,7 @@ import {
   encodeRequestHead,
   FrameReader,
   FrameType,
+  PING_FRAME,
 } from "./protocol.js";
 import { resolveRuntimeDir } from "./runtime-dir.js";
 
@@ -195,6 +196,29 @@ describe("axon_runtime.worker", () => {
     expect(await exitOf(front.child, 5_000)).toBe(0);
     expect(() => process.kill(front.child.pid ?? -1, 0)).toThrow();
   });
+
+  it.each([1, 2])(
+    "answers a PING with a PONG when its receiving loop reaches it (%i thread(s))",
+    async (threads) => {
+      // Given a ready worker
+      const front = await startWorker("stuck_predictor.py", {}, threads);
+      await front.frame(FrameType.Ready);
+
+      const order: number[] = []; // frame types as they arrive, after READY
+      const reader = new FrameReader((buffer, start) => order.push(buffer[start] ?? -1));
+      front.socket.on("data", (chunk: Buffer) => reader.push(chunk));
+
+      // When a request that takes half a second is followed by a PING
+      front.socket.write(Buffer.concat([jsonRequest(1, '{"sleep": 0.5}'), PING_FRAME]));
+
+      // Then one thread answers the request first (the PONG waits its turn, which is how the
+      // front tells busy from stuck); with two, the receiving thread answers the PING at once
+      expect((await front.response(1)).status).toBe(200);
+      await front.frame(FrameType.Pong);
+      const { Response, Pong } = FrameType;
+      expect(order).toEqual(threads === 1 ? [Response, Pong] : [Pong, Response]);
+    },
+  );
 
   it("exits while __init__ is still running when the front goes away", async () => {
     // Given a worker whose __init__ takes 30 s
