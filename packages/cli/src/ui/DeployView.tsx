@@ -40,7 +40,8 @@ export function DeployView({ state, now }: DeployViewProps): ReactNode {
         </Box>
       )}
       {state.recorded ? (
-        <Box flexDirection="column" marginTop={1}>
+        <Box flexDirection="column">
+          <Text> </Text>
           {state.apis.map((api) => (
             <ApiBlock key={api.name} api={api} state={state} now={now} spinner={spinner} />
           ))}
@@ -172,7 +173,8 @@ function NextSteps({ state }: { state: DeployViewState }): ReactNode {
   const one = results.length === 1 && first !== undefined;
   const name = one ? first.api : "<api>";
   return (
-    <Box flexDirection="column" marginTop={1}>
+    <Box flexDirection="column">
+      <Text> </Text>
       {results.map((result) => (
         <Text key={result.api}>
           <Tint color="green">{state.waiting ? "✓" : "→"}</Tint>

@@ -63,6 +63,8 @@ export function startLiveDeploy(
   };
   const unmount = async (): Promise<void> => {
     if (instance === undefined) draw(true);
+    // The last frame is written before unmounting, so it is what stays on the screen.
+    await instance?.waitUntilRenderFlush();
     instance?.unmount();
     await instance?.waitUntilExit();
   };
