@@ -13,7 +13,7 @@ export function registerRollbackRoute(app: FastifyInstance, context: RouteContex
         throw new DomainError("request.invalid", "version must be a version id string");
       }
       return rollbackApi(
-        { store: context.store, events: context.events, enqueue: context.enqueue },
+        { store: context.store, events: context.events, enqueue: (name) => context.enqueue(name) },
         request.params.name,
         version,
       );
