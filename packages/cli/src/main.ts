@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { makeAutoscaleCommand } from "./commands/autoscale.js";
 import { makeClusterCommand } from "./commands/cluster.js";
+import { makeEnvCommand } from "./commands/env.js";
 import { makeCompleteApisCommand } from "./commands/complete-apis.js";
 import { makeCompletionCommand } from "./commands/completion.js";
 import { makeDeleteCommand } from "./commands/delete.js";
@@ -46,6 +47,7 @@ export function buildProgram(ctx: CliContext): Command {
     )
     .version(readCliVersionSync(), "--version", "print the cli version")
     .option("--verbose", "show stack traces and causes of errors")
+    .option("--env <name>", "environment to act on (default: axon env use; local is this machine)")
     .showHelpAfterError("(add --help for usage)")
     .addCommand(makeDeployCommand(ctx))
     .addCommand(makeGetCommand(ctx))
@@ -55,6 +57,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addCommand(makePredictCommand(ctx))
     .addCommand(makeValidateCommand(ctx))
     .addCommand(makeClusterCommand(ctx))
+    .addCommand(makeEnvCommand(ctx))
     .addCommand(makeAutoscaleCommand(ctx))
     .addCommand(makeVersionCommand(ctx))
     .addCommand(makeCompletionCommand(ctx))
@@ -74,6 +77,12 @@ Output: results go to stdout, progress and errors to stderr; live views only on 
 Colours follow NO_COLOR, FORCE_COLOR and TERM=dumb.
 Exit codes: 0 success, 1 failure (or a declined prompt), 2 usage error, 130 interrupted (Ctrl-C).`,
   );
+  // `--env` on a command about APIs is checked before it runs (loaded only when --env is given).
+  program.hook("preAction", async (_program, action) => {
+    if (action.optsWithGlobals<{ env?: string }>().env === undefined) return;
+    const { checkTargetEnvironment } = await import("./services/target-environment.js");
+    await checkTargetEnvironment(ctx, action);
+  });
   configureTree(program, ctx);
   return program;
 }

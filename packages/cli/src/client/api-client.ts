@@ -4,6 +4,7 @@
  * diagnostics, so commands never see a raw socket error or a stack.
  */
 import {
+  AWS_SETTINGS_HEADER,
   LOG_STREAM_END_TRAILER,
   type LogStreamEnd,
   type ApiDetail,
@@ -20,9 +21,32 @@ import {
   type RollbackRequest,
   type RollbackResponse,
   type ShutdownResponse,
+  type AddEnvironmentRequest,
+  type AwsClusterInfo,
+  type ClusterDownResponse,
+  type ClusterPlanResponse,
+  type ClusterStreamLine,
+  type ClusterUpRequest,
+  type ClusterUpResponse,
+  type EnvironmentInfo,
+  type EnvironmentListResponse,
+  type RemoveEnvironmentResponse,
+  type UseEnvironmentRequest,
 } from "@axon/control-plane/api";
 import { ApiError, InterruptedError, UserError } from "../errors.js";
 import { describeHttpError, sendHttp, type HttpResponse } from "./http.js";
+
+/** A progress line of a cluster stream (`resource` or `progress`). */
+export type ClusterProgressLine = Exclude<
+  ClusterStreamLine<unknown>,
+  { type: "result" } | { type: "error" }
+>;
+
+/** The shell's AWS settings for the daemon's AWS calls (see `AWS_SETTINGS_HEADER`). */
+function awsSettingsHeader(settings: Record<string, string>): Record<string, string> {
+  if (Object.keys(settings).length === 0) return {};
+  return { [AWS_SETTINGS_HEADER]: Buffer.from(JSON.stringify(settings)).toString("base64") };
+}
 
 /** How to reach one daemon. */
 export interface ApiClientOptions {
@@ -43,6 +67,8 @@ interface RequestOptions {
   accept?: string;
   /** Ends this request early (besides Ctrl-C), e.g. a stream the caller no longer needs. */
   signal?: AbortSignal;
+  /** Extra request headers. */
+  headers?: Record<string, string>;
 }
 
 /** Requests that should answer at once get this long before we call the daemon unresponsive. */
@@ -206,6 +232,114 @@ export class ApiClient {
     });
   }
 
+  async listEnvironments(): Promise<EnvironmentListResponse> {
+    return this.#json<EnvironmentListResponse>("GET", "/v1/environments");
+  }
+
+  async addEnvironment(request: AddEnvironmentRequest): Promise<EnvironmentInfo> {
+    return this.#json<EnvironmentInfo>("POST", "/v1/environments", {
+      body: JSON.stringify(request),
+      contentType: "application/json",
+    });
+  }
+
+  async useEnvironment(name: string): Promise<EnvironmentInfo> {
+    const body: UseEnvironmentRequest = { name };
+    return this.#json<EnvironmentInfo>("PUT", "/v1/environments/default", {
+      body: JSON.stringify(body),
+      contentType: "application/json",
+    });
+  }
+
+  async removeEnvironment(name: string): Promise<RemoveEnvironmentResponse> {
+    return this.#json<RemoveEnvironmentResponse>(
+      "DELETE",
+      `/v1/environments/${encodeURIComponent(name)}`,
+    );
+  }
+
+  /** `POST /v1/clusters/plan`: validates a cluster config and prices it; creates nothing. */
+  async planCluster(
+    request: ClusterUpRequest,
+    awsSettings: Record<string, string>,
+  ): Promise<ClusterPlanResponse> {
+    return this.#json<ClusterPlanResponse>("POST", "/v1/clusters/plan", {
+      body: JSON.stringify(request),
+      contentType: "application/json",
+      timeoutMs: 120_000,
+      headers: awsSettingsHeader(awsSettings),
+    });
+  }
+
+  /** `POST /v1/clusters`, streamed: each stack resource's progress, then the result. */
+  async clusterUp(
+    request: ClusterUpRequest,
+    awsSettings: Record<string, string>,
+    onLine: (line: ClusterProgressLine) => void,
+  ): Promise<ClusterUpResponse> {
+    return this.#clusterStream<ClusterUpResponse>(
+      "POST",
+      "/v1/clusters",
+      request,
+      awsSettings,
+      onLine,
+    );
+  }
+
+  async awsClusterInfo(env: string, awsSettings: Record<string, string>): Promise<AwsClusterInfo> {
+    return this.#json<AwsClusterInfo>(
+      "GET",
+      `/v1/environments/${encodeURIComponent(env)}/cluster`,
+      { timeoutMs: 120_000, headers: awsSettingsHeader(awsSettings) },
+    );
+  }
+
+  /** `DELETE /v1/environments/:name/cluster`, streamed like `clusterUp`. */
+  async clusterDown(
+    env: string,
+    awsSettings: Record<string, string>,
+    onLine: (line: ClusterProgressLine) => void,
+  ): Promise<ClusterDownResponse> {
+    return this.#clusterStream<ClusterDownResponse>(
+      "DELETE",
+      `/v1/environments/${encodeURIComponent(env)}/cluster`,
+      undefined,
+      awsSettings,
+      onLine,
+    );
+  }
+
+  async #clusterStream<Result>(
+    method: string,
+    route: string,
+    request: unknown,
+    awsSettings: Record<string, string>,
+    onLine: (line: ClusterProgressLine) => void,
+  ): Promise<Result> {
+    const response = await this.#send(method, route, {
+      headers: awsSettingsHeader(awsSettings),
+      ...(request === undefined
+        ? {}
+        : { body: JSON.stringify(request), contentType: "application/json" }),
+      accept: "application/x-ndjson",
+      // CloudFormation takes minutes; no fixed deadline, Ctrl-C still stops waiting.
+      timeoutMs: undefined,
+    });
+    if (!response.ok) throw await toApiError(response);
+    const lost = (cause: unknown): UserError =>
+      new UserError("lost the connection to the control plane while it worked on the stack", {
+        hint: "CloudFormation carries on by itself: axon cluster info --env NAME shows where it got to",
+        cause,
+      });
+    for await (const text of this.#lines(response, lost)) {
+      const line = JSON.parse(text) as ClusterStreamLine<Result>;
+      if (line.type === "result") return line.result;
+      if (line.type === "error") throw errorFromBody(line.error, line.status);
+      onLine(line);
+    }
+    throw lost(undefined);
+  }
+
   /**
    * `GET /v1/apis/:name/logs`: calls `onText` with each chunk as it arrives. Resolves when the
    * daemon ends the stream; throws `InterruptedError` on Ctrl-C.
@@ -323,7 +457,7 @@ export class ApiClient {
   }
 
   async #send(method: string, route: string, options: RequestOptions): Promise<HttpResponse> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.headers };
     if (options.auth !== false) headers["authorization"] = `Bearer ${this.#token}`;
     if (options.contentType !== undefined) headers["content-type"] = options.contentType;
     if (options.accept !== undefined) headers["accept"] = options.accept;

@@ -319,6 +319,14 @@ export interface ApiMetrics {
 /** Request header naming the environment a command targets (`axon --env NAME`). */
 export const ENV_HEADER = "axon-env";
 
+/**
+ * Request header of the cluster routes: the calling shell's AWS settings (the variables
+ * `isForwardedAwsVariable` in `@axon/config` names), as base64 of a JSON object. The daemon calls
+ * AWS with them (credentials, profile, region, endpoints), so a refreshed login in the shell is
+ * used at once; without it, the daemon's own AWS chain applies. Never stored.
+ */
+export const AWS_SETTINGS_HEADER = "axon-aws-settings";
+
 /** The environment that always exists: this machine. */
 export const LOCAL_ENVIRONMENT = "local";
 

@@ -7,31 +7,18 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { CloudFormationClient, ListStacksCommand } from "@aws-sdk/client-cloudformation";
-import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import {
-  DescribeNatGatewaysCommand,
-  DescribeSecurityGroupsCommand,
-  DescribeSubnetsCommand,
-  DescribeVpcsCommand,
-  EC2Client,
-} from "@aws-sdk/client-ec2";
-import { DescribeClustersCommand, ECSClient, ListClustersCommand } from "@aws-sdk/client-ecs";
+import { DescribeLogGroupsCommand, CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { DescribeClustersCommand, ECSClient } from "@aws-sdk/client-ecs";
 import {
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
-import {
-  GetBucketEncryptionCommand,
-  ListBucketsCommand,
-  PutObjectCommand,
-  S3Client,
-} from "@aws-sdk/client-s3";
+import { GetBucketEncryptionCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DomainError } from "../errors.js";
 import { RecordingSink } from "../events/event-sink.js";
+import { clientConfig, leftovers, NOTHING } from "../providers/aws/testing/leftovers.js";
 import { motoAvailable, startMoto, type MotoServer } from "../providers/aws/testing/moto-server.js";
 import { StateStore } from "../state/store.js";
 import {
@@ -80,72 +67,6 @@ function harness(): { deps: AwsClusterDeps; sink: RecordingSink; resources: stri
     resources,
   };
 }
-
-const clientConfig = { region: "us-east-1" };
-
-/** Everything a cluster can leave behind, listed by type (default VPC pieces excluded). */
-async function leftovers(): Promise<Record<string, string[]>> {
-  const cfn = new CloudFormationClient(clientConfig);
-  const ec2 = new EC2Client(clientConfig);
-  const stacks = await cfn.send(new ListStacksCommand({}));
-  const vpcs = await ec2.send(new DescribeVpcsCommand({}));
-  const defaultVpc = vpcs.Vpcs?.find((vpc) => vpc.IsDefault === true)?.VpcId;
-  const groups = await ec2.send(new DescribeSecurityGroupsCommand({}));
-  const subnets = await ec2.send(new DescribeSubnetsCommand({}));
-  const nats = await ec2.send(new DescribeNatGatewaysCommand({}));
-  const clusters = await new ECSClient(clientConfig).send(new ListClustersCommand({}));
-  const described =
-    (clusters.clusterArns ?? []).length === 0
-      ? { clusters: [] }
-      : await new ECSClient(clientConfig).send(
-          new DescribeClustersCommand({ clusters: clusters.clusterArns }),
-        );
-  const balancers = await new ElasticLoadBalancingV2Client(clientConfig).send(
-    new DescribeLoadBalancersCommand({}),
-  );
-  const buckets = await new S3Client({ ...clientConfig, forcePathStyle: true }).send(
-    new ListBucketsCommand({}),
-  );
-  const logGroups = await new CloudWatchLogsClient(clientConfig).send(
-    new DescribeLogGroupsCommand({}),
-  );
-  const roles = await new IAMClient(clientConfig).send(new ListRolesCommand({}));
-  return {
-    stacks: (stacks.StackSummaries ?? [])
-      .filter((stack) => stack.StackStatus !== "DELETE_COMPLETE")
-      .map((stack) => `${stack.StackName ?? ""} ${stack.StackStatus ?? ""}`),
-    vpcs: (vpcs.Vpcs ?? []).filter((vpc) => vpc.IsDefault !== true).map((vpc) => vpc.VpcId ?? ""),
-    subnets: (subnets.Subnets ?? [])
-      .filter((subnet) => subnet.VpcId !== defaultVpc)
-      .map((subnet) => subnet.SubnetId ?? ""),
-    natGateways: (nats.NatGateways ?? [])
-      .filter((nat) => nat.State !== "deleted")
-      .map((nat) => nat.NatGatewayId ?? ""),
-    securityGroups: (groups.SecurityGroups ?? [])
-      .filter((group) => group.GroupName !== "default")
-      .map((group) => group.GroupId ?? ""),
-    ecsClusters: (described.clusters ?? [])
-      .filter((cluster) => cluster.status === "ACTIVE")
-      .map((cluster) => cluster.clusterName ?? ""),
-    loadBalancers: (balancers.LoadBalancers ?? []).map((lb) => lb.LoadBalancerName ?? ""),
-    buckets: (buckets.Buckets ?? []).map((bucket) => bucket.Name ?? ""),
-    logGroups: (logGroups.logGroups ?? []).map((group) => group.logGroupName ?? ""),
-    roles: (roles.Roles ?? []).map((role) => role.RoleName ?? ""),
-  };
-}
-
-const NOTHING = {
-  stacks: [],
-  vpcs: [],
-  subnets: [],
-  natGateways: [],
-  securityGroups: [],
-  ecsClusters: [],
-  loadBalancers: [],
-  buckets: [],
-  logGroups: [],
-  roles: [],
-};
 
 describe.skipIf(!HAS_MOTO)("AWS clusters on moto (skipped when python3 has no moto)", () => {
   beforeEach(async () => {

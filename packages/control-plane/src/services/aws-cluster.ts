@@ -29,7 +29,7 @@ import {
 } from "../providers/aws/cluster-stack.js";
 import { clusterStackName, generateClusterTemplate } from "../providers/aws/cluster-template.js";
 import { findDefaultVpc } from "../providers/aws/default-vpc.js";
-import type { AwsPorts } from "../providers/aws/sdk.js";
+import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
 import type { EnvironmentRecord, StateStore } from "../state/store.js";
 import { checkEnvironmentName, resolveEnvironment } from "./environments.js";
 
@@ -40,6 +40,8 @@ export interface AwsClusterDeps {
   /** Each resource's step while a stack changes (the route streams them). */
   onResource?: (progress: ClusterResourceProgress) => void;
   onProgress?: (message: string) => void;
+  /** The calling shell's AWS settings (`AWS_SETTINGS_HEADER`); empty: the daemon's own chain. */
+  awsSettings?: AwsSettings;
   /** The AWS ports for a region; default: the real SDK (`connectAws`). */
   connect?: (region: string) => Promise<AwsPorts>;
   /** Region when the cluster config names none; default: the SDK's chain. */
@@ -264,7 +266,9 @@ async function resolveTarget(
   }
   const env = request.env ?? config.clusterName;
   checkEnvironmentName(env);
-  const region = config.region ?? (await (deps.defaultRegion ?? defaultRegion)());
+  const region =
+    config.region ??
+    (await (deps.defaultRegion ?? (() => defaultRegion(deps.awsSettings ?? {})))());
   if (region === undefined) {
     throw new DomainError("provider.aws.no_region", "no AWS region is configured", {
       status: 400,
@@ -382,10 +386,10 @@ function clusterInfo(
 async function connect(deps: AwsClusterDeps, region: string): Promise<AwsPorts> {
   if (deps.connect !== undefined) return deps.connect(region);
   const { connectAws } = await import("../providers/aws/sdk.js");
-  return connectAws(region);
+  return connectAws(region, deps.awsSettings ?? {});
 }
 
-async function defaultRegion(): Promise<string | undefined> {
+async function defaultRegion(settings: AwsSettings): Promise<string | undefined> {
   const { resolveAwsRegion } = await import("../providers/aws/sdk.js");
-  return resolveAwsRegion(undefined);
+  return resolveAwsRegion(undefined, settings);
 }

@@ -1,4 +1,7 @@
-/** `axon cluster down`: stop the local control plane and every replica it runs. */
+/**
+ * `axon cluster down`: stop the local control plane and every replica it runs; with `--env NAME`
+ * (an AWS environment), empty its bucket and delete its stack (a no-op once it is gone).
+ */
 import { Command } from "commander";
 import { findDaemon } from "../../client/daemon.js";
 import type { CliContext } from "../../context.js";
@@ -15,7 +18,13 @@ export function makeClusterDownCommand(ctx: CliContext): Command {
       // confirm; -y is accepted so Cortex scripts keep working.
       .option("-y, --yes", "do not ask for confirmation")
       .addOption(outputOption())
-      .action(async (flags: OutputOptions, command: Command) => {
+      .action(async (flags: OutputOptions & { yes?: boolean }, command: Command) => {
+        const aws = await import("./aws.js");
+        if (aws.targetsRemoteEnvironment(command)) {
+          // Deleting an AWS cluster is destructive: confirmed on a terminal, or --yes.
+          await aws.runAwsClusterDown(ctx, command, flags);
+          return;
+        }
         const json = flags.output === "json";
         const connection = await findDaemon(resolveHome(ctx, command), ctx.signal);
         if (connection === undefined) {

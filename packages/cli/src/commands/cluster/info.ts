@@ -1,4 +1,7 @@
-/** `axon cluster info`: where the local cluster listens and what it runs. */
+/**
+ * `axon cluster info`: where the local cluster listens and what it runs; with `--env NAME` (an
+ * AWS environment), its stack, load balancer, bucket and image.
+ */
 import { Command } from "commander";
 import { requireDaemon } from "../../client/daemon.js";
 import type { CliContext } from "../../context.js";
@@ -12,6 +15,11 @@ export function makeClusterInfoCommand(ctx: CliContext): Command {
     .description("show where the local cluster listens, its python, apis and processes")
     .addOption(outputOption())
     .action(async (flags: OutputOptions, command: Command) => {
+      const aws = await import("./aws.js");
+      if (aws.targetsRemoteEnvironment(command)) {
+        await aws.runAwsClusterInfo(ctx, command, flags);
+        return;
+      }
       const { client } = await requireDaemon(resolveHome(ctx, command), ctx.signal);
       const info = await client.info();
       if (flags.output === "json") {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ClusterDownResponse } from "../../contract/index.js";
 import { tearDownAwsCluster } from "../../services/aws-cluster.js";
+import { awsSettingsOf } from "../aws-settings.js";
 import type { RouteContext } from "../context.js";
 import { streamNdjson } from "../ndjson-stream.js";
 
@@ -15,6 +16,7 @@ export function registerClusterDownEnvRoute(app: FastifyInstance, context: Route
             store: context.store,
             events: context.events,
             signal,
+            awsSettings: awsSettingsOf(request),
             onResource: (resource) => send({ type: "resource", resource }),
             onProgress: (message) => send({ type: "progress", message }),
           },

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { AwsClusterInfo } from "../../contract/index.js";
 import { describeAwsCluster } from "../../services/aws-cluster.js";
+import { awsSettingsOf } from "../aws-settings.js";
 import type { RouteContext } from "../context.js";
 
 /** GET /v1/environments/:name/cluster: the AWS cluster's stack, load balancer, bucket, image. */
@@ -9,7 +10,12 @@ export function registerClusterInfoEnvRoute(app: FastifyInstance, context: Route
     "/v1/environments/:name/cluster",
     async (request): Promise<AwsClusterInfo> =>
       describeAwsCluster(
-        { store: context.store, events: context.events, signal: AbortSignal.timeout(60_000) },
+        {
+          store: context.store,
+          events: context.events,
+          signal: AbortSignal.timeout(60_000),
+          awsSettings: awsSettingsOf(request),
+        },
         request.params.name,
       ),
   );

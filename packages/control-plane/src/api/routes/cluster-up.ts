@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ClusterUpRequest, ClusterUpResponse } from "../../contract/index.js";
 import { bringUpAwsCluster } from "../../services/aws-cluster.js";
+import { awsSettingsOf } from "../aws-settings.js";
 import type { RouteContext } from "../context.js";
 import { streamNdjson } from "../ndjson-stream.js";
 
@@ -13,6 +14,7 @@ export function registerClusterUpRoute(app: FastifyInstance, context: RouteConte
           store: context.store,
           events: context.events,
           signal,
+          awsSettings: awsSettingsOf(request),
           onResource: (resource) => send({ type: "resource", resource }),
           onProgress: (message) => send({ type: "progress", message }),
         },

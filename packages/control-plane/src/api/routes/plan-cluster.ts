@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ClusterPlanResponse, ClusterUpRequest } from "../../contract/index.js";
 import { planAwsCluster } from "../../services/aws-cluster.js";
+import { awsSettingsOf } from "../aws-settings.js";
 import type { RouteContext } from "../context.js";
 
 /** POST /v1/clusters/plan: validates a cluster config and prices it; creates nothing. */
@@ -9,7 +10,12 @@ export function registerPlanClusterRoute(app: FastifyInstance, context: RouteCon
     "/v1/clusters/plan",
     async (request): Promise<ClusterPlanResponse> =>
       planAwsCluster(
-        { store: context.store, events: context.events, signal: AbortSignal.timeout(60_000) },
+        {
+          store: context.store,
+          events: context.events,
+          signal: AbortSignal.timeout(60_000),
+          awsSettings: awsSettingsOf(request),
+        },
         request.body,
       ),
   );

@@ -82,13 +82,24 @@ export interface AwsPorts {
 }
 
 /**
- * Which region to use: the given one, else the SDK's (AWS_REGION, AWS_DEFAULT_REGION, the
- * profile's). Undefined when none is configured anywhere.
+ * The AWS settings a call uses: the calling shell's variables (`AWS_ACCESS_KEY_ID`, `AWS_PROFILE`,
+ * `AWS_REGION`, `AWS_ENDPOINT_URL[_<SERVICE>]`, …) when the CLI sent them, else empty (the
+ * daemon's own chain: its environment, profiles, instance or task role).
  */
-export async function resolveAwsRegion(region: string | undefined): Promise<string | undefined> {
-  if (region !== undefined) return region;
+export type AwsSettings = Readonly<Record<string, string>>;
+
+/**
+ * Which region to use: the given one, else the settings' (AWS_REGION, AWS_DEFAULT_REGION), else
+ * the SDK's own resolution (the profile's region). Undefined when none is configured anywhere.
+ */
+export async function resolveAwsRegion(
+  region: string | undefined,
+  settings: AwsSettings = {},
+): Promise<string | undefined> {
+  const configured = region ?? settings["AWS_REGION"] ?? settings["AWS_DEFAULT_REGION"];
+  if (configured !== undefined) return configured;
   const { CloudFormationClient } = await import("@aws-sdk/client-cloudformation");
-  const probe = new CloudFormationClient({});
+  const probe = new CloudFormationClient(identity(settings));
   try {
     return await probe.config.region();
   } catch {
@@ -99,28 +110,72 @@ export async function resolveAwsRegion(region: string | undefined): Promise<stri
 }
 
 /** The profile the SDK's chain will read, for messages. */
-export function awsProfileName(env: NodeJS.ProcessEnv = process.env): string {
-  return env["AWS_PROFILE"] ?? env["AWS_DEFAULT_PROFILE"] ?? "default";
+export function awsProfileName(settings: AwsSettings = {}): string {
+  return (
+    settings["AWS_PROFILE"] ??
+    settings["AWS_DEFAULT_PROFILE"] ??
+    process.env["AWS_PROFILE"] ??
+    process.env["AWS_DEFAULT_PROFILE"] ??
+    "default"
+  );
+}
+
+/** Credentials or profile from the settings; nothing (the SDK's chain) when they name neither. */
+function identity(settings: AwsSettings): {
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  profile?: string;
+} {
+  const accessKeyId = settings["AWS_ACCESS_KEY_ID"];
+  const secretAccessKey = settings["AWS_SECRET_ACCESS_KEY"];
+  if (accessKeyId !== undefined && secretAccessKey !== undefined) {
+    const sessionToken = settings["AWS_SESSION_TOKEN"];
+    return {
+      credentials: {
+        accessKeyId,
+        secretAccessKey,
+        ...(sessionToken === undefined ? {} : { sessionToken }),
+      },
+    };
+  }
+  const profile = settings["AWS_PROFILE"];
+  return profile === undefined ? {} : { profile };
+}
+
+/** The client options for one service: region, identity, and its endpoint when one is set. */
+function clientOptions(
+  region: string,
+  settings: AwsSettings,
+  service: "CLOUDFORMATION" | "EC2" | "ECS" | "S3",
+): ReturnType<typeof identity> & { region: string; endpoint?: string } {
+  const endpoint =
+    settings[`AWS_ENDPOINT_URL_${service}`] ??
+    settings["AWS_ENDPOINT_URL"] ??
+    process.env[`AWS_ENDPOINT_URL_${service}`] ??
+    process.env["AWS_ENDPOINT_URL"];
+  return { region, ...identity(settings), ...(endpoint === undefined ? {} : { endpoint }) };
 }
 
 /** Loads the SDK clients and returns the ports for `region`. */
-export async function connectAws(region: string): Promise<AwsPorts> {
+export async function connectAws(region: string, settings: AwsSettings = {}): Promise<AwsPorts> {
   const [cfn, ec2, ecs, s3] = await Promise.all([
     import("@aws-sdk/client-cloudformation"),
     import("@aws-sdk/client-ec2"),
     import("@aws-sdk/client-ecs"),
     import("@aws-sdk/client-s3"),
   ]);
-  const cloudFormationClient = new cfn.CloudFormationClient({ region });
-  const ec2Client = new ec2.EC2Client({ region });
-  const ecsClient = new ecs.ECSClient({ region });
+  const cloudFormationClient = new cfn.CloudFormationClient(
+    clientOptions(region, settings, "CLOUDFORMATION"),
+  );
+  const ec2Client = new ec2.EC2Client(clientOptions(region, settings, "EC2"));
+  const ecsClient = new ecs.ECSClient(clientOptions(region, settings, "ECS"));
+  const s3Options = clientOptions(region, settings, "S3");
   // Emulators and custom endpoints serve buckets by path, not by virtual host.
-  const customS3Endpoint =
-    process.env["AWS_ENDPOINT_URL_S3"] !== undefined ||
-    process.env["AWS_ENDPOINT_URL"] !== undefined;
-  const s3Client = new s3.S3Client({ region, forcePathStyle: customS3Endpoint });
+  const s3Client = new s3.S3Client({
+    ...s3Options,
+    forcePathStyle: s3Options.endpoint !== undefined,
+  });
   return {
-    target: { region, profile: awsProfileName() },
+    target: { region, profile: awsProfileName(settings) },
     cloudFormation: {
       createStack: (input) => cloudFormationClient.send(new cfn.CreateStackCommand(input)),
       describeStacks: (input) => cloudFormationClient.send(new cfn.DescribeStacksCommand(input)),

@@ -1,0 +1,24 @@
+/** `axon env`: the environments commands act on (`local`, and AWS clusters). */
+import { Command } from "commander";
+import type { CliContext } from "../context.js";
+import { withExamples } from "../help.js";
+import { makeEnvAddCommand } from "./env/add.js";
+import { makeEnvListCommand } from "./env/list.js";
+import { makeEnvRemoveCommand } from "./env/remove.js";
+import { makeEnvUseCommand } from "./env/use.js";
+
+/** Builds `axon env` and its subcommands. */
+export function makeEnvCommand(ctx: CliContext): Command {
+  const command = new Command("env")
+    .description("list, add, choose and remove environments (local, or aws clusters)")
+    .addCommand(makeEnvListCommand(ctx))
+    .addCommand(makeEnvAddCommand(ctx))
+    .addCommand(makeEnvUseCommand(ctx))
+    .addCommand(makeEnvRemoveCommand(ctx));
+  return withExamples(command, [
+    ["axon env list", "every environment; * marks the default"],
+    ["axon env add prod --provider aws --region eu-west-1", "register an existing aws cluster"],
+    ["axon env use prod", "make prod the default for every command"],
+    ["axon cluster info --env prod", "one command on another environment"],
+  ]);
+}

@@ -1,0 +1,89 @@
+/**
+ * Everything an Axon cluster can leave in an AWS account, listed by resource type through the SDK
+ * (for tests against moto: `cluster down` must leave each list empty). The default VPC and its
+ * subnets and default security groups are not ours and are left out.
+ */
+import { CloudFormationClient, ListStacksCommand } from "@aws-sdk/client-cloudformation";
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import {
+  DescribeNatGatewaysCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+} from "@aws-sdk/client-ec2";
+import { DescribeClustersCommand, ECSClient, ListClustersCommand } from "@aws-sdk/client-ecs";
+import {
+  DescribeLoadBalancersCommand,
+  ElasticLoadBalancingV2Client,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
+import { ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
+
+/** SDK client settings for the moto region (endpoint and keys come from AWS_* variables). */
+export const clientConfig = { region: "us-east-1" };
+
+/** Everything a cluster can leave behind, listed by type (default VPC pieces excluded). */
+export async function leftovers(): Promise<Record<string, string[]>> {
+  const cfn = new CloudFormationClient(clientConfig);
+  const ec2 = new EC2Client(clientConfig);
+  const stacks = await cfn.send(new ListStacksCommand({}));
+  const vpcs = await ec2.send(new DescribeVpcsCommand({}));
+  const defaultVpc = vpcs.Vpcs?.find((vpc) => vpc.IsDefault === true)?.VpcId;
+  const groups = await ec2.send(new DescribeSecurityGroupsCommand({}));
+  const subnets = await ec2.send(new DescribeSubnetsCommand({}));
+  const nats = await ec2.send(new DescribeNatGatewaysCommand({}));
+  const clusters = await new ECSClient(clientConfig).send(new ListClustersCommand({}));
+  const described =
+    (clusters.clusterArns ?? []).length === 0
+      ? { clusters: [] }
+      : await new ECSClient(clientConfig).send(
+          new DescribeClustersCommand({ clusters: clusters.clusterArns }),
+        );
+  const balancers = await new ElasticLoadBalancingV2Client(clientConfig).send(
+    new DescribeLoadBalancersCommand({}),
+  );
+  const buckets = await new S3Client({ ...clientConfig, forcePathStyle: true }).send(
+    new ListBucketsCommand({}),
+  );
+  const logGroups = await new CloudWatchLogsClient(clientConfig).send(
+    new DescribeLogGroupsCommand({}),
+  );
+  const roles = await new IAMClient(clientConfig).send(new ListRolesCommand({}));
+  return {
+    stacks: (stacks.StackSummaries ?? [])
+      .filter((stack) => stack.StackStatus !== "DELETE_COMPLETE")
+      .map((stack) => `${stack.StackName ?? ""} ${stack.StackStatus ?? ""}`),
+    vpcs: (vpcs.Vpcs ?? []).filter((vpc) => vpc.IsDefault !== true).map((vpc) => vpc.VpcId ?? ""),
+    subnets: (subnets.Subnets ?? [])
+      .filter((subnet) => subnet.VpcId !== defaultVpc)
+      .map((subnet) => subnet.SubnetId ?? ""),
+    natGateways: (nats.NatGateways ?? [])
+      .filter((nat) => nat.State !== "deleted")
+      .map((nat) => nat.NatGatewayId ?? ""),
+    securityGroups: (groups.SecurityGroups ?? [])
+      .filter((group) => group.GroupName !== "default")
+      .map((group) => group.GroupId ?? ""),
+    ecsClusters: (described.clusters ?? [])
+      .filter((cluster) => cluster.status === "ACTIVE")
+      .map((cluster) => cluster.clusterName ?? ""),
+    loadBalancers: (balancers.LoadBalancers ?? []).map((lb) => lb.LoadBalancerName ?? ""),
+    buckets: (buckets.Buckets ?? []).map((bucket) => bucket.Name ?? ""),
+    logGroups: (logGroups.logGroups ?? []).map((group) => group.logGroupName ?? ""),
+    roles: (roles.Roles ?? []).map((role) => role.RoleName ?? ""),
+  };
+}
+
+/** What `leftovers()` returns for an account with nothing of ours. */
+export const NOTHING = {
+  stacks: [],
+  vpcs: [],
+  subnets: [],
+  natGateways: [],
+  securityGroups: [],
+  ecsClusters: [],
+  loadBalancers: [],
+  buckets: [],
+  logGroups: [],
+  roles: [],
+};
