@@ -7,19 +7,24 @@
  *   bodies — 32 parallel POSTs of 60 MiB to an API bounded at `max_replica_concurrency: 4`; the
  *            gateway admits from the head, so the daemon's peak RSS stays near its idle RSS plus
  *            the bodies it admitted (at most `AXON_GATEWAY_MAX_BUFFERED_BYTES`, default 256 MiB)
- *   bomb   — (the bundles part of issue 16 adds it here)
- *   kill   — (the supervision part of issue 16 adds it here: `kill -9` of the daemon, time until
- *            the endpoint answers again)
+ *   bomb   — a 4.5 GiB decompression bomb in a few MB (45 entries of 100 MiB of zeros, as
+ *            concatenated gzip members) PUT as a bundle: refused with 413 while streaming, the
+ *            daemon's RSS and its API's answer time (health probed every 50 ms) measured throughout
+ *   kill   — `kill -9` of the daemon; the supervisor starts it again and the time until the
+ *            endpoint answers 200 again, with no command typed, is measured
  *
  * Last line: `abuse: peak RSS N MB (idle M MB); back after kill -9 in S s`.
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { Header } from "tar";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = path.join(ROOT, "packages/cli/dist/main.js");
@@ -106,16 +111,34 @@ async function startDaemon(project: string): Promise<Daemon> {
   return daemon;
 }
 
+/** The daemon's record (daemon.json): its pid and supervisor, API URL. */
+function daemonRecord(home: string): { pid: number; supervisorPid?: number; apiUrl: string } {
+  return JSON.parse(readFileSync(path.join(home, "daemon.json"), "utf8")) as {
+    pid: number;
+    supervisorPid?: number;
+    apiUrl: string;
+  };
+}
+
 function stopDaemon(daemon: Daemon): void {
+  let supervisor: number | undefined;
+  try {
+    supervisor = daemonRecord(daemon.home).supervisorPid;
+  } catch {
+    // no record: no daemon
+  }
   try {
     cli(daemon, ["cluster", "down"], 30_000);
   } catch {
-    // the PID below
+    // the PIDs below
   }
-  try {
-    if (daemon.pid > 0) process.kill(daemon.pid, "SIGKILL"); // its workers exit with it
-  } catch {
-    // already stopped
+  // The supervisor first, or it would start the daemon again.
+  for (const pid of [supervisor ?? 0, daemon.pid]) {
+    try {
+      if (pid > 0) process.kill(pid, "SIGKILL"); // the daemon's workers exit with it
+    } catch {
+      // already stopped
+    }
   }
   rmSync(daemon.home, { recursive: true, force: true });
 }
@@ -191,6 +214,97 @@ async function bodiesPart(daemon: Daemon, results: Results): Promise<void> {
   );
 }
 
+const BOMB_ENTRIES = 45;
+const BOMB_ENTRY_BYTES = 100 * MIB;
+const HEALTH_PROBE_MS = 50;
+
+/**
+ * 45 tar entries of 100 MiB of zeros: 4.5 GiB inflated, over the 4 GiB limit. Built as gzip
+ * members (one per header, one shared for the zeros) so making it costs one 100 MiB deflate;
+ * gzip readers join concatenated members into one stream.
+ */
+function makeBomb(): Buffer {
+  const zeros = gzipSync(Buffer.alloc(BOMB_ENTRY_BYTES), { level: 9 });
+  const parts: Buffer[] = [];
+  for (let i = 0; i < BOMB_ENTRIES; i++) {
+    const block = Buffer.alloc(512);
+    new Header({
+      path: `zeros-${i}.bin`,
+      size: BOMB_ENTRY_BYTES,
+      type: "File",
+      mode: 0o644,
+      mtime: new Date(0),
+    }).encode(block);
+    parts.push(gzipSync(block), zeros);
+  }
+  parts.push(gzipSync(Buffer.alloc(1024))); // end of archive
+  return Buffer.concat(parts);
+}
+
+/** Milliseconds until GET /v1/health answers (an event loop that froze shows here). */
+async function healthMs(apiUrl: string): Promise<number> {
+  const started = performance.now();
+  await fetch(`${apiUrl}/v1/health`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  return performance.now() - started;
+}
+
+/** Part "bomb": the bundle upload of a decompression bomb. */
+async function bombPart(daemon: Daemon, results: Results): Promise<void> {
+  const bomb = makeBomb();
+  const sha = createHash("sha256").update(bomb).digest("hex");
+  const { apiUrl } = daemonRecord(daemon.home);
+  const token = readFileSync(path.join(daemon.home, "token"), "utf8").trim();
+  const before = rssMb(daemon.pid);
+  const sampler = sampleRss(daemon.pid);
+  let slowest = 0;
+  let probing = true;
+  const probes = (async (): Promise<void> => {
+    while (probing) {
+      slowest = Math.max(slowest, await healthMs(apiUrl));
+      await new Promise((resolve) => setTimeout(resolve, HEALTH_PROBE_MS));
+    }
+  })();
+  const started = performance.now();
+  const response = await fetch(`${apiUrl}/v1/bundles/${sha}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/gzip" },
+    body: bomb,
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const answer = (await response.json()) as { code?: string; message?: string };
+  const seconds = (performance.now() - started) / 1000;
+  probing = false;
+  await probes;
+  const peak = sampler.stop();
+  results.peakRssMb = Math.max(results.peakRssMb, peak);
+  console.log(
+    `bomb: ${((BOMB_ENTRIES * BOMB_ENTRY_BYTES) / 1024 / MIB).toFixed(1)} GiB in ${(bomb.length / MIB).toFixed(1)} MB answered ${response.status} ${answer.code ?? ""} in ${seconds.toFixed(1)} s ("${answer.message ?? ""}")`,
+  );
+  console.log(
+    `bomb: daemon RSS ${before.toFixed(0)} MB before the upload, peak ${peak.toFixed(0)} MB during it; slowest health answer meanwhile ${slowest.toFixed(0)} ms (probed every ${HEALTH_PROBE_MS} ms)`,
+  );
+}
+
+/** Part "kill": SIGKILL the daemon and time the endpoint's first 200 after it. */
+async function killPart(daemon: Daemon, results: Results): Promise<void> {
+  const url = `${daemon.gatewayUrl}/bodies`;
+  const killed = performance.now();
+  process.kill(daemon.pid, "SIGKILL");
+  const deadline = killed + REQUEST_TIMEOUT_MS;
+  for (;;) {
+    const status = await post(url, Buffer.from("x")).catch(() => "error");
+    if (status === "200") break;
+    if (performance.now() > deadline) throw new Error("the endpoint did not answer again");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  results.backAfterKillSeconds = (performance.now() - killed) / 1000;
+  const before = daemon.pid;
+  daemon.pid = daemonRecord(daemon.home).pid;
+  console.log(
+    `kill: daemon pid ${before} killed with SIGKILL; its supervisor started pid ${daemon.pid}; the endpoint answered 200 again after ${results.backAfterKillSeconds.toFixed(1)} s`,
+  );
+}
+
 async function main(): Promise<void> {
   const project = mkdtempSync(path.join(tmpdir(), "axon-abuse-project-"));
   writeFileSync(path.join(project, "predictor.py"), PREDICTOR);
@@ -202,8 +316,8 @@ async function main(): Promise<void> {
     results.idleRssMb = rssMb(daemon.pid);
     results.peakRssMb = results.idleRssMb;
     await bodiesPart(daemon, results);
-    // Part "bomb" (bundles): upload a bundle that expands past the limit; peak RSS into `results`.
-    // Part "kill" (supervision): kill -9 the daemon; `results.backAfterKillSeconds`.
+    await bombPart(daemon, results);
+    await killPart(daemon, results);
   } finally {
     stopDaemon(daemon);
     rmSync(project, { recursive: true, force: true });
