@@ -353,6 +353,27 @@ describe("Gateway admission before the body", () => {
     expect(replica.requestStats().statusClasses).toMatchObject({ "2XX": 4, "5XX": 28 });
   });
 
+  test("an unknown endpoint, a GET and an API with no ready replica are answered from the head", async () => {
+    // Given an API with no ready replica
+    const { gateway, url } = await start({
+      readyReplicas: () => [],
+      whyNotReady: () => "its replicas are still starting",
+    });
+    gateway.setRoute("big", "/big");
+    const port = Number(new URL(url).port);
+    const body = Buffer.alloc(SIZE, 0x20);
+
+    // When large bodies are sent to an unknown path and to the API
+    const missing = await postOnce(port, "/nope", body);
+    const notReady = await postOnce(port, "/big", body);
+
+    // Then each gets its answer without its body ever being held
+    expect(missing.status).toBe(404);
+    expect(notReady.status).toBe(503);
+    expect(notReady.text).toContain("its replicas are still starting");
+    expect(gateway.peakBufferedBytes).toBe(0);
+  });
+
   test("a global cap on buffered bytes answers 503 before reading, and frees what it held", async () => {
     // Given room for two and a half bodies, and an API that would take 4 requests at once
     const { gateway, port } = await gatewayWithReplica(4, { maxBufferedBytes: 2.5 * SIZE });
