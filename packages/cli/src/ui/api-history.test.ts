@@ -52,7 +52,7 @@ describe("renderVersionsSection", () => {
 describe("renderAutoscalingSection", () => {
   it("shows the signal, a change held back and the last change", () => {
     const api = {
-      ...makeApiDetail({ name: "iris" }),
+      ...makeApiDetail("iris", "http://localhost:8888/iris", "live"),
       autoscaling: {
         avgInFlight: 0.4,
         recommendation: 1,
@@ -74,6 +74,6 @@ describe("renderAutoscalingSection", () => {
   });
 
   it("says nothing before the autoscaler's first tick", () => {
-    expect(renderAutoscalingSection(makeApiDetail({ name: "iris" }), NOW)).toBeUndefined();
+    expect(renderAutoscalingSection(makeApiDetail("iris", "http://localhost:8888/iris", "live"), NOW)).toBeUndefined();
   });
 });
