@@ -1,5 +1,5 @@
 /**
- * Decision 0006 against real processes: the daemon `axon cluster up` starts runs under a
+ * Decision 0007 against real processes: the daemon `axon cluster up` starts runs under a
  * supervisor, so a `kill -9` of it is followed by the endpoint answering again with no command
  * typed; `axon cluster down` still stops everything; a daemon.lock naming a PID that is not a
  * live control plane (reused by another program, or a zombie) does not block `cluster up`.

@@ -1,6 +1,6 @@
 /**
  * The supervisor: a small process that runs the daemon as its child and starts it again when it
- * dies without having been asked to stop (decision 0006). It holds no state, opens no port and
+ * dies without having been asked to stop (decision 0007). It holds no state, opens no port and
  * loads nothing of the control plane, so there is little in it that can crash; the daemon it
  * restarts converges from the store as after any crash, and the endpoints answer again once the
  * replicas are back.

@@ -61,7 +61,7 @@ export async function startDaemon(
   // Private whoever made it; the daemon does the same for everything it writes.
   await chmod(home, 0o700);
   const logFile = path.join(home, DAEMON_LOG_FILE);
-  // Under a supervisor that starts it again after a crash (decision 0006); `cluster down` still
+  // Under a supervisor that starts it again after a crash (decision 0007); `cluster down` still
   // stops both (the daemon tells its supervisor a stop was asked for).
   const args = [entry, "--supervise", "--home", home];
   if (options.gatewayPort !== undefined) args.push("--gateway-port", String(options.gatewayPort));

@@ -1,7 +1,7 @@
 /**
  * `axon cluster up --service`: a systemd unit for a machine that serves for real (the seed
  * tutorials ran Flask under systemd on EC2). systemd then does what the supervisor does for
- * `cluster up` (decision 0006) — start the daemon again after a crash — and also starts it at boot,
+ * `cluster up` (decision 0007) — start the daemon again after a crash — and also starts it at boot,
  * so the unit runs the daemon itself, without `--supervise`.
  *
  * Decisions recorded here:

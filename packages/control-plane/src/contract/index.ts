@@ -42,7 +42,7 @@ export interface DaemonRecord {
   gatewayUrl: string;
   version: string;
   startedAt: string;
-  /** The supervisor that restarts this daemon after a crash, when one runs it (decision 0006). */
+  /** The supervisor that restarts this daemon after a crash, when one runs it (decision 0007). */
   supervisorPid?: number;
 }
 
