@@ -37,6 +37,8 @@ export type ControlPlaneEvent =
   | { kind: "api.resumed"; api: string; versionId: string; replicas: number }
   | { kind: "api.recovered"; api: string; versionId: string; replicas: number; seconds: number }
   | { kind: "reconcile.failed"; api: string; message: string }
+  | { kind: "monitoring.shifted"; api: string; versionId: string; message: string }
+  | { kind: "monitoring.stable"; api: string; versionId: string; message: string }
   | {
       kind: "replica.starting";
       api: string;
@@ -144,6 +146,10 @@ export function describeEvent(event: ControlPlaneEvent): { level: EventLevel; me
         level: "info",
         message: `back after the restart: version ${event.versionId}, ${event.replicas} replica${event.replicas === 1 ? "" : "s"} ready (${event.seconds.toFixed(1)}s)`,
       };
+    case "monitoring.shifted":
+      return { level: "warning", message: `predictions ${event.message}` };
+    case "monitoring.stable":
+      return { level: "info", message: `predictions back to ${event.message}` };
     case "reconcile.failed":
       return { level: "error", message: `reconcile failed: ${event.message}` };
     case "replica.starting":

@@ -15,6 +15,8 @@ const STORED_KINDS = new Set<ControlPlaneEventKind>([
   "api.scaled",
   "api.resumed",
   "api.recovered",
+  "monitoring.shifted",
+  "monitoring.stable",
   "replica.failed",
   "reconcile.failed",
 ]);

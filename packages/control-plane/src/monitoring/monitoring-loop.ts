@@ -1,0 +1,246 @@
+/**
+ * Prediction monitoring in the control plane: every FLUSH_INTERVAL_MS the replicas' tallies are
+ * drained into one-minute buckets per API and version (durable: a `kill -9` loses at most the last
+ * few seconds); every minute old buckets are pruned and each API's drift is checked — the recent
+ * hour of the current version against its baseline (pinned with `axon monitor baseline`, else the
+ * version's first `baselineSize` predictions) — and a crossing of the threshold is an event. The
+ * summary `axon get <api>` shows is read from the buckets.
+ */
+import type { MonitoringSpec } from "@axon/config";
+import type { ApiMonitoring, PredictionSummary } from "../contract/index.js";
+import type { EventSink } from "../events/event-sink.js";
+import {
+  emptyTally,
+  mergeTally,
+  type ModelType,
+  type PredictionTally,
+} from "../replica/prediction-recorder.js";
+import { QuantileSketch } from "../replica/quantile-sketch.js";
+import {
+  minuteOf,
+  type PredictionBucket,
+  type PredictionStore,
+} from "../state/prediction-store.js";
+import type { ApiRecord, StateStore } from "../state/store.js";
+import {
+  classificationDrift,
+  DEFAULT_DRIFT_THRESHOLD,
+  regressionDrift,
+  type DriftVerdict,
+} from "./drift.js";
+
+export const FLUSH_INTERVAL_MS = 5_000;
+export const DEFAULT_BASELINE_SIZE = 1_000;
+export const DEFAULT_RETENTION_MS = 7 * 24 * 3_600_000;
+/** The recent window compared with the baseline. */
+const DRIFT_WINDOW_MS = 3_600_000;
+
+/** What the engine hands over: each replica's tally since the last drain, by version. */
+export interface PredictionSource {
+  drainPredictions(apiName: string): Array<{ versionId: string; tally: PredictionTally }>;
+}
+
+export interface MonitoringLoopDeps {
+  store: Pick<StateStore, "listApis" | "getApi">;
+  predictions: PredictionStore;
+  source: PredictionSource;
+  events: EventSink;
+  retentionMs?: number;
+  baselineSize?: number;
+  threshold?: number;
+}
+
+/** The monitoring an API's spec asks for, if any (a model type is needed to tally). */
+export function monitoringOf(
+  api: ApiRecord,
+): { modelType: ModelType; key: string | null } | undefined {
+  const spec: MonitoringSpec | null = api.currentVersion.spec.monitoring;
+  if (spec === null || spec.model_type === null) return undefined;
+  return { modelType: spec.model_type, key: spec.key };
+}
+
+export class MonitoringLoop {
+  readonly #deps: MonitoringLoopDeps;
+  /** Whether each API was last found shifted (to tell crossings, not every minute). */
+  readonly #shifted = new Map<string, boolean>();
+
+  constructor(deps: MonitoringLoopDeps) {
+    this.#deps = deps;
+  }
+
+  /** Drains every monitored API's replicas into the current minute's bucket. */
+  flush(now: Date): void {
+    const minute = minuteOf(now);
+    for (const api of this.#deps.store.listApis()) {
+      if (monitoringOf(api) === undefined) continue;
+      for (const { versionId, tally } of this.#deps.source.drainPredictions(api.name)) {
+        this.#deps.predictions.add(api.name, versionId, minute, tally);
+      }
+    }
+  }
+
+  /** Prunes old buckets, and tells when an API's predictions shifted or came back. */
+  check(now: Date): void {
+    const apis = this.#deps.store.listApis();
+    const retention = this.#deps.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.#deps.predictions.prune(
+      minuteOf(new Date(now.getTime() - retention)),
+      new Set(apis.map((a) => a.name)),
+    );
+    for (const api of apis) {
+      const monitoring = monitoringOf(api);
+      if (monitoring === undefined) continue;
+      const verdict = this.#drift(api, monitoring.modelType, now).verdict;
+      if (verdict === undefined) continue;
+      const was = this.#shifted.get(api.name) ?? false;
+      this.#shifted.set(api.name, verdict.shifted);
+      if (verdict.shifted === was) continue;
+      this.#deps.events.emit({
+        kind: verdict.shifted ? "monitoring.shifted" : "monitoring.stable",
+        api: api.name,
+        versionId: api.currentVersion.id,
+        message: verdict.message,
+      });
+    }
+  }
+
+  /** `axon get <api>`'s monitoring over the range from `since` (default: the version went live). */
+  summary(api: ApiRecord, now: Date, since?: Date): ApiMonitoring | undefined {
+    const monitoring = monitoringOf(api);
+    if (monitoring === undefined) return undefined;
+    const version = api.currentVersion;
+    const from =
+      since ??
+      new Date(
+        api.liveVersionId === version.id && api.liveAt !== null ? api.liveAt : version.createdAt,
+      );
+    const buckets = this.#deps.predictions.list(api.name, minuteOf(from));
+    const byVersion = groupByVersion(buckets, monitoring.modelType);
+    const current = summarize(
+      version.id,
+      byVersion.get(version.id) ?? emptyTally(monitoring.modelType),
+    );
+    const { verdict, baseline } = this.#drift(api, monitoring.modelType, now);
+    const result: ApiMonitoring = {
+      modelType: monitoring.modelType,
+      key: monitoring.key,
+      since: from.toISOString(),
+      current,
+      drift: {
+        message: verdict?.message ?? baseline.collecting,
+        psi: verdict?.psi ?? null,
+        shifted: verdict?.shifted ?? false,
+        baseline: baseline.label,
+      },
+    };
+    // Mid-rollout, the version still serving beside the new one.
+    const previousId = api.liveVersionId !== version.id ? api.liveVersionId : null;
+    const previous = previousId === null ? undefined : byVersion.get(previousId);
+    if (previousId !== null && previous !== undefined)
+      result.previous = summarize(previousId, previous);
+    return result;
+  }
+
+  /** Pins the current version's last hour as the API's baseline. */
+  pinBaseline(api: ApiRecord, now: Date): PredictionTally {
+    const monitoring = monitoringOf(api);
+    const modelType = monitoring?.modelType ?? "classification";
+    const recent = this.#recent(api, modelType, now);
+    this.#deps.predictions.pinBaseline(api.name, recent, now);
+    return recent;
+  }
+
+  #recent(api: ApiRecord, modelType: ModelType, now: Date): PredictionTally {
+    const buckets = this.#deps.predictions.list(
+      api.name,
+      minuteOf(new Date(now.getTime() - DRIFT_WINDOW_MS)),
+    );
+    return groupByVersion(buckets, modelType).get(api.currentVersion.id) ?? emptyTally(modelType);
+  }
+
+  #drift(
+    api: ApiRecord,
+    modelType: ModelType,
+    now: Date,
+  ): { verdict: DriftVerdict | undefined; baseline: { label: string; collecting: string } } {
+    const size = this.#deps.baselineSize ?? DEFAULT_BASELINE_SIZE;
+    const pinned = this.#deps.predictions.pinnedBaseline(api.name);
+    let baseline: PredictionTally;
+    let label: string;
+    if (pinned !== undefined) {
+      baseline = pinned.tally;
+      label = `pinned ${pinned.pinnedAt}`;
+    } else {
+      baseline = emptyTally(modelType);
+      for (const bucket of this.#deps.predictions.firstOf(api.name, api.currentVersion.id, size)) {
+        mergeTally(baseline, bucket.tally);
+      }
+      label = `first ${size} predictions of ${api.currentVersion.id}`;
+    }
+    const collecting = `collecting a baseline: ${Math.min(baseline.count, size)} of ${size} predictions`;
+    if (pinned === undefined && baseline.count < size)
+      return { verdict: undefined, baseline: { label, collecting } };
+    const recent = this.#recent(api, modelType, now);
+    if (recent.count === 0 || baseline.count === 0)
+      return { verdict: undefined, baseline: { label, collecting } };
+    const threshold = this.#deps.threshold ?? DEFAULT_DRIFT_THRESHOLD;
+    const verdict =
+      modelType === "classification"
+        ? classificationDrift(withOther(baseline), withOther(recent), threshold)
+        : baseline.sketch === null || recent.sketch === null
+          ? undefined
+          : regressionDrift(baseline.sketch, recent.sketch, threshold);
+    return { verdict, baseline: { label, collecting } };
+  }
+}
+
+function groupByVersion(
+  buckets: PredictionBucket[],
+  modelType: ModelType,
+): Map<string, PredictionTally> {
+  const result = new Map<string, PredictionTally>();
+  for (const bucket of buckets) {
+    const into = result.get(bucket.versionId) ?? emptyTally(modelType);
+    result.set(bucket.versionId, mergeTally(into, bucket.tally));
+  }
+  return result;
+}
+
+function withOther(tally: PredictionTally): Record<string, number> {
+  return tally.other > 0 ? { ...tally.classes, other: tally.other } : tally.classes;
+}
+
+function summarize(versionId: string, tally: PredictionTally): PredictionSummary {
+  const summary: PredictionSummary = {
+    versionId,
+    predictions: tally.count,
+    missingKey: tally.missingKey,
+    invalid: tally.invalid,
+  };
+  if (tally.modelType === "classification") {
+    summary.classes = Object.entries(tally.classes)
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .map(([label, count]) => ({
+        label,
+        count,
+        share: tally.count === 0 ? 0 : round4(count / tally.count),
+      }));
+    summary.other = tally.other;
+  } else if (tally.count > 0 && tally.sketch !== null) {
+    const sketch = QuantileSketch.from(tally.sketch);
+    summary.stats = {
+      count: tally.count,
+      mean: round4(tally.sum / tally.count),
+      min: tally.min ?? 0,
+      max: tally.max ?? 0,
+      p50: round4(sketch.quantile(0.5) ?? 0),
+      p90: round4(sketch.quantile(0.9) ?? 0),
+      p99: round4(sketch.quantile(0.99) ?? 0),
+    };
+  }
+  return summary;
+}
+
+function round4(n: number): number {
+  return Math.round(n * 10_000) / 10_000;
+}
