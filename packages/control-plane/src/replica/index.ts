@@ -14,8 +14,11 @@ export { WorkerPool, type WorkerPoolHooks, type WorkerPoolOptions } from "./work
 export { type Call, type WorkerLink, type WorkerReadyInfo } from "./worker-link.js";
 export { resolveRuntimeDir } from "./runtime-dir.js";
 export {
+  type BodyAdmission,
+  type BodyTicket,
   type FrontHandler,
   type FrontRequest,
+  type FrontRequestHead,
   FrontServer,
   type FrontServerOptions,
   type Responder,

@@ -45,8 +45,10 @@ async function startHarness(overrides: Partial<ReplicaOptions> = {}): Promise<Ha
     ...overrides,
   });
   let counter = 0;
+  // The replica's own front, as an ECS container runs it: admission from the head included.
   const server = new FrontServer({
     handler: (request, responder) => replica.serve(request, responder, `req-${++counter}`),
+    admitBody: (_head, responder) => replica.admitBody(responder, `req-${++counter}`),
   });
   const port = await server.listen(0, "127.0.0.1");
   onTestFinished(async () => {

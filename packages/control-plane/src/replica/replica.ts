@@ -14,13 +14,19 @@
  * the entrypoint of an ECS container, so nothing here may import daemon internals.
  */
 import { DEFAULT_PREDICTOR_TIMEOUT_MS } from "@axon/config";
-import { type FrontRequest, type Responder, writeJsonError } from "./front-server.js";
+import {
+  type BodyTicket,
+  type FrontRequest,
+  type Responder,
+  writeJsonError,
+} from "./front-server.js";
 import {
   type InFlightSample,
   InFlightSampler,
   RequestRecorder,
   type RequestStats,
 } from "./metrics.js";
+import type { PredictionTally } from "./prediction-recorder.js";
 import { BodyKind } from "./protocol.js";
 import { rawHeader } from "./raw-header.js";
 import { appendReplicaLogLine, describeRequests } from "./replica-log.js";
@@ -173,6 +179,11 @@ export class Replica {
     return this.#pool.pids();
   }
 
+  /** Predictions tallied since the last call, when the API has `monitoring` (else undefined). */
+  drainPredictions(): PredictionTally | undefined {
+    return this.#pool.drainPredictions();
+  }
+
   /** Registers a listener called once if a worker dies without being asked to. */
   onExit(listener: (info: ReplicaExitInfo) => void): void {
     this.#exitListeners.push(listener);
@@ -199,41 +210,34 @@ export class Replica {
   }
 
   /**
-   * Admission from the head, for a request whose body is still arriving: takes one of the
-   * `maxConcurrency` slots for it (so a body is read only for a request the replica will take),
-   * or answers 503 as `serve` would and returns false. A true must be followed by exactly one
-   * `serveAdmitted` (the body arrived) or `withdraw` (it never will).
+   * Admission from the head for a request whose body is still arriving (a FrontServer's
+   * `admitBody`): takes one of the `maxConcurrency` slots for it, so that a body is read only for
+   * a request the replica will take, or answers 503 as `serve` would and returns null. The ticket
+   * serves the request once its body has arrived — its timeout counting from then: the upload was
+   * the client's time, not the predictor's — or gives the slot back if the body never comes.
    */
-  admit(responder: Responder, requestId: string): boolean {
+  admitBody(responder: Responder, requestId: string): BodyTicket | null {
     if (
       this.#state !== "ready" ||
       this.#inFlight >= this.#options.maxConcurrency ||
       !this.#pool.hasLiveWorker
     ) {
       this.#refuse(responder, requestId, performance.now(), this.#whyRefused());
-      return false;
+      return null;
     }
     this.#inFlight++;
-    return true;
-  }
-
-  /**
-   * Serves a request admitted from its head, now that its body has arrived. Its timeout counts
-   * from here: the upload was the client's time, not the predictor's.
-   */
-  serveAdmitted(request: FrontRequest, responder: Responder, requestId: string): void {
-    const startedAt = performance.now();
-    if (this.#state !== "ready") {
-      this.#refuse(responder, requestId, startedAt, this.#whyRefused());
-      this.#release();
-      return;
-    }
-    this.#accept(request, responder, requestId, startedAt);
-  }
-
-  /** Gives back the slot of an admitted request whose body will never arrive. */
-  withdraw(): void {
-    this.#release();
+    return {
+      deliver: (request, res) => {
+        const startedAt = performance.now();
+        if (this.#state === "ready") {
+          this.#accept(request, res, requestId, startedAt);
+        } else {
+          this.#refuse(res, requestId, startedAt, this.#whyRefused());
+          this.#release();
+        }
+      },
+      cancel: () => this.#release(),
+    };
   }
 
   #whyRefused(): string {

@@ -31,7 +31,17 @@ function standIn(
     seen.push(requestId);
     responder.send(200, ["content-type", "text/plain"], name);
   };
-  return { inFlight, hasLiveWorker, serve, admit: () => true, serveAdmitted: serve, withdraw() {} };
+  return { inFlight, hasLiveWorker, serve, admitBody: ticketFor(serve) };
+}
+
+/** A stand-in's admission from the head: every body is admitted, then served by `serve`. */
+function ticketFor(
+  serve: (request: FrontRequest, responder: Responder, requestId: string) => void,
+): RoutableReplica["admitBody"] {
+  return (_responder, requestId) => ({
+    deliver: (request, responder) => serve(request, responder, requestId),
+    cancel() {},
+  });
 }
 
 /** Sends a request whose target is `target` as written (absolute-form too, unlike fetch). */
@@ -197,7 +207,7 @@ describe("Gateway", () => {
         {
           ...standIn("r", 0, []),
           serve: answer,
-          serveAdmitted: answer,
+          admitBody: ticketFor(answer),
         },
       ],
       whyNotReady: () => "",

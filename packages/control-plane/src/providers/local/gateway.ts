@@ -30,12 +30,10 @@ export interface RoutableReplica {
   readonly hasLiveWorker: boolean;
   serve(request: FrontRequest, responder: Responder, requestId: string): void;
   /**
-   * Takes a slot for a request whose body is still arriving, or answers 503 and returns false;
-   * a true is followed by one `serveAdmitted` or one `withdraw`.
+   * Takes a slot for a request whose body is still arriving and returns the ticket that serves
+   * it once the body is in, or answers (503) and returns null.
    */
-  admit(responder: Responder, requestId: string): boolean;
-  serveAdmitted(request: FrontRequest, responder: Responder, requestId: string): void;
-  withdraw(): void;
+  admitBody(responder: Responder, requestId: string): BodyTicket | null;
 }
 
 export interface GatewayOptions {
@@ -161,8 +159,7 @@ export class Gateway {
   #admitBody(head: FrontRequestHead, responder: Responder): BodyTicket | null {
     const requestId = this.#requestId(head.rawHeaders);
     const replica = this.#route(head.method, head.url, responder, requestId);
-    if (replica === undefined || !replica.admit(responder, requestId)) return null;
-    return new AdmittedBody(replica, requestId);
+    return replica === undefined ? null : replica.admitBody(responder, requestId);
   }
 
   #requestId(rawHeaders: readonly string[]): string {
@@ -219,25 +216,6 @@ export class Gateway {
       return undefined;
     }
     return replica;
-  }
-}
-
-/** A request a replica admitted from its head; its body goes to that replica once it arrived. */
-class AdmittedBody implements BodyTicket {
-  readonly #replica: RoutableReplica;
-  readonly #requestId: string;
-
-  constructor(replica: RoutableReplica, requestId: string) {
-    this.#replica = replica;
-    this.#requestId = requestId;
-  }
-
-  deliver(request: FrontRequest, responder: Responder): void {
-    this.#replica.serveAdmitted(request, responder, this.#requestId);
-  }
-
-  cancel(): void {
-    this.#replica.withdraw();
   }
 }
 
