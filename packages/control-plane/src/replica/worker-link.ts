@@ -18,6 +18,7 @@ import {
   RESPONSE_CONTENT_TYPES,
   RESPONSE_HEADER_BYTES,
 } from "./protocol.js";
+import type { PredictionRecorder } from "./prediction-recorder.js";
 
 /** Frames of one event-loop turn up to this size leave joined in one buffer (one copy). */
 const JOIN_LIMIT_BYTES = 1024 * 1024;
@@ -95,6 +96,8 @@ export class WorkerLink {
   killedAfterDisconnect = false;
   /** Why the front killed the process as stuck (see `checkLiveness`); null if it did not. */
   killedAsStuck: string | null = null;
+  /** Tallies this worker's successful answers when the API has `monitoring` (set by the pool). */
+  recorder: PredictionRecorder | undefined;
   /** Frames received from the worker, any type: a stuck worker is one that stops sending them. */
   heard = 0;
 
@@ -341,6 +344,7 @@ export class WorkerLink {
       this.#hooks.onAnswered(call, this.#sendResponseObject(call, status, buffer, start, end));
       return;
     }
+    const body = buffer.subarray(start + RESPONSE_HEADER_BYTES - 4, end);
     call.res.send(
       status,
       [
@@ -349,8 +353,10 @@ export class WorkerLink {
         "x-request-id",
         call.requestId,
       ],
-      buffer.subarray(start + RESPONSE_HEADER_BYTES - 4, end),
+      body,
     );
+    const recorder = this.recorder;
+    if (recorder !== undefined && status < 300) recorder.recordBody(body, kind === 0);
     this.#hooks.onAnswered(call, status);
   }
 

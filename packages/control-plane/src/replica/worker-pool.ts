@@ -21,6 +21,11 @@ import {
 } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
+import {
+  PredictionRecorder,
+  type MonitoringConfig,
+  type PredictionTally,
+} from "./prediction-recorder.js";
 import { FrameReader, FrameType, PROTOCOL_VERSION } from "./protocol.js";
 import { appendReplicaLogLine, describeRequests } from "./replica-log.js";
 import { resolveRuntimeDir } from "./runtime-dir.js";
@@ -29,6 +34,8 @@ import { type Call, WorkerLink, type WorkerReadyInfo } from "./worker-link.js";
 
 /** Everything needed to spawn and supervise one replica's workers. */
 export interface WorkerPoolOptions {
+  /** `monitoring` of the API: every worker's successful answers are tallied (absent: none). */
+  monitoring?: MonitoringConfig;
   /** Unique among live replicas; also names the socket, so keep it short (e.g. `r-1a2b`). */
   id: string;
   apiName: string;
@@ -158,6 +165,7 @@ export class WorkerPool {
   #runtimeDir = "";
   #phase: PoolPhase = "starting";
   #nextPick = 0;
+  readonly #recorder: PredictionRecorder | undefined;
 
   /** Throws a RangeError for a process or thread count that can never work; spawns nothing. */
   constructor(options: WorkerPoolOptions, hooks: WorkerPoolHooks) {
@@ -169,6 +177,8 @@ export class WorkerPool {
     }
     this.#options = options;
     this.#hooks = hooks;
+    this.#recorder =
+      options.monitoring === undefined ? undefined : new PredictionRecorder(options.monitoring);
     this.#socketPath = path.join(options.runDir, `${options.id}.sock`);
     this.#server = createServer((socket) => this.#onConnection(socket));
   }
@@ -220,6 +230,11 @@ export class WorkerPool {
   }
 
   /** True while at least one worker can take a request. */
+  /** The predictions tallied since the last call (prediction monitoring); undefined: none. */
+  drainPredictions(): PredictionTally | undefined {
+    return this.#recorder?.drain();
+  }
+
   get hasLiveWorker(): boolean {
     for (const link of this.#links) if (link.usable) return true;
     return false;
@@ -335,6 +350,7 @@ export class WorkerPool {
         onReady: () => this.#onWorkerReady(),
         onAnswered: this.#hooks.onAnswered,
       });
+      link.recorder = this.#recorder;
       child.once("error", (error) => this.#onChildExit(link, null, null, error));
       child.once("exit", (code, signal) => this.#onChildExit(link, code, signal));
       return link;
