@@ -74,8 +74,8 @@ describe("ApiWatch (every api)", () => {
       "axon get --watch  17:25:03 · every 1s · Ctrl-C to stop
 
       api              status    replicas         req/s   avg      p99      2XX  4XX  5XX  req/s, last 2m
-      iris-classifier  live      1/1              40.0/s  2.31 ms  5.12 ms  100  -    2              ▃▅▆█
-      text-generator   updating  1/2 +1 starting  0.0/s   -        -        -    -    -              ▁▁▁▁"
+      iris-classifier  live      1/1              40.0/s  2.31 ms  5.12 ms  100  -    2     ▃▅▆█
+      text-generator   updating  1/2 +1 starting  0.0/s   -        -        -    -    -     ▁▁▁▁"
     `);
   });
 
@@ -153,8 +153,8 @@ describe("ApiWatch (one api)", () => {
       iris-classifier   live   http://localhost:8888/iris-classifier
 
       replicas    1 ready of 1 requested · 0 starting · 0 on the old version · 0 failed
-      requests    40.0/s                                                                            ▃▅▆█
-      p99         5.12 ms                                                                          █████
+      requests    40.0/s     ▃▅▆█
+      p99         5.12 ms   █████
       avg         2.31 ms
       responses   2XX 100 · 4XX - · 5XX 2
       in flight   1

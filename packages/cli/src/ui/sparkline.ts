@@ -3,8 +3,8 @@
 const BARS = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"] as const;
 
 /**
- * The last `width` values as bars, right-aligned (padded with spaces on the left while there are
- * fewer); `null` (nothing measured) is a space. All zeros draw the lowest bar.
+ * The last `width` values as bars, oldest first (the line grows to `width`, then scrolls);
+ * `null` (nothing measured) is a space. All zeros draw the lowest bar.
  */
 export function sparkline(values: readonly (number | null)[], width: number): string {
   if (width <= 0) return "";
@@ -16,5 +16,5 @@ export function sparkline(values: readonly (number | null)[], width: number): st
     const index = Math.min(BARS.length - 1, Math.round((value / max) * (BARS.length - 1)));
     return BARS[index] ?? BARS[0];
   });
-  return bars.join("").padStart(width, " ");
+  return bars.join("");
 }
