@@ -39,6 +39,51 @@ describe("API server", () => {
     expect(log[0]).toContain("server.test.ts");
   });
 
+  test("logs a 500 that a streamed deploy answers in its last line, and releases the bundle", async () => {
+    // Given a daemon whose bundle store fails unexpectedly while a deploy checks its bundle
+    const events = new EventBus();
+    const log: string[] = [];
+    events.subscribe((event, time) => log.push(formatEventLine(event, time)));
+    const held: string[] = [];
+    const bundles = {
+      hold: (sha: string) => {
+        held.push(sha);
+        return () => void held.splice(held.indexOf(sha), 1);
+      },
+      has: () => {
+        throw new Error("EIO: i/o error, stat bundles/");
+      },
+    };
+    // (the environment guard reads which environment is the default: the local one)
+    const store = { getDefaultEnvironment: () => undefined };
+    // Stand-ins for the two things the route touches before it fails (as api-metrics.test.ts does).
+    const context = { events, bundles, store } as unknown as RouteContext;
+    const app = buildApiServer(context, "t");
+
+    // When a deploy asks for progress as NDJSON
+    const res = await app.inject({
+      method: "POST",
+      url: "/v1/deploy",
+      headers: { authorization: "Bearer t", accept: "application/x-ndjson" },
+      payload: { config: "- name: a", configFileName: "axon.yaml", bundle: "a".repeat(64) },
+    });
+
+    // Then its last line is the 500 with the request id, which daemon.log has with the cause
+    const last = JSON.parse(res.body.trim().split("\n").at(-1) ?? "{}") as {
+      status: number;
+      error: ErrorBody;
+    };
+    expect(last.status).toBe(500);
+    const id = /\(request ([0-9a-f]{8})\)$/.exec(last.error.hint ?? "")?.[1];
+    expect(id).toBeDefined();
+    expect(log).toEqual([
+      expect.stringContaining(
+        `request ${id} (POST /v1/deploy) failed with 500: EIO: i/o error, stat bundles/ at `,
+      ),
+    ]);
+    expect(held).toEqual([]);
+  });
+
   test("logs nothing for a request refused with a 4xx", async () => {
     // Given the same server, when a route that does not exist is asked for
     const events = new EventBus();

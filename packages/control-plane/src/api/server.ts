@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { MAX_REQUEST_BYTES } from "../contract/index.js";
 import { DomainError, toErrorBody } from "../errors.js";
 import type { RouteContext } from "./context.js";
+import { reportServerError } from "./failures.js";
 import { registerBundleRoutes } from "./routes/bundles.js";
 import { registerDeleteApiRoute } from "./routes/delete-api.js";
 import { registerDeployRoute } from "./routes/deploy.js";
@@ -28,24 +29,6 @@ import { registerListEnvironmentsRoute } from "./routes/list-environments.js";
 import { registerPlanClusterRoute } from "./routes/plan-cluster.js";
 import { registerRemoveEnvironmentRoute } from "./routes/remove-environment.js";
 import { registerUseEnvironmentRoute } from "./routes/use-environment.js";
-
-/** An unexpected error's message with each `cause` after it, and the first frame of its stack. */
-function describeFailure(error: unknown): { cause: string; at?: string } {
-  const messages: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
-    messages.push(current instanceof Error ? current.message : JSON.stringify(current));
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  const frame =
-    error instanceof Error
-      ? error.stack
-          ?.split("\n")
-          .find((line) => line.trimStart().startsWith("at "))
-          ?.trim()
-      : undefined;
-  return { cause: messages.join(" ← caused by: "), ...(frame === undefined ? {} : { at: frame }) };
-}
 
 export function buildApiServer(context: RouteContext, token: string): FastifyInstance {
   const app = Fastify({
@@ -84,17 +67,7 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
       });
     }
     const { status, body } = toErrorBody(error);
-    if (status >= 500) {
-      // The client sees the request id; daemon.log has the cause chain and where it was thrown.
-      context.events.emit({
-        kind: "request.failed",
-        requestId: request.id,
-        method: request.method,
-        url: request.url,
-        ...describeFailure(error),
-      });
-      body.hint = `see daemon.log under $AXON_HOME for details (request ${request.id})`;
-    }
+    reportServerError(context.events, request, status, body, error);
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler(async (request, reply) =>

@@ -330,6 +330,24 @@ describe("BundleStore", () => {
     expect(bundles.has(sha)).toBe(false);
   });
 
+  test("never collects a bundle a deploy holds, however long it takes", async () => {
+    // Given a bundle held by a deploy in flight (its environment building for hours)
+    let now = Date.now();
+    const { bundles } = setup({ now: () => now });
+    const archive = smallArchive("held");
+    const sha = sha256(archive);
+    await bundles.receive(sha, createReadStream(archive));
+    const release = bundles.hold(sha);
+    now += 24 * 3_600_000;
+
+    // When clean-ups run, then it stays; released, it stays for the grace period, then goes
+    expect(await bundles.collectGarbage(60_000)).toEqual([]);
+    release();
+    expect(await bundles.collectGarbage(60_000)).toEqual([]);
+    now += 60_000;
+    expect((await bundles.collectGarbage(60_000)).map((r) => r.sha256)).toEqual([sha]);
+  });
+
   test("rejects bytes that are not a tar archive", async () => {
     const file = path.join(tempDir("axon-archive-"), "junk");
     writeFileSync(file, "this is not a tarball");

@@ -7,10 +7,10 @@
  *
  * Decisions recorded here:
  * - **A bundle is in use while any version of any API references it** — history included, since
- *   a rollback redeploys an old version — and for the grace period after its last upload, check
- *   or unpack (what covers a deploy in flight: it uploads, checks and unpacks, then builds the
- *   environment before it records the version). Only then are the archive, its unpacked project
- *   and its row removed, the row only if no version references it in that same statement.
+ *   a rollback redeploys an old version — while a deploy holds it (`hold`: from the request until
+ *   the version is recorded, however long the environment build), and for the grace period after
+ *   its last upload, check, unpack or deploy. Only then are the archive, its unpacked project and
+ *   its row removed, the row only if no version references it in that same statement.
  * - **Disk use is counted by the clean-up pass**, which walks the folders anyway, and adjusted by
  *   uploads and unpacks in between; `cluster info` reads that number and never walks the disk.
  */
@@ -60,6 +60,8 @@ export class BundleStore {
   readonly #unpacking = new Map<string, Promise<string>>();
   /** When each bundle was last uploaded, checked or unpacked by this process. */
   readonly #lastUsed = new Map<string, number>();
+  /** Deploys in flight per bundle (`hold`): never collected while one runs. */
+  readonly #held = new Map<string, number>();
   #diskUse: BundleDiskUse = { bundles: 0, bundleBytes: 0, projects: 0, projectBytes: 0 };
   #collecting: Promise<RemovedBundle[]> | undefined;
 
@@ -86,6 +88,23 @@ export class BundleStore {
   /** Disk taken by archives and unpacked projects, as of the last clean-up pass plus changes. */
   diskUse(): BundleDiskUse {
     return { ...this.#diskUse };
+  }
+
+  /**
+   * Keeps a bundle from being collected while a deploy that uploaded it builds its environment
+   * and before it records a version; the grace period starts again when released.
+   */
+  hold(sha256: string): () => void {
+    this.#held.set(sha256, (this.#held.get(sha256) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#held.get(sha256) ?? 1) - 1;
+      if (left > 0) this.#held.set(sha256, left);
+      else this.#held.delete(sha256);
+      this.#touch(sha256);
+    };
   }
 
   #touch(sha256: string): void {
@@ -199,6 +218,7 @@ export class BundleStore {
       const info = await stat(archive).catch(() => undefined);
       const idle = (): boolean =>
         !this.#unpacking.has(bundle.sha256) &&
+        !this.#held.has(bundle.sha256) &&
         now -
           Math.max(
             Date.parse(bundle.createdAt) || 0,

@@ -4,6 +4,7 @@ import { toErrorBody } from "../../errors.js";
 import { summarizeApi } from "../../reconcile/status.js";
 import { deployApis, type DeployDeps } from "../../services/deploy.js";
 import type { RouteContext } from "../context.js";
+import { reportServerError } from "../failures.js";
 import type { DeployRequest, DeployResponse, DeployStreamLine } from "../../contract/index.js";
 
 /**
@@ -29,8 +30,11 @@ export function registerDeployRoute(app: FastifyInstance, context: RouteContext)
       const body = request.body ?? ({} as DeployRequest);
       const raw = reply.raw;
       const signal = abortedWhenClientLeaves(raw);
+      // The bundle is not collected while this deploy builds its environment (bundle-store.ts).
+      const release = context.bundles.hold(String(body.bundle));
+      raw.once("close", release);
       if (!(request.headers.accept ?? "").includes("application/x-ndjson"))
-        return deployApis(deps(signal), body);
+        return deployApis(deps(signal), body).finally(release);
 
       reply.hijack();
       raw.writeHead(200, { "Content-Type": "application/x-ndjson", "Cache-Control": "no-cache" });
@@ -45,7 +49,10 @@ export function registerDeployRoute(app: FastifyInstance, context: RouteContext)
         send({ type: "result", result });
       } catch (error) {
         const { status, body: errorBody } = toErrorBody(error);
+        reportServerError(context.events, request, status, errorBody, error);
         send({ type: "error", status, error: errorBody });
+      } finally {
+        release();
       }
       if (!raw.destroyed) raw.end();
       return undefined;
