@@ -150,8 +150,12 @@ export class Daemon {
       resyncAll();
       this.#resync = setInterval(resyncAll, RESYNC_INTERVAL_MS);
       this.#resync.unref();
+      // Every version's artifact, not only current ones: a rollback redeploys a version from
+      // history, and would otherwise find its environment removed and build it again.
       const collectArtifacts = (): void => {
-        const inUse = store.listApis().map((a) => a.currentVersion.artifact);
+        const inUse = store
+          .listApis()
+          .flatMap((a) => store.listVersions(a.name, -1).map((v) => v.artifact));
         void provider.collectUnusedArtifacts(inUse);
       };
       // Bundles no version (history included) references, and their projects; the first pass
