@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * The `axon-replica` process: wires `startReplicaContainer` to the environment, stdout and
+ * signals, and maps the outcome to an exit code (0 drained after SIGTERM/SIGINT, 1 failed to start
+ * or failed later). Each line it prints is `axon-replica: …`, which CloudWatch Logs keeps.
+ */
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { readReplicaInputs, startReplicaContainer } from "./replica-entrypoint.js";
+
+export async function main(): Promise<number> {
+  const log = (message: string): void => {
+    process.stdout.write(`axon-replica: ${message}\n`);
+  };
+  let replica;
+  try {
+    const inputs = readReplicaInputs(process.env);
+    const region = process.env["AWS_REGION"] ?? process.env["AWS_DEFAULT_REGION"] ?? "us-east-1";
+    const { connectAws } = await import("../providers/aws/sdk.js");
+    const { s3 } = await connectAws(region);
+    const stop = new Promise<void>((resolve) => {
+      process.once("SIGTERM", () => resolve());
+      process.once("SIGINT", () => resolve());
+    });
+    replica = await startReplicaContainer(inputs, { s3, log });
+    const outcome = await Promise.race([
+      stop.then(() => "stop" as const),
+      replica.failed.then((message) => message),
+    ]);
+    if (outcome !== "stop") {
+      log(`failed: ${outcome}`);
+      await replica.drain();
+      return 1;
+    }
+    await replica.drain();
+    return 0;
+  } catch (error) {
+    log(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    await replica?.drain().catch(() => undefined);
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) process.exitCode = await main();

@@ -1,0 +1,311 @@
+/**
+ * `axon-replica`: the ECS container's entrypoint (decision 4: the same replica front that serves
+ * locally, placed in a container). It reads its inputs from the environment (`replica-env.ts`),
+ * downloads the API's bundle from the cluster bucket by hash (verified), unpacks it with the
+ * bundle store's checks, builds the project's Python environment (requirements.txt,
+ * dependencies.sh) before it reports ready, and serves the API's endpoint on the task's port:
+ * `POST <endpoint>` → the replica; `GET /healthz` → 200 once ready (the target group's and the
+ * container's health check), 503 while starting or draining. SIGTERM drains: health says 503,
+ * requests in flight finish within `predictor.timeout`, then it exits 0.
+ */
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import {
+  canonicalizeEndpoint,
+  DEFAULT_PREDICTOR_TIMEOUT_MS,
+  parseDuration,
+  type ApiSpec,
+} from "@axon/config";
+import {
+  DEFAULT_ARCHIVE_LIMITS,
+  extractArchive,
+  inspectArchive,
+} from "../bundles/archive-check.js";
+import type { S3Port } from "../providers/aws/sdk.js";
+import { FrontServer, Replica, type FrontRequest, type Responder } from "../replica/index.js";
+import { bundleKey, REPLICA_ENV } from "./replica-env.js";
+
+/** What the entrypoint reports while it starts and stops (its owner prints it). */
+export type ReplicaEntrypointLog = (message: string) => void;
+
+/** The inputs, parsed from the environment. */
+export interface ReplicaInputs {
+  apiName: string;
+  spec: ApiSpec;
+  bucket: string;
+  bundleSha256: string;
+  port: number;
+  workDir: string;
+  python: string;
+  /** Absent: the workers' output is copied to this process's stdout. */
+  logFile?: string;
+}
+
+/** A problem with the container's inputs: names the variable and what to set. */
+export class ReplicaInputError extends Error {
+  override readonly name = "ReplicaInputError";
+}
+
+/** Reads and checks the inputs; every problem names its variable. */
+export function readReplicaInputs(env: NodeJS.ProcessEnv): ReplicaInputs {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (value === undefined || value === "") {
+      throw new ReplicaInputError(`${name} is not set: the task definition must set it`);
+    }
+    return value;
+  };
+  let spec: ApiSpec;
+  try {
+    spec = JSON.parse(required(REPLICA_ENV.spec)) as ApiSpec;
+  } catch (error) {
+    if (error instanceof ReplicaInputError) throw error;
+    throw new ReplicaInputError(`${REPLICA_ENV.spec} is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof spec.predictor?.path !== "string") {
+    throw new ReplicaInputError(
+      `${REPLICA_ENV.spec} has no predictor.path: it must be a resolved ApiSpec`,
+    );
+  }
+  const sha = required(REPLICA_ENV.bundle);
+  if (!/^[0-9a-f]{64}$/.test(sha)) {
+    throw new ReplicaInputError(`${REPLICA_ENV.bundle} must be a sha256 hex digest (got "${sha}")`);
+  }
+  const port = Number(env[REPLICA_ENV.port] ?? "8080");
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ReplicaInputError(
+      `${REPLICA_ENV.port} must be a TCP port (got "${env[REPLICA_ENV.port] ?? ""}")`,
+    );
+  }
+  return {
+    apiName: required(REPLICA_ENV.apiName),
+    spec,
+    bucket: required(REPLICA_ENV.bucket),
+    bundleSha256: sha,
+    port,
+    workDir: env[REPLICA_ENV.workDir] ?? "/var/lib/axon",
+    python: env[REPLICA_ENV.python] ?? "python3",
+    ...(env[REPLICA_ENV.logFile] === undefined ? {} : { logFile: env[REPLICA_ENV.logFile] }),
+  };
+}
+
+/** A running replica container: its port, and how to drain it. */
+export interface RunningReplica {
+  port: number;
+  /** Drains (health 503, in-flight requests finish) and stops; resolves when everything is closed. */
+  drain(): Promise<void>;
+  /** Resolves if the replica fails after it was ready (a worker died and was not replaced). */
+  failed: Promise<string>;
+}
+
+/** Fetches the bundle, builds the environment, starts the replica and serves it. */
+export async function startReplicaContainer(
+  inputs: ReplicaInputs,
+  deps: { s3: S3Port; log: ReplicaEntrypointLog; host?: string },
+): Promise<RunningReplica> {
+  const projectDir = path.join(inputs.workDir, "project");
+  await fetchProject(inputs, deps, projectDir);
+  const python = await buildEnvironment(inputs, deps.log, projectDir);
+
+  const spec = inputs.spec;
+  const timeoutMs =
+    spec.predictor.timeout === undefined
+      ? DEFAULT_PREDICTOR_TIMEOUT_MS
+      : parseDuration(spec.predictor.timeout);
+  const runDir = path.join(inputs.workDir, "run");
+  await mkdir(runDir, { recursive: true });
+  const logs = await workerLogs(inputs);
+  const replica = Replica.start({
+    id: "r-0",
+    apiName: inputs.apiName,
+    projectDir,
+    predictorPath: spec.predictor.path,
+    ...(spec.predictor.python_path === null ? {} : { pythonPath: spec.predictor.python_path }),
+    config: spec.predictor.config,
+    env: spec.predictor.env,
+    python,
+    processes: spec.predictor.processes_per_replica,
+    threads: spec.predictor.threads_per_process,
+    maxConcurrency: spec.autoscaling.max_replica_concurrency,
+    batching:
+      spec.predictor.server_side_batching === null
+        ? null
+        : {
+            maxBatchSize: spec.predictor.server_side_batching.max_batch_size,
+            batchIntervalMs: parseDuration(spec.predictor.server_side_batching.batch_interval),
+          },
+    timeoutMs,
+    runDir,
+    logFile: logs.file,
+  });
+  const endpoint = canonicalizeEndpoint(spec.networking.endpoint ?? `/${inputs.apiName}`);
+  let draining = false;
+  // Request ids: unique per container and cheap (as the local gateway makes them).
+  const idPrefix = randomBytes(6).toString("hex");
+  let requests = 0;
+  const server = new FrontServer({
+    handler: (request, responder) => {
+      route(request, responder);
+    },
+  });
+  const route = (request: FrontRequest, responder: Responder): void => {
+    const pathname = request.url.split("?")[0] ?? "";
+    if (pathname === "/healthz") {
+      const ready = replica.state === "ready" && !draining;
+      responder.send(
+        ready ? 200 : 503,
+        ["content-type", "application/json"],
+        JSON.stringify({ status: draining ? "draining" : replica.state }),
+      );
+      return;
+    }
+    if (pathname !== endpoint) {
+      responder.send(
+        404,
+        ["content-type", "application/json"],
+        JSON.stringify({ message: `no api at ${pathname}` }),
+      );
+      return;
+    }
+    if (request.method !== "POST") {
+      responder.send(
+        request.method === "GET" || request.method === "HEAD" ? 200 : 405,
+        ["content-type", "application/json"],
+        JSON.stringify({
+          message:
+            "make a prediction by sending a POST request to this endpoint with a JSON payload",
+        }),
+      );
+      return;
+    }
+    replica.serve(request, responder, `${idPrefix}-${(++requests).toString(36)}`);
+  };
+  const port = await server.listen(inputs.port, deps.host ?? "0.0.0.0");
+  deps.log(
+    `listening on port ${port}; starting ${spec.predictor.processes_per_replica} worker process(es)`,
+  );
+  await replica.ready;
+  deps.log(`ready: POST ${endpoint}`);
+  const failed = new Promise<string>((resolve) => {
+    replica.onExit((info) => {
+      if (!draining) resolve(info.message);
+    });
+  });
+  return {
+    port,
+    failed,
+    drain: async () => {
+      draining = true;
+      deps.log(`draining: requests in flight get up to ${Math.round(timeoutMs / 1000)}s`);
+      await replica.stop(timeoutMs);
+      await server.close();
+      deps.log("stopped");
+      logs.stop();
+    },
+  };
+}
+
+async function fetchProject(
+  inputs: ReplicaInputs,
+  deps: { s3: S3Port; log: ReplicaEntrypointLog },
+  projectDir: string,
+): Promise<void> {
+  const key = bundleKey(inputs.bundleSha256);
+  deps.log(`downloading s3://${inputs.bucket}/${key}`);
+  const bytes = await deps.s3.getObjectBytes({ Bucket: inputs.bucket, Key: key });
+  const actual = createHash("sha256").update(bytes).digest("hex");
+  if (actual !== inputs.bundleSha256) {
+    throw new ReplicaInputError(
+      `s3://${inputs.bucket}/${key} hashes to ${actual}, not ${inputs.bundleSha256}: the bundle was changed or corrupted; deploy again`,
+    );
+  }
+  await mkdir(inputs.workDir, { recursive: true });
+  const archive = path.join(inputs.workDir, "bundle.tar.gz");
+  await writeFile(archive, bytes);
+  await rm(projectDir, { recursive: true, force: true });
+  await mkdir(projectDir, { recursive: true });
+  await inspectArchive(archive, DEFAULT_ARCHIVE_LIMITS);
+  await extractArchive(archive, projectDir, DEFAULT_ARCHIVE_LIMITS);
+  deps.log(`project unpacked (${bytes.length} bytes)`);
+}
+
+/**
+ * The interpreter that runs the predictor: the base one, or a virtual environment (seeing the
+ * base's packages) with requirements.txt installed, after dependencies.sh ran.
+ */
+async function buildEnvironment(
+  inputs: ReplicaInputs,
+  log: ReplicaEntrypointLog,
+  projectDir: string,
+): Promise<string> {
+  if (existsSync(path.join(projectDir, "conda-packages.txt"))) {
+    throw new ReplicaInputError(
+      "conda-packages.txt is not supported by the replica image (it has no conda); use requirements.txt",
+    );
+  }
+  if (existsSync(path.join(projectDir, "dependencies.sh"))) {
+    log("running dependencies.sh");
+    await run("bash", ["dependencies.sh"], projectDir, log);
+  }
+  if (!existsSync(path.join(projectDir, "requirements.txt"))) return inputs.python;
+  const venv = path.join(inputs.workDir, "env");
+  log("building the Python environment from requirements.txt");
+  await run(inputs.python, ["-m", "venv", "--system-site-packages", venv], projectDir, log);
+  const python = path.join(venv, "bin", "python");
+  await run(
+    python,
+    ["-m", "pip", "install", "--no-input", "--disable-pip-version-check", "-r", "requirements.txt"],
+    projectDir,
+    log,
+  );
+  return python;
+}
+
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  log: ReplicaEntrypointLog,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const relay = (chunk: Buffer): void => {
+      for (const line of chunk.toString().split("\n")) if (line.trim() !== "") log(line);
+    };
+    child.stdout.on("data", relay);
+    child.stderr.on("data", relay);
+    child.once("error", reject);
+    child.once("exit", (code, signal) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          new ReplicaInputError(
+            `${[command, ...args].join(" ")} failed (${code === null ? `signal ${signal ?? "?"}` : `exit code ${code}`})`,
+          ),
+        );
+    });
+  });
+}
+
+/**
+ * Where the workers write. Given `AXON_LOG_FILE`, that file; else a file in the work folder that
+ * `tail -F` copies to this process's stdout (which awslogs ships): the worker pool appends to a
+ * path, and `/dev/stdout` cannot be opened when stdout is a socket.
+ */
+async function workerLogs(inputs: ReplicaInputs): Promise<{ file: string; stop: () => void }> {
+  if (inputs.logFile !== undefined) return { file: inputs.logFile, stop: () => undefined };
+  const file = path.join(inputs.workDir, "workers.log");
+  await writeFile(file, "");
+  const tail = spawn("tail", ["-n", "+1", "-F", file], { stdio: ["ignore", "inherit", "ignore"] });
+  tail.once("error", () => undefined);
+  return {
+    file,
+    stop: () => {
+      // Let tail copy the last lines before it goes.
+      setTimeout(() => tail.kill("SIGTERM"), 200).unref();
+    },
+  };
+}

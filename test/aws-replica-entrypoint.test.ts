@@ -1,0 +1,185 @@
+/**
+ * The replica image's entrypoint, `axon-replica`, as the process ECS would start (issue 18): the
+ * exact environment `replicaTaskEnvironment` gives a task (only the port is a free one instead of
+ * 8080, and the work folder a temp dir), AWS reached through AWS_ENDPOINT_URL on a real moto S3.
+ * It downloads the iris example's bundle by hash, serves it, answers the health check, and drains
+ * on SIGTERM. No Docker engine here: the image itself is built elsewhere (docs/aws.md).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseApiConfig } from "@axon/config";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { create as createTar } from "tar";
+import { afterEach, describe, expect, test } from "vitest";
+import { replicaTaskEnvironment } from "../packages/control-plane/src/entrypoint/replica-env.js";
+import {
+  motoAvailable,
+  startMoto,
+  type MotoServer,
+} from "../packages/control-plane/src/providers/aws/testing/moto-server.js";
+import { freePort, IRIS_PYTHON, IRIS_REQUEST, postJson, REPO } from "./helpers.js";
+
+const HAS_MOTO = motoAvailable();
+const ENTRYPOINT = path.join(REPO, "packages/control-plane/bin/axon-replica.js");
+const IRIS = path.join(REPO, "examples/iris-sklearn");
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function motoWithBundle(): Promise<{ moto: MotoServer; sha256: string; bucket: string }> {
+  const moto = await startMoto();
+  cleanups.push(() => moto.stop());
+  const dir = mkdtempSync(path.join(os.tmpdir(), "axon-replica-bundle-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const archive = path.join(dir, "bundle.tar.gz");
+  createTar({ gzip: true, file: archive, cwd: IRIS, portable: true, sync: true }, [
+    "predictor.py",
+    "model.pkl",
+  ]);
+  const bytes = readFileSync(archive);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const bucket = "axon-demo-bundlebucket-1";
+  const s3 = new S3Client({
+    region: "us-east-1",
+    endpoint: moto.url,
+    forcePathStyle: true,
+    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: `bundles/${sha256}.tar.gz`, Body: bytes }),
+  );
+  return { moto, sha256, bucket };
+}
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+function startReplica(env: Record<string, string>): Started {
+  const work = mkdtempSync(path.join(os.tmpdir(), "axon-replica-work-"));
+  cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+  let output = "";
+  const child = spawn(process.execPath, [ENTRYPOINT], {
+    env: { PATH: process.env.PATH ?? "", AXON_WORK_DIR: work, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  cleanups.push(() => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  });
+  return { child, output: () => output, exit };
+}
+
+/** Resolves once `text` appears in the output, or rejects if the process exits first. */
+async function outputShows(started: Started, text: string): Promise<void> {
+  for (let polls = 0; polls < 450 && !started.output().includes(text); polls++) {
+    if (started.child.exitCode !== null) {
+      throw new Error(
+        `axon-replica exited (${started.child.exitCode}) before "${text}":\n${started.output()}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(started.output()).toContain(text);
+}
+
+describe.skipIf(!HAS_MOTO)("axon-replica on a moto S3 (skipped when python3 has no moto)", () => {
+  test("Given the task's environment, it fetches the iris bundle by hash, serves it, answers health, and drains on SIGTERM", async () => {
+    const { moto, sha256, bucket } = await motoWithBundle();
+    const { apis } = parseApiConfig(
+      readFileSync(path.join(IRIS, "axon.yaml"), "utf8"),
+      "axon.yaml",
+    );
+    const spec = apis[0];
+    if (spec === undefined) throw new Error("the iris example has no API");
+    const port = await freePort();
+    const taskEnv = replicaTaskEnvironment({
+      spec,
+      bucket,
+      bundleSha256: sha256,
+      region: "us-east-1",
+    });
+    expect(taskEnv["AXON_PORT"]).toBe("8080");
+
+    // When the entrypoint starts with that environment (and moto's endpoint and keys)
+    const replica = startReplica({
+      ...taskEnv,
+      AXON_PORT: String(port),
+      AXON_PYTHON: IRIS_PYTHON,
+      AWS_ENDPOINT_URL: moto.url,
+      AWS_ACCESS_KEY_ID: "testing",
+      AWS_SECRET_ACCESS_KEY: "testing",
+    });
+    await outputShows(replica, "ready: POST /iris-classifier");
+
+    // Then it downloaded the bundle by its hash, answers health, and serves the model
+    expect(replica.output()).toContain(`downloading s3://${bucket}/bundles/${sha256}.tar.gz`);
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: "ready" });
+    const prediction = await postJson(`http://127.0.0.1:${port}/iris-classifier`, IRIS_REQUEST);
+    expect(prediction.status).toBe(200);
+    expect(prediction.text).toBe("virginica");
+    expect((await fetch(`http://127.0.0.1:${port}/elsewhere`, { method: "POST" })).status).toBe(
+      404,
+    );
+
+    // When ECS stops the task, Then it drains and exits 0
+    replica.child.kill("SIGTERM");
+    expect(await replica.exit).toBe(0);
+    expect(replica.output()).toMatch(
+      /draining: requests in flight get up to 60s\n(.|\n)*axon-replica: stopped\n/,
+    );
+  });
+
+  test("Given a wrong bundle hash or a missing variable, it exits 1 naming what is wrong", async () => {
+    const { moto, bucket } = await motoWithBundle();
+    const { apis } = parseApiConfig(
+      readFileSync(path.join(IRIS, "axon.yaml"), "utf8"),
+      "axon.yaml",
+    );
+    const spec = apis[0];
+    if (spec === undefined) throw new Error("the iris example has no API");
+    const aws = {
+      AWS_ENDPOINT_URL: moto.url,
+      AWS_ACCESS_KEY_ID: "testing",
+      AWS_SECRET_ACCESS_KEY: "testing",
+    };
+    // A hash no object has
+    const missing = startReplica({
+      ...replicaTaskEnvironment({
+        spec,
+        bucket,
+        bundleSha256: "0".repeat(64),
+        region: "us-east-1",
+      }),
+      ...aws,
+    });
+    expect(await missing.exit).toBe(1);
+    expect(missing.output()).toContain("axon-replica: cannot start:");
+    expect(missing.output()).toContain(`bundles/${"0".repeat(64)}.tar.gz`);
+    // No bucket variable
+    const env = replicaTaskEnvironment({
+      spec,
+      bucket,
+      bundleSha256: "0".repeat(64),
+      region: "us-east-1",
+    });
+    delete env["AXON_BUNDLE_BUCKET"];
+    const noBucket = startReplica({ ...env, ...aws });
+    expect(await noBucket.exit).toBe(1);
+    expect(noBucket.output()).toBe(
+      "axon-replica: cannot start: AXON_BUNDLE_BUCKET is not set: the task definition must set it\n",
+    );
+  });
+});
