@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import { AutoscalerLoop } from "./autoscaler/autoscaler-loop.js";
+import { MonitoringLoop } from "./monitoring/monitoring-loop.js";
 import { BundleStore } from "./bundles/bundle-store.js";
 import { EventBus, type EventSink, type EventSubscriber } from "./events/event-sink.js";
 import type { Provider } from "./providers/provider.js";
@@ -14,6 +15,7 @@ import type { PythonChoice } from "./providers/local/python-interpreter.js";
 import { makeApiReconciler } from "./reconcile/api-reconciler.js";
 import { WorkQueue } from "./reconcile/work-queue.js";
 import { SecretStore } from "./state/secrets.js";
+import { PredictionStore } from "./state/prediction-store.js";
 import { storeEventSubscriber } from "./state/store-events.js";
 import { StateStore } from "./state/store.js";
 
@@ -33,6 +35,8 @@ export interface CompositionOptions {
   onEvent: EventSubscriber;
   /** How long a rollout may take before it is rolled back (`AXON_ROLLOUT_TIMEOUT`). */
   rolloutTimeoutMs?: number;
+  /** How long prediction buckets are kept (`AXON_MONITORING_RETENTION`, default 7 days). */
+  monitoringRetentionMs?: number;
   /**
    * The engine; the local provider when absent. Tests pass a provider that works the way a managed
    * engine does, to prove that nothing above the provider assumes local processes.
@@ -58,6 +62,10 @@ export interface ControlPlane {
   queue: WorkQueue;
   /** Runs the autoscaler every AUTOSCALER_TICK_MS (absent: the engine scales by itself). */
   autoscaler: AutoscalerLoop | undefined;
+  /** Prediction monitoring's buckets (closed with the store). */
+  predictions: PredictionStore;
+  /** Drains predictions and checks drift (absent: the engine records none). */
+  monitoring: MonitoringLoop | undefined;
 }
 
 export function composeControlPlane(options: CompositionOptions): ControlPlane {
@@ -131,5 +139,29 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
     metrics === undefined
       ? undefined
       : new AutoscalerLoop({ store, metrics, events, enqueue: (name) => queue.add(name) });
-  return { events, store, bundles, secrets, provider, queue, autoscaler };
+  const predictionSource = provider.predictions;
+  const predictions = PredictionStore.open(path.join(home, STATE_FILE));
+  const monitoring =
+    predictionSource === undefined
+      ? undefined
+      : new MonitoringLoop({
+          store,
+          predictions,
+          source: predictionSource,
+          events,
+          ...(options.monitoringRetentionMs === undefined
+            ? {}
+            : { retentionMs: options.monitoringRetentionMs }),
+        });
+  return {
+    events,
+    store,
+    bundles,
+    secrets,
+    provider,
+    queue,
+    autoscaler,
+    predictions,
+    monitoring,
+  };
 }

@@ -22,6 +22,7 @@ import type { FastifyInstance } from "fastify";
 import type { RouteContext } from "./api/context.js";
 import { buildApiServer } from "./api/server.js";
 import { AUTOSCALER_TICK_MS } from "./autoscaler/autoscaler.js";
+import { FLUSH_INTERVAL_MS } from "./monitoring/monitoring-loop.js";
 import { composeControlPlane, type ControlPlane, type ProviderFactory } from "./compose.js";
 import {
   DAEMON_RECORD_FILE,
@@ -41,6 +42,8 @@ const RESYNC_INTERVAL_MS = 30_000;
  * and deploys end by themselves when the daemon stops; this bounds anything else (a stalled
  * upload) so the replicas still get their graceful stop within STOP_DEADLINE_MS.
  */
+/** Drift and retention of prediction monitoring are checked this often. */
+const MONITORING_CHECK_INTERVAL_MS = 60_000;
 const API_CLOSE_GRACE_MS = 5_000;
 const ENV_GC_INTERVAL_MS = 10 * 60_000;
 
@@ -60,6 +63,8 @@ export interface DaemonOptions {
   onEvent: EventSubscriber;
   /** How long a rollout may take before it is rolled back (default 10 minutes). */
   rolloutTimeoutMs?: number;
+  /** How long prediction buckets are kept (default 7 days). */
+  monitoringRetentionMs?: number;
   /** The engine (default: the local provider); see `CompositionOptions.provider`. */
   provider?: ProviderFactory;
   /** The supervisor process running this daemon, if any (recorded in daemon.json). */
@@ -76,6 +81,7 @@ export class Daemon {
   #resync: NodeJS.Timeout | undefined;
   #envGc: NodeJS.Timeout | undefined;
   #autoscale: NodeJS.Timeout | undefined;
+  readonly #monitorTimers: NodeJS.Timeout[] = [];
   readonly #startedAt = new Date();
   #apiUrl = "";
   #stopped: Promise<void> | undefined;
@@ -116,6 +122,7 @@ export class Daemon {
         enqueue: (name) => queue.add(name),
         reconcileNow: (name) => queue.reconcileNow(name),
         info: () => this.#info(),
+        ...(parts.monitoring === undefined ? {} : { monitoring: parts.monitoring }),
         ...(parts.autoscaler === undefined
           ? {}
           : { autoscaling: (name: string) => parts.autoscaler?.status(name) }),
@@ -185,6 +192,14 @@ export class Daemon {
         this.#autoscale = setInterval(() => autoscaler.tick(Date.now()), AUTOSCALER_TICK_MS);
         this.#autoscale.unref();
       }
+      const monitoring = parts.monitoring;
+      if (monitoring !== undefined) {
+        this.#monitorTimers.push(
+          setInterval(() => monitoring.flush(new Date()), FLUSH_INTERVAL_MS),
+          setInterval(() => monitoring.check(new Date()), MONITORING_CHECK_INTERVAL_MS),
+        );
+        for (const timer of this.#monitorTimers) timer.unref();
+      }
       this.#state = "running";
       events.emit({
         kind: "daemon.started",
@@ -222,10 +237,14 @@ export class Daemon {
     if (this.#resync !== undefined) clearInterval(this.#resync);
     if (this.#envGc !== undefined) clearInterval(this.#envGc);
     if (this.#autoscale !== undefined) clearInterval(this.#autoscale);
+    for (const timer of this.#monitorTimers) clearInterval(timer);
     const parts = this.#parts;
     parts?.queue.stop();
     await this.#closeApi();
     await parts?.provider.shutdown().catch(() => {});
+    // What the replicas tallied since the last flush is kept before they are gone.
+    parts?.monitoring?.flush(new Date());
+    parts?.predictions.close();
     parts?.store.close();
     const { home } = this.#options;
     if (this.#lockHeld) {

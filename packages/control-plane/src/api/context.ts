@@ -2,6 +2,7 @@
 import type { BundleStore } from "../bundles/bundle-store.js";
 import type { ApiAutoscaling, ClusterInfo } from "../contract/index.js";
 import type { EventBus } from "../events/event-sink.js";
+import type { MonitoringLoop } from "../monitoring/monitoring-loop.js";
 import type { Provider } from "../providers/provider.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { StateStore } from "../state/store.js";
@@ -18,6 +19,8 @@ export interface RouteContext {
   /** Reconciles an API now and resolves when done (delete uses it so the 404 is immediate). */
   reconcileNow(apiName: string): Promise<void>;
   info(): ClusterInfo;
+  /** Prediction monitoring (absent when the engine records no predictions). */
+  monitoring?: Pick<MonitoringLoop, "summary" | "pinBaseline" | "prometheus">;
   /** The autoscaler's view of an API (absent when the engine scales by itself). */
   autoscaling?: (apiName: string) => ApiAutoscaling | undefined;
   /** Starts a graceful stop of the whole daemon (after the response is sent). */

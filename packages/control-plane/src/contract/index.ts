@@ -14,9 +14,10 @@
  *   PUT    /v1/bundles/:sha256         ← body: gzip'd tar of the project (application/gzip) → BundleResponse
  *   POST   /v1/deploy                  ← DeployRequest → DeployResponse
  *   GET    /v1/apis                    → ApiListResponse
- *   GET    /v1/apis/:name              → ApiDetail
+ *   GET    /v1/apis/:name?since=1h     → ApiDetail (since: start of the monitoring range)
  *   DELETE /v1/apis/:name              → DeleteResponse
  *   POST   /v1/apis/:name/rollback     ← RollbackRequest → RollbackResponse
+ *   POST   /v1/apis/:name/monitor/baseline → BaselineResponse (pins the last hour as drift baseline)
  *   GET    /v1/apis/:name/logs?follow=1&tail=N → text/plain; charset=utf-8, chunked: the API's log
  *                                        lines; with follow the stream stays open until the client
  *                                        disconnects or the API is deleted
@@ -321,6 +322,12 @@ export interface EventLine {
   level: EventLevel;
   message: string;
   event: ControlPlaneEvent;
+}
+
+export interface BaselineResponse {
+  message: string;
+  /** Predictions in the pinned baseline. */
+  predictions: number;
 }
 
 export interface RollbackRequest {

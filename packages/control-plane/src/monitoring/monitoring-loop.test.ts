@@ -95,6 +95,10 @@ describe("MonitoringLoop", () => {
     t.loop().flush(at(0.5));
     answer(t.recorder, { setosa: 1, versicolor: 2 });
     t.loop().flush(at(1.5));
+    // (/metrics counts them by class, since this daemon started)
+    expect(t.loop().prometheus()).toContain(
+      'axon_predictions_total{api="iris",version="v1",class="setosa"} 6',
+    );
     // When the daemon dies and a new one opens the database
     t.reopen();
     // Then the summary since the version was deployed has every prediction
@@ -160,6 +164,10 @@ describe("MonitoringLoop", () => {
     expect(current?.stats).toMatchObject({ count: 100, mean: 50.5, min: 1, max: 100 });
     expect(Math.abs((current?.stats?.p50 ?? 0) - 50) / 50).toBeLessThanOrEqual(0.02);
     expect(Math.abs((current?.stats?.p99 ?? 0) - 99) / 99).toBeLessThanOrEqual(0.02);
+    const metrics = t.loop().prometheus();
+    expect(metrics).toContain('axon_prediction_value_bucket{api="iris",version="v1",le="+Inf"} 100');
+    expect(metrics).toContain('axon_prediction_value_bucket{api="iris",version="v1",le="50"} 50');
+    expect(metrics).toContain('axon_prediction_value_sum{api="iris",version="v1"} 5050');
   });
 
   test("retention removes old buckets; an API without monitoring records nothing", () => {

@@ -63,6 +63,8 @@ export class MonitoringLoop {
   readonly #deps: MonitoringLoopDeps;
   /** Whether each API was last found shifted (to tell crossings, not every minute). */
   readonly #shifted = new Map<string, boolean>();
+  /** Every prediction since the daemon started, by API and version (for `/metrics`). */
+  readonly #totals = new Map<string, Map<string, PredictionTally>>();
 
   constructor(deps: MonitoringLoopDeps) {
     this.#deps = deps;
@@ -75,13 +77,60 @@ export class MonitoringLoop {
       if (monitoringOf(api) === undefined) continue;
       for (const { versionId, tally } of this.#deps.source.drainPredictions(api.name)) {
         this.#deps.predictions.add(api.name, versionId, minute, tally);
+        const versions = this.#totals.get(api.name) ?? new Map<string, PredictionTally>();
+        this.#totals.set(api.name, versions);
+        versions.set(
+          versionId,
+          mergeTally(versions.get(versionId) ?? emptyTally(tally.modelType), tally),
+        );
       }
     }
+  }
+
+  /**
+   * Prometheus text for `/metrics`: `axon_predictions_total{api,version,class}` for classifiers,
+   * and an `axon_prediction_value` histogram (from the sketch) for regressors, since the daemon
+   * started.
+   */
+  prometheus(): string {
+    const lines = [
+      "# HELP axon_predictions_total Predictions an API answered since the control plane started, by class (monitoring: classification).",
+      "# TYPE axon_predictions_total counter",
+    ];
+    const histograms: string[] = [
+      "# HELP axon_prediction_value Values an API predicted since the control plane started (monitoring: regression).",
+      "# TYPE axon_prediction_value histogram",
+    ];
+    for (const [api, versions] of [...this.#totals].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      for (const [version, tally] of versions) {
+        const base = `api="${escapeLabel(api)}",version="${escapeLabel(version)}"`;
+        if (tally.modelType === "classification") {
+          for (const [label, count] of Object.entries(tally.classes)) {
+            lines.push(`axon_predictions_total{${base},class="${escapeLabel(label)}"} ${count}`);
+          }
+          if (tally.other > 0)
+            lines.push(`axon_predictions_total{${base},class="other"} ${tally.other}`);
+          continue;
+        }
+        const sketch = tally.sketch === null ? undefined : QuantileSketch.from(tally.sketch);
+        for (const le of HISTOGRAM_BOUNDS) {
+          const count = sketch === undefined ? 0 : Math.round(sketch.cdf(le) * tally.count);
+          histograms.push(`axon_prediction_value_bucket{${base},le="${le}"} ${count}`);
+        }
+        histograms.push(`axon_prediction_value_bucket{${base},le="+Inf"} ${tally.count}`);
+        histograms.push(`axon_prediction_value_sum{${base}} ${tally.sum}`);
+        histograms.push(`axon_prediction_value_count{${base}} ${tally.count}`);
+      }
+    }
+    return `${[...lines, ...histograms].join("\n")}\n`;
   }
 
   /** Prunes old buckets, and tells when an API's predictions shifted or came back. */
   check(now: Date): void {
     const apis = this.#deps.store.listApis();
+    for (const name of this.#totals.keys()) {
+      if (!apis.some((api) => api.name === name)) this.#totals.delete(name);
+    }
     const retention = this.#deps.retentionMs ?? DEFAULT_RETENTION_MS;
     this.#deps.predictions.prune(
       minuteOf(new Date(now.getTime() - retention)),
@@ -239,6 +288,15 @@ function summarize(versionId: string, tally: PredictionTally): PredictionSummary
     };
   }
   return summary;
+}
+
+/** Bucket bounds of the regression histogram: 1, 2.5, 5 per decade from 0.001 to 1e6. */
+const HISTOGRAM_BOUNDS = [-3, -2, -1, 0, 1, 2, 3, 4, 5, 6].flatMap((e) =>
+  [1, 2.5, 5].map((m) => Number((m * 10 ** e).toPrecision(3))),
+);
+
+function escapeLabel(value: string): string {
+  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 }
 
 function round4(n: number): number {

@@ -27,6 +27,7 @@
 import type { ApiSpec } from "@axon/config";
 import type { ApiEnvironment, EngineInfo } from "../contract/index.js";
 import type { MetricsSource } from "../metrics/api-metrics.js";
+import type { PredictionSource } from "../monitoring/monitoring-loop.js";
 import type { Artifact } from "../state/store.js";
 
 export type { Artifact } from "../state/store.js";
@@ -127,6 +128,8 @@ export interface Provider {
   readonly logs: LogSource;
   /** Request metrics, when the engine reports them. */
   readonly metrics: MetricsSource | undefined;
+  /** Prediction monitoring's tallies, when the engine records them. */
+  readonly predictions: PredictionSource | undefined;
   /** Stops serving; the local provider stops its replicas (a managed engine keeps running). */
   shutdown(): Promise<void>;
 }

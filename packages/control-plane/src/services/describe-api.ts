@@ -2,6 +2,7 @@
 import { specToYaml } from "@axon/config";
 import type { ApiAutoscaling, ApiDetail } from "../contract/index.js";
 import { DomainError } from "../errors.js";
+import type { MonitoringLoop } from "../monitoring/monitoring-loop.js";
 import type { Provider } from "../providers/provider.js";
 import { summarizeApi } from "../reconcile/status.js";
 import type { ApiRecord, StateStore } from "../state/store.js";
@@ -11,6 +12,14 @@ export interface DescribeDeps {
   provider: Provider;
   /** The autoscaler's view of an API, when the control plane autoscales it. */
   autoscaling?: (apiName: string) => ApiAutoscaling | undefined;
+  /** Prediction monitoring, when the engine records predictions. */
+  monitoring?: Pick<MonitoringLoop, "summary">;
+}
+
+export interface DescribeOptions {
+  /** Start of the monitoring range (default: when the current version went live). */
+  since?: Date;
+  now?: Date;
 }
 
 export function requireApi(context: Pick<DescribeDeps, "store">, name: string): ApiRecord {
@@ -28,7 +37,11 @@ export function requireApi(context: Pick<DescribeDeps, "store">, name: string): 
   return api;
 }
 
-export function describeApi(context: DescribeDeps, name: string): ApiDetail {
+export function describeApi(
+  context: DescribeDeps,
+  name: string,
+  options: DescribeOptions = {},
+): ApiDetail {
   const api = requireApi(context, name);
   const summary = summarizeApi(api, context.provider);
   const spec = api.currentVersion.spec;
@@ -50,6 +63,8 @@ export function describeApi(context: DescribeDeps, name: string): ApiDetail {
   };
   const autoscaling = context.autoscaling?.(api.name);
   if (autoscaling !== undefined) detail.autoscaling = autoscaling;
+  const monitoring = context.monitoring?.summary(api, options.now ?? new Date(), options.since);
+  if (monitoring !== undefined) detail.monitoring = monitoring;
   if (api.currentVersion.projectPath !== null) detail.projectPath = api.currentVersion.projectPath;
   return detail;
 }

@@ -31,6 +31,7 @@ export interface ManagedService {
 export class ManagedEngineProvider implements Provider {
   readonly kind = "managed-test";
   readonly metrics = undefined;
+  readonly predictions = undefined;
   /** Every call that changed the engine, in order (an unchanged apply must add none). */
   readonly mutations: string[] = [];
   readonly services = new Map<string, ManagedService>();

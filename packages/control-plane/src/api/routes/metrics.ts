@@ -10,6 +10,9 @@ export function registerMetricsRoute(app: FastifyInstance, context: RouteContext
   app.get("/metrics", async (_request, reply) => {
     return reply
       .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-      .send(renderPrometheus(context.provider.metrics ?? null));
+      .send(
+        renderPrometheus(context.provider.metrics ?? null) +
+          (context.monitoring?.prometheus() ?? ""),
+      );
   });
 }

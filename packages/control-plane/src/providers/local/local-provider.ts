@@ -12,6 +12,7 @@ import path from "node:path";
 import { DEFAULT_PREDICTOR_TIMEOUT_MS, parseDuration, type ApiSpec } from "@axon/config";
 import type { ApiEnvironment, EngineInfo } from "../../contract/index.js";
 import type { EventSink } from "../../events/event-sink.js";
+import type { PredictionSource } from "../../monitoring/monitoring-loop.js";
 import {
   addToTotals,
   type MetricsSource,
@@ -23,6 +24,7 @@ import {
   STATUS_CLASSES,
   type RequestStats,
 } from "../../replica/metrics.js";
+import type { PredictionTally } from "../../replica/prediction-recorder.js";
 import { Replica } from "../../replica/replica.js";
 import type {
   ApplyResult,
@@ -124,7 +126,7 @@ interface Entry {
   timeoutMs: number;
 }
 
-export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
+export class LocalProvider implements Provider, GatewayBackend, MetricsSource, PredictionSource {
   readonly kind = "local";
   readonly logs: ApiLogs;
   readonly gateway: Gateway;
@@ -174,6 +176,20 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
 
   get metrics(): MetricsSource {
     return this;
+  }
+
+  get predictions(): PredictionSource {
+    return this;
+  }
+
+  drainPredictions(apiName: string): Array<{ versionId: string; tally: PredictionTally }> {
+    const result: Array<{ versionId: string; tally: PredictionTally }> = [];
+    for (const entry of [...this.#replicas.values(), ...this.#failing]) {
+      if (entry.apiName !== apiName) continue;
+      const tally = entry.replica.drainPredictions();
+      if (tally !== undefined) result.push({ versionId: entry.observed.versionId, tally });
+    }
+    return result;
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -487,6 +503,9 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource {
       ...(spec.predictor.timeout === undefined ? {} : { timeoutMs }),
       runDir: this.#runDir,
       logFile: this.logs.fileFor(apiName),
+      ...(spec.monitoring === null || spec.monitoring.model_type === null
+        ? {}
+        : { monitoring: { modelType: spec.monitoring.model_type, key: spec.monitoring.key } }),
     });
     const observed: ObservedReplica = {
       id,
