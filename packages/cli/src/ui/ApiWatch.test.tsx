@@ -3,7 +3,7 @@ import { render } from "ink-testing-library";
 import { describe, expect, it } from "vitest";
 import { addSnapshot, type ApiTrends, type WatchSnapshot } from "../services/watch.js";
 import { makeApiDetail } from "../testing/fake-control-plane.js";
-import { ApiWatch } from "./ApiWatch.js";
+import { ApiWatch, type ApiWatchProps } from "./ApiWatch.js";
 import { ColorProvider } from "./Tint.js";
 
 // Local time, so the clock in the header reads 17:25:03 in any time zone.
@@ -40,6 +40,16 @@ function trendsFrom(
   return { trends, last };
 }
 
+/** The screen at 100 columns, colours off, at NOW. */
+function frame(props: Pick<ApiWatchProps, "snapshot" | "trends" | "events">): string {
+  const { lastFrame } = render(
+    <ColorProvider enabled={false}>
+      <ApiWatch {...props} now={NOW} width={100} intervalMs={1000} />
+    </ColorProvider>,
+  );
+  return lastFrame() ?? "";
+}
+
 describe("ApiWatch (every api)", () => {
   it("shows a row per api with replicas by state, requests/s and a sparkline, at 100 columns", () => {
     // Given iris serving more and more, and an api still starting a replica
@@ -56,21 +66,10 @@ describe("ApiWatch (every api)", () => {
     const { trends, last } = trendsFrom([0, 10, 30, 60, 100], [starting]);
 
     // When rendering the screen with colours off
-    const { lastFrame } = render(
-      <ColorProvider enabled={false}>
-        <ApiWatch
-          snapshot={last}
-          trends={trends}
-          events={[]}
-          now={NOW}
-          width={100}
-          intervalMs={1000}
-        />
-      </ColorProvider>,
-    );
+    const screen = frame({ snapshot: last, trends, events: [] });
 
     // Then the rows line up and the sparkline rises
-    expect(lastFrame()).toMatchInlineSnapshot(`
+    expect(screen).toMatchInlineSnapshot(`
       "axon get --watch  17:25:03 · every 1s · Ctrl-C to stop
 
       api              status    replicas         req/s   avg      p99      2XX  4XX  5XX  req/s, last 2m
@@ -80,28 +79,12 @@ describe("ApiWatch (every api)", () => {
   });
 
   it("says it is looking before the first answer, and when nothing is deployed", () => {
-    const empty = render(
-      <ApiWatch
-        snapshot={undefined}
-        trends={new Map()}
-        events={[]}
-        now={NOW}
-        width={100}
-        intervalMs={1000}
-      />,
+    expect(frame({ snapshot: undefined, trends: new Map(), events: [] })).toContain(
+      "looking at the cluster...",
     );
-    expect(empty.lastFrame()).toContain("looking at the cluster...");
-    const none = render(
-      <ApiWatch
-        snapshot={{ at: NOW.toISOString(), apis: [] }}
-        trends={new Map()}
-        events={[]}
-        now={NOW}
-        width={100}
-        intervalMs={1000}
-      />,
-    );
-    expect(none.lastFrame()).toContain("no apis are deployed");
+    expect(
+      frame({ snapshot: { at: NOW.toISOString(), apis: [] }, trends: new Map(), events: [] }),
+    ).toContain("no apis are deployed");
   });
 });
 
@@ -133,21 +116,10 @@ describe("ApiWatch (one api)", () => {
     ];
 
     // When rendering it at 100 columns
-    const { lastFrame } = render(
-      <ColorProvider enabled={false}>
-        <ApiWatch
-          snapshot={snapshot}
-          trends={trends}
-          events={events}
-          now={NOW}
-          width={100}
-          intervalMs={1000}
-        />
-      </ColorProvider>,
-    );
+    const screen = frame({ snapshot, trends, events });
 
     // Then every part is there
-    expect(lastFrame()).toMatchInlineSnapshot(`
+    expect(screen).toMatchInlineSnapshot(`
       "axon get --watch  17:25:03 · every 1s · Ctrl-C to stop
 
       iris-classifier   live   http://localhost:8888/iris-classifier

@@ -53,6 +53,17 @@ const UP_TO_RECORDED: DeployProgress[] = [
   { type: "deployed", response: { results: [RESULT], warnings: [] } },
 ];
 
+/** What deployProject returns for one API that ended as `api`. */
+function summaryOf(api: DeploySummary["apis"][number]): DeploySummary {
+  return {
+    results: [RESULT],
+    warnings: [],
+    configFile: "/p/axon.yaml",
+    bundle: { sha256: "f", bytes: 1, uploaded: false },
+    apis: [api],
+  };
+}
+
 function frame(state: DeployViewState, now: Date): string {
   const { lastFrame } = render(
     <ColorProvider enabled={false}>
@@ -135,13 +146,10 @@ describe("DeployView", () => {
 
   it("ends with the endpoint, a curl and the next commands; or the failure and its log", () => {
     // Given a deploy that went live
-    const live = finishDeploy(fold(UP_TO_RECORDED), {
-      results: [RESULT],
-      warnings: [],
-      configFile: "/p/axon.yaml",
-      bundle: { sha256: "f", bytes: 1, uploaded: false },
-      apis: [{ ...makeApiDetail("iris-classifier", RESULT.endpoint, "live") }],
-    } satisfies DeploySummary);
+    const live = finishDeploy(
+      fold(UP_TO_RECORDED),
+      summaryOf(makeApiDetail("iris-classifier", RESULT.endpoint, "live")),
+    );
     expect(frame(live, at(9))).toMatchInlineSnapshot(`
       "✓ axon.yaml validated: 1 api (iris-classifier)
       ✓ project packed: 3 files, 4.7 KiB
@@ -160,22 +168,17 @@ describe("DeployView", () => {
     `);
 
     // Given one that failed
-    const failed = finishDeploy(fold(UP_TO_RECORDED), {
-      results: [RESULT],
-      warnings: [],
-      configFile: "/p/axon.yaml",
-      bundle: { sha256: "f", bytes: 1, uploaded: false },
-      apis: [
-        {
-          ...makeApiDetail("iris-classifier", RESULT.endpoint, "error"),
-          error: {
-            message: "iris-classifier failed: worker 0 exited with code 1",
-            hint: "see what happened with `axon logs iris-classifier`",
-            logTail: ["Traceback (most recent call last):", "FileNotFoundError: model.pkl"],
-          },
+    const failed = finishDeploy(
+      fold(UP_TO_RECORDED),
+      summaryOf({
+        ...makeApiDetail("iris-classifier", RESULT.endpoint, "error"),
+        error: {
+          message: "iris-classifier failed: worker 0 exited with code 1",
+          hint: "see what happened with `axon logs iris-classifier`",
+          logTail: ["Traceback (most recent call last):", "FileNotFoundError: model.pkl"],
         },
-      ],
-    });
+      }),
+    );
     expect(frame(failed, at(9))).toMatchInlineSnapshot(`
       "✓ axon.yaml validated: 1 api (iris-classifier)
       ✓ project packed: 3 files, 4.7 KiB
