@@ -63,7 +63,7 @@ function StepLine({ step }: { step: DeployStep }): ReactNode {
 
 /** What is happening now, or undefined between steps and once replicas are being watched. */
 function runningStep(state: DeployViewState): string | undefined {
-  if (state.summary !== undefined || state.recorded) return undefined;
+  if (state.summary !== undefined || state.recorded || state.stopped === true) return undefined;
   const done = new Set(state.steps.map((step) => step.key));
   if (!done.has("validated")) return "validating the config";
   if (!done.has("packed")) return "packing the project";

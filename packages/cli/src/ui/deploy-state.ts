@@ -49,6 +49,8 @@ export interface DeployViewState {
   recorded: boolean;
   waiting: boolean;
   summary?: DeploySummary;
+  /** Set when the deploy ended without a summary (an error, Ctrl-C): nothing runs any more. */
+  stopped?: boolean;
 }
 
 /** How many lines of pip's output stay on screen while an environment builds. */

@@ -83,6 +83,10 @@ export function startLiveDeploy(
       await unmount();
     },
     async stop() {
+      state = { ...state, stopped: true };
+      // Nothing shown yet and nothing to show: leave the terminal to the error message.
+      if (instance === undefined && state.steps.length === 0) return;
+      draw(true);
       await unmount();
     },
     get recorded() {
