@@ -18,6 +18,7 @@ import { makeDeleteCommand } from "./commands/delete.js";
 import { makeDeployCommand } from "./commands/deploy.js";
 import { makeGetCommand } from "./commands/get.js";
 import { makeLogsCommand } from "./commands/logs.js";
+import { makeMonitorCommand } from "./commands/monitor.js";
 import { makePredictCommand } from "./commands/predict.js";
 import { makeRollbackCommand } from "./commands/rollback.js";
 import { makeValidateCommand } from "./commands/validate.js";
@@ -59,6 +60,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addCommand(makeClusterCommand(ctx))
     .addCommand(makeEnvCommand(ctx))
     .addCommand(makeAutoscaleCommand(ctx))
+    .addCommand(makeMonitorCommand(ctx))
     .addCommand(makeVersionCommand(ctx))
     .addCommand(makeCompletionCommand(ctx))
     .addCommand(makeCompleteApisCommand(ctx), { hidden: true });

@@ -18,6 +18,7 @@ import {
   type ErrorBody,
   type EventLine,
   type HealthResponse,
+  type BaselineResponse,
   type RollbackRequest,
   type RollbackResponse,
   type ShutdownResponse,
@@ -209,8 +210,19 @@ export class ApiClient {
     return this.#json<ApiListResponse>("GET", "/v1/apis");
   }
 
-  async getApi(name: string): Promise<ApiDetail> {
-    return this.#json<ApiDetail>("GET", `/v1/apis/${encodeURIComponent(name)}`);
+  /** `since`: start of the monitoring range, a duration back from now (`1h`). */
+  async getApi(name: string, options: { since?: string } = {}): Promise<ApiDetail> {
+    const query = options.since === undefined ? "" : `?since=${encodeURIComponent(options.since)}`;
+    return this.#json<ApiDetail>("GET", `/v1/apis/${encodeURIComponent(name)}${query}`);
+  }
+
+  /** Pins the API's last hour of predictions as its drift baseline. */
+  async pinBaseline(name: string): Promise<BaselineResponse> {
+    return this.#json<BaselineResponse>(
+      "POST",
+      `/v1/apis/${encodeURIComponent(name)}/monitor/baseline`,
+      { body: "{}", contentType: "application/json" },
+    );
   }
 
   async rollbackApi(name: string, version?: string): Promise<RollbackResponse> {

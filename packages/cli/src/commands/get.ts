@@ -10,6 +10,7 @@ import { printJson } from "../output.js";
 
 interface GetFlags extends OutputOptions {
   watch?: boolean;
+  since?: string;
 }
 
 /** How often `--watch` looks at the control plane. */
@@ -21,6 +22,10 @@ export function makeGetCommand(ctx: CliContext): Command {
     .description("show the status of every api, or the details of one")
     .argument("[api]", "name of an api")
     .option("-w, --watch", "keep the view live, redrawn every second, until Ctrl-C")
+    .option(
+      "--since <duration>",
+      "start of the prediction monitoring range, back from now (default: since the current version went live)",
+    )
     .addOption(outputOption())
     .action(async (name: string | undefined, flags: GetFlags, self: Command) => {
       const { client } = await requireDaemon(resolveHome(ctx, self), ctx.signal);
@@ -32,13 +37,17 @@ export function makeGetCommand(ctx: CliContext): Command {
         else ctx.stdout.write(`${ui.renderApiList(list, ctx.now())}\n`);
         return;
       }
-      const api = await client.getApi(name);
+      const api = await client.getApi(
+        name,
+        flags.since === undefined ? {} : { since: flags.since },
+      );
       if (flags.output === "json") printJson(ctx.stdout, api);
       else ctx.stdout.write(`${ui.renderApiDetail(api, ctx.now())}\n`);
     });
   return withExamples(command, [
     ["axon get", "every api: status, replicas, requests, latency"],
     ["axon get iris-classifier", "one api: endpoint, example curl, configuration, events"],
+    ["axon get iris-classifier --since 1h", "with what it predicted in the last hour, and drift"],
     ["axon get --watch", "every api, redrawn every second, with requests/s sparklines"],
     ["axon get iris-classifier -w", "one api live: replicas, requests/s and p99 trends, events"],
     ["axon get -o json", "the ApiListResponse as one JSON document"],

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { makeApiDetail } from "../testing/fake-control-plane.js";
-import { renderAutoscalingSection, renderVersionsSection } from "./api-history.js";
+import {
+  renderAutoscalingSection,
+  renderMonitoringSection,
+  renderVersionsSection,
+} from "./api-history.js";
 
 const NOW = new Date("2026-12-03T12:00:00Z");
 
@@ -74,6 +78,96 @@ describe("renderAutoscalingSection", () => {
   });
 
   it("says nothing before the autoscaler's first tick", () => {
-    expect(renderAutoscalingSection(makeApiDetail("iris", "http://localhost:8888/iris", "live"), NOW)).toBeUndefined();
+    expect(
+      renderAutoscalingSection(makeApiDetail("iris", "http://localhost:8888/iris", "live"), NOW),
+    ).toBeUndefined();
   });
 });
+
+describe("renderMonitoringSection", () => {
+  const base = makeApiDetail("iris", "http://localhost:8888/iris", "live");
+
+  it("a classifier mid-rollout: classes with counts and shares for both versions, and the verdict", () => {
+    const api = {
+      ...base,
+      monitoring: {
+        modelType: "classification" as const,
+        key: null,
+        since: "2026-12-03T11:00:00Z",
+        current: {
+          versionId: "v-2",
+          predictions: 100,
+          missingKey: 0,
+          invalid: 2,
+          classes: [
+            { label: "setosa", count: 41, share: 0.41 },
+            { label: "virginica", count: 59, share: 0.59 },
+          ],
+          other: 0,
+        },
+        previous: {
+          versionId: "v-1",
+          predictions: 50,
+          missingKey: 0,
+          invalid: 0,
+          classes: [
+            { label: "setosa", count: 6, share: 0.12 },
+            { label: "virginica", count: 44, share: 0.88 },
+          ],
+          other: 0,
+        },
+        drift: {
+          message: "shifted: setosa 12% → 41% (PSI 0.31)",
+          psi: 0.31,
+          shifted: true,
+          baseline: "first 1000 predictions of v-2",
+        },
+      },
+    };
+    expect(renderMonitoringSection(api, NOW)).toMatchInlineSnapshot(`
+      "monitoring (classification), since 1h ago:
+        class         v-2        v-1
+        virginica     59 (59%)   44 (88%)
+        setosa        41 (41%)   6 (12%)
+        predictions   100        50
+        2 answers of v-2 that were not a class
+        drift: shifted: setosa 12% → 41% (PSI 0.31) (baseline: first 1000 predictions of v-2)"
+    `);
+  });
+
+  it("a regressor: count, mean, min, quantiles and max", () => {
+    const api = {
+      ...base,
+      monitoring: {
+        modelType: "regression" as const,
+        key: "price",
+        since: "2026-12-03T11:30:00Z",
+        current: {
+          versionId: "v-1",
+          predictions: 3,
+          missingKey: 1,
+          invalid: 0,
+          stats: { count: 3, mean: 12.5, min: 10, max: 15, p50: 12.4, p90: 14.9, p99: 15 },
+        },
+        drift: {
+          message: "collecting a baseline: 3 of 1000 predictions",
+          psi: null,
+          shifted: false,
+          baseline: "first 1000 predictions of v-1",
+        },
+      },
+    };
+    expect(renderMonitoringSection(api, NOW)).toMatchInlineSnapshot(`
+      "monitoring (regression, key price), since 30m ago:
+        version   count   mean   min   p50    p90    p99   max
+        v-1       3       12.5   10    12.4   14.9   15    15
+        1 answer of v-1 without the key price
+        drift: collecting a baseline: 3 of 1000 predictions (baseline: first 1000 predictions of v-1)"
+    `);
+  });
+
+  it("says nothing for an api without monitoring", () => {
+    expect(renderMonitoringSection(base, NOW)).toBeUndefined();
+  });
+});
+

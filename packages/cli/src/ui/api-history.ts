@@ -1,8 +1,9 @@
 /**
- * The parts of `axon get <api>` about how the API got where it is: its recent versions with when
- * each went live, and what the autoscaler last did or is waiting for. Pure: data in, text out.
+ * The parts of `axon get <api>` about how the API got where it is and what it answers: its recent
+ * versions with when each went live, what the autoscaler last did or is waiting for, and what the
+ * model predicted (prediction monitoring) with its drift verdict. Pure: data in, text out.
  */
-import type { ApiDetail } from "@axon/control-plane/api";
+import type { ApiDetail, PredictionSummary } from "@axon/control-plane/api";
 import { formatAge, indent, renderTable } from "../output.js";
 
 /** How many versions the detail view lists (newest first). */
@@ -42,4 +43,99 @@ export function renderAutoscalingSection(api: ApiDetail, now: Date): string | un
   }
   if (lines.length === 0) return undefined;
   return `autoscaling:\n${indent(lines.join("\n"))}`;
+}
+
+/** How many classes the monitoring table lists (the rest are summed in one row). */
+export const DETAIL_CLASS_COUNT = 10;
+
+/**
+ * `monitoring:` what the current version predicted since the range's start — classes with their
+ * counts and shares, or count/mean/min/max/p50/p90/p99 — the previous version's beside it during
+ * a rollout, uncountable answers, and the drift verdict.
+ */
+export function renderMonitoringSection(api: ApiDetail, now: Date): string | undefined {
+  const monitoring = api.monitoring;
+  if (monitoring === undefined) return undefined;
+  const key = monitoring.key === null ? "" : `, key ${monitoring.key}`;
+  const header = `monitoring (${monitoring.modelType}${key}), since ${formatAge(new Date(monitoring.since), now)} ago:`;
+  const summaries = [
+    monitoring.current,
+    ...(monitoring.previous === undefined ? [] : [monitoring.previous]),
+  ];
+  const table =
+    monitoring.modelType === "classification" ? classTable(summaries) : statsTable(summaries);
+  const lines = [table];
+  const uncounted = summaries.flatMap((s) => [
+    ...(s.missingKey > 0
+      ? [
+          `${plural(s.missingKey, "answer")} of ${s.versionId} without the key ${monitoring.key ?? ""}`,
+        ]
+      : []),
+    ...(s.invalid > 0
+      ? [
+          `${plural(s.invalid, "answer")} of ${s.versionId} that were not a ${monitoring.modelType === "classification" ? "class" : "number"}`,
+        ]
+      : []),
+  ]);
+  lines.push(...uncounted);
+  lines.push(`drift: ${monitoring.drift.message} (baseline: ${monitoring.drift.baseline})`);
+  return `${header}\n${indent(lines.join("\n"))}`;
+}
+
+function classTable(summaries: PredictionSummary[]): string {
+  const [current] = summaries;
+  if (
+    current === undefined ||
+    (current.predictions === 0 && summaries.every((s) => s.predictions === 0))
+  ) {
+    return "no predictions yet";
+  }
+  const labels = [...new Set(summaries.flatMap((s) => (s.classes ?? []).map((c) => c.label)))];
+  const countOf = (s: PredictionSummary, label: string) =>
+    (s.classes ?? []).find((c) => c.label === label);
+  labels.sort((a, b) => (countOf(current, b)?.count ?? 0) - (countOf(current, a)?.count ?? 0));
+  const shown = labels.slice(0, DETAIL_CLASS_COUNT);
+  const headers = ["class", ...summaries.map((s) => s.versionId)];
+  const cell = (s: PredictionSummary, label: string): string => {
+    const c = countOf(s, label);
+    return c === undefined ? "-" : `${c.count} (${Math.round(c.share * 100)}%)`;
+  };
+  const rows = shown.map((label) => [label, ...summaries.map((s) => cell(s, label))]);
+  const rest = labels.length - shown.length;
+  if (rest > 0 || summaries.some((s) => (s.other ?? 0) > 0)) {
+    rows.push([
+      rest > 0 ? `${rest} more` : "other",
+      ...summaries.map((s) => {
+        const hidden = labels
+          .slice(DETAIL_CLASS_COUNT)
+          .reduce((n, l) => n + (countOf(s, l)?.count ?? 0), 0);
+        return String(hidden + (s.other ?? 0));
+      }),
+    ]);
+  }
+  rows.push(["predictions", ...summaries.map((s) => String(s.predictions))]);
+  return renderTable(headers, rows).trimEnd();
+}
+
+function statsTable(summaries: PredictionSummary[]): string {
+  if (summaries.every((s) => s.stats === undefined)) return "no predictions yet";
+  const headers = ["version", "count", "mean", "min", "p50", "p90", "p99", "max"];
+  const rows = summaries.map((s) => {
+    const st = s.stats;
+    if (st === undefined) return [s.versionId, "0", "-", "-", "-", "-", "-", "-"];
+    return [
+      s.versionId,
+      String(st.count),
+      ...[st.mean, st.min, st.p50, st.p90, st.p99, st.max].map(formatValue),
+    ];
+  });
+  return renderTable(headers, rows).trimEnd();
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+function formatValue(n: number): string {
+  return Math.abs(n) >= 1000 ? n.toFixed(0) : String(Number(n.toPrecision(4)));
 }

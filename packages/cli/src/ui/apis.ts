@@ -4,7 +4,11 @@
  */
 import type { ApiDetail, ApiListResponse, ApiSummary } from "@axon/control-plane/api";
 import { formatAge, indent, renderTable } from "../output.js";
-import { renderAutoscalingSection, renderVersionsSection } from "./api-history.js";
+import {
+  renderAutoscalingSection,
+  renderMonitoringSection,
+  renderVersionsSection,
+} from "./api-history.js";
 
 /** How many recent events the detail view shows. */
 export const DETAIL_EVENT_COUNT = 5;
@@ -39,6 +43,7 @@ export function renderApiDetail(api: ApiDetail, now: Date): string {
     renderStatusMessage(api),
     renderEndpointSection(api),
     renderEnvironment(api.environment),
+    renderMonitoringSection(api, now),
     renderAutoscalingSection(api, now),
     renderVersionsSection(api.versions, now),
     renderConfigurationSection(api),
