@@ -50,6 +50,18 @@ const UP_TO_RECORDED: DeployProgress[] = [
   },
   { type: "uploaded", bytes: 2600, sha256: "f43ab13a827a".padEnd(64, "0"), skipped: true },
   { type: "building", message: "Collecting scikit-learn" },
+  {
+    type: "deprecations",
+    warnings: [
+      {
+        file: "cortex.yaml",
+        line: 4,
+        column: 3,
+        path: "predictor.model",
+        message: "is deprecated; use predictor.model_path",
+      },
+    ],
+  },
   { type: "deployed", response: { results: [RESULT], warnings: [] } },
 ];
 
@@ -134,6 +146,7 @@ describe("DeployView", () => {
       "✓ axon.yaml validated: 1 api (iris-classifier)
       ✓ project packed: 3 files, 4.7 KiB
       ✓ project unchanged (f43ab13a827a already stored), not uploaded
+      warning: cortex.yaml:4:3: predictor.model: is deprecated; use predictor.model_path
       ✓ python environment built
       ✓ creating iris-classifier (RealtimeAPI)
 
@@ -154,6 +167,7 @@ describe("DeployView", () => {
       "✓ axon.yaml validated: 1 api (iris-classifier)
       ✓ project packed: 3 files, 4.7 KiB
       ✓ project unchanged (f43ab13a827a already stored), not uploaded
+      warning: cortex.yaml:4:3: predictor.model: is deprecated; use predictor.model_path
       ✓ python environment built
       ✓ creating iris-classifier (RealtimeAPI)
 
@@ -183,6 +197,7 @@ describe("DeployView", () => {
       "✓ axon.yaml validated: 1 api (iris-classifier)
       ✓ project packed: 3 files, 4.7 KiB
       ✓ project unchanged (f43ab13a827a already stored), not uploaded
+      warning: cortex.yaml:4:3: predictor.model: is deprecated; use predictor.model_path
       ✓ python environment built
       ✓ creating iris-classifier (RealtimeAPI)
 

@@ -54,6 +54,7 @@ export function DeployView({ state, now }: DeployViewProps): ReactNode {
 
 function StepLine({ step }: { step: DeployStep }): ReactNode {
   if (step.key === "note") return <Tint dim>{step.text}</Tint>;
+  if (step.key === "warning") return <Tint color="yellow">{step.text}</Tint>;
   return (
     <Text>
       <Tint color="green">✓</Tint> {step.text}

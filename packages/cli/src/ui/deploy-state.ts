@@ -6,12 +6,13 @@
  * without a terminal.
  */
 import type { DeployResult } from "@axon/control-plane/api";
+import { formatDiagnostic } from "../errors.js";
 import { formatBytes } from "../output.js";
 import type { DeployProgress, DeploySummary } from "../services/deploy.js";
 
 /** A step that has happened (or is happening). */
 export interface DeployStep {
-  key: "validated" | "packed" | "uploaded" | "built" | "recorded" | "note";
+  key: "validated" | "packed" | "uploaded" | "built" | "recorded" | "warning" | "note";
   /** `noun + past participle`: "axon.yaml validated". */
   text: string;
   done: boolean;
@@ -121,7 +122,17 @@ export function reduceDeploy(
     case "building":
       return { ...state, buildLines: [...state.buildLines, event.message].slice(-BUILD_LINES) };
     case "deprecations":
-      return state;
+      return {
+        ...state,
+        steps: [
+          ...state.steps,
+          ...event.warnings.map((warning): DeployStep => ({
+            key: "warning",
+            text: `warning: ${formatDiagnostic(warning)}`,
+            done: true,
+          })),
+        ],
+      };
     case "deployed": {
       const built: DeployStep[] =
         state.buildLines.length > 0
