@@ -64,6 +64,7 @@ describe("axon completion", () => {
     expect(await complete("axon logs ")).toEqual(["iris-classifier", "text-generator"]);
     expect(await complete("axon logs --tail 5 te")).toEqual(["text-generator"]);
     expect(await complete("axon completion ")).toEqual(["bash", "zsh", "fish"]);
+    expect(await complete(`axon --home ${daemon.home} logs i`)).toEqual(["iris-classifier"]);
   });
 
   it("completes no api names, silently, when no cluster runs", async () => {

@@ -42,7 +42,8 @@ export function completionSpec(program: Command): CommandSpec[] {
         description: child.description(),
       })),
       flags: options.flatMap((option) => spellings(option)),
-      valueFlags: options
+      // Hidden ones too (`--home <dir>`): their values must not be taken for commands.
+      valueFlags: command.options
         .filter((option) => option.required || option.optional)
         .map((option) => ({ spellings: spellings(option), choices: option.argChoices ?? [] })),
       args: command.registeredArguments.map((argument) => argumentKind(argument)),
