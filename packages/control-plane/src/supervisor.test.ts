@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
@@ -13,7 +13,8 @@ afterEach(() => {
  * A stand-in daemon: each start appends a line to `starts` in the home, then behaves as the
  * start's number says in `plan` (one word per start): `crash` (says running, exits 1),
  * `kill` (says running, SIGKILLs itself), `fail` (exits 3 without running), `stop` (says
- * running then stopping, exits 1 as a stop past its deadline does).
+ * running then stopping, exits 1 as a stop past its deadline does), `wait` (runs until a
+ * SIGTERM or SIGINT, recording each in `signals`, then stops as the daemon does).
  */
 function fakeDaemon(plan: string[]): { home: string; args: string[]; starts: () => number } {
   const home = mkdtempSync(path.join(os.tmpdir(), "axon-supervisor-"));
@@ -30,6 +31,17 @@ function fakeDaemon(plan: string[]): { home: string; args: string[]; starts: () 
     if (step === "crash") setTimeout(() => process.exit(1), 10);
     if (step === "kill") setTimeout(() => process.kill(process.pid, "SIGKILL"), 10);
     if (step === "stop") { process.send("stopping"); setTimeout(() => process.exit(1), 10); }
+    if (step === "wait") {
+      fs.writeFileSync(path.join(home, "pid"), String(process.pid));
+      const onSignal = (signal) => {
+        fs.appendFileSync(path.join(home, "signals"), signal + "\\n");
+        process.send("stopping");
+        setTimeout(() => process.exit(0), 100);
+      };
+      process.on("SIGTERM", onSignal);
+      process.on("SIGINT", onSignal);
+      setInterval(() => {}, 1000);
+    }
   `;
   return {
     home,
@@ -73,6 +85,37 @@ describe("Supervisor", () => {
     const fake = fakeDaemon(["fail"]);
     expect(await supervisorFor(fake, []).run()).toBe(3);
     expect(fake.starts()).toBe(1);
+  });
+
+  test("a stop passes the signal on once, and not to a daemon already stopping", async () => {
+    // Given a supervised daemon that runs until signalled
+    const fake = fakeDaemon(["wait", "wait"]);
+    const supervisor = supervisorFor(fake, []);
+    const running = supervisor.run();
+    const pidFile = path.join(fake.home, "pid");
+    const signals = (): string => readFileSync(path.join(fake.home, "signals"), "utf8");
+    while (!existsSync(pidFile)) await new Promise((resolve) => setTimeout(resolve, 20));
+
+    // When the supervisor is stopped (`kill <supervisor>`)
+    supervisor.stop("SIGTERM");
+
+    // Then the daemon gets the signal once and is not started again
+    expect(await running).toBe(0);
+    expect(signals()).toBe("SIGTERM\n");
+    expect(fake.starts()).toBe(1);
+
+    // Given another run, when a Ctrl-C reaches both (the daemon first, as a terminal does)
+    rmSync(pidFile);
+    rmSync(path.join(fake.home, "signals"));
+    const again = supervisorFor(fake, []);
+    const second = again.run();
+    while (!existsSync(pidFile)) await new Promise((resolve) => setTimeout(resolve, 20));
+    process.kill(Number(readFileSync(pidFile, "utf8")), "SIGINT");
+    again.stop("SIGINT");
+
+    // Then the daemon's graceful stop is not cut short by a second signal
+    expect(await second).toBe(0);
+    expect(signals()).toBe("SIGINT\n");
   });
 
   test("gives up after crashes in a row that never stay up", async () => {

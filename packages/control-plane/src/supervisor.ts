@@ -23,6 +23,9 @@ import { existsSync } from "node:fs";
 /** Messages the daemon sends its supervisor. */
 export type SupervisedMessage = "running" | "stopping";
 
+/** How long a stop waits for the daemon to report `stopping` by itself before signalling it. */
+const FORWARD_DELAY_MS = 300;
+
 /** Env var telling the daemon which supervisor runs it (written to daemon.json). */
 export const SUPERVISOR_PID_ENV = "AXON_SUPERVISOR_PID";
 
@@ -43,6 +46,8 @@ export interface SupervisorOptions {
 export class Supervisor {
   readonly #options: Required<SupervisorOptions>;
   #child: ChildProcess | undefined;
+  /** The running daemon said it is stopping. */
+  #childStopping = false;
   #stopRequested = false;
   #wake: (() => void) | undefined;
 
@@ -56,11 +61,20 @@ export class Supervisor {
     };
   }
 
-  /** Passes a stop on to the daemon; `run` resolves once it has exited, without a restart. */
+  /**
+   * Passes a stop on to the daemon; `run` resolves once it has exited, without a restart. A Ctrl-C
+   * in a terminal reaches the daemon too (same process group), and a second signal would cut its
+   * graceful stop short: the signal is passed on only if the daemon has not said `stopping` within
+   * FORWARD_DELAY_MS.
+   */
   stop(signal: NodeJS.Signals = "SIGTERM"): void {
     this.#stopRequested = true;
-    this.#child?.kill(signal);
     this.#wake?.();
+    const child = this.#child;
+    if (child === undefined) return;
+    setTimeout(() => {
+      if (!this.#childStopping && this.#child === child) child.kill(signal);
+    }, FORWARD_DELAY_MS).unref();
   }
 
   /** Runs the daemon until it stops as asked or cannot start; resolves with the exit code to use. */
@@ -119,6 +133,7 @@ export class Supervisor {
     return new Promise((resolve) => {
       let running = false;
       let stopping = false;
+      this.#childStopping = false;
       const child = spawn(process.execPath, this.#options.daemonArgs, {
         stdio: ["ignore", "inherit", "inherit", "ipc"],
         env: { ...process.env, [SUPERVISOR_PID_ENV]: String(process.pid) },
@@ -126,7 +141,10 @@ export class Supervisor {
       this.#child = child;
       child.on("message", (message: unknown) => {
         if (message === "running") running = true;
-        if (message === "stopping") stopping = true;
+        if (message === "stopping") {
+          stopping = true;
+          this.#childStopping = true;
+        }
       });
       const done = (code: number | null, signal: NodeJS.Signals | null): void => {
         this.#child = undefined;
