@@ -126,7 +126,7 @@ describe("ApiWatch (one api)", () => {
 
       replicas    1 ready of 1 requested · 0 starting · 0 on the old version · 0 failed
       requests    40.0/s     ▃▅▆█
-      p99         5.12 ms   █████
+      p99         5.12 ms   ▄▄▄▄▄
       avg         2.31 ms
       responses   2XX 100 · 4XX - · 5XX 2
       in flight   1

@@ -187,7 +187,7 @@ function OneApi(props: {
       </Row>
       <Row label="p99">
         {`${formatLatency(metrics?.p99LatencyMs).padEnd(9)} `}
-        <Tint color="magenta">{sparkline(trend?.p99LatencyMs ?? [], chart)}</Tint>
+        <Tint color="magenta">{sparkline(trend?.p99LatencyMs ?? [], chart, "min")}</Tint>
       </Row>
       <Row label="avg">{formatLatency(metrics?.avgLatencyMs)}</Row>
       <Row label="responses">

@@ -96,7 +96,7 @@ describe("DeployView", () => {
       "✓ axon.yaml validated: 1 api (iris-classifier)
       ✓ project packed: 3 files, 4.7 KiB
       ✓ project unchanged (f43ab13a827a already stored), not uploaded
-      ⠴ building the python environment  3.5s
+      ⠴ building the python environment  2.5s
           Collecting scikit-learn"
     `);
   });

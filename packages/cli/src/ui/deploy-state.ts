@@ -120,7 +120,12 @@ export function reduceDeploy(
         ],
       };
     case "building":
-      return { ...state, buildLines: [...state.buildLines, event.message].slice(-BUILD_LINES) };
+      return {
+        ...state,
+        // The build's elapsed time counts from its first line.
+        stepStartedAt: state.buildLines.length === 0 ? at : state.stepStartedAt,
+        buildLines: [...state.buildLines, event.message].slice(-BUILD_LINES),
+      };
     case "deprecations":
       return {
         ...state,
