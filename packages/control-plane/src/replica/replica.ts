@@ -72,6 +72,9 @@ const MAX_REQUEST_ID_CHARS = 512;
 const PING_AFTER_MS = 5_000;
 
 /** A running replica; see the module comment. */
+/** `debug=true` as a query parameter of the request target. */
+const DEBUG_QUERY = /[?&]debug=true(?:&|$)/;
+
 export class Replica {
   readonly id: string;
   /** Resolves when every worker finished `__init__`; rejects with a ReplicaStartError otherwise. */
@@ -273,7 +276,11 @@ export class Replica {
       requestId.length > MAX_REQUEST_ID_CHARS
         ? requestId.slice(0, MAX_REQUEST_ID_CHARS)
         : requestId;
-    this.#admit(new Call(responder, id, startedAt, bodyKind, meta, request.body));
+    const call = new Call(responder, id, startedAt, bodyKind, meta, request.body);
+    // `?debug=true` (Cortex 0.14): the payload and the answer go to the log with the request id.
+    const url = request.url;
+    if (url.length > 10 && url.includes("debug=true") && DEBUG_QUERY.test(url)) call.debug = true;
+    this.#admit(call);
   }
 
   /** 503 with Retry-After: the replica cannot take the request now. */

@@ -53,6 +53,8 @@ export class Call {
   seq = 0;
   /** The seq of the first call of the BATCH that carried it; 0 when it was sent alone. */
   batch = 0;
+  /** `?debug=true`: its payload and answer are logged (capped) with its request id. */
+  debug = false;
 
   constructor(
     res: Responder,
@@ -76,6 +78,8 @@ export interface WorkerLinkHooks {
   onReady(link: WorkerLink, info: WorkerReadyInfo): void;
   /** A call sent to this worker was answered with `status` (or failed); fires once per call. */
   onAnswered(call: Call, status: number): void;
+  /** A `?debug=true` call was answered by the worker with `status` and `body`. */
+  onDebugAnswer?(call: Call, status: number, body: Buffer): void;
 }
 
 /** One worker process and its connection. */
@@ -357,6 +361,7 @@ export class WorkerLink {
     );
     const recorder = this.recorder;
     if (recorder !== undefined && status < 300) recorder.recordBody(body, kind === 0);
+    if (call.debug) this.#hooks.onDebugAnswer?.(call, status, body);
     this.#hooks.onAnswered(call, status);
   }
 

@@ -349,6 +349,12 @@ export class WorkerPool {
       const link = new WorkerLink(index, child, {
         onReady: () => this.#onWorkerReady(),
         onAnswered: this.#hooks.onAnswered,
+        onDebugAnswer: (call, status, body) =>
+          appendReplicaLogLine(
+            o,
+            "INFO",
+            `debug ${call.requestId}: payload ${debugText(call.body)} → ${status} ${debugText(body)}`,
+          ),
       });
       link.recorder = this.#recorder;
       child.once("error", (error) => this.#onChildExit(link, null, null, error));
@@ -570,4 +576,16 @@ function readLogTail(file: string): string[] {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** At most this much of a `?debug=true` payload or answer goes to the log. */
+const DEBUG_CAP_BYTES = 2048;
+
+/** A payload or an answer for a debug log line: one line, capped, with its size when cut. */
+function debugText(bytes: Buffer): string {
+  const text = bytes
+    .subarray(0, DEBUG_CAP_BYTES)
+    .toString("utf8")
+    .replace(/\s*\n\s*/g, " ");
+  return bytes.length > DEBUG_CAP_BYTES ? `${text}… (${bytes.length} bytes)` : text;
 }
