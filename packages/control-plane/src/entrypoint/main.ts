@@ -1,13 +1,12 @@
-#!/usr/bin/env node
 /**
  * The `axon-replica` process: wires `startReplicaContainer` to the environment, stdout and
- * signals, and maps the outcome to an exit code (0 drained after SIGTERM/SIGINT, 1 failed to start
- * or failed later). Each line it prints is `axon-replica: …`, which CloudWatch Logs keeps.
+ * signals, and maps the outcome to an exit code: 0 drained after SIGTERM/SIGINT, 1 failed to
+ * start or failed later (`bin/axon-replica.js` exits with it). Each line it prints is
+ * `axon-replica: …`, which CloudWatch Logs keeps.
  */
-import { realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { readReplicaInputs, startReplicaContainer } from "./replica-entrypoint.js";
 
+/** Runs one replica container until it is stopped or fails; resolves with the exit code. */
 export async function main(): Promise<number> {
   const log = (message: string): void => {
     process.stdout.write(`axon-replica: ${message}\n`);
@@ -40,15 +39,3 @@ export async function main(): Promise<number> {
     return 1;
   }
 }
-
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) process.exitCode = await main();

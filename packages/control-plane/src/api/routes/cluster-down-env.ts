@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ClusterDownResponse } from "../../contract/index.js";
 import { tearDownAwsCluster } from "../../services/aws-cluster.js";
-import { awsSettingsOf } from "../aws-settings.js";
+import { clusterDeps } from "../aws-settings.js";
 import type { RouteContext } from "../context.js";
 import { streamNdjson } from "../ndjson-stream.js";
 
@@ -11,17 +11,7 @@ export function registerClusterDownEnvRoute(app: FastifyInstance, context: Route
     "/v1/environments/:name/cluster",
     async (request, reply) =>
       streamNdjson<ClusterDownResponse>(reply, (send, signal) =>
-        tearDownAwsCluster(
-          {
-            store: context.store,
-            events: context.events,
-            signal,
-            awsSettings: awsSettingsOf(request),
-            onResource: (resource) => send({ type: "resource", resource }),
-            onProgress: (message) => send({ type: "progress", message }),
-          },
-          request.params.name,
-        ),
+        tearDownAwsCluster(clusterDeps(context, request, { signal, send }), request.params.name),
       ),
   );
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { AwsClusterInfo } from "../../contract/index.js";
 import { describeAwsCluster } from "../../services/aws-cluster.js";
-import { awsSettingsOf } from "../aws-settings.js";
+import { clusterDeps } from "../aws-settings.js";
 import type { RouteContext } from "../context.js";
 
 /** GET /v1/environments/:name/cluster: the AWS cluster's stack, load balancer, bucket, image. */
@@ -9,14 +9,6 @@ export function registerClusterInfoEnvRoute(app: FastifyInstance, context: Route
   app.get<{ Params: { name: string } }>(
     "/v1/environments/:name/cluster",
     async (request): Promise<AwsClusterInfo> =>
-      describeAwsCluster(
-        {
-          store: context.store,
-          events: context.events,
-          signal: AbortSignal.timeout(60_000),
-          awsSettings: awsSettingsOf(request),
-        },
-        request.params.name,
-      ),
+      describeAwsCluster(clusterDeps(context, request), request.params.name),
   );
 }

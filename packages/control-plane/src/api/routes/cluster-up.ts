@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ClusterUpRequest, ClusterUpResponse } from "../../contract/index.js";
 import { bringUpAwsCluster } from "../../services/aws-cluster.js";
-import { awsSettingsOf } from "../aws-settings.js";
+import { clusterDeps } from "../aws-settings.js";
 import type { RouteContext } from "../context.js";
 import { streamNdjson } from "../ndjson-stream.js";
 
@@ -9,17 +9,7 @@ import { streamNdjson } from "../ndjson-stream.js";
 export function registerClusterUpRoute(app: FastifyInstance, context: RouteContext): void {
   app.post<{ Body: ClusterUpRequest }>("/v1/clusters", async (request, reply) =>
     streamNdjson<ClusterUpResponse>(reply, (send, signal) =>
-      bringUpAwsCluster(
-        {
-          store: context.store,
-          events: context.events,
-          signal,
-          awsSettings: awsSettingsOf(request),
-          onResource: (resource) => send({ type: "resource", resource }),
-          onProgress: (message) => send({ type: "progress", message }),
-        },
-        request.body,
-      ),
+      bringUpAwsCluster(clusterDeps(context, request, { signal, send }), request.body),
     ),
   );
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ClusterPlanResponse, ClusterUpRequest } from "../../contract/index.js";
 import { planAwsCluster } from "../../services/aws-cluster.js";
-import { awsSettingsOf } from "../aws-settings.js";
+import { clusterDeps } from "../aws-settings.js";
 import type { RouteContext } from "../context.js";
 
 /** POST /v1/clusters/plan: validates a cluster config and prices it; creates nothing. */
@@ -9,14 +9,6 @@ export function registerPlanClusterRoute(app: FastifyInstance, context: RouteCon
   app.post<{ Body: ClusterUpRequest }>(
     "/v1/clusters/plan",
     async (request): Promise<ClusterPlanResponse> =>
-      planAwsCluster(
-        {
-          store: context.store,
-          events: context.events,
-          signal: AbortSignal.timeout(60_000),
-          awsSettings: awsSettingsOf(request),
-        },
-        request.body,
-      ),
+      planAwsCluster(clusterDeps(context, request), request.body),
   );
 }
