@@ -288,6 +288,9 @@ export class Daemon {
       startedAt: this.#startedAt.toISOString(),
       apis: parts.store.listApis().length,
       disk: parts.bundles.diskUse(),
+      ...(this.#options.supervisorPid === undefined
+        ? {}
+        : { supervisorPid: this.#options.supervisorPid }),
     };
   }
 

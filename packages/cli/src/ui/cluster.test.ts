@@ -34,6 +34,13 @@ describe("renderClusterInfo", () => {
     expect(text.split("\n").at(-1)).toBe("disk: 4.0 MiB (2 bundles 3.0 MiB, 1 unpacked 1.0 MiB)");
   });
 
+  test("names the supervisor that restarts the daemon", () => {
+    expect(renderClusterInfo({ ...info, supervisorPid: 4140 })).toContain(
+      "pid: 4141 (supervisor 4140 restarts it after a crash)",
+    );
+    expect(renderClusterInfo(info)).toContain("pid: 4141\n");
+  });
+
   test("leaves the line out for a daemon that does not count disk use", () => {
     // Given info from an older daemon, when rendered, then no disk line is invented
     expect(renderClusterInfo(info)).not.toContain("disk:");

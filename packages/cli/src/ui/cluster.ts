@@ -10,7 +10,12 @@ export function renderClusterInfo(info: ClusterInfo): string {
     ["version", info.version],
     ["control plane", info.apiUrl],
     ["gateway", info.gatewayUrl],
-    ["pid", String(info.pid)],
+    [
+      "pid",
+      info.supervisorPid === undefined
+        ? String(info.pid)
+        : `${info.pid} (supervisor ${info.supervisorPid} restarts it after a crash)`,
+    ],
     ["home", info.home],
     ["started", info.startedAt],
     ["python", python],

@@ -102,6 +102,8 @@ export interface ClusterInfo extends EngineInfo {
   apiUrl: string;
   startedAt: string;
   apis: number;
+  /** The supervisor that restarts the daemon after a crash (absent under systemd or by hand). */
+  supervisorPid?: number;
   /** Disk taken by uploaded bundles and unpacked projects (absent from older daemons). */
   disk?: BundleDiskUse;
 }
