@@ -6,6 +6,7 @@
  *   (a) Flask under gunicorn, 2 sync workers — the seed tutorials' stack, the baseline
  *   (b) FastAPI under uvicorn, 1 worker — Cortex's stack, without Cortex's middlewares
  *   (c) the Axon endpoint as users call it: `axon deploy` → local gateway → replica → worker
+ *   (c) with prediction monitoring: the same, tallying each answer's class (`monitoring`)
  *   (d) the same with `server_side_batching`
  *   (e) a constant-response Node `http` server — the ceiling of a front built on `node:http`
  *   (f) a constant-response Axon FrontServer (the front's HTTP layer, no worker) — its ceiling
@@ -290,6 +291,15 @@ const AXON_CONFIG = `
     path: predictor.py
     processes_per_replica: 1
     threads_per_process: 1
+- name: iris-monitored
+  kind: RealtimeAPI
+  predictor:
+    type: python
+    path: predictor.py
+    processes_per_replica: 1
+    threads_per_process: 1
+  monitoring:
+    model_type: classification
 - name: iris-batched
   kind: RealtimeAPI
   predictor:
@@ -345,6 +355,7 @@ async function startAxon(dir: string): Promise<{ servers: Server[]; stop(): Prom
     const base = `http://127.0.0.1:${port}`;
     await waitUntilServing(`${base}/iris`);
     await waitUntilServing(`${base}/iris-batched`);
+    await waitUntilServing(`${base}/iris-monitored`);
     const noop = async (): Promise<void> => {};
     return {
       servers: [
@@ -352,6 +363,12 @@ async function startAxon(dir: string): Promise<{ servers: Server[]; stop(): Prom
           key: "c",
           label: "(c) Axon endpoint (gateway → replica → 1 worker)",
           url: `${base}/iris`,
+          stop: noop,
+        },
+        {
+          key: "cm",
+          label: "(c) with prediction monitoring (class counts)",
+          url: `${base}/iris-monitored`,
           stop: noop,
         },
         {
@@ -553,6 +570,10 @@ async function main(): Promise<void> {
           : "");
     if (skewNote !== "") console.log(skewNote);
     writeReadme(table, unbatchedOk, batchedOk, skewNote);
+    const monitoringCost = 1 - ratioOf("cm") / ratioOf("c");
+    console.log(
+      `prediction monitoring: (c) with it at ${((1 - monitoringCost) * 100).toFixed(1)}% of (c)'s req/s (target: a cost ≤ 3%)`,
+    );
     console.log(
       `serving vs gunicorn+flask: unbatched ${ratioOf("c").toFixed(1)}×, batched ${ratioOf("d").toFixed(1)}×`,
     );
