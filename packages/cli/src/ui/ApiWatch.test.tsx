@@ -95,6 +95,14 @@ describe("ApiWatch (one api)", () => {
     const detail = {
       ...makeApiDetail("iris-classifier", "http://localhost:8888/iris-classifier", "live"),
       ...summary("iris-classifier", 100),
+      autoscaling: {
+        avgInFlight: 2.4,
+        recommendation: 3,
+        lastScaled: {
+          at: new Date(NOW.getTime() - 30_000).toISOString(),
+          message: "scaled up 1 → 3: avg in-flight 2.4 over 1m0s, target 1 per replica",
+        },
+      },
     };
     const snapshot: WatchSnapshot = { at: NOW.toISOString(), apis: [detail], detail };
     const events = [
@@ -130,6 +138,10 @@ describe("ApiWatch (one api)", () => {
       avg         2.31 ms
       responses   2XX 100 · 4XX - · 5XX 2
       in flight   1
+
+      autoscaling
+        avg in-flight 2.4 over the window: 3 replicas recommended, 1 requested
+        scaled up 1 → 3: avg in-flight 2.4 over 1m0s, target 1 per replica (30s ago)
 
       events
         2m ago   info    created version v-1

@@ -4,7 +4,7 @@
  * detail with sparklines of requests per second and p99 and its recent events. Props in, view
  * out: `use-api-watch.ts` does the polling, `live-watch.tsx` mounts it.
  */
-import type { ApiStatus, ApiSummary, EventLevel } from "@axon/control-plane/api";
+import type { ApiDetail, ApiStatus, ApiSummary, EventLevel } from "@axon/control-plane/api";
 import { Box, Text } from "ink";
 import type { ReactNode } from "react";
 import { formatAge } from "../output.js";
@@ -14,6 +14,7 @@ import {
   type ApiTrends,
   type WatchSnapshot,
 } from "../services/watch.js";
+import { renderAutoscalingSection } from "./api-history.js";
 import { formatCount, formatLatency } from "./apis.js";
 import { sparkline } from "./sparkline.js";
 import { Tint } from "./Tint.js";
@@ -156,7 +157,7 @@ function ApiRows(props: {
 
 /** One API: its numbers with sparklines, then its recent events. */
 function OneApi(props: {
-  api: ApiSummary;
+  api: ApiDetail;
   trends: ApiTrends;
   events: readonly WatchEvent[];
   now: Date;
@@ -167,6 +168,11 @@ function OneApi(props: {
   const chart = Math.max(0, Math.min(TREND_SAMPLES, props.width - 24));
   const metrics = api.metrics;
   const events = props.events.slice(-WATCH_EVENT_COUNT);
+  // The autoscaler's last signal, a change held back and the last change, as `get <api>` says them.
+  const autoscaling = (renderAutoscalingSection(api, props.now) ?? "")
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim());
   return (
     <Box flexDirection="column">
       <Text>
@@ -194,6 +200,15 @@ function OneApi(props: {
         {`2XX ${formatCount(metrics?.requests["2XX"])} · 4XX ${formatCount(metrics?.requests["4XX"])} · 5XX ${formatCount(metrics?.requests["5XX"])}`}
       </Row>
       <Row label="in flight">{metrics === undefined ? "-" : String(metrics.inFlight)}</Row>
+      {autoscaling.length === 0 ? null : (
+        <Box flexDirection="column">
+          <Text> </Text>
+          <Tint dim>autoscaling</Tint>
+          {autoscaling.map((line, index) => (
+            <Text key={index} wrap="truncate-end">{`  ${line}`}</Text>
+          ))}
+        </Box>
+      )}
       <Text> </Text>
       <Tint dim>events</Tint>
       {events.length === 0 ? <Text>{"  none yet"}</Text> : null}
