@@ -21,6 +21,7 @@
  *   entry is refused before its body is inflated; the inflated byte count is the backstop.
  */
 import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import { once } from "node:events";
 import { Parser, Unpack, type ReadEntry } from "tar";
@@ -185,7 +186,9 @@ async function feedArchive(
   const closed = new Promise<void>((resolve) => parser.on("close", () => resolve()));
   const feed = async (): Promise<void> => {
     let inflated = 0;
-    for await (const chunk of source.pipe(gunzip) as AsyncIterable<Buffer>) {
+    // A plain tar (no gzip magic) is read as it is, as tar itself would.
+    const plain = !(await startsWithGzipMagic(file));
+    for await (const chunk of (plain ? source : source.pipe(gunzip)) as AsyncIterable<Buffer>) {
       inflated += chunk.length;
       if (inflated > limits.maxExpandedBytes) {
         throw tooLarge(`expands to more than ${formatBytes(limits.maxExpandedBytes)}`);
@@ -204,6 +207,16 @@ async function feedArchive(
     parser.on("error", () => {});
     parser.abort(new Error("stopped reading the archive"));
     throw error;
+  }
+}
+
+async function startsWithGzipMagic(file: string): Promise<boolean> {
+  const handle = await open(file, "r");
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+  } finally {
+    await handle.close();
   }
 }
 

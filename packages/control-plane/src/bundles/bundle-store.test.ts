@@ -348,6 +348,22 @@ describe("BundleStore", () => {
     expect((await bundles.collectGarbage(60_000)).map((r) => r.sha256)).toEqual([sha]);
   });
 
+  test("accepts a plain tar (not gzip'd), as before", async () => {
+    // Given a tar without compression (the route accepts application/x-tar)
+    const project = tempDir("axon-project-");
+    writeFileSync(path.join(project, "predictor.py"), "X = 1\n");
+    const archive = path.join(tempDir("axon-archive-"), "p.tar");
+    create({ file: archive, cwd: project, sync: true }, ["predictor.py"]);
+    const { bundles } = setup();
+    const sha = sha256(archive);
+
+    // When it is received and unpacked, then its file is there
+    await bundles.receive(sha, createReadStream(archive));
+    expect(readFileSync(path.join(await bundles.unpack(sha), "predictor.py"), "utf8")).toBe(
+      "X = 1\n",
+    );
+  });
+
   test("rejects bytes that are not a tar archive", async () => {
     const file = path.join(tempDir("axon-archive-"), "junk");
     writeFileSync(file, "this is not a tarball");
