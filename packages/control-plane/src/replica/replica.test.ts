@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, realpath, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -342,6 +342,28 @@ describe("Replica", () => {
     const log = await readFile(logFile, "utf8");
     expect(log).toContain("exported 3 variables from .env: EXPANDED, FROM_DOTENV, QUOTED");
     expect(log).toContain(".env sets AXON_OWNED, which the Axon runtime owns; ignored");
+  });
+
+  it("puts the interpreter's folder first on PATH and names the project folder, as Cortex's container did", async () => {
+    // Given a replica whose workers run an interpreter named by its absolute path
+    const project = await mkdtemp(path.join(tmpdir(), "axon-path-"));
+    onTestFinished(() => rm(project, { recursive: true, force: true }));
+    await cp(path.join(FIXTURES, "env_predictor.py"), path.join(project, "env_predictor.py"));
+    const python = await realpath(SYSTEM_PYTHON);
+    const { replica, url } = await startHarness({
+      projectDir: project,
+      predictorPath: "env_predictor.py",
+      python,
+    });
+    await replica.ready;
+    // When predict reads PATH and AXON_PROJECT_DIR
+    const res = (await (await postJson(url, ["PATH", "AXON_PROJECT_DIR"])).json()) as Record<
+      string,
+      string
+    >;
+    // Then `python` on PATH is the replica's interpreter, and the project folder is named
+    expect(res["PATH"]?.split(":")[0]).toBe(path.dirname(python));
+    expect(res["AXON_PROJECT_DIR"]).toBe(project);
   });
 
   it("rejects ready naming .env when it fails in bash", async () => {

@@ -318,6 +318,14 @@ export class WorkerPool {
     env["PYTHONPATH"] = [this.#runtimeDir, env["PYTHONPATH"]].filter(Boolean).join(path.delimiter);
     env["PYTHONUNBUFFERED"] = "1";
     env["AXON_PREDICTOR_CONFIG"] = JSON.stringify(o.config ?? {});
+    // As in Cortex's container, `python`, `pip` and console scripts are the API's environment:
+    // the interpreter's folder comes first on PATH (a predictor that runs `python -m …` gets
+    // the API's packages, not the host's).
+    if (path.isAbsolute(o.python)) {
+      env["PATH"] = [path.dirname(o.python), env["PATH"]].filter(Boolean).join(path.delimiter);
+    }
+    // Where the project is (Cortex mounted it at /mnt/project; a predictor may read this instead).
+    env["AXON_PROJECT_DIR"] = o.projectDir;
     const logFd = openSync(o.logFile, "a");
     try {
       const args = [
