@@ -3,12 +3,17 @@
  * with 130 and leaves the terminal clean (cursor shown, alternate screen left), and that a resize
  * redraws. They run the built CLI (`npm run build` first) against the fake control plane.
  */
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { makeApiDetail } from "../testing/fake-control-plane.js";
 import { makeIrisProject, startFakeDaemon } from "../testing/fixtures.js";
 import { startTerminal } from "../testing/tmux.js";
 
-describe("axon get --watch in a terminal", () => {
+/** These need tmux (Debian's `tmux` package); without it they are skipped, saying so. */
+const noTmux = spawnSync("tmux", ["-V"]).status !== 0;
+if (noTmux) console.warn("live-views.test.ts: tmux is not installed; the pty tests are skipped");
+
+describe.skipIf(noTmux)("axon get --watch in a terminal", () => {
   it("redraws the api in place, follows a resize, and Ctrl-C restores the screen", async () => {
     // Given a live api that has served requests
     const daemon = await startFakeDaemon();
@@ -55,7 +60,7 @@ describe("axon get --watch in a terminal", () => {
   });
 });
 
-describe("axon deploy in a terminal", () => {
+describe.skipIf(noTmux)("axon deploy in a terminal", () => {
   it("shows each step and the replica, then the endpoint and next commands", async () => {
     // Given a project and a control plane whose replica starts and becomes ready
     const dir = await makeIrisProject();
