@@ -139,3 +139,10 @@ function plural(n: number, noun: string): string {
 function formatValue(n: number): string {
   return Math.abs(n) >= 1000 ? n.toFixed(0) : String(Number(n.toPrecision(4)));
 }
+
+/** `notes:` how the engine treats the spec's limits (e.g. a CPU limit it cannot enforce). */
+export function renderNotesSection(api: ApiDetail): string | undefined {
+  const notes = api.notes ?? [];
+  if (notes.length === 0) return undefined;
+  return `notes:\n${indent(notes.join("\n"))}`;
+}

@@ -7,6 +7,7 @@ import { formatAge, indent, renderTable } from "../output.js";
 import {
   renderAutoscalingSection,
   renderMonitoringSection,
+  renderNotesSection,
   renderVersionsSection,
 } from "./api-history.js";
 
@@ -44,6 +45,7 @@ export function renderApiDetail(api: ApiDetail, now: Date): string {
     renderEndpointSection(api),
     renderEnvironment(api.environment),
     renderMonitoringSection(api, now),
+    renderNotesSection(api),
     renderAutoscalingSection(api, now),
     renderVersionsSection(api.versions, now),
     renderConfigurationSection(api),

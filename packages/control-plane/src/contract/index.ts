@@ -292,6 +292,8 @@ export interface ApiDetail extends ApiSummary {
   events: ApiEvent[];
   /** Absent until the autoscaler's first tick, or when the engine scales by itself. */
   autoscaling?: ApiAutoscaling;
+  /** How the engine treats the spec's limits (e.g. `compute.cpu 1 is not enforced on this machine…`). */
+  notes?: string[];
   /** Present when the API's config has `monitoring` (or Cortex 0.14's `tracker`). */
   monitoring?: ApiMonitoring;
 }
@@ -494,7 +496,7 @@ export interface ClusterResourceProgress {
 }
 
 export interface ClusterUpResponse {
-  outcome: "created" | "unchanged";
+  outcome: "created" | "updated" | "unchanged";
   message: string;
   cluster: AwsClusterInfo;
 }

@@ -104,6 +104,16 @@ export interface LogSource {
   ): Promise<void>;
 }
 
+/** What an engine says about a spec before it is deployed, and while it runs. */
+export interface SpecCheck {
+  /** Why the spec cannot run on this engine (the deploy is refused), by field path. */
+  errors: Array<{ path: string; message: string }>;
+  /** Settings without meaning on this engine, said at deploy, by field path. */
+  warnings: Array<{ path: string; message: string }>;
+  /** How the engine treats the spec's limits, shown by `axon get <api>`. */
+  notes: string[];
+}
+
 export interface Provider {
   /** `local`, `aws`, …: shown in `axon cluster info`. */
   readonly kind: string;
@@ -113,6 +123,8 @@ export interface Provider {
   engineInfo(): EngineInfo;
   /** The full URL of an API's endpoint path. */
   endpointUrl(endpoint: string): string;
+  /** What this engine can and cannot do with a spec (GPUs present, limits it enforces). */
+  checkSpec(spec: ApiSpec): SpecCheck;
   prepare(request: PrepareRequest): Promise<Artifact>;
   /** The Python environment an artifact stands for, as `axon get <api>` shows it. */
   describeArtifact(artifact: Artifact): ApiEnvironment;

@@ -26,6 +26,7 @@ import {
   parseApiConfig,
   specHash,
   type ApiSpec,
+  type Diagnostic,
 } from "@axon/config";
 import type { ApiStatus, DeployRequest, DeployResponse, DeployResult } from "../contract/index.js";
 import { BundleStore, projectHas } from "../bundles/bundle-store.js";
@@ -40,7 +41,7 @@ export interface DeployDeps {
   bundles: BundleStore;
   secrets: SecretStore;
   /** Prepares the version's artifact (locally: its Python environment) and serves its endpoint. */
-  provider: Pick<Provider, "prepare" | "endpointUrl">;
+  provider: Pick<Provider, "prepare" | "endpointUrl" | "checkSpec">;
   events: EventSink;
   enqueue: (apiName: string) => void;
   /** Status of a deployed API from its observed replicas (`updating` refuses changes without force). */
@@ -86,6 +87,9 @@ export async function deployApis(
     throw error;
   }
 
+  // What this engine cannot run (accelerators it lacks) is refused before anything is built;
+  // what has no meaning on it is said.
+  const engineWarnings = checkOnEngine(deps, parsed.apis, request.configFileName);
   const force = request.force === true;
   const credentials = acceptedCredentials(request.credentials);
   // The APIs as this deploy found them: their `createdAt` is the incarnation it may update (see
@@ -176,7 +180,7 @@ export async function deployApis(
       endpoint,
     });
   }
-  return { results, warnings: parsed.deprecations };
+  return { results, warnings: [...parsed.deprecations, ...engineWarnings] };
 }
 
 interface ApiPlan {
@@ -280,6 +284,29 @@ function cancelled(deps: DeployDeps, apis: ApiSpec[]): DomainError {
     "the deploy was cancelled (its client disconnected) before anything was recorded; nothing changed",
     { status: 499 },
   );
+}
+
+/** Refuses specs the engine cannot run (every problem at once); returns its warnings. */
+function checkOnEngine(deps: DeployDeps, apis: ApiSpec[], file: string): Diagnostic[] {
+  const errors: Diagnostic[] = [];
+  const warnings: Diagnostic[] = [];
+  for (const spec of apis) {
+    const check = deps.provider.checkSpec(spec);
+    errors.push(...check.errors.map((e) => ({ file, path: e.path, message: e.message })));
+    warnings.push(...check.warnings.map((w) => ({ file, path: w.path, message: w.message })));
+  }
+  if (errors.length > 0) {
+    throw new DomainError(
+      "config.unsupported",
+      `${file} asks for what this cluster cannot run; nothing was deployed`,
+      {
+        status: 422,
+        diagnostics: errors,
+        hint: "change the fields listed, or deploy to an environment that has them",
+      },
+    );
+  }
+  return warnings;
 }
 
 /** Artifacts are small flat records: equal when every field is. */

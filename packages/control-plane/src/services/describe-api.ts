@@ -61,6 +61,8 @@ export function describeApi(
     })),
     events: context.store.listEvents(api.name),
   };
+  const notes = context.provider.checkSpec(spec).notes;
+  if (notes.length > 0) detail.notes = notes;
   const autoscaling = context.autoscaling?.(api.name);
   if (autoscaling !== undefined) detail.autoscaling = autoscaling;
   const monitoring = context.monitoring?.summary(api, options.now ?? new Date(), options.since);

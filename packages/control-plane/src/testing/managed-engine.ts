@@ -18,6 +18,7 @@ import type {
   PrepareRequest,
   Provider,
   ReplicaFailure,
+  SpecCheck,
 } from "../providers/provider.js";
 
 /** What the engine was told for one API: the "service". */
@@ -62,6 +63,10 @@ export class ManagedEngineProvider implements Provider {
       replicas: [...this.#tasks.values()].reduce((n, tasks) => n + tasks.length, 0),
       workerPids: [],
     };
+  }
+
+  checkSpec(): SpecCheck {
+    return { errors: [], warnings: [], notes: [] };
   }
 
   endpointUrl(endpoint: string): string {

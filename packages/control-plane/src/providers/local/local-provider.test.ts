@@ -232,6 +232,28 @@ describe("LocalProvider", () => {
   });
 });
 
+describe("LocalProvider compute.mem", () => {
+  test("a replica whose workers hold more than compute.mem is stopped, saying by how much", async () => {
+    // Given an API limited to 64Mi whose predictor holds 160 MB
+    const { provider, events, converge } = await startProvider();
+    const yaml = `- name: echo\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: memory_predictor.py\n    config:\n      mb: 160\n  compute:\n    mem: 64Mi\n`;
+    const [spec] = parseApiConfig(yaml, "axon.yaml").apis;
+    if (spec === undefined) throw new Error("no spec");
+    converge(desiredEcho("v1", 1, spec));
+    // When it loads, then it fails with the limit and its peak
+    await waitFor("the replica to fail", () =>
+      events.events.some((e) => e.kind === "replica.failed"),
+    );
+    const failed = events.events.find((e) => e.kind === "replica.failed");
+    expect(failed).toMatchObject({
+      reason: expect.stringMatching(
+        /^replica exceeded compute\.mem 64Mi \(peak (6[5-9]|[7-9]\d|1\d\d) MiB\); raise compute\.mem or use less memory in the predictor$/,
+      ),
+    });
+    expect(provider.observe("echo").failure?.message).toContain("exceeded compute.mem 64Mi");
+  });
+});
+
 describe("crashBackoffMs", () => {
   test("doubles from 1 s up to a minute", () => {
     expect([1, 2, 3, 4, 10].map(crashBackoffMs)).toEqual([1000, 2000, 4000, 8000, 60000]);

@@ -35,8 +35,16 @@ import type {
   PrepareRequest,
   Provider,
   ReplicaFailure,
+  SpecCheck,
 } from "../provider.js";
 import type { ApiLogs } from "./api-logs.js";
+import {
+  checkLocalSpec,
+  formatBytes,
+  memoryLimitBytes,
+  residentBytes,
+  type DeviceProbe,
+} from "./compute-limits.js";
 import { shortPythonVersion, EnvironmentManager } from "./environments/index.js";
 import { Gateway, type GatewayBackend, type RoutableReplica } from "./gateway.js";
 import {
@@ -71,7 +79,12 @@ export interface LocalProviderOptions {
    */
   drainGraceMs?: number;
   now?: () => number;
+  /** Which accelerators this machine has (default: /dev/nvidia*, /dev/neuron*). */
+  devices?: DeviceProbe;
 }
+
+/** How often replicas' resident memory is measured against `compute.mem`. */
+const MEMORY_CHECK_INTERVAL_MS = 1_000;
 
 /** How long replicas may finish requests when the whole control plane stops (it has 30 s). */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -119,6 +132,8 @@ function runtimeKey(desired: DesiredApi): string {
 interface Entry {
   observed: ObservedReplica;
   apiName: string;
+  /** `compute.mem` in bytes and as written (undefined: no limit), and the peak measured. */
+  memory: { limit: number; written: string; peak: number } | undefined;
   /** `runtimeKey` of the desired state it was started for. */
   runtimeKey: string;
   replica: Replica;
@@ -137,6 +152,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
   readonly #environments: PythonEnvironments;
   #python: LocalPython;
   #gatewayUrl = "";
+  #memoryWatch: NodeJS.Timeout | undefined;
   readonly #replicas = new Map<string, Entry>();
   readonly #failures = new Map<string, ReplicaFailure>();
   /** Request totals of replicas that are gone, per API, so API counters never go backwards. */
@@ -201,6 +217,8 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
       this.#options.events.emit({ kind: "daemon.warning", message: this.#python.problem });
     }
     signal.throwIfAborted();
+    this.#memoryWatch = setInterval(() => this.#enforceMemory(), MEMORY_CHECK_INTERVAL_MS);
+    this.#memoryWatch.unref();
     const port = await this.gateway.listen(this.#options.gatewayPort, "127.0.0.1");
     this.#gatewayUrl = `http://localhost:${port}`;
   }
@@ -224,6 +242,10 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
 
   endpointUrl(endpoint: string): string {
     return `${this.#gatewayUrl}${endpoint}`;
+  }
+
+  checkSpec(spec: ApiSpec): SpecCheck {
+    return checkLocalSpec(spec, this.#options.devices);
   }
 
   async prepare(request: PrepareRequest): Promise<Artifact> {
@@ -414,7 +436,24 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     ];
   }
 
+  /** Stops a replica whose workers hold more resident memory than its `compute.mem`. */
+  #enforceMemory(): void {
+    for (const entry of [...this.#replicas.values()]) {
+      const memory = entry.memory;
+      if (memory === undefined || entry.observed.phase === "stopping") continue;
+      let resident = 0;
+      for (const pid of entry.replica.pids()) resident += residentBytes(pid);
+      memory.peak = Math.max(memory.peak, resident);
+      if (resident <= memory.limit) continue;
+      this.#fail(
+        entry,
+        `replica exceeded compute.mem ${memory.written} (peak ${formatBytes(memory.peak)}); raise compute.mem or use less memory in the predictor`,
+      );
+    }
+  }
+
   async shutdown(): Promise<void> {
+    if (this.#memoryWatch !== undefined) clearInterval(this.#memoryWatch);
     const grace = Math.min(this.#options.drainGraceMs ?? SHUTDOWN_GRACE_MS, SHUTDOWN_GRACE_MS);
     await Promise.all([...this.#replicas.values()].map((entry) => this.#stopReplica(entry, grace)));
     await this.gateway.close();
@@ -513,7 +552,12 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
       phase: "starting",
       startedAt: this.#now(),
     };
-    const entry: Entry = { observed, apiName, runtimeKey: key, replica, timeoutMs };
+    const limit = memoryLimitBytes(spec);
+    const memory =
+      limit === undefined || spec.compute.mem === null
+        ? undefined
+        : { limit, written: spec.compute.mem, peak: 0 };
+    const entry: Entry = { observed, apiName, memory, runtimeKey: key, replica, timeoutMs };
     this.#replicas.set(id, entry);
     const pids = replica.pids();
     this.#workers.record(id, apiName, pids);

@@ -1,0 +1,43 @@
+import { describe, expect, test } from "vitest";
+import { apiSpec } from "../../testing/specs.js";
+import { checkLocalSpec, formatBytes, memoryLimitBytes, residentBytes } from "./compute-limits.js";
+
+const NO_DEVICES = { gpus: () => 0, inferentia: () => 0 };
+
+describe("checkLocalSpec", () => {
+  test("accelerators the machine lacks are errors naming the field; api_gateway none is a warning", () => {
+    const spec = apiSpec(
+      "vision",
+      "  compute:\n    gpu: 1\n    cpu: 2\n    mem: 1Gi\n  networking:\n    api_gateway: none\n",
+    );
+    const check = checkLocalSpec(spec, NO_DEVICES);
+    expect(check.errors).toEqual([
+      {
+        path: "vision.compute.gpu",
+        message:
+          "asks for 1 GPU, but this machine has 0 (no /dev/nvidia0); set gpu: 0 to run it here, or deploy it to an environment with GPUs",
+      },
+    ]);
+    expect(check.warnings.map((w) => w.path)).toEqual(["vision.networking.api_gateway"]);
+    expect(check.notes).toEqual([
+      "compute.cpu 2 is not enforced on this machine: replicas may use every CPU (no CPU quota without cgroups)",
+      "compute.mem 1Gi is enforced by measuring each replica's resident memory every second; a replica above it is stopped (processes a worker starts itself are not counted)",
+    ]);
+  });
+
+  test("a GPU the machine has is fine", () => {
+    const spec = apiSpec("vision", "  compute:\n    gpu: 1\n");
+    expect(checkLocalSpec(spec, { gpus: () => 1, inferentia: () => 0 }).errors).toEqual([]);
+  });
+});
+
+describe("memory", () => {
+  test("limits in bytes, this process's resident memory, and sizes in words", () => {
+    expect(memoryLimitBytes(apiSpec("a", "  compute:\n    mem: 512Mi\n"))).toBe(512 * 1024 * 1024);
+    expect(memoryLimitBytes(apiSpec("a"))).toBeUndefined();
+    expect(residentBytes(process.pid)).toBeGreaterThan(10 * 1024 * 1024);
+    expect(residentBytes(2 ** 30)).toBe(0);
+    expect(formatBytes(1.4 * 1024 ** 3)).toBe("1.4 GiB");
+    expect(formatBytes(512 * 1024 * 1024)).toBe("512 MiB");
+  });
+});
