@@ -144,4 +144,11 @@ describe("summarizeApi (Cortex's status order)", () => {
       "version v3 was rolled back: its replicas failed 3 times in a row; version v2 is serving; run `axon logs iris`",
     );
   });
+
+  test("the live version coming back after a restart says so (it is not a rollout)", () => {
+    const back: ApiRecord = { ...api(1, 1), liveVersionId: "v2" };
+    const summary = summarizeApi(back, observed([["v2", "starting"]]));
+    expect(summary.status).toBe("updating");
+    expect(summary.statusMessage).toBe("version v2 was live; its replicas are starting again");
+  });
 });

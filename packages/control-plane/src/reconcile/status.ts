@@ -39,6 +39,11 @@ export function summarizeApi(
     if (counts.stale > 0) statusMessage += "; the previous version keeps serving";
   } else if (upToDate >= spec.autoscaling.min_replicas) status = "live";
   else status = "updating";
+  // The live version coming back (after a control-plane restart, or a crash of every replica)
+  // is not a rollout: say so.
+  if (status === "updating" && api.liveVersionId === api.currentVersion.id) {
+    statusMessage = `version ${api.currentVersion.id} was live; its replicas are starting again`;
+  }
   // An automatic rollback is an error until the next deploy, even while the old version serves.
   const rolledBack = api.rolledBack;
   if (rolledBack !== null && status !== "error") {

@@ -242,6 +242,9 @@ function changesVersion(
 /** Cortex's rule: a change to an API whose current version is still rolling out needs --force. */
 function assertNotUpdating(deps: DeployDeps, existing: ApiRecord | undefined): void {
   if (existing === undefined || deps.apiStatus(existing) !== "updating") return;
+  // A version that was fully rolled out is not "still rolling out" while its replicas come back
+  // after a control-plane restart: only a version that never went live is.
+  if (existing.liveVersionId === existing.currentVersion.id) return;
   const name = existing.name;
   throw new DomainError(
     "api.updating",
