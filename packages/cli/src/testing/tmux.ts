@@ -22,6 +22,8 @@ export const AXON_BIN = fileURLToPath(new URL("../../bin/axon.js", import.meta.u
 export interface Terminal {
   /** The visible screen, one string per row, trailing spaces removed. */
   screen(): Promise<string>;
+  /** The same with its colours and attributes as SGR escape sequences. */
+  styledScreen(): Promise<string>;
   /** Sends keys as tmux names them (`C-c`, `Enter`, or text). */
   press(...keys: string[]): Promise<void>;
   resize(columns: number, rows: number): Promise<void>;
@@ -45,17 +47,25 @@ export async function startTerminal(options: {
   const socket = `axon-test-${process.pid}-${randomBytes(4).toString("hex")}`;
   const config = path.join(dir, "tmux.conf");
   await writeFile(config, "set -g status off\n");
+  // The server's environment is what the pane inherits: keep this process's (vitest's
+  // FORCE_COLOR=0, say) out of it, as a fresh login would.
   const tmux = (...args: string[]): Promise<{ stdout: string }> =>
-    run("tmux", ["-L", socket, "-f", config, ...args], { encoding: "utf8" });
-  const env = Object.entries({
+    run("tmux", ["-L", socket, "-f", config, ...args], {
+      encoding: "utf8",
+      env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" },
+    });
+  // Exported by the pane's shell rather than `tmux -e`, which cannot set TERM (tmux sets it).
+  const exports = Object.entries({
+    TERM: "xterm-256color",
     ...options.env,
     PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`,
-    TERM: "xterm-256color",
-  }).flatMap(([key, value]) => ["-e", `${key}=${value}`]);
+  })
+    .map(([key, value]) => `export ${key}=${shellQuote(value)};`)
+    .join(" ");
   // As from a shell: the pane stays after axon exits (so its status, the cursor and the screen can
   // be read). `trap : INT` keeps the shell alive through Ctrl-C without making axon ignore it.
   const axon = [process.execPath, AXON_BIN, ...options.args].map(shellQuote).join(" ");
-  const command = `trap : INT; ${axon}; echo "${EXIT_MARK}$?"; exec sleep 600`;
+  const command = `${exports} trap : INT; ${axon}; echo "${EXIT_MARK}$?"; exec sleep 600`;
   await tmux(
     "new-session",
     "-d",
@@ -67,7 +77,6 @@ export async function startTerminal(options: {
     String(options.rows ?? 30),
     "-c",
     options.cwd ?? dir,
-    ...env,
     command,
   );
   onTestFinished(async () => {
@@ -100,6 +109,7 @@ export async function startTerminal(options: {
   };
   return {
     screen,
+    styledScreen: async () => (await tmux("capture-pane", "-e", "-p", "-t", "main")).stdout,
     press: async (...keys) => {
       await tmux("send-keys", "-t", "main", ...keys);
     },
@@ -121,14 +131,15 @@ export async function startTerminal(options: {
       poll(
         async () => {
           const text = await screen();
-          const status = new RegExp(`^${EXIT_MARK}(\\d+)$`, "m").exec(text)?.[1];
+          // The terminal may have echoed ^C just before the shell's line.
+          const status = new RegExp(`${EXIT_MARK}(\\d+)$`, "m").exec(text)?.[1];
           if (status === undefined) return undefined;
           const [cursor, alternate] = (await display("#{cursor_flag} #{alternate_on}")).split(" ");
           return {
             status: Number(status),
             cursorVisible: cursor === "1",
             alternateScreen: alternate === "1",
-            screen: text.replace(new RegExp(`\n?^${EXIT_MARK}\\d+$`, "m"), ""),
+            screen: text.replace(new RegExp(`\n?^(\\^C)?${EXIT_MARK}\\d+$`, "m"), ""),
           };
         },
         timeoutMs,

@@ -60,6 +60,50 @@ describe.skipIf(noTmux)("axon get --watch in a terminal", () => {
   });
 });
 
+describe.skipIf(noTmux)("colours and dumb terminals", () => {
+  it("NO_COLOR keeps the live view but draws it without colours or attributes", async () => {
+    // Given a live api
+    const daemon = await startFakeDaemon();
+    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
+
+    // When watching it with NO_COLOR, and again without
+    const plain = await startTerminal({
+      args: ["get", "-w"],
+      env: { ...daemon.env, NO_COLOR: "1" },
+    });
+    const coloured = await startTerminal({ args: ["get", "-w"], env: daemon.env });
+    await plain.waitFor("req/s, last 2m");
+    await coloured.waitFor("req/s, last 2m");
+
+    // Then only the second screen carries SGR sequences (green "live", bold header)
+    expect(await plain.styledScreen()).not.toContain("\u001b[");
+    expect(await coloured.styledScreen()).toContain("\u001b[");
+    await plain.press("C-c");
+    await coloured.press("C-c");
+    expect((await plain.waitForExit()).status).toBe(130);
+    expect((await coloured.waitForExit()).status).toBe(130);
+  });
+
+  it("TERM=dumb gets the plain view instead, and Ctrl-C still exits 130", async () => {
+    // Given a live api
+    const daemon = await startFakeDaemon();
+    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
+
+    // When watching it on a dumb terminal
+    const terminal = await startTerminal({
+      args: ["get", "iris", "-w"],
+      env: { ...daemon.env, TERM: "dumb" },
+    });
+    const screen = await terminal.waitFor("example curl:");
+
+    // Then it is the plain detail view, with no live header
+    expect(screen).toMatch(/^status {3}up-to-date {3}requested {3}last update\nlive /);
+    expect(screen).not.toContain("Ctrl-C to stop");
+    await terminal.press("C-c");
+    expect((await terminal.waitForExit()).status).toBe(130);
+  });
+});
+
 describe.skipIf(noTmux)("axon deploy in a terminal", () => {
   it("shows each step and the replica, then the endpoint and next commands", async () => {
     // Given a project and a control plane whose replica starts and becomes ready
