@@ -112,11 +112,13 @@ async function main(): Promise<number> {
   // none of it (53 MB resident instead of 76).
   const { Daemon } = await import("./daemon.js");
   const { DEFAULT_ROLLOUT_TIMEOUT_MS } = await import("./reconcile/api-reconciler.js");
+  const { DEFAULT_RETENTION_MS } = await import("./monitoring/monitoring-loop.js");
   const daemon = new Daemon({
     home,
     isolatedEnvironments: process.env.AXON_ENV_ISOLATED === "1",
     envGcGraceMs: durationFromEnv("AXON_ENV_GC_GRACE", 60 * 60_000),
     rolloutTimeoutMs: durationFromEnv("AXON_ROLLOUT_TIMEOUT", DEFAULT_ROLLOUT_TIMEOUT_MS),
+    monitoringRetentionMs: durationFromEnv("AXON_MONITORING_RETENTION", DEFAULT_RETENTION_MS),
     apiPort: parsePort(values.port, "--port", 0),
     gatewayPort: parsePort(
       values["gateway-port"] ?? process.env.AXON_GATEWAY_PORT,

@@ -170,4 +170,3 @@ describe("renderMonitoringSection", () => {
     expect(renderMonitoringSection(base, NOW)).toBeUndefined();
   });
 });
-

@@ -12,6 +12,7 @@ import { registerBundleRoutes } from "./routes/bundles.js";
 import { registerDeleteApiRoute } from "./routes/delete-api.js";
 import { registerDeployRoute } from "./routes/deploy.js";
 import { registerEventsRoute } from "./routes/events.js";
+import { registerMonitorBaselineRoute } from "./routes/monitor-baseline.js";
 import { registerRollbackRoute } from "./routes/rollback.js";
 import { registerGetApiRoute } from "./routes/get-api.js";
 import { registerHealthRoute } from "./routes/health.js";
@@ -84,6 +85,7 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
   registerGetApiRoute(app, context);
   registerDeleteApiRoute(app, context);
   registerRollbackRoute(app, context);
+  registerMonitorBaselineRoute(app, context);
   registerLogsRoute(app, context);
   registerEventsRoute(app, context);
   registerMetricsRoute(app, context);

@@ -165,7 +165,9 @@ describe("MonitoringLoop", () => {
     expect(Math.abs((current?.stats?.p50 ?? 0) - 50) / 50).toBeLessThanOrEqual(0.02);
     expect(Math.abs((current?.stats?.p99 ?? 0) - 99) / 99).toBeLessThanOrEqual(0.02);
     const metrics = t.loop().prometheus();
-    expect(metrics).toContain('axon_prediction_value_bucket{api="iris",version="v1",le="+Inf"} 100');
+    expect(metrics).toContain(
+      'axon_prediction_value_bucket{api="iris",version="v1",le="+Inf"} 100',
+    );
     expect(metrics).toContain('axon_prediction_value_bucket{api="iris",version="v1",le="50"} 50');
     expect(metrics).toContain('axon_prediction_value_sum{api="iris",version="v1"} 5050');
   });
