@@ -46,8 +46,6 @@ export async function readClusterRequest(
   return { config: text, configFileName: fileName, ...(env === undefined ? {} : { env }) };
 }
 
-const READY_STATUSES = new Set(["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"]);
-
 export interface AwsClusterUpSteps {
   /** The shell's AWS settings, which the daemon uses for its AWS calls. */
   awsSettings: Record<string, string>;
@@ -63,8 +61,8 @@ export async function bringUpAwsCluster(
   steps: AwsClusterUpSteps,
 ): Promise<{ plan: ClusterPlanResponse; result: ClusterUpResponse }> {
   const plan = await client.planCluster(request, steps.awsSettings);
-  // A complete stack is left as it is (nothing is created), so there is nothing to confirm.
-  if (!READY_STATUSES.has(plan.existingStatus ?? "")) await steps.confirm(plan);
+  // Asked every time: an existing stack is updated to the config, which may add billable pieces.
+  await steps.confirm(plan);
   const result = await client.clusterUp(request, steps.awsSettings, steps.onProgress);
   return { plan, result };
 }

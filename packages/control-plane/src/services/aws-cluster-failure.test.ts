@@ -89,6 +89,12 @@ function fakeCloudFormation(failures: number): CloudFormationPort & { calls: str
       StackEvents: find(input.StackName ?? "")?.events ?? [],
       $metadata: {},
     }),
+    updateStack: async (input) => {
+      calls.push(`UpdateStack ${input.StackName ?? ""}`);
+      throw Object.assign(new Error("No updates are to be performed."), {
+        name: "ValidationError",
+      });
+    },
     deleteStack: async (input) => {
       calls.push(`DeleteStack ${input.StackName ?? ""}`);
       for (const [name, stack] of stacks) if (stack.id === input.StackName) stacks.delete(name);
@@ -177,5 +183,19 @@ describe("a cluster whose stack fails", () => {
     expect((await tearDownAwsCluster(deps, "demo")).outcome).toBe("deleted");
     expect((await tearDownAwsCluster(deps, "demo")).outcome).toBe("absent");
     expect(cloudFormation.calls).toEqual(["CreateStack axon-demo", "DeleteStack stack-1"]);
+  });
+
+  it("Given a running cluster and the same config, When up runs again, Then CloudFormation's 'No updates' is an unchanged outcome", async () => {
+    const cloudFormation = fakeCloudFormation(0);
+    const { deps } = harness(cloudFormation);
+    expect((await bringUpAwsCluster(deps, REQUEST)).outcome).toBe("created");
+
+    const again = await bringUpAwsCluster(deps, REQUEST);
+
+    expect(again.outcome).toBe("unchanged");
+    expect(again.message).toBe(
+      "stack axon-demo in us-east-1 is up to date (CREATE_COMPLETE); nothing changed",
+    );
+    expect(cloudFormation.calls).toEqual(["CreateStack axon-demo", "UpdateStack stack-1"]);
   });
 });

@@ -23,6 +23,7 @@ import {
   createClusterStack,
   deleteClusterStack,
   describeClusterStack,
+  updateClusterStack,
   waitForStack,
   type ClusterStackState,
   type StackDeps,
@@ -103,10 +104,28 @@ export async function bringUpAwsCluster(
   const started = Date.now();
   let existing = await describeClusterStack(stack, target.stackName);
   if (existing !== undefined && USABLE.has(existing.status)) {
+    // The cluster exists: apply what changed in the config (CloudFormation computes the change).
+    const body = await templateBody(target, stack, ports);
+    deps.onProgress?.(`updating stack ${target.stackName} in ${target.region}`);
+    const updated = await watchCreation(deps, target, () =>
+      updateClusterStack(stack, {
+        stackId: existing?.stackId ?? target.stackName,
+        stackName: target.stackName,
+        templateBody: body,
+        tags: stackTags(target),
+      }),
+    );
+    if (updated === "unchanged") {
+      return {
+        outcome: "unchanged",
+        message: `stack ${target.stackName} in ${target.region} is up to date (${existing.status}); nothing changed`,
+        cluster: clusterInfo(record, existing, 0),
+      };
+    }
     return {
-      outcome: "unchanged",
-      message: `stack ${target.stackName} already exists in ${target.region} (${existing.status}); nothing created`,
-      cluster: clusterInfo(record, existing, 0),
+      outcome: "updated",
+      message: `stack ${target.stackName} updated in ${target.region} (${((Date.now() - started) / 1000).toFixed(0)}s)`,
+      cluster: clusterInfo(record, updated, 0),
     };
   }
   if (existing?.status === "CREATE_IN_PROGRESS") {
@@ -136,25 +155,13 @@ export async function bringUpAwsCluster(
       },
     );
   }
-  const defaultVpc =
-    target.config.networking.vpc === "default"
-      ? await findDefaultVpc({ ...stack, ec2: ports.ec2 })
-      : undefined;
-  const template = generateClusterTemplate({
-    config: target.config,
-    envName: target.env,
-    ...(defaultVpc === undefined ? {} : { defaultVpc }),
-  });
+  const body = await templateBody(target, stack, ports);
   deps.onProgress?.(`creating stack ${target.stackName} in ${target.region}`);
   const state = await watchCreation(deps, target, () =>
     createClusterStack(stack, {
       stackName: target.stackName,
-      templateBody: JSON.stringify(template),
-      tags: {
-        ...target.config.tags,
-        "axon:cluster": target.config.clusterName,
-        "axon:env": target.env,
-      },
+      templateBody: body,
+      tags: stackTags(target),
     }),
   );
   return created(deps, record, state, started);
@@ -290,12 +297,39 @@ async function resolveTarget(
   return { config, env, region, stackName };
 }
 
-/** Runs a stack creation, reporting its failure as an event before it is thrown on. */
-async function watchCreation(
+/** The cluster's template as CloudFormation gets it (the default VPC looked up when used). */
+async function templateBody(
+  target: ClusterTarget,
+  stack: StackDeps,
+  ports: AwsPorts,
+): Promise<string> {
+  const defaultVpc =
+    target.config.networking.vpc === "default"
+      ? await findDefaultVpc({ ...stack, ec2: ports.ec2 })
+      : undefined;
+  const template = generateClusterTemplate({
+    config: target.config,
+    envName: target.env,
+    ...(defaultVpc === undefined ? {} : { defaultVpc }),
+  });
+  return JSON.stringify(template);
+}
+
+/** Stack-level tags (CloudFormation copies them to the resources that take tags). */
+function stackTags(target: ClusterTarget): Record<string, string> {
+  return {
+    ...target.config.tags,
+    "axon:cluster": target.config.clusterName,
+    "axon:env": target.env,
+  };
+}
+
+/** Runs a stack operation, reporting its failure as an event before it is thrown on. */
+async function watchCreation<T>(
   deps: AwsClusterDeps,
   target: ClusterTarget,
-  create: () => Promise<ClusterStackState>,
-): Promise<ClusterStackState> {
+  create: () => Promise<T>,
+): Promise<T> {
   try {
     return await create();
   } catch (error) {

@@ -58,7 +58,9 @@ export async function runAwsClusterUp(
       const { confirmOrCancel } = await import("../../ui/prompt.js");
       await confirmOrCancel(
         ctx,
-        `Create these resources in ${planned.region} (billed to your AWS account)?`,
+        planned.existingStatus === undefined
+          ? `Create these resources in ${planned.region} (billed to your AWS account)?`
+          : `Stack ${planned.stackName} exists (${planned.existingStatus}): apply this config to it?`,
         "--yes",
       );
     },

@@ -49,6 +49,15 @@ export function isStackMissingError(error: unknown): boolean {
   );
 }
 
+/** True when CloudFormation says an update would change nothing (a `ValidationError` too). */
+export function isNoUpdateError(error: unknown): boolean {
+  return (
+    errorName(error) === "ValidationError" &&
+    error instanceof Error &&
+    /No updates are to be performed/.test(error.message)
+  );
+}
+
 /**
  * Translates an SDK error from `action` (e.g. `cloudformation:CreateStack`) into a DomainError with
  * actionable text. DomainErrors pass through unchanged.

@@ -5,7 +5,12 @@
  * and CloudFormation's reason for it; every SDK error leaves here as a `DomainError`.
  */
 import { DomainError } from "../../errors.js";
-import { isStackMissingError, isThrottlingError, translateAwsError } from "./aws-errors.js";
+import {
+  isNoUpdateError,
+  isStackMissingError,
+  isThrottlingError,
+  translateAwsError,
+} from "./aws-errors.js";
 import { CLUSTER_OUTPUT_NAMES } from "./cluster-template.js";
 import type { AwsTarget, CloudFormationPort } from "./sdk.js";
 
@@ -99,6 +104,40 @@ export async function createClusterStack(
 }
 
 /**
+ * Applies a new template to an existing stack and waits for UPDATE_COMPLETE; `unchanged` when the
+ * template and tags are what the stack already has. A failed update is rolled back by
+ * CloudFormation and reported like a failed creation.
+ */
+export async function updateClusterStack(
+  deps: StackDeps,
+  input: { stackId: string; stackName: string; templateBody: string; tags: Record<string, string> },
+): Promise<ClusterStackState | "unchanged"> {
+  const seen = await eventIds(deps, input.stackId);
+  try {
+    await callAws(deps, "cloudformation:UpdateStack", () =>
+      deps.cloudFormation.updateStack({
+        StackName: input.stackId,
+        TemplateBody: input.templateBody,
+        Capabilities: ["CAPABILITY_IAM"],
+        Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    );
+  } catch (error) {
+    if (error instanceof DomainError && isNoUpdateError(error.cause)) return "unchanged";
+    throw error;
+  }
+  return waitForStack(deps, input.stackId, input.stackName, "update", seen);
+}
+
+/** The ids of the stack's events so far: history a new operation does not report again. */
+async function eventIds(deps: StackDeps, stackId: string): Promise<Set<string>> {
+  const before = await callAws(deps, "cloudformation:DescribeStackEvents", () =>
+    deps.cloudFormation.describeStackEvents({ StackName: stackId }),
+  );
+  return new Set((before.StackEvents ?? []).map((event) => event.EventId ?? ""));
+}
+
+/**
  * Deletes the stack and waits until it is gone. Returns `absent` when there was nothing to delete.
  */
 export async function deleteClusterStack(
@@ -108,10 +147,7 @@ export async function deleteClusterStack(
   const existing = await describeClusterStack(deps, stackName);
   if (existing === undefined) return "absent";
   // The stack's earlier events are history: report only what the deletion does.
-  const before = await callAws(deps, "cloudformation:DescribeStackEvents", () =>
-    deps.cloudFormation.describeStackEvents({ StackName: existing.stackId }),
-  );
-  const seen = new Set((before.StackEvents ?? []).map((event) => event.EventId ?? ""));
+  const seen = await eventIds(deps, existing.stackId);
   if (existing.status !== "DELETE_IN_PROGRESS") {
     await callAws(deps, "cloudformation:DeleteStack", () =>
       deps.cloudFormation.deleteStack({ StackName: existing.stackId }),
@@ -130,7 +166,7 @@ export async function waitForStack(
   deps: StackDeps,
   stackId: string,
   stackName: string,
-  operation: "create" | "delete",
+  operation: "create" | "update" | "delete",
   seen = new Set<string>(),
 ): Promise<ClusterStackState> {
   const sleep = deps.sleep ?? defaultSleep;
@@ -166,6 +202,7 @@ export async function waitForStack(
     }
     if (!state.status.endsWith("_IN_PROGRESS")) {
       if (operation === "create" && state.status === "CREATE_COMPLETE") return state;
+      if (operation === "update" && state.status === "UPDATE_COMPLETE") return state;
       if (operation === "delete" && state.status === "DELETE_COMPLETE") return state;
       throw stackFailure(stackName, operation, state, failures);
     }
@@ -175,7 +212,7 @@ export async function waitForStack(
         `stopped waiting for stack ${stackName} (${state.status}); CloudFormation carries on without us`,
         {
           status: 499,
-          hint: `axon cluster info shows where it got to; axon cluster ${operation === "create" ? "up" : "down"} again picks it up`,
+          hint: `axon cluster info shows where it got to; axon cluster ${operation === "delete" ? "down" : "up"} again picks it up`,
         },
       );
     }
@@ -185,7 +222,7 @@ export async function waitForStack(
 
 function stackFailure(
   stackName: string,
-  operation: "create" | "delete",
+  operation: "create" | "update" | "delete",
   state: ClusterStackState,
   failures: StackResourceProgress[],
 ): DomainError {
@@ -198,10 +235,12 @@ function stackFailure(
   const hint =
     operation === "create"
       ? "CloudFormation rolled the stack back, so nothing half-made is left running; fix the cause and run axon cluster up again, or remove the rolled-back stack with axon cluster down"
-      : "fix the cause (a resource created outside the stack may be holding it, e.g. an ENI or a non-empty bucket), then run axon cluster down again";
+      : operation === "update"
+        ? "CloudFormation rolled the update back: the cluster is as it was; fix the cause and run axon cluster up again"
+        : "fix the cause (a resource created outside the stack may be holding it, e.g. an ENI or a non-empty bucket), then run axon cluster down again";
   return new DomainError(
     "provider.aws.stack_failed",
-    `${operation === "create" ? "creating" : "deleting"} stack ${stackName} failed (${state.status}): ${what}`,
+    `${{ create: "creating", update: "updating", delete: "deleting" }[operation]} stack ${stackName} failed (${state.status}): ${what}`,
     { status: 502, hint },
   );
 }

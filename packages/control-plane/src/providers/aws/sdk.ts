@@ -17,6 +17,7 @@ import type {
   DescribeStackEventsCommandOutput,
   DescribeStacksCommandInput,
   DescribeStacksCommandOutput,
+  UpdateStackCommandInput,
 } from "@aws-sdk/client-cloudformation";
 import type {
   DescribeSubnetsCommandInput,
@@ -44,6 +45,7 @@ export interface CloudFormationPort {
   describeStackEvents(
     input: DescribeStackEventsCommandInput,
   ): Promise<DescribeStackEventsCommandOutput>;
+  updateStack(input: UpdateStackCommandInput): Promise<unknown>;
   deleteStack(input: DeleteStackCommandInput): Promise<unknown>;
 }
 
@@ -181,6 +183,7 @@ export async function connectAws(region: string, settings: AwsSettings = {}): Pr
       describeStacks: (input) => cloudFormationClient.send(new cfn.DescribeStacksCommand(input)),
       describeStackEvents: (input) =>
         cloudFormationClient.send(new cfn.DescribeStackEventsCommand(input)),
+      updateStack: (input) => cloudFormationClient.send(new cfn.UpdateStackCommand(input)),
       deleteStack: (input) => cloudFormationClient.send(new cfn.DeleteStackCommand(input)),
     },
     ec2: {
