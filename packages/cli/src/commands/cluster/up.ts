@@ -22,7 +22,9 @@ interface UpFlags extends OutputOptions {
 /** Builds `axon cluster up`. */
 export function makeClusterUpCommand(ctx: CliContext): Command {
   return new Command("up")
-    .description("start the local cluster in the background")
+    .description(
+      "start the local cluster in the background, or create an aws cluster (--provider aws --config FILE)",
+    )
     .option(
       "--gateway-port <port>",
       "port the apis are served on (default 8888, or AXON_GATEWAY_PORT)",
