@@ -88,7 +88,7 @@ export async function bringUpAwsCluster(
   const stack = stackDeps(deps, ports, target.env);
   const now = deps.now ?? (() => new Date());
   // Registered first: whatever happens next, `cluster down --env` can find and remove it.
-  deps.store.putEnvironment(
+  const record = deps.store.putEnvironment(
     {
       name: target.env,
       provider: "aws",
@@ -100,7 +100,6 @@ export async function bringUpAwsCluster(
     },
     now(),
   );
-  const record = deps.store.getEnvironment(target.env) as EnvironmentRecord;
   const started = Date.now();
   let existing = await describeClusterStack(stack, target.stackName);
   if (existing !== undefined && USABLE.has(existing.status)) {

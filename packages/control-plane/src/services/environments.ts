@@ -80,7 +80,7 @@ export function addEnvironment(
       hint: `axon env remove ${request.name} first to register it again`,
     });
   }
-  store.putEnvironment(
+  const record = store.putEnvironment(
     {
       name: request.name,
       provider: "aws",
@@ -92,10 +92,7 @@ export function addEnvironment(
     },
     now,
   );
-  return toInfo(
-    store.getEnvironment(request.name) as EnvironmentRecord,
-    store.getDefaultEnvironment(),
-  );
+  return toInfo(record, store.getDefaultEnvironment());
 }
 
 /** Makes `name` the environment commands target without `--env`. */

@@ -508,8 +508,11 @@ export class StateStore {
     return row === undefined ? undefined : toEnvironment(row);
   }
 
-  /** Adds an environment, or updates it (keeping its creation time). */
-  putEnvironment(record: Omit<EnvironmentRecord, "createdAt" | "updatedAt">, at: Date): void {
+  /** Adds an environment, or updates it (keeping its creation time); returns it as stored. */
+  putEnvironment(
+    record: Omit<EnvironmentRecord, "createdAt" | "updatedAt">,
+    at: Date,
+  ): EnvironmentRecord {
     this.#run(
       `INSERT INTO environments (name, provider, region, stack_name, cluster_name, config_file, config_yaml, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -526,6 +529,12 @@ export class StateStore {
       at.toISOString(),
       at.toISOString(),
     );
+    const stored = this.#get<EnvironmentRow>(
+      "SELECT * FROM environments WHERE name = ?",
+      record.name,
+    );
+    if (stored === undefined) throw new Error(`environment ${record.name} was not stored`);
+    return toEnvironment(stored);
   }
 
   /** Forgets an environment (and makes `local` the default if it was); true if it existed. */
