@@ -54,12 +54,13 @@ describe("starting the daemon", () => {
       },
     });
 
-    // Then the daemon was started with --home and --gateway-port, and the deploy went through
+    // Then the daemon was started supervised, with --home and --gateway-port, and the deploy went
+    // through
     expect(run.stderr).toContain("starting the local cluster...");
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toContain("creating iris-classifier (RealtimeAPI)");
     const argv = JSON.parse(await readFile(path.join(home, "argv.json"), "utf8")) as string[];
-    expect(argv).toEqual(["--home", home, "--gateway-port", "9999"]);
+    expect(argv).toEqual(["--supervise", "--home", home, "--gateway-port", "9999"]);
   });
 
   it("shows the end of daemon.log when the control plane exits early", async () => {
