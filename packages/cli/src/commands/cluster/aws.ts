@@ -4,11 +4,13 @@
  * local commands stay as fast as before.
  */
 import type { Command } from "commander";
+import type { ClusterProgressLine } from "../../client/api-client.js";
 import type { CliContext } from "../../context.js";
 import { resolveHome } from "../../context.js";
 import { UserError } from "../../errors.js";
 import type { OutputOptions } from "../../options.js";
 import { printJson } from "../../output.js";
+import type { LiveCluster } from "../../ui/live-cluster.js";
 
 /** `--env NAME` from the program's global options. */
 export function selectedEnvironment(command: Command): string | undefined {
@@ -34,6 +36,35 @@ async function connect(ctx: CliContext, command: Command) {
   return connection.client;
 }
 
+/**
+ * Where stack progress goes: a live ink view on a terminal (mounted at the first line, so the
+ * confirmation comes before it), else one plain line each on stderr.
+ */
+async function progressOutput(
+  ctx: CliContext,
+  json: boolean,
+): Promise<{ write: (line: ClusterProgressLine) => void; stop: () => Promise<void> }> {
+  const terminal = json ? undefined : ctx.terminal;
+  if (terminal === undefined) {
+    const { renderClusterProgress } = await import("../../ui/aws-cluster.js");
+    return {
+      write: (line) => ctx.stderr.write(`${renderClusterProgress(line)}\n`),
+      stop: async () => undefined,
+    };
+  }
+  const { startLiveCluster } = await import("../../ui/live-cluster.js");
+  let live: LiveCluster | undefined;
+  return {
+    write: (line) => {
+      live ??= startLiveCluster(terminal, { color: ctx.color, now: ctx.now });
+      live.update(line);
+    },
+    stop: async () => {
+      await live?.stop();
+    },
+  };
+}
+
 /** `axon cluster up --provider aws --config cluster.yaml [--env NAME] [--yes]`. */
 export async function runAwsClusterUp(
   ctx: CliContext,
@@ -50,22 +81,29 @@ export async function runAwsClusterUp(
   const request = await readClusterRequest(ctx.cwd, flags.config, selectedEnvironment(command));
   const client = await connect(ctx, command);
   const json = flags.output === "json";
-  const { plan, result } = await bringUpAwsCluster(client, request, {
-    awsSettings: await shellAwsSettings(ctx),
-    confirm: async (planned) => {
-      ctx.stderr.write(`${ui.renderCostTable(planned)}\n\n`);
-      if (flags.yes === true) return;
-      const { confirmOrCancel } = await import("../../ui/prompt.js");
-      await confirmOrCancel(
-        ctx,
-        planned.existingStatus === undefined
-          ? `Create these resources in ${planned.region} (billed to your AWS account)?`
-          : `Stack ${planned.stackName} exists (${planned.existingStatus}): apply this config to it?`,
-        "--yes",
-      );
-    },
-    onProgress: (line) => ctx.stderr.write(`${ui.renderClusterProgress(line)}\n`),
-  });
+  const progress = await progressOutput(ctx, json);
+  let outcome;
+  try {
+    outcome = await bringUpAwsCluster(client, request, {
+      awsSettings: await shellAwsSettings(ctx),
+      confirm: async (planned) => {
+        ctx.stderr.write(`${ui.renderCostTable(planned)}\n\n`);
+        if (flags.yes === true) return;
+        const { confirmOrCancel } = await import("../../ui/prompt.js");
+        await confirmOrCancel(
+          ctx,
+          planned.existingStatus === undefined
+            ? `Create these resources in ${planned.region} (billed to your AWS account)?`
+            : `Stack ${planned.stackName} exists (${planned.existingStatus}): apply this config to it?`,
+          "--yes",
+        );
+      },
+      onProgress: (line) => progress.write(line),
+    });
+  } finally {
+    await progress.stop();
+  }
+  const { plan, result } = outcome;
   if (json) {
     printJson(ctx.stdout, { ...result, costs: plan.costs });
     return;
@@ -116,9 +154,13 @@ export async function runAwsClusterDown(
       "--yes",
     );
   }
-  const result = await tearDownAwsCluster(client, env, awsSettings, (line) =>
-    ctx.stderr.write(`${ui.renderClusterProgress(line)}\n`),
-  );
+  const progress = await progressOutput(ctx, flags.output === "json");
+  let result;
+  try {
+    result = await tearDownAwsCluster(client, env, awsSettings, (line) => progress.write(line));
+  } finally {
+    await progress.stop();
+  }
   if (flags.output === "json") {
     printJson(ctx.stdout, result);
     return;
