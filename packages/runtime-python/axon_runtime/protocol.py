@@ -6,7 +6,7 @@ type-specific body. Keep this file and protocol.ts in step: they are the two end
 
 import struct
 
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5
 
 # Frame types.
 REQUEST = 1  # front -> worker
@@ -21,6 +21,9 @@ PONG = 19  # worker -> front: the answer to a PING (no body)
 # Request body kinds (decided by the front from Content-Type).
 BODY_JSON = 0
 BODY_BYTES = 1
+# A form (multipart/form-data or URL-encoded): meta always comes with it, its headers holding
+# the Content-Type (the multipart boundary).
+BODY_FORM = 2
 
 # Response content kinds (the front maps them to Content-Type).
 CONTENT_JSON = 0

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 from . import protocol as p
 from .loader import PredictorError, construct, load_predictor_class, post_predict_args, predict_args
 from .dotenv import load_dotenv
+from .forms import Form, FormError, parse_form
 from .log import RuntimeLog
 from .messages import count, describe
 from .post_predict import PostPredictRunner, calling_with
@@ -167,6 +168,11 @@ class RequestHandler:
                     except (ValueError, RecursionError) as error:
                         message = _invalid_body_message(error, meta_end == end)
                         return p.encode_response(seq, 400, p.CONTENT_JSON, _error_body(message, request_id))
+                elif body_kind == p.BODY_FORM:
+                    try:
+                        kwargs["payload"] = self._form(buf[pos:meta_end], buf[meta_end:end])
+                    except FormError as error:
+                        return p.encode_response(seq, 400, p.CONTENT_JSON, _error_body(str(error), request_id))
                 else:
                     kwargs["payload"] = buf[meta_end:end]
             if self._wants_meta:
@@ -185,6 +191,11 @@ class RequestHandler:
             return frame
         except BaseException:  # a runtime bug, or user code it calls (tolist()): answer, never hang or die
             return b"".join(self.answer_runtime_failure(buf, start))
+
+    def _form(self, meta_json: bytes, body: bytes) -> Form:
+        """A form body as predict gets it; its Content-Type travels in the meta (PROTOCOL.md)."""
+        meta = self._loads(meta_json) if meta_json else {}
+        return parse_form(body, meta.get("headers", {}).get("content-type", ""))
 
     def _meta_kwargs(self, meta_json: bytes) -> dict:
         """`query_params` and/or `headers`, whichever predict or post_predict declares, from a
@@ -228,6 +239,12 @@ class RequestHandler:
                     except (ValueError, RecursionError) as error:
                         message = _invalid_body_message(error, body_start == pos)
                         out.append(p.encode_response(seq, 400, p.CONTENT_JSON, _error_body(message, request_id)))
+                        continue
+                elif body_kind == p.BODY_FORM:
+                    try:
+                        payload = self._form(buf[id_start + rid_len : body_start], buf[body_start:pos])
+                    except FormError as error:
+                        out.append(p.encode_response(seq, 400, p.CONTENT_JSON, _error_body(str(error), request_id)))
                         continue
                 else:
                     payload = buf[body_start:pos]

@@ -6,7 +6,7 @@
  */
 
 /** Bumped when a frame changes shape; workers announce theirs in HELLO. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Frame types. */
 export const FrameType = {
@@ -29,7 +29,12 @@ export const FrameType = {
 } as const;
 
 /** How the worker should hand the body to `predict` (decided from the request's Content-Type). */
-export const BodyKind = { Json: 0, Bytes: 1 } as const;
+export const BodyKind = {
+  Json: 0,
+  Bytes: 1,
+  /** `multipart/form-data` or URL-encoded: sent with meta, whose headers carry the Content-Type. */
+  Form: 2,
+} as const;
 export type BodyKind = (typeof BodyKind)[keyof typeof BodyKind];
 
 /** Content-Type of a RESPONSE body, indexed by the frame's content-kind byte (kinds 0–2). */

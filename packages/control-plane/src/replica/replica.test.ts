@@ -1325,3 +1325,111 @@ describe("Replica: response objects and post_predict", () => {
     );
   });
 });
+
+/** Runs curl (as a user would) against the harness; resolves with its stdout and exit code. */
+function curl(
+  args: readonly string[],
+  cwd: string,
+): Promise<{ stdout: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("curl", ["-sS", "--max-time", "20", ...args], { cwd });
+    let stdout = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (text: string) => (stdout += text));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ stdout, code }));
+  });
+}
+
+describe("Replica form bodies (Cortex 0.20's FormData)", () => {
+  it("gives predict a multipart upload's file (name, content type, bytes) and fields, and the raw body", async () => {
+    // Given a predictor that describes the form it gets, and an image-like file holding CRLFs and dashes
+    const { replica, url } = await startHarness({ predictorPath: "form_predictor.py" });
+    const dir = await mkdtemp(path.join(tmpdir(), "axon-form-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const image = Buffer.concat([
+      Buffer.from([0xff, 0xd8, 0xff, 0xe0]),
+      Buffer.from("\r\n--\r\n"),
+      randomBytes(5000),
+    ]);
+    await writeFile(path.join(dir, "cat.jpg"), image);
+    await replica.ready;
+
+    // When curl uploads it with -F, as the most common way to send an image, plus a text field
+    const { stdout, code } = await curl(
+      ["-F", "file=@cat.jpg", "-F", "label=tabby", "-F", "label=ginger", `${url}/test-api`],
+      dir,
+    );
+
+    // Then predict gets the file with its name, content type and exact bytes, the fields as strings
+    // (the last one for form[name], every one through getlist), and the raw body stays available
+    expect(code).toBe(0);
+    const answer = JSON.parse(stdout) as {
+      form: Record<string, unknown[]>;
+      last: Record<string, string>;
+      body_bytes: number;
+      content_type: string;
+    };
+    expect(answer.form["file"]).toEqual([
+      {
+        filename: "cat.jpg",
+        content_type: "image/jpeg",
+        size: image.length,
+        head: image.subarray(0, 8).toString("hex"),
+      },
+    ]);
+    expect(answer.form["label"]).toEqual(["tabby", "ginger"]);
+    expect(answer.last).toEqual({ label: "ginger" });
+    expect(answer.content_type).toBe("multipart/form-data");
+    expect(answer.body_bytes).toBeGreaterThan(image.length);
+  });
+
+  it("gives predict a URL-encoded form (curl -d without a Content-Type) as fields", async () => {
+    // Given the same predictor
+    const { replica, url } = await startHarness({ predictorPath: "form_predictor.py" });
+    await replica.ready;
+
+    // When curl posts -d without a header, which sends application/x-www-form-urlencoded
+    const { stdout, code } = await curl(
+      ["-d", "q=caf%C3%A9+au+lait&n=2&empty=", `${url}/test-api`],
+      FIXTURES,
+    );
+
+    // Then the fields arrive decoded, blank values kept
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({
+      form: { q: ["café au lait"], n: ["2"], empty: [""] },
+      content_type: "application/x-www-form-urlencoded",
+    });
+  });
+
+  it("answers 400 naming the problem for a multipart body cut short, and keeps serving", async () => {
+    // Given the same predictor
+    const { replica, url } = await startHarness({ predictorPath: "form_predictor.py" });
+    await replica.ready;
+
+    // When a multipart body's last part is never closed by the boundary, or has no boundary at all
+    const cut = await fetch(`${url}/test-api`, {
+      method: "POST",
+      headers: { "content-type": "multipart/form-data; boundary=XyZ" },
+      body: '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n\r\nabc',
+    });
+    const noBoundary = await fetch(`${url}/test-api`, {
+      method: "POST",
+      headers: { "content-type": "multipart/form-data" },
+      body: "anything",
+    });
+
+    // Then each gets 400 saying what is wrong, and the worker still answers a good form
+    expect(cut.status).toBe(400);
+    expect(((await cut.json()) as { error: string }).error).toBe(
+      "part 1 of the multipart body is not followed by the boundary (the body is cut short?)",
+    );
+    expect(noBoundary.status).toBe(400);
+    expect(((await noBoundary.json()) as { error: string }).error).toBe(
+      "the multipart/form-data body has no boundary in its Content-Type header",
+    );
+    const good = await curl(["-F", "a=1", `${url}/test-api`], FIXTURES);
+    expect(JSON.parse(good.stdout)).toMatchObject({ form: { a: ["1"] } });
+  });
+});

@@ -263,11 +263,11 @@ export class Replica {
   /** Frames an admitted request (its slot already counted) to a worker or into the next batch. */
   #accept(request: FrontRequest, responder: Responder, requestId: string, startedAt: number): void {
     const raw = request.rawHeaders;
-    const bodyKind = isJsonContentType(rawHeader(raw, "content-type"))
-      ? BodyKind.Json
-      : BodyKind.Bytes;
+    const contentType = rawHeader(raw, "content-type");
+    const bodyKind = isJsonContentType(contentType) ? BodyKind.Json : nonJsonBodyKind(contentType);
     let meta: string | null = null;
-    if (this.#wantsMeta) {
+    // A form's Content-Type (its multipart boundary) reaches the worker in the meta's headers.
+    if (this.#wantsMeta || bodyKind === BodyKind.Form) {
       const url = request.url;
       const q = url.indexOf("?");
       meta = JSON.stringify({ query: q >= 0 ? url.slice(q + 1) : "", headers: headerObject(raw) });
@@ -577,6 +577,20 @@ function isJsonContentType(value: string | undefined): boolean {
   const semicolon = value.indexOf(";");
   const type = (semicolon >= 0 ? value.slice(0, semicolon) : value).trim().toLowerCase();
   return type === "application/json";
+}
+
+/**
+ * Form bodies (`multipart/form-data`, `application/x-www-form-urlencoded`) reach `predict` as a
+ * form object, as in Cortex 0.20; every other non-JSON body as bytes. Only reached for bodies
+ * that are not JSON, so JSON requests pay nothing for it.
+ */
+function nonJsonBodyKind(value: string | undefined): BodyKind {
+  if (value === undefined) return BodyKind.Bytes;
+  const semicolon = value.indexOf(";");
+  const type = (semicolon >= 0 ? value.slice(0, semicolon) : value).trim().toLowerCase();
+  return type === "multipart/form-data" || type === "application/x-www-form-urlencoded"
+    ? BodyKind.Form
+    : BodyKind.Bytes;
 }
 
 /**
