@@ -14,6 +14,7 @@ describe("AWS cluster renderings", () => {
           {
             item: "Application Load Balancer",
             count: 1,
+            pricing: "hourly",
             perHour: 0.0305,
             perMonth: 22.27,
             note: "idle floor",
@@ -21,6 +22,7 @@ describe("AWS cluster renderings", () => {
           {
             item: "Public IPv4 addresses (load balancer)",
             count: 2,
+            pricing: "hourly",
             perHour: 0.01,
             perMonth: 7.3,
             note: "one per AZ",
@@ -28,6 +30,7 @@ describe("AWS cluster renderings", () => {
           {
             item: "S3 bundle bucket",
             count: 1,
+            pricing: "usage",
             perHour: 0,
             perMonth: 0,
             note: "$0.023 per GB-month",

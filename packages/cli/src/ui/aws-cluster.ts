@@ -16,8 +16,8 @@ const dollars = (value: number, digits: number): string => `$${value.toFixed(dig
 export function renderCostTable(plan: ClusterPlanResponse): string {
   const rows = plan.costs.lines.map((line) => [
     line.count === 1 ? line.item : `${line.item} ×${line.count}`,
-    line.perHour === 0 ? "usage" : dollars(line.perHour, 4),
-    line.perMonth === 0 ? "usage" : dollars(line.perMonth, 2),
+    line.pricing === "hourly" ? dollars(line.perHour, 4) : line.pricing,
+    line.pricing === "hourly" ? dollars(line.perMonth, 2) : line.pricing,
     line.note,
   ]);
   rows.push([

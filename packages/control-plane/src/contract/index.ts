@@ -445,6 +445,8 @@ export interface ClusterUpRequest {
 export interface ClusterCostLine {
   item: string;
   count: number;
+  /** `hourly`: billed while it exists; `usage`: only by use (GB, requests); `free`. */
+  pricing: "hourly" | "usage" | "free";
   perHour: number;
   perMonth: number;
   note: string;

@@ -11,9 +11,16 @@ import { AWS_PRICES } from "./aws-prices.js";
 export function estimateClusterCost(config: ClusterConfig): ClusterCostEstimate {
   const prices = AWS_PRICES;
   const lines: ClusterCostLine[] = [];
-  const add = (item: string, count: number, hourly: number, note: string): void => {
+  const add = (
+    item: string,
+    count: number,
+    hourly: number,
+    note: string,
+    pricing: ClusterCostLine["pricing"] = "hourly",
+  ): void => {
     const perHour = round(count * hourly, 4);
-    lines.push({ item, count, perHour, perMonth: round(perHour * prices.hoursPerMonth, 2), note });
+    const perMonth = round(perHour * prices.hoursPerMonth, 2);
+    lines.push({ item, count, pricing, perHour, perMonth, note });
   };
   add(
     "Application Load Balancer",
@@ -46,10 +53,11 @@ export function estimateClusterCost(config: ClusterConfig): ClusterCostEstimate 
     "CloudWatch Logs",
     1,
     0,
-    `$${prices.logsIngestedPerGb} per GB ingested, $${prices.logsStoredPerGbMonth} per GB-month kept (${config.logRetentionDays} days)`,
+    `$${prices.logsIngestedPerGb.toFixed(2)} per GB ingested, $${prices.logsStoredPerGbMonth} per GB-month kept (${config.logRetentionDays} days)`,
+    "usage",
   );
-  add("S3 bundle bucket", 1, 0, `$${prices.s3PerGbMonth} per GB-month; bundles are small`);
-  add("ECS cluster, VPC, roles, security groups", 1, 0, "no charge");
+  add("S3 bundle bucket", 1, 0, `$${prices.s3PerGbMonth} per GB-month; bundles are small`, "usage");
+  add("ECS cluster, VPC, roles, security groups", 1, 0, "no charge", "free");
   const perHour = round(
     lines.reduce((sum, line) => sum + line.perHour, 0),
     4,
