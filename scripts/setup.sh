@@ -28,7 +28,9 @@ fi
 # packages for other systems that npm never records.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies (Node 24 comes from the registry)" >&2
-  npm install --no-audit --no-fund --loglevel=error
+  # A stalled registry request fails after a minute and is retried, instead of waiting npm's
+  # default five minutes (seen once: the install hung with no progress).
+  npm install --no-audit --no-fund --loglevel=error --fetch-timeout=60000 --fetch-retries=4
 fi
 
 echo "setup: building" >&2
