@@ -24,6 +24,14 @@ export type ControlPlaneEvent =
   | { kind: "deploy.recorded"; api: string; versionId: string; outcome: "created" | "updated" }
   | { kind: "deploy.cancelled"; api: string }
   | { kind: "api.deleted"; api: string }
+  | {
+      kind: "rollout.started";
+      api: string;
+      versionId: string;
+      replicas: number;
+      maxSurge: string;
+      maxUnavailable: string;
+    }
   | { kind: "rollout.finished"; api: string; versionId: string; seconds: number }
   | {
       kind: "rollout.rolled_back";
@@ -116,6 +124,11 @@ export function describeEvent(event: ControlPlaneEvent): { level: EventLevel; me
       };
     case "api.deleted":
       return { level: "info", message: "deleted" };
+    case "rollout.started":
+      return {
+        level: "info",
+        message: `rolling out version ${event.versionId} to ${event.replicas} replica${event.replicas === 1 ? "" : "s"} (max_surge ${event.maxSurge}, max_unavailable ${event.maxUnavailable})`,
+      };
     case "rollout.finished":
       return {
         level: "info",

@@ -44,6 +44,8 @@ export function makeApiReconciler(deps: ApiReconcilerDeps) {
   const timeoutMs = deps.rolloutTimeoutMs ?? DEFAULT_ROLLOUT_TIMEOUT_MS;
   const startedAt = now();
   const resuming = deps.resuming ?? new Set<string>();
+  /** `api@version` of the rollouts already announced in this daemon run. */
+  const announced = new Set<string>();
 
   return async function reconcileApi(
     apiName: string,
@@ -68,12 +70,25 @@ export function makeApiReconciler(deps: ApiReconcilerDeps) {
       replicas: api.requested,
       secretEnv: deps.secrets.get(apiName),
     };
+    if (api.liveVersionId !== version.id && !announced.has(`${apiName}@${version.id}`)) {
+      announced.add(`${apiName}@${version.id}`);
+      const { max_surge: maxSurge, max_unavailable: maxUnavailable } = version.spec.update_strategy;
+      events.emit({
+        kind: "rollout.started",
+        api: apiName,
+        versionId: version.id,
+        replicas: api.requested,
+        maxSurge,
+        maxUnavailable,
+      });
+    }
     const result = await provider.apply(desired, signal);
     const observed = provider.observe(apiName);
     const at = now();
 
     if (isSettled(api, observed)) {
       if (api.liveVersionId !== version.id) {
+        announced.delete(`${apiName}@${version.id}`);
         store.setLiveVersion(apiName, version.id, at);
         const seconds = Math.max(0, (at.getTime() - Date.parse(api.updatedAt)) / 1000);
         events.emit({ kind: "rollout.finished", api: apiName, versionId: version.id, seconds });

@@ -224,8 +224,10 @@ describe("the control plane over a managed engine", () => {
     const kinds = story.map((l) => l.event.kind).filter((k) => k !== "replica.starting");
     expect(kinds).toEqual([
       "deploy.recorded",
+      "rollout.started",
       "rollout.finished",
       "deploy.recorded",
+      "rollout.started",
       "rollout.finished",
       "api.deleted",
     ]);

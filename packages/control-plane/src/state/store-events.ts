@@ -9,6 +9,7 @@ import type { StateStore } from "./store.js";
 const STORED_KINDS = new Set<ControlPlaneEventKind>([
   "deploy.recorded",
   "deploy.cancelled",
+  "rollout.started",
   "rollout.finished",
   "rollout.rolled_back",
   "rollback.requested",

@@ -81,6 +81,7 @@ export class ApiLogs implements LogSource {
 /** What an API's log file shows of the control plane (the daemon log has everything). */
 const FILE_LOG_KINDS = new Set<ControlPlaneEventKind>([
   "deploy.recorded",
+  "rollout.started",
   "rollout.finished",
   "rollout.rolled_back",
   "rollback.requested",
