@@ -49,3 +49,9 @@ export {
   type ParseClusterConfigOptions,
 } from "./cluster-config.js";
 export { CLUSTER_CONFIG_SCHEMA_ID, compileClusterValidator } from "./cluster-schema.js";
+export {
+  checkPythonSyntax,
+  MAX_CHECKED_PYTHON_FILES,
+  type PythonSyntaxCheck,
+  type PythonSyntaxCheckOptions,
+} from "./python-syntax.js";

@@ -8,13 +8,17 @@ import sys
 import time
 import traceback
 
+from .tracebacks import relative_to_project
+
 
 class RuntimeLog:
-    __slots__ = ("_tag", "_stream")
+    __slots__ = ("_tag", "_stream", "_project")
 
-    def __init__(self, api: str, replica: str, worker: int) -> None:
+    def __init__(self, api: str, replica: str, worker: int, project: str | None = None) -> None:
         self._tag = f"[{api} {replica} w{worker}]"
         self._stream = sys.__stderr__ or sys.stderr
+        # Tracebacks name the user's files relative to this folder (see tracebacks.py).
+        self._project = project
 
     def _emit(self, level: str, message: str) -> None:
         now = time.time()
@@ -34,5 +38,5 @@ class RuntimeLog:
 
     def error(self, message: str, with_traceback: bool = False) -> None:
         if with_traceback:
-            message = f"{message}\n{traceback.format_exc().rstrip()}"
+            message = f"{message}\n{relative_to_project(traceback.format_exc().rstrip(), self._project)}"
         self._emit("ERROR", message)

@@ -22,6 +22,7 @@ from . import protocol as p
 from .loader import PredictorError, construct, load_predictor_class, post_predict_args, predict_args
 from .dotenv import load_dotenv
 from .forms import Form, FormError, parse_form
+from .tracebacks import relative_to_project, summary_line
 from .log import RuntimeLog
 from .messages import count, describe
 from .post_predict import PostPredictRunner, calling_with
@@ -526,7 +527,7 @@ def _serve_threaded(sock: socket.socket, handler: RequestHandler, threads: int, 
 
 def main(argv=None) -> int:
     args = _parse_args(argv)
-    log = RuntimeLog(args.api, args.replica_id, args.worker_index)
+    log = RuntimeLog(args.api, args.replica_id, args.worker_index, os.path.abspath(args.project))
     # The front decides when workers stop (socket close or SIGTERM); a Ctrl-C aimed at a terminal
     # running the daemon must not print KeyboardInterrupt tracebacks from every worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -569,10 +570,9 @@ def main(argv=None) -> int:
         log.error(str(error))
         return _report_init_failure(sock, str(error), str(error))
     except BaseException as error:  # user code: SystemExit and KeyboardInterrupt included
-        text = traceback.format_exc()
+        text = relative_to_project(traceback.format_exc(), os.path.abspath(args.project))
         log.error(f"loading the predictor failed:\n{text.rstrip()}")
-        last = traceback.format_exception_only(type(error), error)[-1].strip()
-        return _report_init_failure(sock, last, text)
+        return _report_init_failure(sock, summary_line(error, os.path.abspath(args.project)), text)
     init_done.set()
 
     load_ms = round((time.monotonic() - started) * 1000)

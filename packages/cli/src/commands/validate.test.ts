@@ -137,4 +137,53 @@ describe("axon validate", () => {
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toMatch(/predictor\.python_path: folder predictor\.py does not exist/);
   });
+  it("locates a syntax error in the predictor and in a module of the project, as file:line:column", async () => {
+    // Given a predictor missing a colon on line 2 and a helper module with a bad indent on line 3
+    const dir = await makeIrisProject({
+      "predictor.py":
+        "class PythonPredictor:\n    def predict(self, payload)\n        return payload\n",
+      "lib/helpers.py": "def scale(x):\n    return x\n      y = 1\n",
+    });
+
+    // When validating it
+    const run = await runCli(["validate"], { cwd: dir });
+
+    // Then both are listed where they are, with Python's own message, and nothing is called valid
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/^error: 2 Python files of the project do not compile/);
+    expect(run.stderr).toContain("predictor.py:2:31: SyntaxError: expected ':'");
+    expect(run.stderr).toMatch(
+      /^ {2}lib\/helpers\.py:3:\d+: IndentationError: unexpected indent$/m,
+    );
+  });
+
+  it("puts syntax errors in the -o json document as diagnostics", async () => {
+    // Given a predictor with a syntax error
+    const dir = await makeIrisProject({ "predictor.py": "def predict(:\n" });
+
+    // When validating with -o json
+    const run = await runCli(["validate", "-o", "json", dir]);
+
+    // Then the document names the file, line and column
+    expect(run.exitCode).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      valid: false,
+      diagnostics: [{ file: "predictor.py", line: 1, column: 13, path: "" }],
+    });
+  });
+
+  it("says the syntax was not checked when no interpreter runs, and still validates the config", async () => {
+    // Given a valid project and an AXON_PYTHON that does not exist
+    const dir = await makeIrisProject();
+
+    // When validating
+    const run = await runCli(["validate", dir], { env: { AXON_PYTHON: "/nonexistent/python3" } });
+
+    // Then the config passes and a note says why the Python was not compiled
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toMatch(
+      /^note: Python syntax not checked: cannot run \/nonexistent\/python3: .*AXON_PYTHON/m,
+    );
+  });
 });

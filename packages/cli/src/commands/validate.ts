@@ -34,11 +34,15 @@ export function makeValidateCommand(ctx: CliContext): Command {
             valid: true,
             apis: names,
             deprecations: config.deprecations,
+            pythonSyntax: config.pythonSyntax,
           });
           return;
         }
         if (config.deprecations.length > 0)
           ctx.stderr.write(`${renderDeprecations(config.deprecations)}\n`);
+        if ("skipped" in config.pythonSyntax) {
+          ctx.stderr.write(`note: Python syntax not checked: ${config.pythonSyntax.skipped}\n`);
+        }
         const count = `${names.length} ${names.length === 1 ? "api" : "apis"}`;
         ctx.stdout.write(`✓ ${config.fileName}: ${count} valid (${names.join(", ")})\n`);
       } catch (error) {

@@ -20,6 +20,7 @@ import { MAX_REQUEST_BYTES, type Diagnostic } from "@axon/control-plane/api";
 import { UserError } from "../errors.js";
 import { formatBytes } from "../output.js";
 import { explainExclusion, listProjectFiles, loadIgnoreRules, type BundleFile } from "./bundle.js";
+import { checkProjectPythonSyntax, type PythonSyntaxResult } from "./python-syntax.js";
 
 /** A config file and the project folder it describes (the folder that holds it). */
 export interface LocatedConfig {
@@ -40,6 +41,8 @@ export interface ValidatedConfig extends LocatedConfig {
   deprecations: Diagnostic[];
   /** The project files `axon deploy` uploads (what the paths were checked against). */
   files: BundleFile[];
+  /** Whether the project's Python files compiled (a syntax error throws instead), or why not checked. */
+  pythonSyntax: PythonSyntaxResult;
 }
 
 /**
@@ -122,7 +125,15 @@ export async function validateConfig(
   }
   const exclusions = describeLeftOut(located.fileName, leftOut, parsed?.apis);
   if (parsed !== undefined && exclusions.length === 0) {
-    return { ...located, text, apis: parsed.apis, deprecations: parsed.deprecations, files };
+    // Only a config that holds is worth compiling against: its predictor paths are known.
+    const pythonSyntax = await checkProjectPythonSyntax({
+      dir: located.dir,
+      apis: parsed.apis,
+      files,
+      env: options.env,
+    });
+    const { apis, deprecations } = parsed;
+    return { ...located, text, apis, deprecations, files, pythonSyntax };
   }
   const all = [...(configError?.diagnostics ?? []), ...exclusions];
   const count = all.length;

@@ -1433,3 +1433,42 @@ describe("Replica form bodies (Cortex 0.20's FormData)", () => {
     expect(JSON.parse(good.stdout)).toMatchObject({ form: { a: ["1"] } });
   });
 });
+
+describe("Replica tracebacks name the user's files relative to the project", () => {
+  it("rejects ready with file:line:column for a syntax error, and logs no path of Axon's copy", async () => {
+    // Given a predictor whose def lacks its colon on line 8
+    const { replica, logFile } = await startHarness({ predictorPath: "syntax_error_predictor.py" });
+
+    // When the replica starts
+    const error = await replica.ready.then(
+      () => null,
+      (reason: unknown) => reason,
+    );
+
+    // Then the error's line says where, as a compiler would, and the log's traceback names the
+    // file as the user knows it
+    expect(error).toBeInstanceOf(ReplicaStartError);
+    const located = "syntax_error_predictor.py:8:31: SyntaxError: expected ':'";
+    expect((error as ReplicaStartError).message).toMatch(
+      new RegExp(`before it was ready: ${located}$`),
+    );
+    const log = await readFile(logFile, "utf8");
+    expect(log).toContain('File "syntax_error_predictor.py", line 8');
+    expect(log).not.toContain(FIXTURES);
+  });
+
+  it("logs a traceback from predict with the predictor's path relative to the project", async () => {
+    // Given a predictor that raises on request, run from its project folder
+    const { replica, url, logFile } = await startHarness();
+    await replica.ready;
+
+    // When predict raises
+    const res = await postJson(url, { action: "raise", tag: "rel-1" });
+
+    // Then the traceback names echo_predictor.py and its line, not the absolute copy
+    expect(res.status).toBe(500);
+    const log = await readFile(logFile, "utf8");
+    expect(log).toMatch(/File "echo_predictor\.py", line 26, in predict/);
+    expect(log).not.toContain(FIXTURES);
+  });
+});

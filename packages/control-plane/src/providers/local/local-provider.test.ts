@@ -3,13 +3,14 @@
  * behind its real gateway on 127.0.0.1, in a temp home: rollouts by `update_strategy` under light
  * load, and what a failing replica's answers count for.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseApiConfig, type ApiSpec } from "@axon/config";
 import { describe, expect, onTestFinished, test } from "vitest";
+import { DomainError } from "../../errors.js";
 import { RecordingSink } from "../../events/event-sink.js";
 import type { DesiredApi } from "../provider.js";
 import { ApiLogs } from "./api-logs.js";
@@ -257,5 +258,46 @@ describe("LocalProvider compute.mem", () => {
 describe("crashBackoffMs", () => {
   test("doubles from 1 s up to a minute", () => {
     expect([1, 2, 3, 4, 10].map(crashBackoffMs)).toEqual([1000, 2000, 4000, 8000, 60000]);
+  });
+});
+
+describe("LocalProvider prepare", () => {
+  test("refuses a project whose Python does not compile, naming file, line and column", async () => {
+    // Given a project whose predictor lacks a colon on line 2, and a module that compiles
+    const { provider } = await startProvider();
+    const projectDir = await mkdtemp(path.join(tmpdir(), "axon-syntax-"));
+    onTestFinished(() => rm(projectDir, { recursive: true, force: true }));
+    await writeFile(
+      path.join(projectDir, "predictor.py"),
+      "class PythonPredictor:\n    def predict(self, payload)\n        return payload\n",
+    );
+    await mkdir(path.join(projectDir, "lib"));
+    await writeFile(path.join(projectDir, "lib", "ok.py"), "VALUE = 1\n");
+
+    // When the deploy asks the provider to prepare it
+    const error = await provider.prepare({ bundle: "b", projectDir }).then(
+      () => null,
+      (reason: unknown) => reason,
+    );
+
+    // Then it is a config error the CLI shows like one, at the user's line
+    expect(error).toBeInstanceOf(DomainError);
+    expect(error).toMatchObject({
+      code: "config.invalid",
+      message: "predictor.py does not compile",
+      diagnostics: [
+        {
+          file: "predictor.py",
+          line: 2,
+          column: 31,
+          path: "",
+          message: "SyntaxError: expected ':'",
+        },
+      ],
+    });
+
+    // And once fixed, the same project prepares
+    await writeFile(path.join(projectDir, "predictor.py"), "class PythonPredictor:\n    pass\n");
+    await expect(provider.prepare({ bundle: "b", projectDir })).resolves.toEqual({ envKey: null });
   });
 });

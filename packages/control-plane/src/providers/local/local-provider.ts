@@ -52,7 +52,8 @@ import {
   type LocalPython,
   type PythonChoice,
 } from "./python-interpreter.js";
-import { PythonEnvironments } from "./python-environments.js";
+import { PythonEnvironments, type PreparedRuntime } from "./python-environments.js";
+import { assertProjectCompiles } from "./python-syntax-check.js";
 import { planRolloutStep } from "./rollout.js";
 import { WorkerRegistry } from "./worker-registry.js";
 
@@ -250,8 +251,9 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
 
   async prepare(request: PrepareRequest): Promise<Artifact> {
     const { events } = this.#options;
+    let runtime: PreparedRuntime;
     try {
-      const runtime = await this.#environments.prepare(request.projectDir, request.onProgress);
+      runtime = await this.#environments.prepare(request.projectDir, request.onProgress);
       if (runtime.envKey !== null && runtime.builtInMs !== null) {
         events.emit({
           kind: "environment.built",
@@ -259,12 +261,14 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
           seconds: runtime.builtInMs / 1000,
         });
       }
-      return { envKey: runtime.envKey } satisfies LocalArtifact;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       events.emit({ kind: "environment.build_failed", message });
       throw error;
     }
+    // With the interpreter the replicas will run: a syntax error is the user's line, not a crash.
+    await assertProjectCompiles(request.projectDir, runtime.python);
+    return { envKey: runtime.envKey } satisfies LocalArtifact;
   }
 
   describeArtifact(artifact: Artifact): ApiEnvironment {
