@@ -25,7 +25,7 @@ import { registerAddEnvironmentRoute } from "./routes/add-environment.js";
 import { registerClusterDownEnvRoute } from "./routes/cluster-down-env.js";
 import { registerClusterInfoEnvRoute } from "./routes/cluster-info-env.js";
 import { registerClusterUpRoute } from "./routes/cluster-up.js";
-import { registerEnvironmentGuard } from "./routes/environment-guard.js";
+import { registerEnvironmentGuard } from "./environment-guard.js";
 import { registerListEnvironmentsRoute } from "./routes/list-environments.js";
 import { registerPlanClusterRoute } from "./routes/plan-cluster.js";
 import { registerRemoveEnvironmentRoute } from "./routes/remove-environment.js";

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ClusterDownResponse } from "../../contract/index.js";
 import { tearDownAwsCluster } from "../../services/aws-cluster.js";
-import { clusterDeps } from "../aws-settings.js";
+import { clusterDeps } from "../cluster-deps.js";
 import type { RouteContext } from "../context.js";
 import { streamNdjson } from "../ndjson-stream.js";
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { AwsClusterInfo } from "../../contract/index.js";
 import { describeAwsCluster } from "../../services/aws-cluster.js";
-import { clusterDeps } from "../aws-settings.js";
+import { clusterDeps } from "../cluster-deps.js";
 import type { RouteContext } from "../context.js";
 
 /** GET /v1/environments/:name/cluster: the AWS cluster's stack, load balancer, bucket, image. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ClusterUpRequest, ClusterUpResponse } from "../../contract/index.js";
 import { bringUpAwsCluster } from "../../services/aws-cluster.js";
-import { clusterDeps } from "../aws-settings.js";
+import { clusterDeps } from "../cluster-deps.js";
 import type { RouteContext } from "../context.js";
 import { streamNdjson } from "../ndjson-stream.js";
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ClusterPlanResponse, ClusterUpRequest } from "../../contract/index.js";
 import { planAwsCluster } from "../../services/aws-cluster.js";
-import { clusterDeps } from "../aws-settings.js";
+import { clusterDeps } from "../cluster-deps.js";
 import type { RouteContext } from "../context.js";
 
 /** POST /v1/clusters/plan: validates a cluster config and prices it; creates nothing. */

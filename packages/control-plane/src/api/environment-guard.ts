@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
-import { ENV_HEADER } from "../../contract/index.js";
-import { DomainError } from "../../errors.js";
-import { resolveEnvironment } from "../../services/environments.js";
-import type { RouteContext } from "../context.js";
+import { ENV_HEADER } from "../contract/index.js";
+import { DomainError } from "../errors.js";
+import { resolveEnvironment } from "../services/environments.js";
+import type { RouteContext } from "./context.js";
 
 /** Routes that act on APIs, and so on the environment the request targets. */
 const API_ROUTES = /^\/v1\/(deploy|apis|bundles)(\/|\?|$)/;
