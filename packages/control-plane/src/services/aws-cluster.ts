@@ -105,7 +105,7 @@ export async function bringUpAwsCluster(
   if (existing !== undefined && USABLE.has(existing.status)) {
     // The cluster exists: apply what changed in the config (CloudFormation computes the change).
     const body = await templateBody(target, stack, ports);
-    deps.onProgress?.(`updating stack ${target.stackName} in ${target.region}`);
+    deps.onProgress?.(`applying the config to stack ${target.stackName} in ${target.region}`);
     const updated = await watchCreation(deps, target, () =>
       updateClusterStack(stack, {
         stackId: existing?.stackId ?? target.stackName,
