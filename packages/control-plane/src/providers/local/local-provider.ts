@@ -442,7 +442,8 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
 
   /** Stops a replica whose workers hold more resident memory than its `compute.mem`. */
   #enforceMemory(): void {
-    for (const entry of [...this.#replicas.values()]) {
+    // (#fail deletes the entry it fails: a Map's iterator carries on past a deleted entry)
+    for (const entry of this.#replicas.values()) {
       const memory = entry.memory;
       if (memory === undefined || entry.observed.phase === "stopping") continue;
       let resident = 0;
