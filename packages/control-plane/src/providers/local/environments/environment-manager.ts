@@ -76,6 +76,7 @@ import {
   type EnvironmentInputFile,
   type EnvironmentInputs,
 } from "./environment-inputs.js";
+import { describePipFailure } from "./pip-failure.js";
 
 /** File name of the completion record inside an environment directory. */
 export const RECORD_FILE = "axon-env.json";
@@ -661,11 +662,12 @@ function stepError(
       : result.signal !== null
         ? `killed by ${result.signal}`
         : `exit ${result.exitCode}`;
-  // pip prints its diagnosis on lines starting with "ERROR:"; other tools' last line is the gist.
-  const errorLines =
-    options.pipMessage === true ? result.tail.filter((line) => line.startsWith("ERROR:")) : [];
+  // pip's diagnosis is its "ERROR:" lines, or the failing subprocess's own (pip-failure.ts);
+  // other tools' last line is the gist.
   const detail =
-    errorLines.length > 0 ? errorLines.join("\n") : (result.tail.at(-1) ?? "(no output)");
+    options.pipMessage === true
+      ? describePipFailure(result.tail)
+      : (result.tail.at(-1) ?? "(no output)");
   const prefix = file === null ? "" : `${file}: `;
   return new EnvironmentBuildError(`${prefix}${what} (${status}): ${detail}`, {
     file,
