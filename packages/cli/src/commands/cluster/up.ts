@@ -7,6 +7,7 @@ import { Command, Option } from "commander";
 import { findDaemon } from "../../client/daemon.js";
 import type { CliContext } from "../../context.js";
 import { resolveHome } from "../../context.js";
+import { UserError } from "../../errors.js";
 import { gatewayPortFromEnv, outputOption, parsePort, type OutputOptions } from "../../options.js";
 import { printJson } from "../../output.js";
 
@@ -51,6 +52,11 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
         const { runAwsClusterUp } = await import("./aws.js");
         await runAwsClusterUp(ctx, command, flags);
         return;
+      }
+      if (flags.config !== undefined) {
+        throw new UserError("--config is the cluster config of an aws cluster", {
+          hint: "add --provider aws, or leave --config out to start the local cluster",
+        });
       }
       const home = resolveHome(ctx, command);
       const gatewayPort = flags.gatewayPort ?? gatewayPortFromEnv(ctx.env);
