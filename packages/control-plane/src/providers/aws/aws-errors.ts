@@ -4,7 +4,7 @@
  * (profile, region) and what to do.
  */
 import { DomainError } from "../../errors.js";
-import type { AwsTarget } from "./sdk.js";
+import { describeAwsIdentity, type AwsTarget } from "./sdk.js";
 
 const EXPIRED = new Set([
   "ExpiredToken",
@@ -66,14 +66,17 @@ export function translateAwsError(error: unknown, action: string, target: AwsTar
   if (error instanceof DomainError) return error;
   const name = errorName(error);
   const detail = error instanceof Error ? error.message : String(error);
-  const where = `profile ${target.profile}, region ${target.region}`;
+  const where = `${describeAwsIdentity(target)}, region ${target.region}`;
   if (EXPIRED.has(name)) {
     return new DomainError(
       "provider.aws.credentials_expired",
       `the AWS credentials (${where}) were refused for ${action}: ${detail}`,
       {
         status: 401,
-        hint: `refresh them (aws sso login --profile ${target.profile}, or new keys in the environment of the shell that started the control plane), then run the command again; the control plane reads credentials when it calls AWS`,
+        hint:
+          target.keysFromEnvironment === true
+            ? "set fresh AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) in this shell, then run the command again: axon sends them with each cluster request"
+            : `refresh them (aws sso login --profile ${target.profile}), then run the command again: axon sends your shell's AWS settings with each cluster request`,
         cause: error,
       },
     );
@@ -84,7 +87,7 @@ export function translateAwsError(error: unknown, action: string, target: AwsTar
       `no AWS credentials found for ${action} (${where}): ${detail}`,
       {
         status: 401,
-        hint: "configure the standard AWS chain for the control plane (AWS_PROFILE, aws configure / aws sso login, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), then run axon cluster down and up again if the control plane was started without them",
+        hint: "configure the standard AWS chain in this shell (AWS_PROFILE with aws configure or aws sso login, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), then run the command again",
         cause: error,
       },
     );

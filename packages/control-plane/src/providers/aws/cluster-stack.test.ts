@@ -15,6 +15,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { DomainError } from "../../errors.js";
+import { translateAwsError } from "./aws-errors.js";
 import { createClusterStack, describeClusterStack, type StackDeps } from "./cluster-stack.js";
 import { connectAws } from "./sdk.js";
 
@@ -216,5 +217,17 @@ describe("cluster stack on a mocked CloudFormation", () => {
       .on(DescribeStacksCommand)
       .rejects(awsError("ValidationError", "Stack with id axon-demo does not exist"));
     expect(await describeClusterStack(deps, "axon-demo")).toBeUndefined();
+  });
+
+  it("Given access keys from the environment that expired, Then the message says so and what to set", () => {
+    const error = translateAwsError(
+      awsError("ExpiredTokenException", "The security token included in the request is expired"),
+      "cloudformation:DescribeStacks",
+      { region: "us-east-1", profile: "default", keysFromEnvironment: true },
+    );
+    expect(error.message).toBe(
+      "the AWS credentials (access keys from the environment, region us-east-1) were refused for cloudformation:DescribeStacks: The security token included in the request is expired",
+    );
+    expect(error.hint).toMatch(/^set fresh AWS_ACCESS_KEY_ID \/ AWS_SECRET_ACCESS_KEY/);
   });
 });

@@ -67,11 +67,20 @@ export interface S3Port {
   getObjectBytes(input: GetObjectCommandInput): Promise<Uint8Array>;
 }
 
-/** Where AWS calls go, and how to name that place in messages. */
+/** Where AWS calls go, and who makes them, as messages name them. */
 export interface AwsTarget {
   region: string;
-  /** `AWS_PROFILE`, or `default`: named in credential errors. */
+  /** The profile the credentials come from (`AWS_PROFILE`, else `default`). */
   profile: string;
+  /** True when the credentials are access keys passed in the environment, not a profile. */
+  keysFromEnvironment?: boolean;
+}
+
+/** "profile ml-team" or "access keys from the environment", for messages. */
+export function describeAwsIdentity(target: AwsTarget): string {
+  return target.keysFromEnvironment === true
+    ? "access keys from the environment"
+    : `profile ${target.profile}`;
 }
 
 /** The ports for one region. */
@@ -177,7 +186,11 @@ export async function connectAws(region: string, settings: AwsSettings = {}): Pr
     forcePathStyle: s3Options.endpoint !== undefined,
   });
   return {
-    target: { region, profile: awsProfileName(settings) },
+    target: {
+      region,
+      profile: awsProfileName(settings),
+      ...(identity(settings).credentials === undefined ? {} : { keysFromEnvironment: true }),
+    },
     cloudFormation: {
       createStack: (input) => cloudFormationClient.send(new cfn.CreateStackCommand(input)),
       describeStacks: (input) => cloudFormationClient.send(new cfn.DescribeStacksCommand(input)),
