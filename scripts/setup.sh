@@ -41,3 +41,5 @@ if [ ! -f examples/iris-sklearn/model.pkl ]; then
   (cd examples/iris-sklearn && "$EXAMPLE_PYTHON" train.py)
 fi
 echo "setup: done" >&2
+# `npm run setup -- --link`: also put `axon` on the PATH (scripts/link.sh).
+if [ "${1:-}" = "--link" ]; then bash scripts/link.sh; fi

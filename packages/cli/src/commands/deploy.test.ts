@@ -107,25 +107,43 @@ describe("axon deploy", () => {
     expect(run.stdout).toContain("iris-classifier (RealtimeAPI) is up to date");
   });
 
-  it("prints the Cortex message and hints", async () => {
-    // Given a project and a running daemon
+  it("prints the Cortex message and hints, with a curl of the project's own sample file", async () => {
+    // Given a project with a sample payload and a running daemon
+    const dir = await makeIrisProject({ "sample.json": "[5.9, 3.0, 5.1, 1.8]" });
+    const daemon = await startFakeDaemon();
+
+    // When deploying
+    const run = await runCli(["deploy"], { cwd: dir, env: daemon.env });
+
+    // Then stdout reads like Cortex's, the curl naming the file where it is
+    expect(run.exitCode).toBe(0);
+    const stdout = run.stdout
+      .replace(daemon.url, "http://localhost:8888")
+      .replace(dir, "<project>");
+    expect(stdout).toMatchInlineSnapshot(`
+      "creating iris-classifier (RealtimeAPI)
+
+      axon get                     (show api statuses)
+      axon get iris-classifier     (show api info)
+      axon logs iris-classifier    (stream api logs)
+      curl http://localhost:8888/iris-classifier -X POST -H "Content-Type: application/json" -d @<project>/sample.json
+      "
+    `);
+  });
+
+  it("suggests no curl with a file the project does not have", async () => {
+    // Given a project without a sample payload
     const dir = await makeIrisProject();
     const daemon = await startFakeDaemon();
 
     // When deploying
     const run = await runCli(["deploy"], { cwd: dir, env: daemon.env });
 
-    // Then stdout reads like Cortex's
+    // Then the hints name no sample file
     expect(run.exitCode).toBe(0);
-    expect(run.stdout.replace(daemon.url, "http://localhost:8888")).toMatchInlineSnapshot(`
-      "creating iris-classifier (RealtimeAPI)
-
-      axon get                     (show api statuses)
-      axon get iris-classifier     (show api info)
-      axon logs iris-classifier    (stream api logs)
-      curl http://localhost:8888/iris-classifier -X POST -H "Content-Type: application/json" -d @sample.json
-      "
-    `);
+    expect(run.stdout).toContain("axon logs iris-classifier");
+    expect(run.stdout).not.toContain("sample.json");
+    expect(run.stdout).not.toContain("curl");
   });
 
   it("prints exactly one JSON document with -o json", async () => {

@@ -4,6 +4,7 @@
  * exercise the CLI; the real daemon is covered by the end-to-end tests in /work/main/test/.
  * It listens on 127.0.0.1:0 and writes `daemon.json` + `token` into the given AXON_HOME.
  */
+import { existsSync } from "node:fs";
 import { writeFile, mkdir } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -176,6 +177,13 @@ export async function startFakeControlPlane(
               ? `${spec.name} (${spec.kind}) is up to date`
               : `${verb} ${spec.name} (${spec.kind})`,
           endpoint,
+          // As the daemon: a curl only when the project folder has a sample payload.
+          ...(request.projectPath !== undefined &&
+          existsSync(path.join(request.projectPath, "sample.json"))
+            ? {
+                exampleCurl: `curl ${endpoint} -X POST -H "Content-Type: application/json" -d @${path.join(request.projectPath, "sample.json")}`,
+              }
+            : {}),
         });
         if (outcome !== "unchanged") polls.set(spec.name, 0);
         apis.set(spec.name, makeApiDetail(spec.name, endpoint, "updating"));

@@ -21,6 +21,8 @@ const RESULT = {
   outcome: "created" as const,
   message: "creating iris-classifier (RealtimeAPI)",
   endpoint: "http://localhost:8888/iris-classifier",
+  exampleCurl:
+    'curl http://localhost:8888/iris-classifier -X POST -H "Content-Type: application/json" -d @/p/sample.json',
 };
 
 function event(seconds: number, e: EventLine["event"]): DeployProgress {
@@ -175,7 +177,7 @@ describe("DeployView", () => {
 
       ✓ iris-classifier is live at http://localhost:8888/iris-classifier
         curl http://localhost:8888/iris-classifier -X POST -H "Content-Type: application/json" -d
-      @sample.json
+      @/p/sample.json
 
         axon get iris-classifier --watch   (watch it: replicas, requests/s, p99)
         axon logs iris-classifier -f        (follow its logs)"

@@ -183,11 +183,9 @@ function NextSteps({ state }: { state: DeployViewState }): ReactNode {
           <Tint bold>{result.endpoint}</Tint>
         </Text>
       ))}
-      {one ? (
+      {one && first.exampleCurl !== undefined ? (
         <Text>
-          <Tint
-            dim
-          >{`  curl ${first.endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`}</Tint>
+          <Tint dim>{`  ${first.exampleCurl}`}</Tint>
         </Text>
       ) : null}
       <Text> </Text>

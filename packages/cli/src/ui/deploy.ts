@@ -11,8 +11,9 @@ export function renderDeployResults(response: DeployResponse): string {
 }
 
 /**
- * The Cortex-style hints: commands aligned in one column, what they do in the next; a sample curl
- * when a single API was deployed. Several APIs get `<api_name>` placeholders, as Cortex did.
+ * The Cortex-style hints: commands aligned in one column, what they do in the next; a curl with
+ * the project's sample file when a single API was deployed and the project has one. Several APIs
+ * get `<api_name>` placeholders, as Cortex did.
  */
 export function renderDeployHints(response: DeployResponse): string {
   const [first, ...others] = response.results;
@@ -25,11 +26,8 @@ export function renderDeployHints(response: DeployResponse): string {
   ];
   const width = Math.max(...rows.map(([command]) => command.length)) + 4;
   const lines = rows.map(([command, what]) => command.padEnd(width) + what);
-  if (others.length === 0) {
-    lines.push(
-      `curl ${first.endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`,
-    );
-  }
+  // The daemon suggests a curl only when the project has a sample payload file to send.
+  if (others.length === 0 && first.exampleCurl !== undefined) lines.push(first.exampleCurl);
   return lines.join("\n");
 }
 

@@ -157,6 +157,8 @@ export interface DeployResult {
   /** Cortex wording: `creating X (RealtimeAPI)`, `updating X (RealtimeAPI)`, `X (RealtimeAPI) is up to date`. */
   message: string;
   endpoint: string;
+  /** A curl sending the project's sample payload file; absent when the project folder has none. */
+  exampleCurl?: string;
 }
 
 export interface DeployResponse {

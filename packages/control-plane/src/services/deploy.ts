@@ -31,6 +31,7 @@ import {
 import type { ApiStatus, DeployRequest, DeployResponse, DeployResult } from "../contract/index.js";
 import { BundleStore, projectHas } from "../bundles/bundle-store.js";
 import { DomainError } from "../errors.js";
+import { sampleCurl } from "./example-curl.js";
 import type { EventSink } from "../events/event-sink.js";
 import type { Artifact, Provider } from "../providers/provider.js";
 import type { SecretStore } from "../state/secrets.js";
@@ -138,6 +139,8 @@ export async function deployApis(
   const results: DeployResult[] = [];
   for (const { spec, hash, existing, changed } of plans) {
     const endpoint = deps.provider.endpointUrl(spec.networking.endpoint);
+    const curl = sampleCurl(endpoint, request.projectPath);
+    const example = curl === null ? {} : { exampleCurl: curl };
     if (!changed) {
       results.push({
         api: spec.name,
@@ -145,6 +148,7 @@ export async function deployApis(
         outcome: "unchanged",
         message: `${spec.name} (${spec.kind}) is up to date`,
         endpoint,
+        ...example,
       });
       continue;
     }
@@ -178,6 +182,7 @@ export async function deployApis(
       outcome,
       message: `${outcome === "created" ? "creating" : "updating"} ${spec.name} (${spec.kind})`,
       endpoint,
+      ...example,
     });
   }
   return { results, warnings: [...parsed.deprecations, ...engineWarnings] };

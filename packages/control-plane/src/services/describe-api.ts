@@ -6,6 +6,7 @@ import type { MonitoringLoop } from "../monitoring/monitoring-loop.js";
 import type { Provider } from "../providers/provider.js";
 import { summarizeApi } from "../reconcile/status.js";
 import type { ApiRecord, StateStore } from "../state/store.js";
+import { exampleCurl } from "./example-curl.js";
 
 export interface DescribeDeps {
   store: StateStore;
@@ -49,7 +50,7 @@ export function describeApi(
     ...summary,
     spec: { ...spec },
     specYaml: specToYaml(spec),
-    exampleCurl: `curl ${summary.endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`,
+    exampleCurl: exampleCurl(summary.endpoint, api.currentVersion.projectPath),
     environment: context.provider.describeArtifact(api.currentVersion.artifact),
     versions: context.store.listVersions(api.name).map((v) => ({
       id: v.id,
