@@ -1,7 +1,7 @@
 /**
- * A cluster whose stack fails, through the service: what moto cannot do (it never fails a stack
- * and records no resource events), so CloudFormation here is a small hand-written fake that rolls
- * the first creation back with a load balancer's reason and lets the next one succeed.
+ * A cluster whose stack fails, or that an interrupted command left mid-operation, through the
+ * service: what moto cannot do (it never fails a stack, finishes every operation at once and
+ * records no resource events), so CloudFormation here is a small hand-written fake.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -20,9 +20,24 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** CloudFormation that fails the first `failures` creations at the load balancer. */
-function fakeCloudFormation(failures: number): CloudFormationPort & { calls: string[] } {
-  const stacks = new Map<string, { id: string; status: string; events: StackEvent[] }>();
+interface FakeStack {
+  id: string;
+  status: string;
+  events: StackEvent[];
+  /** Polls left before an *_IN_PROGRESS status finishes (an operation left by an earlier run). */
+  pollsLeft?: number;
+}
+
+/**
+ * CloudFormation that fails the first `failures` creations at the load balancer; `existing` is a
+ * stack an earlier, interrupted command left mid-operation.
+ */
+function fakeCloudFormation(
+  failures: number,
+  existing?: FakeStack,
+): CloudFormationPort & { calls: string[] } {
+  const stacks = new Map<string, FakeStack>();
+  if (existing !== undefined) stacks.set("axon-demo", existing);
   const calls: string[] = [];
   let created = 0;
   const find = (name: string) =>
@@ -68,6 +83,10 @@ function fakeCloudFormation(failures: number): CloudFormationPort & { calls: str
     },
     describeStacks: async (input) => {
       const stack = find(input.StackName ?? "");
+      if (stack?.pollsLeft !== undefined && stack.pollsLeft-- <= 0) {
+        stack.status = stack.status.replace("_IN_PROGRESS", "_COMPLETE");
+        if (stack.status === "DELETE_COMPLETE") stacks.delete("axon-demo");
+      }
       if (stack === undefined) {
         throw Object.assign(new Error(`Stack with id ${input.StackName ?? ""} does not exist`), {
           name: "ValidationError",
@@ -138,7 +157,7 @@ const REQUEST = {
   configFileName: "cluster.yaml",
 };
 
-describe("a cluster whose stack fails", () => {
+describe("a cluster whose stack fails or was left mid-operation", () => {
   it("Given CloudFormation rolls the stack back, When up runs, Then the error names the resource, the env stays registered, and the next up removes the rolled-back stack first", async () => {
     const cloudFormation = fakeCloudFormation(1);
     const { deps, sink, progress } = harness(cloudFormation);
@@ -197,5 +216,47 @@ describe("a cluster whose stack fails", () => {
       "stack axon-demo in us-east-1 is up to date (CREATE_COMPLETE); nothing changed",
     );
     expect(cloudFormation.calls).toEqual(["CreateStack axon-demo", "UpdateStack stack-1"]);
+  });
+
+  it("Given a creation an interrupted up left in progress, When up runs again, Then it waits for that one instead of creating another", async () => {
+    const cloudFormation = fakeCloudFormation(0, {
+      id: "stack-0",
+      status: "CREATE_IN_PROGRESS",
+      events: [],
+      pollsLeft: 2,
+    });
+    const { deps, progress } = harness(cloudFormation);
+
+    const up = await bringUpAwsCluster(deps, REQUEST);
+
+    expect(up.outcome).toBe("created");
+    expect(progress).toContain("stack axon-demo is already being created; waiting for it");
+    expect(cloudFormation.calls).toEqual([]);
+  });
+
+  it("Given a deletion an interrupted down left in progress, When down runs again, Then it waits for it without deleting twice", async () => {
+    const cloudFormation = fakeCloudFormation(0, {
+      id: "stack-0",
+      status: "DELETE_IN_PROGRESS",
+      events: [],
+      pollsLeft: 2,
+    });
+    const { deps } = harness(cloudFormation);
+    deps.store.putEnvironment(
+      {
+        name: "demo",
+        provider: "aws",
+        region: "us-east-1",
+        stackName: "axon-demo",
+        clusterName: "demo",
+        configFile: null,
+        configYaml: null,
+      },
+      new Date(),
+    );
+
+    expect((await tearDownAwsCluster(deps, "demo")).outcome).toBe("deleted");
+    expect(cloudFormation.calls).toEqual([]);
+    expect((await tearDownAwsCluster(deps, "demo")).outcome).toBe("absent");
   });
 });
