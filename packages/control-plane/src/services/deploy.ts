@@ -185,7 +185,28 @@ export async function deployApis(
       ...example,
     });
   }
-  return { results, warnings: [...parsed.deprecations, ...engineWarnings] };
+  const moved = replacedFromElsewhere(plans, request);
+  return { results, warnings: [...parsed.deprecations, ...engineWarnings, ...moved] };
+}
+
+/**
+ * A warning for each API this deploy replaced that was last deployed from another project folder:
+ * two projects naming an API alike would otherwise overwrite each other without a word.
+ */
+function replacedFromElsewhere(plans: ApiPlan[], request: DeployRequest): Diagnostic[] {
+  const here = request.projectPath;
+  if (here === undefined) return [];
+  const warnings: Diagnostic[] = [];
+  for (const { spec, existing, changed } of plans) {
+    const before = existing?.currentVersion.projectPath;
+    if (!changed || before == null || before === here) continue;
+    warnings.push({
+      file: request.configFileName,
+      path: `${spec.name}.name`,
+      message: `replaced the API ${spec.name} deployed from another folder, ${before} (this deploy is from ${here}); rename the API if both should run (\`axon rollback ${spec.name}\` brings the other back)`,
+    });
+  }
+  return warnings;
 }
 
 interface ApiPlan {

@@ -327,3 +327,41 @@ describe("POST /v1/deploy force", () => {
     expect(await currentVersion(d, "slow-api")).not.toBe(rollingOut);
   });
 });
+
+describe("POST /v1/deploy from another folder", () => {
+  test("replacing an API last deployed from another project folder says so; redeploying from the same folder does not", async () => {
+    // Given an API deployed from one folder
+    const d = await startDaemon();
+    const bundle = await uploadProject(d, { "predictor.py": PREDICTOR });
+    const deploy = (projectPath: string, extra = "") =>
+      startDeploy(d, {
+        config: apiConfig("twin", extra),
+        configFileName: "axon.yaml",
+        bundle,
+        projectPath,
+        force: true,
+      }).done;
+    expect((await deploy("/home/u/first"))?.type).toBe("result");
+
+    // When a project in another folder deploys an API of the same name, then deploys a change again
+    const replaced = await deploy("/home/u/second", "    config:\n      v: 2\n");
+    const again = await deploy("/home/u/second", "    config:\n      v: 3\n");
+
+    // Then the first deploy warns, naming both folders, and the second has nothing to say
+    expect(replaced).toMatchObject({
+      type: "result",
+      result: { results: [{ outcome: "updated" }] },
+    });
+    if (replaced?.type !== "result" || again?.type !== "result") throw new Error("no result");
+    expect(replaced.result.warnings).toEqual([
+      expect.objectContaining({
+        file: "axon.yaml",
+        path: "twin.name",
+        message: expect.stringContaining(
+          "replaced the API twin deployed from another folder, /home/u/first (this deploy is from /home/u/second)",
+        ),
+      }),
+    ]);
+    expect(again.result.warnings).toEqual([]);
+  });
+});
