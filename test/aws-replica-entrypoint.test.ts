@@ -5,7 +5,7 @@
  * It downloads the iris example's bundle by hash, serves it, answers the health check, and drains
  * on SIGTERM. No Docker engine here: the image itself is built elsewhere (docs/aws.md).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -59,6 +59,7 @@ async function motoWithBundle(): Promise<{ moto: MotoServer; sha256: string; buc
 
 interface Started {
   child: ChildProcess;
+  work: string;
   output: () => string;
   exit: Promise<number | null>;
 }
@@ -77,7 +78,7 @@ function startReplica(env: Record<string, string>): Started {
   cleanups.push(() => {
     if (child.exitCode === null) child.kill("SIGKILL");
   });
-  return { child, output: () => output, exit };
+  return { child, work, output: () => output, exit };
 }
 
 /** Resolves once `text` appears in the output, or rejects if the process exits first. */
@@ -91,6 +92,21 @@ async function outputShows(started: Started, text: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   expect(started.output()).toContain(text);
+}
+
+/**
+ * Processes whose command line names `dir` (the log copier, the workers), once they have had a
+ * moment to notice their parent is gone (tail checks every second): [] when nothing is left.
+ */
+async function processesUsing(dir: string): Promise<string[]> {
+  const find = (): string[] =>
+    spawnSync("pgrep", ["-af", dir], { encoding: "utf8" })
+      .stdout.split("\n")
+      .filter((line) => line.trim() !== "" && !line.includes("pgrep"));
+  for (let polls = 0; polls < 50 && find().length > 0; polls++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return find();
 }
 
 describe.skipIf(!HAS_MOTO)("axon-replica on a moto S3 (skipped when python3 has no moto)", () => {
@@ -134,9 +150,10 @@ describe.skipIf(!HAS_MOTO)("axon-replica on a moto S3 (skipped when python3 has 
       404,
     );
 
-    // When ECS stops the task, Then it drains and exits 0
+    // When ECS stops the task, Then it drains and exits 0, leaving no process behind
     replica.child.kill("SIGTERM");
     expect(await replica.exit).toBe(0);
+    expect(await processesUsing(replica.work)).toEqual([]);
     expect(replica.output()).toMatch(
       /draining: requests in flight get up to 60s\n(.|\n)*axon-replica: stopped\n/,
     );

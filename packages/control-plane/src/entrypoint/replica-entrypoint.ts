@@ -299,13 +299,16 @@ async function workerLogs(inputs: ReplicaInputs): Promise<{ file: string; stop: 
   if (inputs.logFile !== undefined) return { file: inputs.logFile, stop: () => undefined };
   const file = path.join(inputs.workDir, "workers.log");
   await writeFile(file, "");
-  const tail = spawn("tail", ["-n", "+1", "-F", file], { stdio: ["ignore", "inherit", "ignore"] });
+  // --pid: tail copies what is left and exits once this process is gone, however it ends.
+  const tail = spawn("tail", ["-n", "+1", "-F", `--pid=${process.pid}`, file], {
+    stdio: ["ignore", "inherit", "ignore"],
+  });
   tail.once("error", () => undefined);
   return {
     file,
     stop: () => {
-      // Let tail copy the last lines before it goes.
-      setTimeout(() => tail.kill("SIGTERM"), 200).unref();
+      // A drained replica is followed by its process's exit, which ends tail (see --pid).
+      tail.unref();
     },
   };
 }
