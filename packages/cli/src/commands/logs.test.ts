@@ -1,8 +1,9 @@
 /** `axon logs` against the fake daemon serving a realistic log file (see services/logs.ts). */
 import type { ServerResponse } from "node:http";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeApiDetail, type RecordedRequest } from "../testing/fake-control-plane.js";
-import { startFakeDaemon } from "../testing/fixtures.js";
+import { makeTempDir, startFakeDaemon, writeFiles } from "../testing/fixtures.js";
 import { runCli } from "../testing/run-cli.js";
 
 /** Lines as the runtime, a replica front and the control plane write them (local time). */
@@ -170,5 +171,46 @@ describe("axon logs filters", () => {
     const grep = await runCli(["logs", "iris", "--grep", "(oops"]);
     expect(grep.exitCode).toBe(2);
     expect(grep.stderr).toContain("option '--grep <pattern>' argument '(oops' is invalid");
+  });
+});
+
+describe("axon logs with the local cluster down", () => {
+  it("reads the API's log file on disk, filters it as usual, and says where the lines come from", async () => {
+    // Given a home with iris's log file and no control plane running
+    const home = await makeTempDir("axon-logs-home-");
+    await writeFiles(home, { "logs/iris.log": LOG.map((line) => `${line}\n`).join("") });
+
+    // When reading the last lines, then the errors
+    const last = await runCli(["logs", "iris", "--tail", "2"], { env: { AXON_HOME: home } });
+    const errors = await runCli(["logs", "iris", "--grep", "error|traceback"], {
+      env: { AXON_HOME: home },
+      now: NOW,
+    });
+
+    // Then the lines are the file's, and stderr notes that the cluster is down
+    expect(last.exitCode).toBe(0);
+    expect(last.stdout).toBe(`${LOG.slice(-2).join("\n")}\n`);
+    expect(last.stderr).toContain(
+      `note: the local cluster is not running; showing ${path.join(home, "logs/iris.log")} on disk`,
+    );
+    expect(errors.stdout.split("\n").filter(Boolean)).toEqual([LOG[4], LOG[5]]);
+  });
+
+  it("prints the file, then fails -f naming how to follow; an unknown API is named", async () => {
+    // Given the same home
+    const home = await makeTempDir("axon-logs-home-");
+    await writeFiles(home, { "logs/iris.log": `${LOG[0]}\n` });
+
+    // When following, and when asking for an API that has no file
+    const follow = await runCli(["logs", "iris", "-f"], { env: { AXON_HOME: home } });
+    const unknown = await runCli(["logs", "nope"], { env: { AXON_HOME: home } });
+
+    // Then the history is shown and the follow is refused with a way forward
+    expect(follow.stdout).toBe(`${LOG[0]}\n`);
+    expect(follow.exitCode).toBe(1);
+    expect(follow.stderr).toContain("error: cannot follow: the local cluster is not running");
+    expect(follow.stderr).toContain("axon cluster up");
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr).toContain("the local cluster is not running, and nope has no log file");
   });
 });

@@ -1,8 +1,9 @@
 /** `axon logs <api>`: print an API's log lines, filtered, and keep streaming them with `--follow`. */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { requireDaemon } from "../client/daemon.js";
+import { findDaemon } from "../client/daemon.js";
 import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
+import { UserError } from "../errors.js";
 import { withExamples } from "../help.js";
 import { outputOption, parseCount, type OutputOptions } from "../options.js";
 import { makePainter } from "../terminal.js";
@@ -42,7 +43,16 @@ export function makeLogsCommand(ctx: CliContext): Command {
         import("../services/logs.js"),
         import("../ui/logs.js"),
       ]);
-      const { client } = await requireDaemon(resolveHome(ctx, self), ctx.signal);
+      const home = resolveHome(ctx, self);
+      const connection = await findDaemon(home, ctx.signal);
+      // With the local cluster down, the log file on disk (what the workers wrote until it stopped).
+      const disk = connection === undefined ? await import("../services/logs-on-disk.js") : null;
+      if (disk !== null) {
+        const file = disk.apiLogFile(home, name);
+        ctx.stderr.write(`note: the local cluster is not running; showing ${file} on disk\n`);
+      }
+      const client = connection?.client ?? disk?.logFileSource(home);
+      if (client === undefined) throw new UserError("the local cluster is not running");
       const json = flags.output === "json";
       // On a terminal (or with colours forced) lines are laid out and coloured; piped, they are
       // the log file's own lines, stable for grep and awk.
@@ -52,7 +62,7 @@ export function makeLogsCommand(ctx: CliContext): Command {
         client,
         name,
         {
-          follow: flags.follow === true,
+          follow: flags.follow === true && disk === null,
           tail: flags.tail,
           filter: {
             ...(flags.since === undefined ? {} : { since: flags.since }),
@@ -67,6 +77,11 @@ export function makeLogsCommand(ctx: CliContext): Command {
           else ctx.stdout.write(`${record.line}\n`);
         },
       );
+      if (disk !== null && flags.follow === true) {
+        throw new UserError("cannot follow: the local cluster is not running", {
+          hint: "start it with `axon cluster up` (deployed APIs start again), then `axon logs -f`",
+        });
+      }
     });
   return withExamples(command, [
     ["axon logs iris-classifier", "the last 100 lines"],

@@ -180,7 +180,7 @@ const FOLLOW_OVERLAP = 1000;
  * to its last line, so nothing written in between is lost or shown twice.
  */
 export async function readApiLogs(
-  client: ApiClient,
+  client: Pick<ApiClient, "streamLogs">,
   name: string,
   options: ReadLogsOptions,
   onRecord: (record: LogRecord) => void,
