@@ -149,6 +149,25 @@ describe.skipIf(!HAS_MOTO)("axon-replica on a moto S3 (skipped when python3 has 
     expect((await fetch(`http://127.0.0.1:${port}/elsewhere`, { method: "POST" })).status).toBe(
       404,
     );
+    // And a body that arrives after its head (chunked, in two pieces) is admitted, then served
+    const encoder = new TextEncoder();
+    const pieces = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode("[5.9, 3.0,"));
+        setTimeout(() => {
+          controller.enqueue(encoder.encode(" 5.1, 1.8]"));
+          controller.close();
+        }, 50);
+      },
+    });
+    const streamed = await fetch(`http://127.0.0.1:${port}/iris-classifier`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: pieces,
+      duplex: "half",
+    } as RequestInit);
+    expect(streamed.status).toBe(200);
+    expect(await streamed.text()).toBe("virginica");
 
     // When ECS stops the task, Then it drains and exits 0, leaving no process behind
     replica.child.kill("SIGTERM");

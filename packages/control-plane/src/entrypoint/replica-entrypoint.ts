@@ -146,48 +146,49 @@ export async function startReplicaContainer(
   // Request ids: unique per container and cheap (as the local gateway makes them).
   const idPrefix = randomBytes(6).toString("hex");
   let requests = 0;
-  const server = new FrontServer({
-    handler: (request, responder) => {
-      route(request, responder);
-    },
-  });
-  const route = (request: FrontRequest, responder: Responder): void => {
-    const pathname = request.url.split("?")[0] ?? "";
+  const nextRequestId = (): string => `${idPrefix}-${(++requests).toString(36)}`;
+  /** Answers what is not a prediction from the request's head; false for a POST to the endpoint. */
+  const answeredFromHead = (method: string, url: string, responder: Responder): boolean => {
+    const pathname = url.split("?")[0] ?? "";
+    const json = (status: number, body: unknown): true => {
+      responder.send(status, ["content-type", "application/json"], JSON.stringify(body));
+      return true;
+    };
     if (pathname === "/healthz") {
       const ready = replica.state === "ready" && !draining;
-      responder.send(
-        ready ? 200 : 503,
-        ["content-type", "application/json"],
-        JSON.stringify({ status: draining ? "draining" : replica.state }),
-      );
-      return;
+      return json(ready ? 200 : 503, { status: draining ? "draining" : replica.state });
     }
-    if (pathname !== endpoint) {
-      responder.send(
-        404,
-        ["content-type", "application/json"],
-        JSON.stringify({ message: `no api at ${pathname}` }),
-      );
-      return;
-    }
-    if (request.method !== "POST") {
-      responder.send(
-        request.method === "GET" || request.method === "HEAD" ? 200 : 405,
-        ["content-type", "application/json"],
-        JSON.stringify({
-          message:
-            "make a prediction by sending a POST request to this endpoint with a JSON payload",
-        }),
-      );
-      return;
-    }
-    replica.serve(request, responder, `${idPrefix}-${(++requests).toString(36)}`);
+    if (pathname !== endpoint) return json(404, { message: `no api at ${pathname}` });
+    if (method === "POST") return false;
+    return json(method === "GET" || method === "HEAD" ? 200 : 405, {
+      message: "make a prediction by sending a POST request to this endpoint with a JSON payload",
+    });
   };
-  const port = await server.listen(inputs.port, deps.host ?? "0.0.0.0");
-  deps.log(
-    `listening on port ${port}; starting ${spec.predictor.processes_per_replica} worker process(es)`,
-  );
-  await replica.ready;
+  const server = new FrontServer({
+    handler: (request: FrontRequest, responder: Responder) => {
+      if (!answeredFromHead(request.method, request.url, responder))
+        replica.serve(request, responder, nextRequestId());
+    },
+    // A body still to arrive is read only once the replica has room for it (admission first).
+    admitBody: (head, responder) =>
+      answeredFromHead(head.method, head.url, responder)
+        ? null
+        : replica.admitBody(responder, nextRequestId()),
+  });
+  let port: number;
+  try {
+    port = await server.listen(inputs.port, deps.host ?? "0.0.0.0");
+    deps.log(
+      `listening on port ${port}; starting ${spec.predictor.processes_per_replica} worker process(es)`,
+    );
+    await replica.ready;
+  } catch (error) {
+    // Nothing may be left running: the process exits and ECS replaces the task.
+    await replica.stop(0).catch(() => undefined);
+    await server.close().catch(() => undefined);
+    logs.stop();
+    throw error;
+  }
   deps.log(`ready: POST ${endpoint}`);
   const failed = new Promise<string>((resolve) => {
     replica.onExit((info) => {
