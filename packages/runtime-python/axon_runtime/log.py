@@ -6,9 +6,8 @@ user's own print()/logging output is left untouched.
 
 import sys
 import time
-import traceback
 
-from .tracebacks import relative_to_project
+from .tracebacks import format_current_exception
 
 
 class RuntimeLog:
@@ -38,5 +37,5 @@ class RuntimeLog:
 
     def error(self, message: str, with_traceback: bool = False) -> None:
         if with_traceback:
-            message = f"{message}\n{relative_to_project(traceback.format_exc().rstrip(), self._project)}"
+            message = f"{message}\n{format_current_exception(self._project).rstrip()}"
         self._emit("ERROR", message)

@@ -4,7 +4,11 @@ and a syntax error's one-line summary located as ``predictor.py:3:14: SyntaxErro
 """
 
 import os
+import sys
 import traceback
+
+# This package's folder: frames in it are the runtime calling the user's code, not the user's code.
+RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def relative_to_project(text: str, project: str | None) -> str:
@@ -26,3 +30,20 @@ def summary_line(error: BaseException, project: str | None) -> str:
             where += f":{error.offset}"
         return f"{where}: {type(error).__name__}: {error.msg}"
     return relative_to_project(traceback.format_exception_only(type(error), error)[-1].strip(), project)
+
+
+def format_current_exception(project: str | None) -> str:
+    """The exception being handled, formatted as Python does, without the runtime's own frames
+    above the user's code (they say nothing about the user's bug) and with project-relative
+    paths. A traceback entirely inside the runtime (a runtime bug) is kept whole."""
+    error_type, error, tb = sys.exc_info()
+    frames = []
+    walk = tb
+    while walk is not None:
+        frames.append(walk)
+        walk = walk.tb_next
+    if any(not f.tb_frame.f_code.co_filename.startswith(RUNTIME_DIR) for f in frames):
+        while tb is not None and tb.tb_frame.f_code.co_filename.startswith(RUNTIME_DIR):
+            tb = tb.tb_next
+    text = "".join(traceback.format_exception(error_type, error, tb))
+    return relative_to_project(text, project)

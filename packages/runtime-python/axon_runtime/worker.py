@@ -15,14 +15,13 @@ import socket
 import sys
 import threading
 import time
-import traceback
 from urllib.parse import parse_qsl
 
 from . import protocol as p
 from .loader import PredictorError, construct, load_predictor_class, post_predict_args, predict_args
 from .dotenv import load_dotenv
 from .forms import Form, FormError, parse_form
-from .tracebacks import relative_to_project, summary_line
+from .tracebacks import format_current_exception, summary_line
 from .log import RuntimeLog
 from .messages import count, describe
 from .post_predict import PostPredictRunner, calling_with
@@ -570,7 +569,7 @@ def main(argv=None) -> int:
         log.error(str(error))
         return _report_init_failure(sock, str(error), str(error))
     except BaseException as error:  # user code: SystemExit and KeyboardInterrupt included
-        text = relative_to_project(traceback.format_exc(), os.path.abspath(args.project))
+        text = format_current_exception(os.path.abspath(args.project))
         log.error(f"loading the predictor failed:\n{text.rstrip()}")
         return _report_init_failure(sock, summary_line(error, os.path.abspath(args.project)), text)
     init_done.set()

@@ -1465,10 +1465,14 @@ describe("Replica tracebacks name the user's files relative to the project", () 
     // When predict raises
     const res = await postJson(url, { action: "raise", tag: "rel-1" });
 
-    // Then the traceback names echo_predictor.py and its line, not the absolute copy
+    // Then the traceback names echo_predictor.py and its line, not the absolute copy, and starts
+    // at the user's code (the runtime's frame that called predict is left out)
     expect(res.status).toBe(500);
     const log = await readFile(logFile, "utf8");
-    expect(log).toMatch(/File "echo_predictor\.py", line 26, in predict/);
+    expect(log).toMatch(
+      /Traceback \(most recent call last\):\n {2}File "echo_predictor\.py", line 26, in predict\n/,
+    );
     expect(log).not.toContain(FIXTURES);
+    expect(log).not.toContain("axon_runtime/worker.py");
   });
 });
