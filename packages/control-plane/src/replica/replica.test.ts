@@ -1434,6 +1434,42 @@ describe("Replica form bodies (Cortex 0.20's FormData)", () => {
   });
 });
 
+describe("Replica form bodies with server-side batching", () => {
+  it("gives predict_batch each form of a batch, and answers a malformed one 400 on its own", async () => {
+    // Given the form predictor with batching (predict_batch) and a long enough interval to batch
+    const { replica, url } = await startHarness({
+      predictorPath: "form_predictor.py",
+      threads: 4,
+      batching: { maxBatchSize: 3, batchIntervalMs: 2_000 },
+    });
+    await replica.ready;
+    const multipart = new FormData();
+    multipart.append("file", new Blob([Buffer.from([1, 2, 3])], { type: "image/png" }), "x.png");
+
+    // When a multipart form, a URL-encoded form and a cut-short multipart body arrive together
+    const [upload, fields, cut] = await Promise.all([
+      fetch(url, { method: "POST", body: multipart }),
+      fetch(url, { method: "POST", body: new URLSearchParams({ k: "v" }) }),
+      fetch(url, {
+        method: "POST",
+        headers: { "content-type": "multipart/form-data; boundary=B" },
+        body: '--B\r\nContent-Disposition: form-data; name="a"\r\n\r\nx',
+      }),
+    ]);
+
+    // Then the two forms were one batch of two, and the broken body got its own 400
+    expect(await upload.json()).toMatchObject({
+      form: { file: [{ filename: "x.png", content_type: "image/png", size: 3 }] },
+      batch_size: 2,
+    });
+    expect(await fields.json()).toMatchObject({ form: { k: ["v"] }, batch_size: 2 });
+    expect(cut.status).toBe(400);
+    expect(((await cut.json()) as { error: string }).error).toContain(
+      "part 1 of the multipart body",
+    );
+  });
+});
+
 describe("Replica tracebacks name the user's files relative to the project", () => {
   it("rejects ready with file:line:column for a syntax error, and logs no path of Axon's copy", async () => {
     // Given a predictor whose def lacks its colon on line 8
