@@ -15,6 +15,8 @@ missing=()
 /usr/bin/python3 -c 'import uvicorn' 2>/dev/null || missing+=(python3-uvicorn)
 [ -x /usr/bin/gunicorn ] || missing+=(gunicorn)
 [ -x /usr/bin/wrk ] || missing+=(wrk)
+# The terminal UI's tests drive the real CLI in a tmux pane.
+command -v tmux >/dev/null || missing+=(tmux)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} with apt-get (for $EXAMPLE_PYTHON)" >&2
   sudo=""
