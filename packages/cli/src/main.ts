@@ -25,6 +25,7 @@ import { makeValidateCommand } from "./commands/validate.js";
 import { makeVersionCommand, readCliVersionSync } from "./commands/version.js";
 import type { CliContext } from "./context.js";
 import {
+  ApiError,
   BugError,
   CancelledError,
   InterruptedError,
@@ -93,14 +94,69 @@ Exit codes: 0 success, 1 failure (or a declined prompt), 2 usage error, 130 inte
  * Runs `argv` (without the node and script paths) and returns the exit code. Never throws and never
  * exits the process, so tests run it in-process.
  */
-export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
+export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
+  // Whether the command printed anything on stdout (its own JSON document, say).
+  let printed = false;
+  const ctx: CliContext = {
+    ...context,
+    stdout: {
+      write: (text) => {
+        printed = true;
+        context.stdout.write(text);
+      },
+    },
+  };
   const program = buildProgram(ctx);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return EXIT.ok;
   } catch (error) {
-    return reportError(error, ctx, argv.includes("--verbose"));
+    const code = reportError(error, ctx, argv.includes("--verbose"));
+    // A script that asked for JSON gets one document on stdout for a failure too (the human
+    // words stay on stderr), unless the command printed its own (deploy --wait's results).
+    const failed = code !== EXIT.ok && code !== EXIT.interrupted;
+    if (failed && !printed && jsonRequested(argv) && !(error instanceof ShownError)) {
+      ctx.stdout.write(`${JSON.stringify({ error: errorDocument(error, code) }, null, 2)}\n`);
+    }
+    return code;
   }
+}
+
+/** Whether `argv` asks for `-o json` (`-o json`, `-ojson`, `--output json`, `--output=json`). */
+export function jsonRequested(argv: readonly string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if ((arg === "-o" || arg === "--output") && argv[i + 1] === "json") return true;
+    if (arg === "-ojson" || arg === "--output=json") return true;
+  }
+  return false;
+}
+
+/** The JSON form of a failure: the same fields the human message shows. */
+export function errorDocument(error: unknown, exitCode: number): Record<string, unknown> {
+  const document: Record<string, unknown> = { exitCode };
+  if (error instanceof CommanderError) {
+    return { ...document, code: "usage", message: error.message.replace(/^error: /, "") };
+  }
+  if (error instanceof InterruptedError)
+    return { ...document, code: "interrupted", message: "interrupted" };
+  if (error instanceof CancelledError)
+    return { ...document, code: "cancelled", message: error.message };
+  if (error instanceof UserError) {
+    if (error instanceof ApiError) document.code = error.code;
+    document.message = error.message;
+    if (error.details !== undefined && error.details !== "") document.details = error.details;
+    if (error.diagnostics.length > 0) document.diagnostics = error.diagnostics;
+    if (error.hint !== undefined) document.hint = error.hint;
+    if (error.nextSteps.length > 0) document.nextSteps = error.nextSteps;
+    return document;
+  }
+  return {
+    ...document,
+    code: "bug",
+    message: error instanceof Error ? error.message : String(error),
+    hint: "this looks like a bug in axon; run again with --verbose to see where it happened",
+  };
 }
 
 /** Prints `error` the way its kind deserves and returns the exit code. */

@@ -67,12 +67,29 @@ describe("axon delete", () => {
     expect(JSON.parse(run.stdout)).toEqual({ message: "deleting iris" });
   });
 
-  it("fails with exit 1 for an unknown api", async () => {
+  it("fails with exit 1 for an unknown api; with -o json the failure is one JSON document on stdout", async () => {
     const daemon = await startFakeDaemon();
     const run = await runCli(["delete", "nope", "-y", "-o", "json"], { env: daemon.env });
     expect(run.exitCode).toBe(1);
-    expect(run.stdout).toBe("");
     expect(run.stderr).toContain("error: api nope is not deployed");
+    // The same fields as the human message, for scripts
+    const document = JSON.parse(run.stdout) as { error: Record<string, unknown> };
+    expect(document.error).toMatchObject({
+      exitCode: 1,
+      code: "api.not_found",
+      message: "api nope is not deployed",
+    });
+  });
+
+  it("a usage error with -o json is a JSON document too (exit 2); without -o json stdout stays empty", async () => {
+    const usage = await runCli(["get", "-o", "json", "--bogus"]);
+    expect(usage.exitCode).toBe(2);
+    expect(JSON.parse(usage.stdout)).toEqual({
+      error: { exitCode: 2, code: "usage", message: "unknown option '--bogus'" },
+    });
+    const plain = await runCli(["get", "--bogus"]);
+    expect(plain.exitCode).toBe(2);
+    expect(plain.stdout).toBe("");
   });
 
   it("never prompts without a terminal: a serving api needs --yes, named in the error", async () => {
