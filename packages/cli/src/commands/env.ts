@@ -11,10 +11,28 @@ import { makeEnvUseCommand } from "./env/use.js";
 export function makeEnvCommand(ctx: CliContext): Command {
   const command = new Command("env")
     .description("list, add, choose and remove environments (local, or aws clusters)")
-    .addCommand(makeEnvListCommand(ctx))
-    .addCommand(makeEnvAddCommand(ctx))
-    .addCommand(makeEnvUseCommand(ctx))
-    .addCommand(makeEnvRemoveCommand(ctx));
+    .addCommand(
+      withExamples(makeEnvListCommand(ctx), [
+        ["axon env list", "every environment; * marks the default"],
+        ["axon env list -o json", "the same as one JSON document"],
+      ]),
+    )
+    .addCommand(
+      withExamples(makeEnvAddCommand(ctx), [
+        ["axon env add prod --provider aws --region eu-west-1", "register an existing aws cluster"],
+      ]),
+    )
+    .addCommand(
+      withExamples(makeEnvUseCommand(ctx), [
+        ["axon env use prod", "make prod the default for every command"],
+        ["axon env use local", "back to this machine"],
+      ]),
+    )
+    .addCommand(
+      withExamples(makeEnvRemoveCommand(ctx), [
+        ["axon env remove prod", "forget the environment (its cluster is not deleted)"],
+      ]),
+    );
   return withExamples(command, [
     ["axon env list", "every environment; * marks the default"],
     ["axon env add prod --provider aws --region eu-west-1", "register an existing aws cluster"],
