@@ -87,12 +87,16 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
         }
       } else {
         const { startDaemon } = await import("../../client/start-daemon.js");
+        const started = performance.now();
         connection = await startDaemon(ctx, {
           home,
           ...(gatewayPort === undefined ? {} : { gatewayPort }),
           ...(flags.python === undefined ? {} : { python: flags.python }),
         });
-        ctx.stderr.write(`local cluster started at ${connection.record.apiUrl}\n`);
+        const seconds = ((performance.now() - started) / 1000).toFixed(1);
+        ctx.stderr.write(
+          `local cluster started at ${connection.record.apiUrl} (${seconds}s); gateway ${connection.record.gatewayUrl}\n`,
+        );
       }
       const info = await connection.client.info();
       if (flags.output === "json") {
