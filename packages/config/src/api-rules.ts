@@ -66,6 +66,7 @@ export function checkApiRules(ctx: ApiRuleContext): ApiFacts {
   checkReplicaCounts(ctx);
   checkUpdateStrategy(ctx);
   checkEnv(ctx);
+  checkMonitoring(ctx);
   checkProjectPaths(ctx);
   if (typeof read(ctx, ["predictor", "image"]) === "string") {
     ctx.note(
@@ -221,6 +222,19 @@ function checkConcurrency(ctx: ApiRuleContext): void {
     ctx.report(
       batchPath,
       `max_batch_size cannot be greater than processes_per_replica × threads_per_process (${maxBatchSize} > ${capacity}); a batch is filled by concurrent requests, so raise threads_per_process or lower max_batch_size`,
+    );
+  }
+}
+
+/** A `monitoring` block without a model type would record nothing: say so instead. */
+function checkMonitoring(ctx: ApiRuleContext): void {
+  const monitoring = read(ctx, ["monitoring"]);
+  if (typeof monitoring !== "object" || monitoring === null) return;
+  const modelType = read(ctx, ["monitoring", "model_type"]);
+  if (modelType === undefined || modelType === null) {
+    ctx.report(
+      ["monitoring"],
+      "model_type is required (classification or regression): without it nothing can be recorded",
     );
   }
 }

@@ -321,6 +321,13 @@ const BROKEN: BrokenCase[] = [
     fragment: "batch_interval (1000h) must be shorter than predictor.timeout (60s, the default)",
   },
   {
+    title: "monitoring without a model_type",
+    yaml: `- name: iris\n${PREDICTOR}\n  monitoring:\n    key: label`,
+    path: "iris.monitoring",
+    line: 6,
+    fragment: "model_type is required (classification or regression)",
+  },
+  {
     title: "max_surge and max_unavailable both zero",
     yaml: `- name: iris\n${PREDICTOR}\n  update_strategy:\n    max_surge: 0\n    max_unavailable: 0%`,
     path: "iris.update_strategy",
