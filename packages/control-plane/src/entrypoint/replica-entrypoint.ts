@@ -13,12 +13,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  canonicalizeEndpoint,
-  DEFAULT_PREDICTOR_TIMEOUT_MS,
-  parseDuration,
-  type ApiSpec,
-} from "@axon/config";
+import { canonicalizeEndpoint, type ApiSpec } from "@axon/config";
 import {
   DEFAULT_ARCHIVE_LIMITS,
   extractArchive,
@@ -26,6 +21,7 @@ import {
 } from "../bundles/archive-check.js";
 import type { S3Port } from "../providers/aws/sdk.js";
 import { FrontServer, Replica, type FrontRequest, type Responder } from "../replica/index.js";
+import { replicaOptionsFromSpec } from "../replica/spec-options.js";
 import { bundleKey, REPLICA_ENV } from "./replica-env.js";
 
 /** What the entrypoint reports while it starts and stops (its owner prints it). */
@@ -111,33 +107,18 @@ export async function startReplicaContainer(
   const python = await buildEnvironment(inputs, deps.log, projectDir);
 
   const spec = inputs.spec;
-  const timeoutMs =
-    spec.predictor.timeout === undefined
-      ? DEFAULT_PREDICTOR_TIMEOUT_MS
-      : parseDuration(spec.predictor.timeout);
   const runDir = path.join(inputs.workDir, "run");
   await mkdir(runDir, { recursive: true });
   const logs = await workerLogs(inputs);
+  const fromSpec = replicaOptionsFromSpec(spec);
+  const timeoutMs = fromSpec.timeoutMs;
   const replica = Replica.start({
+    ...fromSpec,
     id: "r-0",
     apiName: inputs.apiName,
     projectDir,
-    predictorPath: spec.predictor.path,
-    ...(spec.predictor.python_path === null ? {} : { pythonPath: spec.predictor.python_path }),
-    config: spec.predictor.config,
     env: spec.predictor.env,
     python,
-    processes: spec.predictor.processes_per_replica,
-    threads: spec.predictor.threads_per_process,
-    maxConcurrency: spec.autoscaling.max_replica_concurrency,
-    batching:
-      spec.predictor.server_side_batching === null
-        ? null
-        : {
-            maxBatchSize: spec.predictor.server_side_batching.max_batch_size,
-            batchIntervalMs: parseDuration(spec.predictor.server_side_batching.batch_interval),
-          },
-    timeoutMs,
     runDir,
     logFile: logs.file,
   });

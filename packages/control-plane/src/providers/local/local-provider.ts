@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { DEFAULT_PREDICTOR_TIMEOUT_MS, parseDuration, type ApiSpec } from "@axon/config";
+import type { ApiSpec } from "@axon/config";
 import type { ApiEnvironment, EngineInfo } from "../../contract/index.js";
 import type { EventSink } from "../../events/event-sink.js";
 import type { PredictionSource } from "../../monitoring/monitoring-loop.js";
@@ -26,6 +26,7 @@ import {
 } from "../../replica/metrics.js";
 import type { PredictionTally } from "../../replica/prediction-recorder.js";
 import { Replica } from "../../replica/replica.js";
+import { replicaOptionsFromSpec } from "../../replica/spec-options.js";
 import type {
   ApplyResult,
   Artifact,
@@ -518,38 +519,18 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     secretEnv: Record<string, string>,
   ): void {
     const id = `r-${randomBytes(3).toString("hex")}`;
-    const timeoutMs =
-      spec.predictor.timeout === undefined
-        ? DEFAULT_PREDICTOR_TIMEOUT_MS
-        : parseDuration(spec.predictor.timeout);
+    const fromSpec = replicaOptionsFromSpec(spec);
+    const timeoutMs = fromSpec.timeoutMs;
     const replica = Replica.start({
+      ...fromSpec,
       id,
       apiName,
       projectDir,
-      predictorPath: spec.predictor.path,
-      ...(spec.predictor.python_path === undefined || spec.predictor.python_path === null
-        ? {}
-        : { pythonPath: spec.predictor.python_path }),
-      config: spec.predictor.config,
       // predictor.env wins over forwarded credentials: it is what the user wrote for this API.
       env: { ...secretEnv, ...spec.predictor.env },
       python,
-      processes: spec.predictor.processes_per_replica,
-      threads: spec.predictor.threads_per_process,
-      maxConcurrency: spec.autoscaling.max_replica_concurrency,
-      batching:
-        spec.predictor.server_side_batching === null
-          ? null
-          : {
-              maxBatchSize: spec.predictor.server_side_batching.max_batch_size,
-              batchIntervalMs: parseDuration(spec.predictor.server_side_batching.batch_interval),
-            },
-      ...(spec.predictor.timeout === undefined ? {} : { timeoutMs }),
       runDir: this.#runDir,
       logFile: this.logs.fileFor(apiName),
-      ...(spec.monitoring === null || spec.monitoring.model_type === null
-        ? {}
-        : { monitoring: { modelType: spec.monitoring.model_type, key: spec.monitoring.key } }),
     });
     const observed: ObservedReplica = {
       id,
