@@ -29,10 +29,10 @@ import {
   TOKEN_FILE,
   type ClusterInfo,
   type DaemonRecord,
+  type PythonChoice,
 } from "./contract/index.js";
 import { DomainError } from "./errors.js";
 import type { EventSubscriber } from "./events/event-sink.js";
-import type { PythonChoice } from "./providers/local/python-interpreter.js";
 import { AXON_VERSION } from "./version.js";
 
 const LOCK_FILE = "daemon.lock";

@@ -79,6 +79,9 @@ export interface HealthResponse {
   pid: number;
 }
 
+/** Which interpreter runs predictors locally, and where that choice came from. */
+export type PythonChoice = { path: string; source: "env" | "flag" | "default" };
+
 /** The engine that runs the APIs: the local provider now, ECS later. */
 export interface EngineInfo {
   /** `local`, or `aws` for an ECS cluster. */

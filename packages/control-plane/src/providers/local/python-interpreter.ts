@@ -6,10 +6,10 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import type { EngineInfo } from "../../contract/index.js";
+import type { PythonChoice } from "../../contract/index.js";
 import { probeBaseInterpreter } from "./environments/index.js";
 
-export type PythonChoice = Pick<EngineInfo["python"], "path" | "source">;
+export type { PythonChoice };
 
 export interface LocalPython {
   choice: PythonChoice;
