@@ -166,6 +166,28 @@ describe("LocalProvider updates", () => {
     expect(moved.status).toBe(200);
   });
 
+  test("adding prediction monitoring restarts the replicas (they tally from their start)", async () => {
+    // Given a ready replica of v1 without monitoring
+    const { provider, converge, url } = await startProvider();
+    converge(desiredEcho("v1", 1, echoSpec("")));
+    const ready = () => provider.observe("echo").replicas.filter((r) => r.phase === "ready");
+    await waitFor("a ready replica", () => ready().length === 1);
+    const before = ready()[0]?.id;
+    // When v2 only adds `monitoring`
+    converge(desiredEcho("v2", 1, echoSpec("  monitoring:\n    model_type: classification\n")));
+    await waitFor("v2 ready", () => ready().length === 1 && ready()[0]?.versionId === "v2");
+    // Then a new replica serves, and it records what it answers
+    expect(ready()[0]?.id).not.toBe(before);
+    await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"action": "text", "text": "cat"}',
+    });
+    expect(provider.drainPredictions("echo")).toMatchObject([
+      { versionId: "v2", tally: { count: 1, classes: { cat: 1 } } },
+    ]);
+  });
+
   test("a scale-out during a roll ends with the new count, all of the new version", async () => {
     // Given 2 ready replicas of v1, rolling to v2 with one replica at a time
     const { provider, converge } = await startProvider();

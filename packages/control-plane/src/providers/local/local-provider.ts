@@ -113,7 +113,8 @@ function parseLocalArtifact(artifact: Artifact): LocalArtifact {
  * What a replica's processes were started from: a new version with the same key (a change of
  * autoscaling, networking or update_strategy only) adopts the running replicas instead of rolling
  * them. Everything a replica reads at start is in it: code, environment, credentials, the
- * predictor's settings, compute and the front's concurrency bound.
+ * predictor's settings, compute, and the replica's own options (its concurrency bound, its
+ * prediction monitoring).
  */
 function runtimeKey(desired: DesiredApi): string {
   const { spec, bundle, artifact } = desired.version;
@@ -125,7 +126,7 @@ function runtimeKey(desired: DesiredApi): string {
         desired.secretEnv,
         spec.predictor,
         spec.compute,
-        spec.autoscaling.max_replica_concurrency,
+        replicaOptionsFromSpec(spec),
       ]),
     )
     .digest("hex");
