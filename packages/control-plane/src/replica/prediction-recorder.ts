@@ -76,7 +76,13 @@ export class PredictionRecorder {
       this.#tally.invalid++;
       return;
     }
-    const text = typeof body === "string" ? body : Buffer.from(body).toString("utf8");
+    // A Buffer decodes in place (Buffer.from would copy it first, on every answer).
+    const text =
+      typeof body === "string"
+        ? body
+        : Buffer.isBuffer(body)
+          ? body.toString("utf8")
+          : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8");
     if (!json) {
       this.recordValue(text);
       return;
