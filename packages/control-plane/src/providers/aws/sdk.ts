@@ -26,10 +26,76 @@ import type {
   DescribeVpcsCommandOutput,
 } from "@aws-sdk/client-ec2";
 import type {
+  DeleteScalingPolicyCommandInput,
+  DeregisterScalableTargetCommandInput,
+  DescribeScalableTargetsCommandInput,
+  DescribeScalableTargetsCommandOutput,
+  DescribeScalingPoliciesCommandInput,
+  DescribeScalingPoliciesCommandOutput,
+  PutScalingPolicyCommandInput,
+  PutScalingPolicyCommandOutput,
+  RegisterScalableTargetCommandInput,
+} from "@aws-sdk/client-application-auto-scaling";
+import type {
+  DeleteAlarmsCommandInput,
+  DescribeAlarmsCommandInput,
+  DescribeAlarmsCommandOutput,
+  PutMetricAlarmCommandInput,
+} from "@aws-sdk/client-cloudwatch";
+import type {
+  DescribeLogStreamsCommandInput,
+  DescribeLogStreamsCommandOutput,
+  FilterLogEventsCommandInput,
+  FilterLogEventsCommandOutput,
+  StartLiveTailCommandInput,
+  StartLiveTailCommandOutput,
+} from "@aws-sdk/client-cloudwatch-logs";
+import type {
+  CreateServiceCommandInput,
+  CreateServiceCommandOutput,
   DeleteClusterCommandInput,
+  DeleteServiceCommandInput,
+  DeregisterTaskDefinitionCommandInput,
   DescribeClustersCommandInput,
   DescribeClustersCommandOutput,
+  DescribeServiceDeploymentsCommandInput,
+  DescribeServiceDeploymentsCommandOutput,
+  DescribeServicesCommandInput,
+  DescribeServicesCommandOutput,
+  DescribeTaskDefinitionCommandInput,
+  DescribeTaskDefinitionCommandOutput,
+  DescribeTasksCommandInput,
+  DescribeTasksCommandOutput,
+  ListServiceDeploymentsCommandInput,
+  ListServiceDeploymentsCommandOutput,
+  ListServicesCommandInput,
+  ListServicesCommandOutput,
+  ListTagsForResourceCommandInput,
+  ListTagsForResourceCommandOutput,
+  ListTaskDefinitionsCommandInput,
+  ListTaskDefinitionsCommandOutput,
+  ListTasksCommandInput,
+  ListTasksCommandOutput,
+  RegisterTaskDefinitionCommandInput,
+  RegisterTaskDefinitionCommandOutput,
+  UpdateServiceCommandInput,
+  UpdateServiceCommandOutput,
 } from "@aws-sdk/client-ecs";
+import type {
+  CreateRuleCommandInput,
+  CreateRuleCommandOutput,
+  CreateTargetGroupCommandInput,
+  CreateTargetGroupCommandOutput,
+  DeleteRuleCommandInput,
+  DeleteTargetGroupCommandInput,
+  DescribeRulesCommandInput,
+  DescribeRulesCommandOutput,
+  DescribeTagsCommandInput,
+  DescribeTagsCommandOutput,
+  DescribeTargetGroupsCommandInput,
+  DescribeTargetGroupsCommandOutput,
+  ModifyTargetGroupAttributesCommandInput,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
 import type {
   DeleteObjectsCommandInput,
   DeleteObjectsCommandOutput,
@@ -57,6 +123,79 @@ export interface Ec2Port {
 export interface EcsPort {
   describeClusters(input: DescribeClustersCommandInput): Promise<DescribeClustersCommandOutput>;
   deleteCluster(input: DeleteClusterCommandInput): Promise<unknown>;
+  registerTaskDefinition(
+    input: RegisterTaskDefinitionCommandInput,
+  ): Promise<RegisterTaskDefinitionCommandOutput>;
+  describeTaskDefinition(
+    input: DescribeTaskDefinitionCommandInput,
+  ): Promise<DescribeTaskDefinitionCommandOutput>;
+  listTaskDefinitions(
+    input: ListTaskDefinitionsCommandInput,
+  ): Promise<ListTaskDefinitionsCommandOutput>;
+  deregisterTaskDefinition(input: DeregisterTaskDefinitionCommandInput): Promise<unknown>;
+  createService(input: CreateServiceCommandInput): Promise<CreateServiceCommandOutput>;
+  updateService(input: UpdateServiceCommandInput): Promise<UpdateServiceCommandOutput>;
+  describeServices(input: DescribeServicesCommandInput): Promise<DescribeServicesCommandOutput>;
+  deleteService(input: DeleteServiceCommandInput): Promise<unknown>;
+  listServices(input: ListServicesCommandInput): Promise<ListServicesCommandOutput>;
+  listTagsForResource(
+    input: ListTagsForResourceCommandInput,
+  ): Promise<ListTagsForResourceCommandOutput>;
+  listTasks(input: ListTasksCommandInput): Promise<ListTasksCommandOutput>;
+  describeTasks(input: DescribeTasksCommandInput): Promise<DescribeTasksCommandOutput>;
+  /** Not in moto 5.2 (HTTP 500): callers treat a failure as "no deployment details". */
+  listServiceDeployments(
+    input: ListServiceDeploymentsCommandInput,
+  ): Promise<ListServiceDeploymentsCommandOutput>;
+  describeServiceDeployments(
+    input: DescribeServiceDeploymentsCommandInput,
+  ): Promise<DescribeServiceDeploymentsCommandOutput>;
+}
+
+/** Elastic Load Balancing v2: the per-API target group and listener rule. */
+export interface ElbPort {
+  createTargetGroup(input: CreateTargetGroupCommandInput): Promise<CreateTargetGroupCommandOutput>;
+  describeTargetGroups(
+    input: DescribeTargetGroupsCommandInput,
+  ): Promise<DescribeTargetGroupsCommandOutput>;
+  modifyTargetGroupAttributes(input: ModifyTargetGroupAttributesCommandInput): Promise<unknown>;
+  deleteTargetGroup(input: DeleteTargetGroupCommandInput): Promise<unknown>;
+  createRule(input: CreateRuleCommandInput): Promise<CreateRuleCommandOutput>;
+  describeRules(input: DescribeRulesCommandInput): Promise<DescribeRulesCommandOutput>;
+  deleteRule(input: DeleteRuleCommandInput): Promise<unknown>;
+  describeTags(input: DescribeTagsCommandInput): Promise<DescribeTagsCommandOutput>;
+}
+
+/** Application Auto Scaling: an API's scalable target and target-tracking policy. */
+export interface AutoScalingPort {
+  registerScalableTarget(input: RegisterScalableTargetCommandInput): Promise<unknown>;
+  deregisterScalableTarget(input: DeregisterScalableTargetCommandInput): Promise<unknown>;
+  describeScalableTargets(
+    input: DescribeScalableTargetsCommandInput,
+  ): Promise<DescribeScalableTargetsCommandOutput>;
+  putScalingPolicy(input: PutScalingPolicyCommandInput): Promise<PutScalingPolicyCommandOutput>;
+  deleteScalingPolicy(input: DeleteScalingPolicyCommandInput): Promise<unknown>;
+  describeScalingPolicies(
+    input: DescribeScalingPoliciesCommandInput,
+  ): Promise<DescribeScalingPoliciesCommandOutput>;
+}
+
+/** CloudWatch Logs: an API's log history and live tail. */
+export interface LogsPort {
+  filterLogEvents(input: FilterLogEventsCommandInput): Promise<FilterLogEventsCommandOutput>;
+  describeLogStreams(input: DescribeLogStreamsCommandInput): Promise<DescribeLogStreamsCommandOutput>;
+  /** Not in moto 5.2 on this machine's route (HTTP 500): callers fall back to polling. */
+  startLiveTail(
+    input: StartLiveTailCommandInput,
+    options: { abortSignal: AbortSignal },
+  ): Promise<StartLiveTailCommandOutput>;
+}
+
+/** CloudWatch: the alarm a canary rollout is rolled back by. */
+export interface CloudWatchPort {
+  putMetricAlarm(input: PutMetricAlarmCommandInput): Promise<unknown>;
+  deleteAlarms(input: DeleteAlarmsCommandInput): Promise<unknown>;
+  describeAlarms(input: DescribeAlarmsCommandInput): Promise<DescribeAlarmsCommandOutput>;
 }
 
 export interface S3Port {
@@ -90,6 +229,19 @@ export interface AwsPorts {
   ec2: Ec2Port;
   ecs: EcsPort;
   s3: S3Port;
+  elb: ElbPort;
+  autoScaling: AutoScalingPort;
+  logs: LogsPort;
+  cloudWatch: CloudWatchPort;
+}
+
+/** Options for `connectAws`. */
+export interface ConnectOptions {
+  /**
+   * Called before every AWS request with the service and command name (an SDK middleware on each
+   * client); tests count mutating calls with it.
+   */
+  onCall?: (service: string, command: string) => void;
 }
 
 /**
@@ -156,35 +308,117 @@ function identity(settings: AwsSettings): {
 function clientOptions(
   region: string,
   settings: AwsSettings,
-  service: "CLOUDFORMATION" | "EC2" | "ECS" | "S3",
-): ReturnType<typeof identity> & { region: string; endpoint?: string } {
+  service: ServiceKey,
+): ReturnType<typeof identity> & { region: string; endpoint?: string; retryMode: string } {
   const endpoint =
     settings[`AWS_ENDPOINT_URL_${service}`] ??
     settings["AWS_ENDPOINT_URL"] ??
     process.env[`AWS_ENDPOINT_URL_${service}`] ??
     process.env["AWS_ENDPOINT_URL"];
-  return { region, ...identity(settings), ...(endpoint === undefined ? {} : { endpoint }) };
+  // Adaptive retries pace calls client-side once AWS throttles (ecs.md §7.3).
+  return {
+    region,
+    retryMode: "adaptive",
+    ...identity(settings),
+    ...(endpoint === undefined ? {} : { endpoint }),
+  };
+}
+
+type ServiceKey =
+  | "CLOUDFORMATION"
+  | "EC2"
+  | "ECS"
+  | "S3"
+  | "ELASTIC_LOAD_BALANCING_V2"
+  | "APPLICATION_AUTO_SCALING"
+  | "CLOUDWATCH_LOGS"
+  | "CLOUDWATCH";
+
+/** The part of an SDK client `observe` needs. */
+interface MiddlewareClient {
+  middlewareStack: {
+    add(
+      middleware: (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => (
+        args: unknown,
+      ) => Promise<unknown>,
+      options: { step: "initialize"; name: string },
+    ): void;
+  };
+}
+
+/** Adds the `onCall` middleware to a client. */
+function observe<T>(client: T, service: string, options: ConnectOptions): T {
+  const onCall = options.onCall;
+  if (onCall === undefined) return client;
+  (client as unknown as MiddlewareClient).middlewareStack.add(
+    (next, context) => async (args) => {
+      onCall(service, (context.commandName ?? "").replace(/Command$/, ""));
+      return next(args);
+    },
+    { step: "initialize", name: "axonCallObserver" },
+  );
+  return client;
 }
 
 /** Loads the SDK clients and returns the ports for `region`. */
-export async function connectAws(region: string, settings: AwsSettings = {}): Promise<AwsPorts> {
-  const [cfn, ec2, ecs, s3] = await Promise.all([
+export async function connectAws(
+  region: string,
+  settings: AwsSettings = {},
+  options: ConnectOptions = {},
+): Promise<AwsPorts> {
+  const [cfn, ec2, ecs, s3, elb, aas, logs, cw] = await Promise.all([
     import("@aws-sdk/client-cloudformation"),
     import("@aws-sdk/client-ec2"),
     import("@aws-sdk/client-ecs"),
     import("@aws-sdk/client-s3"),
+    import("@aws-sdk/client-elastic-load-balancing-v2"),
+    import("@aws-sdk/client-application-auto-scaling"),
+    import("@aws-sdk/client-cloudwatch-logs"),
+    import("@aws-sdk/client-cloudwatch"),
   ]);
-  const cloudFormationClient = new cfn.CloudFormationClient(
-    clientOptions(region, settings, "CLOUDFORMATION"),
+  const cloudFormationClient = observe(
+    new cfn.CloudFormationClient(clientOptions(region, settings, "CLOUDFORMATION")),
+    "cloudformation",
+    options,
   );
-  const ec2Client = new ec2.EC2Client(clientOptions(region, settings, "EC2"));
-  const ecsClient = new ecs.ECSClient(clientOptions(region, settings, "ECS"));
+  const ec2Client = observe(new ec2.EC2Client(clientOptions(region, settings, "EC2")), "ec2", options);
+  const ecsClient = observe(new ecs.ECSClient(clientOptions(region, settings, "ECS")), "ecs", options);
   const s3Options = clientOptions(region, settings, "S3");
   // Emulators and custom endpoints serve buckets by path, not by virtual host.
-  const s3Client = new s3.S3Client({
-    ...s3Options,
-    forcePathStyle: s3Options.endpoint !== undefined,
-  });
+  const s3Client = observe(
+    new s3.S3Client({ ...s3Options, forcePathStyle: s3Options.endpoint !== undefined }),
+    "s3",
+    options,
+  );
+  const elbClient = observe(
+    new elb.ElasticLoadBalancingV2Client(
+      clientOptions(region, settings, "ELASTIC_LOAD_BALANCING_V2"),
+    ),
+    "elasticloadbalancing",
+    options,
+  );
+  const aasClient = observe(
+    new aas.ApplicationAutoScalingClient(
+      clientOptions(region, settings, "APPLICATION_AUTO_SCALING"),
+    ),
+    "application-autoscaling",
+    options,
+  );
+  const logsOptions = clientOptions(region, settings, "CLOUDWATCH_LOGS");
+  // Live Tail's host prefix ("streaming-") does not resolve on an emulator's address.
+  const logsClient = observe(
+    new logs.CloudWatchLogsClient({
+      ...logsOptions,
+      disableHostPrefix: logsOptions.endpoint !== undefined,
+    }),
+    "logs",
+    options,
+  );
+  const cwClient = observe(
+    new cw.CloudWatchClient(clientOptions(region, settings, "CLOUDWATCH")),
+    "cloudwatch",
+    options,
+  );
   return {
     target: {
       region,
@@ -206,6 +440,59 @@ export async function connectAws(region: string, settings: AwsSettings = {}): Pr
     ecs: {
       describeClusters: (input) => ecsClient.send(new ecs.DescribeClustersCommand(input)),
       deleteCluster: (input) => ecsClient.send(new ecs.DeleteClusterCommand(input)),
+      registerTaskDefinition: (input) =>
+        ecsClient.send(new ecs.RegisterTaskDefinitionCommand(input)),
+      describeTaskDefinition: (input) =>
+        ecsClient.send(new ecs.DescribeTaskDefinitionCommand(input)),
+      listTaskDefinitions: (input) => ecsClient.send(new ecs.ListTaskDefinitionsCommand(input)),
+      deregisterTaskDefinition: (input) =>
+        ecsClient.send(new ecs.DeregisterTaskDefinitionCommand(input)),
+      createService: (input) => ecsClient.send(new ecs.CreateServiceCommand(input)),
+      updateService: (input) => ecsClient.send(new ecs.UpdateServiceCommand(input)),
+      describeServices: (input) => ecsClient.send(new ecs.DescribeServicesCommand(input)),
+      deleteService: (input) => ecsClient.send(new ecs.DeleteServiceCommand(input)),
+      listServices: (input) => ecsClient.send(new ecs.ListServicesCommand(input)),
+      listTagsForResource: (input) => ecsClient.send(new ecs.ListTagsForResourceCommand(input)),
+      listTasks: (input) => ecsClient.send(new ecs.ListTasksCommand(input)),
+      describeTasks: (input) => ecsClient.send(new ecs.DescribeTasksCommand(input)),
+      listServiceDeployments: (input) =>
+        ecsClient.send(new ecs.ListServiceDeploymentsCommand(input)),
+      describeServiceDeployments: (input) =>
+        ecsClient.send(new ecs.DescribeServiceDeploymentsCommand(input)),
+    },
+    elb: {
+      createTargetGroup: (input) => elbClient.send(new elb.CreateTargetGroupCommand(input)),
+      describeTargetGroups: (input) => elbClient.send(new elb.DescribeTargetGroupsCommand(input)),
+      modifyTargetGroupAttributes: (input) =>
+        elbClient.send(new elb.ModifyTargetGroupAttributesCommand(input)),
+      deleteTargetGroup: (input) => elbClient.send(new elb.DeleteTargetGroupCommand(input)),
+      createRule: (input) => elbClient.send(new elb.CreateRuleCommand(input)),
+      describeRules: (input) => elbClient.send(new elb.DescribeRulesCommand(input)),
+      deleteRule: (input) => elbClient.send(new elb.DeleteRuleCommand(input)),
+      describeTags: (input) => elbClient.send(new elb.DescribeTagsCommand(input)),
+    },
+    autoScaling: {
+      registerScalableTarget: (input) =>
+        aasClient.send(new aas.RegisterScalableTargetCommand(input)),
+      deregisterScalableTarget: (input) =>
+        aasClient.send(new aas.DeregisterScalableTargetCommand(input)),
+      describeScalableTargets: (input) =>
+        aasClient.send(new aas.DescribeScalableTargetsCommand(input)),
+      putScalingPolicy: (input) => aasClient.send(new aas.PutScalingPolicyCommand(input)),
+      deleteScalingPolicy: (input) => aasClient.send(new aas.DeleteScalingPolicyCommand(input)),
+      describeScalingPolicies: (input) =>
+        aasClient.send(new aas.DescribeScalingPoliciesCommand(input)),
+    },
+    logs: {
+      filterLogEvents: (input) => logsClient.send(new logs.FilterLogEventsCommand(input)),
+      describeLogStreams: (input) => logsClient.send(new logs.DescribeLogStreamsCommand(input)),
+      startLiveTail: (input, { abortSignal }) =>
+        logsClient.send(new logs.StartLiveTailCommand(input), { abortSignal }),
+    },
+    cloudWatch: {
+      putMetricAlarm: (input) => cwClient.send(new cw.PutMetricAlarmCommand(input)),
+      deleteAlarms: (input) => cwClient.send(new cw.DeleteAlarmsCommand(input)),
+      describeAlarms: (input) => cwClient.send(new cw.DescribeAlarmsCommand(input)),
     },
     s3: {
       listObjectsV2: (input) => s3Client.send(new s3.ListObjectsV2Command(input)),

@@ -1,0 +1,135 @@
+/**
+ * What one API's resources on an AWS cluster are called and tagged, in one place: the deploy
+ * (`api-deploy.ts`), scaling (`api-scaling.ts`), status and logs (`api-status.ts`, `api-logs.ts`)
+ * and delete all find an API's pieces by these names and tags, and the control plane rebuilds its
+ * list of APIs from the tags alone (nothing about AWS APIs has to survive in `$AXON_HOME`).
+ */
+import { createHash } from "node:crypto";
+import { DomainError } from "../../errors.js";
+import type { ClusterStackOutputs } from "./cluster-stack.js";
+
+/** The tags every per-API resource carries (with the cluster's own `axon:cluster`/`axon:env`). */
+export const API_TAGS = {
+  cluster: "axon:cluster",
+  env: "axon:env",
+  api: "axon:api",
+  /** sha256 of the deployed spec + bundle + image: equal → the deploy makes no mutating call. */
+  specHash: "axon:spec-hash",
+  /** The project bundle's sha256 (object `bundles/<sha256>.tar.gz` in the cluster bucket). */
+  bundle: "axon:bundle",
+  /** The config file the API was deployed from (shown by `get`). */
+  configFile: "axon:config-file",
+} as const;
+
+/** The replica container's name in every task definition. */
+export const REPLICA_CONTAINER = "replica";
+
+/** Where the replica front publishes its in-flight metric (Embedded Metric Format). */
+export const METRIC_NAMESPACE = "Axon";
+export const IN_FLIGHT_METRIC = "InFlightRequests";
+/** The metric's dimensions: `Cluster` (the ECS cluster's name) and `Api`. */
+export const METRIC_DIMENSIONS = ["Cluster", "Api"] as const;
+
+/** The cluster's pieces an API's resources refer to (from the stack's outputs). */
+export interface AwsClusterRefs {
+  envName: string;
+  region: string;
+  /** The ECS cluster's name (`axon-<cluster_name>`). */
+  clusterName: string;
+  listenerArn: string;
+  loadBalancerArn: string;
+  loadBalancerDnsName: string;
+  bucketName: string;
+  logGroupName: string;
+  executionRoleArn: string;
+  taskRoleArn: string;
+  taskSecurityGroupId: string;
+  taskSubnetIds: string[];
+  assignPublicIp: boolean;
+  vpcId: string;
+  image: string;
+}
+
+/** The refs from a complete stack's outputs; a missing output is a clear error. */
+export function clusterRefs(
+  envName: string,
+  region: string,
+  stackName: string,
+  outputs: ClusterStackOutputs,
+): AwsClusterRefs {
+  const need = (name: keyof ClusterStackOutputs): string => {
+    const value = outputs[name];
+    if (value === undefined || value === "") {
+      throw new DomainError(
+        "provider.aws.stack_incomplete",
+        `stack ${stackName} in ${region} has no output ${name}: it was not created by this version of axon, or it is still changing`,
+        { status: 409, hint: `axon cluster info --env ${envName}; axon cluster up again updates it` },
+      );
+    }
+    return value;
+  };
+  return {
+    envName,
+    region,
+    clusterName: need("ClusterName"),
+    listenerArn: need("ListenerArn"),
+    loadBalancerArn: need("LoadBalancerArn"),
+    loadBalancerDnsName: need("LoadBalancerDnsName"),
+    bucketName: need("BucketName"),
+    logGroupName: need("LogGroupName"),
+    executionRoleArn: need("ExecutionRoleArn"),
+    taskRoleArn: need("TaskRoleArn"),
+    taskSecurityGroupId: need("TaskSecurityGroupId"),
+    taskSubnetIds: need("TaskSubnetIds")
+      .split(",")
+      .map((id) => id.trim())
+      .filter((id) => id !== ""),
+    assignPublicIp: need("AssignPublicIp") === "ENABLED",
+    vpcId: need("VpcId"),
+    image: need("Image"),
+  };
+}
+
+/** The ECS service of an API (names are unique per cluster; API names are DNS-label-like). */
+export function serviceName(apiName: string): string {
+  return apiName;
+}
+
+/** The task definition family of an API (unique per account and region, so the cluster is in it). */
+export function taskFamily(clusterName: string, apiName: string): string {
+  return `${clusterName}-${apiName}`.slice(0, 255);
+}
+
+/**
+ * The target group's name: at most 32 characters, letters, digits and dashes, unique per account
+ * and region, so it is `axon-` and a hash of the cluster and API (the tags say which API it is).
+ */
+export function targetGroupName(clusterName: string, apiName: string): string {
+  const digest = createHash("sha256").update(`${clusterName}/${apiName}`).digest("hex");
+  return `axon-${digest.slice(0, 27)}`;
+}
+
+/** The awslogs stream prefix of an API: streams are `<prefix>/replica/<task id>`. */
+export function logStreamPrefix(apiName: string): string {
+  return apiName;
+}
+
+/** The task id at the end of a log stream name (`iris/replica/0123abcd…`), the replica's id. */
+export function taskIdOfStream(streamName: string): string {
+  return streamName.slice(streamName.lastIndexOf("/") + 1);
+}
+
+/** The alarm a canary rollout of an API is rolled back by. */
+export function rolloutAlarmName(clusterName: string, apiName: string): string {
+  return `${clusterName}-${apiName}-5xx`;
+}
+
+/** The Application Auto Scaling resource id of an API's service. */
+export function scalableResourceId(clusterName: string, apiName: string): string {
+  return `service/${clusterName}/${serviceName(apiName)}`;
+}
+
+/** The target-tracking policy's name. */
+export function scalingPolicyName(apiName: string): string {
+  return `${apiName}-in-flight`;
+}
