@@ -63,7 +63,10 @@ export function clusterRefs(
       throw new DomainError(
         "provider.aws.stack_incomplete",
         `stack ${stackName} in ${region} has no output ${name}: it was not created by this version of axon, or it is still changing`,
-        { status: 409, hint: `axon cluster info --env ${envName}; axon cluster up again updates it` },
+        {
+          status: 409,
+          hint: `axon cluster info --env ${envName}; axon cluster up again updates it`,
+        },
       );
     }
     return value;

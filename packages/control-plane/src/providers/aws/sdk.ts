@@ -183,7 +183,9 @@ export interface AutoScalingPort {
 /** CloudWatch Logs: an API's log history and live tail. */
 export interface LogsPort {
   filterLogEvents(input: FilterLogEventsCommandInput): Promise<FilterLogEventsCommandOutput>;
-  describeLogStreams(input: DescribeLogStreamsCommandInput): Promise<DescribeLogStreamsCommandOutput>;
+  describeLogStreams(
+    input: DescribeLogStreamsCommandInput,
+  ): Promise<DescribeLogStreamsCommandOutput>;
   /** Not in moto 5.2 on this machine's route (HTTP 500): callers fall back to polling. */
   startLiveTail(
     input: StartLiveTailCommandInput,
@@ -338,9 +340,10 @@ type ServiceKey =
 interface MiddlewareClient {
   middlewareStack: {
     add(
-      middleware: (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => (
-        args: unknown,
-      ) => Promise<unknown>,
+      middleware: (
+        next: (args: unknown) => Promise<unknown>,
+        context: { commandName?: string },
+      ) => (args: unknown) => Promise<unknown>,
       options: { step: "initialize"; name: string },
     ): void;
   };
@@ -381,8 +384,16 @@ export async function connectAws(
     "cloudformation",
     options,
   );
-  const ec2Client = observe(new ec2.EC2Client(clientOptions(region, settings, "EC2")), "ec2", options);
-  const ecsClient = observe(new ecs.ECSClient(clientOptions(region, settings, "ECS")), "ecs", options);
+  const ec2Client = observe(
+    new ec2.EC2Client(clientOptions(region, settings, "EC2")),
+    "ec2",
+    options,
+  );
+  const ecsClient = observe(
+    new ecs.ECSClient(clientOptions(region, settings, "ECS")),
+    "ecs",
+    options,
+  );
   const s3Options = clientOptions(region, settings, "S3");
   // Emulators and custom endpoints serve buckets by path, not by virtual host.
   const s3Client = observe(
