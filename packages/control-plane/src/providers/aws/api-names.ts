@@ -6,7 +6,8 @@
  */
 import { createHash } from "node:crypto";
 import { DomainError } from "../../errors.js";
-import type { ClusterStackOutputs } from "./cluster-stack.js";
+import type { AwsCallDeps, ClusterStackOutputs } from "./cluster-stack.js";
+import type { AwsPorts } from "./sdk.js";
 
 /** The tags every per-API resource carries (with the cluster's own `axon:cluster`/`axon:env`). */
 export const API_TAGS = {
@@ -48,6 +49,14 @@ export interface AwsClusterRefs {
   assignPublicIp: boolean;
   vpcId: string;
   image: string;
+}
+
+/** What every function acting on one API's AWS resources needs. */
+export interface EcsApiDeps extends AwsCallDeps {
+  ports: AwsPorts;
+  refs: AwsClusterRefs;
+  /** A line of progress for the deploying or deleting client ("registered task definition iris:3"). */
+  onProgress?: (message: string) => void;
 }
 
 /** The refs from a complete stack's outputs; a missing output is a clear error. */
