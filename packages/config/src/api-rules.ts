@@ -11,6 +11,7 @@ import {
   type ApiSpec,
   type AutoscalingSpec,
   DEFAULT_PREDICTOR_TIMEOUT_MS,
+  MAX_CANARY_BAKE_MS,
   MAX_PREDICTOR_TIMEOUT_MS,
 } from "./api-spec.js";
 import { formatDuration, parseDuration } from "./duration.js";
@@ -65,6 +66,7 @@ export function checkApiRules(ctx: ApiRuleContext): ApiFacts {
   checkConcurrency(ctx);
   checkReplicaCounts(ctx);
   checkUpdateStrategy(ctx);
+  checkCanary(ctx);
   checkEnv(ctx);
   checkMonitoring(ctx);
   checkProjectPaths(ctx);
@@ -275,6 +277,24 @@ function checkUpdateStrategy(ctx: ApiRuleContext): void {
   }
 }
 
+/** ECS bakes a canary for a whole number of minutes, from 0 to 24h (`canaryBakeTimeInMinutes`). */
+function checkCanary(ctx: ApiRuleContext): void {
+  const path = ["update_strategy", "canary", "bake_time"];
+  const bake = readDuration(ctx, path);
+  if (bake === undefined) return;
+  if (bake.ms < 0) {
+    ctx.report(path, `must be greater than or equal to 0m (got ${bake.text})`);
+  } else if (bake.ms > MAX_CANARY_BAKE_MS) {
+    ctx.report(path, `must be at most 24h (got ${bake.text}); ECS bakes a canary for 24h at most`);
+  } else if (bake.ms % 60_000 !== 0) {
+    const minutes = Math.max(1, Math.round(bake.ms / 60_000));
+    ctx.report(
+      path,
+      `must be a whole number of minutes (got ${bake.text}): ECS bakes a canary in minutes; e.g. use ${minutes}m`,
+    );
+  }
+}
+
 function isZeroRollout(value: unknown): boolean {
   return Number.parseInt(String(value), 10) === 0;
 }
@@ -433,6 +453,14 @@ export function buildApiSpec(api: Record<string, unknown>): ApiSpec {
     update_strategy: {
       max_surge: canonicalRollout(raw.update_strategy.max_surge),
       max_unavailable: canonicalRollout(raw.update_strategy.max_unavailable),
+      ...(raw.update_strategy.canary === undefined
+        ? {}
+        : {
+            canary: {
+              traffic_percent: raw.update_strategy.canary.traffic_percent,
+              bake_time: formatDuration(parseDuration(raw.update_strategy.canary.bake_time)),
+            },
+          }),
     },
     networking: {
       endpoint:
@@ -473,7 +501,11 @@ interface ValidatedApi {
   /** The schema fills every default but the two that depend on other fields. */
   autoscaling: Omit<AutoscalingSpec, "init_replicas" | "target_replica_concurrency"> &
     Partial<Pick<AutoscalingSpec, "init_replicas" | "target_replica_concurrency">>;
-  update_strategy: { max_surge: number | string; max_unavailable: number | string };
+  update_strategy: {
+    max_surge: number | string;
+    max_unavailable: number | string;
+    canary?: { traffic_percent: number; bake_time: string };
+  };
   networking: { endpoint?: string; local_port?: number | null; api_gateway: "public" | "none" };
   monitoring?: { model_type?: "classification" | "regression" | null; key?: string | null } | null;
 }

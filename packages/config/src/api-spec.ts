@@ -81,7 +81,23 @@ export interface UpdateStrategySpec {
   /** A replica count (`"1"`) or a percentage (`"25%"`). */
   max_surge: string;
   max_unavailable: string;
+  /**
+   * Axon extension (AWS provider): a canary rollout instead of a rolling one. Only present when the
+   * config sets it, so specs (and their hashes) without it are unchanged.
+   */
+  canary?: CanarySpec;
 }
+
+/** A canary rollout: ECS's native CANARY deployment strategy with an alarm-driven rollback. */
+export interface CanarySpec {
+  /** Percentage of requests the new version receives while it bakes (1–99). */
+  traffic_percent: number;
+  /** Go duration in whole minutes (`Duration.String()` text, e.g. `10m0s`); ECS bakes in minutes. */
+  bake_time: string;
+}
+
+/** The longest canary bake ECS accepts (`canaryBakeTimeInMinutes` ≤ 1440). */
+export const MAX_CANARY_BAKE_MS = 24 * 60 * 60_000;
 
 export interface NetworkingSpec {
   /** Canonical URL path: leading `/`, no trailing `/`, e.g. `/iris-classifier`. */

@@ -19,6 +19,7 @@
 export type {
   ApiSpec,
   AutoscalingSpec,
+  CanarySpec,
   ComputeSpec,
   MonitoringSpec,
   NetworkingSpec,
@@ -26,7 +27,11 @@ export type {
   ServerSideBatchingSpec,
   UpdateStrategySpec,
 } from "./api-spec.js";
-export { DEFAULT_PREDICTOR_TIMEOUT_MS, MAX_PREDICTOR_TIMEOUT_MS } from "./api-spec.js";
+export {
+  DEFAULT_PREDICTOR_TIMEOUT_MS,
+  MAX_CANARY_BAKE_MS,
+  MAX_PREDICTOR_TIMEOUT_MS,
+} from "./api-spec.js";
 export { CONFIG_FILE_NAMES, findConfigFile, loadApiConfigFile } from "./config-file.js";
 export { ConfigError, formatDiagnostic, type Diagnostic } from "./diagnostics.js";
 export { formatDuration, parseDuration } from "./duration.js";

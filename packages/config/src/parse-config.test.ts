@@ -350,6 +350,35 @@ const BROKEN: BrokenCase[] = [
     fragment: "must be greater than or equal to 0 (got -1)",
   },
   {
+    title: "canary traffic_percent of 100",
+    yaml: `- name: iris\n${PREDICTOR}\n  update_strategy:\n    canary:\n      traffic_percent: 100`,
+    path: "iris.update_strategy.canary.traffic_percent",
+    line: 7,
+    fragment: "must be less than or equal to 99 (got 100)",
+  },
+  {
+    title: "canary bake_time in seconds",
+    yaml: `- name: iris\n${PREDICTOR}\n  update_strategy:\n    canary:\n      bake_time: 90s`,
+    path: "iris.update_strategy.canary.bake_time",
+    line: 7,
+    fragment:
+      "must be a whole number of minutes (got 90s): ECS bakes a canary in minutes; e.g. use 2m",
+  },
+  {
+    title: "canary bake_time above 24h",
+    yaml: `- name: iris\n${PREDICTOR}\n  update_strategy:\n    canary:\n      bake_time: 25h`,
+    path: "iris.update_strategy.canary.bake_time",
+    line: 7,
+    fragment: "must be at most 24h (got 25h)",
+  },
+  {
+    title: "canary with an unknown key",
+    yaml: `- name: iris\n${PREDICTOR}\n  update_strategy:\n    canary:\n      percent: 5`,
+    path: "iris.update_strategy.canary.percent",
+    line: 7,
+    fragment: "key percent is not supported",
+  },
+  {
     title: "endpoint of just /",
     yaml: `- name: iris\n${PREDICTOR}\n  networking:\n    endpoint: /`,
     path: "iris.networking.endpoint",
@@ -569,6 +598,34 @@ describe("parseApiConfig rejects broken configs", () => {
     expect(match, JSON.stringify(problems, null, 2)).toBeDefined();
     expect(match).toMatchObject({ file: "axon.yaml", path: testCase.path, line: testCase.line });
     expect(match?.column).toBeGreaterThanOrEqual(1);
+  });
+
+  it("Given update_strategy.canary with and without values, When parsed, Then the spec carries the canary with ECS's defaults and canonical durations, and specs without it have no canary key", () => {
+    // Given three APIs: a canary with defaults, one with values, and none
+    const yaml = [
+      "- name: iris",
+      PREDICTOR,
+      "  update_strategy:",
+      "    canary: {}",
+      "- name: sentiment",
+      PREDICTOR,
+      "  update_strategy:",
+      "    canary:",
+      "      traffic_percent: 20",
+      "      bake_time: 1h30m",
+      "- name: plain",
+      PREDICTOR,
+    ].join("\n");
+    // When it is parsed
+    const [iris, sentiment, plain] = parseApiConfig(yaml, "axon.yaml").apis;
+    // Then the defaults are 5% for 10 minutes, durations are canonical, and no canary stays absent
+    expect(iris?.update_strategy.canary).toEqual({ traffic_percent: 5, bake_time: "10m0s" });
+    expect(sentiment?.update_strategy.canary).toEqual({
+      traffic_percent: 20,
+      bake_time: "1h30m0s",
+    });
+    expect(plain?.update_strategy).toEqual({ max_surge: "25%", max_unavailable: "25%" });
+    expect("canary" in (plain?.update_strategy ?? {})).toBe(false);
   });
 
   it("Given an empty file, When parsed, Then it says the file is empty", () => {
