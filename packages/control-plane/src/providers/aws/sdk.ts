@@ -60,6 +60,8 @@ import type {
   DescribeClustersCommandOutput,
   DescribeServiceDeploymentsCommandInput,
   DescribeServiceDeploymentsCommandOutput,
+  DescribeServiceRevisionsCommandInput,
+  DescribeServiceRevisionsCommandOutput,
   DescribeServicesCommandInput,
   DescribeServicesCommandOutput,
   DescribeTaskDefinitionCommandInput,
@@ -150,6 +152,10 @@ export interface EcsPort {
   describeServiceDeployments(
     input: DescribeServiceDeploymentsCommandInput,
   ): Promise<DescribeServiceDeploymentsCommandOutput>;
+  /** The task definition of a service revision (which revision a rollout failed or returned to). */
+  describeServiceRevisions(
+    input: DescribeServiceRevisionsCommandInput,
+  ): Promise<DescribeServiceRevisionsCommandOutput>;
 }
 
 /** Elastic Load Balancing v2: the per-API target group and listener rule. */
@@ -470,6 +476,8 @@ export async function connectAws(
         ecsClient.send(new ecs.ListServiceDeploymentsCommand(input)),
       describeServiceDeployments: (input) =>
         ecsClient.send(new ecs.DescribeServiceDeploymentsCommand(input)),
+      describeServiceRevisions: (input) =>
+        ecsClient.send(new ecs.DescribeServiceRevisionsCommand(input)),
     },
     elb: {
       createTargetGroup: (input) => elbClient.send(new elb.CreateTargetGroupCommand(input)),
