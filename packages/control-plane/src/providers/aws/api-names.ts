@@ -49,6 +49,12 @@ export interface AwsClusterRefs {
   assignPublicIp: boolean;
   vpcId: string;
   image: string;
+  /**
+   * The IAM role ECS assumes to shift traffic between an API's two target groups during a canary
+   * rollout (AmazonECSInfrastructureRolePolicyForLoadBalancers, trusted by ecs.amazonaws.com).
+   * Absent until the cluster stack provides it: APIs with `update_strategy.canary` are refused.
+   */
+  ecsInfrastructureRoleArn?: string;
 }
 
 /** What every function acting on one API's AWS resources needs. */
@@ -119,6 +125,14 @@ export function taskFamily(clusterName: string, apiName: string): string {
 export function targetGroupName(clusterName: string, apiName: string): string {
   const digest = createHash("sha256").update(`${clusterName}/${apiName}`).digest("hex");
   return `axon-${digest.slice(0, 27)}`;
+}
+
+/**
+ * The second target group of an API with a canary rollout: ECS moves the new version's tasks into
+ * whichever of the two is idle and shifts the listener rule's weights between them.
+ */
+export function alternateTargetGroupName(clusterName: string, apiName: string): string {
+  return targetGroupName(clusterName, `${apiName}#alternate`);
 }
 
 /** The awslogs stream prefix of an API: streams are `<prefix>/replica/<task id>`. */

@@ -80,6 +80,7 @@ import type {
   ListTasksCommandOutput,
   RegisterTaskDefinitionCommandInput,
   RegisterTaskDefinitionCommandOutput,
+  TagResourceCommandInput,
   UpdateServiceCommandInput,
   UpdateServiceCommandOutput,
 } from "@aws-sdk/client-ecs";
@@ -143,6 +144,8 @@ export interface EcsPort {
   listTagsForResource(
     input: ListTagsForResourceCommandInput,
   ): Promise<ListTagsForResourceCommandOutput>;
+  /** Re-tags a service after an update (its spec hash): UpdateService takes no tags. */
+  tagResource(input: TagResourceCommandInput): Promise<unknown>;
   listTasks(input: ListTasksCommandInput): Promise<ListTasksCommandOutput>;
   describeTasks(input: DescribeTasksCommandInput): Promise<DescribeTasksCommandOutput>;
   /** Not in moto 5.2 (HTTP 500): callers treat a failure as "no deployment details". */
@@ -470,6 +473,7 @@ export async function connectAws(
       deleteService: (input) => ecsClient.send(new ecs.DeleteServiceCommand(input)),
       listServices: (input) => ecsClient.send(new ecs.ListServicesCommand(input)),
       listTagsForResource: (input) => ecsClient.send(new ecs.ListTagsForResourceCommand(input)),
+      tagResource: (input) => ecsClient.send(new ecs.TagResourceCommand(input)),
       listTasks: (input) => ecsClient.send(new ecs.ListTasksCommand(input)),
       describeTasks: (input) => ecsClient.send(new ecs.DescribeTasksCommand(input)),
       listServiceDeployments: (input) =>
