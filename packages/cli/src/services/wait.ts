@@ -35,7 +35,9 @@ export async function waitForApiLive(
       lastStatus = api.status;
       await options.onStatus?.(api);
     }
-    if (api.status === "live") return api;
+    // Live and answering: after a cluster restart a live API's replicas start again first.
+    if (api.status === "live" && (api.replicas.upToDate > 0 || api.replicas.requested === 0))
+      return api;
     if (api.status === "error") {
       throw new UserError(
         `${name} failed: ${api.statusMessage ?? "its replicas are not healthy"}`,

@@ -145,10 +145,18 @@ describe("summarizeApi (Cortex's status order)", () => {
     );
   });
 
-  test("the live version coming back after a restart says so (it is not a rollout)", () => {
+  test("the live version coming back after a restart keeps its status and says so (it is not a rollout)", () => {
     const back: ApiRecord = { ...api(1, 1), liveVersionId: "v2" };
     const summary = summarizeApi(back, observed([["v2", "starting"]]));
-    expect(summary.status).toBe("updating");
-    expect(summary.statusMessage).toBe("version v2 was live; its replicas are starting again");
+    expect(summary.status).toBe("live");
+    expect(summary.replicas).toMatchObject({ upToDate: 0, initializing: 1 });
+    expect(summary.statusMessage).toBe(
+      "version v2 is live; its replicas are starting again (0 of 1 ready)",
+    );
+  });
+
+  test("a version that never went live is still updating while its replicas start", () => {
+    const first: ApiRecord = { ...api(1, 1), liveVersionId: null };
+    expect(summarizeApi(first, observed([["v2", "starting"]])).status).toBe("updating");
   });
 });

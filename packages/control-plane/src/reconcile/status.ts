@@ -39,10 +39,12 @@ export function summarizeApi(
     if (counts.stale > 0) statusMessage += "; the previous version keeps serving";
   } else if (upToDate >= spec.autoscaling.min_replicas) status = "live";
   else status = "updating";
-  // The live version coming back (after a control-plane restart, or a crash of every replica)
-  // is not a rollout: say so.
+  // The live version coming back (after a control-plane restart) is not a rollout: the API keeps
+  // the status it had, and says its replicas are starting (readers that need an answering API,
+  // such as `deploy --wait`, look at the ready count too). A crash is not this: it is an error.
   if (status === "updating" && api.liveVersionId === api.currentVersion.id) {
-    statusMessage = `version ${api.currentVersion.id} was live; its replicas are starting again`;
+    status = "live";
+    statusMessage = `version ${api.currentVersion.id} is live; its replicas are starting again (${upToDate} of ${api.requested} ready)`;
   }
   // An automatic rollback is an error until the next deploy, even while the old version serves.
   const rolledBack = api.rolledBack;
