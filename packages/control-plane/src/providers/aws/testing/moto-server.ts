@@ -21,11 +21,15 @@ export function motoAvailable(): boolean {
   return spawnSync("python3", ["-c", "import moto.server"], { stdio: "ignore" }).status === 0;
 }
 
-/** Starts moto and resolves once it listens. */
-export async function startMoto(): Promise<MotoServer> {
+/**
+ * Starts moto and resolves once it listens. `env` sets moto's switches for this server, e.g.
+ * `{ MOTO_ECS_SERVICE_RUNNING: "1" }` (services report that many running tasks, and a service whose
+ * desired count it covers has a COMPLETED rollout).
+ */
+export async function startMoto(env: Record<string, string> = {}): Promise<MotoServer> {
   const child = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: "false" },
+    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: "false", ...env },
   });
   const url = await listeningUrl(child);
   const pid = child.pid ?? 0;
