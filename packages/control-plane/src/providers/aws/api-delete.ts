@@ -1,0 +1,236 @@
+/**
+ * Deletes one API's AWS resources in the order AWS requires (shared/reference/ecs.md §1.5): the
+ * service (scaled to 0 so its tasks drain through the load balancer, then force-deleted), the
+ * listener rule, the target group(s) (only free once no rule uses them), every ACTIVE revision of
+ * the task family, the canary alarm, and the bundle unless another live service of the cluster
+ * runs the same one. The API's scaling is removed by the caller before this runs.
+ *
+ * Safe to repeat and to run after a failed deploy or delete: each piece is looked up first and
+ * "already gone" answers are ignored, so it removes whatever is left and says `absent` when there
+ * was nothing at all.
+ */
+import type { Service } from "@aws-sdk/client-ecs";
+import { bundleKey } from "../../entrypoint/replica-env.js";
+import {
+  alternateTargetGroupName,
+  API_TAGS,
+  serviceName,
+  targetGroupName,
+  taskFamily,
+  type EcsApiDeps,
+} from "./api-names.js";
+import {
+  describeService,
+  findTargetGroupArn,
+  forwardedGroups,
+  isAwsError,
+  listenerRules,
+} from "./api-deploy.js";
+import { deleteRolloutAlarm } from "./api-rollout.js";
+import { callAws } from "./cluster-stack.js";
+
+/** ECS's DescribeServices limit per call. */
+const DESCRIBE_BATCH = 10;
+
+/** Removes everything of API `apiName`; `absent` when none of it existed. */
+export async function deleteApiResources(
+  deps: EcsApiDeps,
+  apiName: string,
+): Promise<"deleted" | "absent"> {
+  const { refs } = deps;
+  let found = false;
+  const bundles = new Set<string>();
+
+  // The service: scaled to 0, then deleted (force: ECS stops what is left).
+  const name = serviceName(apiName);
+  const service = await describeService(deps, name);
+  if (service !== undefined && service.status !== "INACTIVE") {
+    found = true;
+    const bundle = bundleTag(service);
+    if (bundle !== undefined) bundles.add(bundle);
+    if (service.status === "ACTIVE") {
+      await ignoringGone(() =>
+        callAws(deps, "ecs:UpdateService", () =>
+          deps.ports.ecs.updateService({
+            cluster: refs.clusterName,
+            service: name,
+            desiredCount: 0,
+          }),
+        ),
+      );
+      await ignoringGone(() =>
+        callAws(deps, "ecs:DeleteService", () =>
+          deps.ports.ecs.deleteService({ cluster: refs.clusterName, service: name, force: true }),
+        ),
+      );
+      deps.onProgress?.(`deleted service ${name}`);
+    }
+  }
+
+  // The listener rule(s) forwarding to the API's target groups, then the groups.
+  const groupNames = [
+    targetGroupName(refs.clusterName, apiName),
+    alternateTargetGroupName(refs.clusterName, apiName),
+  ];
+  const groupArns: string[] = [];
+  for (const groupName of groupNames) {
+    const arn = await findTargetGroupArn(deps, groupName);
+    if (arn !== undefined) groupArns.push(arn);
+  }
+  if (groupArns.length > 0) {
+    const rules = (await listenerRules(deps)).filter(
+      (rule) =>
+        rule.IsDefault !== true && forwardedGroups(rule).some((arn) => groupArns.includes(arn)),
+    );
+    for (const rule of rules) {
+      const ruleArn = rule.RuleArn;
+      if (ruleArn === undefined) continue;
+      found = true;
+      await ignoringGone(() =>
+        callAws(deps, "elasticloadbalancing:DeleteRule", () =>
+          deps.ports.elb.deleteRule({ RuleArn: ruleArn }),
+        ),
+      );
+    }
+    for (const arn of groupArns) {
+      found = true;
+      await ignoringGone(() =>
+        callAws(deps, "elasticloadbalancing:DeleteTargetGroup", () =>
+          deps.ports.elb.deleteTargetGroup({ TargetGroupArn: arn }),
+        ),
+      );
+    }
+    deps.onProgress?.(`removed the route and target group of ${apiName}`);
+  }
+
+  // Every ACTIVE revision of the family (the prefix also matches longer families: filter exactly).
+  const family = taskFamily(refs.clusterName, apiName);
+  const revisions = await activeRevisions(deps, family);
+  for (const arn of revisions) {
+    found = true;
+    // A failed deploy may have left a revision whose bundle never reached a service.
+    const described = await ignoringGone(() =>
+      callAws(deps, "ecs:DescribeTaskDefinition", () =>
+        deps.ports.ecs.describeTaskDefinition({ taskDefinition: arn, include: ["TAGS"] }),
+      ),
+    );
+    const bundle = described?.tags?.find((tag) => tag.key === API_TAGS.bundle)?.value;
+    if (bundle !== undefined) bundles.add(bundle);
+    await ignoringGone(() =>
+      callAws(deps, "ecs:DeregisterTaskDefinition", () =>
+        deps.ports.ecs.deregisterTaskDefinition({ taskDefinition: arn }),
+      ),
+    );
+  }
+  if (revisions.length > 0) {
+    deps.onProgress?.(`deregistered ${revisions.length} task definition revision(s) of ${family}`);
+  }
+
+  if ((await deleteRolloutAlarm(deps, apiName)) === "deleted") found = true;
+
+  // The bundle, unless another live service runs it.
+  if (bundles.size > 0) {
+    const shared = await bundlesOfOtherServices(deps, name);
+    const keys = [...bundles].filter((sha) => !shared.has(sha)).map((sha) => bundleKey(sha));
+    const present: string[] = [];
+    for (const key of keys) {
+      const listed = await callAws(deps, "s3:ListObjectsV2", () =>
+        deps.ports.s3.listObjectsV2({ Bucket: refs.bucketName, Prefix: key, MaxKeys: 1 }),
+      );
+      if ((listed.Contents ?? []).some((object) => object.Key === key)) present.push(key);
+    }
+    if (present.length > 0) {
+      found = true;
+      await callAws(deps, "s3:DeleteObjects", () =>
+        deps.ports.s3.deleteObjects({
+          Bucket: refs.bucketName,
+          Delete: { Objects: present.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+      deps.onProgress?.(`deleted ${present.length} bundle(s) of ${apiName}`);
+    }
+  }
+  return found ? "deleted" : "absent";
+}
+
+/** The ARNs of the family's ACTIVE revisions (all pages). */
+async function activeRevisions(deps: EcsApiDeps, family: string): Promise<string[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await callAws(deps, "ecs:ListTaskDefinitions", () =>
+      deps.ports.ecs.listTaskDefinitions({
+        familyPrefix: family,
+        status: "ACTIVE",
+        ...(nextToken === undefined ? {} : { nextToken }),
+      }),
+    );
+    arns.push(
+      ...(page.taskDefinitionArns ?? []).filter((arn) => {
+        const revision = arn.slice(arn.lastIndexOf("/") + 1);
+        return revision.slice(0, revision.lastIndexOf(":")) === family;
+      }),
+    );
+    nextToken = page.nextToken;
+  } while (nextToken !== undefined && nextToken !== "");
+  return arns;
+}
+
+/** The bundles (tag `axon:bundle`) of the cluster's ACTIVE services other than `except`. */
+async function bundlesOfOtherServices(deps: EcsApiDeps, except: string): Promise<Set<string>> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await callAws(deps, "ecs:ListServices", () =>
+      deps.ports.ecs.listServices({
+        cluster: deps.refs.clusterName,
+        ...(nextToken === undefined ? {} : { nextToken }),
+      }),
+    );
+    arns.push(...(page.serviceArns ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken !== undefined && nextToken !== "");
+  const bundles = new Set<string>();
+  for (let start = 0; start < arns.length; start += DESCRIBE_BATCH) {
+    const batch = arns.slice(start, start + DESCRIBE_BATCH);
+    const described = await callAws(deps, "ecs:DescribeServices", () =>
+      deps.ports.ecs.describeServices({
+        cluster: deps.refs.clusterName,
+        services: batch,
+        include: ["TAGS"],
+      }),
+    );
+    for (const service of described.services ?? []) {
+      if (service.status !== "ACTIVE" || service.serviceName === except) continue;
+      const bundle = bundleTag(service);
+      if (bundle !== undefined) bundles.add(bundle);
+    }
+  }
+  return bundles;
+}
+
+function bundleTag(service: Service): string | undefined {
+  return service.tags?.find((tag) => tag.key === API_TAGS.bundle)?.value;
+}
+
+/** Runs `call`; an answer saying the thing is already gone (or going) counts as done. */
+async function ignoringGone<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (error) {
+    if (
+      isAwsError(
+        error,
+        "ServiceNotFoundException",
+        "ServiceNotActiveException",
+        "RuleNotFoundException",
+        "RuleNotFound",
+        "TargetGroupNotFoundException",
+        "TargetGroupNotFound",
+      )
+    ) {
+      return undefined;
+    }
+    throw error;
+  }
+}
