@@ -21,7 +21,14 @@ export async function main(): Promise<number> {
       process.once("SIGTERM", () => resolve());
       process.once("SIGINT", () => resolve());
     });
-    replica = await startReplicaContainer(inputs, { s3, log });
+    replica = await startReplicaContainer(inputs, {
+      s3,
+      log,
+      // One write per line, well under PIPE_BUF: never interleaved with the workers' copied lines.
+      writeMetricLine: (line) => {
+        process.stdout.write(`${line}\n`);
+      },
+    });
     const outcome = await Promise.race([
       stop.then(() => "stop" as const),
       replica.failed.then((message) => message),

@@ -6,12 +6,14 @@
  * dependencies.sh) before it reports ready, and serves the API's endpoint on the task's port:
  * `POST <endpoint>` → the replica; `GET /healthz` → 200 once ready (the target group's and the
  * container's health check), 503 while starting or draining. SIGTERM drains: health says 503,
- * requests in flight finish within `predictor.timeout`, then it exits 0.
+ * requests in flight finish within `predictor.timeout`, then it exits 0. On ECS it also writes the
+ * in-flight metric as EMF lines (`replica/emf-metrics.ts`) that the API's scaling policy reads.
  */
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { canonicalizeEndpoint, type ApiSpec } from "@axon/config";
 import {
@@ -20,9 +22,10 @@ import {
   inspectArchive,
 } from "../bundles/archive-check.js";
 import type { S3Port } from "../providers/aws/sdk.js";
+import { InFlightPublisher, resolveMetricIdentity } from "../replica/emf-metrics.js";
 import { FrontServer, Replica, type FrontRequest, type Responder } from "../replica/index.js";
 import { replicaOptionsFromSpec } from "../replica/spec-options.js";
-import { bundleKey, REPLICA_ENV } from "./replica-env.js";
+import { bundleKey, ECS_METADATA_ENV, REPLICA_ENV } from "./replica-env.js";
 
 /** What the entrypoint reports while it starts and stops (its owner prints it). */
 export type ReplicaEntrypointLog = (message: string) => void;
@@ -38,6 +41,8 @@ export interface ReplicaInputs {
   python: string;
   /** Absent: the workers' output is copied to this process's stdout. */
   logFile?: string;
+  /** Present when the in-flight metric is published (on ECS, or `AXON_IN_FLIGHT_METRIC=on`). */
+  inFlightMetric?: { metadataUri?: string; clusterName?: string };
 }
 
 /** A problem with the container's inputs: names the variable and what to set. */
@@ -76,6 +81,16 @@ export function readReplicaInputs(env: NodeJS.ProcessEnv): ReplicaInputs {
       `${REPLICA_ENV.port} must be a TCP port (got "${env[REPLICA_ENV.port] ?? ""}")`,
     );
   }
+  const metricSetting = env[REPLICA_ENV.inFlightMetric];
+  if (metricSetting !== undefined && metricSetting !== "on" && metricSetting !== "off") {
+    throw new ReplicaInputError(
+      `${REPLICA_ENV.inFlightMetric} must be on or off (got "${metricSetting}")`,
+    );
+  }
+  const metadataUri = env[ECS_METADATA_ENV] || undefined;
+  const clusterName = env[REPLICA_ENV.clusterName] || undefined;
+  const publishes =
+    metricSetting === "on" || (metricSetting === undefined && metadataUri !== undefined);
   return {
     apiName: required(REPLICA_ENV.apiName),
     spec,
@@ -85,6 +100,14 @@ export function readReplicaInputs(env: NodeJS.ProcessEnv): ReplicaInputs {
     workDir: env[REPLICA_ENV.workDir] ?? "/var/lib/axon",
     python: env[REPLICA_ENV.python] ?? "python3",
     ...(env[REPLICA_ENV.logFile] === undefined ? {} : { logFile: env[REPLICA_ENV.logFile] }),
+    ...(publishes
+      ? {
+          inFlightMetric: {
+            ...(metadataUri === undefined ? {} : { metadataUri }),
+            ...(clusterName === undefined ? {} : { clusterName }),
+          },
+        }
+      : {}),
   };
 }
 
@@ -100,8 +123,21 @@ export interface RunningReplica {
 /** Fetches the bundle, builds the environment, starts the replica and serves it. */
 export async function startReplicaContainer(
   inputs: ReplicaInputs,
-  deps: { s3: S3Port; log: ReplicaEntrypointLog; host?: string },
+  deps: {
+    s3: S3Port;
+    log: ReplicaEntrypointLog;
+    host?: string;
+    /** Writes one in-flight metric line (EMF, no newline); the owner puts it on stdout. */
+    writeMetricLine?: (line: string) => void;
+  },
 ): Promise<RunningReplica> {
+  // Read while the project downloads: the metadata answers long before the replica is ready.
+  const identity =
+    inputs.inFlightMetric === undefined || deps.writeMetricLine === undefined
+      ? undefined
+      : resolveMetricIdentity({ ...inputs.inFlightMetric, hostname: os.hostname() }).catch(
+          (error: unknown) => (error instanceof Error ? error.message : String(error)),
+        );
   const projectDir = path.join(inputs.workDir, "project");
   await fetchProject(inputs, deps, projectDir);
   const python = await buildEnvironment(inputs, deps.log, projectDir);
@@ -171,6 +207,7 @@ export async function startReplicaContainer(
     throw error;
   }
   deps.log(`ready: POST ${endpoint}`);
+  const publisher = await startInFlightMetric(inputs, replica, identity, deps);
   const failed = new Promise<string>((resolve) => {
     replica.onExit((info) => {
       if (!draining) resolve(info.message);
@@ -181,6 +218,8 @@ export async function startReplicaContainer(
     failed,
     drain: async () => {
       draining = true;
+      // A draining task is leaving: its falling count must not pull the API's average down.
+      publisher?.stop();
       deps.log(`draining: requests in flight get up to ${Math.round(timeoutMs / 1000)}s`);
       await replica.stop(timeoutMs);
       await server.close();
@@ -188,6 +227,36 @@ export async function startReplicaContainer(
       logs.stop();
     },
   };
+}
+
+/** Starts the in-flight metric once the replica is ready; undefined when it is off. */
+async function startInFlightMetric(
+  inputs: ReplicaInputs,
+  replica: Replica,
+  identity: Promise<{ cluster: string; taskId: string } | string> | undefined,
+  deps: { log: ReplicaEntrypointLog; writeMetricLine?: (line: string) => void },
+): Promise<InFlightPublisher | undefined> {
+  const write = deps.writeMetricLine;
+  if (identity === undefined || write === undefined) return undefined;
+  const resolved = await identity;
+  if (typeof resolved === "string") {
+    deps.log(
+      `in-flight metric off: ${resolved}; the API does not autoscale from this task (set ${REPLICA_ENV.clusterName})`,
+    );
+    return undefined;
+  }
+  const publisher = new InFlightPublisher({
+    replica,
+    cluster: resolved.cluster,
+    api: inputs.apiName,
+    taskId: resolved.taskId,
+    write,
+  });
+  publisher.start();
+  deps.log(
+    `in-flight metric on: Axon/InFlightRequests, Cluster ${resolved.cluster}, Api ${inputs.apiName}`,
+  );
+  return publisher;
 }
 
 async function fetchProject(

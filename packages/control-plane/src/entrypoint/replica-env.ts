@@ -22,7 +22,17 @@ export const REPLICA_ENV = {
   python: "AXON_PYTHON",
   /** Where workers' output goes (default: this process's stdout, which awslogs ships). */
   logFile: "AXON_LOG_FILE",
+  /**
+   * `on` or `off`: the in-flight metric as EMF lines on stdout, which Application Auto Scaling
+   * scales the service by (default: on when `ECS_CONTAINER_METADATA_URI_V4` is set, i.e. on ECS).
+   */
+  inFlightMetric: "AXON_IN_FLIGHT_METRIC",
+  /** The metric's `Cluster` dimension (default: the cluster in the ECS task metadata). */
+  clusterName: "AXON_CLUSTER_NAME",
 } as const;
+
+/** Set by the ECS agent in every container: the task metadata endpoint (task id, cluster). */
+export const ECS_METADATA_ENV = "ECS_CONTAINER_METADATA_URI_V4";
 
 /** The object key of a bundle in the cluster bucket. */
 export function bundleKey(sha256: string): string {

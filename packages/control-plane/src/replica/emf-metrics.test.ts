@@ -1,5 +1,10 @@
-/** The in-flight metric's EMF lines and the publisher that writes them, on a fake clock. */
-import { afterEach, describe, expect, it, vi } from "vitest";
+/**
+ * The in-flight metric's EMF lines, the publisher that writes them (on a fake clock), and the
+ * task identity read from a stand-in ECS task metadata endpoint on 127.0.0.1.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import {
   IN_FLIGHT_METRIC,
   METRIC_DIMENSIONS,
@@ -11,6 +16,7 @@ import {
   EMF_NAMESPACE,
   InFlightPublisher,
   inFlightEmfLine,
+  resolveMetricIdentity,
 } from "./emf-metrics.js";
 import type { InFlightSample } from "./metrics.js";
 
@@ -227,5 +233,63 @@ describe("InFlightPublisher", () => {
           write: () => undefined,
         }),
     ).toThrow(/got 7000/);
+  });
+});
+
+/** A task metadata endpoint: `/ok/task` answers like ECS's, `/broken/task` answers 500. */
+async function metadataServer(): Promise<string> {
+  const server = createServer((request, response) => {
+    if (request.url === "/ok/task") {
+      response.setHeader("content-type", "application/json");
+      response.end(
+        JSON.stringify({
+          Cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/axon-demo",
+          TaskARN:
+            "arn:aws:ecs:us-east-1:123456789012:task/axon-demo/158d1c8083dd49d6b527399fd6414f5c",
+          Family: "axon-demo-iris",
+        }),
+      );
+      return;
+    }
+    response.statusCode = 500;
+    response.end("no");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe("resolveMetricIdentity", () => {
+  it("Given the ECS task metadata, When resolved, Then the cluster and the task id are the ARNs' last segments", async () => {
+    const url = await metadataServer();
+
+    const identity = await resolveMetricIdentity({
+      metadataUri: `${url}/ok`,
+      hostname: "ip-10-0-0-1",
+    });
+
+    expect(identity).toEqual({ cluster: "axon-demo", taskId: "158d1c8083dd49d6b527399fd6414f5c" });
+  });
+
+  it("Given metadata that fails and AXON_CLUSTER_NAME's value, When resolved, Then that cluster and the hostname are used", async () => {
+    const url = await metadataServer();
+
+    const identity = await resolveMetricIdentity({
+      metadataUri: `${url}/broken`,
+      clusterName: "axon-other",
+      hostname: "ip-10-0-0-1",
+    });
+
+    expect(identity).toEqual({ cluster: "axon-other", taskId: "ip-10-0-0-1" });
+  });
+
+  it("Given metadata that fails and no cluster name, When resolved, Then it is refused saying what could not be read", async () => {
+    const url = await metadataServer();
+
+    await expect(
+      resolveMetricIdentity({ metadataUri: `${url}/broken`, hostname: "ip-10-0-0-1" }),
+    ).rejects.toThrow(
+      /no cluster name .*\/broken\/task\) could not be read \(it answered HTTP 500\)/,
+    );
   });
 });

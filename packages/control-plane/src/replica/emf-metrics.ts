@@ -189,3 +189,55 @@ export class InFlightPublisher {
     });
   }
 }
+
+/** Who publishes: the metric's `Cluster` dimension and the `TaskId` property. */
+export interface MetricIdentity {
+  cluster: string;
+  taskId: string;
+}
+
+/**
+ * The task's identity for the metric, read once at start (never per request): the ECS task
+ * metadata endpoint's `/task` document (`Cluster`, `TaskARN`; its last segment is the task id, as
+ * in the awslogs stream name) when `metadataUri` is set; `clusterName` overrides the cluster, and
+ * the hostname stands in for a task id the metadata did not give.
+ *
+ * @throws Error saying why no cluster name is known (no metadata answer and no `clusterName`)
+ */
+export async function resolveMetricIdentity(options: {
+  /** `ECS_CONTAINER_METADATA_URI_V4`, set by the ECS agent in every container. */
+  metadataUri?: string;
+  clusterName?: string;
+  hostname: string;
+  fetch?: typeof fetch;
+  /** How long the metadata may take (default 2 s; it answers in milliseconds). */
+  timeoutMs?: number;
+}): Promise<MetricIdentity> {
+  let cluster = options.clusterName;
+  let taskId: string | undefined;
+  let problem = "";
+  if (options.metadataUri !== undefined) {
+    try {
+      const response = await (options.fetch ?? fetch)(`${options.metadataUri}/task`, {
+        signal: AbortSignal.timeout(options.timeoutMs ?? 2_000),
+      });
+      if (!response.ok) throw new Error(`it answered HTTP ${response.status}`);
+      const task = (await response.json()) as { Cluster?: unknown; TaskARN?: unknown };
+      if (typeof task.TaskARN === "string" && task.TaskARN !== "")
+        taskId = lastSegment(task.TaskARN);
+      if (cluster === undefined && typeof task.Cluster === "string" && task.Cluster !== "")
+        cluster = lastSegment(task.Cluster);
+    } catch (error) {
+      problem = `: the task metadata (${options.metadataUri}/task) could not be read (${error instanceof Error ? error.message : String(error)})`;
+    }
+  }
+  if (cluster === undefined) {
+    throw new Error(`no cluster name for the metric's Cluster dimension${problem}`);
+  }
+  return { cluster, taskId: taskId ?? options.hostname };
+}
+
+/** `arn:aws:ecs:…:cluster/axon-demo` → `axon-demo`; a plain name stays itself. */
+function lastSegment(arnOrName: string): string {
+  return arnOrName.slice(arnOrName.lastIndexOf("/") + 1);
+}
