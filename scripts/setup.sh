@@ -17,6 +17,9 @@ missing=()
 [ -x /usr/bin/wrk ] || missing+=(wrk)
 # The terminal UI's tests drive the real CLI in a tmux pane.
 command -v tmux >/dev/null || missing+=(tmux)
+# `axon completion zsh|fish` is tested in the real shells.
+command -v zsh >/dev/null || missing+=(zsh)
+command -v fish >/dev/null || missing+=(fish)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} with apt-get (for $EXAMPLE_PYTHON)" >&2
   sudo=""

@@ -66,7 +66,8 @@ export function renderCompletionScript(shell: CompletionShell, program: Command)
       return [
         "# axon completion for zsh: add to ~/.zshrc",
         "#   source <(axon completion zsh)",
-        "autoload -U +X compinit && compinit",
+        // Only when ~/.zshrc has not run compinit already (running it twice is slow).
+        "(( $+functions[compdef] )) || { autoload -U +X compinit && compinit }",
         "autoload -U +X bashcompinit && bashcompinit",
         renderBash(specs).replace(/^# axon completion for bash[^\n]*\n#[^\n]*\n/, ""),
       ].join("\n");
@@ -120,37 +121,38 @@ ${argArms.join("\n")}
 }
 _axon() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}"
-  local path="" nargs=0 i word
+  # Not "path": in zsh that is $PATH, and emptying it would lose axon itself.
+  local cmdpath="" nargs=0 i word
   # Walk the words before the cursor: subcommands extend the path, flag values are skipped,
   # anything else is a positional argument.
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="\${COMP_WORDS[i]}"
     if [[ "$word" == -* ]]; then
-      [[ " $(_axon_value_flags "$path") $(_axon_value_flags "") " == *" $word "* ]] && ((i++))
+      [[ " $(_axon_value_flags "$cmdpath") $(_axon_value_flags "") " == *" $word "* ]] && ((i++))
       continue
     fi
-    if [[ $nargs -eq 0 && " $(_axon_subcommands "$path") " == *" $word "* ]]; then
-      path="\${path:+$path }$word"
+    if [[ $nargs -eq 0 && " $(_axon_subcommands "$cmdpath") " == *" $word "* ]]; then
+      cmdpath="\${cmdpath:+$cmdpath }$word"
     else
       ((nargs++))
     fi
   done
-  if [[ " $(_axon_value_flags "$path") " == *" $prev "* ]]; then
-    COMPREPLY=($(compgen -W "$(_axon_flag_values "$path" "$prev")" -- "$cur"))
+  if [[ " $(_axon_value_flags "$cmdpath") " == *" $prev "* ]]; then
+    COMPREPLY=($(compgen -W "$(_axon_flag_values "$cmdpath" "$prev")" -- "$cur"))
     return
   fi
   if [[ "$cur" == -* ]]; then
-    COMPREPLY=($(compgen -W "$(_axon_flags "$path") $(_axon_flags "")" -- "$cur"))
+    COMPREPLY=($(compgen -W "$(_axon_flags "$cmdpath") $(_axon_flags "")" -- "$cur"))
     return
   fi
   local subcommands
-  subcommands="$(_axon_subcommands "$path")"
+  subcommands="$(_axon_subcommands "$cmdpath")"
   if [[ -n "$subcommands" && $nargs -eq 0 ]]; then
     COMPREPLY=($(compgen -W "$subcommands" -- "$cur"))
     return
   fi
   local argument
-  argument="$(_axon_argument "$path" "$nargs")"
+  argument="$(_axon_argument "$cmdpath" "$nargs")"
   case "$argument" in
     api) COMPREPLY=($(compgen -W "$(axon ${COMPLETE_APIS_COMMAND} 2>/dev/null)" -- "$cur")) ;;
     file) COMPREPLY=($(compgen -f -- "$cur")) ;;
@@ -162,53 +164,95 @@ complete -o default -o bashdefault -F _axon axon
 }
 
 function renderFish(specs: CommandSpec[]): string {
+  const root = specs.find((spec) => spec.path === "");
+  const switchFunction = (fn: string, pick: (spec: CommandSpec) => string[]): string => {
+    const arms = specs
+      .map((spec) => [spec.path, pick(spec)] as const)
+      .filter(([, words]) => words.length > 0)
+      .map(
+        ([key, words]) =>
+          `    case ${shellQuote(key)}\n      printf '%s\\n' ${words.map(shellQuote).join(" ")}`,
+      );
+    return [`function ${fn}`, "  switch $argv[1]", ...arms, "  end", "end"].join("\n");
+  };
   const lines = [
     "# axon completion for fish: save as ~/.config/fish/completions/axon.fish",
     "#   axon completion fish > ~/.config/fish/completions/axon.fish",
+    switchFunction("__axon_subcommands", (spec) => spec.subcommands.map((sub) => sub.name)),
+    switchFunction("__axon_value_flags", (spec) =>
+      spec.valueFlags.flatMap((flag) => flag.spellings),
+    ),
+    `# Walks the words before the cursor as bash's _axon does: subcommands extend the command path,
+# flag values are skipped, anything else is a positional argument. Prints the path, then how many
+# positional arguments precede the cursor.
+function __axon_where
+  set -l words (commandline -opc)
+  set -e words[1]
+  set -l cmdpath ''
+  set -l nargs 0
+  set -l skip 0
+  for word in $words
+    if test $skip -eq 1
+      set skip 0
+      continue
+    end
+    if string match -q -- '-*' $word
+      contains -- $word (__axon_value_flags $cmdpath) (__axon_value_flags '')
+      and set skip 1
+      continue
+    end
+    if test $nargs -eq 0; and contains -- $word (__axon_subcommands $cmdpath)
+      set cmdpath (string trim -- "$cmdpath $word")
+    else
+      set nargs (math $nargs + 1)
+    end
+  end
+  printf '%s\\n' $cmdpath $nargs
+end
+# True when the cursor is in the command PATH (argv[1]), after exactly argv[2] positional
+# arguments when that is given.
+function __axon_at
+  set -l where (__axon_where)
+  test "$where[1]" = "$argv[1]"; or return 1
+  test (count $argv) -lt 2; or test "$where[2]" = "$argv[2]"
+end`,
     "complete -c axon -f",
   ];
-  const topLevel = specs.find((spec) => spec.path === "")?.subcommands.map((sub) => sub.name) ?? [];
+  const flagLine = (condition: string | undefined, spec: CommandSpec, flag: string): string => {
+    const valued = spec.valueFlags.find((v) => v.spellings.includes(flag));
+    const name = flag.startsWith("--") ? `-l ${flag.slice(2)}` : `-s ${flag.slice(1)}`;
+    const values =
+      valued === undefined
+        ? ""
+        : valued.choices.length > 0
+          ? ` -xa ${shellQuote(valued.choices.join(" "))}`
+          : " -r";
+    const when = condition === undefined ? "" : ` -n ${shellQuote(condition)}`;
+    return `complete -c axon${when} ${name}${values}`;
+  };
+  // The root's flags are global (commander reads them after any subcommand).
+  if (root !== undefined)
+    for (const flag of root.flags) lines.push(flagLine(undefined, root, flag));
   for (const spec of specs) {
-    const words = spec.path === "" ? [] : spec.path.split(" ");
-    const condition =
-      words.length === 0
-        ? "__fish_use_subcommand"
-        : [
-            ...words.map((word) => `__fish_seen_subcommand_from ${word}`),
-            ...(spec.subcommands.length > 0
-              ? [`not __fish_seen_subcommand_from ${spec.subcommands.map((s) => s.name).join(" ")}`]
-              : []),
-          ].join("; and ");
+    const at = `__axon_at ${shellQuote(spec.path)}`;
     for (const sub of spec.subcommands) {
       lines.push(
-        `complete -c axon -n ${shellQuote(condition)} -a ${shellQuote(sub.name)} -d ${shellQuote(sub.description)}`,
+        `complete -c axon -n ${shellQuote(`${at} 0`)} -a ${shellQuote(sub.name)} -d ${shellQuote(sub.description)}`,
       );
     }
-    const flagCondition =
-      words.length === 0
-        ? `not __fish_seen_subcommand_from ${topLevel.join(" ")}`
-        : words.map((word) => `__fish_seen_subcommand_from ${word}`).join("; and ");
-    for (const flag of spec.flags) {
-      const valued = spec.valueFlags.find((v) => v.spellings.includes(flag));
-      const name = flag.startsWith("--") ? `-l ${flag.slice(2)}` : `-s ${flag.slice(1)}`;
-      const values =
-        valued === undefined
-          ? ""
-          : valued.choices.length > 0
-            ? ` -xa ${shellQuote(valued.choices.join(" "))}`
-            : " -r";
-      lines.push(`complete -c axon -n ${shellQuote(flagCondition)} ${name}${values}`);
-    }
-    const [first] = spec.args;
-    if (words.length > 0 && first !== undefined) {
+    if (spec.path === "") continue;
+    for (const flag of spec.flags) lines.push(flagLine(at, spec, flag));
+    spec.args.forEach((arg, index) => {
+      // A command with subcommands takes them in its first place.
+      if (index === 0 && spec.subcommands.length > 0) return;
       const source =
-        first.kind === "api"
+        arg.kind === "api"
           ? `(axon ${COMPLETE_APIS_COMMAND} 2>/dev/null)`
-          : first.kind === "words"
-            ? first.words.join(" ")
-            : "(__fish_complete_path)";
-      lines.push(`complete -c axon -n ${shellQuote(flagCondition)} -a ${shellQuote(source)}`);
-    }
+          : arg.kind === "words"
+            ? arg.words.join(" ")
+            : "(__fish_complete_path (commandline -ct))";
+      lines.push(`complete -c axon -n ${shellQuote(`${at} ${index}`)} -a ${shellQuote(source)}`);
+    });
   }
   return `${lines.join("\n")}\n`;
 }
