@@ -256,7 +256,7 @@ function streamPrefix(apiName: string): string {
  * The log group's ARN, which Live Tail needs: the account and partition are the cluster's
  * execution role's (same stack, same account), so no call is made for them.
  */
-export function logGroupArnOf(refs: AwsClusterRefs): string | undefined {
+function logGroupArnOf(refs: AwsClusterRefs): string | undefined {
   const match = /^arn:([^:]+):iam::(\d{12}):/.exec(refs.executionRoleArn);
   if (match === null) return undefined;
   return `arn:${match[1]}:logs:${refs.region}:${match[2]}:log-group:${refs.logGroupName}`;
@@ -266,7 +266,7 @@ const RUNTIME_HEADER =
   /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,3})?( +[A-Za-z]+ +)\[([^\]]*)\]/;
 
 /** One event as `axon logs` lines (see the header comment), ending in a newline. */
-export function formatLogEvent(apiName: string, event: LogEvent): string {
+function formatLogEvent(apiName: string, event: LogEvent): string {
   const task = taskIdOfStream(event.stream).slice(0, 8);
   const time = formatLogTime(new Date(event.timestamp));
   const text = event.message.replace(/\r?\n$/, "");
