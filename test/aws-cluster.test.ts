@@ -10,6 +10,11 @@ import os from "node:os";
 import path from "node:path";
 import { DescribeClustersCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import {
+  CloudWatchLogsClient,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 import { afterEach, describe, expect, test } from "vitest";
 import {
   clientConfig,
@@ -21,7 +26,7 @@ import {
   startMoto,
   type MotoServer,
 } from "../packages/control-plane/src/providers/aws/testing/moto-server.js";
-import { makeTestCluster } from "./helpers.js";
+import { copyExample, makeTestCluster } from "./helpers.js";
 
 const HAS_MOTO = motoAvailable();
 const IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0";
@@ -39,6 +44,20 @@ async function moto(): Promise<MotoServer> {
   return server;
 }
 
+/** Writes lines to a log stream, as the awslogs driver of a replica's task would. */
+async function putReplicaLog(group: string, stream: string, lines: string[]): Promise<void> {
+  const logs = new CloudWatchLogsClient(clientConfig);
+  await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: stream }));
+  const now = Date.now();
+  await logs.send(
+    new PutLogEventsCommand({
+      logGroupName: group,
+      logStreamName: stream,
+      logEvents: lines.map((message, index) => ({ timestamp: now + index, message })),
+    }),
+  );
+}
+
 function clusterYaml(text: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), "axon-cluster-yaml-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,7 +67,7 @@ function clusterYaml(text: string): string {
 }
 
 describe.skipIf(!HAS_MOTO)("aws environments on moto (skipped when python3 has no moto)", () => {
-  test("cluster up --provider aws, env list/use, cluster info, API commands refused, cluster down twice", async () => {
+  test("cluster up --provider aws, env list/use, cluster info, an API deployed, listed, logged, found again from tags and deleted, cluster down twice", async () => {
     // Given a moto server and a cluster config
     const server = await moto();
     const cluster = await makeTestCluster();
@@ -120,35 +139,122 @@ describe.skipIf(!HAS_MOTO)("aws environments on moto (skipped when python3 has n
     expect(info.stdout).toContain("axon-demo: CREATE_COMPLETE");
     expect(info.stdout).toContain(result.cluster.loadBalancerUrl);
 
-    // When an API command targets it, Then it is a clear "not yet", by flag or by default
-    const get = await cluster.axon(["get", "--env", "demo"], awsEnv);
-    expect(get.code).toBe(1);
-    expect(get.stderr).toContain(
-      "not yet: demo is an AWS cluster, and APIs on ECS come with issue 20",
+    // When the iris example is deployed to it (issue 20), Then ECS gets its pieces and the
+    // answer has the same shape as a local deploy, with the endpoint on the load balancer
+    const project = copyExample("iris-sklearn");
+    const deploy = await cluster.axon(
+      ["deploy", project, "--env", "demo", "--no-wait", "-o", "json"],
+      awsEnv,
     );
+    expect(deploy.stderr).toContain("registered task definition axon-demo-iris-classifier:1");
+    expect(deploy.stderr).not.toMatch(/error|warning/i);
+    expect(deploy.code).toBe(0);
+    const deployed = JSON.parse(deploy.stdout) as {
+      results: Array<{ api: string; outcome: string; endpoint: string }>;
+    };
+    expect(deployed.results).toEqual([
+      expect.objectContaining({
+        api: "iris-classifier",
+        outcome: "created",
+        endpoint: `${result.cluster.loadBalancerUrl}/iris-classifier`,
+      }),
+    ]);
+    const withApi = await leftovers();
+    expect(withApi.services).toHaveLength(1);
+    expect(withApi.targetGroups).toHaveLength(1);
+    expect(withApi.taskDefinitions).toHaveLength(1);
+    expect(withApi.scalableTargets).toEqual(["service/axon-demo/iris-classifier"]);
+
+    // When it is deployed again unchanged, Then nothing changes
+    const again = await cluster.axon(
+      ["deploy", project, "--env", "demo", "--no-wait", "-o", "json"],
+      awsEnv,
+    );
+    expect(JSON.parse(again.stdout)).toMatchObject({ results: [{ outcome: "unchanged" }] });
+    expect((await leftovers()).taskDefinitions).toEqual(withApi.taskDefinitions);
+
+    // When get lists the environment, by flag or by default, Then the API is there; ECS on moto
+    // never starts tasks, so it is still rolling out
+    const get = await cluster.axon(["get", "--env", "demo", "-o", "json"], awsEnv);
+    expect(get.code).toBe(0);
+    expect(JSON.parse(get.stdout)).toMatchObject({
+      apis: [{ name: "iris-classifier", status: "updating", replicas: { requested: 1 } }],
+    });
     expect((await cluster.axon(["env", "use", "demo"], awsEnv)).code).toBe(0);
-    const byDefault = await cluster.axon(["get"], awsEnv);
-    expect(byDefault.code).toBe(1);
-    expect(byDefault.stderr).toContain(
-      "APIs on ECS are not available yet (they come with issue 20)",
-    );
+    const one = await cluster.axon(["get", "iris-classifier", "-o", "json"], awsEnv);
+    expect(one.code).toBe(0);
+    expect(JSON.parse(one.stdout)).toMatchObject({
+      name: "iris-classifier",
+      spec: { name: "iris-classifier", predictor: { path: "predictor.py" } },
+    });
+    // And rollback, which ECS does by itself, is refused with what to do instead
+    const rollback = await cluster.axon(["rollback", "iris-classifier"], awsEnv);
+    expect(rollback.code).toBe(1);
+    expect(rollback.stderr).toContain("axon rollback works on the local environment only");
     expect((await cluster.axon(["env", "use", "local"], awsEnv)).code).toBe(0);
-    expect((await cluster.axon(["get", "-o", "json"], awsEnv)).code).toBe(0);
+    expect(JSON.parse((await cluster.axon(["get", "-o", "json"], awsEnv)).stdout)).toEqual({
+      apis: [],
+    });
+
+    // When a replica's lines are in CloudWatch Logs, Then axon logs shows them
+    await putReplicaLog("/axon/demo", "iris-classifier/replica/0123456789abcdef", [
+      "axon-replica: serving iris-classifier on :8080",
+    ]);
+    const logs = await cluster.axon(["logs", "iris-classifier", "--env", "demo"], awsEnv);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain("axon-replica: serving iris-classifier on :8080");
+
+    // When $AXON_HOME is lost, Then the API is found again from the account's tags
+    cluster.cleanup(); // stops the daemon and removes its home
+    const fresh = await makeTestCluster();
+    expect(
+      (
+        await fresh.axon(
+          ["env", "add", "demo", "--provider", "aws", "--region", "us-east-1"],
+          awsEnv,
+        )
+      ).code,
+    ).toBe(0);
+    expect(
+      JSON.parse((await fresh.axon(["get", "--env", "demo", "-o", "json"], awsEnv)).stdout),
+    ).toMatchObject({ apis: [{ name: "iris-classifier" }] });
+
+    // When it is deleted, Then none of its pieces is left, and the cluster's are
+    const deleted = await fresh.axon(
+      ["delete", "iris-classifier", "--env", "demo", "--yes"],
+      awsEnv,
+    );
+    expect(deleted.stderr).toBe("");
+    expect(deleted.code).toBe(0);
+    const afterDelete = await leftovers();
+    expect(afterDelete).toMatchObject({
+      services: [],
+      targetGroups: [],
+      taskDefinitions: [],
+      scalableTargets: [],
+      loadBalancers: ["axon-demo"],
+    });
+    // And an API deployed again is deleted by cluster down before the stack
+    expect((await fresh.axon(["deploy", project, "--env", "demo", "--no-wait"], awsEnv)).code).toBe(
+      0,
+    );
 
     // When cluster down targets it
-    const down = await cluster.axon(["cluster", "down", "--env", "demo", "--yes"], awsEnv);
+    const down = await fresh.axon(["cluster", "down", "--env", "demo", "--yes"], awsEnv);
     // Then nothing of any type is left
     expect(down.code).toBe(0);
     expect(down.stdout).toContain("stack axon-demo deleted from us-east-1");
     expect(await leftovers()).toEqual(NOTHING);
 
     // When it runs again, Then it is a no-op that says so
-    const again = await cluster.axon(["cluster", "down", "--env", "demo", "--yes"], awsEnv);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/^stack axon-demo does not exist in us-east-1: nothing to delete/);
+    const downAgain = await fresh.axon(["cluster", "down", "--env", "demo", "--yes"], awsEnv);
+    expect(downAgain.code).toBe(0);
+    expect(downAgain.stdout).toMatch(
+      /^stack axon-demo does not exist in us-east-1: nothing to delete/,
+    );
 
     // And the environment can be forgotten
-    const removed = await cluster.axon(["env", "remove", "demo"], awsEnv);
+    const removed = await fresh.axon(["env", "remove", "demo"], awsEnv);
     expect(removed.stdout).toContain("environment demo removed");
   });
 

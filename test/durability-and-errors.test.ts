@@ -60,14 +60,22 @@ describe("durability", () => {
 });
 
 describe("restart", () => {
-  test("after cluster down, an unchanged deploy --wait returns once the API answers again", async () => {
+  test("after cluster down and up, the API is still live, and an unchanged deploy --wait returns once it answers again", async () => {
     // Given a live iris API and a stopped cluster
     const c = await makeTestCluster();
     const project = copyExample("iris-sklearn");
     expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
     expect((await c.axon(["cluster", "down", "--yes"])).code).toBe(0);
 
-    // When the same project is deployed again with --wait (this starts the cluster)
+    // When the cluster comes back (a clean restart), Then the API keeps its status: a completed
+    // rollout is not "updating" again, while its replica starts
+    expect((await c.axon(["cluster", "up"])).code).toBe(0);
+    const back = JSON.parse((await c.axon(["get", "iris-classifier", "-o", "json"])).stdout) as {
+      status: string;
+    };
+    expect(back.status).toBe("live");
+
+    // When the same project is deployed again with --wait
     const again = await c.axon(["deploy", project, "--wait"]);
 
     // Then it reports the API unchanged, waits for its replica, and the endpoint answers at once

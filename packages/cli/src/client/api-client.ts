@@ -5,6 +5,7 @@
  */
 import {
   AWS_SETTINGS_HEADER,
+  ENV_HEADER,
   LOG_STREAM_END_TRAILER,
   type LogStreamEnd,
   type ApiDetail,
@@ -57,6 +58,14 @@ export interface ApiClientOptions {
   token: string;
   /** Aborted on Ctrl-C. */
   signal: AbortSignal;
+  /** Sent with every request: the target environment and the shell's AWS settings. */
+  headers?: Record<string, string>;
+}
+
+/** Where API commands act: an environment (`--env`) and the AWS settings its calls use. */
+export interface ClientTarget {
+  env?: string;
+  awsSettings?: Record<string, string>;
 }
 
 interface RequestOptions {
@@ -92,11 +101,30 @@ export class ApiClient {
   readonly baseUrl: string;
   readonly #token: string;
   readonly #signal: AbortSignal;
+  readonly #headers: Record<string, string>;
 
   constructor(options: ApiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.#token = options.token;
     this.#signal = options.signal;
+    this.#headers = options.headers ?? {};
+  }
+
+  /**
+   * This client, acting on `target`: API routes go to its environment (the `Axon-Env` header; the
+   * daemon's default without one) with the shell's AWS settings for an AWS environment's calls.
+   */
+  withTarget(target: ClientTarget): ApiClient {
+    return new ApiClient({
+      baseUrl: this.baseUrl,
+      token: this.#token,
+      signal: this.#signal,
+      headers: {
+        ...this.#headers,
+        ...(target.env === undefined ? {} : { [ENV_HEADER]: target.env }),
+        ...awsSettingsHeader(target.awsSettings ?? {}),
+      },
+    });
   }
 
   /** `GET /v1/health` (no auth): a quick probe, with a short deadline. */
@@ -469,7 +497,7 @@ export class ApiClient {
   }
 
   async #send(method: string, route: string, options: RequestOptions): Promise<HttpResponse> {
-    const headers: Record<string, string> = { ...options.headers };
+    const headers: Record<string, string> = { ...this.#headers, ...options.headers };
     if (options.auth !== false) headers["authorization"] = `Bearer ${this.#token}`;
     if (options.contentType !== undefined) headers["content-type"] = options.contentType;
     if (options.accept !== undefined) headers["accept"] = options.accept;

@@ -28,7 +28,9 @@ export function makeDeleteCommand(ctx: CliContext): Command {
     .option("-y, --yes", "do not ask for confirmation")
     .addOption(outputOption())
     .action(async (name: string, flags: DeleteFlags, command: Command) => {
-      const { client } = await requireDaemon(resolveHome(ctx, command), ctx.signal);
+      const { targetClient } = await import("../services/target-environment.js");
+      const daemon = await requireDaemon(resolveHome(ctx, command), ctx.signal);
+      const client = await targetClient(ctx, command, daemon.client);
       if (flags.yes !== true) {
         const api = await client.getApi(name);
         if (hasSomethingToLose(api)) {

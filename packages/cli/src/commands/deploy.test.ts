@@ -54,6 +54,45 @@ describe("axon deploy", () => {
     expect(put?.authorization).toBe(`Bearer ${daemon.token}`);
   });
 
+  it("asks on a terminal before replacing an API deployed from another folder; no answer deploys nothing", async () => {
+    // Given iris-classifier deployed from another project folder
+    const dir = await makeIrisProject();
+    const daemon = await startFakeDaemon();
+    const existing = makeApiDetail("iris-classifier", `${daemon.url}/iris-classifier`, "live");
+    existing.projectPath = "/home/someone/other-project";
+    daemon.apis.set("iris-classifier", existing);
+
+    // When a person deploys this folder's iris-classifier and answers no
+    const no = await runCli(["deploy", dir, "--no-wait"], {
+      env: daemon.env,
+      interactive: true,
+      stdin: "n\n",
+    });
+    // Then the question names both folders, and nothing was uploaded or deployed
+    expect(no.stderr).toContain(
+      `iris-classifier was deployed from /home/someone/other-project; replace it with the one in ${dir}? (y/n) cancelled`,
+    );
+    expect(no.exitCode).toBe(1);
+    expect(daemon.requests.some((r) => r.path === "/v1/deploy")).toBe(false);
+
+    // When the answer is yes, or --yes is given, or the folder is the same one, Then it deploys
+    const yes = await runCli(["deploy", dir, "--no-wait"], {
+      env: daemon.env,
+      interactive: true,
+      stdin: "y\n",
+    });
+    expect(yes.exitCode).toBe(0);
+    existing.projectPath = "/home/someone/other-project";
+    daemon.apis.set("iris-classifier", existing);
+    const flag = await runCli(["deploy", dir, "--no-wait", "--yes"], {
+      env: daemon.env,
+      interactive: true,
+    });
+    expect(flag.stderr).not.toContain("was deployed from");
+    expect(flag.exitCode).toBe(0);
+    expect(daemon.requests.filter((r) => r.path === "/v1/deploy")).toHaveLength(2);
+  });
+
   it("forwards the shell's AWS settings unless --no-aws-credentials, and shows build progress", async () => {
     // Given a shell with AWS settings (and unrelated variables)
     const dir = await makeIrisProject();

@@ -66,6 +66,7 @@ export function makeDeployCommand(ctx: CliContext): Command {
             })
           : undefined;
       let recorded = false;
+      const { env: environment } = command.optsWithGlobals<{ env?: string }>();
       let summary: DeploySummary;
       try {
         summary = await deployProject(
@@ -79,11 +80,16 @@ export function makeDeployCommand(ctx: CliContext): Command {
             wait,
             waitTimeoutMs,
             forwardAwsCredentials: flags.awsCredentials,
+            ...(environment === undefined ? {} : { environment }),
+            // A person at a terminal is asked before an API from another folder is replaced;
+            // scripts get the control plane's warning instead.
+            checkReplacements: ctx.interactive && flags.yes !== true,
             ...(gatewayPort === undefined ? {} : { gatewayPort }),
           },
           async (event) => {
             if (event.type === "packed" && flags.yes !== true)
               await confirmLargeProject(ctx, event.files, event.largeFiles);
+            if (event.type === "replacing") await confirmReplacing(ctx, event.apis, event.here);
             if (event.type === "deployed") recorded = true;
             if (live !== undefined) live.update(event);
             else reportPlainProgress(ctx, ui, event, json);
@@ -130,6 +136,7 @@ function reportPlainProgress(
   switch (event.type) {
     case "validated":
     case "packed":
+    case "replacing":
       return;
     case "building":
       // pip's output, as it comes; stderr so `-o json` keeps stdout clean.
@@ -183,6 +190,22 @@ function notLiveError(failed: WaitedApi[], total: number): UserError {
     details: failed.map((api) => api.error?.message ?? api.name).join("\n"),
     hint: "see what happened with `axon logs <api>`",
   });
+}
+
+/** Asks before replacing APIs last deployed from another project folder. */
+async function confirmReplacing(
+  ctx: CliContext,
+  apis: Array<{ name: string; from: string }>,
+  here: string,
+): Promise<void> {
+  const { confirmOrCancel } = await import("../ui/prompt.js");
+  for (const api of apis) {
+    await confirmOrCancel(
+      ctx,
+      `${api.name} was deployed from ${api.from}; replace it with the one in ${here}?`,
+      "--yes",
+    );
+  }
 }
 
 async function confirmLargeProject(

@@ -28,7 +28,9 @@ export function makeGetCommand(ctx: CliContext): Command {
     )
     .addOption(outputOption())
     .action(async (name: string | undefined, flags: GetFlags, self: Command) => {
-      const { client } = await requireDaemon(resolveHome(ctx, self), ctx.signal);
+      const { targetClient } = await import("../services/target-environment.js");
+      const daemon = await requireDaemon(resolveHome(ctx, self), ctx.signal);
+      const client = await targetClient(ctx, self, daemon.client);
       if (flags.watch === true) return watch(ctx, client, name, flags.output === "json");
       const ui = await import("../ui/apis.js");
       if (name === undefined) {

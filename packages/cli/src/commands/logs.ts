@@ -44,14 +44,24 @@ export function makeLogsCommand(ctx: CliContext): Command {
         import("../ui/logs.js"),
       ]);
       const home = resolveHome(ctx, self);
-      const connection = await findDaemon(home, ctx.signal);
+      const { env } = self.optsWithGlobals<{ env?: string }>();
+      // An AWS environment's logs are in CloudWatch: the daemon reads them, so it is started.
+      const connection =
+        env !== undefined && env !== "local"
+          ? (await (await import("../client/start-daemon.js")).connectOrStartDaemon(ctx, { home }))
+              .connection
+          : await findDaemon(home, ctx.signal);
       // With the local cluster down, the log file on disk (what the workers wrote until it stopped).
       const disk = connection === undefined ? await import("../services/logs-on-disk.js") : null;
       if (disk !== null) {
         const file = disk.apiLogFile(home, name);
         ctx.stderr.write(`note: the local cluster is not running; showing ${file} on disk\n`);
       }
-      const client = connection?.client ?? disk?.logFileSource(home);
+      const { targetClient } = await import("../services/target-environment.js");
+      const client =
+        connection === undefined
+          ? disk?.logFileSource(home)
+          : await targetClient(ctx, self, connection.client);
       if (client === undefined) throw new UserError("the local cluster is not running");
       const json = flags.output === "json";
       // On a terminal (or with colours forced) lines are laid out and coloured; piped, they are

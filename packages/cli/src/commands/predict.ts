@@ -27,7 +27,9 @@ export function makePredictCommand(ctx: CliContext): Command {
           file === undefined || file === "-" ? { stdin: ctx.stdin } : { file },
           ctx.cwd,
         );
-        const { client } = await requireDaemon(resolveHome(ctx, command), ctx.signal);
+        const { targetClient } = await import("../services/target-environment.js");
+        const daemon = await requireDaemon(resolveHome(ctx, command), ctx.signal);
+        const client = await targetClient(ctx, command, daemon.client);
         const response = await service.predict(client, name, payload, ctx.signal);
         if (flags.output === "json") {
           // The answer as data: a JSON body is nested as JSON, anything else as its text.

@@ -17,7 +17,9 @@ export function makeRollbackCommand(ctx: CliContext): Command {
     .addOption(outputOption())
     .action(
       async (name: string, version: string | undefined, flags: OutputOptions, cmd: Command) => {
-        const { client } = await requireDaemon(resolveHome(ctx, cmd), ctx.signal);
+        const { targetClient } = await import("../services/target-environment.js");
+        const daemon = await requireDaemon(resolveHome(ctx, cmd), ctx.signal);
+        const client = await targetClient(ctx, cmd, daemon.client);
         const result = await client.rollbackApi(name, version);
         if (flags.output === "json") printJson(ctx.stdout, result);
         else ctx.stdout.write(`${result.message}\n`);

@@ -4,10 +4,11 @@
  * optionally wait for the APIs to go live. Progress goes to an injected callback; nothing prints.
  */
 import type { ApiDetail, Diagnostic, DeployResponse, EventLine } from "@axon/control-plane/api";
+import path from "node:path";
 import { connectOrStartDaemon } from "../client/start-daemon.js";
 import type { ApiClient } from "../client/api-client.js";
 import type { CliContext } from "../context.js";
-import { UserError } from "../errors.js";
+import { ApiError, UserError } from "../errors.js";
 import { packProject, type BundleFile } from "./bundle.js";
 import { locateConfig, validateConfig } from "./config.js";
 import { readApiLogs } from "./logs.js";
@@ -26,6 +27,13 @@ export interface DeployOptions {
   python?: string;
   /** Forward the shell's AWS settings to the replicas (local provider only). */
   forwardAwsCredentials: boolean;
+  /** The environment to deploy to (`--env`); the daemon's default when undefined. */
+  environment?: string;
+  /**
+   * Look up the config's APIs first and report (`replacing`) the ones deployed from another
+   * project folder, so the command can ask before replacing them (on a terminal, without --yes).
+   */
+  checkReplacements?: boolean;
 }
 
 /** Files at least this big are listed in the `packed` event, so the command can ask about them. */
@@ -45,6 +53,8 @@ export type DeployProgress =
     }
   /** `skipped`: the control plane already had this bundle (same content hash), so nothing was sent. */
   | { type: "uploaded"; bytes: number; sha256: string; skipped: boolean }
+  /** APIs of the config deployed from another project folder, which this deploy would replace. */
+  | { type: "replacing"; apis: Array<{ name: string; from: string }>; here: string }
   /** A line of environment-build progress (dependencies.sh, pip). */
   | { type: "building"; message: string }
   | { type: "deployed"; response: DeployResponse }
@@ -107,7 +117,18 @@ export async function deployProject(
     ...(options.gatewayPort === undefined ? {} : { gatewayPort: options.gatewayPort }),
     ...(options.python === undefined ? {} : { python: options.python }),
   });
-  const { client } = connection;
+  // API routes act on the target environment; an AWS one's calls use this shell's AWS settings.
+  const { pickForwardedAwsVariables } = await import("@axon/config");
+  const client = connection.client.withTarget({
+    ...(options.environment === undefined ? {} : { env: options.environment }),
+    awsSettings: pickForwardedAwsVariables(ctx.env),
+  });
+
+  if (options.checkReplacements === true) {
+    const elsewhere = await deployedElsewhere(client, config);
+    if (elsewhere.length > 0)
+      await onProgress({ type: "replacing", apis: elsewhere, here: config.dir });
+  }
 
   const uploaded = !(await client.hasBundle(bundle.sha256));
   if (uploaded) await client.putBundle(bundle.sha256, bundle.data);
@@ -277,4 +298,25 @@ async function waitForOneApi(
       },
     };
   }
+}
+
+/** The config's APIs that exist already and were last deployed from another project folder. */
+async function deployedElsewhere(
+  client: ApiClient,
+  config: { dir: string; apis: Array<{ name: string }> },
+): Promise<Array<{ name: string; from: string }>> {
+  const found: Array<{ name: string; from: string }> = [];
+  for (const { name } of config.apis) {
+    let existing: ApiDetail;
+    try {
+      existing = await client.getApi(name);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) continue;
+      throw error;
+    }
+    const from = existing.projectPath;
+    if (from !== undefined && path.resolve(from) !== path.resolve(config.dir))
+      found.push({ name, from });
+  }
+  return found;
 }

@@ -1,17 +1,19 @@
 /**
- * `--env NAME` on a command about APIs (deploy, get, logs, delete, predict, rollback). Only the
- * local environment runs APIs until APIs on ECS land (issue 20): an AWS environment gets a clear
- * "not yet", and an unknown name is listed against the known ones. (Without `--env`, the daemon
- * applies its default environment itself.)
+ * `--env NAME` on a command about APIs (deploy, get, logs, delete, predict, rollback). An unknown
+ * name is listed against the known ones before anything runs; API commands send the environment
+ * (`Axon-Env`) and this shell's AWS settings with their requests (`targetClient`), so the daemon
+ * acts on that environment — locally, or on its ECS cluster with the caller's credentials. Without
+ * `--env`, the daemon applies its default environment itself.
  */
 import type { Command } from "commander";
+import type { ApiClient } from "../client/api-client.js";
 import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
 import { UserError } from "../errors.js";
 
 const API_COMMANDS = new Set(["deploy", "get", "logs", "delete", "predict", "rollback"]);
 
-/** Throws when `--env` names an environment `command` cannot act on. */
+/** Throws when `--env` names no environment. */
 export async function checkTargetEnvironment(ctx: CliContext, command: Command): Promise<void> {
   const { env } = command.optsWithGlobals<{ env?: string }>();
   if (env === undefined || env === "local" || !API_COMMANDS.has(command.name())) return;
@@ -25,13 +27,18 @@ export async function checkTargetEnvironment(ctx: CliContext, command: Command):
       nextSteps: ["axon env list", "axon cluster up --provider aws --config cluster.yaml"],
     });
   }
-  if (found.provider === "aws") {
-    throw new UserError(
-      `not yet: ${env} is an AWS cluster, and APIs on ECS come with issue 20 (axon ${command.name()} works on the local environment only)`,
-      {
-        hint: `axon cluster info --env ${env} and axon cluster down --env ${env} work on it now`,
-        nextSteps: [`axon ${command.name()} --env local …`],
-      },
-    );
-  }
+}
+
+/** `client`, acting on the command's `--env` (else the daemon's default) with this shell's AWS settings. */
+export async function targetClient(
+  ctx: CliContext,
+  command: Command,
+  client: ApiClient,
+): Promise<ApiClient> {
+  const { env } = command.optsWithGlobals<{ env?: string }>();
+  const { pickForwardedAwsVariables } = await import("@axon/config");
+  return client.withTarget({
+    ...(env === undefined ? {} : { env }),
+    awsSettings: pickForwardedAwsVariables(ctx.env as NodeJS.ProcessEnv),
+  });
 }

@@ -248,7 +248,20 @@ export async function startFakeControlPlane(
         const poll = polls.get(name) ?? sequence.length;
         polls.set(name, poll + 1);
         const step = sequence[Math.min(poll, sequence.length - 1)] ?? { status: "live" };
-        const current: ApiDetail = { ...detail, status: step.status };
+        // Ready replicas of an API deployed through the fake follow its status, as the real
+        // daemon's do; one a test put in place keeps the replicas it was given.
+        const current: ApiDetail = {
+          ...detail,
+          status: step.status,
+          ...(deployed.has(name)
+            ? {
+                replicas: {
+                  ...detail.replicas,
+                  upToDate: step.status === "live" ? detail.replicas.requested : 0,
+                },
+              }
+            : {}),
+        };
         if (step.statusMessage !== undefined) current.statusMessage = step.statusMessage;
         send(res, 200, current);
         return;

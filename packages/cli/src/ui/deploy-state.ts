@@ -91,6 +91,8 @@ export function reduceDeploy(
           },
         ],
       };
+    case "replacing":
+      return state; // asked on the terminal before going on
     case "packed":
       return {
         ...state,

@@ -7,6 +7,7 @@ import type { FastifyRequest } from "fastify";
 import { isForwardedAwsVariable } from "@axon/config";
 import { AWS_SETTINGS_HEADER, type ClusterStreamLine } from "../contract/index.js";
 import { DomainError } from "../errors.js";
+import type { AwsApisDeps } from "../services/aws-apis.js";
 import type { AwsClusterDeps } from "../services/aws-cluster.js";
 import type { RouteContext } from "./context.js";
 
@@ -33,6 +34,22 @@ export function clusterDeps(
     signal: stream.signal,
     onResource: (resource) => stream.send({ type: "resource", resource }),
     onProgress: (message) => stream.send({ type: "progress", message }),
+  };
+}
+
+/** The AWS APIs service's deps for `request` (see `clusterDeps`), with the bundle store. */
+export function awsApisDeps(
+  context: RouteContext,
+  request: FastifyRequest,
+  options: { signal?: AbortSignal; onProgress?: (message: string) => void } = {},
+): AwsApisDeps {
+  return {
+    store: context.store,
+    events: context.events,
+    bundles: context.bundles,
+    awsSettings: awsSettingsOf(request),
+    signal: options.signal ?? AbortSignal.timeout(PLAIN_REQUEST_MS),
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
   };
 }
 

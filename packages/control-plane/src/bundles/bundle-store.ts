@@ -16,7 +16,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, renameSync, statSync } from "node:fs";
-import { lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, readFile, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -105,6 +105,13 @@ export class BundleStore {
       else this.#held.delete(sha256);
       this.#touch(sha256);
     };
+  }
+
+  /** The archive's bytes (to upload it to a cluster bucket); the caller holds it meanwhile. */
+  async read(sha256: string): Promise<Uint8Array> {
+    BundleStore.assertSha(sha256);
+    this.#touch(sha256);
+    return readFile(this.#archivePath(sha256));
   }
 
   #touch(sha256: string): void {

@@ -16,6 +16,7 @@ import type {
 } from "../contract/index.js";
 import { DomainError } from "../errors.js";
 import type { EventSink } from "../events/event-sink.js";
+import { clusterRefs } from "../providers/aws/api-names.js";
 import { emptyBundleBucket } from "../providers/aws/bundle-bucket.js";
 import { sweepCluster } from "../providers/aws/cluster-sweep.js";
 import { estimateClusterCost } from "../providers/aws/cluster-costs.js";
@@ -183,7 +184,6 @@ export async function tearDownAwsCluster(
   envName: string,
 ): Promise<ClusterDownResponse> {
   const record = awsEnvironment(deps.store, envName);
-  // APIs on ECS come with issue 20; until then an AWS environment has none to delete first.
   const ports = await connect(deps, record.region);
   const stack = stackDeps(deps, ports, record.name);
   const started = Date.now();
@@ -195,6 +195,8 @@ export async function tearDownAwsCluster(
       objectsDeleted: 0,
     };
   }
+  // The APIs first: their services hold the ECS cluster, their rules and target groups the ALB.
+  const apis = await deleteApisOf(deps, ports, record, existing);
   let objectsDeleted = 0;
   const bucket = existing.outputs.BucketName;
   if (bucket !== undefined) {
@@ -241,9 +243,34 @@ export async function tearDownAwsCluster(
   });
   return {
     outcome: "deleted",
-    message: `stack ${record.stackName} deleted from ${record.region}${objectsDeleted > 0 ? ` (${objectsDeleted} bundles removed first)` : ""}`,
+    message: `stack ${record.stackName} deleted from ${record.region}${apis.length > 0 ? ` (APIs deleted first: ${apis.join(", ")})` : ""}${objectsDeleted > 0 ? ` (${objectsDeleted} bundles removed first)` : ""}`,
     objectsDeleted,
   };
+}
+
+/** Deletes every API on the stack's cluster; none when the stack never got its outputs. */
+async function deleteApisOf(
+  deps: AwsClusterDeps,
+  ports: AwsPorts,
+  record: EnvironmentRecord,
+  stack: ClusterStackState,
+): Promise<string[]> {
+  if (stack.outputs.ClusterName === undefined || stack.outputs.ListenerArn === undefined) return [];
+  let refs;
+  try {
+    refs = clusterRefs(record.name, record.region, record.stackName, stack.outputs);
+  } catch {
+    return []; // a stack without every output was never usable: no API was deployed on it
+  }
+  const { deleteAllAwsApis } = await import("./aws-apis.js");
+  return deleteAllAwsApis({
+    ports,
+    refs,
+    target: ports.target,
+    signal: deps.signal,
+    ...(deps.pollMs === undefined ? {} : { pollMs: deps.pollMs }),
+    ...(deps.onProgress === undefined ? {} : { onProgress: deps.onProgress }),
+  });
 }
 
 interface ClusterTarget {

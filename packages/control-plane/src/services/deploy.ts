@@ -59,34 +59,7 @@ export async function deployApis(
 ): Promise<DeployResponse> {
   const { store, bundles, secrets } = deps;
   const progress = deps.onProgress ?? ((): void => {});
-  assertDeployRequest(request);
-  BundleStore.assertSha(request.bundle);
-  if (!bundles.has(request.bundle)) {
-    throw new DomainError("bundle.not_found", `bundle ${request.bundle} has not been uploaded`, {
-      status: 404,
-      hint: "upload it with PUT /v1/bundles/<sha256> before deploying (the CLI does this for you)",
-    });
-  }
-  const projectDir = await bundles.unpack(request.bundle);
-
-  let parsed: ReturnType<typeof parseApiConfig>;
-  try {
-    parsed = parseApiConfig(request.config, request.configFileName, {
-      fileExists: (rel) => projectHas(projectDir, rel),
-    });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      throw new DomainError(
-        "config.invalid",
-        `${request.configFileName} is not a valid API configuration`,
-        {
-          diagnostics: error.diagnostics,
-          hint: "fix the fields listed and deploy again; `axon validate` checks a config without deploying",
-        },
-      );
-    }
-    throw error;
-  }
+  const { projectDir, parsed } = await readDeployRequest(bundles, request);
 
   // What this engine cannot run (accelerators it lacks) is refused before anything is built;
   // what has no meaning on it is said.
@@ -187,6 +160,43 @@ export async function deployApis(
   }
   const moved = replacedFromElsewhere(plans, request);
   return { results, warnings: [...parsed.deprecations, ...engineWarnings, ...moved] };
+}
+
+/** A deploy request's project, unpacked, and its config, parsed against it (any engine). */
+export async function readDeployRequest(
+  bundles: BundleStore,
+  request: DeployRequest,
+): Promise<{ projectDir: string; parsed: ReturnType<typeof parseApiConfig> }> {
+  assertDeployRequest(request);
+  BundleStore.assertSha(request.bundle);
+  if (!bundles.has(request.bundle)) {
+    throw new DomainError("bundle.not_found", `bundle ${request.bundle} has not been uploaded`, {
+      status: 404,
+      hint: "upload it with PUT /v1/bundles/<sha256> before deploying (the CLI does this for you)",
+    });
+  }
+  const projectDir = await bundles.unpack(request.bundle);
+
+  let parsed: ReturnType<typeof parseApiConfig>;
+  try {
+    parsed = parseApiConfig(request.config, request.configFileName, {
+      fileExists: (rel) => projectHas(projectDir, rel),
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw new DomainError(
+        "config.invalid",
+        `${request.configFileName} is not a valid API configuration`,
+        {
+          diagnostics: error.diagnostics,
+          hint: "fix the fields listed and deploy again; `axon validate` checks a config without deploying",
+        },
+      );
+    }
+    throw error;
+  }
+
+  return { projectDir, parsed };
 }
 
 /**

@@ -15,7 +15,9 @@ export function makeMonitorBaselineCommand(ctx: CliContext): Command {
     .argument("<api>", "name of an api with `monitoring` in its config")
     .addOption(outputOption())
     .action(async (name: string, flags: OutputOptions, self: Command) => {
-      const { client } = await requireDaemon(resolveHome(ctx, self), ctx.signal);
+      const { targetClient } = await import("../../services/target-environment.js");
+      const daemon = await requireDaemon(resolveHome(ctx, self), ctx.signal);
+      const client = await targetClient(ctx, self, daemon.client);
       const result = await client.pinBaseline(name);
       if (flags.output === "json") printJson(ctx.stdout, result);
       else ctx.stdout.write(`${result.message}\n`);

@@ -2,8 +2,11 @@ import type { FastifyInstance } from "fastify";
 import type { ServerResponse } from "node:http";
 import { toErrorBody } from "../../errors.js";
 import { summarizeApi } from "../../reconcile/status.js";
+import { deployToAws } from "../../services/aws-apis.js";
 import { deployApis, type DeployDeps } from "../../services/deploy.js";
+import { awsApisDeps } from "../cluster-deps.js";
 import type { RouteContext } from "../context.js";
+import { targetEnvironment } from "../environment-guard.js";
 import { reportServerError } from "../failures.js";
 import type { DeployRequest, DeployResponse, DeployStreamLine } from "../../contract/index.js";
 
@@ -30,11 +33,24 @@ export function registerDeployRoute(app: FastifyInstance, context: RouteContext)
       const body = request.body ?? ({} as DeployRequest);
       const raw = reply.raw;
       const signal = abortedWhenClientLeaves(raw);
+      const env = targetEnvironment(context, request);
+      // On an AWS environment the deploy is ECS's: the same request and stream, another service.
+      const run = (onProgress?: (message: string) => void): Promise<DeployResponse> =>
+        env.provider === "aws"
+          ? deployToAws(
+              awsApisDeps(context, request, {
+                signal,
+                ...(onProgress === undefined ? {} : { onProgress }),
+              }),
+              env.record,
+              body,
+            )
+          : deployApis(deps(signal, onProgress), body);
       // The bundle is not collected while this deploy builds its environment (bundle-store.ts).
       const release = context.bundles.hold(String(body.bundle));
       raw.once("close", release);
       if (!(request.headers.accept ?? "").includes("application/x-ndjson"))
-        return deployApis(deps(signal), body).finally(release);
+        return run().finally(release);
 
       reply.hijack();
       raw.writeHead(200, { "Content-Type": "application/x-ndjson", "Cache-Control": "no-cache" });
@@ -42,10 +58,7 @@ export function registerDeployRoute(app: FastifyInstance, context: RouteContext)
         if (!raw.destroyed) raw.write(`${JSON.stringify(line)}\n`);
       };
       try {
-        const result = await deployApis(
-          deps(signal, (message) => send({ type: "progress", message })),
-          body,
-        );
+        const result = await run((message) => send({ type: "progress", message }));
         send({ type: "result", result });
       } catch (error) {
         const { status, body: errorBody } = toErrorBody(error);

@@ -59,14 +59,19 @@ describe("environment routes", () => {
     });
     expect(used.json<EnvironmentInfo>().isDefault).toBe(true);
 
-    // Then API routes refuse it clearly (APIs on ECS are the next issue), with or without --env
+    // Then the routes that exist only locally refuse it clearly, with or without --env (the
+    // others act on its ECS cluster: test/aws-cluster.test.ts)
     for (const headers of [auth, { ...auth, "axon-env": "prod" }]) {
-      const apis = await app.inject({ method: "GET", url: "/v1/apis", headers });
-      expect(apis.statusCode).toBe(501);
-      expect(apis.json<ErrorBody>()).toMatchObject({
+      const rollback = await app.inject({
+        method: "POST",
+        url: "/v1/apis/iris/rollback",
+        headers,
+        payload: {},
+      });
+      expect(rollback.statusCode).toBe(501);
+      expect(rollback.json<ErrorBody>()).toMatchObject({
         code: "env.not_supported",
-        message:
-          "environment prod is an AWS cluster, and APIs on ECS are not available yet (they come with issue 20)",
+        message: "axon rollback works on the local environment only; prod is an AWS cluster",
       });
     }
     // And an unknown --env is named with the ones there are

@@ -2,14 +2,20 @@ import { parseDuration } from "@axon/config";
 import type { FastifyInstance } from "fastify";
 import type { ApiDetail } from "../../contract/index.js";
 import { DomainError } from "../../errors.js";
+import { describeAwsApi } from "../../services/aws-apis.js";
 import { describeApi } from "../../services/describe-api.js";
+import { awsApisDeps } from "../cluster-deps.js";
 import type { RouteContext } from "../context.js";
+import { targetEnvironment } from "../environment-guard.js";
 
 /** `GET /v1/apis/:name[?since=1h]`: `since` sets the start of the monitoring range. */
 export function registerGetApiRoute(app: FastifyInstance, context: RouteContext): void {
   app.get<{ Params: { name: string }; Querystring: { since?: string } }>(
     "/v1/apis/:name",
     async (request): Promise<ApiDetail> => {
+      const env = targetEnvironment(context, request);
+      if (env.provider === "aws")
+        return describeAwsApi(awsApisDeps(context, request), env.record, request.params.name);
       const now = new Date();
       const since = parseSince(request.query.since, now);
       return describeApi(context, request.params.name, {

@@ -1,9 +1,12 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { DomainError } from "../../errors.js";
+import { awsLogSource } from "../../services/aws-apis.js";
 import { requireApi } from "../../services/describe-api.js";
 import { LOG_STREAM_END_TRAILER, type LogStreamEnd } from "../../contract/index.js";
+import { awsApisDeps } from "../cluster-deps.js";
 import type { RouteContext } from "../context.js";
+import { targetEnvironment } from "../environment-guard.js";
 
 interface LogsQuery {
   follow?: string;
@@ -23,10 +26,16 @@ export function registerLogsRoute(app: FastifyInstance, context: RouteContext): 
   app.get<{ Params: { name: string }; Querystring: LogsQuery }>(
     "/v1/apis/:name/logs",
     async (request, reply) => {
-      const name = requireApi(context, request.params.name).name;
+      const env = targetEnvironment(context, request);
       const follow = request.query.follow === "1" || request.query.follow === "true";
       const tail = parseTail(request.query.tail);
-      const logs = context.provider.logs;
+      const aws =
+        env.provider === "aws"
+          ? await awsLogSource(awsApisDeps(context, request), env.record, request.params.name)
+          : undefined;
+      const name =
+        aws === undefined ? requireApi(context, request.params.name).name : request.params.name;
+      const logs = aws ?? context.provider.logs;
       const { text, position } = await logs.tail(name, tail);
       if (!follow) {
         return reply.type("text/plain; charset=utf-8").send(text);
@@ -35,7 +44,8 @@ export function registerLogsRoute(app: FastifyInstance, context: RouteContext): 
       const streaming = streamFollow(reply.raw, {
         follow: (onData, signal) => logs.follow(name, position, onData, signal),
         text,
-        isDeleted: () => context.store.getApi(name) === undefined,
+        // An API on ECS is not in the store; its follow ends when the client leaves.
+        isDeleted: () => aws === undefined && context.store.getApi(name) === undefined,
         stopping: stopping.signal,
       });
       following.add(streaming);

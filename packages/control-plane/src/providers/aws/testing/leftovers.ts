@@ -12,9 +12,21 @@ import {
   DescribeVpcsCommand,
   EC2Client,
 } from "@aws-sdk/client-ec2";
-import { DescribeClustersCommand, ECSClient, ListClustersCommand } from "@aws-sdk/client-ecs";
+import {
+  ApplicationAutoScalingClient,
+  DescribeScalableTargetsCommand,
+} from "@aws-sdk/client-application-auto-scaling";
+import {
+  DescribeClustersCommand,
+  DescribeServicesCommand,
+  ECSClient,
+  ListClustersCommand,
+  ListServicesCommand,
+  ListTaskDefinitionsCommand,
+} from "@aws-sdk/client-ecs";
 import {
   DescribeLoadBalancersCommand,
+  DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
@@ -50,7 +62,39 @@ export async function leftovers(): Promise<Record<string, string[]>> {
     new DescribeLogGroupsCommand({}),
   );
   const roles = await new IAMClient(clientConfig).send(new ListRolesCommand({}));
+  // An API's pieces (issue 20): services of any cluster still ACTIVE, target groups, task
+  // definitions not deregistered, scalable targets.
+  const services: string[] = [];
+  for (const cluster of described.clusters ?? []) {
+    if (cluster.status !== "ACTIVE") continue;
+    const listed = await new ECSClient(clientConfig).send(
+      new ListServicesCommand({ cluster: cluster.clusterArn }),
+    );
+    if ((listed.serviceArns ?? []).length === 0) continue;
+    // moto lists deleted (INACTIVE) services too; AWS stops listing them.
+    const states = await new ECSClient(clientConfig).send(
+      new DescribeServicesCommand({ cluster: cluster.clusterArn, services: listed.serviceArns }),
+    );
+    for (const service of states.services ?? []) {
+      if (service.status !== "INACTIVE") services.push(service.serviceArn ?? "");
+    }
+  }
+  const targetGroups = await new ElasticLoadBalancingV2Client(clientConfig).send(
+    new DescribeTargetGroupsCommand({}),
+  );
+  const taskDefinitions = await new ECSClient(clientConfig).send(
+    new ListTaskDefinitionsCommand({ status: "ACTIVE" }),
+  );
+  const scalableTargets = await new ApplicationAutoScalingClient(clientConfig).send(
+    new DescribeScalableTargetsCommand({ ServiceNamespace: "ecs" }),
+  );
   return {
+    services,
+    targetGroups: (targetGroups.TargetGroups ?? []).map((group) => group.TargetGroupName ?? ""),
+    taskDefinitions: taskDefinitions.taskDefinitionArns ?? [],
+    scalableTargets: (scalableTargets.ScalableTargets ?? []).map(
+      (target) => target.ResourceId ?? "",
+    ),
     stacks: (stacks.StackSummaries ?? [])
       .filter((stack) => stack.StackStatus !== "DELETE_COMPLETE")
       .map((stack) => `${stack.StackName ?? ""} ${stack.StackStatus ?? ""}`),
@@ -76,6 +120,10 @@ export async function leftovers(): Promise<Record<string, string[]>> {
 
 /** What `leftovers()` returns for an account with nothing of ours. */
 export const NOTHING = {
+  services: [],
+  targetGroups: [],
+  taskDefinitions: [],
+  scalableTargets: [],
   stacks: [],
   vpcs: [],
   subnets: [],

@@ -1,0 +1,285 @@
+/**
+ * APIs on an AWS environment (issue 20, decision 0009): `deploy`, `get`, `logs` and `delete` with
+ * `--env <aws env>` act on the environment's ECS cluster through the per-API resources of
+ * `providers/aws/api-*.ts`. The account is the record: nothing about an AWS API is stored in
+ * `$AXON_HOME`; every read describes the cluster's services by their tags, so a lost home loses
+ * nothing. Deploys are level-based and idempotent (an unchanged spec makes no mutating call), and
+ * the rollout itself is ECS's (rolling or canary, circuit breaker and alarm rollback).
+ *
+ * The AWS calls are made with the calling shell's AWS settings (forwarded per request, never
+ * stored), or the daemon's own chain when it sent none.
+ */
+import { specToYaml, type Diagnostic } from "@axon/config";
+import type { BundleStore } from "../bundles/bundle-store.js";
+import type {
+  ApiDetail,
+  ApiListResponse,
+  ApiSummary,
+  DeleteResponse,
+  DeployRequest,
+  DeployResponse,
+  DeployResult,
+} from "../contract/index.js";
+import { DomainError } from "../errors.js";
+import { clusterRefs, type EcsApiDeps } from "../providers/aws/api-names.js";
+import { describeClusterStack } from "../providers/aws/cluster-stack.js";
+import type { AwsPorts } from "../providers/aws/sdk.js";
+import type { LogSource } from "../providers/provider.js";
+import type { EnvironmentRecord } from "../state/store.js";
+import type { AwsClusterDeps } from "./aws-cluster.js";
+import { readDeployRequest } from "./deploy.js";
+import { exampleCurl, sampleCurl } from "./example-curl.js";
+
+export interface AwsApisDeps extends AwsClusterDeps {
+  bundles: BundleStore;
+}
+
+/** Stack states whose outputs an API can be deployed against. */
+const USABLE = new Set([
+  "CREATE_COMPLETE",
+  "UPDATE_COMPLETE",
+  "UPDATE_ROLLBACK_COMPLETE",
+  "UPDATE_IN_PROGRESS",
+  "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+]);
+
+/** Connects to the environment's region and reads its cluster's refs from the stack. */
+export async function connectAwsEnvironment(
+  deps: AwsApisDeps,
+  record: EnvironmentRecord,
+): Promise<EcsApiDeps> {
+  const ports = await connect(deps, record.region);
+  const call = {
+    target: ports.target,
+    signal: deps.signal,
+    ...(deps.pollMs === undefined ? {} : { pollMs: deps.pollMs }),
+  };
+  const stack = await describeClusterStack(
+    { ...call, cloudFormation: ports.cloudFormation, onResource: () => {} },
+    record.stackName,
+  );
+  if (stack === undefined) {
+    throw new DomainError(
+      "env.no_cluster",
+      `environment ${record.name} has no cluster: stack ${record.stackName} does not exist in ${record.region}`,
+      {
+        status: 404,
+        hint: `create it with axon cluster up --provider aws --config cluster.yaml --env ${record.name}`,
+      },
+    );
+  }
+  if (!USABLE.has(stack.status)) {
+    throw new DomainError(
+      "env.cluster_not_ready",
+      `the cluster of environment ${record.name} is not usable: stack ${record.stackName} is ${stack.status}${stack.statusReason === undefined ? "" : ` (${stack.statusReason})`}`,
+      {
+        status: 409,
+        hint: `axon cluster info --env ${record.name}; axon cluster up again repairs or finishes it`,
+      },
+    );
+  }
+  return {
+    ...call,
+    ports,
+    refs: clusterRefs(record.name, record.region, record.stackName, stack.outputs),
+    ...(deps.onProgress === undefined ? {} : { onProgress: deps.onProgress }),
+  };
+}
+
+/** Deploys every API of the request's config to the environment's cluster. */
+export async function deployToAws(
+  deps: AwsApisDeps,
+  record: EnvironmentRecord,
+  request: DeployRequest,
+): Promise<DeployResponse> {
+  const { parsed } = await readDeployRequest(deps.bundles, request);
+  const { fargateSize } = await import("../providers/aws/api-task-definition.js");
+  const { planApiScaling, applyApiScaling } = await import("../providers/aws/api-scaling.js");
+  const { deployApiResources } = await import("../providers/aws/api-deploy.js");
+  // Everything Axon can check itself is checked before the first AWS call (moto checks none of it).
+  for (const spec of parsed.apis) fargateSize(spec);
+  const ecs = await connectAwsEnvironment(deps, record);
+  const { checkRollout } = await import("../providers/aws/api-rollout.js");
+  for (const spec of parsed.apis) checkRollout(spec, ecs.refs);
+  const warnings: Diagnostic[] = [...parsed.deprecations];
+  const results: DeployResult[] = [];
+  for (const spec of parsed.apis) {
+    const deployed = await deployApiResources(ecs, {
+      spec,
+      bundleSha256: request.bundle,
+      readBundle: () => deps.bundles.read(request.bundle),
+      configFile: request.configFileName,
+    });
+    const scaling = await applyApiScaling(ecs, spec);
+    // A knob the config sets that AWS cannot honour is said at deploy; the defaults' notes only
+    // in `get <api>` (five warnings on every deploy of a config that sets none would be noise).
+    for (const note of planApiScaling(spec, ecs.refs).notes) {
+      const knob = /^[a-z_]+/.exec(note)?.[0] ?? "";
+      if (knob === "" || !request.config.includes(knob)) continue;
+      warnings.push({
+        file: request.configFileName,
+        path: `${spec.name}.autoscaling`,
+        message: note,
+      });
+    }
+    const outcome =
+      deployed.outcome === "unchanged" && scaling !== "unchanged" ? "updated" : deployed.outcome;
+    const curl = sampleCurl(deployed.endpointUrl, request.projectPath);
+    results.push({
+      api: spec.name,
+      kind: spec.kind,
+      outcome,
+      message:
+        outcome === "unchanged"
+          ? `${spec.name} (${spec.kind}) is up to date on ${record.name}`
+          : `${outcome === "created" ? "creating" : "updating"} ${spec.name} (${spec.kind}) on ${record.name}: ECS rolls it out`,
+      endpoint: deployed.endpointUrl,
+      ...(curl === null ? {} : { exampleCurl: curl }),
+    });
+  }
+  return { results, warnings };
+}
+
+/** Every API of the environment, from its cluster's tagged services. */
+export async function listAwsApis(
+  deps: AwsApisDeps,
+  record: EnvironmentRecord,
+): Promise<ApiListResponse> {
+  const ecs = await connectAwsEnvironment(deps, record);
+  const { describeAwsApis, listAwsApiNames } = await import("../providers/aws/api-status.js");
+  const names = await listAwsApiNames(ecs);
+  const states = names.length === 0 ? [] : await describeAwsApis(ecs, names);
+  return { apis: states.map((state) => summaryOf(state)) };
+}
+
+/** One API of the environment, with its spec read back from its task definition. */
+export async function describeAwsApi(
+  deps: AwsApisDeps,
+  record: EnvironmentRecord,
+  name: string,
+): Promise<ApiDetail> {
+  const ecs = await connectAwsEnvironment(deps, record);
+  const { describeAwsApis, describeAwsApiSpec } = await import("../providers/aws/api-status.js");
+  const [state] = await describeAwsApis(ecs, [name]);
+  if (state === undefined) throw notFound(record, name);
+  const spec = await describeAwsApiSpec(ecs, state);
+  const { planApiScaling } = await import("../providers/aws/api-scaling.js");
+  const { fargateSize } = await import("../providers/aws/api-task-definition.js");
+  const notes: string[] = [];
+  if (spec !== undefined) {
+    const size = fargateSize(spec);
+    notes.push(
+      `each replica is a Fargate task of ${size.cpu / 1024} vCPU and ${size.memory / 1024} GB (task definition revision ${state.revision})`,
+      ...planApiScaling(spec, ecs.refs).notes,
+    );
+  }
+  if (state.rollout !== undefined) {
+    notes.push(
+      `rollout ${state.rollout.state}: ${state.rollout.stage}${state.rollout.reason === undefined ? "" : ` (${state.rollout.reason})`}`,
+    );
+  }
+  for (const reason of state.stoppedTasks) notes.push(`a task stopped: ${reason}`);
+  return {
+    ...summaryOf(state),
+    spec: spec === undefined ? {} : { ...spec },
+    specYaml: spec === undefined ? "" : specToYaml(spec),
+    exampleCurl: exampleCurl(state.endpoint, null),
+    environment: {
+      key: null,
+      python: "python3 (the replica image's)",
+      basePython: "python3",
+      baseVersion: null,
+      isolated: false,
+      packages: 0,
+      distributions: [],
+    },
+    versions: [
+      {
+        id: `revision ${state.revision}`,
+        createdAt: state.lastUpdated,
+        specHash: state.specHash ?? "",
+        bundle: state.bundle ?? "",
+        liveAt: state.status === "live" ? state.lastUpdated : null,
+        current: true,
+      },
+    ],
+    events: state.events,
+    notes,
+  };
+}
+
+/** Deletes an API's scaling, service, route, task definitions and (unshared) bundle. */
+export async function deleteAwsApi(
+  deps: AwsApisDeps,
+  record: EnvironmentRecord,
+  name: string,
+): Promise<DeleteResponse> {
+  const ecs = await connectAwsEnvironment(deps, record);
+  const { removeApiScaling } = await import("../providers/aws/api-scaling.js");
+  const { deleteApiResources } = await import("../providers/aws/api-delete.js");
+  await removeApiScaling(ecs, name);
+  const outcome = await deleteApiResources(ecs, name);
+  if (outcome === "absent") throw notFound(record, name);
+  return { message: `deleted ${name} from ${record.name}` };
+}
+
+/** Deletes every API of the cluster (before its stack goes: the ALB and cluster must be free). */
+export async function deleteAllAwsApis(ecs: EcsApiDeps): Promise<string[]> {
+  const { listAwsApiNames } = await import("../providers/aws/api-status.js");
+  const { removeApiScaling } = await import("../providers/aws/api-scaling.js");
+  const { deleteApiResources } = await import("../providers/aws/api-delete.js");
+  const names = await listAwsApiNames(ecs);
+  for (const name of names) {
+    ecs.onProgress?.(`deleting API ${name}`);
+    await removeApiScaling(ecs, name);
+    await deleteApiResources(ecs, name);
+  }
+  return names;
+}
+
+/** The environment's logs (CloudWatch Logs), for the logs route. */
+export async function awsLogSource(
+  deps: AwsApisDeps,
+  record: EnvironmentRecord,
+  name: string,
+): Promise<LogSource> {
+  const ecs = await connectAwsEnvironment(deps, record);
+  const { describeAwsApis } = await import("../providers/aws/api-status.js");
+  const [state] = await describeAwsApis(ecs, [name]);
+  if (state === undefined) throw notFound(record, name);
+  const { AwsLogSource } = await import("../providers/aws/api-logs.js");
+  return new AwsLogSource({ ports: ecs.ports, refs: ecs.refs, target: ecs.target });
+}
+
+function summaryOf(state: {
+  name: string;
+  status: ApiSummary["status"];
+  statusMessage?: string;
+  replicas: ApiSummary["replicas"];
+  lastUpdated: string;
+  endpoint: string;
+}): ApiSummary {
+  return {
+    name: state.name,
+    kind: "RealtimeAPI",
+    status: state.status,
+    ...(state.statusMessage === undefined ? {} : { statusMessage: state.statusMessage }),
+    replicas: state.replicas,
+    lastUpdated: state.lastUpdated,
+    endpoint: state.endpoint,
+  };
+}
+
+function notFound(record: EnvironmentRecord, name: string): DomainError {
+  return new DomainError(
+    "api.not_found",
+    `there is no API named ${name} in environment ${record.name}`,
+    { status: 404, hint: `axon get --env ${record.name} lists its APIs` },
+  );
+}
+
+async function connect(deps: AwsClusterDeps, region: string): Promise<AwsPorts> {
+  if (deps.connect !== undefined) return deps.connect(region);
+  const { connectAws } = await import("../providers/aws/sdk.js");
+  return connectAws(region, deps.awsSettings ?? {});
+}
