@@ -36,6 +36,11 @@ import type { EventSubscriber } from "./events/event-sink.js";
 import { AXON_VERSION } from "./version.js";
 
 const LOCK_FILE = "daemon.lock";
+/**
+ * The phases of the current start-up, for whoever started the daemon (`axon cluster up` shows
+ * them as they come): `{ pid, supervisorPid?, phases: [{ at, text }] }`, rewritten at each phase.
+ */
+const STARTUP_FILE = "startup.json";
 const RESYNC_INTERVAL_MS = 30_000;
 /**
  * How long stopping waits for open API responses before cutting their connections. Follow streams
@@ -86,6 +91,7 @@ export class Daemon {
   #apiUrl = "";
   #stopped: Promise<void> | undefined;
   #lockHeld = false;
+  readonly #phases: { at: string; text: string }[] = [];
   readonly #stopping = new AbortController();
 
   constructor(options: DaemonOptions) {
@@ -110,7 +116,13 @@ export class Daemon {
       const parts = composeControlPlane({ ...this.#options, stopSignal: this.#stopping.signal });
       this.#parts = parts;
       const { store, provider, queue, events } = parts;
+      const stored = store.listApis().length;
+      this.#phase(`state opened: ${stored} ${stored === 1 ? "API" : "APIs"}`);
       await provider.start(this.#stopping.signal);
+      const started = provider.engineInfo();
+      this.#phase(
+        `gateway listening on ${started.gatewayUrl}, python ${started.python.version ?? "version unknown"}`,
+      );
 
       const context: RouteContext = {
         store,
@@ -146,6 +158,8 @@ export class Daemon {
           : { supervisorPid: this.#options.supervisorPid }),
       };
       this.#apiUrl = record.apiUrl;
+      // Before the record: whoever waits for the record finds this phase with it.
+      this.#phase(`control-plane API listening on ${record.apiUrl}`);
       writePrivateFile(path.join(home, DAEMON_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
 
       // Everything in the store, and everything the engine runs (an API deleted while the daemon
@@ -249,8 +263,29 @@ export class Daemon {
     const { home } = this.#options;
     if (this.#lockHeld) {
       rmSync(path.join(home, DAEMON_RECORD_FILE), { force: true });
+      rmSync(path.join(home, STARTUP_FILE), { force: true });
       rmSync(path.join(home, LOCK_FILE), { force: true });
       this.#lockHeld = false;
+    }
+  }
+
+  /** Records a start-up phase in STARTUP_FILE; best effort (the start-up does not depend on it). */
+  #phase(text: string): void {
+    this.#phases.push({ at: new Date().toISOString(), text });
+    const progress = {
+      pid: process.pid,
+      ...(this.#options.supervisorPid === undefined
+        ? {}
+        : { supervisorPid: this.#options.supervisorPid }),
+      phases: this.#phases,
+    };
+    try {
+      writePrivateFile(
+        path.join(this.#options.home, STARTUP_FILE),
+        `${JSON.stringify(progress)}\n`,
+      );
+    } catch {
+      // A full disk shows up elsewhere; the phases are only news.
     }
   }
 

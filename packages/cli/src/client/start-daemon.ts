@@ -22,10 +22,23 @@ export interface StartDaemonOptions {
   python?: string;
   /** How long to wait for the health probe to answer. */
   timeoutMs?: number;
+  /**
+   * Told each start-up phase as it happens (the spawn, then what the daemon reports in
+   * `startup.json`), instead of the one "starting the local cluster..." line on stderr.
+   */
+  onPhase?: (phase: StartupPhase) => void;
+}
+
+/** One step of the daemon's start-up. */
+export interface StartupPhase {
+  at: Date;
+  text: string;
 }
 
 /** The control plane's lock (its pid inside); named here because the CLI may not import it. */
 const DAEMON_LOCK_FILE = "daemon.lock";
+/** Where the daemon writes its start-up phases (control-plane daemon.ts, STARTUP_FILE). */
+const STARTUP_FILE = "startup.json";
 const POLL_MS = 100;
 const LOG_TAIL_LINES = 20;
 
@@ -67,7 +80,8 @@ export async function startDaemon(
   if (options.gatewayPort !== undefined) args.push("--gateway-port", String(options.gatewayPort));
   if (options.python !== undefined) args.push("--python", options.python);
 
-  ctx.stderr.write("starting the local cluster...\n");
+  const { onPhase } = options;
+  if (onPhase === undefined) ctx.stderr.write("starting the local cluster...\n");
   // Only this start's output belongs in an error message; the log keeps earlier runs too.
   const logOffset = await stat(logFile).then(
     (s) => s.size,
@@ -96,6 +110,14 @@ export async function startDaemon(
   } finally {
     await log.close();
   }
+  onPhase?.({ at: ctx.now(), text: `starting the control plane (pid ${childPid ?? "?"})` });
+  let phasesSeen = 0;
+  const reportPhases = async (): Promise<void> => {
+    if (onPhase === undefined || childPid === undefined) return;
+    const phases = await readStartupPhases(home, childPid);
+    for (const phase of phases.slice(phasesSeen)) onPhase(phase);
+    phasesSeen = Math.max(phasesSeen, phases.length);
+  };
 
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   for (;;) {
@@ -105,11 +127,12 @@ export async function startDaemon(
       });
     }
     const connection = await findDaemon(home, ctx.signal);
+    await reportPhases();
     if (connection !== undefined) {
       if ((connection.record.supervisorPid ?? connection.record.pid) !== childPid) {
-        ctx.stderr.write(
-          `another axon started the local cluster at the same time (pid ${connection.record.pid}); using it\n`,
-        );
+        const text = `another axon started the local cluster at the same time (pid ${connection.record.pid}); using it`;
+        if (onPhase === undefined) ctx.stderr.write(`${text}\n`);
+        else onPhase({ at: ctx.now(), text });
       }
       return connection;
     }
@@ -134,6 +157,30 @@ export async function startDaemon(
       );
     }
     await sleep(POLL_MS, ctx.signal);
+  }
+}
+
+/**
+ * The phases the daemon started by `ours` (the supervisor, or the daemon itself) has reported so
+ * far; none while it has not written any, or when the file is an earlier start's.
+ */
+async function readStartupPhases(home: string, ours: number): Promise<StartupPhase[]> {
+  try {
+    const progress = JSON.parse(await readFile(path.join(home, STARTUP_FILE), "utf8")) as {
+      pid?: unknown;
+      supervisorPid?: unknown;
+      phases?: unknown;
+    };
+    if (progress.pid !== ours && progress.supervisorPid !== ours) return [];
+    if (!Array.isArray(progress.phases)) return [];
+    return (progress.phases as { at?: unknown; text?: unknown }[]).flatMap((phase) =>
+      typeof phase.at === "string" && typeof phase.text === "string"
+        ? [{ at: new Date(phase.at), text: phase.text }]
+        : [],
+    );
+  } catch {
+    // Not written yet, or caught mid-rename: the next poll reads it.
+    return [];
   }
 }
 

@@ -4,9 +4,10 @@
  * showing what it costs and asking (`--yes` skips the question).
  */
 import { Command, Option } from "commander";
-import { findDaemon } from "../../client/daemon.js";
+import { findDaemon, type DaemonConnection } from "../../client/daemon.js";
+import type { StartDaemonOptions } from "../../client/start-daemon.js";
 import type { CliContext } from "../../context.js";
-import { resolveHome } from "../../context.js";
+import { resolveHome, sleep } from "../../context.js";
 import { UserError } from "../../errors.js";
 import { gatewayPortFromEnv, outputOption, parsePort, type OutputOptions } from "../../options.js";
 import { printJson } from "../../output.js";
@@ -86,17 +87,12 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
           );
         }
       } else {
-        const { startDaemon } = await import("../../client/start-daemon.js");
-        const started = performance.now();
-        connection = await startDaemon(ctx, {
+        connection = await startWithProgress(ctx, {
+          json: flags.output === "json",
           home,
           ...(gatewayPort === undefined ? {} : { gatewayPort }),
           ...(flags.python === undefined ? {} : { python: flags.python }),
         });
-        const seconds = ((performance.now() - started) / 1000).toFixed(1);
-        ctx.stderr.write(
-          `local cluster started at ${connection.record.apiUrl} (${seconds}s); gateway ${connection.record.gatewayUrl}\n`,
-        );
       }
       const info = await connection.client.info();
       if (flags.output === "json") {
@@ -106,4 +102,75 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
       const { renderClusterInfo } = await import("../../ui/cluster.js");
       ctx.stdout.write(`${renderClusterInfo(info)}\n`);
     });
+}
+
+/** How long `cluster up` waits for the stored APIs' replicas before leaving them to start alone. */
+const REPLICA_WAIT_MS = 120_000;
+const REPLICA_POLL_MS = 250;
+
+/**
+ * Starts the daemon showing each phase as it happens (the daemon's own, then its replicas coming
+ * back), each with the time since the command began; resolves once they are ready.
+ */
+async function startWithProgress(
+  ctx: CliContext,
+  options: StartDaemonOptions & { json: boolean },
+): Promise<DaemonConnection> {
+  const { startDaemon } = await import("../../client/start-daemon.js");
+  const { startClusterUpProgress } = await import("../../ui/live-cluster-up.js");
+  const { json, ...start } = options;
+  const progress = startClusterUpProgress(ctx, {
+    plain: json,
+    waiting: "waiting for the control plane",
+  });
+  try {
+    const connection = await startDaemon(ctx, {
+      ...start,
+      onPhase: (phase) => progress.step(phase.text, phase.at),
+    });
+    const replicas = await waitForReplicas(ctx, connection, (text) => progress.waiting(text));
+    progress.waiting(undefined);
+    if (replicas !== undefined) progress.step(replicas, ctx.now());
+    const { apiUrl, gatewayUrl } = connection.record;
+    progress.step(`ready: control plane ${apiUrl}, gateway ${gatewayUrl}`, ctx.now());
+    return connection;
+  } finally {
+    await progress.stop();
+  }
+}
+
+/**
+ * Waits until every stored API whose status is not `error` has its requested replicas ready
+ * (bounded: they go on starting after that), telling `waiting` the count as it changes. Returns
+ * the summary line, or undefined when no API has replicas to start.
+ */
+async function waitForReplicas(
+  ctx: CliContext,
+  connection: DaemonConnection,
+  waiting: (text: string) => void,
+): Promise<string | undefined> {
+  const deadline = Date.now() + REPLICA_WAIT_MS;
+  for (;;) {
+    const { apis } = await connection.client.listApis();
+    const readyOf = (replicas: (typeof apis)[number]["replicas"]): number =>
+      Math.min(replicas.requested, replicas.upToDate + replicas.stale);
+    const requested = apis.reduce((sum, api) => sum + api.replicas.requested, 0);
+    const ready = apis.reduce((sum, api) => sum + readyOf(api.replicas), 0);
+    if (requested === 0) return undefined;
+    const failed = apis.filter((api) => api.status === "error").map((api) => api.name);
+    const pending = apis.filter(
+      (api) => api.status !== "error" && readyOf(api.replicas) < api.replicas.requested,
+    );
+    const count = `${ready} of ${requested}`;
+    if (pending.length === 0) {
+      return failed.length === 0
+        ? `replicas ready: ${count}`
+        : `replicas ready: ${count}; failing: ${failed.join(", ")} (see axon get ${failed[0] ?? ""})`;
+    }
+    if (Date.now() >= deadline) {
+      return `replicas ready: ${count}; still starting: ${pending.map((api) => api.name).join(", ")} (axon get shows when they are)`;
+    }
+    waiting(`replicas starting: ${count} ready`);
+    await sleep(REPLICA_POLL_MS, ctx.signal);
+  }
 }
