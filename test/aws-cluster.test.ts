@@ -120,7 +120,7 @@ describe.skipIf(!HAS_MOTO)("aws environments on moto (skipped when python3 has n
     expect(created.loadBalancers).toEqual(["axon-demo"]);
     expect(created.buckets).toEqual([result.cluster.bucket]);
     expect(created.logGroups).toEqual(["/axon/demo"]);
-    expect(created.roles).toHaveLength(2);
+    expect(created.roles).toHaveLength(3); // execution, task, and ECS infrastructure (canary traffic);
     expect(created.securityGroups).toHaveLength(2);
 
     // And the environment is registered next to local
@@ -164,6 +164,10 @@ describe.skipIf(!HAS_MOTO)("aws environments on moto (skipped when python3 has n
     expect(withApi.targetGroups).toHaveLength(1);
     expect(withApi.taskDefinitions).toHaveLength(1);
     expect(withApi.scalableTargets).toEqual(["service/axon-demo/iris-classifier"]);
+
+    // And cluster info counts it
+    const info2 = await cluster.axon(["cluster", "info", "--env", "demo", "-o", "json"], awsEnv);
+    expect(JSON.parse(info2.stdout)).toMatchObject({ apis: 1 });
 
     // When it is deployed again unchanged, Then nothing changes
     const again = await cluster.axon(

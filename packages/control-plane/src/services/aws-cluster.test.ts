@@ -135,7 +135,7 @@ describe.skipIf(!HAS_MOTO)("AWS clusters on moto (skipped when python3 has no mo
         ?.SSEAlgorithm,
     ).toBe("AES256");
     // (moto's CloudFormation ignores PublicAccessBlockConfiguration: the template test checks it)
-    expect((await leftovers()).roles).toHaveLength(2);
+    expect((await leftovers()).roles).toHaveLength(3); // execution, task, and ECS infrastructure (canary traffic);
 
     // When described
     const info = await describeAwsCluster(deps, "demo");

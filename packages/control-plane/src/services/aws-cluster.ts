@@ -175,7 +175,26 @@ export async function describeAwsCluster(
   const record = awsEnvironment(deps.store, envName);
   const ports = await connect(deps, record.region);
   const state = await describeClusterStack(stackDeps(deps, ports, record.name), record.stackName);
-  return clusterInfo(record, state, 0);
+  return clusterInfo(record, state, await countApis(deps, ports, record, state));
+}
+
+/** How many APIs run on the stack's cluster (0 when it has none or never got its outputs). */
+async function countApis(
+  deps: AwsClusterDeps,
+  ports: AwsPorts,
+  record: EnvironmentRecord,
+  state: ClusterStackState | undefined,
+): Promise<number> {
+  if (state === undefined || state.outputs.ClusterName === undefined) return 0;
+  let refs;
+  try {
+    refs = clusterRefs(record.name, record.region, record.stackName, state.outputs);
+  } catch {
+    return 0;
+  }
+  const { listAwsApiNames } = await import("../providers/aws/api-status.js");
+  const names = await listAwsApiNames({ ports, refs, target: ports.target, signal: deps.signal });
+  return names.length;
 }
 
 /** Empties the bucket and deletes the stack; `absent` (a no-op) when there is no stack. */

@@ -83,12 +83,13 @@ const at = (ms: number): string => formatLogTime(new Date(ms));
 describe.skipIf(!HAS_MOTO)(
   "an API's logs on CloudWatch Logs (skipped when python3 has no moto)",
   () => {
-    it("Given two replica streams of iris and one of iris-v2, When iris is tailed, Then its lines come in time order in the CLI's shape, short task ids in place of replica ids", async () => {
+    it("Given two replica streams of iris and one of iris-v2, When iris is tailed, Then its lines come in time order in the CLI's shape, short task ids in place of replica ids, without the in-flight metric's EMF lines", async () => {
       const cluster = await freshCluster();
       const t = Date.now() - 5_000;
       await put(cluster, `iris/replica/${TASK_A}`, [
         [t, "axon-replica: downloading bundle ab12"],
         [t + 2, "2026-11-23 16:50:01.123 INFO [iris r-3fa2c1 w0] model loaded"],
+        [t + 3, '{"_aws":{"Timestamp":1,"CloudWatchMetrics":[]},"InFlightRequests":2}'],
         [t + 4, "hello from print()"],
       ]);
       await put(cluster, `iris/replica/${TASK_B}`, [

@@ -143,7 +143,7 @@ export class AwsLogSource implements LogSource {
         ? new SeenEvents(mark.since, mark.ids)
         : new SeenEvents(position + 1, []);
     const write = (events: LogEvent[], source: "poll" | "live"): void => {
-      const fresh = seen.accept(events, source);
+      const fresh = seen.accept(events, source).filter((event) => !isMetricLine(event.message));
       if (fresh.length > 0)
         onData(Buffer.from(fresh.map((event) => formatLogEvent(apiName, event)).join("")));
     };
@@ -229,7 +229,10 @@ export class AwsLogSource implements LogSource {
       const prefix = streamPrefix(apiName);
       events.push(
         ...(page.events ?? [])
-          .filter((event) => (event.logStreamName ?? "").startsWith(prefix))
+          .filter(
+            (event) =>
+              (event.logStreamName ?? "").startsWith(prefix) && !isMetricLine(event.message ?? ""),
+          )
           .map(filteredEvent),
       );
       // A page can be empty with more to come: only the token says when it ends.
@@ -245,6 +248,14 @@ export class AwsLogSource implements LogSource {
   #callDeps(signal: AbortSignal): AwsCallDeps {
     return { target: this.#deps.target, signal, pollMs: Math.min(this.#pollMs, 1000) };
   }
+}
+
+/**
+ * The replica front's in-flight metric (CloudWatch Embedded Metric Format, `replica/emf-metrics.ts`)
+ * shares the replica's stdout with its log: CloudWatch reads it as a metric, `axon logs` leaves it out.
+ */
+function isMetricLine(message: string): boolean {
+  return message.startsWith('{"_aws"');
 }
 
 /** The stream name prefix of an API's replica streams (the trailing `/` keeps `iris-v2` out). */

@@ -105,6 +105,10 @@ export function clusterRefs(
     assignPublicIp: need("AssignPublicIp") === "ENABLED",
     vpcId: need("VpcId"),
     image: need("Image"),
+    // Stacks made before canary rollouts have no such role: a canary is refused there, clearly.
+    ...(outputs.EcsInfrastructureRoleArn === undefined
+      ? {}
+      : { ecsInfrastructureRoleArn: outputs.EcsInfrastructureRoleArn }),
   };
 }
 

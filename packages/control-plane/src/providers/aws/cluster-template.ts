@@ -51,6 +51,7 @@ export const CLUSTER_OUTPUT_NAMES = [
   "LogGroupName",
   "ExecutionRoleArn",
   "TaskRoleArn",
+  "EcsInfrastructureRoleArn",
   "TaskSecurityGroupId",
   "TaskSubnetIds",
   "AssignPublicIp",
@@ -244,6 +245,69 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
       Tags: tags,
     },
   };
+  // ECS itself shifts a canary's traffic between the API's two target groups by editing its
+  // listener rule (decision 0009, docs/aws.md): this role lets it, for this account's ALB rules only.
+  resources["EcsInfrastructureRole"] = {
+    Type: "AWS::IAM::Role",
+    Properties: {
+      Description: `Axon cluster ${config.clusterName}: lets ECS move a canary rollout's traffic on the load balancer`,
+      AssumeRolePolicyDocument: {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Service: "ecs.amazonaws.com" },
+            Action: "sts:AssumeRole",
+            Condition: { StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } } },
+          },
+        ],
+      },
+      Policies: [
+        {
+          PolicyName: "shift-canary-traffic",
+          PolicyDocument: {
+            Version: "2012-10-17",
+            Statement: [
+              // The Describe calls have no resource-level permissions.
+              {
+                Effect: "Allow",
+                Action: [
+                  "elasticloadbalancing:DescribeListeners",
+                  "elasticloadbalancing:DescribeRules",
+                  "elasticloadbalancing:DescribeTargetGroups",
+                  "elasticloadbalancing:DescribeTargetHealth",
+                ],
+                Resource: "*",
+              },
+              {
+                Effect: "Allow",
+                Action: ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule"],
+                Resource: [
+                  { Ref: "Listener" },
+                  {
+                    "Fn::Sub":
+                      "arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:listener-rule/app/*",
+                  },
+                ],
+              },
+              {
+                Effect: "Allow",
+                Action: [
+                  "elasticloadbalancing:RegisterTargets",
+                  "elasticloadbalancing:DeregisterTargets",
+                ],
+                Resource: {
+                  "Fn::Sub":
+                    "arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:targetgroup/axon-*",
+                },
+              },
+            ],
+          },
+        },
+      ],
+      Tags: tags,
+    },
+  };
   resources["Cluster"] = {
     Type: "AWS::ECS::Cluster",
     Properties: {
@@ -265,6 +329,7 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
     LogGroupName: { Ref: "LogGroup" },
     ExecutionRoleArn: { "Fn::GetAtt": ["ExecutionRole", "Arn"] },
     TaskRoleArn: { "Fn::GetAtt": ["TaskRole", "Arn"] },
+    EcsInfrastructureRoleArn: { "Fn::GetAtt": ["EcsInfrastructureRole", "Arn"] },
     TaskSecurityGroupId: { "Fn::GetAtt": ["TaskSecurityGroup", "GroupId"] },
     TaskSubnetIds: { "Fn::Join": [",", network.taskSubnets] },
     AssignPublicIp: network.assignPublicIp ? "ENABLED" : "DISABLED",
