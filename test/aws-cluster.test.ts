@@ -164,6 +164,7 @@ describe.skipIf(!HAS_MOTO)("aws environments on moto (skipped when python3 has n
     expect(withApi.targetGroups).toHaveLength(1);
     expect(withApi.taskDefinitions).toHaveLength(1);
     expect(withApi.scalableTargets).toEqual(["service/axon-demo/iris-classifier"]);
+    expect(withApi.alarms).toHaveLength(2); // target tracking's high and low alarms
 
     // And cluster info counts it
     const info2 = await cluster.axon(["cluster", "info", "--env", "demo", "-o", "json"], awsEnv);
@@ -236,6 +237,7 @@ describe.skipIf(!HAS_MOTO)("aws environments on moto (skipped when python3 has n
       targetGroups: [],
       taskDefinitions: [],
       scalableTargets: [],
+      alarms: [],
       loadBalancers: ["axon-demo"],
     });
     // And an API deployed again is deleted by cluster down before the stack

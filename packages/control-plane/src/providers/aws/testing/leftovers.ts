@@ -4,6 +4,7 @@
  * subnets and default security groups are not ours and are left out.
  */
 import { CloudFormationClient, ListStacksCommand } from "@aws-sdk/client-cloudformation";
+import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import {
   DescribeNatGatewaysCommand,
@@ -88,8 +89,12 @@ export async function leftovers(): Promise<Record<string, string[]>> {
   const scalableTargets = await new ApplicationAutoScalingClient(clientConfig).send(
     new DescribeScalableTargetsCommand({ ServiceNamespace: "ecs" }),
   );
+  // Target tracking's two alarms per policy, and a canary's rollback alarm (the CloudWatch client
+  // is pinned to the last awsQuery build, which moto speaks: shared/reference/moto.md).
+  const alarms = await new CloudWatchClient(clientConfig).send(new DescribeAlarmsCommand({}));
   return {
     services,
+    alarms: (alarms.MetricAlarms ?? []).map((alarm) => alarm.AlarmName ?? ""),
     targetGroups: (targetGroups.TargetGroups ?? []).map((group) => group.TargetGroupName ?? ""),
     taskDefinitions: taskDefinitions.taskDefinitionArns ?? [],
     scalableTargets: (scalableTargets.ScalableTargets ?? []).map(
@@ -121,6 +126,7 @@ export async function leftovers(): Promise<Record<string, string[]>> {
 /** What `leftovers()` returns for an account with nothing of ours. */
 export const NOTHING = {
   services: [],
+  alarms: [],
   targetGroups: [],
   taskDefinitions: [],
   scalableTargets: [],
