@@ -18,8 +18,8 @@ describe.skipIf(!HAS_MOTO)(
       expect(cluster.refs.clusterName).toBe("axon-demo");
       expect(cluster.refs.listenerArn).toMatch(/^arn:aws:elasticloadbalancing:/);
       expect(cluster.refs.taskSubnetIds.length).toBeGreaterThanOrEqual(2);
-    // The role ECS uses to shift a canary rollout's traffic is the stack's
-    expect(cluster.refs.ecsInfrastructureRoleArn).toMatch(/^arn:aws:iam::\d+:role\//);
+      // The role ECS uses to shift a canary rollout's traffic is the stack's
+      expect(cluster.refs.ecsInfrastructureRoleArn).toMatch(/^arn:aws:iam::\d+:role\//);
       await cluster.ports.elb.describeRules({ ListenerArn: cluster.refs.listenerArn });
       expect(cluster.calls).toEqual(["elasticloadbalancing:DescribeRules"]);
     });
