@@ -37,6 +37,29 @@ describe("PredictionRecorder, classification", () => {
     expect(recorder.drain()).toBeUndefined();
   });
 
+  test("repeated answers are counted exactly, from a reused read buffer, JSON and text apart, beyond the remembered ones", () => {
+    const recorder = new PredictionRecorder({ modelType: "classification", key: null });
+    // The worker's read buffer is reused: the same bytes are overwritten by the next answers
+    const frame = Buffer.alloc(64);
+    const answer = (text: string): Buffer => {
+      frame.fill(0);
+      frame.write(text, 0, "utf8");
+      return frame.subarray(0, Buffer.byteLength(text));
+    };
+    for (let i = 0; i < 30; i++) recorder.recordBody(answer('"virginica"'), true);
+    for (let i = 0; i < 5; i++) recorder.recordBody(answer('"setosa"'), true);
+    // The same bytes as text are another class than as JSON
+    recorder.recordBody(answer('"setosa"'), false);
+    // More distinct answers than are remembered by their bytes
+    for (let label = 0; label < 40; label++) {
+      recorder.recordBody(answer(`"c${label}"`), true);
+      recorder.recordBody(answer(`"c${label}"`), true);
+    }
+    const tally = drained(recorder);
+    expect(tally.count).toBe(30 + 5 + 1 + 80);
+    expect(tally.classes).toMatchObject({ virginica: 30, setosa: 5, '"setosa"': 1, c0: 2, c39: 2 });
+  });
+
   test("with a key, the field of a JSON object is the class; a missing key is counted, not an error", () => {
     const recorder = new PredictionRecorder({ modelType: "classification", key: "label" });
     recorder.recordBody(Buffer.from('{"label": "cat", "p": 0.9}'), true);

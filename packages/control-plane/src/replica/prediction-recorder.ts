@@ -59,11 +59,22 @@ export function emptyTally(modelType: ModelType): PredictionTally {
   };
 }
 
+/** Answers at most this long are remembered by their bytes (a classifier's labels). */
+const REMEMBERED_BYTES = 64;
+/** How many distinct answers are remembered by their bytes. */
+const REMEMBERED_ANSWERS = 16;
+
 export class PredictionRecorder {
   readonly #config: MonitoringConfig;
   #tally: PredictionTally;
   #classes = new Map<string, number>();
   #sketch: QuantileSketch | undefined;
+  /**
+   * A classifier answers with a few labels over and over: the bytes of the last distinct answers
+   * and what they decoded to, so a repeated answer is counted without decoding it again (the same
+   * bytes always decode to the same value).
+   */
+  readonly #remembered: Array<{ bytes: Buffer; json: boolean; value: unknown }> = [];
 
   constructor(config: MonitoringConfig) {
     this.#config = config;
@@ -76,6 +87,18 @@ export class PredictionRecorder {
       this.#tally.invalid++;
       return;
     }
+    const remember =
+      this.#config.modelType === "classification" &&
+      Buffer.isBuffer(body) &&
+      body.length <= REMEMBERED_BYTES;
+    if (remember) {
+      for (const known of this.#remembered) {
+        if (known.json === json && sameBytes(known.bytes, body)) {
+          this.recordValue(known.value);
+          return;
+        }
+      }
+    }
     // A Buffer decodes in place (Buffer.from would copy it first, on every answer).
     const text =
       typeof body === "string"
@@ -83,16 +106,18 @@ export class PredictionRecorder {
         : Buffer.isBuffer(body)
           ? body.toString("utf8")
           : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8");
-    if (!json) {
-      this.recordValue(text);
-      return;
+    let value: unknown = text;
+    if (json) {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        this.#tally.invalid++;
+        return;
+      }
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      this.#tally.invalid++;
-      return;
+    if (remember && this.#remembered.length < REMEMBERED_ANSWERS) {
+      // A copy: the answer's bytes belong to the worker's read buffer, which is reused.
+      this.#remembered.push({ bytes: Buffer.from(body), json, value });
     }
     this.recordValue(value);
   }
@@ -152,6 +177,13 @@ export class PredictionRecorder {
     tally.max = tally.max === null ? number : Math.max(tally.max, number);
     (this.#sketch ??= new QuantileSketch()).add(number);
   }
+}
+
+/** Byte equality, in JavaScript: for answers this short, cheaper than Buffer#equals' native call. */
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Adds `from` into `into` (same model type), keeping at most MAX_CLASSES classes. */
