@@ -15,6 +15,8 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { create as createTar } from "tar";
 import { afterEach, describe, expect, test } from "vitest";
 import { replicaTaskEnvironment } from "../packages/control-plane/src/entrypoint/replica-env.js";
+import type { AwsClusterRefs } from "../packages/control-plane/src/providers/aws/api-names.js";
+import { taskDefinitionInput } from "../packages/control-plane/src/providers/aws/api-task-definition.js";
 import {
   motoAvailable,
   startMoto,
@@ -109,8 +111,30 @@ async function processesUsing(dir: string): Promise<string[]> {
   return find();
 }
 
+/** A cluster's refs as its stack would give them, with the test's bucket (moto runs no ECS tasks). */
+function clusterRefsFor(bucket: string): AwsClusterRefs {
+  return {
+    envName: "prod",
+    region: "us-east-1",
+    clusterName: "axon-demo",
+    listenerArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/axon-demo/1/2",
+    loadBalancerArn:
+      "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/axon-demo/1",
+    loadBalancerDnsName: "axon-demo-1.us-east-1.elb.amazonaws.com",
+    bucketName: bucket,
+    logGroupName: "/axon/demo",
+    executionRoleArn: "arn:aws:iam::123456789012:role/execution",
+    taskRoleArn: "arn:aws:iam::123456789012:role/task",
+    taskSecurityGroupId: "sg-1",
+    taskSubnetIds: ["subnet-1", "subnet-2"],
+    assignPublicIp: true,
+    vpcId: "vpc-1",
+    image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0",
+  };
+}
+
 describe.skipIf(!HAS_MOTO)("axon-replica on a moto S3 (skipped when python3 has no moto)", () => {
-  test("Given the task's environment, it fetches the iris bundle by hash, serves it, answers health, and drains on SIGTERM", async () => {
+  test("Given the environment of the task definition a deploy registers, it fetches the iris bundle by hash, serves it, answers health, and drains on SIGTERM", async () => {
     const { moto, sha256, bucket } = await motoWithBundle();
     const { apis } = parseApiConfig(
       readFileSync(path.join(IRIS, "axon.yaml"), "utf8"),
@@ -119,13 +143,16 @@ describe.skipIf(!HAS_MOTO)("axon-replica on a moto S3 (skipped when python3 has 
     const spec = apis[0];
     if (spec === undefined) throw new Error("the iris example has no API");
     const port = await freePort();
-    const taskEnv = replicaTaskEnvironment({
-      spec,
-      bucket,
-      bundleSha256: sha256,
-      region: "us-east-1",
-    });
+    // The container environment of the task definition a deploy registers (issue 20)
+    const taskDefinition = taskDefinitionInput(spec, clusterRefsFor(bucket), sha256);
+    const taskEnv = Object.fromEntries(
+      (taskDefinition.containerDefinitions?.[0]?.environment ?? []).map(({ name, value }) => [
+        name ?? "",
+        value ?? "",
+      ]),
+    );
     expect(taskEnv["AXON_PORT"]).toBe("8080");
+    expect(taskEnv["AXON_BUNDLE_SHA256"]).toBe(sha256);
 
     // When the entrypoint starts with that environment (and moto's endpoint and keys)
     const replica = startReplica({
