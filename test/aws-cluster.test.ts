@@ -170,6 +170,11 @@ describe.skipIf(!HAS_MOTO)("aws environments on moto (skipped when python3 has n
     const info2 = await cluster.axon(["cluster", "info", "--env", "demo", "-o", "json"], awsEnv);
     expect(JSON.parse(info2.stdout)).toMatchObject({ apis: 1 });
 
+    // And a deploy to it in text names the environment in its next steps
+    const text = await cluster.axon(["deploy", project, "--env", "demo", "--no-wait"], awsEnv);
+    expect(text.stdout).toContain("iris-classifier (RealtimeAPI) is up to date on demo");
+    expect(text.stdout).toContain("axon logs iris-classifier --env demo");
+
     // When it is deployed again unchanged, Then nothing changes
     const again = await cluster.axon(
       ["deploy", project, "--env", "demo", "--no-wait", "-o", "json"],

@@ -19,10 +19,12 @@ export function renderDeployHints(response: DeployResponse): string {
   const [first, ...others] = response.results;
   if (first === undefined) return "";
   const name = others.length === 0 ? first.api : "<api_name>";
+  // Deployed to another environment: the next commands name it.
+  const env = response.env === undefined ? "" : ` --env ${response.env}`;
   const rows: [string, string][] = [
-    ["axon get", "(show api statuses)"],
-    [`axon get ${name}`, "(show api info)"],
-    [`axon logs ${name}`, "(stream api logs)"],
+    [`axon get${env}`, "(show api statuses)"],
+    [`axon get ${name}${env}`, "(show api info)"],
+    [`axon logs ${name}${env}`, "(stream api logs)"],
   ];
   const width = Math.max(...rows.map(([command]) => command.length)) + 4;
   const lines = rows.map(([command, what]) => command.padEnd(width) + what);

@@ -166,6 +166,8 @@ export interface DeployResult {
 
 export interface DeployResponse {
   results: DeployResult[];
+  /** The environment deployed to, when it is not the local one (`axon get --env <env>`). */
+  env?: string;
   /** Deprecation notes (old Cortex spellings that were mapped), each once. */
   warnings: Diagnostic[];
 }

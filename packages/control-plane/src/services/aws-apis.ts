@@ -137,7 +137,7 @@ export async function deployToAws(
       ...(curl === null ? {} : { exampleCurl: curl }),
     });
   }
-  return { results, warnings };
+  return { results, warnings, env: record.name };
 }
 
 /** Every API of the environment, from its cluster's tagged services. */

@@ -183,8 +183,8 @@ describe.skipIf(!HAS_MOTO)(
         },
       });
       expect(progress).toEqual([
-        "Scalable target registered: 2–6 replicas",
-        "Scaling policy iris-in-flight created: 3 in flight per replica, cooldowns out 30s / in 240s",
+        "scalable target registered: 2–6 replicas",
+        "scaling policy iris-in-flight created: 3 in flight per replica, cooldowns out 30s / in 240s",
       ]);
     });
 

@@ -107,7 +107,7 @@ export async function applyApiScaling(
       deps.ports.autoScaling.registerScalableTarget(plan.target),
     );
     deps.onProgress?.(
-      `Scalable target ${target === undefined ? "registered" : "updated"}: ${plan.target.MinCapacity}–${plan.target.MaxCapacity} replicas`,
+      `scalable target ${target === undefined ? "registered" : "updated"}: ${plan.target.MinCapacity}–${plan.target.MaxCapacity} replicas`,
     );
   }
   if (!policyMatches) {
@@ -116,7 +116,7 @@ export async function applyApiScaling(
     );
     const config = plan.policy.TargetTrackingScalingPolicyConfiguration;
     deps.onProgress?.(
-      `Scaling policy ${plan.policy.PolicyName} ${policy === undefined ? "created" : "updated"}: ${config?.TargetValue} in flight per replica, cooldowns out ${config?.ScaleOutCooldown}s / in ${config?.ScaleInCooldown}s`,
+      `scaling policy ${plan.policy.PolicyName} ${policy === undefined ? "created" : "updated"}: ${config?.TargetValue} in flight per replica, cooldowns out ${config?.ScaleOutCooldown}s / in ${config?.ScaleInCooldown}s`,
     );
   }
   return target === undefined ? "created" : "updated";
@@ -161,7 +161,7 @@ export async function removeApiScaling(deps: EcsApiDeps, apiName: string): Promi
         deps.ports.autoScaling.deregisterScalableTarget(where),
       ),
     );
-    deps.onProgress?.(`Scalable target ${where.ResourceId} deregistered`);
+    deps.onProgress?.(`scalable target ${where.ResourceId} deregistered`);
   }
 }
 
