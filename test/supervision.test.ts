@@ -67,6 +67,52 @@ describe("supervision", () => {
     expect(await postJson(endpoint, IRIS_REQUEST).catch(() => "refused")).toBe("refused");
   });
 
+  test("after kill -9 of the supervisor another one takes over: a later kill -9 of the daemon is still recovered", async () => {
+    // Given a live iris API under a supervisor
+    const c = await makeTestCluster();
+    const project = copyExample("iris-sklearn");
+    expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
+    const endpoint = `http://localhost:${c.gatewayPort}/iris-classifier`;
+    const daemon = c.daemonPid() ?? -1;
+    const first = readDaemonField(c.home, "supervisorPid") ?? -1;
+    expect(first).toBeGreaterThan(0);
+
+    // When the supervisor is killed with SIGKILL
+    process.kill(first, "SIGKILL");
+
+    // Then the daemon serves on, and names another live supervisor in its record
+    const second = await waitFor("another supervisor", () => {
+      const pid = readDaemonField(c.home, "supervisorPid");
+      return pid !== undefined && pid !== first && isAlive(pid) ? pid : undefined;
+    });
+    expect(c.daemonPid()).toBe(daemon);
+    expect((await postJson(endpoint, IRIS_REQUEST)).text).toBe("virginica");
+
+    // When the daemon is then killed with SIGKILL
+    process.kill(daemon, "SIGKILL");
+
+    // Then the endpoint answers again by itself, from a new daemon under the new supervisor
+    const back = await waitFor(
+      "the endpoint to answer again",
+      async () => {
+        const answer = await postJson(endpoint, IRIS_REQUEST).catch(() => undefined);
+        return answer?.status === 200 ? answer : undefined;
+      },
+      60_000,
+    );
+    expect(back.text).toBe("virginica");
+    const newDaemon = c.daemonPid() ?? -1;
+    expect(newDaemon).not.toBe(daemon);
+    expect(readDaemonField(c.home, "supervisorPid")).toBe(second);
+
+    // When the cluster is stopped as asked, Then nothing is left running
+    expect((await c.axon(["cluster", "down"])).code).toBe(0);
+    await waitFor("the supervisor and the daemon to exit", () =>
+      !isAlive(second) && !isAlive(newDaemon) ? true : undefined,
+    );
+    expect(workerPidsUnder(c.home)).toEqual([]);
+  });
+
   test("a lock naming a reused PID or a zombie does not block cluster up", async () => {
     // Given a home whose daemon.lock names a live process that is not a control plane
     const c = await makeTestCluster();

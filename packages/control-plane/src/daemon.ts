@@ -79,7 +79,9 @@ export interface DaemonOptions {
 type DaemonState = "idle" | "starting" | "running" | "stopping" | "stopped";
 
 export class Daemon {
-  readonly #options: DaemonOptions;
+  #options: DaemonOptions;
+  /** The daemon record as last written (rewritten when another supervisor takes over). */
+  #record: DaemonRecord | undefined;
   #state: DaemonState = "idle";
   #parts: ControlPlane | undefined;
   #api: FastifyInstance | undefined;
@@ -158,6 +160,7 @@ export class Daemon {
           : { supervisorPid: this.#options.supervisorPid }),
       };
       this.#apiUrl = record.apiUrl;
+      this.#record = record;
       // Before the record: whoever waits for the record finds this phase with it.
       this.#phase(`control-plane API listening on ${record.apiUrl}`);
       writePrivateFile(path.join(home, DAEMON_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
@@ -267,6 +270,20 @@ export class Daemon {
       rmSync(path.join(home, LOCK_FILE), { force: true });
       this.#lockHeld = false;
     }
+  }
+
+  /**
+   * Another supervisor watches this daemon now (the first one died, decision 0007): the record
+   * names it, so `cluster down` waits for it and tests stop it first.
+   */
+  supervisedBy(pid: number): void {
+    this.#options = { ...this.#options, supervisorPid: pid };
+    if (this.#record === undefined || !this.#lockHeld) return;
+    this.#record = { ...this.#record, supervisorPid: pid };
+    writePrivateFile(
+      path.join(this.#options.home, DAEMON_RECORD_FILE),
+      `${JSON.stringify(this.#record, null, 2)}\n`,
+    );
   }
 
   /** Records a start-up phase in STARTUP_FILE; best effort (the start-up does not depend on it). */

@@ -3,6 +3,8 @@
  * `axon-control-plane`: starts the daemon in the foreground. The CLI starts it in the background
  * (`axon cluster up`, or the first `axon deploy`); run it directly to watch its log.
  */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -18,6 +20,9 @@ const USAGE = `usage: axon-control-plane [--home DIR] [--port N] [--gateway-port
   --home DIR          state directory (default $AXON_HOME or ~/.axon)
   --supervise         run the daemon as a child and start it again after a crash (what
                       \`axon cluster up\` does; under systemd, leave it out: systemd restarts)
+  --supervise-after PID
+                      watch the running daemon PID and supervise it once it crashes (what a
+                      daemon starts by itself when its supervisor dies)
   --port N            control-plane API port on 127.0.0.1 (default 0: any free port)
   --gateway-port N    port of the gateway serving the APIs (default $AXON_GATEWAY_PORT or 8888)
   --python PATH       interpreter that runs predictors (default $AXON_PYTHON or python3)`;
@@ -55,7 +60,12 @@ function durationFromEnv(name: string, fallbackMs: number): number {
  */
 async function supervise(home: string): Promise<number> {
   const entry = process.argv[1] ?? "";
-  const daemonArgs = [entry, ...process.argv.slice(2).filter((arg) => arg !== "--supervise")];
+  // This process's arguments, less those that made it a supervisor (`--supervise`, or
+  // `--supervise-after PID`): what is left starts the daemon.
+  const args = process.argv.slice(2);
+  const after = args.indexOf("--supervise-after");
+  if (after >= 0) args.splice(after, 2);
+  const daemonArgs = [entry, ...args.filter((arg) => arg !== "--supervise")];
   const supervisor = new Supervisor({
     daemonArgs,
     home,
@@ -65,6 +75,50 @@ async function supervise(home: string): Promise<number> {
   process.on("SIGINT", () => supervisor.stop("SIGINT"));
   process.on("SIGHUP", () => {}); // a closed terminal is not a reason to stop serving
   return supervisor.run();
+}
+
+/** How often a supervisor that took over (`--supervise-after`) looks at the daemon it watches. */
+const WATCH_INTERVAL_MS = 500;
+
+/**
+ * The supervisor of a daemon whose first supervisor died (a `kill -9` of it; decision 0007): the
+ * daemon starts this, detached, when its supervisor's channel closes. It cannot wait for a process
+ * that is not its child, so it looks every WATCH_INTERVAL_MS whether the daemon still lives. Once
+ * it is gone: a daemon that stopped as asked removed its lock, and this exits; a crashed one left
+ * its lock naming it, and this becomes an ordinary supervisor that starts the daemon again (and
+ * restarts it after any later crash).
+ */
+async function superviseAfter(home: string, daemonPid: number): Promise<number> {
+  if (!Number.isInteger(daemonPid) || daemonPid <= 0) {
+    throw new DomainError("usage", "--supervise-after needs the pid of the daemon to watch");
+  }
+  let stopped = false;
+  process.on("SIGTERM", () => (stopped = true));
+  process.on("SIGINT", () => (stopped = true));
+  process.on("SIGHUP", () => {});
+  const alive = (): boolean => {
+    try {
+      process.kill(daemonPid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
+  };
+  while (!stopped && alive()) {
+    await new Promise((resolve) => setTimeout(resolve, WATCH_INTERVAL_MS));
+  }
+  const lock = path.join(home, "daemon.lock");
+  let lockPid: number | undefined;
+  try {
+    lockPid = Number.parseInt(readFileSync(lock, "utf8"), 10);
+  } catch {
+    lockPid = undefined; // removed: the daemon stopped as asked (or its home is gone)
+  }
+  if (stopped || lockPid !== daemonPid) return 0;
+  process.stdout.write(
+    `${formatLogTime(new Date())} supervisor: the control plane (pid ${daemonPid}) is gone without stopping; starting it again\n`,
+  );
+  return supervise(home);
 }
 
 /** The most a graceful stop may take before the process exits anyway. */
@@ -80,6 +134,7 @@ async function main(): Promise<number> {
       version: { type: "boolean" },
       help: { type: "boolean" },
       supervise: { type: "boolean" },
+      "supervise-after": { type: "string" },
     },
   });
   if (values.help === true) {
@@ -94,6 +149,8 @@ async function main(): Promise<number> {
     values.home ?? process.env.AXON_HOME ?? path.join(os.homedir(), ".axon"),
   );
   if (values.supervise === true) return supervise(home);
+  if (values["supervise-after"] !== undefined)
+    return superviseAfter(home, Number.parseInt(values["supervise-after"], 10));
   const python: PythonChoice =
     values.python !== undefined
       ? { path: values.python, source: "flag" }
@@ -137,6 +194,25 @@ async function main(): Promise<number> {
   };
   process.channel?.unref();
   tellSupervisor("running");
+  // The supervisor died (its channel closed) while this daemon serves: start another one that
+  // watches this process from outside, so a later crash is still restarted.
+  process.once("disconnect", () => {
+    if (daemon.state !== "running") return;
+    const watcher = spawn(
+      process.execPath,
+      // The daemon's own arguments (its supervisor's, less --supervise), so a restart is the same.
+      [process.argv[1] ?? "", ...process.argv.slice(2), "--supervise-after", String(process.pid)],
+      { detached: true, stdio: ["ignore", "inherit", "inherit"], env: process.env },
+    );
+    watcher.once("error", () => {});
+    watcher.unref();
+    if (watcher.pid !== undefined) {
+      daemon.supervisedBy(watcher.pid);
+      process.stdout.write(
+        `${formatLogTime(new Date())} supervisor (pid ${supervisorPid ?? "?"}) is gone; supervisor ${watcher.pid} watches this control plane now\n`,
+      );
+    }
+  });
   let toldStopping = false;
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string): void => {
