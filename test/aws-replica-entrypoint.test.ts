@@ -14,7 +14,7 @@ import { parseApiConfig } from "@axon/config";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { create as createTar } from "tar";
 import { afterEach, describe, expect, test } from "vitest";
-import { replicaTaskEnvironment } from "../packages/control-plane/src/entrypoint/replica-env.js";
+import { replicaTaskEnvironment } from "../packages/control-plane/src/providers/aws/replica-env.js";
 import type { AwsClusterRefs } from "../packages/control-plane/src/providers/aws/api-names.js";
 import { taskDefinitionInput } from "../packages/control-plane/src/providers/aws/api-task-definition.js";
 import {

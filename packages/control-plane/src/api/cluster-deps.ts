@@ -44,8 +44,6 @@ export function awsApisDeps(
   options: { signal?: AbortSignal; onProgress?: (message: string) => void } = {},
 ): AwsApisDeps {
   return {
-    store: context.store,
-    events: context.events,
     bundles: context.bundles,
     awsSettings: awsSettingsOf(request),
     signal: options.signal ?? AbortSignal.timeout(PLAIN_REQUEST_MS),

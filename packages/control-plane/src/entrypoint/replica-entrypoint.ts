@@ -25,7 +25,7 @@ import type { S3Port } from "../providers/aws/sdk.js";
 import { InFlightPublisher, resolveMetricIdentity } from "../replica/emf-metrics.js";
 import { FrontServer, Replica, type FrontRequest, type Responder } from "../replica/index.js";
 import { replicaOptionsFromSpec } from "../replica/spec-options.js";
-import { bundleKey, ECS_METADATA_ENV, REPLICA_ENV } from "./replica-env.js";
+import { bundleKey, ECS_METADATA_ENV, REPLICA_ENV } from "../providers/aws/replica-env.js";
 
 /** What the entrypoint reports while it starts and stops (its owner prints it). */
 export type ReplicaEntrypointLog = (message: string) => void;

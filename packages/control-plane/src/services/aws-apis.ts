@@ -23,15 +23,22 @@ import type {
 import { DomainError } from "../errors.js";
 import { clusterRefs, type EcsApiDeps } from "../providers/aws/api-names.js";
 import { describeClusterStack } from "../providers/aws/cluster-stack.js";
-import type { AwsPorts } from "../providers/aws/sdk.js";
+import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
 import type { LogSource } from "../providers/provider.js";
 import type { EnvironmentRecord } from "../state/store.js";
-import type { AwsClusterDeps } from "./aws-cluster.js";
 import { readDeployRequest } from "./deploy.js";
 import { exampleCurl, sampleCurl } from "./example-curl.js";
 
-export interface AwsApisDeps extends AwsClusterDeps {
+export interface AwsApisDeps {
   bundles: BundleStore;
+  signal: AbortSignal;
+  /** The calling shell's AWS settings (`AWS_SETTINGS_HEADER`); empty: the daemon's own chain. */
+  awsSettings?: AwsSettings;
+  /** Progress lines for the client (a deploy's steps). */
+  onProgress?: (message: string) => void;
+  /** The AWS ports for a region; default: the real SDK (`connectAws`). */
+  connect?: (region: string) => Promise<AwsPorts>;
+  pollMs?: number;
 }
 
 /** Stack states whose outputs an API can be deployed against. */
@@ -278,7 +285,7 @@ function notFound(record: EnvironmentRecord, name: string): DomainError {
   );
 }
 
-async function connect(deps: AwsClusterDeps, region: string): Promise<AwsPorts> {
+async function connect(deps: AwsApisDeps, region: string): Promise<AwsPorts> {
   if (deps.connect !== undefined) return deps.connect(region);
   const { connectAws } = await import("../providers/aws/sdk.js");
   return connectAws(region, deps.awsSettings ?? {});

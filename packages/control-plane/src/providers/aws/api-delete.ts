@@ -10,7 +10,7 @@
  * was nothing at all.
  */
 import type { Service } from "@aws-sdk/client-ecs";
-import { bundleKey } from "../../entrypoint/replica-env.js";
+import { bundleKey } from "./replica-env.js";
 import {
   alternateTargetGroupName,
   API_TAGS,

@@ -32,7 +32,7 @@ import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { parseApiConfig, type ApiSpec } from "@axon/config";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { bundleKey } from "../../entrypoint/replica-env.js";
+import { bundleKey } from "./replica-env.js";
 import { deployApiResources } from "./api-deploy.js";
 import {
   alternateTargetGroupName,

@@ -17,7 +17,7 @@ import {
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { parseApiConfig, type ApiSpec } from "@axon/config";
 import { afterAll, describe, expect, it } from "vitest";
-import { REPLICA_ENV, bundleKey } from "../../entrypoint/replica-env.js";
+import { REPLICA_ENV, bundleKey } from "./replica-env.js";
 import { DomainError } from "../../errors.js";
 import { deleteApiResources } from "./api-delete.js";
 import { deployApiResources, type ApiDeployRequest } from "./api-deploy.js";

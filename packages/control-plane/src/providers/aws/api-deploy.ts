@@ -20,7 +20,7 @@ import type {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { LoadBalancer, Service } from "@aws-sdk/client-ecs";
 import type { ApiSpec } from "@axon/config";
-import { bundleKey } from "../../entrypoint/replica-env.js";
+import { bundleKey } from "./replica-env.js";
 import { DomainError } from "../../errors.js";
 import {
   alternateTargetGroupName,

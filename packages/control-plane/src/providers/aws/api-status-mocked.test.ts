@@ -23,7 +23,7 @@ import {
 } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { REPLICA_ENV } from "../../entrypoint/replica-env.js";
+import { REPLICA_ENV } from "./replica-env.js";
 import { DomainError } from "../../errors.js";
 import { apiSpec } from "../../testing/specs.js";
 import { API_TAGS, REPLICA_CONTAINER, type AwsClusterRefs, type EcsApiDeps } from "./api-names.js";

@@ -9,7 +9,7 @@ import { rmSync } from "node:fs";
 import type { ApiSpec } from "@axon/config";
 import { afterAll, describe, expect, it } from "vitest";
 import { apiSpec } from "../../testing/specs.js";
-import { REPLICA_ENV } from "../../entrypoint/replica-env.js";
+import { REPLICA_ENV } from "./replica-env.js";
 import {
   API_TAGS,
   REPLICA_CONTAINER,

@@ -41,7 +41,7 @@ import type {
   Task,
 } from "@aws-sdk/client-ecs";
 import type { ApiEvent, ApiStatus, EventLevel, ReplicaCounts } from "../../contract/index.js";
-import { REPLICA_ENV } from "../../entrypoint/replica-env.js";
+import { REPLICA_ENV } from "./replica-env.js";
 import { DomainError } from "../../errors.js";
 import { API_TAGS, REPLICA_CONTAINER, serviceName, type EcsApiDeps } from "./api-names.js";
 import { callAws } from "./cluster-stack.js";

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { parseApiConfig, type ApiSpec } from "@axon/config";
 import { describe, expect, it } from "vitest";
 import { DomainError } from "../../errors.js";
-import { REPLICA_ENV } from "../../entrypoint/replica-env.js";
+import { REPLICA_ENV } from "./replica-env.js";
 import type { AwsClusterRefs } from "./api-names.js";
 import { fargateSize, taskDefinitionInput } from "./api-task-definition.js";
 

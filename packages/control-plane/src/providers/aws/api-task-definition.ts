@@ -23,7 +23,7 @@ import {
   parseQuantity,
   type ApiSpec,
 } from "@axon/config";
-import { replicaTaskEnvironment } from "../../entrypoint/replica-env.js";
+import { replicaTaskEnvironment } from "./replica-env.js";
 import { DomainError } from "../../errors.js";
 import {
   API_TAGS,

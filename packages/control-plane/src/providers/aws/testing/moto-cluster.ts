@@ -1,15 +1,17 @@
 /**
- * For tests of APIs on ECS: a real cluster stack created on a moto server through the same
- * `bringUpAwsCluster` a user's `cluster up --provider aws` runs, returned as the refs an API's
- * resources are built from, with the ports (and every AWS call they made, by service and command).
+ * For tests of APIs on ECS: a real cluster stack created on a moto server from the template
+ * `cluster up --provider aws` generates (the same template, default-VPC lookup and stack calls),
+ * returned as the refs an API's resources are built from, with the ports (and every AWS call they
+ * made, by service and command).
  */
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { RecordingSink } from "../../../events/event-sink.js";
-import { bringUpAwsCluster } from "../../../services/aws-cluster.js";
-import { StateStore } from "../../../state/store.js";
+import { parseClusterConfig } from "@axon/config";
 import { clusterRefs, type AwsClusterRefs } from "../api-names.js";
+import { createClusterStack, describeClusterStack, type StackDeps } from "../cluster-stack.js";
+import { clusterStackName, generateClusterTemplate } from "../cluster-template.js";
+import { findDefaultVpc } from "../default-vpc.js";
 import { connectAws, type AwsPorts } from "../sdk.js";
 import type { MotoServer } from "./moto-server.js";
 
@@ -20,7 +22,7 @@ export interface MotoCluster {
   ports: AwsPorts;
   /** `service:Command` of every call made through `ports` since the cluster was created. */
   calls: string[];
-  /** The home directory its state store lives in (remove it to test a lost `$AXON_HOME`). */
+  /** An empty home directory for the test (remove it to test a lost `$AXON_HOME`). */
   home: string;
 }
 
@@ -31,34 +33,30 @@ export async function createMotoCluster(
 ): Promise<MotoCluster> {
   const settings = moto.awsEnv();
   const home = mkdtempSync(path.join(os.tmpdir(), "axon-moto-cluster-"));
-  const store = StateStore.open(path.join(home, "state.db"));
-  try {
-    const response = await bringUpAwsCluster(
-      {
-        store,
-        events: new RecordingSink(),
-        signal: new AbortController().signal,
-        pollMs: 20,
-        awsSettings: settings,
-      },
-      {
-        config: `cluster_name: ${clusterName}\nregion: us-east-1\nimage: ${MOTO_IMAGE}\n`,
-        configFileName: "cluster.yaml",
-        env: "prod",
-      },
-    );
-    const stackName = response.cluster.stackName;
-    const calls: string[] = [];
-    const ports = await connectAws("us-east-1", settings, {
-      onCall: (service, command) => calls.push(`${service}:${command}`),
-    });
-    const stack = await ports.cloudFormation.describeStacks({ StackName: stackName });
-    const outputs = Object.fromEntries(
-      (stack.Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]),
-    );
-    calls.length = 0;
-    return { refs: clusterRefs("prod", "us-east-1", stackName, outputs), ports, calls, home };
-  } finally {
-    store.close();
-  }
+  const calls: string[] = [];
+  const ports = await connectAws("us-east-1", settings, {
+    onCall: (service, command) => calls.push(`${service}:${command}`),
+  });
+  const config = parseClusterConfig(
+    `cluster_name: ${clusterName}\nregion: us-east-1\nimage: ${MOTO_IMAGE}\n`,
+    "cluster.yaml",
+  );
+  const deps: StackDeps = {
+    cloudFormation: ports.cloudFormation,
+    target: ports.target,
+    signal: new AbortController().signal,
+    pollMs: 20,
+    onResource: () => {},
+  };
+  const defaultVpc = await findDefaultVpc({ ...deps, ec2: ports.ec2 });
+  const stackName = clusterStackName(clusterName);
+  await createClusterStack(deps, {
+    stackName,
+    templateBody: JSON.stringify(generateClusterTemplate({ config, envName: "prod", defaultVpc })),
+    tags: { "axon:cluster": clusterName, "axon:env": "prod" },
+  });
+  const stack = await describeClusterStack(deps, stackName);
+  if (stack === undefined) throw new Error(`moto has no stack ${stackName} after creating it`);
+  calls.length = 0;
+  return { refs: clusterRefs("prod", "us-east-1", stackName, stack.outputs), ports, calls, home };
 }

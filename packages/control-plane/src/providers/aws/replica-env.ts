@@ -4,7 +4,7 @@
  * needs arrives here; it downloads its project from the cluster bucket by content hash.
  */
 import type { ApiSpec } from "@axon/config";
-import { BUNDLE_PREFIX, REPLICA_CONTAINER_PORT } from "../providers/aws/cluster-template.js";
+import { BUNDLE_PREFIX, REPLICA_CONTAINER_PORT } from "./cluster-template.js";
 
 export const REPLICA_ENV = {
   /** The API's name. */
