@@ -5,7 +5,7 @@
  * `cluster info --env` describes it, `cluster down --env` leaves nothing of any type, and a second
  * `down` is a no-op that says so.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DescribeClustersCommand, ECSClient } from "@aws-sdk/client-ecs";
@@ -267,6 +267,90 @@ describe.skipIf(!HAS_MOTO)("aws environments on moto (skipped when python3 has n
     // And the environment can be forgotten
     const removed = await fresh.axon(["env", "remove", "demo"], awsEnv);
     expect(removed.stdout).toContain("environment demo removed");
+  });
+
+  test("prediction monitoring on ECS: get --env shows the class counts the replicas printed, not logs", async () => {
+    // Given a cluster and the iris example with a Cortex 0.20 monitoring block, deployed to it
+    const server = await moto();
+    const cluster = await makeTestCluster();
+    const awsEnv = { env: server.awsEnv() };
+    const config = clusterYaml(`cluster_name: demo\nregion: us-east-1\nimage: ${IMAGE}\n`);
+    expect(
+      (
+        await cluster.axon(
+          ["cluster", "up", "--provider", "aws", "--config", config, "--yes"],
+          awsEnv,
+        )
+      ).code,
+    ).toBe(0);
+    const project = copyExample("iris-sklearn");
+    const yaml = path.join(project, "axon.yaml");
+    writeFileSync(
+      yaml,
+      `${readFileSync(yaml, "utf8")}  monitoring:\n    model_type: classification\n`,
+    );
+    const deploy = await cluster.axon(["deploy", project, "--env", "demo", "--no-wait"], awsEnv);
+    expect(deploy.code).toBe(0);
+
+    // When two replicas printed their tallies (as replica/prediction-lines.ts does on ECS)
+    const now = Date.now();
+    const line = (task: string, classes: Record<string, number>): string => {
+      const count = Object.values(classes).reduce((sum, n) => sum + n, 0);
+      return JSON.stringify({
+        axon_predictions: 1,
+        api: "iris-classifier",
+        task,
+        at: new Date(now).toISOString(),
+        tally: {
+          modelType: "classification",
+          count,
+          missingKey: 0,
+          invalid: 0,
+          classes,
+          other: 0,
+          sum: 0,
+          min: null,
+          max: null,
+          sketch: null,
+        },
+      });
+    };
+    await putReplicaLog("/axon/demo", "iris-classifier/replica/aaaa1111", [
+      line("aaaa1111", { setosa: 3, virginica: 5 }),
+      "axon-replica: an ordinary line",
+    ]);
+    await putReplicaLog("/axon/demo", "iris-classifier/replica/bbbb2222", [
+      line("bbbb2222", { setosa: 1, virginica: 1 }),
+    ]);
+
+    // Then get --env sums them into the monitoring table
+    const get = await cluster.axon(
+      ["get", "iris-classifier", "--env", "demo", "--since", "1h", "-o", "json"],
+      awsEnv,
+    );
+    expect(get.code).toBe(0);
+    expect(JSON.parse(get.stdout)).toMatchObject({
+      monitoring: {
+        modelType: "classification",
+        current: {
+          predictions: 10,
+          classes: [
+            { label: "virginica", count: 6, share: 0.6 },
+            { label: "setosa", count: 4, share: 0.4 },
+          ],
+        },
+        drift: { message: "collecting a baseline: 10 of 1000 predictions" },
+      },
+    });
+    const text = await cluster.axon(["get", "iris-classifier", "--env", "demo"], awsEnv);
+    expect(text.stdout).toMatch(/virginica +6 \(60%\)/);
+    // And axon logs shows the ordinary line, not the tallies
+    const logs = await cluster.axon(["logs", "iris-classifier", "--env", "demo"], awsEnv);
+    expect(logs.stdout).toContain("axon-replica: an ordinary line");
+    expect(logs.stdout).not.toContain("axon_predictions");
+    expect((await cluster.axon(["cluster", "down", "--env", "demo", "--yes"], awsEnv)).code).toBe(
+      0,
+    );
   });
 
   test("env add/use/remove, and a bad cluster.yaml creates nothing and names file:line:col", async () => {

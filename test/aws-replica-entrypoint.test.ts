@@ -17,6 +17,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { replicaTaskEnvironment } from "../packages/control-plane/src/providers/aws/replica-env.js";
 import type { AwsClusterRefs } from "../packages/control-plane/src/providers/aws/api-names.js";
 import { taskDefinitionInput } from "../packages/control-plane/src/providers/aws/api-task-definition.js";
+import { parsePredictionLine } from "../packages/control-plane/src/replica/prediction-lines.js";
 import {
   motoAvailable,
   startMoto,
@@ -136,8 +137,9 @@ function clusterRefsFor(bucket: string): AwsClusterRefs {
 describe.skipIf(!HAS_MOTO)("axon-replica on a moto S3 (skipped when python3 has no moto)", () => {
   test("Given the environment of the task definition a deploy registers, it fetches the iris bundle by hash, serves it, answers health, and drains on SIGTERM", async () => {
     const { moto, sha256, bucket } = await motoWithBundle();
+    // The iris example with Cortex 0.20's monitoring block (prediction lines on ECS)
     const { apis } = parseApiConfig(
-      readFileSync(path.join(IRIS, "axon.yaml"), "utf8"),
+      `${readFileSync(path.join(IRIS, "axon.yaml"), "utf8")}  monitoring:\n    model_type: classification\n`,
       "axon.yaml",
     );
     const spec = apis[0];
@@ -203,6 +205,19 @@ describe.skipIf(!HAS_MOTO)("axon-replica on a moto S3 (skipped when python3 has 
     expect(replica.output()).toMatch(
       /draining: requests in flight get up to 60s\n(.|\n)*axon-replica: stopped\n/,
     );
+    // And before it stopped it printed what it answered, for `axon get --env` (prediction lines)
+    const tallies = replica
+      .output()
+      .split("\n")
+      .flatMap((line) => {
+        const parsed = parsePredictionLine(line);
+        return parsed === undefined ? [] : [parsed];
+      });
+    expect(tallies).toHaveLength(1);
+    expect(tallies[0]).toMatchObject({
+      api: "iris-classifier",
+      tally: { modelType: "classification", count: 2, classes: { virginica: 2 } },
+    });
   });
 
   test("Given a wrong bundle hash or a missing variable, it exits 1 naming what is wrong", async () => {

@@ -23,6 +23,7 @@ import {
 } from "../bundles/archive-check.js";
 import type { S3Port } from "../providers/aws/sdk.js";
 import { InFlightPublisher, resolveMetricIdentity } from "../replica/emf-metrics.js";
+import { PredictionPublisher } from "../replica/prediction-lines.js";
 import { FrontServer, Replica, type FrontRequest, type Responder } from "../replica/index.js";
 import { replicaOptionsFromSpec } from "../replica/spec-options.js";
 import { bundleKey, ECS_METADATA_ENV, REPLICA_ENV } from "../providers/aws/replica-env.js";
@@ -208,6 +209,7 @@ export async function startReplicaContainer(
   }
   deps.log(`ready: POST ${endpoint}`);
   const publisher = await startInFlightMetric(inputs, replica, identity, deps);
+  const predictions = await startPredictionLines(inputs, spec, replica, identity, deps);
   const failed = new Promise<string>((resolve) => {
     replica.onExit((info) => {
       if (!draining) resolve(info.message);
@@ -222,11 +224,38 @@ export async function startReplicaContainer(
       publisher?.stop();
       deps.log(`draining: requests in flight get up to ${Math.round(timeoutMs / 1000)}s`);
       await replica.stop(timeoutMs);
+      // The last answers' tally, before the task is gone.
+      predictions?.stop();
       await server.close();
       deps.log("stopped");
       logs.stop();
     },
   };
+}
+
+/**
+ * Prints the replica's prediction tally every minute (prediction monitoring, `replica/
+ * prediction-lines.ts`) when the API has `monitoring` and the container writes metric lines.
+ */
+async function startPredictionLines(
+  inputs: ReplicaInputs,
+  spec: ApiSpec,
+  replica: Replica,
+  identity: Promise<{ cluster: string; taskId: string } | string> | undefined,
+  deps: { writeMetricLine?: (line: string) => void },
+): Promise<PredictionPublisher | undefined> {
+  const write = deps.writeMetricLine;
+  if (write === undefined || spec.monitoring === null || spec.monitoring.model_type === null)
+    return undefined;
+  const resolved = identity === undefined ? undefined : await identity;
+  const publisher = new PredictionPublisher({
+    drain: () => replica.drainPredictions(),
+    api: inputs.apiName,
+    task: typeof resolved === "object" ? resolved.taskId : os.hostname(),
+    write,
+  });
+  publisher.start();
+  return publisher;
 }
 
 /** Starts the in-flight metric once the replica is ready; undefined when it is off. */

@@ -7,7 +7,7 @@
  * summary `axon get <api>` shows is read from the buckets.
  */
 import type { MonitoringSpec } from "@axon/config";
-import type { ApiMonitoring, PredictionSummary } from "../contract/index.js";
+import type { ApiMonitoring } from "../contract/index.js";
 import type { EventSink } from "../events/event-sink.js";
 import {
   emptyTally,
@@ -22,18 +22,12 @@ import {
   type PredictionStore,
 } from "../state/prediction-store.js";
 import type { ApiRecord, StateStore } from "../state/store.js";
-import {
-  classificationDrift,
-  DEFAULT_DRIFT_THRESHOLD,
-  regressionDrift,
-  type DriftVerdict,
-} from "./drift.js";
+import type { DriftVerdict } from "./drift.js";
+import { DEFAULT_BASELINE_SIZE, DRIFT_WINDOW_MS, driftVerdict, summarize } from "./summary.js";
 
+export { DEFAULT_BASELINE_SIZE } from "./summary.js";
 export const FLUSH_INTERVAL_MS = 5_000;
-export const DEFAULT_BASELINE_SIZE = 1_000;
 export const DEFAULT_RETENTION_MS = 7 * 24 * 3_600_000;
-/** The recent window compared with the baseline. */
-const DRIFT_WINDOW_MS = 3_600_000;
 
 /** What the engine hands over: each replica's tally since the last drain, by version. */
 export interface PredictionSource {
@@ -232,13 +226,7 @@ export class MonitoringLoop {
     const recent = this.#recent(api, modelType, now);
     if (recent.count === 0 || baseline.count === 0)
       return { verdict: undefined, baseline: { label, collecting } };
-    const threshold = this.#deps.threshold ?? DEFAULT_DRIFT_THRESHOLD;
-    const verdict =
-      modelType === "classification"
-        ? classificationDrift(withOther(baseline), withOther(recent), threshold)
-        : baseline.sketch === null || recent.sketch === null
-          ? undefined
-          : regressionDrift(baseline.sketch, recent.sketch, threshold);
+    const verdict = driftVerdict(modelType, baseline, recent, this.#deps.threshold);
     return { verdict, baseline: { label, collecting } };
   }
 }
@@ -255,41 +243,6 @@ function groupByVersion(
   return result;
 }
 
-function withOther(tally: PredictionTally): Record<string, number> {
-  return tally.other > 0 ? { ...tally.classes, other: tally.other } : tally.classes;
-}
-
-function summarize(versionId: string, tally: PredictionTally): PredictionSummary {
-  const summary: PredictionSummary = {
-    versionId,
-    predictions: tally.count,
-    missingKey: tally.missingKey,
-    invalid: tally.invalid,
-  };
-  if (tally.modelType === "classification") {
-    summary.classes = Object.entries(tally.classes)
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-      .map(([label, count]) => ({
-        label,
-        count,
-        share: tally.count === 0 ? 0 : round4(count / tally.count),
-      }));
-    summary.other = tally.other;
-  } else if (tally.count > 0 && tally.sketch !== null) {
-    const sketch = QuantileSketch.from(tally.sketch);
-    summary.stats = {
-      count: tally.count,
-      mean: round4(tally.sum / tally.count),
-      min: tally.min ?? 0,
-      max: tally.max ?? 0,
-      p50: round4(sketch.quantile(0.5) ?? 0),
-      p90: round4(sketch.quantile(0.9) ?? 0),
-      p99: round4(sketch.quantile(0.99) ?? 0),
-    };
-  }
-  return summary;
-}
-
 /** Bucket bounds of the regression histogram: 1, 2.5, 5 per decade from 0.001 to 1e6. */
 const HISTOGRAM_BOUNDS = [-3, -2, -1, 0, 1, 2, 3, 4, 5, 6].flatMap((e) =>
   [1, 2.5, 5].map((m) => Number((m * 10 ** e).toPrecision(3))),
@@ -297,8 +250,4 @@ const HISTOGRAM_BOUNDS = [-3, -2, -1, 0, 1, 2, 3, 4, 5, 6].flatMap((e) =>
 
 function escapeLabel(value: string): string {
   return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
-}
-
-function round4(n: number): number {
-  return Math.round(n * 10_000) / 10_000;
 }

@@ -9,10 +9,11 @@
  * The AWS calls are made with the calling shell's AWS settings (forwarded per request, never
  * stored), or the daemon's own chain when it sent none.
  */
-import { specToYaml, type Diagnostic } from "@axon/config";
+import { specToYaml, type ApiSpec, type Diagnostic } from "@axon/config";
 import type { BundleStore } from "../bundles/bundle-store.js";
 import type {
   ApiDetail,
+  ApiMonitoring,
   ApiListResponse,
   ApiSummary,
   DeleteResponse,
@@ -25,6 +26,7 @@ import { clusterRefs, type EcsApiDeps } from "../providers/aws/api-names.js";
 import { describeClusterStack } from "../providers/aws/cluster-stack.js";
 import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
 import type { LogSource } from "../providers/provider.js";
+import { monitoringFromTallies } from "../monitoring/summary.js";
 import type { EnvironmentRecord } from "../state/store.js";
 import { readDeployRequest } from "./deploy.js";
 import { exampleCurl, sampleCurl } from "./example-curl.js";
@@ -164,6 +166,7 @@ export async function describeAwsApi(
   deps: AwsApisDeps,
   record: EnvironmentRecord,
   name: string,
+  options: { since?: Date; now?: Date } = {},
 ): Promise<ApiDetail> {
   const ecs = await connectAwsEnvironment(deps, record);
   const { describeAwsApis, describeAwsApiSpec } = await import("../providers/aws/api-status.js");
@@ -186,7 +189,10 @@ export async function describeAwsApi(
     );
   }
   for (const reason of state.stoppedTasks) notes.push(`a task stopped: ${reason}`);
+  const monitoring =
+    spec === undefined ? undefined : await awsMonitoring(ecs, spec, state, options);
   return {
+    ...(monitoring === undefined ? {} : { monitoring }),
     ...summaryOf(state),
     spec: spec === undefined ? {} : { ...spec },
     specYaml: spec === undefined ? "" : specToYaml(spec),
@@ -213,6 +219,31 @@ export async function describeAwsApi(
     events: state.events,
     notes,
   };
+}
+
+/**
+ * Prediction monitoring of an API on ECS (`monitoring` in its spec): the tallies its replicas
+ * printed since `since` (default: since its current revision was deployed), summed, with the
+ * drift of the last hour against the revision's first predictions.
+ */
+async function awsMonitoring(
+  ecs: EcsApiDeps,
+  spec: ApiSpec,
+  state: { name: string; lastUpdated: string; revision: number },
+  options: { since?: Date; now?: Date },
+): Promise<ApiMonitoring | undefined> {
+  if (spec.monitoring === null || spec.monitoring.model_type === null) return undefined;
+  const since = options.since ?? new Date(state.lastUpdated);
+  const { readAwsPredictions } = await import("../providers/aws/api-predictions.js");
+  const lines = await readAwsPredictions(ecs, state.name, since.getTime());
+  return monitoringFromTallies({
+    modelType: spec.monitoring.model_type,
+    key: spec.monitoring.key,
+    versionId: `revision ${state.revision}`,
+    since,
+    now: options.now ?? new Date(),
+    tallies: lines.map((line) => ({ at: new Date(line.at), tally: line.tally })),
+  });
 }
 
 /** Deletes an API's scaling, service, route, task definitions and (unshared) bundle. */

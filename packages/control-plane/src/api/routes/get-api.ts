@@ -14,10 +14,13 @@ export function registerGetApiRoute(app: FastifyInstance, context: RouteContext)
     "/v1/apis/:name",
     async (request): Promise<ApiDetail> => {
       const env = targetEnvironment(context, request);
-      if (env.provider === "aws")
-        return describeAwsApi(awsApisDeps(context, request), env.record, request.params.name);
       const now = new Date();
       const since = parseSince(request.query.since, now);
+      if (env.provider === "aws")
+        return describeAwsApi(awsApisDeps(context, request), env.record, request.params.name, {
+          now,
+          ...(since === undefined ? {} : { since }),
+        });
       return describeApi(context, request.params.name, {
         now,
         ...(since === undefined ? {} : { since }),

@@ -23,6 +23,7 @@
  * carried their own: the container prints its local time (UTC on Fargate), while `axon logs` reads
  * header times as local.
  */
+import { PREDICTION_LINE_KEY } from "../../replica/prediction-lines.js";
 import type { FilteredLogEvent, LiveTailSessionLogEvent } from "@aws-sdk/client-cloudwatch-logs";
 import { formatLogTime } from "../../events/log-line.js";
 import type { LogSource } from "../provider.js";
@@ -252,10 +253,11 @@ export class AwsLogSource implements LogSource {
 
 /**
  * The replica front's in-flight metric (CloudWatch Embedded Metric Format, `replica/emf-metrics.ts`)
- * shares the replica's stdout with its log: CloudWatch reads it as a metric, `axon logs` leaves it out.
+ * and its prediction tallies (`replica/prediction-lines.ts`) share the replica's stdout with its
+ * log: CloudWatch and `axon get` read them, `axon logs` leaves them out.
  */
 function isMetricLine(message: string): boolean {
-  return message.startsWith('{"_aws"');
+  return message.startsWith('{"_aws"') || message.startsWith(`{"${PREDICTION_LINE_KEY}"`);
 }
 
 /** The stream name prefix of an API's replica streams (the trailing `/` keeps `iris-v2` out). */
