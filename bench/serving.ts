@@ -627,7 +627,7 @@ async function main(): Promise<void> {
     }
     const monitoringLine =
       `prediction monitoring: (c) with it at ${(median(monitoringRatios) * 100).toFixed(1)}% of (c)'s req/s, median of ${monitoringRatios.length} back-to-back pairs of ${MONITORING_SECONDS} s: ${percents(monitoringRatios)}; ` +
-      `CPU per request (daemon + the API's worker) ${median(cpuPerRequest.get("c") ?? []).toFixed(1)} µs without, ${median(cpuPerRequest.get("cm") ?? []).toFixed(1)} µs with, ${((median(cpuRatios) - 1) * 100).toFixed(1)}% more by the pairs' median (target: a cost ≤ 3%)`;
+      `CPU per request (daemon + the API's worker) ${median(cpuPerRequest.get("c") ?? []).toFixed(1)} µs without, ${median(cpuPerRequest.get("cm") ?? []).toFixed(1)} µs with, a difference of ${signedPercent(median(cpuRatios) - 1)} by the pairs' median (target: a cost ≤ 3%)`;
     console.log(monitoringLine);
     writeReadme(table, unbatchedOk, batchedOk, skewNote, [batchedLine, monitoringLine]);
     console.log(
@@ -664,6 +664,11 @@ function cpuSeconds(pids: number[]): number {
     ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
   }
   return ticks / ticksPerSecond;
+}
+
+/** `+2.5%` or `−0.9%`. */
+function signedPercent(fraction: number): string {
+  return `${fraction < 0 ? "−" : "+"}${Math.abs(fraction * 100).toFixed(1)}%`;
 }
 
 function os_cpus(): number {
