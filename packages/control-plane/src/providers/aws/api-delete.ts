@@ -27,10 +27,8 @@ import {
   listenerRules,
 } from "./api-deploy.js";
 import { deleteRolloutAlarm } from "./api-rollout.js";
+import { listApiServices } from "./api-status.js";
 import { callAws } from "./cluster-stack.js";
-
-/** ECS's DescribeServices limit per call. */
-const DESCRIBE_BATCH = 10;
 
 /** Removes everything of API `apiName`; `absent` when none of it existed. */
 export async function deleteApiResources(
@@ -176,35 +174,12 @@ async function activeRevisions(deps: EcsApiDeps, family: string): Promise<string
   return arns;
 }
 
-/** The bundles (tag `axon:bundle`) of the cluster's ACTIVE services other than `except`. */
+/** The bundles (tag `axon:bundle`) of the cluster's APIs other than `except`. */
 async function bundlesOfOtherServices(deps: EcsApiDeps, except: string): Promise<Set<string>> {
-  const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await callAws(deps, "ecs:ListServices", () =>
-      deps.ports.ecs.listServices({
-        cluster: deps.refs.clusterName,
-        ...(nextToken === undefined ? {} : { nextToken }),
-      }),
-    );
-    arns.push(...(page.serviceArns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken !== undefined && nextToken !== "");
   const bundles = new Set<string>();
-  for (let start = 0; start < arns.length; start += DESCRIBE_BATCH) {
-    const batch = arns.slice(start, start + DESCRIBE_BATCH);
-    const described = await callAws(deps, "ecs:DescribeServices", () =>
-      deps.ports.ecs.describeServices({
-        cluster: deps.refs.clusterName,
-        services: batch,
-        include: ["TAGS"],
-      }),
-    );
-    for (const service of described.services ?? []) {
-      if (service.status !== "ACTIVE" || service.serviceName === except) continue;
-      const bundle = bundleTag(service);
-      if (bundle !== undefined) bundles.add(bundle);
-    }
+  for (const { name, tags } of await listApiServices(deps)) {
+    const bundle = tags[API_TAGS.bundle];
+    if (name !== except && bundle !== undefined) bundles.add(bundle);
   }
   return bundles;
 }

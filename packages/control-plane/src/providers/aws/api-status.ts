@@ -97,8 +97,13 @@ const CONCURRENCY = 4;
 
 /** Every API on the cluster: its ACTIVE services tagged `axon:api`, by the tag, sorted. */
 export async function listAwsApiNames(deps: EcsApiDeps): Promise<string[]> {
-  const services = await describeTaggedServices(deps, await listServiceArns(deps));
+  const services = await listApiServices(deps);
   return [...new Set(services.map((entry) => entry.name))].sort();
+}
+
+/** The cluster's ACTIVE services tagged `axon:api`, with their tags (a few calls, no per-API reads). */
+export async function listApiServices(deps: EcsApiDeps): Promise<TaggedService[]> {
+  return describeTaggedServices(deps, await listServiceArns(deps));
 }
 
 /**
@@ -166,7 +171,7 @@ export function parseSpecJson(json: string): ApiSpec | undefined {
   return spec as ApiSpec;
 }
 
-interface TaggedService {
+export interface TaggedService {
   name: string;
   service: Service;
   tags: Record<string, string>;
