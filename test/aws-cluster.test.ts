@@ -292,15 +292,17 @@ describe.skipIf(!HAS_MOTO)("aws environments on moto (skipped when python3 has n
     const deploy = await cluster.axon(["deploy", project, "--env", "demo", "--no-wait"], awsEnv);
     expect(deploy.code).toBe(0);
 
-    // When two replicas printed their tallies (as replica/prediction-lines.ts does on ECS)
+    // When a replica of revision 1 printed its tally (as replica/prediction-lines.ts does on ECS),
+    // then a change was deployed (revision 2) and two of its replicas printed theirs mid-rollout
     const now = Date.now();
-    const line = (task: string, classes: Record<string, number>): string => {
+    const line = (task: string, revision: number, classes: Record<string, number>): string => {
       const count = Object.values(classes).reduce((sum, n) => sum + n, 0);
       return JSON.stringify({
         axon_predictions: 1,
         api: "iris-classifier",
         task,
         at: new Date(now).toISOString(),
+        revision,
         tally: {
           modelType: "classification",
           count,
@@ -315,15 +317,24 @@ describe.skipIf(!HAS_MOTO)("aws environments on moto (skipped when python3 has n
         },
       });
     };
+    await putReplicaLog("/axon/demo", "iris-classifier/replica/oldtask1", [
+      line("oldtask1", 1, { setosa: 9, virginica: 1 }),
+    ]);
+    writeFileSync(
+      yaml,
+      `${readFileSync(yaml, "utf8")}  update_strategy:\n    max_surge: 1\n    max_unavailable: 0\n`,
+    );
+    const change = await cluster.axon(["deploy", project, "--env", "demo", "--no-wait"], awsEnv);
+    expect(change.stderr).toContain("registered task definition axon-demo-iris-classifier:2");
     await putReplicaLog("/axon/demo", "iris-classifier/replica/aaaa1111", [
-      line("aaaa1111", { setosa: 3, virginica: 5 }),
+      line("aaaa1111", 2, { setosa: 3, virginica: 5 }),
       "axon-replica: an ordinary line",
     ]);
     await putReplicaLog("/axon/demo", "iris-classifier/replica/bbbb2222", [
-      line("bbbb2222", { setosa: 1, virginica: 1 }),
+      line("bbbb2222", 2, { setosa: 1, virginica: 1 }),
     ]);
 
-    // Then get --env sums them into the monitoring table
+    // Then get --env sums the new revision's into the monitoring table, the old one's beside it
     const get = await cluster.axon(
       ["get", "iris-classifier", "--env", "demo", "--since", "1h", "-o", "json"],
       awsEnv,
@@ -333,16 +344,21 @@ describe.skipIf(!HAS_MOTO)("aws environments on moto (skipped when python3 has n
       monitoring: {
         modelType: "classification",
         current: {
+          versionId: "revision 2",
           predictions: 10,
           classes: [
             { label: "virginica", count: 6, share: 0.6 },
             { label: "setosa", count: 4, share: 0.4 },
           ],
         },
+        previous: { versionId: "revision 1", predictions: 10 },
         drift: { message: "collecting a baseline: 10 of 1000 predictions" },
       },
     });
-    const text = await cluster.axon(["get", "iris-classifier", "--env", "demo"], awsEnv);
+    const text = await cluster.axon(
+      ["get", "iris-classifier", "--env", "demo", "--since", "1h"],
+      awsEnv,
+    );
     expect(text.stdout).toMatch(/virginica +6 \(60%\)/);
     // And axon logs shows the ordinary line, not the tallies
     const logs = await cluster.axon(["logs", "iris-classifier", "--env", "demo"], awsEnv);

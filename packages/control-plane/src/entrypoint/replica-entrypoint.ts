@@ -22,7 +22,11 @@ import {
   inspectArchive,
 } from "../bundles/archive-check.js";
 import type { S3Port } from "../providers/aws/sdk.js";
-import { InFlightPublisher, resolveMetricIdentity } from "../replica/emf-metrics.js";
+import {
+  InFlightPublisher,
+  resolveMetricIdentity,
+  type MetricIdentity,
+} from "../replica/emf-metrics.js";
 import { PredictionPublisher } from "../replica/prediction-lines.js";
 import { FrontServer, Replica, type FrontRequest, type Responder } from "../replica/index.js";
 import { replicaOptionsFromSpec } from "../replica/spec-options.js";
@@ -241,7 +245,7 @@ async function startPredictionLines(
   inputs: ReplicaInputs,
   spec: ApiSpec,
   replica: Replica,
-  identity: Promise<{ cluster: string; taskId: string } | string> | undefined,
+  identity: Promise<MetricIdentity | string> | undefined,
   deps: { writeMetricLine?: (line: string) => void },
 ): Promise<PredictionPublisher | undefined> {
   const write = deps.writeMetricLine;
@@ -252,6 +256,9 @@ async function startPredictionLines(
     drain: () => replica.drainPredictions(),
     api: inputs.apiName,
     task: typeof resolved === "object" ? resolved.taskId : os.hostname(),
+    ...(typeof resolved === "object" && resolved.revision !== undefined
+      ? { revision: resolved.revision }
+      : {}),
     write,
   });
   publisher.start();
@@ -262,7 +269,7 @@ async function startPredictionLines(
 async function startInFlightMetric(
   inputs: ReplicaInputs,
   replica: Replica,
-  identity: Promise<{ cluster: string; taskId: string } | string> | undefined,
+  identity: Promise<MetricIdentity | string> | undefined,
   deps: { log: ReplicaEntrypointLog; writeMetricLine?: (line: string) => void },
 ): Promise<InFlightPublisher | undefined> {
   const write = deps.writeMetricLine;

@@ -247,6 +247,7 @@ async function metadataServer(): Promise<string> {
           TaskARN:
             "arn:aws:ecs:us-east-1:123456789012:task/axon-demo/158d1c8083dd49d6b527399fd6414f5c",
           Family: "axon-demo-iris",
+          Revision: "3",
         }),
       );
       return;
@@ -260,7 +261,7 @@ async function metadataServer(): Promise<string> {
 }
 
 describe("resolveMetricIdentity", () => {
-  it("Given the ECS task metadata, When resolved, Then the cluster and the task id are the ARNs' last segments", async () => {
+  it("Given the ECS task metadata, When resolved, Then the cluster and the task id are the ARNs' last segments, with the task definition revision", async () => {
     const url = await metadataServer();
 
     const identity = await resolveMetricIdentity({
@@ -268,7 +269,11 @@ describe("resolveMetricIdentity", () => {
       hostname: "ip-10-0-0-1",
     });
 
-    expect(identity).toEqual({ cluster: "axon-demo", taskId: "158d1c8083dd49d6b527399fd6414f5c" });
+    expect(identity).toEqual({
+      cluster: "axon-demo",
+      taskId: "158d1c8083dd49d6b527399fd6414f5c",
+      revision: 3,
+    });
   });
 
   it("Given metadata that fails and AXON_CLUSTER_NAME's value, When resolved, Then that cluster and the hostname are used", async () => {

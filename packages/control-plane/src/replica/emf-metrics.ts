@@ -194,6 +194,8 @@ export class InFlightPublisher {
 export interface MetricIdentity {
   cluster: string;
   taskId: string;
+  /** The task definition revision the task runs (from the task metadata), when known. */
+  revision?: number;
 }
 
 /**
@@ -215,6 +217,7 @@ export async function resolveMetricIdentity(options: {
 }): Promise<MetricIdentity> {
   let cluster = options.clusterName;
   let taskId: string | undefined;
+  let revision: number | undefined;
   let problem = "";
   if (options.metadataUri !== undefined) {
     try {
@@ -222,7 +225,13 @@ export async function resolveMetricIdentity(options: {
         signal: AbortSignal.timeout(options.timeoutMs ?? 2_000),
       });
       if (!response.ok) throw new Error(`it answered HTTP ${response.status}`);
-      const task = (await response.json()) as { Cluster?: unknown; TaskARN?: unknown };
+      const task = (await response.json()) as {
+        Cluster?: unknown;
+        TaskARN?: unknown;
+        Revision?: unknown;
+      };
+      const number = Number(task.Revision);
+      if (Number.isInteger(number) && number > 0) revision = number;
       if (typeof task.TaskARN === "string" && task.TaskARN !== "")
         taskId = lastSegment(task.TaskARN);
       if (cluster === undefined && typeof task.Cluster === "string" && task.Cluster !== "")
@@ -234,7 +243,11 @@ export async function resolveMetricIdentity(options: {
   if (cluster === undefined) {
     throw new Error(`no cluster name for the metric's Cluster dimension${problem}`);
   }
-  return { cluster, taskId: taskId ?? options.hostname };
+  return {
+    cluster,
+    taskId: taskId ?? options.hostname,
+    ...(revision === undefined ? {} : { revision }),
+  };
 }
 
 /** `arn:aws:ecs:…:cluster/axon-demo` → `axon-demo`; a plain name stays itself. */

@@ -17,6 +17,8 @@ export interface PredictionLine {
   task: string;
   /** ISO time of the end of the interval the tally covers. */
   at: string;
+  /** The task definition revision the replica runs (ECS task metadata), when known. */
+  revision?: number;
   tally: PredictionTally;
 }
 
@@ -35,11 +37,17 @@ export function parsePredictionLine(message: string): PredictionLine | undefined
     return undefined;
   }
   if (typeof value !== "object" || value === null) return undefined;
-  const { api, task, at, tally } = value as Record<string, unknown>;
+  const { api, task, at, revision, tally } = value as Record<string, unknown>;
   if (typeof api !== "string" || typeof task !== "string" || typeof at !== "string")
     return undefined;
   if (!isTally(tally) || Number.isNaN(Date.parse(at))) return undefined;
-  return { api, task, at, tally };
+  return {
+    api,
+    task,
+    at,
+    ...(typeof revision === "number" && Number.isInteger(revision) ? { revision } : {}),
+    tally,
+  };
 }
 
 function isTally(value: unknown): value is PredictionTally {
@@ -63,6 +71,7 @@ export class PredictionPublisher {
     drain: () => PredictionTally | undefined;
     api: string;
     task: string;
+    revision?: number;
     write: (line: string) => void;
     intervalMs: number;
     now: () => number;
@@ -73,6 +82,8 @@ export class PredictionPublisher {
     drain: () => PredictionTally | undefined;
     api: string;
     task: string;
+    /** The task definition revision, so `get` can tell a rollout's two versions apart. */
+    revision?: number;
     write: (line: string) => void;
     intervalMs?: number;
     now?: () => number;
@@ -89,9 +100,12 @@ export class PredictionPublisher {
   flush(): void {
     const tally = this.#options.drain();
     if (tally === undefined) return;
-    const { api, task, write, now } = this.#options;
+    const { api, task, revision, write, now } = this.#options;
     try {
-      write(predictionLine({ api, task, at: new Date(now()).toISOString(), tally }));
+      const at = new Date(now()).toISOString();
+      write(
+        predictionLine({ api, task, at, ...(revision === undefined ? {} : { revision }), tally }),
+      );
     } catch {
       // Best effort: a full pipe must not stop the replica.
     }

@@ -26,7 +26,8 @@ import { clusterRefs, type EcsApiDeps } from "../providers/aws/api-names.js";
 import { describeClusterStack } from "../providers/aws/cluster-stack.js";
 import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
 import type { LogSource } from "../providers/provider.js";
-import { monitoringFromTallies } from "../monitoring/summary.js";
+import { monitoringFromTallies, summarize } from "../monitoring/summary.js";
+import { emptyTally, mergeTally } from "../replica/prediction-recorder.js";
 import type { EnvironmentRecord } from "../state/store.js";
 import { readDeployRequest } from "./deploy.js";
 import { exampleCurl, sampleCurl } from "./example-curl.js";
@@ -236,14 +237,28 @@ async function awsMonitoring(
   const since = options.since ?? new Date(state.lastUpdated);
   const { readAwsPredictions } = await import("../providers/aws/api-predictions.js");
   const lines = await readAwsPredictions(ecs, state.name, since.getTime());
-  return monitoringFromTallies({
+  // Lines name the revision their replica runs: mid-rollout the one still serving is shown beside.
+  const current = lines.filter(
+    (line) => line.revision === undefined || line.revision === state.revision,
+  );
+  const monitoring = monitoringFromTallies({
     modelType: spec.monitoring.model_type,
     key: spec.monitoring.key,
     versionId: `revision ${state.revision}`,
     since,
     now: options.now ?? new Date(),
-    tallies: lines.map((line) => ({ at: new Date(line.at), tally: line.tally })),
+    tallies: current.map((line) => ({ at: new Date(line.at), tally: line.tally })),
   });
+  const others = lines.filter(
+    (line) => line.revision !== undefined && line.revision !== state.revision,
+  );
+  const previous = others.at(-1)?.revision;
+  if (previous !== undefined) {
+    const tally = emptyTally(spec.monitoring.model_type);
+    for (const line of others) if (line.revision === previous) mergeTally(tally, line.tally);
+    monitoring.previous = summarize(`revision ${previous}`, tally);
+  }
+  return monitoring;
 }
 
 /** Deletes an API's scaling, service, route, task definitions and (unshared) bundle. */
