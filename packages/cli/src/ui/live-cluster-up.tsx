@@ -3,7 +3,7 @@
  * line each on stderr (and the awaited count each time it changes). `stop` leaves the last frame
  * on the screen; the command then prints the cluster's info or the error.
  */
-import { render, type Instance } from "ink";
+import { mountLive } from "./mount-live.js";
 import type { ReactNode } from "react";
 import type { CliContext } from "../context.js";
 import { ClusterUpView } from "./ClusterUpView.js";
@@ -56,26 +56,16 @@ export function startClusterUpProgress(
       <LiveClusterUpRoot state={state} now={ctx.now} />
     </ColorProvider>
   );
-  const instance: Instance = render(tree(), {
-    stdout: terminal.stdout,
-    stdin: terminal.stdin,
-    // Ctrl-C reaches main.ts as SIGINT: one path for every command.
-    exitOnCtrlC: false,
-    patchConsole: false,
-  });
+  const view = mountLive(terminal, tree);
   return {
     step(text, at) {
       state = { ...state, steps: [...state.steps, { text, at }] };
-      instance.rerender(tree());
+      view.redraw();
     },
     waiting(text) {
       state = { ...state, waiting: text };
-      instance.rerender(tree());
+      view.redraw();
     },
-    async stop() {
-      await instance.waitUntilRenderFlush();
-      instance.unmount();
-      await instance.waitUntilExit();
-    },
+    stop: () => view.stop(),
   };
 }

@@ -2,7 +2,7 @@
  * Mounts the live cluster progress view on the terminal and feeds it the daemon's stream lines;
  * `stop` leaves the last frame on the screen (the command then prints the result or the error).
  */
-import { render, type Instance } from "ink";
+import { mountLive } from "./mount-live.js";
 import type { ReactNode } from "react";
 import type { ClusterProgressLine } from "../client/api-client.js";
 import type { LiveTerminal } from "../context.js";
@@ -37,23 +37,13 @@ export function startLiveCluster(
       <LiveClusterRoot state={state} now={options.now} />
     </ColorProvider>
   );
-  const instance: Instance = render(tree(), {
-    stdout: terminal.stdout,
-    stdin: terminal.stdin,
-    // Ctrl-C reaches main.ts as SIGINT: one path for every command.
-    exitOnCtrlC: false,
-    patchConsole: false,
-  });
+  const view = mountLive(terminal, tree);
   return {
     update(line) {
       state = reduceClusterProgress(state, line, options.now());
-      instance.rerender(tree());
+      view.redraw();
     },
-    async stop() {
-      // Whatever still runs is left as it is: CloudFormation carries on without us.
-      await instance.waitUntilRenderFlush();
-      instance.unmount();
-      await instance.waitUntilExit();
-    },
+    // Whatever still runs is left as it is: CloudFormation carries on without us.
+    stop: () => view.stop(),
   };
 }

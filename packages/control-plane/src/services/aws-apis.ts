@@ -297,9 +297,9 @@ export async function awsLogSource(
   name: string,
 ): Promise<LogSource> {
   const ecs = await connectAwsEnvironment(deps, record);
-  const { describeAwsApis } = await import("../providers/aws/api-status.js");
-  const [state] = await describeAwsApis(ecs, [name]);
-  if (state === undefined) throw notFound(record, name);
+  // Only that the API exists (one DescribeServices), not its whole state.
+  const { describeTaggedServices } = await import("../providers/aws/api-status.js");
+  if ((await describeTaggedServices(ecs, [name])).length === 0) throw notFound(record, name);
   const { AwsLogSource } = await import("../providers/aws/api-logs.js");
   return new AwsLogSource({ ports: ecs.ports, refs: ecs.refs, target: ecs.target });
 }

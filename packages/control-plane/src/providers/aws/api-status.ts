@@ -197,7 +197,7 @@ async function listServiceArns(deps: EcsApiDeps): Promise<string[]> {
 }
 
 /** The ACTIVE services among `services` (names or ARNs) that carry `axon:api`, 10 per call. */
-async function describeTaggedServices(
+export async function describeTaggedServices(
   deps: EcsApiDeps,
   services: string[],
 ): Promise<TaggedService[]> {

@@ -25,6 +25,18 @@ describe("checkLocalSpec", () => {
     ]);
   });
 
+  test("a canary rollout (ECS only) is a warning naming the field, not silently ignored", () => {
+    const spec = apiSpec("iris", "  update_strategy:\n    canary:\n      traffic_percent: 10\n");
+    const check = checkLocalSpec(spec, NO_DEVICES);
+    expect(check.warnings).toEqual([
+      {
+        path: "iris.update_strategy.canary",
+        message:
+          "has no local meaning: this machine rolls out replica by replica with max_surge/max_unavailable (on AWS, ECS sends the canary its share of traffic and rolls back on 5xx)",
+      },
+    ]);
+  });
+
   test("a GPU the machine has is fine", () => {
     const spec = apiSpec("vision", "  compute:\n    gpu: 1\n");
     expect(checkLocalSpec(spec, { gpus: () => 1, inferentia: () => 0 }).errors).toEqual([]);

@@ -56,6 +56,13 @@ export function checkLocalSpec(spec: ApiSpec, devices: DeviceProbe = hostDevices
         "none has no local meaning: the local gateway serves every API on its endpoint (on AWS it keeps the API off the public load balancer)",
     });
   }
+  if (spec.update_strategy.canary !== undefined) {
+    check.warnings.push({
+      path: `${name}.update_strategy.canary`,
+      message:
+        "has no local meaning: this machine rolls out replica by replica with max_surge/max_unavailable (on AWS, ECS sends the canary its share of traffic and rolls back on 5xx)",
+    });
+  }
   check.notes.push(
     `compute.cpu ${cpu} is not enforced on this machine: replicas may use every CPU (no CPU quota without cgroups)`,
   );
