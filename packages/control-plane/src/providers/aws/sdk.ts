@@ -40,6 +40,8 @@ import type {
   DeleteAlarmsCommandInput,
   DescribeAlarmsCommandInput,
   DescribeAlarmsCommandOutput,
+  GetMetricDataCommandInput,
+  GetMetricDataCommandOutput,
   PutMetricAlarmCommandInput,
 } from "@aws-sdk/client-cloudwatch";
 import type {
@@ -135,6 +137,10 @@ export interface EcsPort {
   listTaskDefinitions(
     input: ListTaskDefinitionsCommandInput,
   ): Promise<ListTaskDefinitionsCommandOutput>;
+  /** Every task definition ARN ListTaskDefinitions answers, all pages (the port follows `nextToken`). */
+  listAllTaskDefinitionArns(
+    input: Omit<ListTaskDefinitionsCommandInput, "nextToken">,
+  ): Promise<string[]>;
   deregisterTaskDefinition(input: DeregisterTaskDefinitionCommandInput): Promise<unknown>;
   createService(input: CreateServiceCommandInput): Promise<CreateServiceCommandOutput>;
   updateService(input: UpdateServiceCommandInput): Promise<UpdateServiceCommandOutput>;
@@ -202,11 +208,13 @@ export interface LogsPort {
   ): Promise<StartLiveTailCommandOutput>;
 }
 
-/** CloudWatch: the alarm a canary rollout is rolled back by. */
+/** CloudWatch: the alarm a canary rollout is rolled back by, and the load balancer's metrics. */
 export interface CloudWatchPort {
   putMetricAlarm(input: PutMetricAlarmCommandInput): Promise<unknown>;
   deleteAlarms(input: DeleteAlarmsCommandInput): Promise<unknown>;
   describeAlarms(input: DescribeAlarmsCommandInput): Promise<DescribeAlarmsCommandOutput>;
+  /** One page: callers size their query to fit one (see api-metrics.ts). */
+  getMetricData(input: GetMetricDataCommandInput): Promise<GetMetricDataCommandOutput>;
 }
 
 export interface S3Port {
@@ -465,6 +473,21 @@ export async function connectAws(
       describeTaskDefinition: (input) =>
         ecsClient.send(new ecs.DescribeTaskDefinitionCommand(input)),
       listTaskDefinitions: (input) => ecsClient.send(new ecs.ListTaskDefinitionsCommand(input)),
+      listAllTaskDefinitionArns: async (input) => {
+        const arns: string[] = [];
+        let nextToken: string | undefined;
+        do {
+          const page = await ecsClient.send(
+            new ecs.ListTaskDefinitionsCommand({
+              ...input,
+              ...(nextToken === undefined ? {} : { nextToken }),
+            }),
+          );
+          arns.push(...(page.taskDefinitionArns ?? []));
+          nextToken = page.nextToken === "" ? undefined : page.nextToken;
+        } while (nextToken !== undefined);
+        return arns;
+      },
       deregisterTaskDefinition: (input) =>
         ecsClient.send(new ecs.DeregisterTaskDefinitionCommand(input)),
       createService: (input) => ecsClient.send(new ecs.CreateServiceCommand(input)),
@@ -516,6 +539,7 @@ export async function connectAws(
       putMetricAlarm: (input) => cwClient.send(new cw.PutMetricAlarmCommand(input)),
       deleteAlarms: (input) => cwClient.send(new cw.DeleteAlarmsCommand(input)),
       describeAlarms: (input) => cwClient.send(new cw.DescribeAlarmsCommand(input)),
+      getMetricData: (input) => cwClient.send(new cw.GetMetricDataCommand(input)),
     },
     s3: {
       listObjectsV2: (input) => s3Client.send(new s3.ListObjectsV2Command(input)),
