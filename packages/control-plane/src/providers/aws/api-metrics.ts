@@ -25,8 +25,8 @@
 import type { MetricDataQuery, MetricDataResult } from "@aws-sdk/client-cloudwatch";
 import type { Service } from "@aws-sdk/client-ecs";
 import { DomainError } from "../../errors.js";
-import { describeService } from "./api-deploy.js";
-import { scalableResourceId, serviceName, type EcsApiDeps } from "./api-names.js";
+import { scalableResourceId, type EcsApiDeps } from "./api-names.js";
+import { requireAwsApiService } from "./api-versions.js";
 import { callAws } from "./cluster-stack.js";
 
 /** One minute of an API's traffic, as the load balancer saw it. */
@@ -84,14 +84,7 @@ export async function readAwsApiMetrics(
   const minutes = Math.min(MAX_MINUTES, Math.max(1, Math.floor(options.minutes)));
   const end = Math.floor(options.now.getTime() / MINUTE_MS) * MINUTE_MS;
   const start = end - minutes * MINUTE_MS;
-  const service = await describeService(ecs, serviceName(name));
-  if (service === undefined || service.status !== "ACTIVE") {
-    throw new DomainError(
-      "api.not_found",
-      `there is no API named ${name} in environment ${ecs.refs.envName}`,
-      { status: 404, hint: `axon get --env ${ecs.refs.envName} lists its APIs` },
-    );
-  }
+  const service = await requireAwsApiService(ecs, name);
   const groups = targetGroupsOf(service);
   const [scaling, metrics] = await Promise.all([
     readScaling(ecs, name),

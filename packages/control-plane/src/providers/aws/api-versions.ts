@@ -19,7 +19,7 @@
  * TagResource, or nothing more when the API already runs the target.
  */
 import type { Service, TaskDefinition, Tag } from "@aws-sdk/client-ecs";
-import { specHash } from "@axon/config";
+import { specHash, type ApiSpec } from "@axon/config";
 import { DomainError } from "../../errors.js";
 import { describeService, isAwsError } from "./api-deploy.js";
 import {
@@ -91,7 +91,7 @@ export async function listAwsApiVersions(
   name: string,
   options: ListAwsApiVersionsOptions = {},
 ): Promise<AwsApiVersion[]> {
-  const service = await requireService(ecs, name);
+  const service = await requireAwsApiService(ecs, name);
   const currentArn = service.taskDefinition ?? "";
   const revisions = await activeRevisions(ecs, name);
   const current = revisionOf(currentArn);
@@ -134,7 +134,7 @@ export async function rollbackAwsApi(
   name: string,
   revision?: number,
 ): Promise<AwsRollbackOutcome> {
-  const service = await requireService(ecs, name);
+  const service = await requireAwsApiService(ecs, name);
   const currentArn = service.taskDefinition ?? "";
   const from = revisionOf(currentArn) ?? 0;
   const active = await activeRevisions(ecs, name);
@@ -204,8 +204,8 @@ export async function rollbackAwsApi(
   return { from, to: target.revision, outcome: "updated", taskDefinitionArn: target.arn };
 }
 
-/** The API's ACTIVE service, or `api.not_found`. */
-async function requireService(ecs: EcsApiDeps, name: string): Promise<Service> {
+/** The API's ACTIVE service (one DescribeServices), or `api.not_found` (404). */
+export async function requireAwsApiService(ecs: EcsApiDeps, name: string): Promise<Service> {
   const service = await describeService(ecs, serviceName(name));
   if (service === undefined || service.status !== "ACTIVE") {
     throw new DomainError(
@@ -298,12 +298,17 @@ async function describeRevision(
   }
 }
 
-/** What a revision carries, as the deploy wrote it (api-task-definition.ts). */
-function carried(described: {
-  taskDefinition: TaskDefinition;
-  tags: Tag[];
-}): Pick<AwsApiVersion, "createdAt" | "specHash" | "bundle" | "endpoint"> {
-  const { taskDefinition, tags } = described;
+/**
+ * The resolved spec a revision carries (its `AXON_API_SPEC`); undefined when it carries none or
+ * ECS no longer has it. One DescribeTaskDefinition.
+ */
+export async function readRevisionSpec(ecs: EcsApiDeps, arn: string): Promise<ApiSpec | undefined> {
+  const described = await describeRevision(ecs, arn);
+  return described === undefined ? undefined : replicaEnvironment(described.taskDefinition).spec;
+}
+
+/** The replica container's spec and bundle, as the deploy wrote them (api-task-definition.ts). */
+function replicaEnvironment(taskDefinition: TaskDefinition): { spec?: ApiSpec; bundle?: string } {
   const containers = taskDefinition.containerDefinitions ?? [];
   const container =
     containers.find((candidate) => candidate.name === REPLICA_CONTAINER) ?? containers[0];
@@ -311,7 +316,18 @@ function carried(described: {
     container?.environment?.find((entry) => entry.name === key)?.value;
   const json = env(REPLICA_ENV.spec);
   const spec = json === undefined ? undefined : parseSpecJson(json);
-  const bundle = tags.find((tag) => tag.key === API_TAGS.bundle)?.value ?? env(REPLICA_ENV.bundle);
+  const bundle = env(REPLICA_ENV.bundle);
+  return { ...(spec === undefined ? {} : { spec }), ...(bundle === undefined ? {} : { bundle }) };
+}
+
+/** What a revision carries: its registration time, spec (hash, endpoint) and bundle. */
+function carried(described: {
+  taskDefinition: TaskDefinition;
+  tags: Tag[];
+}): Pick<AwsApiVersion, "createdAt" | "specHash" | "bundle" | "endpoint"> {
+  const { taskDefinition, tags } = described;
+  const { spec, bundle: envBundle } = replicaEnvironment(taskDefinition);
+  const bundle = tags.find((tag) => tag.key === API_TAGS.bundle)?.value ?? envBundle;
   const registered = taskDefinition.registeredAt;
   return {
     ...(registered === undefined ? {} : { createdAt: registered.toISOString() }),
