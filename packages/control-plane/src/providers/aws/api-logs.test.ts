@@ -132,16 +132,85 @@ describe.skipIf(!HAS_MOTO)(
       expect((await source.tail("iris", 0)).text).toBe("");
     });
 
-    it("Given an API with no logs yet, When tailed, Then the text is empty and the position is now", async () => {
+    it("Given an API none of whose tasks has started (moto starts none), When tailed, Then one control-plane line says so and where to look, and the position is now", async () => {
+      // Given
       const cluster = await freshCluster();
+      const now = 1_800_000_000_000;
       const source = new AwsLogSource({
         ports: cluster.ports,
         refs: cluster.refs,
         target: cluster.ports.target,
-        now: () => 1_800_000_000_000,
+        now: () => now,
       });
+      // When
+      const tailed = await source.tail("iris", 100);
+      // Then
+      expect(tailed).toEqual({
+        text: `${at(now)} axon   [iris] no task of iris has started yet: its log streams appear in ${cluster.refs.logGroupName} when a replica's container starts — axon get iris --env prod shows why\n`,
+        position: now,
+      });
+    });
 
-      expect(await source.tail("iris", 100)).toEqual({ text: "", position: 1_800_000_000_000 });
+    it("Given a task stream of iris with no line in the last 30 days, When tailed, Then the text is empty: a task did start", async () => {
+      // Given
+      const cluster = await freshCluster();
+      await logsClient().send(
+        new CreateLogStreamCommand({
+          logGroupName: cluster.refs.logGroupName,
+          logStreamName: `iris/replica/${TASK_A}`,
+        }),
+      );
+      // When
+      const tailed = await sourceOf(cluster).tail("iris", 100);
+      // Then
+      expect(tailed.text).toBe("");
+    });
+
+    it("Given iris with no task started, When tailed and then followed, and followed again with no tail, Then the tail says it, its follow stays silent until the first task writes, and the bare follow says it once", async () => {
+      // Given
+      const cluster = await freshCluster();
+      const source = sourceOf(cluster);
+      const { text, position } = await source.tail("iris", 10);
+      const chunks: string[] = [];
+      const bare: string[] = [];
+      const controller = new AbortController();
+      // When
+      const following = source.follow(
+        "iris",
+        position,
+        (chunk) => chunks.push(chunk.toString()),
+        controller.signal,
+      );
+      const followingBare = source.follow(
+        "iris",
+        position - 1,
+        (chunk) => bare.push(chunk.toString()),
+        controller.signal,
+      );
+      await waitFor(() => bare.length > 0);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // a few polls with nothing
+      const t = Date.now();
+      await put(cluster, `iris/replica/${TASK_A}`, [[t, "first line of the first task"]]);
+      await waitFor(
+        () => chunks.join("").includes("first line") && bare.join("").includes("first line"),
+      );
+      controller.abort();
+      await Promise.all([following, followingBare]);
+      // Then
+      expect(text).toMatch(/ axon   \[iris\] no task of iris has started yet: /);
+      expect(chunks).toEqual([
+        `${at(t)} INFO [iris 3fa2c1d0 front] first line of the first task\n`,
+      ]);
+      expect(
+        bare
+          .join("")
+          .split("\n")
+          .filter((line) => line !== "")
+          .map((line) => line.slice(24)),
+      ).toEqual([
+        `axon   [iris] no task of iris has started yet: its log streams appear in ${cluster.refs.logGroupName} when a replica's container starts — axon get iris --env prod shows why`,
+        "INFO [iris 3fa2c1d0 front] first line of the first task",
+      ]);
     });
 
     it("Given a tail, When lines are written after it while following by polling, Then each new line is written exactly once and the tail's are not repeated", async () => {

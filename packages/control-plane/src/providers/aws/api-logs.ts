@@ -15,6 +15,13 @@
  *   so events from both sources are matched by stream, timestamp and message (counted, so a line
  *   printed twice in one millisecond is still written twice). Both sets are bounded.
  *
+ * Before the first task: on a service whose tasks never started (no image, no capacity, moto) the
+ * log group has no stream of the API, and silence would read as "it works but says nothing". A tail
+ * that finds no line then checks for the API's streams (one DescribeLogStreams) and, when there is
+ * none, says so in one control-plane line (`<time> axon   [<api>] no task of <api> has started
+ * yet: … — axon get <api> --env <env> shows why`), which `axon logs` prints like any line of the
+ * control plane. A follow says it once (unless its tail already did) and keeps waiting.
+ *
  * Line shape: a line with the runtime's header (`<time> INFO [iris r-3fa2c1 w0] message`) keeps it
  * with the replica token replaced by the task's short id (`[iris 3fa2c1d0 w0]`, the first 8 hex
  * digits of the task id, as `copilot svc status` shows tasks); any other line (the container's
@@ -80,6 +87,8 @@ interface TailMark {
   since: number;
   /** The tail's events at or after `since`: id and time. */
   ids: Array<[string, number]>;
+  /** The tail said that no task has started yet (a follow from it does not say it again). */
+  announced: boolean;
 }
 
 /** The AWS provider's `LogSource`: an API's replica streams in the cluster's log group. */
@@ -99,7 +108,7 @@ export class AwsLogSource implements LogSource {
   async tail(apiName: string, lines: number): Promise<{ text: string; position: number }> {
     const now = this.#now();
     if (lines <= 0) {
-      this.#tails.set(apiName, { position: now, since: now, ids: [] });
+      this.#tails.set(apiName, { position: now, since: now, ids: [], announced: false });
       return { text: "", position: now };
     }
     const call = this.#callDeps(new AbortController().signal);
@@ -114,6 +123,10 @@ export class AwsLogSource implements LogSource {
     }
     const last = kept.at(-1);
     const position = last?.timestamp ?? now;
+    const notice =
+      kept.length === 0 && !(await this.#hasStreams(call, apiName))
+        ? noTaskYetLine(apiName, this.#deps.refs, now)
+        : "";
     const first = kept[0];
     // With every line found, older ones than the first kept may share its window: start there.
     const since =
@@ -126,7 +139,9 @@ export class AwsLogSource implements LogSource {
       ids: kept.flatMap((event): Array<[string, number]> =>
         event.timestamp >= since && event.id !== undefined ? [[event.id, event.timestamp]] : [],
       ),
+      announced: notice !== "",
     });
+    if (notice !== "") return { text: notice, position };
     return { text: kept.map((event) => formatLogEvent(apiName, event)).join(""), position };
   }
 
@@ -150,6 +165,11 @@ export class AwsLogSource implements LogSource {
     };
     const call = this.#callDeps(signal);
     try {
+      // Said once per follow, and not at all when its tail said it: the user waits for the first
+      // task's lines knowing why nothing comes yet.
+      const announced = mark !== undefined && mark.position === position && mark.announced;
+      if (!announced && !(await this.#hasStreams(call, apiName)))
+        onData(Buffer.from(noTaskYetLine(apiName, this.#deps.refs, this.#now())));
       if (this.#deps.liveTail !== false) await this.#liveTail(call, apiName, seen, write);
       while (!signal.aborted) {
         write(await this.#filter(call, apiName, seen.pollFrom(), undefined, Infinity), "poll");
@@ -246,6 +266,27 @@ export class AwsLogSource implements LogSource {
     return events.sort((a, b) => a.timestamp - b.timestamp);
   }
 
+  /**
+   * Whether any task of the API has created its log stream (awslogs makes one per task when the
+   * container starts). Unknown counts as yes: this only decides whether to add a hint, and a
+   * refused DescribeLogStreams must not break logs that FilterLogEvents can read.
+   */
+  async #hasStreams(call: AwsCallDeps, apiName: string): Promise<boolean> {
+    try {
+      const output = await callAws(call, "logs:DescribeLogStreams", () =>
+        this.#deps.ports.logs.describeLogStreams({
+          logGroupName: this.#deps.refs.logGroupName,
+          logStreamNamePrefix: streamPrefix(apiName),
+          limit: 1,
+        }),
+      );
+      return (output.logStreams ?? []).length > 0;
+    } catch (error) {
+      if (call.signal.aborted) throw error;
+      return true;
+    }
+  }
+
   #callDeps(signal: AbortSignal): AwsCallDeps {
     return { target: this.#deps.target, signal, pollMs: Math.min(this.#pollMs, 1000) };
   }
@@ -258,6 +299,14 @@ export class AwsLogSource implements LogSource {
  */
 function isMetricLine(message: string): boolean {
   return message.startsWith('{"_aws"') || message.startsWith(`{"${PREDICTION_LINE_KEY}"`);
+}
+
+/**
+ * The control-plane line (`axon logs` reads the `axon` level as the control plane's) saying that
+ * the API has no log stream yet, and where to look instead.
+ */
+function noTaskYetLine(apiName: string, refs: AwsClusterRefs, now: number): string {
+  return `${formatLogTime(new Date(now))} axon   [${apiName}] no task of ${apiName} has started yet: its log streams appear in ${refs.logGroupName} when a replica's container starts — axon get ${apiName} --env ${refs.envName} shows why\n`;
 }
 
 /** The stream name prefix of an API's replica streams (the trailing `/` keeps `iris-v2` out). */
