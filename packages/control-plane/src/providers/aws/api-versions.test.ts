@@ -180,7 +180,7 @@ describe.skipIf(!HAS_MOTO)("rollback of an API on ECS (skipped when python3 has 
     expect(inactive).toMatchObject({
       status: 409,
       message: "revision 1 of iris was deregistered (INACTIVE): ECS cannot run it again",
-      hint: "revisions of iris that can be rolled back to: 3, 2; axon get iris --env prod lists them",
+      hint: "revisions of iris: 3 (current), 2 (axon get iris --env prod shows them)",
     });
     expect(codeOf(missing)).toBe(ROLLBACK_NO_VERSION);
     expect(missing).toMatchObject({ status: 404, message: "iris has no revision 9" });

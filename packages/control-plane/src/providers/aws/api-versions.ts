@@ -137,15 +137,14 @@ export async function rollbackAwsApi(
   const service = await requireAwsApiService(ecs, name);
   const currentArn = service.taskDefinition ?? "";
   const from = revisionOf(currentArn) ?? 0;
-  const active = await activeRevisions(ecs, name);
-  const known = (): string => {
-    const numbers = active.map((entry) => entry.revision);
-    return numbers.length === 0 ? "none" : numbers.join(", ");
-  };
-  const hint = `revisions of ${name} that can be rolled back to: ${known()}; axon get ${name} --env ${ecs.refs.envName} lists them`;
   if (revision === from) {
     return { from, to: from, outcome: "unchanged", taskDefinitionArn: currentArn };
   }
+  const active = await activeRevisions(ecs, name);
+  const known = active
+    .map((entry) => (entry.revision === from ? `${from} (current)` : String(entry.revision)))
+    .join(", ");
+  const hint = `revisions of ${name}: ${known === "" ? "none" : known} (axon get ${name} --env ${ecs.refs.envName} shows them)`;
   const target =
     revision === undefined
       ? active.find((entry) => entry.revision < from)
