@@ -57,7 +57,7 @@ export interface AwsApiMetrics {
 
 export interface ReadAwsApiMetricsOptions {
   now: Date;
-  /** Whole minutes back from the last complete one (1–180; CloudWatch keeps 1-minute data 15 days). */
+  /** Whole minutes back from the last complete one, 1–180 (clamped). */
   minutes: number;
 }
 
