@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# CLI start-up against a running local cluster: `axon get -o json` (DESIGN target: < 150 ms),
-# paired with a bare `node -e 0` on the same Node 24, with farm-bench (median of 15 pairs); fails
-# when the median wall-time ratio is above 3x (issue 17).
+# CLI start-up against a running local cluster, each paired with a bare `node -e 0` on the same
+# Node 24 by farm-bench (median of 15 pairs): `axon get -o json` must stay within 2.5x and
+# `axon --version` within 1.5x of it (DESIGN's performance targets; issue 28 tightened issue 17's 3x).
 #   npm run bench:cli   (after `npm run setup`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,12 +11,27 @@ export AXON_GATEWAY_PORT="${AXON_GATEWAY_PORT:-18997}"
 export AXON_PYTHON="${AXON_PYTHON:-/usr/bin/python3}"
 trap '"$NODE" packages/cli/dist/main.js cluster down >/dev/null 2>&1 || true; rm -rf "$AXON_HOME"' EXIT
 "$NODE" packages/cli/dist/main.js deploy examples/iris-sklearn --wait >/dev/null
-OUT="$AXON_HOME/bench.txt"
-farm-bench -n 15 --vs "$NODE -e 0" -- "$NODE" packages/cli/dist/main.js get -o json | tee "$OUT"
-# Issue 17's bound: the median wall-time ratio stays within 3x of a bare node in the same run.
-RATIO="$(awk '$1 == "A/B" && $2 == "wall" { print $4 }' "$OUT")"
-if awk -v r="$RATIO" 'BEGIN { exit !(r > 3) }'; then
-  echo "FAIL: axon get -o json takes ${RATIO}x a bare node -e 0 (bound: 3x)" >&2
-  exit 1
-fi
-echo "ok: axon get -o json takes ${RATIO}x a bare node -e 0 (bound: 3x)"
+# One unmeasured run of each fills Node's compile cache (main.ts enables it), as any earlier use would.
+"$NODE" packages/cli/dist/main.js get -o json >/dev/null
+"$NODE" packages/cli/dist/main.js --version >/dev/null
+
+FAILED=0
+# measure LABEL BOUND ARGS...: pairs `axon ARGS` with `node -e 0`, prints farm-bench's table and the
+# verdict; the median wall-time ratio is compared with BOUND.
+measure() {
+  local label="$1" bound="$2" out="$AXON_HOME/bench-$3.txt"
+  shift 3
+  echo "== axon $label vs node -e 0"
+  farm-bench -n 15 --vs "$NODE -e 0" -- "$NODE" packages/cli/dist/main.js "$@" | tee "$out"
+  local ratio
+  ratio="$(awk '$1 == "A/B" && $2 == "wall" { print $4 }' "$out")"
+  if awk -v r="$ratio" -v b="$bound" 'BEGIN { exit !(r > b) }'; then
+    echo "FAIL: axon $label takes ${ratio}x a bare node -e 0 (bound: ${bound}x)" >&2
+    FAILED=1
+  else
+    echo "ok: axon $label takes ${ratio}x a bare node -e 0 (bound: ${bound}x)"
+  fi
+}
+measure "get -o json" 2.5 get get -o json
+measure "--version" 1.5 version --version
+exit "$FAILED"

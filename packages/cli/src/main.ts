@@ -1,28 +1,18 @@
 #!/usr/bin/env node
 /**
- * The `axon` entry point: builds the command tree, runs it, and maps every outcome to output and an
- * exit code in one place (0 ok, 1 failed or declined, 2 usage, 130 interrupted). Commands throw;
- * only this file decides what an error looks like. Imports stay light here (commander and the
- * command builders): services, `@axon/config`, `tar` and ink load inside the actions that use them,
- * which keeps `axon get -o json` fast.
+ * The `axon` entry point: runs the command tree and maps every outcome to output and an exit code
+ * in one place (0 ok, 1 failed or declined, 2 usage, 130 interrupted). Commands throw; only this
+ * file decides what an error looks like.
+ *
+ * Start-up is budgeted (DESIGN: `axon get -o json` within 2.5x a bare `node -e 0`, `axon --version`
+ * within 1.5x), so this file imports nothing heavy: commander and the command shells load from
+ * `program.ts` once a command is parsed, `axon --version` is answered before any of that, and each
+ * command's action imports its own services, ink and the AWS and YAML code when it runs.
  */
 import { realpathSync } from "node:fs";
+import nodeModule from "node:module";
 import { fileURLToPath } from "node:url";
-import { Command, CommanderError, Option } from "commander";
-import { makeAutoscaleCommand } from "./commands/autoscale.js";
-import { makeClusterCommand } from "./commands/cluster.js";
-import { makeEnvCommand } from "./commands/env.js";
-import { makeCompleteApisCommand } from "./commands/complete-apis.js";
-import { makeCompletionCommand } from "./commands/completion.js";
-import { makeDeleteCommand } from "./commands/delete.js";
-import { makeDeployCommand } from "./commands/deploy.js";
-import { makeGetCommand } from "./commands/get.js";
-import { makeLogsCommand } from "./commands/logs.js";
-import { makeMonitorCommand } from "./commands/monitor.js";
-import { makePredictCommand } from "./commands/predict.js";
-import { makeRollbackCommand } from "./commands/rollback.js";
-import { makeValidateCommand } from "./commands/validate.js";
-import { makeVersionCommand, readCliVersionSync } from "./commands/version.js";
+import { readCliVersionSync } from "./cli-version.js";
 import type { CliContext } from "./context.js";
 import {
   ApiError,
@@ -33,62 +23,11 @@ import {
   UserError,
   formatDiagnostic,
 } from "./errors.js";
-import { withExamples } from "./help.js";
 import { indent } from "./output.js";
 import { canRedraw, shouldColor } from "./terminal.js";
 
 /** Exit codes, as documented in STYLE.md. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
-
-/** Builds the `axon` program with every command wired to `ctx`. */
-export function buildProgram(ctx: CliContext): Command {
-  const program = new Command("axon")
-    .description("deploy python predictors as autoscaled http apis")
-    .addOption(
-      new Option("--home <dir>", "state folder (default: $AXON_HOME or ~/.axon)").hideHelp(),
-    )
-    .version(readCliVersionSync(), "--version", "print the cli version")
-    .option("--verbose", "show stack traces and causes of errors")
-    .option("--env <name>", "environment to act on (default: axon env use; local is this machine)")
-    .showHelpAfterError("(add --help for usage)")
-    .addCommand(makeDeployCommand(ctx))
-    .addCommand(makeGetCommand(ctx))
-    .addCommand(makeLogsCommand(ctx))
-    .addCommand(makeDeleteCommand(ctx))
-    .addCommand(makeRollbackCommand(ctx))
-    .addCommand(makePredictCommand(ctx))
-    .addCommand(makeValidateCommand(ctx))
-    .addCommand(makeClusterCommand(ctx))
-    .addCommand(makeEnvCommand(ctx))
-    .addCommand(makeAutoscaleCommand(ctx))
-    .addCommand(makeMonitorCommand(ctx))
-    .addCommand(makeVersionCommand(ctx))
-    .addCommand(makeCompletionCommand(ctx))
-    .addCommand(makeCompleteApisCommand(ctx), { hidden: true });
-  withExamples(program, [
-    ["axon deploy", "deploy ./axon.yaml (starts the local cluster), then watch it go live"],
-    ["axon get", "every api: status, replicas, requests, latency"],
-    ["axon get iris-classifier --watch", "one api, redrawn every second, with its events"],
-    ["axon logs iris-classifier -f --grep error", "follow an api's logs, only lines with 'error'"],
-    ["axon predict iris-classifier sample.json", "send a payload and print the answer"],
-    ["axon get -o json | jq '.apis[].name'", "any command with -o json prints one JSON document"],
-  ]);
-  program.addHelpText(
-    "after",
-    `
-Output: results go to stdout, progress and errors to stderr; live views only on a terminal.
-Colours follow NO_COLOR, FORCE_COLOR and TERM=dumb.
-Exit codes: 0 success, 1 failure (or a declined prompt), 2 usage error, 130 interrupted (Ctrl-C).`,
-  );
-  // `--env` on a command about APIs is checked before it runs (loaded only when --env is given).
-  program.hook("preAction", async (_program, action) => {
-    if (action.optsWithGlobals<{ env?: string }>().env === undefined) return;
-    const { checkTargetEnvironment } = await import("./services/target-environment.js");
-    await checkTargetEnvironment(ctx, action);
-  });
-  configureTree(program, ctx);
-  return program;
-}
 
 /**
  * Runs `argv` (without the node and script paths) and returns the exit code. Never throws and never
@@ -106,8 +45,9 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       },
     },
   };
-  const program = buildProgram(ctx);
   try {
+    const { buildProgram } = await import("./program.js");
+    const program = buildProgram(ctx);
     await program.parseAsync([...argv], { from: "user" });
     return EXIT.ok;
   } catch (error) {
@@ -135,7 +75,7 @@ export function jsonRequested(argv: readonly string[]): boolean {
 /** The JSON form of a failure: the same fields the human message shows. */
 export function errorDocument(error: unknown, exitCode: number): Record<string, unknown> {
   const document: Record<string, unknown> = { exitCode };
-  if (error instanceof CommanderError) {
+  if (isCommanderError(error)) {
     return { ...document, code: "usage", message: error.message.replace(/^error: /, "") };
   }
   if (error instanceof InterruptedError)
@@ -159,9 +99,24 @@ export function errorDocument(error: unknown, exitCode: number): Record<string, 
   };
 }
 
+/**
+ * A commander parse outcome (usage error, help or version shown), told by its `commander.*` code
+ * rather than `instanceof`, so this file need not load commander to recognise one.
+ */
+function isCommanderError(error: unknown): error is Error & { code: string; exitCode: number } {
+  return (
+    error instanceof Error &&
+    "code" in error &&
+    typeof error.code === "string" &&
+    error.code.startsWith("commander.") &&
+    "exitCode" in error &&
+    typeof error.exitCode === "number"
+  );
+}
+
 /** Prints `error` the way its kind deserves and returns the exit code. */
 function reportError(error: unknown, ctx: CliContext, verbose: boolean): number {
-  if (error instanceof CommanderError) {
+  if (isCommanderError(error)) {
     // Commander already printed its message (through configureOutput).
     if (error.code === "commander.helpDisplayed" || error.code === "commander.version")
       return EXIT.ok;
@@ -209,16 +164,6 @@ function describeCause(cause: unknown): string {
   return `caused by: ${typeof cause === "string" ? cause : JSON.stringify(cause)}\n`;
 }
 
-/** Every command in the tree throws instead of exiting, and writes through ctx's sinks. */
-function configureTree(command: Command, ctx: CliContext): void {
-  command.exitOverride();
-  command.configureOutput({
-    writeOut: (text) => ctx.stdout.write(text),
-    writeErr: (text) => ctx.stderr.write(text),
-  });
-  for (const child of command.commands) configureTree(child, ctx);
-}
-
 /**
  * The oldest Node.js `axon` runs on: the repo's `engines` (the daemon it starts with this same
  * Node needs `node:sqlite`, which older releases lack, and died with ERR_UNKNOWN_BUILTIN_MODULE).
@@ -250,6 +195,16 @@ export async function main(): Promise<void> {
     process.exitCode = EXIT.failed;
     return;
   }
+  // V8's compiled code for axon's modules is kept on disk between runs (Node's compile cache, as
+  // TypeScript's own bin does), so the modules loaded from here on compile once, not per run.
+  nodeModule.enableCompileCache();
+  const argv = process.argv.slice(2);
+  // `axon --version` alone is answered before commander loads (commander alone is ~15 ms here);
+  // with anything else on the line commander answers it, with the same output.
+  if (argv.length === 1 && argv[0] === "--version") {
+    process.stdout.write(`${readCliVersionSync()}\n`);
+    return;
+  }
   const interrupt = new AbortController();
   process.on("SIGINT", () => {
     // The first Ctrl-C lets the command wind down (exit 130); a second one does not wait.
@@ -275,7 +230,7 @@ export async function main(): Promise<void> {
     signal: interrupt.signal,
     now: () => new Date(),
   };
-  process.exitCode = await runCli(process.argv.slice(2), ctx);
+  process.exitCode = await runCli(argv, ctx);
 }
 
 /**

@@ -51,4 +51,33 @@ describe("start-up", () => {
     );
     expect(heavy).toEqual([]);
   });
+
+  it("`--version` alone answers before commander or any command loads", async () => {
+    // Given no cluster at all
+    // When a fresh process runs `axon --version`
+    const { stdout, modules } = await loadedModules(["--version"], {});
+
+    // Then it printed the version, and of the CLI only the entry and its light helpers loaded
+    expect(stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(modules.filter((url) => url.includes("/node_modules/"))).toEqual([]);
+    expect(modules.filter((url) => url.includes("/dist/commands/"))).toEqual([]);
+  });
+
+  it("`get -o json` loads neither the deploy nor the cluster services, nor @axon/config's parser", async () => {
+    // Given a running cluster with one api
+    const daemon = await startFakeDaemon();
+    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
+
+    // When a fresh process runs `axon get -o json`
+    const { modules } = await loadedModules(["get", "-o", "json"], daemon.env);
+
+    // Then only the small forwarded-env module of @axon/config loaded, and no other command's service
+    const config = modules.filter((url) => url.includes("/packages/config/"));
+    expect(config.map((url) => url.replace(/.*\/packages\/config\//, ""))).toEqual([
+      "dist/forwarded-env.js",
+    ]);
+    expect(modules.filter((url) => /\/dist\/services\/(?!target-environment)/.test(url))).toEqual(
+      [],
+    );
+  });
 });

@@ -14,6 +14,7 @@ import {
   MAX_CANARY_BAKE_MS,
   MAX_PREDICTOR_TIMEOUT_MS,
 } from "./api-spec.js";
+import { closestMatch } from "./did-you-mean.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import { canonicalizeEndpoint } from "./endpoint.js";
 import { parseQuantity } from "./quantity.js";
@@ -32,6 +33,8 @@ export interface ApiRuleContext {
   configFileName: string;
   /** Project file check; a path ending in `/` asks about a folder. */
   fileExists?: (relativePath: string) => boolean;
+  /** The project's files (POSIX paths), for a "did you mean" when a named file is missing. */
+  projectFiles?: readonly string[];
 }
 
 /** Facts the file-wide checks (duplicates) need from each API. */
@@ -340,9 +343,13 @@ function checkProjectPaths(ctx: ApiRuleContext): void {
         `must be a Python file ending in .py (got ${JSON.stringify(path)})`,
       );
     } else if (ctx.fileExists !== undefined && !ctx.fileExists(posix.normalize(path))) {
+      const wanted = posix.normalize(path);
+      const pythonFiles = (ctx.projectFiles ?? []).filter((file) => file.endsWith(".py"));
+      const suggestion = closestMatch(wanted, pythonFiles);
       ctx.report(
         ["predictor", "path"],
-        `file ${posix.normalize(path)} does not exist in the project (${where})`,
+        `file ${wanted} does not exist in the project (${where})` +
+          (suggestion === undefined ? "" : `; did you mean ${suggestion}?`),
       );
     }
   }

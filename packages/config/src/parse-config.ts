@@ -23,6 +23,8 @@ export interface ParseApiConfigOptions {
    * When given, `predictor.path` and `predictor.python_path` must exist.
    */
   fileExists?: (relativePath: string) => boolean;
+  /** The project's files (POSIX paths relative to the same folder): candidates for "did you mean". */
+  projectFiles?: readonly string[];
 }
 
 /** The APIs of one config file plus non-fatal notes (old Cortex spellings that were mapped). */
@@ -208,6 +210,7 @@ function checkApi(
       draft.notes.push({ key: message, issue: { path, message, atKey: false } }),
     configFileName: fileName,
     fileExists: options.fileExists,
+    projectFiles: options.projectFiles,
   });
   return draft;
 }

@@ -8,6 +8,7 @@ receive their arguments by name, so any subset in any order works; so does the o
 import importlib.util
 import inspect
 import os
+import platform
 import sys
 
 INIT_ARGS = ("config",)
@@ -89,3 +90,42 @@ def construct(cls, rel_path: str, config: dict):
     wanted = _injected_args(cls.__init__, INIT_ARGS, f"PythonPredictor.__init__ in '{rel_path}'")
     available = {"config": config}
     return cls(**{name: available[name] for name in wanted})
+
+
+# Import names whose pip package is named otherwise, for the hint below (the common ones only).
+PACKAGE_OF_MODULE = {
+    "sklearn": "scikit-learn",
+    "cv2": "opencv-python",
+    "PIL": "Pillow",
+    "yaml": "PyYAML",
+    "skimage": "scikit-image",
+    "bs4": "beautifulsoup4",
+    "dateutil": "python-dateutil",
+}
+
+
+def import_error_hint(error: ImportError) -> str:
+    """What to do about an ImportError at start-up: which interpreter ran the predictor, where it
+    came from (the API's own environment, built from its requirements.txt, or the cluster's base
+    interpreter), and the requirements.txt line that fixes it. The worker cannot see AXON_PYTHON
+    (the replica keeps the daemon's AXON_ variables from predictors), so it tells the two apart by
+    the environment record the daemon writes into each environment it builds."""
+    interpreter = f"{sys.executable} (Python {platform.python_version()})"
+    if os.path.isfile(os.path.join(sys.prefix, "axon-env.json")):
+        base = getattr(sys, "_base_executable", None) or sys.base_prefix
+        origin = f"the API's environment (built from the project's requirements.txt over {base})"
+    else:
+        origin = (
+            "the cluster's interpreter (AXON_PYTHON or `axon cluster up --python` when set, else the first "
+            "python3 on PATH; the project has no requirements.txt, so no environment of its own)"
+        )
+    module = (error.name or "").split(".")[0]
+    if module:
+        package = PACKAGE_OF_MODULE.get(module, module)
+        fix = f"add {package} to requirements.txt in the project folder"
+    else:
+        fix = "add the package that provides it to requirements.txt in the project folder"
+    return (
+        f"the predictor ran on {interpreter}, {origin}; {fix} (Axon then builds the API an environment "
+        "with it), or start the cluster with AXON_PYTHON naming a python3 that has it"
+    )

@@ -18,7 +18,14 @@ import time
 from urllib.parse import parse_qsl
 
 from . import protocol as p
-from .loader import PredictorError, construct, load_predictor_class, post_predict_args, predict_args
+from .loader import (
+    PredictorError,
+    construct,
+    import_error_hint,
+    load_predictor_class,
+    post_predict_args,
+    predict_args,
+)
 from .dotenv import load_dotenv
 from .forms import Form, FormError, parse_form
 from .tracebacks import format_current_exception, summary_line
@@ -74,6 +81,30 @@ def _invalid_body_message(error: Exception, empty: bool) -> str:
         )
     detail = "the body is empty" if empty else str(error)
     return f"the request body is not valid JSON ({detail}); send JSON or change the Content-Type"
+
+
+SEND_JSON_HEADER = (
+    "send the header Content-Type: application/json (curl -H 'Content-Type: application/json' -d @sample.json)"
+)
+
+
+def _undeclared_json(payload) -> str | None:
+    """"form" or "bytes" when `payload` is a body that parses as JSON but reached predict as a
+    form or as bytes (its Content-Type was not application/json); None otherwise. Only called
+    after predict raised, so a JSON-looking body costs nothing on the way in."""
+    if isinstance(payload, Form):
+        kind, body = "form", payload.body
+    elif isinstance(payload, (bytes, bytearray, memoryview)):
+        kind, body = "bytes", bytes(payload)
+    else:
+        return None
+    if body.lstrip()[:1] not in (b"{", b"["):
+        return None
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return kind
 
 
 def _seq_and_id(buf: bytes, start: int) -> tuple[int, str]:
@@ -180,17 +211,37 @@ class RequestHandler:
             try:
                 result = self._predict(**kwargs)
             except BaseException as error:  # user code: SystemExit and KeyboardInterrupt included
-                self._log.error(
-                    f"request {request_id}: predict() raised an exception: {describe(error)}", with_traceback=True
-                )
-                message = f"predict() raised an exception; the API logs have the traceback for request {request_id}"
-                return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
+                return self._predict_raised(seq, request_id, error, kwargs.get("payload"))
             frame = self._encode_result(seq, request_id, result)
             if self._post_predict is not None:
                 self._defer_post_predict(request_id, result, kwargs)
             return frame
         except BaseException:  # a runtime bug, or user code it calls (tolist()): answer, never hang or die
             return b"".join(self.answer_runtime_failure(buf, start))
+
+    def _predict_raised(self, seq: int, request_id: str, error: BaseException, payload) -> bytes:
+        """The answer when predict raised: a 500 pointing at the logged traceback, or, when the
+        body is JSON the request did not declare as JSON (the first call of every tutorial, curl -d
+        @sample.json, sends it as a URL-encoded form), a 400 naming the header to send."""
+        mislabelled = _undeclared_json(payload)
+        if mislabelled == "form":
+            message = (
+                f"predict() raised {describe(error)} on this request's body read as a form: the body is JSON "
+                f"but its Content-Type is {payload.content_type or 'a form type'} (what curl -d sends unless told "
+                f"otherwise); {SEND_JSON_HEADER}"
+            )
+            self._log.error(f"request {request_id}: {message}", with_traceback=True)
+            return p.encode_response(seq, 400, p.CONTENT_JSON, _error_body(message, request_id))
+        self._log.error(f"request {request_id}: predict() raised an exception: {describe(error)}", with_traceback=True)
+        message = f"predict() raised an exception; the API logs have the traceback for request {request_id}"
+        if mislabelled == "bytes":
+            hint = (
+                "the body is JSON but the request did not say so, so predict got it as bytes; if predict expects "
+                f"the parsed value, {SEND_JSON_HEADER}"
+            )
+            self._log.error(f"request {request_id}: {hint}")
+            message = f"{message} ({hint})"
+        return p.encode_response(seq, 500, p.CONTENT_JSON, _error_body(message, request_id))
 
     def _form(self, meta_json: bytes, body: bytes) -> Form:
         """A form body as predict gets it; its Content-Type travels in the meta (PROTOCOL.md)."""
@@ -571,7 +622,12 @@ def main(argv=None) -> int:
     except BaseException as error:  # user code: SystemExit and KeyboardInterrupt included
         text = format_current_exception(os.path.abspath(args.project))
         log.error(f"loading the predictor failed:\n{text.rstrip()}")
-        return _report_init_failure(sock, summary_line(error, os.path.abspath(args.project)), text)
+        summary = summary_line(error, os.path.abspath(args.project))
+        if isinstance(error, ImportError):
+            hint = import_error_hint(error)
+            log.error(f"hint: {hint}")
+            summary = f"{summary} ({hint})"
+        return _report_init_failure(sock, summary, text)
     init_done.set()
 
     load_ms = round((time.monotonic() - started) * 1000)

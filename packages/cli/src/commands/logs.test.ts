@@ -154,10 +154,12 @@ describe("axon logs filters", () => {
     // When following the errors
     const run = await runCli(["logs", "iris", "-f", "--grep", "error"], { env: daemon.env });
 
-    // Then the old error comes once, then the new one
+    // Then the old error comes once, with its traceback, then the new one
     expect(run.exitCode).toBe(0);
     expect(run.stdout.split("\n").filter(Boolean)).toEqual([
       LOG[4],
+      LOG[5],
+      LOG[6],
       "2026-12-03 17:11:00.000 ERROR [iris r-aaa111 w0] request req-10: predict() raised KeyError",
     ]);
   });
@@ -193,7 +195,8 @@ describe("axon logs with the local cluster down", () => {
     expect(last.stderr).toContain(
       `note: the local cluster is not running; showing ${path.join(home, "logs/iris.log")} on disk`,
     );
-    expect(errors.stdout.split("\n").filter(Boolean)).toEqual([LOG[4], LOG[5]]);
+    // (an error's traceback comes whole with it)
+    expect(errors.stdout.split("\n").filter(Boolean)).toEqual([LOG[4], LOG[5], LOG[6]]);
   });
 
   it("prints the file, then fails -f naming how to follow; an unknown API is named", async () => {

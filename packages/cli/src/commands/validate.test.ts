@@ -40,6 +40,30 @@ describe("axon validate", () => {
     expect(run.stderr).toMatch(/axon\.yaml:7:\d+: .*min_replicas: /);
   });
 
+  it("says which file was meant when the predictor path has a typo", async () => {
+    // Given a project holding predictor.py whose config names predictr.py
+    const dir = await makeTempDir();
+    await writeFiles(dir, {
+      "axon.yaml": `- name: iris-classifier
+  kind: RealtimeAPI
+  predictor:
+    type: python
+    path: predictr.py
+`,
+      "predictor.py": "class PythonPredictor:\n    def predict(self, payload):\n        return 1\n",
+      "requirements.txt": "",
+    });
+
+    // When validating it
+    const run = await runCli(["validate", dir]);
+
+    // Then the error names the file that exists
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain(
+      "predictor.path: file predictr.py does not exist in the project (paths are relative to the folder that holds axon.yaml); did you mean predictor.py?",
+    );
+  });
+
   it("prints one JSON document with -o json", async () => {
     // Given a valid project
     const dir = await makeIrisProject();

@@ -1,25 +1,12 @@
 /** `axon version`: the CLI's version and, when one is running, the control plane's. */
-import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { Command } from "commander";
+import { readCliVersion } from "../cli-version.js";
 import { findDaemon } from "../client/daemon.js";
 import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
 import { outputOption, type OutputOptions } from "../options.js";
 import { withExamples } from "../help.js";
 import { printJson } from "../output.js";
-
-/** The version in this package's package.json (two folders above `src/commands/` and `dist/commands/`). */
-export async function readCliVersion(): Promise<string> {
-  const text = await readFile(new URL("../../package.json", import.meta.url), "utf8");
-  return (JSON.parse(text) as { version: string }).version;
-}
-
-/** The same, read synchronously: commander needs it while the program is built (`axon --version`). */
-export function readCliVersionSync(): string {
-  const text = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
-  return (JSON.parse(text) as { version: string }).version;
-}
 
 /** Builds `axon version`. */
 export function makeVersionCommand(ctx: CliContext): Command {

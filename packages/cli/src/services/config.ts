@@ -118,7 +118,10 @@ export async function validateConfig(
   let parsed: ParsedApiConfig | undefined;
   let configError: ConfigError | undefined;
   try {
-    parsed = parseApiConfig(text, located.fileName, { fileExists });
+    parsed = parseApiConfig(text, located.fileName, {
+      fileExists,
+      projectFiles: files.map((file) => file.path),
+    });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     configError = error;

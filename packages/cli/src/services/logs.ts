@@ -187,36 +187,47 @@ export async function readApiLogs(
 ): Promise<void> {
   const { filter } = options;
   const tail = options.tail ?? (filter.since === undefined ? DEFAULT_TAIL : undefined);
-  const emit = (records: LogRecord[]): void => {
-    for (const record of records) if (matchesLogFilter(record, filter)) onRecord(record);
+  // With --grep, a Python traceback is one entry with the line that announced it: a match on any
+  // of its lines (`--grep KeyError` matches the last) shows all of them, and --tail counts it once.
+  const grouped = filter.grep !== undefined;
+  const matches = (entry: LogRecord[]): boolean =>
+    entry.some((record) => matchesLogFilter(record, filter));
+  const show = (entries: LogRecord[][]): void => {
+    for (const entry of entries) for (const record of entry) onRecord(record);
   };
+  const emit = (entries: LogRecord[][]): void => show(entries.filter(matches));
   if (!hasLogFilter(filter) && tail !== undefined) {
     // One stream: the daemon's tail is exactly what is wanted.
     const reader = new LogLineReader();
     await client.streamLogs(name, { follow: options.follow, tail }, (text) =>
-      emit(reader.push(text)),
+      emit(reader.push(text).map((record) => [record])),
     );
-    emit(reader.end());
+    emit(reader.end().map((record) => [record]));
     return;
   }
-  const history: LogRecord[] = [];
+  const history: LogRecord[][] = [];
   let lastLine: string | undefined;
   const reader = new LogLineReader();
-  const collect = (records: LogRecord[]): void => {
-    for (const record of records) {
-      lastLine = record.line;
-      if (matchesLogFilter(record, filter)) history.push(record);
+  const grouper = new TracebackGrouper(grouped);
+  const collect = (entries: LogRecord[][]): void => {
+    for (const entry of entries) {
+      lastLine = entry.at(-1)?.line ?? lastLine;
+      if (matches(entry)) history.push(entry);
     }
   };
   await client.streamLogs(name, { follow: false, tail: MAX_DAEMON_TAIL }, (text) =>
-    collect(reader.push(text)),
+    collect(grouper.push(reader.push(text))),
   );
-  collect(reader.end());
-  const shown = tail === undefined ? history : tail === 0 ? [] : history.slice(-tail);
-  for (const record of shown) onRecord(record);
+  collect(grouper.push(reader.end()));
+  collect(grouper.flush());
+  show(tail === undefined ? history : tail === 0 ? [] : history.slice(-tail));
   if (!options.follow) return;
 
   const follower = new LogLineReader();
+  const live = new TracebackGrouper(grouped);
+  // A live entry is shown once its chunk has been read: the runtime writes a traceback with the
+  // line announcing it in one write, so waiting longer would only delay the last line.
+  const emitLive = (records: LogRecord[]): void => emit([...live.push(records), ...live.flush()]);
   // Skip the overlap: everything up to and including the history's last line.
   let skipping = lastLine !== undefined;
   let skipped: LogRecord[] = [];
@@ -225,9 +236,10 @@ export async function readApiLogs(
     { follow: true, tail: lastLine === undefined ? 0 : FOLLOW_OVERLAP },
     (text) => {
       const records = follower.push(text);
-      if (!skipping) return emit(records);
+      if (!skipping) return emitLive(records);
+      const after: LogRecord[] = [];
       for (const record of records) {
-        if (!skipping) emit([record]);
+        if (!skipping) after.push(record);
         else if (record.line === lastLine) {
           skipping = false;
           skipped = [];
@@ -236,11 +248,76 @@ export async function readApiLogs(
           // The history's last line is gone (the file was truncated): show what came instead.
           if (skipped.length >= FOLLOW_OVERLAP) {
             skipping = false;
-            emit(skipped);
+            after.push(...skipped);
           }
         }
       }
+      emitLive(after);
     },
   );
-  emit(follower.end());
+  emitLive(follower.end());
+}
+
+const TRACEBACK_START = /^Traceback \(most recent call last\):\s*$/;
+/** Lines inside a traceback that do not end it: frames (indented), blanks, chaining notes. */
+const TRACEBACK_BODY =
+  /^(\s|$|Traceback \(most recent call last\):|During handling of the above exception|The above exception was the direct cause|\+ Exception Group Traceback)/;
+
+/**
+ * Cuts records into entries for filtering: a Python traceback, with the line that announced it
+ * (the runtime's `ERROR … raised an exception` line, which it writes together with the
+ * traceback), is one entry; every other line is an entry of its own. A traceback ends at its
+ * first line that is not a frame, a blank or a chaining note: the exception's own line.
+ * With `enabled` false, every line is its own entry.
+ */
+export class TracebackGrouper {
+  readonly #enabled: boolean;
+  /** A header line held back until the next line says whether a traceback follows it. */
+  #held: LogRecord | undefined;
+  /** The traceback being read (its announcing line first), until its exception line. */
+  #open: LogRecord[] | undefined;
+
+  constructor(enabled: boolean) {
+    this.#enabled = enabled;
+  }
+
+  /** The entries `records` complete; a header line and an open traceback wait for what follows. */
+  push(records: readonly LogRecord[]): LogRecord[][] {
+    if (!this.#enabled) return records.map((record) => [record]);
+    const done: LogRecord[][] = [];
+    for (const record of records) {
+      if (this.#open !== undefined) {
+        if (record.continuation) {
+          this.#open.push(record);
+          if (!TRACEBACK_BODY.test(record.line)) {
+            done.push(this.#open);
+            this.#open = undefined;
+          }
+          continue;
+        }
+        done.push(this.#open);
+        this.#open = undefined;
+      }
+      if (record.continuation && TRACEBACK_START.test(record.line)) {
+        this.#open = this.#held === undefined ? [record] : [this.#held, record];
+        this.#held = undefined;
+        continue;
+      }
+      if (this.#held !== undefined) done.push([this.#held]);
+      this.#held = undefined;
+      if (record.continuation) done.push([record]);
+      else this.#held = record;
+    }
+    return done;
+  }
+
+  /** Everything held back, as entries (at the end of the text, or of a live chunk). */
+  flush(): LogRecord[][] {
+    const done: LogRecord[][] = [];
+    if (this.#held !== undefined) done.push([this.#held]);
+    if (this.#open !== undefined) done.push(this.#open);
+    this.#held = undefined;
+    this.#open = undefined;
+    return done;
+  }
 }

@@ -36,7 +36,9 @@ export async function targetClient(
   client: ApiClient,
 ): Promise<ApiClient> {
   const { env } = command.optsWithGlobals<{ env?: string }>();
-  const { pickForwardedAwsVariables } = await import("@axon/config");
+  // The one small module, not @axon/config's index (its parser and schema modules): `get` and
+  // `logs` run this on every call, and the start-up budget has no room for the rest.
+  const { pickForwardedAwsVariables } = await import("@axon/config/forwarded-env");
   return client.withTarget({
     ...(env === undefined ? {} : { env }),
     awsSettings: pickForwardedAwsVariables(ctx.env as NodeJS.ProcessEnv),

@@ -25,7 +25,7 @@ describe("PredictionRecorder, classification", () => {
     const answers = ["setosa", "virginica", "setosa", "versicolor", "setosa", "virginica"];
     for (const answer of answers) recorder.recordBody(Buffer.from(answer), false);
     recorder.recordBody(Buffer.from("7"), true);
-    recorder.recordBody(Buffer.from("[1, 2]"), true);
+    recorder.recordBody(Buffer.from('{"label": "setosa"}'), true);
     expect(drained(recorder)).toMatchObject({
       count: 7,
       invalid: 1,
@@ -112,6 +112,43 @@ describe("PredictionRecorder, regression", () => {
       const estimate = sketch.quantile(q) ?? 0;
       expect(Math.abs(estimate - exact) / exact).toBeLessThanOrEqual(RELATIVE_ACCURACY);
     }
+  });
+
+  test("a list answer (one number per row) counts each number, a column vector's too", () => {
+    // Given a regression API whose predictor answers a batch of rows with a list
+    const recorder = new PredictionRecorder({ modelType: "regression", key: null });
+
+    // When it answers [1.5, 2.5, 5], then numpy's column vector [[4], [7]], then [], then [1, "x"]
+    recorder.recordBody(Buffer.from("[1.5, 2.5, 5]"), true);
+    recorder.recordBody(Buffer.from("[[4], [7]]"), true);
+    recorder.recordBody(Buffer.from("[]"), true);
+    recorder.recordBody(Buffer.from('[1, "x"]'), true);
+
+    // Then every number counts on its own, and only the element that is not a number is invalid
+    const tally = drained(recorder);
+    expect(tally.count).toBe(6);
+    expect(tally.invalid).toBe(1);
+    expect(tally.sum).toBe(21);
+    expect(tally.min).toBe(1);
+    expect(tally.max).toBe(7);
+  });
+
+  test("a list under the key counts each too; a classifier's list of labels counts per label", () => {
+    // Given a regression API with a key, and a classifier
+    const regression = new PredictionRecorder({ modelType: "regression", key: "price" });
+    const classifier = new PredictionRecorder({ modelType: "classification", key: null });
+
+    // When each answers a list for a batch of rows
+    regression.recordBody(Buffer.from('{"price": [10, 20]}'), true);
+    classifier.recordBody(Buffer.from('["setosa", "virginica", "setosa"]'), true);
+
+    // Then each element is one prediction
+    expect(drained(regression)).toMatchObject({ count: 2, sum: 30, invalid: 0 });
+    expect(drained(classifier)).toMatchObject({
+      count: 3,
+      classes: { setosa: 2, virginica: 1 },
+      invalid: 0,
+    });
   });
 
   test("negative values and zero are placed in order", () => {

@@ -8,6 +8,10 @@
  * `invalid`); a JSON body is parsed once; nothing is allocated for an API without monitoring (the
  * front holds no recorder then). A prediction that is not what the config says (a regression
  * value that is not a number, a `key` missing from the response) is counted, never an error.
+ *
+ * A predictor that answers a batch of rows with a list (`[3.1, 2.7]`, `["setosa", "virginica"]`,
+ * or numpy's `tolist()` of a column: `[[3.1], [2.7]]`) gives one prediction per row: each element
+ * is counted on its own, as the rows were sent together only to save round trips.
  */
 import { QuantileSketch, type SketchData } from "./quantile-sketch.js";
 
@@ -133,8 +137,22 @@ export class PredictionRecorder {
       }
       value = (response as Record<string, unknown>)[key];
     }
-    if (modelType === "classification") this.#recordClass(value);
+    if (Array.isArray(value)) this.#recordEach(value, modelType);
+    else if (modelType === "classification") this.#recordClass(value);
     else this.#recordNumber(value);
+  }
+
+  /**
+   * One prediction per element of a list answer; an element that is itself a one-element list
+   * (a column vector) is that element. An empty list predicts nothing, so counts nothing.
+   */
+  #recordEach(values: readonly unknown[], modelType: ModelType): void {
+    for (const element of values) {
+      const value =
+        Array.isArray(element) && element.length === 1 ? (element[0] as unknown) : element;
+      if (modelType === "classification") this.#recordClass(value);
+      else this.#recordNumber(value);
+    }
   }
 
   /** What was recorded since the last drain (undefined: nothing), and a fresh start. */

@@ -4,8 +4,6 @@ import type { CliContext } from "../../context.js";
 import { withExamples } from "../../help.js";
 import { outputOption, type OutputOptions } from "../../options.js";
 import { printJson } from "../../output.js";
-import { simulateAutoscaling } from "../../services/simulate.js";
-import { renderSimulation } from "../../ui/simulate.js";
 
 interface SimulateFlags extends OutputOptions {
   trace: string;
@@ -36,6 +34,12 @@ export function makeAutoscaleSimulateCommand(ctx: CliContext): Command {
     .option("--api <name>", "which api of the config (when it has several)")
     .addOption(outputOption())
     .action(async (config: string | undefined, flags: SimulateFlags) => {
+      // Loaded here: the simulator pulls in @axon/config, the autoscaler and tar, which no other
+      // command's start-up should pay for.
+      const [{ simulateAutoscaling }, { renderSimulation }] = await Promise.all([
+        import("../../services/simulate.js"),
+        import("../../ui/simulate.js"),
+      ]);
       const report = await simulateAutoscaling({
         config,
         trace: flags.trace,

@@ -289,6 +289,50 @@ describe.concurrent("EnvironmentManager builds", () => {
     expect(dirsUnder(root)).toEqual([]);
   });
 
+  test("offline, an index that does not resolve is tried once, and the error says it was not reachable", async ({
+    expect,
+    onTestFinished,
+  }) => {
+    const { wheelhouse, project, manager } = fixtures(onTestFinished);
+    // Given pip pointed at an index whose host never resolves (.invalid, RFC 2606) and local wheels
+    const wheels = wheelhouse();
+    const base = await pyenvBase();
+    const dir = project({ "requirements.txt": "nosuchpkg==9.9\n" });
+    const env = {
+      ...process.env,
+      PIP_INDEX_URL: "https://axon-test.invalid/simple",
+      PIP_FIND_LINKS: wheels,
+      PIP_CONFIG_FILE: os.devNull,
+      PIP_NO_INDEX: undefined,
+      PIP_RETRIES: undefined,
+    };
+    const { manager: envs } = manager(env);
+    const output: string[] = [];
+
+    // When its environment is ensured
+    const error = await envs
+      .ensure(dir, readEnvironmentInputs(dir, base, false), {
+        onOutput: (line) => output.push(line),
+      })
+      .catch((caught: unknown) => caught);
+
+    // Then pip ran without retries (no "Retrying" warning), the output and the hint say why,
+    // and pip's own message is kept
+    expect(error).toBeInstanceOf(EnvironmentBuildError);
+    const failure = error as EnvironmentBuildError;
+    expect(output.some((line) => line.includes("Retrying"))).toBe(false);
+    expect(output).toContain(
+      "the package index axon-test.invalid does not resolve from this machine (offline?): pip tries it once, " +
+        "without retries, and installs from the local sources it is configured with (PIP_FIND_LINKS, file:// indexes)",
+    );
+    expect(failure.message).toMatch(
+      /No matching distribution found for nosuchpkg==9\.9|Could not find a version/,
+    );
+    expect(failure.hint).toContain(
+      "; axon-test.invalid does not resolve from this machine, so only local sources were searched",
+    );
+  });
+
   test("dependencies.sh runs first, in the project folder, with the environment's Python, its output streamed", async ({
     expect,
     onTestFinished,

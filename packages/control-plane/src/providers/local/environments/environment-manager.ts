@@ -76,6 +76,7 @@ import {
   type EnvironmentInputFile,
   type EnvironmentInputs,
 } from "./environment-inputs.js";
+import { checkPackageIndex } from "./package-index.js";
 import { describePipFailure } from "./pip-failure.js";
 
 /** File name of the completion record inside an environment directory. */
@@ -380,6 +381,8 @@ export class EnvironmentManager {
       let pipRuns = 0;
       if (hasEntries(inputs.requirements)) {
         emit("Installing requirements.txt with pip", "pip");
+        const index = await checkPackageIndex(env);
+        if (index?.note !== undefined) emit(index.note, "pip");
         const args = [
           ...pip.prefixArgs,
           "install",
@@ -388,14 +391,19 @@ export class EnvironmentManager {
           "--no-color",
           "--progress-bar",
           "off",
+          ...(index?.pipArgs ?? []),
           "-r",
           "requirements.txt",
         ];
         const result = await run("pip", pip.command, args);
         pipRuns += 1;
         if (!succeeded(result)) {
+          const offline =
+            index?.note === undefined
+              ? ""
+              : `; ${index.host} does not resolve from this machine, so only local sources were searched`;
           throw stepError("requirements.txt", "pip install failed", result, {
-            hint: "fix requirements.txt (or make the packages reachable through your pip configuration: PIP_INDEX_URL, PIP_FIND_LINKS, pip.conf) and deploy again",
+            hint: `fix requirements.txt (or make the packages reachable through your pip configuration: PIP_INDEX_URL, PIP_FIND_LINKS, pip.conf) and deploy again${offline}`,
             pipMessage: true,
           });
         }
