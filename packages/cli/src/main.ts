@@ -224,6 +224,9 @@ export async function main(): Promise<void> {
     stdin: process.stdin,
     interactive,
     color: shouldColor(process.env, process.stdout.isTTY === true),
+    ...(process.stdout.isTTY === true && process.stdout.columns > 0
+      ? { columns: process.stdout.columns }
+      : {}),
     ...(canRedraw(process.env, interactive)
       ? { terminal: { stdout: process.stdout, stdin: process.stdin } }
       : {}),
