@@ -47,7 +47,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   };
   try {
     const { buildProgram } = await import("./program.js");
-    const program = buildProgram(ctx);
+    const program = await buildProgram(ctx, argv);
     await program.parseAsync([...argv], { from: "user" });
     return EXIT.ok;
   } catch (error) {
