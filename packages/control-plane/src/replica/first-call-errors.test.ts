@@ -174,7 +174,7 @@ describe("an ImportError at start-up", () => {
     );
     expect(message).toContain(
       "the cluster's interpreter (AXON_PYTHON or `axon cluster up --python` when set, else the " +
-        "first python3 on PATH; the project has no requirements.txt, so no environment of its own); " +
+        "first python3 on PATH; the project has no requirements.txt with packages in it, so no environment of its own); " +
         "add axon_definitely_missing_module to requirements.txt in the project folder",
     );
   });
