@@ -22,6 +22,11 @@ export interface CliContext {
   /** Whether stdout may carry colours (`shouldColor` in terminal.ts: NO_COLOR, FORCE_COLOR, TERM). */
   color: boolean;
   /**
+   * The terminal's width when stdout is one, for tables that must fit it (`axon get`); undefined
+   * when piped, where nothing is cut.
+   */
+  columns?: number;
+  /**
    * The real terminal, present only when a live view may redraw it (`canRedraw`): ink renders to
    * these streams. In-process tests leave it out and get the plain renderings.
    */

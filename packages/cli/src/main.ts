@@ -47,7 +47,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   };
   try {
     const { buildProgram } = await import("./program.js");
-    const program = buildProgram(ctx);
+    const program = await buildProgram(ctx, argv);
     await program.parseAsync([...argv], { from: "user" });
     return EXIT.ok;
   } catch (error) {
@@ -224,6 +224,9 @@ export async function main(): Promise<void> {
     stdin: process.stdin,
     interactive,
     color: shouldColor(process.env, process.stdout.isTTY === true),
+    ...(process.stdout.isTTY === true && process.stdout.columns > 0
+      ? { columns: process.stdout.columns }
+      : {}),
     ...(canRedraw(process.env, interactive)
       ? { terminal: { stdout: process.stdout, stdin: process.stdin } }
       : {}),

@@ -1,30 +1,114 @@
 /**
  * The `axon` command tree: every command's shell (name, arguments, options, help), wired to one
  * context. Loaded by `main.ts` only once a command is to be parsed; each shell's action imports the
- * services and views it uses when it runs, so building the whole tree (which help and completion
- * need) stays cheap.
+ * services and views it uses when it runs, and a run loads only the shell of its own command, so
+ * `axon get` pays for neither `deploy`'s shell nor its services.
  */
 import { Command, Option } from "commander";
-import { makeAutoscaleCommand } from "./commands/autoscale.js";
-import { makeClusterCommand } from "./commands/cluster.js";
-import { makeEnvCommand } from "./commands/env.js";
-import { makeCompleteApisCommand } from "./commands/complete-apis.js";
-import { makeCompletionCommand } from "./commands/completion.js";
-import { makeDeleteCommand } from "./commands/delete.js";
-import { makeDeployCommand } from "./commands/deploy.js";
-import { makeGetCommand } from "./commands/get.js";
-import { makeLogsCommand } from "./commands/logs.js";
-import { makeMonitorCommand } from "./commands/monitor.js";
-import { makePredictCommand } from "./commands/predict.js";
-import { makeRollbackCommand } from "./commands/rollback.js";
-import { makeValidateCommand } from "./commands/validate.js";
-import { makeVersionCommand } from "./commands/version.js";
 import { readCliVersionSync } from "./cli-version.js";
 import type { CliContext } from "./context.js";
 import { withExamples } from "./help.js";
 
-/** Builds the `axon` program with every command wired to `ctx`. */
-export function buildProgram(ctx: CliContext): Command {
+/** One top-level command: its name and how to load its shell (its module holds nothing else). */
+interface CommandEntry {
+  name: string;
+  hidden?: boolean;
+  load: (ctx: CliContext) => Promise<Command>;
+}
+
+/**
+ * Every top-level command, in help order. Each shell is its own module, imported only when the
+ * tree needs it: a run of `axon get` loads the `get` shell alone (the other shells' modules and
+ * their imports cost ~25 ms of start-up here), while help, completion and a mistyped command,
+ * which list or compare every command, load all of them.
+ */
+const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: "deploy",
+    load: async (ctx) => (await import("./commands/deploy.js")).makeDeployCommand(ctx),
+  },
+  { name: "get", load: async (ctx) => (await import("./commands/get.js")).makeGetCommand(ctx) },
+  { name: "logs", load: async (ctx) => (await import("./commands/logs.js")).makeLogsCommand(ctx) },
+  {
+    name: "delete",
+    load: async (ctx) => (await import("./commands/delete.js")).makeDeleteCommand(ctx),
+  },
+  {
+    name: "rollback",
+    load: async (ctx) => (await import("./commands/rollback.js")).makeRollbackCommand(ctx),
+  },
+  {
+    name: "predict",
+    load: async (ctx) => (await import("./commands/predict.js")).makePredictCommand(ctx),
+  },
+  {
+    name: "validate",
+    load: async (ctx) => (await import("./commands/validate.js")).makeValidateCommand(ctx),
+  },
+  {
+    name: "cluster",
+    load: async (ctx) => (await import("./commands/cluster.js")).makeClusterCommand(ctx),
+  },
+  { name: "env", load: async (ctx) => (await import("./commands/env.js")).makeEnvCommand(ctx) },
+  {
+    name: "autoscale",
+    load: async (ctx) => (await import("./commands/autoscale.js")).makeAutoscaleCommand(ctx),
+  },
+  {
+    name: "monitor",
+    load: async (ctx) => (await import("./commands/monitor.js")).makeMonitorCommand(ctx),
+  },
+  {
+    name: "version",
+    load: async (ctx) => (await import("./commands/version.js")).makeVersionCommand(ctx),
+  },
+  {
+    name: "completion",
+    load: async (ctx) => (await import("./commands/completion.js")).makeCompletionCommand(ctx),
+  },
+  {
+    name: "__complete-apis",
+    hidden: true,
+    load: async (ctx) => (await import("./commands/complete-apis.js")).makeCompleteApisCommand(ctx),
+  },
+];
+
+/** Commands that read the whole tree (the completion script lists every command and flag). */
+const NEEDS_WHOLE_TREE = new Set(["completion", "help"]);
+
+/** Root options that take a value, whose value is not a command name. */
+const ROOT_OPTIONS_WITH_VALUE = new Set(["--env", "--home"]);
+
+/**
+ * The top-level command `argv` runs, when it names one that needs no other command's shell;
+ * undefined for the root's help, `help`, `completion` and anything not a command (commander
+ * then lists or suggests among all of them).
+ */
+export function soleCommand(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (ROOT_OPTIONS_WITH_VALUE.has(arg)) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith("-")) {
+      if (arg === "--help" || arg === "-h") return undefined;
+      continue;
+    }
+    if (NEEDS_WHOLE_TREE.has(arg)) return undefined;
+    return COMMANDS.some((entry) => entry.name === arg) ? arg : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Builds the `axon` program wired to `ctx`: with the shell of the one command `argv` runs (see
+ * `soleCommand`), or with every command when `argv` is not given or needs them all.
+ */
+export async function buildProgram(ctx: CliContext, argv?: readonly string[]): Promise<Command> {
+  const sole = argv === undefined ? undefined : soleCommand(argv);
+  const entries = sole === undefined ? COMMANDS : COMMANDS.filter((entry) => entry.name === sole);
+  const shells = await Promise.all(entries.map((entry) => entry.load(ctx)));
   const program = new Command("axon")
     .description("deploy python predictors as autoscaled http apis")
     .addOption(
@@ -33,21 +117,12 @@ export function buildProgram(ctx: CliContext): Command {
     .version(readCliVersionSync(), "--version", "print the cli version")
     .option("--verbose", "show stack traces and causes of errors")
     .option("--env <name>", "environment to act on (default: axon env use; local is this machine)")
-    .showHelpAfterError("(add --help for usage)")
-    .addCommand(makeDeployCommand(ctx))
-    .addCommand(makeGetCommand(ctx))
-    .addCommand(makeLogsCommand(ctx))
-    .addCommand(makeDeleteCommand(ctx))
-    .addCommand(makeRollbackCommand(ctx))
-    .addCommand(makePredictCommand(ctx))
-    .addCommand(makeValidateCommand(ctx))
-    .addCommand(makeClusterCommand(ctx))
-    .addCommand(makeEnvCommand(ctx))
-    .addCommand(makeAutoscaleCommand(ctx))
-    .addCommand(makeMonitorCommand(ctx))
-    .addCommand(makeVersionCommand(ctx))
-    .addCommand(makeCompletionCommand(ctx))
-    .addCommand(makeCompleteApisCommand(ctx), { hidden: true });
+    .showHelpAfterError("(add --help for usage)");
+  entries.forEach((entry, index) => {
+    const shell = shells[index];
+    if (shell !== undefined)
+      program.addCommand(shell, entry.hidden === true ? { hidden: true } : {});
+  });
   withExamples(program, [
     ["axon deploy", "deploy ./axon.yaml (starts the local cluster), then watch it go live"],
     ["axon get", "every api: status, replicas, requests, latency"],

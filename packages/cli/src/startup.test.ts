@@ -79,5 +79,11 @@ describe("start-up", () => {
     expect(modules.filter((url) => /\/dist\/services\/(?!target-environment)/.test(url))).toEqual(
       [],
     );
+    // And of the command shells, only get's
+    expect(
+      modules
+        .filter((url) => url.includes("/dist/commands/"))
+        .map((url) => url.replace(/.*\/dist\//, "")),
+    ).toEqual(["commands/get.js"]);
   });
 });

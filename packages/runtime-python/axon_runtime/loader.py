@@ -117,7 +117,7 @@ def import_error_hint(error: ImportError) -> str:
     else:
         origin = (
             "the cluster's interpreter (AXON_PYTHON or `axon cluster up --python` when set, else the first "
-            "python3 on PATH; the project has no requirements.txt, so no environment of its own)"
+            "python3 on PATH; the project has no requirements.txt with packages in it, so no environment of its own)"
         )
     module = (error.name or "").split(".")[0]
     if module:

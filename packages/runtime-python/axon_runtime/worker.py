@@ -320,7 +320,7 @@ class RequestHandler:
                                 kwargs[name] = [values[name] for values in each]
                     results = self._predict(**kwargs)
             except BaseException as error:  # user code: SystemExit and KeyboardInterrupt included
-                out.extend(self._batch_raised(called, error, seqs, ids))
+                out.extend(self._batch_raised(called, error, seqs, ids, payloads))
                 return out
             if not isinstance(results, (list, tuple)):
                 tolist = getattr(results, "tolist", None)  # a numpy array of answers
@@ -343,13 +343,26 @@ class RequestHandler:
         except BaseException:  # a runtime bug, or user code it calls (tolist()): answer, never hang or die
             return self.answer_runtime_failure(buf, start, batch=True)
 
-    def _batch_raised(self, called: str, error: BaseException, seqs: list[int], ids: list[str]) -> list[bytes]:
-        """A 500 for every request of a batch whose predict_batch (or predict) raised."""
+    def _batch_raised(
+        self, called: str, error: BaseException, seqs: list[int], ids: list[str], payloads: list
+    ) -> list[bytes]:
+        """A 500 for every request of a batch whose predict_batch (or predict) raised; a request
+        whose body is JSON sent as a form (curl -d's default) gets the 400 naming the header, as
+        it would alone (the check runs only now, after the call failed)."""
         self._log.error(
             f"requests {', '.join(ids)}: {called} raised an exception: {describe(error)}", with_traceback=True
         )
         out = []
-        for seq, request_id in zip(seqs, ids):
+        for seq, request_id, payload in zip(seqs, ids, payloads):
+            if _undeclared_json(payload) == "form":
+                message = (
+                    f"{called} raised {describe(error)} for the batch holding this request, whose body was read as "
+                    f"a form: the body is JSON but its Content-Type is {payload.content_type or 'a form type'} "
+                    f"(what curl -d sends unless told otherwise); {SEND_JSON_HEADER}"
+                )
+                self._log.error(f"request {request_id}: {message}")
+                out.append(p.encode_response(seq, 400, p.CONTENT_JSON, _error_body(message, request_id)))
+                continue
             message = (
                 f"{called} raised an exception for the batch holding request {request_id}; "
                 "the API logs have the traceback"

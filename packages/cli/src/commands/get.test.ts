@@ -24,6 +24,32 @@ describe("axon get", () => {
     `);
   });
 
+  it("fits the table to a 40-column terminal", async () => {
+    // Given the same daemon
+    const daemon = await startFakeDaemon();
+    daemon.apis.set(
+      "iris-classifier",
+      makeApiDetail("iris-classifier", "http://localhost:8888/iris-classifier", "live"),
+    );
+
+    // When listing on a terminal 40 columns wide
+    const run = await runCli(["get"], {
+      env: daemon.env,
+      now: new Date(19 * 3600 * 1000 + 5000),
+      columns: 40,
+    });
+
+    // Then each api is a block that fits, its endpoint whole
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatchInlineSnapshot(`
+      "iris-classifier   live
+        up-to-date 1 · requested 1
+        last update 19h
+        http://localhost:8888/iris-classifier
+      "
+    `);
+  });
+
   it("prints only the ApiListResponse with -o json", async () => {
     // Given a daemon with one api
     const daemon = await startFakeDaemon();

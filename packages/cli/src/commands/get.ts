@@ -36,7 +36,7 @@ export function makeGetCommand(ctx: CliContext): Command {
       if (name === undefined) {
         const list = await client.listApis();
         if (flags.output === "json") printJson(ctx.stdout, list);
-        else ctx.stdout.write(`${ui.renderApiList(list, ctx.now())}\n`);
+        else ctx.stdout.write(`${ui.renderApiList(list, ctx.now(), ctx.columns)}\n`);
         return;
       }
       const api = await client.getApi(
@@ -104,7 +104,7 @@ async function watch(
       if (data === previous) return;
       const text =
         snapshot.detail === undefined
-          ? ui.renderApiList({ apis: snapshot.apis }, ctx.now())
+          ? ui.renderApiList({ apis: snapshot.apis }, ctx.now(), ctx.columns)
           : ui.renderApiDetail(snapshot.detail, ctx.now());
       ctx.stdout.write(`${previous === "" ? "" : "\n"}${text}\n`);
       previous = data;

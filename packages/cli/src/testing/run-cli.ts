@@ -21,6 +21,8 @@ export interface RunCliOptions {
   interactive?: boolean;
   /** Colours on stdout (default off, as when piped). */
   color?: boolean;
+  /** The terminal's width, as if stdout were a terminal that wide (default: piped, no width). */
+  columns?: number;
   now?: Date;
   signal?: AbortSignal;
   /** Called with each piece of stdout as it is written (to act in the middle of a stream). */
@@ -47,6 +49,7 @@ export async function runCli(
     stdin: Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]),
     interactive: options.interactive ?? false,
     color: options.color ?? false,
+    ...(options.columns === undefined ? {} : { columns: options.columns }),
     signal: options.signal ?? new AbortController().signal,
     now: () => options.now ?? new Date(),
   };

@@ -40,11 +40,11 @@ function trendsFrom(
   return { trends, last };
 }
 
-/** The screen at 100 columns, colours off, at NOW. */
-function frame(props: Pick<ApiWatchProps, "snapshot" | "trends" | "events">): string {
+/** The screen at `width` columns (100 unless said), colours off, at NOW. */
+function frame(props: Pick<ApiWatchProps, "snapshot" | "trends" | "events">, width = 100): string {
   const { lastFrame } = render(
     <ColorProvider enabled={false}>
-      <ApiWatch {...props} now={NOW} width={100} intervalMs={1000} />
+      <ApiWatch {...props} now={NOW} width={width} intervalMs={1000} />
     </ColorProvider>,
   );
   return lastFrame() ?? "";
@@ -133,10 +133,10 @@ describe("ApiWatch (one api)", () => {
       iris-classifier   live   http://localhost:8888/iris-classifier
 
       replicas    1 ready of 1 requested · 0 starting · 0 on the old version · 0 failed
-      requests    40.0/s     ▃▅▆█
-      p99         5.12 ms   ▄▄▄▄▄
+      requests    40.0/s    ▃▅▆█
+      p99         5.12 ms   ▄▄▄▄
       avg         2.31 ms
-      responses   2XX 100 · 4XX - · 5XX 2
+      responses   100 ok (2XX) · 2 server errors (5XX)
       in flight   1
 
       autoscaling
@@ -147,6 +147,48 @@ describe("ApiWatch (one api)", () => {
         2m ago   info    created version v-1
         1m ago   error   replica r-aaa111 failed: predictor raised ImportError
         4s ago   info    replica r-bbb222 is ready (0.9s)"
+    `);
+  });
+
+  it("starts both sparklines in one column at 40 columns, however wide the values", () => {
+    // Given iris after a burst (a wide rate) with a p99 of seconds and no errors
+    const { trends } = trendsFrom([0, 5000, 25_000, 60_000]);
+    const base = summary("iris-classifier", 60_000);
+    const detail = {
+      ...makeApiDetail("iris-classifier", "http://localhost:8888/iris-classifier", "live"),
+      ...base,
+      metrics: {
+        ...base.metrics,
+        requests: { "2XX": 60_000, "4XX": 0, "5XX": 0 },
+        p99LatencyMs: 1234.5,
+        avgLatencyMs: 800,
+        inFlight: 3,
+      },
+    };
+    const snapshot: WatchSnapshot = { at: NOW.toISOString(), apis: [detail], detail };
+
+    // When rendering it at 40 columns
+    const screen = frame({ snapshot, trends, events: [] }, 40);
+
+    // Then the requests and p99 sparklines begin in the same column, and responses read plainly
+    const lines = screen.split("\n");
+    const requests = lines.find((line) => line.startsWith("requests")) ?? "";
+    const p99 = lines.find((line) => line.startsWith("p99")) ?? "";
+    expect(requests.search(/[▁-█]/)).toBe(p99.search(/[▁-█]/));
+    expect(screen).toMatchInlineSnapshot(`
+      "axon get --watch  17:25:03 · every 1s · Ctrl-C to stop
+
+      iris-classifier   live   http://localhost:8888/iris-classifier
+
+      replicas    1 ready of 1 requested · 0 starting · 0 on the old version · 0 failed
+      requests    35000/s   ▂▅█
+      p99         1.23 s    ▄▄▄
+      avg         800 ms
+      responses   60000 ok (2XX)
+      in flight   3
+
+      events
+        none yet"
     `);
   });
 });

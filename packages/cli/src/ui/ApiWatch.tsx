@@ -167,6 +167,18 @@ function OneApi(props: {
   const trend = props.trends.get(api.name);
   const chart = Math.max(0, Math.min(TREND_SAMPLES, props.width - 24));
   const metrics = api.metrics;
+  // The two sparklines start in one column: their values are padded to the wider of the two, and
+  // both begin at the first look with a rate (the first look has a p99 but no rate yet, which
+  // drew a blank at the start of the requests line only).
+  const rateText = formatRate(currentRate(trend));
+  const p99Text = formatLatency(metrics?.p99LatencyMs);
+  const valueWidth = Math.max(9, rateText.length, p99Text.length);
+  const firstRate = Math.max(
+    0,
+    (trend?.requestsPerSecond ?? []).findIndex((value) => value !== null),
+  );
+  const requestTrend = (trend?.requestsPerSecond ?? []).slice(firstRate);
+  const p99Trend = (trend?.p99LatencyMs ?? []).slice(firstRate);
   const events = props.events.slice(-WATCH_EVENT_COUNT);
   // The autoscaler's last signal, a change held back and the last change, as `get <api>` says them.
   const autoscaling = (renderAutoscalingSection(api, props.now) ?? "")
@@ -188,17 +200,15 @@ function OneApi(props: {
       <Text> </Text>
       <Row label="replicas">{describeReplicaStates(api)}</Row>
       <Row label="requests">
-        {`${formatRate(currentRate(trend)).padEnd(9)} `}
-        <Tint color="cyan">{sparkline(trend?.requestsPerSecond ?? [], chart)}</Tint>
+        {`${rateText.padEnd(valueWidth)} `}
+        <Tint color="cyan">{sparkline(requestTrend, chart)}</Tint>
       </Row>
       <Row label="p99">
-        {`${formatLatency(metrics?.p99LatencyMs).padEnd(9)} `}
-        <Tint color="magenta">{sparkline(trend?.p99LatencyMs ?? [], chart, "min")}</Tint>
+        {`${p99Text.padEnd(valueWidth)} `}
+        <Tint color="magenta">{sparkline(p99Trend, chart, "min")}</Tint>
       </Row>
       <Row label="avg">{formatLatency(metrics?.avgLatencyMs)}</Row>
-      <Row label="responses">
-        {`2XX ${formatCount(metrics?.requests["2XX"])} · 4XX ${formatCount(metrics?.requests["4XX"])} · 5XX ${formatCount(metrics?.requests["5XX"])}`}
-      </Row>
+      <Row label="responses">{describeResponses(metrics?.requests)}</Row>
       <Row label="in flight">{metrics === undefined ? "-" : String(metrics.inFlight)}</Row>
       {autoscaling.length === 0 ? null : (
         <Box flexDirection="column">
@@ -222,6 +232,22 @@ function OneApi(props: {
       ))}
     </Box>
   );
+}
+
+/**
+ * Responses by class in words, the classes with none left out: `100 ok (2XX) · 2 server errors
+ * (5XX)`; `none yet` before the first. (`4XX -` read as a dash, not as zero.)
+ */
+export function describeResponses(
+  requests: { "2XX": number; "4XX": number; "5XX": number } | undefined,
+): string {
+  if (requests === undefined) return "none yet";
+  const parts = [
+    requests["2XX"] > 0 ? `${requests["2XX"]} ok (2XX)` : "",
+    requests["4XX"] > 0 ? `${requests["4XX"]} client errors (4XX)` : "",
+    requests["5XX"] > 0 ? `${requests["5XX"]} server errors (5XX)` : "",
+  ].filter((part) => part !== "");
+  return parts.length === 0 ? "none yet" : parts.join(" · ");
 }
 
 function Row(props: { label: string; children: ReactNode }): ReactNode {

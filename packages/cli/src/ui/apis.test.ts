@@ -39,6 +39,50 @@ describe("renderApiList", () => {
     `);
   });
 
+  it("fits a narrow terminal: drops the least telling columns, then stacks one block per api", () => {
+    // Given two apis with metrics, one with server errors
+    const metrics = (served: number, failed: number): ApiSummary["metrics"] => ({
+      requests: { "2XX": served, "4XX": 0, "5XX": failed },
+      avgLatencyMs: 2.31,
+      p99LatencyMs: 5.12,
+      inFlight: 0,
+    });
+    const apis = [
+      summary("iris-classifier", { metrics: metrics(1520, 2) }),
+      summary("text-generator", { metrics: metrics(40, 0) }),
+    ];
+
+    // When rendering for 100 columns, then for 40
+    const wide = renderApiList({ apis }, NOW, 100);
+    const narrow = renderApiList({ apis }, NOW, 40);
+
+    // Then at 100 the averages and ages go first and the errors stay; at 40 every line fits but
+    // the endpoints, which are never cut
+    expect(wide).toMatchInlineSnapshot(`
+      "api               status   up-to-date   requested   5XX   endpoint
+      iris-classifier   live     1            1           2     http://localhost:8888/iris-classifier
+      text-generator    live     1            1           -     http://localhost:8888/text-generator"
+    `);
+    expect(narrow).toMatchInlineSnapshot(`
+      "iris-classifier   live
+        up-to-date 1 · requested 1
+        last update 27s · avg request 2.31 ms
+        p99 5.12 ms · 2XX 1520 · 5XX 2
+        http://localhost:8888/iris-classifier
+
+      text-generator   live
+        up-to-date 1 · requested 1
+        last update 27s · avg request 2.31 ms
+        p99 5.12 ms · 2XX 40 · 5XX -
+        http://localhost:8888/text-generator"
+    `);
+    for (const line of wide.split("\n")) expect(line.length).toBeLessThanOrEqual(100);
+    for (const line of narrow.split("\n").filter((line) => !line.includes("http://")))
+      expect(line.length).toBeLessThanOrEqual(40);
+    // And piped (no width) nothing is cut
+    expect(renderApiList({ apis }, NOW).split("\n")[0]).toContain("avg request");
+  });
+
   it("adds stale and failed columns when some api has them", () => {
     // Given an api mid-rollout with a crashed replica
     const apis = [

@@ -18,19 +18,86 @@ export const DETAIL_EVENT_COUNT = 5;
  * The list view: `api | status | up-to-date | [stale] | requested | [failed] | last update |
  * [avg request | p99 | 2XX | 4XX | 5XX] | endpoint`, sorted by name; `stale` and `failed` appear
  * only when some API has a non-zero count, the request columns when the control plane reports
- * metrics (`4XX`/`5XX` only when some API has any, as Cortex did).
+ * metrics (`4XX`/`5XX` only when some API has any, as Cortex did). Given the terminal's `width`,
+ * a table wider than it loses its least telling columns (NARROW_DROP_ORDER) until it fits, and
+ * below the width of name, status and endpoint becomes one block per API; piped output (no
+ * width) is never cut.
  */
-export function renderApiList(list: ApiListResponse, now: Date): string {
+export function renderApiList(list: ApiListResponse, now: Date, width?: number): string {
   if (list.apis.length === 0) return "no apis are deployed";
   const apis = [...list.apis].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const columns = statusColumns(apis);
-  const headers = ["api", ...columns.map((column) => column.header), "endpoint"];
-  const rows = apis.map((api) => [
-    api.name,
-    ...columns.map((column) => column.cell(api, now)),
-    api.endpoint,
-  ]);
-  return renderTable(headers, rows);
+  let columns = statusColumns(apis);
+  const table = (): string =>
+    renderTable(
+      ["api", ...columns.map((column) => column.header), "endpoint"],
+      apis.map((api) => [
+        api.name,
+        ...columns.map((column) => column.cell(api, now)),
+        api.endpoint,
+      ]),
+    );
+  let text = table();
+  if (width === undefined || widest(text) <= width) return text;
+  // Too wide for the terminal: leave out the columns that say least, one at a time.
+  for (const header of NARROW_DROP_ORDER) {
+    if (!columns.some((column) => column.header === header)) continue;
+    columns = columns.filter((column) => column.header !== header);
+    text = table();
+    if (widest(text) <= width) return text;
+  }
+  // Not even name, status and endpoint fit on a line: one block per API, every column kept.
+  return renderApiBlocks(apis, statusColumns(apis), now, width);
+}
+
+/**
+ * The list's columns a narrow terminal loses first, in order: averages and ages before counts,
+ * and the counts of trouble (4XX, 5XX, failed) last. `status` is never dropped.
+ */
+const NARROW_DROP_ORDER = [
+  "avg request",
+  "last update",
+  "2XX",
+  "p99",
+  "up-to-date",
+  "stale",
+  "4XX",
+  "5XX",
+  "failed",
+  "requested",
+] as const;
+
+function widest(text: string): number {
+  return Math.max(...text.split("\n").map((line) => line.length));
+}
+
+/**
+ * The list for a terminal too narrow for any table: per API its name and status, then its
+ * columns as `header value` pairs filling lines up to `width`, then its endpoint on a line of
+ * its own (a URL is not cut, so it stays clickable).
+ */
+function renderApiBlocks(
+  apis: readonly ApiSummary[],
+  columns: readonly StatusColumn[],
+  now: Date,
+  width: number,
+): string {
+  return apis
+    .map((api) => {
+      const lines = [`${api.name}   ${api.status}`];
+      let line = "";
+      for (const column of columns) {
+        if (column.header === "status") continue;
+        const pair = `${column.header} ${column.cell(api, now)}`;
+        if (line !== "" && 2 + line.length + 3 + pair.length > width) {
+          lines.push(`  ${line}`);
+          line = pair;
+        } else line = line === "" ? pair : `${line} · ${pair}`;
+      }
+      if (line !== "") lines.push(`  ${line}`);
+      lines.push(`  ${api.endpoint}`);
+      return lines.join("\n");
+    })
+    .join("\n\n");
 }
 
 /**

@@ -38,7 +38,7 @@ describe.skipIf(noTmux)("axon get --watch in a terminal", () => {
     expect(screen).toMatch(/^axon get --watch {2}\d\d:\d\d:\d\d · every 1s · Ctrl-C to stop/);
     expect(screen).toContain("iris-classifier   live   ");
     expect(screen).toContain("replicas    1 ready of 1 requested");
-    expect(screen).toContain("responses   2XX 1520 · 4XX - · 5XX 3");
+    expect(screen).toContain("responses   1520 ok (2XX) · 3 server errors (5XX)");
 
     // When the terminal shrinks to 60 columns
     await terminal.resize(60, 30);

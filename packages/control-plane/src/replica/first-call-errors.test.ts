@@ -96,6 +96,26 @@ describe("a JSON body sent without Content-Type: application/json", () => {
     expect(log).toContain("KeyError: 'sepal_length'");
   });
 
+  it("with server-side batching too: the request whose JSON came as a form gets the 400", async () => {
+    // Given the same predictor, batched (predict gets the list of payloads, as in Cortex)
+    const { replica, url } = await startReplica({
+      batching: { maxBatchSize: 1, batchIntervalMs: 10 },
+    });
+    await replica.ready;
+
+    // When the body of sample.json is posted as curl -d posts it
+    const form = await post(url, '{"sepal_length": 5.1}', {
+      "content-type": "application/x-www-form-urlencoded",
+    });
+
+    // Then predict's failure on the batch is a 400 naming the header for that request
+    expect(form.status).toBe(400);
+    expect(form.error).toMatch(
+      /^predict\(\) raised TypeError\(.*\) for the batch holding this request, whose body was read as a form: the body is JSON but its Content-Type is application\/x-www-form-urlencoded/,
+    );
+    expect(form.error).toContain(SEND_JSON);
+  });
+
   it("a real form the predict fails on is still its own 500, without a word about JSON", async () => {
     // Given the same predictor
     const { replica, url } = await startReplica({});
@@ -154,7 +174,7 @@ describe("an ImportError at start-up", () => {
     );
     expect(message).toContain(
       "the cluster's interpreter (AXON_PYTHON or `axon cluster up --python` when set, else the " +
-        "first python3 on PATH; the project has no requirements.txt, so no environment of its own); " +
+        "first python3 on PATH; the project has no requirements.txt with packages in it, so no environment of its own); " +
         "add axon_definitely_missing_module to requirements.txt in the project folder",
     );
   });
