@@ -225,7 +225,7 @@ describe.skipIf(!HAS_MOTO)("APIs on ECS against moto (skipped when python3 has n
       expect.arrayContaining([
         "uploaded bundle aaaaaaaa (12 KB)",
         "registered task definition axon-demo-iris-classifier:1",
-        "created service iris-classifier (rolling, max 125% / min 75%)",
+        "created service iris-classifier (rolling, max 200% / min 75%)",
       ]),
     );
   });

@@ -97,8 +97,10 @@ import type {
   DescribeTagsCommandOutput,
   DescribeTargetGroupsCommandInput,
   DescribeTargetGroupsCommandOutput,
+  ModifyRuleCommandInput,
   ModifyTargetGroupAttributesCommandInput,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { CreateServiceLinkedRoleCommandInput } from "@aws-sdk/client-iam";
 import type {
   DeleteObjectsCommandInput,
   DeleteObjectsCommandOutput,
@@ -172,7 +174,14 @@ export interface ElbPort {
   createRule(input: CreateRuleCommandInput): Promise<CreateRuleCommandOutput>;
   describeRules(input: DescribeRulesCommandInput): Promise<DescribeRulesCommandOutput>;
   deleteRule(input: DeleteRuleCommandInput): Promise<unknown>;
+  /** Changes a rule's actions in place (one atomic switch of where its traffic goes). */
+  modifyRule(input: ModifyRuleCommandInput): Promise<unknown>;
   describeTags(input: DescribeTagsCommandInput): Promise<DescribeTagsCommandOutput>;
+}
+
+/** IAM: only the ECS service-linked role a fresh account lacks (RULES.md R6). */
+export interface IamPort {
+  createServiceLinkedRole(input: CreateServiceLinkedRoleCommandInput): Promise<unknown>;
 }
 
 /** Application Auto Scaling: an API's scalable target and target-tracking policy. */
@@ -239,6 +248,7 @@ export interface AwsPorts {
   cloudFormation: CloudFormationPort;
   ec2: Ec2Port;
   ecs: EcsPort;
+  iam: IamPort;
   s3: S3Port;
   elb: ElbPort;
   autoScaling: AutoScalingPort;
@@ -343,7 +353,8 @@ type ServiceKey =
   | "ELASTIC_LOAD_BALANCING_V2"
   | "APPLICATION_AUTO_SCALING"
   | "CLOUDWATCH_LOGS"
-  | "CLOUDWATCH";
+  | "CLOUDWATCH"
+  | "IAM";
 
 /** The part of an SDK client `observe` needs. */
 interface MiddlewareClient {
@@ -378,7 +389,7 @@ export async function connectAws(
   settings: AwsSettings = {},
   options: ConnectOptions = {},
 ): Promise<AwsPorts> {
-  const [cfn, ec2, ecs, s3, elb, aas, logs, cw] = await Promise.all([
+  const [cfn, ec2, ecs, s3, elb, aas, logs, cw, iam] = await Promise.all([
     import("@aws-sdk/client-cloudformation"),
     import("@aws-sdk/client-ec2"),
     import("@aws-sdk/client-ecs"),
@@ -387,6 +398,7 @@ export async function connectAws(
     import("@aws-sdk/client-application-auto-scaling"),
     import("@aws-sdk/client-cloudwatch-logs"),
     import("@aws-sdk/client-cloudwatch"),
+    import("@aws-sdk/client-iam"),
   ]);
   const cloudFormationClient = observe(
     new cfn.CloudFormationClient(clientOptions(region, settings, "CLOUDFORMATION")),
@@ -437,6 +449,11 @@ export async function connectAws(
   const cwClient = observe(
     new cw.CloudWatchClient(clientOptions(region, settings, "CLOUDWATCH")),
     "cloudwatch",
+    options,
+  );
+  const iamClient = observe(
+    new iam.IAMClient(clientOptions(region, settings, "IAM")),
+    "iam",
     options,
   );
   return {
@@ -492,6 +509,7 @@ export async function connectAws(
       createRule: (input) => elbClient.send(new elb.CreateRuleCommand(input)),
       describeRules: (input) => elbClient.send(new elb.DescribeRulesCommand(input)),
       deleteRule: (input) => elbClient.send(new elb.DeleteRuleCommand(input)),
+      modifyRule: (input) => elbClient.send(new elb.ModifyRuleCommand(input)),
       describeTags: (input) => elbClient.send(new elb.DescribeTagsCommand(input)),
     },
     autoScaling: {
@@ -516,6 +534,10 @@ export async function connectAws(
       putMetricAlarm: (input) => cwClient.send(new cw.PutMetricAlarmCommand(input)),
       deleteAlarms: (input) => cwClient.send(new cw.DeleteAlarmsCommand(input)),
       describeAlarms: (input) => cwClient.send(new cw.DescribeAlarmsCommand(input)),
+    },
+    iam: {
+      createServiceLinkedRole: (input) =>
+        iamClient.send(new iam.CreateServiceLinkedRoleCommand(input)),
     },
     s3: {
       listObjectsV2: (input) => s3Client.send(new s3.ListObjectsV2Command(input)),
