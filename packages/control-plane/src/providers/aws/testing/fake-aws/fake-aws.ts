@@ -795,19 +795,29 @@ export class FakeAws {
         describeTags: () =>
           call("elasticloadbalancing:DescribeTags", () => ({ $metadata: {}, TagDescriptions: [] })),
       },
+      // No rule here: scaling is accepted and forgotten, as moto would (nothing of it is read back).
       autoScaling: {
-        registerScalableTarget: this.notModelled("application-autoscaling:RegisterScalableTarget"),
-        deregisterScalableTarget: this.notModelled(
-          "application-autoscaling:DeregisterScalableTarget",
-        ),
-        describeScalableTargets: this.notModelled(
-          "application-autoscaling:DescribeScalableTargets",
-        ),
-        putScalingPolicy: this.notModelled("application-autoscaling:PutScalingPolicy"),
-        deleteScalingPolicy: this.notModelled("application-autoscaling:DeleteScalingPolicy"),
-        describeScalingPolicies: this.notModelled(
-          "application-autoscaling:DescribeScalingPolicies",
-        ),
+        registerScalableTarget: () =>
+          call("application-autoscaling:RegisterScalableTarget", () => ({})),
+        deregisterScalableTarget: () =>
+          call("application-autoscaling:DeregisterScalableTarget", () => ({})),
+        describeScalableTargets: () =>
+          call("application-autoscaling:DescribeScalableTargets", () => ({
+            $metadata: {},
+            ScalableTargets: [],
+          })),
+        putScalingPolicy: () =>
+          call("application-autoscaling:PutScalingPolicy", () => ({
+            $metadata: {},
+            PolicyARN: "arn:aws:autoscaling:policy/fake",
+            Alarms: [],
+          })),
+        deleteScalingPolicy: () => call("application-autoscaling:DeleteScalingPolicy", () => ({})),
+        describeScalingPolicies: () =>
+          call("application-autoscaling:DescribeScalingPolicies", () => ({
+            $metadata: {},
+            ScalingPolicies: [],
+          })),
       },
       logs: {
         filterLogEvents: this.notModelled("logs:FilterLogEvents"),
