@@ -18,7 +18,11 @@ import { DomainError } from "../errors.js";
 import type { EventSink } from "../events/event-sink.js";
 import { clusterRefs } from "../providers/aws/api-names.js";
 import { emptyBundleBucket } from "../providers/aws/bundle-bucket.js";
-import { sweepCluster, waitForClusterEmpty } from "../providers/aws/cluster-sweep.js";
+import {
+  sweepCluster,
+  sweepDefaultTargetGroup,
+  waitForClusterEmpty,
+} from "../providers/aws/cluster-sweep.js";
 import { estimateClusterCost } from "../providers/aws/cluster-costs.js";
 import {
   createClusterStack,
@@ -272,6 +276,13 @@ export async function tearDownAwsCluster(
     (await sweepCluster({ ...stack, ecs: ports.ecs }, clusterName))
   ) {
     deps.onProgress?.(`ECS cluster ${clusterName} outlived its stack; deleted it`);
+  }
+  const configName = record.clusterName ?? clusterName?.replace(/^axon-/, "");
+  if (
+    configName !== undefined &&
+    (await sweepDefaultTargetGroup({ ...stack, elb: ports.elb }, configName))
+  ) {
+    deps.onProgress?.("the load balancer's default target group outlived its stack; deleted it");
   }
   const seconds = (Date.now() - started) / 1000;
   deps.events.emit({

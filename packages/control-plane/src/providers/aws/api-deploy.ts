@@ -67,6 +67,14 @@ export interface ApiDeployOutcome {
 
 /** ALB's longest deregistration delay, in seconds. */
 const MAX_DEREGISTRATION_DELAY_SECONDS = 3600;
+/**
+ * ALB's longest idle timeout: "idle_timeout.timeout_seconds - The idle timeout value, in seconds.
+ * The valid range is 1-4000 seconds"
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_LoadBalancerAttribute.html).
+ */
+export const MAX_ALB_IDLE_TIMEOUT_SECONDS = 4000;
+/** The load balancer waits this much longer than the replica, whose own 504 then arrives first. */
+const IDLE_MARGIN_SECONDS = 10;
 /** Attempts at a free rule priority when a concurrent deploy takes the one we chose. */
 const PRIORITY_ATTEMPTS = 3;
 
@@ -86,6 +94,7 @@ export async function deployApiResources(
   const { refs } = deps;
   // (1) Everything Axon can check is checked before the first call.
   checkRollout(spec, refs);
+  checkTimeout(spec, refs);
   const taskDefinition = taskDefinitionInput(spec, refs, request.bundleSha256);
   const deployment = deploymentConfiguration(spec, refs);
   const canary = spec.update_strategy.canary !== undefined;
@@ -144,6 +153,8 @@ export async function deployApiResources(
     };
   }
 
+  // The load balancer must keep a connection open as long as this API may compute an answer.
+  await ensureIdleTimeout(deps, predictorTimeoutSeconds(spec) + IDLE_MARGIN_SECONDS);
   // (3) The bundle, once per content hash.
   await ensureBundle(deps, request);
   // (4) The target group(s).
@@ -265,6 +276,52 @@ export async function deployApiResources(
   // A rollout that stopped being a canary leaves no alarm behind.
   if (!canary) await deleteRolloutAlarm(deps, spec.name);
   return { outcome, serviceArn, taskDefinitionArn, endpointUrl };
+}
+
+/**
+ * Refuses a `predictor.timeout` the load balancer cannot wait for: past ALB's 4000 s idle timeout
+ * the client gets the ALB's 504 while the replica keeps computing (issue 26 finding 9).
+ *
+ * @throws DomainError `api.timeout_too_long` (400) before any AWS call.
+ */
+export function checkTimeout(spec: ApiSpec, refs: { clusterName: string; envName: string }): void {
+  const seconds = predictorTimeoutSeconds(spec);
+  const longest = MAX_ALB_IDLE_TIMEOUT_SECONDS - IDLE_MARGIN_SECONDS;
+  if (seconds <= longest) return;
+  throw new DomainError(
+    "api.timeout_too_long",
+    `${spec.name}.predictor.timeout is ${seconds}s, and cluster ${refs.clusterName} (${refs.envName}) serves through an Application Load Balancer that closes a connection after at most ${MAX_ALB_IDLE_TIMEOUT_SECONDS}s without data`,
+    {
+      status: 400,
+      hint: `set predictor.timeout to ${longest}s or less (e.g. ${Math.floor(longest / 60)}m) for AWS; longer work belongs in a batch job`,
+    },
+  );
+}
+
+/**
+ * Raises the load balancer's idle timeout to `seconds` (capped at ALB's maximum) when it is lower;
+ * never lowers it, so it covers the longest predictor.timeout of every API the cluster serves.
+ */
+async function ensureIdleTimeout(deps: EcsApiDeps, seconds: number): Promise<void> {
+  const wanted = Math.min(MAX_ALB_IDLE_TIMEOUT_SECONDS, seconds);
+  const loadBalancerArn = deps.refs.loadBalancerArn;
+  const described = await callAws(deps, "elasticloadbalancing:DescribeLoadBalancerAttributes", () =>
+    deps.ports.elb.describeLoadBalancerAttributes({ LoadBalancerArn: loadBalancerArn }),
+  );
+  const current = Number(
+    described.Attributes?.find((attribute) => attribute.Key === "idle_timeout.timeout_seconds")
+      ?.Value ?? "60",
+  );
+  if (current >= wanted) return;
+  await callAws(deps, "elasticloadbalancing:ModifyLoadBalancerAttributes", () =>
+    deps.ports.elb.modifyLoadBalancerAttributes({
+      LoadBalancerArn: loadBalancerArn,
+      Attributes: [{ Key: "idle_timeout.timeout_seconds", Value: String(wanted) }],
+    }),
+  );
+  deps.onProgress?.(
+    `raised the load balancer's idle timeout from ${current}s to ${wanted}s (predictor.timeout)`,
+  );
 }
 
 /** Network and health settings of the service, sent on create and update alike. */

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { parseApiConfig, type ApiSpec } from "@axon/config";
 import { describe, expect, it } from "vitest";
 import { deleteApiResources } from "./api-delete.js";
+import { DomainError } from "../../errors.js";
 import { deployApiResources, forwardedGroups } from "./api-deploy.js";
 import { alternateTargetGroupName, targetGroupName, type EcsApiDeps } from "./api-names.js";
 import { deploymentConfiguration, describeRolling, rollingPercents } from "./api-rollout.js";
@@ -245,5 +246,34 @@ describe("the newest service deployment (ListServiceDeployments has no documente
     const newest = await latestServiceDeployment(deps, serviceArn);
     // Then
     expect(newest?.serviceDeploymentArn).toBe(`${serviceArn}/deployment-7`);
+  });
+});
+
+describe("the load balancer's idle timeout against predictor.timeout (ALB: 1-4000 s)", () => {
+  it("Given an API whose predictor.timeout is 30m, When deployed, Then the idle timeout covers it, and a later API with a shorter timeout does not lower it", async () => {
+    // Given
+    const { fake, deps } = harness();
+    const slow = exampleSpec("    timeout: 30m");
+    // When
+    await deployApiResources(deps, request(slow));
+    await deployApiResources(deps, request({ ...exampleSpec(), name: "quick" }));
+    // Then
+    expect(fake.idleTimeout).toBe(1810);
+  });
+
+  it("Given a predictor.timeout of 2h, When deployed, Then api.timeout_too_long names the field and no AWS call is made", async () => {
+    // Given
+    const { fake, deps } = harness();
+    // When
+    const failure = await deployApiResources(deps, request(exampleSpec("    timeout: 2h"))).catch(
+      (error: unknown) => error,
+    );
+    // Then
+    expect(failure).toBeInstanceOf(DomainError);
+    expect((failure as DomainError).code).toBe("api.timeout_too_long");
+    expect((failure as DomainError).message).toContain(
+      "iris-classifier.predictor.timeout is 7200s",
+    );
+    expect(fake.calls).toEqual([]);
   });
 });

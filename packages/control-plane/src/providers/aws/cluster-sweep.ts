@@ -10,13 +10,15 @@
  * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html). So the
  * stack is deleted only once the APIs' services are INACTIVE and no task is listed (ecs.md §1.5).
  *
- * After: make sure the cluster is gone. CloudFormation deletes it with the stack on AWS; an
- * emulator (moto 5.2) or a cluster re-created by hand can leave it ACTIVE, and `cluster down`
- * promises that nothing is left.
+ * After: make sure the cluster and the listener's default target group are gone. CloudFormation
+ * deletes them with the stack on AWS; an emulator (moto 5.2) or a cluster re-created by hand can
+ * leave them, and `cluster down` promises that nothing is left.
  */
 import { DomainError } from "../../errors.js";
 import { callAws, type AwsCallDeps } from "./cluster-stack.js";
-import type { EcsPort } from "./sdk.js";
+import { isAwsError } from "./api-deploy.js";
+import { defaultTargetGroupName } from "./cluster-template.js";
+import type { EcsPort, ElbPort } from "./sdk.js";
 
 /** How long `cluster down` waits for services to drain (Fargate stops a task in ~30 s–2 min). */
 export const DRAIN_TIMEOUT_MS = 10 * 60_000;
@@ -84,6 +86,33 @@ export async function sweepCluster(
   const active = (described.clusters ?? []).some((cluster) => cluster.status === "ACTIVE");
   if (!active) return false;
   await callAws(deps, "ecs:DeleteCluster", () => deps.ecs.deleteCluster({ cluster: clusterName }));
+  return true;
+}
+
+/**
+ * Deletes the cluster's default target group if it outlived its stack; true when it had to.
+ * `clusterName` is the config's name (`cluster_name`).
+ */
+export async function sweepDefaultTargetGroup(
+  deps: AwsCallDeps & { elb: ElbPort },
+  clusterName: string,
+): Promise<boolean> {
+  const name = defaultTargetGroupName(clusterName);
+  let arn: string | undefined;
+  try {
+    const found = await callAws(deps, "elasticloadbalancing:DescribeTargetGroups", () =>
+      deps.elb.describeTargetGroups({ Names: [name] }),
+    );
+    arn = found.TargetGroups?.find((group) => group.TargetGroupName === name)?.TargetGroupArn;
+  } catch (error) {
+    if (isAwsError(error, "TargetGroupNotFoundException", "TargetGroupNotFound")) return false;
+    throw error;
+  }
+  if (arn === undefined) return false;
+  const groupArn = arn;
+  await callAws(deps, "elasticloadbalancing:DeleteTargetGroup", () =>
+    deps.elb.deleteTargetGroup({ TargetGroupArn: groupArn }),
+  );
   return true;
 }
 

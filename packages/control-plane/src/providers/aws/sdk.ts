@@ -91,12 +91,15 @@ import type {
   CreateTargetGroupCommandOutput,
   DeleteRuleCommandInput,
   DeleteTargetGroupCommandInput,
+  DescribeLoadBalancerAttributesCommandInput,
+  DescribeLoadBalancerAttributesCommandOutput,
   DescribeRulesCommandInput,
   DescribeRulesCommandOutput,
   DescribeTagsCommandInput,
   DescribeTagsCommandOutput,
   DescribeTargetGroupsCommandInput,
   DescribeTargetGroupsCommandOutput,
+  ModifyLoadBalancerAttributesCommandInput,
   ModifyRuleCommandInput,
   ModifyTargetGroupAttributesCommandInput,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -177,6 +180,11 @@ export interface ElbPort {
   /** Changes a rule's actions in place (one atomic switch of where its traffic goes). */
   modifyRule(input: ModifyRuleCommandInput): Promise<unknown>;
   describeTags(input: DescribeTagsCommandInput): Promise<DescribeTagsCommandOutput>;
+  /** The load balancer's idle timeout, raised by a deploy to cover its predictor.timeout. */
+  describeLoadBalancerAttributes(
+    input: DescribeLoadBalancerAttributesCommandInput,
+  ): Promise<DescribeLoadBalancerAttributesCommandOutput>;
+  modifyLoadBalancerAttributes(input: ModifyLoadBalancerAttributesCommandInput): Promise<unknown>;
 }
 
 /** IAM: only the ECS service-linked role a fresh account lacks (RULES.md R6). */
@@ -511,6 +519,10 @@ export async function connectAws(
       deleteRule: (input) => elbClient.send(new elb.DeleteRuleCommand(input)),
       modifyRule: (input) => elbClient.send(new elb.ModifyRuleCommand(input)),
       describeTags: (input) => elbClient.send(new elb.DescribeTagsCommand(input)),
+      describeLoadBalancerAttributes: (input) =>
+        elbClient.send(new elb.DescribeLoadBalancerAttributesCommand(input)),
+      modifyLoadBalancerAttributes: (input) =>
+        elbClient.send(new elb.ModifyLoadBalancerAttributesCommand(input)),
     },
     autoScaling: {
       registerScalableTarget: (input) =>

@@ -93,6 +93,8 @@ export class FakeAws {
   /** Every call made, "service:Command", in order. */
   readonly calls: string[] = [];
   hasServiceLinkedRole: boolean;
+  /** The load balancer's idle_timeout.timeout_seconds. */
+  idleTimeout = 120;
   private readonly drainPolls: number;
   private dependencyViolations: number;
   private readonly zones: { name: string; id: string }[];
@@ -790,6 +792,27 @@ export class FakeAws {
               throw new FakeAwsError("RuleNotFound", "One or more rules not found");
             if (input.Actions !== undefined) rule.actions = structuredClone(input.Actions);
             if (input.Conditions !== undefined) rule.conditions = structuredClone(input.Conditions);
+            return {};
+          }),
+        describeLoadBalancerAttributes: () =>
+          call("elasticloadbalancing:DescribeLoadBalancerAttributes", () => ({
+            $metadata: {},
+            Attributes: [{ Key: "idle_timeout.timeout_seconds", Value: String(this.idleTimeout) }],
+          })),
+        modifyLoadBalancerAttributes: (input) =>
+          call("elasticloadbalancing:ModifyLoadBalancerAttributes", () => {
+            for (const attribute of input.Attributes ?? []) {
+              if (attribute.Key !== "idle_timeout.timeout_seconds") continue;
+              const value = Number(attribute.Value);
+              // ALB's documented range for this attribute.
+              if (!(value >= 1 && value <= 4000)) {
+                throw new FakeAwsError(
+                  "ValidationError",
+                  "idle_timeout.timeout_seconds must be 1-4000",
+                );
+              }
+              this.idleTimeout = value;
+            }
             return {};
           }),
         describeTags: () =>
