@@ -403,8 +403,10 @@ async function ensureBundle(deps: EcsApiDeps, request: ApiDeployRequest): Promis
       ContentType: "application/gzip",
     }),
   );
+  // The CLI may just have said "project unchanged … not sent again" (the control plane had it):
+  // this line says where it goes next, so the two read as one story (issue 28 item 5).
   deps.onProgress?.(
-    `uploaded bundle ${request.bundleSha256.slice(0, 8)} (${formatSize(bytes.byteLength)})`,
+    `copied the project (${request.bundleSha256.slice(0, 12)}, ${formatSize(bytes.byteLength)}) from the control plane to bucket ${deps.refs.bucketName}`,
   );
 }
 

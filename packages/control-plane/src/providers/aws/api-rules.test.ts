@@ -277,3 +277,19 @@ describe("the load balancer's idle timeout against predictor.timeout (ALB: 1-400
     expect(fake.calls).toEqual([]);
   });
 });
+
+describe("the deploy's progress lines (issue 28 item 5)", () => {
+  it("Given a project the control plane already had, When deployed to a new cluster, Then the copy to the cluster's bucket says where it came from and where it went", async () => {
+    // Given
+    const { deps } = harness();
+    const progress: string[] = [];
+    deps.onProgress = (message) => progress.push(message);
+    // When
+    await deployApiResources(deps, request(exampleSpec()));
+    // Then
+    expect(progress).toContain(
+      `copied the project (${SHA.slice(0, 12)}, 3 B) from the control plane to bucket axon-demo-bundles`,
+    );
+    expect(progress.join("\n")).not.toMatch(/uploaded/);
+  });
+});
