@@ -277,7 +277,11 @@ export async function tearDownAwsCluster(
   ) {
     deps.onProgress?.(`ECS cluster ${clusterName} outlived its stack; deleted it`);
   }
-  const configName = record.clusterName ?? clusterName?.replace(/^axon-/, "");
+  // Only a stack that got its outputs made the group.
+  const configName =
+    clusterName === undefined
+      ? undefined
+      : (record.clusterName ?? clusterName.replace(/^axon-/, ""));
   if (
     configName !== undefined &&
     (await sweepDefaultTargetGroup({ ...stack, elb: ports.elb }, configName))

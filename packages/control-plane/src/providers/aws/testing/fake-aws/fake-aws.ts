@@ -804,7 +804,7 @@ export class FakeAws {
             for (const attribute of input.Attributes ?? []) {
               if (attribute.Key !== "idle_timeout.timeout_seconds") continue;
               const value = Number(attribute.Value);
-              // ALB's documented range for this attribute.
+              // R9: ALB's documented range for this attribute.
               if (!(value >= 1 && value <= 4000)) {
                 throw new FakeAwsError(
                   "ValidationError",
