@@ -125,6 +125,24 @@ describe("cluster down with APIs still running (RULES.md R2, R3, R8)", () => {
     expect(progress.some((line) => line.startsWith("waiting for"))).toBe(true);
   });
 
+  it("Given a down interrupted after its APIs were deleted, When down runs again, Then it still waits for the draining service before deleting the stack", async () => {
+    // Given
+    const fake = new FakeAws({ drainPolls: 4 });
+    const { deps } = harness(fake);
+    await clusterWithApi(fake, deps);
+    const ports = fake.ports();
+    await ports.ecs.deleteService({
+      cluster: "axon-demo",
+      service: "iris-classifier",
+      force: true,
+    });
+    // When
+    const response = await tearDownAwsCluster(deps, "demo");
+    // Then
+    expect(response.outcome).toBe("deleted");
+    expect(fake.calls.filter((call) => call === "cloudformation:DeleteStack")).toHaveLength(1);
+  });
+
   it("Given a stack whose security group still has a network interface the first time, When it is torn down, Then the deletion is retried once, naming what blocked it", async () => {
     // Given
     const fake = new FakeAws({ dependencyViolations: 1 });

@@ -247,7 +247,8 @@ export async function tearDownAwsCluster(
   }
   // DeleteCluster refuses while services drain or tasks run (RULES.md R2, R3): wait for both.
   const clusterName = existing.outputs.ClusterName;
-  if (clusterName !== undefined && apis.length > 0) {
+  // Also with no API left to delete: an interrupted `down` may have left services draining.
+  if (clusterName !== undefined) {
     await waitForClusterEmpty(
       {
         ...stack,
@@ -323,7 +324,10 @@ async function deleteStackRetryingOnce(
     deps.onProgress?.(`${error.message}; retrying once`);
     // Network interfaces take a minute or more to detach: give them that before the retry.
     const pause = (deps.pollMs ?? 5000) * 12;
-    await new Promise((resolve) => setTimeout(resolve, pause));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, pause);
+      deps.signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+    });
     await deleteClusterStack(stack, record.stackName);
   }
 }

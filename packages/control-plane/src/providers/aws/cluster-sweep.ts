@@ -51,9 +51,16 @@ export async function waitForClusterEmpty(
           live.push(`${service.serviceName ?? "?"} ${service.status}`);
       }
     }
-    const tasks = await callAws(deps, "ecs:ListTasks", () =>
-      deps.ecs.listTasks({ cluster: clusterName }),
-    );
+    let tasks;
+    try {
+      tasks = await callAws(deps, "ecs:ListTasks", () =>
+        deps.ecs.listTasks({ cluster: clusterName }),
+      );
+    } catch (error) {
+      // No cluster, nothing to wait for (a stack deleted halfway by an earlier `down`).
+      if (isAwsError(error, "ClusterNotFoundException")) return;
+      throw error;
+    }
     const running = (tasks.taskArns ?? []).length;
     if (live.length === 0 && running === 0) return;
     const left = `${live.length > 0 ? `${live.join(", ")}; ` : ""}${running} task${running === 1 ? "" : "s"} running`;
