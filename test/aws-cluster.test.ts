@@ -161,7 +161,8 @@ describe.skipIf(!HAS_MOTO)("aws environments on moto (skipped when python3 has n
     ]);
     const withApi = await leftovers();
     expect(withApi.services).toHaveLength(1);
-    expect(withApi.targetGroups).toHaveLength(1);
+    // The API's group and the listener's default (empty) one (decision 0011).
+    expect(withApi.targetGroups).toHaveLength(2);
     expect(withApi.taskDefinitions).toHaveLength(1);
     expect(withApi.scalableTargets).toEqual(["service/axon-demo/iris-classifier"]);
     expect(withApi.alarms).toHaveLength(2); // target tracking's high and low alarms
@@ -239,7 +240,8 @@ describe.skipIf(!HAS_MOTO)("aws environments on moto (skipped when python3 has n
     const afterDelete = await leftovers();
     expect(afterDelete).toMatchObject({
       services: [],
-      targetGroups: [],
+      // Only the listener's default group, the cluster's.
+      targetGroups: [expect.stringMatching(/^axon-dflt-/)],
       taskDefinitions: [],
       scalableTargets: [],
       alarms: [],

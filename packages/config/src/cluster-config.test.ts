@@ -34,6 +34,20 @@ describe("parseClusterConfig", () => {
     });
   });
 
+  it("Given a cluster.yaml without cluster_name, an empty one and a bad name, When parsed, Then the suggested name does not repeat the axon- prefix the stack adds", () => {
+    // Given / When
+    const missing = problemsOf(`${IMAGE}\n`);
+    const empty = problemsOf("");
+    const bad = problemsOf(`cluster_name: Prod\n${IMAGE}\n`);
+    // Then
+    expect(missing.join("\n")).toContain("(e.g. cluster_name: prod; the stack is then axon-prod)");
+    expect(empty.join("\n")).toContain('e.g. "cluster_name: prod" (the stack is then axon-prod)');
+    expect(bad.join("\n")).toContain(
+      "(for example prod: the stack and ECS cluster are then axon-prod)",
+    );
+    for (const line of [...missing, ...empty, ...bad]) expect(line).not.toContain("axon-axon-");
+  });
+
   it("reads the example cluster.yaml", () => {
     // Given the example shipped in examples/aws
     const text = readFileSync(

@@ -75,7 +75,7 @@ export function parseClusterConfig(
         file: fileName,
         ...at([], false),
         path: "",
-        message: `must be a map describing one cluster, e.g. "cluster_name: axon-prod" (got ${describeValue(root ?? "an empty file")})`,
+        message: `must be a map describing one cluster, e.g. "cluster_name: prod" (the stack is then axon-prod) (got ${describeValue(root ?? "an empty file")})`,
       },
     ]);
   }

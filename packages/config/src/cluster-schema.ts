@@ -70,7 +70,7 @@ function describeClusterSchemaError(error: ErrorObject): FieldIssue {
       const example =
         key === "image"
           ? " (the replica image's URI; docs/aws.md says how to build and push it)"
-          : " (e.g. cluster_name: axon-prod)";
+          : " (e.g. cluster_name: prod; the stack is then axon-prod)";
       return { path: [...path, key], message: `must be provided${example}`, atKey: false };
     }
     case "type": {

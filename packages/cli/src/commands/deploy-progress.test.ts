@@ -24,7 +24,7 @@ describe("axon deploy progress", () => {
     expect(JSON.parse(first.stdout)).toMatchObject({ apis: [{ name: "iris-classifier" }] });
     // and the second upload was skipped, saying so
     expect(second.stderr).toMatch(
-      /^project unchanged \([0-9a-f]{12} already stored\), not uploaded$/m,
+      /^project unchanged \([0-9a-f]{12} already on the control plane\), not sent again$/m,
     );
   });
 

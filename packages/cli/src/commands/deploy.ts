@@ -145,7 +145,7 @@ function reportPlainProgress(
     case "uploaded":
       ctx.stderr.write(
         event.skipped
-          ? `project unchanged (${event.sha256.slice(0, 12)} already stored), not uploaded\n`
+          ? `project unchanged (${event.sha256.slice(0, 12)} already on the control plane), not sent again\n`
           : `project uploaded (${formatBytes(event.bytes)})\n`,
       );
       return;

@@ -97,7 +97,7 @@ describe("DeployView", () => {
     expect(frame(state, at(5.5))).toMatchInlineSnapshot(`
       "✓ axon.yaml validated: 1 api (iris-classifier)
       ✓ project packed: 3 files, 4.7 KiB
-      ✓ project unchanged (f43ab13a827a already stored), not uploaded
+      ✓ project unchanged (f43ab13a827a already on the control plane), not sent again
       ⠴ building the python environment  2.5s
           Collecting scikit-learn"
     `);
@@ -147,7 +147,7 @@ describe("DeployView", () => {
     expect(frame(state, at(10.2))).toMatchInlineSnapshot(`
       "✓ axon.yaml validated: 1 api (iris-classifier)
       ✓ project packed: 3 files, 4.7 KiB
-      ✓ project unchanged (f43ab13a827a already stored), not uploaded
+      ✓ project unchanged (f43ab13a827a already on the control plane), not sent again
       warning: cortex.yaml:4:3: predictor.model: is deprecated; use predictor.model_path
       ✓ python environment built
       ✓ creating iris-classifier (RealtimeAPI)
@@ -168,7 +168,7 @@ describe("DeployView", () => {
     expect(frame(live, at(9))).toMatchInlineSnapshot(`
       "✓ axon.yaml validated: 1 api (iris-classifier)
       ✓ project packed: 3 files, 4.7 KiB
-      ✓ project unchanged (f43ab13a827a already stored), not uploaded
+      ✓ project unchanged (f43ab13a827a already on the control plane), not sent again
       warning: cortex.yaml:4:3: predictor.model: is deprecated; use predictor.model_path
       ✓ python environment built
       ✓ creating iris-classifier (RealtimeAPI)
@@ -198,7 +198,7 @@ describe("DeployView", () => {
     expect(frame(failed, at(9))).toMatchInlineSnapshot(`
       "✓ axon.yaml validated: 1 api (iris-classifier)
       ✓ project packed: 3 files, 4.7 KiB
-      ✓ project unchanged (f43ab13a827a already stored), not uploaded
+      ✓ project unchanged (f43ab13a827a already on the control plane), not sent again
       warning: cortex.yaml:4:3: predictor.model: is deprecated; use predictor.model_path
       ✓ python environment built
       ✓ creating iris-classifier (RealtimeAPI)

@@ -115,7 +115,7 @@ export function reduceDeploy(
           {
             key: "uploaded",
             text: event.skipped
-              ? `project unchanged (${event.sha256.slice(0, 12)} already stored), not uploaded`
+              ? `project unchanged (${event.sha256.slice(0, 12)} already on the control plane), not sent again`
               : `project uploaded (${formatBytes(event.bytes)})`,
             done: true,
           },

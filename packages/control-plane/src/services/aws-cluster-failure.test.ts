@@ -134,6 +134,18 @@ function harness(cloudFormation: CloudFormationPort): {
   const ports = {
     target: { region: "us-east-1", profile: "default" },
     cloudFormation,
+    // The account already has the ECS service-linked role (IAM's answer when it does).
+    iam: {
+      createServiceLinkedRole: () =>
+        Promise.reject(
+          Object.assign(
+            new Error(
+              "Service role name AWSServiceRoleForECS has been taken in this account, please try a different suffix.",
+            ),
+            { name: "InvalidInput" },
+          ),
+        ),
+    },
   } as Partial<AwsPorts> as AwsPorts;
   return {
     deps: {

@@ -122,7 +122,7 @@ describe.skipIf(!HAS_MOTO)("AWS clusters on moto (skipped when python3 has no mo
       new DescribeListenersCommand({ LoadBalancerArn: lbs.LoadBalancers?.[0]?.LoadBalancerArn }),
     );
     expect(listeners.Listeners?.[0]).toMatchObject({ Port: 80, Protocol: "HTTP" });
-    expect(listeners.Listeners?.[0]?.DefaultActions?.[0]?.Type).toBe("fixed-response");
+    expect(listeners.Listeners?.[0]?.DefaultActions?.[0]?.Type).toBe("forward");
     const logs = await new CloudWatchLogsClient(clientConfig).send(
       new DescribeLogGroupsCommand({ logGroupNamePrefix: "/axon/demo" }),
     );

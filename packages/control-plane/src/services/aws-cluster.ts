@@ -18,12 +18,17 @@ import { DomainError } from "../errors.js";
 import type { EventSink } from "../events/event-sink.js";
 import { clusterRefs } from "../providers/aws/api-names.js";
 import { emptyBundleBucket } from "../providers/aws/bundle-bucket.js";
-import { sweepCluster } from "../providers/aws/cluster-sweep.js";
+import {
+  sweepCluster,
+  sweepDefaultTargetGroup,
+  waitForClusterEmpty,
+} from "../providers/aws/cluster-sweep.js";
 import { estimateClusterCost } from "../providers/aws/cluster-costs.js";
 import {
   createClusterStack,
   deleteClusterStack,
   describeClusterStack,
+  ensureEcsServiceLinkedRole,
   updateClusterStack,
   waitForStack,
   type ClusterStackState,
@@ -156,6 +161,14 @@ export async function bringUpAwsCluster(
     );
   }
   const body = await templateBody(target, stack, ports);
+  // A fresh account has no ECS service-linked role, and the cluster's capacity providers need it.
+  const role = await ensureEcsServiceLinkedRole({
+    ...stack,
+    iam: ports.iam,
+    ...(deps.onProgress === undefined ? {} : { onNote: deps.onProgress }),
+  });
+  if (role === "created")
+    deps.onProgress?.("created the ECS service-linked role (AWSServiceRoleForECS)");
   deps.onProgress?.(`creating stack ${target.stackName} in ${target.region}`);
   const state = await watchCreation(deps, target, () =>
     createClusterStack(stack, {
@@ -232,9 +245,23 @@ export async function tearDownAwsCluster(
       },
     );
   }
+  // DeleteCluster refuses while services drain or tasks run (RULES.md R2, R3): wait for both.
+  const clusterName = existing.outputs.ClusterName;
+  // Also with no API left to delete: an interrupted `down` may have left services draining.
+  if (clusterName !== undefined) {
+    await waitForClusterEmpty(
+      {
+        ...stack,
+        ecs: ports.ecs,
+        ...(deps.onProgress === undefined ? {} : { onProgress: deps.onProgress }),
+      },
+      clusterName,
+      apis,
+    );
+  }
   deps.onProgress?.(`deleting stack ${record.stackName} in ${record.region}`);
   try {
-    await deleteClusterStack(stack, record.stackName);
+    await deleteStackRetryingOnce(deps, stack, record);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     deps.events.emit({
@@ -245,12 +272,22 @@ export async function tearDownAwsCluster(
     });
     throw error;
   }
-  const clusterName = existing.outputs.ClusterName;
   if (
     clusterName !== undefined &&
     (await sweepCluster({ ...stack, ecs: ports.ecs }, clusterName))
   ) {
     deps.onProgress?.(`ECS cluster ${clusterName} outlived its stack; deleted it`);
+  }
+  // Only a stack that got its outputs made the group.
+  const configName =
+    clusterName === undefined
+      ? undefined
+      : (record.clusterName ?? clusterName.replace(/^axon-/, ""));
+  if (
+    configName !== undefined &&
+    (await sweepDefaultTargetGroup({ ...stack, elb: ports.elb }, configName))
+  ) {
+    deps.onProgress?.("the load balancer's default target group outlived its stack; deleted it");
   }
   const seconds = (Date.now() - started) / 1000;
   deps.events.emit({
@@ -265,6 +302,34 @@ export async function tearDownAwsCluster(
     message: `stack ${record.stackName} deleted from ${record.region}${apis.length > 0 ? ` (APIs deleted first: ${apis.join(", ")})` : ""}${objectsDeleted > 0 ? ` (${objectsDeleted} bundles removed first)` : ""}`,
     objectsDeleted,
   };
+}
+
+/**
+ * Deletes the stack; when it ends DELETE_FAILED (security groups keep their network interfaces a
+ * few minutes after Fargate tasks stop: DependencyViolation, ecs.md §1.5), says what blocked it
+ * and tries once more — DeleteStack on a DELETE_FAILED stack starts the deletion again
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html).
+ */
+async function deleteStackRetryingOnce(
+  deps: AwsClusterDeps,
+  stack: StackDeps,
+  record: EnvironmentRecord,
+): Promise<void> {
+  try {
+    await deleteClusterStack(stack, record.stackName);
+  } catch (error) {
+    if (!(error instanceof DomainError) || error.code !== "provider.aws.stack_failed") throw error;
+    const state = await describeClusterStack(stack, record.stackName);
+    if (state?.status !== "DELETE_FAILED") throw error;
+    deps.onProgress?.(`${error.message}; retrying once`);
+    // Network interfaces take a minute or more to detach: give them that before the retry.
+    const pause = (deps.pollMs ?? 5000) * 12;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, pause);
+      deps.signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+    });
+    await deleteClusterStack(stack, record.stackName);
+  }
 }
 
 /** Deletes every API on the stack's cluster; none when the stack never got its outputs. */

@@ -50,7 +50,7 @@ describe("axon cluster up --provider aws, before anything reaches the control pl
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toMatchInlineSnapshot(`
       "error: cluster.yaml is not a valid cluster configuration (2 problems); nothing was created
-        cluster.yaml:1:15: cluster_name: must contain only lower-case letters, digits and single dashes, start with a letter and not end with a dash (for example axon-prod) (got "Demo")
+        cluster.yaml:1:15: cluster_name: must contain only lower-case letters, digits and single dashes, start with a letter and not end with a dash (for example prod: the stack and ECS cluster are then axon-prod) (got "Demo")
         cluster.yaml:3:21: log_retention_days: must be a retention CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 days (got 8)
       hint: fix the fields listed and run the command again
       "

@@ -23,6 +23,7 @@ import {
 import {
   CreateRuleCommand,
   CreateTargetGroupCommand,
+  DescribeLoadBalancerAttributesCommand,
   DescribeRulesCommand,
   DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
@@ -100,6 +101,9 @@ async function harness(refs = REFS): Promise<{ deps: EcsApiDeps; order: string[]
     return { TargetGroups: [{ TargetGroupName: name, TargetGroupArn: arn }] };
   });
   elb.on(ModifyTargetGroupAttributesCommand).resolves({});
+  elb.on(DescribeLoadBalancerAttributesCommand).resolves({
+    Attributes: [{ Key: "idle_timeout.timeout_seconds", Value: "120" }],
+  });
   elb.on(DescribeRulesCommand).resolves({ Rules: [{ IsDefault: true, Priority: "default" }] });
   elb.on(CreateRuleCommand).resolves({ Rules: [{ RuleArn: RULE }] });
   ecs.on(RegisterTaskDefinitionCommand).resolves({

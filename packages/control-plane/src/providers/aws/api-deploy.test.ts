@@ -223,9 +223,9 @@ describe.skipIf(!HAS_MOTO)("APIs on ECS against moto (skipped when python3 has n
     expect(tags["axon:spec-hash"]).toMatch(/^[0-9a-f]{64}$/);
     expect(progress).toEqual(
       expect.arrayContaining([
-        "uploaded bundle aaaaaaaa (12 KB)",
+        `copied the project (aaaaaaaaaaaa, 12 KB) from the control plane to bucket ${cluster.refs.bucketName}`,
         "registered task definition axon-demo-iris-classifier:1",
-        "created service iris-classifier (rolling, max 125% / min 75%)",
+        "created service iris-classifier (rolling, max 200% / min 75%)",
       ]),
     );
   });

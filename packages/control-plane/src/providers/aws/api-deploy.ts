@@ -13,8 +13,9 @@
  * deploy that failed midway is finished by the next one, or removed by `deleteApiResources`. The
  * hash is tagged last, so a half-finished update is redone.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type {
+  Action,
   CreateTargetGroupCommandInput,
   Rule,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -66,6 +67,14 @@ export interface ApiDeployOutcome {
 
 /** ALB's longest deregistration delay, in seconds. */
 const MAX_DEREGISTRATION_DELAY_SECONDS = 3600;
+/**
+ * ALB's longest idle timeout: "idle_timeout.timeout_seconds - The idle timeout value, in seconds.
+ * The valid range is 1-4000 seconds"
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_LoadBalancerAttribute.html).
+ */
+export const MAX_ALB_IDLE_TIMEOUT_SECONDS = 4000;
+/** The load balancer waits this much longer than the replica, whose own 504 then arrives first. */
+const IDLE_MARGIN_SECONDS = 10;
 /** Attempts at a free rule priority when a concurrent deploy takes the one we chose. */
 const PRIORITY_ATTEMPTS = 3;
 
@@ -85,6 +94,7 @@ export async function deployApiResources(
   const { refs } = deps;
   // (1) Everything Axon can check is checked before the first call.
   checkRollout(spec, refs);
+  checkTimeout(spec, refs);
   const taskDefinition = taskDefinitionInput(spec, refs, request.bundleSha256);
   const deployment = deploymentConfiguration(spec, refs);
   const canary = spec.update_strategy.canary !== undefined;
@@ -115,6 +125,16 @@ export async function deployApiResources(
     )
     .digest("hex");
 
+  // CreateService's clientToken names one request: "You should not reuse the same client token
+  // for other API requests" (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/ECS_Idempotency.html).
+  // The spec hash alone came back on a later, different CreateService (delete, then redeploy: a
+  // new task definition revision) and was refused. The SDK's own retries resend this very input,
+  // token included, so they stay idempotent. 32 hex characters (ECS allows up to 36).
+  const attemptToken = createHash("sha256")
+    .update(`${hash}/${randomUUID()}`)
+    .digest("hex")
+    .slice(0, 32);
+
   const existing = await describeService(deps, name);
   if (existing?.status === "DRAINING") {
     throw new DomainError(
@@ -133,6 +153,8 @@ export async function deployApiResources(
     };
   }
 
+  // The load balancer must keep a connection open as long as this API may compute an answer.
+  await ensureIdleTimeout(deps, predictorTimeoutSeconds(spec) + IDLE_MARGIN_SECONDS);
   // (3) The bundle, once per content hash.
   await ensureBundle(deps, request);
   // (4) The target group(s).
@@ -147,7 +169,22 @@ export async function deployApiResources(
     );
     groupArns.push(arn);
   }
-  const [primaryArn = "", alternateArn] = groupArns;
+  let [primaryArn = "", alternateArn] = groupArns;
+  // Production traffic may sit on the alternate group: ECS swaps the groups at the end of a canary.
+  // The service keeps registering into the group that carries production, so a switch between
+  // canary and rolling never points the rule at a group whose tasks are draining (finding 4).
+  const production = await productionGroup(deps, spec.name, primaryArn, alternateArn);
+  if (production !== undefined && production !== primaryArn) {
+    alternateArn = alternateArn === undefined ? undefined : primaryArn;
+    primaryArn = production;
+    groupArns.splice(
+      0,
+      groupArns.length,
+      primaryArn,
+      ...(alternateArn === undefined ? [] : [alternateArn]),
+    );
+    deps.onProgress?.(`production traffic is on ${groupName(production)}: the service stays on it`);
+  }
   // (5) The listener rule.
   const ruleArn = await ensureRule(
     deps,
@@ -206,8 +243,7 @@ export async function deployApiResources(
         propagateTags: "SERVICE",
         enableECSManagedTags: true,
         tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
-        // Idempotent retries of this very request (ecs.md §7.3); at most 36 characters.
-        clientToken: hash.slice(0, 32),
+        clientToken: attemptToken,
       }),
     );
     serviceArn = created.service?.serviceArn ?? "";
@@ -240,6 +276,52 @@ export async function deployApiResources(
   // A rollout that stopped being a canary leaves no alarm behind.
   if (!canary) await deleteRolloutAlarm(deps, spec.name);
   return { outcome, serviceArn, taskDefinitionArn, endpointUrl };
+}
+
+/**
+ * Refuses a `predictor.timeout` the load balancer cannot wait for: past ALB's 4000 s idle timeout
+ * the client gets the ALB's 504 while the replica keeps computing (issue 26 finding 9).
+ *
+ * @throws DomainError `api.timeout_too_long` (400) before any AWS call.
+ */
+export function checkTimeout(spec: ApiSpec, refs: { clusterName: string; envName: string }): void {
+  const seconds = predictorTimeoutSeconds(spec);
+  const longest = MAX_ALB_IDLE_TIMEOUT_SECONDS - IDLE_MARGIN_SECONDS;
+  if (seconds <= longest) return;
+  throw new DomainError(
+    "api.timeout_too_long",
+    `${spec.name}.predictor.timeout is ${seconds}s, and cluster ${refs.clusterName} (${refs.envName}) serves through an Application Load Balancer that closes a connection after at most ${MAX_ALB_IDLE_TIMEOUT_SECONDS}s without data`,
+    {
+      status: 400,
+      hint: `set predictor.timeout to ${longest}s or less (e.g. ${Math.floor(longest / 60)}m) for AWS; longer work belongs in a batch job`,
+    },
+  );
+}
+
+/**
+ * Raises the load balancer's idle timeout to `seconds` (capped at ALB's maximum) when it is lower;
+ * never lowers it, so it covers the longest predictor.timeout of every API the cluster serves.
+ */
+async function ensureIdleTimeout(deps: EcsApiDeps, seconds: number): Promise<void> {
+  const wanted = Math.min(MAX_ALB_IDLE_TIMEOUT_SECONDS, seconds);
+  const loadBalancerArn = deps.refs.loadBalancerArn;
+  const described = await callAws(deps, "elasticloadbalancing:DescribeLoadBalancerAttributes", () =>
+    deps.ports.elb.describeLoadBalancerAttributes({ LoadBalancerArn: loadBalancerArn }),
+  );
+  const current = Number(
+    described.Attributes?.find((attribute) => attribute.Key === "idle_timeout.timeout_seconds")
+      ?.Value ?? "60",
+  );
+  if (current >= wanted) return;
+  await callAws(deps, "elasticloadbalancing:ModifyLoadBalancerAttributes", () =>
+    deps.ports.elb.modifyLoadBalancerAttributes({
+      LoadBalancerArn: loadBalancerArn,
+      Attributes: [{ Key: "idle_timeout.timeout_seconds", Value: String(wanted) }],
+    }),
+  );
+  deps.onProgress?.(
+    `raised the load balancer's idle timeout from ${current}s to ${wanted}s (predictor.timeout)`,
+  );
 }
 
 /** Network and health settings of the service, sent on create and update alike. */
@@ -321,8 +403,10 @@ async function ensureBundle(deps: EcsApiDeps, request: ApiDeployRequest): Promis
       ContentType: "application/gzip",
     }),
   );
+  // The CLI may just have said "project unchanged … not sent again" (the control plane had it):
+  // this line says where it goes next, so the two read as one story (issue 28 item 5).
   deps.onProgress?.(
-    `uploaded bundle ${request.bundleSha256.slice(0, 8)} (${formatSize(bytes.byteLength)})`,
+    `copied the project (${request.bundleSha256.slice(0, 12)}, ${formatSize(bytes.byteLength)}) from the control plane to bucket ${deps.refs.bucketName}`,
   );
 }
 
@@ -445,10 +529,11 @@ async function ensureRule(
     const mine = rules.filter(
       (rule) => rule.IsDefault !== true && forwardedGroups(rule).some((arn) => ours.includes(arn)),
     );
+    // A rule fits when it forwards to exactly our groups: a weighted rule left by a canary does
+    // not fit a rolling API, whose one group alone must get the traffic.
     const fitting = mine.find(
       (rule) =>
-        sameValues(pathPatterns(rule), [endpoint]) &&
-        ours.every((arn) => forwardedGroups(rule).includes(arn)),
+        sameValues(pathPatterns(rule), [endpoint]) && sameValues(forwardedGroups(rule), ours),
     );
     if (fitting?.RuleArn !== undefined) {
       await deleteRules(
@@ -456,6 +541,25 @@ async function ensureRule(
         mine.filter((rule) => rule !== fitting),
       );
       return fitting.RuleArn;
+    }
+    // Same endpoint, other groups: switch its action in place (one atomic change, no gap).
+    const sameEndpoint = mine.find((rule) => sameValues(pathPatterns(rule), [endpoint]));
+    if (sameEndpoint?.RuleArn !== undefined) {
+      const ruleArn = sameEndpoint.RuleArn;
+      await callAws(deps, "elasticloadbalancing:ModifyRule", () =>
+        deps.ports.elb.modifyRule({
+          RuleArn: ruleArn,
+          Actions: [ruleAction(primaryArn, alternateArn)],
+        }),
+      );
+      deps.onProgress?.(
+        `routed ${endpoint} to ${alternateArn === undefined ? groupName(primaryArn) : "both target groups"}`,
+      );
+      await deleteRules(
+        deps,
+        mine.filter((rule) => rule !== sameEndpoint),
+      );
+      return ruleArn;
     }
     const used = new Set(rules.map((rule) => Number(rule.Priority)));
     let priority = 1;
@@ -466,20 +570,7 @@ async function ensureRule(
           ListenerArn: deps.refs.listenerArn,
           Priority: priority,
           Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values: [endpoint] } }],
-          Actions: [
-            alternateArn === undefined
-              ? { Type: "forward", TargetGroupArn: primaryArn }
-              : {
-                  // ECS moves the weights during a canary; it starts all on the primary group.
-                  Type: "forward",
-                  ForwardConfig: {
-                    TargetGroups: [
-                      { TargetGroupArn: primaryArn, Weight: 100 },
-                      { TargetGroupArn: alternateArn, Weight: 0 },
-                    ],
-                  },
-                },
-          ],
+          Actions: [ruleAction(primaryArn, alternateArn)],
           Tags: Object.entries(apiTags(deps.refs, apiName)).map(([Key, Value]) => ({ Key, Value })),
         }),
       );
@@ -497,6 +588,60 @@ async function ensureRule(
       throw error;
     }
   }
+}
+
+/** Forward to the one group, or (canary) all on the production group, none on the other. */
+function ruleAction(primaryArn: string, alternateArn: string | undefined): Action {
+  return alternateArn === undefined
+    ? { Type: "forward", TargetGroupArn: primaryArn }
+    : {
+        // ECS moves the weights during a canary; it starts all on the production group.
+        Type: "forward",
+        ForwardConfig: {
+          TargetGroups: [
+            { TargetGroupArn: primaryArn, Weight: 100 },
+            { TargetGroupArn: alternateArn, Weight: 0 },
+          ],
+        },
+      };
+}
+
+/** `name` of a target group ARN (`…:targetgroup/<name>/<id>`), for messages. */
+function groupName(arn: string): string {
+  const parts = arn.split("/");
+  return parts.at(-2) ?? arn;
+}
+
+/**
+ * The API's group that carries production traffic now: the one its listener rule weighs highest
+ * (ECS moves the weights during a canary and leaves them on the group it finished on), or
+ * undefined when no rule of the API forwards with weights.
+ */
+async function productionGroup(
+  deps: EcsApiDeps,
+  apiName: string,
+  primaryArn: string,
+  alternateArn: string | undefined,
+): Promise<string | undefined> {
+  const otherArn =
+    alternateArn ??
+    (await findTargetGroupArn(deps, alternateTargetGroupName(deps.refs.clusterName, apiName)));
+  if (otherArn === undefined) return undefined;
+  const ours = [primaryArn, otherArn];
+  let best: { arn: string; weight: number } | undefined;
+  for (const rule of await listenerRules(deps)) {
+    if (rule.IsDefault === true) continue;
+    for (const action of rule.Actions ?? []) {
+      if (action.Type !== "forward") continue;
+      for (const group of action.ForwardConfig?.TargetGroups ?? []) {
+        const arn = group.TargetGroupArn ?? "";
+        const weight = group.Weight ?? 1;
+        if (ours.includes(arn) && (best === undefined || weight > best.weight))
+          best = { arn, weight };
+      }
+    }
+  }
+  return best?.arn;
 }
 
 async function deleteRules(deps: EcsApiDeps, rules: Rule[]): Promise<void> {

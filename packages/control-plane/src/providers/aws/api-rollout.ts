@@ -2,11 +2,17 @@
  * How ECS replaces an API's tasks on an update: `update_strategy` → the service's
  * `deploymentConfiguration`, and, for a canary, the CloudWatch alarm that rolls it back.
  *
- * Rolling (the default): `max_surge` → `maximumPercent` (100 + surge %), `max_unavailable` →
- * `minimumHealthyPercent` (100 − unavailable %); a replica count becomes a percentage of
- * `init_replicas`, rounded up (ECS rounds the maximum down and the minimum up, so rounding the
- * percentages up keeps "1 replica" meaning one replica). The deployment circuit breaker rolls back
- * tasks that never become healthy.
+ * Rolling (the default): ECS takes percentages of the running count and rounds `maximumPercent`
+ * DOWN and `minimumHealthyPercent` UP ("This value is rounded down" / "rounded up",
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html). A plain
+ * 125/75 therefore lets 1–3 tasks neither start nor stop one: the deployment hangs IN_PROGRESS and
+ * the circuit breaker never trips, since no task fails (issue 26 finding 1). So `max_surge` and
+ * `max_unavailable` are first turned into task counts the way Kubernetes does (surge rounded up,
+ * unavailable rounded down; both 0 → one unavailable), at the SMALLEST count autoscaling may run
+ * (`min_replicas`), then into the percentages that give at least those counts at every count from
+ * `min_replicas` to `max_replicas` (`maximumPercent` reaches 200 and beyond when that is what one
+ * task takes). Counts stay counts: `max_surge: 1` is one task, not a share of `init_replicas`.
+ * The deployment circuit breaker rolls back tasks that never become healthy.
  *
  * Canary (`update_strategy.canary`, ECS's native CANARY strategy): ECS starts the new revision in
  * the API's idle target group, shifts `traffic_percent` of the listener rule's weight to it for
@@ -54,10 +60,9 @@ export function deploymentConfiguration(
   refs: AwsClusterRefs,
 ): DeploymentConfiguration {
   const { update_strategy: strategy } = spec;
-  const replicas = Math.max(1, spec.autoscaling.init_replicas);
+  const percents = rollingPercents(spec);
   const base: DeploymentConfiguration = {
-    maximumPercent: 100 + rolloutPercent(strategy.max_surge, replicas),
-    minimumHealthyPercent: Math.max(0, 100 - rolloutPercent(strategy.max_unavailable, replicas)),
+    ...percents,
     deploymentCircuitBreaker: { enable: true, rollback: true },
   };
   if (strategy.canary === undefined) return { ...base, strategy: "ROLLING" };
@@ -76,10 +81,75 @@ export function deploymentConfiguration(
   };
 }
 
-/** "25%" → 25; a count "1" of 3 replicas → 34 (rounded up). */
-function rolloutPercent(value: string, replicas: number): number {
-  const amount = Number.parseInt(value, 10);
-  return value.endsWith("%") ? amount : Math.ceil((amount * 100) / replicas);
+/** The tasks a roll may add and take away at `replicas` running, as Kubernetes counts them. */
+export function rollingSteps(
+  spec: ApiSpec,
+  replicas: number,
+): { surge: number; unavailable: number } {
+  const { max_surge: surge, max_unavailable: unavailable } = spec.update_strategy;
+  const count = (value: string, round: (x: number) => number): number => {
+    const amount = Number.parseInt(value, 10);
+    return value.endsWith("%") ? round((replicas * amount) / 100) : amount;
+  };
+  const steps = { surge: count(surge, Math.ceil), unavailable: count(unavailable, Math.floor) };
+  // Kubernetes: when both resolve to 0, one replica may be unavailable (the roll must move).
+  if (steps.surge === 0 && steps.unavailable === 0) steps.unavailable = 1;
+  return steps;
+}
+
+/**
+ * `maximumPercent` / `minimumHealthyPercent` that let ECS start `surge` and stop `unavailable`
+ * tasks at every running count from `min_replicas` up, after ECS's rounding (maximum down,
+ * minimum up). With M = 100 + ceil(100·s/n₀) and n ≥ n₀: floor(n·M/100) ≥ n + s. With
+ * m = floor(100 − 100·u/n₀): ceil(n·m/100) ≤ n − u. A percentage setting also keeps its own
+ * share at larger counts (25% of 8 is 2).
+ */
+export function rollingPercents(spec: ApiSpec): {
+  maximumPercent: number;
+  minimumHealthyPercent: number;
+} {
+  const smallest = Math.max(1, spec.autoscaling.min_replicas);
+  const { surge, unavailable } = rollingSteps(spec, smallest);
+  const share = (value: string): number => (value.endsWith("%") ? Number.parseInt(value, 10) : 0);
+  const surgePercent = Math.max(
+    share(spec.update_strategy.max_surge),
+    Math.ceil((100 * surge) / smallest),
+  );
+  const unavailablePercent = Math.max(
+    share(spec.update_strategy.max_unavailable),
+    Math.ceil((100 * unavailable) / smallest),
+  );
+  return {
+    maximumPercent: 100 + surgePercent,
+    minimumHealthyPercent: Math.max(0, 100 - unavailablePercent),
+  };
+}
+
+/**
+ * What a roll of this API does, in words, for `get`: "a roll starts up to 1 new task before
+ * stopping an old one (at 1 replica; larger steps with more)".
+ */
+export function describeRolling(spec: ApiSpec): string {
+  if (spec.update_strategy.canary !== undefined) {
+    const canary = spec.update_strategy.canary;
+    return `a roll sends ${canary.traffic_percent}% of requests to the new version for ${canary.bake_time}, then the rest, and rolls back above ${CANARY_5XX_PERCENT}% 5xx`;
+  }
+  const smallest = Math.max(1, spec.autoscaling.min_replicas);
+  const { maximumPercent, minimumHealthyPercent } = rollingPercents(spec);
+  const start = Math.floor((smallest * maximumPercent) / 100) - smallest;
+  const stop = smallest - Math.ceil((smallest * minimumHealthyPercent) / 100);
+  const tasks = (n: number, what: string): string => `${n} ${what} task${n === 1 ? "" : "s"}`;
+  const step =
+    stop === 0
+      ? `a roll starts up to ${tasks(start, "new")} before stopping an old one`
+      : start === 0
+        ? `a roll stops up to ${tasks(stop, "old")} before starting new ones`
+        : `a roll starts up to ${tasks(start, "new")} and stops up to ${tasks(stop, "old")} at a time`;
+  const range =
+    spec.autoscaling.max_replicas > smallest
+      ? ` (at ${smallest} replica${smallest === 1 ? "" : "s"}; larger steps with more)`
+      : "";
+  return `${step}${range}`;
 }
 
 /** A short description of the rollout for progress lines: "rolling, max 200% / min 100%". */

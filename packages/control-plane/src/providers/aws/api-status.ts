@@ -36,6 +36,7 @@ import type {
   Deployment,
   Service,
   ServiceDeployment,
+  ServiceDeploymentBrief,
   ServiceDeploymentStatus,
   Tag,
   Task,
@@ -329,26 +330,40 @@ async function cachedSpec(
   return spec;
 }
 
+/** Pages of 100 ListServiceDeployments reads at most (ECS keeps a service's history long). */
+const DEPLOYMENT_PAGES = 5;
+
 /**
  * The service's newest service deployment with its details, or undefined when ECS does not answer
  * (moto, a missing permission): the caller then reads the `deployments` array.
  */
-async function latestServiceDeployment(
+export async function latestServiceDeployment(
   deps: EcsApiDeps,
   serviceArn: string,
 ): Promise<ServiceDeployment | undefined> {
   if (serviceArn === "") return undefined;
   try {
-    const listed = await callAws(deps, "ecs:ListServiceDeployments", () =>
-      deps.ports.ecs.listServiceDeployments({
-        cluster: deps.refs.clusterName,
-        service: serviceArn,
-        maxResults: 5,
-      }),
-    );
-    const newest = [...(listed.serviceDeployments ?? [])].sort(
-      (a, b) => time(b.createdAt) - time(a.createdAt),
-    )[0]?.serviceDeploymentArn;
+    // AWS documents no order for ListServiceDeployments' answer, only pages ("returns up to 20
+    // results and a nextToken value if applicable",
+    // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServiceDeployments.html):
+    // the newest is found by createdAt over every page (bounded), not within the first five.
+    const listed: ServiceDeploymentBrief[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < DEPLOYMENT_PAGES; page += 1) {
+      const answer = await callAws(deps, "ecs:ListServiceDeployments", () =>
+        deps.ports.ecs.listServiceDeployments({
+          cluster: deps.refs.clusterName,
+          service: serviceArn,
+          maxResults: 100,
+          ...(nextToken === undefined ? {} : { nextToken }),
+        }),
+      );
+      listed.push(...(answer.serviceDeployments ?? []));
+      nextToken = answer.nextToken;
+      if (nextToken === undefined || nextToken === "") break;
+    }
+    const newest = listed.sort((a, b) => time(b.createdAt) - time(a.createdAt))[0]
+      ?.serviceDeploymentArn;
     if (newest === undefined) return undefined;
     const described = await callAws(deps, "ecs:DescribeServiceDeployments", () =>
       deps.ports.ecs.describeServiceDeployments({ serviceDeploymentArns: [newest] }),

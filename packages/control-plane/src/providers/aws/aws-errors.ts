@@ -49,6 +49,26 @@ export function isStackMissingError(error: unknown): boolean {
   );
 }
 
+/**
+ * True when IAM says a service-linked role already exists. IAM answers `InvalidInput` ("Service
+ * role name AWSServiceRoleForECS has been taken in this account, please try a different suffix.")
+ * and has no code of its own for it
+ * (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateServiceLinkedRole.html), so its
+ * wording is the only signal.
+ */
+export function isServiceLinkedRoleTakenError(error: unknown): boolean {
+  return (
+    errorName(error) === "InvalidInput" &&
+    error instanceof Error &&
+    /has been taken in this account/.test(error.message)
+  );
+}
+
+/** True when AWS refused the call for lack of permission. */
+export function isAccessDeniedError(error: unknown): boolean {
+  return DENIED.has(errorName(error));
+}
+
 /** True when CloudFormation says an update would change nothing (a `ValidationError` too). */
 export function isNoUpdateError(error: unknown): boolean {
   return (

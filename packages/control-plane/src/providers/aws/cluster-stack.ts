@@ -6,13 +6,15 @@
  */
 import { DomainError } from "../../errors.js";
 import {
+  isAccessDeniedError,
   isNoUpdateError,
+  isServiceLinkedRoleTakenError,
   isStackMissingError,
   isThrottlingError,
   translateAwsError,
 } from "./aws-errors.js";
 import { CLUSTER_OUTPUT_NAMES } from "./cluster-template.js";
-import type { AwsTarget, CloudFormationPort } from "./sdk.js";
+import type { AwsTarget, CloudFormationPort, IamPort } from "./sdk.js";
 
 /** One resource's step, as CloudFormation reported it. */
 export interface StackResourceProgress {
@@ -155,6 +157,39 @@ export async function deleteClusterStack(
   }
   await waitForStack(deps, existing.stackId, stackName, "delete", seen);
   return "deleted";
+}
+
+/**
+ * Makes sure the account has the ECS service-linked role before a stack declares a cluster with
+ * capacity providers: a fresh account has none, and CloudFormation's cluster then fails with
+ * "Unable to assume the service linked role" (RULES.md R6). ECS's CreateCluster "attempts to
+ * create the Amazon ECS service-linked role for your account" only on its own path
+ * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateCluster.html); creating
+ * it is `iam:CreateServiceLinkedRole` for `ecs.amazonaws.com`
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html).
+ * Returns `created`, `exists` (IAM: "has been taken in this account"), or `unknown` when this
+ * identity may not create roles: the stack is tried anyway (the role usually exists), with
+ * `onNote` saying how to create it if the stack then fails.
+ */
+export async function ensureEcsServiceLinkedRole(
+  deps: AwsCallDeps & { iam: IamPort; onNote?: (message: string) => void },
+): Promise<"created" | "exists" | "unknown"> {
+  try {
+    await callAws(deps, "iam:CreateServiceLinkedRole", () =>
+      deps.iam.createServiceLinkedRole({ AWSServiceName: "ecs.amazonaws.com" }),
+    );
+    return "created";
+  } catch (error) {
+    const cause = error instanceof DomainError ? error.cause : error;
+    if (isServiceLinkedRoleTakenError(cause)) return "exists";
+    if (isAccessDeniedError(cause)) {
+      deps.onNote?.(
+        'could not check the ECS service-linked role (no iam:CreateServiceLinkedRole permission); if the stack fails with "Unable to assume the service linked role", run: aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com',
+      );
+      return "unknown";
+    }
+    throw error;
+  }
 }
 
 /**

@@ -98,6 +98,26 @@ describe("generateClusterTemplate", () => {
     ]);
   });
 
+  it("Given any cluster, When its template is generated, Then the listener's default action is a forward (ECS canaries refuse mixed actions) and ECS's infrastructure role trusts ecs.amazonaws.com as AWS documents it", () => {
+    // Given / When
+    const template = templateOf("default-vpc-fargate");
+    const resources = template["Resources"] as Record<
+      string,
+      { Type: string; Properties: Record<string, unknown> }
+    >;
+    // Then
+    expect(resources["Listener"]?.Properties["DefaultActions"]).toEqual([
+      { Type: "forward", TargetGroupArn: { Ref: "DefaultTargetGroup" } },
+    ]);
+    expect(resources["DefaultTargetGroup"]?.Type).toBe("AWS::ElasticLoadBalancingV2::TargetGroup");
+    expect(resources["EcsInfrastructureRole"]?.Properties["AssumeRolePolicyDocument"]).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        { Effect: "Allow", Principal: { Service: "ecs.amazonaws.com" }, Action: "sts:AssumeRole" },
+      ],
+    });
+  });
+
   it("splits a range into equal subnets", () => {
     expect(splitCidr("10.0.0.0/16", 4)).toEqual([
       "10.0.0.0/18",

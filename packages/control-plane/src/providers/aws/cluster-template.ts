@@ -13,6 +13,7 @@
  *
  * Pure: no AWS calls. The default VPC's id and subnets are looked up by the caller.
  */
+import { createHash } from "node:crypto";
 import type { ClusterConfig } from "@axon/config";
 
 /** The port the replica front listens on inside a task (the task definition's container port). */
@@ -39,6 +40,17 @@ export interface ClusterTemplateInput {
   /** Required when `config.networking.vpc` is `default`. */
   defaultVpc?: DefaultVpcNetwork;
 }
+
+/**
+ * The listener's default (empty) target group: `axon-dflt-` and 22 hex characters of the cluster
+ * name's sha256 (target group names are at most 32 characters).
+ */
+export function defaultTargetGroupName(clusterName: string): string {
+  return `axon-dflt-${createHash("sha256").update(clusterName).digest("hex").slice(0, 22)}`;
+}
+
+/** The load balancer's idle timeout when the cluster is made, before any API raises it. */
+export const INITIAL_IDLE_TIMEOUT_SECONDS = 120;
 
 /** The stack's outputs, by name; `stack.ts` parses them back into `ClusterStackOutputs`. */
 export const CLUSTER_OUTPUT_NAMES = [
@@ -118,8 +130,9 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
       Subnets: network.loadBalancerSubnets,
       SecurityGroups: [{ Ref: "LoadBalancerSecurityGroup" }],
       LoadBalancerAttributes: [
-        // Predictions can be slow; the replica front answers 504 at predictor.timeout itself.
-        { Key: "idle_timeout.timeout_seconds", Value: "120" },
+        // The starting value; each deploy raises it to cover its API's predictor.timeout
+        // (api-deploy.ts ensureIdleTimeout, up to ALB's 4000 s).
+        { Key: "idle_timeout.timeout_seconds", Value: String(INITIAL_IDLE_TIMEOUT_SECONDS) },
         { Key: "routing.http.drop_invalid_header_fields.enabled", Value: "true" },
       ],
       Tags: tags,
@@ -132,16 +145,25 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
       LoadBalancerArn: { Ref: "LoadBalancer" },
       Port: 80,
       Protocol: "HTTP",
-      DefaultActions: [
-        {
-          Type: "fixed-response",
-          FixedResponseConfig: {
-            StatusCode: "404",
-            ContentType: "application/json",
-            MessageBody: '{"message":"no API has this path; axon get lists the endpoints"}',
-          },
-        },
-      ],
+      // Forward, not fixed-response: ECS's blue/green/canary deployments "are not supported when
+      // using Application Load Balancer listeners that have multiple action types configured with
+      // non-forward actions" (decision 0011,
+      // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html).
+      // Like Copilot's DefaultHTTPTargetGroup, the group has no targets: an unknown path gets 503.
+      DefaultActions: [{ Type: "forward", TargetGroupArn: { Ref: "DefaultTargetGroup" } }],
+    },
+  };
+  resources["DefaultTargetGroup"] = {
+    Type: "AWS::ElasticLoadBalancingV2::TargetGroup",
+    Properties: {
+      TargetType: "ip",
+      Protocol: "HTTP",
+      Port: REPLICA_CONTAINER_PORT,
+      VpcId: network.vpcId,
+      HealthCheckPath: "/healthz",
+      // Named, so `cluster down` finds it if an emulator leaves it behind (cluster-sweep.ts).
+      Name: defaultTargetGroupName(config.clusterName),
+      Tags: tags,
     },
   };
   resources["LogGroup"] = {
@@ -256,9 +278,10 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
         Statement: [
           {
             Effect: "Allow",
+            // AWS's documented trust policy for this role has no condition (decision 0011):
+            // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
             Principal: { Service: "ecs.amazonaws.com" },
             Action: "sts:AssumeRole",
-            Condition: { StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } } },
           },
         ],
       },

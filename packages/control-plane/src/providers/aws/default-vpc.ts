@@ -1,13 +1,28 @@
 /**
  * The account's default VPC and its default subnets (one per availability zone), for a cluster
  * with `networking.vpc: default`. The load balancer needs subnets in two AZs at least.
+ *
+ * Only zones where Fargate runs tasks are used: "Amazon ECS Linux containers on AWS Fargate are
+ * supported in the following AWS Regions. The supported Availability Zone IDs are noted when
+ * applicable" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AWS_Fargate-Regions.html).
+ * Zone IDs, not names: names map to different zones in each account.
  */
 import { DomainError } from "../../errors.js";
 import type { DefaultVpcNetwork } from "./cluster-template.js";
 import { callAws, type AwsCallDeps } from "./cluster-stack.js";
 import type { Ec2Port } from "./sdk.js";
 
-/** Finds the default VPC and its default-for-AZ subnets, sorted by AZ. */
+/**
+ * The regions where that page limits Fargate to some zones, by zone ID (as it read in 2026-12:
+ * "us-west-1 (usw1-az1 & usw1-az3 only)", "ap-northeast-1 (apne1-az1, apne1-az2, & apne1-az4
+ * only)"). Elsewhere every zone is used.
+ */
+export const FARGATE_ZONE_IDS: Readonly<Record<string, readonly string[]>> = {
+  "us-west-1": ["usw1-az1", "usw1-az3"],
+  "ap-northeast-1": ["apne1-az1", "apne1-az2", "apne1-az4"],
+};
+
+/** Finds the default VPC and its default-for-AZ subnets in Fargate's zones, sorted by AZ. */
 export async function findDefaultVpc(
   deps: AwsCallDeps & { ec2: Ec2Port },
 ): Promise<DefaultVpcNetwork> {
@@ -33,10 +48,17 @@ export async function findDefaultVpc(
       ],
     }),
   );
+  const fargateZones = FARGATE_ZONE_IDS[deps.target.region];
   const byZone = new Map<string, string>();
+  const skipped: string[] = [];
   for (const subnet of subnets.Subnets ?? []) {
-    if (subnet.AvailabilityZone !== undefined && subnet.SubnetId !== undefined)
-      byZone.set(subnet.AvailabilityZone, subnet.SubnetId);
+    if (subnet.AvailabilityZone === undefined || subnet.SubnetId === undefined) continue;
+    const zoneId = subnet.AvailabilityZoneId;
+    if (fargateZones !== undefined && zoneId !== undefined && !fargateZones.includes(zoneId)) {
+      skipped.push(`${subnet.AvailabilityZone} (${zoneId})`);
+      continue;
+    }
+    byZone.set(subnet.AvailabilityZone, subnet.SubnetId);
   }
   const subnetIds = [...byZone.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
@@ -44,7 +66,7 @@ export async function findDefaultVpc(
   if (subnetIds.length < 2) {
     throw new DomainError(
       "provider.aws.default_vpc_too_small",
-      `the default VPC ${vpcId} in ${deps.target.region} has default subnets in ${subnetIds.length} availability zone(s); a load balancer needs two`,
+      `the default VPC ${vpcId} in ${deps.target.region} has default subnets in ${subnetIds.length} availability zone(s) where Fargate runs tasks${skipped.length > 0 ? ` (Fargate is not offered in ${skipped.join(", ")})` : ""}; a load balancer needs two`,
       { status: 409, hint: "set networking.vpc: new in the cluster config" },
     );
   }

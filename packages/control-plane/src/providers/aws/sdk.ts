@@ -93,14 +93,19 @@ import type {
   CreateTargetGroupCommandOutput,
   DeleteRuleCommandInput,
   DeleteTargetGroupCommandInput,
+  DescribeLoadBalancerAttributesCommandInput,
+  DescribeLoadBalancerAttributesCommandOutput,
   DescribeRulesCommandInput,
   DescribeRulesCommandOutput,
   DescribeTagsCommandInput,
   DescribeTagsCommandOutput,
   DescribeTargetGroupsCommandInput,
   DescribeTargetGroupsCommandOutput,
+  ModifyLoadBalancerAttributesCommandInput,
+  ModifyRuleCommandInput,
   ModifyTargetGroupAttributesCommandInput,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { CreateServiceLinkedRoleCommandInput } from "@aws-sdk/client-iam";
 import type {
   DeleteObjectsCommandInput,
   DeleteObjectsCommandOutput,
@@ -178,7 +183,19 @@ export interface ElbPort {
   createRule(input: CreateRuleCommandInput): Promise<CreateRuleCommandOutput>;
   describeRules(input: DescribeRulesCommandInput): Promise<DescribeRulesCommandOutput>;
   deleteRule(input: DeleteRuleCommandInput): Promise<unknown>;
+  /** Changes a rule's actions in place (one atomic switch of where its traffic goes). */
+  modifyRule(input: ModifyRuleCommandInput): Promise<unknown>;
   describeTags(input: DescribeTagsCommandInput): Promise<DescribeTagsCommandOutput>;
+  /** The load balancer's idle timeout, raised by a deploy to cover its predictor.timeout. */
+  describeLoadBalancerAttributes(
+    input: DescribeLoadBalancerAttributesCommandInput,
+  ): Promise<DescribeLoadBalancerAttributesCommandOutput>;
+  modifyLoadBalancerAttributes(input: ModifyLoadBalancerAttributesCommandInput): Promise<unknown>;
+}
+
+/** IAM: only the ECS service-linked role a fresh account lacks (RULES.md R6). */
+export interface IamPort {
+  createServiceLinkedRole(input: CreateServiceLinkedRoleCommandInput): Promise<unknown>;
 }
 
 /** Application Auto Scaling: an API's scalable target and target-tracking policy. */
@@ -247,6 +264,7 @@ export interface AwsPorts {
   cloudFormation: CloudFormationPort;
   ec2: Ec2Port;
   ecs: EcsPort;
+  iam: IamPort;
   s3: S3Port;
   elb: ElbPort;
   autoScaling: AutoScalingPort;
@@ -351,7 +369,8 @@ type ServiceKey =
   | "ELASTIC_LOAD_BALANCING_V2"
   | "APPLICATION_AUTO_SCALING"
   | "CLOUDWATCH_LOGS"
-  | "CLOUDWATCH";
+  | "CLOUDWATCH"
+  | "IAM";
 
 /** The part of an SDK client `observe` needs. */
 interface MiddlewareClient {
@@ -386,7 +405,7 @@ export async function connectAws(
   settings: AwsSettings = {},
   options: ConnectOptions = {},
 ): Promise<AwsPorts> {
-  const [cfn, ec2, ecs, s3, elb, aas, logs, cw] = await Promise.all([
+  const [cfn, ec2, ecs, s3, elb, aas, logs, cw, iam] = await Promise.all([
     import("@aws-sdk/client-cloudformation"),
     import("@aws-sdk/client-ec2"),
     import("@aws-sdk/client-ecs"),
@@ -395,6 +414,7 @@ export async function connectAws(
     import("@aws-sdk/client-application-auto-scaling"),
     import("@aws-sdk/client-cloudwatch-logs"),
     import("@aws-sdk/client-cloudwatch"),
+    import("@aws-sdk/client-iam"),
   ]);
   const cloudFormationClient = observe(
     new cfn.CloudFormationClient(clientOptions(region, settings, "CLOUDFORMATION")),
@@ -445,6 +465,11 @@ export async function connectAws(
   const cwClient = observe(
     new cw.CloudWatchClient(clientOptions(region, settings, "CLOUDWATCH")),
     "cloudwatch",
+    options,
+  );
+  const iamClient = observe(
+    new iam.IAMClient(clientOptions(region, settings, "IAM")),
+    "iam",
     options,
   );
   return {
@@ -515,7 +540,12 @@ export async function connectAws(
       createRule: (input) => elbClient.send(new elb.CreateRuleCommand(input)),
       describeRules: (input) => elbClient.send(new elb.DescribeRulesCommand(input)),
       deleteRule: (input) => elbClient.send(new elb.DeleteRuleCommand(input)),
+      modifyRule: (input) => elbClient.send(new elb.ModifyRuleCommand(input)),
       describeTags: (input) => elbClient.send(new elb.DescribeTagsCommand(input)),
+      describeLoadBalancerAttributes: (input) =>
+        elbClient.send(new elb.DescribeLoadBalancerAttributesCommand(input)),
+      modifyLoadBalancerAttributes: (input) =>
+        elbClient.send(new elb.ModifyLoadBalancerAttributesCommand(input)),
     },
     autoScaling: {
       registerScalableTarget: (input) =>
@@ -540,6 +570,10 @@ export async function connectAws(
       deleteAlarms: (input) => cwClient.send(new cw.DeleteAlarmsCommand(input)),
       describeAlarms: (input) => cwClient.send(new cw.DescribeAlarmsCommand(input)),
       getMetricData: (input) => cwClient.send(new cw.GetMetricDataCommand(input)),
+    },
+    iam: {
+      createServiceLinkedRole: (input) =>
+        iamClient.send(new iam.CreateServiceLinkedRoleCommand(input)),
     },
     s3: {
       listObjectsV2: (input) => s3Client.send(new s3.ListObjectsV2Command(input)),

@@ -119,7 +119,11 @@ export async function leftovers(): Promise<Record<string, string[]>> {
     loadBalancers: (balancers.LoadBalancers ?? []).map((lb) => lb.LoadBalancerName ?? ""),
     buckets: (buckets.Buckets ?? []).map((bucket) => bucket.Name ?? ""),
     logGroups: (logGroups.logGroups ?? []).map((group) => group.logGroupName ?? ""),
-    roles: (roles.Roles ?? []).map((role) => role.RoleName ?? ""),
+    // The ECS service-linked role is the account's, made once by `cluster up` and kept by design
+    // (a service-linked role is deleted only when no cluster of the account needs it).
+    roles: (roles.Roles ?? [])
+      .map((role) => role.RoleName ?? "")
+      .filter((name) => !name.startsWith("AWSServiceRoleFor")),
   };
 }
 
