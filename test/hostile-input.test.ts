@@ -143,6 +143,11 @@ describe("a private AXON_HOME", () => {
   });
 });
 
+interface DeployAnswer {
+  code: string;
+  diagnostics: unknown[];
+}
+
 describe("a config no daemon can be stalled by", () => {
   test("100,000 env keys are refused at once, naming the field and the limit, while another API keeps serving", async () => {
     // Given a running cluster serving the iris API
@@ -190,23 +195,37 @@ describe("a config no daemon can be stalled by", () => {
       }
     };
     const clients = Array.from({ length: 4 }, () => client());
-    const deployStarted = performance.now();
-    const answer = await fetch(`${apiUrl}/v1/deploy`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ config, configFileName: "axon.yaml", bundle: sha256 }),
-    });
-    const body = (await answer.json()) as { code: string; diagnostics: unknown[] };
-    const deployMs = performance.now() - deployStarted;
+    const deploy = async (
+      text: string,
+    ): Promise<{ status: number; body: DeployAnswer; ms: number }> => {
+      const started = performance.now();
+      const answer = await fetch(`${apiUrl}/v1/deploy`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ config: text, configFileName: "axon.yaml", bundle: sha256 }),
+      });
+      const body = (await answer.json()) as DeployAnswer;
+      return { status: answer.status, body, ms: performance.now() - started };
+    };
+    const huge = await deploy(config);
+    // And a config just within the limits (9,980 keys, read in full) with one bad field at the end
+    const within = ["- name: big", "  predictor:", "    type: python", "    path: predictor.py"];
+    within.push("    config:");
+    for (const map of ["a", "b"]) {
+      within.push(`      ${map}:`);
+      for (let i = 0; i < 4_990; i++) within.push(`        k${i}: v`);
+    }
+    within.push("  autoscaling:", "    min_replicas: 0");
+    const heavy = await deploy(`${within.join("\n")}\n`);
     deployDone = true;
     await Promise.all(clients);
 
     // Then it is a 400 naming the map, its line and the limit, not a 500 after minutes
-    expect({ status: answer.status, code: body.code }).toEqual({
+    expect({ status: huge.status, code: huge.body.code }).toEqual({
       status: 400,
       code: "config.invalid",
     });
-    expect(body.diagnostics).toEqual([
+    expect(huge.body.diagnostics).toEqual([
       {
         file: "axon.yaml",
         line: 6,
@@ -216,11 +235,20 @@ describe("a config no daemon can be stalled by", () => {
           "holds more than 5000 keys (line 5006 is one too many); a config cannot use that many: keep data in a file of the project and read it in the predictor",
       },
     ]);
+    // And the one within the limits is read to its end, off the serving thread
+    expect(heavy.status).toBe(400);
+    expect(heavy.body.diagnostics).toEqual([
+      expect.objectContaining({
+        line: within.length,
+        path: "big.autoscaling.min_replicas",
+        message: "must be greater than or equal to 1 (got 0)",
+      }),
+    ]);
     // And every call to the other API meanwhile was answered
     const sorted = [...latencies].sort((a, b) => a - b);
     const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0;
     console.log(
-      `deploy refused in ${deployMs.toFixed(0)} ms; iris: ${latencies.length} calls, ${failures} failed, p99 ${p99.toFixed(1)} ms`,
+      `100,000 keys refused in ${huge.ms.toFixed(0)} ms, 9,980 keys in ${heavy.ms.toFixed(0)} ms; iris: ${latencies.length} calls, ${failures} failed, p99 ${p99.toFixed(1)} ms`,
     );
     expect(failures).toBe(0);
     expect(latencies.length).toBeGreaterThanOrEqual(80);

@@ -41,6 +41,7 @@ export {
   type ParseApiConfigOptions,
   type ParsedApiConfig,
 } from "./parse-config.js";
+export { parseApiConfigOffThread, type ParseOffThreadOptions } from "./parse-off-thread.js";
 export { isForwardedAwsVariable, pickForwardedAwsVariables } from "./forwarded-env.js";
 export { parseQuantity } from "./quantity.js";
 export { CONFIG_LIMITS, decodeConfigBytes, MAX_NESTING_DEPTH } from "./yaml-limits.js";
