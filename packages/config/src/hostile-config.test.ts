@@ -239,6 +239,20 @@ describe("deep nesting refused before the YAML reader", () => {
       after: "x",
     });
   });
+  it("accepts a file written as JSON nested exactly to the limit", () => {
+    // Given the list, the API, predictor and config (4 levels), then `inside` more
+    const json = (inside: number): string =>
+      `[{"name": "iris", "predictor": {"type": "python", "path": "p.py", "config": {"a": ${"[".repeat(inside)}${"]".repeat(inside)}}}}]\n`;
+    expect(() => parseApiConfig(json(60), "axon.yaml")).not.toThrow();
+    // And one level more is refused
+    expect(problemsOf(json(61))[0]?.message).toContain("levels deep");
+  });
+
+  it("counts an explicit key and its value (`? key` / `: value`) as one entry of one level", () => {
+    const entries = Array.from({ length: 3_000 }, (_, i) => `      ? k${i}\n      : v`).join("\n");
+    const { apis } = parseApiConfig(api(`    config:\n${entries}\n`), "axon.yaml");
+    expect(Object.keys(apis[0]?.predictor.config ?? {})).toHaveLength(3_000);
+  });
 });
 
 describe("values no process can be started with", () => {
