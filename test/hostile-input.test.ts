@@ -17,7 +17,7 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, onTestFinished, test } from "vitest";
-import { copyExample, makeTestCluster } from "./helpers.js";
+import { copyExample, IRIS_REQUEST, makeTestCluster } from "./helpers.js";
 
 /** Uploads `file` as a bundle with the daemon's own token, as the CLI would. */
 async function putBundle(home: string, file: string): Promise<{ status: number; body: string }> {
@@ -140,5 +140,117 @@ describe("a private AXON_HOME", () => {
         "secrets/iris-classifier.json",
       ]),
     );
+  });
+});
+
+interface DeployAnswer {
+  code: string;
+  diagnostics: unknown[];
+}
+
+describe("a config no daemon can be stalled by", () => {
+  test("100,000 env keys are refused at once, naming the field and the limit, while another API keeps serving", async () => {
+    // Given a running cluster serving the iris API
+    const c = await makeTestCluster();
+    const project = copyExample("iris-sklearn");
+    expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
+    const endpoint = `http://127.0.0.1:${c.gatewayPort}/iris-classifier`;
+    const { apiUrl } = JSON.parse(readFileSync(path.join(c.home, "daemon.json"), "utf8")) as {
+      apiUrl: string;
+    };
+    const token = readFileSync(path.join(c.home, "token"), "utf8").trim();
+    const bundle = pythonTar(
+      `d = b"class PythonPredictor:\\n  def __init__(self, config): pass\\n  def predict(self, payload): return payload\\n"\ni = tarfile.TarInfo("predictor.py"); i.size = len(d)\nt.addfile(i, io.BytesIO(d))`,
+    );
+    const uploaded = await putBundle(c.home, bundle);
+    expect(uploaded.status).toBe(200);
+    const { sha256 } = JSON.parse(uploaded.body) as { sha256: string };
+
+    // And the 1.5 MB config of issue 27: 100,000 predictor.env keys (it held the daemon 118 s)
+    const lines = ["- name: big", "  predictor:", "    type: python", "    path: predictor.py"];
+    lines.push("    env:");
+    for (let i = 0; i < 100_000; i++) lines.push(`      K${i}: v`);
+    const config = `${lines.join("\n")}\n`;
+
+    // When it is deployed while 4 clients call the iris API (each loop bounded to 2,000 calls)
+    let deployDone = false;
+    const latencies: number[] = [];
+    let failures = 0;
+    const client = async (): Promise<void> => {
+      for (let i = 0; i < 2_000 && (!deployDone || i < 20); i++) {
+        const started = performance.now();
+        try {
+          const response = await fetch(endpoint, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(IRIS_REQUEST),
+            signal: AbortSignal.timeout(30_000),
+          });
+          await response.text();
+          if (response.status !== 200) failures++;
+        } catch {
+          failures++;
+        }
+        latencies.push(performance.now() - started);
+      }
+    };
+    const clients = Array.from({ length: 4 }, () => client());
+    const deploy = async (
+      text: string,
+    ): Promise<{ status: number; body: DeployAnswer; ms: number }> => {
+      const started = performance.now();
+      const answer = await fetch(`${apiUrl}/v1/deploy`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ config: text, configFileName: "axon.yaml", bundle: sha256 }),
+      });
+      const body = (await answer.json()) as DeployAnswer;
+      return { status: answer.status, body, ms: performance.now() - started };
+    };
+    const huge = await deploy(config);
+    // And a config just within the limits (9,980 keys, read in full) with one bad field at the end
+    const within = ["- name: big", "  predictor:", "    type: python", "    path: predictor.py"];
+    within.push("    config:");
+    for (const map of ["a", "b"]) {
+      within.push(`      ${map}:`);
+      for (let i = 0; i < 4_990; i++) within.push(`        k${i}: v`);
+    }
+    within.push("  autoscaling:", "    min_replicas: 0");
+    const heavy = await deploy(`${within.join("\n")}\n`);
+    deployDone = true;
+    await Promise.all(clients);
+
+    // Then it is a 400 naming the map, its line and the limit, not a 500 after minutes
+    expect({ status: huge.status, code: huge.body.code }).toEqual({
+      status: 400,
+      code: "config.invalid",
+    });
+    expect(huge.body.diagnostics).toEqual([
+      {
+        file: "axon.yaml",
+        line: 6,
+        column: 7,
+        path: "big.predictor.env",
+        message:
+          "holds more than 5000 keys (line 5006 is one too many); a config cannot use that many: keep data in a file of the project and read it in the predictor",
+      },
+    ]);
+    // And the one within the limits is read to its end, off the serving thread
+    expect(heavy.status).toBe(400);
+    expect(heavy.body.diagnostics).toEqual([
+      expect.objectContaining({
+        line: within.length,
+        path: "big.autoscaling.min_replicas",
+        message: "must be greater than or equal to 1 (got 0)",
+      }),
+    ]);
+    // And every call to the other API meanwhile was answered
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0;
+    console.log(
+      `100,000 keys refused in ${huge.ms.toFixed(0)} ms, 9,980 keys in ${heavy.ms.toFixed(0)} ms; iris: ${latencies.length} calls, ${failures} failed, p99 ${p99.toFixed(1)} ms`,
+    );
+    expect(failures).toBe(0);
+    expect(latencies.length).toBeGreaterThanOrEqual(80);
   });
 });

@@ -61,6 +61,24 @@ const RESERVED_ENV_PREFIXES = ["CORTEX_", "AXON_"];
 const RESERVED_ENV_NAMES = new Set(["LD_PRELOAD", "LD_AUDIT", "PYTHONHOME"]);
 /** Kubernetes' rule for container env names (what Cortex passed through). */
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+/** Far above any real name; the schema states it too (`propertyNames.maxLength`). */
+export const MAX_ENV_NAME_LENGTH = 256;
+/**
+ * Linux refuses to start a process (`E2BIG`) when one `NAME=value` string of its environment is
+ * longer than MAX_ARG_STRLEN, 32 pages = 131072 bytes counting the final NUL, or when its
+ * arguments and environment together pass ARG_MAX (a quarter of the stack limit, 2 MiB by
+ * default). See "Limits on size of arguments and environment" in execve(2):
+ * https://man7.org/linux/man-pages/man2/execve.2.html
+ */
+export const MAX_ENV_STRING_BYTES = 131_072;
+/**
+ * Bytes of `predictor.env` and `predictor.config` (which reaches the worker as the variable
+ * AXON_PREDICTOR_CONFIG) together: half of the default ARG_MAX, leaving the other half for the
+ * daemon's own environment and the runtime's variables.
+ */
+export const MAX_ENV_TOTAL_BYTES = 1024 * 1024;
+/** How the worker receives `predictor.config` (packages/control-plane replica/worker-pool.ts). */
+const CONFIG_ENV_NAME = "AXON_PREDICTOR_CONFIG";
 
 /** Runs every cross-field and bounds rule on one API, reporting through `ctx`. */
 export function checkApiRules(ctx: ApiRuleContext): ApiFacts {
@@ -71,6 +89,7 @@ export function checkApiRules(ctx: ApiRuleContext): ApiFacts {
   checkUpdateStrategy(ctx);
   checkCanary(ctx);
   checkEnv(ctx);
+  checkEnvironmentSize(ctx);
   checkMonitoring(ctx);
   checkProjectPaths(ctx);
   if (typeof read(ctx, ["predictor", "image"]) === "string") {
@@ -327,6 +346,52 @@ function checkEnv(ctx: ApiRuleContext): void {
     if (typeof value === "string" && value.includes("\0")) {
       ctx.report(path, `must not contain a NUL character (\\0): no process can receive it`);
     }
+    if (typeof value === "string" && name.length <= MAX_ENV_NAME_LENGTH) {
+      const bytes = envStringBytes(name, value);
+      if (bytes > MAX_ENV_STRING_BYTES) {
+        ctx.report(
+          path,
+          `is ${bytes} bytes as ${name}=value, more than the ${MAX_ENV_STRING_BYTES} bytes Linux passes in one environment variable (execve: E2BIG); put the value in a file of the project and read it in the predictor`,
+        );
+      }
+    }
+  }
+}
+
+/** `NAME=value` and its NUL, in bytes, as execve counts it. */
+function envStringBytes(name: string, value: string): number {
+  return Buffer.byteLength(name, "utf8") + 1 + Buffer.byteLength(value, "utf8") + 1;
+}
+
+/**
+ * What reaches the worker's environment from the config: every `predictor.env` entry and
+ * `predictor.config` as JSON. Each string and their sum must fit what execve(2) accepts, or the
+ * replica can never start.
+ */
+function checkEnvironmentSize(ctx: ApiRuleContext): void {
+  const config = read(ctx, ["predictor", "config"]);
+  let configBytes = 0;
+  if (config !== undefined) {
+    configBytes = envStringBytes(CONFIG_ENV_NAME, JSON.stringify(config ?? {}));
+    if (configBytes > MAX_ENV_STRING_BYTES) {
+      ctx.report(
+        ["predictor", "config"],
+        `is ${configBytes} bytes as JSON, more than the ${MAX_ENV_STRING_BYTES} bytes a worker can receive it in (it is passed as the environment variable ${CONFIG_ENV_NAME}; execve: E2BIG); keep large data in a file of the project and read it in __init__`,
+      );
+      return;
+    }
+  }
+  const env = read(ctx, ["predictor", "env"]);
+  if (env === null || typeof env !== "object") return;
+  let total = configBytes;
+  for (const [name, value] of Object.entries(env as Record<string, unknown>)) {
+    if (typeof value === "string") total += envStringBytes(name, value);
+  }
+  if (total > MAX_ENV_TOTAL_BYTES) {
+    ctx.report(
+      ["predictor", "env"],
+      `adds up to ${total} bytes with predictor.config, more than the ${MAX_ENV_TOTAL_BYTES} bytes of environment an API may give its workers (Linux's ARG_MAX is 2 MiB for the whole environment; execve: E2BIG); put large values in files of the project`,
+    );
   }
 }
 

@@ -10,10 +10,9 @@ import { basename } from "node:path";
 import type { ValidateFunction } from "ajv";
 import { compileClusterValidator, validateClusterSchema } from "./cluster-schema.js";
 import { ConfigError, type Diagnostic } from "./diagnostics.js";
-import { loadYaml } from "./lazy-modules.js";
 import { describeValue, type FieldIssue } from "./schema.js";
-import { yamlErrorDiagnostic } from "./parse-config.js";
-import { decodeConfigBytes, nestingDiagnostic } from "./yaml-limits.js";
+import { readYamlDocument, type YamlSource } from "./yaml-document.js";
+import { decodeConfigBytes } from "./yaml-limits.js";
 import { locateInDocument } from "./yaml-positions.js";
 
 /** The networking of a cluster: the account's default VPC, or a VPC the stack creates. */
@@ -51,23 +50,24 @@ export function parseClusterConfig(
   fileName: string,
   options: ParseClusterConfigOptions = {},
 ): ClusterConfig {
-  const { LineCounter, parseDocument } = loadYaml();
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  let source: YamlSource;
+  try {
+    source = readYamlDocument(text, fileName);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // The YAML reader's messages can quote the source over several lines; one line reads better.
+    throw new ConfigError(
+      error.diagnostics.map((diagnostic) => ({
+        ...diagnostic,
+        message: firstLine(diagnostic.message),
+      })),
+    );
+  }
+  const { doc, lineCounter } = source;
   const at = (path: readonly string[], atKey: boolean): Pick<Diagnostic, "line" | "column"> => {
     const position = locateInDocument(doc, lineCounter, path, atKey);
     return position === undefined ? {} : { line: position.line, column: position.column };
   };
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((error) => {
-        const diagnostic = yamlErrorDiagnostic(error, text, fileName, lineCounter);
-        return { ...diagnostic, message: firstLine(diagnostic.message) };
-      }),
-    );
-  }
-  const tooDeep = nestingDiagnostic(doc, lineCounter, fileName);
-  if (tooDeep !== undefined) throw new ConfigError([tooDeep]);
   const root: unknown = doc.toJS({ maxAliasCount: 100 });
   if (root === null || typeof root !== "object" || Array.isArray(root)) {
     throw new ConfigError([

@@ -41,9 +41,10 @@ export {
   type ParseApiConfigOptions,
   type ParsedApiConfig,
 } from "./parse-config.js";
+export { parseApiConfigOffThread, type ParseOffThreadOptions } from "./parse-off-thread.js";
 export { isForwardedAwsVariable, pickForwardedAwsVariables } from "./forwarded-env.js";
 export { parseQuantity } from "./quantity.js";
-export { decodeConfigBytes, MAX_NESTING_DEPTH } from "./yaml-limits.js";
+export { CONFIG_LIMITS, decodeConfigBytes, MAX_NESTING_DEPTH } from "./yaml-limits.js";
 export { API_CONFIG_SCHEMA_ID, apiConfigSchema, type JsonSchema } from "./schema.js";
 export { specHash, specToYaml } from "./spec-output.js";
 export {

@@ -553,7 +553,7 @@ const BROKEN: BrokenCase[] = [
   {
     title: "duplicate YAML key",
     yaml: `- name: iris\n  name: iris-2\n${PREDICTOR}`,
-    path: "",
+    path: "iris",
     line: 2,
     fragment: "repeats the key name in the same map; remove one of the two",
   },

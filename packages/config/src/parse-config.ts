@@ -5,14 +5,13 @@
  * file:line:column and a field path like `iris-classifier.autoscaling.min_replicas`.
  */
 
-import type { LineCounter, YAMLError } from "yaml";
 import type { ApiSpec } from "./api-spec.js";
 import { buildApiSpec, checkApiRules, type ApiFacts } from "./api-rules.js";
 import { ConfigError, type Diagnostic } from "./diagnostics.js";
 import { applyLegacySpellings, LEGACY_MESSAGES, type FieldMove } from "./legacy.js";
 import { describeValue, validateApiSchema, type FieldIssue, type FieldPath } from "./schema.js";
-import { loadYaml } from "./lazy-modules.js";
-import { MAX_NESTING_DEPTH, nestingDiagnostic } from "./yaml-limits.js";
+import { readYamlDocument } from "./yaml-document.js";
+import { CONFIG_LIMITS } from "./yaml-limits.js";
 import { locateInDocument } from "./yaml-positions.js";
 
 /** Options for `parseApiConfig`. */
@@ -69,22 +68,14 @@ export function parseApiConfig(
   fileName: string,
   options: ParseApiConfigOptions = {},
 ): ParsedApiConfig {
-  const { LineCounter, parseDocument } = loadYaml();
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter,
-    prettyErrors: false,
-    uniqueKeys: true,
+  const { doc, lineCounter } = readYamlDocument(text, fileName, {
     merge: true,
+    maxRootItems: {
+      count: CONFIG_LIMITS.maxApisPerFile,
+      noun: "APIs",
+      advice: "split them over several config files (one per project folder) and deploy each",
+    },
   });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((error) => yamlErrorDiagnostic(error, text, fileName, lineCounter)),
-    );
-  }
-  // Before anything recursive reads the values (toJS, clone, schema, hash).
-  const tooDeep = nestingDiagnostic(doc, lineCounter, fileName);
-  if (tooDeep !== undefined) throw new ConfigError([tooDeep]);
   const locate = (
     path: readonly (string | number)[],
     atKey: boolean,
@@ -116,7 +107,7 @@ export function parseApiConfig(
     return {
       file: fileName,
       ...locate([draft.index, ...path], issue.atKey),
-      path: [draft.label, ...path].join("."),
+      path: [draft.label, ...path].map(shortenSegment).join("."),
       message: issue.message,
     };
   };
@@ -282,35 +273,6 @@ function fileShapeProblem(root: unknown): string | undefined {
   return undefined;
 }
 
-/** Exported for the cluster config, which reads YAML the same way. */
-export function yamlErrorDiagnostic(
-  error: YAMLError,
-  text: string,
-  file: string,
-  lineCounter: LineCounter,
-): Diagnostic {
-  const { line, col } = lineCounter.linePos(error.pos[0]);
-  return { file, line, column: col, path: "", message: describeYamlError(error, text) };
-}
-
-function describeYamlError(error: YAMLError, text: string): string {
-  if (error.code === "MULTIPLE_DOCS") {
-    return "holds several YAML documents (separated by ---); put every API in a single list";
-  }
-  if (error.code === "DUPLICATE_KEY") {
-    // The error's position is the repeated key; its text runs to the `:` that ends it.
-    const key = /^[^:\n]*/.exec(text.slice(error.pos[0]))?.[0].trim() ?? "";
-    return key === ""
-      ? "repeats a key of the same map; remove one of the two"
-      : `repeats the key ${key} in the same map; remove one of the two`;
-  }
-  // The YAML reader recurses per level and reports running out of stack as a parse error.
-  if (error.message.includes("Maximum call stack size exceeded")) {
-    return `nests maps and lists far more than ${MAX_NESTING_DEPTH} levels deep; flatten this value`;
-  }
-  return `invalid YAML: ${error.message}`;
-}
-
 /** Each kind of note once per file, at its first occurrence, counting the others. */
 function summarizeNotes(
   drafts: ApiDraft[],
@@ -338,6 +300,11 @@ function summarizeNotes(
 function originalPath(path: FieldPath, moves: readonly FieldMove[]): FieldPath {
   const move = moves.find((candidate) => isPrefix(candidate.to, path));
   return move === undefined ? path : [...move.from, ...path.slice(move.to.length)];
+}
+
+/** A key of thousands of characters would drown the message it heads; its start is enough. */
+function shortenSegment(segment: string): string {
+  return segment.length <= 80 ? segment : `${segment.slice(0, 40)}…(${segment.length} characters)`;
 }
 
 function isPrefix(prefix: FieldPath, path: FieldPath): boolean {

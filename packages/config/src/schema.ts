@@ -74,7 +74,11 @@ export const getApiValidator: () => ValidateFunction = once(() => {
 export function validateApiSchema(api: Record<string, unknown>): FieldIssue[] {
   const validate = getApiValidator();
   if (validate(api)) return [];
-  return (validate.errors ?? []).map(describeSchemaError);
+  // A key that breaks `propertyNames` yields two errors: the inner one (e.g. maxLength, marked
+  // with `propertyName`) and `propertyNames` itself; one message per key is enough.
+  return (validate.errors ?? [])
+    .filter((error) => error.propertyName === undefined)
+    .map(describeSchemaError);
 }
 
 /** Turns one ajv error into a path and a message in Cortex's wording. */
@@ -127,6 +131,31 @@ function describeSchemaError(error: ErrorObject): FieldIssue {
       return { path, message: `must be less than ${String(params["limit"])} ${got}`, atKey: false };
     case "minLength":
       return { path, message: "must not be empty", atKey: false };
+    case "propertyNames": {
+      const key = String(params["propertyName"]);
+      const limit = asRecord(parent["propertyNames"])["maxLength"];
+      return {
+        path: [...path, key],
+        message: `is a name of ${key.length} characters; names may be at most ${String(limit)} characters long`,
+        atKey: true,
+      };
+    }
+    case "maxProperties": {
+      const count = Object.keys(asRecord(error.data)).length;
+      return {
+        path,
+        message: `must have at most ${String(params["limit"])} keys (got ${count}); keep data in a file of the project and read it in the predictor`,
+        atKey: false,
+      };
+    }
+    case "maxItems": {
+      const count = Array.isArray(error.data) ? error.data.length : 0;
+      return {
+        path,
+        message: `must have at most ${String(params["limit"])} items (got ${count})`,
+        atKey: false,
+      };
+    }
     case "maxLength": {
       const length = typeof error.data === "string" ? error.data.length : 0;
       return {

@@ -20,6 +20,24 @@ import { loadYaml } from "./lazy-modules.js";
 export const MAX_NESTING_DEPTH = 64;
 
 /**
+ * What one config file may hold, checked before and while it is read (docs/limits.md). Each is
+ * far above what a real config needs and bounds the time to read the largest accepted file to
+ * well under a second: the YAML reader takes ~30-60 µs per key on a busy 2-core machine, and
+ * it runs on the daemon's event loop.
+ */
+export const CONFIG_LIMITS = {
+  /** Bytes of YAML text. */
+  maxFileBytes: 1024 * 1024,
+  maxNestingDepth: MAX_NESTING_DEPTH,
+  /** Keys of one map or items of one list. */
+  maxEntriesPerCollection: 5_000,
+  /** Keys and list items of the whole file. */
+  maxTotalEntries: 10_000,
+  /** APIs of one `axon.yaml`: 5,000 took 420 MB to validate; a local machine runs far fewer. */
+  maxApisPerFile: 256,
+} as const;
+
+/**
  * Decodes a config file's bytes as UTF-8 (a leading byte-order mark is dropped).
  *
  * @throws ConfigError naming the line and column of the first byte that is not UTF-8
@@ -131,7 +149,9 @@ export function nestingDiagnostic(
       }
       continue;
     }
-    const below = Math.max(0, ...children(top.node).map((child) => height.get(child) ?? 0));
+    // A loop, not Math.max(...children): a map of 100,000 keys would overflow the argument list.
+    let below = 0;
+    for (const child of children(top.node)) below = Math.max(below, height.get(child) ?? 0);
     height.set(top.node, levelOf(top.node) + below);
     onStack.delete(top.node);
     stack.pop();

@@ -210,4 +210,40 @@ describe("axon validate", () => {
       /^note: Python syntax not checked: cannot run \/nonexistent\/python3: .*AXON_PYTHON/m,
     );
   });
+
+  it("refuses 3,000 nested list items on one line at that line, not as a bug in axon", async () => {
+    // Given the text that overflowed the YAML reader's stack (issue 27)
+    const dir = await makeIrisProject();
+    await writeFiles(dir, {
+      "axon.yaml": `${IRIS_CONFIG}  predictor_config:\n    ${"- ".repeat(3_000)}x\nlast: 1\n`,
+    });
+
+    // When validating it
+    const run = await runCli(["validate", dir]);
+
+    // Then one located diagnostic with what to do, and no "looks like a bug"
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(
+      /axon\.yaml:\d+:\d+: nests maps and lists more than 64 levels deep here; flatten this value/,
+    );
+    expect(run.stderr).not.toMatch(/call stack|bug in axon/);
+  });
+
+  it("refuses 100,000 env keys naming the field and the limit", async () => {
+    // Given the 1.5 MB config of issue 27 (validate took over a minute)
+    const dir = await makeIrisProject();
+    const env = Array.from({ length: 100_000 }, (_, i) => `      K${i}: v`).join("\n");
+    await writeFiles(dir, {
+      "axon.yaml": `- name: big\n  predictor:\n    type: python\n    path: predictor.py\n    env:\n${env}\n`,
+    });
+
+    // When validating it
+    const run = await runCli(["validate", dir]);
+
+    // Then the map is named with its line and the limit
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain(
+      "axon.yaml:6:7: big.predictor.env: holds more than 5000 keys (line 5006 is one too many)",
+    );
+  });
 });

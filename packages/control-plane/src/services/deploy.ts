@@ -24,6 +24,7 @@ import {
   ConfigError,
   isForwardedAwsVariable,
   parseApiConfig,
+  parseApiConfigOffThread,
   specHash,
   type ApiSpec,
   type Diagnostic,
@@ -179,7 +180,8 @@ export async function readDeployRequest(
 
   let parsed: ReturnType<typeof parseApiConfig>;
   try {
-    parsed = parseApiConfig(request.config, request.configFileName, {
+    // Off the thread that serves every endpoint: no config can hold them (issue 27).
+    parsed = await parseApiConfigOffThread(request.config, request.configFileName, {
       fileExists: (rel) => projectHas(projectDir, rel),
     });
   } catch (error) {
