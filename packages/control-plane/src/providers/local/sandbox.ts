@@ -120,48 +120,28 @@ function systemBinds(): string[] {
   return args;
 }
 
-/** Where an interpreter really lives: its executable and the prefixes it reads packages from. */
-interface InterpreterLayout {
-  executable: string;
-  prefixes: string[];
-}
-
 /**
- * The interpreter's own view of itself (`sys.executable`, `sys.prefix`, `sys.base_prefix`): a
- * pyenv shim or a venv resolves to folders that must be visible inside the sandbox. Asked once per
- * interpreter path (about 20 ms).
+ * The folders an interpreter reads: its own prefix (`<prefix>/bin/python`), the real binary's (a
+ * venv's python is a symlink into the base installation) and, for a venv, the base named by
+ * `pyvenv.cfg`'s `home`. Read from the file system rather than by asking the interpreter, which
+ * would block the daemon's event loop for a process start.
  */
-function interpreterLayout(
-  python: string,
-  cache: Map<string, InterpreterLayout>,
-): InterpreterLayout {
-  const known = cache.get(python);
-  if (known !== undefined) return known;
-  const result = spawnSync(
-    python,
-    ["-c", "import json, sys; print(json.dumps([sys.executable, sys.prefix, sys.base_prefix]))"],
-    { encoding: "utf8", timeout: 30_000 },
-  );
-  let layout: InterpreterLayout = { executable: python, prefixes: [] };
-  if (result.status === 0) {
-    try {
-      const [executable, prefix, basePrefix] = JSON.parse(result.stdout) as [
-        string,
-        string,
-        string,
-      ];
-      const real = realpathSync(executable);
-      layout = {
-        executable,
-        // The real binary's folder too: a venv's python is a symlink into the base installation.
-        prefixes: [...new Set([prefix, basePrefix, path.dirname(path.dirname(real))])],
-      };
-    } catch {
-      // unreadable answer: run it as given; a missing path fails the start with bwrap's words
-    }
+function interpreterPrefixes(python: string): string[] {
+  if (!path.isAbsolute(python)) return []; // a bare name: the system's, under /usr
+  const prefixes = [path.dirname(path.dirname(python))];
+  try {
+    prefixes.push(path.dirname(path.dirname(realpathSync(python))));
+  } catch {
+    // missing: the pool refuses to start it, naming the path
   }
-  cache.set(python, layout);
-  return layout;
+  try {
+    const config = readFileSync(path.join(prefixes[0] ?? "/", "pyvenv.cfg"), "utf8");
+    const home = /^home\s*=\s*(.+)$/m.exec(config)?.[1]?.trim();
+    if (home !== undefined && path.isAbsolute(home)) prefixes.push(path.dirname(home));
+  } catch {
+    // not a venv
+  }
+  return [...new Set(prefixes)];
 }
 
 /** What the provider needs to wrap one replica's workers. */
@@ -179,7 +159,8 @@ export interface SandboxTarget {
 /** Builds the launchers of a machine's sandbox; one per provider. */
 export class Sandbox {
   readonly #probe: SandboxProbe;
-  readonly #layouts = new Map<string, InterpreterLayout>();
+  /** The system binds, read once (the same for every replica). */
+  #system: string[] | undefined;
 
   constructor(probe: SandboxProbe) {
     this.#probe = probe;
@@ -217,8 +198,6 @@ export class Sandbox {
   launcher(target: SandboxTarget): WorkerLauncher | undefined {
     const bwrap = this.#probe.bwrap;
     if (bwrap === undefined && target.cgroupProcs.length === 0) return undefined;
-    const layout =
-      bwrap === undefined ? undefined : interpreterLayout(target.python, this.#layouts);
     const join = (file: string, args: string[]): { file: string; args: string[] } =>
       target.cgroupProcs.length === 0
         ? { file, args }
@@ -238,22 +217,22 @@ export class Sandbox {
     return {
       pidNamespace: bwrap !== undefined,
       command: (python, args, paths) => {
-        if (bwrap === undefined || layout === undefined) return join(python, args);
+        if (bwrap === undefined) return join(python, args);
         const binds: string[] = [];
         const roBind = (dir: string): void => {
           if (existsSync(dir)) binds.push("--ro-bind", dir, dir);
         };
-        for (const prefix of layout.prefixes) roBind(prefix);
-        // The environment of this version (a venv under the home); the base installation above.
-        roBind(path.dirname(path.dirname(python)));
+        // The version's environment (a venv under the home) and the installation it comes from.
+        for (const prefix of interpreterPrefixes(python)) roBind(prefix);
         roBind(paths.runtimeDir);
         roBind(target.projectDir);
         const identity =
           target.uid === undefined
             ? []
             : ["--unshare-user", "--uid", String(target.uid), "--gid", String(target.uid)];
+        this.#system ??= systemBinds();
         return join(bwrap, [
-          ...systemBinds(),
+          ...this.#system,
           "--proc",
           "/proc",
           "--dev",
@@ -279,7 +258,7 @@ export class Sandbox {
           "--chdir",
           target.projectDir,
           "--",
-          python === layout.executable || path.isAbsolute(python) ? python : layout.executable,
+          python,
           ...args,
         ]);
       },
