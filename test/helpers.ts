@@ -137,6 +137,10 @@ export function workerPidsUnder(home: string): number[] {
     } catch {
       continue;
     }
+    // A sandboxed worker's bubblewrap (and cgroup-joining sh) carry its command line too: count
+    // the Python process only.
+    const argv0 = path.basename(cmdline.split("\0")[0] ?? "");
+    if (argv0 === "bwrap" || argv0 === "sh") continue;
     if (cmdline.includes(home)) pids.push(pid);
   }
   return pids;
