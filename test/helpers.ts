@@ -146,6 +146,30 @@ export function workerPidsUnder(home: string): number[] {
   return pids;
 }
 
+/**
+ * The process the local provider spawned for a worker: the worker itself, or the outermost
+ * bubblewrap (or cgroup-joining sh) around it when it runs sandboxed.
+ */
+export function spawnedProcessOf(workerPid: number): number {
+  let pid = workerPid;
+  for (;;) {
+    let parent: number;
+    try {
+      parent = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+    } catch {
+      return pid;
+    }
+    let argv0 = "";
+    try {
+      argv0 = path.basename(readFileSync(`/proc/${parent}/cmdline`, "utf8").split("\0")[0] ?? "");
+    } catch {
+      return pid;
+    }
+    if (argv0 !== "bwrap" && argv0 !== "sh") return pid;
+    pid = parent;
+  }
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
