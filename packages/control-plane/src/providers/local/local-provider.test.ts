@@ -416,8 +416,9 @@ describe("LocalProvider sandbox", () => {
       const response = await fetch(url, { method: "POST", body: "{}" });
       const results = (await response.json()) as Record<string, string>;
 
-      // Then it could read its own project file and nothing else
+      // Then it could read its own project file and nothing else, and write caches under $HOME
       expect(results[path.join(own, "snoop_predictor.py")]).toBe("read");
+      expect(results["HOME"]).toBe("written");
       for (const target of targets) {
         expect({ target, result: results[target] }).not.toEqual({ target, result: "read" });
         expect(results[target]).toMatch(/^(FileNotFoundError|PermissionError)$/);

@@ -255,6 +255,11 @@ export class Sandbox {
           "--unshare-cgroup-try",
           "--die-with-parent",
           "--new-session",
+          // The daemon's HOME is not mounted: caches a library keeps under ~ (pip, Hugging Face,
+          // matplotlib) go to the replica's private /tmp instead of failing.
+          "--setenv",
+          "HOME",
+          "/tmp",
           "--chdir",
           target.projectDir,
           "--",
