@@ -15,6 +15,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const V1_ROOT = "/sys/fs/cgroup";
 /** CFS bandwidth period; a quota of `cpu × period` gives `cpu` CPUs' worth per period. */
@@ -56,6 +57,12 @@ function writableParent(dir: string | undefined): string | undefined {
     const probe = path.join(dir, `probe-${process.pid}`);
     mkdirSync(probe);
     rmdirSync(probe);
+    // Made again by the first replica's cgroup: a probe leaves nothing behind.
+    try {
+      rmdirSync(dir);
+    } catch {
+      // holds replica cgroups (another daemon of this home is starting): keep it
+    }
     return dir;
   } catch {
     return undefined;
@@ -142,15 +149,48 @@ export class ReplicaCgroup {
     }
   }
 
-  /** Removes the cgroups (once their processes are gone: the kernel refuses a busy one). */
-  remove(): void {
-    for (const dir of this.#dirs) {
-      try {
-        rmdirSync(dir);
-      } catch {
-        // still busy or already gone; the parent is emptied at the next daemon start
-      }
+  /**
+   * Removes the cgroups once the replica has stopped. What is still in them is left of it (the
+   * sandbox's inner processes end a moment after the one spawned, by their parent-death signal;
+   * a process a predictor started may not end at all): it is killed, and the removal retried for
+   * up to REMOVE_WAIT_MS, since the kernel refuses to remove a cgroup that holds a process.
+   */
+  async remove(): Promise<void> {
+    const deadline = Date.now() + REMOVE_WAIT_MS;
+    let left = [...this.#dirs];
+    while (left.length > 0) {
+      left = left.filter((dir) => !tryRemove(dir));
+      if (left.length === 0 || Date.now() > deadline) return;
+      await sleep(REMOVE_RETRY_MS);
     }
+  }
+}
+
+/** How long `remove` keeps trying (a busy cgroup is removed at the next daemon start). */
+const REMOVE_WAIT_MS = 3_000;
+const REMOVE_RETRY_MS = 25;
+
+/** Kills what is left in `dir` and removes it; true once it is gone. */
+function tryRemove(dir: string): boolean {
+  let procs = "";
+  try {
+    procs = readFileSync(path.join(dir, "cgroup.procs"), "utf8");
+  } catch {
+    return true; // already gone
+  }
+  for (const pid of procs.split("\n")) {
+    if (pid.trim() === "") continue;
+    try {
+      process.kill(Number(pid), "SIGKILL");
+    } catch {
+      // exited meanwhile
+    }
+  }
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -165,12 +205,19 @@ export function removeStaleCgroups(support: CgroupSupport): void {
       continue;
     }
     // cgroupfs lists control files and child cgroups alike; replica cgroups are named r-….
-    for (const name of names.filter((n) => n.startsWith("r-"))) {
-      try {
-        rmdirSync(path.join(parent, name));
-      } catch {
-        // busy: an orphan worker still in it (the orphan sweep runs first and kills those)
-      }
+    // What is still in them was a previous daemon's replica of this home: ended with it.
+    for (const name of names.filter((n) => n.startsWith("r-"))) tryRemove(path.join(parent, name));
+  }
+}
+
+/** Removes the daemon's parent cgroups when it stops (left when a replica's could not go). */
+export function removeCgroupParents(support: CgroupSupport): void {
+  for (const parent of [support.memory, support.cpu]) {
+    if (parent === undefined) continue;
+    try {
+      rmdirSync(parent);
+    } catch {
+      // not empty: removed by the next daemon's start, or the one after
     }
   }
 }

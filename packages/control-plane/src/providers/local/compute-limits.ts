@@ -40,6 +40,8 @@ function countDevices(prefix: string, max: number): number {
 export interface LimitEnforcement {
   memory: boolean;
   cpu: boolean;
+  /** A cpu cgroup is writable but AXON_CPU_QUOTA is not set (so the note can say how). */
+  cpuQuotaAvailable?: boolean;
 }
 
 const NO_CGROUPS: LimitEnforcement = { memory: false, cpu: false };
@@ -80,7 +82,9 @@ export function checkLocalSpec(
   }
   if (!enforcement.cpu) {
     check.notes.push(
-      `compute.cpu ${cpu} is not enforced on this machine: replicas may use every CPU (no CPU quota without cgroups)`,
+      enforcement.cpuQuotaAvailable === true
+        ? `compute.cpu ${cpu} is not enforced on this machine: replicas may use every CPU (set AXON_CPU_QUOTA=1 for the daemon to hold each replica to it with a CPU quota)`
+        : `compute.cpu ${cpu} is not enforced on this machine: replicas may use every CPU (no CPU quota without cgroups)`,
     );
   }
   if (mem !== null) {

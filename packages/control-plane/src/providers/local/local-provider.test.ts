@@ -3,6 +3,7 @@
  * behind its real gateway on 127.0.0.1, in a temp home: rollouts by `update_strategy` under light
  * load, and what a failing replica's answers count for.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -312,6 +313,45 @@ describe("LocalProvider compute.mem", () => {
     expect(events.events.some((e) => e.kind === "replica.ready")).toBe(false);
     expect(provider.engineInfo().sandbox?.limits).toBe("measured");
   });
+});
+
+/** The cgroup folder of `pid` in a v1 hierarchy (`memory`, `cpu`). */
+function cgroupDirOf(pid: number, controller: string): string {
+  const line = readFileSync(`/proc/${pid}/cgroup`, "utf8")
+    .split("\n")
+    .find((l) => l.split(":")[1]?.split(",").includes(controller));
+  return path.join("/sys/fs/cgroup", controller, line?.split(":")[2] ?? "");
+}
+
+describe("LocalProvider compute.cpu", () => {
+  test.skipIf(probeCgroups("test").cpu === undefined)(
+    "with AXON_CPU_QUOTA, a replica's workers hold a CFS quota of compute.cpu, and its cgroups go when it stops",
+    async () => {
+      // Given an API asking for 500m CPU and 256Mi, with the quota on
+      const { provider, events, converge } = await startProvider({ cpuQuota: true });
+      converge(desiredEcho("v1", 1, echoSpec("  compute:\n    cpu: 500m\n    mem: 256Mi\n")));
+
+      // When its replica is ready
+      await waitFor("the replica to be ready", () =>
+        events.events.some((e) => e.kind === "replica.ready"),
+      );
+
+      // Then its worker process sits in cgroups holding half a CPU and 256 MiB
+      const [pid] = provider.workerPids("echo");
+      if (pid === undefined) throw new Error("no worker");
+      const cpuDir = cgroupDirOf(pid, "cpu");
+      const memoryDir = cgroupDirOf(pid, "memory");
+      expect(readFileSync(path.join(cpuDir, "cpu.cfs_quota_us"), "utf8").trim()).toBe("50000");
+      expect(readFileSync(path.join(cpuDir, "cpu.cfs_period_us"), "utf8").trim()).toBe("100000");
+      expect(readFileSync(path.join(memoryDir, "memory.limit_in_bytes"), "utf8").trim()).toBe(
+        String(256 * 1024 * 1024),
+      );
+
+      // And when the API is removed, the cgroups are removed with the replica
+      await provider.remove("echo", new AbortController().signal);
+      expect([existsSync(cpuDir), existsSync(memoryDir)]).toEqual([false, false]);
+    },
+  );
 });
 
 describe("LocalProvider replicas that cannot be spawned", () => {

@@ -39,7 +39,13 @@ import type {
   SpecCheck,
 } from "../provider.js";
 import type { ApiLogs } from "./api-logs.js";
-import { probeCgroups, ReplicaCgroup, removeStaleCgroups, type CgroupSupport } from "./cgroups.js";
+import {
+  probeCgroups,
+  removeCgroupParents,
+  ReplicaCgroup,
+  removeStaleCgroups,
+  type CgroupSupport,
+} from "./cgroups.js";
 import {
   checkLocalSpec,
   cpuLimit,
@@ -172,6 +178,8 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
   #memoryWatch: NodeJS.Timeout | undefined;
   #sandbox = new Sandbox({ bwrap: undefined, reason: "not started" });
   #cgroups: CgroupSupport = { memory: undefined, cpu: undefined };
+  /** A cpu cgroup is writable but the quota is off (AXON_CPU_QUOTA unset). */
+  #cpuQuotaAvailable = false;
   readonly #replicas = new Map<string, Entry>();
   readonly #failures = new Map<string, ReplicaFailure>();
   /** Request totals of replicas that are gone, per API, so API counters never go backwards. */
@@ -235,6 +243,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
       probeCgroups(createHash("sha256").update(this.#options.home).digest("hex").slice(0, 8));
     const cpuQuota = this.#options.cpuQuota ?? process.env["AXON_CPU_QUOTA"] === "1";
     this.#cgroups = cpuQuota ? cgroups : { ...cgroups, cpu: undefined };
+    this.#cpuQuotaAvailable = !cpuQuota && cgroups.cpu !== undefined;
     removeStaleCgroups(this.#cgroups);
     rmSync(this.#runDir, { recursive: true, force: true });
     mkdirSync(this.#runDir, { recursive: true, mode: 0o700 });
@@ -275,6 +284,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     return checkLocalSpec(spec, this.#options.devices, {
       memory: this.#cgroups.memory !== undefined,
       cpu: this.#cgroups.cpu !== undefined,
+      cpuQuotaAvailable: this.#cpuQuotaAvailable,
     });
   }
 
@@ -507,6 +517,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     if (this.#memoryWatch !== undefined) clearInterval(this.#memoryWatch);
     const grace = Math.min(this.#options.drainGraceMs ?? SHUTDOWN_GRACE_MS, SHUTDOWN_GRACE_MS);
     await Promise.all([...this.#replicas.values()].map((entry) => this.#stopReplica(entry, grace)));
+    removeCgroupParents(this.#cgroups);
     await this.gateway.close();
     this.#workers.clear();
   }
@@ -600,7 +611,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     } catch (error) {
       // Nothing runs: a failure of the version like a replica that crashed at start (rolled back
       // after FAILURES_BEFORE_ROLLBACK), never an apply error retried forever.
-      cgroup?.remove();
+      void cgroup?.remove();
       const message = error instanceof Error ? error.message : String(error);
       this.#recordFailure(apiName, versionId, id, `replica ${id} could not be started: ${message}`);
       queueMicrotask(() => this.#changed(apiName));
@@ -672,7 +683,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     this.#recordFailure(apiName, versionId, id, this.#failureReason(entry, message));
     // Stop whatever is left of it (sibling workers of a dead one).
     void entry.replica.stop(0).finally(() => {
-      entry.cgroup?.remove();
+      void entry.cgroup?.remove();
       this.#failing.delete(entry);
       addToTotals(this.#retiredStats, apiName, entry.replica.requestStats());
       this.#changed(apiName);
@@ -707,7 +718,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     try {
       await entry.replica.stop(graceMs);
     } finally {
-      entry.cgroup?.remove();
+      await entry.cgroup?.remove();
       if (this.#replicas.delete(id)) {
         addToTotals(this.#retiredStats, entry.apiName, entry.replica.requestStats());
       }
