@@ -2,8 +2,8 @@
  * What a local predictor can reach (docs/security.md). Each replica's Python workers run inside a
  * bubblewrap mount namespace that holds only what they need, read-only: the system (/usr, /etc
  * minus its secrets), their interpreter's installation, their own environment, the Axon runtime
- * and their own project. `$AXON_HOME` and /tmp are empty tmpfs; the one writable path into the
- * daemon is the replica's own socket. A fresh pid namespace and /proc hide every other process, so
+ * and their own project. `$AXON_HOME` and /tmp are empty tmpfs (HOME points at /tmp); the one
+ * writable path into the daemon is the replica's own socket. A fresh pid namespace and /proc hide every other process, so
  * `/proc/<daemon>/root` or `environ` cannot be used to walk around the mounts.
  *
  * Identity: as root, each API's workers run as a uid of their own (SANDBOX_UID_BASE + a number
