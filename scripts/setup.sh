@@ -20,6 +20,8 @@ command -v tmux >/dev/null || missing+=(tmux)
 # `axon completion zsh|fish` is tested in the real shells.
 command -v zsh >/dev/null || missing+=(zsh)
 command -v fish >/dev/null || missing+=(fish)
+# Local predictors run sandboxed in bubblewrap (docs/security.md); without it they are trusted code.
+[ -x /usr/bin/bwrap ] || missing+=(bubblewrap)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} with apt-get (for $EXAMPLE_PYTHON)" >&2
   sudo=""

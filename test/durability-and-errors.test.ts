@@ -18,6 +18,7 @@ import {
   makeTestCluster,
   postJson,
   waitFor,
+  spawnedProcessOf,
   workerPidsUnder,
 } from "./helpers.js";
 
@@ -163,7 +164,7 @@ describe("self-healing", () => {
     const recorded = JSON.parse(
       readFileSync(path.join(c.home, "local-workers.json"), "utf8"),
     ) as Array<{ pid: number }>;
-    expect(recorded.map((r) => r.pid)).toEqual([replacement]);
+    expect(recorded.map((r) => r.pid)).toEqual([spawnedProcessOf(replacement ?? -1)]);
 
     // And when its worker keeps dying (three more times within the minute), the replica fails
     // and the log says why in the replica's own words

@@ -137,9 +137,37 @@ export function workerPidsUnder(home: string): number[] {
     } catch {
       continue;
     }
+    // A sandboxed worker's bubblewrap (and cgroup-joining sh) carry its command line too: count
+    // the Python process only.
+    const argv0 = path.basename(cmdline.split("\0")[0] ?? "");
+    if (argv0 === "bwrap" || argv0 === "sh") continue;
     if (cmdline.includes(home)) pids.push(pid);
   }
   return pids;
+}
+
+/**
+ * The process the local provider spawned for a worker: the worker itself, or the outermost
+ * bubblewrap (or cgroup-joining sh) around it when it runs sandboxed.
+ */
+export function spawnedProcessOf(workerPid: number): number {
+  let pid = workerPid;
+  for (;;) {
+    let parent: number;
+    try {
+      parent = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+    } catch {
+      return pid;
+    }
+    let argv0 = "";
+    try {
+      argv0 = path.basename(readFileSync(`/proc/${parent}/cmdline`, "utf8").split("\0")[0] ?? "");
+    } catch {
+      return pid;
+    }
+    if (argv0 !== "bwrap" && argv0 !== "sh") return pid;
+    pid = parent;
+  }
 }
 
 export function isAlive(pid: number): boolean {

@@ -3,7 +3,8 @@
  * the field (nothing deployed); settings without local meaning are said at deploy; `axon get`
  * says which limits are enforced here and which are not.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { copyExample, makeTestCluster } from "./helpers.js";
@@ -41,8 +42,32 @@ describe("local parity", () => {
     expect(get.stdout).toContain(
       "compute.cpu 1 is not enforced on this machine: replicas may use every CPU",
     );
-    expect(get.stdout).toContain(
-      "compute.mem 2Gi is enforced by measuring each replica's resident memory",
+    // (by the kernel where a memory cgroup is writable, else by measuring)
+    expect(get.stdout).toMatch(/compute\.mem 2Gi is enforced by (the kernel|measuring)/);
+  });
+
+  test("a predictor that allocates past compute.mem while it loads fails deploy --wait with the reason", async () => {
+    // Given a project whose predictor allocates 800 MB in __init__ under mem: 300Mi
+    const c = await makeTestCluster();
+    const project = mkdtempSync(path.join(os.tmpdir(), "axon-project-"));
+    writeFileSync(
+      path.join(project, "predictor.py"),
+      'class PythonPredictor:\n    def __init__(self, config):\n        self.held = b"x" * (800 * 1024 * 1024)\n\n    def predict(self, payload):\n        return "ok"\n',
     );
+    writeFileSync(
+      path.join(project, "axon.yaml"),
+      "- name: hog\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n  compute:\n    mem: 300Mi\n",
+    );
+
+    // When it is deployed and waited for
+    const deployed = await c.axon(["deploy", project, "--wait"], { timeoutMs: 120_000 });
+
+    // Then the deploy fails naming the limit (it is never declared live), and get says error
+    expect(deployed.code, deployed.stdout + deployed.stderr).toBe(1);
+    expect(deployed.stdout + deployed.stderr).toMatch(
+      /killed: out of memory \(compute\.mem 300Mi\)|exceeded compute\.mem 300Mi/,
+    );
+    const get = await c.axon(["get", "hog", "-o", "json"]);
+    expect(JSON.parse(get.stdout)).toMatchObject({ status: "error" });
   });
 });

@@ -125,6 +125,9 @@ async function superviseAfter(home: string, daemonPid: number): Promise<number> 
 const STOP_DEADLINE_MS = 30_000;
 
 async function main(): Promise<number> {
+  // Everything the daemon, its supervisor and its children write under the home (state.db, logs,
+  // environments, unpacked projects) is its user's alone: no predictor or local user reads it.
+  process.umask(0o077);
   const { values } = parseArgs({
     options: {
       home: { type: "string" },

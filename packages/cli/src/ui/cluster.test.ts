@@ -41,6 +41,26 @@ describe("renderClusterInfo", () => {
     expect(renderClusterInfo(info)).toContain("pid: 4141\n");
   });
 
+  test("says how predictors are isolated and how compute.mem is held, trusted code included", () => {
+    // Given a daemon without a sandbox, measuring memory
+    const sandbox = {
+      isolation: "none" as const,
+      summary: "none: predictors are trusted code — they run as the daemon's user",
+      limits: "measured" as const,
+    };
+
+    // When its info is rendered, then both lines say so plainly
+    const text = renderClusterInfo({ ...info, sandbox });
+    expect(text).toContain(
+      "\nsandbox: none: predictors are trusted code — they run as the daemon's user\n",
+    );
+    expect(text).toContain(
+      "\nlimits: compute.mem measured every second and before ready (no writable cgroup)",
+    );
+    // And an older daemon that does not report it gets no invented line
+    expect(renderClusterInfo(info)).not.toContain("sandbox:");
+  });
+
   test("leaves the line out for a daemon that does not count disk use", () => {
     // Given info from an older daemon, when rendered, then no disk line is invented
     expect(renderClusterInfo(info)).not.toContain("disk:");

@@ -23,6 +23,15 @@ export function renderClusterInfo(info: ClusterInfo): string {
     ["replicas", String(info.replicas)],
     ["worker pids", info.workerPids.length === 0 ? "-" : info.workerPids.join(", ")],
   ];
+  if (info.sandbox !== undefined) {
+    rows.push(["sandbox", info.sandbox.summary]);
+    rows.push([
+      "limits",
+      info.sandbox.limits === "cgroup"
+        ? "compute.mem enforced by the kernel (a cgroup per replica)"
+        : "compute.mem measured every second and before ready (no writable cgroup)",
+    ]);
+  }
   if (info.disk !== undefined) {
     const { bundles, bundleBytes, projects, projectBytes } = info.disk;
     rows.push([

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
+  chmodSync,
   createReadStream,
   existsSync,
   mkdirSync,
@@ -8,6 +9,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import os from "node:os";
@@ -83,6 +85,39 @@ function pythonTar(file: string, script: string): void {
 }
 
 describe("BundleStore", () => {
+  test("unpacks a project readable by the daemon's user alone, the executable bit kept, and closes one an older daemon left open", async () => {
+    // Given a project with a 0644 file, a 0755 script and a 0755 folder
+    const project = tempDir("axon-project-");
+    mkdirSync(path.join(project, "pkg"), { mode: 0o755 });
+    writeFileSync(path.join(project, "predictor.py"), "class PythonPredictor: pass\n", {
+      mode: 0o644,
+    });
+    writeFileSync(path.join(project, "pkg", "run.sh"), "#!/bin/sh\n", { mode: 0o755 });
+    const archive = path.join(tempDir("axon-archive-"), "p.tar.gz");
+    create({ gzip: true, file: archive, cwd: project, sync: true, portable: true }, [
+      "predictor.py",
+      "pkg",
+    ]);
+    const { bundles } = setup();
+    const sha = sha256(archive);
+    await bundles.receive(sha, createReadStream(archive));
+
+    // When it is unpacked
+    const dir = await bundles.unpack(sha);
+
+    // Then nothing in it is open to group or others
+    const mode = (file: string): number => statSync(path.join(dir, file)).mode & 0o777;
+    expect([mode("."), mode("pkg"), mode("predictor.py"), mode("pkg/run.sh")]).toEqual([
+      0o700, 0o700, 0o600, 0o700,
+    ]);
+
+    // And when an older daemon had left it 0755/0644, the next unpack closes it
+    chmodSync(dir, 0o755);
+    chmodSync(path.join(dir, "predictor.py"), 0o644);
+    expect(await bundles.unpack(sha)).toBe(dir);
+    expect([mode("."), mode("predictor.py")]).toEqual([0o700, 0o600]);
+  });
+
   test("stores a project by hash and unpacks it once", async () => {
     // Given a project archive
     const project = tempDir("axon-project-");

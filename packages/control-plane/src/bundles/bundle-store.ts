@@ -16,7 +16,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, renameSync, statSync } from "node:fs";
-import { lstat, mkdir, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { chmod, lstat, mkdir, readFile, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -182,7 +182,11 @@ export class BundleStore {
 
   async #unpackOnce(sha256: string): Promise<string> {
     const target = path.join(this.#projectsDir, sha256);
-    if (existsSync(target)) return target;
+    if (existsSync(target)) {
+      // Unpacked by an older daemon with the archive's modes (0644): closed once, on first use.
+      if (((await stat(target)).mode & 0o077) !== 0) await restrictToOwner(target);
+      return target;
+    }
     if (!this.has(sha256)) {
       throw new DomainError("bundle.not_found", `bundle ${sha256} has not been uploaded`, {
         status: 404,
@@ -194,6 +198,9 @@ export class BundleStore {
     await mkdir(temp, { mode: 0o700 });
     try {
       await extractArchive(this.#archivePath(sha256), temp, this.#limits);
+      // The archive's modes say what is executable, not who may read: projects are the daemon's
+      // alone (other users, and other APIs' sandboxed predictors, see none of them).
+      await restrictToOwner(temp);
       await rename(temp, target);
     } catch (error) {
       // Retried: a write the failed extraction had queued may still land while this runs.
@@ -298,6 +305,29 @@ function moveAside(from: string, to: string): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
+}
+
+/**
+ * Folders 0700 and files 0600 (0700 when executable by their owner) under `dir`, `dir` last so
+ * that a crash in between leaves it open to be closed again next time.
+ */
+async function restrictToOwner(dir: string): Promise<void> {
+  const pending = [dir];
+  const folders: string[] = [];
+  while (pending.length > 0) {
+    const current = pending.pop() ?? dir;
+    folders.push(current);
+    const entries = await readdir(current, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory()) pending.push(full);
+      else if (entry.isFile()) {
+        const mode = (await lstat(full)).mode;
+        await chmod(full, mode & 0o100 ? 0o700 : 0o600);
+      }
+    }
+  }
+  for (const folder of folders.reverse()) await chmod(folder, 0o700);
 }
 
 /** Bytes of the regular files under `dir` (links not followed); 0 when it does not exist. */

@@ -96,6 +96,18 @@ export interface EngineInfo {
   replicas: number;
   /** Process ids of every Python worker process this engine runs on this machine. */
   workerPids: number[];
+  /** What a predictor can reach and how `compute` is held (absent: older daemons, ECS). */
+  sandbox?: SandboxInfo;
+}
+
+/** How the local engine isolates predictors (docs/security.md). */
+export interface SandboxInfo {
+  /** `bubblewrap`: a mount, pid and user namespace per replica; `none`: trusted code. */
+  isolation: "bubblewrap" | "none";
+  /** One line for `cluster info`, saying plainly what predictors can reach. */
+  summary: string;
+  /** `cgroup`: the kernel enforces compute.mem; `measured`: resident memory is sampled. */
+  limits: "cgroup" | "measured";
 }
 
 export interface ClusterInfo extends EngineInfo {

@@ -13,6 +13,7 @@ import { spawn } from "node:child_process";
 import {
   chmodSync,
   closeSync,
+  existsSync,
   fstatSync,
   mkdirSync,
   openSync,
@@ -20,6 +21,7 @@ import {
   unlinkSync,
 } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
+import { constants } from "node:os";
 import path from "node:path";
 import {
   PredictionRecorder,
@@ -59,6 +61,27 @@ export interface WorkerPoolOptions {
   logFile: string;
   /** Directory holding `axon_runtime/`; default `$AXON_RUNTIME_DIR` or the package's own copy. */
   runtimeDir?: string;
+  /** Wraps each worker's command (a sandbox, a cgroup join); absent: the interpreter itself. */
+  launcher?: WorkerLauncher;
+}
+
+/**
+ * How a worker process is launched when it is not simply `python args…`: the owner (the local
+ * provider) wraps the command, e.g. in bubblewrap, and the pool stays ignorant of how.
+ */
+export interface WorkerLauncher {
+  /** The command to spawn instead of `python args…`. */
+  command(
+    python: string,
+    args: string[],
+    paths: { socketPath: string; runtimeDir: string },
+  ): { file: string; args: string[] };
+  /**
+   * The worker runs in a pid namespace of its own, so the pid in its HELLO is not the spawned
+   * process's. Its socket is then reachable by nothing but this replica's workers (it is the only
+   * path of the daemon bound into their namespace), and the worker index alone matches it.
+   */
+  readonly pidNamespace: boolean;
 }
 
 /** Passed to `onExit` listeners when the replica fails: a worker died and was not replaced. */
@@ -221,7 +244,18 @@ export class WorkerPool {
 
     mkdirSync(path.dirname(o.logFile), { recursive: true });
     this.#runtimeDir = runtimeDir;
-    for (let index = 0; index < o.processes; index++) this.#links.push(this.#spawnWorker(index));
+    try {
+      for (let index = 0; index < o.processes; index++) this.#links.push(this.#spawnWorker(index));
+    } catch (error) {
+      // spawn() throws (rather than emitting "error") for what the kernel refuses outright, e.g.
+      // E2BIG for an environment larger than a process may have: the replica fails to start like
+      // one whose interpreter is missing, after start() returns so its owner hears it.
+      const startError = new ReplicaStartError(
+        `replica ${o.id} could not start its workers: ${spawnFailureText(o.python, error)}`,
+        { replicaId: o.id, cause: error },
+      );
+      process.nextTick(() => this.#failStart(startError));
+    }
   }
 
   /** The workers by index (a replacement takes its predecessor's slot); the front sweeps them. */
@@ -349,7 +383,15 @@ export class WorkerPool {
       if (o.pythonPath !== undefined && o.pythonPath !== "") {
         args.push("--python-path", o.pythonPath);
       }
-      const child = spawn(o.python, args, {
+      if (o.launcher !== undefined && path.isAbsolute(o.python) && !existsSync(o.python)) {
+        // Inside a sandbox the wrapper, not the interpreter, would fail to start; say it here.
+        throw Object.assign(new Error(`spawn ${o.python} ENOENT`), { code: "ENOENT" });
+      }
+      const command = o.launcher?.command(o.python, args, {
+        socketPath: this.#socketPath,
+        runtimeDir: this.#runtimeDir,
+      }) ?? { file: o.python, args };
+      const child = spawn(command.file, command.args, {
         cwd: o.projectDir,
         env,
         stdio: ["ignore", logFd, logFd],
@@ -404,7 +446,8 @@ export class WorkerPool {
       return null;
     }
     const link = this.#links[typeof hello.worker === "number" ? hello.worker : -1];
-    if (link === undefined || link.socket !== null || link.child.pid !== hello.pid) return null;
+    if (link === undefined || link.socket !== null) return null;
+    if (this.#options.launcher?.pidNamespace !== true && link.child.pid !== hello.pid) return null;
     if (hello.protocol !== PROTOCOL_VERSION) {
       link.initFailure = {
         error: `the worker speaks protocol ${String(hello.protocol)}, the front ${PROTOCOL_VERSION}; the runtime directory and the control plane are from different versions`,
@@ -443,6 +486,15 @@ export class WorkerPool {
     signal: string | null,
     spawnError?: Error,
   ): void {
+    // bubblewrap exits with 128 + n when the worker inside was killed by signal n: report the
+    // signal, as for a worker spawned directly.
+    if (this.#options.launcher?.pidNamespace === true && code !== null && code > 128) {
+      const name = signalName(code - 128);
+      if (name !== undefined) {
+        signal = name;
+        code = null;
+      }
+    }
     if (!link.recordExit(code, signal, spawnError)) return;
     // The exit can overtake the worker's last frames (INIT_FAILED) still in the socket: give the
     // connection a moment to deliver them before deciding what to report.
@@ -472,7 +524,17 @@ export class WorkerPool {
     const message = `worker ${link.index} of replica ${o.id} ${exitText}${lost}`;
     if (this.#phase === "running" && this.#mayRestart()) {
       appendReplicaLogLine(o, "WARNING", `${message}; starting a replacement`);
-      this.#links[link.index] = this.#spawnWorker(link.index);
+      try {
+        this.#links[link.index] = this.#spawnWorker(link.index);
+      } catch (error) {
+        this.#giveUp(
+          link,
+          true,
+          `${message}; no replacement could be started: ${spawnFailureText(o.python, error)}`,
+          null,
+        );
+        return;
+      }
       const pids = this.pids();
       for (const listener of this.#replacedListeners) listener(pids);
       return;
@@ -555,6 +617,22 @@ function describeExit(link: WorkerLink): string {
   }
   if (exit.signal !== null) return `was killed by ${exit.signal}`;
   return `exited with code ${exit.code ?? "unknown"}`;
+}
+
+function signalName(signo: number): NodeJS.Signals | undefined {
+  for (const [name, value] of Object.entries(constants.signals)) {
+    if (value === signo) return name as NodeJS.Signals;
+  }
+  return undefined;
+}
+
+/** `spawn E2BIG` in words a user can act on. */
+function spawnFailureText(python: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "E2BIG") {
+    return "the operating system refused to start the Python interpreter (spawn E2BIG: its environment or arguments are too large); shorten predictor.env or the API's secrets";
+  }
+  return `cannot run the Python interpreter '${python}' (${error instanceof Error ? error.message : String(error)})`;
 }
 
 function withoutAxonVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -1,6 +1,12 @@
 import { describe, expect, test } from "vitest";
 import { apiSpec } from "../../testing/specs.js";
-import { checkLocalSpec, formatBytes, memoryLimitBytes, residentBytes } from "./compute-limits.js";
+import {
+  checkLocalSpec,
+  formatBytes,
+  memoryLimitBytes,
+  residentBytes,
+  treeResidentBytes,
+} from "./compute-limits.js";
 
 const NO_DEVICES = { gpus: () => 0, inferentia: () => 0 };
 
@@ -21,7 +27,15 @@ describe("checkLocalSpec", () => {
     expect(check.warnings.map((w) => w.path)).toEqual(["vision.networking.api_gateway"]);
     expect(check.notes).toEqual([
       "compute.cpu 2 is not enforced on this machine: replicas may use every CPU (no CPU quota without cgroups)",
-      "compute.mem 1Gi is enforced by measuring each replica's resident memory every second; a replica above it is stopped (processes a worker starts itself are not counted)",
+      "compute.mem 1Gi is enforced by measuring each replica's resident memory every second and before it is ready; a replica above it is stopped",
+    ]);
+  });
+
+  test("where the kernel enforces the limits (writable cgroups), the notes say so and cpu is not called unenforced", () => {
+    const spec = apiSpec("vision", "  compute:\n    cpu: 2\n    mem: 1Gi\n");
+    const check = checkLocalSpec(spec, NO_DEVICES, { memory: true, cpu: true });
+    expect(check.notes).toEqual([
+      "compute.mem 1Gi is enforced by the kernel (a cgroup per replica): a replica above it is killed, during start-up too",
     ]);
   });
 
@@ -49,6 +63,8 @@ describe("memory", () => {
     expect(memoryLimitBytes(apiSpec("a"))).toBeUndefined();
     expect(residentBytes(process.pid)).toBeGreaterThan(10 * 1024 * 1024);
     expect(residentBytes(2 ** 30)).toBe(0);
+    expect(treeResidentBytes(process.pid)).toBeGreaterThan(10 * 1024 * 1024);
+    expect(treeResidentBytes(2 ** 30)).toBe(0);
     expect(formatBytes(1.4 * 1024 ** 3)).toBe("1.4 GiB");
     expect(formatBytes(512 * 1024 * 1024)).toBe("512 MiB");
   });

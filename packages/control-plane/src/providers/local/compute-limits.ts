@@ -3,11 +3,14 @@
  * this machine, or said plainly when it cannot be — so a predictor that would die on Fargate dies
  * on the laptop first.
  *
- * - `compute.mem`: the replica's Python workers' resident memory (VmRSS) is measured every second;
- *   above the limit the replica is stopped and fails with "replica exceeded compute.mem 512Mi
- *   (peak 1.4 GiB)". Processes a worker starts itself are not counted. (cgroups would enforce it
- *   in the kernel; this machine, like most containers, gives the daemon no writable cgroup.)
- * - `compute.cpu`: not enforced (no CPU quota without cgroups); `axon get <api>` says so.
+ * - `compute.mem`: where a cgroup is writable (cgroups.ts), the kernel enforces it from the
+ *   worker's first byte and a replica it kills fails with "killed: out of memory (compute.mem
+ *   300Mi)". Elsewhere the replica's processes' resident memory (VmRSS, the whole process tree) is
+ *   measured every second and once more before the replica is declared ready; above the limit the
+ *   replica is stopped and fails with "replica exceeded compute.mem 512Mi (peak 1.4 GiB)".
+ * - `compute.cpu`: a CFS quota where the cpu cgroup is writable and `AXON_CPU_QUOTA=1` asks for it
+ *   (off by default: the default `200m` would hold every replica that never set it, and every
+ *   serving benchmark, to a fifth of a CPU); elsewhere not enforced, and the deploy says so.
  * - `compute.gpu` / `compute.inf`: checked against the devices present; a deploy asking for
  *   accelerators this machine does not have is refused, naming the field.
  * - `networking.api_gateway: none` has no local meaning: the deploy says so.
@@ -33,7 +36,21 @@ function countDevices(prefix: string, max: number): number {
   return count;
 }
 
-export function checkLocalSpec(spec: ApiSpec, devices: DeviceProbe = hostDevices): SpecCheck {
+/** Which limits the kernel enforces here (writable cgroups); false: measured, or not at all. */
+export interface LimitEnforcement {
+  memory: boolean;
+  cpu: boolean;
+  /** A cpu cgroup is writable but AXON_CPU_QUOTA is not set (so the note can say how). */
+  cpuQuotaAvailable?: boolean;
+}
+
+const NO_CGROUPS: LimitEnforcement = { memory: false, cpu: false };
+
+export function checkLocalSpec(
+  spec: ApiSpec,
+  devices: DeviceProbe = hostDevices,
+  enforcement: LimitEnforcement = NO_CGROUPS,
+): SpecCheck {
   const check: SpecCheck = { errors: [], warnings: [], notes: [] };
   const name = spec.name;
   const { gpu, inf, cpu, mem } = spec.compute;
@@ -63,12 +80,18 @@ export function checkLocalSpec(spec: ApiSpec, devices: DeviceProbe = hostDevices
         "has no local meaning: this machine rolls out replica by replica with max_surge/max_unavailable (on AWS, ECS sends the canary its share of traffic and rolls back on 5xx)",
     });
   }
-  check.notes.push(
-    `compute.cpu ${cpu} is not enforced on this machine: replicas may use every CPU (no CPU quota without cgroups)`,
-  );
+  if (!enforcement.cpu) {
+    check.notes.push(
+      enforcement.cpuQuotaAvailable === true
+        ? `compute.cpu ${cpu} is not enforced on this machine: replicas may use every CPU (set AXON_CPU_QUOTA=1 for the daemon to hold each replica to it with a CPU quota)`
+        : `compute.cpu ${cpu} is not enforced on this machine: replicas may use every CPU (no CPU quota without cgroups)`,
+    );
+  }
   if (mem !== null) {
     check.notes.push(
-      `compute.mem ${mem} is enforced by measuring each replica's resident memory every second; a replica above it is stopped (processes a worker starts itself are not counted)`,
+      enforcement.memory
+        ? `compute.mem ${mem} is enforced by the kernel (a cgroup per replica): a replica above it is killed, during start-up too`
+        : `compute.mem ${mem} is enforced by measuring each replica's resident memory every second and before it is ready; a replica above it is stopped`,
     );
   }
   return check;
@@ -77,6 +100,36 @@ export function checkLocalSpec(spec: ApiSpec, devices: DeviceProbe = hostDevices
 /** The memory limit of a spec in bytes (undefined: none). */
 export function memoryLimitBytes(spec: ApiSpec): number | undefined {
   return spec.compute.mem === null ? undefined : parseQuantity(spec.compute.mem);
+}
+
+/** `compute.cpu` as a number of CPUs (`500m` → 0.5); undefined when it is not a positive number. */
+export function cpuLimit(spec: ApiSpec): number | undefined {
+  let cpus: number;
+  try {
+    cpus = parseQuantity(String(spec.compute.cpu));
+  } catch {
+    return undefined; // validated before it gets here; nothing to enforce if it slipped through
+  }
+  return Number.isFinite(cpus) && cpus > 0 ? cpus : undefined;
+}
+
+/** Resident memory of a process and all its descendants, in bytes (0 when it is gone). */
+export function treeResidentBytes(pid: number): number {
+  let total = 0;
+  const pending = [pid];
+  // Bounded: a fork bomb's tree is not worth walking further than this.
+  for (let seen = 0; pending.length > 0 && seen < 4096; seen++) {
+    const next = pending.pop() as number;
+    total += residentBytes(next);
+    let children = "";
+    try {
+      children = readFileSync(`/proc/${next}/task/${next}/children`, "utf8");
+    } catch {
+      // gone, or a kernel without the children file: its own memory only
+    }
+    for (const child of children.split(" ")) if (child.trim() !== "") pending.push(Number(child));
+  }
+  return total;
 }
 
 /** Resident memory of a process in bytes (0 when it is gone). */

@@ -3,7 +3,8 @@
  * behind its real gateway on 127.0.0.1, in a temp home: rollouts by `update_strategy` under light
  * load, and what a failing replica's answers count for.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -14,7 +15,9 @@ import { DomainError } from "../../errors.js";
 import { RecordingSink } from "../../events/event-sink.js";
 import type { DesiredApi } from "../provider.js";
 import { ApiLogs } from "./api-logs.js";
-import { crashBackoffMs, LocalProvider } from "./local-provider.js";
+import { probeCgroups } from "./cgroups.js";
+import { crashBackoffMs, LocalProvider, type LocalProviderOptions } from "./local-provider.js";
+import { probeSandbox } from "./sandbox.js";
 
 const FIXTURES = fileURLToPath(new URL("../../replica/fixtures/", import.meta.url));
 const PYTHON = process.env.AXON_TEST_PYTHON ?? "python3";
@@ -35,8 +38,8 @@ function echoSpec(extra: string): ApiSpec {
 }
 
 /** A started provider in a temp home, whose `converge` re-applies the desired state on changes. */
-async function startProvider() {
-  const home = await mkdtemp(path.join(tmpdir(), "axon-lp-"));
+async function startProvider(overrides: Partial<LocalProviderOptions> & { home?: string } = {}) {
+  const home = overrides.home ?? (await mkdtemp(path.join(tmpdir(), "axon-lp-")));
   const events = new RecordingSink();
   const stopping = new AbortController();
   const provider = new LocalProvider({
@@ -49,6 +52,7 @@ async function startProvider() {
     isolatedEnvironments: false,
     envGcGraceMs: 3_600_000,
     stopSignal: stopping.signal,
+    ...overrides,
   });
   onTestFinished(async () => {
     stopping.abort();
@@ -70,7 +74,7 @@ async function startProvider() {
     apply();
   };
   const url = provider.endpointUrl("/echo").replace("localhost", "127.0.0.1");
-  return { provider, events, converge, url };
+  return { provider, events, converge, url, home };
 }
 
 function desiredEcho(versionId: string, replicas: number, spec: ApiSpec): DesiredApi {
@@ -255,14 +259,45 @@ describe("LocalProvider", () => {
   });
 });
 
+function memorySpec(mb: number, mem: string): ApiSpec {
+  const yaml = `- name: echo\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: memory_predictor.py\n    config:\n      mb: ${mb}\n  compute:\n    mem: ${mem}\n`;
+  const [spec] = parseApiConfig(yaml, "axon.yaml").apis;
+  if (spec === undefined) throw new Error("no spec");
+  return spec;
+}
+
+/** The kernel's memory cgroup is writable here (root on these machines); else the test is moot. */
+const CGROUP_MEMORY = probeCgroups("test").memory !== undefined;
+
 describe("LocalProvider compute.mem", () => {
-  test("a replica whose workers hold more than compute.mem is stopped, saying by how much", async () => {
-    // Given an API limited to 64Mi whose predictor holds 160 MB
-    const { provider, events, converge } = await startProvider();
-    const yaml = `- name: echo\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: memory_predictor.py\n    config:\n      mb: 160\n  compute:\n    mem: 64Mi\n`;
-    const [spec] = parseApiConfig(yaml, "axon.yaml").apis;
-    if (spec === undefined) throw new Error("no spec");
-    converge(desiredEcho("v1", 1, spec));
+  test.skipIf(!CGROUP_MEMORY)(
+    "with a writable cgroup, a predictor that allocates past compute.mem in __init__ is killed while starting and the failure says out of memory",
+    async () => {
+      // Given an API limited to 300Mi whose predictor allocates 800 MB while it loads
+      const { provider, events, converge } = await startProvider();
+      converge(desiredEcho("v1", 1, memorySpec(800, "300Mi")));
+
+      // When it starts
+      await waitFor("the replica to fail", () =>
+        events.events.some((e) => e.kind === "replica.failed"),
+      );
+
+      // Then the kernel killed it during start-up: it was never ready, and the reason says so
+      expect(events.events.some((e) => e.kind === "replica.ready")).toBe(false);
+      const failure = provider.observe("echo").failure;
+      expect(failure?.message).toMatch(
+        /^killed: out of memory \(compute\.mem 300Mi\): worker 0 of replica r-[0-9a-f]+ was killed by SIGKILL before it was ready; raise compute\.mem/,
+      );
+      expect(provider.engineInfo().sandbox?.limits).toBe("cgroup");
+    },
+  );
+
+  test("measured (no writable cgroup): a predictor already above compute.mem when it loads fails before it is declared ready", async () => {
+    // Given an API limited to 64Mi whose predictor holds 160 MB, on a machine without cgroups
+    const { provider, events, converge } = await startProvider({
+      cgroups: { memory: undefined, cpu: undefined },
+    });
+    converge(desiredEcho("v1", 1, memorySpec(160, "64Mi")));
     // When it loads, then it fails with the limit and its peak
     await waitFor("the replica to fail", () =>
       events.events.some((e) => e.kind === "replica.failed"),
@@ -274,6 +309,174 @@ describe("LocalProvider compute.mem", () => {
       ),
     });
     expect(provider.observe("echo").failure?.message).toContain("exceeded compute.mem 64Mi");
+    // And it never was ready (the load in __init__ is checked before the replica is)
+    expect(events.events.some((e) => e.kind === "replica.ready")).toBe(false);
+    expect(provider.engineInfo().sandbox?.limits).toBe("measured");
+  });
+});
+
+/** The cgroup folder of `pid` in a v1 hierarchy (`memory`, `cpu`). */
+function cgroupDirOf(pid: number, controller: string): string {
+  const line = readFileSync(`/proc/${pid}/cgroup`, "utf8")
+    .split("\n")
+    .find((l) => l.split(":")[1]?.split(",").includes(controller));
+  return path.join("/sys/fs/cgroup", controller, line?.split(":")[2] ?? "");
+}
+
+describe("LocalProvider compute.cpu", () => {
+  test.skipIf(probeCgroups("test").cpu === undefined)(
+    "with AXON_CPU_QUOTA, a replica's workers hold a CFS quota of compute.cpu, and its cgroups go when it stops",
+    async () => {
+      // Given an API asking for 500m CPU and 256Mi, with the quota on
+      const { provider, events, converge } = await startProvider({ cpuQuota: true });
+      converge(desiredEcho("v1", 1, echoSpec("  compute:\n    cpu: 500m\n    mem: 256Mi\n")));
+
+      // When its replica is ready
+      await waitFor("the replica to be ready", () =>
+        events.events.some((e) => e.kind === "replica.ready"),
+      );
+
+      // Then its worker process sits in cgroups holding half a CPU and 256 MiB
+      const [pid] = provider.workerPids("echo");
+      if (pid === undefined) throw new Error("no worker");
+      const cpuDir = cgroupDirOf(pid, "cpu");
+      const memoryDir = cgroupDirOf(pid, "memory");
+      expect(readFileSync(path.join(cpuDir, "cpu.cfs_quota_us"), "utf8").trim()).toBe("50000");
+      expect(readFileSync(path.join(cpuDir, "cpu.cfs_period_us"), "utf8").trim()).toBe("100000");
+      expect(readFileSync(path.join(memoryDir, "memory.limit_in_bytes"), "utf8").trim()).toBe(
+        String(256 * 1024 * 1024),
+      );
+
+      // And when the API is removed, the cgroups are removed with the replica
+      await provider.remove("echo", new AbortController().signal);
+      expect([existsSync(cpuDir), existsSync(memoryDir)]).toEqual([false, false]);
+    },
+  );
+});
+
+describe("LocalProvider replicas that cannot be spawned", () => {
+  test.each([
+    [
+      "an environment too large for the kernel (E2BIG)",
+      {},
+      { BIG: "x".repeat(200_000) },
+      /could not start its workers: the operating system refused to start the Python interpreter \(spawn E2BIG/,
+    ],
+    [
+      "a missing interpreter (ENOENT)",
+      { python: { path: "/nonexistent/python3", source: "env" } },
+      {},
+      /cannot run the Python interpreter '\/nonexistent\/python3'/,
+    ],
+  ] as const)(
+    "%s is a failure of the version, counted on every try, not an apply error",
+    async (_what, overrides, env, reason) => {
+      // Given a version whose replicas cannot be spawned at all
+      const { provider, events } = await startProvider(overrides);
+      const spec = echoSpec("");
+      const desired = desiredEcho("v1", 1, { ...spec, predictor: { ...spec.predictor, env } });
+      const stop = new AbortController();
+      onTestFinished(() => stop.abort());
+
+      // When it is applied, and applied again once each backoff is over
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        await waitFor(
+          `failure ${attempt - 1}`,
+          () => (provider.observe("echo").failure?.count ?? 0) >= attempt - 1,
+        );
+        let result = await provider.apply(desired, stop.signal);
+        while (result.requeueAfterMs !== undefined) {
+          await sleep(result.requeueAfterMs);
+          result = await provider.apply(desired, stop.signal);
+        }
+        await waitFor(
+          `failure ${attempt}`,
+          () => (provider.observe("echo").failure?.count ?? 0) >= attempt,
+        );
+      }
+
+      // Then each try is a failure of v1 with the reason (three in a row: the reconciler rolls
+      // it back, or says error when there is nothing to roll back to), and nothing runs
+      const failure = provider.observe("echo").failure;
+      expect(failure).toMatchObject({ versionId: "v1", count: 3 });
+      expect(failure?.message).toMatch(reason);
+      expect(events.events.filter((e) => e.kind === "replica.failed")).toHaveLength(3);
+      expect(provider.observe("echo").replicas).toEqual([]);
+    },
+  );
+});
+
+const SANDBOX = probeSandbox().bwrap !== undefined;
+
+describe("LocalProvider sandbox", () => {
+  test.skipIf(!SANDBOX)(
+    "a snooping predictor reads its own project but not the token, state.db, secrets or another API's project, directly or through the daemon's /proc",
+    async () => {
+      // Given a home laid out like the daemon's, with a second API's project and secrets in it,
+      // and the snooping predictor's own project under it too
+      const home = await mkdtemp(path.join(tmpdir(), "axon-snoop-"));
+      const own = path.join(home, "projects", "own");
+      const other = path.join(home, "projects", "other");
+      await mkdir(own, { recursive: true });
+      await mkdir(other, { recursive: true });
+      await mkdir(path.join(home, "secrets"));
+      await writeFile(path.join(home, "token"), "secret-token\n", { mode: 0o600 });
+      await writeFile(path.join(home, "daemon.json"), "{}", { mode: 0o600 });
+      await writeFile(path.join(home, "state.db"), "SQLite format 3", { mode: 0o600 });
+      await writeFile(path.join(home, "secrets", "other.json"), '{"AWS_SECRET_ACCESS_KEY":"x"}');
+      await writeFile(path.join(other, "predictor.py"), "# another API's code\n");
+      await writeFile(
+        path.join(own, "snoop_predictor.py"),
+        await readFile(path.join(FIXTURES, "snoop_predictor.py")),
+      );
+      const daemonRoot = `/proc/${process.pid}/root`;
+      const targets = [
+        path.join(home, "token"),
+        path.join(home, "daemon.json"),
+        path.join(home, "state.db"),
+        path.join(home, "secrets", "other.json"),
+        path.join(other, "predictor.py"),
+        `${daemonRoot}${path.join(home, "token")}`,
+        `${daemonRoot}${path.join(other, "predictor.py")}`,
+        `/proc/${process.pid}/environ`,
+      ];
+      const { events, converge, url } = await startProvider({
+        home,
+        projectDir: async () => own,
+      });
+      const yaml = `- name: echo\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: snoop_predictor.py\n    config:\n      paths: ${JSON.stringify([path.join(own, "snoop_predictor.py"), ...targets])}\n`;
+      const [spec] = parseApiConfig(yaml, "axon.yaml").apis;
+      if (spec === undefined) throw new Error("no spec");
+
+      // When it is deployed and asked what it could read
+      converge(desiredEcho("v1", 1, spec));
+      await waitFor("the replica to be ready", () =>
+        events.events.some((e) => e.kind === "replica.ready"),
+      );
+      const response = await fetch(url, { method: "POST", body: "{}" });
+      const results = (await response.json()) as Record<string, string>;
+
+      // Then it could read its own project file and nothing else, and write caches under $HOME
+      expect(results[path.join(own, "snoop_predictor.py")]).toBe("read");
+      expect(results["HOME"]).toBe("written");
+      for (const target of targets) {
+        expect({ target, result: results[target] }).not.toEqual({ target, result: "read" });
+        expect(results[target]).toMatch(/^(FileNotFoundError|PermissionError)$/);
+      }
+    },
+  );
+
+  test("where bubblewrap cannot run, cluster info says predictors are trusted code", async () => {
+    // Given a machine without a usable bubblewrap
+    const { provider } = await startProvider({
+      sandbox: { bwrap: undefined, reason: "bubblewrap is not installed" },
+    });
+
+    // Then the engine says so plainly
+    expect(provider.engineInfo().sandbox).toMatchObject({
+      isolation: "none",
+      summary: expect.stringContaining("predictors are trusted code"),
+    });
   });
 });
 

@@ -7,7 +7,7 @@
  * machine lives in this folder; the rest of the control plane sees the `Provider` interface.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { ApiSpec } from "@axon/config";
 import type { ApiEnvironment, EngineInfo } from "../../contract/index.js";
@@ -40,10 +40,18 @@ import type {
 } from "../provider.js";
 import type { ApiLogs } from "./api-logs.js";
 import {
+  probeCgroups,
+  removeCgroupParents,
+  ReplicaCgroup,
+  removeStaleCgroups,
+  type CgroupSupport,
+} from "./cgroups.js";
+import {
   checkLocalSpec,
+  cpuLimit,
   formatBytes,
   memoryLimitBytes,
-  residentBytes,
+  treeResidentBytes,
   type DeviceProbe,
 } from "./compute-limits.js";
 import { shortPythonVersion, EnvironmentManager } from "./environments/index.js";
@@ -56,6 +64,7 @@ import {
 import { PythonEnvironments, type PreparedRuntime } from "./python-environments.js";
 import { assertProjectCompiles } from "./python-syntax-check.js";
 import { planRolloutStep } from "./rollout.js";
+import { probeSandbox, Sandbox, sandboxUidFor, type SandboxProbe } from "./sandbox.js";
 import { WorkerRegistry } from "./worker-registry.js";
 
 export interface LocalProviderOptions {
@@ -83,6 +92,15 @@ export interface LocalProviderOptions {
   now?: () => number;
   /** Which accelerators this machine has (default: /dev/nvidia*, /dev/neuron*). */
   devices?: DeviceProbe;
+  /** Whether predictors can be sandboxed here (default: probe bubblewrap at start). */
+  sandbox?: SandboxProbe;
+  /** Writable cgroups for `compute.mem`/`cpu` (default: probe at start; none: measure instead). */
+  cgroups?: CgroupSupport;
+  /**
+   * Hold replicas to `compute.cpu` with a CFS quota where the cpu cgroup is writable (default:
+   * `AXON_CPU_QUOTA=1`; see compute-limits.ts for why it is off otherwise).
+   */
+  cpuQuota?: boolean;
 }
 
 /** How often replicas' resident memory is measured against `compute.mem`. */
@@ -142,6 +160,8 @@ interface Entry {
   replica: Replica;
   /** The API's per-request timeout: the drain a planned stop gives it. */
   timeoutMs: number;
+  /** The kernel's limits of its workers (undefined: none writable, or nothing to limit). */
+  cgroup: ReplicaCgroup | undefined;
 }
 
 export class LocalProvider implements Provider, GatewayBackend, MetricsSource, PredictionSource {
@@ -156,6 +176,10 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
   #python: LocalPython;
   #gatewayUrl = "";
   #memoryWatch: NodeJS.Timeout | undefined;
+  #sandbox = new Sandbox({ bwrap: undefined, reason: "not started" });
+  #cgroups: CgroupSupport = { memory: undefined, cpu: undefined };
+  /** A cpu cgroup is writable but the quota is off (AXON_CPU_QUOTA unset). */
+  #cpuQuotaAvailable = false;
   readonly #replicas = new Map<string, Entry>();
   readonly #failures = new Map<string, ReplicaFailure>();
   /** Request totals of replicas that are gone, per API, so API counters never go backwards. */
@@ -213,6 +237,14 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
 
   async start(signal: AbortSignal): Promise<void> {
     this.#stopOrphanWorkers();
+    this.#sandbox = new Sandbox(this.#options.sandbox ?? probeSandbox());
+    const cgroups =
+      this.#options.cgroups ??
+      probeCgroups(createHash("sha256").update(this.#options.home).digest("hex").slice(0, 8));
+    const cpuQuota = this.#options.cpuQuota ?? process.env["AXON_CPU_QUOTA"] === "1";
+    this.#cgroups = cpuQuota ? cgroups : { ...cgroups, cpu: undefined };
+    this.#cpuQuotaAvailable = !cpuQuota && cgroups.cpu !== undefined;
+    removeStaleCgroups(this.#cgroups);
     rmSync(this.#runDir, { recursive: true, force: true });
     mkdirSync(this.#runDir, { recursive: true, mode: 0o700 });
     this.#python = await resolveBaseInterpreter(this.#options.python);
@@ -240,6 +272,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
       },
       replicas: this.#replicas.size,
       workerPids: [...this.#replicas.values()].flatMap((e) => e.replica.pids()),
+      sandbox: this.#sandbox.describe(this.#cgroups.memory === undefined ? "measured" : "cgroup"),
     };
   }
 
@@ -248,7 +281,11 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
   }
 
   checkSpec(spec: ApiSpec): SpecCheck {
-    return checkLocalSpec(spec, this.#options.devices);
+    return checkLocalSpec(spec, this.#options.devices, {
+      memory: this.#cgroups.memory !== undefined,
+      cpu: this.#cgroups.cpu !== undefined,
+      cpuQuotaAvailable: this.#cpuQuotaAvailable,
+    });
   }
 
   async prepare(request: PrepareRequest): Promise<Artifact> {
@@ -448,21 +485,39 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     for (const entry of this.#replicas.values()) {
       const memory = entry.memory;
       if (memory === undefined || entry.observed.phase === "stopping") continue;
-      let resident = 0;
-      for (const pid of entry.replica.pids()) resident += residentBytes(pid);
-      memory.peak = Math.max(memory.peak, resident);
-      if (resident <= memory.limit) continue;
-      this.#fail(
-        entry,
-        `replica exceeded compute.mem ${memory.written} (peak ${formatBytes(memory.peak)}); raise compute.mem or use less memory in the predictor`,
-      );
+      // The kernel enforces it: measuring would only race the OOM killer.
+      if (entry.cgroup?.limitsMemory === true) continue;
+      const over = this.#overMemory(entry);
+      if (over !== undefined) this.#fail(entry, over);
     }
+  }
+
+  /** Why a replica's workers are above `compute.mem` (measured), or undefined when they are not. */
+  #overMemory(entry: Entry): string | undefined {
+    const memory = entry.memory;
+    if (memory === undefined) return undefined;
+    let resident = 0;
+    // The tree: a sandboxed worker is bubblewrap's grandchild, not the process spawned.
+    for (const pid of entry.replica.pids()) resident += treeResidentBytes(pid);
+    memory.peak = Math.max(memory.peak, resident);
+    if (resident <= memory.limit) return undefined;
+    return `replica exceeded compute.mem ${memory.written} (peak ${formatBytes(memory.peak)}); raise compute.mem or use less memory in the predictor`;
+  }
+
+  /** A failure's reason, with the kernel's OOM kill named when the cgroup saw one. */
+  #failureReason(entry: Entry, message: string): string {
+    if (entry.memory === undefined || entry.cgroup === undefined) return message;
+    if (entry.cgroup.oomKills() === 0) return message;
+    // "worker 0 of replica r-1 was killed by SIGKILL before it was ready": who, and when.
+    const who = message.split(":")[0] ?? message;
+    return `killed: out of memory (compute.mem ${entry.memory.written}): ${who}; raise compute.mem or use less memory in the predictor`;
   }
 
   async shutdown(): Promise<void> {
     if (this.#memoryWatch !== undefined) clearInterval(this.#memoryWatch);
     const grace = Math.min(this.#options.drainGraceMs ?? SHUTDOWN_GRACE_MS, SHUTDOWN_GRACE_MS);
     await Promise.all([...this.#replicas.values()].map((entry) => this.#stopReplica(entry, grace)));
+    removeCgroupParents(this.#cgroups);
     await this.gateway.close();
     this.#workers.clear();
   }
@@ -522,29 +577,53 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     const id = `r-${randomBytes(3).toString("hex")}`;
     const fromSpec = replicaOptionsFromSpec(spec);
     const timeoutMs = fromSpec.timeoutMs;
-    const replica = Replica.start({
-      ...fromSpec,
-      id,
-      apiName,
-      projectDir,
-      // predictor.env wins over forwarded credentials: it is what the user wrote for this API.
-      env: { ...secretEnv, ...spec.predictor.env },
-      python,
-      runDir: this.#runDir,
-      logFile: this.logs.fileFor(apiName),
-    });
+    const limit = memoryLimitBytes(spec);
+    const memory =
+      limit === undefined || spec.compute.mem === null
+        ? undefined
+        : { limit, written: spec.compute.mem, peak: 0 };
+    let cgroup: ReplicaCgroup | undefined;
+    let replica: Replica;
+    try {
+      cgroup = ReplicaCgroup.create(this.#cgroups, id, {
+        memoryBytes: limit,
+        cpus: cpuLimit(spec),
+      });
+      const launcher = this.#sandbox.launcher({
+        home: this.#options.home,
+        projectDir,
+        python,
+        uid: this.#sandboxUid(apiName),
+        cgroupProcs: cgroup?.procsFiles ?? [],
+      });
+      replica = Replica.start({
+        ...fromSpec,
+        id,
+        apiName,
+        projectDir,
+        // predictor.env wins over forwarded credentials: it is what the user wrote for this API.
+        env: { ...secretEnv, ...spec.predictor.env },
+        python,
+        runDir: this.#runDir,
+        logFile: this.logs.fileFor(apiName),
+        ...(launcher === undefined ? {} : { launcher }),
+      });
+    } catch (error) {
+      // Nothing runs: a failure of the version like a replica that crashed at start (rolled back
+      // after FAILURES_BEFORE_ROLLBACK), never an apply error retried forever.
+      void cgroup?.remove();
+      const message = error instanceof Error ? error.message : String(error);
+      this.#recordFailure(apiName, versionId, id, `replica ${id} could not be started: ${message}`);
+      queueMicrotask(() => this.#changed(apiName));
+      return;
+    }
     const observed: ObservedReplica = {
       id,
       versionId,
       phase: "starting",
       startedAt: this.#now(),
     };
-    const limit = memoryLimitBytes(spec);
-    const memory =
-      limit === undefined || spec.compute.mem === null
-        ? undefined
-        : { limit, written: spec.compute.mem, peak: 0 };
-    const entry: Entry = { observed, apiName, memory, runtimeKey: key, replica, timeoutMs };
+    const entry: Entry = { observed, apiName, memory, runtimeKey: key, replica, timeoutMs, cgroup };
     this.#replicas.set(id, entry);
     const pids = replica.pids();
     this.#workers.record(id, apiName, pids);
@@ -567,6 +646,13 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     replica.ready.then(
       () => {
         if (entry.observed.phase !== "starting") return;
+        // Not ready if its workers already hold more than compute.mem (measured where no cgroup
+        // enforces it): a predictor that allocates in __init__ fails its start, as on ECS.
+        const over = entry.cgroup?.limitsMemory === true ? undefined : this.#overMemory(entry);
+        if (over !== undefined) {
+          this.#fail(entry, over);
+          return;
+        }
         entry.observed.phase = "ready";
         this.#readyCache.delete(apiName);
         const failure = this.#failures.get(apiName);
@@ -594,22 +680,35 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     this.#readyCache.delete(apiName);
     this.#failing.add(entry);
     this.#workers.forget(id);
+    this.#recordFailure(apiName, versionId, id, this.#failureReason(entry, message));
+    // Stop whatever is left of it (sibling workers of a dead one).
+    void entry.replica.stop(0).finally(() => {
+      void entry.cgroup?.remove();
+      this.#failing.delete(entry);
+      addToTotals(this.#retiredStats, apiName, entry.replica.requestStats());
+      this.#changed(apiName);
+    });
+  }
+
+  /** Counts a failure of `versionId`'s replicas (consecutive ones roll the version back). */
+  #recordFailure(apiName: string, versionId: string, replicaId: string, message: string): void {
     const previous = this.#failures.get(apiName);
     const count = previous?.versionId === versionId ? previous.count + 1 : 1;
     this.#failures.set(apiName, { versionId, count, lastAt: this.#now(), message });
     this.#options.events.emit({
       kind: "replica.failed",
       api: apiName,
-      replicaId: id,
+      replicaId,
       versionId,
       reason: message,
     });
-    // Stop whatever is left of it (sibling workers of a dead one).
-    void entry.replica.stop(0).finally(() => {
-      this.#failing.delete(entry);
-      addToTotals(this.#retiredStats, apiName, entry.replica.requestStats());
-      this.#changed(apiName);
-    });
+  }
+
+  /** The API's uid in its sandbox when the daemon is root (see sandbox.ts); else its own. */
+  #sandboxUid(apiName: string): number | undefined {
+    if (!this.#sandbox.enabled || process.getuid?.() !== 0) return undefined;
+    const file = path.join(this.#options.home, "sandbox-uids.json");
+    return sandboxUidFor(file, apiName, (text) => writeFileSync(file, text, { mode: 0o600 }));
   }
 
   async #stopReplica(entry: Entry, graceMs: number): Promise<void> {
@@ -619,6 +718,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     try {
       await entry.replica.stop(graceMs);
     } finally {
+      await entry.cgroup?.remove();
       if (this.#replicas.delete(id)) {
         addToTotals(this.#retiredStats, entry.apiName, entry.replica.requestStats());
       }
