@@ -28,6 +28,9 @@ export class DomainError extends Error {
   }
 }
 
+/** A request the API cannot read (a missing field, a malformed header or query); 400. */
+export const REQUEST_INVALID = "request.invalid";
+
 /** Maps anything thrown by a route to a status and an ErrorBody; unexpected errors become 500. */
 export function toErrorBody(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof DomainError) {

@@ -25,7 +25,6 @@ import { registerAddEnvironmentRoute } from "./routes/add-environment.js";
 import { registerClusterDownEnvRoute } from "./routes/cluster-down-env.js";
 import { registerClusterInfoEnvRoute } from "./routes/cluster-info-env.js";
 import { registerClusterUpRoute } from "./routes/cluster-up.js";
-import { registerEnvironmentGuard } from "./environment-guard.js";
 import { registerListEnvironmentsRoute } from "./routes/list-environments.js";
 import { registerPlanClusterRoute } from "./routes/plan-cluster.js";
 import { registerRemoveEnvironmentRoute } from "./routes/remove-environment.js";
@@ -90,7 +89,6 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
   registerEventsRoute(app, context);
   registerMetricsRoute(app, context);
   registerShutdownRoute(app, context);
-  registerEnvironmentGuard(app, context);
   registerListEnvironmentsRoute(app, context);
   registerAddEnvironmentRoute(app, context);
   registerUseEnvironmentRoute(app, context);

@@ -61,6 +61,12 @@ export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 export const LOG_STREAM_END_TRAILER = "Axon-Stream-End";
 export type LogStreamEnd = "stopping" | "deleted";
 
+/**
+ * The code of the one error an engine answers for a verb it cannot do (yet), status 501: clients
+ * may degrade on it (e.g. `get --watch` without live events) instead of failing.
+ */
+export type EngineNotSupportedCode = "engine.not_supported";
+
 export interface ErrorBody {
   /** Stable, namespaced code, e.g. `config.invalid`, `api.not_found`, `bundle.invalid`. */
   code: string;

@@ -9,7 +9,13 @@
  * The AWS calls are made with the calling shell's AWS settings (forwarded per request, never
  * stored), or the daemon's own chain when it sent none.
  */
-import { specToYaml, type ApiSpec, type Diagnostic } from "@axon/config";
+import {
+  canonicalizeEndpoint,
+  specHash,
+  specToYaml,
+  type ApiSpec,
+  type Diagnostic,
+} from "@axon/config";
 import type { BundleStore } from "../bundles/bundle-store.js";
 import type {
   ApiDetail,
@@ -17,7 +23,6 @@ import type {
   ApiListResponse,
   ApiSummary,
   DeleteResponse,
-  DeployRequest,
   DeployResponse,
   DeployResult,
 } from "../contract/index.js";
@@ -29,7 +34,7 @@ import type { LogSource } from "../providers/provider.js";
 import { monitoringFromTallies, summarize } from "../monitoring/summary.js";
 import { emptyTally, mergeTally } from "../replica/prediction-recorder.js";
 import type { EnvironmentRecord } from "../state/store.js";
-import { readDeployRequest } from "./deploy.js";
+import type { DeployedApi, DeployPlan } from "../engines/api-engine.js";
 import { exampleCurl, sampleCurl } from "./example-curl.js";
 
 export interface AwsApisDeps {
@@ -100,9 +105,10 @@ export async function connectAwsEnvironment(
 export async function deployToAws(
   deps: AwsApisDeps,
   record: EnvironmentRecord,
-  request: DeployRequest,
+  plan: DeployPlan,
 ): Promise<DeployResponse> {
-  const { parsed } = await readDeployRequest(deps.bundles, request);
+  const { request } = plan;
+  const parsed = { apis: plan.apis.map((api) => api.spec) };
   const { fargateSize } = await import("../providers/aws/api-task-definition.js");
   const { planApiScaling, applyApiScaling } = await import("../providers/aws/api-scaling.js");
   const { deployApiResources } = await import("../providers/aws/api-deploy.js");
@@ -111,9 +117,9 @@ export async function deployToAws(
   const ecs = await connectAwsEnvironment(deps, record);
   const { checkRollout } = await import("../providers/aws/api-rollout.js");
   for (const spec of parsed.apis) checkRollout(spec, ecs.refs);
-  const warnings: Diagnostic[] = [...parsed.deprecations];
+  const warnings: Diagnostic[] = [...plan.warnings];
   const results: DeployResult[] = [];
-  for (const spec of parsed.apis) {
+  for (const { spec, setFields } of plan.apis) {
     const deployed = await deployApiResources(ecs, {
       spec,
       bundleSha256: request.bundle,
@@ -125,10 +131,10 @@ export async function deployToAws(
     // in `get <api>` (five warnings on every deploy of a config that sets none would be noise).
     for (const note of planApiScaling(spec, ecs.refs).notes) {
       const knob = /^[a-z_]+/.exec(note)?.[0] ?? "";
-      if (knob === "" || !request.config.includes(knob)) continue;
+      if (knob === "" || !setFields.has(`autoscaling.${knob}`)) continue;
       warnings.push({
         file: request.configFileName,
-        path: `${spec.name}.autoscaling`,
+        path: `${spec.name}.autoscaling.${knob}`,
         message: note,
       });
     }
@@ -160,6 +166,32 @@ export async function listAwsApis(
   const names = await listAwsApiNames(ecs);
   const states = names.length === 0 ? [] : await describeAwsApis(ecs, names);
   return { apis: states.map((state) => summaryOf(state)) };
+}
+
+/** Every API of the environment as a deploy plan needs it (one describe of its services). */
+export async function deployedAwsApis(
+  deps: AwsApisDeps,
+  record: EnvironmentRecord,
+): Promise<DeployedApi[]> {
+  const ecs = await connectAwsEnvironment(deps, record);
+  const { describeAwsApis, listAwsApiNames } = await import("../providers/aws/api-status.js");
+  const names = await listAwsApiNames(ecs);
+  // The specs read back from the task definitions: the state's own hash tag covers everything
+  // sent to AWS (a no-op check of the resources), not the spec the plan compares.
+  const specs = new Map<string, ApiSpec | undefined>();
+  const states = names.length === 0 ? [] : await describeAwsApis(ecs, names, { specs });
+  return states.map((state) => {
+    const spec = specs.get(state.taskDefinitionArn);
+    return {
+      name: state.name,
+      endpoint: spec?.networking.endpoint ?? canonicalizeEndpoint(new URL(state.endpoint).pathname),
+      specHash: spec === undefined ? undefined : specHash(spec),
+      bundle: state.bundle,
+      version: `revision ${state.revision}`,
+      // ECS rolls the service's newest deployment out; until it completes, it is "updating".
+      rollingOut: state.status === "updating",
+    };
+  });
 }
 
 /** One API of the environment, with its spec read back from its task definition. */

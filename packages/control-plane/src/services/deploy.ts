@@ -20,16 +20,10 @@
  *   out (status `updating`) is refused with "X is updating (override with --force)"; an unchanged
  *   API is never refused.
  */
-import {
-  ConfigError,
-  isForwardedAwsVariable,
-  parseApiConfig,
-  specHash,
-  type ApiSpec,
-  type Diagnostic,
-} from "@axon/config";
+import { isForwardedAwsVariable, specHash, type ApiSpec, type Diagnostic } from "@axon/config";
 import type { ApiStatus, DeployRequest, DeployResponse, DeployResult } from "../contract/index.js";
-import { BundleStore, projectHas } from "../bundles/bundle-store.js";
+import type { BundleStore } from "../bundles/bundle-store.js";
+import { apiUpdating, CONFIG_ENDPOINT_TAKEN, type DeployPlan } from "../engines/api-engine.js";
 import { DomainError } from "../errors.js";
 import { sampleCurl } from "./example-curl.js";
 import type { EventSink } from "../events/event-sink.js";
@@ -53,13 +47,12 @@ export interface DeployDeps {
   signal?: AbortSignal;
 }
 
-export async function deployApis(
-  deps: DeployDeps,
-  request: DeployRequest,
-): Promise<DeployResponse> {
-  const { store, bundles, secrets } = deps;
+/** Applies `plan` (made by `planDeploy`, which parsed and validated the request) locally. */
+export async function deployApis(deps: DeployDeps, plan: DeployPlan): Promise<DeployResponse> {
+  const { store, secrets } = deps;
+  const { request, projectDir } = plan;
+  const parsed = { apis: plan.apis.map((api) => api.spec) };
   const progress = deps.onProgress ?? ((): void => {});
-  const { projectDir, parsed } = await readDeployRequest(bundles, request);
 
   // What this engine cannot run (accelerators it lacks) is refused before anything is built;
   // what has no meaning on it is said.
@@ -159,44 +152,7 @@ export async function deployApis(
     });
   }
   const moved = replacedFromElsewhere(plans, request);
-  return { results, warnings: [...parsed.deprecations, ...engineWarnings, ...moved] };
-}
-
-/** A deploy request's project, unpacked, and its config, parsed against it (any engine). */
-export async function readDeployRequest(
-  bundles: BundleStore,
-  request: DeployRequest,
-): Promise<{ projectDir: string; parsed: ReturnType<typeof parseApiConfig> }> {
-  assertDeployRequest(request);
-  BundleStore.assertSha(request.bundle);
-  if (!bundles.has(request.bundle)) {
-    throw new DomainError("bundle.not_found", `bundle ${request.bundle} has not been uploaded`, {
-      status: 404,
-      hint: "upload it with PUT /v1/bundles/<sha256> before deploying (the CLI does this for you)",
-    });
-  }
-  const projectDir = await bundles.unpack(request.bundle);
-
-  let parsed: ReturnType<typeof parseApiConfig>;
-  try {
-    parsed = parseApiConfig(request.config, request.configFileName, {
-      fileExists: (rel) => projectHas(projectDir, rel),
-    });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      throw new DomainError(
-        "config.invalid",
-        `${request.configFileName} is not a valid API configuration`,
-        {
-          diagnostics: error.diagnostics,
-          hint: "fix the fields listed and deploy again; `axon validate` checks a config without deploying",
-        },
-      );
-    }
-    throw error;
-  }
-
-  return { projectDir, parsed };
+  return { results, warnings: [...plan.warnings, ...engineWarnings, ...moved] };
 }
 
 /**
@@ -281,15 +237,7 @@ function assertNotUpdating(deps: DeployDeps, existing: ApiRecord | undefined): v
   // A version that was fully rolled out is not "still rolling out" while its replicas come back
   // after a control-plane restart: only a version that never went live is.
   if (existing.liveVersionId === existing.currentVersion.id) return;
-  const name = existing.name;
-  throw new DomainError(
-    "api.updating",
-    `${name} is updating (override with --force): its version ${existing.currentVersion.id} is still rolling out`,
-    {
-      status: 409,
-      hint: `wait until \`axon get ${name}\` shows it live and deploy again, or deploy with --force to replace the version rolling out now`,
-    },
-  );
+  throw apiUpdating(existing.name, existing.currentVersion.id);
 }
 
 /** `work`, unless the client goes away first: then the deploy fails and records nothing. */
@@ -374,19 +322,6 @@ function acceptedCredentials(given: Record<string, string> | undefined): Record<
   return accepted;
 }
 
-function assertDeployRequest(request: DeployRequest): void {
-  const problems: string[] = [];
-  if (typeof request.config !== "string")
-    problems.push("config must be the YAML text of the config file");
-  if (typeof request.configFileName !== "string" || request.configFileName === "")
-    problems.push("configFileName must be a non-empty string");
-  if (typeof request.bundle !== "string")
-    problems.push("bundle must be the sha256 of an uploaded bundle");
-  if (problems.length > 0) {
-    throw new DomainError("request.invalid", `invalid deploy request: ${problems.join("; ")}`);
-  }
-}
-
 function assertEndpointsFree(store: StateStore, apis: ApiSpec[], fileName: string): void {
   const names = new Set(apis.map((a) => a.name));
   const taken = new Map<string, string>();
@@ -398,7 +333,7 @@ function assertEndpointsFree(store: StateStore, apis: ApiSpec[], fileName: strin
     const owner = taken.get(api.networking.endpoint);
     if (owner !== undefined) {
       throw new DomainError(
-        "config.endpoint_taken",
+        CONFIG_ENDPOINT_TAKEN,
         `${fileName}: ${api.name}: networking.endpoint ${api.networking.endpoint} is already used by api ${owner}`,
         {
           hint: `choose another networking.endpoint, or delete ${owner} with \`axon delete ${owner}\``,

@@ -1,15 +1,11 @@
 import type { FastifyInstance } from "fastify";
-import { summarizeApi } from "../../reconcile/status.js";
-import { listAwsApis } from "../../services/aws-apis.js";
-import { awsApisDeps } from "../cluster-deps.js";
-import type { RouteContext } from "../context.js";
-import { targetEnvironment } from "../environment-guard.js";
 import type { ApiListResponse } from "../../contract/index.js";
+import { engineFor } from "../../engines/engine-for.js";
+import type { RouteContext } from "../context.js";
 
+/** `GET /v1/apis`: the APIs of the target environment (`Axon-Env`, else the default one). */
 export function registerListApisRoute(app: FastifyInstance, context: RouteContext): void {
-  app.get("/v1/apis", async (request): Promise<ApiListResponse> => {
-    const env = targetEnvironment(context, request);
-    if (env.provider === "aws") return listAwsApis(awsApisDeps(context, request), env.record);
-    return { apis: context.store.listApis().map((api) => summarizeApi(api, context.provider)) };
-  });
+  app.get("/v1/apis", async (request): Promise<ApiListResponse> =>
+    engineFor(context, request).list(),
+  );
 }
