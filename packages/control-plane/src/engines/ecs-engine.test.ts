@@ -14,7 +14,7 @@ import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { BundleStore } from "../bundles/bundle-store.js";
 import type { DeployRequest, ErrorBody } from "../contract/index.js";
 import { DomainError, toErrorBody } from "../errors.js";
-import { createMotoCluster } from "../providers/aws/testing/moto-cluster.js";
+import { createMotoCluster, MOTO_IMAGE } from "../providers/aws/testing/moto-cluster.js";
 import { motoAvailable, startMoto, type MotoServer } from "../providers/aws/testing/moto-server.js";
 import { StateStore } from "../state/store.js";
 import { API_UPDATING, CONFIG_ENDPOINT_TAKEN, type ApiEngine } from "./api-engine.js";
@@ -170,6 +170,21 @@ describe.skipIf(!HAS_MOTO)(
         "max_upscale_factor",
       ]);
       expect(warnings[0]?.path).toBe("iris.autoscaling.max_upscale_factor");
+
+      // And get shows the same one knob note (not the five defaults), and the runtime ECS runs
+      const detail = await target.engine.describe("iris", {});
+      expect(detail.notes?.filter((note) => / has no AWS setting/.test(note))).toEqual([
+        expect.stringMatching(/^max_upscale_factor 3 has no AWS setting/),
+      ]);
+      expect(detail.runtime).toEqual({
+        engine: "ecs",
+        image: MOTO_IMAGE,
+        fargate: { vcpu: 0.25, memoryGb: 0.5 },
+        taskDefinitionRevision: 1,
+        // moto keeps no default capacity provider strategy from the stack (AWS does)
+        capacityProviders: [],
+      });
+      expect(detail.versions).toEqual([]);
     }, 120_000);
   },
 );

@@ -11,6 +11,7 @@
  */
 import {
   canonicalizeEndpoint,
+  parseApiConfig,
   specHash,
   specToYaml,
   type ApiSpec,
@@ -25,6 +26,7 @@ import type {
   DeleteResponse,
   DeployResponse,
   DeployResult,
+  EcsRuntime,
 } from "../contract/index.js";
 import { DomainError } from "../errors.js";
 import { clusterRefs, type EcsApiDeps } from "../providers/aws/api-names.js";
@@ -202,20 +204,38 @@ export async function describeAwsApi(
   options: { since?: Date; now?: Date } = {},
 ): Promise<ApiDetail> {
   const ecs = await connectAwsEnvironment(deps, record);
-  const { describeAwsApis, describeAwsApiSpec } = await import("../providers/aws/api-status.js");
-  const [state] = await describeAwsApis(ecs, [name]);
+  const { describeAwsApis } = await import("../providers/aws/api-status.js");
+  // The describe reads the spec back from the task definition once, into `specs`.
+  const specs = new Map<string, ApiSpec | undefined>();
+  const [state] = await describeAwsApis(ecs, [name], { specs });
   if (state === undefined) throw notFound(record, name);
-  const spec = await describeAwsApiSpec(ecs, state);
+  const spec = specs.get(state.taskDefinitionArn);
   const { planApiScaling } = await import("../providers/aws/api-scaling.js");
   const { fargateSize } = await import("../providers/aws/api-task-definition.js");
   const notes: string[] = [];
   if (spec !== undefined) {
-    const size = fargateSize(spec);
+    // Knobs left at their defaults have nothing to say: only those the config changed.
+    const defaults = defaultScaling();
     notes.push(
-      `each replica is a Fargate task of ${size.cpu / 1024} vCPU and ${size.memory / 1024} GB (task definition revision ${state.revision})`,
-      ...planApiScaling(spec, ecs.refs).notes,
+      ...planApiScaling(spec, ecs.refs).notes.filter((note) => {
+        const knob = /^[a-z_]+/.exec(note)?.[0] ?? "";
+        return (
+          !(knob in defaults) ||
+          spec.autoscaling[knob as ScalingKnob] !== defaults[knob as ScalingKnob]
+        );
+      }),
     );
   }
+  const size = spec === undefined ? undefined : fargateSize(spec);
+  const runtime: EcsRuntime = {
+    engine: "ecs",
+    ...(await taskDefinitionImage(ecs, state.taskDefinitionArn)),
+    ...(size === undefined
+      ? {}
+      : { fargate: { vcpu: size.cpu / 1024, memoryGb: size.memory / 1024 } }),
+    taskDefinitionRevision: state.revision,
+    capacityProviders: await clusterCapacityProviders(ecs),
+  };
   if (state.rollout !== undefined) {
     notes.push(
       `rollout ${state.rollout.state}: ${state.rollout.stage}${state.rollout.reason === undefined ? "" : ` (${state.rollout.reason})`}`,
@@ -230,28 +250,55 @@ export async function describeAwsApi(
     spec: spec === undefined ? {} : { ...spec },
     specYaml: spec === undefined ? "" : specToYaml(spec),
     exampleCurl: exampleCurl(state.endpoint, null),
-    environment: {
-      key: null,
-      python: "python3 (the replica image's)",
-      basePython: "python3",
-      baseVersion: null,
-      isolated: false,
-      packages: 0,
-      distributions: [],
-    },
-    versions: [
-      {
-        id: `revision ${state.revision}`,
-        createdAt: state.lastUpdated,
-        specHash: state.specHash ?? "",
-        bundle: state.bundle ?? "",
-        liveAt: state.status === "live" ? state.lastUpdated : null,
-        current: true,
-      },
-    ],
+    runtime,
+    // Versions on ECS are its task definition revisions: not listed here yet (issue 25).
+    versions: [],
     events: state.events,
     notes,
   };
+}
+
+type ScalingKnob = keyof ApiSpec["autoscaling"];
+
+/** The autoscaling settings of a config that sets none (the schema's defaults). */
+function defaultScaling(): ApiSpec["autoscaling"] {
+  const [spec] = parseApiConfig(
+    "- name: defaults\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: p.py\n",
+    "defaults.yaml",
+  ).apis;
+  if (spec === undefined) throw new Error("a config of one API parsed to none");
+  return spec.autoscaling;
+}
+
+/** The replica image of a task definition (one DescribeTaskDefinition); `{}` when it has none. */
+async function taskDefinitionImage(ecs: EcsApiDeps, arn: string): Promise<{ image?: string }> {
+  if (arn === "") return {};
+  const { callAws } = await import("../providers/aws/cluster-stack.js");
+  const { REPLICA_CONTAINER } = await import("../providers/aws/api-names.js");
+  const output = await callAws(ecs, "ecs:DescribeTaskDefinition", () =>
+    ecs.ports.ecs.describeTaskDefinition({ taskDefinition: arn }),
+  );
+  const containers = output.taskDefinition?.containerDefinitions ?? [];
+  const image = (containers.find((c) => c.name === REPLICA_CONTAINER) ?? containers[0])?.image;
+  return image === undefined ? {} : { image };
+}
+
+/**
+ * The capacity providers of the cluster's default strategy, which places every API's tasks (the
+ * services set no strategy of their own): "when you call the CreateService or RunTask APIs with no
+ * capacity provider strategy or launch type specified, the default capacity provider strategy for
+ * the cluster is used" —
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PutClusterCapacityProviders.html
+ */
+async function clusterCapacityProviders(ecs: EcsApiDeps): Promise<string[]> {
+  const { callAws } = await import("../providers/aws/cluster-stack.js");
+  const output = await callAws(ecs, "ecs:DescribeClusters", () =>
+    ecs.ports.ecs.describeClusters({ clusters: [ecs.refs.clusterName] }),
+  );
+  const strategy = output.clusters?.[0]?.defaultCapacityProviderStrategy ?? [];
+  return strategy.flatMap((item) =>
+    item.capacityProvider === undefined ? [] : [item.capacityProvider],
+  );
 }
 
 /**

@@ -51,7 +51,10 @@ export function describeApi(
     spec: { ...spec },
     specYaml: specToYaml(spec),
     exampleCurl: exampleCurl(summary.endpoint, api.currentVersion.projectPath),
-    environment: context.provider.describeArtifact(api.currentVersion.artifact),
+    runtime: {
+      engine: "local",
+      python: context.provider.describeArtifact(api.currentVersion.artifact),
+    },
     versions: context.store.listVersions(api.name).map((v) => ({
       id: v.id,
       createdAt: v.createdAt,
