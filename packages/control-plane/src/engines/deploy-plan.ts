@@ -8,7 +8,7 @@
 import { ConfigError, parseApiConfig, specHash, type ParsedApiConfig } from "@axon/config";
 import { BundleStore, projectHas } from "../bundles/bundle-store.js";
 import { LOCAL_ENVIRONMENT, type DeployRequest } from "../contract/index.js";
-import { DomainError } from "../errors.js";
+import { DomainError, REQUEST_INVALID } from "../errors.js";
 import {
   apiUpdating,
   CONFIG_ENDPOINT_TAKEN,
@@ -18,6 +18,12 @@ import {
   type PlannedApi,
 } from "./api-engine.js";
 import { userSetFields } from "./set-fields.js";
+
+/** The deploy names a bundle that was not uploaded (404). */
+export const BUNDLE_NOT_FOUND = "bundle.not_found";
+
+/** The config is not a valid API configuration; `diagnostics` say where (400). */
+export const CONFIG_INVALID = "config.invalid";
 
 /**
  * Reads and validates a deploy request against the uploaded bundle and the target environment as
@@ -90,7 +96,7 @@ async function readDeployRequest(
   assertDeployRequest(request);
   BundleStore.assertSha(request.bundle);
   if (!bundles.has(request.bundle)) {
-    throw new DomainError("bundle.not_found", `bundle ${request.bundle} has not been uploaded`, {
+    throw new DomainError(BUNDLE_NOT_FOUND, `bundle ${request.bundle} has not been uploaded`, {
       status: 404,
       hint: "upload it with PUT /v1/bundles/<sha256> before deploying (the CLI does this for you)",
     });
@@ -105,7 +111,7 @@ async function readDeployRequest(
   } catch (error) {
     if (error instanceof ConfigError) {
       throw new DomainError(
-        "config.invalid",
+        CONFIG_INVALID,
         `${request.configFileName} is not a valid API configuration`,
         {
           diagnostics: error.diagnostics,
@@ -128,6 +134,6 @@ function assertDeployRequest(request: DeployRequest): void {
   if (typeof request.bundle !== "string")
     problems.push("bundle must be the sha256 of an uploaded bundle");
   if (problems.length > 0) {
-    throw new DomainError("request.invalid", `invalid deploy request: ${problems.join("; ")}`);
+    throw new DomainError(REQUEST_INVALID, `invalid deploy request: ${problems.join("; ")}`);
   }
 }

@@ -4,7 +4,7 @@
  */
 import { isForwardedAwsVariable } from "@axon/config";
 import { AWS_SETTINGS_HEADER, ENV_HEADER } from "../contract/index.js";
-import { DomainError } from "../errors.js";
+import { DomainError, REQUEST_INVALID } from "../errors.js";
 import { resolveEnvironment } from "../services/environments.js";
 import type { ApiEngine } from "./api-engine.js";
 import { EcsEngine, type EcsEngineDeps } from "./ecs-engine.js";
@@ -46,11 +46,9 @@ export function awsSettingsOf(request: EngineRequest): Record<string, string> {
   try {
     value = JSON.parse(Buffer.from(header, "base64").toString("utf8"));
   } catch (error) {
-    throw new DomainError(
-      "request.invalid",
-      `the ${AWS_SETTINGS_HEADER} header is not base64 JSON`,
-      { cause: error },
-    );
+    throw new DomainError(REQUEST_INVALID, `the ${AWS_SETTINGS_HEADER} header is not base64 JSON`, {
+      cause: error,
+    });
   }
   const settings: Record<string, string> = {};
   if (typeof value !== "object" || value === null) return settings;

@@ -37,6 +37,12 @@ import type {
   DescribeOptions,
 } from "./api-engine.js";
 
+/** The API has no `monitoring` to pin a baseline for (400). */
+export const MONITORING_OFF = "monitoring.off";
+
+/** The API made no prediction in the last hour to pin (400). */
+export const MONITORING_NO_PREDICTIONS = "monitoring.no_predictions";
+
 /** What the local engine works with: the daemon's store, provider, queue and loops. */
 export interface LocalEngineDeps {
   store: StateStore;
@@ -161,18 +167,14 @@ export class LocalEngine implements ApiEngine {
     const api = requireApi(this.#deps, name);
     const monitoring = this.#deps.monitoring;
     if (monitoring === undefined || monitoringOf(api) === undefined) {
-      throw new DomainError(
-        "monitoring.off",
-        `${api.name} has no monitoring to pin a baseline for`,
-        {
-          hint: "add `monitoring: {model_type: classification}` (or regression, with `key` for a field of the response) to its config and deploy",
-        },
-      );
+      throw new DomainError(MONITORING_OFF, `${api.name} has no monitoring to pin a baseline for`, {
+        hint: "add `monitoring: {model_type: classification}` (or regression, with `key` for a field of the response) to its config and deploy",
+      });
     }
     const tally = monitoring.pinBaseline(api, new Date());
     if (tally.count === 0) {
       throw new DomainError(
-        "monitoring.no_predictions",
+        MONITORING_NO_PREDICTIONS,
         `${api.name} has made no prediction in the last hour to pin`,
         { hint: "send it some traffic, then pin the baseline" },
       );

@@ -37,7 +37,14 @@ import { monitoringFromTallies, summarize } from "../monitoring/summary.js";
 import { emptyTally, mergeTally } from "../replica/prediction-recorder.js";
 import type { EnvironmentRecord } from "../state/store.js";
 import type { DeployedApi, DeployPlan } from "../engines/api-engine.js";
+import { API_NOT_FOUND } from "./describe-api.js";
 import { exampleCurl, sampleCurl } from "./example-curl.js";
+
+/** The AWS environment's cluster stack does not exist (404). */
+export const ENV_NO_CLUSTER = "env.no_cluster";
+
+/** The AWS environment's cluster stack is in a state APIs cannot use (409). */
+export const ENV_CLUSTER_NOT_READY = "env.cluster_not_ready";
 
 export interface AwsApisDeps {
   bundles: BundleStore;
@@ -77,7 +84,7 @@ export async function connectAwsEnvironment(
   );
   if (stack === undefined) {
     throw new DomainError(
-      "env.no_cluster",
+      ENV_NO_CLUSTER,
       `environment ${record.name} has no cluster: stack ${record.stackName} does not exist in ${record.region}`,
       {
         status: 404,
@@ -87,7 +94,7 @@ export async function connectAwsEnvironment(
   }
   if (!USABLE.has(stack.status)) {
     throw new DomainError(
-      "env.cluster_not_ready",
+      ENV_CLUSTER_NOT_READY,
       `the cluster of environment ${record.name} is not usable: stack ${record.stackName} is ${stack.status}${stack.statusReason === undefined ? "" : ` (${stack.statusReason})`}`,
       {
         status: 409,
@@ -404,7 +411,7 @@ function summaryOf(state: {
 
 function notFound(record: EnvironmentRecord, name: string): DomainError {
   return new DomainError(
-    "api.not_found",
+    API_NOT_FOUND,
     `there is no API named ${name} in environment ${record.name}`,
     { status: 404, hint: `axon get --env ${record.name} lists its APIs` },
   );

@@ -24,12 +24,21 @@ import { isForwardedAwsVariable, specHash, type ApiSpec, type Diagnostic } from 
 import type { ApiStatus, DeployRequest, DeployResponse, DeployResult } from "../contract/index.js";
 import type { BundleStore } from "../bundles/bundle-store.js";
 import { apiUpdating, CONFIG_ENDPOINT_TAKEN, type DeployPlan } from "../engines/api-engine.js";
-import { DomainError } from "../errors.js";
+import { DomainError, REQUEST_INVALID } from "../errors.js";
 import { sampleCurl } from "./example-curl.js";
 import type { EventSink } from "../events/event-sink.js";
 import type { Artifact, Provider } from "../providers/provider.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { ApiRecord, StateStore } from "../state/store.js";
+
+/** An API of the config was deleted while its deploy ran; nothing was deployed (409). */
+export const API_DELETED_DURING_DEPLOY = "api.deleted_during_deploy";
+
+/** The deploy's client went away before anything was recorded (499). */
+export const DEPLOY_CANCELLED = "deploy.cancelled";
+
+/** The config asks for what this engine cannot run (422). */
+export const CONFIG_UNSUPPORTED = "config.unsupported";
 
 export interface DeployDeps {
   store: StateStore;
@@ -197,7 +206,7 @@ function planApi(
   const existing = deps.store.getApi(spec.name);
   if (startedFromCreatedAt !== undefined && existing?.createdAt !== startedFromCreatedAt) {
     throw new DomainError(
-      "api.deleted_during_deploy",
+      API_DELETED_DURING_DEPLOY,
       `api ${spec.name} was deleted while this deploy was running; nothing was deployed`,
       {
         status: 409,
@@ -264,10 +273,10 @@ async function untilCancelled<T>(deps: DeployDeps, apis: ApiSpec[], work: Promis
 function cancelled(deps: DeployDeps, apis: ApiSpec[]): DomainError {
   for (const spec of apis) {
     if (deps.store.getApi(spec.name) === undefined) continue;
-    deps.events.emit({ kind: "deploy.cancelled", api: spec.name });
+    deps.events.emit({ kind: DEPLOY_CANCELLED, api: spec.name });
   }
   return new DomainError(
-    "deploy.cancelled",
+    DEPLOY_CANCELLED,
     "the deploy was cancelled (its client disconnected) before anything was recorded; nothing changed",
     { status: 499 },
   );
@@ -284,7 +293,7 @@ function checkOnEngine(deps: DeployDeps, apis: ApiSpec[], file: string): Diagnos
   }
   if (errors.length > 0) {
     throw new DomainError(
-      "config.unsupported",
+      CONFIG_UNSUPPORTED,
       `${file} asks for what this cluster cannot run; nothing was deployed`,
       {
         status: 422,
@@ -308,12 +317,12 @@ function sameArtifact(a: Artifact | undefined, b: Artifact): boolean {
 function acceptedCredentials(given: Record<string, string> | undefined): Record<string, string> {
   if (given === undefined || given === null) return {};
   if (typeof given !== "object")
-    throw new DomainError("request.invalid", "credentials must be an object of strings");
+    throw new DomainError(REQUEST_INVALID, "credentials must be an object of strings");
   const accepted: Record<string, string> = {};
   for (const [name, value] of Object.entries(given)) {
     if (!isForwardedAwsVariable(name) || typeof value !== "string") {
       throw new DomainError(
-        "request.invalid",
+        REQUEST_INVALID,
         `credentials may only hold AWS settings as strings (got ${name})`,
       );
     }
