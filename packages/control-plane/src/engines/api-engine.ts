@@ -9,14 +9,12 @@
  * silent fallback to another engine's data (after cortex's `ErrorOperationIsOnlySupportedForKind`,
  * cortexlabs/cortex:pkg/operator/resources/errors.go).
  */
-import type { ApiSpec, Diagnostic } from "@axon/config";
 import type {
   ApiDetail,
   ApiListResponse,
   ApiVersion,
   BaselineResponse,
   DeleteResponse,
-  DeployRequest,
   DeployResponse,
   EngineNotSupportedCode,
   RollbackResponse,
@@ -24,6 +22,7 @@ import type {
 import { DomainError } from "../errors.js";
 import type { EventSubscriber } from "../events/event-sink.js";
 import type { LogSource } from "../providers/provider.js";
+import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
 
 /** The engines there are; shown in messages and in `ApiDetail.runtime.engine`. */
 export type EngineName = "local" | "ecs";
@@ -57,47 +56,11 @@ export interface ApiEventFeed {
   subscribe(listener: EventSubscriber): () => void;
 }
 
-/** One API of the config, as `planDeploy` (./deploy-plan.ts) found it. */
-export interface PlannedApi {
-  spec: ApiSpec;
-  /** `specHash(spec)`: what "unchanged" is decided by, on either engine. */
-  hash: string;
-  /** The fields the user wrote (dotted paths): knob warnings are said for these only. */
-  setFields: ReadonlySet<string>;
-  /** The API as the target environment runs it now; undefined: this deploy creates it. */
-  deployed: DeployedApi | undefined;
-}
-
-export interface DeployPlan {
-  request: DeployRequest;
-  /** The uploaded project, unpacked (the local engine builds its environment from it). */
-  projectDir: string;
-  apis: PlannedApi[];
-  /** Said with the result: old Cortex spellings that were mapped. */
-  warnings: Diagnostic[];
-  /** `--force`: replace a version that is still rolling out. */
-  force: boolean;
-}
-
-/** What a deploy plan needs to know of an API the environment runs now. */
-export interface DeployedApi {
-  name: string;
-  /** Its canonical `networking.endpoint` path (`/iris`). */
-  endpoint: string;
-  /** The spec hash and bundle of the version it runs (or rolls out) now. */
-  specHash: string | undefined;
-  bundle: string | undefined;
-  /** That version, as `get` names it (`v-…` locally, `revision N` on ECS). */
-  version: string;
-  /** True while that version has not rolled out yet: changing it then needs `--force`. */
-  rollingOut: boolean;
-}
-
 export interface ApiEngine {
   readonly name: EngineName;
   /** The environment this engine acts on (`local`, or an AWS environment's name). */
   readonly environment: string;
-  /** Applies a plan made by `planDeploy` (./deploy-plan.ts): both engines apply the same type. */
+  /** Applies a plan made by `planDeploy` (services/deploy-plan.ts): both engines apply the same type. */
   deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse>;
   list(): Promise<ApiListResponse>;
   /** The environment's APIs as a deploy plan needs them (endpoints, hashes, rollouts). */
@@ -128,24 +91,3 @@ export function engineNotSupported(
     { status: 501, hint },
   );
 }
-
-/** The code of a deploy refused because an API of the config is still rolling out. */
-export const API_UPDATING = "api.updating";
-
-/**
- * `name` is rolling out `version`: a change needs `--force` (Cortex's rule), 409. `envFlag` is
- * what the hint's commands need to reach the environment (` --env prod`; empty for the default).
- */
-export function apiUpdating(name: string, version: string, envFlag = ""): DomainError {
-  return new DomainError(
-    API_UPDATING,
-    `${name} is updating (override with --force): its version ${version} is still rolling out`,
-    {
-      status: 409,
-      hint: `wait until \`axon get ${name}${envFlag}\` shows it live and deploy again, or deploy with --force to replace the version rolling out now`,
-    },
-  );
-}
-
-/** The code of a deploy refused because another API of the environment serves the endpoint. */
-export const CONFIG_ENDPOINT_TAKEN = "config.endpoint_taken";

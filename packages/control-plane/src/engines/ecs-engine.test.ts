@@ -17,8 +17,8 @@ import { DomainError, toErrorBody } from "../errors.js";
 import { createMotoCluster, MOTO_IMAGE } from "../providers/aws/testing/moto-cluster.js";
 import { motoAvailable, startMoto, type MotoServer } from "../providers/aws/testing/moto-server.js";
 import { StateStore } from "../state/store.js";
-import { API_UPDATING, CONFIG_ENDPOINT_TAKEN, type ApiEngine } from "./api-engine.js";
-import { planDeploy } from "./deploy-plan.js";
+import { API_UPDATING, CONFIG_ENDPOINT_TAKEN, planDeploy } from "../services/deploy-plan.js";
+import type { ApiEngine } from "./api-engine.js";
 import { engineFor, type EngineContext } from "./engine-for.js";
 
 const HAS_MOTO = motoAvailable();

@@ -30,11 +30,10 @@ import {
   type ApiEngine,
   type ApiEventFeed,
   type ApiLogStream,
-  type DeployPlan,
   type DeployRun,
-  type DeployedApi,
   type DescribeOptions,
 } from "./api-engine.js";
+import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
 
 /** A plain request (list, get, logs) gets this long. */
 const PLAIN_REQUEST_MS = 60_000;

@@ -31,11 +31,10 @@ import type {
   ApiEngine,
   ApiEventFeed,
   ApiLogStream,
-  DeployPlan,
   DeployRun,
-  DeployedApi,
   DescribeOptions,
 } from "./api-engine.js";
+import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
 
 /** The API has no `monitoring` to pin a baseline for (400). */
 export const MONITORING_OFF = "monitoring.off";

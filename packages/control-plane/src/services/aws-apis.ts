@@ -36,7 +36,7 @@ import type { LogSource } from "../providers/provider.js";
 import { monitoringFromTallies, summarize } from "../monitoring/summary.js";
 import { emptyTally, mergeTally } from "../replica/prediction-recorder.js";
 import type { EnvironmentRecord } from "../state/store.js";
-import type { DeployedApi, DeployPlan } from "../engines/api-engine.js";
+import type { DeployedApi, DeployPlan } from "./deploy-plan.js";
 import { API_NOT_FOUND } from "./describe-api.js";
 import { exampleCurl, sampleCurl } from "./example-curl.js";
 

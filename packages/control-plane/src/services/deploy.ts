@@ -23,7 +23,7 @@
 import { isForwardedAwsVariable, specHash, type ApiSpec, type Diagnostic } from "@axon/config";
 import type { ApiStatus, DeployRequest, DeployResponse, DeployResult } from "../contract/index.js";
 import type { BundleStore } from "../bundles/bundle-store.js";
-import { apiUpdating, CONFIG_ENDPOINT_TAKEN, type DeployPlan } from "../engines/api-engine.js";
+import { apiUpdating, CONFIG_ENDPOINT_TAKEN, type DeployPlan } from "./deploy-plan.js";
 import { DomainError, REQUEST_INVALID } from "../errors.js";
 import { sampleCurl } from "./example-curl.js";
 import type { EventSink } from "../events/event-sink.js";

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ServerResponse } from "node:http";
 import type { DeployRequest, DeployResponse, DeployStreamLine } from "../../contract/index.js";
-import { planDeploy } from "../../engines/deploy-plan.js";
+import { planDeploy } from "../../services/deploy-plan.js";
 import { engineFor } from "../../engines/engine-for.js";
 import { toErrorBody } from "../../errors.js";
 import type { RouteContext } from "../context.js";

@@ -5,18 +5,17 @@
  * (after aws-cdk-cli's shared pre-steps in `deploy-stack.ts`, and wrangler's d1
  * `execute.ts`: validate once, then local or remote to one result type).
  */
-import { ConfigError, parseApiConfig, specHash, type ParsedApiConfig } from "@axon/config";
+import {
+  ConfigError,
+  parseApiConfig,
+  specHash,
+  type ApiSpec,
+  type Diagnostic,
+  type ParsedApiConfig,
+} from "@axon/config";
 import { BundleStore, projectHas } from "../bundles/bundle-store.js";
 import { LOCAL_ENVIRONMENT, type DeployRequest } from "../contract/index.js";
 import { DomainError, REQUEST_INVALID } from "../errors.js";
-import {
-  apiUpdating,
-  CONFIG_ENDPOINT_TAKEN,
-  type ApiEngine,
-  type DeployedApi,
-  type DeployPlan,
-  type PlannedApi,
-} from "./api-engine.js";
 import { userSetFields } from "./set-fields.js";
 
 /** The deploy names a bundle that was not uploaded (404). */
@@ -24,6 +23,69 @@ export const BUNDLE_NOT_FOUND = "bundle.not_found";
 
 /** The config is not a valid API configuration; `diagnostics` say where (400). */
 export const CONFIG_INVALID = "config.invalid";
+
+/** One API of the config, as `planDeploy` found it. */
+export interface PlannedApi {
+  spec: ApiSpec;
+  /** `specHash(spec)`: what "unchanged" is decided by, on either engine. */
+  hash: string;
+  /** The fields the user wrote (dotted paths): knob warnings are said for these only. */
+  setFields: ReadonlySet<string>;
+  /** The API as the target environment runs it now; undefined: this deploy creates it. */
+  deployed: DeployedApi | undefined;
+}
+
+export interface DeployPlan {
+  request: DeployRequest;
+  /** The uploaded project, unpacked (the local engine builds its environment from it). */
+  projectDir: string;
+  apis: PlannedApi[];
+  /** Said with the result: old Cortex spellings that were mapped. */
+  warnings: Diagnostic[];
+  /** `--force`: replace a version that is still rolling out. */
+  force: boolean;
+}
+
+/** What a deploy plan needs to know of an API the environment runs now. */
+export interface DeployedApi {
+  name: string;
+  /** Its canonical `networking.endpoint` path (`/iris`). */
+  endpoint: string;
+  /** The spec hash and bundle of the version it runs (or rolls out) now. */
+  specHash: string | undefined;
+  bundle: string | undefined;
+  /** That version, as `get` names it (`v-…` locally, `revision N` on ECS). */
+  version: string;
+  /** True while that version has not rolled out yet: changing it then needs `--force`. */
+  rollingOut: boolean;
+}
+
+/** Where a plan is checked: an engine's environment and what it runs now (`ApiEngine`). */
+export interface DeployTarget {
+  readonly environment: string;
+  deployed(): Promise<DeployedApi[]>;
+}
+
+/** The code of a deploy refused because an API of the config is still rolling out. */
+export const API_UPDATING = "api.updating";
+
+/**
+ * `name` is rolling out `version`: a change needs `--force` (Cortex's rule), 409. `envFlag` is
+ * what the hint's commands need to reach the environment (` --env prod`; empty for the default).
+ */
+export function apiUpdating(name: string, version: string, envFlag = ""): DomainError {
+  return new DomainError(
+    API_UPDATING,
+    `${name} is updating (override with --force): its version ${version} is still rolling out`,
+    {
+      status: 409,
+      hint: `wait until \`axon get ${name}${envFlag}\` shows it live and deploy again, or deploy with --force to replace the version rolling out now`,
+    },
+  );
+}
+
+/** The code of a deploy refused because another API of the environment serves the endpoint. */
+export const CONFIG_ENDPOINT_TAKEN = "config.endpoint_taken";
 
 /**
  * Reads and validates a deploy request against the uploaded bundle and the target environment as
@@ -34,7 +96,7 @@ export const CONFIG_INVALID = "config.invalid";
  */
 export async function planDeploy(
   deps: { bundles: BundleStore },
-  engine: Pick<ApiEngine, "deployed" | "environment">,
+  engine: DeployTarget,
   request: DeployRequest,
 ): Promise<DeployPlan> {
   const { projectDir, parsed } = await readDeployRequest(deps.bundles, request);
