@@ -61,6 +61,9 @@ export async function deployApis(deps: DeployDeps, plan: DeployPlan): Promise<De
   const { store, secrets } = deps;
   const { request, projectDir } = plan;
   const parsed = { apis: plan.apis.map((api) => api.spec) };
+  // The plan hashed each spec once; every check below and the version record use that hash.
+  const hashes = new Map(plan.apis.map((api) => [api.spec, api.hash]));
+  const hashOf = (spec: ApiSpec): string => hashes.get(spec) ?? specHash(spec);
   const progress = deps.onProgress ?? ((): void => {});
 
   // What this engine cannot run (accelerators it lacks) is refused before anything is built;
@@ -76,7 +79,7 @@ export async function deployApis(deps: DeployDeps, plan: DeployPlan): Promise<De
   if (!force) {
     for (const spec of parsed.apis) {
       const existing = startedFrom.get(spec.name);
-      if (changesVersion(deps, request, spec, specHash(spec), existing, credentials)) {
+      if (changesVersion(deps, request, spec, hashOf(spec), existing, credentials)) {
         assertNotUpdating(deps, existing);
       }
     }
@@ -106,7 +109,15 @@ export async function deployApis(deps: DeployDeps, plan: DeployPlan): Promise<De
   // From here to the end: no `await`. The checks below and the recording are one atomic stretch.
   if (deps.signal?.aborted === true) throw cancelled(deps, parsed.apis);
   const plans = parsed.apis.map((spec) =>
-    planApi(deps, request, spec, artifact, credentials, startedFrom.get(spec.name)?.createdAt),
+    planApi(
+      deps,
+      request,
+      spec,
+      hashOf(spec),
+      artifact,
+      credentials,
+      startedFrom.get(spec.name)?.createdAt,
+    ),
   );
   assertEndpointsFree(store, parsed.apis, request.configFileName);
   if (!force) for (const plan of plans) if (plan.changed) assertNotUpdating(deps, plan.existing);
@@ -198,11 +209,11 @@ function planApi(
   deps: DeployDeps,
   request: DeployRequest,
   spec: ApiSpec,
+  hash: string,
   artifact: Artifact,
   credentials: Record<string, string>,
   startedFromCreatedAt: string | undefined,
 ): ApiPlan {
-  const hash = specHash(spec);
   const existing = deps.store.getApi(spec.name);
   if (startedFromCreatedAt !== undefined && existing?.createdAt !== startedFromCreatedAt) {
     throw new DomainError(
