@@ -82,7 +82,8 @@ function envRecord(home: string, key: string): EnvRecord {
 async function environmentKey(c: TestCluster, api: string): Promise<string> {
   const get = await c.axon(["get", api, "-o", "json"]);
   expect(get.code).toBe(0);
-  const key = (JSON.parse(get.stdout) as { environment: { key: string | null } }).environment.key;
+  const key = (JSON.parse(get.stdout) as { runtime: { python: { key: string | null } } }).runtime
+    .python.key;
   if (key === null) throw new Error(`${api} runs on the base interpreter, not in an environment`);
   return key;
 }
@@ -157,9 +158,11 @@ describe("python environments from requirements.txt", () => {
 
     // And `get -o json` lists the environment's distributions
     const detail = JSON.parse((await c.axon(["get", "tiny-two", "-o", "json"])).stdout) as {
-      environment: { distributions: Array<{ name: string; version: string; location: string }> };
+      runtime: {
+        python: { distributions: Array<{ name: string; version: string; location: string }> };
+      };
     };
-    expect(detail.environment.distributions).toContainEqual(
+    expect(detail.runtime.python.distributions).toContainEqual(
       expect.objectContaining({ name: "axontiny", version: "2.0" }),
     );
   });

@@ -19,6 +19,8 @@ export interface WorkerInput {
   checkFiles: boolean;
   /** Int32 [answered, exists]: how a `fileExists` answer reaches the sleeping worker. */
   answers: SharedArrayBuffer;
+  /** The project's files, for "did you mean" suggestions on a missing path. */
+  projectFiles?: readonly string[];
 }
 
 /** What the worker posts back. */
@@ -60,6 +62,7 @@ export function parseApiConfigOffThread(
     fileName,
     checkFiles: options.fileExists !== undefined,
     answers,
+    ...(options.projectFiles === undefined ? {} : { projectFiles: options.projectFiles }),
   };
   const refuse = (message: string): ConfigError =>
     new ConfigError([{ file: fileName, path: "", message }]);

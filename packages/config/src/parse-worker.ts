@@ -24,7 +24,10 @@ const fileExists = (relativePath: string): boolean => {
 };
 
 try {
-  const parsed = parseApiConfig(input.text, input.fileName, input.checkFiles ? { fileExists } : {});
+  const parsed = parseApiConfig(input.text, input.fileName, {
+    ...(input.checkFiles ? { fileExists } : {}),
+    ...(input.projectFiles === undefined ? {} : { projectFiles: input.projectFiles }),
+  });
   post({ type: "parsed", parsed });
 } catch (error) {
   if (error instanceof ConfigError) post({ type: "invalid", diagnostics: error.diagnostics });

@@ -19,8 +19,8 @@ import {
 } from "node:fs";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
-import type { RouteContext } from "./api/context.js";
-import { buildApiServer } from "./api/server.js";
+import type { RouteContext } from "./http/context.js";
+import { buildApiServer } from "./http/server.js";
 import { AUTOSCALER_TICK_MS } from "./autoscaler/autoscaler.js";
 import { FLUSH_INTERVAL_MS } from "./monitoring/monitoring-loop.js";
 import { composeControlPlane, type ControlPlane, type ProviderFactory } from "./compose.js";

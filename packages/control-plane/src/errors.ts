@@ -28,6 +28,12 @@ export class DomainError extends Error {
   }
 }
 
+/** A request the API cannot read (a missing field, a malformed header or query); 400. */
+export const REQUEST_INVALID = "request.invalid";
+
+/** An unexpected error: a bug or a broken dependency, logged with its request id (500). */
+export const INTERNAL = "internal";
+
 /** Maps anything thrown by a route to a status and an ErrorBody; unexpected errors become 500. */
 export function toErrorBody(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof DomainError) {
@@ -40,7 +46,7 @@ export function toErrorBody(error: unknown): { status: number; body: ErrorBody }
   return {
     status: 500,
     body: {
-      code: "internal",
+      code: INTERNAL,
       message: `the control plane hit an unexpected error: ${message}`,
       hint: "see daemon.log under $AXON_HOME for details",
     },

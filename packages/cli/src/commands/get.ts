@@ -1,5 +1,6 @@
 /** `axon get [api]`: the status of every API, or the details of one; `--watch` keeps it live. */
 import { Command } from "commander";
+import type { EngineNotSupportedCode } from "@axon/control-plane/api";
 import type { ApiClient } from "../client/api-client.js";
 import { requireDaemon } from "../client/daemon.js";
 import type { CliContext } from "../context.js";
@@ -15,6 +16,8 @@ interface GetFlags extends OutputOptions {
 
 /** How often `--watch` looks at the control plane. */
 const WATCH_INTERVAL_MS = 1000;
+/** What the daemon answers for live events on an engine that has none. */
+const NOT_SUPPORTED: EngineNotSupportedCode = "engine.not_supported";
 
 /** Builds `axon get`. */
 export function makeGetCommand(ctx: CliContext): Command {
@@ -79,9 +82,16 @@ async function watch(
           ? {}
           : {
               follow: (onEvent, stop) =>
-                client.streamEvents({ api: name, stop }, (line) =>
-                  onEvent({ time: line.time, level: line.level, message: line.message }),
-                ),
+                client
+                  .streamEvents({ api: name, stop }, (line) =>
+                    onEvent({ time: line.time, level: line.level, message: line.message }),
+                  )
+                  .catch(async (error: unknown) => {
+                    // An engine without a live stream (ECS today): the view polls, without events.
+                    const { ApiError } = await import("../errors.js");
+                    if (error instanceof ApiError && error.code === NOT_SUPPORTED) return;
+                    throw error;
+                  }),
             }),
         intervalMs: WATCH_INTERVAL_MS,
         now: ctx.now,

@@ -173,4 +173,27 @@ describe("renderApiDetail", () => {
         2h ago   info   created version v-1"
     `);
   });
+
+  it("shows an API on ECS by its Fargate size, capacity providers, revision and image, no Python environment", () => {
+    // Given an API on ECS (its runtime section is the engine's own)
+    const api = {
+      ...makeApiDetail("iris", "http://axon-demo.elb.amazonaws.com/iris", "live"),
+      runtime: {
+        engine: "ecs" as const,
+        image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0",
+        fargate: { vcpu: 0.5, memoryGb: 1 },
+        taskDefinitionRevision: 3,
+        capacityProviders: ["FARGATE", "FARGATE_SPOT"],
+      },
+    };
+
+    // When rendering it
+    const text = renderApiDetail(api, NOW);
+
+    // Then the runtime says what ECS runs, and nothing about a Python environment
+    expect(text).toContain(
+      "runtime: ECS Fargate tasks of 0.5 vCPU and 1 GB on FARGATE, FARGATE_SPOT, task definition revision 3\nimage: 123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0",
+    );
+    expect(text).not.toContain("python environment");
+  });
 });

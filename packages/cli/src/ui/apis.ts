@@ -2,7 +2,7 @@
  * Text for `axon get`: the Cortex-style list table and the single-API detail view. Pure: data and
  * the current time in, text out.
  */
-import type { ApiDetail, ApiListResponse, ApiSummary } from "@axon/control-plane/api";
+import type { ApiDetail, ApiListResponse, ApiSummary, LocalRuntime } from "@axon/control-plane/api";
 import { formatAge, indent, renderTable } from "../output.js";
 import {
   renderAutoscalingSection,
@@ -110,7 +110,7 @@ export function renderApiDetail(api: ApiDetail, now: Date): string {
     renderStatusSection(api, now),
     renderStatusMessage(api),
     renderEndpointSection(api),
-    renderEnvironment(api.environment),
+    renderRuntime(api.runtime),
     renderMonitoringSection(api, now),
     renderNotesSection(api),
     renderAutoscalingSection(api, now),
@@ -158,8 +158,24 @@ export function renderEventsSection(events: ApiDetail["events"], now: Date): str
   return `events:\n${indent(renderTable(["when", "type", "message"], rows))}`;
 }
 
-/** Which interpreter the replicas run, and from which built environment. */
-function renderEnvironment(env: ApiDetail["environment"]): string {
+/** What runs the replicas, in the engine's terms: a Python environment, or Fargate tasks. */
+function renderRuntime(runtime: ApiDetail["runtime"]): string {
+  if (runtime.engine === "local") return renderPythonEnvironment(runtime.python);
+  const size =
+    runtime.fargate === undefined
+      ? ""
+      : ` of ${runtime.fargate.vcpu} vCPU and ${runtime.fargate.memoryGb} GB`;
+  const placed =
+    runtime.capacityProviders.length === 0 ? "" : ` on ${runtime.capacityProviders.join(", ")}`;
+  const lines = [
+    `runtime: ECS Fargate tasks${size}${placed}, task definition revision ${runtime.taskDefinitionRevision}`,
+  ];
+  if (runtime.image !== undefined) lines.push(`image: ${runtime.image}`);
+  return lines.join("\n");
+}
+
+/** Which interpreter a local API's replicas run, and from which built environment. */
+function renderPythonEnvironment(env: LocalRuntime["python"]): string {
   const base = `${env.basePython}${env.baseVersion === null ? "" : ` (Python ${env.baseVersion})`}`;
   if (env.key === null) return `python environment: base interpreter ${base}`;
   const sees = env.isolated ? "isolated" : "sees the base packages";

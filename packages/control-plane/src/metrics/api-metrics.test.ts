@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { RouteContext } from "../api/context.js";
-import { buildApiServer } from "../api/server.js";
+import type { RouteContext } from "../http/context.js";
+import { buildApiServer } from "../http/server.js";
 import { emptyStats, mergeStats, RequestRecorder, type RequestStats } from "../replica/metrics.js";
 import {
   type MetricsSource,

@@ -4,9 +4,10 @@
  * The reconciler decides *what* should run — which version, how many replicas, on which endpoint —
  * from desired state in the store; a provider decides *how*. The local provider starts replica
  * processes on this machine and performs rollouts itself (honouring `update_strategy`) with crash
- * backoff; a managed engine (ECS) is handed the desired state and rolls out by itself. Either way
- * the reconciler calls the same four things, and nothing else in the control plane knows which
- * engine it talks to.
+ * backoff. It is the one real provider: APIs on ECS are not behind this seam but behind
+ * `engines/api-engine.ts` (decision 0010), since ECS reconciles by itself and the daemon keeps no
+ * AWS credentials between commands (decision 0009). `testing/managed-engine.ts` is a test provider
+ * shaped like a managed engine, which shows the seam assumes no local processes.
  *
  * The contract (also in docs/decisions/0005-provider-seam.md):
  * - `prepare` turns an uploaded project into what a version needs to run on this engine (locally:

@@ -168,7 +168,7 @@ describe("the control plane over a managed engine", () => {
         : undefined;
     });
     expect(live.replicas).toMatchObject({ requested: 2, upToDate: 2, stale: 0 });
-    expect(live.environment.key).toBe(v1.image);
+    expect(live.runtime).toMatchObject({ engine: "local", python: { key: v1.image } });
 
     // When the same config is deployed again and the engine reports in
     const mutationsBefore = [...engine.mutations];

@@ -9,7 +9,14 @@
  * The AWS calls are made with the calling shell's AWS settings (forwarded per request, never
  * stored), or the daemon's own chain when it sent none.
  */
-import { specToYaml, type ApiSpec, type Diagnostic } from "@axon/config";
+import {
+  canonicalizeEndpoint,
+  parseApiConfig,
+  specHash,
+  specToYaml,
+  type ApiSpec,
+  type Diagnostic,
+} from "@axon/config";
 import type { BundleStore } from "../bundles/bundle-store.js";
 import type {
   ApiDetail,
@@ -17,9 +24,9 @@ import type {
   ApiListResponse,
   ApiSummary,
   DeleteResponse,
-  DeployRequest,
   DeployResponse,
   DeployResult,
+  EcsRuntime,
 } from "../contract/index.js";
 import { DomainError } from "../errors.js";
 import { clusterRefs, type EcsApiDeps } from "../providers/aws/api-names.js";
@@ -29,8 +36,15 @@ import type { LogSource } from "../providers/provider.js";
 import { monitoringFromTallies, summarize } from "../monitoring/summary.js";
 import { emptyTally, mergeTally } from "../replica/prediction-recorder.js";
 import type { EnvironmentRecord } from "../state/store.js";
-import { readDeployRequest } from "./deploy.js";
+import type { DeployedApi, DeployPlan } from "./deploy-plan.js";
+import { API_NOT_FOUND } from "./describe-api.js";
 import { exampleCurl, sampleCurl } from "./example-curl.js";
+
+/** The AWS environment's cluster stack does not exist (404). */
+export const ENV_NO_CLUSTER = "env.no_cluster";
+
+/** The AWS environment's cluster stack is in a state APIs cannot use (409). */
+export const ENV_CLUSTER_NOT_READY = "env.cluster_not_ready";
 
 export interface AwsApisDeps {
   bundles: BundleStore;
@@ -70,7 +84,7 @@ export async function connectAwsEnvironment(
   );
   if (stack === undefined) {
     throw new DomainError(
-      "env.no_cluster",
+      ENV_NO_CLUSTER,
       `environment ${record.name} has no cluster: stack ${record.stackName} does not exist in ${record.region}`,
       {
         status: 404,
@@ -80,7 +94,7 @@ export async function connectAwsEnvironment(
   }
   if (!USABLE.has(stack.status)) {
     throw new DomainError(
-      "env.cluster_not_ready",
+      ENV_CLUSTER_NOT_READY,
       `the cluster of environment ${record.name} is not usable: stack ${record.stackName} is ${stack.status}${stack.statusReason === undefined ? "" : ` (${stack.statusReason})`}`,
       {
         status: 409,
@@ -100,9 +114,10 @@ export async function connectAwsEnvironment(
 export async function deployToAws(
   deps: AwsApisDeps,
   record: EnvironmentRecord,
-  request: DeployRequest,
+  plan: DeployPlan,
 ): Promise<DeployResponse> {
-  const { parsed } = await readDeployRequest(deps.bundles, request);
+  const { request } = plan;
+  const parsed = { apis: plan.apis.map((api) => api.spec) };
   const { fargateSize } = await import("../providers/aws/api-task-definition.js");
   const { planApiScaling, applyApiScaling } = await import("../providers/aws/api-scaling.js");
   const { deployApiResources } = await import("../providers/aws/api-deploy.js");
@@ -111,9 +126,9 @@ export async function deployToAws(
   const ecs = await connectAwsEnvironment(deps, record);
   const { checkRollout } = await import("../providers/aws/api-rollout.js");
   for (const spec of parsed.apis) checkRollout(spec, ecs.refs);
-  const warnings: Diagnostic[] = [...parsed.deprecations];
+  const warnings: Diagnostic[] = [...plan.warnings];
   const results: DeployResult[] = [];
-  for (const spec of parsed.apis) {
+  for (const { spec, setFields } of plan.apis) {
     const deployed = await deployApiResources(ecs, {
       spec,
       bundleSha256: request.bundle,
@@ -125,10 +140,10 @@ export async function deployToAws(
     // in `get <api>` (five warnings on every deploy of a config that sets none would be noise).
     for (const note of planApiScaling(spec, ecs.refs).notes) {
       const knob = /^[a-z_]+/.exec(note)?.[0] ?? "";
-      if (knob === "" || !request.config.includes(knob)) continue;
+      if (knob === "" || !setFields.has(`autoscaling.${knob}`)) continue;
       warnings.push({
         file: request.configFileName,
-        path: `${spec.name}.autoscaling`,
+        path: `${spec.name}.autoscaling.${knob}`,
         message: note,
       });
     }
@@ -162,6 +177,32 @@ export async function listAwsApis(
   return { apis: states.map((state) => summaryOf(state)) };
 }
 
+/** Every API of the environment as a deploy plan needs it (one describe of its services). */
+export async function deployedAwsApis(
+  deps: AwsApisDeps,
+  record: EnvironmentRecord,
+): Promise<DeployedApi[]> {
+  const ecs = await connectAwsEnvironment(deps, record);
+  const { describeAwsApis, listAwsApiNames } = await import("../providers/aws/api-status.js");
+  const names = await listAwsApiNames(ecs);
+  // The specs read back from the task definitions: the state's own hash tag covers everything
+  // sent to AWS (a no-op check of the resources), not the spec the plan compares.
+  const specs = new Map<string, ApiSpec | undefined>();
+  const states = names.length === 0 ? [] : await describeAwsApis(ecs, names, { specs });
+  return states.map((state) => {
+    const spec = specs.get(state.taskDefinitionArn);
+    return {
+      name: state.name,
+      endpoint: spec?.networking.endpoint ?? canonicalizeEndpoint(new URL(state.endpoint).pathname),
+      specHash: spec === undefined ? undefined : specHash(spec),
+      bundle: state.bundle,
+      version: `revision ${state.revision}`,
+      // ECS rolls the service's newest deployment out; until it completes, it is "updating".
+      rollingOut: state.status === "updating",
+    };
+  });
+}
+
 /** One API of the environment, with its spec read back from its task definition. */
 export async function describeAwsApi(
   deps: AwsApisDeps,
@@ -170,20 +211,38 @@ export async function describeAwsApi(
   options: { since?: Date; now?: Date } = {},
 ): Promise<ApiDetail> {
   const ecs = await connectAwsEnvironment(deps, record);
-  const { describeAwsApis, describeAwsApiSpec } = await import("../providers/aws/api-status.js");
-  const [state] = await describeAwsApis(ecs, [name]);
+  const { describeAwsApis } = await import("../providers/aws/api-status.js");
+  // The describe reads the spec back from the task definition once, into `specs`.
+  const specs = new Map<string, ApiSpec | undefined>();
+  const [state] = await describeAwsApis(ecs, [name], { specs });
   if (state === undefined) throw notFound(record, name);
-  const spec = await describeAwsApiSpec(ecs, state);
+  const spec = specs.get(state.taskDefinitionArn);
   const { planApiScaling } = await import("../providers/aws/api-scaling.js");
   const { fargateSize } = await import("../providers/aws/api-task-definition.js");
   const notes: string[] = [];
   if (spec !== undefined) {
-    const size = fargateSize(spec);
+    // Knobs left at their defaults have nothing to say: only those the config changed.
+    const defaults = defaultScaling();
     notes.push(
-      `each replica is a Fargate task of ${size.cpu / 1024} vCPU and ${size.memory / 1024} GB (task definition revision ${state.revision})`,
-      ...planApiScaling(spec, ecs.refs).notes,
+      ...planApiScaling(spec, ecs.refs).notes.filter((note) => {
+        const knob = /^[a-z_]+/.exec(note)?.[0] ?? "";
+        return (
+          !(knob in defaults) ||
+          spec.autoscaling[knob as ScalingKnob] !== defaults[knob as ScalingKnob]
+        );
+      }),
     );
   }
+  const size = spec === undefined ? undefined : fargateSize(spec);
+  const runtime: EcsRuntime = {
+    engine: "ecs",
+    ...(await taskDefinitionImage(ecs, state.taskDefinitionArn)),
+    ...(size === undefined
+      ? {}
+      : { fargate: { vcpu: size.cpu / 1024, memoryGb: size.memory / 1024 } }),
+    taskDefinitionRevision: state.revision,
+    capacityProviders: await clusterCapacityProviders(ecs),
+  };
   if (state.rollout !== undefined) {
     notes.push(
       `rollout ${state.rollout.state}: ${state.rollout.stage}${state.rollout.reason === undefined ? "" : ` (${state.rollout.reason})`}`,
@@ -198,28 +257,55 @@ export async function describeAwsApi(
     spec: spec === undefined ? {} : { ...spec },
     specYaml: spec === undefined ? "" : specToYaml(spec),
     exampleCurl: exampleCurl(state.endpoint, null),
-    environment: {
-      key: null,
-      python: "python3 (the replica image's)",
-      basePython: "python3",
-      baseVersion: null,
-      isolated: false,
-      packages: 0,
-      distributions: [],
-    },
-    versions: [
-      {
-        id: `revision ${state.revision}`,
-        createdAt: state.lastUpdated,
-        specHash: state.specHash ?? "",
-        bundle: state.bundle ?? "",
-        liveAt: state.status === "live" ? state.lastUpdated : null,
-        current: true,
-      },
-    ],
+    runtime,
+    // Versions on ECS are its task definition revisions: not listed here yet (issue 25).
+    versions: [],
     events: state.events,
     notes,
   };
+}
+
+type ScalingKnob = keyof ApiSpec["autoscaling"];
+
+/** The autoscaling settings of a config that sets none (the schema's defaults). */
+function defaultScaling(): ApiSpec["autoscaling"] {
+  const [spec] = parseApiConfig(
+    "- name: defaults\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: p.py\n",
+    "defaults.yaml",
+  ).apis;
+  if (spec === undefined) throw new Error("a config of one API parsed to none");
+  return spec.autoscaling;
+}
+
+/** The replica image of a task definition (one DescribeTaskDefinition); `{}` when it has none. */
+async function taskDefinitionImage(ecs: EcsApiDeps, arn: string): Promise<{ image?: string }> {
+  if (arn === "") return {};
+  const { callAws } = await import("../providers/aws/cluster-stack.js");
+  const { REPLICA_CONTAINER } = await import("../providers/aws/api-names.js");
+  const output = await callAws(ecs, "ecs:DescribeTaskDefinition", () =>
+    ecs.ports.ecs.describeTaskDefinition({ taskDefinition: arn }),
+  );
+  const containers = output.taskDefinition?.containerDefinitions ?? [];
+  const image = (containers.find((c) => c.name === REPLICA_CONTAINER) ?? containers[0])?.image;
+  return image === undefined ? {} : { image };
+}
+
+/**
+ * The capacity providers of the cluster's default strategy, which places every API's tasks (the
+ * services set no strategy of their own): "when you call the CreateService or RunTask APIs with no
+ * capacity provider strategy or launch type specified, the default capacity provider strategy for
+ * the cluster is used" —
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PutClusterCapacityProviders.html
+ */
+async function clusterCapacityProviders(ecs: EcsApiDeps): Promise<string[]> {
+  const { callAws } = await import("../providers/aws/cluster-stack.js");
+  const output = await callAws(ecs, "ecs:DescribeClusters", () =>
+    ecs.ports.ecs.describeClusters({ clusters: [ecs.refs.clusterName] }),
+  );
+  const strategy = output.clusters?.[0]?.defaultCapacityProviderStrategy ?? [];
+  return strategy.flatMap((item) =>
+    item.capacityProvider === undefined ? [] : [item.capacityProvider],
+  );
 }
 
 /**
@@ -325,7 +411,7 @@ function summaryOf(state: {
 
 function notFound(record: EnvironmentRecord, name: string): DomainError {
   return new DomainError(
-    "api.not_found",
+    API_NOT_FOUND,
     `there is no API named ${name} in environment ${record.name}`,
     { status: 404, hint: `axon get --env ${record.name} lists its APIs` },
   );

@@ -20,23 +20,25 @@
  *   out (status `updating`) is refused with "X is updating (override with --force)"; an unchanged
  *   API is never refused.
  */
-import {
-  ConfigError,
-  isForwardedAwsVariable,
-  parseApiConfig,
-  parseApiConfigOffThread,
-  specHash,
-  type ApiSpec,
-  type Diagnostic,
-} from "@axon/config";
+import { isForwardedAwsVariable, specHash, type ApiSpec, type Diagnostic } from "@axon/config";
 import type { ApiStatus, DeployRequest, DeployResponse, DeployResult } from "../contract/index.js";
-import { BundleStore, projectHas } from "../bundles/bundle-store.js";
-import { DomainError } from "../errors.js";
+import type { BundleStore } from "../bundles/bundle-store.js";
+import { apiUpdating, CONFIG_ENDPOINT_TAKEN, type DeployPlan } from "./deploy-plan.js";
+import { DomainError, REQUEST_INVALID } from "../errors.js";
 import { sampleCurl } from "./example-curl.js";
 import type { EventSink } from "../events/event-sink.js";
 import type { Artifact, Provider } from "../providers/provider.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { ApiRecord, StateStore } from "../state/store.js";
+
+/** An API of the config was deleted while its deploy ran; nothing was deployed (409). */
+export const API_DELETED_DURING_DEPLOY = "api.deleted_during_deploy";
+
+/** The deploy's client went away before anything was recorded (499). */
+export const DEPLOY_CANCELLED = "deploy.cancelled";
+
+/** The config asks for what this engine cannot run (422). */
+export const CONFIG_UNSUPPORTED = "config.unsupported";
 
 export interface DeployDeps {
   store: StateStore;
@@ -54,13 +56,15 @@ export interface DeployDeps {
   signal?: AbortSignal;
 }
 
-export async function deployApis(
-  deps: DeployDeps,
-  request: DeployRequest,
-): Promise<DeployResponse> {
-  const { store, bundles, secrets } = deps;
+/** Applies `plan` (made by `planDeploy`, which parsed and validated the request) locally. */
+export async function deployApis(deps: DeployDeps, plan: DeployPlan): Promise<DeployResponse> {
+  const { store, secrets } = deps;
+  const { request, projectDir } = plan;
+  const parsed = { apis: plan.apis.map((api) => api.spec) };
+  // The plan hashed each spec once; every check below and the version record use that hash.
+  const hashes = new Map(plan.apis.map((api) => [api.spec, api.hash]));
+  const hashOf = (spec: ApiSpec): string => hashes.get(spec) ?? specHash(spec);
   const progress = deps.onProgress ?? ((): void => {});
-  const { projectDir, parsed } = await readDeployRequest(bundles, request);
 
   // What this engine cannot run (accelerators it lacks) is refused before anything is built;
   // what has no meaning on it is said.
@@ -75,7 +79,7 @@ export async function deployApis(
   if (!force) {
     for (const spec of parsed.apis) {
       const existing = startedFrom.get(spec.name);
-      if (changesVersion(deps, request, spec, specHash(spec), existing, credentials)) {
+      if (changesVersion(deps, request, spec, hashOf(spec), existing, credentials)) {
         assertNotUpdating(deps, existing);
       }
     }
@@ -105,7 +109,15 @@ export async function deployApis(
   // From here to the end: no `await`. The checks below and the recording are one atomic stretch.
   if (deps.signal?.aborted === true) throw cancelled(deps, parsed.apis);
   const plans = parsed.apis.map((spec) =>
-    planApi(deps, request, spec, artifact, credentials, startedFrom.get(spec.name)?.createdAt),
+    planApi(
+      deps,
+      request,
+      spec,
+      hashOf(spec),
+      artifact,
+      credentials,
+      startedFrom.get(spec.name)?.createdAt,
+    ),
   );
   assertEndpointsFree(store, parsed.apis, request.configFileName);
   if (!force) for (const plan of plans) if (plan.changed) assertNotUpdating(deps, plan.existing);
@@ -160,45 +172,7 @@ export async function deployApis(
     });
   }
   const moved = replacedFromElsewhere(plans, request);
-  return { results, warnings: [...parsed.deprecations, ...engineWarnings, ...moved] };
-}
-
-/** A deploy request's project, unpacked, and its config, parsed against it (any engine). */
-export async function readDeployRequest(
-  bundles: BundleStore,
-  request: DeployRequest,
-): Promise<{ projectDir: string; parsed: ReturnType<typeof parseApiConfig> }> {
-  assertDeployRequest(request);
-  BundleStore.assertSha(request.bundle);
-  if (!bundles.has(request.bundle)) {
-    throw new DomainError("bundle.not_found", `bundle ${request.bundle} has not been uploaded`, {
-      status: 404,
-      hint: "upload it with PUT /v1/bundles/<sha256> before deploying (the CLI does this for you)",
-    });
-  }
-  const projectDir = await bundles.unpack(request.bundle);
-
-  let parsed: ReturnType<typeof parseApiConfig>;
-  try {
-    // Off the thread that serves every endpoint: no config can hold them (issue 27).
-    parsed = await parseApiConfigOffThread(request.config, request.configFileName, {
-      fileExists: (rel) => projectHas(projectDir, rel),
-    });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      throw new DomainError(
-        "config.invalid",
-        `${request.configFileName} is not a valid API configuration`,
-        {
-          diagnostics: error.diagnostics,
-          hint: "fix the fields listed and deploy again; `axon validate` checks a config without deploying",
-        },
-      );
-    }
-    throw error;
-  }
-
-  return { projectDir, parsed };
+  return { results, warnings: [...plan.warnings, ...engineWarnings, ...moved] };
 }
 
 /**
@@ -235,15 +209,15 @@ function planApi(
   deps: DeployDeps,
   request: DeployRequest,
   spec: ApiSpec,
+  hash: string,
   artifact: Artifact,
   credentials: Record<string, string>,
   startedFromCreatedAt: string | undefined,
 ): ApiPlan {
-  const hash = specHash(spec);
   const existing = deps.store.getApi(spec.name);
   if (startedFromCreatedAt !== undefined && existing?.createdAt !== startedFromCreatedAt) {
     throw new DomainError(
-      "api.deleted_during_deploy",
+      API_DELETED_DURING_DEPLOY,
       `api ${spec.name} was deleted while this deploy was running; nothing was deployed`,
       {
         status: 409,
@@ -283,15 +257,7 @@ function assertNotUpdating(deps: DeployDeps, existing: ApiRecord | undefined): v
   // A version that was fully rolled out is not "still rolling out" while its replicas come back
   // after a control-plane restart: only a version that never went live is.
   if (existing.liveVersionId === existing.currentVersion.id) return;
-  const name = existing.name;
-  throw new DomainError(
-    "api.updating",
-    `${name} is updating (override with --force): its version ${existing.currentVersion.id} is still rolling out`,
-    {
-      status: 409,
-      hint: `wait until \`axon get ${name}\` shows it live and deploy again, or deploy with --force to replace the version rolling out now`,
-    },
-  );
+  throw apiUpdating(existing.name, existing.currentVersion.id);
 }
 
 /** `work`, unless the client goes away first: then the deploy fails and records nothing. */
@@ -318,10 +284,10 @@ async function untilCancelled<T>(deps: DeployDeps, apis: ApiSpec[], work: Promis
 function cancelled(deps: DeployDeps, apis: ApiSpec[]): DomainError {
   for (const spec of apis) {
     if (deps.store.getApi(spec.name) === undefined) continue;
-    deps.events.emit({ kind: "deploy.cancelled", api: spec.name });
+    deps.events.emit({ kind: DEPLOY_CANCELLED, api: spec.name });
   }
   return new DomainError(
-    "deploy.cancelled",
+    DEPLOY_CANCELLED,
     "the deploy was cancelled (its client disconnected) before anything was recorded; nothing changed",
     { status: 499 },
   );
@@ -338,7 +304,7 @@ function checkOnEngine(deps: DeployDeps, apis: ApiSpec[], file: string): Diagnos
   }
   if (errors.length > 0) {
     throw new DomainError(
-      "config.unsupported",
+      CONFIG_UNSUPPORTED,
       `${file} asks for what this cluster cannot run; nothing was deployed`,
       {
         status: 422,
@@ -362,31 +328,18 @@ function sameArtifact(a: Artifact | undefined, b: Artifact): boolean {
 function acceptedCredentials(given: Record<string, string> | undefined): Record<string, string> {
   if (given === undefined || given === null) return {};
   if (typeof given !== "object")
-    throw new DomainError("request.invalid", "credentials must be an object of strings");
+    throw new DomainError(REQUEST_INVALID, "credentials must be an object of strings");
   const accepted: Record<string, string> = {};
   for (const [name, value] of Object.entries(given)) {
     if (!isForwardedAwsVariable(name) || typeof value !== "string") {
       throw new DomainError(
-        "request.invalid",
+        REQUEST_INVALID,
         `credentials may only hold AWS settings as strings (got ${name})`,
       );
     }
     accepted[name] = value;
   }
   return accepted;
-}
-
-function assertDeployRequest(request: DeployRequest): void {
-  const problems: string[] = [];
-  if (typeof request.config !== "string")
-    problems.push("config must be the YAML text of the config file");
-  if (typeof request.configFileName !== "string" || request.configFileName === "")
-    problems.push("configFileName must be a non-empty string");
-  if (typeof request.bundle !== "string")
-    problems.push("bundle must be the sha256 of an uploaded bundle");
-  if (problems.length > 0) {
-    throw new DomainError("request.invalid", `invalid deploy request: ${problems.join("; ")}`);
-  }
 }
 
 function assertEndpointsFree(store: StateStore, apis: ApiSpec[], fileName: string): void {
@@ -400,7 +353,7 @@ function assertEndpointsFree(store: StateStore, apis: ApiSpec[], fileName: strin
     const owner = taken.get(api.networking.endpoint);
     if (owner !== undefined) {
       throw new DomainError(
-        "config.endpoint_taken",
+        CONFIG_ENDPOINT_TAKEN,
         `${fileName}: ${api.name}: networking.endpoint ${api.networking.endpoint} is already used by api ${owner}`,
         {
           hint: `choose another networking.endpoint, or delete ${owner} with \`axon delete ${owner}\``,

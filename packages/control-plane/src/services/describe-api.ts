@@ -8,6 +8,9 @@ import { summarizeApi } from "../reconcile/status.js";
 import type { ApiRecord, StateStore } from "../state/store.js";
 import { exampleCurl } from "./example-curl.js";
 
+/** No API of that name in the target environment (404). */
+export const API_NOT_FOUND = "api.not_found";
+
 export interface DescribeDeps {
   store: StateStore;
   provider: Provider;
@@ -27,7 +30,7 @@ export function requireApi(context: Pick<DescribeDeps, "store">, name: string): 
   const api = context.store.getApi(name);
   if (api === undefined) {
     const known = context.store.listApis().map((a) => a.name);
-    throw new DomainError("api.not_found", `api ${name} is not deployed`, {
+    throw new DomainError(API_NOT_FOUND, `api ${name} is not deployed`, {
       status: 404,
       hint:
         known.length > 0
@@ -51,7 +54,10 @@ export function describeApi(
     spec: { ...spec },
     specYaml: specToYaml(spec),
     exampleCurl: exampleCurl(summary.endpoint, api.currentVersion.projectPath),
-    environment: context.provider.describeArtifact(api.currentVersion.artifact),
+    runtime: {
+      engine: "local",
+      python: context.provider.describeArtifact(api.currentVersion.artifact),
+    },
     versions: context.store.listVersions(api.name).map((v) => ({
       id: v.id,
       createdAt: v.createdAt,

@@ -13,6 +13,15 @@ import {
 import { DomainError } from "../errors.js";
 import type { EnvironmentRecord, StateStore } from "../state/store.js";
 
+/** No environment of that name (404). */
+export const ENV_NOT_FOUND = "env.not_found";
+
+/** An environment name, provider or region that cannot be used (400). */
+export const ENV_INVALID = "env.invalid";
+
+/** An environment of that name is already registered (409). */
+export const ENV_EXISTS = "env.exists";
+
 const ENV_NAME = /^[a-z](?!.*--)([-a-z0-9]{0,38}[a-z0-9])?$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$/;
 
@@ -45,7 +54,7 @@ export function resolveEnvironment(
   const record = store.getEnvironment(chosen);
   if (record === undefined) {
     const known = [LOCAL_ENVIRONMENT, ...store.listEnvironments().map((env) => env.name)];
-    throw new DomainError("env.not_found", `there is no environment named ${chosen}`, {
+    throw new DomainError(ENV_NOT_FOUND, `there is no environment named ${chosen}`, {
       status: 404,
       hint: `environments: ${known.join(", ")}; axon env add or axon cluster up --provider aws registers one`,
     });
@@ -62,20 +71,20 @@ export function addEnvironment(
   checkEnvironmentName(request.name);
   if (request.provider !== "aws") {
     throw new DomainError(
-      "env.invalid",
+      ENV_INVALID,
       `an environment's provider must be aws (got ${JSON.stringify(request.provider)}); the local environment always exists`,
       { status: 400, hint: "axon env add NAME --provider aws --region REGION" },
     );
   }
   if (request.region === undefined || !REGION.test(request.region)) {
     throw new DomainError(
-      "env.invalid",
+      ENV_INVALID,
       `an aws environment needs a region such as us-east-1 (got ${JSON.stringify(request.region ?? null)})`,
       { status: 400, hint: "pass --region, e.g. --region us-east-1" },
     );
   }
   if (store.getEnvironment(request.name) !== undefined) {
-    throw new DomainError("env.exists", `environment ${request.name} already exists`, {
+    throw new DomainError(ENV_EXISTS, `environment ${request.name} already exists`, {
       status: 409,
       hint: `axon env remove ${request.name} first to register it again`,
     });
@@ -107,7 +116,7 @@ export function useEnvironment(store: StateStore, name: string): EnvironmentInfo
 /** Forgets an AWS environment; its stack, if any, is left as it is (axon cluster down deletes it). */
 export function removeEnvironment(store: StateStore, name: string): RemoveEnvironmentResponse {
   if (name === LOCAL_ENVIRONMENT) {
-    throw new DomainError("env.invalid", "the local environment cannot be removed", {
+    throw new DomainError(ENV_INVALID, "the local environment cannot be removed", {
       status: 400,
       hint: "axon cluster down stops the local cluster",
     });
@@ -124,7 +133,7 @@ export function removeEnvironment(store: StateStore, name: string): RemoveEnviro
 export function checkEnvironmentName(name: string): void {
   if (name === LOCAL_ENVIRONMENT || !ENV_NAME.test(name)) {
     throw new DomainError(
-      "env.invalid",
+      ENV_INVALID,
       name === LOCAL_ENVIRONMENT
         ? "local is the name of this machine's environment; choose another name"
         : `environment names are lower-case letters, digits and single dashes, starting with a letter, at most 40 characters (got ${JSON.stringify(name)})`,

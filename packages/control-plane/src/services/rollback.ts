@@ -10,6 +10,9 @@ import type { EventSink } from "../events/event-sink.js";
 import type { StateStore } from "../state/store.js";
 import { requireApi } from "./describe-api.js";
 
+/** The API has no such version, or none earlier that was live (404). */
+export const ROLLBACK_NO_VERSION = "rollback.no_version";
+
 export interface RollbackDeps {
   store: StateStore;
   events: EventSink;
@@ -35,7 +38,7 @@ export function rollbackApi(
   if (target === undefined) {
     const known = history.map((v) => v.id).join(", ");
     throw new DomainError(
-      "rollback.no_version",
+      ROLLBACK_NO_VERSION,
       versionId === undefined
         ? `${api.name} has no earlier version that was live to roll back to`
         : `${api.name} has no version ${versionId}`,

@@ -3,8 +3,8 @@
  * service definition (version, desired count) and returns; the engine rolls out by itself, one
  * `tick()` at a time, and reports tasks by version. It runs nothing — no processes, no HTTP — which
  * is the point: driving the real daemon, store and reconciler with it shows that nothing above the
- * provider assumes local processes. (A real engine is tested against moto in the AWS provider's
- * own tests; this one needs to be deterministic.)
+ * provider assumes local processes. It is not how Axon runs APIs on ECS: those go through the
+ * ECS engine (`engines/ecs-engine.ts`, decisions 0009 and 0010), tested against moto.
  */
 import type { ApiEnvironment, EngineInfo } from "../contract/index.js";
 import type { EventSink } from "../events/event-sink.js";

@@ -483,6 +483,12 @@ export class FakeAws {
               .filter(([family]) => family.startsWith(input.familyPrefix ?? ""))
               .flatMap(([, list]) => list.filter((t) => t.active).map((t) => t.arn)),
           })),
+        listAllTaskDefinitionArns: (input) =>
+          call("ecs:ListTaskDefinitions", () =>
+            [...this.taskDefinitions.entries()]
+              .filter(([family]) => family.startsWith(input.familyPrefix ?? ""))
+              .flatMap(([, list]) => list.filter((t) => t.active).map((t) => t.arn)),
+          ),
         deregisterTaskDefinition: (input) =>
           call("ecs:DeregisterTaskDefinition", () => {
             for (const list of this.taskDefinitions.values()) {
@@ -848,6 +854,7 @@ export class FakeAws {
         startLiveTail: this.notModelled("logs:StartLiveTail"),
       },
       cloudWatch: {
+        getMetricData: this.notModelled("cloudwatch:GetMetricData"),
         putMetricAlarm: (input) =>
           call("cloudwatch:PutMetricAlarm", () => {
             this.alarms.add(input.AlarmName ?? "");

@@ -15,7 +15,8 @@ export function reportServerError(
   body: ErrorBody,
   error: unknown,
 ): void {
-  if (status < 500) return;
+  // 501 is an answer (a verb this engine does not have), with its own hint of what to do instead.
+  if (status < 500 || status === 501) return;
   events.emit({
     kind: "request.failed",
     requestId: request.id,

@@ -1,14 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import type { ServerResponse } from "node:http";
-import { toErrorBody } from "../../errors.js";
-import { summarizeApi } from "../../reconcile/status.js";
-import { deployToAws } from "../../services/aws-apis.js";
-import { deployApis, type DeployDeps } from "../../services/deploy.js";
-import { awsApisDeps } from "../cluster-deps.js";
-import type { RouteContext } from "../context.js";
-import { targetEnvironment } from "../environment-guard.js";
-import { reportServerError } from "../failures.js";
 import type { DeployRequest, DeployResponse, DeployStreamLine } from "../../contract/index.js";
+import { planDeploy } from "../../services/deploy-plan.js";
+import { engineFor } from "../../engines/engine-for.js";
+import { toErrorBody } from "../../errors.js";
+import type { RouteContext } from "../context.js";
+import { reportServerError } from "../failures.js";
 
 /**
  * POST /v1/deploy. Plain JSON by default; with `Accept: application/x-ndjson` the response streams
@@ -16,36 +13,19 @@ import type { DeployRequest, DeployResponse, DeployStreamLine } from "../../cont
  * A client that goes away before the answer (Ctrl-C of `axon deploy`) cancels the deploy.
  */
 export function registerDeployRoute(app: FastifyInstance, context: RouteContext): void {
-  const deps = (signal: AbortSignal, onProgress?: (message: string) => void): DeployDeps => ({
-    store: context.store,
-    bundles: context.bundles,
-    secrets: context.secrets,
-    provider: context.provider,
-    events: context.events,
-    enqueue: (name) => context.enqueue(name),
-    apiStatus: (api) => summarizeApi(api, context.provider).status,
-    signal,
-    ...(onProgress === undefined ? {} : { onProgress }),
-  });
   app.post<{ Body: DeployRequest }>(
     "/v1/deploy",
     async (request, reply): Promise<DeployResponse | undefined> => {
       const body = request.body ?? ({} as DeployRequest);
       const raw = reply.raw;
       const signal = abortedWhenClientLeaves(raw);
-      const env = targetEnvironment(context, request);
-      // On an AWS environment the deploy is ECS's: the same request and stream, another service.
-      const run = (onProgress?: (message: string) => void): Promise<DeployResponse> =>
-        env.provider === "aws"
-          ? deployToAws(
-              awsApisDeps(context, request, {
-                signal,
-                ...(onProgress === undefined ? {} : { onProgress }),
-              }),
-              env.record,
-              body,
-            )
-          : deployApis(deps(signal, onProgress), body);
+      const engine = engineFor(context, request);
+      // Planned once (parse, validate, collisions, --force), then applied by the target's engine.
+      const run = async (onProgress?: (message: string) => void): Promise<DeployResponse> =>
+        engine.deploy(await planDeploy(context, engine, body), {
+          signal,
+          ...(onProgress === undefined ? {} : { onProgress }),
+        });
       // The bundle is not collected while this deploy builds its environment (bundle-store.ts).
       const release = context.bundles.hold(String(body.bundle));
       raw.once("close", release);

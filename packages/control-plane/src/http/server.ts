@@ -5,7 +5,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import { MAX_REQUEST_BYTES } from "../contract/index.js";
-import { DomainError, toErrorBody } from "../errors.js";
+import { DomainError, REQUEST_INVALID, toErrorBody } from "../errors.js";
 import type { RouteContext } from "./context.js";
 import { reportServerError } from "./failures.js";
 import { registerBundleRoutes } from "./routes/bundles.js";
@@ -25,11 +25,16 @@ import { registerAddEnvironmentRoute } from "./routes/add-environment.js";
 import { registerClusterDownEnvRoute } from "./routes/cluster-down-env.js";
 import { registerClusterInfoEnvRoute } from "./routes/cluster-info-env.js";
 import { registerClusterUpRoute } from "./routes/cluster-up.js";
-import { registerEnvironmentGuard } from "./environment-guard.js";
 import { registerListEnvironmentsRoute } from "./routes/list-environments.js";
 import { registerPlanClusterRoute } from "./routes/plan-cluster.js";
 import { registerRemoveEnvironmentRoute } from "./routes/remove-environment.js";
 import { registerUseEnvironmentRoute } from "./routes/use-environment.js";
+
+/** A missing or wrong bearer token (401). */
+export const AUTH_INVALID_TOKEN = "auth.invalid_token";
+
+/** No route for that method and path (404). */
+export const ROUTE_NOT_FOUND = "route.not_found";
 
 export function buildApiServer(context: RouteContext, token: string): FastifyInstance {
   const app = Fastify({
@@ -45,7 +50,7 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
     const given = Buffer.from(request.headers.authorization ?? "");
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       await reply.code(401).send({
-        code: "auth.invalid_token",
+        code: AUTH_INVALID_TOKEN,
         message: "missing or wrong bearer token",
         hint: "the token is in $AXON_HOME/token; the axon CLI sends it for you",
       });
@@ -63,7 +68,7 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
     const fastifyStatus = (error as { statusCode?: number }).statusCode;
     if (!(error instanceof DomainError) && fastifyStatus !== undefined && fastifyStatus < 500) {
       return reply.code(fastifyStatus).send({
-        code: "request.invalid",
+        code: REQUEST_INVALID,
         message: error instanceof Error ? error.message : String(error),
       });
     }
@@ -74,7 +79,7 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
   app.setNotFoundHandler(async (request, reply) =>
     reply
       .code(404)
-      .send({ code: "route.not_found", message: `no route ${request.method} ${request.url}` }),
+      .send({ code: ROUTE_NOT_FOUND, message: `no route ${request.method} ${request.url}` }),
   );
 
   registerHealthRoute(app, context);
@@ -90,7 +95,6 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
   registerEventsRoute(app, context);
   registerMetricsRoute(app, context);
   registerShutdownRoute(app, context);
-  registerEnvironmentGuard(app, context);
   registerListEnvironmentsRoute(app, context);
   registerAddEnvironmentRoute(app, context);
   registerUseEnvironmentRoute(app, context);

@@ -1,12 +1,9 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
-import { DomainError } from "../../errors.js";
-import { awsLogSource } from "../../services/aws-apis.js";
-import { requireApi } from "../../services/describe-api.js";
 import { LOG_STREAM_END_TRAILER, type LogStreamEnd } from "../../contract/index.js";
-import { awsApisDeps } from "../cluster-deps.js";
+import { engineFor } from "../../engines/engine-for.js";
+import { DomainError, REQUEST_INVALID } from "../../errors.js";
 import type { RouteContext } from "../context.js";
-import { targetEnvironment } from "../environment-guard.js";
 
 interface LogsQuery {
   follow?: string;
@@ -26,16 +23,13 @@ export function registerLogsRoute(app: FastifyInstance, context: RouteContext): 
   app.get<{ Params: { name: string }; Querystring: LogsQuery }>(
     "/v1/apis/:name/logs",
     async (request, reply) => {
-      const env = targetEnvironment(context, request);
       const follow = request.query.follow === "1" || request.query.follow === "true";
       const tail = parseTail(request.query.tail);
-      const aws =
-        env.provider === "aws"
-          ? await awsLogSource(awsApisDeps(context, request), env.record, request.params.name)
-          : undefined;
-      const name =
-        aws === undefined ? requireApi(context, request.params.name).name : request.params.name;
-      const logs = aws ?? context.provider.logs;
+      const {
+        name,
+        source: logs,
+        isDeleted,
+      } = await engineFor(context, request).logs(request.params.name);
       const { text, position } = await logs.tail(name, tail);
       if (!follow) {
         return reply.type("text/plain; charset=utf-8").send(text);
@@ -44,8 +38,7 @@ export function registerLogsRoute(app: FastifyInstance, context: RouteContext): 
       const streaming = streamFollow(reply.raw, {
         follow: (onData, signal) => logs.follow(name, position, onData, signal),
         text,
-        // An API on ECS is not in the store; its follow ends when the client leaves.
-        isDeleted: () => aws === undefined && context.store.getApi(name) === undefined,
+        isDeleted,
         stopping: stopping.signal,
       });
       following.add(streaming);
@@ -102,7 +95,7 @@ function parseTail(value: string | undefined): number {
   const lines = Number(value);
   if (!Number.isInteger(lines) || lines < 0 || lines > 100_000) {
     throw new DomainError(
-      "request.invalid",
+      REQUEST_INVALID,
       `tail must be a number of lines from 0 to 100000 (got ${value})`,
     );
   }

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import type { EnvironmentInfo, EnvironmentListResponse, ErrorBody } from "../../contract/index.js";
+import { ENGINE_NOT_SUPPORTED } from "../../engines/api-engine.js";
 import { EventBus } from "../../events/event-sink.js";
 import { StateStore } from "../../state/store.js";
 import type { RouteContext } from "../context.js";
@@ -13,12 +14,12 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-async function server(): Promise<ReturnType<typeof buildApiServer>> {
+async function server(events = new EventBus()): Promise<ReturnType<typeof buildApiServer>> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "axon-env-routes-"));
   dirs.push(dir);
   const context: Partial<RouteContext> = {
     store: StateStore.open(path.join(dir, "state.db")),
-    events: new EventBus(),
+    events,
   };
   const app = buildApiServer(context as RouteContext, "t");
   await app.ready();
@@ -59,8 +60,8 @@ describe("environment routes", () => {
     });
     expect(used.json<EnvironmentInfo>().isDefault).toBe(true);
 
-    // Then the routes that exist only locally refuse it clearly, with or without --env (the
-    // others act on its ECS cluster: test/aws-cluster.test.ts)
+    // Then the verbs the ECS engine lacks answer the one not-supported error, with or without
+    // --env (the others act on its ECS cluster: test/aws-cluster.test.ts)
     for (const headers of [auth, { ...auth, "axon-env": "prod" }]) {
       const rollback = await app.inject({
         method: "POST",
@@ -70,9 +71,16 @@ describe("environment routes", () => {
       });
       expect(rollback.statusCode).toBe(501);
       expect(rollback.json<ErrorBody>()).toMatchObject({
-        code: "env.not_supported",
-        message: "axon rollback works on the local environment only; prod is an AWS cluster",
+        code: ENGINE_NOT_SUPPORTED,
+        message: "axon rollback is not supported on the ecs engine yet (environment prod)",
       });
+      const baseline = await app.inject({
+        method: "POST",
+        url: "/v1/apis/iris/monitor/baseline",
+        headers,
+      });
+      expect(baseline.statusCode).toBe(501);
+      expect(baseline.json<ErrorBody>().code).toBe(ENGINE_NOT_SUPPORTED);
     }
     // And an unknown --env is named with the ones there are
     const unknown = await app.inject({
@@ -107,6 +115,48 @@ describe("environment routes", () => {
     expect(removed.json<{ message: string }>().message).toMatch(/^environment prod removed/);
     const after = await app.inject({ method: "GET", url: "/v1/environments", headers: auth });
     expect(after.json<EnvironmentListResponse>().defaultEnvironment).toBe("local");
+  });
+
+  test("the events stream is the target environment's: an AWS env never gets a local API's events", async () => {
+    // Given a local API named iris whose events flow on the local bus, and an AWS env prod
+    const events = new EventBus();
+    const app = await server(events);
+    await app.inject({
+      method: "POST",
+      url: "/v1/environments",
+      headers: auth,
+      payload: { name: "prod", provider: "aws", region: "eu-west-1" },
+    });
+    const url = await app.listen({ host: "127.0.0.1", port: 0 });
+    const stop = new AbortController();
+    try {
+      // When `get iris --watch --env prod` follows events
+      const prod = await fetch(`${url}/v1/events?api=iris`, {
+        headers: { ...auth, "axon-env": "prod" },
+        signal: stop.signal,
+      });
+      // Then the ECS engine answers not-supported before any stream opens (the old route relayed
+      // the local bus of the same-named local API)
+      expect(prod.status).toBe(501);
+      expect(((await prod.json()) as ErrorBody).code).toBe(ENGINE_NOT_SUPPORTED);
+
+      // And the local environment's stream still relays the local API's events
+      const local = await fetch(`${url}/v1/events?api=iris`, {
+        headers: auth,
+        signal: stop.signal,
+      });
+      expect(local.status).toBe(200);
+      events.emit({ kind: "api.deleted", api: "iris" });
+      const reader = local.body?.getReader();
+      const { value } = (await reader?.read()) ?? {};
+      expect(JSON.parse(new TextDecoder().decode(value)).event).toEqual({
+        kind: "api.deleted",
+        api: "iris",
+      });
+    } finally {
+      stop.abort();
+      await app.close();
+    }
   });
 
   test("a bad region or name is refused with what to pass", async () => {

@@ -1,0 +1,180 @@
+/** The APIs of an environment: list, get (with its engine's runtime section), logs, events, rollback, baseline, delete. */
+import type { ControlPlaneEvent, ControlPlaneEventKind, EventLevel } from "./events.js";
+import type { ApiMonitoring } from "./monitoring.js";
+
+/**
+ * Trailer of a followed log stream (`GET /v1/apis/:name/logs?follow=1`) that says why it ended:
+ * `stopping` (the control plane is stopping) or `deleted` (the API is gone).
+ */
+export const LOG_STREAM_END_TRAILER = "Axon-Stream-End";
+export type LogStreamEnd = "stopping" | "deleted";
+
+export type ApiStatus = "live" | "updating" | "error" | "unknown";
+
+export interface ReplicaCounts {
+  /** Replicas the API should have now. */
+  requested: number;
+  /** Ready replicas running the current version. */
+  upToDate: number;
+  /** Ready replicas running an older version. */
+  stale: number;
+  /** Replicas starting (`__init__` not finished). */
+  initializing: number;
+  /** Replicas of the current version that crashed and are waiting to restart. */
+  failed: number;
+}
+
+export interface ApiSummary {
+  name: string;
+  kind: "RealtimeAPI";
+  status: ApiStatus;
+  /** Why the status is what it is, when it is not `live` (e.g. the last crash). */
+  statusMessage?: string;
+  replicas: ReplicaCounts;
+  /** ISO time of the last deploy that changed the API. */
+  lastUpdated: string;
+  /** Full URL, e.g. `http://localhost:8888/iris-classifier`. */
+  endpoint: string;
+  /** Request metrics since the control plane started; absent when the provider has none. */
+  metrics?: ApiMetrics;
+}
+
+export interface ApiEvent {
+  time: string;
+  type: EventLevel;
+  /** What happened, as a `ControlPlaneEvent` kind (absent on events recorded before kinds were). */
+  kind?: ControlPlaneEventKind;
+  message: string;
+}
+
+export interface ApiVersion {
+  id: string;
+  createdAt: string;
+  specHash: string;
+  bundle: string;
+  /** When this version last became fully live (null: never did). */
+  liveAt: string | null;
+  /** The version the API runs now (the one deployed last, unless it was rolled back). */
+  current: boolean;
+}
+
+/** What the autoscaler says about an API (local engine; on ECS, Application Auto Scaling's). */
+export interface ApiAutoscaling {
+  /** API-wide average in-flight requests over `window`, at the last tick. */
+  avgInFlight?: number;
+  /** What the load asked for at the last tick (after tolerance, factors, min/max). */
+  recommendation?: number;
+  /** A change held back, e.g. `would scale down to 1; waiting for the 5m0s downscale stabilization, 3m12s left`. */
+  pending?: string;
+  /** The last change of the requested count. */
+  lastScaled?: { at: string; message: string };
+}
+
+export interface ApiDetail extends ApiSummary {
+  /** The resolved configuration (defaults filled in), as `@axon/config` produces it. */
+  spec: Record<string, unknown>;
+  /** The resolved configuration rendered as YAML (durations as `1m0s`). */
+  specYaml: string;
+  exampleCurl: string;
+  projectPath?: string;
+  /** What runs the current version, in its engine's own terms (nothing invented for the other). */
+  runtime: ApiRuntime;
+  /** Newest first; empty where the engine keeps no versions of its own (ECS, for now). */
+  versions: ApiVersion[];
+  events: ApiEvent[];
+  /** Absent until the autoscaler's first tick, or when the engine scales by itself. */
+  autoscaling?: ApiAutoscaling;
+  /** How the engine treats the spec's limits (e.g. `compute.cpu 1 is not enforced on this machine…`). */
+  notes?: string[];
+  /** Present when the API's config has `monitoring` (or Cortex 0.14's `tracker`). */
+  monitoring?: ApiMonitoring;
+}
+
+/** `ApiDetail.runtime`: which engine runs the API, and what it runs it with. */
+export type ApiRuntime = LocalRuntime | EcsRuntime;
+
+/** On this machine: replica processes in a Python environment. */
+export interface LocalRuntime {
+  engine: "local";
+  python: ApiEnvironment;
+}
+
+/** On ECS: Fargate tasks of one task definition revision. Fields ECS did not say are absent. */
+export interface EcsRuntime {
+  engine: "ecs";
+  /** The replica image of the task definition. */
+  image?: string;
+  /** The Fargate task size each replica gets, from the spec's compute. */
+  fargate?: { vcpu: number; memoryGb: number };
+  /** The task definition revision the service runs (`family:N`'s N). */
+  taskDefinitionRevision: number;
+  /** The capacity providers tasks are placed on (the cluster's default strategy). */
+  capacityProviders: string[];
+}
+
+/** The Python environment a local API's replicas run in. */
+export interface ApiEnvironment {
+  /** Content key of the built environment, or null when the version runs on the base interpreter. */
+  key: string | null;
+  /** The interpreter the replicas run. */
+  python: string;
+  basePython: string;
+  baseVersion: string | null;
+  /** Whether the environment sees the base interpreter's packages. */
+  isolated: boolean;
+  /** Number of installed distributions the replicas can import. */
+  packages: number;
+  /** Installed distributions; `location` says whether the environment or the base provides it. */
+  distributions: Array<{ name: string; version: string; location: "environment" | "base" }>;
+}
+
+export interface ApiListResponse {
+  apis: ApiSummary[];
+}
+
+/**
+ * One line of `GET /v1/events` (NDJSON): a control-plane event as it happened, with its time and
+ * the words every reader shares (`describeEvent`).
+ */
+export interface EventLine {
+  time: string;
+  level: EventLevel;
+  message: string;
+  event: ControlPlaneEvent;
+}
+
+export interface BaselineResponse {
+  message: string;
+  /** Predictions in the pinned baseline. */
+  predictions: number;
+}
+
+export interface RollbackRequest {
+  /** A version id from `ApiDetail.versions`; default: the newest other version that was live. */
+  version?: string;
+}
+
+export interface RollbackResponse {
+  message: string;
+  /** The version the API rolls out now. */
+  versionId: string;
+}
+
+export interface DeleteResponse {
+  message: string;
+}
+
+/**
+ * Request metrics of one API, every replica past and present since the control plane started
+ * (what `axon get` shows in its `avg request`, `p99`, `2XX`, `4XX`, `5XX` columns). Latencies are
+ * measured by the replica front from admission to response, in milliseconds.
+ */
+export interface ApiMetrics {
+  requests: { "2XX": number; "4XX": number; "5XX": number };
+  /** Mean latency; null before the first request. */
+  avgLatencyMs: number | null;
+  /** 99th percentile latency, interpolated in the latency histogram; null before the first request. */
+  p99LatencyMs: number | null;
+  /** Requests admitted by the API's replicas and not yet answered, right now. */
+  inFlight: number;
+}

@@ -1,0 +1,93 @@
+/**
+ * The seam between the HTTP verbs and the engine an environment runs on (issue 25, decision 0010):
+ * every API verb — deploy, list, get, logs, delete, watch, rollback, versions, baseline — is one
+ * method here, and `engineFor` (./engine-for.ts) is the only place that picks an implementation
+ * from the target environment. Routes call one method and never ask which engine answered.
+ *
+ * A verb an engine cannot do yet answers `engineNotSupported` (501, `ENGINE_NOT_SUPPORTED`), naming
+ * the engine, the environment and the verb, with a hint saying what to do instead — never a
+ * silent fallback to another engine's data (after cortex's `ErrorOperationIsOnlySupportedForKind`,
+ * cortexlabs/cortex:pkg/operator/resources/errors.go).
+ */
+import type {
+  ApiDetail,
+  ApiListResponse,
+  ApiVersion,
+  BaselineResponse,
+  DeleteResponse,
+  DeployResponse,
+  EngineNotSupportedCode,
+  RollbackResponse,
+} from "../contract/index.js";
+import { DomainError } from "../errors.js";
+import type { EventSubscriber } from "../events/event-sink.js";
+import type { LogSource } from "../providers/provider.js";
+import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
+
+/** The engines there are; shown in messages and in `ApiDetail.runtime.engine`. */
+export type EngineName = "local" | "ecs";
+
+/** How a deploy reports and ends early (the client went away). */
+export interface DeployRun {
+  /** Progress lines for the client (environment builds, ECS steps), shown as they come. */
+  onProgress?: (message: string) => void;
+  /** Aborted when the client goes away: the deploy stops. */
+  signal: AbortSignal;
+}
+
+export interface DescribeOptions {
+  /** Start of the monitoring range (default: when the current version went live). */
+  since?: Date;
+  now?: Date;
+}
+
+/** An API's log, for the logs route: where to read it, and whether the API is gone meanwhile. */
+export interface ApiLogStream {
+  /** The API's name as deployed. */
+  name: string;
+  source: LogSource;
+  /** True once the API was deleted (a follower then ends with the `deleted` trailer). */
+  isDeleted: () => boolean;
+}
+
+/** A live stream of an API's status and events (the events route relays it as NDJSON). */
+export interface ApiEventFeed {
+  /** Calls `listener` with each event from now on; the returned function stops it. */
+  subscribe(listener: EventSubscriber): () => void;
+}
+
+export interface ApiEngine {
+  readonly name: EngineName;
+  /** The environment this engine acts on (`local`, or an AWS environment's name). */
+  readonly environment: string;
+  /** Applies a plan made by `planDeploy` (services/deploy-plan.ts): both engines apply the same type. */
+  deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse>;
+  list(): Promise<ApiListResponse>;
+  /** The environment's APIs as a deploy plan needs them (endpoints, hashes, rollouts). */
+  deployed(): Promise<DeployedApi[]>;
+  describe(name: string, options: DescribeOptions): Promise<ApiDetail>;
+  logs(name: string): Promise<ApiLogStream>;
+  remove(name: string): Promise<DeleteResponse>;
+  /** The live events of one API (`api`), or of every API of the environment. */
+  watch(api: string | undefined): ApiEventFeed;
+  rollback(name: string, versionId: string | undefined): Promise<RollbackResponse>;
+  versions(name: string): Promise<ApiVersion[]>;
+  /** Pins the current version's last hour of predictions as the API's drift baseline. */
+  pinBaseline(name: string): Promise<BaselineResponse>;
+}
+
+/** The code of every "this engine cannot do that verb (yet)" answer. */
+export const ENGINE_NOT_SUPPORTED: EngineNotSupportedCode = "engine.not_supported";
+
+/** A verb `engine` cannot do on `environment`: 501, with what to do instead. */
+export function engineNotSupported(
+  engine: { name: EngineName; environment: string },
+  verb: string,
+  hint: string,
+): DomainError {
+  return new DomainError(
+    ENGINE_NOT_SUPPORTED,
+    `axon ${verb} is not supported on the ${engine.name} engine yet (environment ${engine.environment})`,
+    { status: 501, hint },
+  );
+}

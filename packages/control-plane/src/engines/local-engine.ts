@@ -1,0 +1,186 @@
+/**
+ * The local engine: APIs run as replica processes on this machine. The store holds desired state,
+ * the reconciler and the local provider converge to it, and every verb here is today's local
+ * service behind the `ApiEngine` seam (deploy records a version and enqueues a reconcile; delete
+ * forgets the API and reconciles it away; the event bus is the live stream).
+ */
+import {
+  LOCAL_ENVIRONMENT,
+  type ApiAutoscaling,
+  type ApiDetail,
+  type ApiListResponse,
+  type ApiVersion,
+  type BaselineResponse,
+  type DeleteResponse,
+  type DeployResponse,
+  type RollbackResponse,
+} from "../contract/index.js";
+import type { BundleStore } from "../bundles/bundle-store.js";
+import { DomainError } from "../errors.js";
+import { eventApi } from "../contract/index.js";
+import type { EventBus } from "../events/event-sink.js";
+import { monitoringOf, type MonitoringLoop } from "../monitoring/monitoring-loop.js";
+import type { Provider } from "../providers/provider.js";
+import { summarizeApi } from "../reconcile/status.js";
+import { deployApis } from "../services/deploy.js";
+import { describeApi, requireApi } from "../services/describe-api.js";
+import { rollbackApi } from "../services/rollback.js";
+import type { SecretStore } from "../state/secrets.js";
+import type { StateStore } from "../state/store.js";
+import type {
+  ApiEngine,
+  ApiEventFeed,
+  ApiLogStream,
+  DeployRun,
+  DescribeOptions,
+} from "./api-engine.js";
+import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
+
+/** The API has no `monitoring` to pin a baseline for (400). */
+export const MONITORING_OFF = "monitoring.off";
+
+/** The API made no prediction in the last hour to pin (400). */
+export const MONITORING_NO_PREDICTIONS = "monitoring.no_predictions";
+
+/** What the local engine works with: the daemon's store, provider, queue and loops. */
+export interface LocalEngineDeps {
+  store: StateStore;
+  bundles: BundleStore;
+  provider: Provider;
+  secrets: SecretStore;
+  events: EventBus;
+  enqueue(apiName: string): void;
+  /** Reconciles an API now and resolves when done (delete uses it so the 404 is immediate). */
+  reconcileNow(apiName: string): Promise<void>;
+  /** Prediction monitoring (absent when the engine records no predictions). */
+  monitoring?: Pick<MonitoringLoop, "summary" | "pinBaseline" | "prometheus">;
+  /** The autoscaler's view of an API (absent when the engine scales by itself). */
+  autoscaling?: (apiName: string) => ApiAutoscaling | undefined;
+}
+
+export class LocalEngine implements ApiEngine {
+  readonly name = "local";
+  readonly environment = LOCAL_ENVIRONMENT;
+  readonly #deps: LocalEngineDeps;
+
+  constructor(deps: LocalEngineDeps) {
+    this.#deps = deps;
+  }
+
+  async deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
+    const deps = this.#deps;
+    return deployApis(
+      {
+        store: deps.store,
+        bundles: deps.bundles,
+        secrets: deps.secrets,
+        provider: deps.provider,
+        events: deps.events,
+        enqueue: (name) => deps.enqueue(name),
+        apiStatus: (api) => summarizeApi(api, deps.provider).status,
+        signal: run.signal,
+        ...(run.onProgress === undefined ? {} : { onProgress: run.onProgress }),
+      },
+      plan,
+    );
+  }
+
+  async list(): Promise<ApiListResponse> {
+    const { store, provider } = this.#deps;
+    return { apis: store.listApis().map((api) => summarizeApi(api, provider)) };
+  }
+
+  async deployed(): Promise<DeployedApi[]> {
+    const { store, provider } = this.#deps;
+    return store.listApis().map((api) => ({
+      name: api.name,
+      endpoint: api.currentVersion.spec.networking.endpoint,
+      specHash: api.currentVersion.specHash,
+      bundle: api.currentVersion.bundle,
+      version: api.currentVersion.id,
+      // A version that was fully rolled out is not "still rolling out" while its replicas come
+      // back after a control-plane restart: only a version that never went live is.
+      rollingOut:
+        api.liveVersionId !== api.currentVersion.id &&
+        summarizeApi(api, provider).status === "updating",
+    }));
+  }
+
+  async describe(name: string, options: DescribeOptions): Promise<ApiDetail> {
+    return describeApi(this.#deps, name, options);
+  }
+
+  async logs(name: string): Promise<ApiLogStream> {
+    const { store, provider } = this.#deps;
+    const api = requireApi(this.#deps, name);
+    return {
+      name: api.name,
+      source: provider.logs,
+      isDeleted: () => store.getApi(api.name) === undefined,
+    };
+  }
+
+  async remove(name: string): Promise<DeleteResponse> {
+    const deps = this.#deps;
+    const api = requireApi(deps, name);
+    deps.store.deleteApi(api.name);
+    deps.secrets.delete(api.name);
+    deps.events.emit({ kind: "api.deleted", api: api.name });
+    // The provider stops its replicas and removes its route and logs.
+    await deps.reconcileNow(api.name);
+    return { message: `deleting ${api.name}` };
+  }
+
+  watch(api: string | undefined): ApiEventFeed {
+    const events = this.#deps.events;
+    return {
+      subscribe: (listener) =>
+        events.subscribe((event, time) => {
+          if (api === undefined || eventApi(event) === api) listener(event, time);
+        }),
+    };
+  }
+
+  async rollback(name: string, versionId: string | undefined): Promise<RollbackResponse> {
+    const deps = this.#deps;
+    return rollbackApi(
+      { store: deps.store, events: deps.events, enqueue: (api) => deps.enqueue(api) },
+      name,
+      versionId,
+    );
+  }
+
+  async versions(name: string): Promise<ApiVersion[]> {
+    const api = requireApi(this.#deps, name);
+    return this.#deps.store.listVersions(api.name).map((v) => ({
+      id: v.id,
+      createdAt: v.createdAt,
+      specHash: v.specHash,
+      bundle: v.bundle,
+      liveAt: v.liveAt,
+      current: v.id === api.currentVersion.id,
+    }));
+  }
+
+  async pinBaseline(name: string): Promise<BaselineResponse> {
+    const api = requireApi(this.#deps, name);
+    const monitoring = this.#deps.monitoring;
+    if (monitoring === undefined || monitoringOf(api) === undefined) {
+      throw new DomainError(MONITORING_OFF, `${api.name} has no monitoring to pin a baseline for`, {
+        hint: "add `monitoring: {model_type: classification}` (or regression, with `key` for a field of the response) to its config and deploy",
+      });
+    }
+    const tally = monitoring.pinBaseline(api, new Date());
+    if (tally.count === 0) {
+      throw new DomainError(
+        MONITORING_NO_PREDICTIONS,
+        `${api.name} has made no prediction in the last hour to pin`,
+        { hint: "send it some traffic, then pin the baseline" },
+      );
+    }
+    return {
+      message: `pinned ${tally.count} predictions of ${api.name} (the last hour of version ${api.currentVersion.id}) as its baseline`,
+      predictions: tally.count,
+    };
+  }
+}
