@@ -110,12 +110,15 @@ async function supervise(
   if (after >= 0) args.splice(after, 2);
   const daemonArgs = [entry, ...args.filter((arg) => arg !== "--supervise")];
   const supervisor = new Supervisor({ daemonArgs, home, log: logLine });
+  // A watcher's socket (read through these handlers) answers for this supervisor from now on.
   const handlers: SupervisionHandlers = held?.handlers ?? {
     status: () => supervisor.status(),
     startNow: () => {},
   };
-  handlers.status = () => supervisor.status();
-  handlers.startNow = () => supervisor.startNow();
+  Object.assign(handlers, {
+    status: () => supervisor.status(),
+    startNow: () => supervisor.startNow(),
+  });
   const claim = held?.claim ?? (await claimOrYield(home, handlers));
   if (claim === undefined) return SUPERVISED_ELSEWHERE_EXIT;
   process.on("SIGTERM", () => supervisor.stop("SIGTERM"));
