@@ -13,7 +13,6 @@ import type { PythonChoice } from "./daemon.js";
 import { DomainError } from "./errors.js";
 import { formatEventLine, formatLogTime } from "./events/log-line.js";
 import {
-  ALREADY_RUNNING_EXIT,
   claimSupervision,
   SUPERVISED_ELSEWHERE_EXIT,
   SUPERVISOR_PID_ENV,
@@ -317,8 +316,14 @@ main().then(
     if (error instanceof DomainError) {
       process.stderr.write(`error: ${error.message}\n`);
       if (error.hint !== undefined) process.stderr.write(`  ${error.hint}\n`);
-      // Its own code, so a supervisor restarting this daemon knows to give the home up.
-      process.exit(error.code === "daemon.already_running" ? ALREADY_RUNNING_EXIT : 1);
+      // A supervisor restarting this daemon gives the home up rather than try again (decision
+      // 0007); exit once the message has crossed the channel.
+      if (error.code === "daemon.already_running" && process.connected) {
+        const message: SupervisedMessage = "home-taken";
+        process.send?.(message, () => process.exit(1));
+        return;
+      }
+      process.exit(1);
     }
     if (
       error instanceof Error &&

@@ -4,7 +4,6 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import { afterEach, describe, expect, onTestFinished, test } from "vitest";
 import {
-  ALREADY_RUNNING_EXIT,
   claimSupervision,
   probeSupervision,
   Supervisor,
@@ -19,7 +18,8 @@ afterEach(() => {
 /**
  * A stand-in daemon: each start appends a line to `starts` in the home, then behaves as the
  * start's number says in `plan` (one word per start): `crash` (says running, exits 1),
- * `kill` (says running, SIGKILLs itself), `fail` (exits 3 without running), `stop` (says
+ * `kill` (says running, SIGKILLs itself), `fail` (exits 3 without running), `taken` (says
+ * another control plane holds the home, exits 1 without running), `stop` (says
  * running then stopping, exits 1 as a stop past its deadline does), `wait` (runs until a
  * SIGTERM or SIGINT, recording each in `signals`, then stops as the daemon does).
  */
@@ -34,7 +34,8 @@ function fakeDaemon(plan: string[]): { home: string; args: string[]; starts: () 
     const n = fs.readFileSync(path.join(home, "starts"), "utf8").length;
     const step = fs.readFileSync(path.join(home, "plan"), "utf8").split("\\n")[n - 1] ?? "stop";
     if (step === "fail") process.exit(3);
-    process.send("running");
+    if (step === "taken") process.send("home-taken", () => process.exit(1));
+    else process.send("running");
     if (step === "crash") setTimeout(() => process.exit(1), 10);
     if (step === "kill") setTimeout(() => process.kill(process.pid, "SIGKILL"), 10);
     if (step === "stop") { process.send("stopping"); setTimeout(() => process.exit(1), 10); }
@@ -156,11 +157,11 @@ describe("Supervisor", () => {
 
   test("a restart that finds another control plane serving the home ends the supervision", async () => {
     // Given a daemon that crashes, then cannot start because another one holds the home
-    const fake = fakeDaemon(["crash", "fail"]);
+    const fake = fakeDaemon(["crash", "taken"]);
     const lines: string[] = [];
 
     // When supervised, then it does not try again (it would win the home back after a stop)
-    expect(await supervisorFor(fake, lines).run()).toBe(ALREADY_RUNNING_EXIT);
+    expect(await supervisorFor(fake, lines).run()).toBe(1);
     expect(fake.starts()).toBe(2);
     expect(lines.at(-1)).toBe(
       `supervisor: another control plane serves ${fake.home}; this supervisor exits`,

@@ -23,14 +23,15 @@ import { existsSync, realpathSync, rmSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 
-/** Exit code of a daemon that found another live control plane holding its home's lock. */
-export const ALREADY_RUNNING_EXIT = 3;
-
 /** Exit code of a supervisor that found another live supervisor for its home (it exits at once). */
 export const SUPERVISED_ELSEWHERE_EXIT = 4;
 
-/** Messages the daemon sends its supervisor. */
-export type SupervisedMessage = "running" | "stopping";
+/**
+ * Messages the daemon sends its supervisor: `running` once it serves, `stopping` once a stop was
+ * asked for, `home-taken` when it cannot start because another live control plane holds the
+ * home's lock (sent before it exits 1).
+ */
+export type SupervisedMessage = "running" | "stopping" | "home-taken";
 
 /** How long a stop waits for the daemon to report `stopping` by itself before signalling it. */
 const FORWARD_DELAY_MS = 300;
@@ -126,9 +127,9 @@ export class Supervisor {
         // Another control plane serves the home (started in the foreground, or by a supervisor
         // of an older axon): restarting would only fail again, and would win the home back the
         // moment that one is stopped as asked — the stray-supervisor bug of issue 27.
-        if (run.code === ALREADY_RUNNING_EXIT) {
+        if (run.homeTaken) {
           log(`supervisor: another control plane serves ${home}; this supervisor exits`);
-          return ALREADY_RUNNING_EXIT;
+          return run.code ?? 1;
         }
         log(`supervisor: the control plane failed to start again (${describeExit(run)})`);
       }
@@ -172,10 +173,12 @@ export class Supervisor {
     signal: NodeJS.Signals | null;
     running: boolean;
     stopping: boolean;
+    homeTaken: boolean;
   }> {
     return new Promise((resolve) => {
       let running = false;
       let stopping = false;
+      let homeTaken = false;
       this.#childStopping = false;
       const child = spawn(process.execPath, this.#options.daemonArgs, {
         stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -187,6 +190,7 @@ export class Supervisor {
           running = true;
           this.#state = "running";
         }
+        if (message === "home-taken") homeTaken = true;
         if (message === "stopping") {
           stopping = true;
           this.#childStopping = true;
@@ -194,13 +198,15 @@ export class Supervisor {
       });
       const done = (code: number | null, signal: NodeJS.Signals | null): void => {
         this.#child = undefined;
-        resolve({ code, signal, running, stopping });
+        resolve({ code, signal, running, stopping, homeTaken });
       };
       child.once("error", (error) => {
         this.#options.log(`supervisor: cannot start the control plane: ${error.message}`);
         done(1, null);
       });
-      child.once("exit", done);
+      // "close", not "exit": it comes once the IPC channel is closed too, so a message the daemon
+      // sent just before exiting (`home-taken`) has been read by then.
+      child.once("close", done);
     });
   }
 }
