@@ -262,7 +262,8 @@ export class FrontServer {
   #collectTimer: ReturnType<typeof setTimeout> | undefined;
   /** Bytes of body chunks read since the last scavenge (see SCAVENGE_AFTER_BYTES). */
   #chunkBytes = 0;
-  readonly #collectGarbage: CollectGarbage;
+  /** Made when first needed: most processes never hold a big body. */
+  #collectGarbage: CollectGarbage | undefined;
   /** The ticket of every body admitted without an `admitBody`: the handler serves it. */
   readonly #toHandler: BodyTicket = {
     deliver: (request, responder) => this.dispatch(request, responder),
@@ -276,7 +277,7 @@ export class FrontServer {
     if (!(this.maxBufferedBytes >= 0)) {
       throw new RangeError(`maxBufferedBytes must be ≥ 0, got ${this.maxBufferedBytes}`);
     }
-    this.#collectGarbage = options.collectGarbage ?? garbageCollector();
+    this.#collectGarbage = options.collectGarbage;
     this.#admitBody = options.admitBody;
     this.#onRefused = options.onRefused;
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
@@ -408,7 +409,7 @@ export class FrontServer {
     this.#collectTimer = undefined;
     if (this.#bufferedBytes !== 0) return;
     this.#heldSinceCollect = 0;
-    this.#collectGarbage("major");
+    (this.#collectGarbage ??= garbageCollector())("major");
   };
 
   /** Counts a body chunk that is garbage once read; scavenges every SCAVENGE_AFTER_BYTES. */
@@ -416,7 +417,7 @@ export class FrontServer {
     this.#chunkBytes += bytes;
     if (this.#chunkBytes < SCAVENGE_AFTER_BYTES) return;
     this.#chunkBytes = 0;
-    this.#collectGarbage("minor");
+    (this.#collectGarbage ??= garbageCollector())("minor");
   }
 
   #bufferFull(url: string, responder: Responder): void {
