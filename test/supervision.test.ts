@@ -193,35 +193,10 @@ describe("supervision", () => {
   test.each([{ command: "cluster up" }, { command: "deploy" }])(
     "axon $command inside the supervisor's restart delay waits for it; cluster down leaves nothing running",
     async ({ command }) => {
-      // Given a live API under a supervisor whose daemon crashed three times in a row, so the
-      // next restart waits 8 s (0.5, 1, 2, 4, then 8), as in issue 27
-      const c = await makeTestCluster("python3");
-      onTestFinished(() => {
-        for (const { pid } of processesOf(c.home)) killQuietly(pid);
-      });
-      const project = mkdtempSync(path.join(os.tmpdir(), "axon-project-"));
-      writeFileSync(path.join(project, "predictor.py"), QUICK_PREDICTOR);
-      writeFileSync(path.join(project, "axon.yaml"), QUICK_CONFIG);
-      expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
-      const endpoint = `http://localhost:${c.gatewayPort}/quick`;
-      const supervisor = readDaemonField(c.home, "supervisorPid") ?? -1;
-      for (let crash = 1; crash <= 4; crash++) {
-        const daemon = c.daemonPid() ?? -1;
-        process.kill(daemon, "SIGKILL");
-        await waitFor(
-          `the daemon back after crash ${crash}`,
-          async () => {
-            const pid = c.daemonPid();
-            if (pid === undefined || pid === daemon) return undefined;
-            const answer = await postJson(endpoint, {}).catch(() => undefined);
-            return answer?.status === 200 ? true : undefined;
-          },
-          60_000,
-        );
-      }
+      // Given a live API under a supervisor waiting 8 s to restart its crashed daemon
+      const { c, project, endpoint, supervisor } = await clusterInLongRestartDelay();
 
-      // When the daemon is killed once more and the command is typed inside the 8 s delay
-      process.kill(c.daemonPid() ?? -1, "SIGKILL");
+      // When the command is typed inside the delay
       const args = command === "deploy" ? ["deploy", project, "--wait"] : ["cluster", "up"];
       const typed = await c.axon(args, { timeoutMs: 60_000 });
 
@@ -240,18 +215,78 @@ describe("supervision", () => {
       const down = await c.axon(["cluster", "down"]);
       expect(down.code, down.stderr).toBe(0);
 
-      // Then nothing of this home runs, and nothing starts again in the next 30 s (looked at
-      // every half second: a stray supervisor would have restarted within 16 s)
-      await waitFor("every process of the home to exit", () =>
-        processesOf(c.home).length === 0 ? true : undefined,
-      );
-      const watchUntil = Date.now() + 30_000;
-      while (Date.now() < watchUntil) {
-        expect(processesOf(c.home)).toEqual([]);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-      expect(await postJson(endpoint, {}).catch(() => "refused")).toBe("refused");
+      // Then nothing of this home runs, and nothing starts again in the next 30 s
+      await expectNothingRunsFor30s(c.home, endpoint);
     },
     120_000,
   );
+
+  test("cluster down inside the restart delay stops the waiting supervisor; nothing runs 30 s later", async () => {
+    // Given a supervisor waiting 8 s to restart its crashed daemon (no daemon answers)
+    const { c, endpoint, supervisor } = await clusterInLongRestartDelay();
+
+    // When the cluster is stopped inside the delay
+    const down = await c.axon(["cluster", "down"]);
+
+    // Then the supervisor was stopped (it used to be left to start everything again)
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stdout).toBe("local cluster stopped\n");
+    expect(down.stderr).toContain(`supervisor (pid ${supervisor})`);
+    await expectNothingRunsFor30s(c.home, endpoint);
+  }, 120_000);
 });
+
+/**
+ * A live API under a supervisor whose daemon crashed four times in a row and then once more, so
+ * it now waits 8 s before the next restart (0.5, 1, 2, 4, then 8 s: the "restarting in 8.0s" of
+ * issue 27). Returns as soon as the last crash happened.
+ */
+async function clusterInLongRestartDelay(): Promise<{
+  c: Awaited<ReturnType<typeof makeTestCluster>>;
+  project: string;
+  endpoint: string;
+  supervisor: number;
+}> {
+  const c = await makeTestCluster("python3");
+  onTestFinished(() => {
+    for (const { pid } of processesOf(c.home)) killQuietly(pid);
+  });
+  const project = mkdtempSync(path.join(os.tmpdir(), "axon-project-"));
+  writeFileSync(path.join(project, "predictor.py"), QUICK_PREDICTOR);
+  writeFileSync(path.join(project, "axon.yaml"), QUICK_CONFIG);
+  expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
+  const endpoint = `http://localhost:${c.gatewayPort}/quick`;
+  const supervisor = readDaemonField(c.home, "supervisorPid") ?? -1;
+  for (let crash = 1; crash <= 4; crash++) {
+    const daemon = c.daemonPid() ?? -1;
+    process.kill(daemon, "SIGKILL");
+    await waitFor(
+      `the daemon back after crash ${crash}`,
+      async () => {
+        const pid = c.daemonPid();
+        if (pid === undefined || pid === daemon) return undefined;
+        const answer = await postJson(endpoint, {}).catch(() => undefined);
+        return answer?.status === 200 ? true : undefined;
+      },
+      60_000,
+    );
+  }
+  process.kill(c.daemonPid() ?? -1, "SIGKILL");
+  return { c, project, endpoint, supervisor };
+}
+
+/**
+ * Waits (bounded) until no process names `home`, then looks every half second for 30 s that none
+ * appears (a stray supervisor would have restarted within 16 s), and that the endpoint is closed.
+ */
+async function expectNothingRunsFor30s(home: string, endpoint: string): Promise<void> {
+  await waitFor("every process of the home to exit", () =>
+    processesOf(home).length === 0 ? true : undefined,
+  );
+  const watchUntil = Date.now() + 30_000;
+  while (Date.now() < watchUntil) {
+    expect(processesOf(home)).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  expect(await postJson(endpoint, {}).catch(() => "refused")).toBe("refused");
+}
