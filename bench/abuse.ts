@@ -6,14 +6,16 @@
  * Parts, each against the same daemon:
  *   bodies — 32 parallel POSTs of 60 MiB to an API bounded at `max_replica_concurrency: 4`; the
  *            gateway admits from the head, so the daemon's peak RSS stays near its idle RSS plus
- *            the bodies it admitted (at most `AXON_GATEWAY_MAX_BUFFERED_BYTES`, default 256 MiB)
+ *            the bodies it admitted (at most `AXON_GATEWAY_MAX_BUFFERED_BYTES`); its RSS is read
+ *            again 10 s after the last answer (what it gave back). Goal (issue 27): both within
+ *            2× idle
  *   bomb   — a 4.5 GiB decompression bomb in a few MB (45 entries of 100 MiB of zeros, as
  *            concatenated gzip members) PUT as a bundle: refused with 413 while streaming, the
  *            daemon's RSS and its API's answer time (health probed every 50 ms) measured throughout
  *   kill   — `kill -9` of the daemon; the supervisor starts it again and the time until the
  *            endpoint answers 200 again, with no command typed, is measured
  *
- * Last line: `abuse: peak RSS N MB (idle M MB); back after kill -9 in S s`.
+ * Last line: `abuse: peak RSS N MB, after the load A MB (idle M MB); back after kill -9 in S s`.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -34,11 +36,15 @@ const BODIES = 32;
 const BODY_BYTES = 60 * MIB;
 const REQUEST_TIMEOUT_MS = 120_000;
 const RSS_SAMPLE_MS = 20;
+/** How long after the bodies' last answer the daemon's RSS is read again. */
+const AFTER_LOAD_MS = 10_000;
 
 /** What each part measured; the last line is printed from it. */
 interface Results {
   idleRssMb: number;
   peakRssMb: number;
+  /** RSS AFTER_LOAD_MS after the bodies part ended. */
+  afterLoadRssMb: number;
   backAfterKillSeconds: number | null;
 }
 
@@ -209,8 +215,11 @@ async function bodiesPart(daemon: Daemon, results: Results): Promise<void> {
   console.log(
     `bodies: ${BODIES} × ${BODY_BYTES / MIB} MiB POSTs at max_replica_concurrency 4 in ${seconds.toFixed(1)} s: ${summary}`,
   );
+  await new Promise((resolve) => setTimeout(resolve, AFTER_LOAD_MS));
+  results.afterLoadRssMb = rssMb(daemon.pid);
+  const times = (mb: number): string => `${(mb / results.idleRssMb).toFixed(2)}× idle`;
   console.log(
-    `bodies: daemon RSS idle ${results.idleRssMb.toFixed(0)} MB, peak ${results.peakRssMb.toFixed(0)} MB (+${(results.peakRssMb - results.idleRssMb).toFixed(0)} MB)`,
+    `bodies: daemon RSS idle ${results.idleRssMb.toFixed(0)} MB, peak ${results.peakRssMb.toFixed(0)} MB (+${(results.peakRssMb - results.idleRssMb).toFixed(0)} MB, ${times(results.peakRssMb)}), ${AFTER_LOAD_MS / 1000} s after the load ${results.afterLoadRssMb.toFixed(0)} MB (${times(results.afterLoadRssMb)})`,
   );
 }
 
@@ -310,7 +319,12 @@ async function main(): Promise<void> {
   writeFileSync(path.join(project, "predictor.py"), PREDICTOR);
   writeFileSync(path.join(project, "axon.yaml"), CONFIG);
   const daemon = await startDaemon(project);
-  const results: Results = { idleRssMb: 0, peakRssMb: 0, backAfterKillSeconds: null };
+  const results: Results = {
+    idleRssMb: 0,
+    peakRssMb: 0,
+    afterLoadRssMb: 0,
+    backAfterKillSeconds: null,
+  };
   try {
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // let start-up garbage settle
     results.idleRssMb = rssMb(daemon.pid);
@@ -325,7 +339,7 @@ async function main(): Promise<void> {
   const back =
     results.backAfterKillSeconds === null ? "n/a" : results.backAfterKillSeconds.toFixed(1);
   console.log(
-    `abuse: peak RSS ${results.peakRssMb.toFixed(0)} MB (idle ${results.idleRssMb.toFixed(0)} MB); back after kill -9 in ${back} s`,
+    `abuse: peak RSS ${results.peakRssMb.toFixed(0)} MB, after the load ${results.afterLoadRssMb.toFixed(0)} MB (idle ${results.idleRssMb.toFixed(0)} MB); back after kill -9 in ${back} s`,
   );
 }
 

@@ -12,7 +12,15 @@ import { isForwardedAwsVariable, parseDuration } from "@axon/config";
 import type { PythonChoice } from "./daemon.js";
 import { DomainError } from "./errors.js";
 import { formatEventLine, formatLogTime } from "./events/log-line.js";
-import { SUPERVISOR_PID_ENV, Supervisor, type SupervisedMessage } from "./supervisor.js";
+import {
+  claimSupervision,
+  SUPERVISED_ELSEWHERE_EXIT,
+  SUPERVISOR_PID_ENV,
+  Supervisor,
+  type SupervisedMessage,
+  type SupervisionClaim,
+  type SupervisorStatus,
+} from "./supervisor.js";
 import { AXON_VERSION } from "./version.js";
 
 const USAGE = `usage: axon-control-plane [--home DIR] [--port N] [--gateway-port N] [--python PATH] [--supervise]
@@ -54,11 +62,45 @@ function durationFromEnv(name: string, fallbackMs: number): number {
   }
 }
 
+function logLine(line: string): void {
+  process.stdout.write(`${formatLogTime(new Date())} ${line}\n`);
+}
+
+/**
+ * Takes the home's supervision socket (decision 0007: one supervisor per home, always), or says
+ * who holds it and returns undefined: that supervisor is already starting, running or restarting
+ * the daemon, and a second one would bring the cluster back after `cluster down` stopped the first.
+ */
+async function claimOrYield(
+  home: string,
+  handlers: { status: () => SupervisorStatus; startNow: () => void },
+): Promise<SupervisionClaim | undefined> {
+  const claim = await claimSupervision(home, handlers);
+  if ("release" in claim) return claim;
+  const holder =
+    claim.holder === undefined
+      ? "another process"
+      : `supervisor ${claim.holder.pid} (${claim.holder.state})`;
+  logLine(`supervisor: ${holder} already supervises ${home}; this one exits`);
+  return undefined;
+}
+
+/** What the supervision socket answers with; a watcher hands it over to the supervisor it becomes. */
+interface SupervisionHandlers {
+  status: () => SupervisorStatus;
+  startNow: () => void;
+}
+
 /**
  * Runs the daemon (this same entry, without `--supervise`) under a Supervisor until it stops as
- * asked; SIGTERM/SIGINT are passed on to it.
+ * asked; SIGTERM/SIGINT are passed on to it. `held` is the supervision a watcher
+ * (`--supervise-after`) holds already, kept without a gap; otherwise it is taken here, or this
+ * exits.
  */
-async function supervise(home: string): Promise<number> {
+async function supervise(
+  home: string,
+  held?: { claim: SupervisionClaim; handlers: SupervisionHandlers },
+): Promise<number> {
   const entry = process.argv[1] ?? "";
   // This process's arguments, less those that made it a supervisor (`--supervise`, or
   // `--supervise-after PID`): what is left starts the daemon.
@@ -66,15 +108,26 @@ async function supervise(home: string): Promise<number> {
   const after = args.indexOf("--supervise-after");
   if (after >= 0) args.splice(after, 2);
   const daemonArgs = [entry, ...args.filter((arg) => arg !== "--supervise")];
-  const supervisor = new Supervisor({
-    daemonArgs,
-    home,
-    log: (line) => process.stdout.write(`${formatLogTime(new Date())} ${line}\n`),
+  const supervisor = new Supervisor({ daemonArgs, home, log: logLine });
+  // A watcher's socket (read through these handlers) answers for this supervisor from now on.
+  const handlers: SupervisionHandlers = held?.handlers ?? {
+    status: () => supervisor.status(),
+    startNow: () => {},
+  };
+  Object.assign(handlers, {
+    status: () => supervisor.status(),
+    startNow: () => supervisor.startNow(),
   });
+  const claim = held?.claim ?? (await claimOrYield(home, handlers));
+  if (claim === undefined) return SUPERVISED_ELSEWHERE_EXIT;
   process.on("SIGTERM", () => supervisor.stop("SIGTERM"));
   process.on("SIGINT", () => supervisor.stop("SIGINT"));
   process.on("SIGHUP", () => {}); // a closed terminal is not a reason to stop serving
-  return supervisor.run();
+  try {
+    return await supervisor.run();
+  } finally {
+    claim.release();
+  }
 }
 
 /** How often a supervisor that took over (`--supervise-after`) looks at the daemon it watches. */
@@ -92,6 +145,14 @@ async function superviseAfter(home: string, daemonPid: number): Promise<number> 
   if (!Number.isInteger(daemonPid) || daemonPid <= 0) {
     throw new DomainError("usage", "--supervise-after needs the pid of the daemon to watch");
   }
+  const handlers: SupervisionHandlers = {
+    status: () => ({ pid: process.pid, state: "watching", daemonPid }),
+    startNow: () => {},
+  };
+  // One supervisor per home: a watcher is one too, and a live supervisor already there (a
+  // `cluster up` that came first) makes it unnecessary.
+  const claim = await claimOrYield(home, handlers);
+  if (claim === undefined) return SUPERVISED_ELSEWHERE_EXIT;
   let stopped = false;
   process.on("SIGTERM", () => (stopped = true));
   process.on("SIGINT", () => (stopped = true));
@@ -114,11 +175,14 @@ async function superviseAfter(home: string, daemonPid: number): Promise<number> 
   } catch {
     lockPid = undefined; // removed: the daemon stopped as asked (or its home is gone)
   }
-  if (stopped || lockPid !== daemonPid) return 0;
-  process.stdout.write(
-    `${formatLogTime(new Date())} supervisor: the control plane (pid ${daemonPid}) is gone without stopping; starting it again\n`,
+  if (stopped || lockPid !== daemonPid) {
+    claim.release();
+    return 0;
+  }
+  logLine(
+    `supervisor: the control plane (pid ${daemonPid}) is gone without stopping; starting it again`,
   );
-  return supervise(home);
+  return supervise(home, { claim, handlers });
 }
 
 /** The most a graceful stop may take before the process exits anyway. */
@@ -255,6 +319,13 @@ main().then(
     if (error instanceof DomainError) {
       process.stderr.write(`error: ${error.message}\n`);
       if (error.hint !== undefined) process.stderr.write(`  ${error.hint}\n`);
+      // A supervisor restarting this daemon gives the home up rather than try again (decision
+      // 0007); exit once the message has crossed the channel.
+      if (error.code === "daemon.already_running" && process.connected) {
+        const message: SupervisedMessage = "home-taken";
+        process.send?.(message, () => process.exit(1));
+        return;
+      }
       process.exit(1);
     }
     if (

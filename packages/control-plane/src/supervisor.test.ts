@@ -1,8 +1,14 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
-import { Supervisor } from "./supervisor.js";
+import { spawn } from "node:child_process";
+import { afterEach, describe, expect, onTestFinished, test } from "vitest";
+import {
+  claimSupervision,
+  probeSupervision,
+  Supervisor,
+  supervisionSocketPath,
+} from "./supervisor.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -12,7 +18,8 @@ afterEach(() => {
 /**
  * A stand-in daemon: each start appends a line to `starts` in the home, then behaves as the
  * start's number says in `plan` (one word per start): `crash` (says running, exits 1),
- * `kill` (says running, SIGKILLs itself), `fail` (exits 3 without running), `stop` (says
+ * `kill` (says running, SIGKILLs itself), `fail` (exits 3 without running), `taken` (says
+ * another control plane holds the home, exits 1 without running), `stop` (says
  * running then stopping, exits 1 as a stop past its deadline does), `wait` (runs until a
  * SIGTERM or SIGINT, recording each in `signals`, then stops as the daemon does).
  */
@@ -27,7 +34,8 @@ function fakeDaemon(plan: string[]): { home: string; args: string[]; starts: () 
     const n = fs.readFileSync(path.join(home, "starts"), "utf8").length;
     const step = fs.readFileSync(path.join(home, "plan"), "utf8").split("\\n")[n - 1] ?? "stop";
     if (step === "fail") process.exit(3);
-    process.send("running");
+    if (step === "taken") process.send("home-taken", () => process.exit(1));
+    else process.send("running");
     if (step === "crash") setTimeout(() => process.exit(1), 10);
     if (step === "kill") setTimeout(() => process.kill(process.pid, "SIGKILL"), 10);
     if (step === "stop") { process.send("stopping"); setTimeout(() => process.exit(1), 10); }
@@ -146,4 +154,100 @@ describe("Supervisor", () => {
     expect(await supervisor.run()).toBe(1);
     expect(lines.at(-1)).toBe(`supervisor: ${fake.home} is gone; not restarting`);
   });
+
+  test("a restart that finds another control plane serving the home ends the supervision", async () => {
+    // Given a daemon that crashes, then cannot start because another one holds the home
+    const fake = fakeDaemon(["crash", "taken"]);
+    const lines: string[] = [];
+
+    // When supervised, then it does not try again (it would win the home back after a stop)
+    expect(await supervisorFor(fake, lines).run()).toBe(1);
+    expect(fake.starts()).toBe(2);
+    expect(lines.at(-1)).toBe(
+      `supervisor: another control plane serves ${fake.home}; this supervisor exits`,
+    );
+  });
+
+  test("startNow ends a restart delay, and status says what it is doing", async () => {
+    // Given a supervisor waiting a minute before restarting a crashed daemon
+    const fake = fakeDaemon(["crash", "wait"]);
+    const supervisor = new Supervisor({
+      daemonArgs: fake.args,
+      home: fake.home,
+      log: () => {},
+      firstDelayMs: 60_000,
+    });
+    const run = supervisor.run();
+    await until(() => supervisor.status().state === "restarting");
+    expect(supervisor.status().restartInMs).toBeGreaterThan(1_000);
+
+    // When asked to start now
+    supervisor.startNow();
+
+    // Then the daemon runs again without the minute, and stops when asked
+    await until(() => existsSync(path.join(fake.home, "pid")));
+    expect(fake.starts()).toBe(2);
+    supervisor.stop();
+    expect(await run).toBe(0);
+  });
 });
+
+describe("claimSupervision", () => {
+  test("one holder per home: a second claim is told who holds it, and the dead free it", async () => {
+    // Given a home supervised by this process
+    const home = mkdtempSync(path.join(os.tmpdir(), "axon-supervision-"));
+    dirs.push(home);
+    const status = { pid: process.pid, state: "running" as const };
+    let started = 0;
+    const first = await claimSupervision(home, { status: () => status, startNow: () => started++ });
+    if (!("release" in first)) throw new Error("the first claim was refused");
+
+    // When another claims it, Then it is refused and told the holder's status
+    const second = await claimSupervision(home, { status: () => status, startNow: () => {} });
+    expect(second).toEqual({ holder: status });
+    // And a `start` through the socket reaches the holder
+    expect(await probeSupervision(supervisionSocketPath(home), "start")).toEqual(status);
+    expect(started).toBe(1);
+
+    // When the holder releases it, Then it can be claimed again
+    first.release();
+    const third = await claimSupervision(home, { status: () => status, startNow: () => {} });
+    if (!("release" in third)) throw new Error("the claim after release was refused");
+    third.release();
+
+    // Given a holder in another process that is then killed with SIGKILL (no clean-up at all)
+    const holder = spawn(
+      process.execPath,
+      [
+        "-e",
+        `require("node:net")
+          .createServer({ allowHalfOpen: true }, (socket) => {
+            socket.resume();
+            socket.on("end", () => socket.end(JSON.stringify({ pid: process.pid, state: "restarting" }) + "\\n"));
+          })
+          .listen(${JSON.stringify(supervisionSocketPath(home))}, () => console.log("up"))`,
+      ],
+      { stdio: ["ignore", "pipe", "ignore"] },
+    );
+    onTestFinished(() => {
+      holder.kill("SIGKILL");
+    });
+    await new Promise((resolve) => holder.stdout.once("data", resolve));
+    const refused = await claimSupervision(home, { status: () => status, startNow: () => {} });
+    expect(refused).toEqual({ holder: { pid: holder.pid, state: "restarting" } });
+    holder.kill("SIGKILL");
+    await new Promise((resolve) => holder.once("exit", resolve));
+
+    // Then the home is free at once
+    const after = await claimSupervision(home, { status: () => status, startNow: () => {} });
+    expect("release" in after).toBe(true);
+    if ("release" in after) after.release();
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  expect(condition()).toBe(true);
+}

@@ -14,6 +14,7 @@ import type { CliContext } from "../context.js";
 import { sleep } from "../context.js";
 import { UserError } from "../errors.js";
 import { DAEMON_LOG_FILE, findDaemon, type DaemonConnection } from "./daemon.js";
+import { probeSupervisor } from "./supervisor-probe.js";
 
 /** What the daemon should be started with. */
 export interface StartDaemonOptions {
@@ -74,6 +75,12 @@ export async function startDaemon(
   // Private whoever made it; the daemon does the same for everything it writes.
   await chmod(home, 0o700);
   const logFile = path.join(home, DAEMON_LOG_FILE);
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  // A supervisor already there (restarting a daemon that crashed, or starting one for another
+  // CLI) brings the daemon up itself: wait for that one. A second supervisor would exit at once
+  // anyway (decision 0007), but waiting here keeps the user's output about the daemon that serves.
+  const restarted = await waitForLiveSupervisor(ctx, home, deadline, options.onPhase);
+  if (restarted !== undefined) return restarted;
   // Under a supervisor that starts it again after a crash (decision 0007); `cluster down` still
   // stops both (the daemon tells its supervisor a stop was asked for).
   const args = [entry, "--supervise", "--home", home];
@@ -119,7 +126,6 @@ export async function startDaemon(
     phasesSeen = Math.max(phasesSeen, phases.length);
   };
 
-  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   for (;;) {
     if (spawnError !== undefined) {
       throw new UserError(`cannot start the control plane (${spawnError.message})`, {
@@ -136,9 +142,12 @@ export async function startDaemon(
       }
       return connection;
     }
-    // Our child lost the race for the lock to a daemon another CLI started: keep polling for that
-    // one until the deadline.
-    const rival = exit === undefined ? undefined : await liveLockHolder(home, childPid);
+    // Our child lost the race for the lock to a daemon another CLI started, or found another
+    // supervisor for the home and left it the work: keep polling for that one until the deadline.
+    const rival =
+      exit === undefined
+        ? undefined
+        : ((await liveLockHolder(home, childPid)) ?? (await probeSupervisor(home, "start"))?.pid);
     if (exit !== undefined && rival === undefined) {
       const how = exit.code === null ? `signal ${exit.signal ?? "?"}` : `exit code ${exit.code}`;
       throw new UserError(`the local cluster failed to start (${how})`, {
@@ -153,6 +162,40 @@ export async function startDaemon(
         {
           details: await readLogTail(logFile, logOffset),
           hint: `see ${logFile}; stop a stuck daemon with \`axon cluster down\``,
+        },
+      );
+    }
+    await sleep(POLL_MS, ctx.signal);
+  }
+}
+
+/**
+ * When a live supervisor holds `home`, waits for the daemon it is (re)starting and returns it;
+ * undefined at once when there is none, or once it has gone without a daemon answering (then the
+ * caller starts one). Throws at the deadline.
+ */
+async function waitForLiveSupervisor(
+  ctx: CliContext,
+  home: string,
+  deadline: number,
+  onPhase: StartDaemonOptions["onPhase"],
+): Promise<DaemonConnection | undefined> {
+  // `start`: a supervisor in its restart backoff (up to 30 s) starts the daemon now.
+  let supervisor = await probeSupervisor(home, "start");
+  if (supervisor === undefined) return undefined;
+  const text = `the control plane's supervisor (pid ${supervisor.pid}) is ${supervisor.state === "restarting" ? "restarting" : "starting"} it; waiting for it`;
+  if (onPhase === undefined) ctx.stderr.write(`${text}\n`);
+  else onPhase({ at: ctx.now(), text });
+  for (;;) {
+    const connection = await findDaemon(home, ctx.signal);
+    if (connection !== undefined) return connection;
+    supervisor = await probeSupervisor(home, "start");
+    if (supervisor === undefined) return findDaemon(home, ctx.signal);
+    if (Date.now() >= deadline) {
+      throw new UserError(
+        `the control plane's supervisor (pid ${supervisor.pid}) did not bring it up in time`,
+        {
+          hint: `see ${path.join(home, DAEMON_LOG_FILE)}; \`axon cluster down\` stops it`,
         },
       );
     }

@@ -403,6 +403,43 @@ describe("FrontServer admission before the body", () => {
     expect(condition()).toBe(true);
   }
 
+  test("holds one body at the per-request limit at most by default (issue 27: ≤ 2× idle RSS)", () => {
+    const server = new FrontServer({ handler: echo });
+    expect(server.maxBufferedBytes).toBe(64 * 1024 * 1024);
+    expect(server.maxBufferedBytes).toBe(server.maxBodyBytes);
+  });
+
+  test("after big bodies: scavenges while their chunks arrive, one full collection once none is held", async () => {
+    // Given a server that records the collections it asks for
+    const collections: string[] = [];
+    const { server, port } = await start(echo, {
+      collectGarbage: (type) => collections.push(type),
+    });
+    // When a 20 MiB body arrives in many reads and is answered
+    const size = 20 * 1024 * 1024;
+    const { text } = await exchange(
+      port,
+      [`POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`, Buffer.alloc(size, 1)],
+      (received) => received.includes(`POST /big ${size} `),
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    // Then its chunks were scavenged as they came (8 MiB apart), and one full collection follows
+    // the release
+    expect(collections.filter((type) => type === "minor").length).toBeGreaterThanOrEqual(2);
+    await until(() => collections.includes("major"));
+    expect(server.bufferedBytes).toBe(0);
+    expect(collections.filter((type) => type === "major")).toEqual(["major"]);
+
+    // When small bodies follow, Then no further collection is asked for
+    const small = await exchange(
+      port,
+      ["POST /s HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n", "abc"],
+      (received) => received.endsWith("abc"),
+    );
+    expect(small.text).toContain("POST /s 3 abc");
+    expect(collections.filter((type) => type === "major")).toEqual(["major"]);
+  });
+
   test("a body over the buffer cap gets 503 from its head; the handler never sees it", async () => {
     // Given a server that may hold 100 bytes of bodies
     let calls = 0;

@@ -26,6 +26,7 @@
 import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { Duplex } from "node:stream";
+import { type CollectGarbage, garbageCollector } from "./heap-tuning.js";
 
 /** One complete request. */
 export interface FrontRequest {
@@ -107,7 +108,8 @@ export interface FrontServerOptions {
   /**
    * Bytes of request bodies held at once, over every connection, from each request's head to its
    * response; a body that would go over gets 503 with Retry-After before it is read. Default
-   * 256 MiB (four bodies at the default `maxBodyBytes`).
+   * 64 MiB (one body at the default `maxBodyBytes`): what the daemon may grow by for bodies is
+   * then about its own idle size (issue 27: 256 MiB took it from 93 MB to 407 MB).
    */
   maxBufferedBytes?: number;
   /**
@@ -119,10 +121,29 @@ export interface FrontServerOptions {
   keepAliveTimeoutMs?: number;
   /** A request whose head and body have not fully arrived after this long gets 408. Default 300 s. */
   requestTimeoutMs?: number;
+  /** Runs a garbage collection (see COLLECT_AFTER_BYTES); tests count the calls. Default: V8's. */
+  collectGarbage?: CollectGarbage;
 }
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
-const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
+const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+/**
+ * Once bodies totalling this much were held since the last collection, a garbage collection runs
+ * when the server holds none again (after COLLECT_DELAY_MS). A released body is garbage, but its
+ * memory (outside the V8 heap, mmapped) goes back to the system only when V8 collects the Buffer
+ * that owns it, and V8 collects when something allocates: an idle daemon never does, and held
+ * 380 MB 10 s after a burst of big uploads (issue 27). Small bodies never get here.
+ */
+const COLLECT_AFTER_BYTES = 16 * 1024 * 1024;
+const COLLECT_DELAY_MS = 500;
+/**
+ * Body bytes read in chunks that become garbage at once (copied into an admitted body, or read
+ * and dropped after a refusal) between two scavenges. Each chunk is a Buffer of up to 64 KB
+ * outside the heap held by a 100-byte object inside it: the young generation fills only after
+ * hundreds of MB of them, and V8's own trigger on memory outside the heap lets 64 MB or more
+ * accumulate — a third of the daemon's growth under 32 parallel 60 MiB uploads (issue 27).
+ */
+const SCAVENGE_AFTER_BYTES = 8 * 1024 * 1024;
 const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
 /** Node's default header limit: a longer head goes to node:http, which answers 431. */
@@ -236,6 +257,13 @@ export class FrontServer {
   #dateHeader = "";
   #bufferedBytes = 0;
   #peakBufferedBytes = 0;
+  /** Body bytes held since the last collection (see COLLECT_AFTER_BYTES). */
+  #heldSinceCollect = 0;
+  #collectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Bytes of body chunks read since the last scavenge (see SCAVENGE_AFTER_BYTES). */
+  #chunkBytes = 0;
+  /** Made when first needed: most processes never hold a big body. */
+  #collectGarbage: CollectGarbage | undefined;
   /** The ticket of every body admitted without an `admitBody`: the handler serves it. */
   readonly #toHandler: BodyTicket = {
     deliver: (request, responder) => this.dispatch(request, responder),
@@ -249,6 +277,7 @@ export class FrontServer {
     if (!(this.maxBufferedBytes >= 0)) {
       throw new RangeError(`maxBufferedBytes must be ≥ 0, got ${this.maxBufferedBytes}`);
     }
+    this.#collectGarbage = options.collectGarbage;
     this.#admitBody = options.admitBody;
     this.#onRefused = options.onRefused;
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
@@ -281,6 +310,7 @@ export class FrontServer {
   /** Stops listening and closes every connection, answered or not. */
   close(): Promise<void> {
     clearInterval(this.#sweep);
+    clearTimeout(this.#collectTimer);
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const connection of this.#connections) connection.socket.destroy();
     for (const socket of this.#handedOff) socket.destroy();
@@ -355,6 +385,7 @@ export class FrontServer {
     if (total > this.maxBufferedBytes) return false;
     this.#bufferedBytes = total;
     if (total > this.#peakBufferedBytes) this.#peakBufferedBytes = total;
+    this.#heldSinceCollect += bytes;
     holder.held += bytes;
     return true;
   }
@@ -363,6 +394,30 @@ export class FrontServer {
   release(holder: Holder): void {
     this.#bufferedBytes -= holder.held;
     holder.held = 0;
+    if (
+      this.#bufferedBytes === 0 &&
+      this.#heldSinceCollect >= COLLECT_AFTER_BYTES &&
+      this.#collectTimer === undefined
+    ) {
+      this.#collectTimer = setTimeout(this.#collectIfIdle, COLLECT_DELAY_MS);
+      this.#collectTimer.unref();
+    }
+  }
+
+  /** Collects once no body is held (a new one arriving meanwhile schedules it again on release). */
+  readonly #collectIfIdle = (): void => {
+    this.#collectTimer = undefined;
+    if (this.#bufferedBytes !== 0) return;
+    this.#heldSinceCollect = 0;
+    (this.#collectGarbage ??= garbageCollector())("major");
+  };
+
+  /** Counts a body chunk that is garbage once read; scavenges every SCAVENGE_AFTER_BYTES. */
+  noteBodyChunk(bytes: number): void {
+    this.#chunkBytes += bytes;
+    if (this.#chunkBytes < SCAVENGE_AFTER_BYTES) return;
+    this.#chunkBytes = 0;
+    (this.#collectGarbage ??= garbageCollector())("minor");
   }
 
   #bufferFull(url: string, responder: Responder): void {
@@ -419,6 +474,7 @@ export class FrontServer {
       else socket.destroy();
     });
     socket.on("data", (chunk: Buffer) => {
+      this.noteBodyChunk(chunk.length); // node:http reads bodies here (chunked, refused, …)
       if (!bridge.push(chunk)) socket.pause();
     });
     socket.on("end", () => bridge.push(null));
@@ -632,11 +688,16 @@ class FastConnection {
 
   readonly #onData = (chunk: Buffer): void => {
     this.#lastActive = Date.now();
-    if (this.#stopped) return; // nothing after Connection: close / 413 is read
+    if (this.#stopped) {
+      // Nothing after Connection: close / 413 / a refusal is read: dropped.
+      this.server.noteBodyChunk(chunk.length);
+      return;
+    }
     let buffer = chunk;
     let position = 0;
     const body = this.#body;
     if (body !== null) {
+      this.server.noteBodyChunk(chunk.length);
       const missing = body.body.length - body.received;
       if (chunk.length < missing) {
         chunk.copy(body.body, body.received);

@@ -27,13 +27,24 @@ export function makeClusterDownCommand(ctx: CliContext): Command {
         }
         const json = flags.output === "json";
         const connection = await findDaemon(resolveHome(ctx, command), ctx.signal);
+        const { stopCluster, stopSupervisors } = await import("../../services/cluster.js");
         if (connection === undefined) {
+          // No daemon answers, but a supervisor may be waiting out its restart delay after a
+          // crash: stopped too, or it would bring the cluster back (decision 0007).
+          const stopped = await stopSupervisors(resolveHome(ctx, command), ctx.signal);
+          if (stopped.length > 0) {
+            ctx.stderr.write(
+              `stopped the local cluster's supervisor (pid ${stopped.join(", ")}), which was starting it again\n`,
+            );
+            if (json) printJson(ctx.stdout, { stopped: true, pid: stopped[0] ?? null });
+            else ctx.stdout.write("local cluster stopped\n");
+            return;
+          }
           // `stopped: false`: there was nothing to stop (not an error, as before).
           if (json) printJson(ctx.stdout, { stopped: false, pid: null });
           else ctx.stdout.write("the local cluster is not running\n");
           return;
         }
-        const { stopCluster } = await import("../../services/cluster.js");
         const { pid } = connection.record;
         ctx.stderr.write(`stopping the local cluster (pid ${pid})...\n`);
         await stopCluster(connection, ctx.signal);

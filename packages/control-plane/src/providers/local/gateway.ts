@@ -39,7 +39,7 @@ export interface RoutableReplica {
 export interface GatewayOptions {
   /**
    * Bytes of request bodies the gateway holds at once, over every API (see FrontServer's
-   * `maxBufferedBytes`). Default: `$AXON_GATEWAY_MAX_BUFFERED_BYTES`, else 256 MiB.
+   * `maxBufferedBytes`). Default: `$AXON_GATEWAY_MAX_BUFFERED_BYTES`, else 64 MiB (decision 0006).
    */
   maxBufferedBytes?: number;
 }
@@ -228,7 +228,7 @@ export function maxBufferedBytesFromEnv(env: NodeJS.ProcessEnv): number | undefi
       "gateway.invalid_setting",
       `${MAX_BUFFERED_BYTES_VARIABLE} must be a number of bytes, got ${JSON.stringify(value)}`,
       {
-        hint: `unset it for the default (268435456, 256 MiB), or set e.g. ${MAX_BUFFERED_BYTES_VARIABLE}=536870912`,
+        hint: `unset it for the default (67108864, 64 MiB), or set e.g. ${MAX_BUFFERED_BYTES_VARIABLE}=268435456`,
       },
     );
   }
