@@ -107,8 +107,12 @@ function torchRequirements(): {
     requirements: `${WHEELS}/${wheel}\n`,
     mounts: [WHEELS, ...indexes].flatMap((dir) => ["-v", `${dir}:${dir}:ro`]),
     env: {
-      PIP_NO_INDEX: "1",
-      PIP_FIND_LINKS: [WHEELS, ...indexes.map((dir) => `${dir}/simple`)].join(" "),
+      PIP_FIND_LINKS: WHEELS,
+      PIP_INDEX_URL: `file://${indexes[0] ?? WHEELS}/simple`,
+      PIP_EXTRA_INDEX_URL: indexes
+        .slice(1)
+        .map((dir) => `file://${dir}/simple`)
+        .join(" "),
     },
   };
 }

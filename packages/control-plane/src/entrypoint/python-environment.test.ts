@@ -115,4 +115,63 @@ describe("prepareEnvironment", () => {
     },
     120_000,
   );
+
+  test.skipIf(!HAS_SKLEARN)(
+    "Given an archive a first task stored, a second task on a fresh file system downloads it in ranges (the last one past the end refused, as S3 does), unpacks it and does not run pip",
+    async () => {
+      // A bucket in memory that answers ranges as S3 does: InvalidRange for a start past the end
+      const objects = new Map<string, Buffer>();
+      const ranges: string[] = [];
+      const bucket: S3Port = {
+        listObjectsV2: () => Promise.reject(new Error("not used")),
+        deleteObjects: () => Promise.reject(new Error("not used")),
+        putObject: async (input) => {
+          const parts: Buffer[] = [];
+          for await (const part of input.Body as AsyncIterable<Buffer>) parts.push(part);
+          objects.set(input.Key ?? "", Buffer.concat(parts));
+          return {};
+        },
+        getObjectBytes: (input) => {
+          const object = objects.get(input.Key ?? "");
+          if (object === undefined) return Promise.reject(awsError("NoSuchKey"));
+          const [from = 0, to = 0] = (/bytes=(\d+)-(\d+)/.exec(input.Range ?? "") ?? [])
+            .slice(1)
+            .map(Number);
+          ranges.push(input.Range ?? "");
+          if (from >= object.length) return Promise.reject(awsError("InvalidRange"));
+          return Promise.resolve(new Uint8Array(object.subarray(from, to + 1)));
+        },
+      };
+      const first = project({ "requirements.txt": "scikit-learn\n" });
+      const built = await prepareEnvironment(
+        { ...first, basePython: PYTHON, bucket: "b" },
+        { s3: bucket, log: () => undefined },
+      );
+      expect(built.source).toBe("built");
+      const stored = objects.get(`environments/${built.key ?? ""}.tar.gz`);
+      expect(stored).toBeDefined();
+
+      // When tasks with the same requirements start where the first one's environment is gone:
+      // one reading the archive in three ranges, one in a range of exactly its size (so its second
+      // GET starts at the end and is refused)
+      const size = stored?.length ?? 0;
+      for (const chunkBytes of [Math.ceil(size / 3), size]) {
+        rmSync(path.join(first.workDir, "env"), { recursive: true, force: true });
+        ranges.splice(0);
+        const lines: string[] = [];
+        const again = await prepareEnvironment(
+          { ...first, basePython: PYTHON, bucket: "b", chunkBytes },
+          { s3: bucket, log: (line) => lines.push(line) },
+        );
+
+        // Then it unpacked the stored archive, range by range, and pip did not run
+        expect(again).toEqual({ ...built, source: "downloaded" });
+        expect(ranges).toHaveLength(chunkBytes === size ? 2 : 3);
+        expect(lines.join("\n")).toContain("pip not run");
+        expect(lines.join("\n")).not.toContain("Requirement already satisfied");
+        expect(spawnSync(again.python, ["-c", "import sklearn"]).status).toBe(0);
+      }
+    },
+    120_000,
+  );
 });
