@@ -357,4 +357,31 @@ describe.skipIf(!HAS_MOTO)("axon-replica on a moto S3 (skipped when python3 has 
     replica.child.kill("SIGTERM");
     expect(await replica.exit).toBe(0);
   });
+
+  test("Given a task stopped while it builds its Python environment, it ends the build and exits 0 at once instead of when ECS's stop timeout runs out", async () => {
+    const { moto, sha256, bucket } = await motoWithBundle({ "requirements.txt": "scikit-learn\n" });
+    const { apis } = parseApiConfig(
+      readFileSync(path.join(IRIS, "axon.yaml"), "utf8"),
+      "axon.yaml",
+    );
+    const spec = apis[0];
+    if (spec === undefined) throw new Error("the iris example has no API");
+    const replica = startReplica({
+      ...replicaTaskEnvironment({ spec, bucket, bundleSha256: sha256, region: "us-east-1" }),
+      AXON_PORT: String(await freePort()),
+      AXON_PYTHON: IRIS_PYTHON,
+      AWS_ENDPOINT_URL: moto.url,
+      AWS_ACCESS_KEY_ID: "testing",
+      AWS_SECRET_ACCESS_KEY: "testing",
+    });
+    // When ECS stops the task while the environment is being built
+    await outputShows(replica, "building it from requirements.txt");
+    replica.child.kill("SIGTERM");
+
+    // Then it exits 0 without ever being ready, and leaves no build step running
+    expect(await replica.exit).toBe(0);
+    expect(replica.output()).toContain("axon-replica: stopped before it was ready\n");
+    expect(replica.output()).not.toContain("ready: POST");
+    expect(await processesUsing(replica.work)).toEqual([]);
+  });
 });

@@ -59,9 +59,11 @@ export async function prepareEnvironment(
     /** Bytes per ranged GET of the archive (default 64 MiB). */
     chunkBytes?: number;
   },
-  deps: { s3: S3Port; log: (message: string) => void },
+  deps: { s3: S3Port; log: (message: string) => void; signal?: AbortSignal },
 ): Promise<PreparedEnvironment> {
   const { projectDir, workDir, basePython, bucket } = options;
+  const run = (command: string, args: string[], cwd: string): Promise<void> =>
+    runStep(command, args, cwd, deps.log, deps.signal);
   if (existsSync(path.join(projectDir, "conda-packages.txt"))) {
     throw new ReplicaEnvironmentError(
       "conda-packages.txt is not supported by the replica image (it has no conda); use requirements.txt",
@@ -69,7 +71,7 @@ export async function prepareEnvironment(
   }
   if (existsSync(path.join(projectDir, "dependencies.sh"))) {
     deps.log("running dependencies.sh");
-    await run("bash", ["dependencies.sh"], projectDir, deps.log);
+    await run("bash", ["dependencies.sh"], projectDir);
   }
   const base = await probeBaseInterpreter(basePython);
   const inputs = readEnvironmentInputs(projectDir, base, false);
@@ -98,7 +100,7 @@ export async function prepareEnvironment(
     await mkdir(venv, { recursive: true });
     // GNU tar (in every Debian image): it keeps the environment's absolute symlink to the base
     // interpreter (bin/python), which the tar package refuses, and it is faster on large archives.
-    await run("tar", ["-xzf", archive, "-C", venv], venv, deps.log);
+    await run("tar", ["-xzf", archive, "-C", venv], venv);
     await rm(archive, { force: true });
     deps.log(
       `Python environment ${key} unpacked from ${where} (${formatMiB(cached.bytes)}, ${Date.now() - started} ms): pip not run`,
@@ -109,17 +111,16 @@ export async function prepareEnvironment(
     `Python environment ${key} is not in ${where}${cached.why === undefined ? "" : ` (${cached.why})`}: building it from requirements.txt`,
   );
   await rm(venv, { recursive: true, force: true });
-  await run(basePython, ["-m", "venv", "--system-site-packages", venv], projectDir, deps.log);
+  await run(basePython, ["-m", "venv", "--system-site-packages", venv], projectDir);
   await run(
     python,
     ["-m", "pip", "install", "--no-input", "--disable-pip-version-check", "-r", "requirements.txt"],
     projectDir,
-    deps.log,
   );
   // Packed before the predictor starts: its imports write __pycache__ files into the environment.
   // gzip -1: several times faster than the default on a torch-sized environment, for an archive a
   // little larger (the download within a region is the cheaper side).
-  await run("tar", ["-I", "gzip -1", "-cf", archive, "-C", venv, "."], venv, deps.log);
+  await run("tar", ["-I", "gzip -1", "-cf", archive, "-C", venv, "."], venv);
   try {
     const size = (await stat(archive)).size;
     // Streamed from the file (a single PUT takes up to 5 GB): memory stays flat however large.
@@ -195,14 +196,20 @@ function formatMiB(bytes: number): string {
 }
 
 /** Runs a build step, relaying its output lines; rejects naming the command and how it ended. */
-export function run(
+export function runStep(
   command: string,
   args: string[],
   cwd: string,
   log: (message: string) => void,
+  signal?: AbortSignal,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    // An abort (the container is stopping) ends the step with SIGTERM; pip leaves nothing stored.
+    const child = spawn(command, args, {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      ...(signal === undefined ? {} : { signal }),
+    });
     const relay = (chunk: Buffer): void => {
       for (const line of chunk.toString().split("\n")) if (line.trim() !== "") log(line);
     };

@@ -136,6 +136,8 @@ export async function startReplicaContainer(
     host?: string;
     /** Writes one in-flight metric line (EMF, no newline); the owner puts it on stdout. */
     writeMetricLine?: (line: string) => void;
+    /** Aborted when the container is stopped while it starts: build steps are ended. */
+    signal?: AbortSignal;
   },
 ): Promise<RunningReplica> {
   // Read while the project downloads: the metadata answers long before the replica is ready.
@@ -207,6 +209,7 @@ export async function startReplicaContainer(
       { projectDir, workDir: inputs.workDir, basePython: inputs.python, bucket: inputs.bucket },
       deps,
     );
+    deps.signal?.throwIfAborted();
     phase = "starting";
     await mkdir(runDir, { recursive: true });
     logs = await workerLogs(inputs);
