@@ -125,11 +125,9 @@ describe("prepareEnvironment", () => {
       const bucket: S3Port = {
         listObjectsV2: () => Promise.reject(new Error("not used")),
         deleteObjects: () => Promise.reject(new Error("not used")),
-        putObject: async (input) => {
-          const parts: Buffer[] = [];
-          for await (const part of input.Body as AsyncIterable<Buffer>) parts.push(part);
-          objects.set(input.Key ?? "", Buffer.concat(parts));
-          return {};
+        putObject: (input) => {
+          objects.set(input.Key ?? "", Buffer.from(input.Body as Uint8Array));
+          return Promise.resolve({});
         },
         getObjectBytes: (input) => {
           const object = objects.get(input.Key ?? "");
