@@ -22,6 +22,11 @@ command -v zsh >/dev/null || missing+=(zsh)
 command -v fish >/dev/null || missing+=(fish)
 # Local predictors run sandboxed in bubblewrap (docs/security.md); without it they are trusted code.
 [ -x /usr/bin/bwrap ] || missing+=(bubblewrap)
+# The replica image is built and run with podman from mmdebstrap-made bases (no Docker engine or
+# Docker Hub here: scripts/replica-image.sh, test/replica-image.test.ts, bench:container).
+command -v podman >/dev/null || missing+=(podman)
+command -v runc >/dev/null || [ -x /usr/sbin/runc ] || missing+=(runc)
+command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} with apt-get (for $EXAMPLE_PYTHON)" >&2
   sudo=""

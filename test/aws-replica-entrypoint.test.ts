@@ -7,11 +7,16 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseApiConfig } from "@axon/config";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { create as createTar } from "tar";
 import { afterEach, describe, expect, test } from "vitest";
 import { replicaTaskEnvironment } from "../packages/control-plane/src/providers/aws/replica-env.js";
@@ -34,15 +39,25 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function motoWithBundle(): Promise<{ moto: MotoServer; sha256: string; bucket: string }> {
+/** A moto S3 with the iris example's bundle (plus `extra` project files) in the cluster bucket. */
+async function motoWithBundle(
+  extra: Record<string, string> = {},
+): Promise<{ moto: MotoServer; sha256: string; bucket: string; s3: S3Client }> {
   const moto = await startMoto();
   cleanups.push(() => moto.stop());
   const dir = mkdtempSync(path.join(os.tmpdir(), "axon-replica-bundle-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const project = path.join(dir, "project");
+  mkdirSync(project);
+  for (const file of ["predictor.py", "model.pkl"]) {
+    copyFileSync(path.join(IRIS, file), path.join(project, file));
+  }
+  for (const [file, text] of Object.entries(extra)) writeFileSync(path.join(project, file), text);
   const archive = path.join(dir, "bundle.tar.gz");
-  createTar({ gzip: true, file: archive, cwd: IRIS, portable: true, sync: true }, [
+  createTar({ gzip: true, file: archive, cwd: project, portable: true, sync: true }, [
     "predictor.py",
     "model.pkl",
+    ...Object.keys(extra),
   ]);
   const bytes = readFileSync(archive);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
@@ -57,7 +72,7 @@ async function motoWithBundle(): Promise<{ moto: MotoServer; sha256: string; buc
   await s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: `bundles/${sha256}.tar.gz`, Body: bytes }),
   );
-  return { moto, sha256, bucket };
+  return { moto, sha256, bucket, s3 };
 }
 
 interface Started {
@@ -67,8 +82,8 @@ interface Started {
   exit: Promise<number | null>;
 }
 
-function startReplica(env: Record<string, string>): Started {
-  const work = mkdtempSync(path.join(os.tmpdir(), "axon-replica-work-"));
+function startReplica(env: Record<string, string>, workDir?: string): Started {
+  const work = workDir ?? mkdtempSync(path.join(os.tmpdir(), "axon-replica-work-"));
   cleanups.push(() => rmSync(work, { recursive: true, force: true }));
   let output = "";
   const child = spawn(process.execPath, [ENTRYPOINT], {
@@ -259,5 +274,114 @@ describe.skipIf(!HAS_MOTO)("axon-replica on a moto S3 (skipped when python3 has 
     expect(noBucket.output()).toBe(
       "axon-replica: cannot start: AXON_BUNDLE_BUCKET is not set: the task definition must set it\n",
     );
+  });
+
+  test("Given a project with requirements.txt, the first task builds its Python environment and stores it in the cluster bucket, and a second task unpacks it without running pip", async () => {
+    // A requirement the base interpreter's packages satisfy, so pip needs no index here
+    const { moto, sha256, bucket, s3 } = await motoWithBundle({
+      "requirements.txt": "scikit-learn\n",
+    });
+    const { apis } = parseApiConfig(
+      readFileSync(path.join(IRIS, "axon.yaml"), "utf8"),
+      "axon.yaml",
+    );
+    const spec = apis[0];
+    if (spec === undefined) throw new Error("the iris example has no API");
+    const env = {
+      ...replicaTaskEnvironment({ spec, bucket, bundleSha256: sha256, region: "us-east-1" }),
+      AXON_PYTHON: IRIS_PYTHON,
+      AWS_ENDPOINT_URL: moto.url,
+      AWS_ACCESS_KEY_ID: "testing",
+      AWS_SECRET_ACCESS_KEY: "testing",
+    };
+    // Both tasks use the same work folder path, as every task of the image does (/var/lib/axon)
+    const work = mkdtempSync(path.join(os.tmpdir(), "axon-replica-work-"));
+    cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+
+    // When the first task starts, Then it runs pip and stores the environment's archive
+    const port = await freePort();
+    const first = startReplica({ ...env, AXON_PORT: String(port) }, work);
+    await outputShows(first, "ready: POST /iris-classifier");
+    expect(first.output()).toContain("building it from requirements.txt");
+    expect(first.output()).toContain("Requirement already satisfied: scikit-learn");
+    expect(first.output()).toMatch(/Python environment [0-9a-f]{32} stored in s3:\/\//);
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: "environments/" }),
+    );
+    expect((listed.Contents ?? []).map((object) => object.Key)).toEqual([
+      expect.stringMatching(/^environments\/[0-9a-f]{32}\.tar\.gz$/),
+    ]);
+    first.child.kill("SIGTERM");
+    expect(await first.exit).toBe(0);
+    rmSync(path.join(work, "env"), { recursive: true, force: true });
+
+    // When a second task starts on a fresh file system, Then it unpacks the archive and pip does not run
+    const second = startReplica({ ...env, AXON_PORT: String(port) }, work);
+    await outputShows(second, "ready: POST /iris-classifier");
+    expect(second.output()).toMatch(/Python environment [0-9a-f]{32} unpacked from s3:\/\//);
+    expect(second.output()).not.toContain("Requirement already satisfied");
+    expect(second.output()).not.toContain("building it from requirements.txt");
+    // And it serves from that environment
+    const prediction = await postJson(`http://127.0.0.1:${port}/iris-classifier`, IRIS_REQUEST);
+    expect(prediction.text).toBe("virginica");
+    second.child.kill("SIGTERM");
+    expect(await second.exit).toBe(0);
+  });
+
+  test("Given a replica still fetching its project, liveness (/livez) answers 200 while readiness (/healthz) says 503", async () => {
+    const { moto, sha256, bucket } = await motoWithBundle();
+    const { apis } = parseApiConfig(
+      readFileSync(path.join(IRIS, "axon.yaml"), "utf8"),
+      "axon.yaml",
+    );
+    const spec = apis[0];
+    if (spec === undefined) throw new Error("the iris example has no API");
+    const port = await freePort();
+    // A predictor that takes a while to load stands in for a long environment download
+    const replica = startReplica({
+      ...replicaTaskEnvironment({ spec, bucket, bundleSha256: sha256, region: "us-east-1" }),
+      AXON_PORT: String(port),
+      AXON_PYTHON: IRIS_PYTHON,
+      AWS_ENDPOINT_URL: moto.url,
+      AWS_ACCESS_KEY_ID: "testing",
+      AWS_SECRET_ACCESS_KEY: "testing",
+    });
+    await outputShows(replica, "listening on port");
+    // Then the container's health check passes before the replica is ready, the target group's does not
+    const live = await fetch(`http://127.0.0.1:${port}/livez`);
+    expect(live.status).toBe(200);
+    const ready = await fetch(`http://127.0.0.1:${port}/healthz`);
+    if (!replica.output().includes("ready: POST")) expect(ready.status).toBe(503);
+    await outputShows(replica, "ready: POST /iris-classifier");
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    replica.child.kill("SIGTERM");
+    expect(await replica.exit).toBe(0);
+  });
+
+  test("Given a task stopped while it builds its Python environment, it ends the build and exits 0 at once instead of when ECS's stop timeout runs out", async () => {
+    const { moto, sha256, bucket } = await motoWithBundle({ "requirements.txt": "scikit-learn\n" });
+    const { apis } = parseApiConfig(
+      readFileSync(path.join(IRIS, "axon.yaml"), "utf8"),
+      "axon.yaml",
+    );
+    const spec = apis[0];
+    if (spec === undefined) throw new Error("the iris example has no API");
+    const replica = startReplica({
+      ...replicaTaskEnvironment({ spec, bucket, bundleSha256: sha256, region: "us-east-1" }),
+      AXON_PORT: String(await freePort()),
+      AXON_PYTHON: IRIS_PYTHON,
+      AWS_ENDPOINT_URL: moto.url,
+      AWS_ACCESS_KEY_ID: "testing",
+      AWS_SECRET_ACCESS_KEY: "testing",
+    });
+    // When ECS stops the task while the environment is being built
+    await outputShows(replica, "building it from requirements.txt");
+    replica.child.kill("SIGTERM");
+
+    // Then it exits 0 without ever being ready, and leaves no build step running
+    expect(await replica.exit).toBe(0);
+    expect(replica.output()).toContain("axon-replica: stopped before it was ready\n");
+    expect(replica.output()).not.toContain("ready: POST");
+    expect(await processesUsing(replica.work)).toEqual([]);
   });
 });

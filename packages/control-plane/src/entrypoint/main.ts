@@ -17,18 +17,33 @@ export async function main(): Promise<number> {
     const region = process.env["AWS_REGION"] ?? process.env["AWS_DEFAULT_REGION"] ?? "us-east-1";
     const { connectAws } = await import("../providers/aws/sdk.js");
     const { s3 } = await connectAws(region);
+    const stopping = new AbortController();
     const stop = new Promise<void>((resolve) => {
       process.once("SIGTERM", () => resolve());
       process.once("SIGINT", () => resolve());
     });
-    replica = await startReplicaContainer(inputs, {
+    const starting = startReplicaContainer(inputs, {
       s3,
       log,
       // One write per line, well under PIPE_BUF: never interleaved with the workers' copied lines.
       writeMetricLine: (line) => {
         process.stdout.write(`${line}\n`);
       },
+      signal: stopping.signal,
     });
+    // Stopped while still starting (a long environment build, a deploy replacing the task): leave
+    // now rather than when ECS's stopTimeout runs out; nothing is served yet, so nothing is lost.
+    const started = await Promise.race([
+      starting.then((running) => ({ running })),
+      stop.then(() => undefined),
+    ]);
+    if (started === undefined) {
+      stopping.abort();
+      await starting.then((running) => running.drain()).catch(() => undefined);
+      log("stopped before it was ready");
+      return 0;
+    }
+    replica = started.running;
     const outcome = await Promise.race([
       stop.then(() => "stop" as const),
       replica.failed.then((message) => message),

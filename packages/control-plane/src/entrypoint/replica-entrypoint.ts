@@ -1,17 +1,18 @@
 /**
  * `axon-replica`: the ECS container's entrypoint (decision 4: the same replica front that serves
  * locally, placed in a container). It reads its inputs from the environment (`replica-env.ts`),
- * downloads the API's bundle from the cluster bucket by hash (verified), unpacks it with the
- * bundle store's checks, builds the project's Python environment (requirements.txt,
- * dependencies.sh) before it reports ready, and serves the API's endpoint on the task's port:
- * `POST <endpoint>` → the replica; `GET /healthz` → 200 once ready (the target group's and the
- * container's health check), 503 while starting or draining. SIGTERM drains: health says 503,
+ * listens on the task's port at once, downloads the API's bundle from the cluster bucket by hash
+ * (verified), unpacks it with the bundle store's checks, gets the project's Python environment
+ * (from the cluster bucket when a task built it before, else built and stored there:
+ * `python-environment.ts`), and serves the API's endpoint: `POST <endpoint>` → the replica;
+ * `GET /healthz` → 200 once ready, 503 while starting or draining (readiness: the target group's
+ * health check); `GET /livez` → 200 while the process is up, starting included (liveness: the
+ * container's health check, which must not kill a task that is still downloading its environment). SIGTERM drains: health says 503,
  * requests in flight finish within `predictor.timeout`, then it exits 0. On ECS it also writes the
  * in-flight metric as EMF lines (`replica/emf-metrics.ts`) that the API's scaling policy reads.
  */
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -30,6 +31,7 @@ import {
 import { PredictionPublisher } from "../replica/prediction-lines.js";
 import { FrontServer, Replica, type FrontRequest, type Responder } from "../replica/index.js";
 import { replicaOptionsFromSpec } from "../replica/spec-options.js";
+import { prepareEnvironment } from "./python-environment.js";
 import { bundleKey, ECS_METADATA_ENV, REPLICA_ENV } from "../providers/aws/replica-env.js";
 
 /** What the entrypoint reports while it starts and stops (its owner prints it). */
@@ -134,6 +136,8 @@ export async function startReplicaContainer(
     host?: string;
     /** Writes one in-flight metric line (EMF, no newline); the owner puts it on stdout. */
     writeMetricLine?: (line: string) => void;
+    /** Aborted when the container is stopped while it starts: build steps are ended. */
+    signal?: AbortSignal;
   },
 ): Promise<RunningReplica> {
   // Read while the project downloads: the metadata answers long before the replica is ready.
@@ -143,28 +147,12 @@ export async function startReplicaContainer(
       : resolveMetricIdentity({ ...inputs.inFlightMetric, hostname: os.hostname() }).catch(
           (error: unknown) => (error instanceof Error ? error.message : String(error)),
         );
-  const projectDir = path.join(inputs.workDir, "project");
-  await fetchProject(inputs, deps, projectDir);
-  const python = await buildEnvironment(inputs, deps.log, projectDir);
-
   const spec = inputs.spec;
-  const runDir = path.join(inputs.workDir, "run");
-  await mkdir(runDir, { recursive: true });
-  const logs = await workerLogs(inputs);
-  const fromSpec = replicaOptionsFromSpec(spec);
-  const timeoutMs = fromSpec.timeoutMs;
-  const replica = Replica.start({
-    ...fromSpec,
-    id: "r-0",
-    apiName: inputs.apiName,
-    projectDir,
-    env: spec.predictor.env,
-    python,
-    runDir,
-    logFile: logs.file,
-  });
   const endpoint = canonicalizeEndpoint(spec.networking.endpoint ?? `/${inputs.apiName}`);
-  let draining = false;
+  // The replica exists once the project and its environment are in place; until then the front
+  // already listens, so the container's liveness check (/livez) sees a task making progress.
+  let replica: Replica | undefined;
+  let phase: "downloading" | "environment" | "starting" | "ready" | "draining" = "downloading";
   // Request ids: unique per container and cheap (as the local gateway makes them).
   const idPrefix = randomBytes(6).toString("hex");
   let requests = 0;
@@ -176,12 +164,21 @@ export async function startReplicaContainer(
       responder.send(status, ["content-type", "application/json"], JSON.stringify(body));
       return true;
     };
+    // Readiness, the load balancer's health check: 200 only when predictions can be served.
     if (pathname === "/healthz") {
-      const ready = replica.state === "ready" && !draining;
-      return json(ready ? 200 : 503, { status: draining ? "draining" : replica.state });
+      if (phase === "draining") return json(503, { status: "draining" });
+      const state = replica?.state ?? phase;
+      return json(state === "ready" ? 200 : 503, { status: state });
     }
+    // Liveness, the container's health check: this process answers, whatever it is doing. A long
+    // environment download or predictor load is progress, not a reason to replace the task
+    // (finding 8); a failed start ends the process, which ECS sees without a health check.
+    if (pathname === "/livez") return json(200, { status: replica?.state ?? phase });
     if (pathname !== endpoint) return json(404, { message: `no api at ${pathname}` });
-    if (method === "POST") return false;
+    if (method === "POST") {
+      if (replica !== undefined) return false;
+      return json(503, { message: `the replica is not ready yet (${phase})` });
+    }
     return json(method === "GET" || method === "HEAD" ? 200 : 405, {
       message: "make a prediction by sending a POST request to this endpoint with a JSON payload",
     });
@@ -189,50 +186,77 @@ export async function startReplicaContainer(
   const server = new FrontServer({
     handler: (request: FrontRequest, responder: Responder) => {
       if (!answeredFromHead(request.method, request.url, responder))
-        replica.serve(request, responder, nextRequestId());
+        replica?.serve(request, responder, nextRequestId());
     },
     // A body still to arrive is read only once the replica has room for it (admission first).
     admitBody: (head, responder) =>
-      answeredFromHead(head.method, head.url, responder)
+      answeredFromHead(head.method, head.url, responder) || replica === undefined
         ? null
         : replica.admitBody(responder, nextRequestId()),
   });
-  let port: number;
+  const port = await server.listen(inputs.port, deps.host ?? "0.0.0.0");
+  deps.log(`listening on port ${port}`);
+
+  const projectDir = path.join(inputs.workDir, "project");
+  const runDir = path.join(inputs.workDir, "run");
+  const fromSpec = replicaOptionsFromSpec(spec);
+  const timeoutMs = fromSpec.timeoutMs;
+  let logs: { file: string; stop: () => void } | undefined;
   try {
-    port = await server.listen(inputs.port, deps.host ?? "0.0.0.0");
-    deps.log(
-      `listening on port ${port}; starting ${spec.predictor.processes_per_replica} worker process(es)`,
+    await fetchProject(inputs, deps, projectDir);
+    phase = "environment";
+    const environment = await prepareEnvironment(
+      { projectDir, workDir: inputs.workDir, basePython: inputs.python, bucket: inputs.bucket },
+      deps,
     );
+    deps.signal?.throwIfAborted();
+    phase = "starting";
+    await mkdir(runDir, { recursive: true });
+    logs = await workerLogs(inputs);
+    replica = Replica.start({
+      ...fromSpec,
+      id: "r-0",
+      apiName: inputs.apiName,
+      projectDir,
+      env: spec.predictor.env,
+      python: environment.python,
+      runDir,
+      logFile: logs.file,
+    });
+    deps.log(`starting ${spec.predictor.processes_per_replica} worker process(es)`);
     await replica.ready;
+    phase = "ready";
   } catch (error) {
     // Nothing may be left running: the process exits and ECS replaces the task.
-    await replica.stop(0).catch(() => undefined);
+    await replica?.stop(0).catch(() => undefined);
     await server.close().catch(() => undefined);
-    logs.stop();
+    logs?.stop();
     throw error;
   }
+  const started = replica;
+  const workerLog = logs;
   deps.log(`ready: POST ${endpoint}`);
-  const publisher = await startInFlightMetric(inputs, replica, identity, deps);
-  const predictions = await startPredictionLines(inputs, spec, replica, identity, deps);
+  const publisher = await startInFlightMetric(inputs, started, identity, deps);
+  const predictions = await startPredictionLines(inputs, spec, started, identity, deps);
   const failed = new Promise<string>((resolve) => {
-    replica.onExit((info) => {
-      if (!draining) resolve(info.message);
+    started.onExit((info) => {
+      if (phase !== "draining") resolve(info.message);
     });
   });
   return {
     port,
     failed,
     drain: async () => {
-      draining = true;
+      phase = "draining";
       // A draining task is leaving: its falling count must not pull the API's average down.
       publisher?.stop();
       deps.log(`draining: requests in flight get up to ${Math.round(timeoutMs / 1000)}s`);
-      await replica.stop(timeoutMs);
+      await started.stop(timeoutMs);
       // The last answers' tally, before the task is gone.
       predictions?.stop();
       await server.close();
       deps.log("stopped");
-      logs.stop();
+      workerLog.stop();
     },
   };
 }
@@ -317,64 +341,6 @@ async function fetchProject(
   await inspectArchive(archive, DEFAULT_ARCHIVE_LIMITS);
   await extractArchive(archive, projectDir, DEFAULT_ARCHIVE_LIMITS);
   deps.log(`project unpacked (${bytes.length} bytes)`);
-}
-
-/**
- * The interpreter that runs the predictor: the base one, or a virtual environment (seeing the
- * base's packages) with requirements.txt installed, after dependencies.sh ran.
- */
-async function buildEnvironment(
-  inputs: ReplicaInputs,
-  log: ReplicaEntrypointLog,
-  projectDir: string,
-): Promise<string> {
-  if (existsSync(path.join(projectDir, "conda-packages.txt"))) {
-    throw new ReplicaInputError(
-      "conda-packages.txt is not supported by the replica image (it has no conda); use requirements.txt",
-    );
-  }
-  if (existsSync(path.join(projectDir, "dependencies.sh"))) {
-    log("running dependencies.sh");
-    await run("bash", ["dependencies.sh"], projectDir, log);
-  }
-  if (!existsSync(path.join(projectDir, "requirements.txt"))) return inputs.python;
-  const venv = path.join(inputs.workDir, "env");
-  log("building the Python environment from requirements.txt");
-  await run(inputs.python, ["-m", "venv", "--system-site-packages", venv], projectDir, log);
-  const python = path.join(venv, "bin", "python");
-  await run(
-    python,
-    ["-m", "pip", "install", "--no-input", "--disable-pip-version-check", "-r", "requirements.txt"],
-    projectDir,
-    log,
-  );
-  return python;
-}
-
-function run(
-  command: string,
-  args: string[],
-  cwd: string,
-  log: ReplicaEntrypointLog,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    const relay = (chunk: Buffer): void => {
-      for (const line of chunk.toString().split("\n")) if (line.trim() !== "") log(line);
-    };
-    child.stdout.on("data", relay);
-    child.stderr.on("data", relay);
-    child.once("error", reject);
-    child.once("exit", (code, signal) => {
-      if (code === 0) resolve();
-      else
-        reject(
-          new ReplicaInputError(
-            `${[command, ...args].join(" ")} failed (${code === null ? `signal ${signal ?? "?"}` : `exit code ${code}`})`,
-          ),
-        );
-    });
-  });
 }
 
 /**

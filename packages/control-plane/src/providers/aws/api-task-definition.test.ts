@@ -142,8 +142,11 @@ describe("taskDefinitionInput", () => {
     expect(env[REPLICA_ENV.bucket]).toBe(REFS.bucketName);
     expect(JSON.parse(env[REPLICA_ENV.spec] ?? "{}")).toEqual(spec);
     expect(container?.healthCheck?.command?.slice(0, 3)).toEqual(["CMD", "node", "-e"]);
-    expect(container?.healthCheck?.command?.[3]).toContain("http://127.0.0.1:8080/healthz");
-    expect(container?.healthCheck?.startPeriod).toBe(300);
+    // The container's check is liveness (/livez answers while the environment downloads), so
+    // its start period only covers Node starting; readiness (/healthz) is the target group's
+    expect(container?.healthCheck?.command?.[3]).toContain("http://127.0.0.1:8080/livez");
+    expect(container?.healthCheck?.command?.[3]).not.toContain("/healthz");
+    expect(container?.healthCheck?.startPeriod).toBe(60);
     expect(input.tags).toEqual(
       expect.arrayContaining([
         { key: "axon:cluster", value: "demo" },

@@ -8,11 +8,17 @@
  *   table below). Fargate has no GPUs or Inferentia chips, so those are refused, as is anything
  *   above 16 vCPU or 120 GiB, before any AWS call (moto checks none of this, AWS fails late).
  * - Health: the replica image always has `node` (its entrypoint is `axon-replica`, a Node program),
- *   so the container health check is a `node -e` fetch of `/healthz` rather than curl or wget,
- *   which slim images may lack.
- * - Start: nothing in the spec says how long the predictor takes to load (the replica installs
- *   requirements.txt and runs the predictor's `__init__` before `/healthz` says 200), so the start
- *   period is ECS's maximum, 300 s; the service's load-balancer grace period uses the same figure.
+ *   so the container health check is a `node -e` fetch rather than curl or wget, which slim images
+ *   may lack. It fetches `/livez` (liveness: 200 as soon as the replica's front listens, while it
+ *   downloads its project and Python environment and loads the predictor), not `/healthz`
+ *   (readiness, 200 only once predictions can be served: the target group's check). A task whose
+ *   essential container is UNHEALTHY is stopped and replaced
+ *   (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html), so a
+ *   readiness check here would kill a task that is legitimately slow to start (issue 26, finding 8:
+ *   the start period, at most 300 s, used to have to cover `pip install`).
+ * - Start: the container's start period only has to cover Node starting and listening (seconds);
+ *   the service's grace period (`SERVICE_HEALTH_GRACE_PERIOD_SECONDS`) covers the load balancer's
+ *   readiness check while the first task builds the Python environment (later tasks download it).
  * - Stop: the replica drains for up to `predictor.timeout` on SIGTERM; ECS waits `stopTimeout`
  *   (at most 120 s on Fargate) before it kills, so it gets the timeout plus a few seconds.
  */
@@ -40,8 +46,30 @@ export interface FargateSize {
   memory: number;
 }
 
-/** ECS's largest container health-check start period, in seconds. */
+/**
+ * The service's load-balancer health-check grace period (CreateService
+ * `healthCheckGracePeriodSeconds`), in seconds: 300, ECS's largest container start period, which
+ * the deploy has always used. ECS ignores unhealthy load-balancer and container health checks for
+ * this long after a task starts
+ * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html).
+ */
 export const HEALTH_CHECK_START_PERIOD_SECONDS = 300;
+
+/**
+ * A grace period long enough for the first task of a new requirements.txt to build the Python
+ * environment (a torch-sized `pip install` on a small Fargate size takes minutes; later tasks
+ * download the archive the first one stored): 20 minutes, against ECS's limit of 2,147,483,647 s
+ * (API_CreateService, above). A task that fails to start exits and is replaced at once; only one
+ * that hangs before ready waits this long, and the target group sends it nothing meanwhile.
+ * For the deploy's `healthCheckGracePeriodSeconds` (api-deploy.ts still uses the figure above).
+ */
+export const SERVICE_HEALTH_GRACE_PERIOD_SECONDS = 1200;
+
+/**
+ * The container health check's start period, in seconds: failures before it do not count. `/livez`
+ * answers once Node has started and listens, which takes seconds even on 0.25 vCPU.
+ */
+export const CONTAINER_HEALTH_START_PERIOD_SECONDS = 60;
 /** Fargate's largest stopTimeout, in seconds. */
 const MAX_STOP_TIMEOUT_SECONDS = 120;
 /** Time a drained replica needs beyond its last request to close and exit. */
@@ -154,7 +182,7 @@ export function taskDefinitionInput(
   })
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, value]) => ({ name, value }));
-  const healthUrl = `http://127.0.0.1:${REPLICA_CONTAINER_PORT}/healthz`;
+  const livenessUrl = `http://127.0.0.1:${REPLICA_CONTAINER_PORT}/livez`;
   return {
     family: taskFamily(refs.clusterName, spec.name),
     requiresCompatibilities: ["FARGATE"],
@@ -190,12 +218,12 @@ export function taskDefinitionInput(
             "CMD",
             "node",
             "-e",
-            `fetch(${JSON.stringify(healthUrl)}).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))`,
+            `fetch(${JSON.stringify(livenessUrl)}).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))`,
           ],
           interval: 10,
           timeout: 5,
           retries: 3,
-          startPeriod: HEALTH_CHECK_START_PERIOD_SECONDS,
+          startPeriod: CONTAINER_HEALTH_START_PERIOD_SECONDS,
         },
         stopTimeout: Math.min(
           MAX_STOP_TIMEOUT_SECONDS,

@@ -39,6 +39,18 @@ export function bundleKey(sha256: string): string {
   return `${BUNDLE_PREFIX}${sha256}.tar.gz`;
 }
 
+/**
+ * The prefix of the replicas' Python environment archives in the cluster bucket
+ * (`entrypoint/python-environment.ts`): built by the first task that needs one, read by later ones.
+ * The task role needs s3:GetObject and s3:PutObject on it.
+ */
+export const ENVIRONMENT_PREFIX = "environments/";
+
+/** The object key of a Python environment archive in the cluster bucket. */
+export function environmentArchiveKey(key: string): string {
+  return `${ENVIRONMENT_PREFIX}${key}.tar.gz`;
+}
+
 /** The environment a task definition gives one API's replica container. */
 export function replicaTaskEnvironment(input: {
   spec: ApiSpec;
