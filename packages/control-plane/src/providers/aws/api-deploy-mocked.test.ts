@@ -183,7 +183,7 @@ describe("deployApiResources: rollout settings moto does not keep", () => {
         },
       },
       loadBalancers: [{ targetGroupArn: PRIMARY, containerName: "replica", containerPort: 8080 }],
-      healthCheckGracePeriodSeconds: 300,
+      healthCheckGracePeriodSeconds: 1200,
       propagateTags: "SERVICE",
       enableECSManagedTags: true,
     });

@@ -40,7 +40,7 @@ import {
 } from "./api-rollout.js";
 import {
   apiTags,
-  HEALTH_CHECK_START_PERIOD_SECONDS,
+  SERVICE_HEALTH_GRACE_PERIOD_SECONDS,
   predictorTimeoutSeconds,
   taskDefinitionInput,
 } from "./api-task-definition.js";
@@ -344,7 +344,7 @@ function serviceSettings(deps: EcsApiDeps): {
       },
     },
     // The load balancer's checks wait as long as the container's own start period.
-    healthCheckGracePeriodSeconds: HEALTH_CHECK_START_PERIOD_SECONDS,
+    healthCheckGracePeriodSeconds: SERVICE_HEALTH_GRACE_PERIOD_SECONDS,
   };
 }
 

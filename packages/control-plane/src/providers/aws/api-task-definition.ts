@@ -61,7 +61,7 @@ export const HEALTH_CHECK_START_PERIOD_SECONDS = 300;
  * download the archive the first one stored): 20 minutes, against ECS's limit of 2,147,483,647 s
  * (API_CreateService, above). A task that fails to start exits and is replaced at once; only one
  * that hangs before ready waits this long, and the target group sends it nothing meanwhile.
- * For the deploy's `healthCheckGracePeriodSeconds` (api-deploy.ts still uses the figure above).
+ * The deploy's `healthCheckGracePeriodSeconds` (api-deploy.ts).
  */
 export const SERVICE_HEALTH_GRACE_PERIOD_SECONDS = 1200;
 

@@ -22,6 +22,13 @@ export const REPLICA_CONTAINER_PORT = 8080;
 /** Where bundles live in the cluster bucket: `bundles/<sha256>.tar.gz`. */
 export const BUNDLE_PREFIX = "bundles/";
 
+/**
+ * The prefix of the replicas' Python environment archives in the cluster bucket
+ * (`entrypoint/python-environment.ts`): built by the first task that needs one, read by later ones;
+ * the task role below may read and write it.
+ */
+export const ENVIRONMENT_PREFIX = "environments/";
+
 /** The stack of a cluster: `axon-<cluster_name>`. */
 export function clusterStackName(clusterName: string): string {
   return `axon-${clusterName}`;
@@ -257,6 +264,15 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
                 Action: "s3:GetObject",
                 Resource: {
                   "Fn::Sub": `\${BundleBucket.Arn}/${BUNDLE_PREFIX}*`,
+                },
+              },
+              // The first task of a requirements.txt stores its built Python environment for the
+              // next ones to unpack (entrypoint/python-environment.ts): read and write, that prefix only.
+              {
+                Effect: "Allow",
+                Action: ["s3:GetObject", "s3:PutObject"],
+                Resource: {
+                  "Fn::Sub": `\${BundleBucket.Arn}/${ENVIRONMENT_PREFIX}*`,
                 },
               },
               writeLogs,

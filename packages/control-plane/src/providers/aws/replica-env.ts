@@ -4,7 +4,7 @@
  * needs arrives here; it downloads its project from the cluster bucket by content hash.
  */
 import type { ApiSpec } from "@axon/config";
-import { BUNDLE_PREFIX, REPLICA_CONTAINER_PORT } from "./cluster-template.js";
+import { BUNDLE_PREFIX, ENVIRONMENT_PREFIX, REPLICA_CONTAINER_PORT } from "./cluster-template.js";
 
 export const REPLICA_ENV = {
   /** The API's name. */
@@ -39,12 +39,7 @@ export function bundleKey(sha256: string): string {
   return `${BUNDLE_PREFIX}${sha256}.tar.gz`;
 }
 
-/**
- * The prefix of the replicas' Python environment archives in the cluster bucket
- * (`entrypoint/python-environment.ts`): built by the first task that needs one, read by later ones.
- * The task role needs s3:GetObject and s3:PutObject on it.
- */
-export const ENVIRONMENT_PREFIX = "environments/";
+export { ENVIRONMENT_PREFIX };
 
 /** The object key of a Python environment archive in the cluster bucket. */
 export function environmentArchiveKey(key: string): string {
