@@ -110,3 +110,26 @@ export interface MonitoringSpec {
   model_type: "classification" | "regression" | null;
   key: string | null;
 }
+
+/**
+ * A resolved Cortex 0.20 TrafficSplitter: an endpoint of its own whose requests go to the named
+ * APIs of the same environment in proportion to their weights (which total 100).
+ */
+export interface TrafficSplitterSpec {
+  name: string;
+  kind: "TrafficSplitter";
+  /** Canonical URL path (default `/<name>`), as `networking.endpoint` of an API. */
+  endpoint: string;
+  /** The backends in the order the file lists them; a weight of 0 keeps an API in but idle. */
+  apis: TrafficSplitterBackend[];
+}
+
+export interface TrafficSplitterBackend {
+  /** A RealtimeAPI of the same environment. */
+  name: string;
+  /** Integer percentage of the splitter's requests, in [0, 100]. */
+  weight: number;
+}
+
+/** ELBv2 forwards one listener rule to at most 5 target groups, so a splitter holds at most 5 APIs. */
+export const MAX_SPLITTER_APIS_ON_ECS = 5;

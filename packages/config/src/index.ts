@@ -25,12 +25,15 @@ export type {
   NetworkingSpec,
   PredictorSpec,
   ServerSideBatchingSpec,
+  TrafficSplitterBackend,
+  TrafficSplitterSpec,
   UpdateStrategySpec,
 } from "./api-spec.js";
 export {
   DEFAULT_PREDICTOR_TIMEOUT_MS,
   MAX_CANARY_BAKE_MS,
   MAX_PREDICTOR_TIMEOUT_MS,
+  MAX_SPLITTER_APIS_ON_ECS,
 } from "./api-spec.js";
 export { CONFIG_FILE_NAMES, findConfigFile, loadApiConfigFile } from "./config-file.js";
 export { ConfigError, formatDiagnostic, type Diagnostic } from "./diagnostics.js";

@@ -59,11 +59,11 @@ const BROKEN: BrokenCase[] = [
     fragment: "kind BatchAPI is not supported yet",
   },
   {
-    title: "TrafficSplitter kind",
-    yaml: `- name: split\n  kind: TrafficSplitter\n  apis:\n    - name: iris\n      weight: 100`,
-    path: "split.kind",
-    line: 2,
-    fragment: "kind TrafficSplitter is not supported yet",
+    title: "TrafficSplitter weights not totalling 100",
+    yaml: `- name: split\n  kind: TrafficSplitter\n  apis:\n    - name: iris\n      weight: 90`,
+    path: "split.apis",
+    line: 4,
+    fragment: "expected weights to sum to 100 but found 90",
   },
   {
     title: "unknown kind",
@@ -71,7 +71,7 @@ const BROKEN: BrokenCase[] = [
     path: "iris.kind",
     line: 2,
     fragment:
-      'must be RealtimeAPI (BatchAPI and TrafficSplitter are not supported yet) (got "StreamAPI")',
+      'must be RealtimeAPI or TrafficSplitter (BatchAPI is not supported yet) (got "StreamAPI")',
   },
   {
     title: "onnx predictor",

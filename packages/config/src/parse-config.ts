@@ -5,11 +5,18 @@
  * file:line:column and a field path like `iris-classifier.autoscaling.min_replicas`.
  */
 
-import type { ApiSpec } from "./api-spec.js";
+import type { ApiSpec, TrafficSplitterSpec } from "./api-spec.js";
 import { buildApiSpec, checkApiRules, type ApiFacts } from "./api-rules.js";
 import { ConfigError, type Diagnostic } from "./diagnostics.js";
 import { applyLegacySpellings, LEGACY_MESSAGES, type FieldMove } from "./legacy.js";
-import { describeValue, validateApiSchema, type FieldIssue, type FieldPath } from "./schema.js";
+import {
+  describeValue,
+  getTrafficSplitterValidator,
+  validateApiSchema,
+  type FieldIssue,
+  type FieldPath,
+} from "./schema.js";
+import { checkTrafficSplitter } from "./traffic-splitter.js";
 import { readYamlDocument } from "./yaml-document.js";
 import { CONFIG_LIMITS } from "./yaml-limits.js";
 import { locateInDocument } from "./yaml-positions.js";
@@ -29,11 +36,13 @@ export interface ParseApiConfigOptions {
 /** The APIs of one config file plus non-fatal notes (old Cortex spellings that were mapped). */
 export interface ParsedApiConfig {
   apis: ApiSpec[];
+  /** The file's `kind: TrafficSplitter` entries, in file order (not in `apis`). */
+  splitters: TrafficSplitterSpec[];
   /** Deprecations and notes, each kind reported once per file; never errors. */
   deprecations: Diagnostic[];
 }
 
-const UNSUPPORTED_KINDS = new Set(["BatchAPI", "TrafficSplitter"]);
+const UNSUPPORTED_KINDS = new Set(["BatchAPI"]);
 const UNSUPPORTED_PREDICTOR_TYPES = new Set(["tensorflow", "onnx"]);
 /** Keys only Cortex's tensorflow/onnx predictors had; noise once the type itself is rejected. */
 const MODEL_SERVER_KEYS = new Set([
@@ -55,6 +64,9 @@ interface ApiDraft {
   issues: FieldIssue[];
   notes: { key: string; issue: FieldIssue }[];
   facts: ApiFacts;
+  /** Set for a `kind: TrafficSplitter` entry once it checked out. */
+  splitter?: TrafficSplitterSpec;
+  isSplitter?: boolean;
 }
 
 /**
@@ -111,11 +123,13 @@ export function parseApiConfig(
       message: issue.message,
     };
   };
+  checkSplitterBackends(drafts);
   const errors = drafts.flatMap((draft) => draft.issues.map((issue) => toDiagnostic(draft, issue)));
   if (errors.length > 0) throw new ConfigError(sortByPosition(dedupe(errors)));
 
   return {
-    apis: drafts.map((draft) => buildApiSpec(draft.api ?? {})),
+    apis: drafts.filter((draft) => !draft.isSplitter).map((draft) => buildApiSpec(draft.api ?? {})),
+    splitters: drafts.flatMap((draft) => (draft.splitter === undefined ? [] : [draft.splitter])),
     deprecations: summarizeNotes(drafts, toDiagnostic),
   };
 }
@@ -149,6 +163,18 @@ function checkApi(
   const api = structuredClone(item);
   draft.api = api;
 
+  // Before the legacy rewrites: they move RealtimeAPI fields (a top-level `endpoint`) a splitter has.
+  if (api["kind"] === "TrafficSplitter") {
+    // A splitter has its own fields (Cortex 0.20): checked against its own schema definition.
+    draft.isSplitter = true;
+    draft.issues.push(...validateApiSchema(api, getTrafficSplitterValidator()));
+    if (draft.issues.length > 0) return draft;
+    const splitter = checkTrafficSplitter(api, report);
+    if (splitter === undefined) return draft;
+    draft.splitter = splitter;
+    draft.facts = { endpoint: splitter.endpoint };
+    return draft;
+  }
   const legacy = applyLegacySpellings(api);
   draft.moves = legacy.moves;
   for (const conflict of legacy.conflicts) report(conflict.path, conflict.message, true);
@@ -206,6 +232,24 @@ function checkApi(
   return draft;
 }
 
+/**
+ * A splitter's APIs that the file defines must be RealtimeAPIs; the others must be deployed
+ * already, which only the control plane can tell (its deploy plan checks them).
+ */
+function checkSplitterBackends(drafts: ApiDraft[]): void {
+  const splitterNames = new Set(drafts.filter((draft) => draft.isSplitter).map((d) => d.label));
+  for (const draft of drafts) {
+    draft.splitter?.apis.forEach((backend, index) => {
+      if (!splitterNames.has(backend.name)) return;
+      draft.issues.push({
+        path: ["apis", String(index), "name"],
+        message: `${backend.name} is a TrafficSplitter; a splitter sends traffic to RealtimeAPIs only`,
+        atKey: false,
+      });
+    });
+  }
+}
+
 /** Names, endpoints and local ports must each be unique across the file. */
 function checkDuplicates(
   drafts: ApiDraft[],
@@ -226,8 +270,10 @@ function checkDuplicates(
         continue;
       }
       const firstLine = locate(first, path).line;
+      // A splitter's endpoint is a top-level key (Cortex 0.20), an API's is under networking.
+      const at = draft.isSplitter === true && path[0] === "networking" ? ["endpoint"] : path;
       draft.issues.push({
-        path,
+        path: at,
         message: message(value, first, firstLine === undefined ? "" : ` at line ${firstLine}`),
         atKey: false,
       });

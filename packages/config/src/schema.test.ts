@@ -11,7 +11,10 @@ describe("apiConfigSchema", () => {
   it("Given the schema file, When loaded, Then it is identified by its $id and describes a list of APIs", () => {
     expect(apiConfigSchema["$id"]).toBe(API_CONFIG_SCHEMA_ID);
     expect(apiConfigSchema["type"]).toBe("array");
-    expect(apiConfigSchema["items"]).toEqual({ $ref: "#/definitions/api" });
+    expect(apiConfigSchema["items"]).toMatchObject({
+      then: { $ref: "#/definitions/traffic_splitter" },
+      else: { $ref: "#/definitions/api" },
+    });
   });
 
   it("Given every field in the schema, When read by an editor, Then it has a description", () => {

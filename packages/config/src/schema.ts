@@ -39,8 +39,8 @@ export const apiConfigSchema: JsonSchema = JSON.parse(
 /** The schema's `$id`, used to reference `definitions.api` inside ajv. */
 export const API_CONFIG_SCHEMA_ID = "https://axon.dev/schemas/axon.schema.json";
 
-/** Returns the compiled validator for one API map, compiling it on first use only. */
-export const getApiValidator: () => ValidateFunction = once(() => {
+/** The ajv instance holding the API-config schema, built on first use only. */
+const getConfigAjv = once(() => {
   const { Ajv } = loadAjv();
   const ajv = new Ajv({
     allErrors: true,
@@ -62,17 +62,32 @@ export const getApiValidator: () => ValidateFunction = once(() => {
     validate: (text) => succeeds(() => parseDuration(text)),
   });
   ajv.addSchema(apiConfigSchema as Record<string, unknown>);
-  const validate = ajv.getSchema(`${API_CONFIG_SCHEMA_ID}#/definitions/api`);
-  if (validate === undefined) throw new Error("schemas/axon.schema.json has no definitions.api");
-  return validate;
+  return ajv;
 });
+
+function definitionValidator(name: string): ValidateFunction {
+  const validate = getConfigAjv().getSchema(`${API_CONFIG_SCHEMA_ID}#/definitions/${name}`);
+  if (validate === undefined)
+    throw new Error(`schemas/axon.schema.json has no definitions.${name}`);
+  return validate;
+}
+
+/** Returns the compiled validator for one API map, compiling it on first use only. */
+export const getApiValidator: () => ValidateFunction = once(() => definitionValidator("api"));
+
+/** Returns the compiled validator for one TrafficSplitter map, compiling it on first use only. */
+export const getTrafficSplitterValidator: () => ValidateFunction = once(() =>
+  definitionValidator("traffic_splitter"),
+);
 
 /**
  * Validates one API map against `definitions.api`, filling schema defaults into `api` in place,
  * and returns every violation.
  */
-export function validateApiSchema(api: Record<string, unknown>): FieldIssue[] {
-  const validate = getApiValidator();
+export function validateApiSchema(
+  api: Record<string, unknown>,
+  validate: ValidateFunction = getApiValidator(),
+): FieldIssue[] {
   if (validate(api)) return [];
   // A key that breaks `propertyNames` yields two errors: the inner one (e.g. maxLength, marked
   // with `propertyName`) and `propertyNames` itself; one message per key is enough.
