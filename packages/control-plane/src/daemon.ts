@@ -121,6 +121,9 @@ export class Daemon {
       const stored = store.listApis().length;
       this.#phase(`state opened: ${stored} ${stored === 1 ? "API" : "APIs"}`);
       await provider.start(this.#stopping.signal);
+      // TrafficSplitters have no reconcile: their routes come back from the store here.
+      for (const splitter of store.listTrafficSplitters())
+        provider.splitRouter?.route(splitter.spec);
       const started = provider.engineInfo();
       this.#phase(
         `gateway listening on ${started.gatewayUrl}, python ${started.python.version ?? "version unknown"}`,

@@ -78,7 +78,7 @@ export interface DeploySummary extends DeployResponse {
   configFile: string;
   bundle: { sha256: string; bytes: number; uploaded: boolean };
   /**
-   * The state of each API after waiting, in the order of `results`; empty without wait. Every API
+   * The state of each API after waiting, in the order of `results` (TrafficSplitters left out); empty without wait. Every API
    * is waited for, so one that fails does not hide how the others did.
    */
   apis: WaitedApi[];
@@ -186,14 +186,17 @@ async function deployAndWait(
   // deadline bounds the whole wait rather than each API's turn.
   const apis = options.wait
     ? await Promise.all(
-        response.results.map((result) =>
-          waitForOneApi(
-            client,
-            result.api,
-            { timeoutMs: options.waitTimeoutMs, signal: ctx.signal, failedReplica },
-            onProgress,
+        // A TrafficSplitter has no replicas to wait for: it routes as soon as it is deployed.
+        response.results
+          .filter((result) => result.kind !== "TrafficSplitter")
+          .map((result) =>
+            waitForOneApi(
+              client,
+              result.api,
+              { timeoutMs: options.waitTimeoutMs, signal: ctx.signal, failedReplica },
+              onProgress,
+            ),
           ),
-        ),
       )
     : [];
 

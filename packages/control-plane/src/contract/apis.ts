@@ -130,6 +130,31 @@ export interface ApiEnvironment {
 
 export interface ApiListResponse {
   apis: ApiSummary[];
+  /** The environment's TrafficSplitters (Cortex 0.20); absent when the engine has none. */
+  trafficSplitters?: TrafficSplitterSummary[];
+}
+
+/** A TrafficSplitter as `axon get` lists it: its weights and what each API got of its traffic. */
+export interface TrafficSplitterSummary {
+  name: string;
+  kind: "TrafficSplitter";
+  /** Full URL, e.g. `http://localhost:8888/iris`. */
+  endpoint: string;
+  /** ISO time of the last deploy that changed its weights or endpoint. */
+  lastUpdated: string;
+  apis: TrafficSplitterBackendSummary[];
+}
+
+export interface TrafficSplitterBackendSummary {
+  name: string;
+  /** Percentage of the splitter's requests this API is given (the weights total 100). */
+  weight: number;
+  /** Requests the splitter sent it since the control plane started (absent: not measured). */
+  requests?: number;
+  /** Its share of the splitter's requests, 0–1 (absent before the first request). */
+  share?: number;
+  /** Answers ≥ 500 per request it was sent, 0–1 (absent before the first request). */
+  errorRate?: number;
 }
 
 /**

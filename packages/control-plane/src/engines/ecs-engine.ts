@@ -61,6 +61,16 @@ export class EcsEngine implements ApiEngine {
   }
 
   deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
+    if (plan.splitters.length > 0) {
+      // Refused before anything is applied: no API of the config is half deployed.
+      return Promise.reject(
+        engineNotSupported(
+          this,
+          "deploy of a TrafficSplitter",
+          `deploy its APIs with ${plan.splitters.length === 1 ? "the splitter" : "the splitters"} removed from the config, or deploy the whole config locally (without --env ${this.environment})`,
+        ),
+      );
+    }
     return deployToAws(this.#aws(run.signal, run.onProgress), this.#record, plan);
   }
 

@@ -4,8 +4,11 @@
  * service behind the `ApiEngine` seam (deploy records a version and enqueues a reconcile; delete
  * forgets the API and reconciles it away; the event bus is the live stream).
  */
+import type { TrafficSplitterSpec } from "@axon/config";
 import {
   LOCAL_ENVIRONMENT,
+  type DeployResult,
+  type TrafficSplitterSummary,
   type ApiAutoscaling,
   type ApiDetail,
   type ApiListResponse,
@@ -35,6 +38,9 @@ import type {
   DescribeOptions,
 } from "./api-engine.js";
 import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
+
+/** An API a TrafficSplitter sends traffic to cannot be deleted (409, Cortex's rule). */
+export const API_USED_BY_SPLITTER = "api.used_by_splitter";
 
 /** The API has no `monitoring` to pin a baseline for (400). */
 export const MONITORING_OFF = "monitoring.off";
@@ -68,6 +74,39 @@ export class LocalEngine implements ApiEngine {
   }
 
   async deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
+    // A config of splitters only builds no environment.
+    const response =
+      plan.apis.length === 0
+        ? { results: [], warnings: plan.warnings }
+        : await this.#deployApis(plan, run);
+    // After the APIs: a splitter's route never points at an API not recorded yet (an API still
+    // starting answers its share with the gateway's 503 until a replica is ready).
+    for (const { spec } of plan.splitters) response.results.push(this.#applySplitter(spec));
+    return response;
+  }
+
+  /** Records a splitter and routes it: a weight change restarts nothing (no replica, no reconcile). */
+  #applySplitter(spec: TrafficSplitterSpec): DeployResult {
+    const { store, provider } = this.#deps;
+    const outcome = store.putTrafficSplitter(spec);
+    provider.splitRouter?.route(spec);
+    const kind = "TrafficSplitter";
+    const message =
+      outcome === "created"
+        ? `created ${spec.name} (${kind})`
+        : outcome === "updated"
+          ? `updated ${spec.name} (${kind})`
+          : `${spec.name} (${kind}) is up to date`;
+    return {
+      api: spec.name,
+      kind,
+      outcome,
+      message,
+      endpoint: provider.endpointUrl(spec.endpoint),
+    };
+  }
+
+  async #deployApis(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
     const deps = this.#deps;
     return deployApis(
       {
@@ -87,7 +126,41 @@ export class LocalEngine implements ApiEngine {
 
   async list(): Promise<ApiListResponse> {
     const { store, provider } = this.#deps;
-    return { apis: store.listApis().map((api) => summarizeApi(api, provider)) };
+    const apis = store.listApis().map((api) => summarizeApi(api, provider));
+    const splitters = store.listTrafficSplitters();
+    return splitters.length === 0
+      ? { apis }
+      : { apis, trafficSplitters: splitters.map((record) => this.#summarizeSplitter(record)) };
+  }
+
+  #summarizeSplitter(record: {
+    spec: TrafficSplitterSpec;
+    updatedAt: string;
+  }): TrafficSplitterSummary {
+    const { provider } = this.#deps;
+    const stats = provider.splitRouter?.stats(record.spec.name);
+    const total = stats?.reduce((sum, backend) => sum + backend.requests, 0) ?? 0;
+    return {
+      name: record.spec.name,
+      kind: "TrafficSplitter",
+      endpoint: provider.endpointUrl(record.spec.endpoint),
+      lastUpdated: record.updatedAt,
+      apis: record.spec.apis.map(({ name, weight }) => {
+        const counted = stats?.find((backend) => backend.api === name);
+        if (counted === undefined) return { name, weight };
+        return {
+          name,
+          weight,
+          requests: counted.requests,
+          ...(total === 0 ? {} : { share: counted.requests / total }),
+          ...(counted.requests === 0 ? {} : { errorRate: counted.errors / counted.requests }),
+        };
+      }),
+    };
+  }
+
+  async deployedSplitters(): Promise<TrafficSplitterSpec[]> {
+    return this.#deps.store.listTrafficSplitters().map((record) => record.spec);
   }
 
   async deployed(): Promise<DeployedApi[]> {
@@ -122,7 +195,27 @@ export class LocalEngine implements ApiEngine {
 
   async remove(name: string): Promise<DeleteResponse> {
     const deps = this.#deps;
+    if (deps.store.getTrafficSplitter(name) !== undefined) {
+      deps.store.deleteTrafficSplitter(name);
+      deps.provider.splitRouter?.unroute(name);
+      return { message: `deleting ${name}` };
+    }
     const api = requireApi(deps, name);
+    const users = deps.store
+      .listTrafficSplitters()
+      .filter((splitter) => splitter.spec.apis.some((backend) => backend.name === api.name))
+      .map((splitter) => splitter.name);
+    if (users.length > 0) {
+      // Cortex's message (cortexlabs/cortex:v0.20.0 pkg/operator/resources/errors.go).
+      throw new DomainError(
+        API_USED_BY_SPLITTER,
+        `cannot delete api because it is used by the following TrafficSplitter${users.length === 1 ? "" : "s"}: ${users.join(", ")}`,
+        {
+          status: 409,
+          hint: `delete ${users.length === 1 ? "the splitter" : "the splitters"} first (\`axon delete ${users[0] ?? ""}\`), or deploy ${users.length === 1 ? "it" : "them"} without ${api.name}`,
+        },
+      );
+    }
     deps.store.deleteApi(api.name);
     deps.secrets.delete(api.name);
     deps.events.emit({ kind: "api.deleted", api: api.name });

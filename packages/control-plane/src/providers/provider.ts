@@ -25,7 +25,7 @@
  * - Providers never read the store's desired state, and never print: they report through the event
  *   sink they were given.
  */
-import type { ApiSpec } from "@axon/config";
+import type { ApiSpec, TrafficSplitterSpec } from "@axon/config";
 import type { ApiEnvironment, EngineInfo } from "../contract/index.js";
 import type { MetricsSource } from "../metrics/api-metrics.js";
 import type { PredictionSource } from "../monitoring/monitoring-loop.js";
@@ -115,6 +115,18 @@ export interface SpecCheck {
   notes: string[];
 }
 
+/**
+ * Where an engine that routes requests itself (the local gateway) serves TrafficSplitters; an
+ * engine whose load balancer routes them (ECS) has none.
+ */
+export interface SplitRouter {
+  /** Serves `spec` at its endpoint; an existing route keeps its counts (nothing restarts). */
+  route(spec: TrafficSplitterSpec): void;
+  unroute(name: string): void;
+  /** Requests and errors per API since the route was made; undefined when not routed. */
+  stats(name: string): { api: string; requests: number; errors: number }[] | undefined;
+}
+
 export interface Provider {
   /** `local`, `aws`, …: shown in `axon cluster info`. */
   readonly kind: string;
@@ -143,6 +155,8 @@ export interface Provider {
   readonly metrics: MetricsSource | undefined;
   /** Prediction monitoring's tallies, when the engine records them. */
   readonly predictions: PredictionSource | undefined;
+  /** TrafficSplitter routes, when the engine routes requests itself. */
+  readonly splitRouter?: SplitRouter;
   /** Stops serving; the local provider stops its replicas (a managed engine keeps running). */
   shutdown(): Promise<void>;
 }

@@ -8,8 +8,10 @@
 import {
   ConfigError,
   parseApiConfigOffThread,
+  MAX_SPLITTER_APIS_ON_ECS,
   specHash,
   type ApiSpec,
+  type TrafficSplitterSpec,
   type Diagnostic,
   type ParsedApiConfig,
 } from "@axon/config";
@@ -41,6 +43,11 @@ export interface DeployPlan {
   /** The uploaded project, unpacked (the local engine builds its environment from it). */
   projectDir: string;
   apis: PlannedApi[];
+  /**
+   * The config's TrafficSplitters, each API they name checked to exist in the environment or in
+   * this config (applied after the APIs, so a splitter never routes to an API not yet recorded).
+   */
+  splitters: PlannedSplitter[];
   /** Said with the result: old Cortex spellings that were mapped. */
   warnings: Diagnostic[];
   /** `--force`: replace a version that is still rolling out. */
@@ -59,13 +66,33 @@ export interface DeployedApi {
   version: string;
   /** True while that version has not rolled out yet: changing it then needs `--force`. */
   rollingOut: boolean;
+  /** Set for a TrafficSplitter's entry (only its name and endpoint matter to a plan). */
+  kind?: "TrafficSplitter";
+}
+
+/** One TrafficSplitter of the config, as `planDeploy` found it. */
+export interface PlannedSplitter {
+  spec: TrafficSplitterSpec;
+  /** The splitter as the environment serves it now; undefined: this deploy creates it. */
+  deployed: TrafficSplitterSpec | undefined;
 }
 
 /** Where a plan is checked: an engine's environment and what it runs now (`ApiEngine`). */
 export interface DeployTarget {
   readonly environment: string;
   deployed(): Promise<DeployedApi[]>;
+  /** The environment's TrafficSplitters; absent: the engine has none (and deploys none yet). */
+  deployedSplitters?(): Promise<TrafficSplitterSpec[]>;
 }
+
+/** A TrafficSplitter names an API the environment does not run and the config does not define. */
+export const SPLITTER_API_NOT_FOUND = "splitter.api_not_found";
+
+/** A TrafficSplitter and an API would share a name (one namespace, as in Cortex). */
+export const SPLITTER_NAME_TAKEN = "splitter.name_taken";
+
+/** A TrafficSplitter has more APIs than the engine can route to (ECS: 5 target groups a rule). */
+export const SPLITTER_TOO_MANY_APIS = "splitter.too_many_apis";
 
 /** The code of a deploy refused because an API of the config is still rolling out. */
 export const API_UPDATING = "api.updating";
@@ -102,7 +129,9 @@ export async function planDeploy(
 ): Promise<DeployPlan> {
   const { projectDir, parsed } = await readDeployRequest(deps.bundles, request);
   const deployed = await engine.deployed();
+  const deployedSplitters = (await engine.deployedSplitters?.()) ?? [];
   const byName = new Map(deployed.map((api) => [api.name, api]));
+  const splittersByName = new Map(deployedSplitters.map((splitter) => [splitter.name, splitter]));
   const fields = userSetFields(request.config);
   const plan: DeployPlan = {
     request,
@@ -113,10 +142,24 @@ export async function planDeploy(
       setFields: fields.get(spec.name) ?? new Set(),
       deployed: byName.get(spec.name),
     })),
+    splitters: parsed.splitters.map((spec) => ({ spec, deployed: splittersByName.get(spec.name) })),
     warnings: [...parsed.deprecations],
     force: request.force === true,
   };
-  assertEndpointsFree(plan, deployed, engine.environment);
+  assertSplittersSound(plan, deployed, deployedSplitters, engine.environment);
+  // Splitters' endpoints are taken like APIs': by another splitter or API of the environment.
+  const takenBySplitters: DeployedApi[] = deployedSplitters
+    .filter((splitter) => !plan.splitters.some((planned) => planned.spec.name === splitter.name))
+    .map((splitter) => ({
+      name: splitter.name,
+      endpoint: splitter.endpoint,
+      specHash: undefined,
+      bundle: undefined,
+      version: "",
+      rollingOut: false,
+      kind: "TrafficSplitter" as const,
+    }));
+  assertEndpointsFree(plan, [...deployed, ...takenBySplitters], engine.environment);
   const envFlag = engine.environment === LOCAL_ENVIRONMENT ? "" : ` --env ${engine.environment}`;
   if (!plan.force) for (const api of plan.apis) assertNotRollingOut(api, request, envFlag);
   return plan;
@@ -125,20 +168,111 @@ export async function planDeploy(
 /** An endpoint is one API's within an environment: another API's is refused, naming it. */
 function assertEndpointsFree(plan: DeployPlan, deployed: DeployedApi[], environment: string): void {
   const names = new Set(plan.apis.map((api) => api.spec.name));
+  for (const splitter of plan.splitters) names.add(splitter.spec.name);
   const taken = new Map<string, string>();
-  for (const other of deployed) if (!names.has(other.name)) taken.set(other.endpoint, other.name);
+  const kinds = new Map<string, string>();
+  for (const other of deployed) {
+    if (names.has(other.name)) continue;
+    taken.set(other.endpoint, other.name);
+    kinds.set(other.name, other.kind === undefined ? "api" : "TrafficSplitter");
+  }
   const file = plan.request.configFileName;
-  for (const { spec } of plan.apis) {
-    const owner = taken.get(spec.networking.endpoint);
+  const wanted = [
+    ...plan.apis.map(({ spec }) => ({
+      name: spec.name,
+      endpoint: spec.networking.endpoint,
+      field: "networking.endpoint",
+    })),
+    ...plan.splitters.map(({ spec }) => ({
+      name: spec.name,
+      endpoint: spec.endpoint,
+      field: "endpoint",
+    })),
+  ];
+  for (const spec of wanted) {
+    const owner = taken.get(spec.endpoint);
     if (owner === undefined) continue;
     const local = environment === LOCAL_ENVIRONMENT;
     throw new DomainError(
       CONFIG_ENDPOINT_TAKEN,
-      `${file}: ${spec.name}: networking.endpoint ${spec.networking.endpoint} is already used by api ${owner}${local ? "" : ` in environment ${environment}`}`,
+      `${file}: ${spec.name}: ${spec.field} ${spec.endpoint} is already used by ${kinds.get(owner) ?? "api"} ${owner}${local ? "" : ` in environment ${environment}`}`,
       {
-        hint: `choose another networking.endpoint, or delete ${owner} with \`axon delete ${owner}${local ? "" : ` --env ${environment}`}\``,
+        hint: `choose another ${spec.field}, or delete ${owner} with \`axon delete ${owner}${local ? "" : ` --env ${environment}`}\``,
       },
     );
+  }
+}
+
+/**
+ * Each API a splitter names runs in the environment or is defined in this config (Cortex's rule),
+ * is not itself a splitter, and a splitter and an API never share a name.
+ */
+function assertSplittersSound(
+  plan: DeployPlan,
+  deployed: DeployedApi[],
+  deployedSplitters: TrafficSplitterSpec[],
+  environment: string,
+): void {
+  const file = plan.request.configFileName;
+  const local = environment === LOCAL_ENVIRONMENT;
+  const where = local ? "" : ` in environment ${environment}`;
+  const envFlag = local ? "" : ` --env ${environment}`;
+  const apiNames = new Set([
+    ...deployed.map((api) => api.name),
+    ...plan.apis.map((api) => api.spec.name),
+  ]);
+  const splitterNames = new Set([
+    ...deployedSplitters.map((splitter) => splitter.name),
+    ...plan.splitters.map((splitter) => splitter.spec.name),
+  ]);
+  for (const { spec } of plan.apis) {
+    if (!splitterNames.has(spec.name)) continue;
+    throw new DomainError(
+      SPLITTER_NAME_TAKEN,
+      `${file}: ${spec.name}: name ${spec.name} is already used by a TrafficSplitter${where}`,
+      {
+        status: 409,
+        hint: `rename the api, or delete the splitter first with \`axon delete ${spec.name}${envFlag}\``,
+      },
+    );
+  }
+  for (const { spec } of plan.splitters) {
+    if (deployed.some((api) => api.name === spec.name)) {
+      throw new DomainError(
+        SPLITTER_NAME_TAKEN,
+        `${file}: ${spec.name}: name ${spec.name} is already used by an api${where}`,
+        {
+          status: 409,
+          hint: `rename the TrafficSplitter, or delete the api first with \`axon delete ${spec.name}${envFlag}\``,
+        },
+      );
+    }
+    spec.apis.forEach((backend, index) => {
+      if (apiNames.has(backend.name)) return;
+      const isSplitter = splitterNames.has(backend.name);
+      throw new DomainError(
+        SPLITTER_API_NOT_FOUND,
+        isSplitter
+          ? `${file}: ${spec.name}: apis[${index}].name: ${backend.name} is a TrafficSplitter; a splitter sends traffic to RealtimeAPIs only`
+          : `${file}: ${spec.name}: apis[${index}].name: api ${backend.name} is not deployed${where} and not defined in ${file}`,
+        {
+          hint: isSplitter
+            ? "name the APIs behind that splitter instead"
+            : `deploy ${backend.name} first (\`axon get${envFlag}\` lists what runs), or define it in ${file}`,
+        },
+      );
+    });
+    // ELBv2 quota "Target Groups per Action per Application Load Balancer": 5, not adjustable
+    // (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html).
+    if (!local && spec.apis.length > MAX_SPLITTER_APIS_ON_ECS) {
+      throw new DomainError(
+        SPLITTER_TOO_MANY_APIS,
+        `${file}: ${spec.name}: apis has ${spec.apis.length} entries; an ECS environment routes a TrafficSplitter to at most ${MAX_SPLITTER_APIS_ON_ECS} APIs (one load-balancer rule forwards to at most ${MAX_SPLITTER_APIS_ON_ECS} target groups)`,
+        {
+          hint: `split between at most ${MAX_SPLITTER_APIS_ON_ECS} APIs, the most an ECS environment can route to`,
+        },
+      );
+    }
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import type { ApiSpec } from "@axon/config";
+import type { ApiSpec, TrafficSplitterSpec } from "@axon/config";
 import type { ControlPlaneEventKind, EventLevel } from "../contract/index.js";
 
 /**
@@ -51,6 +51,20 @@ export interface ApiRecord {
   /** Set when the last rollout was rolled back automatically; cleared by the next deploy. */
   rolledBack: RollbackRecord | null;
   createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * A deployed TrafficSplitter. Stored in a table of its own, not as an `apis` row of another kind:
+ * it has no version, replicas, rollout or artifact, and every reader of `listApis` (reconciler,
+ * autoscaler, monitoring) would otherwise have to skip it. Its name shares the APIs' namespace
+ * (the deploy plan refuses a clash), as in Cortex.
+ */
+export interface TrafficSplitterRecord {
+  name: string;
+  spec: TrafficSplitterSpec;
+  createdAt: string;
+  /** When its weights or endpoint last changed. */
   updatedAt: string;
 }
 
@@ -108,6 +122,12 @@ CREATE TABLE IF NOT EXISTS environments (
   cluster_name TEXT,
   config_file TEXT,
   config_yaml TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS traffic_splitters (
+  name TEXT PRIMARY KEY,
+  spec_json TEXT NOT NULL,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
@@ -399,6 +419,42 @@ export class StateStore {
     });
   }
 
+  listTrafficSplitters(): TrafficSplitterRecord[] {
+    return this.#all<SplitterRow>("SELECT * FROM traffic_splitters ORDER BY name").map(toSplitter);
+  }
+
+  getTrafficSplitter(name: string): TrafficSplitterRecord | undefined {
+    const row = this.#get<SplitterRow>("SELECT * FROM traffic_splitters WHERE name = ?", name);
+    return row === undefined ? undefined : toSplitter(row);
+  }
+
+  /** Records a splitter's spec; says whether that created, changed or left it as it was. */
+  putTrafficSplitter(
+    spec: TrafficSplitterSpec,
+    at = new Date(),
+  ): "created" | "updated" | "unchanged" {
+    const json = JSON.stringify(spec);
+    const existing = this.#get<SplitterRow>(
+      "SELECT * FROM traffic_splitters WHERE name = ?",
+      spec.name,
+    );
+    if (existing?.spec_json === json) return "unchanged";
+    this.#run(
+      `INSERT INTO traffic_splitters (name, spec_json, created_at, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET spec_json = excluded.spec_json, updated_at = excluded.updated_at`,
+      spec.name,
+      json,
+      at.toISOString(),
+      at.toISOString(),
+    );
+    return existing === undefined ? "created" : "updated";
+  }
+
+  deleteTrafficSplitter(name: string): boolean {
+    const result = this.#db.prepare("DELETE FROM traffic_splitters WHERE name = ?").run(name);
+    return Number(result.changes) > 0;
+  }
+
   /** Removes an API with its versions and events. */
   deleteApi(name: string): boolean {
     let existed = false;
@@ -575,4 +631,29 @@ export class StateStore {
       throw error;
     }
   }
+}
+
+interface SplitterRow {
+  name: string;
+  spec_json: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A stored splitter, its spec read back through one typed check. */
+function toSplitter(row: SplitterRow): TrafficSplitterRecord {
+  const spec = JSON.parse(row.spec_json) as Partial<TrafficSplitterSpec>;
+  if (
+    typeof spec.endpoint !== "string" ||
+    !Array.isArray(spec.apis) ||
+    !spec.apis.every((api) => typeof api.name === "string" && typeof api.weight === "number")
+  ) {
+    throw new Error(`the stored traffic splitter ${row.name} is not readable`);
+  }
+  return {
+    name: row.name,
+    spec: { name: row.name, kind: "TrafficSplitter", endpoint: spec.endpoint, apis: spec.apis },
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
 }

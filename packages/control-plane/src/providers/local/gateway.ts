@@ -22,6 +22,7 @@ import {
 import { limitYoungGenerationGrowth } from "../../replica/heap-tuning.js";
 import { RequestRecorder, type RequestStats } from "../../replica/metrics.js";
 import { rawHeader } from "../../replica/raw-header.js";
+import { TrafficSplit, type SplitBackend, type SplitBackendStats } from "./traffic-split.js";
 
 /** What the gateway needs from a replica. */
 export interface RoutableReplica {
@@ -56,6 +57,12 @@ const MAX_BUFFERED_BYTES_VARIABLE = "AXON_GATEWAY_MAX_BUFFERED_BYTES";
 
 export class Gateway {
   readonly #routes = new Map<string, string>();
+  /**
+   * TrafficSplitters by endpoint, apart from the APIs' routes: the gateway looks here only when
+   * no API serves the path, so an ordinary API's request does nothing it did not do before.
+   */
+  readonly #splitRoutes = new Map<string, TrafficSplit>();
+  readonly #splitEndpoints = new Map<string, string>();
   readonly #refusals = new Map<string, RequestRecorder>();
   readonly #endpoints = new Map<string, string>();
   readonly #backend: GatewayBackend;
@@ -110,6 +117,35 @@ export class Gateway {
     const previous = this.#endpoints.get(apiName);
     if (previous !== undefined) this.#routes.delete(previous);
     this.#endpoints.delete(apiName);
+  }
+
+  /**
+   * Serves a TrafficSplitter at `endpoint`, sharing its requests between `backends` by weight. A
+   * splitter already routed keeps its counts: changing weights restarts nothing.
+   */
+  setSplitRoute(name: string, endpoint: string, backends: readonly SplitBackend[]): void {
+    const previous = this.#splitEndpoints.get(name);
+    const split = previous === undefined ? undefined : this.#splitRoutes.get(previous);
+    if (previous !== undefined && previous !== endpoint) this.#splitRoutes.delete(previous);
+    if (split === undefined) {
+      this.#splitRoutes.set(endpoint, new TrafficSplit(name, backends));
+    } else {
+      split.setWeights(backends);
+      this.#splitRoutes.set(endpoint, split);
+    }
+    this.#splitEndpoints.set(name, endpoint);
+  }
+
+  removeSplitRoute(name: string): void {
+    const endpoint = this.#splitEndpoints.get(name);
+    if (endpoint !== undefined) this.#splitRoutes.delete(endpoint);
+    this.#splitEndpoints.delete(name);
+  }
+
+  /** A splitter's traffic per API since the gateway started; undefined when it is not routed. */
+  splitStats(name: string): SplitBackendStats[] | undefined {
+    const endpoint = this.#splitEndpoints.get(name);
+    return endpoint === undefined ? undefined : this.#splitRoutes.get(endpoint)?.stats();
   }
 
   /** Listens on host:port; a port in use becomes a DomainError that says what to do. */
@@ -182,6 +218,8 @@ export class Gateway {
     const pathname = routePath(url);
     const apiName = this.#routes.get(pathname);
     if (apiName === undefined) {
+      const split = this.#splitRoutes.get(pathname);
+      if (split !== undefined) return this.#routeSplit(split, method, responder, requestId);
       writeJsonError(responder, 404, requestId, `no api is deployed at ${pathname}`);
       return undefined;
     }
@@ -217,6 +255,57 @@ export class Gateway {
     }
     return replica;
   }
+
+  #routeSplit(
+    split: TrafficSplit,
+    method: string,
+    responder: Responder,
+    requestId: string,
+  ): RoutableReplica | undefined {
+    return routeSplitRequest(this.#backend, split, method, responder, requestId);
+  }
+}
+
+/**
+ * A TrafficSplitter's request: GET/HEAD and other methods are answered as an API's are; a
+ * POST goes to the API the round robin picks, to its least busy ready replica, counted.
+ */
+function routeSplitRequest(
+  gateway: { readyReplicas(api: string): RoutableReplica[]; whyNotReady(api: string): string },
+  split: TrafficSplit,
+  method: string,
+  responder: Responder,
+  requestId: string,
+): RoutableReplica | undefined {
+  if (method === "GET" || method === "HEAD") {
+    responder.send(
+      200,
+      ["content-type", "application/json", "x-request-id", requestId],
+      JSON.stringify({
+        message: `make a prediction by sending a POST request to this endpoint with a JSON payload (traffic splitter ${split.name})`,
+      }),
+    );
+    return undefined;
+  }
+  if (method !== "POST") {
+    const message = `method ${method} is not allowed; use POST`;
+    writeJsonError(responder, 405, requestId, message, ["allow", "GET, HEAD, POST"]);
+    return undefined;
+  }
+  const apiName = split.pick();
+  if (apiName === undefined) {
+    writeJsonError(responder, 503, requestId, `traffic splitter ${split.name} has no api`);
+    return undefined;
+  }
+  const replica = leastInFlight(gateway.readyReplicas(apiName));
+  if (replica === undefined) {
+    split.recordAnswer(apiName, 503);
+    const why = gateway.whyNotReady(apiName);
+    const message = `api ${apiName} (picked by traffic splitter ${split.name}) has no ready replica (${why})`;
+    writeJsonError(responder, 503, requestId, message, ["retry-after", "1"]);
+    return undefined;
+  }
+  return split.counting(apiName, replica);
 }
 
 /** `AXON_GATEWAY_MAX_BUFFERED_BYTES` as a byte count; undefined when unset. */

@@ -37,6 +37,7 @@ import type {
   Provider,
   ReplicaFailure,
   SpecCheck,
+  SplitRouter,
 } from "../provider.js";
 import type { ApiLogs } from "./api-logs.js";
 import {
@@ -168,6 +169,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
   readonly kind = "local";
   readonly logs: ApiLogs;
   readonly gateway: Gateway;
+  readonly splitRouter: SplitRouter;
   readonly #options: LocalProviderOptions;
   readonly #now: () => number;
   readonly #runDir: string;
@@ -201,6 +203,17 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     this.#now = options.now ?? Date.now;
     this.logs = options.logs;
     this.gateway = new Gateway(this);
+    const gateway = this.gateway;
+    this.splitRouter = {
+      route: (spec) =>
+        gateway.setSplitRoute(
+          spec.name,
+          spec.endpoint,
+          spec.apis.map((api) => ({ api: api.name, weight: api.weight })),
+        ),
+      unroute: (name) => gateway.removeSplitRoute(name),
+      stats: (name) => gateway.splitStats(name),
+    };
     this.#runDir = options.runDir ?? chooseRunDir(options.home);
     this.#workers = new WorkerRegistry(path.join(options.home, "local-workers.json"));
     this.#python = {

@@ -1,0 +1,169 @@
+/**
+ * Cortex 0.20's TrafficSplitter on the local engine, end to end with the built CLI, a real daemon
+ * and two real APIs (the echo fixture, which names its variant in every answer): the gateway
+ * shares a splitter's requests by smooth weighted round robin, `get` shows each API's share, a
+ * weight change restarts nothing, and an API a splitter uses cannot be deleted.
+ */
+import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, test } from "vitest";
+import type { ApiListResponse, DeployResponse } from "@axon/control-plane/api";
+import {
+  isAlive,
+  makeTestCluster,
+  REPO,
+  waitFor,
+  workerPidsUnder,
+  type TestCluster,
+} from "./helpers.js";
+
+const ECHO = path.join(REPO, "packages/control-plane/src/replica/fixtures/echo_predictor.py");
+
+function project(weights: [number, number], extra = ""): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "axon-splitter-"));
+  copyFileSync(ECHO, path.join(dir, "predictor.py"));
+  writeConfig(dir, weights, extra);
+  return dir;
+}
+
+/** Cortex 0.20's own spelling: two RealtimeAPIs and a TrafficSplitter over them. */
+function writeConfig(dir: string, [a, b]: [number, number], extra = ""): void {
+  const api = (name: string, variant: string): string =>
+    `- name: ${name}\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n    config: {variant: ${variant}}\n`;
+  writeFileSync(
+    path.join(dir, "cortex.yaml"),
+    `${api("echo-a", "a")}${api("echo-b", "b")}- name: echo\n  kind: TrafficSplitter\n  endpoint: /echo\n  apis:\n    - name: echo-a\n      weight: ${a}\n    - name: echo-b\n      weight: ${b}\n${extra}`,
+  );
+}
+
+async function listed(c: TestCluster): Promise<ApiListResponse> {
+  const get = await c.axon(["get", "-o", "json"]);
+  expect(get.code, get.stderr).toBe(0);
+  return JSON.parse(get.stdout) as ApiListResponse;
+}
+
+/** Sends `count` requests one after another; returns how many each variant answered. */
+async function sendThrough(url: string, count: number): Promise<Record<string, number>> {
+  const answered: Record<string, number> = {};
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ i }),
+    });
+    expect(response.status).toBe(200);
+    const { config } = (await response.json()) as { config: { variant: string } };
+    answered[config.variant] = (answered[config.variant] ?? 0) + 1;
+  }
+  return answered;
+}
+
+describe("TrafficSplitter on the local engine", () => {
+  test("1,000 requests through a 70/30 splitter reach the two APIs 700/300; a weight change restarts nothing; a used API cannot be deleted", async () => {
+    // Given a Cortex 0.20 config: two echo APIs and a 70/30 splitter over them, deployed
+    const c = await makeTestCluster();
+    const dir = project([70, 30]);
+    const deploy = await c.axon(["deploy", dir, "--wait", "-o", "json"], { timeoutMs: 180_000 });
+    expect(deploy.code, deploy.stderr).toBe(0);
+    const deployed = JSON.parse(deploy.stdout) as DeployResponse;
+    expect(deployed.results.map((r) => [r.api, r.kind, r.outcome])).toEqual([
+      ["echo-a", "RealtimeAPI", "created"],
+      ["echo-b", "RealtimeAPI", "created"],
+      ["echo", "TrafficSplitter", "created"],
+    ]);
+    const url = `http://localhost:${c.gatewayPort}/echo`;
+
+    // When 1,000 requests go through the splitter
+    const answered = await sendThrough(url, 1000);
+
+    // Then exactly 700/300: smooth weighted round robin gives each API exactly its weight in every
+    // 100 consecutive requests from the first (weights totalling 100), so the bound here is 0; at
+    // any other count it is within one request of the weights
+    expect(answered).toEqual({ a: 700, b: 300 });
+    // And `get` lists the splitter with its weights, shares and error rates
+    const list = await listed(c);
+    expect(list.apis.map((api) => api.name)).toEqual(["echo-a", "echo-b"]);
+    expect(list.trafficSplitters).toEqual([
+      {
+        name: "echo",
+        kind: "TrafficSplitter",
+        endpoint: url,
+        lastUpdated: expect.any(String),
+        apis: [
+          { name: "echo-a", weight: 70, requests: 700, share: 0.7, errorRate: 0 },
+          { name: "echo-b", weight: 30, requests: 300, share: 0.3, errorRate: 0 },
+        ],
+      },
+    ]);
+
+    // When the weights change to 10/90 and the config is deployed again
+    const workersBefore = workerPidsUnder(c.home).sort((x, y) => x - y);
+    expect(workersBefore.length).toBeGreaterThanOrEqual(2);
+    writeConfig(dir, [10, 90]);
+    const again = await c.axon(["deploy", dir, "-o", "json"]);
+    expect(again.code, again.stderr).toBe(0);
+
+    // Then only the splitter changed: no API was updated and no worker restarted
+    expect(
+      (JSON.parse(again.stdout) as DeployResponse).results.map((r) => [r.api, r.outcome]),
+    ).toEqual([
+      ["echo-a", "unchanged"],
+      ["echo-b", "unchanged"],
+      ["echo", "updated"],
+    ]);
+    expect(workerPidsUnder(c.home).sort((x, y) => x - y)).toEqual(workersBefore);
+    expect(await sendThrough(url, 100)).toEqual({ a: 10, b: 90 });
+
+    // When the daemon is killed and started again
+    const pid = c.daemonPid() ?? -1;
+    process.kill(pid, "SIGKILL");
+    await waitFor("the daemon to die", () => (isAlive(pid) ? undefined : true));
+    await waitFor("its workers to exit", () =>
+      workersBefore.every((w) => !isAlive(w)) ? true : undefined,
+    );
+    expect((await c.axon(["cluster", "up"])).code).toBe(0);
+    await waitFor(
+      "both APIs live again",
+      async () => ((await listed(c)).apis.every((api) => api.status === "live") ? true : undefined),
+      120_000,
+    );
+    // Then the splitter routes again from the store, with its last weights
+    expect(await sendThrough(url, 100)).toEqual({ a: 10, b: 90 });
+
+    // When an API the splitter uses is deleted
+    const refused = await c.axon(["delete", "echo-a", "--yes"]);
+    // Then it is refused, naming the splitter (Cortex's message), and the API still serves
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      "cannot delete api because it is used by the following TrafficSplitter: echo",
+    );
+    expect((await listed(c)).apis.map((api) => api.name)).toEqual(["echo-a", "echo-b"]);
+
+    // When the splitter is deleted, then the API
+    expect((await c.axon(["delete", "echo", "--yes"])).code).toBe(0);
+    expect((await c.axon(["delete", "echo-a", "--yes"])).code).toBe(0);
+    // Then the splitter's endpoint is gone
+    const gone = await fetch(url, { method: "POST", body: "{}" });
+    expect(gone.status).toBe(404);
+    expect((await listed(c)).trafficSplitters).toBeUndefined();
+  }, 300_000);
+
+  test("a splitter naming an API that is neither deployed nor in the file is refused, naming it", async () => {
+    // Given a config whose splitter names echo-c, which nothing defines
+    const c = await makeTestCluster();
+    const dir = project([70, 30]);
+    writeFileSync(
+      path.join(dir, "cortex.yaml"),
+      "- name: echo\n  kind: TrafficSplitter\n  apis:\n    - {name: echo-c, weight: 100}\n",
+    );
+    // When deployed
+    const deploy = await c.axon(["deploy", dir]);
+    // Then the plan refuses it before anything runs
+    expect(deploy.code).toBe(1);
+    expect(deploy.stderr).toContain(
+      "cortex.yaml: echo: apis[0].name: api echo-c is not deployed and not defined in cortex.yaml",
+    );
+    expect((await listed(c)).trafficSplitters).toBeUndefined();
+  }, 120_000);
+});
