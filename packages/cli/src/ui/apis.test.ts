@@ -18,6 +18,36 @@ function summary(name: string, overrides: Partial<ApiSummary>): ApiSummary {
 }
 
 describe("renderApiList", () => {
+  it("Given a TrafficSplitter, When the list is rendered, Then a second table shows each API's weight, share and error rate", () => {
+    // Given an API and a 70/30 splitter, one of whose APIs has had no request yet
+    const list = {
+      apis: [summary("iris-a", {})],
+      trafficSplitters: [
+        {
+          name: "iris",
+          kind: "TrafficSplitter" as const,
+          endpoint: "http://localhost:8888/iris",
+          lastUpdated: "2024-05-01T11:59:00Z",
+          apis: [
+            { name: "iris-a", weight: 70, requests: 700, share: 1, errorRate: 0.01 },
+            { name: "iris-b", weight: 30, requests: 0 },
+          ],
+        },
+      ],
+    };
+    // When rendered
+    const text = renderApiList(list, NOW);
+    // Then
+    expect(text).toMatchInlineSnapshot(`
+      "api      status   up-to-date   requested   last update   endpoint
+      iris-a   live     1            1           27s           http://localhost:8888/iris-a
+
+      traffic splitter   api      weight   share    error rate   last update   endpoint
+      iris               iris-a   70       100.0%   1.0%         1m            http://localhost:8888/iris
+                         iris-b   30       -        -"
+    `);
+  });
+
   it("renders a Cortex-style table sorted by name, without empty stale/failed columns", () => {
     // Given two healthy apis
     const apis = [

@@ -2,7 +2,13 @@
  * Text for `axon get`: the Cortex-style list table and the single-API detail view. Pure: data and
  * the current time in, text out.
  */
-import type { ApiDetail, ApiListResponse, ApiSummary, LocalRuntime } from "@axon/control-plane/api";
+import type {
+  ApiDetail,
+  ApiListResponse,
+  ApiSummary,
+  LocalRuntime,
+  TrafficSplitterSummary,
+} from "@axon/control-plane/api";
 import { formatAge, indent, renderTable } from "../output.js";
 import {
   renderAutoscalingSection,
@@ -24,6 +30,42 @@ export const DETAIL_EVENT_COUNT = 5;
  * width) is never cut.
  */
 export function renderApiList(list: ApiListResponse, now: Date, width?: number): string {
+  const splitters = list.trafficSplitters ?? [];
+  if (splitters.length === 0) return renderRealtimeApis(list, now, width);
+  const splitterTable = renderSplitterList(splitters, now);
+  return list.apis.length === 0
+    ? splitterTable
+    : `${renderRealtimeApis(list, now, width)}\n\n${splitterTable}`;
+}
+
+/**
+ * The TrafficSplitters, Cortex's `traffic splitter | apis | last update` with one line per API
+ * behind it: its weight, the share of the splitter's requests it got and its error rate (`-`
+ * before the first request).
+ */
+export function renderSplitterList(
+  splitters: readonly TrafficSplitterSummary[],
+  now: Date,
+): string {
+  const percent = (value: number | undefined): string =>
+    value === undefined ? "-" : `${(value * 100).toFixed(1)}%`;
+  return renderTable(
+    ["traffic splitter", "api", "weight", "share", "error rate", "last update", "endpoint"],
+    splitters.flatMap((splitter) =>
+      splitter.apis.map((api, index) => [
+        index === 0 ? splitter.name : "",
+        api.name,
+        String(api.weight),
+        percent(api.share),
+        percent(api.errorRate),
+        index === 0 ? formatAge(new Date(splitter.lastUpdated), now) : "",
+        index === 0 ? splitter.endpoint : "",
+      ]),
+    ),
+  );
+}
+
+function renderRealtimeApis(list: ApiListResponse, now: Date, width?: number): string {
   if (list.apis.length === 0) return "no apis are deployed";
   const apis = [...list.apis].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   let columns = statusColumns(apis);

@@ -26,7 +26,7 @@ import { monitoringOf, type MonitoringLoop } from "../monitoring/monitoring-loop
 import type { Provider } from "../providers/provider.js";
 import { summarizeApi } from "../reconcile/status.js";
 import { deployApis } from "../services/deploy.js";
-import { describeApi, requireApi } from "../services/describe-api.js";
+import { API_NOT_FOUND, describeApi, requireApi } from "../services/describe-api.js";
 import { rollbackApi } from "../services/rollback.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { StateStore } from "../state/store.js";
@@ -180,6 +180,12 @@ export class LocalEngine implements ApiEngine {
   }
 
   async describe(name: string, options: DescribeOptions): Promise<ApiDetail> {
+    if (this.#deps.store.getTrafficSplitter(name) !== undefined) {
+      throw new DomainError(API_NOT_FOUND, `${name} is a TrafficSplitter, not an api`, {
+        status: 404,
+        hint: "`axon get` lists it with its weights and each api's share of its requests and error rate",
+      });
+    }
     return describeApi(this.#deps, name, options);
   }
 

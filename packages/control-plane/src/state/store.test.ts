@@ -141,3 +141,35 @@ describe("StateStore", () => {
     store.close();
   });
 });
+
+describe("StateStore traffic splitters", () => {
+  test("Given a splitter recorded, When recorded again changed and unchanged and the file reopened, Then the outcomes and the last spec are kept", () => {
+    // Given
+    const file = tempDb();
+    const store = StateStore.open(file);
+    const spec = (a: number) => ({
+      name: "ab",
+      kind: "TrafficSplitter" as const,
+      endpoint: "/ab",
+      apis: [
+        { name: "a", weight: a },
+        { name: "b", weight: 100 - a },
+      ],
+    });
+    // When
+    const outcomes = [
+      store.putTrafficSplitter(spec(70)),
+      store.putTrafficSplitter(spec(70)),
+      store.putTrafficSplitter(spec(10)),
+    ];
+    store.close();
+    const reopened = StateStore.open(file);
+    // Then
+    expect(outcomes).toEqual(["created", "unchanged", "updated"]);
+    expect(reopened.listTrafficSplitters().map((record) => record.spec)).toEqual([spec(10)]);
+    expect(reopened.listApis()).toEqual([]);
+    expect(reopened.deleteTrafficSplitter("ab")).toBe(true);
+    expect(reopened.getTrafficSplitter("ab")).toBeUndefined();
+    reopened.close();
+  });
+});
