@@ -91,3 +91,22 @@ export function engineNotSupported(
     { status: 501, hint },
   );
 }
+
+/** An API a TrafficSplitter sends traffic to cannot be deleted (409, Cortex's rule). */
+export const API_USED_BY_SPLITTER = "api.used_by_splitter";
+
+/**
+ * Deleting `api` is refused: `splitters` send it traffic. Cortex's message
+ * (cortexlabs/cortex:v0.20.0 pkg/operator/resources/errors.go); `envFlag` reaches the environment.
+ */
+export function apiUsedBySplitter(api: string, splitters: string[], envFlag = ""): DomainError {
+  const one = splitters.length === 1;
+  return new DomainError(
+    API_USED_BY_SPLITTER,
+    `cannot delete api because it is used by the following TrafficSplitter${one ? "" : "s"}: ${splitters.join(", ")}`,
+    {
+      status: 409,
+      hint: `delete ${one ? "the splitter" : "the splitters"} first (\`axon delete ${splitters[0] ?? ""}${envFlag}\`), or deploy ${one ? "it" : "them"} without ${api}`,
+    },
+  );
+}

@@ -15,8 +15,10 @@ import type {
 } from "../contract/index.js";
 import type { BundleStore } from "../bundles/bundle-store.js";
 import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
+import type { TrafficSplitterSpec } from "@axon/config";
 import {
   awsLogSource,
+  connectAwsEnvironment,
   deleteAwsApi,
   deployToAws,
   deployedAwsApis,
@@ -26,6 +28,7 @@ import {
 } from "../services/aws-apis.js";
 import type { EnvironmentRecord } from "../state/store.js";
 import {
+  apiUsedBySplitter,
   engineNotSupported,
   type ApiEngine,
   type ApiEventFeed,
@@ -60,22 +63,53 @@ export class EcsEngine implements ApiEngine {
     this.#deps = deps;
   }
 
-  deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
-    if (plan.splitters.length > 0) {
-      // Refused before anything is applied: no API of the config is half deployed.
-      return Promise.reject(
-        engineNotSupported(
-          this,
-          "deploy of a TrafficSplitter",
-          `deploy its APIs with ${plan.splitters.length === 1 ? "the splitter" : "the splitters"} removed from the config, or deploy the whole config locally (without --env ${this.environment})`,
-        ),
-      );
+  async deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
+    const aws = this.#aws(run.signal, run.onProgress);
+    const response = await deployToAws(aws, this.#record, plan);
+    if (plan.splitters.length === 0) return response;
+    // After the APIs: each splitter's rule forwards to target groups that exist by now.
+    const ecs = await connectAwsEnvironment(aws, this.#record);
+    const { applyAwsSplitter } = await import("../providers/aws/api-splitter.js");
+    for (const { spec } of plan.splitters) {
+      const outcome = await applyAwsSplitter(ecs, spec);
+      const kind = "TrafficSplitter";
+      response.results.push({
+        api: spec.name,
+        kind,
+        outcome,
+        message:
+          outcome === "unchanged"
+            ? `${spec.name} (${kind}) is up to date on ${this.environment}`
+            : `${outcome} ${spec.name} (${kind}) on ${this.environment}`,
+        endpoint: `http://${ecs.refs.loadBalancerDnsName}${spec.endpoint}`,
+      });
     }
-    return deployToAws(this.#aws(run.signal, run.onProgress), this.#record, plan);
+    return response;
   }
 
-  list(): Promise<ApiListResponse> {
-    return listAwsApis(this.#aws(), this.#record);
+  /** The environment's TrafficSplitters, read back from their listener rules. */
+  async deployedSplitters(): Promise<TrafficSplitterSpec[]> {
+    const ecs = await connectAwsEnvironment(this.#aws(), this.#record);
+    const { awsSplitters } = await import("../providers/aws/api-splitter.js");
+    return awsSplitters(ecs);
+  }
+
+  async list(): Promise<ApiListResponse> {
+    const list = await listAwsApis(this.#aws(), this.#record);
+    const splitters = await this.deployedSplitters();
+    if (splitters.length === 0) return list;
+    const ecs = await connectAwsEnvironment(this.#aws(), this.#record);
+    // The load balancer counts requests per target group, not per rule: no share is shown.
+    return {
+      ...list,
+      trafficSplitters: splitters.map((spec) => ({
+        name: spec.name,
+        kind: "TrafficSplitter",
+        endpoint: `http://${ecs.refs.loadBalancerDnsName}${spec.endpoint}`,
+        lastUpdated: "",
+        apis: spec.apis.map(({ name, weight }) => ({ name, weight })),
+      })),
+    };
   }
 
   deployed(): Promise<DeployedApi[]> {
@@ -92,8 +126,21 @@ export class EcsEngine implements ApiEngine {
     return { name, source, isDeleted: () => false };
   }
 
-  remove(name: string): Promise<DeleteResponse> {
-    return deleteAwsApi(this.#aws(AbortSignal.timeout(REMOVE_MS)), this.#record, name);
+  async remove(name: string): Promise<DeleteResponse> {
+    const aws = this.#aws(AbortSignal.timeout(REMOVE_MS));
+    const ecs = await connectAwsEnvironment(aws, this.#record);
+    const { awsSplitters, deleteAwsSplitter } = await import("../providers/aws/api-splitter.js");
+    const splitters = await awsSplitters(ecs);
+    if (splitters.some((splitter) => splitter.name === name)) {
+      await deleteAwsSplitter(ecs, name);
+      return { message: `deleted ${name} from ${this.environment}` };
+    }
+    // Cortex's rule, and AWS's: a target group a rule forwards to cannot be deleted.
+    const users = splitters
+      .filter((splitter) => splitter.apis.some((api) => api.name === name))
+      .map((splitter) => splitter.name);
+    if (users.length > 0) throw apiUsedBySplitter(name, users, ` --env ${this.environment}`);
+    return deleteAwsApi(aws, this.#record, name);
   }
 
   watch(): ApiEventFeed {

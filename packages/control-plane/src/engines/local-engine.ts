@@ -30,17 +30,15 @@ import { API_NOT_FOUND, describeApi, requireApi } from "../services/describe-api
 import { rollbackApi } from "../services/rollback.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { StateStore } from "../state/store.js";
-import type {
-  ApiEngine,
-  ApiEventFeed,
-  ApiLogStream,
-  DeployRun,
-  DescribeOptions,
+import {
+  apiUsedBySplitter,
+  type ApiEngine,
+  type ApiEventFeed,
+  type ApiLogStream,
+  type DeployRun,
+  type DescribeOptions,
 } from "./api-engine.js";
 import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
-
-/** An API a TrafficSplitter sends traffic to cannot be deleted (409, Cortex's rule). */
-export const API_USED_BY_SPLITTER = "api.used_by_splitter";
 
 /** The API has no `monitoring` to pin a baseline for (400). */
 export const MONITORING_OFF = "monitoring.off";
@@ -211,17 +209,7 @@ export class LocalEngine implements ApiEngine {
       .listTrafficSplitters()
       .filter((splitter) => splitter.spec.apis.some((backend) => backend.name === api.name))
       .map((splitter) => splitter.name);
-    if (users.length > 0) {
-      // Cortex's message (cortexlabs/cortex:v0.20.0 pkg/operator/resources/errors.go).
-      throw new DomainError(
-        API_USED_BY_SPLITTER,
-        `cannot delete api because it is used by the following TrafficSplitter${users.length === 1 ? "" : "s"}: ${users.join(", ")}`,
-        {
-          status: 409,
-          hint: `delete ${users.length === 1 ? "the splitter" : "the splitters"} first (\`axon delete ${users[0] ?? ""}\`), or deploy ${users.length === 1 ? "it" : "them"} without ${api.name}`,
-        },
-      );
-    }
+    if (users.length > 0) throw apiUsedBySplitter(api.name, users);
     deps.store.deleteApi(api.name);
     deps.secrets.delete(api.name);
     deps.events.emit({ kind: "api.deleted", api: api.name });

@@ -26,6 +26,7 @@ import { DomainError } from "../../errors.js";
 import {
   alternateTargetGroupName,
   API_TAGS,
+  isSplitterRule,
   REPLICA_CONTAINER,
   serviceName,
   targetGroupName,
@@ -526,8 +527,12 @@ async function ensureRule(
   const ours = [primaryArn, ...(alternateArn === undefined ? [] : [alternateArn])];
   for (let attempt = 1; ; attempt += 1) {
     const rules = await listenerRules(deps);
+    // A TrafficSplitter's rule forwards to the API's group too, but is the splitter's to keep.
     const mine = rules.filter(
-      (rule) => rule.IsDefault !== true && forwardedGroups(rule).some((arn) => ours.includes(arn)),
+      (rule) =>
+        rule.IsDefault !== true &&
+        !isSplitterRule(rule) &&
+        forwardedGroups(rule).some((arn) => ours.includes(arn)),
     );
     // A rule fits when it forwards to exactly our groups: a weighted rule left by a canary does
     // not fit a rolling API, whose one group alone must get the traffic.
@@ -630,7 +635,7 @@ async function productionGroup(
   const ours = [primaryArn, otherArn];
   let best: { arn: string; weight: number } | undefined;
   for (const rule of await listenerRules(deps)) {
-    if (rule.IsDefault === true) continue;
+    if (rule.IsDefault === true || isSplitterRule(rule)) continue;
     for (const action of rule.Actions ?? []) {
       if (action.Type !== "forward") continue;
       for (const group of action.ForwardConfig?.TargetGroups ?? []) {

@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { DomainError } from "../../errors.js";
+import type { Rule } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { AwsCallDeps, ClusterStackOutputs } from "./cluster-stack.js";
 import type { AwsPorts } from "./sdk.js";
 
@@ -162,4 +163,23 @@ export function scalableResourceId(clusterName: string, apiName: string): string
 /** The target-tracking policy's name. */
 export function scalingPolicyName(apiName: string): string {
   return `${apiName}-in-flight`;
+}
+
+/**
+ * Splitter rules' priorities start here. ALB priorities run 1–50000
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html), and a
+ * load balancer has at most 100 rules (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html).
+ */
+export const SPLITTER_PRIORITY_FLOOR = 40_000;
+
+/** The tags of a splitter's rule (with the cluster's `axon:cluster` / `axon:env`). */
+export const SPLITTER_TAGS = {
+  name: "axon:splitter",
+  /** `api-a:70,api-b:30`: the APIs in the config's order with their weights. */
+  apis: "axon:splitter-apis",
+} as const;
+
+/** Whether `rule` is a TrafficSplitter's (never an API's own rule). */
+export function isSplitterRule(rule: Rule): boolean {
+  return rule.IsDefault !== true && Number(rule.Priority) >= SPLITTER_PRIORITY_FLOOR;
 }
