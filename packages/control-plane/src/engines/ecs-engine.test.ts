@@ -188,3 +188,64 @@ describe.skipIf(!HAS_MOTO)(
     }, 120_000);
   },
 );
+
+describe.skipIf(!HAS_MOTO)("TrafficSplitter on the ECS engine (moto)", () => {
+  const splitter = (apis: string[], weights: number[]): string =>
+    `- name: split\n  kind: TrafficSplitter\n  endpoint: /split\n  apis:\n${apis
+      .map((name, index) => `    - name: ${name}\n      weight: ${weights[index] ?? 0}\n`)
+      .join("")}`;
+
+  test("a Cortex 0.20 config of two APIs and a 70/30 splitter deploys unchanged; get lists it; the APIs it uses cannot be deleted until it is", async () => {
+    // Given prod, When the config is deployed
+    const target = await prod();
+    const config = `${api("iris-a")}${api("iris-b")}${splitter(["iris-a", "iris-b"], [70, 30])}`;
+    const { results } = await deploy(target, config);
+    // Then the splitter comes after its APIs
+    expect(results.map((r) => [r.api, r.kind, r.outcome])).toEqual([
+      ["iris-a", "RealtimeAPI", "created"],
+      ["iris-b", "RealtimeAPI", "created"],
+      ["split", "TrafficSplitter", "created"],
+    ]);
+    expect(results[2]?.endpoint).toMatch(/^http:\/\/.+\/split$/);
+    // And get lists it with its weights, read back from the account
+    expect((await target.engine.list()).trafficSplitters?.map((s) => [s.name, s.apis])).toEqual([
+      [
+        "split",
+        [
+          { name: "iris-a", weight: 70 },
+          { name: "iris-b", weight: 30 },
+        ],
+      ],
+    ]);
+    // And a redeploy of the same config changes nothing
+    expect((await deploy(target, config)).results.map((r) => r.outcome)).toEqual([
+      "unchanged",
+      "unchanged",
+      "unchanged",
+    ]);
+
+    // When an API it uses is deleted, Then it is refused with Cortex's message
+    const refused = await refusal(target.engine.remove("iris-a"));
+    expect(refused).toMatchObject({ status: 409, code: "api.used_by_splitter" });
+    expect(refused.message).toBe(
+      "cannot delete api because it is used by the following TrafficSplitter: split",
+    );
+    // When the splitter is deleted, Then the API can be
+    await target.engine.remove("split");
+    await target.engine.remove("iris-a");
+    expect((await target.engine.list()).trafficSplitters).toBeUndefined();
+  }, 180_000);
+
+  test("a splitter over 6 APIs is refused at plan: one ALB rule forwards to at most 5 target groups", async () => {
+    const target = await prod();
+    const names = ["a1", "a2", "a3", "a4", "a5", "a6"];
+    const config = `${names.map((name) => api(name)).join("")}${splitter(names, [50, 10, 10, 10, 10, 10])}`;
+    const refused = await refusal(deploy(target, config));
+    expect(refused).toMatchObject({ code: "splitter.too_many_apis" });
+    expect(refused.message).toContain(
+      "an ECS environment routes a TrafficSplitter to at most 5 APIs",
+    );
+    // Nothing was deployed
+    expect((await target.engine.list()).apis).toEqual([]);
+  }, 120_000);
+});
