@@ -15,6 +15,21 @@ describe("axon validate", () => {
     expect(run.stdout).toBe("✓ axon.yaml: 1 api valid (iris-classifier)\n");
   });
 
+  it("Given a Cortex 0.20 TrafficSplitter beside its API, When validated, Then the splitter is named too", async () => {
+    // Given
+    const dir = await makeIrisProject();
+    await writeFiles(dir, {
+      "axon.yaml": `${IRIS_CONFIG.trimEnd()}\n- name: iris\n  kind: TrafficSplitter\n  apis:\n    - {name: iris-classifier, weight: 100}\n`,
+    });
+    // When
+    const run = await runCli(["validate"], { cwd: dir });
+    // Then
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toBe(
+      "✓ axon.yaml: 1 api valid (iris-classifier), 1 traffic splitter valid (iris)\n",
+    );
+  });
+
   it("lists every problem with file, line and column, and exits 1", async () => {
     // Given a config with two bad fields and a predictor path that does not exist
     const dir = await makeTempDir();

@@ -33,6 +33,7 @@ export function makeValidateCommand(ctx: CliContext): Command {
             file: config.file,
             valid: true,
             apis: names,
+            ...(config.splitters.length === 0 ? {} : { trafficSplitters: config.splitters }),
             deprecations: config.deprecations,
             pythonSyntax: config.pythonSyntax,
           });
@@ -44,7 +45,14 @@ export function makeValidateCommand(ctx: CliContext): Command {
           ctx.stderr.write(`note: Python syntax not checked: ${config.pythonSyntax.skipped}\n`);
         }
         const count = `${names.length} ${names.length === 1 ? "api" : "apis"}`;
-        ctx.stdout.write(`✓ ${config.fileName}: ${count} valid (${names.join(", ")})\n`);
+        const split = config.splitters;
+        const splitters =
+          split.length === 0
+            ? ""
+            : `, ${split.length} traffic ${split.length === 1 ? "splitter" : "splitters"} valid (${split.join(", ")})`;
+        ctx.stdout.write(
+          `✓ ${config.fileName}: ${count} valid (${names.join(", ")})${splitters}\n`,
+        );
       } catch (error) {
         // In JSON mode the diagnostics are the result, so they go to stdout as the one document.
         if (flags.output === "json" && error instanceof UserError && error.diagnostics.length > 0) {

@@ -37,6 +37,8 @@ export interface ValidatedConfig extends LocatedConfig {
   /** The YAML text as the user wrote it (what `POST /v1/deploy` sends). */
   text: string;
   apis: ApiSpec[];
+  /** The config's TrafficSplitter names, in file order. */
+  splitters: string[];
   /** Old Cortex spellings that were mapped, to show as warnings. */
   deprecations: Diagnostic[];
   /** The project files `axon deploy` uploads (what the paths were checked against). */
@@ -136,7 +138,8 @@ export async function validateConfig(
       env: options.env,
     });
     const { apis, deprecations } = parsed;
-    return { ...located, text, apis, deprecations, files, pythonSyntax };
+    const splitters = parsed.splitters.map((splitter) => splitter.name);
+    return { ...located, text, apis, splitters, deprecations, files, pythonSyntax };
   }
   const all = [...(configError?.diagnostics ?? []), ...exclusions];
   const count = all.length;
