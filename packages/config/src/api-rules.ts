@@ -11,6 +11,7 @@ import {
   type ApiSpec,
   type AutoscalingSpec,
   DEFAULT_PREDICTOR_TIMEOUT_MS,
+  DEFAULT_SCALE_TO_ZERO_AFTER,
   MAX_CANARY_BAKE_MS,
   MAX_PREDICTOR_TIMEOUT_MS,
 } from "./api-spec.js";
@@ -279,6 +280,18 @@ function checkReplicaCounts(ctx: ApiRuleContext): void {
       `init_replicas cannot be less than min_replicas (${init} < ${min})`,
     );
   }
+  const zeroAfter = readDuration(ctx, ["autoscaling", "scale_to_zero_after"]);
+  if (zeroAfter !== undefined && min !== undefined && min !== 0) {
+    ctx.report(
+      ["autoscaling", "scale_to_zero_after"],
+      `applies only with min_replicas: 0 (got min_replicas ${min}); set min_replicas to 0 or remove it`,
+    );
+  } else if (zeroAfter !== undefined && (zeroAfter.ms < 10_000 || zeroAfter.ms > 86_400_000)) {
+    ctx.report(
+      ["autoscaling", "scale_to_zero_after"],
+      `must be between 10s (one autoscaler tick) and 24h (got ${zeroAfter.text})`,
+    );
+  }
   if (init !== undefined && max !== undefined && init > max) {
     ctx.report(
       ["autoscaling", "init_replicas"],
@@ -507,7 +520,8 @@ export function buildApiSpec(api: Record<string, unknown>): ApiSpec {
     autoscaling: {
       min_replicas: autoscaling.min_replicas,
       max_replicas: autoscaling.max_replicas,
-      init_replicas: autoscaling.init_replicas ?? autoscaling.min_replicas,
+      // An API that may idle at zero still starts with one replica: the deploy proves it runs.
+      init_replicas: autoscaling.init_replicas ?? Math.max(1, autoscaling.min_replicas),
       target_replica_concurrency: autoscaling.target_replica_concurrency ?? capacity,
       max_replica_concurrency: autoscaling.max_replica_concurrency,
       window: formatDuration(parseDuration(autoscaling.window)),
@@ -521,6 +535,13 @@ export function buildApiSpec(api: Record<string, unknown>): ApiSpec {
       max_upscale_factor: autoscaling.max_upscale_factor,
       downscale_tolerance: autoscaling.downscale_tolerance,
       upscale_tolerance: autoscaling.upscale_tolerance,
+      ...(autoscaling.min_replicas === 0
+        ? {
+            scale_to_zero_after: formatDuration(
+              parseDuration(autoscaling.scale_to_zero_after ?? DEFAULT_SCALE_TO_ZERO_AFTER),
+            ),
+          }
+        : {}),
     },
     update_strategy: {
       max_surge: canonicalRollout(raw.update_strategy.max_surge),

@@ -75,7 +75,15 @@ export interface AutoscalingSpec {
   max_upscale_factor: number;
   downscale_tolerance: number;
   upscale_tolerance: number;
+  /**
+   * Axon extension, only with `min_replicas: 0` (absent otherwise, so other specs and their hashes
+   * are unchanged): Go duration without requests after which the API scales to zero.
+   */
+  scale_to_zero_after?: string;
 }
+
+/** How long an API with `min_replicas: 0` waits without requests before it scales to zero. */
+export const DEFAULT_SCALE_TO_ZERO_AFTER = "15m";
 
 export interface UpdateStrategySpec {
   /** A replica count (`"1"`) or a percentage (`"25%"`). */

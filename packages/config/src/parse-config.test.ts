@@ -179,11 +179,25 @@ const BROKEN: BrokenCase[] = [
     fragment: "cannot be combined with gpu (gpu: 1, inf: 1)",
   },
   {
-    title: "min_replicas of 0",
-    yaml: `- name: iris\n${PREDICTOR}\n  autoscaling:\n    min_replicas: 0`,
+    title: "min_replicas below 0",
+    yaml: `- name: iris\n${PREDICTOR}\n  autoscaling:\n    min_replicas: -1`,
     path: "iris.autoscaling.min_replicas",
     line: 6,
-    fragment: "must be greater than or equal to 1 (got 0)",
+    fragment: "must be greater than or equal to 0 (got -1)",
+  },
+  {
+    title: "scale_to_zero_after without min_replicas 0",
+    yaml: `- name: iris\n${PREDICTOR}\n  autoscaling:\n    min_replicas: 1\n    scale_to_zero_after: 5m`,
+    path: "iris.autoscaling.scale_to_zero_after",
+    line: 7,
+    fragment: "applies only with min_replicas: 0 (got min_replicas 1)",
+  },
+  {
+    title: "scale_to_zero_after under one autoscaler tick",
+    yaml: `- name: iris\n${PREDICTOR}\n  autoscaling:\n    min_replicas: 0\n    scale_to_zero_after: 5s`,
+    path: "iris.autoscaling.scale_to_zero_after",
+    line: 7,
+    fragment: "must be between 10s (one autoscaler tick) and 24h (got 5s)",
   },
   {
     title: "min_replicas above max_replicas",
@@ -743,6 +757,21 @@ describe("parseApiConfig resolves specs", () => {
     expect(withTimeout?.predictor.timeout).toBe("1m30s");
     const [without] = parseApiConfig(`- name: iris\n${PREDICTOR}`, "axon.yaml").apis;
     expect(without?.predictor).not.toHaveProperty("timeout");
+  });
+
+  it("Given min_replicas 0, When parsed, Then it starts with one replica and scales to zero after 15m by default", () => {
+    const [spec] = parseApiConfig(
+      `- name: iris\n${PREDICTOR}\n  autoscaling:\n    min_replicas: 0\n`,
+      "axon.yaml",
+    ).apis;
+    expect(spec?.autoscaling).toMatchObject({
+      min_replicas: 0,
+      init_replicas: 1,
+      scale_to_zero_after: "15m0s",
+    });
+    // And an API that does not idle at zero has no such key (its spec hash is unchanged)
+    const [other] = parseApiConfig(`- name: iris\n${PREDICTOR}\n`, "axon.yaml").apis;
+    expect(other?.autoscaling).not.toHaveProperty("scale_to_zero_after");
   });
 
   it("Given derived defaults, When parsed, Then init_replicas follows min_replicas and the target is processes × threads", () => {

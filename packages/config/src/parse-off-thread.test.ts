@@ -33,7 +33,7 @@ describe("parseApiConfigOffThread", () => {
 
   it("rejects with every diagnostic, as a ConfigError", async () => {
     // Given a project without predictor.py and a config with a bad replica count
-    const text = `${CONFIG}  autoscaling:\n    min_replicas: 0\n`;
+    const text = `${CONFIG}  autoscaling:\n    min_replicas: -1\n`;
 
     // When parsed on a worker thread
     const error: unknown = await parseApiConfigOffThread(text, "axon.yaml", {

@@ -124,6 +124,8 @@ export class Daemon {
       // TrafficSplitters have no reconcile: their routes come back from the store here.
       for (const splitter of store.listTrafficSplitters())
         provider.splitRouter?.route(splitter.spec);
+      // Scale to zero: a request for an API at zero replicas asks the autoscaler for one.
+      provider.onWakeRequest?.((name) => parts.autoscaler?.wake(name, Date.now()) ?? false);
       const started = provider.engineInfo();
       this.#phase(
         `gateway listening on ${started.gatewayUrl}, python ${started.python.version ?? "version unknown"}`,

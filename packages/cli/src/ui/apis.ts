@@ -236,7 +236,7 @@ function statusColumns(apis: readonly ApiSummary[]): StatusColumn[] {
   const any4xx = apis.some((api) => (api.metrics?.requests["4XX"] ?? 0) > 0);
   const any5xx = apis.some((api) => (api.metrics?.requests["5XX"] ?? 0) > 0);
   const columns: (StatusColumn | false)[] = [
-    { header: "status", cell: (api) => api.status },
+    { header: "status", cell: (api) => (api.idle === undefined ? api.status : "idle") },
     { header: "up-to-date", cell: (api) => String(api.replicas.upToDate) },
     anyStale && { header: "stale", cell: (api) => String(api.replicas.stale) },
     { header: "requested", cell: (api) => String(api.replicas.requested) },

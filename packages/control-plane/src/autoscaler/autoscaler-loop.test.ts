@@ -9,6 +9,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { RecordingSink } from "../events/event-sink.js";
 import { StateStore } from "../state/store.js";
 import { apiSpec } from "../testing/specs.js";
+import { emptyStats } from "../replica/metrics.js";
 import { AUTOSCALER_TICK_MS } from "./autoscaler.js";
 import { AutoscalerLoop } from "./autoscaler-loop.js";
 
@@ -37,12 +38,15 @@ function setup(autoscaling: string) {
     "RealtimeAPI",
     2,
   );
-  const samples = { perReplica: [[0]] as number[][] };
+  const samples = { perReplica: [[0]] as number[][], requests: 0 };
   const events = new RecordingSink();
   const enqueued: string[] = [];
   const loop = new AutoscalerLoop({
     store,
-    metrics: { inFlightSamples: () => samples.perReplica },
+    metrics: {
+      inFlightSamples: () => samples.perReplica,
+      apiRequestStats: () => ({ ...emptyStats(), count: samples.requests }),
+    },
     events,
     enqueue: (name) => enqueued.push(name),
   });
@@ -98,5 +102,44 @@ describe("AutoscalerLoop", () => {
     loop.tick(1_000_000);
     expect(store.getApi("iris")?.requested).toBe(2);
     expect(loop.status("iris")).toEqual({});
+  });
+});
+
+describe("AutoscalerLoop scale to zero", () => {
+  test("Given min_replicas 0 and scale_to_zero_after 1m, When no request arrives for 1m, Then it scales to 0 and stays there until woken", () => {
+    // Given an API at 2 replicas that may idle at zero after 1m
+    const { store, samples, events, loop } = setup(
+      "    min_replicas: 0\n    max_replicas: 4\n    init_replicas: 2\n    scale_to_zero_after: 1m\n",
+    );
+    // When requests keep coming for a while, then stop for a minute
+    let now = 1_000_000;
+    for (let i = 0; i < 6; i++) {
+      samples.requests += 5;
+      loop.tick((now += AUTOSCALER_TICK_MS));
+    }
+    expect(store.getApi("iris")?.requested).toBeGreaterThan(0);
+    for (let i = 0; i < 6; i++) loop.tick((now += AUTOSCALER_TICK_MS));
+    // Then it is at zero, and says why
+    expect(store.getApi("iris")?.requested).toBe(0);
+    expect(events.events.at(-1)).toMatchObject({
+      kind: "api.scaled",
+      to: 0,
+      because: "no request for 1m0s (scale_to_zero_after 1m0s)",
+    });
+    // And ticks at zero change nothing (only a request wakes it)
+    loop.tick((now += AUTOSCALER_TICK_MS));
+    expect(store.getApi("iris")?.requested).toBe(0);
+    // When a request wakes it
+    expect(loop.wake("iris", now)).toBe(true);
+    // Then one replica is requested, and a second wake does nothing
+    expect(store.getApi("iris")?.requested).toBe(1);
+    expect(loop.wake("iris", now)).toBe(false);
+  });
+
+  test("Given min_replicas 1, When idle for an hour, Then it never goes below one", () => {
+    const { store, loop } = setup("    min_replicas: 1\n    max_replicas: 4\n");
+    let now = 1_000_000;
+    for (let i = 0; i < 360; i++) loop.tick((now += AUTOSCALER_TICK_MS));
+    expect(store.getApi("iris")?.requested).toBe(1);
   });
 });

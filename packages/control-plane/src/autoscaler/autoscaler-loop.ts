@@ -10,18 +10,20 @@ import type { ApiAutoscaling } from "../contract/index.js";
 import type { EventSink } from "../events/event-sink.js";
 import type { MetricsSource } from "../metrics/api-metrics.js";
 import type { StateStore } from "../state/store.js";
+import { formatDuration } from "@axon/config";
 import {
   Autoscaler,
   autoscalingParams,
   averageInFlight,
   describeHeld,
   scalingReason,
+  scaleToZeroAfterMs,
   type ScalingDecision,
 } from "./autoscaler.js";
 
 export interface AutoscalerLoopDeps {
   store: Pick<StateStore, "listApis" | "setRequested">;
-  metrics: Pick<MetricsSource, "inFlightSamples">;
+  metrics: Pick<MetricsSource, "inFlightSamples" | "apiRequestStats">;
   events: EventSink;
   enqueue: (apiName: string) => void;
 }
@@ -32,6 +34,8 @@ interface ApiLoop {
   last: ScalingDecision | undefined;
   /** The last decision that changed the count, in words, and when. */
   lastChange: { at: number; message: string } | undefined;
+  /** The API's request count at the last tick, and since when it has not moved (scale to zero). */
+  requests: { count: number; since: number } | undefined;
 }
 
 export class AutoscalerLoop {
@@ -44,7 +48,7 @@ export class AutoscalerLoop {
 
   /** One tick for every API (call every AUTOSCALER_TICK_MS). */
   tick(now: number): void {
-    const { store, metrics, events, enqueue } = this.#deps;
+    const { store, metrics } = this.#deps;
     const seen = new Set<string>();
     for (const api of store.listApis()) {
       seen.add(api.name);
@@ -56,32 +60,82 @@ export class AutoscalerLoop {
           scaler: new Autoscaler(autoscalingParams(api.currentVersion.spec)),
           last: undefined,
           lastChange: loop?.lastChange,
+          requests: loop?.requests,
         };
         this.#loops.set(api.name, loop);
       }
       const { params } = loop.scaler;
+      // At zero, nothing is measured and nothing is decided here: a request wakes the API (the
+      // gateway holds it and asks for a replica).
+      if (api.requested === 0) continue;
       const avg = averageInFlight(metrics.inFlightSamples(api.name, now - params.windowMs));
+      const idle = this.#idleFor(loop, api.name, avg ?? 0, now);
+      const zeroAfter = scaleToZeroAfterMs(api.currentVersion.spec);
+      if (zeroAfter !== undefined && idle >= zeroAfter) {
+        this.#scale(
+          api.name,
+          api.requested,
+          0,
+          `no request for ${formatDuration(idle)} (scale_to_zero_after ${formatDuration(zeroAfter)})`,
+          now,
+          loop,
+        );
+        continue;
+      }
       const decision = loop.scaler.tick(now, api.requested, avg);
       if (decision === undefined) continue;
       loop.last = decision;
       if (decision.request === api.requested) continue;
-      store.setRequested(api.name, decision.request);
-      const because = scalingReason(decision, params);
-      events.emit({
-        kind: "api.scaled",
-        api: api.name,
-        from: api.requested,
-        to: decision.request,
-        because,
-      });
-      const direction = decision.request > api.requested ? "up" : "down";
-      loop.lastChange = {
-        at: now,
-        message: `scaled ${direction} ${api.requested} → ${decision.request}: ${because}`,
-      };
-      enqueue(api.name);
+      this.#scale(
+        api.name,
+        api.requested,
+        decision.request,
+        scalingReason(decision, params),
+        now,
+        loop,
+      );
     }
     for (const name of this.#loops.keys()) if (!seen.has(name)) this.#loops.delete(name);
+  }
+
+  /** Writes a new count, tells it as an `api.scaled` event, and reconciles the API. */
+  #scale(
+    name: string,
+    from: number,
+    to: number,
+    because: string,
+    now: number,
+    loop: ApiLoop | undefined,
+  ): void {
+    const { store, events, enqueue } = this.#deps;
+    store.setRequested(name, to);
+    events.emit({ kind: "api.scaled", api: name, from, to, because });
+    const direction = to > from ? "up" : "down";
+    if (loop !== undefined) {
+      loop.lastChange = { at: now, message: `scaled ${direction} ${from} → ${to}: ${because}` };
+    }
+    enqueue(name);
+  }
+
+  /** How long the API has had no new request and nothing in flight (ms; 0 while it is busy). */
+  #idleFor(loop: ApiLoop, name: string, avgInFlight: number, now: number): number {
+    const count = this.#deps.metrics.apiRequestStats(name).count;
+    if (loop.requests === undefined || loop.requests.count !== count || avgInFlight > 0) {
+      loop.requests = { count, since: now };
+      return 0;
+    }
+    return now - loop.requests.since;
+  }
+
+  /** Wakes an API at zero for a request the gateway holds: one replica, reconciled now. */
+  wake(name: string, now: number): boolean {
+    const { store } = this.#deps;
+    const api = store.listApis().find((candidate) => candidate.name === name);
+    if (api === undefined || api.requested !== 0) return false;
+    const loop = this.#loops.get(name);
+    if (loop !== undefined) loop.requests = undefined;
+    this.#scale(name, 0, 1, "a request arrived while the API was idle", now, loop);
+    return true;
   }
 
   /** What `axon get <api>` says about the API's autoscaling (undefined: no tick yet). */

@@ -37,7 +37,9 @@ export const AUTOSCALER_TICK_MS = 10_000;
 export function autoscalingParams(spec: ApiSpec): AutoscalingParams {
   const a = spec.autoscaling;
   return {
-    minReplicas: a.min_replicas,
+    // Cortex's algorithm never goes below one: scaling to zero is the idle rule's
+    // (`idleToZero`), only for an API with min_replicas 0, and a request brings it back.
+    minReplicas: Math.max(1, a.min_replicas),
     maxReplicas: a.max_replicas,
     targetReplicaConcurrency: a.target_replica_concurrency,
     windowMs: parseDuration(a.window),
@@ -235,4 +237,16 @@ function round1(n: number): string {
 
 function roundToSecond(ms: number): number {
   return Math.ceil(ms / 1000) * 1000;
+}
+
+/**
+ * Scale to zero (an Axon extension): an API with `min_replicas: 0` goes to zero replicas once it
+ * has had no request and nothing in flight for `scale_to_zero_after`; every other API never does.
+ * Returns that period in ms, or undefined for an API that may not idle at zero.
+ */
+export function scaleToZeroAfterMs(spec: ApiSpec): number | undefined {
+  const after = spec.autoscaling.scale_to_zero_after;
+  return spec.autoscaling.min_replicas === 0 && after !== undefined
+    ? parseDuration(after)
+    : undefined;
 }

@@ -37,6 +37,11 @@ export interface ApiSummary {
   endpoint: string;
   /** Request metrics since the control plane started; absent when the provider has none. */
   metrics?: ApiMetrics;
+  /**
+   * Present while the API idles at zero replicas (`min_replicas: 0`): its next request is held
+   * while a replica starts, which took `startSeconds` last time (absent: not measured yet).
+   */
+  idle?: { startSeconds?: number };
 }
 
 export interface ApiEvent {

@@ -64,6 +64,15 @@ export class EcsEngine implements ApiEngine {
   }
 
   async deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
+    const idle = plan.apis.find(({ spec }) => spec.autoscaling.min_replicas === 0);
+    if (idle !== undefined) {
+      // Refused before anything is applied: scale to zero is the local engine's for now.
+      throw engineNotSupported(
+        this,
+        `deploy of min_replicas: 0 (${idle.spec.name})`,
+        "set autoscaling.min_replicas to 1 or more for this environment; scale to zero runs on the local engine",
+      );
+    }
     const aws = this.#aws(run.signal, run.onProgress);
     const response = await deployToAws(aws, this.#record, plan);
     if (plan.splitters.length === 0) return response;

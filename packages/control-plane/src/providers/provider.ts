@@ -157,6 +157,13 @@ export interface Provider {
   readonly predictions: PredictionSource | undefined;
   /** TrafficSplitter routes, when the engine routes requests itself. */
   readonly splitRouter?: SplitRouter;
+  /**
+   * Scale to zero: who raises an API at zero replicas to one when a request arrives (returns
+   * whether it did); only an engine that holds requests while a replica starts offers it.
+   */
+  onWakeRequest?(handler: (apiName: string) => boolean): void;
+  /** How long the API's last replica took to start (ms), when the engine measured one. */
+  lastStartMs?(apiName: string): number | undefined;
   /** Stops serving; the local provider stops its replicas (a managed engine keeps running). */
   shutdown(): Promise<void>;
 }

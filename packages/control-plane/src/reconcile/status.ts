@@ -11,7 +11,7 @@ import type { ApiRecord } from "../state/store.js";
 
 export function summarizeApi(
   api: ApiRecord,
-  provider: Pick<Provider, "observe" | "endpointUrl" | "metrics">,
+  provider: Pick<Provider, "observe" | "endpointUrl" | "metrics" | "lastStartMs">,
 ): ApiSummary {
   const spec = api.currentVersion.spec;
   const observed = provider.observe(api.name);
@@ -63,6 +63,16 @@ export function summarizeApi(
     lastUpdated: api.updatedAt,
     endpoint: provider.endpointUrl(spec.networking.endpoint),
   };
+  // Scale to zero: an API at zero replicas is live (its next request starts one), and says so.
+  if (api.requested === 0 && spec.autoscaling.min_replicas === 0 && status === "live") {
+    const startMs = provider.lastStartMs?.(api.name);
+    const starts =
+      startMs === undefined
+        ? "starts on request"
+        : `starts in ~${Math.max(1, Math.round(startMs / 1000))}s on request`;
+    statusMessage = `idle (0 replicas, ${starts})`;
+    summary.idle = startMs === undefined ? {} : { startSeconds: Math.round(startMs / 100) / 10 };
+  }
   if (statusMessage !== undefined) summary.statusMessage = statusMessage;
   const metrics = provider.metrics;
   if (metrics !== undefined) {

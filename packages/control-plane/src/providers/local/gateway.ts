@@ -50,6 +50,29 @@ export interface GatewayBackend {
   readyReplicas(apiName: string): RoutableReplica[];
   /** A short reason why an API has no ready replica (shown in the 503). */
   whyNotReady(apiName: string): string;
+  /**
+   * Asked only when an API has no ready replica: whether its requests are held while one starts
+   * (an API that may idle at zero, woken by this call), and for how long; undefined: refuse (503).
+   */
+  coldStart?(apiName: string): ColdStart | undefined;
+}
+
+/** How the gateway holds the requests of an API that is starting from zero. */
+export interface ColdStart {
+  /** A held request is answered 503 after this long (the API's `predictor.timeout`). */
+  timeoutMs: number;
+  /** At most this many requests are held at once; the next is answered 503 at once. */
+  holdLimit: number;
+  /** How long the API's last replica took to start (ms): the 503's Retry-After. */
+  lastStartMs: number | undefined;
+}
+
+/** One request held for an API starting from zero. */
+interface HeldRequest {
+  request: FrontRequest;
+  responder: Responder;
+  requestId: string;
+  timer: NodeJS.Timeout;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -63,6 +86,8 @@ export class Gateway {
    */
   readonly #splitRoutes = new Map<string, TrafficSplit>();
   readonly #splitEndpoints = new Map<string, string>();
+  /** Requests held per API while it starts from zero (scale to zero); empty for every other API. */
+  readonly #held = new Map<string, HeldRequest[]>();
   readonly #refusals = new Map<string, RequestRecorder>();
   readonly #endpoints = new Map<string, string>();
   readonly #backend: GatewayBackend;
@@ -182,7 +207,109 @@ export class Gateway {
   }
 
   close(): Promise<void> {
+    for (const name of this.#held.keys()) this.#refuseHeld(name, "the gateway is stopping", 1);
     return this.#server.close();
+  }
+
+  /** Requests held now for an API starting from zero. */
+  heldCount(apiName: string): number {
+    return this.#held.get(apiName)?.length ?? 0;
+  }
+
+  /**
+   * Serves the requests held for `apiName` now that it has a ready replica (the provider calls
+   * this when a replica becomes ready); does nothing when none is held.
+   */
+  releaseHeld(apiName: string): void {
+    const held = this.#held.get(apiName);
+    if (held === undefined) return;
+    this.#held.delete(apiName);
+    for (const entry of held) {
+      clearTimeout(entry.timer);
+      if (entry.responder.done) continue;
+      const replica = leastInFlight(this.#backend.readyReplicas(apiName));
+      if (replica === undefined) {
+        this.#refused(apiName).record(503, 0);
+        const why = this.#backend.whyNotReady(apiName);
+        writeJsonError(
+          entry.responder,
+          503,
+          entry.requestId,
+          `api ${apiName} has no ready replica (${why})`,
+          ["retry-after", "1"],
+        );
+      } else replica.serve(entry.request, entry.responder, entry.requestId);
+    }
+  }
+
+  /** Answers every request held for `apiName` with a 503 (it did not start in time, or stops). */
+  #refuseHeld(apiName: string, why: string, retryAfterSeconds: number): void {
+    const held = this.#held.get(apiName);
+    if (held === undefined) return;
+    this.#held.delete(apiName);
+    for (const entry of held) {
+      clearTimeout(entry.timer);
+      this.#refused(apiName).record(503, 0);
+      writeJsonError(entry.responder, 503, entry.requestId, `api ${apiName} ${why}`, [
+        "retry-after",
+        String(retryAfterSeconds),
+      ]);
+    }
+  }
+
+  /**
+   * A stand-in replica for an API starting from zero: it holds each request (its body read first)
+   * until `releaseHeld`, its timeout, or a full queue, whose 503 says when to retry: the time the
+   * API's last replica took to start, measured, not a constant.
+   */
+  #holder(apiName: string, cold: ColdStart): RoutableReplica {
+    const retryAfter = Math.max(1, Math.ceil((cold.lastStartMs ?? 1000) / 1000));
+    const full = (responder: Responder, requestId: string): boolean => {
+      if ((this.#held.get(apiName)?.length ?? 0) < cold.holdLimit) return false;
+      this.#refused(apiName).record(503, 0);
+      writeJsonError(
+        responder,
+        503,
+        requestId,
+        `api ${apiName} is starting from zero and already holds ${cold.holdLimit} requests; retry in ${retryAfter}s`,
+        ["retry-after", String(retryAfter)],
+      );
+      return true;
+    };
+    const hold = (request: FrontRequest, responder: Responder, requestId: string): void => {
+      if (full(responder, requestId)) return;
+      const timer = setTimeout(() => {
+        const held = this.#held.get(apiName) ?? [];
+        const index = held.findIndex((entry) => entry.timer === timer);
+        if (index === -1) return;
+        held.splice(index, 1);
+        if (held.length === 0) this.#held.delete(apiName);
+        this.#refused(apiName).record(503, 0);
+        const seconds = Math.round(cold.timeoutMs / 1000);
+        writeJsonError(
+          responder,
+          503,
+          requestId,
+          `api ${apiName} did not start within its predictor.timeout (${seconds}s); retry in ${retryAfter}s`,
+          ["retry-after", String(retryAfter)],
+        );
+      }, cold.timeoutMs);
+      let held = this.#held.get(apiName);
+      if (held === undefined) {
+        held = [];
+        this.#held.set(apiName, held);
+      }
+      held.push({ request, responder, requestId, timer });
+    };
+    return {
+      inFlight: 0,
+      hasLiveWorker: true,
+      serve: hold,
+      admitBody: (responder, requestId) =>
+        full(responder, requestId)
+          ? null
+          : { deliver: (request, res) => hold(request, res, requestId), cancel: () => {} },
+    };
   }
 
   #handle(request: FrontRequest, responder: Responder): void {
@@ -244,6 +371,9 @@ export class Gateway {
     }
     const replica = leastInFlight(this.#backend.readyReplicas(apiName));
     if (replica === undefined) {
+      // Scale to zero: the request waits for the replica its arrival starts.
+      const cold = this.#backend.coldStart?.(apiName);
+      if (cold !== undefined) return this.#holder(apiName, cold);
       // Counted for the API like a replica's own 503s: callers saw the API refuse them.
       this.#refused(apiName).record(503, 0);
       const why = this.#backend.whyNotReady(apiName);

@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { ApiSpec } from "@axon/config";
+import { DEFAULT_PREDICTOR_TIMEOUT_MS, parseDuration, type ApiSpec } from "@axon/config";
 import type { ApiEnvironment, EngineInfo } from "../../contract/index.js";
 import type { EventSink } from "../../events/event-sink.js";
 import type { PredictionSource } from "../../monitoring/monitoring-loop.js";
@@ -56,7 +56,7 @@ import {
   type DeviceProbe,
 } from "./compute-limits.js";
 import { shortPythonVersion, EnvironmentManager } from "./environments/index.js";
-import { Gateway, type GatewayBackend, type RoutableReplica } from "./gateway.js";
+import { Gateway, type ColdStart, type GatewayBackend, type RoutableReplica } from "./gateway.js";
 import {
   resolveBaseInterpreter,
   type LocalPython,
@@ -196,6 +196,13 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
    * request never scans the replicas of every API.
    */
   readonly #readyCache = new Map<string, RoutableReplica[]>();
+  /** Specs of the APIs that may idle at zero (`min_replicas: 0`): their requests can be held. */
+  readonly #coldSpecs = new Map<string, ApiSpec>();
+  /** APIs a held request woke, until a replica of theirs is ready. */
+  readonly #waking = new Set<string>();
+  /** How long each API's last replica took to start (ms): a held request's Retry-After. */
+  readonly #lastStartMs = new Map<string, number>();
+  #wake: ((apiName: string) => boolean) | undefined;
   readonly #listeners: Array<(apiName: string) => void> = [];
 
   constructor(options: LocalProviderOptions) {
@@ -363,6 +370,8 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     const { name, version } = desired;
     const { spec } = version;
     this.gateway.setRoute(name, spec.networking.endpoint);
+    if (spec.autoscaling.min_replicas === 0) this.#coldSpecs.set(name, spec);
+    else this.#coldSpecs.delete(name);
     const key = runtimeKey(desired);
     this.#adoptSameRuntime(name, version.id, key);
     const failure = this.#failures.get(name);
@@ -400,6 +409,8 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
 
   async remove(apiName: string, signal: AbortSignal): Promise<void> {
     this.gateway.removeRoute(apiName);
+    this.#coldSpecs.delete(apiName);
+    this.#waking.delete(apiName);
     const entries = [...this.#replicas.values()].filter((e) => e.apiName === apiName);
     const stopped = Promise.all(entries.map((e) => this.#stopReplica(e, this.#drainGraceMs(e))));
     await Promise.race([stopped, abortedPromise(signal)]);
@@ -444,6 +455,35 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     }
     this.#readyCache.set(apiName, result);
     return result;
+  }
+
+  /** Who raises an API at zero to one replica when a request arrives (the autoscaler). */
+  onWakeRequest(handler: (apiName: string) => boolean): void {
+    this.#wake = handler;
+  }
+
+  /** How long an API's last replica took to start, when one has started since the daemon did. */
+  lastStartMs(apiName: string): number | undefined {
+    return this.#lastStartMs.get(apiName);
+  }
+
+  coldStart(apiName: string): ColdStart | undefined {
+    const spec = this.#coldSpecs.get(apiName);
+    if (spec === undefined) return undefined;
+    const starting = [...this.#replicas.values()].some(
+      (entry) => entry.apiName === apiName && entry.observed.phase === "starting",
+    );
+    if (!starting && !this.#waking.has(apiName)) {
+      // Only an API at zero is woken; one whose replicas fail is refused as before.
+      if (this.#wake?.(apiName) !== true) return undefined;
+      this.#waking.add(apiName);
+    }
+    const timeout = spec.predictor.timeout;
+    return {
+      timeoutMs: timeout === undefined ? DEFAULT_PREDICTOR_TIMEOUT_MS : parseDuration(timeout),
+      holdLimit: spec.autoscaling.max_replica_concurrency,
+      lastStartMs: this.#lastStartMs.get(apiName),
+    };
   }
 
   whyNotReady(apiName: string): string {
@@ -671,7 +711,11 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
         const failure = this.#failures.get(apiName);
         if (failure?.versionId === versionId) this.#failures.delete(apiName);
         const seconds = (this.#now() - observed.startedAt) / 1000;
+        this.#lastStartMs.set(apiName, seconds * 1000);
         this.#options.events.emit({ kind: "replica.ready", api: apiName, replicaId: id, seconds });
+        // Requests held while the API started from zero go to it now.
+        this.#waking.delete(apiName);
+        this.gateway.releaseHeld(apiName);
         this.#changed(apiName);
       },
       (error: unknown) => {
