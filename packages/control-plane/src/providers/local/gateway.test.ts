@@ -407,3 +407,67 @@ describe("Gateway admission before the body", () => {
     expect((await postOnce(port, "/big", Buffer.from('{"n": 1}'))).status).toBe(200);
   });
 });
+
+describe("Gateway holding requests for an API starting from zero", () => {
+  test("Given an idle API, When requests arrive, Then they are held until a replica is ready; past the hold limit a 503 says to retry after the last measured start", async () => {
+    // Given an API with no ready replica that may idle at zero: 2 held at most, a start took 2.4 s
+    const ready: RoutableReplica[] = [];
+    const woken: string[] = [];
+    const { gateway, url } = await start({
+      readyReplicas: () => ready,
+      whyNotReady: () => "idle",
+      coldStart: (name) => {
+        woken.push(name);
+        return { timeoutMs: 60_000, holdLimit: 2, lastStartMs: 2_400 };
+      },
+    });
+    gateway.setRoute("sleepy", "/sleepy");
+    // When three requests arrive
+    const first = fetch(`${url}/sleepy`, { method: "POST", body: "{}" });
+    const second = fetch(`${url}/sleepy`, { method: "POST", body: "{}" });
+    await waitUntil(() => gateway.heldCount("sleepy") === 2);
+    const third = await fetch(`${url}/sleepy`, { method: "POST", body: "{}" });
+    // Then the third is refused at once, with the measured start time rounded up
+    expect(third.status).toBe(503);
+    expect(third.headers.get("retry-after")).toBe("3");
+    expect(woken.length).toBeGreaterThanOrEqual(2);
+    // When a replica becomes ready, Then the two held are answered by it
+    ready.push(standIn("r1", 0, []));
+    gateway.releaseHeld("sleepy");
+    expect(await Promise.all([first, second].map(async (r) => (await r).text()))).toEqual([
+      "r1",
+      "r1",
+    ]);
+    expect(gateway.heldCount("sleepy")).toBe(0);
+  });
+
+  test("Given a held request, When the API does not start within predictor.timeout, Then it gets a 503 with Retry-After", async () => {
+    const { gateway, url } = await start({
+      readyReplicas: () => [],
+      whyNotReady: () => "starting",
+      coldStart: () => ({ timeoutMs: 50, holdLimit: 10, lastStartMs: undefined }),
+    });
+    gateway.setRoute("sleepy", "/sleepy");
+    const response = await fetch(`${url}/sleepy`, { method: "POST", body: "{}" });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("1");
+    expect(await response.text()).toContain("did not start within its predictor.timeout");
+  });
+
+  test("Given an ordinary API with no ready replica, When a request arrives, Then it is refused at once, not held", async () => {
+    const { gateway, url } = await start({
+      readyReplicas: () => [],
+      whyNotReady: () => "its replica is starting",
+      coldStart: () => undefined,
+    });
+    gateway.setRoute("iris", "/iris");
+    const response = await fetch(`${url}/iris`, { method: "POST", body: "{}" });
+    expect(response.status).toBe(503);
+    expect(gateway.heldCount("iris")).toBe(0);
+  });
+});
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(condition()).toBe(true);
+}
