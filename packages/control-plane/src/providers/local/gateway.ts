@@ -392,7 +392,11 @@ export class Gateway {
     responder: Responder,
     requestId: string,
   ): RoutableReplica | undefined {
-    return routeSplitRequest(this.#backend, split, method, responder, requestId);
+    const hold = (apiName: string): RoutableReplica | undefined => {
+      const cold = this.#backend.coldStart?.(apiName);
+      return cold === undefined ? undefined : this.#holder(apiName, cold);
+    };
+    return routeSplitRequest(this.#backend, hold, split, method, responder, requestId);
   }
 }
 
@@ -402,6 +406,8 @@ export class Gateway {
  */
 function routeSplitRequest(
   gateway: { readyReplicas(api: string): RoutableReplica[]; whyNotReady(api: string): string },
+  /** A stand-in that holds the request while an API at zero starts; undefined: refuse. */
+  hold: (api: string) => RoutableReplica | undefined,
   split: TrafficSplit,
   method: string,
   responder: Responder,
@@ -427,7 +433,7 @@ function routeSplitRequest(
     writeJsonError(responder, 503, requestId, `traffic splitter ${split.name} has no api`);
     return undefined;
   }
-  const replica = leastInFlight(gateway.readyReplicas(apiName));
+  const replica = leastInFlight(gateway.readyReplicas(apiName)) ?? hold(apiName);
   if (replica === undefined) {
     split.recordAnswer(apiName, 503);
     const why = gateway.whyNotReady(apiName);
