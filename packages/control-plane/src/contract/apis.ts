@@ -79,7 +79,10 @@ export interface ApiDetail extends ApiSummary {
   projectPath?: string;
   /** What runs the current version, in its engine's own terms (nothing invented for the other). */
   runtime: ApiRuntime;
-  /** Newest first; empty where the engine keeps no versions of its own (ECS, for now). */
+  /**
+   * Newest first. On ECS: the task definition revisions (`revision N`, the newest 10), with
+   * `liveAt` null (ECS does not record it) and `createdAt` "" where ECS does not say.
+   */
   versions: ApiVersion[];
   events: ApiEvent[];
   /** Absent until the autoscaler's first tick, or when the engine scales by itself. */
