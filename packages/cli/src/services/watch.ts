@@ -93,9 +93,22 @@ export async function pollApis(
 ): Promise<never> {
   for (;;) {
     const started = Date.now();
-    await onSnapshot(await lookOnce(client, options.name, options.now));
-    await sleep(Math.max(0, options.intervalMs - (Date.now() - started)), options.signal);
+    const snapshot = await lookOnce(client, options.name, options.now);
+    await onSnapshot(snapshot);
+    const interval = redrawInterval(snapshot, options.intervalMs);
+    await sleep(Math.max(0, interval - (Date.now() - started)), options.signal);
   }
+}
+
+/** Minutes of load balancer traffic a look at one API asks for (drawn a minute per bar). */
+export const TRAFFIC_MINUTES = 30;
+
+/**
+ * How long until the next look: what the engine asks for when its numbers cost calls (ECS's
+ * `traffic.redrawMs`), else `intervalMs`.
+ */
+export function redrawInterval(snapshot: WatchSnapshot, intervalMs: number): number {
+  return snapshot.detail?.traffic?.redrawMs ?? intervalMs;
 }
 
 /** One snapshot. */
@@ -108,6 +121,6 @@ export async function lookOnce(
     const { apis } = await client.listApis();
     return { at: now().toISOString(), apis };
   }
-  const detail = await client.getApi(name);
+  const detail = await client.getApi(name, { trafficMinutes: TRAFFIC_MINUTES });
   return { at: now().toISOString(), apis: [detail], detail };
 }

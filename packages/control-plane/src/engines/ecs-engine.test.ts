@@ -15,6 +15,7 @@ import {
   CreateLogStreamCommand,
   PutLogEventsCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
+import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { BundleStore } from "../bundles/bundle-store.js";
 import type { DeployRequest, ErrorBody } from "../contract/index.js";
@@ -28,7 +29,11 @@ import { motoAvailable, startMoto, type MotoServer } from "../providers/aws/test
 import { StateStore } from "../state/store.js";
 import { PredictionRecorder } from "../replica/prediction-recorder.js";
 import { predictionLine } from "../replica/prediction-lines.js";
-import { ROLLBACK_VERSION_INVALID } from "../services/aws-apis.js";
+import { ECS_REDRAW_MS, ROLLBACK_VERSION_INVALID } from "../services/aws-apis.js";
+import { metricQueries } from "../providers/aws/api-metrics.js";
+import { findTargetGroupArn } from "../providers/aws/api-deploy.js";
+import { targetGroupName } from "../providers/aws/api-names.js";
+import type { AwsPorts } from "../providers/aws/sdk.js";
 import { API_UPDATING, CONFIG_ENDPOINT_TAKEN, planDeploy } from "../services/deploy-plan.js";
 import type { ApiEngine } from "./api-engine.js";
 import { engineFor, type EngineContext } from "./engine-for.js";
@@ -57,7 +62,7 @@ interface Prod {
 }
 
 /** A fresh moto cluster registered as environment `prod`, and its engine, with one bundle. */
-async function prod(): Promise<Prod> {
+async function prod(calls?: string[]): Promise<Prod> {
   moto ??= await startMoto();
   await moto.reset();
   const cluster = await createMotoCluster(moto);
@@ -88,11 +93,33 @@ async function prod(): Promise<Prod> {
   const bundle = createHash("sha256").update(bytes).digest("hex");
   await bundles.receive(bundle, Readable.from([bytes]));
   // The local engine's parts are never reached for an AWS environment.
-  const context = { store, bundles, connect: () => Promise.resolve(cluster.ports) };
+  const ports = calls === undefined ? cluster.ports : countedPorts(cluster.ports, calls);
+  const context = { store, bundles, connect: () => Promise.resolve(ports) };
   const engine = engineFor(context as unknown as EngineContext, {
     headers: { "axon-env": "prod" },
   });
   return { cluster, engine, bundles, bundle };
+}
+
+/** `ports` recording the name of every AWS call made through them into `calls` (`ecs.describeServices`). */
+function countedPorts(ports: AwsPorts, calls: string[]): AwsPorts {
+  const counted: Record<string, unknown> = {};
+  for (const [service, port] of Object.entries(ports)) {
+    counted[service] =
+      service === "target"
+        ? port
+        : new Proxy(port as object, {
+            get(object, method, receiver) {
+              const value: unknown = Reflect.get(object, method, receiver);
+              if (typeof value !== "function") return value;
+              return (...args: unknown[]) => {
+                calls.push(`${service}.${String(method)}`);
+                return (value as (...a: unknown[]) => unknown).apply(object, args);
+              };
+            },
+          });
+  }
+  return counted as unknown as AwsPorts;
 }
 
 function api(name: string, extra = ""): string {
@@ -322,6 +349,84 @@ describe.skipIf(!HAS_MOTO)(
       // Then get compares the last hour with the pinned baseline, and sees the shift
       expect(detail.monitoring?.drift.baseline).toMatch(/^pinned \S+ from revision 1$/);
       expect(detail.monitoring?.drift.shifted).toBe(true);
+    }, 120_000);
+
+    test("get with traffic adds the load balancer's minutes and the task counts, for a live view every 10 s", async () => {
+      // Given iris on prod with 120 requests (6 of them 5xx) in the minute before last
+      const calls: string[] = [];
+      const target = await prod(calls);
+      await deploy(
+        target,
+        api("iris", "  autoscaling:\n    min_replicas: 1\n    max_replicas: 4\n"),
+      );
+      const deps = {
+        ports: target.cluster.ports,
+        refs: target.cluster.refs,
+        target: target.cluster.ports.target,
+        signal: AbortSignal.timeout(30_000),
+      };
+      const group = await findTargetGroupArn(
+        deps,
+        targetGroupName(target.cluster.refs.clusterName, "iris"),
+      );
+      const [query] = metricQueries(target.cluster.refs.loadBalancerArn, [group ?? ""]);
+      const now = new Date();
+      const minuteBeforeLast = Math.floor(now.getTime() / 60_000) * 60_000 - 2 * 60_000;
+      const cloudWatch = new CloudWatchClient({
+        region: "us-east-1",
+        endpoint: moto?.url ?? "",
+        credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+        maxAttempts: 1,
+      });
+      await cloudWatch.send(
+        new PutMetricDataCommand({
+          Namespace: "AWS/ApplicationELB",
+          MetricData: [
+            ["RequestCount", 120],
+            ["HTTPCode_Target_5XX_Count", 6],
+          ].map(([MetricName, Value]) => ({
+            MetricName: String(MetricName),
+            Dimensions: query?.MetricStat?.Metric?.Dimensions ?? [],
+            Timestamp: new Date(minuteBeforeLast + 10_000),
+            Value: Number(Value),
+          })),
+        }),
+      );
+      cloudWatch.destroy();
+
+      // When it is described with 5 minutes of traffic, and without
+      calls.length = 0;
+      const detail = await target.engine.describe("iris", { now, traffic: { minutes: 5 } });
+      const redraw = [...calls];
+      const plain = await target.engine.describe("iris", { now });
+
+      // Then the minutes, the counts and the redraw are there, only when asked
+      expect(detail.traffic?.redrawMs).toBe(ECS_REDRAW_MS);
+      expect(detail.traffic?.minutes.map((minute) => minute.requests)).toEqual([0, 0, 0, 120, 0]);
+      expect(detail.traffic?.minutes[3]).toMatchObject({ requestsPerSecond: 2, errorRate: 0.05 });
+      expect(detail.traffic?.replicas).toEqual({ desired: 1, running: 0, pending: 1 });
+      expect(detail.traffic?.scaling).toEqual({ min: 1, max: 4 });
+      expect(plain.traffic).toBeUndefined();
+      // And one redraw's AWS calls (docs/aws.md states them): get's, plus 3 for the traffic
+      const plainCalls = calls.length - redraw.length;
+      expect(redraw.length - plainCalls).toBe(3);
+      expect(redraw).toMatchInlineSnapshot(`
+        [
+          "cloudFormation.describeStacks",
+          "ecs.describeServices",
+          "ecs.describeTaskDefinition",
+          "ecs.listServiceDeployments",
+          "ecs.listTasks",
+          "ecs.describeTaskDefinition",
+          "ecs.describeClusters",
+          "ecs.describeServices",
+          "autoScaling.describeScalableTargets",
+          "cloudWatch.getMetricData",
+          "ecs.describeServices",
+          "ecs.listAllTaskDefinitionArns",
+          "ecs.describeTaskDefinition",
+        ]
+      `);
     }, 120_000);
   },
 );

@@ -92,10 +92,12 @@ export class EcsEngine implements ApiEngine {
   }
 
   watch(): ApiEventFeed {
+    // ECS keeps no stream of its own to relay: a live view redraws `describe` with `traffic`
+    // every ECS_REDRAW_MS, whose service events and load balancer minutes are the live data.
     throw engineNotSupported(
       this,
-      "get --watch (live events)",
-      `axon get <api> --env ${this.environment} shows the service's recent ECS events; run it again to refresh`,
+      "the live event stream",
+      `axon get <api> --watch --env ${this.environment} redraws the service's events and its load balancer's numbers every 10 s`,
     );
   }
 

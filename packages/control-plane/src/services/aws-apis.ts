@@ -23,6 +23,7 @@ import type {
   ApiMonitoring,
   ApiListResponse,
   ApiSummary,
+  ApiTraffic,
   ApiVersion,
   BaselineResponse,
   DeleteResponse,
@@ -217,7 +218,7 @@ export async function describeAwsApi(
   deps: AwsApisDeps,
   record: EnvironmentRecord,
   name: string,
-  options: { since?: Date; now?: Date } = {},
+  options: { since?: Date; now?: Date; traffic?: { minutes: number } } = {},
 ): Promise<ApiDetail> {
   const ecs = await connectAwsEnvironment(deps, record);
   const { describeAwsApis } = await import("../providers/aws/api-status.js");
@@ -264,8 +265,13 @@ export async function describeAwsApi(
   for (const reason of state.stoppedTasks) notes.push(`a task stopped: ${reason}`);
   const monitoring =
     spec === undefined ? undefined : await awsMonitoring(ecs, spec, state, options);
+  const traffic =
+    options.traffic === undefined
+      ? undefined
+      : await awsTraffic(ecs, name, options.traffic.minutes, options.now ?? new Date());
   return {
     ...(monitoring === undefined ? {} : { monitoring }),
+    ...(traffic === undefined ? {} : { traffic }),
     ...summaryOf(state),
     spec: spec === undefined ? {} : { ...spec },
     specYaml: spec === undefined ? "" : specToYaml(spec),
@@ -274,6 +280,32 @@ export async function describeAwsApi(
     versions: await awsVersions(ecs, name, DETAIL_VERSIONS),
     events: state.events,
     notes,
+  };
+}
+
+/**
+ * How often `get --watch --env` redraws an API on ECS: the load balancer's metrics change once a
+ * minute, and each redraw costs CloudWatch 3 metrics (docs/aws.md, "Live metrics").
+ */
+export const ECS_REDRAW_MS = 10_000;
+
+/** The API's last `minutes` of load balancer traffic and its task counts (3 AWS calls). */
+async function awsTraffic(
+  ecs: EcsApiDeps,
+  name: string,
+  minutes: number,
+  now: Date,
+): Promise<ApiTraffic> {
+  const { readAwsApiMetrics } = await import("../providers/aws/api-metrics.js");
+  const metrics = await readAwsApiMetrics(ecs, name, { now, minutes });
+  return {
+    redrawMs: ECS_REDRAW_MS,
+    minutes: metrics.minutes,
+    replicas: metrics.replicas,
+    ...(metrics.scaling === undefined ? {} : { scaling: metrics.scaling }),
+    ...(metrics.metricsUnavailable === undefined
+      ? {}
+      : { unavailable: metrics.metricsUnavailable }),
   };
 }
 
