@@ -40,6 +40,7 @@ import type { LogSource } from "../providers/provider.js";
 import { DRIFT_WINDOW_MS, monitoringFromTallies, summarize } from "../monitoring/summary.js";
 import { emptyTally, mergeTally } from "../replica/prediction-recorder.js";
 import type { EnvironmentRecord } from "../state/store.js";
+import { connectAwsRegion, STACK_OUTPUTS_USABLE } from "./aws-environment.js";
 import type { DeployedApi, DeployPlan } from "./deploy-plan.js";
 import { API_NOT_FOUND } from "./describe-api.js";
 import { exampleCurl, sampleCurl } from "./example-curl.js";
@@ -68,21 +69,12 @@ export interface AwsApisDeps {
   pollMs?: number;
 }
 
-/** Stack states whose outputs an API can be deployed against. */
-const USABLE = new Set([
-  "CREATE_COMPLETE",
-  "UPDATE_COMPLETE",
-  "UPDATE_ROLLBACK_COMPLETE",
-  "UPDATE_IN_PROGRESS",
-  "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
-]);
-
 /** Connects to the environment's region and reads its cluster's refs from the stack. */
 export async function connectAwsEnvironment(
   deps: AwsApisDeps,
   record: EnvironmentRecord,
 ): Promise<EcsApiDeps> {
-  const ports = await connect(deps, record.region);
+  const ports = await connectAwsRegion(deps, record.region);
   const call = {
     target: ports.target,
     signal: deps.signal,
@@ -102,7 +94,7 @@ export async function connectAwsEnvironment(
       },
     );
   }
-  if (!USABLE.has(stack.status)) {
+  if (!STACK_OUTPUTS_USABLE.has(stack.status)) {
     throw new DomainError(
       ENV_CLUSTER_NOT_READY,
       `the cluster of environment ${record.name} is not usable: stack ${record.stackName} is ${stack.status}${stack.statusReason === undefined ? "" : ` (${stack.statusReason})`}`,
@@ -550,10 +542,4 @@ function notFound(record: EnvironmentRecord, name: string): DomainError {
     `there is no API named ${name} in environment ${record.name}`,
     { status: 404, hint: `axon get --env ${record.name} lists its APIs` },
   );
-}
-
-async function connect(deps: AwsApisDeps, region: string): Promise<AwsPorts> {
-  if (deps.connect !== undefined) return deps.connect(region);
-  const { connectAws } = await import("../providers/aws/sdk.js");
-  return connectAws(region, deps.awsSettings ?? {});
 }
