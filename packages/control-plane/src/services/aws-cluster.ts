@@ -25,6 +25,7 @@ import {
 } from "../providers/aws/cluster-sweep.js";
 import { estimateClusterCost } from "../providers/aws/cluster-costs.js";
 import {
+  AWS_STACK_FAILED,
   createClusterStack,
   deleteClusterStack,
   describeClusterStack,
@@ -318,7 +319,7 @@ async function deleteStackRetryingOnce(
   try {
     await deleteClusterStack(stack, record.stackName);
   } catch (error) {
-    if (!(error instanceof DomainError) || error.code !== "provider.aws.stack_failed") throw error;
+    if (!(error instanceof DomainError) || error.code !== AWS_STACK_FAILED) throw error;
     const state = await describeClusterStack(stack, record.stackName);
     if (state?.status !== "DELETE_FAILED") throw error;
     deps.onProgress?.(`${error.message}; retrying once`);
