@@ -15,6 +15,8 @@ export interface WatchSnapshot {
   apis: ApiSummary[];
   /** Present when one API is watched. */
   detail?: ApiDetail;
+  /** How often the engine asks to be looked at (ECS: its answers cost AWS calls). */
+  redrawMs?: number;
 }
 
 /** How many looks the trends keep: two minutes at one look a second. */
@@ -104,11 +106,11 @@ export async function pollApis(
 export const TRAFFIC_MINUTES = 30;
 
 /**
- * How long until the next look: what the engine asks for when its numbers cost calls (ECS's
- * `traffic.redrawMs`), else `intervalMs`.
+ * How long until the next look: what the engine asks for when its answers cost calls (ECS's
+ * `redrawMs` on the list, `traffic.redrawMs` on one API), else `intervalMs`.
  */
 export function redrawInterval(snapshot: WatchSnapshot, intervalMs: number): number {
-  return snapshot.detail?.traffic?.redrawMs ?? intervalMs;
+  return snapshot.redrawMs ?? intervalMs;
 }
 
 /** One snapshot. */
@@ -118,9 +120,15 @@ export async function lookOnce(
   now: () => Date,
 ): Promise<WatchSnapshot> {
   if (name === undefined) {
-    const { apis } = await client.listApis();
-    return { at: now().toISOString(), apis };
+    const { apis, redrawMs } = await client.listApis();
+    return { at: now().toISOString(), apis, ...(redrawMs === undefined ? {} : { redrawMs }) };
   }
   const detail = await client.getApi(name, { trafficMinutes: TRAFFIC_MINUTES });
-  return { at: now().toISOString(), apis: [detail], detail };
+  const redrawMs = detail.traffic?.redrawMs;
+  return {
+    at: now().toISOString(),
+    apis: [detail],
+    detail,
+    ...(redrawMs === undefined ? {} : { redrawMs }),
+  };
 }

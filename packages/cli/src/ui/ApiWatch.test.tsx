@@ -225,7 +225,12 @@ describe("ApiWatch (one api)", () => {
         scaling: { min: 1, max: 5 },
       },
     };
-    const snapshot: WatchSnapshot = { at: NOW.toISOString(), apis: [detail], detail };
+    const snapshot: WatchSnapshot = {
+      at: NOW.toISOString(),
+      apis: [detail],
+      detail,
+      redrawMs: detail.traffic.redrawMs,
+    };
 
     // When rendering it at 80 columns, the events as the look listed them
     const events = detail.events.map(({ time, type, message }) => ({ time, level: type, message }));

@@ -53,7 +53,7 @@ export const WATCH_EVENT_COUNT = 8;
 export function ApiWatch(props: ApiWatchProps): ReactNode {
   const { snapshot } = props;
   // An engine whose numbers cost calls says how often to look (use-api-watch.ts follows it).
-  const intervalMs = snapshot?.detail?.traffic?.redrawMs ?? props.intervalMs;
+  const intervalMs = snapshot?.redrawMs ?? props.intervalMs;
   const seconds = `${Math.round(intervalMs / 100) / 10}s`;
   const header = (
     <Text>

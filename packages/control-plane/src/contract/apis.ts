@@ -164,6 +164,11 @@ export interface ApiEnvironment {
 
 export interface ApiListResponse {
   apis: ApiSummary[];
+  /**
+   * How often a live view of the list should ask again, when the engine's answer costs AWS calls
+   * (ECS: 10 s); absent: as often as the view likes (local).
+   */
+  redrawMs?: number;
 }
 
 /**

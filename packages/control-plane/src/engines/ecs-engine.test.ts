@@ -427,6 +427,8 @@ describe.skipIf(!HAS_MOTO)(
           "ecs.describeTaskDefinition",
         ]
       `);
+      // And the list, whose every look costs calls too, asks for the same pace
+      expect((await target.engine.list()).redrawMs).toBe(ECS_REDRAW_MS);
     }, 120_000);
   },
 );

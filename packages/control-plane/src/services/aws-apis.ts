@@ -176,7 +176,7 @@ export async function listAwsApis(
   const { describeAwsApis, listAwsApiNames } = await import("../providers/aws/api-status.js");
   const names = await listAwsApiNames(ecs);
   const states = names.length === 0 ? [] : await describeAwsApis(ecs, names);
-  return { apis: states.map((state) => summaryOf(state)) };
+  return { apis: states.map((state) => summaryOf(state)), redrawMs: ECS_REDRAW_MS };
 }
 
 /** Every API of the environment as a deploy plan needs it (one describe of its services). */
