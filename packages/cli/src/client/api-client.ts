@@ -238,9 +238,20 @@ export class ApiClient {
     return this.#json<ApiListResponse>("GET", "/v1/apis");
   }
 
-  /** `since`: start of the monitoring range, a duration back from now (`1h`). */
-  async getApi(name: string, options: { since?: string } = {}): Promise<ApiDetail> {
-    const query = options.since === undefined ? "" : `?since=${encodeURIComponent(options.since)}`;
+  /**
+   * `since`: start of the monitoring range, a duration back from now (`1h`); `trafficMinutes`:
+   * that many minutes of load balancer traffic as `traffic` (engines that measure it so: ECS).
+   */
+  async getApi(
+    name: string,
+    options: { since?: string; trafficMinutes?: number } = {},
+  ): Promise<ApiDetail> {
+    const params = new URLSearchParams();
+    if (options.since !== undefined) params.set("since", options.since);
+    if (options.trafficMinutes !== undefined) {
+      params.set("traffic", String(options.trafficMinutes));
+    }
+    const query = params.size === 0 ? "" : `?${params.toString()}`;
     return this.#json<ApiDetail>("GET", `/v1/apis/${encodeURIComponent(name)}${query}`);
   }
 

@@ -24,7 +24,10 @@ export function makeGetCommand(ctx: CliContext): Command {
   const command = new Command("get")
     .description("show the status of every api, or the details of one")
     .argument("[api]", "name of an api")
-    .option("-w, --watch", "keep the view live, redrawn every second, until Ctrl-C")
+    .option(
+      "-w, --watch",
+      "keep the view live until Ctrl-C: redrawn every second (on ECS every 10 s, with the load balancer's per-minute numbers)",
+    )
     .option(
       "--since <duration>",
       "start of the prediction monitoring range, back from now (default: since the current version went live)",
@@ -57,6 +60,10 @@ export function makeGetCommand(ctx: CliContext): Command {
     ["axon get iris-classifier -w", "one api live: replicas, requests/s and p99 trends, events"],
     ["axon get -o json", "the ApiListResponse as one JSON document"],
     ["axon get -w -o json", "one JSON document per second (NDJSON), until Ctrl-C"],
+    [
+      "axon get iris-classifier -w --env prod",
+      "on ECS: requests/s, 5xx rate and p99 per minute from the load balancer, every 10 s",
+    ],
   ]);
 }
 
@@ -87,7 +94,7 @@ async function watch(
                     onEvent({ time: line.time, level: line.level, message: line.message }),
                   )
                   .catch(async (error: unknown) => {
-                    // An engine without a live stream (ECS today): the view polls, without events.
+                    // An engine without a live stream (ECS): each look's events are the events.
                     const { ApiError } = await import("../errors.js");
                     if (error instanceof ApiError && error.code === NOT_SUPPORTED) return;
                     throw error;

@@ -114,7 +114,7 @@ export function renderApiDetail(api: ApiDetail, now: Date): string {
     renderMonitoringSection(api, now),
     renderNotesSection(api),
     renderAutoscalingSection(api, now),
-    renderVersionsSection(api.versions, now),
+    renderVersionsSection(api.versions, now, api.runtime.engine),
     renderConfigurationSection(api),
     renderEventsSection(api.events, now),
   ];

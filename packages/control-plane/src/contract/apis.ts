@@ -79,7 +79,10 @@ export interface ApiDetail extends ApiSummary {
   projectPath?: string;
   /** What runs the current version, in its engine's own terms (nothing invented for the other). */
   runtime: ApiRuntime;
-  /** Newest first; empty where the engine keeps no versions of its own (ECS, for now). */
+  /**
+   * Newest first. On ECS: the task definition revisions (`revision N`, the newest 10), with
+   * `liveAt` null (ECS does not record it) and `createdAt` "" where ECS does not say.
+   */
   versions: ApiVersion[];
   events: ApiEvent[];
   /** Absent until the autoscaler's first tick, or when the engine scales by itself. */
@@ -88,6 +91,37 @@ export interface ApiDetail extends ApiSummary {
   notes?: string[];
   /** Present when the API's config has `monitoring` (or Cortex 0.14's `tracker`). */
   monitoring?: ApiMonitoring;
+  /**
+   * Traffic per minute from the engine's load balancer, when asked with `?traffic=<minutes>` and
+   * the engine measures it that way (ECS: CloudWatch); a local API's live numbers are `metrics`.
+   */
+  traffic?: ApiTraffic;
+}
+
+/** What `get <api> --watch` draws for an API whose load balancer keeps its numbers (ECS). */
+export interface ApiTraffic {
+  /** How often a live view should ask again: the numbers cost AWS calls and change once a minute. */
+  redrawMs: number;
+  /** Oldest first, one per whole minute (zeros where no request came). */
+  minutes: ApiTrafficMinute[];
+  /** The service's task counts. */
+  replicas: { desired: number; running: number; pending: number };
+  /** The bounds autoscaling keeps the desired count in; absent when it has none. */
+  scaling?: { min: number; max: number };
+  /** Why `minutes` is empty (e.g. AWS denied reading the metrics). */
+  unavailable?: string;
+}
+
+export interface ApiTrafficMinute {
+  /** ISO start of the minute. */
+  at: string;
+  requests: number;
+  requestsPerSecond: number;
+  errors5xx: number;
+  /** 5xx / requests, 0–1; null in a minute without requests. */
+  errorRate: number | null;
+  /** null in a minute without requests. */
+  p99Ms: number | null;
 }
 
 /** `ApiDetail.runtime`: which engine runs the API, and what it runs it with. */
@@ -130,6 +164,11 @@ export interface ApiEnvironment {
 
 export interface ApiListResponse {
   apis: ApiSummary[];
+  /**
+   * How often a live view of the list should ask again, when the engine's answer costs AWS calls
+   * (ECS: 10 s); absent: as often as the view likes (local).
+   */
+  redrawMs?: number;
 }
 
 /**

@@ -39,6 +39,11 @@ export interface DescribeOptions {
   /** Start of the monitoring range (default: when the current version went live). */
   since?: Date;
   now?: Date;
+  /**
+   * The last `minutes` whole minutes of traffic as `ApiDetail.traffic`, for a live view; an engine
+   * whose numbers are `metrics` (local) leaves it out.
+   */
+  traffic?: { minutes: number };
 }
 
 /** An API's log, for the logs route: where to read it, and whether the API is gone meanwhile. */

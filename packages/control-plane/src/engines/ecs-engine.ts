@@ -1,8 +1,10 @@
 /**
  * The ECS engine: APIs of an AWS environment run as ECS services on its cluster (decision 0009:
  * the account is the record, ECS is the reconcile loop). Every verb is `services/aws-apis.ts`
- * behind the `ApiEngine` seam, with the calling shell's AWS settings. What ECS does not do yet
- * answers `engineNotSupported`, one line each, to be replaced as the ECS verbs land.
+ * behind the `ApiEngine` seam, with the calling shell's AWS settings: versions are the task
+ * definition revisions, a rollback points the service at one (ECS rolls it out), the monitoring
+ * baseline is an object in the cluster bucket. What ECS does not do yet answers
+ * `engineNotSupported`.
  */
 import type {
   ApiDetail,
@@ -22,6 +24,9 @@ import {
   deployedAwsApis,
   describeAwsApi,
   listAwsApis,
+  listAwsVersions,
+  pinAwsApiBaseline,
+  rollbackAwsApiVersion,
   type AwsApisDeps,
 } from "../services/aws-apis.js";
 import type { EnvironmentRecord } from "../state/store.js";
@@ -87,35 +92,25 @@ export class EcsEngine implements ApiEngine {
   }
 
   watch(): ApiEventFeed {
+    // ECS keeps no stream of its own to relay: a live view redraws `describe` with `traffic`
+    // every ECS_REDRAW_MS, whose service events and load balancer minutes are the live data.
     throw engineNotSupported(
       this,
-      "get --watch (live events)",
-      `axon get <api> --env ${this.environment} shows the service's recent ECS events; run it again to refresh`,
+      "the live event stream",
+      `axon get <api> --watch --env ${this.environment} redraws the service's events and its load balancer's numbers every 10 s`,
     );
   }
 
-  async rollback(): Promise<RollbackResponse> {
-    throw engineNotSupported(
-      this,
-      "rollback",
-      `on ECS a failed rollout is rolled back by the deployment circuit breaker; to go back by hand, deploy the previous config with axon deploy --env ${this.environment}`,
-    );
+  rollback(name: string, versionId: string | undefined): Promise<RollbackResponse> {
+    return rollbackAwsApiVersion(this.#aws(), this.#record, name, versionId);
   }
 
-  async versions(name: string): Promise<ApiVersion[]> {
-    throw engineNotSupported(
-      this,
-      "versions",
-      `axon get ${name} --env ${this.environment} shows the task definition revision it runs`,
-    );
+  versions(name: string): Promise<ApiVersion[]> {
+    return listAwsVersions(this.#aws(), this.#record, name);
   }
 
-  async pinBaseline(name: string): Promise<BaselineResponse> {
-    throw engineNotSupported(
-      this,
-      "monitor baseline",
-      `axon get ${name} --env ${this.environment} shows its predictions since the current revision was deployed`,
-    );
+  pinBaseline(name: string): Promise<BaselineResponse> {
+    return pinAwsApiBaseline(this.#aws(), this.#record, name);
   }
 
   #aws(signal?: AbortSignal, onProgress?: (message: string) => void): AwsApisDeps {

@@ -9,7 +9,7 @@ import {
   needsEnvironment,
   readEnvironmentInputs,
   type EnvironmentManager,
-  type EnvironmentRecord,
+  type PythonEnvironmentRecord,
 } from "./environments/index.js";
 import { DomainError } from "../../errors.js";
 
@@ -96,7 +96,7 @@ export class PythonEnvironments {
     }
   }
 
-  describe(key: string): EnvironmentRecord | undefined {
+  describe(key: string): PythonEnvironmentRecord | undefined {
     return this.#manager.get(key);
   }
 
