@@ -42,20 +42,22 @@ describe("durability", () => {
       workersBefore.every((p) => !isAlive(p)) ? true : undefined,
     );
 
-    // When the cluster is started again
+    // When its supervisor has brought the daemon back (the replica is starting again: the API keeps
+    // its status `live` meanwhile) and the user runs `cluster up`, as after any crash
+    await waitFor("the supervisor to restart the daemon", () => {
+      const pid = c.daemonPid();
+      return pid !== undefined && pid !== daemonPid && isAlive(pid) ? true : undefined;
+    });
     const up = await c.axon(["cluster", "up"]);
     expect(up.code).toBe(0);
 
-    // Then the API is still listed, becomes live with exactly one replica, and serves
-    await waitFor("the api to be live again", async () => {
-      const get = await c.axon(["get", "iris-classifier", "-o", "json"]);
-      return get.code === 0 && (JSON.parse(get.stdout) as { status: string }).status === "live"
-        ? true
-        : undefined;
-    });
+    // Then `cluster up` returned once the replica was back, as a fresh start does: the API serves
+    // at once, is still live, with exactly one replica
     const prediction = await postJson(endpoint, IRIS_REQUEST);
     expect(prediction.status).toBe(200);
     expect(prediction.text).toBe("virginica");
+    const get = await c.axon(["get", "iris-classifier", "-o", "json"]);
+    expect(JSON.parse(get.stdout)).toMatchObject({ status: "live" });
     expect(workerPidsUnder(c.home)).toHaveLength(1);
   });
 });
