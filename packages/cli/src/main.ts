@@ -46,6 +46,14 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     },
   };
   try {
+    // The plain `axon get` forms skip commander (see fast-get.ts); everything else is parsed by it.
+    const { parseFastGet } = await import("./fast-get.js");
+    const fastGet = parseFastGet(argv, ctx);
+    if (fastGet !== undefined) {
+      const { runGetOnce } = await import("./commands/get-once.js");
+      await runGetOnce(ctx, fastGet);
+      return EXIT.ok;
+    }
     const { buildProgram } = await import("./program.js");
     const program = await buildProgram(ctx, argv);
     await program.parseAsync([...argv], { from: "user" });

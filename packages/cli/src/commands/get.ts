@@ -7,7 +7,6 @@ import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
 import { withExamples } from "../help.js";
 import { outputOption, type OutputOptions } from "../options.js";
-import { printJson } from "../output.js";
 
 interface GetFlags extends OutputOptions {
   watch?: boolean;
@@ -34,23 +33,22 @@ export function makeGetCommand(ctx: CliContext): Command {
     )
     .addOption(outputOption())
     .action(async (name: string | undefined, flags: GetFlags, self: Command) => {
-      const { targetClient } = await import("../services/target-environment.js");
-      const daemon = await requireDaemon(resolveHome(ctx, self), ctx.signal);
-      const client = await targetClient(ctx, self, daemon.client);
-      if (flags.watch === true) return watch(ctx, client, name, flags.output === "json");
-      const ui = await import("../ui/apis.js");
-      if (name === undefined) {
-        const list = await client.listApis();
-        if (flags.output === "json") printJson(ctx.stdout, list);
-        else ctx.stdout.write(`${ui.renderApiList(list, ctx.now(), ctx.columns)}\n`);
-        return;
+      const home = resolveHome(ctx, self);
+      const { env } = self.optsWithGlobals<{ env?: string }>();
+      if (flags.watch !== true) {
+        const { runGetOnce } = await import("./get-once.js");
+        return runGetOnce(ctx, {
+          home,
+          ...(env === undefined ? {} : { env }),
+          ...(name === undefined ? {} : { name }),
+          ...(flags.since === undefined ? {} : { since: flags.since }),
+          output: flags.output,
+        });
       }
-      const api = await client.getApi(
-        name,
-        flags.since === undefined ? {} : { since: flags.since },
-      );
-      if (flags.output === "json") printJson(ctx.stdout, api);
-      else ctx.stdout.write(`${ui.renderApiDetail(api, ctx.now())}\n`);
+      const { targetClient } = await import("../services/target-environment.js");
+      const daemon = await requireDaemon(home, ctx.signal);
+      const client = await targetClient(ctx, self, daemon.client);
+      return watch(ctx, client, name, flags.output === "json");
     });
   return withExamples(command, [
     ["axon get", "every api: status, replicas, requests, latency"],

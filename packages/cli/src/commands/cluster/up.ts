@@ -3,6 +3,7 @@
  * `--provider aws --config cluster.yaml`, create an AWS cluster (one CloudFormation stack) after
  * showing what it costs and asking (`--yes` skips the question).
  */
+import type { ApiSummary } from "@axon/control-plane/api";
 import { Command, Option } from "commander";
 import { findDaemon, type DaemonConnection } from "../../client/daemon.js";
 import type { StartDaemonOptions } from "../../client/start-daemon.js";
@@ -86,6 +87,7 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
             `warning: its gateway listens at ${running}, not on port ${gatewayPort}; run \`axon cluster down\` first to change it\n`,
           );
         }
+        await waitForRunningReplicas(ctx, connection, flags.output === "json");
       } else {
         connection = await startWithProgress(ctx, {
           json: flags.output === "json",
@@ -140,6 +142,40 @@ async function startWithProgress(
 }
 
 /**
+ * A daemon that already runs may still be bringing its APIs' replicas back (its supervisor restarted
+ * it after a crash, or another `cluster up` started it a moment ago): `cluster up` then waits for
+ * them as a fresh start does, so that once it returns the endpoints answer. Says nothing more when
+ * every replica is ready.
+ */
+async function waitForRunningReplicas(
+  ctx: CliContext,
+  connection: DaemonConnection,
+  json: boolean,
+): Promise<void> {
+  const { apis } = await connection.client.listApis();
+  if (!apis.some(isStarting)) return;
+  const { startClusterUpProgress } = await import("../../ui/live-cluster-up.js");
+  const progress = startClusterUpProgress(ctx, { plain: json, waiting: "waiting for replicas" });
+  try {
+    const replicas = await waitForReplicas(ctx, connection, (text) => progress.waiting(text));
+    progress.waiting(undefined);
+    if (replicas !== undefined) progress.step(replicas, ctx.now());
+  } finally {
+    await progress.stop();
+  }
+}
+
+/** Replicas of `replicas` that serve: up to date or stale, at most the requested count. */
+function readyOf(replicas: ApiSummary["replicas"]): number {
+  return Math.min(replicas.requested, replicas.upToDate + replicas.stale);
+}
+
+/** Whether `api` still has replicas to wait for (one in `error` is not waited for). */
+function isStarting(api: ApiSummary): boolean {
+  return api.status !== "error" && readyOf(api.replicas) < api.replicas.requested;
+}
+
+/**
  * Waits until every stored API whose status is not `error` has its requested replicas ready
  * (bounded: they go on starting after that), telling `waiting` the count as it changes. Returns
  * the summary line, or undefined when no API has replicas to start.
@@ -152,15 +188,11 @@ async function waitForReplicas(
   const deadline = Date.now() + REPLICA_WAIT_MS;
   for (;;) {
     const { apis } = await connection.client.listApis();
-    const readyOf = (replicas: (typeof apis)[number]["replicas"]): number =>
-      Math.min(replicas.requested, replicas.upToDate + replicas.stale);
     const requested = apis.reduce((sum, api) => sum + api.replicas.requested, 0);
     const ready = apis.reduce((sum, api) => sum + readyOf(api.replicas), 0);
     if (requested === 0) return undefined;
     const failed = apis.filter((api) => api.status === "error").map((api) => api.name);
-    const pending = apis.filter(
-      (api) => api.status !== "error" && readyOf(api.replicas) < api.replicas.requested,
-    );
+    const pending = apis.filter(isStarting);
     const count = `${ready} of ${requested}`;
     if (pending.length === 0) {
       return failed.length === 0
