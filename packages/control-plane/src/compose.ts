@@ -93,6 +93,7 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
       isolatedEnvironments: options.isolatedEnvironments,
       envGcGraceMs: options.envGcGraceMs,
       stopSignal: options.stopSignal,
+      apiKeys: store,
     });
     events.subscribe(logs.subscriber());
   } else {

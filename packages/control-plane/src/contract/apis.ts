@@ -1,4 +1,5 @@
 /** The APIs of an environment: list, get (with its engine's runtime section), logs, events, rollback, baseline, delete. */
+import type { ApiKeyList } from "./keys.js";
 import type { ControlPlaneEvent, ControlPlaneEventKind, EventLevel } from "./events.js";
 import type { ApiMonitoring } from "./monitoring.js";
 
@@ -88,6 +89,8 @@ export interface ApiDetail extends ApiSummary {
   notes?: string[];
   /** Present when the API's config has `monitoring` (or Cortex 0.14's `tracker`). */
   monitoring?: ApiMonitoring;
+  /** Present when the API requires keys (`networking.auth: api_key`): its keys and their counts. */
+  apiKeys?: ApiKeyList;
 }
 
 /** `ApiDetail.runtime`: which engine runs the API, and what it runs it with. */

@@ -5,6 +5,9 @@
  * answers `engineNotSupported`, one line each, to be replaced as the ECS verbs land.
  */
 import type {
+  ApiKeyCreated,
+  ApiKeyList,
+  ApiKeyRevoked,
   ApiDetail,
   ApiListResponse,
   ApiVersion,
@@ -118,6 +121,18 @@ export class EcsEngine implements ApiEngine {
     );
   }
 
+  async createKey(name: string): Promise<ApiKeyCreated> {
+    throw engineNotSupported(this, "keys create", keysHint(name));
+  }
+
+  async listKeys(name: string): Promise<ApiKeyList> {
+    throw engineNotSupported(this, "keys list", keysHint(name));
+  }
+
+  async revokeKey(name: string): Promise<ApiKeyRevoked> {
+    throw engineNotSupported(this, "keys revoke", keysHint(name));
+  }
+
   #aws(signal?: AbortSignal, onProgress?: (message: string) => void): AwsApisDeps {
     return {
       bundles: this.#deps.bundles,
@@ -127,4 +142,8 @@ export class EcsEngine implements ApiEngine {
       ...(this.#deps.connect === undefined ? {} : { connect: this.#deps.connect }),
     };
   }
+}
+
+function keysHint(name: string): string {
+  return `API keys are checked on the local engine only for now; an API on ECS is reachable by anyone who has its load balancer's URL (deploy ${name} locally to require keys)`;
 }
