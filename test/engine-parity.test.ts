@@ -62,6 +62,13 @@ const DECISIONS: Record<string, ApiVerb | NotAnApiVerb> = {
   logs: { api: true, argv: () => ["logs", API, "--tail", "5"], ecs: "same-shape" },
   rollback: { api: true, argv: () => ["rollback", API], ecs: "not-supported" },
   "monitor baseline": { api: true, argv: () => ["monitor", "baseline", API], ecs: "not-supported" },
+  "keys create": { api: true, argv: () => ["keys", "create", API], ecs: "not-supported" },
+  "keys list": { api: true, argv: () => ["keys", "list", API], ecs: "not-supported" },
+  "keys revoke": {
+    api: true,
+    argv: () => ["keys", "revoke", API, "000000000000"],
+    ecs: "not-supported",
+  },
   delete: {
     api: true,
     argv: () => ["delete", API, "--yes"],
