@@ -28,8 +28,11 @@ interface ApiVerb {
   api: true;
   /** The arguments after `axon` (the engine's `--env` and `-o json` are added). */
   argv: (project: string) => string[];
-  /** What the ECS engine does: the same shape as local, or the one not-supported error. */
-  ecs: "same-shape" | "not-supported";
+  /**
+   * What the ECS engine does: the same shape as local, the one not-supported error, or the same
+   * error as local (a verb whose only input here is one neither engine has, e.g. an unknown id).
+   */
+  ecs: "same-shape" | "not-supported" | "same-error";
   /** The fields both engines' JSON must have (the contract's required fields). */
   shape?: (json: Record<string, unknown>) => unknown;
 }
@@ -62,12 +65,28 @@ const DECISIONS: Record<string, ApiVerb | NotAnApiVerb> = {
   logs: { api: true, argv: () => ["logs", API, "--tail", "5"], ecs: "same-shape" },
   rollback: { api: true, argv: () => ["rollback", API], ecs: "not-supported" },
   "monitor baseline": { api: true, argv: () => ["monitor", "baseline", API], ecs: "not-supported" },
-  "keys create": { api: true, argv: () => ["keys", "create", API], ecs: "not-supported" },
-  "keys list": { api: true, argv: () => ["keys", "list", API], ecs: "not-supported" },
+  "keys create": {
+    api: true,
+    argv: () => ["keys", "create", API, "--name", "parity"],
+    ecs: "same-shape",
+    shape: (json) => ({
+      top: Object.keys(json).sort(),
+      info: Object.keys(json["info"] as object).sort(),
+    }),
+  },
+  "keys list": {
+    api: true,
+    argv: () => ["keys", "list", API],
+    ecs: "same-shape",
+    shape: (json) => ({
+      top: Object.keys(json).sort(),
+      key: Object.keys((json["keys"] as object[])[0] ?? {}).sort(),
+    }),
+  },
   "keys revoke": {
     api: true,
     argv: () => ["keys", "revoke", API, "000000000000"],
-    ecs: "not-supported",
+    ecs: "same-error",
   },
   delete: {
     api: true,
@@ -172,6 +191,15 @@ describe.skipIf(!HAS_MOTO)("every API verb × {local, aws on moto} (skipped with
         expect(error.hint).not.toMatch(/daemon\.log/);
         // And the local engine runs the verb (its own answer, never that error)
         expect(local.stdout, `${name} on local`).not.toContain(ENGINE_NOT_SUPPORTED);
+        continue;
+      }
+      if (decision.ecs === "same-error") {
+        // Then both refuse it with the same code
+        const codeOf = (result: CliResult): string =>
+          (JSON.parse(result.stdout) as { error: { code: string } }).error.code;
+        expect(local.code, `${name} on local: ${local.stdout}`).toBe(1);
+        expect(ecs.code, `${name} on ecs: ${ecs.stdout} ${ecs.stderr}`).toBe(1);
+        expect(codeOf(ecs), name).toBe(codeOf(local));
         continue;
       }
       // Then both succeed with the same shape

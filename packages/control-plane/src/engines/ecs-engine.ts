@@ -8,6 +8,7 @@ import type {
   ApiKeyCreated,
   ApiKeyList,
   ApiKeyRevoked,
+  CreateApiKeyRequest,
   ApiDetail,
   ApiListResponse,
   ApiVersion,
@@ -18,8 +19,11 @@ import type {
 } from "../contract/index.js";
 import type { BundleStore } from "../bundles/bundle-store.js";
 import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
+import { createAwsApiKey, listAwsApiKeys, revokeAwsApiKey } from "../providers/aws/api-keys.js";
+import type { EcsApiDeps } from "../providers/aws/api-names.js";
 import {
   awsLogSource,
+  connectAwsEnvironment,
   deleteAwsApi,
   deployToAws,
   deployedAwsApis,
@@ -121,16 +125,21 @@ export class EcsEngine implements ApiEngine {
     );
   }
 
-  async createKey(name: string): Promise<ApiKeyCreated> {
-    throw engineNotSupported(this, "keys create", keysHint(name));
+  async createKey(name: string, request: CreateApiKeyRequest): Promise<ApiKeyCreated> {
+    return createAwsApiKey(await this.#cluster(), name, request, new Date());
   }
 
   async listKeys(name: string): Promise<ApiKeyList> {
-    throw engineNotSupported(this, "keys list", keysHint(name));
+    return listAwsApiKeys(await this.#cluster(), name);
   }
 
-  async revokeKey(name: string): Promise<ApiKeyRevoked> {
-    throw engineNotSupported(this, "keys revoke", keysHint(name));
+  async revokeKey(name: string, id: string): Promise<ApiKeyRevoked> {
+    return revokeAwsApiKey(await this.#cluster(), name, id);
+  }
+
+  /** The environment's cluster (its bucket, its services), for the verbs written against it. */
+  #cluster(): Promise<EcsApiDeps> {
+    return connectAwsEnvironment(this.#aws(), this.#record);
   }
 
   #aws(signal?: AbortSignal, onProgress?: (message: string) => void): AwsApisDeps {
@@ -142,8 +151,4 @@ export class EcsEngine implements ApiEngine {
       ...(this.#deps.connect === undefined ? {} : { connect: this.#deps.connect }),
     };
   }
-}
-
-function keysHint(name: string): string {
-  return `API keys are checked on the local engine only for now; an API on ECS is reachable by anyone who has its load balancer's URL (deploy ${name} locally to require keys)`;
 }
