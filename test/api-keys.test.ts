@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { copyExample, IRIS_REQUEST, makeTestCluster, waitFor } from "./helpers.js";
+import { copyExample, freePort, IRIS_REQUEST, makeTestCluster, waitFor } from "./helpers.js";
 
 async function post(
   url: string,
@@ -157,5 +157,28 @@ describe("API keys on the local engine", () => {
     expect(made.code).toBe(0);
     expect(made.stderr).toContain("does not require keys yet");
     expect((await post(endpoint)).status).toBe(200);
+  });
+
+  test("cluster up --listen beyond loopback is refused while an API requires no keys, naming it; the daemon never binds", async () => {
+    // Given an API without auth deployed on a loopback gateway, and the cluster stopped
+    const c = await makeTestCluster();
+    const project = copyExample("iris-sklearn");
+    expect((await c.axon(["deploy", project, "--wait"])).code).toBe(0);
+    expect((await c.axon(["cluster", "down"])).code).toBe(0);
+
+    // When it is started to serve other machines
+    const port = await freePort();
+    const up = await c.axon(["cluster", "up", "--listen", `0.0.0.0:${port}`]);
+
+    // Then it refuses, naming the API that lacks auth and what to do; nothing listens there
+    expect(up.code).not.toBe(0);
+    expect(up.stderr).toContain("api iris-classifier does not require API keys");
+    expect(up.stderr).toContain("networking: {auth: api_key}");
+    expect(c.daemonPid()).toBeUndefined();
+
+    // And --insecure-no-auth without --listen is a usage error, said before anything starts
+    const stray = await c.axon(["cluster", "up", "--insecure-no-auth"]);
+    expect(stray.code).toBe(1);
+    expect(stray.stderr).toContain("--insecure-no-auth only applies with --listen");
   });
 });

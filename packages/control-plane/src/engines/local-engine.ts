@@ -74,6 +74,10 @@ export class LocalEngine implements ApiEngine {
 
   async deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
     const deps = this.#deps;
+    // A gateway serving other machines takes only APIs that require keys (issue 29).
+    deps.provider.apiKeys?.checkExposure(
+      plan.apis.map((api) => ({ name: api.spec.name, auth: api.spec.networking.auth })),
+    );
     return deployApis(
       {
         store: deps.store,

@@ -152,6 +152,11 @@ export interface Provider {
 
 /** What the local engine tells the fronts about API keys, and reads back from them. */
 export interface ApiKeyPort {
+  /**
+   * Throws (`gateway.exposed_without_auth`) when the gateway listens beyond loopback and one of
+   * `apis` would be served without keys.
+   */
+  checkExposure(apis: ReadonlyArray<{ name: string; auth: string | undefined }>): void;
   /** A key of the API was made or revoked: the fronts re-read the key set now. */
   changed(apiName: string): Promise<void>;
   /** Per-key counters at the fronts; undefined when the API does not require keys. */

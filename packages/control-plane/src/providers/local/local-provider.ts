@@ -8,6 +8,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { ApiSpec } from "@axon/config";
 import type { ApiEnvironment, EngineInfo } from "../../contract/index.js";
@@ -57,6 +58,7 @@ import {
   type DeviceProbe,
 } from "./compute-limits.js";
 import { shortPythonVersion, EnvironmentManager } from "./environments/index.js";
+import { isLoopbackHost, requireKeysBeyondLoopback } from "./gateway-exposure.js";
 import {
   Gateway,
   type GatewayBackend,
@@ -105,6 +107,12 @@ export interface LocalProviderOptions {
   apiKeys?: Pick<StateStore, "listApiKeys" | "touchApiKeys">;
   /** How often the gateway re-reads an API's keys (default 30 s, KEY_REFRESH_MS). */
   keyRefreshMs?: number;
+  /**
+   * Where the gateway listens (default 127.0.0.1). Beyond loopback every API must require keys
+   * unless `insecureNoAuth` (gateway-exposure.ts).
+   */
+  gatewayHost?: string;
+  insecureNoAuth?: boolean;
   /** Which accelerators this machine has (default: /dev/nvidia*, /dev/neuron*). */
   devices?: DeviceProbe;
   /** Whether predictors can be sandboxed here (default: probe bubblewrap at start). */
@@ -241,6 +249,14 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
   }
 
   readonly apiKeys = {
+    checkExposure: (apis: ReadonlyArray<{ name: string; auth: string | undefined }>): void =>
+      requireKeysBeyondLoopback(
+        {
+          host: this.#options.gatewayHost ?? "127.0.0.1",
+          insecureNoAuth: this.#options.insecureNoAuth === true,
+        },
+        apis,
+      ),
     changed: (apiName: string): Promise<void> => this.gateway.reloadKeys(apiName),
     usage: (apiName: string): GatewayKeyUsage | undefined => this.gateway.keyUsage(apiName),
   };
@@ -316,8 +332,12 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     signal.throwIfAborted();
     this.#memoryWatch = setInterval(() => this.#enforceMemory(), MEMORY_CHECK_INTERVAL_MS);
     this.#memoryWatch.unref();
-    const port = await this.gateway.listen(this.#options.gatewayPort, "127.0.0.1");
-    this.#gatewayUrl = `http://localhost:${port}`;
+    const host = this.#options.gatewayHost ?? "127.0.0.1";
+    const port = await this.gateway.listen(this.#options.gatewayPort, host);
+    // Beyond loopback the URL others use; any-address binds are shown as this machine's name.
+    this.#gatewayUrl = isLoopbackHost(host)
+      ? `http://localhost:${port}`
+      : `http://${host === "0.0.0.0" || host === "::" ? os.hostname() : host.includes(":") ? `[${host}]` : host}:${port}`;
   }
 
   engineInfo(): EngineInfo {
