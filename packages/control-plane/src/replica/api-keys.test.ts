@@ -124,6 +124,20 @@ describe("API keys", () => {
     expect(guard.usage()[0]).toMatchObject({ requests: 6, refused: 3 });
   });
 
+  it("Given a key limited to 600/h (under 1/s), When it calls twice at once, Then one passes, the other gets 429 with Retry-After 6, and 6 s later it passes", () => {
+    let now = 1_000_000;
+    const made = createApiKey();
+    const guard = new ApiKeyGuard({ apiName: "iris", now: () => now });
+    guard.replace([recordOf(made, { ratePerSecond: 600 / 3600 })]);
+    expect(guard.admit(["x-api-key", made.key], new Answer(), "r1")).toBe(made.id);
+    const limited = new Answer();
+    expect(guard.admit(["x-api-key", made.key], limited, "r2")).toBeUndefined();
+    expect(limited.status).toBe(429);
+    expect(limited.header("retry-after")).toBe("6");
+    now += 6_000;
+    expect(guard.admit(["x-api-key", made.key], new Answer(), "r3")).toBe(made.id);
+  });
+
   it("Given a refreshing source, When a key is revoked in the store, Then the guard refuses it once the source re-read, within its interval (measured)", async () => {
     // Given a key set read from a "store" every 100 ms (30 s in production: the same code)
     const made = createApiKey();

@@ -167,7 +167,7 @@ export class ApiKeyGuard {
           hash,
           expiresAtMs,
           ratePerSecond,
-          tokens: ratePerSecond,
+          tokens: bucketSize(ratePerSecond),
           refilledAtMs: this.#now(),
           requests: 0,
           refused: 0,
@@ -177,7 +177,7 @@ export class ApiKeyGuard {
         entry.hash = hash;
         entry.expiresAtMs = expiresAtMs;
         entry.ratePerSecond = ratePerSecond;
-        entry.tokens = Math.min(entry.tokens, ratePerSecond);
+        entry.tokens = Math.min(entry.tokens, bucketSize(ratePerSecond));
       }
     }
     for (const id of this.#entries.keys()) if (!seen.has(id)) this.#entries.delete(id);
@@ -266,10 +266,16 @@ export class ApiKeyGuard {
     }));
   }
 
-  /** Token bucket: `ratePerSecond` tokens a second, holding at most one second's worth. */
+  /**
+   * Token bucket: `ratePerSecond` tokens a second, holding one second's worth — at least one
+   * token, so a rate under 1/s (`600/h`) still lets a request through now and then.
+   */
   #take(entry: KeyEntry, now: number): boolean {
     const elapsedS = Math.max(0, now - entry.refilledAtMs) / 1000;
-    entry.tokens = Math.min(entry.ratePerSecond, entry.tokens + elapsedS * entry.ratePerSecond);
+    entry.tokens = Math.min(
+      bucketSize(entry.ratePerSecond),
+      entry.tokens + elapsedS * entry.ratePerSecond,
+    );
     entry.refilledAtMs = now;
     if (entry.tokens < 1) return false;
     entry.tokens -= 1;
@@ -320,6 +326,11 @@ export class ApiKeyGuard {
     this.#unlogged = 0;
     this.#log(line + held);
   }
+}
+
+/** The most tokens a key's bucket holds: one second's worth, at least one. */
+function bucketSize(ratePerSecond: number): number {
+  return Math.max(1, ratePerSecond);
 }
 
 export interface KeySourceOptions {
