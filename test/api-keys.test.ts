@@ -82,6 +82,9 @@ describe("API keys on the local engine", () => {
       apiKeys?: Listed;
     };
     expect(detail.apiKeys?.keys[0]).toMatchObject({ id, requests: 2 });
+    const detailText = await c.axon(["get", "iris-classifier"]);
+    expect(detailText.stdout).toContain("api keys (networking.auth: api_key):");
+    expect(detailText.stdout).toMatch(new RegExp(`${id}\\s+ci\\s+.*\\s2\\n`));
     const token = readFileSync(path.join(c.home, "token"), "utf8").trim();
     const { apiUrl } = JSON.parse(readFileSync(path.join(c.home, "daemon.json"), "utf8")) as {
       apiUrl: string;

@@ -1,5 +1,5 @@
 /** `axon keys list`: an API's keys as a table (never a key, never a hash). */
-import type { ApiKeyList } from "@axon/control-plane/api";
+import type { ApiDetail, ApiKeyList } from "@axon/control-plane/api";
 import { formatAge, renderTable } from "../output.js";
 
 export function renderKeyList(list: ApiKeyList, now: Date): string {
@@ -44,4 +44,10 @@ function expiry(expiresAt: string | null, now: Date): string {
   if (expiresAt === null) return "never";
   const at = new Date(expiresAt);
   return at <= now ? `expired ${formatAge(at, now)} ago` : `in ${formatAge(now, at)}`;
+}
+
+/** `axon get <api>`'s keys section: the keys and their request counts, when the API requires keys. */
+export function renderKeysSection(api: ApiDetail, now: Date): string | undefined {
+  if (api.apiKeys === undefined) return undefined;
+  return `api keys (networking.auth: api_key):\n${renderKeyList(api.apiKeys, now)}`;
 }
