@@ -81,6 +81,30 @@ const DECISIONS: Record<string, ApiVerb | NotAnApiVerb> = {
     ecs: "same-error",
     code: "monitoring.off",
   },
+  "keys create": {
+    api: true,
+    argv: () => ["keys", "create", API, "--name", "parity"],
+    ecs: "same-shape",
+    shape: (json) => ({
+      top: Object.keys(json).sort(),
+      info: Object.keys(json["info"] as object).sort(),
+    }),
+  },
+  "keys list": {
+    api: true,
+    argv: () => ["keys", "list", API],
+    ecs: "same-shape",
+    shape: (json) => ({
+      top: Object.keys(json).sort(),
+      key: Object.keys((json["keys"] as object[])[0] ?? {}).sort(),
+    }),
+  },
+  "keys revoke": {
+    api: true,
+    argv: () => ["keys", "revoke", API, "000000000000"],
+    ecs: "same-error",
+    code: "api_key.not_found",
+  },
   delete: {
     api: true,
     argv: () => ["delete", API, "--yes"],

@@ -541,6 +541,7 @@ export function buildApiSpec(api: Record<string, unknown>): ApiSpec {
           : canonicalizeEndpoint(networking.endpoint),
       local_port: networking.local_port ?? null,
       api_gateway: networking.api_gateway,
+      auth: networking.auth,
     },
     monitoring:
       raw.monitoring === undefined || raw.monitoring === null
@@ -578,7 +579,12 @@ interface ValidatedApi {
     max_unavailable: number | string;
     canary?: { traffic_percent: number; bake_time: string };
   };
-  networking: { endpoint?: string; local_port?: number | null; api_gateway: "public" | "none" };
+  networking: {
+    endpoint?: string;
+    local_port?: number | null;
+    api_gateway: "public" | "none";
+    auth: "none" | "api_key";
+  };
   monitoring?: { model_type?: "classification" | "regression" | null; key?: string | null } | null;
 }
 

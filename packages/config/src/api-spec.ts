@@ -104,6 +104,11 @@ export interface NetworkingSpec {
   endpoint: string;
   local_port: number | null;
   api_gateway: "public" | "none";
+  /**
+   * `api_key`: the replica front admits only requests with a key of the API (docs/security.md).
+   * Versions stored before this field existed have none: read anything but `api_key` as `none`.
+   */
+  auth: "none" | "api_key";
 }
 
 export interface MonitoringSpec {

@@ -9,6 +9,10 @@ import {
   LOG_STREAM_END_TRAILER,
   type LogStreamEnd,
   type ApiDetail,
+  type ApiKeyCreated,
+  type ApiKeyList,
+  type ApiKeyRevoked,
+  type CreateApiKeyRequest,
   type ApiListResponse,
   type BundleResponse,
   type ClusterInfo,
@@ -270,6 +274,24 @@ export class ApiClient {
       body: JSON.stringify(body),
       contentType: "application/json",
     });
+  }
+
+  async createApiKey(name: string, request: CreateApiKeyRequest): Promise<ApiKeyCreated> {
+    return this.#json<ApiKeyCreated>("POST", `/v1/apis/${encodeURIComponent(name)}/keys`, {
+      body: JSON.stringify(request),
+      contentType: "application/json",
+    });
+  }
+
+  async listApiKeys(name: string): Promise<ApiKeyList> {
+    return this.#json<ApiKeyList>("GET", `/v1/apis/${encodeURIComponent(name)}/keys`);
+  }
+
+  async revokeApiKey(name: string, id: string): Promise<ApiKeyRevoked> {
+    return this.#json<ApiKeyRevoked>(
+      "DELETE",
+      `/v1/apis/${encodeURIComponent(name)}/keys/${encodeURIComponent(id)}`,
+    );
   }
 
   async deleteApi(name: string): Promise<DeleteResponse> {

@@ -4,6 +4,7 @@
  */
 import type { ApiDetail, ApiListResponse, ApiSummary, LocalRuntime } from "@axon/control-plane/api";
 import { formatAge, indent, renderTable } from "../output.js";
+import { renderKeysSection } from "./keys.js";
 import {
   renderAutoscalingSection,
   renderMonitoringSection,
@@ -110,6 +111,7 @@ export function renderApiDetail(api: ApiDetail, now: Date): string {
     renderStatusSection(api, now),
     renderStatusMessage(api),
     renderEndpointSection(api),
+    renderKeysSection(api, now),
     renderRuntime(api.runtime),
     renderMonitoringSection(api, now),
     renderNotesSection(api),

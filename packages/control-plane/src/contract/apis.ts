@@ -1,4 +1,5 @@
 /** The APIs of an environment: list, get (with its engine's runtime section), logs, events, rollback, baseline, delete. */
+import type { ApiKeyList } from "./keys.js";
 import type { ControlPlaneEvent, ControlPlaneEventKind, EventLevel } from "./events.js";
 import type { ApiMonitoring } from "./monitoring.js";
 
@@ -96,6 +97,8 @@ export interface ApiDetail extends ApiSummary {
    * the engine measures it that way (ECS: CloudWatch); a local API's live numbers are `metrics`.
    */
   traffic?: ApiTraffic;
+  /** Present when the API requires keys (`networking.auth: api_key`): its keys and their counts. */
+  apiKeys?: ApiKeyList;
 }
 
 /** What `get <api> --watch` draws for an API whose load balancer keeps its numbers (ECS). */

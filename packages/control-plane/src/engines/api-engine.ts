@@ -10,6 +10,10 @@
  * cortexlabs/cortex:pkg/operator/resources/errors.go).
  */
 import type {
+  ApiKeyCreated,
+  ApiKeyList,
+  ApiKeyRevoked,
+  CreateApiKeyRequest,
   ApiDetail,
   ApiListResponse,
   ApiVersion,
@@ -79,6 +83,11 @@ export interface ApiEngine {
   versions(name: string): Promise<ApiVersion[]>;
   /** Pins the current version's last hour of predictions as the API's drift baseline. */
   pinBaseline(name: string): Promise<BaselineResponse>;
+  /** Makes an API key (`networking.auth: api_key`); the answer carries the key, once. */
+  createKey(name: string, request: CreateApiKeyRequest): Promise<ApiKeyCreated>;
+  listKeys(name: string): Promise<ApiKeyList>;
+  /** Revokes a key: every front refuses it within 30 s (at once on this machine). */
+  revokeKey(name: string, id: string): Promise<ApiKeyRevoked>;
 }
 
 /** The code of every "this engine cannot do that verb (yet)" answer. */

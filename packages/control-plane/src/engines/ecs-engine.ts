@@ -7,6 +7,10 @@
  * `engineNotSupported`.
  */
 import type {
+  ApiKeyCreated,
+  ApiKeyList,
+  ApiKeyRevoked,
+  CreateApiKeyRequest,
   ApiDetail,
   ApiListResponse,
   ApiVersion,
@@ -17,8 +21,11 @@ import type {
 } from "../contract/index.js";
 import type { BundleStore } from "../bundles/bundle-store.js";
 import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
+import { createAwsApiKey, listAwsApiKeys, revokeAwsApiKey } from "../providers/aws/api-keys.js";
+import type { EcsApiDeps } from "../providers/aws/api-names.js";
 import {
   awsLogSource,
+  connectAwsEnvironment,
   deleteAwsApi,
   deployToAws,
   deployedAwsApis,
@@ -111,6 +118,23 @@ export class EcsEngine implements ApiEngine {
 
   pinBaseline(name: string): Promise<BaselineResponse> {
     return pinAwsApiBaseline(this.#aws(), this.#record, name);
+  }
+
+  async createKey(name: string, request: CreateApiKeyRequest): Promise<ApiKeyCreated> {
+    return createAwsApiKey(await this.#cluster(), name, request, new Date());
+  }
+
+  async listKeys(name: string): Promise<ApiKeyList> {
+    return listAwsApiKeys(await this.#cluster(), name);
+  }
+
+  async revokeKey(name: string, id: string): Promise<ApiKeyRevoked> {
+    return revokeAwsApiKey(await this.#cluster(), name, id);
+  }
+
+  /** The environment's cluster (its bucket, its services), for the verbs written against it. */
+  #cluster(): Promise<EcsApiDeps> {
+    return connectAwsEnvironment(this.#aws(), this.#record);
   }
 
   #aws(signal?: AbortSignal, onProgress?: (message: string) => void): AwsApisDeps {

@@ -6,6 +6,10 @@
  */
 import {
   LOCAL_ENVIRONMENT,
+  type ApiKeyCreated,
+  type ApiKeyList,
+  type ApiKeyRevoked,
+  type CreateApiKeyRequest,
   type ApiAutoscaling,
   type ApiDetail,
   type ApiListResponse,
@@ -25,6 +29,7 @@ import { summarizeApi } from "../reconcile/status.js";
 import { deployApis } from "../services/deploy.js";
 import { describeApi, requireApi } from "../services/describe-api.js";
 import { rollbackApi } from "../services/rollback.js";
+import { apiKeyNotFound, keyInfo, makeApiKey, notRequiredWarning } from "../services/api-keys.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { StateStore } from "../state/store.js";
 import type {
@@ -69,6 +74,10 @@ export class LocalEngine implements ApiEngine {
 
   async deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
     const deps = this.#deps;
+    // A gateway serving other machines takes only APIs that require keys (issue 29).
+    deps.provider.apiKeys?.checkExposure(
+      plan.apis.map((api) => ({ name: api.spec.name, auth: api.spec.networking.auth })),
+    );
     return deployApis(
       {
         store: deps.store,
@@ -107,7 +116,10 @@ export class LocalEngine implements ApiEngine {
   }
 
   async describe(name: string, options: DescribeOptions): Promise<ApiDetail> {
-    return describeApi(this.#deps, name, options);
+    const detail = describeApi(this.#deps, name, options);
+    const api = this.#deps.store.getApi(name);
+    if (api === undefined || !requiresKeys(api)) return detail;
+    return { ...detail, apiKeys: await this.listKeys(api.name) };
   }
 
   async logs(name: string): Promise<ApiLogStream> {
@@ -183,4 +195,57 @@ export class LocalEngine implements ApiEngine {
       predictions: tally.count,
     };
   }
+
+  async createKey(name: string, request: CreateApiKeyRequest): Promise<ApiKeyCreated> {
+    const { store, provider } = this.#deps;
+    const api = requireApi(this.#deps, name);
+    const { key, record } = makeApiKey(request, new Date());
+    store.addApiKey(api.name, record);
+    // The gateway re-reads now: the key works at once, not after the next 30 s read.
+    await provider.apiKeys?.changed(api.name);
+    return {
+      message: `created key ${record.id} for ${api.name}; it is shown only now, keep it somewhere safe`,
+      key,
+      info: keyInfo(record),
+      ...(requiresKeys(api) ? {} : { warning: notRequiredWarning(api.name) }),
+    };
+  }
+
+  async listKeys(name: string): Promise<ApiKeyList> {
+    const { store, provider } = this.#deps;
+    const api = requireApi(this.#deps, name);
+    const usage = provider.apiKeys?.usage(api.name);
+    const seen = new Map(usage?.keys.map((k) => [k.id, k]));
+    return {
+      api: api.name,
+      required: requiresKeys(api),
+      keys: store.listApiKeys(api.name).map((row) => {
+        const used = seen.get(row.id);
+        const lastUsedAt =
+          used?.lastUsedAt === null || used?.lastUsedAt === undefined
+            ? row.lastUsedAt
+            : new Date(used.lastUsedAt).toISOString();
+        return {
+          ...keyInfo(row, lastUsedAt),
+          ...(used === undefined ? {} : { requests: used.requests, refused: used.refused }),
+        };
+      }),
+      ...(usage === undefined ? {} : { unauthorized: usage.unauthorized }),
+    };
+  }
+
+  async revokeKey(name: string, id: string): Promise<ApiKeyRevoked> {
+    const { store, provider } = this.#deps;
+    const api = requireApi(this.#deps, name);
+    if (!store.deleteApiKey(api.name, id)) throw apiKeyNotFound(api.name, id);
+    await provider.apiKeys?.changed(api.name);
+    return { message: `revoked key ${id} of ${api.name}; requests with it now get 401`, id };
+  }
+}
+
+/** Whether the API's current version requires keys (older stored specs have no `auth`). */
+function requiresKeys(api: {
+  currentVersion: { spec: { networking: { auth?: string } } };
+}): boolean {
+  return api.currentVersion.spec.networking.auth === "api_key";
 }

@@ -27,6 +27,7 @@
  */
 import type { ApiSpec } from "@axon/config";
 import type { ApiEnvironment, EngineInfo } from "../contract/index.js";
+import type { GatewayKeyUsage } from "./local/gateway.js";
 import type { MetricsSource } from "../metrics/api-metrics.js";
 import type { PredictionSource } from "../monitoring/monitoring-loop.js";
 import type { Artifact } from "../state/store.js";
@@ -143,6 +144,21 @@ export interface Provider {
   readonly metrics: MetricsSource | undefined;
   /** Prediction monitoring's tallies, when the engine records them. */
   readonly predictions: PredictionSource | undefined;
+  /** API keys at the engine's fronts (`networking.auth: api_key`), when it serves them here. */
+  readonly apiKeys?: ApiKeyPort;
   /** Stops serving; the local provider stops its replicas (a managed engine keeps running). */
   shutdown(): Promise<void>;
+}
+
+/** What the local engine tells the fronts about API keys, and reads back from them. */
+export interface ApiKeyPort {
+  /**
+   * Throws (`gateway.exposed_without_auth`) when the gateway listens beyond loopback and one of
+   * `apis` would be served without keys.
+   */
+  checkExposure(apis: ReadonlyArray<{ name: string; auth: string | undefined }>): void;
+  /** A key of the API was made or revoked: the fronts re-read the key set now. */
+  changed(apiName: string): Promise<void>;
+  /** Per-key counters at the fronts; undefined when the API does not require keys. */
+  usage(apiName: string): GatewayKeyUsage | undefined;
 }

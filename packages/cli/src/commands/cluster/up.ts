@@ -15,6 +15,8 @@ import { printJson } from "../../output.js";
 
 interface UpFlags extends OutputOptions {
   gatewayPort?: number;
+  listen?: string;
+  insecureNoAuth?: boolean;
   python?: string;
   service?: boolean;
   provider: "local" | "aws";
@@ -32,6 +34,14 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
       "--gateway-port <port>",
       "port the apis are served on (default 8888, or AXON_GATEWAY_PORT)",
       parsePort,
+    )
+    .option(
+      "--listen <address:port>",
+      "serve the apis to other machines at ADDRESS:PORT (e.g. 0.0.0.0:8888); refused while an api requires no keys (networking.auth: api_key)",
+    )
+    .option(
+      "--insecure-no-auth",
+      "with --listen, serve apis that require no keys to anyone who can reach the address",
     )
     .option(
       "--python <path>",
@@ -62,11 +72,26 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
       }
       const home = resolveHome(ctx, command);
       const gatewayPort = flags.gatewayPort ?? gatewayPortFromEnv(ctx.env);
+      if (flags.insecureNoAuth === true && flags.listen === undefined) {
+        throw new UserError("--insecure-no-auth only applies with --listen", {
+          hint: "leave it out: without --listen the gateway listens on 127.0.0.1 only",
+        });
+      }
+      const exposure = {
+        ...(flags.listen === undefined ? {} : { listen: flags.listen }),
+        ...(flags.insecureNoAuth === true ? { insecureNoAuth: true } : {}),
+      };
+      if (flags.insecureNoAuth === true) {
+        ctx.stderr.write(
+          `WARNING: --insecure-no-auth: every api on this gateway without networking.auth: api_key can be called by anyone who can reach ${flags.listen ?? ""} — they run your models on your machine. See docs/security.md.\n`,
+        );
+      }
       if (flags.service === true) {
         const { installSystemdService } = await import("../../services/systemd-unit.js");
         const python = flags.python ?? ctx.env["AXON_PYTHON"];
         const installed = await installSystemdService(ctx, {
           home,
+          ...exposure,
           ...(gatewayPort === undefined ? {} : { gatewayPort }),
           ...(python === undefined || python === "" ? {} : { python }),
         });
@@ -82,7 +107,11 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
       if (connection !== undefined) {
         ctx.stderr.write(`the local cluster is already running at ${connection.record.apiUrl}\n`);
         const running = connection.record.gatewayUrl;
-        if (gatewayPort !== undefined && new URL(running).port !== String(gatewayPort)) {
+        if (flags.listen !== undefined) {
+          ctx.stderr.write(
+            `warning: its gateway listens at ${running}; run \`axon cluster down\` first to serve it at ${flags.listen}\n`,
+          );
+        } else if (gatewayPort !== undefined && new URL(running).port !== String(gatewayPort)) {
           ctx.stderr.write(
             `warning: its gateway listens at ${running}, not on port ${gatewayPort}; run \`axon cluster down\` first to change it\n`,
           );
@@ -92,6 +121,7 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
         connection = await startWithProgress(ctx, {
           json: flags.output === "json",
           home,
+          ...exposure,
           ...(gatewayPort === undefined ? {} : { gatewayPort }),
           ...(flags.python === undefined ? {} : { python: flags.python }),
         });

@@ -7,11 +7,14 @@
  * machine lives in this folder; the rest of the control plane sees the `Provider` interface.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { ApiSpec } from "@axon/config";
 import type { ApiEnvironment, EngineInfo } from "../../contract/index.js";
 import type { EventSink } from "../../events/event-sink.js";
+import { formatLogTime } from "../../events/log-line.js";
+import type { StateStore } from "../../state/store.js";
 import type { PredictionSource } from "../../monitoring/monitoring-loop.js";
 import {
   addToTotals,
@@ -55,7 +58,14 @@ import {
   type DeviceProbe,
 } from "./compute-limits.js";
 import { shortPythonVersion, EnvironmentManager } from "./environments/index.js";
-import { Gateway, type GatewayBackend, type RoutableReplica } from "./gateway.js";
+import { isLoopbackHost, requireKeysBeyondLoopback } from "./gateway-exposure.js";
+import {
+  Gateway,
+  type GatewayBackend,
+  type GatewayKeySource,
+  type GatewayKeyUsage,
+  type RoutableReplica,
+} from "./gateway.js";
 import {
   resolveBaseInterpreter,
   type LocalPython,
@@ -90,6 +100,19 @@ export interface LocalProviderOptions {
    */
   drainGraceMs?: number;
   now?: () => number;
+  /**
+   * Where the keys of APIs with `networking.auth: api_key` live (the state database). Absent: such
+   * APIs refuse every request.
+   */
+  apiKeys?: Pick<StateStore, "listApiKeys" | "touchApiKeys">;
+  /** How often the gateway re-reads an API's keys (default 30 s, KEY_REFRESH_MS). */
+  keyRefreshMs?: number;
+  /**
+   * Where the gateway listens (default 127.0.0.1). Beyond loopback every API must require keys
+   * unless `insecureNoAuth` (gateway-exposure.ts).
+   */
+  gatewayHost?: string;
+  insecureNoAuth?: boolean;
   /** Which accelerators this machine has (default: /dev/nvidia*, /dev/neuron*). */
   devices?: DeviceProbe;
   /** Whether predictors can be sandboxed here (default: probe bubblewrap at start). */
@@ -225,6 +248,61 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     return this;
   }
 
+  readonly apiKeys = {
+    checkExposure: (apis: ReadonlyArray<{ name: string; auth: string | undefined }>): void =>
+      requireKeysBeyondLoopback(
+        {
+          host: this.#options.gatewayHost ?? "127.0.0.1",
+          insecureNoAuth: this.#options.insecureNoAuth === true,
+        },
+        apis,
+      ),
+    changed: (apiName: string): Promise<void> => this.gateway.reloadKeys(apiName),
+    usage: (apiName: string): GatewayKeyUsage | undefined => this.gateway.keyUsage(apiName),
+  };
+
+  /**
+   * The gateway's source of an API's keys: the state database, read at each refresh, which also
+   * writes back when each key was last used (so `keys list` shows it across restarts).
+   */
+  #keySourceFor(apiName: string): GatewayKeySource {
+    const store = this.#options.apiKeys;
+    return {
+      load: async () => {
+        if (store === undefined) return [];
+        const used = this.gateway.keyUsage(apiName)?.keys ?? [];
+        store.touchApiKeys(
+          apiName,
+          used.flatMap((k) =>
+            k.lastUsedAt === null
+              ? []
+              : [{ id: k.id, lastUsedAt: new Date(k.lastUsedAt).toISOString() }],
+          ),
+        );
+        return store.listApiKeys(apiName);
+      },
+      log: (line) => {
+        try {
+          appendFileSync(
+            this.logs.fileFor(apiName),
+            `${formatLogTime(new Date())} axon   [${apiName}] ${line}\n`,
+          );
+        } catch {
+          // the log file is gone; serving matters more than logging
+        }
+      },
+      ...(this.#options.keyRefreshMs === undefined
+        ? {}
+        : { intervalMs: this.#options.keyRefreshMs }),
+      onError: (error) =>
+        this.#options.events.emit({
+          kind: "reconcile.failed",
+          api: apiName,
+          message: `reading the API keys failed (the last ones read stay in force): ${error instanceof Error ? error.message : String(error)}`,
+        }),
+    };
+  }
+
   drainPredictions(apiName: string): Array<{ versionId: string; tally: PredictionTally }> {
     const result: Array<{ versionId: string; tally: PredictionTally }> = [];
     for (const entry of [...this.#replicas.values(), ...this.#failing]) {
@@ -254,8 +332,12 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     signal.throwIfAborted();
     this.#memoryWatch = setInterval(() => this.#enforceMemory(), MEMORY_CHECK_INTERVAL_MS);
     this.#memoryWatch.unref();
-    const port = await this.gateway.listen(this.#options.gatewayPort, "127.0.0.1");
-    this.#gatewayUrl = `http://localhost:${port}`;
+    const host = this.#options.gatewayHost ?? "127.0.0.1";
+    const port = await this.gateway.listen(this.#options.gatewayPort, host);
+    // Beyond loopback the URL others use; any-address binds are shown as this machine's name.
+    this.#gatewayUrl = isLoopbackHost(host)
+      ? `http://localhost:${port}`
+      : `http://${host === "0.0.0.0" || host === "::" ? os.hostname() : host.includes(":") ? `[${host}]` : host}:${port}`;
   }
 
   engineInfo(): EngineInfo {
@@ -350,6 +432,10 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     const { name, version } = desired;
     const { spec } = version;
     this.gateway.setRoute(name, spec.networking.endpoint);
+    await this.gateway.setKeySource(
+      name,
+      spec.networking.auth === "api_key" ? this.#keySourceFor(name) : undefined,
+    );
     const key = runtimeKey(desired);
     this.#adoptSameRuntime(name, version.id, key);
     const failure = this.#failures.get(name);
