@@ -10,6 +10,7 @@ import type {
   ApiVersion,
   BaselineResponse,
   DeleteResponse,
+  DeployPreviewResponse,
   DeployResponse,
   RollbackResponse,
 } from "../contract/index.js";
@@ -34,6 +35,7 @@ import {
   type DescribeOptions,
 } from "./api-engine.js";
 import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
+import { previewEcsDeploy } from "./ecs-plan.js";
 
 /** A plain request (list, get, logs) gets this long. */
 const PLAIN_REQUEST_MS = 60_000;
@@ -62,6 +64,11 @@ export class EcsEngine implements ApiEngine {
 
   deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
     return deployToAws(this.#aws(run.signal, run.onProgress), this.#record, plan);
+  }
+
+  async preview(plan: DeployPlan): Promise<DeployPreviewResponse> {
+    // The plan read the services and their task definitions' specs (`deployed()`).
+    return previewEcsDeploy(this.environment, plan);
   }
 
   list(): Promise<ApiListResponse> {

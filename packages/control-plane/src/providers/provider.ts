@@ -115,6 +115,14 @@ export interface SpecCheck {
   notes: string[];
 }
 
+/** `Provider.previewArtifact`: the artifact a deploy would record, and what making it costs. */
+export interface ArtifactPreview {
+  artifact: Artifact;
+  /** `build`: not built yet; `reuse`: one of this content exists; `none`: the base interpreter. */
+  environment: "build" | "reuse" | "none";
+  environmentKey?: string;
+}
+
 export interface Provider {
   /** `local`, `aws`, …: shown in `axon cluster info`. */
   readonly kind: string;
@@ -127,6 +135,16 @@ export interface Provider {
   /** What this engine can and cannot do with a spec (GPUs present, limits it enforces). */
   checkSpec(spec: ApiSpec): SpecCheck;
   prepare(request: PrepareRequest): Promise<Artifact>;
+  /**
+   * What `prepare` would return for `projectDir`, and whether it would build, without building
+   * (`deploy --plan`, issue 30). Optional: an engine without it previews no environment.
+   */
+  previewArtifact?(projectDir: string): ArtifactPreview;
+  /**
+   * Whether a version of `next` would keep `current`'s running replicas (only what the replicas do
+   * not read changed) rather than replace them. Optional: without it every change restarts.
+   */
+  keepsReplicas?(current: DesiredApi, next: DesiredApi): boolean;
   /** The Python environment an artifact stands for, as `axon get <api>` shows it. */
   describeArtifact(artifact: Artifact): ApiEnvironment;
   /** Artifacts still referenced by a version; the provider may remove the others it made. */

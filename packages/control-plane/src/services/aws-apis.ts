@@ -199,6 +199,7 @@ export async function deployedAwsApis(
       version: `revision ${state.revision}`,
       // ECS rolls the service's newest deployment out; until it completes, it is "updating".
       rollingOut: state.status === "updating",
+      ...(spec === undefined ? {} : { spec }),
     };
   });
 }

@@ -30,6 +30,7 @@ import { replicaOptionsFromSpec } from "../../replica/spec-options.js";
 import type {
   ApplyResult,
   Artifact,
+  ArtifactPreview,
   DesiredApi,
   ObservedApi,
   ObservedReplica,
@@ -308,6 +309,18 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     // With the interpreter the replicas will run: a syntax error is the user's line, not a crash.
     await assertProjectCompiles(request.projectDir, runtime.python);
     return { envKey: runtime.envKey } satisfies LocalArtifact;
+  }
+
+  previewArtifact(projectDir: string): ArtifactPreview {
+    const { envKey, exists } = this.#environments.preview(projectDir);
+    const artifact = { envKey } satisfies LocalArtifact;
+    if (envKey === null) return { artifact, environment: "none" };
+    return { artifact, environment: exists ? "reuse" : "build", environmentKey: envKey };
+  }
+
+  /** The same runtime key as `apply` adopts replicas by: the preview cannot disagree with it. */
+  keepsReplicas(current: DesiredApi, next: DesiredApi): boolean {
+    return runtimeKey(current) === runtimeKey(next);
   }
 
   describeArtifact(artifact: Artifact): ApiEnvironment {
