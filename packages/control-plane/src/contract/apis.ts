@@ -37,6 +37,8 @@ export interface ApiSummary {
   endpoint: string;
   /** Request metrics since the control plane started; absent when the provider has none. */
   metrics?: ApiMetrics;
+  /** Dollars per hour now (ECS: Fargate tasks + load balancer share); absent when not priced. */
+  costPerHour?: Money;
 }
 
 export interface ApiEvent {
@@ -88,6 +90,8 @@ export interface ApiDetail extends ApiSummary {
   notes?: string[];
   /** Present when the API's config has `monitoring` (or Cortex 0.14's `tracker`). */
   monitoring?: ApiMonitoring;
+  /** What the API costs (issue 30): dollars on ECS; absent where the engine cannot say. */
+  cost?: AwsApiCost;
 }
 
 /** `ApiDetail.runtime`: which engine runs the API, and what it runs it with. */
@@ -110,6 +114,28 @@ export interface EcsRuntime {
   taskDefinitionRevision: number;
   /** The capacity providers tasks are placed on (the cluster's default strategy). */
   capacityProviders: string[];
+}
+
+/** A sum of money with its unit, as `-o json` carries every cost figure. */
+export interface Money {
+  usd: number;
+  unit: "USD/hour" | "USD/1k";
+}
+
+/** What an API costs on ECS (issue 30): `get <api> --env`, from the dated price table. */
+export interface AwsApiCost {
+  engine: "ecs";
+  /** Fargate (Spot share priced as Spot) plus the API's share of the load balancer. */
+  perHour: Money;
+  breakdown: { fargateOnDemand: Money; fargateSpot: Money; loadBalancerShare: Money };
+  /** Running tasks by capacity provider (from the strategy), and each task's size. */
+  tasks: { onDemand: number; spot: number; vcpu: number; memoryGb: number };
+  /** Requests the load balancer counted in the last hour (absent: not read). */
+  requestsLastHour?: number;
+  /** `perHour` × 1000 / `requestsLastHour`; absent without traffic in the hour. */
+  perThousandPredictions?: Money;
+  /** What the figures rest on: the price table's region and date, and the assumptions. */
+  prices: { region: string; asOf: string; note: string; spot: string; loadBalancer: string };
 }
 
 /** The Python environment a local API's replicas run in. */
