@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, onTestFinished, test } from "vitest";
-import type { ApiDetail, ApiListResponse } from "@axon/control-plane/api";
+import type { ApiDetail, ApiListResponse, DeployPreviewResponse } from "@axon/control-plane/api";
 import {
   motoAvailable,
   startMoto,
@@ -83,6 +83,32 @@ describe.skipIf(!motoAvailable())("cost per API on ECS (moto; skipped without it
     expect(human.stdout).toMatch(/cost: \$[0-9.]+\/hour \(us-east-1 prices, 2026\)/);
     expect(human.stdout).toMatch(/load balancer +\$0\.0305 +this API's share/);
     expect(human.stdout).toContain("us-east-1 on-demand list prices, 2026");
+
+    // When a bigger task size is planned (with --force: on moto no task ever runs, so the service
+    // stays "updating" and the plan, like the deploy, refuses a change without it)
+    writeFileSync(
+      path.join(project, "axon.yaml"),
+      `- name: ${API}\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n  compute:\n    cpu: 2\n    mem: 4G\n  autoscaling:\n    init_replicas: 2\n    min_replicas: 2\n`,
+    );
+    const planned = await cluster.axon(
+      ["deploy", project, "--env", "demo", "--plan", "--force", "-o", "json"],
+      aws,
+    );
+
+    // Then the plan exits 3 and says the cost per hour before and after, with the price basis
+    expect(planned.code, planned.stderr).toBe(3);
+    const [preview] = (JSON.parse(planned.stdout) as DeployPreviewResponse).apis;
+    expect(preview?.changedFields.map((f) => f.field)).toEqual(["compute.cpu", "compute.mem"]);
+    expect(preview?.costPerHour?.before).toEqual(cost?.perHour);
+    // After: 2 tasks (min_replicas) of 2 vCPU / 4 GB plus the whole load balancer floor. Moto's
+    // DescribeClusters returns no defaultCapacityProviderStrategy (`get` shows no providers), so
+    // both are priced on demand here; the Spot split is api-costs.test.ts's
+    const taskHour = 2 * 0.04048 + 4 * 0.004445;
+    expect(preview?.costPerHour?.after).toEqual({
+      usd: expect.closeTo(2 * taskHour + 0.0305, 6),
+      unit: "USD/hour",
+    });
+    expect(preview?.costPerHour?.prices).toContain("us-east-1 on-demand list prices, 2026");
     await cluster.axon(["cluster", "down", "--env", "demo", "--yes"], aws);
   }, 300_000);
 });

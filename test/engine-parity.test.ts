@@ -58,9 +58,10 @@ const DECISIONS: Record<string, ApiVerb | NotAnApiVerb> = {
     ecs: "same-shape",
     shape: (json) => ({
       top: Object.keys(json).sort(),
-      // The Python environment is the local engine's (each ECS task prepares its own).
+      // The Python environment is the local engine's (each ECS task prepares its own); dollars
+      // are ECS's.
       api: Object.keys((json["apis"] as object[])[0] ?? {})
-        .filter((key) => key !== "environment" && key !== "environmentKey")
+        .filter((key) => !["environment", "environmentKey", "costPerHour"].includes(key))
         .sort(),
     }),
   },

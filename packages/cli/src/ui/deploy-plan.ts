@@ -53,9 +53,18 @@ function renderApiPreview(api: ApiPreview, paint: Painter): string {
     rows.push(["environment", `${words}${key}`]);
   }
   if (api.rollout !== undefined) rows.push(["rollout", api.rollout.description]);
+  if (api.costPerHour !== undefined) {
+    const { before, after, prices } = api.costPerHour;
+    const was = before === undefined ? "" : `${usd(before.usd)} → `;
+    rows.push(["cost", `${was}${usd(after.usd)} per hour (${prices})`]);
+  }
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `    ${label.padEnd(width)}   ${value}`);
   return [head, ...lines].join("\n");
+}
+
+function usd(amount: number): string {
+  return amount >= 1 ? `$${amount.toFixed(2)}` : `$${Number(amount.toPrecision(4))}`;
 }
 
 function show(value: unknown): string {

@@ -1,5 +1,6 @@
 /** `POST /v1/deploy`: the request, its NDJSON progress stream, and the result per API. */
 import type { Diagnostic } from "@axon/config";
+import type { Money } from "./apis.js";
 import type { ErrorBody } from "./errors.js";
 
 export interface DeployRequest {
@@ -96,6 +97,11 @@ export interface ApiPreview {
   environmentKey?: string;
   /** The rollout the deploy would run; absent when replicas do not restart or start. */
   rollout?: RolloutPreview;
+  /**
+   * ECS: dollars per hour now and after the deploy, at the tasks running now (within the new
+   * autoscaling limits), from the same price table as `get` (`AwsApiCost.prices`).
+   */
+  costPerHour?: { before?: Money; after: Money; prices: string };
 }
 
 export interface FieldChange {

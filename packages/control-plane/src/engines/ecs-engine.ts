@@ -16,8 +16,10 @@ import type {
 } from "../contract/index.js";
 import type { BundleStore } from "../bundles/bundle-store.js";
 import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
+import { plannedCosts } from "../services/aws-api-costs.js";
 import {
   awsLogSource,
+  connectAwsEnvironment,
   deleteAwsApi,
   deployToAws,
   deployedAwsApis,
@@ -35,7 +37,7 @@ import {
   type DescribeOptions,
 } from "./api-engine.js";
 import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
-import { previewEcsDeploy } from "./ecs-plan.js";
+import { previewEcsDeploy, withPlannedCosts } from "./ecs-plan.js";
 
 /** A plain request (list, get, logs) gets this long. */
 const PLAIN_REQUEST_MS = 60_000;
@@ -68,7 +70,14 @@ export class EcsEngine implements ApiEngine {
 
   async preview(plan: DeployPlan): Promise<DeployPreviewResponse> {
     // The plan read the services and their task definitions' specs (`deployed()`).
-    return previewEcsDeploy(this.environment, plan);
+    const preview = previewEcsDeploy(this.environment, plan);
+    const ecs = await connectAwsEnvironment(this.#aws(), this.#record);
+    const costs = await plannedCosts(
+      ecs,
+      this.#record.region,
+      plan.apis.map((api) => ({ spec: api.spec, deployedSpec: api.deployed?.spec })),
+    );
+    return withPlannedCosts(preview, costs);
   }
 
   list(): Promise<ApiListResponse> {

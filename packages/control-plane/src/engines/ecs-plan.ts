@@ -9,7 +9,12 @@
  * Reads only: nothing is registered or updated.
  */
 import type { ApiSpec } from "@axon/config";
-import type { ApiPreview, DeployPreviewResponse, RolloutPreview } from "../contract/index.js";
+import type {
+  ApiPreview,
+  DeployPreviewResponse,
+  Money,
+  RolloutPreview,
+} from "../contract/index.js";
 import { describeRolling, rollingSteps } from "../providers/aws/api-rollout.js";
 import type { DeployPlan } from "../services/deploy-plan.js";
 import { changedFields, previewResponse } from "./deploy-preview.js";
@@ -75,4 +80,24 @@ function ecsRollout(spec: ApiSpec, replicas: number): RolloutPreview {
   }
   const { surge, unavailable } = rollingSteps(spec, replicas);
   return { strategy: "rolling", replicas, surge, unavailable, description: describeRolling(spec) };
+}
+
+/** The preview with each API's $/hour before → after (`plannedCosts`, services/aws-api-costs.ts). */
+export function withPlannedCosts(
+  preview: DeployPreviewResponse,
+  costs: ReadonlyArray<{ api: string; before?: Money; after: Money; prices: string }>,
+): DeployPreviewResponse {
+  const byApi = new Map(costs.map((cost) => [cost.api, cost]));
+  return {
+    ...preview,
+    apis: preview.apis.map((api) => {
+      const cost = byApi.get(api.api);
+      if (cost === undefined) return api;
+      const { before, after, prices } = cost;
+      return {
+        ...api,
+        costPerHour: { ...(before === undefined ? {} : { before }), after, prices },
+      };
+    }),
+  };
 }

@@ -5,7 +5,7 @@
  * hour's request count from the load balancer (`readAwsApiMetrics`, CloudWatch RequestCount).
  */
 import type { ApiSpec } from "@axon/config";
-import type { AwsApiCost, ReplicaCounts } from "../contract/index.js";
+import type { AwsApiCost, Money, ReplicaCounts } from "../contract/index.js";
 import type { EcsApiDeps } from "../providers/aws/api-names.js";
 import type { StrategyItem } from "../providers/aws/api-costs.js";
 
@@ -70,5 +70,58 @@ export async function awsApiCost(
     apisOnLoadBalancer: context.apisOnLoadBalancer,
     region: context.region,
     ...(requestsLastHour === undefined ? {} : { requestsLastHour }),
+  });
+}
+
+/** One API's $/hour before and after a deploy, for `deploy --plan` on ECS. */
+export interface PlannedCost {
+  api: string;
+  before?: Money;
+  after: Money;
+  prices: string;
+}
+
+/**
+ * $/hour of each API of a deploy plan now and after it: the same Fargate size × tasks + load
+ * balancer share as `get`, at the tasks running now (a new API: `init_replicas`), kept within the
+ * new spec's autoscaling limits.
+ */
+export async function plannedCosts(
+  ecs: EcsApiDeps,
+  region: string,
+  apis: ReadonlyArray<{ spec: ApiSpec; deployedSpec: ApiSpec | undefined }>,
+): Promise<PlannedCost[]> {
+  const { fargateSize } = await import("../providers/aws/api-task-definition.js");
+  const { estimateApiCost } = await import("../providers/aws/api-costs.js");
+  const { describeAwsApis, listAwsApiNames } = await import("../providers/aws/api-status.js");
+  const names = await listAwsApiNames(ecs);
+  const states = names.length === 0 ? [] : await describeAwsApis(ecs, names);
+  const running = new Map(states.map((s) => [s.name, s.replicas.upToDate + s.replicas.stale]));
+  const strategy = await clusterStrategy(ecs);
+  const after = new Set([...names, ...apis.map((api) => api.spec.name)]).size;
+  const hourly = (spec: ApiSpec, tasks: number, apisOnLoadBalancer: number): AwsApiCost => {
+    const size = fargateSize(spec);
+    return estimateApiCost({
+      vcpu: size.cpu / 1024,
+      memoryGb: size.memory / 1024,
+      running: tasks,
+      strategy,
+      apisOnLoadBalancer,
+      region,
+    });
+  };
+  return apis.map(({ spec, deployedSpec }) => {
+    const now = running.get(spec.name);
+    const { min_replicas: min, max_replicas: max, init_replicas: init } = spec.autoscaling;
+    const tasksAfter = now === undefined ? init : Math.min(max, Math.max(min, now));
+    const next = hourly(spec, tasksAfter, after);
+    return {
+      api: spec.name,
+      ...(deployedSpec === undefined || now === undefined
+        ? {}
+        : { before: hourly(deployedSpec, now, Math.max(1, names.length)).perHour }),
+      after: next.perHour,
+      prices: `at ${tasksAfter} task(s); ${next.prices.note}; ${next.prices.spot}`,
+    };
   });
 }
