@@ -2,8 +2,14 @@
  * Text for `axon get`: the Cortex-style list table and the single-API detail view. Pure: data and
  * the current time in, text out.
  */
-import type { ApiDetail, ApiListResponse, ApiSummary, LocalRuntime } from "@axon/control-plane/api";
-import { formatAge, indent, renderTable } from "../output.js";
+import type {
+  ApiDetail,
+  ApiListResponse,
+  ApiSummary,
+  LocalApiCost,
+  LocalRuntime,
+} from "@axon/control-plane/api";
+import { formatAge, formatBytes, indent, renderTable } from "../output.js";
 import {
   renderAutoscalingSection,
   renderMonitoringSection,
@@ -224,6 +230,7 @@ function statusColumns(apis: readonly ApiSummary[]): StatusColumn[] {
 export function renderCostSection(api: ApiDetail): string | undefined {
   const cost = api.cost;
   if (cost === undefined) return undefined;
+  if (cost.engine === "local") return renderLocalCost(cost);
   const { breakdown, tasks } = cost;
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
   const rows = [
@@ -248,6 +255,18 @@ export function renderCostSection(api: ApiDetail): string | undefined {
   }
   lines.push(`  ${cost.prices.note}`, `  ${cost.prices.spot}`, `  ${cost.prices.loadBalancer}`);
   return lines.join("\n");
+}
+
+/** Locally: CPU per 1,000 predictions and the peak memory a replica needs (to size `compute`). */
+function renderLocalCost(cost: LocalApiCost): string {
+  const perThousand =
+    cost.cpuPerThousandPredictions === undefined
+      ? "no prediction yet"
+      : `${cost.cpuPerThousandPredictions.seconds} CPU-seconds per 1,000 predictions`;
+  return [
+    `usage: ${perThousand}; peak memory ${formatBytes(cost.peakMemoryPerReplica.bytes)} per replica`,
+    `  ${cost.cpu.seconds} CPU-seconds for ${cost.predictions} predictions by ${cost.replicas} replica${cost.replicas === 1 ? "" : "s"}; ${cost.note}`,
+  ].join("\n");
 }
 
 /** Dollars with 4 significant digits below a dollar (`$0.01234`), cents above (`$1.23`). */

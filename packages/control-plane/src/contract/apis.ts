@@ -90,8 +90,8 @@ export interface ApiDetail extends ApiSummary {
   notes?: string[];
   /** Present when the API's config has `monitoring` (or Cortex 0.14's `tracker`). */
   monitoring?: ApiMonitoring;
-  /** What the API costs (issue 30): dollars on ECS; absent where the engine cannot say. */
-  cost?: AwsApiCost;
+  /** What the API costs (issue 30): dollars on ECS, CPU and memory locally. */
+  cost?: AwsApiCost | LocalApiCost;
 }
 
 /** `ApiDetail.runtime`: which engine runs the API, and what it runs it with. */
@@ -136,6 +136,24 @@ export interface AwsApiCost {
   perThousandPredictions?: Money;
   /** What the figures rest on: the price table's region and date, and the assumptions. */
   prices: { region: string; asOf: string; note: string; spot: string; loadBalancer: string };
+}
+
+/**
+ * What an API uses on this machine (issue 30), from its running replicas' processes (/proc), to
+ * size `compute` before moving to AWS: CPU per 1,000 predictions and each replica's peak memory.
+ */
+export interface LocalApiCost {
+  engine: "local";
+  /** Running replicas measured, and the predictions (requests) they answered since they started. */
+  replicas: number;
+  predictions: number;
+  /** CPU time of their worker processes since they started (model loading included). */
+  cpu: { seconds: number; unit: "CPU-seconds" };
+  /** `cpu` × 1000 / `predictions`; absent before the first prediction. */
+  cpuPerThousandPredictions?: { seconds: number; unit: "CPU-seconds/1k" };
+  /** The largest replica's peak resident memory (its workers' peaks summed): what compute.mem must hold. */
+  peakMemoryPerReplica: { bytes: number; unit: "bytes" };
+  note: string;
 }
 
 /** The Python environment a local API's replicas run in. */

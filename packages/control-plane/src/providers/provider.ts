@@ -123,6 +123,16 @@ export interface ArtifactPreview {
   environmentKey?: string;
 }
 
+/** `Provider.resourceUsage`: an API's running replicas, summed since each started. */
+export interface ReplicaUsage {
+  replicas: number;
+  /** Requests the replicas answered (every status). */
+  predictions: number;
+  cpuSeconds: number;
+  /** The largest replica's peak resident memory (its workers' peaks summed). */
+  peakReplicaBytes: number;
+}
+
 export interface Provider {
   /** `local`, `aws`, …: shown in `axon cluster info`. */
   readonly kind: string;
@@ -145,6 +155,12 @@ export interface Provider {
    * not read changed) rather than replace them. Optional: without it every change restarts.
    */
   keepsReplicas?(current: DesiredApi, next: DesiredApi): boolean;
+  /**
+   * What an API's running replicas used, from their processes' own accounting, and the
+   * predictions they answered (`get`'s local cost, issue 30). Optional: an engine without it says
+   * no cost.
+   */
+  resourceUsage?(apiName: string): ReplicaUsage;
   /** The Python environment an artifact stands for, as `axon get <api>` shows it. */
   describeArtifact(artifact: Artifact): ApiEnvironment;
   /** Artifacts still referenced by a version; the provider may remove the others it made. */

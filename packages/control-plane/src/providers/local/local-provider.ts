@@ -37,6 +37,7 @@ import type {
   PrepareRequest,
   Provider,
   ReplicaFailure,
+  ReplicaUsage,
   SpecCheck,
 } from "../provider.js";
 import type { ApiLogs } from "./api-logs.js";
@@ -62,6 +63,7 @@ import {
   type LocalPython,
   type PythonChoice,
 } from "./python-interpreter.js";
+import { treeUsage } from "./process-usage.js";
 import { PythonEnvironments, type PreparedRuntime } from "./python-environments.js";
 import { assertProjectCompiles } from "./python-syntax-check.js";
 import { planRolloutStep } from "./rollout.js";
@@ -321,6 +323,24 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
   /** The same runtime key as `apply` adopts replicas by: the preview cannot disagree with it. */
   keepsReplicas(current: DesiredApi, next: DesiredApi): boolean {
     return runtimeKey(current) === runtimeKey(next);
+  }
+
+  resourceUsage(apiName: string): ReplicaUsage {
+    const usage: ReplicaUsage = { replicas: 0, predictions: 0, cpuSeconds: 0, peakReplicaBytes: 0 };
+    for (const entry of this.#replicas.values()) {
+      if (entry.apiName !== apiName || entry.observed.phase === "stopping") continue;
+      let peak = 0;
+      // The tree: a sandboxed worker is bubblewrap's grandchild, not the process spawned.
+      for (const pid of entry.replica.pids()) {
+        const tree = treeUsage(pid);
+        usage.cpuSeconds += tree.cpuSeconds;
+        peak += tree.peakBytes;
+      }
+      usage.replicas += 1;
+      usage.predictions += entry.replica.requestStats().count;
+      usage.peakReplicaBytes = Math.max(usage.peakReplicaBytes, peak);
+    }
+    return usage;
   }
 
   describeArtifact(artifact: Artifact): ApiEnvironment {
