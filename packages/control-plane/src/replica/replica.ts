@@ -30,6 +30,12 @@ import type { PredictionTally } from "./prediction-recorder.js";
 import { BodyKind } from "./protocol.js";
 import { rawHeader } from "./raw-header.js";
 import { appendReplicaLogLine, describeRequests } from "./replica-log.js";
+import {
+  capturingResponder,
+  smokeTestFailure,
+  smokeTestRequest,
+  type SmokeTestOptions,
+} from "./smoke-test.js";
 import { withTimeout } from "./with-timeout.js";
 import { Call, type WorkerLink, type WorkerReadyInfo } from "./worker-link.js";
 import {
@@ -58,6 +64,8 @@ export interface ReplicaOptions extends WorkerPoolOptions {
   batching?: { maxBatchSize: number; batchIntervalMs: number; maxBatchBytes?: number } | null;
   /** A request not answered this long after it was admitted gets 504. Default 60 s. */
   timeoutMs?: number;
+  /** Sent to the predictor once every worker loaded it; `ready` waits for it to pass. */
+  smokeTest?: SmokeTestOptions;
 }
 
 export type ReplicaState = "starting" | "ready" | "draining" | "stopped" | "failed";
@@ -324,7 +332,34 @@ export class Replica {
       postArgs.includes("headers");
     this.#state = "ready";
     this.#startTimers();
-    this.#resolveReady();
+    const smokeTest = this.#options.smokeTest;
+    if (smokeTest === undefined) this.#resolveReady();
+    else void this.#runSmokeTest(smokeTest);
+  }
+
+  /**
+   * The smoke test gates `ready`: the replica serves it like any request (its owner routes nothing
+   * to a replica before `ready`), and a wrong answer fails the start with what came back.
+   */
+  async #runSmokeTest(test: SmokeTestOptions): Promise<void> {
+    let failure: string | undefined;
+    try {
+      const { responder, answer } = capturingResponder();
+      this.serve(smokeTestRequest(this.#options.projectDir, test), responder, "axon-smoke-test");
+      failure = smokeTestFailure(test, await answer);
+    } catch (error) {
+      failure = `smoke test failed: ${test.payload} could not be sent: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    if (this.#state !== "ready") return; // stopped or failed meanwhile: `ready` has its answer
+    if (failure === undefined) {
+      this.#resolveReady();
+      return;
+    }
+    const message = `replica ${this.id} of ${this.#options.apiName}: ${failure}`;
+    this.#fail(
+      { code: null, signal: null, afterReady: false, workerIndex: -1, message },
+      new ReplicaStartError(message, { replicaId: this.id }),
+    );
   }
 
   #startTimers(): void {
