@@ -108,6 +108,8 @@ export class Replica {
   #timers: ReturnType<typeof setInterval>[] = [];
   #shutdown: Promise<void> | null = null;
   #resolveReady: () => void = () => {};
+  /** True from the workers' readiness until the smoke test's answer was checked. */
+  #smokePending = false;
   #rejectReady: (error: ReplicaStartError) => void = () => {};
 
   /** Checks the options (the pool its own first) and builds the pool; spawns nothing. */
@@ -156,7 +158,8 @@ export class Replica {
   }
 
   get state(): ReplicaState {
-    return this.#state;
+    // Not ready to anyone outside (a health check, a router) until the smoke test passed.
+    return this.#smokePending && this.#state === "ready" ? "starting" : this.#state;
   }
 
   /**
@@ -212,7 +215,11 @@ export class Replica {
    */
   serve(request: FrontRequest, responder: Responder, requestId: string): void {
     const startedAt = performance.now();
-    if (this.#state !== "ready" || this.#inFlight >= this.#options.maxConcurrency) {
+    if (
+      this.#state !== "ready" ||
+      this.#smokePending ||
+      this.#inFlight >= this.#options.maxConcurrency
+    ) {
       this.#refuse(responder, requestId, startedAt, this.#whyRefused());
       return;
     }
@@ -230,6 +237,7 @@ export class Replica {
   admitBody(responder: Responder, requestId: string): BodyTicket | null {
     if (
       this.#state !== "ready" ||
+      this.#smokePending ||
       this.#inFlight >= this.#options.maxConcurrency ||
       !this.#pool.hasLiveWorker
     ) {
@@ -253,6 +261,7 @@ export class Replica {
 
   #whyRefused(): string {
     const apiName = this.#options.apiName;
+    if (this.#smokePending) return `replica ${this.id} of ${apiName} is running its smoke test`;
     switch (this.#state) {
       case "starting":
         return `replica ${this.id} of ${apiName} is still starting`;
@@ -334,7 +343,10 @@ export class Replica {
     this.#startTimers();
     const smokeTest = this.#options.smokeTest;
     if (smokeTest === undefined) this.#resolveReady();
-    else void this.#runSmokeTest(smokeTest);
+    else {
+      this.#smokePending = true;
+      void this.#runSmokeTest(smokeTest);
+    }
   }
 
   /**
@@ -345,11 +357,15 @@ export class Replica {
     let failure: string | undefined;
     try {
       const { responder, answer } = capturingResponder();
-      this.serve(smokeTestRequest(this.#options.projectDir, test), responder, "axon-smoke-test");
+      const request = smokeTestRequest(this.#options.projectDir, test);
+      // Past `serve`'s gate, which refuses everyone else until this answer is checked.
+      this.#inFlight++;
+      this.#accept(request, responder, "axon-smoke-test", performance.now());
       failure = smokeTestFailure(test, await answer);
     } catch (error) {
       failure = `smoke test failed: ${test.payload} could not be sent: ${error instanceof Error ? error.message : String(error)}`;
     }
+    this.#smokePending = false;
     if (this.#state !== "ready") return; // stopped or failed meanwhile: `ready` has its answer
     if (failure === undefined) {
       this.#resolveReady();
