@@ -17,6 +17,7 @@ import {
   type BundleResponse,
   type ClusterInfo,
   type DeleteResponse,
+  type DeployPreviewResponse,
   type DeployRequest,
   type DeployResponse,
   type DeployStreamLine,
@@ -236,6 +237,14 @@ export class ApiClient {
       // The caller stopped early (it has its answer): release the connection.
       if (!response.body.readableEnded) response.body.destroy();
     }
+  }
+
+  /** `POST /v1/deploy/plan`: what `deploy(request)` would do, without doing it. */
+  async planDeploy(request: DeployRequest): Promise<DeployPreviewResponse> {
+    return this.#json<DeployPreviewResponse>("POST", "/v1/deploy/plan", {
+      body: JSON.stringify(request),
+      contentType: "application/json",
+    });
   }
 
   async listApis(): Promise<ApiListResponse> {

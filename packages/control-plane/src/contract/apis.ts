@@ -38,6 +38,8 @@ export interface ApiSummary {
   endpoint: string;
   /** Request metrics since the control plane started; absent when the provider has none. */
   metrics?: ApiMetrics;
+  /** Dollars per hour now (ECS: Fargate tasks + load balancer share); absent when not priced. */
+  costPerHour?: Money;
 }
 
 export interface ApiEvent {
@@ -99,6 +101,8 @@ export interface ApiDetail extends ApiSummary {
   traffic?: ApiTraffic;
   /** Present when the API requires keys (`networking.auth: api_key`): its keys and their counts. */
   apiKeys?: ApiKeyList;
+  /** What the API costs (issue 30): dollars on ECS, CPU and memory locally. */
+  cost?: AwsApiCost | LocalApiCost;
 }
 
 /** What `get <api> --watch` draws for an API whose load balancer keeps its numbers (ECS). */
@@ -147,6 +151,46 @@ export interface EcsRuntime {
   taskDefinitionRevision: number;
   /** The capacity providers tasks are placed on (the cluster's default strategy). */
   capacityProviders: string[];
+}
+
+/** A sum of money with its unit, as `-o json` carries every cost figure. */
+export interface Money {
+  usd: number;
+  unit: "USD/hour" | "USD/1k";
+}
+
+/** What an API costs on ECS (issue 30): `get <api> --env`, from the dated price table. */
+export interface AwsApiCost {
+  engine: "ecs";
+  /** Fargate (Spot share priced as Spot) plus the API's share of the load balancer. */
+  perHour: Money;
+  breakdown: { fargateOnDemand: Money; fargateSpot: Money; loadBalancerShare: Money };
+  /** Running tasks by capacity provider (from the strategy), and each task's size. */
+  tasks: { onDemand: number; spot: number; vcpu: number; memoryGb: number };
+  /** Requests the load balancer counted in the last hour (absent: not read). */
+  requestsLastHour?: number;
+  /** `perHour` × 1000 / `requestsLastHour`; absent without traffic in the hour. */
+  perThousandPredictions?: Money;
+  /** What the figures rest on: the price table's region and date, and the assumptions. */
+  prices: { region: string; asOf: string; note: string; spot: string; loadBalancer: string };
+}
+
+/**
+ * What an API uses on this machine (issue 30), from its running replicas' processes (/proc), to
+ * size `compute` before moving to AWS: CPU per 1,000 predictions and each replica's peak memory.
+ */
+export interface LocalApiCost {
+  engine: "local";
+  /** Running replicas measured, and the predictions (requests) they answered since they started. */
+  replicas: number;
+  predictions: number;
+  /** CPU time of their worker processes since they started (model loading included). */
+  cpu: { seconds: number; unit: "CPU-seconds" };
+  /** `cpu` × 1000 / `predictions`; absent before the first prediction. */
+  cpuPerThousandPredictions?: { seconds: number; unit: "CPU-seconds/1k" };
+  /** The largest replica's peak resident memory (its workers' peaks summed): what compute.mem must hold. */
+  peakMemoryPerReplica: { bytes: number; unit: "bytes" };
+  note: string;
 }
 
 /** The Python environment a local API's replicas run in. */

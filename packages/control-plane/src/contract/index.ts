@@ -13,6 +13,7 @@
  *   HEAD   /v1/bundles/:sha256         → 200 if stored, 404 if not
  *   PUT    /v1/bundles/:sha256         ← body: gzip'd tar of the project (application/gzip) → BundleResponse
  *   POST   /v1/deploy                  ← DeployRequest → DeployResponse
+ *   POST   /v1/deploy/plan             ← DeployRequest → DeployPreviewResponse (nothing changes)
  *   GET    /v1/apis                    → ApiListResponse
  *   GET    /v1/apis/:name?since=1h     → ApiDetail (since: start of the monitoring range)
  *   DELETE /v1/apis/:name              → DeleteResponse

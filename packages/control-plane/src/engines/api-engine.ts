@@ -19,6 +19,7 @@ import type {
   ApiVersion,
   BaselineResponse,
   DeleteResponse,
+  DeployPreviewResponse,
   DeployResponse,
   EngineNotSupportedCode,
   RollbackResponse,
@@ -71,6 +72,8 @@ export interface ApiEngine {
   readonly environment: string;
   /** Applies a plan made by `planDeploy` (services/deploy-plan.ts): both engines apply the same type. */
   deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse>;
+  /** What `deploy(plan)` would do, without doing it (`deploy --plan`, issue 30): reads only. */
+  preview(plan: DeployPlan): Promise<DeployPreviewResponse>;
   list(): Promise<ApiListResponse>;
   /** The environment's APIs as a deploy plan needs them (endpoints, hashes, rollouts). */
   deployed(): Promise<DeployedApi[]>;

@@ -16,6 +16,7 @@ import type {
   ApiVersion,
   BaselineResponse,
   DeleteResponse,
+  DeployPreviewResponse,
   DeployResponse,
   RollbackResponse,
 } from "../contract/index.js";
@@ -23,6 +24,7 @@ import type { BundleStore } from "../bundles/bundle-store.js";
 import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
 import { createAwsApiKey, listAwsApiKeys, revokeAwsApiKey } from "../providers/aws/api-keys.js";
 import type { EcsApiDeps } from "../providers/aws/api-names.js";
+import { plannedCosts } from "../services/aws-api-costs.js";
 import {
   awsLogSource,
   connectAwsEnvironment,
@@ -46,6 +48,7 @@ import {
   type DescribeOptions,
 } from "./api-engine.js";
 import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
+import { previewEcsDeploy, withPlannedCosts } from "./ecs-plan.js";
 
 /** A plain request (list, get, logs) gets this long. */
 const PLAIN_REQUEST_MS = 60_000;
@@ -74,6 +77,18 @@ export class EcsEngine implements ApiEngine {
 
   deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
     return deployToAws(this.#aws(run.signal, run.onProgress), this.#record, plan);
+  }
+
+  async preview(plan: DeployPlan): Promise<DeployPreviewResponse> {
+    // The plan read the services and their task definitions' specs (`deployed()`).
+    const preview = previewEcsDeploy(this.environment, plan);
+    const ecs = await connectAwsEnvironment(this.#aws(), this.#record);
+    const costs = await plannedCosts(
+      ecs,
+      this.#record.region,
+      plan.apis.map((api) => ({ spec: api.spec, deployedSpec: api.deployed?.spec })),
+    );
+    return withPlannedCosts(preview, costs);
   }
 
   list(): Promise<ApiListResponse> {

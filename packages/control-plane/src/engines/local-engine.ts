@@ -16,6 +16,7 @@ import {
   type ApiVersion,
   type BaselineResponse,
   type DeleteResponse,
+  type DeployPreviewResponse,
   type DeployResponse,
   type RollbackResponse,
 } from "../contract/index.js";
@@ -40,6 +41,7 @@ import type {
   DescribeOptions,
 } from "./api-engine.js";
 import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
+import { previewLocalDeploy } from "./local-plan.js";
 
 /** The API has no `monitoring` to pin a baseline for (400). */
 export const MONITORING_OFF = "monitoring.off";
@@ -94,6 +96,10 @@ export class LocalEngine implements ApiEngine {
     );
   }
 
+  async preview(plan: DeployPlan): Promise<DeployPreviewResponse> {
+    return previewLocalDeploy(this.#deps, plan);
+  }
+
   async list(): Promise<ApiListResponse> {
     const { store, provider } = this.#deps;
     return { apis: store.listApis().map((api) => summarizeApi(api, provider)) };
@@ -112,6 +118,7 @@ export class LocalEngine implements ApiEngine {
       rollingOut:
         api.liveVersionId !== api.currentVersion.id &&
         summarizeApi(api, provider).status === "updating",
+      spec: api.currentVersion.spec,
     }));
   }
 

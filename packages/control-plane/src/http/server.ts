@@ -11,6 +11,7 @@ import { reportServerError } from "./failures.js";
 import { registerBundleRoutes } from "./routes/bundles.js";
 import { registerDeleteApiRoute } from "./routes/delete-api.js";
 import { registerDeployRoute } from "./routes/deploy.js";
+import { registerDeployPlanRoute } from "./routes/deploy-plan.js";
 import { registerEventsRoute } from "./routes/events.js";
 import { registerMonitorBaselineRoute } from "./routes/monitor-baseline.js";
 import { registerRollbackRoute } from "./routes/rollback.js";
@@ -89,6 +90,7 @@ export function buildApiServer(context: RouteContext, token: string): FastifyIns
   registerInfoRoute(app, context);
   registerBundleRoutes(app, context);
   registerDeployRoute(app, context);
+  registerDeployPlanRoute(app, context);
   registerListApisRoute(app, context);
   registerGetApiRoute(app, context);
   registerDeleteApiRoute(app, context);

@@ -116,6 +116,24 @@ export interface SpecCheck {
   notes: string[];
 }
 
+/** `Provider.previewArtifact`: the artifact a deploy would record, and what making it costs. */
+export interface ArtifactPreview {
+  artifact: Artifact;
+  /** `build`: not built yet; `reuse`: one of this content exists; `none`: the base interpreter. */
+  environment: "build" | "reuse" | "none";
+  environmentKey?: string;
+}
+
+/** `Provider.resourceUsage`: an API's running replicas, summed since each started. */
+export interface ReplicaUsage {
+  replicas: number;
+  /** Requests the replicas answered (every status). */
+  predictions: number;
+  cpuSeconds: number;
+  /** The largest replica's peak resident memory (its workers' peaks summed). */
+  peakReplicaBytes: number;
+}
+
 export interface Provider {
   /** `local`, `aws`, …: shown in `axon cluster info`. */
   readonly kind: string;
@@ -128,6 +146,22 @@ export interface Provider {
   /** What this engine can and cannot do with a spec (GPUs present, limits it enforces). */
   checkSpec(spec: ApiSpec): SpecCheck;
   prepare(request: PrepareRequest): Promise<Artifact>;
+  /**
+   * What `prepare` would return for `projectDir`, and whether it would build, without building
+   * (`deploy --plan`, issue 30). Optional: an engine without it previews no environment.
+   */
+  previewArtifact?(projectDir: string): ArtifactPreview;
+  /**
+   * Whether a version of `next` would keep `current`'s running replicas (only what the replicas do
+   * not read changed) rather than replace them. Optional: without it every change restarts.
+   */
+  keepsReplicas?(current: DesiredApi, next: DesiredApi): boolean;
+  /**
+   * What an API's running replicas used, from their processes' own accounting, and the
+   * predictions they answered (`get`'s local cost, issue 30). Optional: an engine without it says
+   * no cost.
+   */
+  resourceUsage?(apiName: string): ReplicaUsage;
   /** The Python environment an artifact stands for, as `axon get <api>` shows it. */
   describeArtifact(artifact: Artifact): ApiEnvironment;
   /** Artifacts still referenced by a version; the provider may remove the others it made. */

@@ -41,6 +41,7 @@ import { DRIFT_WINDOW_MS, monitoringFromTallies, summarize } from "../monitoring
 import { emptyTally, mergeTally } from "../replica/prediction-recorder.js";
 import type { EnvironmentRecord } from "../state/store.js";
 import { connectAwsRegion, STACK_OUTPUTS_USABLE } from "./aws-environment.js";
+import { awsApiCost, clusterStrategy, type CostContext } from "./aws-api-costs.js";
 import type { DeployedApi, DeployPlan } from "./deploy-plan.js";
 import { API_NOT_FOUND } from "./describe-api.js";
 import { exampleCurl, sampleCurl } from "./example-curl.js";
@@ -175,8 +176,29 @@ export async function listAwsApis(
   const ecs = await connectAwsEnvironment(deps, record);
   const { describeAwsApis, listAwsApiNames } = await import("../providers/aws/api-status.js");
   const names = await listAwsApiNames(ecs);
-  const states = names.length === 0 ? [] : await describeAwsApis(ecs, names);
-  return { apis: states.map((state) => summaryOf(state)), redrawMs: ECS_REDRAW_MS };
+  const specs = new Map<string, ApiSpec | undefined>();
+  const states = names.length === 0 ? [] : await describeAwsApis(ecs, names, { specs });
+  const context = await costContext(ecs, record, names.length);
+  return {
+    apis: await Promise.all(
+      states.map(async (state) => {
+        const spec = specs.get(state.taskDefinitionArn);
+        if (spec === undefined) return summaryOf(state);
+        const cost = await awsApiCost(ecs, context, spec, state.replicas);
+        return { ...summaryOf(state), costPerHour: cost.perHour };
+      }),
+    ),
+    redrawMs: ECS_REDRAW_MS,
+  };
+}
+
+/** What every API's cost shares: the cluster's strategy and the load balancer's API count. */
+async function costContext(
+  ecs: EcsApiDeps,
+  record: EnvironmentRecord,
+  apis: number,
+): Promise<CostContext> {
+  return { strategy: await clusterStrategy(ecs), apisOnLoadBalancer: apis, region: record.region };
 }
 
 /** Every API of the environment as a deploy plan needs it (one describe of its services). */
@@ -201,6 +223,7 @@ export async function deployedAwsApis(
       version: `revision ${state.revision}`,
       // ECS rolls the service's newest deployment out; until it completes, it is "updating".
       rollingOut: state.status === "updating",
+      ...(spec === undefined ? {} : { spec }),
     };
   });
 }
@@ -261,8 +284,20 @@ export async function describeAwsApi(
     options.traffic === undefined
       ? undefined
       : await awsTraffic(ecs, name, options.traffic.minutes, options.now ?? new Date());
+  const { listAwsApiNames } = await import("../providers/aws/api-status.js");
+  const cost =
+    spec === undefined
+      ? undefined
+      : await awsApiCost(
+          ecs,
+          await costContext(ecs, record, (await listAwsApiNames(ecs)).length),
+          spec,
+          state.replicas,
+          { name, ...(options.now === undefined ? {} : { now: options.now }) },
+        );
   return {
     ...(monitoring === undefined ? {} : { monitoring }),
+    ...(cost === undefined ? {} : { cost }),
     ...(traffic === undefined ? {} : { traffic }),
     ...summaryOf(state),
     spec: spec === undefined ? {} : { ...spec },

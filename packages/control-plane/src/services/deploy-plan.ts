@@ -59,6 +59,8 @@ export interface DeployedApi {
   version: string;
   /** True while that version has not rolled out yet: changing it then needs `--force`. */
   rollingOut: boolean;
+  /** That version's spec, for `deploy --plan`'s field diff (absent when it cannot be read back). */
+  spec?: ApiSpec;
 }
 
 /** Where a plan is checked: an engine's environment and what it runs now (`ApiEngine`). */

@@ -33,12 +33,14 @@ import { replicaOptionsFromSpec } from "../../replica/spec-options.js";
 import type {
   ApplyResult,
   Artifact,
+  ArtifactPreview,
   DesiredApi,
   ObservedApi,
   ObservedReplica,
   PrepareRequest,
   Provider,
   ReplicaFailure,
+  ReplicaUsage,
   SpecCheck,
 } from "../provider.js";
 import type { ApiLogs } from "./api-logs.js";
@@ -71,6 +73,7 @@ import {
   type LocalPython,
   type PythonChoice,
 } from "./python-interpreter.js";
+import { treeUsage } from "./process-usage.js";
 import { PythonEnvironments, type PreparedRuntime } from "./python-environments.js";
 import { assertProjectCompiles } from "./python-syntax-check.js";
 import { planRolloutStep } from "./rollout.js";
@@ -390,6 +393,36 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     // With the interpreter the replicas will run: a syntax error is the user's line, not a crash.
     await assertProjectCompiles(request.projectDir, runtime.python);
     return { envKey: runtime.envKey } satisfies LocalArtifact;
+  }
+
+  previewArtifact(projectDir: string): ArtifactPreview {
+    const { envKey, exists } = this.#environments.preview(projectDir);
+    const artifact = { envKey } satisfies LocalArtifact;
+    if (envKey === null) return { artifact, environment: "none" };
+    return { artifact, environment: exists ? "reuse" : "build", environmentKey: envKey };
+  }
+
+  /** The same runtime key as `apply` adopts replicas by: the preview cannot disagree with it. */
+  keepsReplicas(current: DesiredApi, next: DesiredApi): boolean {
+    return runtimeKey(current) === runtimeKey(next);
+  }
+
+  resourceUsage(apiName: string): ReplicaUsage {
+    const usage: ReplicaUsage = { replicas: 0, predictions: 0, cpuSeconds: 0, peakReplicaBytes: 0 };
+    for (const entry of this.#replicas.values()) {
+      if (entry.apiName !== apiName || entry.observed.phase === "stopping") continue;
+      let peak = 0;
+      // The tree: a sandboxed worker is bubblewrap's grandchild, not the process spawned.
+      for (const pid of entry.replica.pids()) {
+        const tree = treeUsage(pid);
+        usage.cpuSeconds += tree.cpuSeconds;
+        peak += tree.peakBytes;
+      }
+      usage.replicas += 1;
+      usage.predictions += entry.replica.requestStats().count;
+      usage.peakReplicaBytes = Math.max(usage.peakReplicaBytes, peak);
+    }
+    return usage;
   }
 
   describeArtifact(artifact: Artifact): ApiEnvironment {
