@@ -82,6 +82,8 @@ describe("start-up", () => {
     expect(modules.filter((url) => /\/dist\/services\/(?!target-environment)/.test(url))).toEqual(
       [],
     );
+    // And no view (JSON needs none)
+    expect(modules.filter((url) => url.includes("/dist/ui/"))).toEqual([]);
     // And of the commands, only get's one look (not even get's commander shell)
     expect(
       modules

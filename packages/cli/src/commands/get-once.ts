@@ -28,16 +28,18 @@ export interface GetOnceRequest {
 export async function runGetOnce(ctx: CliContext, request: GetOnceRequest): Promise<void> {
   const daemon = await requireRecordedDaemon(request.home, ctx.signal);
   const client = await targetClientFor(ctx, request.env, daemon);
-  const ui = await import("../ui/apis.js");
+  // The views load only for the human form: `-o json` is the one scripts poll.
   if (request.name === undefined) {
     const list = await notRunningWhenRefused(client.listApis());
-    if (request.output === "json") printJson(ctx.stdout, list);
-    else ctx.stdout.write(`${ui.renderApiList(list, ctx.now(), ctx.columns)}\n`);
+    if (request.output === "json") return printJson(ctx.stdout, list);
+    const { renderApiList } = await import("../ui/apis.js");
+    ctx.stdout.write(`${renderApiList(list, ctx.now(), ctx.columns)}\n`);
     return;
   }
   const api = await notRunningWhenRefused(
     client.getApi(request.name, request.since === undefined ? {} : { since: request.since }),
   );
-  if (request.output === "json") printJson(ctx.stdout, api);
-  else ctx.stdout.write(`${ui.renderApiDetail(api, ctx.now())}\n`);
+  if (request.output === "json") return printJson(ctx.stdout, api);
+  const { renderApiDetail } = await import("../ui/apis.js");
+  ctx.stdout.write(`${renderApiDetail(api, ctx.now())}\n`);
 }
