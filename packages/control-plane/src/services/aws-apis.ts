@@ -285,8 +285,10 @@ export async function describeAwsApi(
       ? undefined
       : await awsTraffic(ecs, name, options.traffic.minutes, options.now ?? new Date());
   const { listAwsApiNames } = await import("../providers/aws/api-status.js");
+  // A live view's redraw (`traffic` asked) shows no dollars: the cost's 6 calls (its own hour of
+  // load balancer metrics among them) are spent on `get <api>` only.
   const cost =
-    spec === undefined
+    spec === undefined || options.traffic !== undefined
       ? undefined
       : await awsApiCost(
           ecs,
