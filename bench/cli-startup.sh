@@ -2,6 +2,9 @@
 # CLI start-up against a running local cluster, each paired with a bare `node -e 0` on the same
 # Node 24 by farm-bench (median of 15 pairs): `axon get -o json` must stay within 2.5x and
 # `axon --version` within 1.5x of it (DESIGN's performance targets; issue 28 tightened issue 17's 3x).
+# Both are answered without commander: `--version` alone in main.ts, the plain `get` forms by
+# fast-get.ts; one look sends its request without a health round trip. On a loaded machine the
+# daemon's wake-up for that request is most of the spread: run it more than once.
 #   npm run bench:cli   (after `npm run setup`)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -200,13 +200,14 @@ describe.skipIf(!HAS_MOTO)("aws environments on moto (skipped when python3 has n
       name: "iris-classifier",
       spec: { name: "iris-classifier", predictor: { path: "predictor.py" } },
     });
-    // And rollback, which ECS does by itself, is refused with what to do instead
+    // And rollback acts on the default environment's ECS service: with one revision, there is
+    // nothing to go back to (a rollback that happens: test/aws-verbs.test.ts)
     const rollback = await cluster.axon(["rollback", "iris-classifier"], awsEnv);
     expect(rollback.code).toBe(1);
     expect(rollback.stderr).toContain(
-      "axon rollback is not supported on the ecs engine yet (environment demo)",
+      "error: iris-classifier has no revision older than 1 to roll back to",
     );
-    expect(rollback.stderr).toContain("hint: on ECS a failed rollout is rolled back");
+    expect(rollback.stderr).toContain("hint: revisions of iris-classifier: 1 (current)");
     expect((await cluster.axon(["env", "use", "local"], awsEnv)).code).toBe(0);
     expect(JSON.parse((await cluster.axon(["get", "-o", "json"], awsEnv)).stdout)).toEqual({
       apis: [],

@@ -235,6 +235,51 @@ describe.skipIf(!HAS_MOTO)("axon-replica on a moto S3 (skipped when python3 has 
     });
   });
 
+  test("Given a smoke test the predictor fails, the replica never reports healthy and exits 1 naming payload, expected and actual", async () => {
+    // Given the iris bundle with its sample payload, and a smoke test expecting another species
+    const { moto, sha256, bucket } = await motoWithBundle({
+      "sample.json": "[5.9, 3.0, 5.1, 1.8]\n",
+    });
+    const { apis } = parseApiConfig(
+      `${readFileSync(path.join(IRIS, "axon.yaml"), "utf8")}    smoke_test:\n      payload: sample.json\n      expect_json: setosa\n`,
+      "axon.yaml",
+    );
+    const spec = apis[0];
+    if (spec === undefined) throw new Error("the iris example has no API");
+    const port = await freePort();
+    const taskDefinition = taskDefinitionInput(spec, clusterRefsFor(bucket), sha256);
+    const taskEnv = Object.fromEntries(
+      (taskDefinition.containerDefinitions?.[0]?.environment ?? []).map(({ name, value }) => [
+        name ?? "",
+        value ?? "",
+      ]),
+    );
+
+    // When the entrypoint starts, and its readiness is polled until the process ends
+    const replica = startReplica({
+      ...taskEnv,
+      AXON_PORT: String(port),
+      AXON_PYTHON: IRIS_PYTHON,
+      AWS_ENDPOINT_URL: moto.url,
+      AWS_ACCESS_KEY_ID: "testing",
+      AWS_SECRET_ACCESS_KEY: "testing",
+    });
+    const healthStatuses = new Set<number>();
+    for (let polls = 0; polls < 600 && replica.child.exitCode === null; polls++) {
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+      if (health !== undefined) healthStatuses.add(health.status);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    // Then it never answered 200 (the target group never sees it healthy), and it exits 1 with why
+    expect(await replica.exit).toBe(1);
+    expect([...healthStatuses]).not.toContain(200);
+    expect(replica.output()).toContain(
+      'smoke test failed: POST sample.json answered 200 virginica, expected status 200 and a body containing "setosa"',
+    );
+    expect(replica.output()).not.toContain("ready: POST");
+  });
+
   test("Given a wrong bundle hash or a missing variable, it exits 1 naming what is wrong", async () => {
     const { moto, bucket } = await motoWithBundle();
     const { apis } = parseApiConfig(

@@ -1,8 +1,8 @@
 /**
  * One verb, two engines (issue 25, decision 0010): every command of the CLI's tree has an engine
  * decision recorded in `DECISIONS`, and every API verb is run against the local engine and the ECS
- * engine (a real daemon, the built CLI, moto on 127.0.0.1): both answer the same shape, or the ECS
- * one answers exactly the one not-supported error. A new command with no decision here fails the
+ * engine (a real daemon, the built CLI, moto on 127.0.0.1): both answer the same shape, both refuse
+ * it with the same code, or the ECS one answers exactly the one not-supported error. A new command with no decision here fails the
  * first test, so a verb cannot be added to one engine and forgotten on the other.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -28,8 +28,13 @@ interface ApiVerb {
   api: true;
   /** The arguments after `axon` (the engine's `--env` and `-o json` are added). */
   argv: (project: string) => string[];
-  /** What the ECS engine does: the same shape as local, or the one not-supported error. */
-  ecs: "same-shape" | "not-supported";
+  /**
+   * What the ECS engine does: the same shape as local, the same refusal (both engines refuse it
+   * with one error code, for the same reason), or the one not-supported error.
+   */
+  ecs: "same-shape" | "same-error" | "not-supported";
+  /** For `same-error`: the code both engines answer. */
+  code?: string;
   /** The fields both engines' JSON must have (the contract's required fields). */
   shape?: (json: Record<string, unknown>) => unknown;
 }
@@ -51,8 +56,23 @@ const DECISIONS: Record<string, ApiVerb | NotAnApiVerb> = {
       result: Object.keys((json["results"] as object[])[0] ?? {}).sort(),
     }),
   },
-  // `get` covers `get <api>` below and `get --watch` (which polls `get`; its live events stream is
-  // not supported on ECS yet: api/routes/environments.test.ts checks that answer).
+  // A flag, not a command: planned on both engines right after the deploy above, so unchanged (0).
+  "deploy --plan": {
+    api: true,
+    argv: (project) => ["deploy", project, "--plan"],
+    ecs: "same-shape",
+    shape: (json) => ({
+      top: Object.keys(json).sort(),
+      // The Python environment is the local engine's (each ECS task prepares its own); dollars
+      // are ECS's.
+      api: Object.keys((json["apis"] as object[])[0] ?? {})
+        .filter((key) => !["environment", "environmentKey", "costPerHour"].includes(key))
+        .sort(),
+    }),
+  },
+  // `get` covers `get <api>` and `get <api> --watch -o json` below (the watch polls `get`; on ECS
+  // with the load balancer's `traffic`: test/aws-verbs.test.ts. The live events stream is not on
+  // ECS: http/routes/environments.test.ts checks that answer).
   get: {
     api: true,
     argv: () => ["get"],
@@ -60,8 +80,45 @@ const DECISIONS: Record<string, ApiVerb | NotAnApiVerb> = {
     shape: (json) => requiredKeys((json["apis"] as object[])[0] ?? {}, SUMMARY_KEYS),
   },
   logs: { api: true, argv: () => ["logs", API, "--tail", "5"], ecs: "same-shape" },
-  rollback: { api: true, argv: () => ["rollback", API], ecs: "not-supported" },
-  "monitor baseline": { api: true, argv: () => ["monitor", "baseline", API], ecs: "not-supported" },
+  // Runs on both engines (a successful rollback on ECS: test/aws-verbs.test.ts); here, with one
+  // version each, both refuse it the same way.
+  rollback: {
+    api: true,
+    argv: () => ["rollback", API],
+    ecs: "same-error",
+    code: "rollback.no_version",
+  },
+  // Runs on both (a pin on ECS: test/aws-verbs.test.ts); the example has no `monitoring`.
+  "monitor baseline": {
+    api: true,
+    argv: () => ["monitor", "baseline", API],
+    ecs: "same-error",
+    code: "monitoring.off",
+  },
+  "keys create": {
+    api: true,
+    argv: () => ["keys", "create", API, "--name", "parity"],
+    ecs: "same-shape",
+    shape: (json) => ({
+      top: Object.keys(json).sort(),
+      info: Object.keys(json["info"] as object).sort(),
+    }),
+  },
+  "keys list": {
+    api: true,
+    argv: () => ["keys", "list", API],
+    ecs: "same-shape",
+    shape: (json) => ({
+      top: Object.keys(json).sort(),
+      key: Object.keys((json["keys"] as object[])[0] ?? {}).sort(),
+    }),
+  },
+  "keys revoke": {
+    api: true,
+    argv: () => ["keys", "revoke", API, "000000000000"],
+    ecs: "same-error",
+    code: "api_key.not_found",
+  },
   delete: {
     api: true,
     argv: () => ["delete", API, "--yes"],
@@ -122,12 +179,15 @@ describe("the engine decision of every command", () => {
 
     // Then each has a decision (a new verb must say what each engine does), and none is stale
     expect(commands.filter((name) => DECISIONS[name] === undefined)).toEqual([]);
-    expect(Object.keys(DECISIONS).filter((name) => !commands.includes(name))).toEqual([]);
+    // (a row for a flag, `deploy --plan`, is kept by its command)
+    expect(
+      Object.keys(DECISIONS).filter((name) => !commands.includes(name.split(" --")[0] ?? name)),
+    ).toEqual([]);
   });
 });
 
 describe.skipIf(!HAS_MOTO)("every API verb × {local, aws on moto} (skipped without moto)", () => {
-  test("the same shape on both engines, or exactly the not-supported error on ECS", async () => {
+  test("the same shape on both engines, the same refusal, or exactly the not-supported error on ECS", async () => {
     // Given a local environment and an AWS environment `demo` on moto, each running the iris API
     const moto = await startMoto();
     cleanups.push(() => moto.stop());
@@ -167,6 +227,21 @@ describe.skipIf(!HAS_MOTO)("every API verb × {local, aws on moto} (skipped with
         expect(local.stdout, `${name} on local`).not.toContain(ENGINE_NOT_SUPPORTED);
         continue;
       }
+      if (decision.ecs === "same-error") {
+        // Then both engines refuse it with the same code, and a message and hint of their own
+        for (const [engine, result] of [
+          ["local", local],
+          ["ecs", ecs],
+        ] as const) {
+          const { error } = JSON.parse(result.stdout) as {
+            error: { code: string; message: string; hint?: string };
+          };
+          expect(result.code, `${name} on ${engine}`).toBe(1);
+          expect(error.code, `${name} on ${engine}: ${result.stdout}`).toBe(decision.code);
+          expect(error.hint, `${name} on ${engine}`).toBeDefined();
+        }
+        continue;
+      }
       // Then both succeed with the same shape
       expect(local.code, `${name} on local: ${local.stderr}`).toBe(0);
       expect(ecs.code, `${name} on ecs: ${ecs.stderr}`).toBe(0);
@@ -183,6 +258,20 @@ describe.skipIf(!HAS_MOTO)("every API verb × {local, aws on moto} (skipped with
         expect(requiredKeys(localDetail, DETAIL_KEYS)).toEqual(DETAIL_KEYS);
         expect(localDetail["runtime"]).toMatchObject({ engine: "local" });
         expect(ecsDetail["runtime"]).toMatchObject({ engine: "ecs", taskDefinitionRevision: 1 });
+        expect((ecsDetail["versions"] as Array<{ id: string }>).map((v) => v.id)).toEqual([
+          "revision 1",
+        ]);
+        // And `get <api> --watch -o json` prints ApiDetail documents on both (ended by the test)
+        const watchOne = async (engine: string): Promise<string[]> => {
+          const watched = await cluster.axon(
+            ["get", API, "--watch", "--env", engine, "-o", "json"],
+            { ...aws, timeoutMs: 10_000 },
+          );
+          const first = watched.stdout.split("\n")[0] ?? "{}";
+          return requiredKeys(JSON.parse(first) as object, DETAIL_KEYS);
+        };
+        expect(await watchOne("demo")).toEqual(DETAIL_KEYS);
+        expect(await watchOne("local")).toEqual(DETAIL_KEYS);
       }
     }
     await cluster.axon(["cluster", "down", "--env", "demo", "--yes"], aws);

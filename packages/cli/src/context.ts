@@ -50,7 +50,11 @@ export interface GlobalOptions {
 
 /** `$AXON_HOME` for this invocation: `--home`, else the `AXON_HOME` variable, else `~/.axon`. */
 export function resolveHome(ctx: CliContext, command: Command): string {
-  const { home } = command.optsWithGlobals<GlobalOptions>();
+  return resolveHomeOption(ctx, command.optsWithGlobals<GlobalOptions>().home);
+}
+
+/** The same, from the `--home` value itself (undefined when not given), for callers without commander. */
+export function resolveHomeOption(ctx: CliContext, home: string | undefined): string {
   const chosen = home ?? ctx.env["AXON_HOME"];
   if (chosen !== undefined && chosen !== "") return path.resolve(ctx.cwd, chosen);
   return path.join(ctx.env["HOME"] ?? homedir(), ".axon");

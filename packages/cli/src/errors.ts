@@ -92,3 +92,15 @@ export function formatDiagnostic(diagnostic: Diagnostic): string {
   const path = diagnostic.path === "" ? "" : `${diagnostic.path}: `;
   return `${location}: ${path}${diagnostic.message}`;
 }
+
+/**
+ * Not a failure: `axon deploy --plan` found changes and has printed them. `main.ts` maps it to its
+ * own exit code (`EXIT.changes`, 3), as terraform's `plan -detailed-exitcode` does with 2 — which
+ * Axon already gives usage errors — so a script tells "would change" from "failed" and "nothing".
+ */
+export class ChangesPlanned extends Error {
+  constructor(count: number) {
+    super(`${count} apis would change`);
+    this.name = "ChangesPlanned";
+  }
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `axon` entry point: runs the command tree and maps every outcome to output and an exit code
- * in one place (0 ok, 1 failed or declined, 2 usage, 130 interrupted). Commands throw; only this
+ * in one place (0 ok, 1 failed or declined, 2 usage, 3 `deploy --plan` found changes, 130
+ * interrupted). Commands throw; only this
  * file decides what an error looks like.
  *
  * Start-up is budgeted (DESIGN: `axon get -o json` within 2.5x a bare `node -e 0`, `axon --version`
@@ -18,6 +19,7 @@ import {
   ApiError,
   BugError,
   CancelledError,
+  ChangesPlanned,
   InterruptedError,
   ShownError,
   UserError,
@@ -27,7 +29,7 @@ import { indent } from "./output.js";
 import { canRedraw, shouldColor } from "./terminal.js";
 
 /** Exit codes, as documented in STYLE.md. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, changes: 3, interrupted: 130 } as const;
 
 /**
  * Runs `argv` (without the node and script paths) and returns the exit code. Never throws and never
@@ -46,6 +48,14 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     },
   };
   try {
+    // The plain `axon get` forms skip commander (see fast-get.ts); everything else is parsed by it.
+    const { parseFastGet } = await import("./fast-get.js");
+    const fastGet = parseFastGet(argv, ctx);
+    if (fastGet !== undefined) {
+      const { runGetOnce } = await import("./commands/get-once.js");
+      await runGetOnce(ctx, fastGet);
+      return EXIT.ok;
+    }
     const { buildProgram } = await import("./program.js");
     const program = await buildProgram(ctx, argv);
     await program.parseAsync([...argv], { from: "user" });
@@ -54,7 +64,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     const code = reportError(error, ctx, argv.includes("--verbose"));
     // A script that asked for JSON gets one document on stdout for a failure too (the human
     // words stay on stderr), unless the command printed its own (deploy --wait's results).
-    const failed = code !== EXIT.ok && code !== EXIT.interrupted;
+    const failed = code !== EXIT.ok && code !== EXIT.interrupted && code !== EXIT.changes;
     if (failed && !printed && jsonRequested(argv) && !(error instanceof ShownError)) {
       ctx.stdout.write(`${JSON.stringify({ error: errorDocument(error, code) }, null, 2)}\n`);
     }
@@ -124,6 +134,8 @@ function reportError(error: unknown, ctx: CliContext, verbose: boolean): number 
     return EXIT.usage;
   }
   if (error instanceof InterruptedError || ctx.signal.aborted) return EXIT.interrupted;
+  // `deploy --plan` printed its changes: exit 3 says so, nothing more to show.
+  if (error instanceof ChangesPlanned) return EXIT.changes;
   if (error instanceof ShownError) return EXIT.failed;
   if (error instanceof CancelledError) {
     ctx.stderr.write(`${error.message}\n`);

@@ -35,7 +35,7 @@ process.on("exit", () => writeSync(2, JSON.stringify(modules)));
 }
 
 describe("start-up", () => {
-  it("`get -o json` loads neither ink, react, the AWS SDK nor the config validator", async () => {
+  it("`get -o json` loads neither commander, ink, react, the AWS SDK nor the config validator", async () => {
     // Given a running cluster with one api
     const daemon = await startFakeDaemon();
     daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
@@ -43,11 +43,14 @@ describe("start-up", () => {
     // When a fresh process runs `axon get -o json`
     const { stdout, modules } = await loadedModules(["get", "-o", "json"], daemon.env);
 
-    // Then it answered, the hook saw the CLI's own modules, and none of the heavy ones loaded
+    // Then it answered, the hook saw the CLI's own modules, and none of the heavy ones loaded:
+    // the plain forms of `get` are parsed without commander (fast-get.ts)
     expect(JSON.parse(stdout)).toMatchObject({ apis: [{ name: "iris" }] });
-    expect(modules.some((url) => url.includes("/node_modules/commander/"))).toBe(true);
+    expect(modules.some((url) => url.endsWith("/dist/commands/get-once.js"))).toBe(true);
     const heavy = modules.filter((url) =>
-      /\/node_modules\/(ink|react|react-reconciler|yoga-layout|@aws-sdk|ajv|yaml)\//.test(url),
+      /\/node_modules\/(commander|ink|react|react-reconciler|yoga-layout|@aws-sdk|ajv|yaml)\//.test(
+        url,
+      ),
     );
     expect(heavy).toEqual([]);
   });
@@ -79,11 +82,32 @@ describe("start-up", () => {
     expect(modules.filter((url) => /\/dist\/services\/(?!target-environment)/.test(url))).toEqual(
       [],
     );
-    // And of the command shells, only get's
+    // And no view (JSON needs none)
+    expect(modules.filter((url) => url.includes("/dist/ui/"))).toEqual([]);
+    // And of the commands, only get's one look (not even get's commander shell)
     expect(
       modules
         .filter((url) => url.includes("/dist/commands/"))
         .map((url) => url.replace(/.*\/dist\//, "")),
-    ).toEqual(["commands/get.js"]);
+    ).toEqual(["commands/get-once.js"]);
+  });
+
+  it("`get` with a flag the fast path does not know is parsed by commander, loading get's shell alone", async () => {
+    // Given a running cluster with one api
+    const daemon = await startFakeDaemon();
+    daemon.apis.set("iris", makeApiDetail("iris", `${daemon.url}/iris`, "live"));
+
+    // When a fresh process runs `axon --verbose get -o json` (a root option first)
+    const { stdout, modules } = await loadedModules(["--verbose", "get", "-o", "json"], daemon.env);
+
+    // Then commander parsed it, with get's shell and no other command's
+    expect(JSON.parse(stdout)).toMatchObject({ apis: [{ name: "iris" }] });
+    expect(modules.some((url) => url.includes("/node_modules/commander/"))).toBe(true);
+    expect(
+      modules
+        .filter((url) => url.includes("/dist/commands/"))
+        .map((url) => url.replace(/.*\/dist\//, ""))
+        .toSorted(),
+    ).toEqual(["commands/get-once.js", "commands/get.js"]);
   });
 });

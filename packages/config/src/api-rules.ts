@@ -410,6 +410,17 @@ function checkEnvironmentSize(ctx: ApiRuleContext): void {
 
 function checkProjectPaths(ctx: ApiRuleContext): void {
   const where = `paths are relative to the folder that holds ${ctx.configFileName}`;
+  const payload = read(ctx, ["predictor", "smoke_test", "payload"]);
+  if (typeof payload === "string") {
+    const problem = projectPathProblem(payload);
+    if (problem !== undefined) ctx.report(["predictor", "smoke_test", "payload"], problem);
+    else if (ctx.fileExists !== undefined && !ctx.fileExists(posix.normalize(payload))) {
+      ctx.report(
+        ["predictor", "smoke_test", "payload"],
+        `file ${posix.normalize(payload)} does not exist in the project (${where}); it is the JSON body each new replica sends to its predictor`,
+      );
+    }
+  }
   const path = read(ctx, ["predictor", "path"]);
   if (typeof path === "string") {
     const problem = projectPathProblem(path);
@@ -510,6 +521,17 @@ export function buildApiSpec(api: Record<string, unknown>): ApiSpec {
       ...(typeof predictor.timeout === "string"
         ? { timeout: formatDuration(parseDuration(predictor.timeout)) }
         : {}),
+      ...(predictor.smoke_test === undefined || predictor.smoke_test === null
+        ? {}
+        : {
+            smoke_test: {
+              payload: posix.normalize(predictor.smoke_test.payload),
+              expect_status: predictor.smoke_test.expect_status,
+              ...(predictor.smoke_test.expect_json === undefined
+                ? {}
+                : { expect_json: predictor.smoke_test.expect_json }),
+            },
+          }),
     },
     compute: {
       cpu: String(compute.cpu),
@@ -562,6 +584,7 @@ export function buildApiSpec(api: Record<string, unknown>): ApiSpec {
           : canonicalizeEndpoint(networking.endpoint),
       local_port: networking.local_port ?? null,
       api_gateway: networking.api_gateway,
+      auth: networking.auth,
     },
     monitoring:
       raw.monitoring === undefined || raw.monitoring === null
@@ -589,6 +612,7 @@ interface ValidatedApi {
     env: Record<string, string> | null;
     server_side_batching?: { max_batch_size: number; batch_interval: string } | null;
     timeout?: string | null;
+    smoke_test?: { payload: string; expect_status: number; expect_json?: unknown } | null;
   };
   compute: { cpu: string | number; gpu: number; inf: number; mem: string | null };
   /** The schema fills every default but the two that depend on other fields. */
@@ -599,7 +623,12 @@ interface ValidatedApi {
     max_unavailable: number | string;
     canary?: { traffic_percent: number; bake_time: string };
   };
-  networking: { endpoint?: string; local_port?: number | null; api_gateway: "public" | "none" };
+  networking: {
+    endpoint?: string;
+    local_port?: number | null;
+    api_gateway: "public" | "none";
+    auth: "none" | "api_key";
+  };
   monitoring?: { model_type?: "classification" | "regression" | null; key?: string | null } | null;
 }
 

@@ -39,6 +39,19 @@ export interface PredictorSpec {
    * without it are unchanged.
    */
   timeout?: string;
+  /**
+   * Axon extension: the request each new replica sends to its own predictor before it reports
+   * ready. Only present when the config sets it, so specs (and their hashes) without it are unchanged.
+   */
+  smoke_test?: SmokeTestSpec;
+}
+
+export interface SmokeTestSpec {
+  /** Project-relative POSIX path of a JSON file: the request body. */
+  payload: string;
+  expect_status: number;
+  /** A subset the answer must contain (absent: the status alone decides). */
+  expect_json?: unknown;
 }
 
 /** A request's timeout when the predictor sets none (`predictor.timeout`, an Axon extension). */
@@ -112,6 +125,11 @@ export interface NetworkingSpec {
   endpoint: string;
   local_port: number | null;
   api_gateway: "public" | "none";
+  /**
+   * `api_key`: the replica front admits only requests with a key of the API (docs/security.md).
+   * Versions stored before this field existed have none: read anything but `api_key` as `none`.
+   */
+  auth: "none" | "api_key";
 }
 
 export interface MonitoringSpec {

@@ -428,6 +428,13 @@ const BROKEN: BrokenCase[] = [
     fragment: 'must be one of public, none (got "private")',
   },
   {
+    title: "auth not none/api_key",
+    yaml: `- name: iris\n${PREDICTOR}\n  networking:\n    auth: token`,
+    path: "iris.networking.auth",
+    line: 6,
+    fragment: 'must be none or api_key (got "token")',
+  },
+  {
     title: "env name with the CORTEX_ prefix",
     yaml: `- name: iris\n${PREDICTOR}\n    env:\n      CORTEX_VERSION: "0.20"`,
     path: "iris.predictor.env.CORTEX_VERSION",
@@ -742,7 +749,12 @@ describe("parseApiConfig resolves specs", () => {
         upscale_tolerance: 0.05,
       },
       update_strategy: { max_surge: "25%", max_unavailable: "25%" },
-      networking: { endpoint: "/iris-classifier", local_port: null, api_gateway: "public" },
+      networking: {
+        endpoint: "/iris-classifier",
+        local_port: null,
+        api_gateway: "public",
+        auth: "none",
+      },
       monitoring: null,
     };
     expect(apis).toEqual([expected]);
@@ -825,6 +837,7 @@ describe("parseApiConfig resolves specs", () => {
       endpoint: "/models/iris",
       local_port: 9001,
       api_gateway: "public",
+      auth: "none",
     });
   });
 

@@ -63,4 +63,19 @@ describe("specHash", () => {
     expect(specHash(changed)).not.toBe(specHash(spec));
     expect(specHash(newConfig)).not.toBe(specHash(spec));
   });
+
+  it("Given a spec without networking.auth, When auth none or api_key is set, Then none keeps the old hash and api_key changes it", () => {
+    // Given a spec as stored before `networking.auth` existed
+    const [spec] = fixtureApis("fixtures/cortex-0.20.yaml");
+    expect(spec).toBeDefined();
+    if (spec === undefined) return;
+    const { auth: _auth, ...networking } = spec.networking;
+    const older = { ...spec, networking } as typeof spec;
+    // When hashed with auth none and with auth api_key
+    const none = specHash({ ...spec, networking: { ...spec.networking, auth: "none" } });
+    const keyed = specHash({ ...spec, networking: { ...spec.networking, auth: "api_key" } });
+    // Then upgrading Axon rolls nothing out, and turning keys on is a change
+    expect(none).toBe(specHash(older));
+    expect(keyed).not.toBe(none);
+  });
 });

@@ -17,7 +17,11 @@ export function specToYaml(spec: ApiSpec): string {
 
 /** sha256 (hex) of the spec's canonical JSON: keys sorted at every level, so key order never matters. */
 export function specHash(spec: ApiSpec): string {
-  return createHash("sha256").update(canonicalJson(spec)).digest("hex");
+  // `networking.auth: none` hashes as if the field were absent: specs deployed before the field
+  // existed keep their hash, so upgrading Axon rolls out nothing.
+  const { auth, ...networking } = spec.networking;
+  const hashed = auth === "api_key" ? spec : { ...spec, networking };
+  return createHash("sha256").update(canonicalJson(hashed)).digest("hex");
 }
 
 function canonicalJson(value: unknown): string {

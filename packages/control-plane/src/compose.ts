@@ -26,6 +26,10 @@ const RECONCILE_TIMEOUT_MS = 30 * 60_000;
 export interface CompositionOptions {
   home: string;
   gatewayPort: number;
+  /** Where the gateway listens (default 127.0.0.1; `--listen`, gateway-exposure.ts). */
+  gatewayHost?: string;
+  /** `--insecure-no-auth`: APIs without keys may be served beyond loopback. */
+  insecureNoAuth?: boolean;
   python: PythonChoice;
   isolatedEnvironments: boolean;
   envGcGraceMs: number;
@@ -93,6 +97,9 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
       isolatedEnvironments: options.isolatedEnvironments,
       envGcGraceMs: options.envGcGraceMs,
       stopSignal: options.stopSignal,
+      apiKeys: store,
+      ...(options.gatewayHost === undefined ? {} : { gatewayHost: options.gatewayHost }),
+      ...(options.insecureNoAuth === true ? { insecureNoAuth: true } : {}),
     });
     events.subscribe(logs.subscriber());
   } else {

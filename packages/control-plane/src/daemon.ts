@@ -59,6 +59,10 @@ export interface DaemonOptions {
   /** Control-plane API port on 127.0.0.1 (0 = any free port, written to daemon.json). */
   apiPort: number;
   gatewayPort: number;
+  /** Where the gateway listens (default 127.0.0.1); beyond loopback see gateway-exposure.ts. */
+  gatewayHost?: string;
+  /** `--insecure-no-auth`: serve APIs without keys beyond loopback. */
+  insecureNoAuth?: boolean;
   python: PythonChoice;
   /** Build environments without the base interpreter's packages (AXON_ENV_ISOLATED=1). */
   isolatedEnvironments: boolean;
@@ -120,6 +124,13 @@ export class Daemon {
       const { store, provider, queue, events } = parts;
       const stored = store.listApis().length;
       this.#phase(`state opened: ${stored} ${stored === 1 ? "API" : "APIs"}`);
+      // Beyond loopback, every stored API must require keys before the gateway binds (issue 29).
+      provider.apiKeys?.checkExposure(
+        store.listApis().map((api) => ({
+          name: api.name,
+          auth: api.currentVersion.spec.networking.auth,
+        })),
+      );
       await provider.start(this.#stopping.signal);
       // TrafficSplitters have no reconcile: their routes come back from the store here.
       for (const splitter of store.listTrafficSplitters())

@@ -23,7 +23,7 @@ import {
 } from "./supervisor.js";
 import { AXON_VERSION } from "./version.js";
 
-const USAGE = `usage: axon-control-plane [--home DIR] [--port N] [--gateway-port N] [--python PATH] [--supervise]
+const USAGE = `usage: axon-control-plane [--home DIR] [--port N] [--gateway-port N] [--listen ADDR:PORT] [--python PATH] [--supervise]
 
   --home DIR          state directory (default $AXON_HOME or ~/.axon)
   --supervise         run the daemon as a child and start it again after a crash (what
@@ -33,6 +33,9 @@ const USAGE = `usage: axon-control-plane [--home DIR] [--port N] [--gateway-port
                       daemon starts by itself when its supervisor dies)
   --port N            control-plane API port on 127.0.0.1 (default 0: any free port)
   --gateway-port N    port of the gateway serving the APIs (default $AXON_GATEWAY_PORT or 8888)
+  --listen ADDR:PORT  where the gateway listens instead of 127.0.0.1:<gateway port>; beyond
+                      loopback only when every API requires keys (networking.auth: api_key)
+  --insecure-no-auth  with --listen, serve APIs that require no keys to anyone who can reach it
   --python PATH       interpreter that runs predictors (default $AXON_PYTHON or python3)`;
 
 function parsePort(value: string | undefined, flag: string, fallback: number): number {
@@ -197,6 +200,8 @@ async function main(): Promise<number> {
       home: { type: "string" },
       port: { type: "string" },
       "gateway-port": { type: "string" },
+      listen: { type: "string" },
+      "insecure-no-auth": { type: "boolean" },
       python: { type: "string" },
       version: { type: "boolean" },
       help: { type: "boolean" },
@@ -237,6 +242,8 @@ async function main(): Promise<number> {
   const { Daemon } = await import("./daemon.js");
   const { DEFAULT_ROLLOUT_TIMEOUT_MS } = await import("./reconcile/api-reconciler.js");
   const { DEFAULT_RETENTION_MS } = await import("./monitoring/monitoring-loop.js");
+  const { parseListenAddress } = await import("./providers/local/gateway-exposure.js");
+  const listen = values.listen === undefined ? undefined : parseListenAddress(values.listen);
   const daemon = new Daemon({
     home,
     isolatedEnvironments: process.env.AXON_ENV_ISOLATED === "1",
@@ -244,11 +251,11 @@ async function main(): Promise<number> {
     rolloutTimeoutMs: durationFromEnv("AXON_ROLLOUT_TIMEOUT", DEFAULT_ROLLOUT_TIMEOUT_MS),
     monitoringRetentionMs: durationFromEnv("AXON_MONITORING_RETENTION", DEFAULT_RETENTION_MS),
     apiPort: parsePort(values.port, "--port", 0),
-    gatewayPort: parsePort(
-      values["gateway-port"] ?? process.env.AXON_GATEWAY_PORT,
-      "--gateway-port",
-      8888,
-    ),
+    gatewayPort:
+      listen?.port ??
+      parsePort(values["gateway-port"] ?? process.env.AXON_GATEWAY_PORT, "--gateway-port", 8888),
+    ...(listen === undefined ? {} : { gatewayHost: listen.host }),
+    ...(values["insecure-no-auth"] === true ? { insecureNoAuth: true } : {}),
     python,
     onEvent: (event, time) => process.stdout.write(`${formatEventLine(event, time)}\n`),
     ...(supervisorPid === undefined ? {} : { supervisorPid }),

@@ -9,10 +9,15 @@ import {
   LOG_STREAM_END_TRAILER,
   type LogStreamEnd,
   type ApiDetail,
+  type ApiKeyCreated,
+  type ApiKeyList,
+  type ApiKeyRevoked,
+  type CreateApiKeyRequest,
   type ApiListResponse,
   type BundleResponse,
   type ClusterInfo,
   type DeleteResponse,
+  type DeployPreviewResponse,
   type DeployRequest,
   type DeployResponse,
   type DeployStreamLine,
@@ -234,13 +239,32 @@ export class ApiClient {
     }
   }
 
+  /** `POST /v1/deploy/plan`: what `deploy(request)` would do, without doing it. */
+  async planDeploy(request: DeployRequest): Promise<DeployPreviewResponse> {
+    return this.#json<DeployPreviewResponse>("POST", "/v1/deploy/plan", {
+      body: JSON.stringify(request),
+      contentType: "application/json",
+    });
+  }
+
   async listApis(): Promise<ApiListResponse> {
     return this.#json<ApiListResponse>("GET", "/v1/apis");
   }
 
-  /** `since`: start of the monitoring range, a duration back from now (`1h`). */
-  async getApi(name: string, options: { since?: string } = {}): Promise<ApiDetail> {
-    const query = options.since === undefined ? "" : `?since=${encodeURIComponent(options.since)}`;
+  /**
+   * `since`: start of the monitoring range, a duration back from now (`1h`); `trafficMinutes`:
+   * that many minutes of load balancer traffic as `traffic` (engines that measure it so: ECS).
+   */
+  async getApi(
+    name: string,
+    options: { since?: string; trafficMinutes?: number } = {},
+  ): Promise<ApiDetail> {
+    const params = new URLSearchParams();
+    if (options.since !== undefined) params.set("since", options.since);
+    if (options.trafficMinutes !== undefined) {
+      params.set("traffic", String(options.trafficMinutes));
+    }
+    const query = params.size === 0 ? "" : `?${params.toString()}`;
     return this.#json<ApiDetail>("GET", `/v1/apis/${encodeURIComponent(name)}${query}`);
   }
 
@@ -259,6 +283,24 @@ export class ApiClient {
       body: JSON.stringify(body),
       contentType: "application/json",
     });
+  }
+
+  async createApiKey(name: string, request: CreateApiKeyRequest): Promise<ApiKeyCreated> {
+    return this.#json<ApiKeyCreated>("POST", `/v1/apis/${encodeURIComponent(name)}/keys`, {
+      body: JSON.stringify(request),
+      contentType: "application/json",
+    });
+  }
+
+  async listApiKeys(name: string): Promise<ApiKeyList> {
+    return this.#json<ApiKeyList>("GET", `/v1/apis/${encodeURIComponent(name)}/keys`);
+  }
+
+  async revokeApiKey(name: string, id: string): Promise<ApiKeyRevoked> {
+    return this.#json<ApiKeyRevoked>(
+      "DELETE",
+      `/v1/apis/${encodeURIComponent(name)}/keys/${encodeURIComponent(id)}`,
+    );
   }
 
   async deleteApi(name: string): Promise<DeleteResponse> {

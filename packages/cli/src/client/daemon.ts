@@ -69,10 +69,54 @@ export async function findDaemon(
 /** The live daemon for `home`, or a UserError telling the user how to start one. */
 export async function requireDaemon(home: string, signal: AbortSignal): Promise<DaemonConnection> {
   const connection = await findDaemon(home, signal);
-  if (connection === undefined) {
-    throw new UserError("the local cluster is not running", { hint: START_CLUSTER_HINT });
-  }
+  if (connection === undefined) throw notRunning();
   return connection;
+}
+
+/**
+ * A client for the daemon `home`'s record names, without `findDaemon`'s health round trip: for a
+ * one-shot read (`axon get`), whose own request is the proof that the daemon answers. A record whose
+ * process is gone (a killed daemon's) still means "not running"; one whose daemon does not answer
+ * refuses that request, which `notRunningWhenRefused` reports as "not running" as well. On a busy
+ * machine each round trip waits for the daemon to be scheduled, and `axon get` is the command
+ * scripts poll.
+ */
+export async function requireRecordedDaemon(home: string, signal: AbortSignal): Promise<ApiClient> {
+  const record = await readDaemonRecord(home);
+  if (record === undefined || !isProcessAlive(record.pid)) throw notRunning();
+  const token = await readToken(home);
+  return new ApiClient({ baseUrl: record.apiUrl, token, signal });
+}
+
+/**
+ * `request`, whose refused connection (nothing listens where the record says: the daemon is gone or
+ * not yet listening) is the "not running" error `requireDaemon` gives, not a network error.
+ */
+export async function notRunningWhenRefused<T>(request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (error) {
+    const cause: unknown = error instanceof UserError ? error.cause : undefined;
+    if (typeof cause === "object" && cause !== null && "code" in cause) {
+      if (cause.code === "ECONNREFUSED") throw notRunning();
+    }
+    throw error;
+  }
+}
+
+function notRunning(): UserError {
+  return new UserError("the local cluster is not running", { hint: START_CLUSTER_HINT });
+}
+
+/** True while a process with this id exists (signal 0 checks without signalling). */
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 async function readToken(home: string): Promise<string> {

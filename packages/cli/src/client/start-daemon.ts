@@ -20,6 +20,10 @@ import { probeSupervisor } from "./supervisor-probe.js";
 export interface StartDaemonOptions {
   home: string;
   gatewayPort?: number;
+  /** `--listen ADDRESS:PORT`: where the gateway listens (the daemon refuses it beyond loopback
+   * while an API requires no keys, unless `insecureNoAuth`). */
+  listen?: string;
+  insecureNoAuth?: boolean;
   python?: string;
   /** How long to wait for the health probe to answer. */
   timeoutMs?: number;
@@ -85,6 +89,8 @@ export async function startDaemon(
   // stops both (the daemon tells its supervisor a stop was asked for).
   const args = [entry, "--supervise", "--home", home];
   if (options.gatewayPort !== undefined) args.push("--gateway-port", String(options.gatewayPort));
+  if (options.listen !== undefined) args.push("--listen", options.listen);
+  if (options.insecureNoAuth === true) args.push("--insecure-no-auth");
   if (options.python !== undefined) args.push("--python", options.python);
 
   const { onPhase } = options;

@@ -2,13 +2,14 @@
 import { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
-import { InterruptedError, ShownError, UserError } from "../errors.js";
+import { ChangesPlanned, InterruptedError, ShownError, UserError } from "../errors.js";
 import { gatewayPortFromEnv, outputOption, type OutputOptions } from "../options.js";
 import { withExamples } from "../help.js";
 import { formatBytes, indent, printJson } from "../output.js";
 import type { DeployProgress, DeploySummary, WaitedApi } from "../services/deploy.js";
 
 interface DeployFlags extends OutputOptions {
+  plan?: boolean;
   wait?: boolean;
   waitTimeout: string;
   force?: boolean;
@@ -31,6 +32,10 @@ export function makeDeployCommand(ctx: CliContext): Command {
     .option("--wait", "wait for the apis to be live (default on a terminal)")
     .option("--no-wait", "return as soon as the deploy is accepted")
     .option("--wait-timeout <duration>", "how long --wait waits, e.g. 90s, 5m", "5m")
+    .option(
+      "--plan",
+      "show what the deploy would do to each api (fields, replicas, environment, rollout) and deploy nothing; exit 3 when something would change",
+    )
     .option("-f, --force", "override an update in progress")
     .option("-y, --yes", "skip confirmation prompts")
     .option(
@@ -38,6 +43,7 @@ export function makeDeployCommand(ctx: CliContext): Command {
       "do not forward this shell's AWS settings (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL, ...) to the replicas",
     )
     .action(async (target: string | undefined, flags: DeployFlags, command: Command) => {
+      if (flags.plan === true) return planDeploy(ctx, target, flags, command);
       const [{ deployProject }, { parseDuration }, ui] = await Promise.all([
         import("../services/deploy.js"),
         import("@axon/config"),
@@ -115,7 +121,37 @@ export function makeDeployCommand(ctx: CliContext): Command {
     ["axon deploy examples/iris-sklearn", "deploy another project folder"],
     ["axon deploy --no-wait", "return once the deploy is recorded"],
     ["axon deploy -o json", "wait, then print every api's final state as JSON"],
+    ["axon deploy --plan", "show what would change, deploy nothing (exit 3 if anything would)"],
   ]);
+}
+
+/** `deploy --plan`: prints the plan; exits 0 when nothing would change, 3 (`ChangesPlanned`) else. */
+async function planDeploy(
+  ctx: CliContext,
+  target: string | undefined,
+  flags: DeployFlags,
+  command: Command,
+): Promise<void> {
+  const [{ planProjectDeploy }, { renderDeployPlan }, { makePainter }] = await Promise.all([
+    import("../services/deploy-plan.js"),
+    import("../ui/deploy-plan.js"),
+    import("../terminal.js"),
+  ]);
+  const { env: environment } = command.optsWithGlobals<{ env?: string }>();
+  const gatewayPort = gatewayPortFromEnv(ctx.env);
+  const plan = await planProjectDeploy(ctx, {
+    target,
+    home: resolveHome(ctx, command),
+    force: flags.force === true,
+    forwardAwsCredentials: flags.awsCredentials,
+    ...(environment === undefined ? {} : { environment }),
+    ...(gatewayPort === undefined ? {} : { gatewayPort }),
+  });
+  if (flags.output === "json") printJson(ctx.stdout, plan);
+  else ctx.stdout.write(`${renderDeployPlan(plan, makePainter(ctx.color))}\n`);
+  if (plan.changes) {
+    throw new ChangesPlanned(plan.apis.filter((api) => api.outcome !== "unchanged").length);
+  }
 }
 
 /** What Ctrl-C means at this point: before the control plane recorded the deploy, or after. */

@@ -7,7 +7,6 @@ import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
 import { withExamples } from "../help.js";
 import { outputOption, type OutputOptions } from "../options.js";
-import { printJson } from "../output.js";
 
 interface GetFlags extends OutputOptions {
   watch?: boolean;
@@ -24,30 +23,32 @@ export function makeGetCommand(ctx: CliContext): Command {
   const command = new Command("get")
     .description("show the status of every api, or the details of one")
     .argument("[api]", "name of an api")
-    .option("-w, --watch", "keep the view live, redrawn every second, until Ctrl-C")
+    .option(
+      "-w, --watch",
+      "keep the view live until Ctrl-C: redrawn every second (on ECS every 10 s, with the load balancer's per-minute numbers)",
+    )
     .option(
       "--since <duration>",
       "start of the prediction monitoring range, back from now (default: since the current version went live)",
     )
     .addOption(outputOption())
     .action(async (name: string | undefined, flags: GetFlags, self: Command) => {
-      const { targetClient } = await import("../services/target-environment.js");
-      const daemon = await requireDaemon(resolveHome(ctx, self), ctx.signal);
-      const client = await targetClient(ctx, self, daemon.client);
-      if (flags.watch === true) return watch(ctx, client, name, flags.output === "json");
-      const ui = await import("../ui/apis.js");
-      if (name === undefined) {
-        const list = await client.listApis();
-        if (flags.output === "json") printJson(ctx.stdout, list);
-        else ctx.stdout.write(`${ui.renderApiList(list, ctx.now(), ctx.columns)}\n`);
-        return;
+      const home = resolveHome(ctx, self);
+      const { env } = self.optsWithGlobals<{ env?: string }>();
+      if (flags.watch !== true) {
+        const { runGetOnce } = await import("./get-once.js");
+        return runGetOnce(ctx, {
+          home,
+          ...(env === undefined ? {} : { env }),
+          ...(name === undefined ? {} : { name }),
+          ...(flags.since === undefined ? {} : { since: flags.since }),
+          output: flags.output,
+        });
       }
-      const api = await client.getApi(
-        name,
-        flags.since === undefined ? {} : { since: flags.since },
-      );
-      if (flags.output === "json") printJson(ctx.stdout, api);
-      else ctx.stdout.write(`${ui.renderApiDetail(api, ctx.now())}\n`);
+      const { targetClient } = await import("../services/target-environment.js");
+      const daemon = await requireDaemon(home, ctx.signal);
+      const client = await targetClient(ctx, self, daemon.client);
+      return watch(ctx, client, name, flags.output === "json");
     });
   return withExamples(command, [
     ["axon get", "every api: status, replicas, requests, latency"],
@@ -57,6 +58,10 @@ export function makeGetCommand(ctx: CliContext): Command {
     ["axon get iris-classifier -w", "one api live: replicas, requests/s and p99 trends, events"],
     ["axon get -o json", "the ApiListResponse as one JSON document"],
     ["axon get -w -o json", "one JSON document per second (NDJSON), until Ctrl-C"],
+    [
+      "axon get iris-classifier -w --env prod",
+      "on ECS: requests/s, 5xx rate and p99 per minute from the load balancer, every 10 s",
+    ],
   ]);
 }
 
@@ -87,7 +92,7 @@ async function watch(
                     onEvent({ time: line.time, level: line.level, message: line.message }),
                   )
                   .catch(async (error: unknown) => {
-                    // An engine without a live stream (ECS today): the view polls, without events.
+                    // An engine without a live stream (ECS): each look's events are the events.
                     const { ApiError } = await import("../errors.js");
                     if (error instanceof ApiError && error.code === NOT_SUPPORTED) return;
                     throw error;

@@ -44,13 +44,9 @@ export function makeLogsCommand(ctx: CliContext): Command {
         import("../ui/logs.js"),
       ]);
       const home = resolveHome(ctx, self);
-      const { env } = self.optsWithGlobals<{ env?: string }>();
-      // An AWS environment's logs are in CloudWatch: the daemon reads them, so it is started.
-      const connection =
-        env !== undefined && env !== "local"
-          ? (await (await import("../client/start-daemon.js")).connectOrStartDaemon(ctx, { home }))
-              .connection
-          : await findDaemon(home, ctx.signal);
+      // With `--env`, the preAction check (services/target-environment.ts) has started the daemon
+      // for an environment other than this machine: its logs are the daemon's to read (CloudWatch).
+      const connection = await findDaemon(home, ctx.signal);
       // With the local cluster down, the log file on disk (what the workers wrote until it stopped).
       const disk = connection === undefined ? await import("../services/logs-on-disk.js") : null;
       if (disk !== null) {

@@ -13,7 +13,10 @@ export function makeRollbackCommand(ctx: CliContext): Command {
       "roll an api back to an earlier version from its history (default: the last one that was live before the current one)",
     )
     .argument("<api>", "name of an api")
-    .argument("[version]", "a version id from `axon get <api>`")
+    .argument(
+      "[version]",
+      "a version id from `axon get <api>` (on ECS a task definition revision: `revision 3` or 3)",
+    )
     .addOption(outputOption())
     .action(
       async (name: string, version: string | undefined, flags: OutputOptions, cmd: Command) => {
@@ -31,5 +34,6 @@ export function makeRollbackCommand(ctx: CliContext): Command {
       "axon rollback iris-classifier v-mbq2x1-3f9a1c",
       "to a version listed by `axon get iris-classifier`",
     ],
+    ["axon rollback iris-classifier 3 --env prod", "on ECS: back to task definition revision 3"],
   ]);
 }

@@ -6,6 +6,20 @@ import { runCli } from "../testing/run-cli.js";
 import { renderSystemdUnit, systemdNextSteps } from "./systemd-unit.js";
 
 describe("the systemd unit of `axon cluster up --service`", () => {
+  it("carries --listen and --insecure-no-auth to the daemon, which checks them at every start", () => {
+    const unit = renderSystemdUnit({
+      node: "/usr/local/bin/node",
+      entry: "/opt/axon/main.js",
+      home: "/srv/axon",
+      listen: "0.0.0.0:8888",
+      insecureNoAuth: true,
+      system: true,
+    });
+    expect(unit).toContain(
+      "ExecStart=/usr/local/bin/node /opt/axon/main.js --home /srv/axon --listen 0.0.0.0:8888 --insecure-no-auth\n",
+    );
+  });
+
   it("runs the daemon itself (systemd restarts it), restarts only failures, and stays private", () => {
     // Given this installation's paths, a gateway port and an interpreter
     const unit = renderSystemdUnit({

@@ -28,6 +28,9 @@ export interface SystemdUnitOptions {
   entry: string;
   home: string;
   gatewayPort?: number;
+  /** `--listen ADDRESS:PORT` and `--insecure-no-auth` of `cluster up` (the daemon checks them). */
+  listen?: string;
+  insecureNoAuth?: boolean;
   python?: string;
   /** `PATH` for the service (the one `axon` runs with). */
   pathEnv?: string;
@@ -41,6 +44,8 @@ export const SYSTEMD_UNIT_NAME = "axon.service";
 export function renderSystemdUnit(options: SystemdUnitOptions): string {
   const args = [options.node, options.entry, "--home", options.home];
   if (options.gatewayPort !== undefined) args.push("--gateway-port", String(options.gatewayPort));
+  if (options.listen !== undefined) args.push("--listen", options.listen);
+  if (options.insecureNoAuth === true) args.push("--insecure-no-auth");
   if (options.python !== undefined) args.push("--python", options.python);
   const environment = [`AXON_HOME=${options.home}`];
   if (options.pathEnv !== undefined && options.pathEnv !== "") {
@@ -117,7 +122,13 @@ export interface InstalledService {
  */
 export async function installSystemdService(
   ctx: CliContext,
-  options: { home: string; gatewayPort?: number; python?: string },
+  options: {
+    home: string;
+    gatewayPort?: number;
+    listen?: string;
+    insecureNoAuth?: boolean;
+    python?: string;
+  },
 ): Promise<InstalledService> {
   const system = process.getuid?.() === 0;
   const unit = renderSystemdUnit({

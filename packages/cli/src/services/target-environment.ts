@@ -35,7 +35,15 @@ export async function targetClient(
   command: Command,
   client: ApiClient,
 ): Promise<ApiClient> {
-  const { env } = command.optsWithGlobals<{ env?: string }>();
+  return targetClientFor(ctx, command.optsWithGlobals<{ env?: string }>().env, client);
+}
+
+/** The same, from the `--env` value itself (undefined when not given), for callers without commander. */
+export async function targetClientFor(
+  ctx: CliContext,
+  env: string | undefined,
+  client: ApiClient,
+): Promise<ApiClient> {
   // The one small module, not @axon/config's index (its parser and schema modules): `get` and
   // `logs` run this on every call, and the start-up budget has no room for the rest.
   const { pickForwardedAwsVariables } = await import("@axon/config/forwarded-env");

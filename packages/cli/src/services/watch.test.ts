@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { makeApiDetail } from "../testing/fake-control-plane.js";
-import { addSnapshot, currentRate, TREND_SAMPLES, type ApiTrends } from "./watch.js";
+import {
+  addSnapshot,
+  currentRate,
+  redrawInterval,
+  TREND_SAMPLES,
+  type ApiTrends,
+} from "./watch.js";
 
 function look(seconds: number, served: number, p99: number | null = 4) {
   const api = {
@@ -41,5 +47,20 @@ describe("addSnapshot", () => {
 
     for (let t = 2; t < 300; t += 1) trends = addSnapshot(trends, look(t, t));
     expect(trends.get("iris")?.requestsPerSecond).toHaveLength(TREND_SAMPLES);
+  });
+});
+
+describe("redrawInterval", () => {
+  it("follows the engine's redraw when its answers cost calls (ECS), else the watch's own", () => {
+    // Given a local API's look and an ECS API's look that asks for 10 s
+    const local = look(1, 10);
+    const detail = {
+      ...makeApiDetail("iris", "http://x/iris", "live"),
+      traffic: { redrawMs: 10_000, minutes: [], replicas: { desired: 1, running: 1, pending: 0 } },
+    };
+    const ecs = { at: local.at, apis: [detail], detail, redrawMs: 10_000 };
+    // Then the local one is looked at every second, the ECS one every 10 s
+    expect(redrawInterval(local, 1000)).toBe(1000);
+    expect(redrawInterval(ecs, 1000)).toBe(10_000);
   });
 });

@@ -15,6 +15,8 @@ export interface WatchSnapshot {
   apis: ApiSummary[];
   /** Present when one API is watched. */
   detail?: ApiDetail;
+  /** How often the engine asks to be looked at (ECS: its answers cost AWS calls). */
+  redrawMs?: number;
 }
 
 /** How many looks the trends keep: two minutes at one look a second. */
@@ -93,9 +95,22 @@ export async function pollApis(
 ): Promise<never> {
   for (;;) {
     const started = Date.now();
-    await onSnapshot(await lookOnce(client, options.name, options.now));
-    await sleep(Math.max(0, options.intervalMs - (Date.now() - started)), options.signal);
+    const snapshot = await lookOnce(client, options.name, options.now);
+    await onSnapshot(snapshot);
+    const interval = redrawInterval(snapshot, options.intervalMs);
+    await sleep(Math.max(0, interval - (Date.now() - started)), options.signal);
   }
+}
+
+/** Minutes of load balancer traffic a look at one API asks for (drawn a minute per bar). */
+export const TRAFFIC_MINUTES = 30;
+
+/**
+ * How long until the next look: what the engine asks for when its answers cost calls (ECS's
+ * `redrawMs` on the list, `traffic.redrawMs` on one API), else `intervalMs`.
+ */
+export function redrawInterval(snapshot: WatchSnapshot, intervalMs: number): number {
+  return snapshot.redrawMs ?? intervalMs;
 }
 
 /** One snapshot. */
@@ -105,9 +120,15 @@ export async function lookOnce(
   now: () => Date,
 ): Promise<WatchSnapshot> {
   if (name === undefined) {
-    const { apis } = await client.listApis();
-    return { at: now().toISOString(), apis };
+    const { apis, redrawMs } = await client.listApis();
+    return { at: now().toISOString(), apis, ...(redrawMs === undefined ? {} : { redrawMs }) };
   }
-  const detail = await client.getApi(name);
-  return { at: now().toISOString(), apis: [detail], detail };
+  const detail = await client.getApi(name, { trafficMinutes: TRAFFIC_MINUTES });
+  const redrawMs = detail.traffic?.redrawMs;
+  return {
+    at: now().toISOString(),
+    apis: [detail],
+    detail,
+    ...(redrawMs === undefined ? {} : { redrawMs }),
+  };
 }

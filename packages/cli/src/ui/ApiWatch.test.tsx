@@ -191,4 +191,65 @@ describe("ApiWatch (one api)", () => {
         none yet"
     `);
   });
+
+  it("draws an ECS API's load balancer minutes (requests/s, 5xx, p99), its task counts and the engine's redraw interval, at 80 columns", () => {
+    // Given iris on ECS: six minutes of traffic with a burst of 5xx, 2 of 3 tasks running
+    const minute = (i: number, requests: number, errors5xx: number, p99Ms: number | null) => ({
+      at: new Date(NOW.getTime() - (6 - i) * 60_000).toISOString(),
+      requests,
+      requestsPerSecond: requests / 60,
+      errors5xx,
+      errorRate: requests === 0 ? null : errors5xx / requests,
+      p99Ms,
+    });
+    const detail = {
+      ...makeApiDetail("iris", "http://axon-demo.elb.amazonaws.com/iris", "updating"),
+      events: [
+        {
+          time: new Date(NOW.getTime() - 30_000).toISOString(),
+          type: "info" as const,
+          message: "(service axon-iris) has started 1 tasks",
+        },
+      ],
+      traffic: {
+        redrawMs: 10_000,
+        minutes: [
+          minute(0, 0, 0, null),
+          minute(1, 600, 0, 40),
+          minute(2, 1200, 0, 42),
+          minute(3, 1800, 90, 250),
+          minute(4, 1800, 0, 45),
+          minute(5, 2400, 12, 48.5),
+        ],
+        replicas: { desired: 3, running: 2, pending: 1 },
+        scaling: { min: 1, max: 5 },
+      },
+    };
+    const snapshot: WatchSnapshot = {
+      at: NOW.toISOString(),
+      apis: [detail],
+      detail,
+      redrawMs: detail.traffic.redrawMs,
+    };
+
+    // When rendering it at 80 columns, the events as the look listed them
+    const events = detail.events.map(({ time, type, message }) => ({ time, level: type, message }));
+    const screen = frame({ snapshot, trends: addSnapshot(new Map(), snapshot), events }, 80);
+
+    // Then the rows are the load balancer's per minute, not the local counters, every 10s
+    expect(screen).toMatchInlineSnapshot(`
+      "axon get --watch  17:25:03 · every 10s · Ctrl-C to stop
+
+      iris   updating   http://axon-demo.elb.amazonaws.com/iris
+
+      replicas    2 running of 3 desired · 1 pending · autoscaling 1–5
+      requests    40.0/s    ▁▃▅▆▆█
+      5xx         0.5%       ▁▁█▁▂
+      p99         48.5 ms    ▁▁█▁▁
+                  per minute, last 6m, from the load balancer
+
+      events
+        30s ago  info    (service axon-iris) has started 1 tasks"
+    `);
+  });
 });

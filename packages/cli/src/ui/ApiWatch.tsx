@@ -1,10 +1,18 @@
 /**
  * The `axon get --watch` screen: every API as a row (status, replicas by state, requests per
  * second, latencies, responses by class and a sparkline of requests per second), or one API in
- * detail with sparklines of requests per second and p99 and its recent events. Props in, view
- * out: `use-api-watch.ts` does the polling, `live-watch.tsx` mounts it.
+ * detail with sparklines of requests per second and p99 and its recent events. An API whose
+ * engine reports `traffic` (ECS: the load balancer's per-minute numbers) draws those minutes
+ * instead of the trends of consecutive looks. Props in, view out: `use-api-watch.ts` does the
+ * polling, `live-watch.tsx` mounts it.
  */
-import type { ApiDetail, ApiStatus, ApiSummary, EventLevel } from "@axon/control-plane/api";
+import type {
+  ApiDetail,
+  ApiStatus,
+  ApiSummary,
+  ApiTraffic,
+  EventLevel,
+} from "@axon/control-plane/api";
 import { Box, Text } from "ink";
 import type { ReactNode } from "react";
 import { formatAge } from "../output.js";
@@ -44,7 +52,9 @@ export const WATCH_EVENT_COUNT = 8;
 /** The whole screen. */
 export function ApiWatch(props: ApiWatchProps): ReactNode {
   const { snapshot } = props;
-  const seconds = `${Math.round(props.intervalMs / 100) / 10}s`;
+  // An engine whose numbers cost calls says how often to look (use-api-watch.ts follows it).
+  const intervalMs = snapshot?.redrawMs ?? props.intervalMs;
+  const seconds = `${Math.round(intervalMs / 100) / 10}s`;
   const header = (
     <Text>
       <Tint bold>axon get --watch</Tint>
@@ -198,18 +208,24 @@ function OneApi(props: {
         <Tint color={api.status === "error" ? "red" : "yellow"}>{api.statusMessage}</Tint>
       )}
       <Text> </Text>
-      <Row label="replicas">{describeReplicaStates(api)}</Row>
-      <Row label="requests">
-        {`${rateText.padEnd(valueWidth)} `}
-        <Tint color="cyan">{sparkline(requestTrend, chart)}</Tint>
-      </Row>
-      <Row label="p99">
-        {`${p99Text.padEnd(valueWidth)} `}
-        <Tint color="magenta">{sparkline(p99Trend, chart, "min")}</Tint>
-      </Row>
-      <Row label="avg">{formatLatency(metrics?.avgLatencyMs)}</Row>
-      <Row label="responses">{describeResponses(metrics?.requests)}</Row>
-      <Row label="in flight">{metrics === undefined ? "-" : String(metrics.inFlight)}</Row>
+      {api.traffic === undefined ? (
+        <Box flexDirection="column">
+          <Row label="replicas">{describeReplicaStates(api)}</Row>
+          <Row label="requests">
+            {`${rateText.padEnd(valueWidth)} `}
+            <Tint color="cyan">{sparkline(requestTrend, chart)}</Tint>
+          </Row>
+          <Row label="p99">
+            {`${p99Text.padEnd(valueWidth)} `}
+            <Tint color="magenta">{sparkline(p99Trend, chart, "min")}</Tint>
+          </Row>
+          <Row label="avg">{formatLatency(metrics?.avgLatencyMs)}</Row>
+          <Row label="responses">{describeResponses(metrics?.requests)}</Row>
+          <Row label="in flight">{metrics === undefined ? "-" : String(metrics.inFlight)}</Row>
+        </Box>
+      ) : (
+        <TrafficRows traffic={api.traffic} chart={chart} />
+      )}
       {autoscaling.length === 0 ? null : (
         <Box flexDirection="column">
           <Text> </Text>
@@ -232,6 +248,59 @@ function OneApi(props: {
       ))}
     </Box>
   );
+}
+
+/**
+ * An API's traffic as its load balancer counted it, a minute per bar: requests/s, the 5xx share and
+ * p99, each with the latest whole minute's value; then the task counts and autoscaling's bounds.
+ */
+function TrafficRows(props: { traffic: ApiTraffic; chart: number }): ReactNode {
+  const { traffic, chart } = props;
+  const last = traffic.minutes.at(-1);
+  const rates = traffic.minutes.map((minute) => minute.requestsPerSecond);
+  const errors = traffic.minutes.map((minute) => minute.errorRate);
+  const p99s = traffic.minutes.map((minute) => minute.p99Ms);
+  const rateText = last === undefined ? "-" : formatRate(last.requestsPerSecond);
+  const errorText =
+    last?.errorRate === null || last === undefined ? "-" : `${round1(last.errorRate * 100)}%`;
+  const p99Text = formatLatency(last?.p99Ms);
+  const valueWidth = Math.max(9, rateText.length, errorText.length, p99Text.length);
+  const { desired, running, pending } = traffic.replicas;
+  const scaling =
+    traffic.scaling === undefined
+      ? ""
+      : ` · autoscaling ${traffic.scaling.min}–${traffic.scaling.max}`;
+  const hasErrors = errors.some((rate) => rate !== null && rate > 0);
+  return (
+    <Box flexDirection="column">
+      <Row label="replicas">{`${running} running of ${desired} desired · ${pending} pending${scaling}`}</Row>
+      <Row label="requests">
+        {`${rateText.padEnd(valueWidth)} `}
+        <Tint color="cyan">{sparkline(rates, chart)}</Tint>
+      </Row>
+      <Row label="5xx">
+        {`${errorText.padEnd(valueWidth)} `}
+        <Tint color={hasErrors ? "red" : "cyan"}>{sparkline(errors, chart)}</Tint>
+      </Row>
+      <Row label="p99">
+        {`${p99Text.padEnd(valueWidth)} `}
+        <Tint color="magenta">{sparkline(p99s, chart, "min")}</Tint>
+      </Row>
+      {traffic.unavailable === undefined ? (
+        <Tint
+          dim
+        >{`${" ".repeat(12)}per minute, last ${traffic.minutes.length}m, from the load balancer`}</Tint>
+      ) : (
+        <Text wrap="truncate-end">
+          <Tint color="yellow">{`${" ".repeat(12)}no traffic numbers: ${traffic.unavailable}`}</Tint>
+        </Text>
+      )}
+    </Box>
+  );
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
 }
 
 /**

@@ -48,6 +48,27 @@ describe("renderVersionsSection", () => {
     `);
   });
 
+  it("on ECS: revisions without a live column, and a dash where ECS gave no time", () => {
+    // Given two revisions as the ECS engine lists them (no live times; moto gives no creation time)
+    const revision = (n: number, current: boolean) => ({
+      id: `revision ${n}`,
+      createdAt: n === 2 ? new Date(NOW.getTime() - 90_000).toISOString() : "",
+      specHash: "a".repeat(64),
+      bundle: "b".repeat(64),
+      liveAt: null,
+      current,
+    });
+    // When rendered for the ECS engine
+    const text = renderVersionsSection([revision(2, false), revision(1, true)], NOW, "ecs");
+    // Then no "never" stands beside the revision that serves
+    expect(text).toMatchInlineSnapshot(`
+      "versions:
+        version      deployed
+        revision 2   1m ago
+        revision 1   -          current"
+    `);
+  });
+
   it("says nothing without versions", () => {
     expect(renderVersionsSection([], NOW)).toBeUndefined();
   });

@@ -9,20 +9,29 @@ import { formatAge, indent, renderTable } from "../output.js";
 /** How many versions the detail view lists (newest first). */
 export const DETAIL_VERSION_COUNT = 5;
 
-/** `versions:` newest first — deployed when, live when (or never), which one runs. */
+/**
+ * `versions:` newest first — deployed when, live when (or never), which one runs. An engine that
+ * records no live times (ECS: task definition revisions) gets no `live` column rather than a
+ * "never" beside the revision that serves, and a time its engine did not say is a dash.
+ */
 export function renderVersionsSection(
   versions: ApiDetail["versions"],
   now: Date,
+  engine: ApiDetail["runtime"]["engine"] = "local",
 ): string | undefined {
   const recent = versions.slice(0, DETAIL_VERSION_COUNT);
   if (recent.length === 0) return undefined;
+  const ago = (time: string): string =>
+    time === "" ? "-" : `${formatAge(new Date(time), now)} ago`;
+  const liveKnown = engine === "local";
   const rows = recent.map((version) => [
     version.id,
-    `${formatAge(new Date(version.createdAt), now)} ago`,
-    version.liveAt === null ? "never" : `${formatAge(new Date(version.liveAt), now)} ago`,
+    ago(version.createdAt),
+    ...(liveKnown ? [version.liveAt === null ? "never" : ago(version.liveAt)] : []),
     version.current ? "current" : "",
   ]);
-  return `versions:\n${indent(renderTable(["version", "deployed", "live", ""], rows).trimEnd())}`;
+  const headers = ["version", "deployed", ...(liveKnown ? ["live"] : []), ""];
+  return `versions:\n${indent(renderTable(headers, rows).trimEnd())}`;
 }
 
 /** `autoscaling:` the last tick's signal, the last change, and a change held back. */

@@ -6,10 +6,12 @@ import type {
   ApiDetail,
   ApiListResponse,
   ApiSummary,
+  LocalApiCost,
   LocalRuntime,
   TrafficSplitterSummary,
 } from "@axon/control-plane/api";
-import { formatAge, indent, renderTable } from "../output.js";
+import { formatAge, formatBytes, indent, renderTable } from "../output.js";
+import { renderKeysSection } from "./keys.js";
 import {
   renderAutoscalingSection,
   renderMonitoringSection,
@@ -152,11 +154,13 @@ export function renderApiDetail(api: ApiDetail, now: Date): string {
     renderStatusSection(api, now),
     renderStatusMessage(api),
     renderEndpointSection(api),
+    renderKeysSection(api, now),
     renderRuntime(api.runtime),
+    renderCostSection(api),
     renderMonitoringSection(api, now),
     renderNotesSection(api),
     renderAutoscalingSection(api, now),
-    renderVersionsSection(api.versions, now),
+    renderVersionsSection(api.versions, now, api.runtime.engine),
     renderConfigurationSection(api),
     renderEventsSection(api.events, now),
   ];
@@ -250,8 +254,63 @@ function statusColumns(apis: readonly ApiSummary[]): StatusColumn[] {
     anyMetrics && { header: "2XX", cell: (api) => formatCount(api.metrics?.requests["2XX"]) },
     any4xx && { header: "4XX", cell: (api) => formatCount(api.metrics?.requests["4XX"]) },
     any5xx && { header: "5XX", cell: (api) => formatCount(api.metrics?.requests["5XX"]) },
+    apis.some((api) => api.costPerHour !== undefined) && {
+      header: "$/hour",
+      cell: (api) => (api.costPerHour === undefined ? "-" : formatUsd(api.costPerHour.usd)),
+    },
   ];
   return columns.filter((column): column is StatusColumn => column !== false);
+}
+
+/**
+ * What the API costs (ECS): $/hour with its parts, $/1k predictions at the last hour's traffic,
+ * and what the figures rest on (the price table's region and date, the Spot assumption).
+ */
+export function renderCostSection(api: ApiDetail): string | undefined {
+  const cost = api.cost;
+  if (cost === undefined) return undefined;
+  if (cost.engine === "local") return renderLocalCost(cost);
+  const { breakdown, tasks } = cost;
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const rows = [
+    [
+      "Fargate",
+      formatUsd(breakdown.fargateOnDemand.usd),
+      `${plural(tasks.onDemand, "task")} of ${tasks.vcpu} vCPU / ${tasks.memoryGb} GB`,
+    ],
+    ["Fargate Spot", formatUsd(breakdown.fargateSpot.usd), plural(tasks.spot, "task")],
+    ["load balancer", formatUsd(breakdown.loadBalancerShare.usd), "this API's share"],
+  ];
+  const lines = [
+    `cost: ${formatUsd(cost.perHour.usd)}/hour (${cost.prices.region} prices, ${cost.prices.asOf})`,
+    indent(renderTable(["item", "$/hour", "for"], rows)),
+  ];
+  if (cost.perThousandPredictions !== undefined) {
+    lines.push(
+      `  ${formatUsd(cost.perThousandPredictions.usd)} per 1,000 predictions (${cost.requestsLastHour ?? 0} requests in the last hour)`,
+    );
+  } else if (cost.requestsLastHour !== undefined) {
+    lines.push("  no request in the last hour: no price per prediction yet");
+  }
+  lines.push(`  ${cost.prices.note}`, `  ${cost.prices.spot}`, `  ${cost.prices.loadBalancer}`);
+  return lines.join("\n");
+}
+
+/** Locally: CPU per 1,000 predictions and the peak memory a replica needs (to size `compute`). */
+function renderLocalCost(cost: LocalApiCost): string {
+  const perThousand =
+    cost.cpuPerThousandPredictions === undefined
+      ? "no prediction yet"
+      : `${cost.cpuPerThousandPredictions.seconds} CPU-seconds per 1,000 predictions`;
+  return [
+    `usage: ${perThousand}; peak memory ${formatBytes(cost.peakMemoryPerReplica.bytes)} per replica`,
+    `  ${cost.cpu.seconds} CPU-seconds for ${cost.predictions} predictions by ${cost.replicas} replica${cost.replicas === 1 ? "" : "s"}; ${cost.note}`,
+  ].join("\n");
+}
+
+/** Dollars with 4 significant digits below a dollar (`$0.01234`), cents above (`$1.23`). */
+export function formatUsd(usd: number): string {
+  return usd >= 1 ? `$${usd.toFixed(2)}` : `$${Number(usd.toPrecision(4))}`;
 }
 
 /** `2.31 ms`, `1.5 s`; `-` before the first request (Cortex's `avg request` style). */

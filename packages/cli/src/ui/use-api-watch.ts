@@ -4,7 +4,12 @@
  * the view stays props-in/view-out and tests can drive the hook with plain functions.
  */
 import { useEffect, useState } from "react";
-import { addSnapshot, type ApiTrends, type WatchSnapshot } from "../services/watch.js";
+import {
+  addSnapshot,
+  redrawInterval,
+  type ApiTrends,
+  type WatchSnapshot,
+} from "../services/watch.js";
 import type { WatchEvent } from "./ApiWatch.js";
 
 /** Where the watch gets its data. */
@@ -41,28 +46,35 @@ export function useApiWatch(source: WatchSource): WatchState {
     const stop = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     let first = true;
+    // Without a live stream (none asked, or the engine has none) each look's stored events are
+    // the events; with one, they seed the list once and the stream adds the rest.
+    let live = source.follow !== undefined;
     const tick = async (): Promise<void> => {
       try {
         const snapshot = await source.look();
         if (stop.signal.aborted) return;
         // The stored events seed the list once; the live stream adds the rest. (Decided here:
         // the updater below runs later, during React's render.)
-        const seed =
-          first && snapshot.detail !== undefined
-            ? snapshot.detail.events.map(({ time, type, message }) => ({
-                time,
-                level: type,
-                message,
-              }))
-            : undefined;
+        const stored = snapshot.detail?.events.map(({ time, type, message }) => ({
+          time,
+          level: type,
+          message,
+        }));
+        const seed = first || !live ? stored : undefined;
+        const replace = !live;
         first = false;
         setState((previous) => ({
           snapshot,
           trends: addSnapshot(previous.trends, snapshot),
-          events: seed === undefined ? previous.events : [...seed, ...previous.events],
+          events:
+            seed === undefined
+              ? previous.events
+              : replace
+                ? seed.slice(-KEPT_EVENTS)
+                : [...seed, ...previous.events],
           now: source.now(),
         }));
-        timer = setTimeout(() => void tick(), source.intervalMs);
+        timer = setTimeout(() => void tick(), redrawInterval(snapshot, source.intervalMs));
       } catch (error) {
         if (!stop.signal.aborted) source.onError(error);
       }
@@ -75,6 +87,9 @@ export function useApiWatch(source: WatchSource): WatchState {
           events: [...previous.events, event].slice(-KEPT_EVENTS),
         }));
       }, stop.signal)
+      .then(() => {
+        live = false;
+      })
       .catch((error: unknown) => {
         if (!stop.signal.aborted) source.onError(error);
       });

@@ -1,4 +1,5 @@
 /** The APIs of an environment: list, get (with its engine's runtime section), logs, events, rollback, baseline, delete. */
+import type { ApiKeyList } from "./keys.js";
 import type { ControlPlaneEvent, ControlPlaneEventKind, EventLevel } from "./events.js";
 import type { ApiMonitoring } from "./monitoring.js";
 
@@ -42,6 +43,8 @@ export interface ApiSummary {
    * while a replica starts, which took `startSeconds` last time (absent: not measured yet).
    */
   idle?: { startSeconds?: number };
+  /** Dollars per hour now (ECS: Fargate tasks + load balancer share); absent when not priced. */
+  costPerHour?: Money;
 }
 
 export interface ApiEvent {
@@ -84,7 +87,10 @@ export interface ApiDetail extends ApiSummary {
   projectPath?: string;
   /** What runs the current version, in its engine's own terms (nothing invented for the other). */
   runtime: ApiRuntime;
-  /** Newest first; empty where the engine keeps no versions of its own (ECS, for now). */
+  /**
+   * Newest first. On ECS: the task definition revisions (`revision N`, the newest 10), with
+   * `liveAt` null (ECS does not record it) and `createdAt` "" where ECS does not say.
+   */
   versions: ApiVersion[];
   events: ApiEvent[];
   /** Absent until the autoscaler's first tick, or when the engine scales by itself. */
@@ -93,6 +99,41 @@ export interface ApiDetail extends ApiSummary {
   notes?: string[];
   /** Present when the API's config has `monitoring` (or Cortex 0.14's `tracker`). */
   monitoring?: ApiMonitoring;
+  /**
+   * Traffic per minute from the engine's load balancer, when asked with `?traffic=<minutes>` and
+   * the engine measures it that way (ECS: CloudWatch); a local API's live numbers are `metrics`.
+   */
+  traffic?: ApiTraffic;
+  /** Present when the API requires keys (`networking.auth: api_key`): its keys and their counts. */
+  apiKeys?: ApiKeyList;
+  /** What the API costs (issue 30): dollars on ECS, CPU and memory locally. */
+  cost?: AwsApiCost | LocalApiCost;
+}
+
+/** What `get <api> --watch` draws for an API whose load balancer keeps its numbers (ECS). */
+export interface ApiTraffic {
+  /** How often a live view should ask again: the numbers cost AWS calls and change once a minute. */
+  redrawMs: number;
+  /** Oldest first, one per whole minute (zeros where no request came). */
+  minutes: ApiTrafficMinute[];
+  /** The service's task counts. */
+  replicas: { desired: number; running: number; pending: number };
+  /** The bounds autoscaling keeps the desired count in; absent when it has none. */
+  scaling?: { min: number; max: number };
+  /** Why `minutes` is empty (e.g. AWS denied reading the metrics). */
+  unavailable?: string;
+}
+
+export interface ApiTrafficMinute {
+  /** ISO start of the minute. */
+  at: string;
+  requests: number;
+  requestsPerSecond: number;
+  errors5xx: number;
+  /** 5xx / requests, 0–1; null in a minute without requests. */
+  errorRate: number | null;
+  /** null in a minute without requests. */
+  p99Ms: number | null;
 }
 
 /** `ApiDetail.runtime`: which engine runs the API, and what it runs it with. */
@@ -117,6 +158,46 @@ export interface EcsRuntime {
   capacityProviders: string[];
 }
 
+/** A sum of money with its unit, as `-o json` carries every cost figure. */
+export interface Money {
+  usd: number;
+  unit: "USD/hour" | "USD/1k";
+}
+
+/** What an API costs on ECS (issue 30): `get <api> --env`, from the dated price table. */
+export interface AwsApiCost {
+  engine: "ecs";
+  /** Fargate (Spot share priced as Spot) plus the API's share of the load balancer. */
+  perHour: Money;
+  breakdown: { fargateOnDemand: Money; fargateSpot: Money; loadBalancerShare: Money };
+  /** Running tasks by capacity provider (from the strategy), and each task's size. */
+  tasks: { onDemand: number; spot: number; vcpu: number; memoryGb: number };
+  /** Requests the load balancer counted in the last hour (absent: not read). */
+  requestsLastHour?: number;
+  /** `perHour` × 1000 / `requestsLastHour`; absent without traffic in the hour. */
+  perThousandPredictions?: Money;
+  /** What the figures rest on: the price table's region and date, and the assumptions. */
+  prices: { region: string; asOf: string; note: string; spot: string; loadBalancer: string };
+}
+
+/**
+ * What an API uses on this machine (issue 30), from its running replicas' processes (/proc), to
+ * size `compute` before moving to AWS: CPU per 1,000 predictions and each replica's peak memory.
+ */
+export interface LocalApiCost {
+  engine: "local";
+  /** Running replicas measured, and the predictions (requests) they answered since they started. */
+  replicas: number;
+  predictions: number;
+  /** CPU time of their worker processes since they started (model loading included). */
+  cpu: { seconds: number; unit: "CPU-seconds" };
+  /** `cpu` × 1000 / `predictions`; absent before the first prediction. */
+  cpuPerThousandPredictions?: { seconds: number; unit: "CPU-seconds/1k" };
+  /** The largest replica's peak resident memory (its workers' peaks summed): what compute.mem must hold. */
+  peakMemoryPerReplica: { bytes: number; unit: "bytes" };
+  note: string;
+}
+
 /** The Python environment a local API's replicas run in. */
 export interface ApiEnvironment {
   /** Content key of the built environment, or null when the version runs on the base interpreter. */
@@ -137,6 +218,11 @@ export interface ApiListResponse {
   apis: ApiSummary[];
   /** The environment's TrafficSplitters (Cortex 0.20); absent when the engine has none. */
   trafficSplitters?: TrafficSplitterSummary[];
+  /**
+   * How often a live view of the list should ask again, when the engine's answer costs AWS calls
+   * (ECS: 10 s); absent: as often as the view likes (local).
+   */
+  redrawMs?: number;
 }
 
 /** A TrafficSplitter as `axon get` lists it: its weights and what each API got of its traffic. */

@@ -13,10 +13,14 @@
  *   HEAD   /v1/bundles/:sha256         → 200 if stored, 404 if not
  *   PUT    /v1/bundles/:sha256         ← body: gzip'd tar of the project (application/gzip) → BundleResponse
  *   POST   /v1/deploy                  ← DeployRequest → DeployResponse
+ *   POST   /v1/deploy/plan             ← DeployRequest → DeployPreviewResponse (nothing changes)
  *   GET    /v1/apis                    → ApiListResponse
  *   GET    /v1/apis/:name?since=1h     → ApiDetail (since: start of the monitoring range)
  *   DELETE /v1/apis/:name              → DeleteResponse
  *   POST   /v1/apis/:name/rollback     ← RollbackRequest → RollbackResponse
+ *   POST   /v1/apis/:name/keys         ← CreateApiKeyRequest → ApiKeyCreated (the key, shown once)
+ *   GET    /v1/apis/:name/keys         → ApiKeyList (ids, names, dates; never a key)
+ *   DELETE /v1/apis/:name/keys/:id     → ApiKeyRevoked
  *   POST   /v1/apis/:name/monitor/baseline → BaselineResponse (pins the last hour as drift baseline)
  *   GET    /v1/apis/:name/logs?follow=1&tail=N → text/plain; charset=utf-8, chunked: the API's log
  *                                        lines; with follow the stream stays open until the client
@@ -52,3 +56,4 @@ export * from "./apis.js";
 export * from "./monitoring.js";
 export * from "./environments.js";
 export * from "./cluster.js";
+export * from "./keys.js";

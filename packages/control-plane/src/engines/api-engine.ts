@@ -10,11 +10,16 @@
  * cortexlabs/cortex:pkg/operator/resources/errors.go).
  */
 import type {
+  ApiKeyCreated,
+  ApiKeyList,
+  ApiKeyRevoked,
+  CreateApiKeyRequest,
   ApiDetail,
   ApiListResponse,
   ApiVersion,
   BaselineResponse,
   DeleteResponse,
+  DeployPreviewResponse,
   DeployResponse,
   EngineNotSupportedCode,
   RollbackResponse,
@@ -39,6 +44,11 @@ export interface DescribeOptions {
   /** Start of the monitoring range (default: when the current version went live). */
   since?: Date;
   now?: Date;
+  /**
+   * The last `minutes` whole minutes of traffic as `ApiDetail.traffic`, for a live view; an engine
+   * whose numbers are `metrics` (local) leaves it out.
+   */
+  traffic?: { minutes: number };
 }
 
 /** An API's log, for the logs route: where to read it, and whether the API is gone meanwhile. */
@@ -62,6 +72,8 @@ export interface ApiEngine {
   readonly environment: string;
   /** Applies a plan made by `planDeploy` (services/deploy-plan.ts): both engines apply the same type. */
   deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse>;
+  /** What `deploy(plan)` would do, without doing it (`deploy --plan`, issue 30): reads only. */
+  preview(plan: DeployPlan): Promise<DeployPreviewResponse>;
   list(): Promise<ApiListResponse>;
   /** The environment's APIs as a deploy plan needs them (endpoints, hashes, rollouts). */
   deployed(): Promise<DeployedApi[]>;
@@ -74,6 +86,11 @@ export interface ApiEngine {
   versions(name: string): Promise<ApiVersion[]>;
   /** Pins the current version's last hour of predictions as the API's drift baseline. */
   pinBaseline(name: string): Promise<BaselineResponse>;
+  /** Makes an API key (`networking.auth: api_key`); the answer carries the key, once. */
+  createKey(name: string, request: CreateApiKeyRequest): Promise<ApiKeyCreated>;
+  listKeys(name: string): Promise<ApiKeyList>;
+  /** Revokes a key: every front refuses it within 30 s (at once on this machine). */
+  revokeKey(name: string, id: string): Promise<ApiKeyRevoked>;
 }
 
 /** The code of every "this engine cannot do that verb (yet)" answer. */

@@ -10,13 +10,30 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { create } from "tar";
+import {
+  CloudWatchLogsClient,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
+import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { BundleStore } from "../bundles/bundle-store.js";
 import type { DeployRequest, ErrorBody } from "../contract/index.js";
 import { DomainError, toErrorBody } from "../errors.js";
-import { createMotoCluster, MOTO_IMAGE } from "../providers/aws/testing/moto-cluster.js";
+import {
+  createMotoCluster,
+  MOTO_IMAGE,
+  type MotoCluster,
+} from "../providers/aws/testing/moto-cluster.js";
 import { motoAvailable, startMoto, type MotoServer } from "../providers/aws/testing/moto-server.js";
 import { StateStore } from "../state/store.js";
+import { PredictionRecorder } from "../replica/prediction-recorder.js";
+import { predictionLine } from "../replica/prediction-lines.js";
+import { ECS_REDRAW_MS, ROLLBACK_VERSION_INVALID } from "../services/aws-apis.js";
+import { metricQueries } from "../providers/aws/api-metrics.js";
+import { findTargetGroupArn } from "../providers/aws/api-deploy.js";
+import { targetGroupName } from "../providers/aws/api-names.js";
+import type { AwsPorts } from "../providers/aws/sdk.js";
 import { API_UPDATING, CONFIG_ENDPOINT_TAKEN, planDeploy } from "../services/deploy-plan.js";
 import type { ApiEngine } from "./api-engine.js";
 import { engineFor, type EngineContext } from "./engine-for.js";
@@ -38,13 +55,14 @@ function tempDir(prefix: string): string {
 }
 
 interface Prod {
+  cluster: MotoCluster;
   engine: ApiEngine;
   bundles: BundleStore;
   bundle: string;
 }
 
 /** A fresh moto cluster registered as environment `prod`, and its engine, with one bundle. */
-async function prod(): Promise<Prod> {
+async function prod(calls?: string[]): Promise<Prod> {
   moto ??= await startMoto();
   await moto.reset();
   const cluster = await createMotoCluster(moto);
@@ -75,11 +93,33 @@ async function prod(): Promise<Prod> {
   const bundle = createHash("sha256").update(bytes).digest("hex");
   await bundles.receive(bundle, Readable.from([bytes]));
   // The local engine's parts are never reached for an AWS environment.
-  const context = { store, bundles, connect: () => Promise.resolve(cluster.ports) };
+  const ports = calls === undefined ? cluster.ports : countedPorts(cluster.ports, calls);
+  const context = { store, bundles, connect: () => Promise.resolve(ports) };
   const engine = engineFor(context as unknown as EngineContext, {
     headers: { "axon-env": "prod" },
   });
-  return { engine, bundles, bundle };
+  return { cluster, engine, bundles, bundle };
+}
+
+/** `ports` recording the name of every AWS call made through them into `calls` (`ecs.describeServices`). */
+function countedPorts(ports: AwsPorts, calls: string[]): AwsPorts {
+  const counted: Record<string, unknown> = {};
+  for (const [service, port] of Object.entries(ports)) {
+    counted[service] =
+      service === "target"
+        ? port
+        : new Proxy(port as object, {
+            get(object, method, receiver) {
+              const value: unknown = Reflect.get(object, method, receiver);
+              if (typeof value !== "function") return value;
+              return (...args: unknown[]) => {
+                calls.push(`${service}.${String(method)}`);
+                return (value as (...a: unknown[]) => unknown).apply(object, args);
+              };
+            },
+          });
+  }
+  return counted as unknown as AwsPorts;
 }
 
 function api(name: string, extra = ""): string {
@@ -99,6 +139,54 @@ async function deploy(
   };
   const plan = await planDeploy(target, target.engine, request);
   return target.engine.deploy(plan, { signal: AbortSignal.timeout(120_000) });
+}
+
+/**
+ * Puts prediction lines `[minutes ago, revision, label → count]` into one replica stream of `api`,
+ * as a replica task's awslogs driver would (made by the replica's own recorder and line writer).
+ */
+async function putPredictions(
+  target: Prod,
+  api: string,
+  stream: string,
+  lines: Array<[number, number, Record<string, number>]>,
+): Promise<void> {
+  const client = new CloudWatchLogsClient({
+    region: "us-east-1",
+    endpoint: moto?.url ?? "",
+    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+    maxAttempts: 1,
+  });
+  const logGroupName = target.cluster.refs.logGroupName;
+  const logStreamName = `${api}/replica/${stream}`;
+  await client.send(new CreateLogStreamCommand({ logGroupName, logStreamName }));
+  const now = Date.now();
+  await client.send(
+    new PutLogEventsCommand({
+      logGroupName,
+      logStreamName,
+      logEvents: lines.map(([minutesAgo, revision, labels]) => {
+        const recorder = new PredictionRecorder({ modelType: "classification", key: null });
+        for (const [label, count] of Object.entries(labels)) {
+          for (let i = 0; i < count; i++) recorder.recordValue(label);
+        }
+        const tally = recorder.drain();
+        if (tally === undefined) throw new Error("a line needs at least one prediction");
+        const at = now - minutesAgo * 60_000;
+        return {
+          timestamp: at,
+          message: predictionLine({
+            api,
+            task: stream,
+            at: new Date(at).toISOString(),
+            revision,
+            tally,
+          }),
+        };
+      }),
+    }),
+  );
+  client.destroy();
 }
 
 async function refusal(work: Promise<unknown>): Promise<ErrorBody & { status: number }> {
@@ -184,7 +272,167 @@ describe.skipIf(!HAS_MOTO)(
         // moto keeps no default capacity provider strategy from the stack (AWS does)
         capacityProviders: [],
       });
-      expect(detail.versions).toEqual([]);
+      expect(detail.versions.map((version) => [version.id, version.current])).toEqual([
+        ["revision 1", true],
+      ]);
+      // And what a roll will do, in words
+      expect(detail.notes?.filter((note) => note.startsWith("next rollout:"))).toEqual([
+        "next rollout: a roll starts up to 1 new task before stopping an old one (at 1 replica; larger steps with more)",
+      ]);
+    }, 120_000);
+
+    test("rollback goes back a revision (by `revision N` or `N`), and get and versions say so", async () => {
+      // Given iris at revision 2 (the change forced: moto never finishes a rollout)
+      const target = await prod();
+      await deploy(target, api("iris"));
+      await deploy(target, api("iris", "  compute:\n    cpu: 2\n"), { force: true });
+      const before = await target.engine.versions("iris");
+      expect(before.map((version) => [version.id, version.current])).toEqual([
+        ["revision 2", true],
+        ["revision 1", false],
+      ]);
+      expect(before.every((version) => /^[0-9a-f]{64}$/.test(version.specHash))).toBe(true);
+      expect(before.every((version) => version.bundle === target.bundle)).toBe(true);
+
+      // When it is rolled back with no version
+      const rolled = await target.engine.rollback("iris", undefined);
+      // Then the service runs revision 1 again
+      expect(rolled).toEqual({
+        message: "rolling back iris from revision 2 to revision 1 on prod: ECS rolls it out",
+        versionId: "revision 1",
+      });
+      const detail = await target.engine.describe("iris", {});
+      expect(detail.runtime).toMatchObject({ engine: "ecs", taskDefinitionRevision: 1 });
+      expect(detail.versions.map((version) => [version.id, version.current])).toEqual([
+        ["revision 2", false],
+        ["revision 1", true],
+      ]);
+
+      // And forward again by number, then an unchanged one by its id as get lists it
+      expect((await target.engine.rollback("iris", "2")).versionId).toBe("revision 2");
+      expect(await target.engine.rollback("iris", "revision 2")).toEqual({
+        message: "iris already runs revision 2 on prod",
+        versionId: "revision 2",
+      });
+
+      // And a version that is not a revision is refused before any AWS call, saying what to give
+      const refused = await refusal(target.engine.rollback("iris", "v1"));
+      expect(refused).toMatchObject({ status: 400, code: ROLLBACK_VERSION_INVALID });
+      expect(refused.hint).toBe(
+        'give one as axon get iris --env prod lists it: "revision 3", or just 3',
+      );
+    }, 120_000);
+
+    test("monitor baseline pins the last hour into the bucket, and get measures drift against it", async () => {
+      // Given a monitored iris with an hour of mixed predictions
+      const target = await prod();
+      await deploy(target, api("iris", "  monitoring:\n    model_type: classification\n"));
+      await putPredictions(target, "iris", "task-a", [
+        [30, 1, { setosa: 400, versicolor: 400, virginica: 400 }],
+      ]);
+      const unpinned = await target.engine.describe("iris", {
+        since: new Date(Date.now() - 3_600_000),
+      });
+      expect(unpinned.monitoring?.drift.baseline).toBe("first 1000 predictions of revision 1");
+
+      // When the baseline is pinned
+      const pinned = await target.engine.pinBaseline("iris");
+      // Then it holds the hour's predictions
+      expect(pinned).toEqual({
+        message: "pinned 1200 predictions of iris (the last hour of revision 1) as its baseline",
+        predictions: 1200,
+      });
+
+      // When the API then answers only virginica
+      await putPredictions(target, "iris", "task-b", [[5, 1, { virginica: 3000 }]]);
+      const detail = await target.engine.describe("iris", {});
+      // Then get compares the last hour with the pinned baseline, and sees the shift
+      expect(detail.monitoring?.drift.baseline).toMatch(/^pinned \S+ from revision 1$/);
+      expect(detail.monitoring?.drift.shifted).toBe(true);
+    }, 120_000);
+
+    test("get with traffic adds the load balancer's minutes and the task counts, for a live view every 10 s", async () => {
+      // Given iris on prod with 120 requests (6 of them 5xx) in the minute before last
+      const calls: string[] = [];
+      const target = await prod(calls);
+      await deploy(
+        target,
+        api("iris", "  autoscaling:\n    min_replicas: 1\n    max_replicas: 4\n"),
+      );
+      const deps = {
+        ports: target.cluster.ports,
+        refs: target.cluster.refs,
+        target: target.cluster.ports.target,
+        signal: AbortSignal.timeout(30_000),
+      };
+      const group = await findTargetGroupArn(
+        deps,
+        targetGroupName(target.cluster.refs.clusterName, "iris"),
+      );
+      const [query] = metricQueries(target.cluster.refs.loadBalancerArn, [group ?? ""]);
+      const now = new Date();
+      const minuteBeforeLast = Math.floor(now.getTime() / 60_000) * 60_000 - 2 * 60_000;
+      const cloudWatch = new CloudWatchClient({
+        region: "us-east-1",
+        endpoint: moto?.url ?? "",
+        credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+        maxAttempts: 1,
+      });
+      await cloudWatch.send(
+        new PutMetricDataCommand({
+          Namespace: "AWS/ApplicationELB",
+          MetricData: [
+            ["RequestCount", 120],
+            ["HTTPCode_Target_5XX_Count", 6],
+          ].map(([MetricName, Value]) => ({
+            MetricName: String(MetricName),
+            Dimensions: query?.MetricStat?.Metric?.Dimensions ?? [],
+            Timestamp: new Date(minuteBeforeLast + 10_000),
+            Value: Number(Value),
+          })),
+        }),
+      );
+      cloudWatch.destroy();
+
+      // When it is described with 5 minutes of traffic, and without
+      calls.length = 0;
+      const detail = await target.engine.describe("iris", { now, traffic: { minutes: 5 } });
+      const redraw = [...calls];
+      const plain = await target.engine.describe("iris", { now });
+
+      // Then the minutes, the counts and the redraw are there, only when asked
+      expect(detail.traffic?.redrawMs).toBe(ECS_REDRAW_MS);
+      expect(detail.traffic?.minutes.map((minute) => minute.requests)).toEqual([0, 0, 0, 120, 0]);
+      expect(detail.traffic?.minutes[3]).toMatchObject({ requestsPerSecond: 2, errorRate: 0.05 });
+      expect(detail.traffic?.replicas).toEqual({ desired: 1, running: 0, pending: 1 });
+      expect(detail.traffic?.scaling).toEqual({ min: 1, max: 4 });
+      expect(plain.traffic).toBeUndefined();
+      // And one redraw's AWS calls (docs/aws.md states them): get's without its cost (a redraw
+      // shows no dollars; the cost is 6 calls: the API count, the cluster's strategy and an hour
+      // of the load balancer's metrics), plus 3 for the traffic
+      const plainCalls = calls.length - redraw.length;
+      expect(plain.cost).toBeDefined();
+      expect(detail.cost).toBeUndefined();
+      expect(redraw.length - (plainCalls - 6)).toBe(3);
+      expect(redraw).toMatchInlineSnapshot(`
+        [
+          "cloudFormation.describeStacks",
+          "ecs.describeServices",
+          "ecs.describeTaskDefinition",
+          "ecs.listServiceDeployments",
+          "ecs.listTasks",
+          "ecs.describeTaskDefinition",
+          "ecs.describeClusters",
+          "ecs.describeServices",
+          "autoScaling.describeScalableTargets",
+          "cloudWatch.getMetricData",
+          "ecs.describeServices",
+          "ecs.listAllTaskDefinitionArns",
+          "ecs.describeTaskDefinition",
+        ]
+      `);
+      // And the list, whose every look costs calls too, asks for the same pace
+      expect((await target.engine.list()).redrawMs).toBe(ECS_REDRAW_MS);
     }, 120_000);
   },
 );

@@ -1,21 +1,31 @@
 /**
  * The ECS engine: APIs of an AWS environment run as ECS services on its cluster (decision 0009:
  * the account is the record, ECS is the reconcile loop). Every verb is `services/aws-apis.ts`
- * behind the `ApiEngine` seam, with the calling shell's AWS settings. What ECS does not do yet
- * answers `engineNotSupported`, one line each, to be replaced as the ECS verbs land.
+ * behind the `ApiEngine` seam, with the calling shell's AWS settings: versions are the task
+ * definition revisions, a rollback points the service at one (ECS rolls it out), the monitoring
+ * baseline is an object in the cluster bucket. What ECS does not do yet answers
+ * `engineNotSupported`.
  */
 import type {
+  ApiKeyCreated,
+  ApiKeyList,
+  ApiKeyRevoked,
+  CreateApiKeyRequest,
   ApiDetail,
   ApiListResponse,
   ApiVersion,
   BaselineResponse,
   DeleteResponse,
+  DeployPreviewResponse,
   DeployResponse,
   RollbackResponse,
 } from "../contract/index.js";
 import type { BundleStore } from "../bundles/bundle-store.js";
 import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
 import type { TrafficSplitterSpec } from "@axon/config";
+import { createAwsApiKey, listAwsApiKeys, revokeAwsApiKey } from "../providers/aws/api-keys.js";
+import type { EcsApiDeps } from "../providers/aws/api-names.js";
+import { plannedCosts } from "../services/aws-api-costs.js";
 import {
   awsLogSource,
   connectAwsEnvironment,
@@ -24,6 +34,9 @@ import {
   deployedAwsApis,
   describeAwsApi,
   listAwsApis,
+  listAwsVersions,
+  pinAwsApiBaseline,
+  rollbackAwsApiVersion,
   type AwsApisDeps,
 } from "../services/aws-apis.js";
 import type { EnvironmentRecord } from "../state/store.js";
@@ -37,6 +50,7 @@ import {
   type DescribeOptions,
 } from "./api-engine.js";
 import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
+import { previewEcsDeploy, withPlannedCosts } from "./ecs-plan.js";
 
 /** A plain request (list, get, logs) gets this long. */
 const PLAIN_REQUEST_MS = 60_000;
@@ -96,6 +110,18 @@ export class EcsEngine implements ApiEngine {
     return response;
   }
 
+  async preview(plan: DeployPlan): Promise<DeployPreviewResponse> {
+    // The plan read the services and their task definitions' specs (`deployed()`).
+    const preview = previewEcsDeploy(this.environment, plan);
+    const ecs = await connectAwsEnvironment(this.#aws(), this.#record);
+    const costs = await plannedCosts(
+      ecs,
+      this.#record.region,
+      plan.apis.map((api) => ({ spec: api.spec, deployedSpec: api.deployed?.spec })),
+    );
+    return withPlannedCosts(preview, costs);
+  }
+
   /** The environment's TrafficSplitters, read back from their listener rules. */
   async deployedSplitters(): Promise<TrafficSplitterSpec[]> {
     const ecs = await connectAwsEnvironment(this.#aws(), this.#record);
@@ -153,35 +179,42 @@ export class EcsEngine implements ApiEngine {
   }
 
   watch(): ApiEventFeed {
+    // ECS keeps no stream of its own to relay: a live view redraws `describe` with `traffic`
+    // every ECS_REDRAW_MS, whose service events and load balancer minutes are the live data.
     throw engineNotSupported(
       this,
-      "get --watch (live events)",
-      `axon get <api> --env ${this.environment} shows the service's recent ECS events; run it again to refresh`,
+      "the live event stream",
+      `axon get <api> --watch --env ${this.environment} redraws the service's events and its load balancer's numbers every 10 s`,
     );
   }
 
-  async rollback(): Promise<RollbackResponse> {
-    throw engineNotSupported(
-      this,
-      "rollback",
-      `on ECS a failed rollout is rolled back by the deployment circuit breaker; to go back by hand, deploy the previous config with axon deploy --env ${this.environment}`,
-    );
+  rollback(name: string, versionId: string | undefined): Promise<RollbackResponse> {
+    return rollbackAwsApiVersion(this.#aws(), this.#record, name, versionId);
   }
 
-  async versions(name: string): Promise<ApiVersion[]> {
-    throw engineNotSupported(
-      this,
-      "versions",
-      `axon get ${name} --env ${this.environment} shows the task definition revision it runs`,
-    );
+  versions(name: string): Promise<ApiVersion[]> {
+    return listAwsVersions(this.#aws(), this.#record, name);
   }
 
-  async pinBaseline(name: string): Promise<BaselineResponse> {
-    throw engineNotSupported(
-      this,
-      "monitor baseline",
-      `axon get ${name} --env ${this.environment} shows its predictions since the current revision was deployed`,
-    );
+  pinBaseline(name: string): Promise<BaselineResponse> {
+    return pinAwsApiBaseline(this.#aws(), this.#record, name);
+  }
+
+  async createKey(name: string, request: CreateApiKeyRequest): Promise<ApiKeyCreated> {
+    return createAwsApiKey(await this.#cluster(), name, request, new Date());
+  }
+
+  async listKeys(name: string): Promise<ApiKeyList> {
+    return listAwsApiKeys(await this.#cluster(), name);
+  }
+
+  async revokeKey(name: string, id: string): Promise<ApiKeyRevoked> {
+    return revokeAwsApiKey(await this.#cluster(), name, id);
+  }
+
+  /** The environment's cluster (its bucket, its services), for the verbs written against it. */
+  #cluster(): Promise<EcsApiDeps> {
+    return connectAwsEnvironment(this.#aws(), this.#record);
   }
 
   #aws(signal?: AbortSignal, onProgress?: (message: string) => void): AwsApisDeps {

@@ -9,12 +9,17 @@ import {
   LOCAL_ENVIRONMENT,
   type DeployResult,
   type TrafficSplitterSummary,
+  type ApiKeyCreated,
+  type ApiKeyList,
+  type ApiKeyRevoked,
+  type CreateApiKeyRequest,
   type ApiAutoscaling,
   type ApiDetail,
   type ApiListResponse,
   type ApiVersion,
   type BaselineResponse,
   type DeleteResponse,
+  type DeployPreviewResponse,
   type DeployResponse,
   type RollbackResponse,
 } from "../contract/index.js";
@@ -28,6 +33,7 @@ import { summarizeApi } from "../reconcile/status.js";
 import { deployApis } from "../services/deploy.js";
 import { API_NOT_FOUND, describeApi, requireApi } from "../services/describe-api.js";
 import { rollbackApi } from "../services/rollback.js";
+import { apiKeyNotFound, keyInfo, makeApiKey, notRequiredWarning } from "../services/api-keys.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { StateStore } from "../state/store.js";
 import {
@@ -39,6 +45,7 @@ import {
   type DescribeOptions,
 } from "./api-engine.js";
 import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
+import { previewLocalDeploy } from "./local-plan.js";
 
 /** The API has no `monitoring` to pin a baseline for (400). */
 export const MONITORING_OFF = "monitoring.off";
@@ -106,6 +113,10 @@ export class LocalEngine implements ApiEngine {
 
   async #deployApis(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
     const deps = this.#deps;
+    // A gateway serving other machines takes only APIs that require keys (issue 29).
+    deps.provider.apiKeys?.checkExposure(
+      plan.apis.map((api) => ({ name: api.spec.name, auth: api.spec.networking.auth })),
+    );
     return deployApis(
       {
         store: deps.store,
@@ -120,6 +131,10 @@ export class LocalEngine implements ApiEngine {
       },
       plan,
     );
+  }
+
+  async preview(plan: DeployPlan): Promise<DeployPreviewResponse> {
+    return previewLocalDeploy(this.#deps, plan);
   }
 
   async list(): Promise<ApiListResponse> {
@@ -174,6 +189,7 @@ export class LocalEngine implements ApiEngine {
       rollingOut:
         api.liveVersionId !== api.currentVersion.id &&
         summarizeApi(api, provider).status === "updating",
+      spec: api.currentVersion.spec,
     }));
   }
 
@@ -184,7 +200,10 @@ export class LocalEngine implements ApiEngine {
         hint: "`axon get` lists it with its weights and each api's share of its requests and error rate",
       });
     }
-    return describeApi(this.#deps, name, options);
+    const detail = describeApi(this.#deps, name, options);
+    const api = this.#deps.store.getApi(name);
+    if (api === undefined || !requiresKeys(api)) return detail;
+    return { ...detail, apiKeys: await this.listKeys(api.name) };
   }
 
   async logs(name: string): Promise<ApiLogStream> {
@@ -270,4 +289,57 @@ export class LocalEngine implements ApiEngine {
       predictions: tally.count,
     };
   }
+
+  async createKey(name: string, request: CreateApiKeyRequest): Promise<ApiKeyCreated> {
+    const { store, provider } = this.#deps;
+    const api = requireApi(this.#deps, name);
+    const { key, record } = makeApiKey(request, new Date());
+    store.addApiKey(api.name, record);
+    // The gateway re-reads now: the key works at once, not after the next 30 s read.
+    await provider.apiKeys?.changed(api.name);
+    return {
+      message: `created key ${record.id} for ${api.name}; it is shown only now, keep it somewhere safe`,
+      key,
+      info: keyInfo(record),
+      ...(requiresKeys(api) ? {} : { warning: notRequiredWarning(api.name) }),
+    };
+  }
+
+  async listKeys(name: string): Promise<ApiKeyList> {
+    const { store, provider } = this.#deps;
+    const api = requireApi(this.#deps, name);
+    const usage = provider.apiKeys?.usage(api.name);
+    const seen = new Map(usage?.keys.map((k) => [k.id, k]));
+    return {
+      api: api.name,
+      required: requiresKeys(api),
+      keys: store.listApiKeys(api.name).map((row) => {
+        const used = seen.get(row.id);
+        const lastUsedAt =
+          used?.lastUsedAt === null || used?.lastUsedAt === undefined
+            ? row.lastUsedAt
+            : new Date(used.lastUsedAt).toISOString();
+        return {
+          ...keyInfo(row, lastUsedAt),
+          ...(used === undefined ? {} : { requests: used.requests, refused: used.refused }),
+        };
+      }),
+      ...(usage === undefined ? {} : { unauthorized: usage.unauthorized }),
+    };
+  }
+
+  async revokeKey(name: string, id: string): Promise<ApiKeyRevoked> {
+    const { store, provider } = this.#deps;
+    const api = requireApi(this.#deps, name);
+    if (!store.deleteApiKey(api.name, id)) throw apiKeyNotFound(api.name, id);
+    await provider.apiKeys?.changed(api.name);
+    return { message: `revoked key ${id} of ${api.name}; requests with it now get 401`, id };
+  }
+}
+
+/** Whether the API's current version requires keys (older stored specs have no `auth`). */
+function requiresKeys(api: {
+  currentVersion: { spec: { networking: { auth?: string } } };
+}): boolean {
+  return api.currentVersion.spec.networking.auth === "api_key";
 }

@@ -31,6 +31,8 @@ import {
 import { PredictionPublisher } from "../replica/prediction-lines.js";
 import { FrontServer, Replica, type FrontRequest, type Responder } from "../replica/index.js";
 import { replicaOptionsFromSpec } from "../replica/spec-options.js";
+import { ApiKeyGuard, RefreshingKeySource } from "../replica/api-keys.js";
+import { readApiKeys } from "../providers/aws/api-keys.js";
 import { prepareEnvironment } from "./python-environment.js";
 import { bundleKey, ECS_METADATA_ENV, REPLICA_ENV } from "../providers/aws/replica-env.js";
 
@@ -50,6 +52,8 @@ export interface ReplicaInputs {
   logFile?: string;
   /** Present when the in-flight metric is published (on ECS, or `AXON_IN_FLIGHT_METRIC=on`). */
   inFlightMetric?: { metadataUri?: string; clusterName?: string };
+  /** How often the key hashes are re-read when the API requires keys (default 30 s). */
+  keyRefreshMs?: number;
 }
 
 /** A problem with the container's inputs: names the variable and what to set. */
@@ -94,6 +98,13 @@ export function readReplicaInputs(env: NodeJS.ProcessEnv): ReplicaInputs {
       `${REPLICA_ENV.inFlightMetric} must be on or off (got "${metricSetting}")`,
     );
   }
+  const refreshSetting = env[REPLICA_ENV.keyRefreshMs];
+  const keyRefreshMs = refreshSetting === undefined ? undefined : Number(refreshSetting);
+  if (keyRefreshMs !== undefined && !(Number.isInteger(keyRefreshMs) && keyRefreshMs >= 100)) {
+    throw new ReplicaInputError(
+      `${REPLICA_ENV.keyRefreshMs} must be a number of milliseconds, at least 100 (got "${refreshSetting ?? ""}")`,
+    );
+  }
   const metadataUri = env[ECS_METADATA_ENV] || undefined;
   const clusterName = env[REPLICA_ENV.clusterName] || undefined;
   const publishes =
@@ -107,6 +118,7 @@ export function readReplicaInputs(env: NodeJS.ProcessEnv): ReplicaInputs {
     workDir: env[REPLICA_ENV.workDir] ?? "/var/lib/axon",
     python: env[REPLICA_ENV.python] ?? "python3",
     ...(env[REPLICA_ENV.logFile] === undefined ? {} : { logFile: env[REPLICA_ENV.logFile] }),
+    ...(keyRefreshMs === undefined ? {} : { keyRefreshMs }),
     ...(publishes
       ? {
           inFlightMetric: {
@@ -157,8 +169,17 @@ export async function startReplicaContainer(
   const idPrefix = randomBytes(6).toString("hex");
   let requests = 0;
   const nextRequestId = (): string => `${idPrefix}-${(++requests).toString(36)}`;
+  // `networking.auth: api_key`: the same guard as the local gateway's, fed from the bucket every
+  // 30 s. Until the first read is in, every request is refused (the replica is not ready then
+  // anyway); a failed read keeps the last set.
+  const keys = spec.networking.auth === "api_key" ? startKeySource(inputs, deps) : undefined;
   /** Answers what is not a prediction from the request's head; false for a POST to the endpoint. */
-  const answeredFromHead = (method: string, url: string, responder: Responder): boolean => {
+  const answeredFromHead = (
+    method: string,
+    url: string,
+    rawHeaders: readonly string[],
+    responder: Responder,
+  ): boolean => {
     const pathname = url.split("?")[0] ?? "";
     const json = (status: number, body: unknown): true => {
       responder.send(status, ["content-type", "application/json"], JSON.stringify(body));
@@ -175,6 +196,12 @@ export async function startReplicaContainer(
     // (finding 8); a failed start ends the process, which ECS sees without a health check.
     if (pathname === "/livez") return json(200, { status: replica?.state ?? phase });
     if (pathname !== endpoint) return json(404, { message: `no api at ${pathname}` });
+    if (
+      keys !== undefined &&
+      keys.guard.admit(rawHeaders, responder, nextRequestId()) === undefined
+    ) {
+      return true;
+    }
     if (method === "POST") {
       if (replica !== undefined) return false;
       return json(503, { message: `the replica is not ready yet (${phase})` });
@@ -185,12 +212,12 @@ export async function startReplicaContainer(
   };
   const server = new FrontServer({
     handler: (request: FrontRequest, responder: Responder) => {
-      if (!answeredFromHead(request.method, request.url, responder))
+      if (!answeredFromHead(request.method, request.url, request.rawHeaders, responder))
         replica?.serve(request, responder, nextRequestId());
     },
     // A body still to arrive is read only once the replica has room for it (admission first).
     admitBody: (head, responder) =>
-      answeredFromHead(head.method, head.url, responder) || replica === undefined
+      answeredFromHead(head.method, head.url, head.rawHeaders, responder) || replica === undefined
         ? null
         : replica.admitBody(responder, nextRequestId()),
   });
@@ -228,6 +255,7 @@ export async function startReplicaContainer(
     phase = "ready";
   } catch (error) {
     // Nothing may be left running: the process exits and ECS replaces the task.
+    keys?.source.stop();
     await replica?.stop(0).catch(() => undefined);
     await server.close().catch(() => undefined);
     logs?.stop();
@@ -255,10 +283,41 @@ export async function startReplicaContainer(
       // The last answers' tally, before the task is gone.
       predictions?.stop();
       await server.close();
+      keys?.source.stop();
       deps.log("stopped");
       workerLog.stop();
     },
   };
+}
+
+/** The API's key guard and the source that re-reads its hashes from the cluster bucket. */
+function startKeySource(
+  inputs: ReplicaInputs,
+  deps: { s3: S3Port; log: ReplicaEntrypointLog },
+): { guard: ApiKeyGuard; source: RefreshingKeySource } {
+  let source: RefreshingKeySource | undefined;
+  const guard = new ApiKeyGuard({
+    apiName: inputs.apiName,
+    log: deps.log,
+    // A key made a moment ago: read again now rather than at the next 30 s tick.
+    onUnknownKey: () => void source?.refresh(),
+  });
+  let lastError = "";
+  source = new RefreshingKeySource({
+    guard,
+    // The task role may not list the bucket: a missing key set answers AccessDenied (no keys yet).
+    load: () => readApiKeys(deps.s3, inputs.bucket, inputs.apiName, { missingAsDenied: true }),
+    ...(inputs.keyRefreshMs === undefined ? {} : { intervalMs: inputs.keyRefreshMs }),
+    onError: (error) => {
+      const message = error instanceof Error ? error.message : String(error);
+      // Once per distinct failure, not every 30 s.
+      if (message === lastError) return;
+      lastError = message;
+      deps.log(`reading the API keys failed (the last ones read stay in force): ${message}`);
+    },
+  });
+  void source.start();
+  return { guard, source };
 }
 
 /**

@@ -27,6 +27,7 @@
  */
 import type { ApiSpec, TrafficSplitterSpec } from "@axon/config";
 import type { ApiEnvironment, EngineInfo } from "../contract/index.js";
+import type { GatewayKeyUsage } from "./local/gateway.js";
 import type { MetricsSource } from "../metrics/api-metrics.js";
 import type { PredictionSource } from "../monitoring/monitoring-loop.js";
 import type { Artifact } from "../state/store.js";
@@ -127,6 +128,24 @@ export interface SplitRouter {
   stats(name: string): { api: string; requests: number; errors: number }[] | undefined;
 }
 
+/** `Provider.previewArtifact`: the artifact a deploy would record, and what making it costs. */
+export interface ArtifactPreview {
+  artifact: Artifact;
+  /** `build`: not built yet; `reuse`: one of this content exists; `none`: the base interpreter. */
+  environment: "build" | "reuse" | "none";
+  environmentKey?: string;
+}
+
+/** `Provider.resourceUsage`: an API's running replicas, summed since each started. */
+export interface ReplicaUsage {
+  replicas: number;
+  /** Requests the replicas answered (every status). */
+  predictions: number;
+  cpuSeconds: number;
+  /** The largest replica's peak resident memory (its workers' peaks summed). */
+  peakReplicaBytes: number;
+}
+
 export interface Provider {
   /** `local`, `aws`, …: shown in `axon cluster info`. */
   readonly kind: string;
@@ -139,6 +158,22 @@ export interface Provider {
   /** What this engine can and cannot do with a spec (GPUs present, limits it enforces). */
   checkSpec(spec: ApiSpec): SpecCheck;
   prepare(request: PrepareRequest): Promise<Artifact>;
+  /**
+   * What `prepare` would return for `projectDir`, and whether it would build, without building
+   * (`deploy --plan`, issue 30). Optional: an engine without it previews no environment.
+   */
+  previewArtifact?(projectDir: string): ArtifactPreview;
+  /**
+   * Whether a version of `next` would keep `current`'s running replicas (only what the replicas do
+   * not read changed) rather than replace them. Optional: without it every change restarts.
+   */
+  keepsReplicas?(current: DesiredApi, next: DesiredApi): boolean;
+  /**
+   * What an API's running replicas used, from their processes' own accounting, and the
+   * predictions they answered (`get`'s local cost, issue 30). Optional: an engine without it says
+   * no cost.
+   */
+  resourceUsage?(apiName: string): ReplicaUsage;
   /** The Python environment an artifact stands for, as `axon get <api>` shows it. */
   describeArtifact(artifact: Artifact): ApiEnvironment;
   /** Artifacts still referenced by a version; the provider may remove the others it made. */
@@ -164,6 +199,21 @@ export interface Provider {
   onWakeRequest?(handler: (apiName: string) => boolean): void;
   /** How long the API's last replica took to start (ms), when the engine measured one. */
   lastStartMs?(apiName: string): number | undefined;
+  /** API keys at the engine's fronts (`networking.auth: api_key`), when it serves them here. */
+  readonly apiKeys?: ApiKeyPort;
   /** Stops serving; the local provider stops its replicas (a managed engine keeps running). */
   shutdown(): Promise<void>;
+}
+
+/** What the local engine tells the fronts about API keys, and reads back from them. */
+export interface ApiKeyPort {
+  /**
+   * Throws (`gateway.exposed_without_auth`) when the gateway listens beyond loopback and one of
+   * `apis` would be served without keys.
+   */
+  checkExposure(apis: ReadonlyArray<{ name: string; auth: string | undefined }>): void;
+  /** A key of the API was made or revoked: the fronts re-read the key set now. */
+  changed(apiName: string): Promise<void>;
+  /** Per-key counters at the fronts; undefined when the API does not require keys. */
+  usage(apiName: string): GatewayKeyUsage | undefined;
 }

@@ -30,6 +30,12 @@ import type { PredictionTally } from "./prediction-recorder.js";
 import { BodyKind } from "./protocol.js";
 import { rawHeader } from "./raw-header.js";
 import { appendReplicaLogLine, describeRequests } from "./replica-log.js";
+import {
+  capturingResponder,
+  smokeTestFailure,
+  smokeTestRequest,
+  type SmokeTestOptions,
+} from "./smoke-test.js";
 import { withTimeout } from "./with-timeout.js";
 import { Call, type WorkerLink, type WorkerReadyInfo } from "./worker-link.js";
 import {
@@ -58,6 +64,8 @@ export interface ReplicaOptions extends WorkerPoolOptions {
   batching?: { maxBatchSize: number; batchIntervalMs: number; maxBatchBytes?: number } | null;
   /** A request not answered this long after it was admitted gets 504. Default 60 s. */
   timeoutMs?: number;
+  /** Sent to the predictor once every worker loaded it; `ready` waits for it to pass. */
+  smokeTest?: SmokeTestOptions;
 }
 
 export type ReplicaState = "starting" | "ready" | "draining" | "stopped" | "failed";
@@ -100,6 +108,8 @@ export class Replica {
   #timers: ReturnType<typeof setInterval>[] = [];
   #shutdown: Promise<void> | null = null;
   #resolveReady: () => void = () => {};
+  /** True from the workers' readiness until the smoke test's answer was checked. */
+  #smokePending = false;
   #rejectReady: (error: ReplicaStartError) => void = () => {};
 
   /** Checks the options (the pool its own first) and builds the pool; spawns nothing. */
@@ -148,7 +158,8 @@ export class Replica {
   }
 
   get state(): ReplicaState {
-    return this.#state;
+    // Not ready to anyone outside (a health check, a router) until the smoke test passed.
+    return this.#smokePending && this.#state === "ready" ? "starting" : this.#state;
   }
 
   /**
@@ -204,7 +215,11 @@ export class Replica {
    */
   serve(request: FrontRequest, responder: Responder, requestId: string): void {
     const startedAt = performance.now();
-    if (this.#state !== "ready" || this.#inFlight >= this.#options.maxConcurrency) {
+    if (
+      this.#state !== "ready" ||
+      this.#smokePending ||
+      this.#inFlight >= this.#options.maxConcurrency
+    ) {
       this.#refuse(responder, requestId, startedAt, this.#whyRefused());
       return;
     }
@@ -222,6 +237,7 @@ export class Replica {
   admitBody(responder: Responder, requestId: string): BodyTicket | null {
     if (
       this.#state !== "ready" ||
+      this.#smokePending ||
       this.#inFlight >= this.#options.maxConcurrency ||
       !this.#pool.hasLiveWorker
     ) {
@@ -245,6 +261,7 @@ export class Replica {
 
   #whyRefused(): string {
     const apiName = this.#options.apiName;
+    if (this.#smokePending) return `replica ${this.id} of ${apiName} is running its smoke test`;
     switch (this.#state) {
       case "starting":
         return `replica ${this.id} of ${apiName} is still starting`;
@@ -324,7 +341,41 @@ export class Replica {
       postArgs.includes("headers");
     this.#state = "ready";
     this.#startTimers();
-    this.#resolveReady();
+    const smokeTest = this.#options.smokeTest;
+    if (smokeTest === undefined) this.#resolveReady();
+    else {
+      this.#smokePending = true;
+      void this.#runSmokeTest(smokeTest);
+    }
+  }
+
+  /**
+   * The smoke test gates `ready`: the replica serves it like any request (its owner routes nothing
+   * to a replica before `ready`), and a wrong answer fails the start with what came back.
+   */
+  async #runSmokeTest(test: SmokeTestOptions): Promise<void> {
+    let failure: string | undefined;
+    try {
+      const { responder, answer } = capturingResponder();
+      const request = smokeTestRequest(this.#options.projectDir, test);
+      // Past `serve`'s gate, which refuses everyone else until this answer is checked.
+      this.#inFlight++;
+      this.#accept(request, responder, "axon-smoke-test", performance.now());
+      failure = smokeTestFailure(test, await answer);
+    } catch (error) {
+      failure = `smoke test failed: ${test.payload} could not be sent: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    this.#smokePending = false;
+    if (this.#state !== "ready") return; // stopped or failed meanwhile: `ready` has its answer
+    if (failure === undefined) {
+      this.#resolveReady();
+      return;
+    }
+    const message = `replica ${this.id} of ${this.#options.apiName}: ${failure}`;
+    this.#fail(
+      { code: null, signal: null, afterReady: false, workerIndex: -1, message },
+      new ReplicaStartError(message, { replicaId: this.id }),
+    );
   }
 
   #startTimers(): void {

@@ -18,6 +18,7 @@ export type SpecReplicaOptions = Pick<
   | "batching"
   | "timeoutMs"
   | "monitoring"
+  | "smokeTest"
 >;
 
 export function replicaOptionsFromSpec(spec: ApiSpec): SpecReplicaOptions & { timeoutMs: number } {
@@ -43,6 +44,17 @@ export function replicaOptionsFromSpec(spec: ApiSpec): SpecReplicaOptions & { ti
       predictor.timeout === undefined
         ? DEFAULT_PREDICTOR_TIMEOUT_MS
         : parseDuration(predictor.timeout),
+    ...(predictor.smoke_test === undefined
+      ? {}
+      : {
+          smokeTest: {
+            payload: predictor.smoke_test.payload,
+            expectStatus: predictor.smoke_test.expect_status,
+            ...(predictor.smoke_test.expect_json === undefined
+              ? {}
+              : { expectJson: predictor.smoke_test.expect_json }),
+          },
+        }),
     ...(spec.monitoring === null || spec.monitoring.model_type === null
       ? {}
       : { monitoring: { modelType: spec.monitoring.model_type, key: spec.monitoring.key } }),

@@ -23,19 +23,25 @@ import type {
   ApiMonitoring,
   ApiListResponse,
   ApiSummary,
+  ApiTraffic,
+  ApiVersion,
+  BaselineResponse,
   DeleteResponse,
   DeployResponse,
   DeployResult,
   EcsRuntime,
+  RollbackResponse,
 } from "../contract/index.js";
 import { DomainError } from "../errors.js";
 import { clusterRefs, type EcsApiDeps } from "../providers/aws/api-names.js";
 import { describeClusterStack } from "../providers/aws/cluster-stack.js";
 import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
 import type { LogSource } from "../providers/provider.js";
-import { monitoringFromTallies, summarize } from "../monitoring/summary.js";
+import { DRIFT_WINDOW_MS, monitoringFromTallies, summarize } from "../monitoring/summary.js";
 import { emptyTally, mergeTally } from "../replica/prediction-recorder.js";
 import type { EnvironmentRecord } from "../state/store.js";
+import { connectAwsRegion, STACK_OUTPUTS_USABLE } from "./aws-environment.js";
+import { awsApiCost, clusterStrategy, type CostContext } from "./aws-api-costs.js";
 import type { DeployedApi, DeployPlan } from "./deploy-plan.js";
 import { API_NOT_FOUND } from "./describe-api.js";
 import { exampleCurl, sampleCurl } from "./example-curl.js";
@@ -45,6 +51,12 @@ export const ENV_NO_CLUSTER = "env.no_cluster";
 
 /** The AWS environment's cluster stack is in a state APIs cannot use (409). */
 export const ENV_CLUSTER_NOT_READY = "env.cluster_not_ready";
+
+/** A rollback's version is neither `revision N` nor `N` (400). */
+export const ROLLBACK_VERSION_INVALID = "rollback.version_invalid";
+
+/** How many revisions `get <api> --env` lists (one DescribeTaskDefinition each). */
+const DETAIL_VERSIONS = 10;
 
 export interface AwsApisDeps {
   bundles: BundleStore;
@@ -58,21 +70,12 @@ export interface AwsApisDeps {
   pollMs?: number;
 }
 
-/** Stack states whose outputs an API can be deployed against. */
-const USABLE = new Set([
-  "CREATE_COMPLETE",
-  "UPDATE_COMPLETE",
-  "UPDATE_ROLLBACK_COMPLETE",
-  "UPDATE_IN_PROGRESS",
-  "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
-]);
-
 /** Connects to the environment's region and reads its cluster's refs from the stack. */
 export async function connectAwsEnvironment(
   deps: AwsApisDeps,
   record: EnvironmentRecord,
 ): Promise<EcsApiDeps> {
-  const ports = await connect(deps, record.region);
+  const ports = await connectAwsRegion(deps, record.region);
   const call = {
     target: ports.target,
     signal: deps.signal,
@@ -92,7 +95,7 @@ export async function connectAwsEnvironment(
       },
     );
   }
-  if (!USABLE.has(stack.status)) {
+  if (!STACK_OUTPUTS_USABLE.has(stack.status)) {
     throw new DomainError(
       ENV_CLUSTER_NOT_READY,
       `the cluster of environment ${record.name} is not usable: stack ${record.stackName} is ${stack.status}${stack.statusReason === undefined ? "" : ` (${stack.statusReason})`}`,
@@ -173,8 +176,29 @@ export async function listAwsApis(
   const ecs = await connectAwsEnvironment(deps, record);
   const { describeAwsApis, listAwsApiNames } = await import("../providers/aws/api-status.js");
   const names = await listAwsApiNames(ecs);
-  const states = names.length === 0 ? [] : await describeAwsApis(ecs, names);
-  return { apis: states.map((state) => summaryOf(state)) };
+  const specs = new Map<string, ApiSpec | undefined>();
+  const states = names.length === 0 ? [] : await describeAwsApis(ecs, names, { specs });
+  const context = await costContext(ecs, record, names.length);
+  return {
+    apis: await Promise.all(
+      states.map(async (state) => {
+        const spec = specs.get(state.taskDefinitionArn);
+        if (spec === undefined) return summaryOf(state);
+        const cost = await awsApiCost(ecs, context, spec, state.replicas);
+        return { ...summaryOf(state), costPerHour: cost.perHour };
+      }),
+    ),
+    redrawMs: ECS_REDRAW_MS,
+  };
+}
+
+/** What every API's cost shares: the cluster's strategy and the load balancer's API count. */
+async function costContext(
+  ecs: EcsApiDeps,
+  record: EnvironmentRecord,
+  apis: number,
+): Promise<CostContext> {
+  return { strategy: await clusterStrategy(ecs), apisOnLoadBalancer: apis, region: record.region };
 }
 
 /** Every API of the environment as a deploy plan needs it (one describe of its services). */
@@ -199,6 +223,7 @@ export async function deployedAwsApis(
       version: `revision ${state.revision}`,
       // ECS rolls the service's newest deployment out; until it completes, it is "updating".
       rollingOut: state.status === "updating",
+      ...(spec === undefined ? {} : { spec }),
     };
   });
 }
@@ -208,7 +233,7 @@ export async function describeAwsApi(
   deps: AwsApisDeps,
   record: EnvironmentRecord,
   name: string,
-  options: { since?: Date; now?: Date } = {},
+  options: { since?: Date; now?: Date; traffic?: { minutes: number } } = {},
 ): Promise<ApiDetail> {
   const ecs = await connectAwsEnvironment(deps, record);
   const { describeAwsApis } = await import("../providers/aws/api-status.js");
@@ -243,6 +268,10 @@ export async function describeAwsApi(
     taskDefinitionRevision: state.revision,
     capacityProviders: await clusterCapacityProviders(ecs),
   };
+  if (spec !== undefined) {
+    const { describeRolling } = await import("../providers/aws/api-rollout.js");
+    notes.push(`next rollout: ${describeRolling(spec)}`);
+  }
   if (state.rollout !== undefined) {
     notes.push(
       `rollout ${state.rollout.state}: ${state.rollout.stage}${state.rollout.reason === undefined ? "" : ` (${state.rollout.reason})`}`,
@@ -251,17 +280,61 @@ export async function describeAwsApi(
   for (const reason of state.stoppedTasks) notes.push(`a task stopped: ${reason}`);
   const monitoring =
     spec === undefined ? undefined : await awsMonitoring(ecs, spec, state, options);
+  const traffic =
+    options.traffic === undefined
+      ? undefined
+      : await awsTraffic(ecs, name, options.traffic.minutes, options.now ?? new Date());
+  const { listAwsApiNames } = await import("../providers/aws/api-status.js");
+  // A live view's redraw (`traffic` asked) shows no dollars: the cost's 6 calls (its own hour of
+  // load balancer metrics among them) are spent on `get <api>` only.
+  const cost =
+    spec === undefined || options.traffic !== undefined
+      ? undefined
+      : await awsApiCost(
+          ecs,
+          await costContext(ecs, record, (await listAwsApiNames(ecs)).length),
+          spec,
+          state.replicas,
+          { name, ...(options.now === undefined ? {} : { now: options.now }) },
+        );
   return {
     ...(monitoring === undefined ? {} : { monitoring }),
+    ...(cost === undefined ? {} : { cost }),
+    ...(traffic === undefined ? {} : { traffic }),
     ...summaryOf(state),
     spec: spec === undefined ? {} : { ...spec },
     specYaml: spec === undefined ? "" : specToYaml(spec),
     exampleCurl: exampleCurl(state.endpoint, null),
     runtime,
-    // Versions on ECS are its task definition revisions: not listed here yet (issue 25).
-    versions: [],
+    versions: await awsVersions(ecs, name, DETAIL_VERSIONS),
     events: state.events,
     notes,
+  };
+}
+
+/**
+ * How often `get --watch --env` redraws an API on ECS: the load balancer's metrics change once a
+ * minute, and each redraw costs CloudWatch 3 metrics (docs/aws.md, "Live metrics").
+ */
+export const ECS_REDRAW_MS = 10_000;
+
+/** The API's last `minutes` of load balancer traffic and its task counts (3 AWS calls). */
+async function awsTraffic(
+  ecs: EcsApiDeps,
+  name: string,
+  minutes: number,
+  now: Date,
+): Promise<ApiTraffic> {
+  const { readAwsApiMetrics } = await import("../providers/aws/api-metrics.js");
+  const metrics = await readAwsApiMetrics(ecs, name, { now, minutes });
+  return {
+    redrawMs: ECS_REDRAW_MS,
+    minutes: metrics.minutes,
+    replicas: metrics.replicas,
+    ...(metrics.scaling === undefined ? {} : { scaling: metrics.scaling }),
+    ...(metrics.metricsUnavailable === undefined
+      ? {}
+      : { unavailable: metrics.metricsUnavailable }),
   };
 }
 
@@ -311,7 +384,8 @@ async function clusterCapacityProviders(ecs: EcsApiDeps): Promise<string[]> {
 /**
  * Prediction monitoring of an API on ECS (`monitoring` in its spec): the tallies its replicas
  * printed since `since` (default: since its current revision was deployed), summed, with the
- * drift of the last hour against the revision's first predictions.
+ * drift of the last hour against the baseline pinned by `axon monitor baseline --env` (one GetObject
+ * of `baselines/<api>.json`), or against the revision's first predictions when none was pinned.
  */
 async function awsMonitoring(
   ecs: EcsApiDeps,
@@ -321,8 +395,17 @@ async function awsMonitoring(
 ): Promise<ApiMonitoring | undefined> {
   if (spec.monitoring === null || spec.monitoring.model_type === null) return undefined;
   const since = options.since ?? new Date(state.lastUpdated);
+  const now = options.now ?? new Date();
   const { readAwsPredictions } = await import("../providers/aws/api-predictions.js");
-  const lines = await readAwsPredictions(ecs, state.name, since.getTime());
+  const { driftFromAwsBaseline, readAwsBaseline, recentTally } =
+    await import("../providers/aws/api-baseline.js");
+  const baseline = await readAwsBaseline(ecs, state.name);
+  // A pinned baseline is compared with the last hour, which may start before `since`.
+  const from = Math.min(
+    since.getTime(),
+    baseline === undefined ? Infinity : now.getTime() - DRIFT_WINDOW_MS,
+  );
+  const lines = await readAwsPredictions(ecs, state.name, from);
   // Lines name the revision their replica runs: mid-rollout the one still serving is shown beside.
   const current = lines.filter(
     (line) => line.revision === undefined || line.revision === state.revision,
@@ -332,9 +415,14 @@ async function awsMonitoring(
     key: spec.monitoring.key,
     versionId: `revision ${state.revision}`,
     since,
-    now: options.now ?? new Date(),
+    now,
     tallies: current.map((line) => ({ at: new Date(line.at), tally: line.tally })),
   });
+  if (baseline !== undefined) {
+    const modelType = spec.monitoring.model_type;
+    const recent = recentTally(lines, { revision: state.revision, modelType, now });
+    monitoring.drift = driftFromAwsBaseline(baseline, recent);
+  }
   const others = lines.filter(
     (line) => line.revision !== undefined && line.revision !== state.revision,
   );
@@ -345,6 +433,82 @@ async function awsMonitoring(
     monitoring.previous = summarize(`revision ${previous}`, tally);
   }
   return monitoring;
+}
+
+/** The API's versions: its task definition revisions, newest first (`revision N`). */
+export async function listAwsVersions(
+  deps: AwsApisDeps,
+  record: EnvironmentRecord,
+  name: string,
+): Promise<ApiVersion[]> {
+  return awsVersions(await connectAwsEnvironment(deps, record), name);
+}
+
+async function awsVersions(ecs: EcsApiDeps, name: string, limit?: number): Promise<ApiVersion[]> {
+  const { listAwsApiVersions } = await import("../providers/aws/api-versions.js");
+  const versions = await listAwsApiVersions(ecs, name, limit === undefined ? {} : { limit });
+  return versions.map((version) => ({
+    id: `revision ${version.revision}`,
+    // ECS says when it registered a revision (an emulator may not), never when it was live.
+    createdAt: version.createdAt ?? "",
+    specHash: version.specHash ?? "",
+    bundle: version.bundle ?? "",
+    liveAt: null,
+    current: version.current,
+  }));
+}
+
+/**
+ * Points the API's service at an earlier task definition revision (`revision N` as `get` lists it,
+ * or `N`; default: the newest older one); ECS rolls it out as it rolls out a deploy.
+ */
+export async function rollbackAwsApiVersion(
+  deps: AwsApisDeps,
+  record: EnvironmentRecord,
+  name: string,
+  versionId: string | undefined,
+): Promise<RollbackResponse> {
+  const revision =
+    versionId === undefined ? undefined : parseRevision(record.name, name, versionId);
+  const ecs = await connectAwsEnvironment(deps, record);
+  const { rollbackAwsApi } = await import("../providers/aws/api-versions.js");
+  const outcome = await rollbackAwsApi(ecs, name, revision);
+  const to = `revision ${outcome.to}`;
+  return outcome.outcome === "unchanged"
+    ? { message: `${name} already runs ${to} on ${record.name}`, versionId: to }
+    : {
+        message: `rolling back ${name} from revision ${outcome.from} to ${to} on ${record.name}: ECS rolls it out`,
+        versionId: to,
+      };
+}
+
+/** `revision 3` or `3` → 3. */
+function parseRevision(env: string, name: string, versionId: string): number {
+  const match = /^(?:revision\s+)?([1-9][0-9]*)$/.exec(versionId.trim());
+  if (match?.[1] === undefined) {
+    throw new DomainError(
+      ROLLBACK_VERSION_INVALID,
+      `version ${JSON.stringify(versionId)} of ${name} is not a task definition revision`,
+      { hint: `give one as axon get ${name} --env ${env} lists it: "revision 3", or just 3` },
+    );
+  }
+  return Number(match[1]);
+}
+
+/** Pins the current revision's last hour of predictions as the API's baseline (in the bucket). */
+export async function pinAwsApiBaseline(
+  deps: AwsApisDeps,
+  record: EnvironmentRecord,
+  name: string,
+  now: Date = new Date(),
+): Promise<BaselineResponse> {
+  const ecs = await connectAwsEnvironment(deps, record);
+  const { pinAwsBaseline, readAwsRecentTally } = await import("../providers/aws/api-baseline.js");
+  const baseline = await pinAwsBaseline(ecs, name, await readAwsRecentTally(ecs, name, now));
+  return {
+    message: `pinned ${baseline.tally.count} predictions of ${name} (the last hour of revision ${baseline.revision}) as its baseline`,
+    predictions: baseline.tally.count,
+  };
 }
 
 /** Deletes an API's scaling, service, route, task definitions and (unshared) bundle. */
@@ -415,10 +579,4 @@ function notFound(record: EnvironmentRecord, name: string): DomainError {
     `there is no API named ${name} in environment ${record.name}`,
     { status: 404, hint: `axon get --env ${record.name} lists its APIs` },
   );
-}
-
-async function connect(deps: AwsApisDeps, region: string): Promise<AwsPorts> {
-  if (deps.connect !== undefined) return deps.connect(region);
-  const { connectAws } = await import("../providers/aws/sdk.js");
-  return connectAws(region, deps.awsSettings ?? {});
 }

@@ -25,6 +25,7 @@ import {
 } from "../providers/aws/cluster-sweep.js";
 import { estimateClusterCost } from "../providers/aws/cluster-costs.js";
 import {
+  AWS_STACK_FAILED,
   createClusterStack,
   deleteClusterStack,
   describeClusterStack,
@@ -38,6 +39,7 @@ import { clusterStackName, generateClusterTemplate } from "../providers/aws/clus
 import { findDefaultVpc } from "../providers/aws/default-vpc.js";
 import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
 import type { EnvironmentRecord, StateStore } from "../state/store.js";
+import { connectAwsRegion, STACK_SETTLED } from "./aws-environment.js";
 import { checkEnvironmentName, resolveEnvironment } from "./environments.js";
 
 export interface AwsClusterDeps {
@@ -64,7 +66,6 @@ const REMOVABLE = new Set([
   "CREATE_FAILED",
   "DELETE_FAILED",
 ]);
-const USABLE = new Set(["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"]);
 
 /** Validates the config and prices the cluster; creates nothing. */
 export async function planAwsCluster(
@@ -72,7 +73,7 @@ export async function planAwsCluster(
   request: ClusterUpRequest,
 ): Promise<ClusterPlanResponse> {
   const target = await resolveTarget(deps, request);
-  const ports = await connect(deps, target.region);
+  const ports = await connectAwsRegion(deps, target.region);
   const existing = await describeClusterStack(stackDeps(deps, ports, target.env), target.stackName);
   return {
     env: target.env,
@@ -90,7 +91,7 @@ export async function bringUpAwsCluster(
   request: ClusterUpRequest,
 ): Promise<ClusterUpResponse> {
   const target = await resolveTarget(deps, request);
-  const ports = await connect(deps, target.region);
+  const ports = await connectAwsRegion(deps, target.region);
   const stack = stackDeps(deps, ports, target.env);
   const now = deps.now ?? (() => new Date());
   // Registered first: whatever happens next, `cluster down --env` can find and remove it.
@@ -108,7 +109,7 @@ export async function bringUpAwsCluster(
   );
   const started = Date.now();
   let existing = await describeClusterStack(stack, target.stackName);
-  if (existing !== undefined && USABLE.has(existing.status)) {
+  if (existing !== undefined && STACK_SETTLED.has(existing.status)) {
     // The cluster exists: apply what changed in the config (CloudFormation computes the change).
     const body = await templateBody(target, stack, ports);
     deps.onProgress?.(`applying the config to stack ${target.stackName} in ${target.region}`);
@@ -186,7 +187,7 @@ export async function describeAwsCluster(
   envName: string,
 ): Promise<AwsClusterInfo> {
   const record = awsEnvironment(deps.store, envName);
-  const ports = await connect(deps, record.region);
+  const ports = await connectAwsRegion(deps, record.region);
   const state = await describeClusterStack(stackDeps(deps, ports, record.name), record.stackName);
   return clusterInfo(record, state, await countApis(deps, ports, record, state));
 }
@@ -216,7 +217,7 @@ export async function tearDownAwsCluster(
   envName: string,
 ): Promise<ClusterDownResponse> {
   const record = awsEnvironment(deps.store, envName);
-  const ports = await connect(deps, record.region);
+  const ports = await connectAwsRegion(deps, record.region);
   const stack = stackDeps(deps, ports, record.name);
   const started = Date.now();
   const existing = await describeClusterStack(stack, record.stackName);
@@ -318,7 +319,7 @@ async function deleteStackRetryingOnce(
   try {
     await deleteClusterStack(stack, record.stackName);
   } catch (error) {
-    if (!(error instanceof DomainError) || error.code !== "provider.aws.stack_failed") throw error;
+    if (!(error instanceof DomainError) || error.code !== AWS_STACK_FAILED) throw error;
     const state = await describeClusterStack(stack, record.stackName);
     if (state?.status !== "DELETE_FAILED") throw error;
     deps.onProgress?.(`${error.message}; retrying once`);
@@ -525,12 +526,6 @@ function clusterInfo(
     ...(outputs.LogGroupName === undefined ? {} : { logGroup: outputs.LogGroupName }),
     apis,
   };
-}
-
-async function connect(deps: AwsClusterDeps, region: string): Promise<AwsPorts> {
-  if (deps.connect !== undefined) return deps.connect(region);
-  const { connectAws } = await import("../providers/aws/sdk.js");
-  return connectAws(region, deps.awsSettings ?? {});
 }
 
 async function defaultRegion(settings: AwsSettings): Promise<string | undefined> {

@@ -66,6 +66,8 @@ export interface DeployedApi {
   version: string;
   /** True while that version has not rolled out yet: changing it then needs `--force`. */
   rollingOut: boolean;
+  /** That version's spec, for `deploy --plan`'s field diff (absent when it cannot be read back). */
+  spec?: ApiSpec;
   /** Set for a TrafficSplitter's entry (only its name and endpoint matter to a plan). */
   kind?: "TrafficSplitter";
 }

@@ -1,9 +1,9 @@
 /** Reads for `axon get <api>`: summary, resolved spec, versions and events. */
 import { specToYaml } from "@axon/config";
-import type { ApiAutoscaling, ApiDetail } from "../contract/index.js";
+import type { ApiAutoscaling, ApiDetail, LocalApiCost } from "../contract/index.js";
 import { DomainError } from "../errors.js";
 import type { MonitoringLoop } from "../monitoring/monitoring-loop.js";
-import type { Provider } from "../providers/provider.js";
+import type { Provider, ReplicaUsage } from "../providers/provider.js";
 import { summarizeApi } from "../reconcile/status.js";
 import type { ApiRecord, StateStore } from "../state/store.js";
 import { exampleCurl } from "./example-curl.js";
@@ -75,5 +75,28 @@ export function describeApi(
   const monitoring = context.monitoring?.summary(api, options.now ?? new Date(), options.since);
   if (monitoring !== undefined) detail.monitoring = monitoring;
   if (api.currentVersion.projectPath !== null) detail.projectPath = api.currentVersion.projectPath;
+  const usage = context.provider.resourceUsage?.(api.name);
+  if (usage !== undefined && usage.replicas > 0) detail.cost = localCost(usage);
   return detail;
+}
+
+/** The local cost of `get <api>`: CPU per 1,000 predictions and peak memory per replica. */
+function localCost(usage: ReplicaUsage): LocalApiCost {
+  const round = (n: number): number => Math.round(n * 1000) / 1000;
+  return {
+    engine: "local",
+    replicas: usage.replicas,
+    predictions: usage.predictions,
+    cpu: { seconds: round(usage.cpuSeconds), unit: "CPU-seconds" },
+    ...(usage.predictions === 0
+      ? {}
+      : {
+          cpuPerThousandPredictions: {
+            seconds: round((usage.cpuSeconds * 1000) / usage.predictions),
+            unit: "CPU-seconds/1k",
+          },
+        }),
+    peakMemoryPerReplica: { bytes: usage.peakReplicaBytes, unit: "bytes" },
+    note: "measured from the running replicas' worker processes since they started (model loading included); on Fargate, 1 vCPU for an hour is 3,600 CPU-seconds",
+  };
 }

@@ -75,6 +75,21 @@ export interface EventRecord {
   message: string;
 }
 
+/**
+ * An API key of an API with `networking.auth: api_key` (replica/api-keys.ts): its sha256, never
+ * the key. A revoked key is deleted.
+ */
+export interface ApiKeyRow {
+  id: string;
+  name: string | null;
+  hash: string;
+  createdAt: string;
+  expiresAt: string | null;
+  ratePerSecond: number | null;
+  /** The last request a front admitted with it, as written back by the local gateway; null: none. */
+  lastUsedAt: string | null;
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS bundles (
   sha256 TEXT PRIMARY KEY,
@@ -135,6 +150,17 @@ CREATE TABLE IF NOT EXISTS settings (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS api_keys (
+  id TEXT PRIMARY KEY,
+  api_name TEXT NOT NULL,
+  name TEXT,
+  hash TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  rate_per_second REAL,
+  last_used_at TEXT
+);
+CREATE INDEX IF NOT EXISTS api_keys_by_api ON api_keys(api_name);
 `;
 
 /**
@@ -463,8 +489,68 @@ export class StateStore {
       this.#run("DELETE FROM apis WHERE name = ?", name);
       this.#run("DELETE FROM api_versions WHERE api_name = ?", name);
       this.#run("DELETE FROM events WHERE api_name = ?", name);
+      // A new API of the same name must not accept the old one's keys.
+      this.#run("DELETE FROM api_keys WHERE api_name = ?", name);
     });
     return existed;
+  }
+
+  addApiKey(apiName: string, key: Omit<ApiKeyRow, "lastUsedAt">): void {
+    this.#run(
+      `INSERT INTO api_keys (id, api_name, name, hash, created_at, expires_at, rate_per_second)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      key.id,
+      apiName,
+      key.name,
+      key.hash,
+      key.createdAt,
+      key.expiresAt,
+      key.ratePerSecond,
+    );
+  }
+
+  /** The keys of an API, oldest first. */
+  listApiKeys(apiName: string): ApiKeyRow[] {
+    return this.#all<{
+      id: string;
+      name: string | null;
+      hash: string;
+      created_at: string;
+      expires_at: string | null;
+      rate_per_second: number | null;
+      last_used_at: string | null;
+    }>("SELECT * FROM api_keys WHERE api_name = ? ORDER BY created_at, id", apiName).map((r) => ({
+      id: r.id,
+      name: r.name,
+      hash: r.hash,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      ratePerSecond: r.rate_per_second,
+      lastUsedAt: r.last_used_at,
+    }));
+  }
+
+  /** Revokes a key: false when the API has no key with that id. */
+  deleteApiKey(apiName: string, id: string): boolean {
+    const existed =
+      this.#get("SELECT 1 AS x FROM api_keys WHERE api_name = ? AND id = ?", apiName, id) !==
+      undefined;
+    this.#run("DELETE FROM api_keys WHERE api_name = ? AND id = ?", apiName, id);
+    return existed;
+  }
+
+  /** Records when keys were last used (only ever moves forward). */
+  touchApiKeys(apiName: string, used: ReadonlyArray<{ id: string; lastUsedAt: string }>): void {
+    for (const key of used) {
+      this.#run(
+        `UPDATE api_keys SET last_used_at = ?
+         WHERE api_name = ? AND id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
+        key.lastUsedAt,
+        apiName,
+        key.id,
+        key.lastUsedAt,
+      );
+    }
   }
 
   /** Records that `versionId` is fully rolled out (the version to fall back to later). */

@@ -5,6 +5,8 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { makeApiDetail } from "../../testing/fake-control-plane.js";
+import { startFakeDaemon } from "../../testing/fixtures.js";
 import { runCli } from "../../testing/run-cli.js";
 import { standInControlPlane } from "../../testing/starting-control-plane.js";
 
@@ -83,5 +85,39 @@ describe("axon cluster up (local)", () => {
     expect(again.stderr).toMatch(
       /^the local cluster is already running at http:\/\/127\.0\.0\.1:\d+\n$/,
     );
+  });
+
+  it("waits for the replicas of a cluster that already runs but is still bringing them back", async () => {
+    // Given a running daemon (restarted by its supervisor, say) whose api keeps its status while its
+    // replica starts again: not ready for the first two looks, then ready
+    let looks = 0;
+    const daemon = await startFakeDaemon({
+      route: (request, response) => {
+        if (request.method !== "GET" || request.path !== "/v1/apis") return false;
+        const ready = looks++ >= 2 ? 1 : 0;
+        const api = makeApiDetail("iris", "http://localhost:1/iris", "live");
+        const summary = {
+          ...api,
+          replicas: { ...api.replicas, upToDate: ready, initializing: 1 - ready },
+        };
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify({ apis: [summary] }));
+        return true;
+      },
+    });
+
+    // When starting the cluster again
+    const run = await runCli(["cluster", "up"], { env: daemon.env });
+
+    // Then it says where it runs, then waits for the replica as a fresh start does
+    expect(run.exitCode).toBe(0);
+    const [first, ...rest] = run.stderr.trimEnd().split("\n");
+    expect(first).toBe(`the local cluster is already running at ${daemon.url}`);
+    expect(phases(rest.join("\n")).map(([text]) => text)).toEqual([
+      "replicas starting: 0 of 1 ready",
+      "replicas ready: 1 of 1",
+    ]);
+    expect(looks).toBe(3);
+    expect(run.stdout).toContain("provider: local");
   });
 });

@@ -3,6 +3,7 @@
  * `--provider aws --config cluster.yaml`, create an AWS cluster (one CloudFormation stack) after
  * showing what it costs and asking (`--yes` skips the question).
  */
+import type { ApiSummary } from "@axon/control-plane/api";
 import { Command, Option } from "commander";
 import { findDaemon, type DaemonConnection } from "../../client/daemon.js";
 import type { StartDaemonOptions } from "../../client/start-daemon.js";
@@ -14,6 +15,8 @@ import { printJson } from "../../output.js";
 
 interface UpFlags extends OutputOptions {
   gatewayPort?: number;
+  listen?: string;
+  insecureNoAuth?: boolean;
   python?: string;
   service?: boolean;
   provider: "local" | "aws";
@@ -31,6 +34,14 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
       "--gateway-port <port>",
       "port the apis are served on (default 8888, or AXON_GATEWAY_PORT)",
       parsePort,
+    )
+    .option(
+      "--listen <address:port>",
+      "serve the apis to other machines at ADDRESS:PORT (e.g. 0.0.0.0:8888); refused while an api requires no keys (networking.auth: api_key)",
+    )
+    .option(
+      "--insecure-no-auth",
+      "with --listen, serve apis that require no keys to anyone who can reach the address",
     )
     .option(
       "--python <path>",
@@ -61,11 +72,26 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
       }
       const home = resolveHome(ctx, command);
       const gatewayPort = flags.gatewayPort ?? gatewayPortFromEnv(ctx.env);
+      if (flags.insecureNoAuth === true && flags.listen === undefined) {
+        throw new UserError("--insecure-no-auth only applies with --listen", {
+          hint: "leave it out: without --listen the gateway listens on 127.0.0.1 only",
+        });
+      }
+      const exposure = {
+        ...(flags.listen === undefined ? {} : { listen: flags.listen }),
+        ...(flags.insecureNoAuth === true ? { insecureNoAuth: true } : {}),
+      };
+      if (flags.insecureNoAuth === true) {
+        ctx.stderr.write(
+          `WARNING: --insecure-no-auth: every api on this gateway without networking.auth: api_key can be called by anyone who can reach ${flags.listen ?? ""} — they run your models on your machine. See docs/security.md.\n`,
+        );
+      }
       if (flags.service === true) {
         const { installSystemdService } = await import("../../services/systemd-unit.js");
         const python = flags.python ?? ctx.env["AXON_PYTHON"];
         const installed = await installSystemdService(ctx, {
           home,
+          ...exposure,
           ...(gatewayPort === undefined ? {} : { gatewayPort }),
           ...(python === undefined || python === "" ? {} : { python }),
         });
@@ -81,15 +107,21 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
       if (connection !== undefined) {
         ctx.stderr.write(`the local cluster is already running at ${connection.record.apiUrl}\n`);
         const running = connection.record.gatewayUrl;
-        if (gatewayPort !== undefined && new URL(running).port !== String(gatewayPort)) {
+        if (flags.listen !== undefined) {
+          ctx.stderr.write(
+            `warning: its gateway listens at ${running}; run \`axon cluster down\` first to serve it at ${flags.listen}\n`,
+          );
+        } else if (gatewayPort !== undefined && new URL(running).port !== String(gatewayPort)) {
           ctx.stderr.write(
             `warning: its gateway listens at ${running}, not on port ${gatewayPort}; run \`axon cluster down\` first to change it\n`,
           );
         }
+        await waitForRunningReplicas(ctx, connection, flags.output === "json");
       } else {
         connection = await startWithProgress(ctx, {
           json: flags.output === "json",
           home,
+          ...exposure,
           ...(gatewayPort === undefined ? {} : { gatewayPort }),
           ...(flags.python === undefined ? {} : { python: flags.python }),
         });
@@ -140,6 +172,40 @@ async function startWithProgress(
 }
 
 /**
+ * A daemon that already runs may still be bringing its APIs' replicas back (its supervisor restarted
+ * it after a crash, or another `cluster up` started it a moment ago): `cluster up` then waits for
+ * them as a fresh start does, so that once it returns the endpoints answer. Says nothing more when
+ * every replica is ready.
+ */
+async function waitForRunningReplicas(
+  ctx: CliContext,
+  connection: DaemonConnection,
+  json: boolean,
+): Promise<void> {
+  const { apis } = await connection.client.listApis();
+  if (!apis.some(isStarting)) return;
+  const { startClusterUpProgress } = await import("../../ui/live-cluster-up.js");
+  const progress = startClusterUpProgress(ctx, { plain: json, waiting: "waiting for replicas" });
+  try {
+    const replicas = await waitForReplicas(ctx, connection, (text) => progress.waiting(text));
+    progress.waiting(undefined);
+    if (replicas !== undefined) progress.step(replicas, ctx.now());
+  } finally {
+    await progress.stop();
+  }
+}
+
+/** Replicas of `replicas` that serve: up to date or stale, at most the requested count. */
+function readyOf(replicas: ApiSummary["replicas"]): number {
+  return Math.min(replicas.requested, replicas.upToDate + replicas.stale);
+}
+
+/** Whether `api` still has replicas to wait for (one in `error` is not waited for). */
+function isStarting(api: ApiSummary): boolean {
+  return api.status !== "error" && readyOf(api.replicas) < api.replicas.requested;
+}
+
+/**
  * Waits until every stored API whose status is not `error` has its requested replicas ready
  * (bounded: they go on starting after that), telling `waiting` the count as it changes. Returns
  * the summary line, or undefined when no API has replicas to start.
@@ -152,15 +218,11 @@ async function waitForReplicas(
   const deadline = Date.now() + REPLICA_WAIT_MS;
   for (;;) {
     const { apis } = await connection.client.listApis();
-    const readyOf = (replicas: (typeof apis)[number]["replicas"]): number =>
-      Math.min(replicas.requested, replicas.upToDate + replicas.stale);
     const requested = apis.reduce((sum, api) => sum + api.replicas.requested, 0);
     const ready = apis.reduce((sum, api) => sum + readyOf(api.replicas), 0);
     if (requested === 0) return undefined;
     const failed = apis.filter((api) => api.status === "error").map((api) => api.name);
-    const pending = apis.filter(
-      (api) => api.status !== "error" && readyOf(api.replicas) < api.replicas.requested,
-    );
+    const pending = apis.filter(isStarting);
     const count = `${ready} of ${requested}`;
     if (pending.length === 0) {
       return failed.length === 0

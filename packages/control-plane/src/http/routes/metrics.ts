@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { renderPrometheus } from "../../metrics/api-metrics.js";
+import { renderKeyMetrics } from "../../services/api-keys.js";
 import type { RouteContext } from "../context.js";
 
 /**
@@ -12,7 +13,18 @@ export function registerMetricsRoute(app: FastifyInstance, context: RouteContext
       .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
       .send(
         renderPrometheus(context.provider.metrics ?? null) +
-          (context.monitoring?.prometheus() ?? ""),
+          (context.monitoring?.prometheus() ?? "") +
+          keyMetrics(context),
       );
+  });
+}
+
+/** Per-key counts of the APIs that require keys (none: nothing, and no work). */
+function keyMetrics(context: RouteContext): string {
+  const keys = context.provider.apiKeys;
+  if (keys === undefined) return "";
+  return renderKeyMetrics({
+    apiNames: () => context.store.listApis().map((api) => api.name),
+    usage: (api) => keys.usage(api),
   });
 }

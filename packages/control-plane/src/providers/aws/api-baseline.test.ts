@@ -31,6 +31,7 @@ import {
   readAwsRecentTally,
   recentTally,
 } from "./api-baseline.js";
+import { deleteApiResources } from "./api-delete.js";
 import { deployApiResources } from "./api-deploy.js";
 import type { EcsApiDeps } from "./api-names.js";
 import { createMotoCluster, type MotoCluster } from "./testing/moto-cluster.js";
@@ -150,6 +151,33 @@ describe.skipIf(!HAS_MOTO)(
         `bundles/${"b".repeat(64)}.tar.gz`,
       ]);
       expect(await readAwsBaseline(deps, "iris")).toEqual(pinned);
+    });
+
+    it("Given iris with a pinned baseline beside another API's, When iris is deleted, Then its baseline object goes with it and the other stays", async () => {
+      // Given iris and other deployed, each with a baseline object in the bucket
+      const { deps, cluster } = await freshCluster();
+      await deploy(deps, MONITORED);
+      await deployApiResources(deps, {
+        spec: apiSpec("other", MONITORED),
+        bundleSha256: "c".repeat(64),
+        readBundle: () => Promise.resolve(new Uint8Array(1024)),
+        configFile: "axon.yaml",
+      });
+      for (const name of ["iris", "other"]) {
+        await cluster.ports.s3.putObject({
+          Bucket: cluster.refs.bucketName,
+          Key: baselineKey(name),
+          Body: JSON.stringify({ api: name }),
+        });
+      }
+      // When iris is deleted
+      expect(await deleteApiResources(deps, "iris")).toBe("deleted");
+      // Then its baseline is gone (a later API of that name starts without it); other's stays
+      const listed = await cluster.ports.s3.listObjectsV2({ Bucket: cluster.refs.bucketName });
+      expect((listed.Contents ?? []).map((object) => object.Key ?? "").sort()).toEqual([
+        "baselines/other.json",
+        `bundles/${"c".repeat(64)}.tar.gz`,
+      ]);
     });
 
     it("Given iris with no baseline pinned, When it is read, Then there is none", async () => {

@@ -2,14 +2,16 @@
  * Deletes one API's AWS resources in the order AWS requires (shared/reference/ecs.md §1.5): the
  * service (scaled to 0 so its tasks drain through the load balancer, then force-deleted), the
  * listener rule, the target group(s) (only free once no rule uses them), every ACTIVE revision of
- * the task family, the canary alarm, and the bundle unless another live service of the cluster
- * runs the same one. The API's scaling is removed by the caller before this runs.
+ * the task family, the canary alarm, the API's monitoring baseline (`baselineKey`, pinned by
+ * `axon monitor baseline --env`), and the bundle unless another live service of the cluster runs
+ * the same one. The API's scaling is removed by the caller before this runs.
  *
  * Safe to repeat and to run after a failed deploy or delete: each piece is looked up first and
  * "already gone" answers are ignored, so it removes whatever is left and says `absent` when there
  * was nothing at all.
  */
 import type { Service } from "@aws-sdk/client-ecs";
+import { baselineKey } from "./api-baseline.js";
 import { bundleKey } from "./replica-env.js";
 import {
   alternateTargetGroupName,
@@ -126,10 +128,13 @@ export async function deleteApiResources(
 
   if ((await deleteRolloutAlarm(deps, apiName)) === "deleted") found = true;
 
-  // The bundle, unless another live service runs it.
-  if (bundles.size > 0) {
-    const shared = await bundlesOfOtherServices(deps, name);
-    const keys = [...bundles].filter((sha) => !shared.has(sha)).map((sha) => bundleKey(sha));
+  // The baseline, which is the API's alone, and the bundle, unless another live service runs it.
+  {
+    const shared = bundles.size > 0 ? await bundlesOfOtherServices(deps, name) : new Set<string>();
+    const keys = [
+      baselineKey(apiName),
+      ...[...bundles].filter((sha) => !shared.has(sha)).map((sha) => bundleKey(sha)),
+    ];
     const present: string[] = [];
     for (const key of keys) {
       const listed = await callAws(deps, "s3:ListObjectsV2", () =>
@@ -145,7 +150,7 @@ export async function deleteApiResources(
           Delete: { Objects: present.map((Key) => ({ Key })), Quiet: true },
         }),
       );
-      deps.onProgress?.(`deleted ${present.length} bundle(s) of ${apiName}`);
+      deps.onProgress?.(`deleted ${present.length} object(s) of ${apiName} from the bucket`);
     }
   }
   return found ? "deleted" : "absent";

@@ -25,6 +25,7 @@
 import type { MetricDataQuery, MetricDataResult } from "@aws-sdk/client-cloudwatch";
 import type { Service } from "@aws-sdk/client-ecs";
 import { DomainError } from "../../errors.js";
+import { AWS_ACCESS_DENIED } from "./aws-errors.js";
 import { scalableResourceId, type EcsApiDeps } from "./api-names.js";
 import { requireAwsApiService } from "./api-versions.js";
 import { callAws } from "./cluster-stack.js";
@@ -182,7 +183,7 @@ async function readMinutes(
   } catch (error) {
     // An identity may run ECS without reading CloudWatch: the live view keeps drawing the
     // replicas and says why the traffic is missing. Anything else fails the redraw.
-    if (error instanceof DomainError && error.code === "provider.aws.access_denied") {
+    if (error instanceof DomainError && error.code === AWS_ACCESS_DENIED) {
       return { minutes: [], unavailable: error.message };
     }
     throw error;

@@ -10,6 +10,9 @@ import type { Rule } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { AwsCallDeps, ClusterStackOutputs } from "./cluster-stack.js";
 import type { AwsPorts } from "./sdk.js";
 
+/** The cluster stack lacks an output APIs need (another version made it, or it is changing): 409. */
+export const AWS_STACK_INCOMPLETE = "provider.aws.stack_incomplete";
+
 /** The tags every per-API resource carries (with the cluster's own `axon:cluster`/`axon:env`). */
 export const API_TAGS = {
   cluster: "axon:cluster",
@@ -77,7 +80,7 @@ export function clusterRefs(
     const value = outputs[name];
     if (value === undefined || value === "") {
       throw new DomainError(
-        "provider.aws.stack_incomplete",
+        AWS_STACK_INCOMPLETE,
         `stack ${stackName} in ${region} has no output ${name}: it was not created by this version of axon, or it is still changing`,
         {
           status: 409,

@@ -44,6 +44,7 @@ import type {
 import type { ApiEvent, ApiStatus, EventLevel, ReplicaCounts } from "../../contract/index.js";
 import { REPLICA_ENV } from "./replica-env.js";
 import { DomainError } from "../../errors.js";
+import { AWS_FAILED } from "./aws-errors.js";
 import { API_TAGS, REPLICA_CONTAINER, serviceName, type EcsApiDeps } from "./api-names.js";
 import { callAws } from "./cluster-stack.js";
 
@@ -323,7 +324,7 @@ async function cachedSpec(
   } catch (error) {
     // A deleted revision (or any AWS answer other than a refusal) only costs the endpoint's custom
     // path: the status is still worth showing. Refusals (credentials, permissions) are not hidden.
-    if (!(error instanceof DomainError) || error.code !== "provider.aws.failed") throw error;
+    if (!(error instanceof DomainError) || error.code !== AWS_FAILED) throw error;
     return undefined;
   }
   specs.set(taskDefinitionArn, spec);

@@ -6,6 +6,17 @@
 import { DomainError } from "../../errors.js";
 import { describeAwsIdentity, type AwsTarget } from "./sdk.js";
 
+/** AWS refused the credentials (expired, unknown or mistyped keys): 401. */
+export const AWS_CREDENTIALS_EXPIRED = "provider.aws.credentials_expired";
+/** The AWS chain found no credentials: 401. */
+export const AWS_CREDENTIALS_MISSING = "provider.aws.credentials_missing";
+/** The identity may not make the call: 403. */
+export const AWS_ACCESS_DENIED = "provider.aws.access_denied";
+/** AWS kept throttling the call after the SDK's retries: 503. */
+export const AWS_THROTTLED = "provider.aws.throttled";
+/** Any other AWS error, with its name and message: 502. */
+export const AWS_FAILED = "provider.aws.failed";
+
 const EXPIRED = new Set([
   "ExpiredToken",
   "ExpiredTokenException",
@@ -89,7 +100,7 @@ export function translateAwsError(error: unknown, action: string, target: AwsTar
   const where = `${describeAwsIdentity(target)}, region ${target.region}`;
   if (EXPIRED.has(name)) {
     return new DomainError(
-      "provider.aws.credentials_expired",
+      AWS_CREDENTIALS_EXPIRED,
       `the AWS credentials (${where}) were refused for ${action}: ${detail}`,
       {
         status: 401,
@@ -103,7 +114,7 @@ export function translateAwsError(error: unknown, action: string, target: AwsTar
   }
   if (MISSING.has(name)) {
     return new DomainError(
-      "provider.aws.credentials_missing",
+      AWS_CREDENTIALS_MISSING,
       `no AWS credentials found for ${action} (${where}): ${detail}`,
       {
         status: 401,
@@ -113,24 +124,20 @@ export function translateAwsError(error: unknown, action: string, target: AwsTar
     );
   }
   if (DENIED.has(name)) {
-    return new DomainError(
-      "provider.aws.access_denied",
-      `AWS denied ${action} (${where}): ${detail}`,
-      {
-        status: 403,
-        hint: `allow ${action} for this identity (see docs/aws.md for every permission axon cluster up needs), or use a profile that has it`,
-        cause: error,
-      },
-    );
+    return new DomainError(AWS_ACCESS_DENIED, `AWS denied ${action} (${where}): ${detail}`, {
+      status: 403,
+      hint: `allow ${action} for this identity (see docs/aws.md for every permission axon cluster up needs), or use a profile that has it`,
+      cause: error,
+    });
   }
   if (THROTTLED.has(name)) {
     return new DomainError(
-      "provider.aws.throttled",
+      AWS_THROTTLED,
       `AWS kept throttling ${action} (${where}) after several retries: ${detail}`,
       { status: 503, hint: "wait a minute and run the command again", cause: error },
     );
   }
-  return new DomainError("provider.aws.failed", `${action} failed (${where}): ${name}: ${detail}`, {
+  return new DomainError(AWS_FAILED, `${action} failed (${where}): ${name}: ${detail}`, {
     status: 502,
     cause: error,
   });

@@ -12,6 +12,11 @@ export const AWS_PRICES = {
   fargateVcpuHour: 0.04048,
   fargateGbHour: 0.004445,
   fargateSpotDiscount: "up to ~70% below on-demand",
+  /**
+   * What `get` prices a Spot task at, as a fraction of on-demand: the reference's "up to ~70%
+   * below" taken at its bound, said beside every figure (Spot prices move; this is the assumption).
+   */
+  fargateSpotFraction: 0.3,
   albHour: 0.0225,
   albLcuHour: 0.008,
   natGatewayHour: 0.045,

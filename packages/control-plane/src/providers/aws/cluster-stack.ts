@@ -52,6 +52,11 @@ export interface StackDeps extends AwsCallDeps {
 }
 
 /** Retries per call when AWS throttles, with doubling pauses from `pollMs`. */
+/** The stack ended in a failed or rolled-back state (its reason in the message): 502. */
+export const AWS_STACK_FAILED = "provider.aws.stack_failed";
+/** The wait for the stack was cancelled (the client went away); the stack goes on. */
+export const AWS_WAIT_CANCELLED = "provider.aws.wait_cancelled";
+
 const THROTTLE_RETRIES = 5;
 
 /** The stack, or undefined when it does not exist (or was deleted). */
@@ -230,7 +235,7 @@ export async function waitForStack(
       if (operation === "delete")
         return { stackId, stackName, status: "DELETE_COMPLETE", outputs: {} };
       throw new DomainError(
-        "provider.aws.stack_failed",
+        AWS_STACK_FAILED,
         `stack ${stackName} disappeared while it was being created (someone deleted it)`,
         { status: 409, hint: "run axon cluster up again" },
       );
@@ -243,7 +248,7 @@ export async function waitForStack(
     }
     if (deps.signal.aborted) {
       throw new DomainError(
-        "provider.aws.wait_cancelled",
+        AWS_WAIT_CANCELLED,
         `stopped waiting for stack ${stackName} (${state.status}); CloudFormation carries on without us`,
         {
           status: 499,
@@ -274,7 +279,7 @@ function stackFailure(
         ? "CloudFormation rolled the update back: the cluster is as it was; fix the cause and run axon cluster up again"
         : "fix the cause (a resource created outside the stack may be holding it, e.g. an ENI or a non-empty bucket), then run axon cluster down again";
   return new DomainError(
-    "provider.aws.stack_failed",
+    AWS_STACK_FAILED,
     `${{ create: "creating", update: "updating", delete: "deleting" }[operation]} stack ${stackName} failed (${state.status}): ${what}`,
     { status: 502, hint },
   );

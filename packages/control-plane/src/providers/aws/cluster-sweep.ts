@@ -20,6 +20,9 @@ import { isAwsError } from "./api-deploy.js";
 import { defaultTargetGroupName } from "./cluster-template.js";
 import type { EcsPort, ElbPort } from "./sdk.js";
 
+/** The cluster's tasks did not drain in time; its stack was left in place (504). */
+export const AWS_DRAIN_TIMEOUT = "provider.aws.drain_timeout";
+
 /** How long `cluster down` waits for services to drain (Fargate stops a task in ~30 s–2 min). */
 export const DRAIN_TIMEOUT_MS = 10 * 60_000;
 
@@ -70,7 +73,7 @@ export async function waitForClusterEmpty(
     }
     if (Date.now() - started >= timeoutMs || deps.signal.aborted) {
       throw new DomainError(
-        "provider.aws.drain_timeout",
+        AWS_DRAIN_TIMEOUT,
         `the ECS cluster ${clusterName} still has ${left} after ${Math.round((Date.now() - started) / 1000)}s; its stack was not deleted`,
         {
           status: 504,

@@ -29,6 +29,12 @@ export const BUNDLE_PREFIX = "bundles/";
  */
 export const ENVIRONMENT_PREFIX = "environments/";
 
+/**
+ * The prefix of the APIs' key sets in the cluster bucket (`api-keys/<api>.json`, providers/aws/
+ * api-keys.ts): hashes only; the task role below may read it, for the fronts' 30 s re-read.
+ */
+export const API_KEYS_PREFIX = "api-keys/";
+
 /** The stack of a cluster: `axon-<cluster_name>`. */
 export function clusterStackName(clusterName: string): string {
   return `axon-${clusterName}`;
@@ -273,6 +279,14 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
                 Action: ["s3:GetObject", "s3:PutObject"],
                 Resource: {
                   "Fn::Sub": `\${BundleBucket.Arn}/${ENVIRONMENT_PREFIX}*`,
+                },
+              },
+              // Each replica's front re-reads its API's key hashes every 30 s: read, that prefix only.
+              {
+                Effect: "Allow",
+                Action: "s3:GetObject",
+                Resource: {
+                  "Fn::Sub": `\${BundleBucket.Arn}/${API_KEYS_PREFIX}*`,
                 },
               },
               writeLogs,

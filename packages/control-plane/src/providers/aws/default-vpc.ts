@@ -12,6 +12,11 @@ import type { DefaultVpcNetwork } from "./cluster-template.js";
 import { callAws, type AwsCallDeps } from "./cluster-stack.js";
 import type { Ec2Port } from "./sdk.js";
 
+/** The region has no default VPC to put the cluster in (409). */
+export const AWS_NO_DEFAULT_VPC = "provider.aws.no_default_vpc";
+/** The default VPC has default subnets in fewer than two Fargate zones (409). */
+export const AWS_DEFAULT_VPC_TOO_SMALL = "provider.aws.default_vpc_too_small";
+
 /**
  * The regions where that page limits Fargate to some zones, by zone ID (as it read in 2026-12:
  * "us-west-1 (usw1-az1 & usw1-az3 only)", "ap-northeast-1 (apne1-az1, apne1-az2, & apne1-az4
@@ -31,14 +36,10 @@ export async function findDefaultVpc(
   );
   const vpcId = vpcs.Vpcs?.[0]?.VpcId;
   if (vpcId === undefined) {
-    throw new DomainError(
-      "provider.aws.no_default_vpc",
-      `region ${deps.target.region} has no default VPC`,
-      {
-        status: 409,
-        hint: "set networking.vpc: new in the cluster config (Axon then creates a VPC for the cluster), or create a default VPC with aws ec2 create-default-vpc",
-      },
-    );
+    throw new DomainError(AWS_NO_DEFAULT_VPC, `region ${deps.target.region} has no default VPC`, {
+      status: 409,
+      hint: "set networking.vpc: new in the cluster config (Axon then creates a VPC for the cluster), or create a default VPC with aws ec2 create-default-vpc",
+    });
   }
   const subnets = await callAws(deps, "ec2:DescribeSubnets", () =>
     deps.ec2.describeSubnets({
@@ -65,7 +66,7 @@ export async function findDefaultVpc(
     .map(([, id]) => id);
   if (subnetIds.length < 2) {
     throw new DomainError(
-      "provider.aws.default_vpc_too_small",
+      AWS_DEFAULT_VPC_TOO_SMALL,
       `the default VPC ${vpcId} in ${deps.target.region} has default subnets in ${subnetIds.length} availability zone(s) where Fargate runs tasks${skipped.length > 0 ? ` (Fargate is not offered in ${skipped.join(", ")})` : ""}; a load balancer needs two`,
       { status: 409, hint: "set networking.vpc: new in the cluster config" },
     );

@@ -29,6 +29,8 @@ export const REPLICA_ENV = {
   inFlightMetric: "AXON_IN_FLIGHT_METRIC",
   /** The metric's `Cluster` dimension (default: the cluster in the ECS task metadata). */
   clusterName: "AXON_CLUSTER_NAME",
+  /** How often the front re-reads the API's key hashes, in ms (default 30000; tests shorten it). */
+  keyRefreshMs: "AXON_KEY_REFRESH_MS",
 } as const;
 
 /** Set by the ECS agent in every container: the task metadata endpoint (task id, cluster). */

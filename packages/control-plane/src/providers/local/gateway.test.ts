@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FrontRequest, Responder } from "../../replica/front-server.js";
+import { createApiKey } from "../../replica/api-keys.js";
 import { Replica } from "../../replica/replica.js";
 import { afterEach, describe, expect, onTestFinished, test } from "vitest";
 import {
@@ -111,6 +112,73 @@ describe("Gateway", () => {
     // And with no replica able to serve, one of them still gets the request (and says why)
     replicas = [standIn("dead", 0, seen, false)];
     expect(await (await fetch(`${url}/iris`, { method: "POST", body: "[1]" })).text()).toBe("dead");
+  });
+
+  test("Given one API requiring keys and one not, the keyed one refuses a request without its key before reading the body, and the other is untouched", async () => {
+    // Given two routed APIs, the first requiring keys read from a "store"
+    const seen: string[] = [];
+    const { gateway, url } = await start({
+      readyReplicas: (api) => [standIn(api, 0, seen)],
+      whyNotReady: () => "",
+    });
+    gateway.setRoute("iris", "/iris");
+    gateway.setRoute("open", "/open");
+    const made = createApiKey();
+    const logged: string[] = [];
+    await gateway.setKeySource("iris", {
+      load: async () => [
+        {
+          id: made.id,
+          name: null,
+          hash: made.hash,
+          createdAt: new Date().toISOString(),
+          expiresAt: null,
+          ratePerSecond: null,
+        },
+      ],
+      log: (line) => logged.push(line),
+    });
+    const port = Number(new URL(url).port);
+
+    // When a body still to arrive is sent to it without a key (its head alone first)
+    const refused = await new Promise<number>((resolve, reject) => {
+      const request = http.request(
+        {
+          host: "127.0.0.1",
+          port,
+          method: "POST",
+          path: "/iris",
+          headers: { "content-length": String(10 * 1024 * 1024) },
+        },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        },
+      );
+      request.on("error", reject);
+      request.write("[");
+    });
+    // Then it is refused from the head (the replica never saw it), and the other API needs no key
+    expect(refused).toBe(401);
+    expect(seen).toEqual([]);
+    const open = await fetch(`${url}/open`, { method: "POST", body: "[1]" });
+    expect(await open.text()).toBe("open");
+    // And with the key the keyed API serves it, counted for the key
+    const keyed = await fetch(`${url}/iris`, {
+      method: "POST",
+      body: "[1]",
+      headers: { authorization: `Bearer ${made.key}` },
+    });
+    expect(await keyed.text()).toBe("iris");
+    expect(gateway.keyUsage("iris")).toMatchObject({
+      unauthorized: 1,
+      keys: [{ id: made.id, requests: 1 }],
+    });
+    expect(gateway.keyUsage("open")).toBeUndefined();
+    expect(logged[0]).toContain("refused (401)");
+    // And when the route goes, so do its keys
+    gateway.removeRoute("iris");
+    expect(gateway.keyUsage("iris")).toBeUndefined();
   });
 
   test("answers GET with usage, other methods with 405, unknown paths with 404", async () => {
@@ -405,6 +473,59 @@ describe("Gateway admission before the body", () => {
     expect(gateway.bufferedBytes).toBe(0);
     // And a request served after the burst still works
     expect((await postOnce(port, "/big", Buffer.from('{"n": 1}'))).status).toBe(200);
+  });
+});
+
+describe("Gateway routing a TrafficSplitter", () => {
+  test("Given a splitter whose API requires keys, When a request without the key is picked for it, Then it is refused 401 and the keyless API beside it still serves", async () => {
+    // Given a 50/50 splitter over a keyed API and an open one
+    const seen: string[] = [];
+    const { gateway, url } = await start({
+      readyReplicas: (api) => [standIn(api, 0, seen)],
+      whyNotReady: () => "",
+    });
+    gateway.setRoute("keyed", "/keyed");
+    gateway.setRoute("open", "/open");
+    const made = createApiKey();
+    await gateway.setKeySource("keyed", {
+      load: async () => [
+        {
+          id: made.id,
+          name: null,
+          hash: made.hash,
+          createdAt: new Date().toISOString(),
+          expiresAt: null,
+          ratePerSecond: null,
+        },
+      ],
+      log: () => {},
+    });
+    gateway.setSplitRoute("both", "/both", [
+      { api: "keyed", weight: 50 },
+      { api: "open", weight: 50 },
+    ]);
+
+    // When four requests without a key go through the splitter
+    const statuses: number[] = [];
+    const bodies: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const response = await fetch(`${url}/both`, { method: "POST", body: "[1]" });
+      statuses.push(response.status);
+      bodies.push(await response.text());
+    }
+    // Then the keyed API's share is refused (a splitter is no way around its keys)
+    expect(statuses.filter((status) => status === 401)).toHaveLength(2);
+    expect(bodies.filter((body) => body === "open")).toHaveLength(2);
+    expect(gateway.keyUsage("keyed")?.unauthorized).toBe(2);
+    // And with the key, every request is served
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(`${url}/both`, {
+        method: "POST",
+        body: "[1]",
+        headers: { authorization: `Bearer ${made.key}` },
+      });
+      expect(response.status).toBe(200);
+    }
   });
 });
 

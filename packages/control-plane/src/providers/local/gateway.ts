@@ -12,6 +12,12 @@
 import { randomBytes } from "node:crypto";
 import { DomainError } from "../../errors.js";
 import {
+  ApiKeyGuard,
+  type ApiKeyRecord,
+  type ApiKeyUsage,
+  RefreshingKeySource,
+} from "../../replica/api-keys.js";
+import {
   type BodyTicket,
   type FrontRequest,
   type FrontRequestHead,
@@ -75,6 +81,22 @@ interface HeldRequest {
   timer: NodeJS.Timeout;
 }
 
+/** How the gateway reads an API's keys and where it logs refused requests. */
+export interface GatewayKeySource {
+  load: () => Promise<readonly ApiKeyRecord[]>;
+  log: (line: string) => void;
+  /** Re-read interval (default 30 s, KEY_REFRESH_MS). */
+  intervalMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+/** An API's keys as one front saw them (`/metrics`, `get`). */
+export interface GatewayKeyUsage {
+  keys: ApiKeyUsage[];
+  /** Requests refused for a missing or unknown key. */
+  unauthorized: number;
+}
+
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const MAX_BUFFERED_BYTES_VARIABLE = "AXON_GATEWAY_MAX_BUFFERED_BYTES";
 
@@ -90,6 +112,9 @@ export class Gateway {
   readonly #held = new Map<string, HeldRequest[]>();
   readonly #refusals = new Map<string, RequestRecorder>();
   readonly #endpoints = new Map<string, string>();
+  /** The key guard of each API with `networking.auth: api_key`; APIs without auth have none. */
+  readonly #guards = new Map<string, ApiKeyGuard>();
+  readonly #keySources = new Map<string, RefreshingKeySource>();
   readonly #backend: GatewayBackend;
   readonly #server: FrontServer;
   /**
@@ -142,6 +167,55 @@ export class Gateway {
     const previous = this.#endpoints.get(apiName);
     if (previous !== undefined) this.#routes.delete(previous);
     this.#endpoints.delete(apiName);
+    this.#dropKeySource(apiName);
+  }
+
+  /**
+   * Requires keys for an API (`source`: where its key set is read, every 30 s and on
+   * `reloadKeys`), or stops requiring them (undefined). Resolves once the first read is in, so a
+   * route that needs keys never serves a request before it knows them.
+   */
+  async setKeySource(apiName: string, source: GatewayKeySource | undefined): Promise<void> {
+    if (source === undefined) {
+      this.#dropKeySource(apiName);
+      return;
+    }
+    if (this.#keySources.has(apiName)) return;
+    let refreshing: RefreshingKeySource | undefined;
+    const guard = new ApiKeyGuard({
+      apiName,
+      log: source.log,
+      onUnknownKey: () => void refreshing?.refresh(),
+    });
+    refreshing = new RefreshingKeySource({
+      guard,
+      load: source.load,
+      ...(source.intervalMs === undefined ? {} : { intervalMs: source.intervalMs }),
+      ...(source.onError === undefined ? {} : { onError: source.onError }),
+    });
+    this.#keySources.set(apiName, refreshing);
+    // Set before the first read: until it is in, every request is refused (never admitted).
+    this.#guards.set(apiName, guard);
+    await refreshing.start();
+  }
+
+  #dropKeySource(apiName: string): void {
+    this.#keySources.get(apiName)?.stop();
+    this.#keySources.delete(apiName);
+    this.#guards.delete(apiName);
+  }
+
+  /** Re-reads an API's keys now (one was made or revoked here); resolves when read. */
+  async reloadKeys(apiName: string): Promise<void> {
+    await this.#keySources.get(apiName)?.refresh();
+  }
+
+  /** The API's key counters, when it requires keys. */
+  keyUsage(apiName: string): GatewayKeyUsage | undefined {
+    const guard = this.#guards.get(apiName);
+    return guard === undefined
+      ? undefined
+      : { keys: guard.usage(), unauthorized: guard.unauthorized };
   }
 
   /**
@@ -208,6 +282,7 @@ export class Gateway {
 
   close(): Promise<void> {
     for (const name of this.#held.keys()) this.#refuseHeld(name, "the gateway is stopping", 1);
+    for (const source of this.#keySources.values()) source.stop();
     return this.#server.close();
   }
 
@@ -314,14 +389,20 @@ export class Gateway {
 
   #handle(request: FrontRequest, responder: Responder): void {
     const requestId = this.#requestId(request.rawHeaders);
-    const replica = this.#route(request.method, request.url, responder, requestId);
+    const replica = this.#route(
+      request.method,
+      request.url,
+      request.rawHeaders,
+      responder,
+      requestId,
+    );
     if (replica !== undefined) replica.serve(request, responder, requestId);
   }
 
   /** A body still to arrive: routed from the head, read only once a replica took the request. */
   #admitBody(head: FrontRequestHead, responder: Responder): BodyTicket | null {
     const requestId = this.#requestId(head.rawHeaders);
-    const replica = this.#route(head.method, head.url, responder, requestId);
+    const replica = this.#route(head.method, head.url, head.rawHeaders, responder, requestId);
     return replica === undefined ? null : replica.admitBody(responder, requestId);
   }
 
@@ -339,6 +420,7 @@ export class Gateway {
   #route(
     method: string,
     url: string,
+    rawHeaders: readonly string[],
     responder: Responder,
     requestId: string,
   ): RoutableReplica | undefined {
@@ -346,9 +428,20 @@ export class Gateway {
     const apiName = this.#routes.get(pathname);
     if (apiName === undefined) {
       const split = this.#splitRoutes.get(pathname);
-      if (split !== undefined) return this.#routeSplit(split, method, responder, requestId);
+      if (split !== undefined) {
+        return this.#routeSplit(split, method, rawHeaders, responder, requestId);
+      }
       writeJsonError(responder, 404, requestId, `no api is deployed at ${pathname}`);
       return undefined;
+    }
+    // The one branch an API without keys pays while no API on the gateway uses them.
+    if (this.#guards.size !== 0) {
+      const guard = this.#guards.get(apiName);
+      if (guard !== undefined && guard.admit(rawHeaders, responder, requestId) === undefined) {
+        // A 401 or 429: the gateway's counters keep status classes only, both are 4XX.
+        this.#refused(apiName).record(401, 0);
+        return undefined;
+      }
     }
     // HEAD is GET without the body (RFC 9110 §9.3.2): node:http, which serves every HEAD (the
     // fast path never parses one), drops the body and keeps its content-length.
@@ -389,6 +482,7 @@ export class Gateway {
   #routeSplit(
     split: TrafficSplit,
     method: string,
+    rawHeaders: readonly string[],
     responder: Responder,
     requestId: string,
   ): RoutableReplica | undefined {
@@ -396,7 +490,16 @@ export class Gateway {
       const cold = this.#backend.coldStart?.(apiName);
       return cold === undefined ? undefined : this.#holder(apiName, cold);
     };
-    return routeSplitRequest(this.#backend, hold, split, method, responder, requestId);
+    // The API the splitter picked keeps its own keys: a splitter is no way around them.
+    const admit = (apiName: string): boolean => {
+      const guard = this.#guards.get(apiName);
+      if (guard === undefined || guard.admit(rawHeaders, responder, requestId) !== undefined) {
+        return true;
+      }
+      this.#refused(apiName).record(401, 0);
+      return false;
+    };
+    return routeSplitRequest(this.#backend, hold, admit, split, method, responder, requestId);
   }
 }
 
@@ -408,6 +511,8 @@ function routeSplitRequest(
   gateway: { readyReplicas(api: string): RoutableReplica[]; whyNotReady(api: string): string },
   /** A stand-in that holds the request while an API at zero starts; undefined: refuse. */
   hold: (api: string) => RoutableReplica | undefined,
+  /** False when the picked API requires keys and the request's was refused (already answered). */
+  admit: (api: string) => boolean,
   split: TrafficSplit,
   method: string,
   responder: Responder,
@@ -431,6 +536,10 @@ function routeSplitRequest(
   const apiName = split.pick();
   if (apiName === undefined) {
     writeJsonError(responder, 503, requestId, `traffic splitter ${split.name} has no api`);
+    return undefined;
+  }
+  if (!admit(apiName)) {
+    split.recordAnswer(apiName, 401);
     return undefined;
   }
   const replica = leastInFlight(gateway.readyReplicas(apiName)) ?? hold(apiName);

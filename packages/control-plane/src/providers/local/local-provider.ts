@@ -7,11 +7,14 @@
  * machine lives in this folder; the rest of the control plane sees the `Provider` interface.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { DEFAULT_PREDICTOR_TIMEOUT_MS, parseDuration, type ApiSpec } from "@axon/config";
 import type { ApiEnvironment, EngineInfo } from "../../contract/index.js";
 import type { EventSink } from "../../events/event-sink.js";
+import { formatLogTime } from "../../events/log-line.js";
+import type { StateStore } from "../../state/store.js";
 import type { PredictionSource } from "../../monitoring/monitoring-loop.js";
 import {
   addToTotals,
@@ -30,12 +33,14 @@ import { replicaOptionsFromSpec } from "../../replica/spec-options.js";
 import type {
   ApplyResult,
   Artifact,
+  ArtifactPreview,
   DesiredApi,
   ObservedApi,
   ObservedReplica,
   PrepareRequest,
   Provider,
   ReplicaFailure,
+  ReplicaUsage,
   SpecCheck,
   SplitRouter,
 } from "../provider.js";
@@ -56,12 +61,21 @@ import {
   type DeviceProbe,
 } from "./compute-limits.js";
 import { shortPythonVersion, EnvironmentManager } from "./environments/index.js";
-import { Gateway, type ColdStart, type GatewayBackend, type RoutableReplica } from "./gateway.js";
+import { isLoopbackHost, requireKeysBeyondLoopback } from "./gateway-exposure.js";
+import {
+  Gateway,
+  type ColdStart,
+  type GatewayBackend,
+  type GatewayKeySource,
+  type GatewayKeyUsage,
+  type RoutableReplica,
+} from "./gateway.js";
 import {
   resolveBaseInterpreter,
   type LocalPython,
   type PythonChoice,
 } from "./python-interpreter.js";
+import { treeUsage } from "./process-usage.js";
 import { PythonEnvironments, type PreparedRuntime } from "./python-environments.js";
 import { assertProjectCompiles } from "./python-syntax-check.js";
 import { planRolloutStep } from "./rollout.js";
@@ -91,6 +105,19 @@ export interface LocalProviderOptions {
    */
   drainGraceMs?: number;
   now?: () => number;
+  /**
+   * Where the keys of APIs with `networking.auth: api_key` live (the state database). Absent: such
+   * APIs refuse every request.
+   */
+  apiKeys?: Pick<StateStore, "listApiKeys" | "touchApiKeys">;
+  /** How often the gateway re-reads an API's keys (default 30 s, KEY_REFRESH_MS). */
+  keyRefreshMs?: number;
+  /**
+   * Where the gateway listens (default 127.0.0.1). Beyond loopback every API must require keys
+   * unless `insecureNoAuth` (gateway-exposure.ts).
+   */
+  gatewayHost?: string;
+  insecureNoAuth?: boolean;
   /** Which accelerators this machine has (default: /dev/nvidia*, /dev/neuron*). */
   devices?: DeviceProbe;
   /** Whether predictors can be sandboxed here (default: probe bubblewrap at start). */
@@ -245,6 +272,61 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     return this;
   }
 
+  readonly apiKeys = {
+    checkExposure: (apis: ReadonlyArray<{ name: string; auth: string | undefined }>): void =>
+      requireKeysBeyondLoopback(
+        {
+          host: this.#options.gatewayHost ?? "127.0.0.1",
+          insecureNoAuth: this.#options.insecureNoAuth === true,
+        },
+        apis,
+      ),
+    changed: (apiName: string): Promise<void> => this.gateway.reloadKeys(apiName),
+    usage: (apiName: string): GatewayKeyUsage | undefined => this.gateway.keyUsage(apiName),
+  };
+
+  /**
+   * The gateway's source of an API's keys: the state database, read at each refresh, which also
+   * writes back when each key was last used (so `keys list` shows it across restarts).
+   */
+  #keySourceFor(apiName: string): GatewayKeySource {
+    const store = this.#options.apiKeys;
+    return {
+      load: async () => {
+        if (store === undefined) return [];
+        const used = this.gateway.keyUsage(apiName)?.keys ?? [];
+        store.touchApiKeys(
+          apiName,
+          used.flatMap((k) =>
+            k.lastUsedAt === null
+              ? []
+              : [{ id: k.id, lastUsedAt: new Date(k.lastUsedAt).toISOString() }],
+          ),
+        );
+        return store.listApiKeys(apiName);
+      },
+      log: (line) => {
+        try {
+          appendFileSync(
+            this.logs.fileFor(apiName),
+            `${formatLogTime(new Date())} axon   [${apiName}] ${line}\n`,
+          );
+        } catch {
+          // the log file is gone; serving matters more than logging
+        }
+      },
+      ...(this.#options.keyRefreshMs === undefined
+        ? {}
+        : { intervalMs: this.#options.keyRefreshMs }),
+      onError: (error) =>
+        this.#options.events.emit({
+          kind: "reconcile.failed",
+          api: apiName,
+          message: `reading the API keys failed (the last ones read stay in force): ${error instanceof Error ? error.message : String(error)}`,
+        }),
+    };
+  }
+
   drainPredictions(apiName: string): Array<{ versionId: string; tally: PredictionTally }> {
     const result: Array<{ versionId: string; tally: PredictionTally }> = [];
     for (const entry of [...this.#replicas.values(), ...this.#failing]) {
@@ -274,8 +356,12 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     signal.throwIfAborted();
     this.#memoryWatch = setInterval(() => this.#enforceMemory(), MEMORY_CHECK_INTERVAL_MS);
     this.#memoryWatch.unref();
-    const port = await this.gateway.listen(this.#options.gatewayPort, "127.0.0.1");
-    this.#gatewayUrl = `http://localhost:${port}`;
+    const host = this.#options.gatewayHost ?? "127.0.0.1";
+    const port = await this.gateway.listen(this.#options.gatewayPort, host);
+    // Beyond loopback the URL others use; any-address binds are shown as this machine's name.
+    this.#gatewayUrl = isLoopbackHost(host)
+      ? `http://localhost:${port}`
+      : `http://${host === "0.0.0.0" || host === "::" ? os.hostname() : host.includes(":") ? `[${host}]` : host}:${port}`;
   }
 
   engineInfo(): EngineInfo {
@@ -330,6 +416,36 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     return { envKey: runtime.envKey } satisfies LocalArtifact;
   }
 
+  previewArtifact(projectDir: string): ArtifactPreview {
+    const { envKey, exists } = this.#environments.preview(projectDir);
+    const artifact = { envKey } satisfies LocalArtifact;
+    if (envKey === null) return { artifact, environment: "none" };
+    return { artifact, environment: exists ? "reuse" : "build", environmentKey: envKey };
+  }
+
+  /** The same runtime key as `apply` adopts replicas by: the preview cannot disagree with it. */
+  keepsReplicas(current: DesiredApi, next: DesiredApi): boolean {
+    return runtimeKey(current) === runtimeKey(next);
+  }
+
+  resourceUsage(apiName: string): ReplicaUsage {
+    const usage: ReplicaUsage = { replicas: 0, predictions: 0, cpuSeconds: 0, peakReplicaBytes: 0 };
+    for (const entry of this.#replicas.values()) {
+      if (entry.apiName !== apiName || entry.observed.phase === "stopping") continue;
+      let peak = 0;
+      // The tree: a sandboxed worker is bubblewrap's grandchild, not the process spawned.
+      for (const pid of entry.replica.pids()) {
+        const tree = treeUsage(pid);
+        usage.cpuSeconds += tree.cpuSeconds;
+        peak += tree.peakBytes;
+      }
+      usage.replicas += 1;
+      usage.predictions += entry.replica.requestStats().count;
+      usage.peakReplicaBytes = Math.max(usage.peakReplicaBytes, peak);
+    }
+    return usage;
+  }
+
   describeArtifact(artifact: Artifact): ApiEnvironment {
     const { envKey } = parseLocalArtifact(artifact);
     const { path: basePython, version } = this.#environments.base();
@@ -372,6 +488,10 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     this.gateway.setRoute(name, spec.networking.endpoint);
     if (spec.autoscaling.min_replicas === 0) this.#coldSpecs.set(name, spec);
     else this.#coldSpecs.delete(name);
+    await this.gateway.setKeySource(
+      name,
+      spec.networking.auth === "api_key" ? this.#keySourceFor(name) : undefined,
+    );
     const key = runtimeKey(desired);
     this.#adoptSameRuntime(name, version.id, key);
     const failure = this.#failures.get(name);

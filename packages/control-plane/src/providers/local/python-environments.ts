@@ -9,7 +9,7 @@ import {
   needsEnvironment,
   readEnvironmentInputs,
   type EnvironmentManager,
-  type EnvironmentRecord,
+  type PythonEnvironmentRecord,
 } from "./environments/index.js";
 import { DomainError } from "../../errors.js";
 
@@ -96,7 +96,23 @@ export class PythonEnvironments {
     }
   }
 
-  describe(key: string): EnvironmentRecord | undefined {
+  /**
+   * The environment `prepare(projectDir)` would use, by its content key, and whether it exists
+   * already: pure reads of the three input files, no build (`deploy --plan`).
+   */
+  preview(projectDir: string): { envKey: string | null; exists: boolean } {
+    const base = this.#base();
+    const inputs = readEnvironmentInputs(
+      projectDir,
+      { python: base.path, version: base.version ?? "" },
+      this.#isolated,
+    );
+    if (!needsEnvironment(inputs)) return { envKey: null, exists: true };
+    const envKey = environmentKey(inputs);
+    return { envKey, exists: this.#manager.get(envKey) !== undefined };
+  }
+
+  describe(key: string): PythonEnvironmentRecord | undefined {
     return this.#manager.get(key);
   }
 

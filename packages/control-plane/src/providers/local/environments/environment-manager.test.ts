@@ -28,7 +28,7 @@ import {
   EnvironmentBuildError,
   EnvironmentManager,
   RECORD_FILE,
-  type EnvironmentRecord,
+  type PythonEnvironmentRecord,
 } from "./environment-manager.js";
 import { buildTinyWheel } from "./testing/wheels.js";
 import { TS_SOURCES_PRELUDE } from "../../../testing/ts-child.js";
@@ -122,7 +122,7 @@ function writeFakeRecord(root: string, key: string, lastUsedAt: Date): void {
   const dir = path.join(root, key);
   mkdirSync(path.join(dir, "bin"), { recursive: true });
   writeFileSync(path.join(dir, "bin", "python"), "");
-  const record: EnvironmentRecord = {
+  const record: PythonEnvironmentRecord = {
     formatVersion: 1,
     key,
     kind: "venv",

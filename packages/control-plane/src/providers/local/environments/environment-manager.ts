@@ -94,8 +94,11 @@ export interface EnvironmentDistribution {
   location: "environment" | "base";
 }
 
-/** The completion record, `<root>/<key>/axon-env.json`. Its presence means the build finished. */
-export interface EnvironmentRecord {
+/**
+ * The completion record of a Python environment, `<root>/<key>/axon-env.json`: its presence means
+ * the build finished. (Not a deploy target: that is `state/store.ts`'s `EnvironmentRecord`.)
+ */
+export interface PythonEnvironmentRecord {
   formatVersion: 1;
   key: string;
   /** `venv` normally; `conda` when the project has conda-packages.txt. */
@@ -187,7 +190,7 @@ interface PipCommand {
 }
 
 interface Build {
-  readonly promise: Promise<EnvironmentRecord>;
+  readonly promise: Promise<PythonEnvironmentRecord>;
   readonly controller: AbortController;
   readonly listeners: Set<EnvironmentOutputListener>;
   waiters: number;
@@ -222,7 +225,7 @@ export class EnvironmentManager {
     projectDir: string,
     inputs: EnvironmentInputs,
     options: EnsureOptions = {},
-  ): Promise<EnvironmentRecord> {
+  ): Promise<PythonEnvironmentRecord> {
     options.signal?.throwIfAborted();
     const key = environmentKey(inputs);
     let build = this.#builds.get(key);
@@ -235,15 +238,15 @@ export class EnvironmentManager {
   }
 
   /** The complete environment with this key, or undefined (unknown, incomplete or being built). */
-  get(key: string): EnvironmentRecord | undefined {
+  get(key: string): PythonEnvironmentRecord | undefined {
     return isEnvironmentKey(key) ? this.#readComplete(key) : undefined;
   }
 
   /** Every complete environment, sorted by key. */
-  list(): EnvironmentRecord[] {
+  list(): PythonEnvironmentRecord[] {
     return this.#keysOnDisk()
       .map((key) => this.#readComplete(key))
-      .filter((record): record is EnvironmentRecord => record !== undefined);
+      .filter((record): record is PythonEnvironmentRecord => record !== undefined);
   }
 
   /** Records that an API version still uses the environment (postpones its garbage collection). */
@@ -311,13 +314,13 @@ export class EnvironmentManager {
     return build;
   }
 
-  async #wait(build: Build, options: EnsureOptions): Promise<EnvironmentRecord> {
+  async #wait(build: Build, options: EnsureOptions): Promise<PythonEnvironmentRecord> {
     const { onOutput, signal } = options;
     if (onOutput !== undefined) build.listeners.add(onOutput);
     build.waiters += 1;
     try {
       if (signal === undefined) return await build.promise;
-      return await new Promise<EnvironmentRecord>((resolve, reject) => {
+      return await new Promise<PythonEnvironmentRecord>((resolve, reject) => {
         const onAbort = (): void => reject(signal.reason);
         signal.addEventListener("abort", onAbort, { once: true });
         build.promise
@@ -337,7 +340,7 @@ export class EnvironmentManager {
     inputs: EnvironmentInputs,
     signal: AbortSignal,
     emit: EnvironmentOutputListener,
-  ): Promise<EnvironmentRecord> {
+  ): Promise<PythonEnvironmentRecord> {
     const started = Date.now();
     const dir = this.environmentDir(key);
     // Checked before anything is created: a missing tool is the user's to fix, not a build to clean.
@@ -413,7 +416,7 @@ export class EnvironmentManager {
       const distributions = await this.#listDistributions(run, python, dir);
       signal.throwIfAborted();
       const now = new Date();
-      const record: EnvironmentRecord = {
+      const record: PythonEnvironmentRecord = {
         formatVersion: RECORD_FORMAT,
         key,
         kind: conda === null ? "venv" : "conda",
@@ -572,7 +575,7 @@ export class EnvironmentManager {
     return null;
   }
 
-  #touch(record: EnvironmentRecord): EnvironmentRecord {
+  #touch(record: PythonEnvironmentRecord): PythonEnvironmentRecord {
     const touched = { ...record, lastUsedAt: new Date().toISOString() };
     try {
       writeRecord(this.environmentDir(record.key), touched);
@@ -582,12 +585,12 @@ export class EnvironmentManager {
     return touched;
   }
 
-  #readComplete(key: string): EnvironmentRecord | undefined {
-    let record: EnvironmentRecord;
+  #readComplete(key: string): PythonEnvironmentRecord | undefined {
+    let record: PythonEnvironmentRecord;
     try {
       record = JSON.parse(
         readFileSync(path.join(this.environmentDir(key), RECORD_FILE), "utf8"),
-      ) as EnvironmentRecord;
+      ) as PythonEnvironmentRecord;
     } catch {
       return undefined;
     }
@@ -714,7 +717,7 @@ function shellQuote(value: string): string {
 }
 
 /** Temp file, fsync, rename, fsync of the directory: the record is old or new, never torn. */
-function writeRecord(dir: string, record: EnvironmentRecord): void {
+function writeRecord(dir: string, record: PythonEnvironmentRecord): void {
   const file = path.join(dir, RECORD_FILE);
   const temp = `${file}.tmp-${randomUUID().slice(0, 8)}`;
   writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`);

@@ -23,5 +23,5 @@ export {
   type EnvironmentDistribution,
   type EnvironmentManagerOptions,
   type EnvironmentOutputListener,
-  type EnvironmentRecord,
+  type PythonEnvironmentRecord,
 } from "./environment-manager.js";

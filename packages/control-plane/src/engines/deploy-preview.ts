@@ -1,0 +1,64 @@
+/**
+ * `deploy --plan` (issue 30): the parts of a preview both engines share. Each engine decides what
+ * its own deploy would do with a `DeployPlan` (`ApiEngine.preview`); what a change *is* — the
+ * fields that differ between the deployed spec and the new one, and the overall "anything to do?"
+ * — is decided here once, so the two engines cannot word or count it differently.
+ */
+import type { ApiSpec, Diagnostic } from "@axon/config";
+import type { ApiPreview, DeployPreviewResponse, FieldChange } from "../contract/index.js";
+
+/**
+ * The dotted fields whose value differs between `before` and `after` (sorted). Objects are walked
+ * key by key; arrays and scalars are compared whole (a changed list is one change of the field).
+ */
+export function changedFields(before: ApiSpec | undefined, after: ApiSpec): FieldChange[] {
+  if (before === undefined) return [];
+  const changes: FieldChange[] = [];
+  walk(before, after, "", changes);
+  return changes.sort((a, b) => a.field.localeCompare(b.field));
+}
+
+function walk(before: unknown, after: unknown, prefix: string, out: FieldChange[]): void {
+  if (isRecord(before) && isRecord(after)) {
+    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+    for (const key of keys) {
+      walk(before[key], after[key], prefix === "" ? key : `${prefix}.${key}`, out);
+    }
+    return;
+  }
+  if (JSON.stringify(before) === JSON.stringify(after)) return;
+  out.push({
+    field: prefix,
+    ...(before === undefined ? {} : { before }),
+    ...(after === undefined ? {} : { after }),
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * True when every changed field is one the running replicas do not read: the autoscaler's limits
+ * and targets (`max_replica_concurrency` aside, which bounds each replica's own queue), the
+ * endpoint (the gateway's) and the rollout settings. The local engine decides by its replicas'
+ * runtime key; this is what the words for `replicasReason` are chosen by.
+ */
+export function onlyScalingFields(changes: readonly FieldChange[]): boolean {
+  return changes.every(
+    (change) =>
+      (change.field.startsWith("autoscaling.") &&
+        change.field !== "autoscaling.max_replica_concurrency") ||
+      change.field.startsWith("networking.") ||
+      change.field.startsWith("update_strategy."),
+  );
+}
+
+/** The response of a preview: `changes` is true when any API would be created or updated. */
+export function previewResponse(
+  env: string,
+  apis: ApiPreview[],
+  warnings: Diagnostic[],
+): DeployPreviewResponse {
+  return { env, changes: apis.some((api) => api.outcome !== "unchanged"), apis, warnings };
+}

@@ -1,0 +1,103 @@
+/**
+ * `deploy --plan` on the ECS engine (issue 30): what `deployToAws` would do with a `DeployPlan`,
+ * from the services as `deployed()` read them (the spec each runs, read back from its task
+ * definition). The whole resolved spec travels in the replica container's environment
+ * (`AXON_API_SPEC`, providers/aws/replica-env.ts), so any change of the spec or of the bundle
+ * registers a new task definition revision and ECS replaces every task by a new deployment:
+ * UpdateService's `taskDefinition` "triggers a new service deployment": ECS starts tasks of the new
+ * revision and stops the old ones (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html).
+ * Reads only: nothing is registered or updated.
+ */
+import type { ApiSpec } from "@axon/config";
+import type {
+  ApiPreview,
+  DeployPreviewResponse,
+  Money,
+  RolloutPreview,
+} from "../contract/index.js";
+import { describeRolling, rollingSteps } from "../providers/aws/api-rollout.js";
+import type { DeployPlan } from "../services/deploy-plan.js";
+import { changedFields, previewResponse } from "./deploy-preview.js";
+
+/** What deploying `plan` to the ECS environment `env` would do to each API of its config. */
+export function previewEcsDeploy(env: string, plan: DeployPlan): DeployPreviewResponse {
+  const apis = plan.apis.map(({ spec, hash, deployed }): ApiPreview => {
+    if (deployed === undefined) {
+      return {
+        api: spec.name,
+        kind: spec.kind,
+        outcome: "created",
+        newVersion: true,
+        changedFields: [],
+        codeChanged: true,
+        replicas: "start",
+        replicasReason: `a new service starts ${spec.autoscaling.init_replicas} task(s)`,
+        rollout: ecsRollout(spec, spec.autoscaling.init_replicas),
+      };
+    }
+    const codeChanged = deployed.bundle !== plan.request.bundle;
+    const changed = deployed.specHash !== hash || codeChanged;
+    const base = {
+      api: spec.name,
+      kind: spec.kind,
+      currentVersion: deployed.version,
+      changedFields: changedFields(deployed.spec, spec),
+      codeChanged,
+    };
+    if (!changed) {
+      return {
+        ...base,
+        outcome: "unchanged",
+        newVersion: false,
+        replicas: "none",
+        replicasReason: "nothing changes",
+      };
+    }
+    return {
+      ...base,
+      outcome: "updated",
+      newVersion: true,
+      replicas: "restart",
+      replicasReason:
+        "a new task definition revision is registered (the spec and bundle travel in it): ECS replaces every task",
+      rollout: ecsRollout(spec, Math.max(1, spec.autoscaling.min_replicas)),
+    };
+  });
+  return previewResponse(env, apis, plan.warnings);
+}
+
+/** The ECS rollout: a canary (percent and bake) or a rolling one, in tasks at `replicas`. */
+function ecsRollout(spec: ApiSpec, replicas: number): RolloutPreview {
+  const canary = spec.update_strategy.canary;
+  if (canary !== undefined) {
+    return {
+      strategy: "canary",
+      replicas,
+      canaryPercent: canary.traffic_percent,
+      bakeTime: canary.bake_time,
+      description: describeRolling(spec),
+    };
+  }
+  const { surge, unavailable } = rollingSteps(spec, replicas);
+  return { strategy: "rolling", replicas, surge, unavailable, description: describeRolling(spec) };
+}
+
+/** The preview with each API's $/hour before → after (`plannedCosts`, services/aws-api-costs.ts). */
+export function withPlannedCosts(
+  preview: DeployPreviewResponse,
+  costs: ReadonlyArray<{ api: string; before?: Money; after: Money; prices: string }>,
+): DeployPreviewResponse {
+  const byApi = new Map(costs.map((cost) => [cost.api, cost]));
+  return {
+    ...preview,
+    apis: preview.apis.map((api) => {
+      const cost = byApi.get(api.api);
+      if (cost === undefined) return api;
+      const { before, after, prices } = cost;
+      return {
+        ...api,
+        costPerHour: { ...(before === undefined ? {} : { before }), after, prices },
+      };
+    }),
+  };
+}
