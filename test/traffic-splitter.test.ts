@@ -8,7 +8,11 @@ import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import type { ApiListResponse, DeployResponse } from "@axon/control-plane/api";
+import type {
+  ApiListResponse,
+  DeployPreviewResponse,
+  DeployResponse,
+} from "@axon/control-plane/api";
 import {
   isAlive,
   makeTestCluster,
@@ -101,6 +105,16 @@ describe("TrafficSplitter on the local engine", () => {
     const workersBefore = workerPidsUnder(c.home).sort((x, y) => x - y);
     expect(workersBefore.length).toBeGreaterThanOrEqual(2);
     writeConfig(dir, [10, 90]);
+    // And `deploy --plan` first says so: only the splitter updates, its weights the change
+    const plan = await c.axon(["deploy", dir, "--plan", "-o", "json"]);
+    expect(plan.code, plan.stderr).toBe(3);
+    const planned = JSON.parse(plan.stdout) as DeployPreviewResponse;
+    expect(planned.apis.map((p) => [p.api, p.kind, p.outcome])).toEqual([
+      ["echo-a", "RealtimeAPI", "unchanged"],
+      ["echo-b", "RealtimeAPI", "unchanged"],
+      ["echo", "TrafficSplitter", "updated"],
+    ]);
+    expect(planned.apis[2]?.changedFields.map((change) => change.field)).toEqual(["apis"]);
     const again = await c.axon(["deploy", dir, "-o", "json"]);
     expect(again.code, again.stderr).toBe(0);
 

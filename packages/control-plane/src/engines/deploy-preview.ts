@@ -4,14 +4,18 @@
  * fields that differ between the deployed spec and the new one, and the overall "anything to do?"
  * — is decided here once, so the two engines cannot word or count it differently.
  */
-import type { ApiSpec, Diagnostic } from "@axon/config";
+import type { ApiSpec, Diagnostic, TrafficSplitterSpec } from "@axon/config";
 import type { ApiPreview, DeployPreviewResponse, FieldChange } from "../contract/index.js";
+import type { PlannedSplitter } from "../services/deploy-plan.js";
 
 /**
  * The dotted fields whose value differs between `before` and `after` (sorted). Objects are walked
  * key by key; arrays and scalars are compared whole (a changed list is one change of the field).
  */
-export function changedFields(before: ApiSpec | undefined, after: ApiSpec): FieldChange[] {
+export function changedFields<T extends ApiSpec | TrafficSplitterSpec>(
+  before: T | undefined,
+  after: T,
+): FieldChange[] {
   if (before === undefined) return [];
   const changes: FieldChange[] = [];
   walk(before, after, "", changes);
@@ -61,4 +65,33 @@ export function previewResponse(
   warnings: Diagnostic[],
 ): DeployPreviewResponse {
   return { env, changes: apis.some((api) => api.outcome !== "unchanged"), apis, warnings };
+}
+
+/**
+ * What a deploy would do to a TrafficSplitter of the config, decided as both engines' deploys do:
+ * `unchanged` when the deployed splitter is the same spec (the store row locally, the listener
+ * rule's tags on ECS), else created or updated. A splitter runs no replicas; `routedBy` says what
+ * serves it instead (the gateway, a listener rule).
+ */
+export function previewSplitter(splitter: PlannedSplitter, routedBy: string): ApiPreview {
+  const { spec, deployed } = splitter;
+  const outcome =
+    deployed === undefined
+      ? "created"
+      : JSON.stringify(deployed) === JSON.stringify(spec)
+        ? "unchanged"
+        : "updated";
+  return {
+    api: spec.name,
+    kind: spec.kind,
+    outcome,
+    newVersion: false,
+    changedFields: changedFields(deployed, spec),
+    codeChanged: false,
+    replicas: "none",
+    replicasReason:
+      outcome === "unchanged"
+        ? "nothing changes"
+        : `a TrafficSplitter runs no replicas: ${routedBy} shares its requests by weight`,
+  };
 }

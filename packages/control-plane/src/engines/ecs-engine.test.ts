@@ -471,6 +471,20 @@ describe.skipIf(!HAS_MOTO)("TrafficSplitter on the ECS engine (moto)", () => {
       "unchanged",
       "unchanged",
     ]);
+    // And deploy --plan of other weights says only the splitter updates (its rule, no task)
+    const reweighted = `${api("iris-a")}${api("iris-b")}${splitter(["iris-a", "iris-b"], [50, 50])}`;
+    const plan = await planDeploy(target, target.engine, {
+      config: reweighted,
+      configFileName: "axon.yaml",
+      bundle: target.bundle,
+    });
+    const preview = await target.engine.preview(plan);
+    expect(preview.apis.map((p) => [p.api, p.kind, p.outcome, p.replicas])).toEqual([
+      ["iris-a", "RealtimeAPI", "unchanged", "none"],
+      ["iris-b", "RealtimeAPI", "unchanged", "none"],
+      ["split", "TrafficSplitter", "updated", "none"],
+    ]);
+    expect(preview.changes).toBe(true);
 
     // When an API it uses is deleted, Then it is refused with Cortex's message
     const refused = await refusal(target.engine.remove("iris-a"));

@@ -17,7 +17,7 @@ import type {
 } from "../contract/index.js";
 import { describeRolling, rollingSteps } from "../providers/aws/api-rollout.js";
 import type { DeployPlan } from "../services/deploy-plan.js";
-import { changedFields, previewResponse } from "./deploy-preview.js";
+import { changedFields, previewResponse, previewSplitter } from "./deploy-preview.js";
 
 /** What deploying `plan` to the ECS environment `env` would do to each API of its config. */
 export function previewEcsDeploy(env: string, plan: DeployPlan): DeployPreviewResponse {
@@ -63,7 +63,10 @@ export function previewEcsDeploy(env: string, plan: DeployPlan): DeployPreviewRe
       rollout: ecsRollout(spec, Math.max(1, spec.autoscaling.min_replicas)),
     };
   });
-  return previewResponse(env, apis, plan.warnings);
+  const splitters = plan.splitters.map((splitter) =>
+    previewSplitter(splitter, "a listener rule of the load balancer"),
+  );
+  return previewResponse(env, [...apis, ...splitters], plan.warnings);
 }
 
 /** The ECS rollout: a canary (percent and bake) or a rolling one, in tasks at `replicas`. */

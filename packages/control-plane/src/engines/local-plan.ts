@@ -13,7 +13,12 @@ import { resolveRolloutBounds } from "../providers/local/rollout.js";
 import type { DeployPlan } from "../services/deploy-plan.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { ApiRecord, StateStore } from "../state/store.js";
-import { changedFields, onlyScalingFields, previewResponse } from "./deploy-preview.js";
+import {
+  changedFields,
+  onlyScalingFields,
+  previewResponse,
+  previewSplitter,
+} from "./deploy-preview.js";
 
 export interface LocalPreviewDeps {
   store: StateStore;
@@ -104,7 +109,8 @@ export function previewLocalDeploy(
       ...(keeps ? {} : { rollout: rollingPreview(spec, desired) }),
     };
   });
-  return previewResponse("local", apis, plan.warnings);
+  const splitters = plan.splitters.map((splitter) => previewSplitter(splitter, "the gateway"));
+  return previewResponse("local", [...apis, ...splitters], plan.warnings);
 }
 
 /** Why the replicas restart, naming the first reasons a user acts on. */
