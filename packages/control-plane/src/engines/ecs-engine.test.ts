@@ -437,6 +437,27 @@ describe.skipIf(!HAS_MOTO)(
   },
 );
 
+describe.skipIf(!HAS_MOTO)("scale to zero on the ECS engine (moto)", () => {
+  test("min_replicas 0 is refused by deploy and by deploy --plan alike, before anything is applied", async () => {
+    // Given prod and a config whose API may idle at zero
+    const target = await prod();
+    const config = api("sleepy", "  autoscaling:\n    min_replicas: 0\n");
+    const plan = await planDeploy(target, target.engine, {
+      config,
+      configFileName: "axon.yaml",
+      bundle: target.bundle,
+    });
+    // When it is planned and deployed, Then both are refused as not supported on ECS
+    for (const work of [target.engine.preview(plan), deploy(target, config)]) {
+      const refused = await refusal(work);
+      expect(refused.code).toBe("engine.not_supported");
+      expect(refused.message).toContain("min_replicas: 0 (sleepy)");
+    }
+    // And nothing was created
+    expect((await target.engine.list()).apis).toEqual([]);
+  }, 120_000);
+});
+
 describe.skipIf(!HAS_MOTO)("TrafficSplitter on the ECS engine (moto)", () => {
   const splitter = (apis: string[], weights: number[]): string =>
     `- name: split\n  kind: TrafficSplitter\n  endpoint: /split\n  apis:\n${apis
