@@ -2,22 +2,41 @@
  * One verb, two engines (issue 25, decision 0010): every command of the CLI's tree has an engine
  * decision recorded in `DECISIONS`, and every API verb is run against the local engine and the ECS
  * engine (a real daemon, the built CLI, moto on 127.0.0.1): both answer the same shape, both refuse
- * it with the same code, or the ECS one answers exactly the one not-supported error. A new command with no decision here fails the
- * first test, so a verb cannot be added to one engine and forgotten on the other.
+ * it with the same code, or the ECS one answers exactly the one not-supported error. A verb that
+ * needs something first gets it on both engines (`prepare`: a second version to roll back from,
+ * predictions to pin), so it is compared by what it answers, not by how it refuses. A new command
+ * with no decision here fails the first test, so a verb cannot be added to one engine and
+ * forgotten on the other.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import {
+  CloudWatchLogsClient,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 import { afterEach, describe, expect, test } from "vitest";
 import type { Command } from "commander";
 import { buildProgram } from "../packages/cli/src/program.js";
 import type { CliContext } from "../packages/cli/src/context.js";
+import type { ApiDetail } from "../packages/control-plane/src/contract/index.js";
 import { ENGINE_NOT_SUPPORTED } from "../packages/control-plane/src/engines/api-engine.js";
 import {
   motoAvailable,
   startMoto,
 } from "../packages/control-plane/src/providers/aws/testing/moto-server.js";
-import { copyExample, makeTestCluster, type CliResult } from "./helpers.js";
+import { PredictionRecorder } from "../packages/control-plane/src/replica/prediction-recorder.js";
+import { predictionLine } from "../packages/control-plane/src/replica/prediction-lines.js";
+import {
+  copyExample,
+  IRIS_REQUEST,
+  makeTestCluster,
+  postJson,
+  waitFor,
+  type CliResult,
+  type TestCluster,
+} from "./helpers.js";
 
 const HAS_MOTO = motoAvailable();
 const IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0";
@@ -37,6 +56,20 @@ interface ApiVerb {
   code?: string;
   /** The fields both engines' JSON must have (the contract's required fields). */
   shape?: (json: Record<string, unknown>) => unknown;
+  /** What the verb needs on an engine before it runs there (a second version, predictions). */
+  prepare?: (parity: Parity, engine: Engine) => Promise<void>;
+}
+
+/** The two environments of the run: this machine's, and the AWS one on moto. */
+type Engine = "local" | "demo";
+
+/** What a verb's `prepare` works with. */
+interface Parity {
+  cluster: TestCluster;
+  aws: { env: NodeJS.ProcessEnv };
+  /** The iris example's copy, with `monitoring` (both engines deploy it). */
+  project: string;
+  run: (engine: Engine, argv: string[]) => Promise<CliResult>;
 }
 
 /** A command that acts on no engine's APIs, and why. */
@@ -80,20 +113,24 @@ const DECISIONS: Record<string, ApiVerb | NotAnApiVerb> = {
     shape: (json) => requiredKeys((json["apis"] as object[])[0] ?? {}, SUMMARY_KEYS),
   },
   logs: { api: true, argv: () => ["logs", API, "--tail", "5"], ecs: "same-shape" },
-  // Runs on both engines (a successful rollback on ECS: test/aws-verbs.test.ts); here, with one
-  // version each, both refuse it the same way.
-  rollback: {
-    api: true,
-    argv: () => ["rollback", API],
-    ecs: "same-error",
-    code: "rollback.no_version",
-  },
-  // Runs on both (a pin on ECS: test/aws-verbs.test.ts); the example has no `monitoring`.
+  // Pinned while the first version is current and has answered (before the rollback below, which
+  // makes a version current that made no prediction yet).
   "monitor baseline": {
     api: true,
     argv: () => ["monitor", "baseline", API],
-    ecs: "same-error",
-    code: "monitoring.off",
+    ecs: "same-shape",
+    // (and both pinned the predictions made: the same count on each)
+    shape: (json) => ({ keys: Object.keys(json).sort(), predictions: json["predictions"] }),
+    prepare: predictionsMade,
+  },
+  // Back from a second version to the first (the first was live: local rolls back only to a
+  // version that was).
+  rollback: {
+    api: true,
+    argv: () => ["rollback", API],
+    ecs: "same-shape",
+    shape: (json) => Object.keys(json).sort(),
+    prepare: secondVersionDeployed,
   },
   "keys create": {
     api: true,
@@ -158,6 +195,91 @@ function requiredKeys(json: object, keys: string[]): string[] {
   return keys.filter((key) => key in json);
 }
 
+/** How many predictions each engine makes before the baseline is pinned. */
+const PREDICTIONS = 5;
+
+async function localDetail(parity: Parity): Promise<ApiDetail> {
+  const got = await parity.run("local", ["get", API]);
+  expect(got.code, got.stderr).toBe(0);
+  return JSON.parse(got.stdout) as ApiDetail;
+}
+
+/** Waits (bounded) until the local API's current version is live, and returns its detail. */
+function localLive(parity: Parity): Promise<ApiDetail> {
+  return waitFor(
+    `${API} live on the local engine`,
+    async () => {
+      const detail = await localDetail(parity);
+      return detail.versions.some((version) => version.current && version.liveAt !== null)
+        ? detail
+        : undefined;
+    },
+    120_000,
+  );
+}
+
+/**
+ * Predictions of the current version in the last hour. Locally: real requests to the endpoint,
+ * waited for until the daemon has recorded them. On moto, which runs no task: the lines a replica
+ * of task definition revision 1 would write, put into the cluster's log group (as the awslogs
+ * driver would; test/aws-verbs.test.ts pins and measures drift the same way).
+ */
+async function predictionsMade(parity: Parity, engine: Engine): Promise<void> {
+  if (engine === "demo") {
+    const env = parity.aws.env;
+    const logs = new CloudWatchLogsClient({
+      region: env["AWS_REGION"] ?? "us-east-1",
+      endpoint: env["AWS_ENDPOINT_URL"] ?? "",
+      credentials: {
+        accessKeyId: env["AWS_ACCESS_KEY_ID"] ?? "",
+        secretAccessKey: env["AWS_SECRET_ACCESS_KEY"] ?? "",
+      },
+    });
+    const task = "0123456789abcdef";
+    const logStreamName = `${API}/replica/${task}`;
+    await logs.send(new CreateLogStreamCommand({ logGroupName: "/axon/demo", logStreamName }));
+    const recorder = new PredictionRecorder({ modelType: "classification", key: null });
+    for (let i = 0; i < PREDICTIONS; i++) recorder.recordValue("virginica");
+    const tally = recorder.drain();
+    if (tally === undefined) throw new Error("the recorder drained no prediction");
+    const at = Date.now() - 60_000;
+    const line = { api: API, task, at: new Date(at).toISOString(), revision: 1, tally };
+    await logs.send(
+      new PutLogEventsCommand({
+        logGroupName: "/axon/demo",
+        logStreamName,
+        logEvents: [{ timestamp: at, message: predictionLine(line) }],
+      }),
+    );
+    logs.destroy();
+    return;
+  }
+  const { endpoint } = await localLive(parity);
+  for (let i = 0; i < PREDICTIONS; i++) {
+    expect((await postJson(endpoint, IRIS_REQUEST)).status).toBe(200);
+  }
+  await waitFor(`${PREDICTIONS} predictions of ${API} recorded`, async () => {
+    const recorded = (await localDetail(parity)).monitoring?.current.predictions ?? 0;
+    return recorded >= PREDICTIONS ? true : undefined;
+  });
+}
+
+/**
+ * A second version (a change of the config) deployed after the first was live. On moto a rollout
+ * never completes, so the change is forced past the one in progress (as test/aws-verbs.test.ts).
+ */
+async function secondVersionDeployed(parity: Parity, engine: Engine): Promise<void> {
+  const config = path.join(parity.project, "axon.yaml");
+  const text = readFileSync(config, "utf8");
+  if (!text.includes("compute:")) writeFileSync(config, `${text}  compute:\n    cpu: 1\n`);
+  if (engine === "local") await localLive(parity);
+  const force = engine === "demo" ? ["--force"] : [];
+  const deployed = await parity.run(engine, ["deploy", parity.project, "--no-wait", ...force]);
+  expect(deployed.code, `second deploy on ${engine}: ${deployed.stdout} ${deployed.stderr}`).toBe(
+    0,
+  );
+}
+
 /** Every runnable command of the tree, by its path under `axon` (`monitor baseline`). */
 function leafCommands(command: Command, prefix = ""): string[] {
   return command.commands.flatMap((child) => {
@@ -202,13 +324,23 @@ describe.skipIf(!HAS_MOTO)("every API verb × {local, aws on moto} (skipped with
       aws,
     );
     expect(up.code, up.stderr).toBe(0);
+    // (with `monitoring`, so both engines can pin a baseline)
     const project = copyExample("iris-sklearn");
+    const config = path.join(project, "axon.yaml");
+    writeFileSync(
+      config,
+      `${readFileSync(config, "utf8")}  monitoring:\n    model_type: classification\n`,
+    );
 
-    // When every API verb runs on each engine, in the table's order (deploy first, delete last)
+    // When every API verb runs on each engine, in the table's order (deploy first, delete last),
+    // after what it needs there
     const run = (engine: string, argv: string[]): Promise<CliResult> =>
       cluster.axon([...argv, "--env", engine, "-o", "json"], aws);
+    const parity: Parity = { cluster, aws, project, run };
     for (const [name, decision] of Object.entries(DECISIONS)) {
       if (!decision.api) continue;
+      await decision.prepare?.(parity, "local");
+      await decision.prepare?.(parity, "demo");
       const local = await run("local", decision.argv(project));
       const ecs = await run("demo", decision.argv(project));
 

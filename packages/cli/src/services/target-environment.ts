@@ -10,13 +10,14 @@ import type { ApiClient } from "../client/api-client.js";
 import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
 import { UserError } from "../errors.js";
+import { isRemoteEnvironment } from "../local-environment.js";
 
 const API_COMMANDS = new Set(["deploy", "get", "logs", "delete", "predict", "rollback"]);
 
 /** Throws when `--env` names no environment. */
 export async function checkTargetEnvironment(ctx: CliContext, command: Command): Promise<void> {
   const { env } = command.optsWithGlobals<{ env?: string }>();
-  if (env === undefined || env === "local" || !API_COMMANDS.has(command.name())) return;
+  if (!isRemoteEnvironment(env) || !API_COMMANDS.has(command.name())) return;
   const { connectOrStartDaemon } = await import("../client/start-daemon.js");
   const { connection } = await connectOrStartDaemon(ctx, { home: resolveHome(ctx, command) });
   const list = await connection.client.listEnvironments();

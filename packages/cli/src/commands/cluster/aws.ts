@@ -8,6 +8,7 @@ import type { ClusterProgressLine } from "../../client/api-client.js";
 import type { CliContext } from "../../context.js";
 import { resolveHome } from "../../context.js";
 import { UserError } from "../../errors.js";
+import { isRemoteEnvironment } from "../../local-environment.js";
 import type { OutputOptions } from "../../options.js";
 import { printJson } from "../../output.js";
 import type { LiveCluster } from "../../ui/live-cluster.js";
@@ -20,8 +21,7 @@ export function selectedEnvironment(command: Command): string | undefined {
 
 /** True when `--env` names an environment other than this machine's. */
 export function targetsRemoteEnvironment(command: Command): boolean {
-  const env = selectedEnvironment(command);
-  return env !== undefined && env !== "local";
+  return isRemoteEnvironment(selectedEnvironment(command));
 }
 
 /** This shell's AWS settings (credentials, profile, region, endpoints) for the daemon's calls. */
