@@ -26,6 +26,7 @@ import { DomainError } from "../../errors.js";
 import {
   alternateTargetGroupName,
   API_TAGS,
+  endpointUrl as endpointUrlOf,
   REPLICA_CONTAINER,
   serviceName,
   targetGroupName,
@@ -61,7 +62,7 @@ export interface ApiDeployOutcome {
   outcome: "created" | "updated" | "unchanged";
   serviceArn: string;
   taskDefinitionArn: string;
-  /** `http://<load balancer>/<endpoint>` */
+  /** `http(s)://<load balancer or domain>/<endpoint>` */
   endpointUrl: string;
 }
 
@@ -108,7 +109,7 @@ export async function deployApiResources(
     Math.min(MAX_DEREGISTRATION_DELAY_SECONDS, predictorTimeoutSeconds(spec)),
   );
   const name = serviceName(spec.name);
-  const endpointUrl = `http://${refs.loadBalancerDnsName}${spec.networking.endpoint}`;
+  const endpointUrl = endpointUrlOf(refs, spec.networking.endpoint);
   // (2) The hash of everything that would be sent.
   const hash = createHash("sha256")
     .update(

@@ -40,7 +40,12 @@ export interface AwsClusterRefs {
   region: string;
   /** The ECS cluster's name (`axon-<cluster_name>`). */
   clusterName: string;
+  /** The listener the APIs' rules attach to: the HTTPS one when the cluster has a certificate. */
   listenerArn: string;
+  /**
+   * `https://api.example.com`, `https://<ALB dns>`… (see `endpointUrl`); absent: `http://<ALB dns>`.
+   */
+  endpointBaseUrl?: string;
   loadBalancerArn: string;
   loadBalancerDnsName: string;
   bucketName: string;
@@ -93,7 +98,15 @@ export function clusterRefs(
     envName,
     region,
     clusterName: need("ClusterName"),
-    listenerArn: need("ListenerArn"),
+    // With a certificate, port 80 only redirects: the rules must be on the HTTPS listener.
+    listenerArn:
+      outputs.HttpsListenerArn === undefined || outputs.HttpsListenerArn === ""
+        ? need("ListenerArn")
+        : outputs.HttpsListenerArn,
+    // Stacks made before HTTPS support have no such output: they serve plain HTTP on the ALB's name.
+    ...(outputs.EndpointBaseUrl === undefined || outputs.EndpointBaseUrl === ""
+      ? {}
+      : { endpointBaseUrl: outputs.EndpointBaseUrl }),
     loadBalancerArn: need("LoadBalancerArn"),
     loadBalancerDnsName: need("LoadBalancerDnsName"),
     bucketName: need("BucketName"),
@@ -113,6 +126,11 @@ export function clusterRefs(
       ? {}
       : { ecsInfrastructureRoleArn: outputs.EcsInfrastructureRoleArn }),
   };
+}
+
+/** An API's public URL: the cluster's base (https:// with a certificate, its domain) and the path. */
+export function endpointUrl(refs: AwsClusterRefs, path: string): string {
+  return `${refs.endpointBaseUrl ?? `http://${refs.loadBalancerDnsName}`}${path}`;
 }
 
 /** The ECS service of an API (names are unique per cluster; API names are DNS-label-like). */
