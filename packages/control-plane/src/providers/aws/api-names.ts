@@ -46,6 +46,8 @@ export interface AwsClusterRefs {
    * `https://api.example.com`, `https://<ALB dns>`… (see `endpointUrl`); absent: `http://<ALB dns>`.
    */
   endpointBaseUrl?: string;
+  /** Absent on stacks made before it was an output; they are internet-facing unless told otherwise. */
+  loadBalancerScheme?: "internet-facing" | "internal";
   loadBalancerArn: string;
   loadBalancerDnsName: string;
   bucketName: string;
@@ -107,6 +109,10 @@ export function clusterRefs(
     ...(outputs.EndpointBaseUrl === undefined || outputs.EndpointBaseUrl === ""
       ? {}
       : { endpointBaseUrl: outputs.EndpointBaseUrl }),
+    ...(outputs.LoadBalancerScheme === "internal" ||
+    outputs.LoadBalancerScheme === "internet-facing"
+      ? { loadBalancerScheme: outputs.LoadBalancerScheme }
+      : {}),
     loadBalancerArn: need("LoadBalancerArn"),
     loadBalancerDnsName: need("LoadBalancerDnsName"),
     bucketName: need("BucketName"),

@@ -88,6 +88,8 @@ export const CLUSTER_OUTPUT_NAMES = [
   "HttpsListenerArn",
   // Where endpoints are served: https:// with a certificate, the domain when there is one.
   "EndpointBaseUrl",
+  // internet-facing or internal: a deploy warns about an API without auth on a public one.
+  "LoadBalancerScheme",
 ] as const;
 
 /** Outputs only some stacks have (older stacks lack them too: readers fall back). */
@@ -462,6 +464,7 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
       domain === undefined
         ? { "Fn::Sub": `${scheme}://\${LoadBalancer.DNSName}` }
         : `${scheme}://${domain.name}`,
+    LoadBalancerScheme: config.loadBalancer.scheme,
     ...(https ? { HttpsListenerArn: { Ref: "HttpsListener" } } : {}),
   };
   return {
