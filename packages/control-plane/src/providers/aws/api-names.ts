@@ -43,6 +43,11 @@ export interface AwsClusterRefs {
   /** The listener the APIs' rules attach to: the HTTPS one when the cluster has a certificate. */
   listenerArn: string;
   /**
+   * With HTTPS, the port-80 listener (redirect only): rules an API got there before the cluster had
+   * a certificate are removed by its next deploy or its delete.
+   */
+  plainHttpListenerArn?: string;
+  /**
    * `https://api.example.com`, `https://<ALB dns>`… (see `endpointUrl`); absent: `http://<ALB dns>`.
    */
   endpointBaseUrl?: string;
@@ -105,6 +110,11 @@ export function clusterRefs(
       outputs.HttpsListenerArn === undefined || outputs.HttpsListenerArn === ""
         ? need("ListenerArn")
         : outputs.HttpsListenerArn,
+    ...(outputs.HttpsListenerArn === undefined ||
+    outputs.HttpsListenerArn === "" ||
+    outputs.ListenerArn === undefined
+      ? {}
+      : { plainHttpListenerArn: outputs.ListenerArn }),
     // Stacks made before HTTPS support have no such output: they serve plain HTTP on the ALB's name.
     ...(outputs.EndpointBaseUrl === undefined || outputs.EndpointBaseUrl === ""
       ? {}

@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import type { Listener } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { parseClusterConfig } from "@axon/config";
 import { afterAll, describe, expect, it } from "vitest";
+import { retirePlainHttpRules } from "./api-deploy.js";
 import { clusterRefs, endpointUrl } from "./api-names.js";
 import { createClusterStack, describeClusterStack, type StackDeps } from "./cluster-stack.js";
 import { clusterStackName, generateClusterTemplate } from "./cluster-template.js";
@@ -112,6 +113,29 @@ print(json.dumps([{"name": s["Name"], "type": s["Type"], "alias": s.get("AliasTa
       const refs = clusterRefs("prod", "us-east-1", stackName, outputs);
       expect(refs.listenerArn).toBe(outputs.HttpsListenerArn);
       expect(endpointUrl(refs, "/iris")).toBe("https://api.example.com/iris");
+
+      // And a rule an API got on port 80 before the certificate is removed by its next deploy
+      const group = await ports.elb.createTargetGroup({
+        Name: "axon-web-iris",
+        TargetType: "ip",
+        Protocol: "HTTP",
+        Port: 8080,
+        VpcId: outputs.VpcId ?? "",
+      });
+      const groupArn = group.TargetGroups?.[0]?.TargetGroupArn ?? "";
+      await ports.elb.createRule({
+        ListenerArn: outputs.ListenerArn ?? "",
+        Priority: 1,
+        Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values: ["/iris"] } }],
+        Actions: [{ Type: "forward", TargetGroupArn: groupArn }],
+      });
+      expect(refs.plainHttpListenerArn).toBe(outputs.ListenerArn);
+      await retirePlainHttpRules(
+        { ports, target: ports.target, signal: new AbortController().signal, refs },
+        [groupArn],
+      );
+      const left = await ports.elb.describeRules({ ListenerArn: outputs.ListenerArn ?? "" });
+      expect(left.Rules?.filter((rule) => rule.IsDefault !== true)).toEqual([]);
     });
   },
 );
