@@ -138,4 +138,43 @@ describe("parseClusterConfig", () => {
       'cluster.yaml:4:3: tags.aws:team: must be 1 to 128 letters, digits, spaces or _.:/=+-@, not starting with aws: or axon: (got "aws:team")',
     ]);
   });
+
+  const CERT =
+    "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789";
+  const CERT2 =
+    "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555";
+
+  it("Given one certificate ARN or a list, a domain and its zone, When parsed, Then they resolve to a list and a domain", () => {
+    // Given
+    const one = `cluster_name: c\nregion: eu-west-1\n${IMAGE}\nload_balancer:\n  certificate_arn: ${CERT}\n  domain: API.Example.com.\n  hosted_zone_id: /hostedzone/Z0123456789ABCDEFGHIJ\n`;
+    const list = `cluster_name: c\n${IMAGE}\nload_balancer:\n  certificate_arn: [${CERT}, ${CERT2}]\n`;
+    // When
+    const first = parseClusterConfig(one, "cluster.yaml");
+    const second = parseClusterConfig(list, "cluster.yaml");
+    // Then
+    expect(first.loadBalancer).toEqual({
+      scheme: "internet-facing",
+      allowedCidrs: ["0.0.0.0/0"],
+      certificateArns: [CERT],
+      domain: { name: "api.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" },
+    });
+    expect(second.loadBalancer.certificateArns).toEqual([CERT, CERT2]);
+    expect(second.loadBalancer.domain).toBeUndefined();
+  });
+
+  it("Given a malformed ARN, one from another region, a domain without its zone, When parsed, Then each names its field and what to do", () => {
+    // Given
+    const text = `cluster_name: c\nregion: us-east-1\n${IMAGE}\nload_balancer:\n  certificate_arn:\n    - arn:aws:iam::123456789012:server-certificate/x\n    - ${CERT}\n  domain: api.example.com\n`;
+    // When / Then
+    expect(problemsOf(text)).toEqual([
+      'cluster.yaml:6:7: load_balancer.certificate_arn.0: must be an ACM certificate ARN such as arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789 (got "arn:aws:iam::123456789012:server-certificate/x"): copy it from aws acm list-certificates',
+      "cluster.yaml:7:7: load_balancer.certificate_arn.1: is in eu-west-1, not the cluster's region us-east-1: a load balancer only uses ACM certificates of its own region; request or import the certificate in us-east-1",
+      "cluster.yaml:8:3: load_balancer.domain: needs hosted_zone_id, the Route 53 hosted zone that holds it (aws route53 list-hosted-zones-by-name)",
+    ]);
+    expect(problemsOf(`cluster_name: c\n${IMAGE}\nload_balancer: {certificate_arn: 42}\n`)).toEqual(
+      [
+        "cluster.yaml:3:34: load_balancer.certificate_arn: must be an ARN or a list of ARNs (got 42)",
+      ],
+    );
+  });
 });

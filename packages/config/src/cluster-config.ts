@@ -28,7 +28,14 @@ export interface ClusterConfig {
   image: string;
   networking: ClusterNetworking;
   capacity: { fargateWeight: number; fargateSpotWeight: number; fargateBase: number };
-  loadBalancer: { scheme: "internet-facing" | "internal"; allowedCidrs: string[] };
+  loadBalancer: {
+    scheme: "internet-facing" | "internal";
+    allowedCidrs: string[];
+    /** ACM certificates for an HTTPS listener (the first is its default); absent: HTTP only. */
+    certificateArns?: string[];
+    /** A Route 53 alias record to the load balancer; endpoints then use this name. */
+    domain?: { name: string; hostedZoneId: string };
+  };
   logRetentionDays: number;
   tags: Record<string, string>;
 }
@@ -154,6 +161,83 @@ function checkClusterRules(
       atKey: true,
     });
   }
+  issues.push(...checkLoadBalancerRules(config));
+  return issues;
+}
+
+/**
+ * `arn:<partition>:acm:<region>:<account>:certificate/<id>`. Certificates in ACM are regional and
+ * Elastic Load Balancing only uses one from its own region ("To use a certificate with Elastic Load
+ * Balancing for the same FQDN in more than one AWS Region, you must request or import a certificate
+ * for each Region", https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html).
+ */
+const CERTIFICATE_ARN =
+  /^arn:aws[a-z-]*:acm:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):certificate\/[0-9a-f-]{36}$/;
+
+/**
+ * Problems with the certificate ARNs of a cluster in `region`: shape, and the region the load
+ * balancer is in. Also called at `cluster up` when the region comes from the AWS chain, not the file.
+ */
+export function checkCertificateArns(
+  arns: readonly string[],
+  region: string | undefined,
+): { index: number; message: string }[] {
+  const problems: { index: number; message: string }[] = [];
+  arns.forEach((arn, index) => {
+    const match = CERTIFICATE_ARN.exec(arn);
+    if (match === null) {
+      problems.push({
+        index,
+        message: `must be an ACM certificate ARN such as arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789 (got "${arn}"): copy it from aws acm list-certificates`,
+      });
+    } else if (region !== undefined && match[1] !== region) {
+      problems.push({
+        index,
+        message: `is in ${match[1] ?? "?"}, not the cluster's region ${region}: a load balancer only uses ACM certificates of its own region; request or import the certificate in ${region}`,
+      });
+    }
+  });
+  return problems;
+}
+
+/** `certificate_arn` as a list (one ARN may be written alone). */
+function certificateList(value: unknown): string[] {
+  if (value === undefined) return [];
+  // The schema passed: a string, or a list of strings.
+  return (Array.isArray(value) ? value : [value]) as string[];
+}
+
+function checkLoadBalancerRules(config: Record<string, unknown>): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const loadBalancer = config["load_balancer"] as Record<string, unknown>;
+  const written = loadBalancer["certificate_arn"];
+  const region = typeof config["region"] === "string" ? config["region"] : undefined;
+  for (const problem of checkCertificateArns(certificateList(written), region)) {
+    issues.push({
+      path: Array.isArray(written)
+        ? ["load_balancer", "certificate_arn", String(problem.index)]
+        : ["load_balancer", "certificate_arn"],
+      message: problem.message,
+      atKey: false,
+    });
+  }
+  const hasDomain = loadBalancer["domain"] !== undefined;
+  const hasZone = loadBalancer["hosted_zone_id"] !== undefined;
+  if (hasDomain && !hasZone) {
+    issues.push({
+      path: ["load_balancer", "domain"],
+      message:
+        "needs hosted_zone_id, the Route 53 hosted zone that holds it (aws route53 list-hosted-zones-by-name)",
+      atKey: true,
+    });
+  }
+  if (hasZone && !hasDomain) {
+    issues.push({
+      path: ["load_balancer", "hosted_zone_id"],
+      message: "only applies with domain: set load_balancer.domain, or remove hosted_zone_id",
+      atKey: true,
+    });
+  }
   return issues;
 }
 
@@ -194,6 +278,15 @@ function resolveClusterConfig(config: Record<string, unknown>): ClusterConfig {
     tags: (config["tags"] ?? {}) as Record<string, string>,
   };
   if (typeof config["region"] === "string") resolved.region = config["region"];
+  const certificateArns = certificateList(loadBalancer["certificate_arn"]);
+  if (certificateArns.length > 0) resolved.loadBalancer.certificateArns = certificateArns;
+  if (typeof loadBalancer["domain"] === "string") {
+    resolved.loadBalancer.domain = {
+      // Route 53 stores names without the trailing dot's ambiguity; the endpoint URL has none.
+      name: loadBalancer["domain"].replace(/\.$/, "").toLowerCase(),
+      hostedZoneId: String(loadBalancer["hosted_zone_id"]).replace(/^\/hostedzone\//, ""),
+    };
+  }
   return resolved;
 }
 

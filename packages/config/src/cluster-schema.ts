@@ -28,6 +28,8 @@ export function compileClusterValidator(): ValidateFunction {
     useDefaults: true,
     verbose: true,
     strict: true,
+    // load_balancer.certificate_arn is one ARN or a list of them.
+    allowUnionTypes: true,
     keywords: ["errorMessage"],
   });
   return ajv.compile(loadClusterConfigSchema() as Record<string, unknown>);
@@ -74,7 +76,10 @@ function describeClusterSchemaError(error: ErrorObject): FieldIssue {
       return { path: [...path, key], message: `must be provided${example}`, atKey: false };
     }
     case "type": {
-      const wanted = String(params["type"]).replace("object", "a map").replace("array", "a list");
+      const wanted = String(params["type"])
+        .replace("string,array", "an ARN or a list of ARNs")
+        .replace("object", "a map")
+        .replace("array", "a list");
       return {
         path,
         message: `must be ${/^[aeiou]/.test(wanted) ? "an" : "a"} ${wanted.replace(/^an? /, "")} ${got}`,

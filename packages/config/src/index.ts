@@ -51,6 +51,7 @@ export { CONFIG_LIMITS, decodeConfigBytes, MAX_NESTING_DEPTH } from "./yaml-limi
 export { API_CONFIG_SCHEMA_ID, apiConfigSchema, type JsonSchema } from "./schema.js";
 export { specHash, specToYaml } from "./spec-output.js";
 export {
+  checkCertificateArns,
   loadClusterConfigFile,
   parseClusterConfig,
   type ClusterConfig,

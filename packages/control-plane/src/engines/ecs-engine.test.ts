@@ -253,11 +253,16 @@ describe.skipIf(!HAS_MOTO)(
       // When it is deployed
       const { warnings } = await deploy(target, config);
 
-      // Then only the knob it set is warned about (a text search also found `window`)
-      expect(warnings.map((warning) => warning.message.split(" ")[0])).toEqual([
-        "max_upscale_factor",
+      // Then only the knob it set is warned about (a text search also found `window`), and the
+      // API without auth on the public load balancer is named (issue 29)
+      expect(warnings.map((warning) => warning.path)).toEqual([
+        "iris.autoscaling.max_upscale_factor",
+        "iris.networking.auth",
       ]);
-      expect(warnings[0]?.path).toBe("iris.autoscaling.max_upscale_factor");
+      expect(warnings[0]?.message).toMatch(/^max_upscale_factor /);
+      expect(warnings[1]?.message).toMatch(
+        /^is none on a public load balancer: anyone who finds http:\/\/\S+\/window can call it/,
+      );
 
       // And get shows the same one knob note (not the five defaults), and the runtime ECS runs
       const detail = await target.engine.describe("iris", {});

@@ -150,6 +150,14 @@ export async function deployToAws(
         message: note,
       });
     }
+    // Issue 29: a public endpoint without keys can be called, and billed, by anyone who finds it.
+    if (spec.networking.auth !== "api_key" && ecs.refs.loadBalancerScheme !== "internal") {
+      warnings.push({
+        file: request.configFileName,
+        path: `${spec.name}.networking.auth`,
+        message: `is none on a public load balancer: anyone who finds ${deployed.endpointUrl} can call it and run up the bill; set networking.auth: api_key and make a key with axon keys create ${spec.name} (docs/security.md)`,
+      });
+    }
     const outcome =
       deployed.outcome === "unchanged" && scaling !== "unchanged" ? "updated" : deployed.outcome;
     const curl = sampleCurl(deployed.endpointUrl, request.projectPath);

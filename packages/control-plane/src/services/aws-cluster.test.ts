@@ -223,4 +223,25 @@ describe.skipIf(!HAS_MOTO)("AWS clusters on moto (skipped when python3 has no mo
     expect(await leftovers()).toEqual(NOTHING);
     expect(listEnvironments(deps.store).environments).toHaveLength(1);
   });
+
+  it("Given a certificate of eu-west-1 and no region in the file, When brought up where the AWS chain says us-east-1, Then config.invalid names load_balancer.certificate_arn and nothing is created", async () => {
+    // Given
+    const { deps } = harness();
+    deps.defaultRegion = () => Promise.resolve("us-east-1");
+    const arn =
+      "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789";
+    // When
+    const error = await bringUpAwsCluster(deps, {
+      config: `cluster_name: demo\nimage: ${IMAGE}\nload_balancer:\n  certificate_arn: ${arn}\n`,
+      configFileName: "cluster.yaml",
+    }).catch((caught: unknown) => caught);
+    // Then
+    expect((error as DomainError).code).toBe("config.invalid");
+    expect((error as DomainError).diagnostics?.map((d) => `${d.path}: ${d.message}`)).toEqual([
+      expect.stringMatching(
+        /^load_balancer\.certificate_arn: is in eu-west-1, not the cluster's region us-east-1/,
+      ),
+    ]);
+    expect(await leftovers()).toEqual(NOTHING);
+  });
 });

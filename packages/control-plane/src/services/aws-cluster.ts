@@ -5,7 +5,12 @@
  * deletes the stack, and is a no-op once the stack is gone. The CLI never calls AWS: it asks the
  * daemon, which runs this. The AWS SDK loads only when one of these runs.
  */
-import { ConfigError, parseClusterConfig, type ClusterConfig } from "@axon/config";
+import {
+  checkCertificateArns,
+  ConfigError,
+  parseClusterConfig,
+  type ClusterConfig,
+} from "@axon/config";
 import type {
   AwsClusterInfo,
   ClusterDownResponse,
@@ -393,6 +398,22 @@ async function resolveTarget(
       hint: `set region in ${request.configFileName}, or AWS_REGION (or a profile's region) for the control plane`,
     });
   }
+  // The file's region was checked against the certificates while parsing; the chain's is known now.
+  const wrongRegion = checkCertificateArns(config.loadBalancer.certificateArns ?? [], region);
+  if (config.region === undefined && wrongRegion.length > 0) {
+    throw new DomainError(
+      "config.invalid",
+      `${request.configFileName} is not a valid cluster configuration; nothing was created`,
+      {
+        diagnostics: wrongRegion.map((problem) => ({
+          file: request.configFileName,
+          path: `load_balancer.certificate_arn${(config.loadBalancer.certificateArns ?? []).length > 1 ? `.${problem.index}` : ""}`,
+          message: problem.message,
+        })),
+        hint: "fix the fields listed (or set region in the file) and run the command again",
+      },
+    );
+  }
   const stackName = clusterStackName(config.clusterName);
   const registered = deps.store.getEnvironment(env);
   if (
@@ -520,7 +541,7 @@ function clusterInfo(
     ...(outputs.ClusterName === undefined ? {} : { clusterName: outputs.ClusterName }),
     ...(outputs.LoadBalancerDnsName === undefined
       ? {}
-      : { loadBalancerUrl: `http://${outputs.LoadBalancerDnsName}` }),
+      : { loadBalancerUrl: outputs.EndpointBaseUrl ?? `http://${outputs.LoadBalancerDnsName}` }),
     ...(outputs.BucketName === undefined ? {} : { bucket: outputs.BucketName }),
     ...(outputs.Image === undefined ? {} : { image: outputs.Image }),
     ...(outputs.LogGroupName === undefined ? {} : { logGroup: outputs.LogGroupName }),

@@ -27,6 +27,7 @@ import {
   forwardedGroups,
   isAwsError,
   listenerRules,
+  retirePlainHttpRules,
 } from "./api-deploy.js";
 import { deleteRolloutAlarm } from "./api-rollout.js";
 import { listApiServices } from "./api-status.js";
@@ -78,6 +79,7 @@ export async function deleteApiResources(
     if (arn !== undefined) groupArns.push(arn);
   }
   if (groupArns.length > 0) {
+    await retirePlainHttpRules(deps, groupArns);
     const rules = (await listenerRules(deps)).filter(
       (rule) =>
         rule.IsDefault !== true && forwardedGroups(rule).some((arn) => groupArns.includes(arn)),

@@ -26,6 +26,7 @@ import { DomainError } from "../../errors.js";
 import {
   alternateTargetGroupName,
   API_TAGS,
+  endpointUrl as endpointUrlOf,
   isSplitterRule,
   REPLICA_CONTAINER,
   serviceName,
@@ -62,7 +63,7 @@ export interface ApiDeployOutcome {
   outcome: "created" | "updated" | "unchanged";
   serviceArn: string;
   taskDefinitionArn: string;
-  /** `http://<load balancer>/<endpoint>` */
+  /** `http(s)://<load balancer or domain>/<endpoint>` */
   endpointUrl: string;
 }
 
@@ -109,7 +110,7 @@ export async function deployApiResources(
     Math.min(MAX_DEREGISTRATION_DELAY_SECONDS, predictorTimeoutSeconds(spec)),
   );
   const name = serviceName(spec.name);
-  const endpointUrl = `http://${refs.loadBalancerDnsName}${spec.networking.endpoint}`;
+  const endpointUrl = endpointUrlOf(refs, spec.networking.endpoint);
   // (2) The hash of everything that would be sent.
   const hash = createHash("sha256")
     .update(
@@ -194,6 +195,7 @@ export async function deployApiResources(
     primaryArn,
     alternateArn,
   );
+  await retirePlainHttpRules(deps, groupArns);
   // (6) One new task definition revision.
   const registered = await callAws(deps, "ecs:RegisterTaskDefinition", () =>
     deps.ports.ecs.registerTaskDefinition(taskDefinition),
@@ -495,6 +497,26 @@ export async function listenerRules(deps: EcsApiDeps): Promise<Rule[]> {
     marker = page.NextMarker;
   } while (marker !== undefined && marker !== "");
   return rules;
+}
+
+/**
+ * Deletes the rules on the port-80 listener that forward to `groupArns`: made before the cluster got
+ * a certificate, they would serve the API over plain HTTP past the redirect and keep its target
+ * groups in use (a delete could not remove them). None when the cluster has no HTTPS listener.
+ */
+export async function retirePlainHttpRules(deps: EcsApiDeps, groupArns: string[]): Promise<void> {
+  const listenerArn = deps.refs.plainHttpListenerArn;
+  if (listenerArn === undefined) return;
+  const page = await callAws(deps, "elasticloadbalancing:DescribeRules", () =>
+    deps.ports.elb.describeRules({ ListenerArn: listenerArn }),
+  );
+  const stale = (page.Rules ?? []).filter(
+    (rule) =>
+      rule.IsDefault !== true && forwardedGroups(rule).some((arn) => groupArns.includes(arn)),
+  );
+  await deleteRules(deps, stale);
+  if (stale.length > 0)
+    deps.onProgress?.("removed the API's old plain-HTTP rule: port 80 redirects");
 }
 
 /** The target groups a rule forwards to. */

@@ -41,7 +41,19 @@ export interface AwsClusterRefs {
   region: string;
   /** The ECS cluster's name (`axon-<cluster_name>`). */
   clusterName: string;
+  /** The listener the APIs' rules attach to: the HTTPS one when the cluster has a certificate. */
   listenerArn: string;
+  /**
+   * With HTTPS, the port-80 listener (redirect only): rules an API got there before the cluster had
+   * a certificate are removed by its next deploy or its delete.
+   */
+  plainHttpListenerArn?: string;
+  /**
+   * `https://api.example.com`, `https://<ALB dns>`… (see `endpointUrl`); absent: `http://<ALB dns>`.
+   */
+  endpointBaseUrl?: string;
+  /** Absent on stacks made before it was an output; they are internet-facing unless told otherwise. */
+  loadBalancerScheme?: "internet-facing" | "internal";
   loadBalancerArn: string;
   loadBalancerDnsName: string;
   bucketName: string;
@@ -94,7 +106,24 @@ export function clusterRefs(
     envName,
     region,
     clusterName: need("ClusterName"),
-    listenerArn: need("ListenerArn"),
+    // With a certificate, port 80 only redirects: the rules must be on the HTTPS listener.
+    listenerArn:
+      outputs.HttpsListenerArn === undefined || outputs.HttpsListenerArn === ""
+        ? need("ListenerArn")
+        : outputs.HttpsListenerArn,
+    ...(outputs.HttpsListenerArn === undefined ||
+    outputs.HttpsListenerArn === "" ||
+    outputs.ListenerArn === undefined
+      ? {}
+      : { plainHttpListenerArn: outputs.ListenerArn }),
+    // Stacks made before HTTPS support have no such output: they serve plain HTTP on the ALB's name.
+    ...(outputs.EndpointBaseUrl === undefined || outputs.EndpointBaseUrl === ""
+      ? {}
+      : { endpointBaseUrl: outputs.EndpointBaseUrl }),
+    ...(outputs.LoadBalancerScheme === "internal" ||
+    outputs.LoadBalancerScheme === "internet-facing"
+      ? { loadBalancerScheme: outputs.LoadBalancerScheme }
+      : {}),
     loadBalancerArn: need("LoadBalancerArn"),
     loadBalancerDnsName: need("LoadBalancerDnsName"),
     bucketName: need("BucketName"),
@@ -114,6 +143,11 @@ export function clusterRefs(
       ? {}
       : { ecsInfrastructureRoleArn: outputs.EcsInfrastructureRoleArn }),
   };
+}
+
+/** An API's public URL: the cluster's base (https:// with a certificate, its domain) and the path. */
+export function endpointUrl(refs: AwsClusterRefs, path: string): string {
+  return `${refs.endpointBaseUrl ?? `http://${refs.loadBalancerDnsName}`}${path}`;
 }
 
 /** The ECS service of an API (names are unique per cluster; API names are DNS-label-like). */

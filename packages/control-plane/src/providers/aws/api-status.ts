@@ -45,7 +45,13 @@ import type { ApiEvent, ApiStatus, EventLevel, ReplicaCounts } from "../../contr
 import { REPLICA_ENV } from "./replica-env.js";
 import { DomainError } from "../../errors.js";
 import { AWS_FAILED } from "./aws-errors.js";
-import { API_TAGS, REPLICA_CONTAINER, serviceName, type EcsApiDeps } from "./api-names.js";
+import {
+  API_TAGS,
+  endpointUrl,
+  REPLICA_CONTAINER,
+  serviceName,
+  type EcsApiDeps,
+} from "./api-names.js";
 import { callAws } from "./cluster-stack.js";
 
 /** One API on an AWS cluster, as ECS reports it. */
@@ -56,7 +62,7 @@ export interface AwsApiState {
   replicas: ReplicaCounts;
   /** ISO time the latest deployment started. */
   lastUpdated: string;
-  /** `http://<ALB dns><endpoint path>` */
+  /** `http(s)://<ALB dns or domain><endpoint path>` */
   endpoint: string;
   serviceArn: string;
   taskDefinitionArn: string;
@@ -293,7 +299,7 @@ async function apiState(
     ...(statusMessage === undefined ? {} : { statusMessage }),
     replicas,
     lastUpdated: lastUpdated(service, deployments, serviceDeployment, now),
-    endpoint: `http://${deps.refs.loadBalancerDnsName}${endpointPath}`,
+    endpoint: endpointUrl(deps.refs, endpointPath),
     serviceArn,
     taskDefinitionArn,
     revision: revisionOf(taskDefinitionArn),

@@ -25,4 +25,13 @@ export const AWS_PRICES = {
   logsIngestedPerGb: 0.5,
   logsStoredPerGbMonth: 0.03,
   s3PerGbMonth: 0.023,
+  /**
+   * Route 53: $0.50 per hosted zone-month (first 25 zones), $0.40 per million standard queries, and
+   * queries to an alias record of an Elastic Load Balancer are free:
+   * https://aws.amazon.com/route53/pricing/
+   */
+  route53HostedZoneMonth: 0.5,
+  route53PerMillionQueries: 0.4,
+  /** "Public SSL/TLS certificates provisioned through AWS Certificate Manager are free": https://aws.amazon.com/certificate-manager/pricing/ */
+  acmPublicCertificate: 0,
 } as const;

@@ -57,6 +57,25 @@ export function estimateClusterCost(config: ClusterConfig): ClusterCostEstimate 
     "usage",
   );
   add("S3 bundle bucket", 1, 0, `$${prices.s3PerGbMonth} per GB-month; bundles are small`, "usage");
+  const certificates = config.loadBalancer.certificateArns?.length ?? 0;
+  if (certificates > 0) {
+    add(
+      "HTTPS listener and ACM certificates",
+      certificates,
+      prices.acmPublicCertificate,
+      "public ACM certificates are free (imported or private-CA ones are billed by ACM); TLS handshakes count toward the ALB's LCUs",
+      "free",
+    );
+  }
+  if (config.loadBalancer.domain !== undefined) {
+    add(
+      `Route 53 alias record (${config.loadBalancer.domain.name})`,
+      1,
+      0,
+      `queries to an alias of the ALB are free; your hosted zone itself is $${prices.route53HostedZoneMonth}/month (it exists already: not created or counted here), other queries $${prices.route53PerMillionQueries} per million`,
+      "usage",
+    );
+  }
   add("ECS cluster, VPC, roles, security groups", 1, 0, "no charge", "free");
   const perHour = round(
     lines.reduce((sum, line) => sum + line.perHour, 0),

@@ -10,6 +10,11 @@ const BASE = `cluster_name: axon-test
 image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0
 `;
 
+const CERT_A =
+  "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789";
+const CERT_B =
+  "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555";
+
 /** Every networking and capacity variant a cluster.yaml can ask for. */
 const VARIANTS: Record<string, string> = {
   "default-vpc-fargate": BASE,
@@ -17,6 +22,9 @@ const VARIANTS: Record<string, string> = {
   "new-vpc-no-nat-mixed": `${BASE}networking: {vpc: new}\ncapacity: {fargate_weight: 1, fargate_spot_weight: 3, fargate_base: 2}\n`,
   "new-vpc-single-nat": `${BASE}networking: {vpc: new, vpc_cidr: 10.1.0.0/20, nat_gateway: single}\n`,
   "new-vpc-ha-nat-tags": `${BASE}networking: {vpc: new, nat_gateway: highly_available}\nlog_retention_days: 365\ntags: {team: ml, Name: custom}\n`,
+  "default-vpc-https": `${BASE}load_balancer: {certificate_arn: ${CERT_A}}\n`,
+  "new-vpc-https-two-certs-domain": `${BASE}networking: {vpc: new}\nload_balancer:\n  certificate_arn: [${CERT_A}, ${CERT_B}]\n  allowed_cidrs: [203.0.113.0/24, 198.51.100.0/24]\n  domain: api.example.com\n  hosted_zone_id: Z0123456789ABCDEFGHIJ\n`,
+  "default-vpc-domain-http": `${BASE}load_balancer: {domain: api.example.com, hosted_zone_id: Z0123456789ABCDEFGHIJ}\n`,
 };
 
 const DEFAULT_VPC = {
@@ -116,6 +124,76 @@ describe("generateClusterTemplate", () => {
         { Effect: "Allow", Principal: { Service: "ecs.amazonaws.com" }, Action: "sts:AssumeRole" },
       ],
     });
+  });
+
+  it("Given two certificates and a domain, When the template is generated, Then 443 serves HTTPS with TLS 1.2/1.3, 80 redirects, the second certificate is added by SNI, an alias A record names the ALB and the outputs say https://domain", () => {
+    // Given / When
+    const template = templateOf("new-vpc-https-two-certs-domain");
+    const resources = template["Resources"] as Record<
+      string,
+      { Type: string; Properties: Record<string, unknown> }
+    >;
+    const outputs = template["Outputs"] as Record<string, { Value: unknown }>;
+    // Then
+    expect(resources["Listener"]?.Properties["DefaultActions"]).toEqual([
+      {
+        Type: "redirect",
+        RedirectConfig: {
+          Protocol: "HTTPS",
+          Port: "443",
+          Host: "#{host}",
+          Path: "/#{path}",
+          Query: "#{query}",
+          StatusCode: "HTTP_301",
+        },
+      },
+    ]);
+    expect(resources["HttpsListener"]?.Properties).toMatchObject({
+      Port: 443,
+      Protocol: "HTTPS",
+      SslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+      Certificates: [{ CertificateArn: CERT_A }],
+      DefaultActions: [{ Type: "forward", TargetGroupArn: { Ref: "DefaultTargetGroup" } }],
+    });
+    expect(resources["HttpsListenerCertificates"]?.Properties["Certificates"]).toEqual([
+      { CertificateArn: CERT_B },
+    ]);
+    const ingress = resources["LoadBalancerSecurityGroup"]?.Properties["SecurityGroupIngress"] as {
+      FromPort: number;
+      CidrIp: string;
+    }[];
+    expect(ingress.map((rule) => `${rule.FromPort} ${rule.CidrIp}`)).toEqual([
+      "80 203.0.113.0/24",
+      "80 198.51.100.0/24",
+      "443 203.0.113.0/24",
+      "443 198.51.100.0/24",
+    ]);
+    expect(resources["DomainRecord"]?.Properties).toMatchObject({
+      HostedZoneId: "Z0123456789ABCDEFGHIJ",
+      Name: "api.example.com.",
+      Type: "A",
+    });
+    expect(Object.values(resources).some((r) => r.Properties["Type"] === "AAAA")).toBe(false);
+    expect(outputs["HttpsListenerArn"]?.Value).toEqual({ Ref: "HttpsListener" });
+    expect(outputs["EndpointBaseUrl"]?.Value).toBe("https://api.example.com");
+  });
+
+  it("Given no certificate, When the template is generated, Then there is no HTTPS listener and endpoints are http://", () => {
+    // Given / When
+    const plain = templateOf("default-vpc-fargate");
+    const named = templateOf("default-vpc-domain-http");
+    // Then
+    const resources = plain["Resources"] as Record<string, unknown>;
+    expect(resources["HttpsListener"]).toBeUndefined();
+    expect((plain["Outputs"] as Record<string, unknown>)["HttpsListenerArn"]).toBeUndefined();
+    expect(
+      (plain["Outputs"] as Record<string, { Value: unknown }>)["EndpointBaseUrl"]?.Value,
+    ).toEqual({
+      "Fn::Sub": "http://${LoadBalancer.DNSName}",
+    });
+    expect((named["Outputs"] as Record<string, { Value: unknown }>)["EndpointBaseUrl"]?.Value).toBe(
+      "http://api.example.com",
+    );
   });
 
   it("splits a range into equal subnets", () => {

@@ -8,7 +8,9 @@
  * tasks accept traffic from the load balancer only), the task execution role and the task role
  * (least privilege: pull the image and write the cluster's log group; read the bucket's bundles),
  * the log group with its retention, the bundle bucket (encrypted, public access blocked) and the
- * ECS cluster with FARGATE and FARGATE_SPOT. Every taggable resource carries `axon:cluster` and
+ * ECS cluster with FARGATE and FARGATE_SPOT. With `load_balancer.certificate_arn` an HTTPS listener on
+ * 443 serves the APIs and port 80 only redirects to it; with `load_balancer.domain` a Route 53 alias
+ * record names the load balancer. Every taggable resource carries `axon:cluster` and
  * `axon:env`. The outputs are what the provider reads back (`stack.ts`).
  *
  * Pure: no AWS calls. The default VPC's id and subnets are looked up by the caller.
@@ -82,7 +84,23 @@ export const CLUSTER_OUTPUT_NAMES = [
   "AssignPublicIp",
   "VpcId",
   "Image",
+  // Only with a certificate: the HTTPS listener, which then holds the APIs' rules (api-names.ts).
+  "HttpsListenerArn",
+  // Where endpoints are served: https:// with a certificate, the domain when there is one.
+  "EndpointBaseUrl",
+  // internet-facing or internal: a deploy warns about an API without auth on a public one.
+  "LoadBalancerScheme",
 ] as const;
+
+/** Outputs only some stacks have (older stacks lack them too: readers fall back). */
+type OptionalOutput = "HttpsListenerArn";
+
+/**
+ * The HTTPS listener's security policy: TLS 1.3 and 1.2 only. AWS recommends it ("We recommend the
+ * ELBSecurityPolicy-TLS13-1-2-2021-06 security policy", and it is the console's default):
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
+ */
+export const HTTPS_SECURITY_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type Resources = Record<
@@ -95,6 +113,8 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
   const { config } = input;
   const tags = resourceTags(config, input.envName);
   const resources: Resources = {};
+  const certificates = config.loadBalancer.certificateArns ?? [];
+  const https = certificates.length > 0;
   const network =
     config.networking.vpc === "new"
       ? newVpcResources(resources, config.networking, config.clusterName, tags)
@@ -103,15 +123,18 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
   resources["LoadBalancerSecurityGroup"] = {
     Type: "AWS::EC2::SecurityGroup",
     Properties: {
-      GroupDescription: `Axon cluster ${config.clusterName}: HTTP to the load balancer`,
+      GroupDescription: `Axon cluster ${config.clusterName}: ${https ? "HTTP and HTTPS" : "HTTP"} to the load balancer`,
       VpcId: network.vpcId,
-      SecurityGroupIngress: config.loadBalancer.allowedCidrs.map((cidr) => ({
-        IpProtocol: "tcp",
-        FromPort: 80,
-        ToPort: 80,
-        CidrIp: cidr,
-        Description: "HTTP from an allowed range",
-      })),
+      // Port 80 stays open with HTTPS: it answers with the redirect.
+      SecurityGroupIngress: (https ? [80, 443] : [80]).flatMap((port) =>
+        config.loadBalancer.allowedCidrs.map((cidr) => ({
+          IpProtocol: "tcp",
+          FromPort: port,
+          ToPort: port,
+          CidrIp: cidr,
+          Description: `${port === 443 ? "HTTPS" : "HTTP"} from an allowed range`,
+        })),
+      ),
       Tags: named(tags, `axon-${config.clusterName}-alb`),
     },
   };
@@ -163,9 +186,55 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
       // non-forward actions" (decision 0011,
       // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html).
       // Like Copilot's DefaultHTTPTargetGroup, the group has no targets: an unknown path gets 503.
-      DefaultActions: [{ Type: "forward", TargetGroupArn: { Ref: "DefaultTargetGroup" } }],
+      // With HTTPS, port 80 only redirects: the APIs' rules (and a canary's weights) live on the
+      // HTTPS listener, whose default action stays forward-only, so decision 0011 still holds.
+      DefaultActions: [https ? redirectToHttps : forwardToDefault],
     },
   };
+  if (https) {
+    resources["HttpsListener"] = {
+      Type: "AWS::ElasticLoadBalancingV2::Listener",
+      Properties: {
+        LoadBalancerArn: { Ref: "LoadBalancer" },
+        Port: 443,
+        Protocol: "HTTPS",
+        SslPolicy: HTTPS_SECURITY_POLICY,
+        // "You must specify exactly one certificate" here, the default one; more go in a
+        // ListenerCertificate and are chosen by SNI:
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-listener.html
+        Certificates: [{ CertificateArn: certificates[0] ?? "" }],
+        DefaultActions: [forwardToDefault],
+      },
+    };
+    if (certificates.length > 1) {
+      resources["HttpsListenerCertificates"] = {
+        Type: "AWS::ElasticLoadBalancingV2::ListenerCertificate",
+        Properties: {
+          ListenerArn: { Ref: "HttpsListener" },
+          Certificates: certificates.slice(1).map((arn) => ({ CertificateArn: arn })),
+        },
+      };
+    }
+  }
+  const domain = config.loadBalancer.domain;
+  if (domain !== undefined) {
+    // An alias A record to the ALB (no charge for alias queries to an ELB). The load balancer is
+    // IPv4 only (no IpAddressType: dualstack), so there is no AAAA record:
+    // https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-to-elb-load-balancer.html
+    resources["DomainRecord"] = {
+      Type: "AWS::Route53::RecordSet",
+      Properties: {
+        HostedZoneId: domain.hostedZoneId,
+        Name: `${domain.name}.`,
+        Type: "A",
+        AliasTarget: {
+          DNSName: { "Fn::GetAtt": ["LoadBalancer", "DNSName"] },
+          HostedZoneId: { "Fn::GetAtt": ["LoadBalancer", "CanonicalHostedZoneID"] },
+          EvaluateTargetHealth: false,
+        },
+      },
+    };
+  }
   resources["DefaultTargetGroup"] = {
     Type: "AWS::ElasticLoadBalancingV2::TargetGroup",
     Properties: {
@@ -337,6 +406,7 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
                 Action: ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule"],
                 Resource: [
                   { Ref: "Listener" },
+                  ...(https ? [{ Ref: "HttpsListener" }] : []),
                   {
                     "Fn::Sub":
                       "arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:listener-rule/app/*",
@@ -372,7 +442,9 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
     },
   };
 
-  const outputs: Record<(typeof CLUSTER_OUTPUT_NAMES)[number], Json> = {
+  const scheme = https ? "https" : "http";
+  const outputs: Record<Exclude<(typeof CLUSTER_OUTPUT_NAMES)[number], OptionalOutput>, Json> &
+    Partial<Record<OptionalOutput, Json>> = {
     ClusterName: { Ref: "Cluster" },
     ClusterArn: { "Fn::GetAtt": ["Cluster", "Arn"] },
     LoadBalancerArn: { Ref: "LoadBalancer" },
@@ -388,6 +460,12 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
     AssignPublicIp: network.assignPublicIp ? "ENABLED" : "DISABLED",
     VpcId: network.vpcId,
     Image: config.image,
+    EndpointBaseUrl:
+      domain === undefined
+        ? { "Fn::Sub": `${scheme}://\${LoadBalancer.DNSName}` }
+        : `${scheme}://${domain.name}`,
+    LoadBalancerScheme: config.loadBalancer.scheme,
+    ...(https ? { HttpsListenerArn: { Ref: "HttpsListener" } } : {}),
   };
   return {
     AWSTemplateFormatVersion: "2010-09-09",
@@ -398,6 +476,26 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
     ),
   };
 }
+
+const forwardToDefault: Json = { Type: "forward", TargetGroupArn: { Ref: "DefaultTargetGroup" } };
+
+/**
+ * Port 80's only action with HTTPS: a permanent redirect keeping host, path and query. Protocol,
+ * port, host, path and query are the redirect's parts, `#{...}` keeps the request's own, and
+ * StatusCode (HTTP_301 or HTTP_302) is required:
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-action-types.html#redirect-actions
+ */
+const redirectToHttps: Json = {
+  Type: "redirect",
+  RedirectConfig: {
+    Protocol: "HTTPS",
+    Port: "443",
+    Host: "#{host}",
+    Path: "/#{path}",
+    Query: "#{query}",
+    StatusCode: "HTTP_301",
+  },
+};
 
 /** The resolved network pieces the rest of the template refers to. */
 interface NetworkRefs {

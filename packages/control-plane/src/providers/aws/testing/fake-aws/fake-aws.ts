@@ -925,6 +925,23 @@ export class FakeAws {
         "The following resource(s) failed to create: [Cluster]. Rollback requested by user.";
       return { $metadata: {}, StackId: id };
     }
+    // R11: an HTTPS listener has exactly one (default) certificate; a redirect has a status code
+    // and changes protocol, host, port or path.
+    for (const [logicalId, resource] of resources) {
+      if (resource.Type !== "AWS::ElasticLoadBalancingV2::Listener") continue;
+      const refusal = listenerRefusal(resource.Properties ?? {});
+      if (refusal === undefined) continue;
+      this.stackEvent(
+        stack,
+        logicalId,
+        resource.Type,
+        "CREATE_FAILED",
+        `Resource handler returned message: "${refusal} (Service: ElasticLoadBalancingV2, Status Code: 400, Error Code: ValidationError)"`,
+      );
+      stack.status = "ROLLBACK_COMPLETE";
+      stack.reason = `The following resource(s) failed to create: [${logicalId}]. Rollback requested by user.`;
+      return { $metadata: {}, StackId: id };
+    }
     for (const [logicalId, resource] of resources) {
       this.stackEvent(stack, logicalId, resource.Type, "CREATE_COMPLETE");
     }
@@ -988,4 +1005,34 @@ export class FakeAws {
     stack.status = "DELETE_COMPLETE";
     return {};
   }
+}
+
+/** R11: why ELBv2 refuses a listener of the template, or undefined when it accepts it. */
+export function listenerRefusal(properties: Record<string, unknown>): string | undefined {
+  const certificates = properties["Certificates"];
+  const count = Array.isArray(certificates) ? certificates.length : 0;
+  if (properties["Protocol"] === "HTTPS" && count !== 1) {
+    return `an HTTPS listener needs exactly one default certificate (got ${count})`;
+  }
+  const actions = Array.isArray(properties["DefaultActions"]) ? properties["DefaultActions"] : [];
+  for (const action of actions as Array<Record<string, unknown>>) {
+    if (action["Type"] !== "redirect") continue;
+    const config = (action["RedirectConfig"] ?? {}) as Record<string, unknown>;
+    if (config["StatusCode"] !== "HTTP_301" && config["StatusCode"] !== "HTTP_302") {
+      return "a redirect's StatusCode must be HTTP_301 or HTTP_302";
+    }
+    const kept: Record<string, string> = {
+      Protocol: "#{protocol}",
+      Host: "#{host}",
+      Port: "#{port}",
+      Path: "/#{path}",
+    };
+    const changes = Object.entries(kept).some(
+      ([key, same]) => config[key] !== undefined && config[key] !== same,
+    );
+    if (!changes) {
+      return "a redirect must change at least one of protocol, host, port or path (it would loop)";
+    }
+  }
+  return undefined;
 }
