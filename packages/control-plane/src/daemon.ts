@@ -33,9 +33,13 @@ import {
 } from "./contract/index.js";
 import { DomainError } from "./errors.js";
 import type { EventSubscriber } from "./events/event-sink.js";
+import { DAEMON_ALREADY_RUNNING } from "./supervisor.js";
 import { AXON_VERSION } from "./version.js";
 
 const LOCK_FILE = "daemon.lock";
+
+/** The home's lock file can be neither created nor cleared (400). */
+export const DAEMON_LOCK = "daemon.lock";
 /**
  * The phases of the current start-up, for whoever started the daemon (`axon cluster up` shows
  * them as they come): `{ pid, supervisorPid?, phases: [{ at, text }] }`, rewritten at each phase.
@@ -376,7 +380,7 @@ export class Daemon {
         const pid = Number.parseInt(readFileSafe(lockPath), 10);
         if (Number.isInteger(pid) && pid !== process.pid && isControlPlaneProcess(pid)) {
           throw new DomainError(
-            "daemon.already_running",
+            DAEMON_ALREADY_RUNNING,
             `a control plane is already running for ${this.#options.home} (pid ${pid})`,
             { hint: "use it (axon cluster info), or stop it first with `axon cluster down`" },
           );
@@ -384,7 +388,7 @@ export class Daemon {
         rmSync(lockPath, { force: true });
       }
     }
-    throw new DomainError("daemon.lock", `cannot take the lock ${lockPath}`, {
+    throw new DomainError(DAEMON_LOCK, `cannot take the lock ${lockPath}`, {
       hint: "remove the file if no daemon runs",
     });
   }

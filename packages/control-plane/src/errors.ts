@@ -31,6 +31,9 @@ export class DomainError extends Error {
 /** A request the API cannot read (a missing field, a malformed header or query); 400. */
 export const REQUEST_INVALID = "request.invalid";
 
+/** A command line the daemon cannot read (a malformed flag value); the process exits with usage. */
+export const USAGE_ERROR = "usage";
+
 /** An unexpected error: a bug or a broken dependency, logged with its request id (500). */
 export const INTERNAL = "internal";
 

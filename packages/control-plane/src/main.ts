@@ -10,10 +10,11 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { isForwardedAwsVariable, parseDuration } from "@axon/config";
 import type { PythonChoice } from "./daemon.js";
-import { DomainError } from "./errors.js";
+import { DomainError, USAGE_ERROR } from "./errors.js";
 import { formatEventLine, formatLogTime } from "./events/log-line.js";
 import {
   claimSupervision,
+  DAEMON_ALREADY_RUNNING,
   SUPERVISED_ELSEWHERE_EXIT,
   SUPERVISOR_PID_ENV,
   Supervisor,
@@ -43,7 +44,7 @@ function parsePort(value: string | undefined, flag: string, fallback: number): n
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new DomainError(
-      "usage",
+      USAGE_ERROR,
       `${flag} must be a port number between 0 and 65535 (got ${value})`,
     );
   }
@@ -61,7 +62,7 @@ function durationFromEnv(name: string, fallbackMs: number): number {
   try {
     return parseDuration(value);
   } catch {
-    throw new DomainError("usage", `${name} must be a duration like 1h or 30m (got ${value})`);
+    throw new DomainError(USAGE_ERROR, `${name} must be a duration like 1h or 30m (got ${value})`);
   }
 }
 
@@ -146,7 +147,7 @@ const WATCH_INTERVAL_MS = 500;
  */
 async function superviseAfter(home: string, daemonPid: number): Promise<number> {
   if (!Number.isInteger(daemonPid) || daemonPid <= 0) {
-    throw new DomainError("usage", "--supervise-after needs the pid of the daemon to watch");
+    throw new DomainError(USAGE_ERROR, "--supervise-after needs the pid of the daemon to watch");
   }
   const handlers: SupervisionHandlers = {
     status: () => ({ pid: process.pid, state: "watching", daemonPid }),
@@ -328,7 +329,7 @@ main().then(
       if (error.hint !== undefined) process.stderr.write(`  ${error.hint}\n`);
       // A supervisor restarting this daemon gives the home up rather than try again (decision
       // 0007); exit once the message has crossed the channel.
-      if (error.code === "daemon.already_running" && process.connected) {
+      if (error.code === DAEMON_ALREADY_RUNNING && process.connected) {
         const message: SupervisedMessage = "home-taken";
         process.send?.(message, () => process.exit(1));
         return;

@@ -33,6 +33,13 @@ export const SUPERVISED_ELSEWHERE_EXIT = 4;
  */
 export type SupervisedMessage = "running" | "stopping" | "home-taken";
 
+/**
+ * The daemon's error when another live control plane holds the home's lock: it sends `home-taken`
+ * for it. Kept here, not in daemon.ts, so the supervisor's entry point reads it without loading the
+ * daemon.
+ */
+export const DAEMON_ALREADY_RUNNING = "daemon.already_running";
+
 /** How long a stop waits for the daemon to report `stopping` by itself before signalling it. */
 const FORWARD_DELAY_MS = 300;
 

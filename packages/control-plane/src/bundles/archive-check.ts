@@ -27,6 +27,15 @@ import { once } from "node:events";
 import { Parser, Unpack, type ReadEntry } from "tar";
 import { DomainError } from "../errors.js";
 
+/** The bundle is larger than a limit allows, packed or expanded (413). */
+export const BUNDLE_TOO_LARGE = "bundle.too_large";
+
+/** The bundle is not a gzip'd tar archive (400). */
+export const BUNDLE_INVALID = "bundle.invalid";
+
+/** The bundle has entries whose path or link leaves the project (400). */
+export const BUNDLE_UNSAFE = "bundle.unsafe";
+
 export interface ArchiveLimits {
   /** The most bytes the archive may inflate to (tar headers and padding included). */
   maxExpandedBytes: number;
@@ -221,7 +230,7 @@ async function startsWithGzipMagic(file: string): Promise<boolean> {
 }
 
 function tooLargeError(what: string): DomainError {
-  return new DomainError("bundle.too_large", `the project bundle ${what}`, {
+  return new DomainError(BUNDLE_TOO_LARGE, `the project bundle ${what}`, {
     status: 413,
     hint: "exclude data and model files with .axonignore and download them in __init__",
   });
@@ -279,14 +288,10 @@ export async function inspectArchive(file: string, limits: ArchiveLimits): Promi
   } catch (error) {
     if (limitError !== undefined) throw limitError;
     if (error instanceof DomainError) throw error;
-    throw new DomainError(
-      "bundle.invalid",
-      "the project bundle is not a valid gzip'd tar archive",
-      {
-        cause: error,
-        hint: "upload the output of `tar -czf` of the project folder (the CLI does this for you)",
-      },
-    );
+    throw new DomainError(BUNDLE_INVALID, "the project bundle is not a valid gzip'd tar archive", {
+      cause: error,
+      hint: "upload the output of `tar -czf` of the project folder (the CLI does this for you)",
+    });
   }
   if (limitError !== undefined) throw limitError;
   problems.push(...tree.finish());
@@ -296,7 +301,7 @@ export async function inspectArchive(file: string, limits: ArchiveLimits): Promi
         ? ` (and ${problems.length - MAX_PROBLEMS_SHOWN} more)`
         : "";
     throw new DomainError(
-      "bundle.unsafe",
+      BUNDLE_UNSAFE,
       `the project bundle has unsafe entries: ${problems.slice(0, MAX_PROBLEMS_SHOWN).join("; ")}${more}`,
       {
         hint: "pack the project folder itself, without links that leave it (the CLI does this for you)",

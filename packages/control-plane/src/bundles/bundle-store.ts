@@ -25,6 +25,7 @@ import type { BundleDiskUse } from "../contract/index.js";
 import { DomainError } from "../errors.js";
 import type { StateStore } from "../state/store.js";
 import {
+  BUNDLE_TOO_LARGE,
   DEFAULT_ARCHIVE_LIMITS,
   extractArchive,
   inspectArchive,
@@ -34,6 +35,15 @@ import {
 /** Cortex v0.20 allowed 512 MiB projects; so do we. */
 export const MAX_BUNDLE_BYTES = 512 * 1024 * 1024;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** A bundle is named by something that is not a sha256 hex digest (400). */
+export const BUNDLE_INVALID_HASH = "bundle.invalid_hash";
+
+/** The uploaded bytes do not hash to the sha256 the client claimed (400). */
+export const BUNDLE_HASH_MISMATCH = "bundle.hash_mismatch";
+
+/** A bundle is asked for that was not uploaded (404). */
+export const BUNDLE_NOT_FOUND = "bundle.not_found";
 /** Leftovers of an upload or unpack cut short by a crash start with this. */
 const TEMP_PREFIXES = [".upload-", ".unpack-", ".removing-"];
 
@@ -75,7 +85,7 @@ export class BundleStore {
 
   static assertSha(sha256: string): void {
     if (!SHA256_HEX.test(sha256)) {
-      throw new DomainError("bundle.invalid_hash", `"${sha256}" is not a sha256 hex digest`);
+      throw new DomainError(BUNDLE_INVALID_HASH, `"${sha256}" is not a sha256 hex digest`);
     }
   }
 
@@ -134,7 +144,7 @@ export class BundleStore {
         bytes += chunk.length;
         if (bytes > MAX_BUNDLE_BYTES) {
           callback(
-            new DomainError("bundle.too_large", `the project bundle is larger than 512 MiB`, {
+            new DomainError(BUNDLE_TOO_LARGE, `the project bundle is larger than 512 MiB`, {
               status: 413,
               hint: "exclude data and model files with .axonignore and download them in __init__",
             }),
@@ -150,7 +160,7 @@ export class BundleStore {
       const actual = hash.digest("hex");
       if (actual !== sha256) {
         throw new DomainError(
-          "bundle.hash_mismatch",
+          BUNDLE_HASH_MISMATCH,
           `the uploaded bundle hashes to ${actual}, not ${sha256}`,
           { hint: "the upload was corrupted or cut short; run the deploy again" },
         );
@@ -188,7 +198,7 @@ export class BundleStore {
       return target;
     }
     if (!this.has(sha256)) {
-      throw new DomainError("bundle.not_found", `bundle ${sha256} has not been uploaded`, {
+      throw new DomainError(BUNDLE_NOT_FOUND, `bundle ${sha256} has not been uploaded`, {
         status: 404,
         hint: "PUT it to /v1/bundles/<sha256> first (the CLI does this for you)",
       });

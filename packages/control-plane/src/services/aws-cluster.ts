@@ -45,7 +45,19 @@ import { findDefaultVpc } from "../providers/aws/default-vpc.js";
 import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
 import type { EnvironmentRecord, StateStore } from "../state/store.js";
 import { connectAwsRegion, STACK_SETTLED } from "./aws-environment.js";
-import { checkEnvironmentName, resolveEnvironment } from "./environments.js";
+import { CONFIG_INVALID } from "./deploy-plan.js";
+import {
+  checkEnvironmentName,
+  ENV_EXISTS,
+  ENV_INVALID,
+  resolveEnvironment,
+} from "./environments.js";
+
+/** The cluster's stack is mid-change in CloudFormation, so it cannot be created now (409). */
+export const AWS_STACK_BUSY = "provider.aws.stack_busy";
+
+/** Neither the cluster config nor the AWS settings name a region (400). */
+export const AWS_NO_REGION = "provider.aws.no_region";
 
 export interface AwsClusterDeps {
   store: StateStore;
@@ -158,7 +170,7 @@ export async function bringUpAwsCluster(
   }
   if (existing !== undefined) {
     throw new DomainError(
-      "provider.aws.stack_busy",
+      AWS_STACK_BUSY,
       `stack ${target.stackName} in ${target.region} is ${existing.status}`,
       {
         status: 409,
@@ -380,7 +392,7 @@ async function resolveTarget(
   } catch (error) {
     if (error instanceof ConfigError) {
       throw new DomainError(
-        "config.invalid",
+        CONFIG_INVALID,
         `${request.configFileName} is not a valid cluster configuration; nothing was created`,
         { diagnostics: error.diagnostics, hint: "fix the fields listed and run the command again" },
       );
@@ -393,7 +405,7 @@ async function resolveTarget(
     config.region ??
     (await (deps.defaultRegion ?? (() => defaultRegion(deps.awsSettings ?? {})))());
   if (region === undefined) {
-    throw new DomainError("provider.aws.no_region", "no AWS region is configured", {
+    throw new DomainError(AWS_NO_REGION, "no AWS region is configured", {
       status: 400,
       hint: `set region in ${request.configFileName}, or AWS_REGION (or a profile's region) for the control plane`,
     });
@@ -402,7 +414,7 @@ async function resolveTarget(
   const wrongRegion = checkCertificateArns(config.loadBalancer.certificateArns ?? [], region);
   if (config.region === undefined && wrongRegion.length > 0) {
     throw new DomainError(
-      "config.invalid",
+      CONFIG_INVALID,
       `${request.configFileName} is not a valid cluster configuration; nothing was created`,
       {
         diagnostics: wrongRegion.map((problem) => ({
@@ -421,7 +433,7 @@ async function resolveTarget(
     (registered.stackName !== stackName || registered.region !== region)
   ) {
     throw new DomainError(
-      "env.exists",
+      ENV_EXISTS,
       `environment ${env} already names stack ${registered.stackName} in ${registered.region}, not ${stackName} in ${region}`,
       { status: 409, hint: "pass another name with --env, or axon env remove it first" },
     );
@@ -514,7 +526,7 @@ function awsEnvironment(store: StateStore, envName: string): EnvironmentRecord {
   const resolved = resolveEnvironment(store, envName);
   if (resolved.provider !== "aws") {
     throw new DomainError(
-      "env.invalid",
+      ENV_INVALID,
       `environment ${envName} is this machine, not an AWS cluster`,
       {
         status: 400,

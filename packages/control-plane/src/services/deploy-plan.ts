@@ -16,13 +16,10 @@ import {
   type ParsedApiConfig,
 } from "@axon/config";
 import { readdirSync } from "node:fs";
-import { BundleStore, projectHas } from "../bundles/bundle-store.js";
+import { BUNDLE_NOT_FOUND, BundleStore, projectHas } from "../bundles/bundle-store.js";
 import { LOCAL_ENVIRONMENT, type DeployRequest } from "../contract/index.js";
 import { DomainError, REQUEST_INVALID } from "../errors.js";
 import { userSetFields } from "./set-fields.js";
-
-/** The deploy names a bundle that was not uploaded (404). */
-export const BUNDLE_NOT_FOUND = "bundle.not_found";
 
 /** The config is not a valid API configuration; `diagnostics` say where (400). */
 export const CONFIG_INVALID = "config.invalid";

@@ -72,6 +72,9 @@ export const SERVICE_HEALTH_GRACE_PERIOD_SECONDS = 1200;
 export const CONTAINER_HEALTH_START_PERIOD_SECONDS = 60;
 /** Fargate's largest stopTimeout, in seconds. */
 const MAX_STOP_TIMEOUT_SECONDS = 120;
+
+/** The compute asked for has no Fargate task size (400). */
+export const API_FARGATE_SIZE = "api.fargate_size";
 /** Time a drained replica needs beyond its last request to close and exit. */
 const STOP_MARGIN_SECONDS = 5;
 
@@ -145,7 +148,7 @@ function sizeError(
   what: string,
   hint: string,
 ): DomainError {
-  return new DomainError("api.fargate_size", `${spec.name}.compute.${field} ${what}`, {
+  return new DomainError(API_FARGATE_SIZE, `${spec.name}.compute.${field} ${what}`, {
     status: 400,
     hint,
   });

@@ -6,7 +6,7 @@
  * daemon's own control API stays on 127.0.0.1 whatever this says.
  */
 import { isIP } from "node:net";
-import { DomainError } from "../../errors.js";
+import { DomainError, USAGE_ERROR } from "../../errors.js";
 
 /** Some API on a gateway listening beyond loopback does not require keys (409). */
 export const GATEWAY_EXPOSED_WITHOUT_AUTH = "gateway.exposed_without_auth";
@@ -36,7 +36,7 @@ export function parseListenAddress(text: string): { host: string; port: number }
     port < 1 ||
     port > 65535
   ) {
-    throw new DomainError("usage", `--listen ${text} is not ADDRESS:PORT`, {
+    throw new DomainError(USAGE_ERROR, `--listen ${text} is not ADDRESS:PORT`, {
       hint: "give an IP address of this machine and a port, e.g. --listen 0.0.0.0:8888 or --listen [::]:8888",
     });
   }

@@ -100,6 +100,12 @@ export interface GatewayKeyUsage {
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const MAX_BUFFERED_BYTES_VARIABLE = "AXON_GATEWAY_MAX_BUFFERED_BYTES";
 
+/** The gateway's port is taken by another process (400). */
+export const GATEWAY_PORT_IN_USE = "gateway.port_in_use";
+
+/** A gateway setting from the environment is not a value it can use (400). */
+export const GATEWAY_INVALID_SETTING = "gateway.invalid_setting";
+
 export class Gateway {
   readonly #routes = new Map<string, string>();
   /**
@@ -251,7 +257,7 @@ export class Gateway {
   listen(port: number, host: string): Promise<number> {
     return this.#server.listen(port, host).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== "EADDRINUSE") throw error;
-      throw new DomainError("gateway.port_in_use", `port ${port} on ${host} is already in use`, {
+      throw new DomainError(GATEWAY_PORT_IN_USE, `port ${port} on ${host} is already in use`, {
         hint: "stop whatever listens there, or pick another port with --gateway-port / AXON_GATEWAY_PORT",
       });
     });
@@ -559,7 +565,7 @@ export function maxBufferedBytesFromEnv(env: NodeJS.ProcessEnv): number | undefi
   if (value === undefined || value === "") return undefined;
   if (!/^\d{1,15}$/.test(value)) {
     throw new DomainError(
-      "gateway.invalid_setting",
+      GATEWAY_INVALID_SETTING,
       `${MAX_BUFFERED_BYTES_VARIABLE} must be a number of bytes, got ${JSON.stringify(value)}`,
       {
         hint: `unset it for the default (67108864, 64 MiB), or set e.g. ${MAX_BUFFERED_BYTES_VARIABLE}=268435456`,

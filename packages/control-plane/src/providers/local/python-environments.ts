@@ -13,6 +13,12 @@ import {
 } from "./environments/index.js";
 import { DomainError } from "../../errors.js";
 
+/** The base Python interpreter cannot be run (400). */
+export const PYTHON_UNAVAILABLE = "python.unavailable";
+
+/** The project's environment (requirements.txt, conda-packages.txt, dependencies.sh) failed to build (422). */
+export const ENVIRONMENT_BUILD_FAILED = "environment.build_failed";
+
 export interface BasePython {
   path: string;
   /** null when the interpreter could not be run. */
@@ -60,7 +66,7 @@ export class PythonEnvironments {
     const base = this.#base();
     if (base.version === null) {
       throw new DomainError(
-        "python.unavailable",
+        PYTHON_UNAVAILABLE,
         `the Python interpreter ${base.path} cannot be run`,
         {
           hint: "start the cluster with a working interpreter: AXON_PYTHON=/path/to/python3 or `axon cluster up --python`",
@@ -86,7 +92,7 @@ export class PythonEnvironments {
       if (error instanceof EnvironmentBuildError) {
         const fix =
           error.file === null ? (error.hint ?? "fix the problem above") : `fix ${error.file}`;
-        throw new DomainError("environment.build_failed", error.message, {
+        throw new DomainError(ENVIRONMENT_BUILD_FAILED, error.message, {
           status: 422,
           hint: `${fix} and deploy again; what was deployed before keeps running`,
           cause: error,
