@@ -198,7 +198,7 @@ describe("bad input", () => {
     const broken = copyExample("iris-sklearn");
     writeFileSync(
       path.join(broken, "axon.yaml"),
-      "- name: iris-classifier\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n  autoscaling:\n    min_replicas: 0\n",
+      "- name: iris-classifier\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n  autoscaling:\n    min_replicas: -1\n",
     );
     const invalid = await c.axon(["deploy", broken]);
     expect(invalid.code).toBe(1);

@@ -215,7 +215,7 @@ describe("a config no daemon can be stalled by", () => {
       within.push(`      ${map}:`);
       for (let i = 0; i < 4_990; i++) within.push(`        k${i}: v`);
     }
-    within.push("  autoscaling:", "    min_replicas: 0");
+    within.push("  autoscaling:", "    min_replicas: -1");
     const heavy = await deploy(`${within.join("\n")}\n`);
     deployDone = true;
     await Promise.all(clients);
@@ -241,7 +241,7 @@ describe("a config no daemon can be stalled by", () => {
       expect.objectContaining({
         line: within.length,
         path: "big.autoscaling.min_replicas",
-        message: "must be greater than or equal to 1 (got 0)",
+        message: "must be greater than or equal to 0 (got -1)",
       }),
     ]);
     // And every call to the other API meanwhile was answered

@@ -33,7 +33,7 @@ import { summarizeApi } from "../reconcile/status.js";
 import { deployApis } from "../services/deploy.js";
 import { API_NOT_FOUND, describeApi, requireApi } from "../services/describe-api.js";
 import { rollbackApi } from "../services/rollback.js";
-import { apiKeyNotFound, keyInfo, makeApiKey, notRequiredWarning } from "../services/api-keys.js";
+import { apiKeyNotFound, keyInfo, makeApiKey, notRequiredWarning } from "../keys/api-keys.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { StateStore } from "../state/store.js";
 import {

@@ -46,12 +46,7 @@ import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
 import type { EnvironmentRecord, StateStore } from "../state/store.js";
 import { connectAwsRegion, STACK_SETTLED } from "./aws-environment.js";
 import { CONFIG_INVALID } from "./deploy-plan.js";
-import {
-  checkEnvironmentName,
-  ENV_EXISTS,
-  ENV_INVALID,
-  resolveEnvironment,
-} from "./environments.js";
+import { checkEnvironmentName, ENV_EXISTS, requireAwsEnvironment } from "./environments.js";
 
 /** The cluster's stack is mid-change in CloudFormation, so it cannot be created now (409). */
 export const AWS_STACK_BUSY = "provider.aws.stack_busy";
@@ -203,7 +198,7 @@ export async function describeAwsCluster(
   deps: AwsClusterDeps,
   envName: string,
 ): Promise<AwsClusterInfo> {
-  const record = awsEnvironment(deps.store, envName);
+  const record = requireAwsEnvironment(deps.store, envName);
   const ports = await connectAwsRegion(deps, record.region);
   const state = await describeClusterStack(stackDeps(deps, ports, record.name), record.stackName);
   return clusterInfo(record, state, await countApis(deps, ports, record, state));
@@ -233,7 +228,7 @@ export async function tearDownAwsCluster(
   deps: AwsClusterDeps,
   envName: string,
 ): Promise<ClusterDownResponse> {
-  const record = awsEnvironment(deps.store, envName);
+  const record = requireAwsEnvironment(deps.store, envName);
   const ports = await connectAwsRegion(deps, record.region);
   const stack = stackDeps(deps, ports, record.name);
   const started = Date.now();
@@ -520,21 +515,6 @@ function stackDeps(deps: AwsClusterDeps, ports: AwsPorts, env: string): StackDep
       deps.onResource?.(progress);
     },
   };
-}
-
-function awsEnvironment(store: StateStore, envName: string): EnvironmentRecord {
-  const resolved = resolveEnvironment(store, envName);
-  if (resolved.provider !== "aws") {
-    throw new DomainError(
-      ENV_INVALID,
-      `environment ${envName} is this machine, not an AWS cluster`,
-      {
-        status: 400,
-        hint: "axon cluster info and axon cluster down without --env act on the local cluster",
-      },
-    );
-  }
-  return resolved.record;
 }
 
 function clusterInfo(

@@ -157,3 +157,19 @@ export function toInfo(
     createdAt: record.createdAt,
   };
 }
+
+/** The AWS environment `envName` names; the local one (or an unknown name) is refused by name. */
+export function requireAwsEnvironment(store: StateStore, envName: string): EnvironmentRecord {
+  const resolved = resolveEnvironment(store, envName);
+  if (resolved.provider !== "aws") {
+    throw new DomainError(
+      ENV_INVALID,
+      `environment ${envName} is this machine, not an AWS cluster`,
+      {
+        status: 400,
+        hint: "axon cluster info and axon cluster down without --env act on the local cluster",
+      },
+    );
+  }
+  return resolved.record;
+}

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { renderPrometheus } from "../../metrics/api-metrics.js";
-import { renderKeyMetrics } from "../../services/api-keys.js";
+import { renderKeyMetrics } from "../../keys/api-keys.js";
 import type { RouteContext } from "../context.js";
 
 /**

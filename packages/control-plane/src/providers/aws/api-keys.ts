@@ -24,7 +24,7 @@ import {
   keyInfo,
   makeApiKey,
   notRequiredWarning,
-} from "../../services/api-keys.js";
+} from "../../keys/api-keys.js";
 import type { EcsApiDeps } from "./api-names.js";
 import { readRevisionSpec, requireAwsApiService } from "./api-versions.js";
 import { callAws } from "./cluster-stack.js";

@@ -28,20 +28,10 @@ import {
 import { limitYoungGenerationGrowth } from "../../replica/heap-tuning.js";
 import { RequestRecorder, type RequestStats } from "../../replica/metrics.js";
 import { rawHeader } from "../../replica/raw-header.js";
+import type { RoutableReplica } from "./routable-replica.js";
 import { TrafficSplit, type SplitBackend, type SplitBackendStats } from "./traffic-split.js";
 
-/** What the gateway needs from a replica. */
-export interface RoutableReplica {
-  readonly inFlight: number;
-  /** False while every worker of the replica is dead (being replaced): skipped when others can serve. */
-  readonly hasLiveWorker: boolean;
-  serve(request: FrontRequest, responder: Responder, requestId: string): void;
-  /**
-   * Takes a slot for a request whose body is still arriving and returns the ticket that serves
-   * it once the body is in, or answers (503) and returns null.
-   */
-  admitBody(responder: Responder, requestId: string): BodyTicket | null;
-}
+export type { RoutableReplica } from "./routable-replica.js";
 
 export interface GatewayOptions {
   /**

@@ -11,7 +11,7 @@
  * requests and its error rate (answers ≥ 500, the gateway's own 503s included).
  */
 import type { BodyTicket, FrontRequest, Responder } from "../../replica/front-server.js";
-import type { RoutableReplica } from "./gateway.js";
+import type { RoutableReplica } from "./routable-replica.js";
 
 /** One backend of a splitter, as the gateway needs it. */
 export interface SplitBackend {
