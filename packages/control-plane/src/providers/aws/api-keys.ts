@@ -19,12 +19,7 @@ import type {
 } from "../../contract/index.js";
 import { DomainError } from "../../errors.js";
 import { type ApiKeyRecord, KEY_REFRESH_MS } from "../../replica/api-keys.js";
-import {
-  apiKeyNotFound,
-  keyInfo,
-  makeApiKey,
-  notRequiredWarning,
-} from "../../keys/api-keys.js";
+import { apiKeyNotFound, keyInfo, makeApiKey, notRequiredWarning } from "../../keys/api-keys.js";
 import type { EcsApiDeps } from "./api-names.js";
 import { readRevisionSpec, requireAwsApiService } from "./api-versions.js";
 import { callAws } from "./cluster-stack.js";
