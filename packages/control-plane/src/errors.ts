@@ -34,6 +34,21 @@ export const REQUEST_INVALID = "request.invalid";
 /** A command line the daemon cannot read (a malformed flag value); the process exits with usage. */
 export const USAGE_ERROR = "usage";
 
+/** The config is not a valid API configuration; `diagnostics` say where (400). */
+export const CONFIG_INVALID = "config.invalid";
+
+/** No API of that name in the target environment (404). */
+export const API_NOT_FOUND = "api.not_found";
+
+/** No version to roll back to, or not the one named (both engines). */
+export const ROLLBACK_NO_VERSION = "rollback.no_version";
+
+/** The API has no `monitoring` to pin a baseline for (both engines). */
+export const MONITORING_OFF = "monitoring.off";
+
+/** Nothing to pin: no prediction in the last hour (both engines). */
+export const MONITORING_NO_PREDICTIONS = "monitoring.no_predictions";
+
 /** An unexpected error: a bug or a broken dependency, logged with its request id (500). */
 export const INTERNAL = "internal";
 

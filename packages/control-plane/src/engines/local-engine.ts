@@ -46,12 +46,8 @@ import {
 } from "./api-engine.js";
 import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
 import { previewLocalDeploy } from "./local-plan.js";
-
-/** The API has no `monitoring` to pin a baseline for (400). */
-export const MONITORING_OFF = "monitoring.off";
-
-/** The API made no prediction in the last hour to pin (400). */
-export const MONITORING_NO_PREDICTIONS = "monitoring.no_predictions";
+import { MONITORING_OFF, MONITORING_NO_PREDICTIONS } from "../errors.js";
+export { MONITORING_OFF, MONITORING_NO_PREDICTIONS } from "../errors.js";
 
 /** What the local engine works with: the daemon's store, provider, queue and loops. */
 export interface LocalEngineDeps {

@@ -18,11 +18,10 @@ import {
 import { readdirSync } from "node:fs";
 import { BUNDLE_NOT_FOUND, BundleStore, projectHas } from "../bundles/bundle-store.js";
 import { LOCAL_ENVIRONMENT, type DeployRequest } from "../contract/index.js";
-import { DomainError, REQUEST_INVALID } from "../errors.js";
+import { CONFIG_INVALID, DomainError, REQUEST_INVALID } from "../errors.js";
 import { userSetFields } from "./set-fields.js";
 
-/** The config is not a valid API configuration; `diagnostics` say where (400). */
-export const CONFIG_INVALID = "config.invalid";
+export { CONFIG_INVALID };
 
 /** One API of the config, as `planDeploy` found it. */
 export interface PlannedApi {

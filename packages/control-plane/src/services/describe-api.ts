@@ -7,9 +7,8 @@ import type { Provider, ReplicaUsage } from "../providers/provider.js";
 import { summarizeApi } from "../reconcile/status.js";
 import type { ApiRecord, StateStore } from "../state/store.js";
 import { exampleCurl } from "./example-curl.js";
-
-/** No API of that name in the target environment (404). */
-export const API_NOT_FOUND = "api.not_found";
+import { API_NOT_FOUND } from "../errors.js";
+export { API_NOT_FOUND } from "../errors.js";
 
 export interface DescribeDeps {
   store: StateStore;

@@ -9,9 +9,8 @@ import { DomainError } from "../errors.js";
 import type { EventSink } from "../events/event-sink.js";
 import type { StateStore } from "../state/store.js";
 import { requireApi } from "./describe-api.js";
-
-/** The API has no such version, or none earlier that was live (404). */
-export const ROLLBACK_NO_VERSION = "rollback.no_version";
+import { ROLLBACK_NO_VERSION } from "../errors.js";
+export { ROLLBACK_NO_VERSION } from "../errors.js";
 
 export interface RollbackDeps {
   store: StateStore;

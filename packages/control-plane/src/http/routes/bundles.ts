@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { BundleStore } from "../../bundles/bundle-store.js";
+import { BUNDLE_INVALID } from "../../bundles/archive-check.js";
 import { DomainError } from "../../errors.js";
 import type { RouteContext } from "../context.js";
 import type { BundleResponse } from "../../contract/index.js";
@@ -19,7 +20,7 @@ export function registerBundleRoutes(app: FastifyInstance, context: RouteContext
     async (request): Promise<BundleResponse> => {
       if (typeof (request.body as Readable | undefined)?.pipe !== "function") {
         throw new DomainError(
-          "bundle.invalid",
+          BUNDLE_INVALID,
           "send the bundle as the body with Content-Type: application/gzip",
           {
             status: 415,

@@ -26,11 +26,9 @@ import type { EcsApiDeps } from "./api-names.js";
 import { readAwsPredictions } from "./api-predictions.js";
 import { readRevisionSpec, requireAwsApiService } from "./api-versions.js";
 import { callAws } from "./cluster-stack.js";
+import { MONITORING_OFF, MONITORING_NO_PREDICTIONS } from "../../errors.js";
+export { MONITORING_OFF, MONITORING_NO_PREDICTIONS } from "../../errors.js";
 
-/** The API has no `monitoring` (the code the local route answers). */
-export const MONITORING_OFF = "monitoring.off";
-/** The last hour has no prediction to pin (the code the local route answers). */
-export const MONITORING_NO_PREDICTIONS = "monitoring.no_predictions";
 /** The stored baseline is not one this code wrote. */
 export const MONITORING_BASELINE_UNREADABLE = "monitoring.baseline_unreadable";
 

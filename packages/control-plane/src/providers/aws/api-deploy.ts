@@ -48,6 +48,13 @@ import {
 } from "./api-task-definition.js";
 import { callAws } from "./cluster-stack.js";
 import { REPLICA_CONTAINER_PORT } from "./cluster-template.js";
+import { AWS_FAILED } from "./aws-errors.js";
+
+/** The API's ECS service is still being deleted, so it cannot be created again yet (409). */
+export const API_SERVICE_DRAINING = "api.service_draining";
+
+/** `predictor.timeout` beyond what the load balancer can hold a connection open (400). */
+export const API_TIMEOUT_TOO_LONG = "api.timeout_too_long";
 
 export interface ApiDeployRequest {
   spec: ApiSpec;
@@ -140,7 +147,7 @@ export async function deployApiResources(
   const existing = await describeService(deps, name);
   if (existing?.status === "DRAINING") {
     throw new DomainError(
-      "api.service_draining",
+      API_SERVICE_DRAINING,
       `the ECS service ${name} of cluster ${refs.clusterName} is still being deleted (DRAINING): a new one cannot be created until its tasks have stopped`,
       { status: 409, hint: "wait a minute, then deploy again" },
     );
@@ -292,7 +299,7 @@ export function checkTimeout(spec: ApiSpec, refs: { clusterName: string; envName
   const longest = MAX_ALB_IDLE_TIMEOUT_SECONDS - IDLE_MARGIN_SECONDS;
   if (seconds <= longest) return;
   throw new DomainError(
-    "api.timeout_too_long",
+    API_TIMEOUT_TOO_LONG,
     `${spec.name}.predictor.timeout is ${seconds}s, and cluster ${refs.clusterName} (${refs.envName}) serves through an Application Load Balancer that closes a connection after at most ${MAX_ALB_IDLE_TIMEOUT_SECONDS}s without data`,
     {
       status: 400,
@@ -457,7 +464,7 @@ async function ensureTargetGroup(
   const arn = created.TargetGroups?.[0]?.TargetGroupArn;
   if (arn === undefined) {
     throw new DomainError(
-      "provider.aws.failed",
+      AWS_FAILED,
       `elasticloadbalancing:CreateTargetGroup returned no target group for ${name}`,
       { status: 502 },
     );

@@ -31,6 +31,9 @@ import { rolloutAlarmName, type AwsClusterRefs, type EcsApiDeps } from "./api-na
 import { apiTags } from "./api-task-definition.js";
 import { callAws } from "./cluster-stack.js";
 
+/** A canary on a cluster with no role for ECS to shift traffic with (400). */
+export const API_CANARY_UNAVAILABLE = "api.canary_unavailable";
+
 /** The 5xx share of requests (percent, per minute) above which a canary is rolled back. */
 export const CANARY_5XX_PERCENT = 1;
 
@@ -44,7 +47,7 @@ export function checkRollout(spec: ApiSpec, refs: AwsClusterRefs): void {
   if (spec.update_strategy.canary === undefined) return;
   if (refs.ecsInfrastructureRoleArn === undefined || refs.ecsInfrastructureRoleArn === "") {
     throw new DomainError(
-      "api.canary_unavailable",
+      API_CANARY_UNAVAILABLE,
       `${spec.name}.update_strategy.canary needs an IAM role that lets ECS shift the load balancer's traffic, and cluster ${refs.clusterName} (${refs.envName}) has none`,
       {
         status: 409,

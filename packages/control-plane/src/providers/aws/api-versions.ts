@@ -32,11 +32,9 @@ import {
 import { parseSpecJson } from "./api-status.js";
 import { callAws } from "./cluster-stack.js";
 import { REPLICA_ENV } from "./replica-env.js";
+import { API_NOT_FOUND, ROLLBACK_NO_VERSION } from "../../errors.js";
+export { API_NOT_FOUND, ROLLBACK_NO_VERSION } from "../../errors.js";
 
-/** The API has no ACTIVE service on the cluster (the same code `get`/`delete` answer). */
-export const API_NOT_FOUND = "api.not_found";
-/** The revision asked for was never registered, or there is no earlier one to go back to. */
-export const ROLLBACK_NO_VERSION = "rollback.no_version";
 /** The revision was deregistered: ECS refuses to point a service at it. */
 export const ROLLBACK_REVISION_INACTIVE = "rollback.revision_inactive";
 /** The revision serves another endpoint than the listener rule routes now. */

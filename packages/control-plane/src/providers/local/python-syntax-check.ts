@@ -8,7 +8,7 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { checkPythonSyntax, MAX_CHECKED_PYTHON_FILES } from "@axon/config";
-import { DomainError } from "../../errors.js";
+import { CONFIG_INVALID, DomainError } from "../../errors.js";
 
 /**
  * Compiles the project's Python files with `python`.
@@ -22,7 +22,7 @@ export async function assertProjectCompiles(projectDir: string, python: string):
   if ("unavailable" in result || result.diagnostics.length === 0) return;
   const names = [...new Set(result.diagnostics.map((diagnostic) => diagnostic.file))];
   throw new DomainError(
-    "config.invalid",
+    CONFIG_INVALID,
     names.length === 1
       ? `${names[0] as string} does not compile`
       : `${names.length} Python files of the project do not compile`,
