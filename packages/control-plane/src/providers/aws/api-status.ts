@@ -38,6 +38,7 @@ import type {
   ServiceDeployment,
   ServiceDeploymentBrief,
   ServiceDeploymentStatus,
+  TaskDefinition,
   Tag,
   Task,
 } from "@aws-sdk/client-ecs";
@@ -149,11 +150,25 @@ async function readSpec(deps: EcsApiDeps, taskDefinitionArn: string): Promise<Ap
   const output = await callAws(deps, "ecs:DescribeTaskDefinition", () =>
     deps.ports.ecs.describeTaskDefinition({ taskDefinition: taskDefinitionArn }),
   );
-  const containers = output.taskDefinition?.containerDefinitions ?? [];
+  return output.taskDefinition === undefined
+    ? undefined
+    : replicaEnvironment(output.taskDefinition).spec;
+}
+
+/** The replica container's spec and bundle, as the deploy wrote them (api-task-definition.ts). */
+export function replicaEnvironment(taskDefinition: TaskDefinition): {
+  spec?: ApiSpec;
+  bundle?: string;
+} {
+  const containers = taskDefinition.containerDefinitions ?? [];
   const container =
     containers.find((candidate) => candidate.name === REPLICA_CONTAINER) ?? containers[0];
-  const json = container?.environment?.find((entry) => entry.name === REPLICA_ENV.spec)?.value;
-  return json === undefined ? undefined : parseSpecJson(json);
+  const env = (key: string): string | undefined =>
+    container?.environment?.find((entry) => entry.name === key)?.value;
+  const json = env(REPLICA_ENV.spec);
+  const spec = json === undefined ? undefined : parseSpecJson(json);
+  const bundle = env(REPLICA_ENV.bundle);
+  return { ...(spec === undefined ? {} : { spec }), ...(bundle === undefined ? {} : { bundle }) };
 }
 
 /**

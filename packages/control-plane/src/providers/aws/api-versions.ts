@@ -22,16 +22,9 @@ import type { Service, TaskDefinition, Tag } from "@aws-sdk/client-ecs";
 import { specHash, type ApiSpec } from "@axon/config";
 import { DomainError } from "../../errors.js";
 import { describeService, isAwsError } from "./api-deploy.js";
-import {
-  API_TAGS,
-  REPLICA_CONTAINER,
-  serviceName,
-  taskFamily,
-  type EcsApiDeps,
-} from "./api-names.js";
-import { parseSpecJson } from "./api-status.js";
+import { API_TAGS, serviceName, taskFamily, type EcsApiDeps } from "./api-names.js";
+import { replicaEnvironment } from "./api-status.js";
 import { callAws } from "./cluster-stack.js";
-import { REPLICA_ENV } from "./replica-env.js";
 import { API_NOT_FOUND, ROLLBACK_NO_VERSION } from "../../errors.js";
 export { API_NOT_FOUND, ROLLBACK_NO_VERSION } from "../../errors.js";
 
@@ -302,19 +295,6 @@ async function describeRevision(
 export async function readRevisionSpec(ecs: EcsApiDeps, arn: string): Promise<ApiSpec | undefined> {
   const described = await describeRevision(ecs, arn);
   return described === undefined ? undefined : replicaEnvironment(described.taskDefinition).spec;
-}
-
-/** The replica container's spec and bundle, as the deploy wrote them (api-task-definition.ts). */
-function replicaEnvironment(taskDefinition: TaskDefinition): { spec?: ApiSpec; bundle?: string } {
-  const containers = taskDefinition.containerDefinitions ?? [];
-  const container =
-    containers.find((candidate) => candidate.name === REPLICA_CONTAINER) ?? containers[0];
-  const env = (key: string): string | undefined =>
-    container?.environment?.find((entry) => entry.name === key)?.value;
-  const json = env(REPLICA_ENV.spec);
-  const spec = json === undefined ? undefined : parseSpecJson(json);
-  const bundle = env(REPLICA_ENV.bundle);
-  return { ...(spec === undefined ? {} : { spec }), ...(bundle === undefined ? {} : { bundle }) };
 }
 
 /** What a revision carries: its registration time, spec (hash, endpoint) and bundle. */

@@ -4,6 +4,7 @@
  * by id), pausing and retrying when AWS throttles. A failure names the resource that failed first
  * and CloudFormation's reason for it; every SDK error leaves here as a `DomainError`.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import { DomainError } from "../../errors.js";
 import {
   isAccessDeniedError,
@@ -209,7 +210,7 @@ export async function waitForStack(
   operation: "create" | "update" | "delete",
   seen = new Set<string>(),
 ): Promise<ClusterStackState> {
-  const sleep = deps.sleep ?? defaultSleep;
+  const sleep = deps.sleep ?? abortableSleep;
   const failures: StackResourceProgress[] = [];
   for (;;) {
     const events = await callAws(deps, "cloudformation:DescribeStackEvents", () =>
@@ -291,7 +292,7 @@ export async function callAws<T>(
   action: string,
   call: () => Promise<T>,
 ): Promise<T> {
-  const sleep = deps.sleep ?? defaultSleep;
+  const sleep = deps.sleep ?? abortableSleep;
   let pause = Math.max(deps.pollMs ?? 1000, 50);
   for (let attempt = 0; ; attempt += 1) {
     try {
@@ -305,20 +306,7 @@ export async function callAws<T>(
   }
 }
 
-function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+/** Waits `ms`, or rejects when `signal` aborts (callers swallow either way and check the signal). */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal });
 }

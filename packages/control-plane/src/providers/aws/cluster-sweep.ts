@@ -14,6 +14,7 @@
  * deletes them with the stack on AWS; an emulator (moto 5.2) or a cluster re-created by hand can
  * leave them, and `cluster down` promises that nothing is left.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import { DomainError } from "../../errors.js";
 import { callAws, type AwsCallDeps } from "./cluster-stack.js";
 import { isAwsError } from "./api-deploy.js";
@@ -38,7 +39,7 @@ export async function waitForClusterEmpty(
   services: readonly string[],
   timeoutMs = DRAIN_TIMEOUT_MS,
 ): Promise<void> {
-  const sleep = deps.sleep ?? defaultSleep;
+  const sleep = deps.sleep ?? abortableSleep;
   const pause = deps.pollMs ?? 5000;
   const started = Date.now();
   let last = "";
@@ -126,20 +127,7 @@ export async function sweepDefaultTargetGroup(
   return true;
 }
 
-function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+/** Waits `ms`, or rejects when `signal` aborts (callers swallow either way and check the signal). */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal });
 }
