@@ -21,6 +21,11 @@
  *   POST   /v1/apis/:name/keys         ← CreateApiKeyRequest → ApiKeyCreated (the key, shown once)
  *   GET    /v1/apis/:name/keys         → ApiKeyList (ids, names, dates; never a key)
  *   DELETE /v1/apis/:name/keys/:id     → ApiKeyRevoked
+ *   GET    /v1/apis/:name/jobs         → BatchJobList (a BatchAPI's jobs; shapes in ./batch.ts)
+ *   POST   /v1/apis/:name/jobs         ← BatchJobSubmission → BatchJobSpec
+ *   GET    /v1/apis/:name/jobs/:id     → BatchJobResponse
+ *   DELETE /v1/apis/:name/jobs/:id     → BatchJobStopped
+ *   GET    /v1/apis/:name/jobs/:id/logs?follow=1 → text/plain, chunked: the job's workers' lines
  *   POST   /v1/apis/:name/monitor/baseline → BaselineResponse (pins the last hour as drift baseline)
  *   GET    /v1/apis/:name/logs?follow=1&tail=N → text/plain; charset=utf-8, chunked: the API's log
  *                                        lines; with follow the stream stays open until the client
@@ -57,3 +62,4 @@ export * from "./monitoring.js";
 export * from "./environments.js";
 export * from "./cluster.js";
 export * from "./keys.js";
+export * from "./batch.js";

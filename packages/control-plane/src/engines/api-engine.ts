@@ -10,6 +10,11 @@
  * cortexlabs/cortex:pkg/operator/resources/errors.go).
  */
 import type {
+  BatchJobList,
+  BatchJobResponse,
+  BatchJobSpec,
+  BatchJobStopped,
+  BatchJobSubmission,
   ApiKeyCreated,
   ApiKeyList,
   ApiKeyRevoked,
@@ -91,6 +96,15 @@ export interface ApiEngine {
   listKeys(name: string): Promise<ApiKeyList>;
   /** Revokes a key: every front refuses it within 30 s (at once on this machine). */
   revokeKey(name: string, id: string): Promise<ApiKeyRevoked>;
+  /** Starts a job of a BatchAPI (issue 32): its batches are queued before this answers. */
+  submitJob(name: string, submission: BatchJobSubmission): Promise<BatchJobSpec>;
+  /** A BatchAPI's jobs, newest first. */
+  listJobs(name: string): Promise<BatchJobList>;
+  getJob(name: string, jobId: string): Promise<BatchJobResponse>;
+  /** Stops a job: no new batch is given out, its workers are stopped. */
+  stopJob(name: string, jobId: string): Promise<BatchJobStopped>;
+  /** The log lines of a job's workers. */
+  jobLogs(name: string, jobId: string): Promise<ApiLogStream>;
 }
 
 /** The code of every "this engine cannot do that verb (yet)" answer. */

@@ -7,6 +7,13 @@
  * `engineNotSupported`.
  */
 import type {
+  BatchJobList,
+  BatchJobResponse,
+  BatchJobSpec,
+  BatchJobStopped,
+  BatchJobSubmission,
+} from "../contract/index.js";
+import type {
   ApiKeyCreated,
   ApiKeyList,
   ApiKeyRevoked,
@@ -215,6 +222,34 @@ export class EcsEngine implements ApiEngine {
 
   async revokeKey(name: string, id: string): Promise<ApiKeyRevoked> {
     return revokeAwsApiKey(await this.#cluster(), name, id);
+  }
+  // Batch jobs (issue 32): ECS batch engine not built yet.
+  submitJob(_name: string, _submission: BatchJobSubmission): Promise<BatchJobSpec> {
+    return Promise.reject(this.#batchNotYet("submit"));
+  }
+
+  listJobs(_name: string): Promise<BatchJobList> {
+    return Promise.reject(this.#batchNotYet("get"));
+  }
+
+  getJob(_name: string, _jobId: string): Promise<BatchJobResponse> {
+    return Promise.reject(this.#batchNotYet("get"));
+  }
+
+  stopJob(_name: string, _jobId: string): Promise<BatchJobStopped> {
+    return Promise.reject(this.#batchNotYet("delete"));
+  }
+
+  jobLogs(_name: string, _jobId: string): Promise<ApiLogStream> {
+    return Promise.reject(this.#batchNotYet("logs"));
+  }
+
+  #batchNotYet(verb: string): Error {
+    return engineNotSupported(
+      this,
+      `${verb} (batch jobs)`,
+      "batch jobs are being built (issue 32)",
+    );
   }
 
   /** The environment's cluster (its bucket, its services), for the verbs written against it. */

@@ -4,6 +4,13 @@
  * service behind the `ApiEngine` seam (deploy records a version and enqueues a reconcile; delete
  * forgets the API and reconciles it away; the event bus is the live stream).
  */
+import type {
+  BatchJobList,
+  BatchJobResponse,
+  BatchJobSpec,
+  BatchJobStopped,
+  BatchJobSubmission,
+} from "../contract/index.js";
 import type { TrafficSplitterSpec } from "@axon/config";
 import {
   LOCAL_ENVIRONMENT,
@@ -38,6 +45,7 @@ import type { SecretStore } from "../state/secrets.js";
 import type { StateStore } from "../state/store.js";
 import {
   apiUsedBySplitter,
+  engineNotSupported,
   type ApiEngine,
   type ApiEventFeed,
   type ApiLogStream,
@@ -330,6 +338,34 @@ export class LocalEngine implements ApiEngine {
     if (!store.deleteApiKey(api.name, id)) throw apiKeyNotFound(api.name, id);
     await provider.apiKeys?.changed(api.name);
     return { message: `revoked key ${id} of ${api.name}; requests with it now get 401`, id };
+  }
+  // Batch jobs (issue 32): local batch engine not built yet.
+  submitJob(_name: string, _submission: BatchJobSubmission): Promise<BatchJobSpec> {
+    return Promise.reject(this.#batchNotYet("submit"));
+  }
+
+  listJobs(_name: string): Promise<BatchJobList> {
+    return Promise.reject(this.#batchNotYet("get"));
+  }
+
+  getJob(_name: string, _jobId: string): Promise<BatchJobResponse> {
+    return Promise.reject(this.#batchNotYet("get"));
+  }
+
+  stopJob(_name: string, _jobId: string): Promise<BatchJobStopped> {
+    return Promise.reject(this.#batchNotYet("delete"));
+  }
+
+  jobLogs(_name: string, _jobId: string): Promise<ApiLogStream> {
+    return Promise.reject(this.#batchNotYet("logs"));
+  }
+
+  #batchNotYet(verb: string): Error {
+    return engineNotSupported(
+      this,
+      `${verb} (batch jobs)`,
+      "batch jobs are being built (issue 32)",
+    );
   }
 }
 
