@@ -218,11 +218,27 @@ export interface ApiListResponse {
   apis: ApiSummary[];
   /** The environment's TrafficSplitters (Cortex 0.20); absent when the engine has none. */
   trafficSplitters?: TrafficSplitterSummary[];
+  /** The environment's BatchAPIs (issue 32); absent when the engine has none. */
+  batchApis?: BatchApiSummary[];
   /**
    * How often a live view of the list should ask again, when the engine's answer costs AWS calls
    * (ECS: 10 s); absent: as often as the view likes (local).
    */
   redrawMs?: number;
+}
+
+/** A BatchAPI as `axon get` lists it (Cortex: `batch api | running jobs | latest job id | last update`). */
+export interface BatchApiSummary {
+  name: string;
+  kind: "BatchAPI";
+  /** Where jobs are submitted (`POST`), e.g. `http://localhost:8888/image-classifier`. */
+  endpoint: string;
+  /** ISO time of the last deploy that changed the API. */
+  lastUpdated: string;
+  /** Jobs enqueuing or running now. */
+  runningJobs: number;
+  /** The newest job's id, absent before the first job. */
+  latestJobId?: string;
 }
 
 /** A TrafficSplitter as `axon get` lists it: its weights and what each API got of its traffic. */
