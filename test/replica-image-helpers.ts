@@ -172,15 +172,43 @@ export async function uploadTestBundle(
   }
 }
 
+/**
+ * The project files the image test's smoke tests send (`predictor.smoke_test.payload`): the iris
+ * measurements (the model answers virginica) and a zero-second slow request (it answers "slept" and
+ * prints "slow request started", so the container's log shows the smoke request ran).
+ */
+export const SMOKE_PAYLOADS = {
+  "smoke-iris.json": "[5.9, 3.0, 5.1, 1.8]",
+  "smoke-sleep.json": '{"sleep": 0}',
+} as const;
+
+/** What the test API adds to the wrapped iris predictor. */
+export interface TestApiOptions {
+  /** `networking.auth`. */
+  auth?: "none" | "api_key";
+  /** `predictor.smoke_test`: one of SMOKE_PAYLOADS and the answer it must contain. */
+  smokeTest?: { payload: keyof typeof SMOKE_PAYLOADS; expectJson: unknown };
+}
+
 /** The test API's spec: the wrapped iris predictor, with `env` for the predictor. */
-export function testApiSpec(env: Record<string, string> = {}): ApiSpec {
+export function testApiSpec(
+  env: Record<string, string> = {},
+  options: TestApiOptions = {},
+): ApiSpec {
   const envLines = Object.entries(env)
     .map(([name, value]) => `      ${name}: "${value}"\n`)
     .join("");
+  const smoke = options.smokeTest;
   const yaml =
     "- name: iris-classifier\n  kind: RealtimeAPI\n  predictor:\n    type: python\n" +
     "    path: container_predictor.py\n" +
-    (envLines === "" ? "" : `    env:\n${envLines}`);
+    (envLines === "" ? "" : `    env:\n${envLines}`) +
+    (smoke === undefined
+      ? ""
+      : `    smoke_test:\n      payload: ${smoke.payload}\n      expect_status: 200\n` +
+        // JSON is YAML's flow style: the expected answer goes in as it is.
+        `      expect_json: ${JSON.stringify(smoke.expectJson)}\n`) +
+    (options.auth === undefined ? "" : `  networking:\n    auth: ${options.auth}\n`);
   const spec = parseApiConfig(yaml, "axon.yaml").apis[0];
   if (spec === undefined) throw new Error("the test API's config has no API");
   return spec;
