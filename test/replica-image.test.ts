@@ -66,8 +66,12 @@ const API = "iris-classifier";
 /** How often the key container re-reads the key set (AXON_KEY_REFRESH_MS; 30 s on ECS). */
 const REFRESH_MS = 500;
 /**
- * The target group's health check path (`HealthCheckPath` in providers/aws/api-deploy.ts): the
- * readiness ECS's rollout and its circuit breaker go by.
+ * The target group's health check path (`HealthCheckPath` in providers/aws/api-deploy.ts, matcher
+ * 200): a load balancer node routes requests only to targets that pass it
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html),
+ * and a deployment whose tasks never get there fails and, with the circuit breaker's rollback,
+ * returns to the last completed one
+ * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentCircuitBreaker.html).
  */
 const TARGET_GROUP_HEALTH_PATH = "/healthz";
 
