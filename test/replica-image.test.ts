@@ -124,7 +124,9 @@ describe.skipIf(MISSING.length > 0)(
   () => {
     beforeAll(async () => {
       // First build on a machine: about 4 minutes (the Debian root file system, npm ci); then cached.
-      await buildReplicaImage();
+      const buildSeconds = await buildReplicaImage();
+      // The file's one build (every case below is another run of this image): CI's budget.
+      console.info(`replica image: built in ${buildSeconds.toFixed(1)} s`);
       moto = await startMoto();
       bundle = await uploadTestBundle(moto.url, "axon-demo-bundlebucket-1", SMOKE_PAYLOADS);
     }, 900_000);
