@@ -38,6 +38,10 @@ const COMMANDS: readonly CommandEntry[] = [
     load: async (ctx) => (await import("./commands/rollback.js")).makeRollbackCommand(ctx),
   },
   {
+    name: "submit",
+    load: async (ctx) => (await import("./commands/submit.js")).makeSubmitCommand(ctx),
+  },
+  {
     name: "keys",
     load: async (ctx) => (await import("./commands/keys.js")).makeKeysCommand(ctx),
   },

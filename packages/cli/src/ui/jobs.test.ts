@@ -3,8 +3,9 @@
  * engine would answer them): the job table, the job view, the plain watch line, the progress bar,
  * and the duration, ETA and rate formats.
  */
-import type { BatchJobList, BatchJobStatus } from "@axon/control-plane/api";
+import type { BatchJobList } from "@axon/control-plane/api";
 import { describe, expect, test } from "vitest";
+import { makeFinishedJob, makeRunningJob } from "../testing/jobs.js";
 import { renderApiList } from "./apis.js";
 import {
   formatDuration,
@@ -19,49 +20,8 @@ import {
 
 const NOW = new Date("2026-12-07T19:10:00Z");
 
-/** A job 5 minutes into 1,000 batches: 340 succeeded, 2 failed, 4 in progress, 654 queued. */
-function runningJob(overrides: Partial<BatchJobStatus> = {}): BatchJobStatus {
-  return {
-    job_id: "69d6faf8a4",
-    api_name: "image-classifier",
-    workers: 2,
-    config: {},
-    api_id: "a1b2c3",
-    sqs_url: null,
-    created_time: "2026-12-07T19:04:55Z",
-    start_time: "2026-12-07T19:05:00Z",
-    total_batch_count: 1000,
-    max_retries: 1,
-    timeout: 600,
-    status: "status_running",
-    batches_in_queue: 654,
-    batches_in_progress: 4,
-    batches_retried: 3,
-    batch_metrics: { succeeded: 340, failed: 2, avg_time_per_batch: 1.5 },
-    worker_counts: { pending: 0, initializing: 0, running: 2, succeeded: 0, failed: 0, stalled: 0 },
-    items_per_second: 56.7,
-    eta_seconds: 577,
-    ...overrides,
-  };
-}
-
-function finishedJob(overrides: Partial<BatchJobStatus> = {}): BatchJobStatus {
-  return runningJob({
-    job_id: "0f3e9b21c7",
-    status: "status_succeeded",
-    created_time: "2026-12-07T18:00:00Z",
-    start_time: "2026-12-07T18:00:01Z",
-    end_time: "2026-12-07T18:08:13Z",
-    total_batch_count: 10,
-    batches_in_queue: 0,
-    batches_in_progress: 0,
-    batch_metrics: { succeeded: 10, failed: 0 },
-    worker_counts: { pending: 0, initializing: 0, running: 0, succeeded: 2, failed: 0, stalled: 0 },
-    items_per_second: undefined,
-    eta_seconds: undefined,
-    ...overrides,
-  });
-}
+const runningJob = makeRunningJob;
+const finishedJob = makeFinishedJob;
 
 describe("durations, ETAs and rates", () => {
   test("a duration keeps two units at most", () => {

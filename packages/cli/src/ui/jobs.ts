@@ -13,6 +13,7 @@ import type {
   BatchJobStatusCode,
 } from "@axon/control-plane/api";
 import { formatAge, indent, renderTable } from "../output.js";
+import { isJobInProgress } from "../services/jobs.js";
 
 /**
  * A status in words: Cortex's messages (pkg/types/status/job_code.go), except that each way a
@@ -34,11 +35,6 @@ const STATUS_WORDS: Record<BatchJobStatusCode, string> = {
 /** `running`, `succeeded`, `completed with failures`, `failed (worker error)`, … */
 export function jobStatusWords(code: BatchJobStatusCode): string {
   return STATUS_WORDS[code] ?? code;
-}
-
-/** True while the job can still change: enqueuing or running (Cortex's `IsInProgress`). */
-export function isJobInProgress(code: BatchJobStatusCode): boolean {
-  return code === "status_enqueuing" || code === "status_running";
 }
 
 /**
