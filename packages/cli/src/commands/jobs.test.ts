@@ -364,3 +364,36 @@ describe("axon get, logs and delete of a batch api and its jobs", () => {
     });
   });
 });
+
+describe("shell completion of api names", () => {
+  it("offers BatchAPIs' names beside the realtime APIs'", async () => {
+    // Given a cluster with one BatchAPI
+    const daemon = await startFakeDaemon({
+      route: (request, response) => {
+        if (request.path !== "/v1/apis") return false;
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(
+          JSON.stringify({
+            apis: [],
+            batchApis: [
+              {
+                name: "scorer",
+                kind: "BatchAPI",
+                endpoint: "http://x/scorer",
+                lastUpdated: "2026-12-07T19:00:00Z",
+                runningJobs: 0,
+              },
+            ],
+          }),
+        );
+        return true;
+      },
+    });
+
+    // When the completion script asks for the names
+    const run = await runCli(["__complete-apis"], { env: daemon.env });
+
+    // Then the BatchAPI is one of them
+    expect(run.stdout).toBe("scorer\n");
+  });
+});
