@@ -4,11 +4,13 @@
  */
 import { Command } from "commander";
 import type {
+  BatchApiSummary,
   BatchJobList,
   BatchJobResponse,
   EngineNotSupportedCode,
 } from "@axon/control-plane/api";
 import type { ApiClient } from "../client/api-client.js";
+import type { WatchSnapshot } from "../services/watch.js";
 import { requireDaemon } from "../client/daemon.js";
 import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
@@ -141,20 +143,30 @@ async function watch(
     { name, intervalMs: WATCH_INTERVAL_MS, signal: ctx.signal, now: ctx.now },
     (snapshot) => {
       if (json) {
-        ctx.stdout.write(`${JSON.stringify(snapshot.detail ?? { apis: snapshot.apis })}\n`);
+        const list = { apis: snapshot.apis, ...pickBatchApis(snapshot) };
+        ctx.stdout.write(`${JSON.stringify(snapshot.detail ?? list)}\n`);
         return;
       }
       // Plain text is printed again only when something other than the clock changed.
-      const data = JSON.stringify(snapshot.detail ?? snapshot.apis);
+      const data = JSON.stringify(snapshot.detail ?? [snapshot.apis, snapshot.batchApis]);
       if (data === previous) return;
       const text =
         snapshot.detail === undefined
-          ? ui.renderApiList({ apis: snapshot.apis }, ctx.now(), ctx.columns)
+          ? ui.renderApiList(
+              { apis: snapshot.apis, ...pickBatchApis(snapshot) },
+              ctx.now(),
+              ctx.columns,
+            )
           : ui.renderApiDetail(snapshot.detail, ctx.now());
       ctx.stdout.write(`${previous === "" ? "" : "\n"}${text}\n`);
       previous = data;
     },
   );
+}
+
+/** The snapshot's BatchAPIs as the list's field, when it has any. */
+function pickBatchApis(snapshot: WatchSnapshot): { batchApis?: BatchApiSummary[] } {
+  return snapshot.batchApis === undefined ? {} : { batchApis: snapshot.batchApis };
 }
 
 /**

@@ -365,30 +365,62 @@ describe("axon get, logs and delete of a batch api and its jobs", () => {
   });
 });
 
+/** A fake daemon whose API list has one BatchAPI, `scorer`, and no other API. */
+async function startListDaemon(): Promise<Awaited<ReturnType<typeof startFakeDaemon>>> {
+  return startFakeDaemon({
+    route: (request, response) => {
+      if (request.path !== "/v1/apis") return false;
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(
+        JSON.stringify({
+          apis: [],
+          batchApis: [
+            {
+              name: "scorer",
+              kind: "BatchAPI",
+              endpoint: "http://x/scorer",
+              lastUpdated: "2026-12-07T19:00:00Z",
+              runningJobs: 0,
+            },
+          ],
+        }),
+      );
+      return true;
+    },
+  });
+}
+
+describe("the api list with BatchAPIs", () => {
+  it("get --watch off a terminal prints the BatchAPIs' table (and -o json their summaries)", async () => {
+    // Given a cluster with one BatchAPI
+    const daemon = await startListDaemon();
+    const interrupt = new AbortController();
+
+    // When the list is watched until it has been printed once, as text and as JSON
+    const text = await runCli(["get", "--watch"], {
+      env: daemon.env,
+      signal: interrupt.signal,
+      onStdout: () => interrupt.abort(),
+    });
+    const stop = new AbortController();
+    const json = await runCli(["get", "--watch", "-o", "json"], {
+      env: daemon.env,
+      signal: stop.signal,
+      onStdout: () => stop.abort(),
+    });
+
+    // Then the text is the batch table alone, and the document carries batchApis
+    expect(text.stdout).toMatch(/^batch api   running jobs   latest job id   last update/);
+    expect(text.stdout).not.toContain("no apis are deployed");
+    const first = JSON.parse(json.stdout.split("\n")[0] ?? "") as { batchApis: unknown[] };
+    expect(first.batchApis).toHaveLength(1);
+  });
+});
+
 describe("shell completion of api names", () => {
   it("offers BatchAPIs' names beside the realtime APIs'", async () => {
     // Given a cluster with one BatchAPI
-    const daemon = await startFakeDaemon({
-      route: (request, response) => {
-        if (request.path !== "/v1/apis") return false;
-        response.writeHead(200, { "content-type": "application/json" });
-        response.end(
-          JSON.stringify({
-            apis: [],
-            batchApis: [
-              {
-                name: "scorer",
-                kind: "BatchAPI",
-                endpoint: "http://x/scorer",
-                lastUpdated: "2026-12-07T19:00:00Z",
-                runningJobs: 0,
-              },
-            ],
-          }),
-        );
-        return true;
-      },
-    });
+    const daemon = await startListDaemon();
 
     // When the completion script asks for the names
     const run = await runCli(["__complete-apis"], { env: daemon.env });
