@@ -52,6 +52,11 @@ interface ApiVerb {
    * with one error code, for the same reason), or the one not-supported error.
    */
   ecs: "same-shape" | "same-error" | "not-supported";
+  /**
+   * `not-supported`: the local engine answers the one not-supported error too (a verb neither
+   * engine has yet: batch jobs until issue 32's engines land, when the row is flipped).
+   */
+  local?: "not-supported";
   /** For `same-error`: the code both engines answer. */
   code?: string;
   /** The fields both engines' JSON must have (the contract's required fields). */
@@ -156,6 +161,32 @@ const DECISIONS: Record<string, ApiVerb | NotAnApiVerb> = {
     ecs: "same-error",
     code: "api_key.not_found",
   },
+  // Batch jobs (issue 32): the CLI and the routes are built, neither engine's verbs yet.
+  submit: {
+    api: true,
+    argv: (project) => ["submit", BATCH_API, path.join(project, "job.json")],
+    ecs: "not-supported",
+    local: "not-supported",
+    prepare: jobFileWritten,
+  },
+  "get <api> <job-id>": {
+    api: true,
+    argv: () => ["get", BATCH_API, JOB_ID],
+    ecs: "not-supported",
+    local: "not-supported",
+  },
+  "logs <api> <job-id>": {
+    api: true,
+    argv: () => ["logs", BATCH_API, JOB_ID],
+    ecs: "not-supported",
+    local: "not-supported",
+  },
+  "delete <api> <job-id>": {
+    api: true,
+    argv: () => ["delete", BATCH_API, JOB_ID],
+    ecs: "not-supported",
+    local: "not-supported",
+  },
   delete: {
     api: true,
     argv: () => ["delete", API, "--yes"],
@@ -179,6 +210,18 @@ const DECISIONS: Record<string, ApiVerb | NotAnApiVerb> = {
   completion: { api: false, why: "prints a shell completion script" },
   "__complete-apis": { api: false, why: "shell completion of API names (uses `get`)" },
 };
+
+/** The BatchAPI and job the batch rows act on (the rows' flip deploys it on both engines). */
+const BATCH_API = "image-classifier";
+const JOB_ID = "69d6faf8a4";
+
+/** The job spec `submit` sends (Cortex 0.20's item list). */
+async function jobFileWritten(parity: Parity): Promise<void> {
+  writeFileSync(
+    path.join(parity.project, "job.json"),
+    JSON.stringify({ workers: 1, item_list: { items: [1, 2, 3], batch_size: 2 } }),
+  );
+}
 
 const SUMMARY_KEYS = ["name", "kind", "status", "replicas", "lastUpdated", "endpoint"];
 const DETAIL_KEYS = [
@@ -301,9 +344,9 @@ describe("the engine decision of every command", () => {
 
     // Then each has a decision (a new verb must say what each engine does), and none is stale
     expect(commands.filter((name) => DECISIONS[name] === undefined)).toEqual([]);
-    // (a row for a flag, `deploy --plan`, is kept by its command)
+    // (a row for a flag or a form, `deploy --plan`, `get <api> <job-id>`, is kept by its command)
     expect(
-      Object.keys(DECISIONS).filter((name) => !commands.includes(name.split(" --")[0] ?? name)),
+      Object.keys(DECISIONS).filter((name) => !commands.includes(name.split(/ --| </)[0] ?? name)),
     ).toEqual([]);
   });
 });
@@ -344,6 +387,26 @@ describe.skipIf(!HAS_MOTO)("every API verb × {local, aws on moto} (skipped with
       const local = await run("local", decision.argv(project));
       const ecs = await run("demo", decision.argv(project));
 
+      if (decision.local === "not-supported") {
+        // Then both engines answer the one error, each naming itself and the verb
+        for (const [engine, environment, result] of [
+          ["local", "local", local],
+          ["ecs", "demo", ecs],
+        ] as const) {
+          const { error } = JSON.parse(result.stdout) as {
+            error: { code: string; message: string; hint?: string };
+          };
+          expect(result.code, `${name} on ${engine}`).toBe(1);
+          expect(error.code, `${name} on ${engine}: ${result.stdout} ${result.stderr}`).toBe(
+            ENGINE_NOT_SUPPORTED,
+          );
+          expect(error.message).toMatch(
+            new RegExp(` on the ${engine} engine yet \\(environment ${environment}\\)$`),
+          );
+          expect(error.hint).not.toMatch(/daemon\.log/);
+        }
+        continue;
+      }
       if (decision.ecs === "not-supported") {
         // Then ECS answers the one error, naming the engine and the verb, with what to do
         const { error } = JSON.parse(ecs.stdout) as {

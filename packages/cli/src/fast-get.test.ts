@@ -48,6 +48,13 @@ describe("parseFastGet", () => {
       name: "iris",
       output: "pretty",
     });
+    // (and a batch job: the API, then the job's id)
+    expect(parseFastGet(["get", "scorer", "69d6faf8a4", "-o", "json"], ctx)).toEqual({
+      home: "/tmp/home",
+      name: "scorer",
+      job: "69d6faf8a4",
+      output: "json",
+    });
   });
 
   it("leaves everything else to commander", () => {
@@ -60,7 +67,7 @@ describe("parseFastGet", () => {
       ["get", "-o"],
       ["get", "-o", "yaml"],
       ["get", "-o", "json", "-o", "pretty"],
-      ["get", "iris", "other"],
+      ["get", "iris", "69d6faf8a4", "third"],
       ["get", "--", "iris"],
       ["--env", "prod", "get"],
       ["--verbose", "get"],

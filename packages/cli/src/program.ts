@@ -38,6 +38,10 @@ const COMMANDS: readonly CommandEntry[] = [
     load: async (ctx) => (await import("./commands/rollback.js")).makeRollbackCommand(ctx),
   },
   {
+    name: "submit",
+    load: async (ctx) => (await import("./commands/submit.js")).makeSubmitCommand(ctx),
+  },
+  {
     name: "keys",
     load: async (ctx) => (await import("./commands/keys.js")).makeKeysCommand(ctx),
   },
@@ -133,6 +137,10 @@ export async function buildProgram(ctx: CliContext, argv?: readonly string[]): P
     ["axon get iris-classifier --watch", "one api, redrawn every second, with its events"],
     ["axon logs iris-classifier -f --grep error", "follow an api's logs, only lines with 'error'"],
     ["axon predict iris-classifier sample.json", "send a payload and print the answer"],
+    [
+      "axon submit image-classifier job.json",
+      "start a batch job; axon get image-classifier lists jobs",
+    ],
     ["axon get -o json | jq '.apis[].name'", "any command with -o json prints one JSON document"],
   ]);
   program.addHelpText(

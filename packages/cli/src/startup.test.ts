@@ -4,10 +4,11 @@
  * Runs dist/: `npm run build` first.
  */
 import { execFile } from "node:child_process";
+import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { makeApiDetail } from "./testing/fake-control-plane.js";
-import { startFakeDaemon } from "./testing/fixtures.js";
+import { makeTempDir, startFakeDaemon, writeFiles } from "./testing/fixtures.js";
 
 const MAIN = new URL("../dist/main.js", import.meta.url).href;
 
@@ -109,5 +110,44 @@ describe("start-up", () => {
         .map((url) => url.replace(/.*\/dist\//, ""))
         .toSorted(),
     ).toEqual(["commands/get-once.js", "commands/get.js"]);
+  });
+
+  it("`submit` loads its own shell and services alone: no other command, no view, no ink", async () => {
+    // Given a running cluster whose engine starts jobs, and a job spec
+    const daemon = await startFakeDaemon({
+      route: (request, response) => {
+        if (request.path !== "/v1/apis/scorer/jobs") return false;
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify({ job_id: "69d6faf8a4", api_name: "scorer", workers: 1 }));
+        return true;
+      },
+    });
+    const dir = await makeTempDir();
+    await writeFiles(dir, {
+      "job.json": '{"workers": 1, "item_list": {"items": [1], "batch_size": 1}}',
+    });
+
+    // When a fresh process runs `axon submit scorer job.json -o json`
+    const { stdout, modules } = await loadedModules(
+      ["submit", "scorer", path.join(dir, "job.json"), "-o", "json"],
+      daemon.env,
+    );
+
+    // Then it answered, with submit's shell as the only command and the job file reader as the
+    // only service besides the environment's
+    expect(JSON.parse(stdout)).toMatchObject({ job_id: "69d6faf8a4" });
+    expect(
+      modules
+        .filter((url) => url.includes("/dist/commands/"))
+        .map((url) => url.replace(/.*\/dist\//, "")),
+    ).toEqual(["commands/submit.js"]);
+    expect(
+      modules
+        .filter((url) => /\/dist\/services\/(?!target-environment)/.test(url))
+        .map((url) => url.replace(/.*\/dist\//, "")),
+    ).toEqual(["services/job-file.js"]);
+    expect(modules.filter((url) => /\/dist\/ui\/|\/node_modules\/(ink|react)\//.test(url))).toEqual(
+      [],
+    );
   });
 });

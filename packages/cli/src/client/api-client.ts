@@ -14,6 +14,11 @@ import {
   type ApiKeyRevoked,
   type CreateApiKeyRequest,
   type ApiListResponse,
+  type BatchJobList,
+  type BatchJobResponse,
+  type BatchJobSpec,
+  type BatchJobStopped,
+  type BatchJobSubmission,
   type BundleResponse,
   type ClusterInfo,
   type DeleteResponse,
@@ -303,6 +308,28 @@ export class ApiClient {
     );
   }
 
+  /** `POST /v1/apis/:name/jobs`: starts a job of a BatchAPI; its batches are queued first. */
+  async submitJob(name: string, submission: BatchJobSubmission): Promise<BatchJobSpec> {
+    return this.#json<BatchJobSpec>("POST", `/v1/apis/${encodeURIComponent(name)}/jobs`, {
+      body: JSON.stringify(submission),
+      contentType: "application/json",
+      // An S3 listing is made before the answer: as long as the daemon needs, Ctrl-C still stops.
+      timeoutMs: UPLOAD_TIMEOUT_MS,
+    });
+  }
+
+  async listJobs(name: string): Promise<BatchJobList> {
+    return this.#json<BatchJobList>("GET", `/v1/apis/${encodeURIComponent(name)}/jobs`);
+  }
+
+  async getJob(name: string, jobId: string): Promise<BatchJobResponse> {
+    return this.#json<BatchJobResponse>("GET", jobRoute(name, jobId));
+  }
+
+  async stopJob(name: string, jobId: string): Promise<BatchJobStopped> {
+    return this.#json<BatchJobStopped>("DELETE", jobRoute(name, jobId));
+  }
+
   async deleteApi(name: string): Promise<DeleteResponse> {
     return this.#json<DeleteResponse>("DELETE", `/v1/apis/${encodeURIComponent(name)}`);
   }
@@ -431,15 +458,35 @@ export class ApiClient {
     options: { follow: boolean; tail: number },
     onText: (text: string) => void,
   ): Promise<void> {
+    await this.#streamLogText(`/v1/apis/${encodeURIComponent(name)}/logs`, name, options, onText);
+  }
+
+  /** `GET /v1/apis/:name/jobs/:id/logs`: the job's workers' lines, as `streamLogs` reads an API's. */
+  async streamJobLogs(
+    name: string,
+    jobId: string,
+    options: { follow: boolean; tail: number },
+    onText: (text: string) => void,
+  ): Promise<void> {
+    await this.#streamLogText(
+      `${jobRoute(name, jobId)}/logs`,
+      `job ${jobId} of ${name}`,
+      options,
+      onText,
+    );
+  }
+
+  async #streamLogText(
+    route: string,
+    name: string,
+    options: { follow: boolean; tail: number },
+    onText: (text: string) => void,
+  ): Promise<void> {
     const query = new URLSearchParams({ tail: String(options.tail) });
     if (options.follow) query.set("follow", "1");
-    const response = await this.#send(
-      "GET",
-      `/v1/apis/${encodeURIComponent(name)}/logs?${query.toString()}`,
-      {
-        timeoutMs: undefined,
-      },
-    );
+    const response = await this.#send("GET", `${route}?${query.toString()}`, {
+      timeoutMs: undefined,
+    });
     if (!response.ok) throw await toApiError(response);
     const decoder = new TextDecoder();
     try {
@@ -573,6 +620,11 @@ export class ApiClient {
       );
     }
   }
+}
+
+/** The route of one job of a BatchAPI. */
+function jobRoute(name: string, jobId: string): string {
+  return `/v1/apis/${encodeURIComponent(name)}/jobs/${encodeURIComponent(jobId)}`;
 }
 
 /** Turns a non-2xx response into an ApiError carrying the daemon's ErrorBody. */

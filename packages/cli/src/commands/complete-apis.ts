@@ -16,8 +16,8 @@ export function makeCompleteApisCommand(ctx: CliContext): Command {
       try {
         const connection = await findDaemon(resolveHome(ctx, command), ctx.signal);
         if (connection === undefined) return;
-        const { apis } = await connection.client.listApis();
-        for (const api of apis) ctx.stdout.write(`${api.name}\n`);
+        const { apis, batchApis = [] } = await connection.client.listApis();
+        for (const api of [...apis, ...batchApis]) ctx.stdout.write(`${api.name}\n`);
       } catch {
         // Nothing to offer: the shell falls back to its default completion.
       }

@@ -1,4 +1,4 @@
-/** `axon delete <api>`: stop an API and forget it. */
+/** `axon delete <api> [job-id]`: stop an API and forget it, or stop one job of a batch API. */
 import type { ApiSummary } from "@axon/control-plane/api";
 import { Command } from "commander";
 import { requireDaemon } from "../client/daemon.js";
@@ -23,14 +23,23 @@ function hasSomethingToLose(api: ApiSummary): boolean {
 /** Builds `axon delete`. */
 export function makeDeleteCommand(ctx: CliContext): Command {
   const command = new Command("delete")
-    .description("delete an api")
+    .description("delete an api, or stop a job of a batch api")
     .argument("<api>", "name of an api")
+    .argument("[job-id]", "stop this job of the batch api instead (the api stays)")
     .option("-y, --yes", "do not ask for confirmation")
     .addOption(outputOption())
-    .action(async (name: string, flags: DeleteFlags, command: Command) => {
+    .action(async (name: string, job: string | undefined, flags: DeleteFlags, command: Command) => {
       const { targetClient } = await import("../services/target-environment.js");
       const daemon = await requireDaemon(resolveHome(ctx, command), ctx.signal);
       const client = await targetClient(ctx, command, daemon.client);
+      if (job !== undefined) {
+        // Stopping a job asks nothing (as Cortex's `delete API JOB`): the job is named, the
+        // batches already done stay done, and the API stays deployed.
+        const stopped = await client.stopJob(name, job);
+        if (flags.output === "json") printJson(ctx.stdout, stopped);
+        else ctx.stdout.write(`${stopped.message}\n`);
+        return;
+      }
       if (flags.yes !== true) {
         const api = await client.getApi(name);
         if (hasSomethingToLose(api)) {
@@ -50,5 +59,6 @@ export function makeDeleteCommand(ctx: CliContext): Command {
   return withExamples(command, [
     ["axon delete iris-classifier", "asks first on a terminal when the api is serving"],
     ["axon delete iris-classifier --yes", "no question (scripts: required when it is serving)"],
+    ["axon delete image-classifier 69d6faf8a4", "stop that job (the batch api stays)"],
   ]);
 }

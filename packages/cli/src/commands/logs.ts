@@ -1,6 +1,9 @@
-/** `axon logs <api>`: print an API's log lines, filtered, and keep streaming them with `--follow`. */
+/**
+ * `axon logs <api> [job-id]`: print an API's log lines (or a batch job's workers'), filtered, and
+ * keep streaming them with `--follow`.
+ */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { findDaemon } from "../client/daemon.js";
+import { findDaemon, START_CLUSTER_HINT } from "../client/daemon.js";
 import type { CliContext } from "../context.js";
 import { resolveHome } from "../context.js";
 import { UserError } from "../errors.js";
@@ -22,6 +25,7 @@ export function makeLogsCommand(ctx: CliContext): Command {
   const command = new Command("logs")
     .description("print an api's logs (all replicas and worker processes, interleaved)")
     .argument("<api>", "name of an api")
+    .argument("[job-id]", "a job of the batch api: its workers' lines")
     .option("-f, --follow", "keep streaming new lines until Ctrl-C")
     .option(
       "--tail <lines>",
@@ -38,7 +42,7 @@ export function makeLogsCommand(ctx: CliContext): Command {
     .option("--grep <pattern>", "only lines matching this regular expression (any case)", parseGrep)
     .option("--request-id <id>", "only lines about this request (the X-Request-ID of a response)")
     .addOption(outputOption())
-    .action(async (name: string, flags: LogsFlags, self: Command) => {
+    .action(async (name: string, job: string | undefined, flags: LogsFlags, self: Command) => {
       const [{ readApiLogs }, ui] = await Promise.all([
         import("../services/logs.js"),
         import("../ui/logs.js"),
@@ -47,6 +51,10 @@ export function makeLogsCommand(ctx: CliContext): Command {
       // With `--env`, the preAction check (services/target-environment.ts) has started the daemon
       // for an environment other than this machine: its logs are the daemon's to read (CloudWatch).
       const connection = await findDaemon(home, ctx.signal);
+      // A job's lines are the daemon's to read; without it there is no file on disk to fall back to.
+      if (job !== undefined && connection === undefined) {
+        throw new UserError("the local cluster is not running", { hint: START_CLUSTER_HINT });
+      }
       // With the local cluster down, the log file on disk (what the workers wrote until it stopped).
       const disk = connection === undefined ? await import("../services/logs-on-disk.js") : null;
       if (disk !== null) {
@@ -54,10 +62,21 @@ export function makeLogsCommand(ctx: CliContext): Command {
         ctx.stderr.write(`note: the local cluster is not running; showing ${file} on disk\n`);
       }
       const { targetClient } = await import("../services/target-environment.js");
+      const target =
+        connection === undefined ? undefined : await targetClient(ctx, self, connection.client);
       const client =
-        connection === undefined
+        target === undefined
           ? disk?.logFileSource(home)
-          : await targetClient(ctx, self, connection.client);
+          : job === undefined
+            ? target
+            : {
+                // The job's stream, read (tail, filters, follow) as an API's is.
+                streamLogs: (
+                  api: string,
+                  options: { follow: boolean; tail: number },
+                  onText: (text: string) => void,
+                ) => target.streamJobLogs(api, job, options, onText),
+              };
       if (client === undefined) throw new UserError("the local cluster is not running");
       const json = flags.output === "json";
       // On a terminal (or with colours forced) lines are laid out and coloured; piped, they are
@@ -78,8 +97,10 @@ export function makeLogsCommand(ctx: CliContext): Command {
           },
         },
         (record) => {
-          if (json) ctx.stdout.write(`${JSON.stringify({ api: name, ...record })}\n`);
-          else if (formatted) ctx.stdout.write(`${ui.renderLogRecord(record, paint)}\n`);
+          if (json) {
+            const about = job === undefined ? { api: name } : { api: name, job };
+            ctx.stdout.write(`${JSON.stringify({ ...about, ...record })}\n`);
+          } else if (formatted) ctx.stdout.write(`${ui.renderLogRecord(record, paint)}\n`);
           else ctx.stdout.write(`${record.line}\n`);
         },
       );
@@ -96,6 +117,7 @@ export function makeLogsCommand(ctx: CliContext): Command {
     ["axon logs iris-classifier --request-id req-42", "one request's lines"],
     ["axon logs iris-classifier --replica 3fa -f", "one replica, as it happens"],
     ["axon logs iris-classifier -o json | jq -r .message", "one JSON object per line (NDJSON)"],
+    ["axon logs image-classifier 69d6faf8a4 -f", "a batch job's workers, as they work"],
   ]);
 }
 

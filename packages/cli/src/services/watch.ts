@@ -4,7 +4,7 @@
  * counters, p99 and average latency as reported), kept for the last `TREND_SAMPLES` looks. Pure
  * except `pollApis`, which only calls the client it is given.
  */
-import type { ApiDetail, ApiSummary } from "@axon/control-plane/api";
+import type { ApiDetail, ApiSummary, BatchApiSummary } from "@axon/control-plane/api";
 import type { ApiClient } from "../client/api-client.js";
 import { sleep } from "../context.js";
 
@@ -15,6 +15,8 @@ export interface WatchSnapshot {
   apis: ApiSummary[];
   /** Present when one API is watched. */
   detail?: ApiDetail;
+  /** The BatchAPIs, when every API is watched and the engine has some. */
+  batchApis?: BatchApiSummary[];
   /** How often the engine asks to be looked at (ECS: its answers cost AWS calls). */
   redrawMs?: number;
 }
@@ -120,8 +122,13 @@ export async function lookOnce(
   now: () => Date,
 ): Promise<WatchSnapshot> {
   if (name === undefined) {
-    const { apis, redrawMs } = await client.listApis();
-    return { at: now().toISOString(), apis, ...(redrawMs === undefined ? {} : { redrawMs }) };
+    const { apis, batchApis, redrawMs } = await client.listApis();
+    return {
+      at: now().toISOString(),
+      apis,
+      ...(batchApis === undefined || batchApis.length === 0 ? {} : { batchApis }),
+      ...(redrawMs === undefined ? {} : { redrawMs }),
+    };
   }
   const detail = await client.getApi(name, { trafficMinutes: TRAFFIC_MINUTES });
   const redrawMs = detail.traffic?.redrawMs;

@@ -86,6 +86,34 @@ describe("ApiWatch (every api)", () => {
       frame({ snapshot: { at: NOW.toISOString(), apis: [] }, trends: new Map(), events: [] }),
     ).toContain("no apis are deployed");
   });
+
+  it("lists BatchAPIs in their own table under the APIs, and alone when there is no other API", () => {
+    // Given a look with one BatchAPI, with and without a realtime API
+    const batchApis = [
+      {
+        name: "scorer",
+        kind: "BatchAPI" as const,
+        endpoint: "http://localhost:8888/scorer",
+        lastUpdated: new Date(NOW.getTime() - 3 * 60_000).toISOString(),
+        runningJobs: 1,
+        latestJobId: "69d6faf8a4",
+      },
+    ];
+    const at = NOW.toISOString();
+    const both = frame({
+      snapshot: { at, apis: [summary("iris-classifier", 10)], batchApis },
+      trends: new Map(),
+      events: [],
+    });
+    const alone = frame({ snapshot: { at, apis: [], batchApis }, trends: new Map(), events: [] });
+
+    // Then the batch table follows the API rows after a blank line, with Cortex's columns
+    expect(both).toMatch(/iris-classifier[^\n]*\n\nbatch api   running jobs   latest job id/);
+    expect(both).toContain("scorer      1              69d6faf8a4      3m");
+    // And alone, without "no apis are deployed"
+    expect(alone).toContain("batch api   running jobs");
+    expect(alone).not.toContain("no apis are deployed");
+  });
 });
 
 describe("ApiWatch (one api)", () => {

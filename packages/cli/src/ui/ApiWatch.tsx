@@ -24,6 +24,7 @@ import {
 } from "../services/watch.js";
 import { renderAutoscalingSection } from "./api-history.js";
 import { formatCount, formatLatency } from "./apis.js";
+import { renderBatchApiList } from "./jobs.js";
 import { sparkline } from "./sparkline.js";
 import { Tint } from "./Tint.js";
 
@@ -74,7 +75,21 @@ export function ApiWatch(props: ApiWatchProps): ReactNode {
       {header}
       <Text> </Text>
       {snapshot.detail === undefined ? (
-        <ApiRows apis={snapshot.apis} trends={props.trends} now={props.now} width={props.width} />
+        <Box flexDirection="column">
+          {snapshot.apis.length > 0 || snapshot.batchApis === undefined ? (
+            <ApiRows
+              apis={snapshot.apis}
+              trends={props.trends}
+              now={props.now}
+              width={props.width}
+            />
+          ) : null}
+          {snapshot.batchApis === undefined ? null : (
+            <Box flexDirection="column" marginTop={snapshot.apis.length > 0 ? 1 : 0}>
+              <Text>{renderBatchApiList(snapshot.batchApis, props.now)}</Text>
+            </Box>
+          )}
+        </Box>
       ) : (
         <OneApi
           api={snapshot.detail}

@@ -11,6 +11,7 @@ import type {
   TrafficSplitterSummary,
 } from "@axon/control-plane/api";
 import { formatAge, formatBytes, indent, renderTable } from "../output.js";
+import { renderBatchApiList } from "./jobs.js";
 import { renderKeysSection } from "./keys.js";
 import {
   renderAutoscalingSection,
@@ -33,11 +34,15 @@ export const DETAIL_EVENT_COUNT = 5;
  */
 export function renderApiList(list: ApiListResponse, now: Date, width?: number): string {
   const splitters = list.trafficSplitters ?? [];
-  if (splitters.length === 0) return renderRealtimeApis(list, now, width);
-  const splitterTable = renderSplitterList(splitters, now);
-  return list.apis.length === 0
-    ? splitterTable
-    : `${renderRealtimeApis(list, now, width)}\n\n${splitterTable}`;
+  const batchApis = list.batchApis ?? [];
+  // Each kind in its own table (Cortex's layout); "no apis are deployed" only when none has any.
+  const tables: string[] = [];
+  if (list.apis.length > 0 || (splitters.length === 0 && batchApis.length === 0)) {
+    tables.push(renderRealtimeApis(list, now, width));
+  }
+  if (batchApis.length > 0) tables.push(renderBatchApiList(batchApis, now));
+  if (splitters.length > 0) tables.push(renderSplitterList(splitters, now));
+  return tables.join("\n\n");
 }
 
 /**

@@ -51,7 +51,7 @@ export function registerLogsRoute(app: FastifyInstance, context: RouteContext): 
  * Writes the tail, then what is appended, until the client goes away, the API is deleted or the
  * daemon stops; the last two end the body with a `LOG_STREAM_END_TRAILER` saying which.
  */
-async function streamFollow(
+export async function streamFollow(
   raw: ServerResponse,
   options: {
     /** Follows the API's log from where the tail ended. */
@@ -90,7 +90,7 @@ async function streamFollow(
 }
 
 /** `tail` is a line count, 0–100,000 (default 100). */
-function parseTail(value: string | undefined): number {
+export function parseTail(value: string | undefined): number {
   if (value === undefined || value === "") return 100;
   const lines = Number(value);
   if (!Number.isInteger(lines) || lines < 0 || lines > 100_000) {
