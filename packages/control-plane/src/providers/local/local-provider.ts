@@ -79,7 +79,14 @@ import { treeUsage } from "./process-usage.js";
 import { PythonEnvironments, type PreparedRuntime } from "./python-environments.js";
 import { assertProjectCompiles } from "./python-syntax-check.js";
 import { planRolloutStep } from "./rollout.js";
-import { probeSandbox, Sandbox, sandboxUidFor, type SandboxProbe } from "./sandbox.js";
+import { HostUsers, hostUsersUnavailable, type HostUser } from "./host-users.js";
+import {
+  homeFoldersOf,
+  probeSandbox,
+  Sandbox,
+  sandboxUidFor,
+  type SandboxProbe,
+} from "./sandbox.js";
 import { WorkerRegistry } from "./worker-registry.js";
 
 export interface LocalProviderOptions {
@@ -129,6 +136,11 @@ export interface LocalProviderOptions {
    * `AXON_CPU_QUOTA=1`; see compute-limits.ts for why it is off otherwise).
    */
   cpuQuota?: boolean;
+  /**
+   * A host system user per API when the daemon runs as root and the sandbox works (default: where
+   * `useradd`, `setpriv` and ACLs are available; host-users.ts). False: the namespace uid instead.
+   */
+  hostUsers?: boolean;
 }
 
 /** How often replicas' resident memory is measured against `compute.mem`. */
@@ -207,6 +219,9 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
   #memoryWatch: NodeJS.Timeout | undefined;
   #sandbox = new Sandbox({ bwrap: undefined, reason: "not started" });
   #cgroups: CgroupSupport = { memory: undefined, cpu: undefined };
+  /** Per-API host users (root daemons); undefined: none, for `#hostUsersOff`'s reason. */
+  #hostUsers: HostUsers | undefined;
+  #hostUsersOff: string | undefined = "not started";
   /** A cpu cgroup is writable but the quota is off (AXON_CPU_QUOTA unset). */
   #cpuQuotaAvailable = false;
   readonly #replicas = new Map<string, Entry>();
@@ -340,6 +355,13 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
   async start(signal: AbortSignal): Promise<void> {
     this.#stopOrphanWorkers();
     this.#sandbox = new Sandbox(this.#options.sandbox ?? probeSandbox());
+    this.#hostUsersOff = !this.#sandbox.enabled
+      ? "no sandbox"
+      : this.#options.hostUsers === false
+        ? "turned off"
+        : hostUsersUnavailable(this.#options.home, process.env);
+    this.#hostUsers =
+      this.#hostUsersOff === undefined ? new HostUsers(this.#options.home) : undefined;
     const cgroups =
       this.#options.cgroups ??
       probeCgroups(createHash("sha256").update(this.#options.home).digest("hex").slice(0, 8));
@@ -378,7 +400,10 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
       },
       replicas: this.#replicas.size,
       workerPids: [...this.#replicas.values()].flatMap((e) => e.replica.pids()),
-      sandbox: this.#sandbox.describe(this.#cgroups.memory === undefined ? "measured" : "cgroup"),
+      sandbox: this.#sandbox.describe(
+        this.#cgroups.memory === undefined ? "measured" : "cgroup",
+        this.#hostUsersOff,
+      ),
     };
   }
 
@@ -519,9 +544,22 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     if (step.start > 0) {
       const projectDir = await this.#options.projectDir(version.bundle);
       const python = await this.#pythonFor(version.artifact, projectDir);
+      // Synchronous once the API's account is ready: the plan above and these starts stay one step.
+      const user =
+        this.#hostUserReady(name, projectDir, python) ??
+        (await this.#hostUserFor(name, projectDir, python));
       signal.throwIfAborted();
       for (let i = 0; i < step.start; i++) {
-        this.#startReplica(name, version.id, key, spec, projectDir, python, desired.secretEnv);
+        this.#startReplica(
+          name,
+          version.id,
+          key,
+          spec,
+          projectDir,
+          python,
+          desired.secretEnv,
+          user,
+        );
       }
     }
     return {};
@@ -539,6 +577,14 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     this.#failures.delete(apiName);
     // Like its replicas, an API's logs go with it: a new API of the same name starts clean.
     this.logs.remove(apiName);
+    // Its account is kept (host-users.ts says why); what was opened to it is closed.
+    await this.#hostUsers?.revoke(apiName).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#options.events.emit({
+        kind: "daemon.warning",
+        message: `the folders opened to API ${apiName}'s user could not all be closed: ${message}`,
+      });
+    });
   }
 
   observe(apiName: string): ObservedApi {
@@ -746,6 +792,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     projectDir: string,
     python: string,
     secretEnv: Record<string, string>,
+    user: HostUser | Error | undefined,
   ): void {
     const id = `r-${randomBytes(3).toString("hex")}`;
     const fromSpec = replicaOptionsFromSpec(spec);
@@ -758,6 +805,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     let cgroup: ReplicaCgroup | undefined;
     let replica: Replica;
     try {
+      if (user instanceof Error) throw user;
       cgroup = ReplicaCgroup.create(this.#cgroups, id, {
         memoryBytes: limit,
         cpus: cpuLimit(spec),
@@ -766,7 +814,8 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
         home: this.#options.home,
         projectDir,
         python,
-        uid: this.#sandboxUid(apiName),
+        uid: user === undefined ? this.#sandboxUid(apiName) : undefined,
+        user,
         cgroupProcs: cgroup?.procsFiles ?? [],
       });
       replica = Replica.start({
@@ -879,6 +928,33 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
       versionId,
       reason: message,
     });
+  }
+
+  /**
+   * The API's host account with its project and environment opened to it (root daemons with
+   * host users); an Error fails the replicas that would have run as it, with the reason.
+   */
+  #hostUserReady(apiName: string, projectDir: string, python: string): HostUser | undefined {
+    return this.#hostUsers?.preparedUser(
+      apiName,
+      homeFoldersOf(this.#options.home, projectDir, python),
+    );
+  }
+
+  async #hostUserFor(
+    apiName: string,
+    projectDir: string,
+    python: string,
+  ): Promise<HostUser | Error | undefined> {
+    if (this.#hostUsers === undefined) return undefined;
+    try {
+      return await this.#hostUsers.prepare(
+        apiName,
+        homeFoldersOf(this.#options.home, projectDir, python),
+      );
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
   }
 
   /** The API's uid in its sandbox when the daemon is root (see sandbox.ts); else its own. */
