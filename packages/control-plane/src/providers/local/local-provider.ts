@@ -55,10 +55,14 @@ import {
 import {
   checkLocalSpec,
   cpuLimit,
+  cpuQuotaApplies,
+  cpuQuotaPolicy,
   formatBytes,
   memoryLimitBytes,
   treeResidentBytes,
+  type CpuQuotaPolicy,
   type DeviceProbe,
+  type LimitEnforcement,
 } from "./compute-limits.js";
 import { shortPythonVersion, EnvironmentManager } from "./environments/index.js";
 import { isLoopbackHost, requireKeysBeyondLoopback } from "./gateway-exposure.js";
@@ -132,10 +136,10 @@ export interface LocalProviderOptions {
   /** Writable cgroups for `compute.mem`/`cpu` (default: probe at start; none: measure instead). */
   cgroups?: CgroupSupport;
   /**
-   * Hold replicas to `compute.cpu` with a CFS quota where the cpu cgroup is writable (default:
-   * `AXON_CPU_QUOTA=1`; see compute-limits.ts for why it is off otherwise).
+   * Which replicas a writable cpu cgroup holds to `compute.cpu` with a CPU quota (default: from
+   * `AXON_CPU_QUOTA`, else those whose config wrote compute.cpu; compute-limits.ts says why).
    */
-  cpuQuota?: boolean;
+  cpuQuota?: CpuQuotaPolicy;
   /**
    * A host system user per API when the daemon runs as root and the sandbox works (default: where
    * `useradd`, `setpriv` and ACLs are available; host-users.ts). False: the namespace uid instead.
@@ -160,11 +164,19 @@ export function crashBackoffMs(failures: number): number {
 interface LocalArtifact {
   /** Content key of the built environment; null runs the base interpreter directly. */
   envKey: string | null;
+  /**
+   * The config wrote compute.cpu, so a CPU quota applies: added per API by the deploy
+   * (deploy-plan.ts's `localArtifactFor`), never by `prepare`, which sees only the project.
+   */
+  cpuWritten?: boolean;
 }
 
 function parseLocalArtifact(artifact: Artifact): LocalArtifact {
   const envKey = artifact.envKey;
-  return { envKey: typeof envKey === "string" ? envKey : null };
+  return {
+    envKey: typeof envKey === "string" ? envKey : null,
+    cpuWritten: artifact.cpuWritten === true,
+  };
 }
 
 /**
@@ -222,8 +234,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
   /** Per-API host users (root daemons); undefined: none, for `#hostUsersOff`'s reason. */
   #hostUsers: HostUsers | undefined;
   #hostUsersOff: string | undefined = "not started";
-  /** A cpu cgroup is writable but the quota is off (AXON_CPU_QUOTA unset). */
-  #cpuQuotaAvailable = false;
+  #cpuQuota: CpuQuotaPolicy = "written";
   readonly #replicas = new Map<string, Entry>();
   readonly #failures = new Map<string, ReplicaFailure>();
   /** Request totals of replicas that are gone, per API, so API counters never go backwards. */
@@ -365,9 +376,8 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     const cgroups =
       this.#options.cgroups ??
       probeCgroups(createHash("sha256").update(this.#options.home).digest("hex").slice(0, 8));
-    const cpuQuota = this.#options.cpuQuota ?? process.env["AXON_CPU_QUOTA"] === "1";
-    this.#cgroups = cpuQuota ? cgroups : { ...cgroups, cpu: undefined };
-    this.#cpuQuotaAvailable = !cpuQuota && cgroups.cpu !== undefined;
+    this.#cpuQuota = this.#options.cpuQuota ?? cpuQuotaPolicy(process.env);
+    this.#cgroups = cgroups;
     removeStaleCgroups(this.#cgroups);
     rmSync(this.#runDir, { recursive: true, force: true });
     mkdirSync(this.#runDir, { recursive: true, mode: 0o700 });
@@ -411,12 +421,17 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     return `${this.#gatewayUrl}${endpoint}`;
   }
 
-  checkSpec(spec: ApiSpec): SpecCheck {
-    return checkLocalSpec(spec, this.#options.devices, {
+  checkSpec(spec: ApiSpec, artifact?: Artifact): SpecCheck {
+    const cpuWritten = artifact !== undefined && parseLocalArtifact(artifact).cpuWritten;
+    return checkLocalSpec(spec, this.#options.devices, this.#enforcement(), cpuWritten);
+  }
+
+  #enforcement(): LimitEnforcement {
+    return {
       memory: this.#cgroups.memory !== undefined,
       cpu: this.#cgroups.cpu !== undefined,
-      cpuQuotaAvailable: this.#cpuQuotaAvailable,
-    });
+      cpuQuota: this.#cpuQuota,
+    };
   }
 
   async prepare(request: PrepareRequest): Promise<Artifact> {
@@ -548,18 +563,13 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
       const user =
         this.#hostUserReady(name, projectDir, python) ??
         (await this.#hostUserFor(name, projectDir, python));
+      const cpuWritten = parseLocalArtifact(version.artifact).cpuWritten === true;
       signal.throwIfAborted();
       for (let i = 0; i < step.start; i++) {
-        this.#startReplica(
-          name,
-          version.id,
-          key,
-          spec,
-          projectDir,
-          python,
-          desired.secretEnv,
+        this.#startReplica(name, version.id, key, spec, projectDir, python, desired.secretEnv, {
           user,
-        );
+          cpuWritten,
+        });
       }
     }
     return {};
@@ -792,8 +802,9 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     projectDir: string,
     python: string,
     secretEnv: Record<string, string>,
-    user: HostUser | Error | undefined,
+    launch: { user: HostUser | Error | undefined; cpuWritten: boolean },
   ): void {
+    const { user } = launch;
     const id = `r-${randomBytes(3).toString("hex")}`;
     const fromSpec = replicaOptionsFromSpec(spec);
     const timeoutMs = fromSpec.timeoutMs;
@@ -808,7 +819,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
       if (user instanceof Error) throw user;
       cgroup = ReplicaCgroup.create(this.#cgroups, id, {
         memoryBytes: limit,
-        cpus: cpuLimit(spec),
+        cpus: cpuQuotaApplies(this.#enforcement(), launch.cpuWritten) ? cpuLimit(spec) : undefined,
       });
       const launcher = this.#sandbox.launcher({
         home: this.#options.home,
