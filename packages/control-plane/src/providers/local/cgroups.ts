@@ -133,10 +133,15 @@ export function probeCgroupV2(
     if (!enableControllers(own, wanted)) {
       // The daemon's cgroup holds processes (the daemon): it moves into a leaf of its own, then
       // its cgroup may hand the controllers down.
+      const pid = String(options.pid ?? process.pid);
       const leaf = path.join(own, `axon-${tag}-daemon`);
       mkdirSync(leaf, { recursive: true });
-      writeFileSync(path.join(leaf, "cgroup.procs"), String(options.pid ?? process.pid));
-      if (!enableControllers(own, wanted)) return undefined;
+      writeFileSync(path.join(leaf, "cgroup.procs"), pid);
+      if (!enableControllers(own, wanted)) {
+        // Other processes share the cgroup (a login session's scope): back to where it was.
+        writeFileSync(path.join(own, "cgroup.procs"), pid);
+        return undefined;
+      }
     }
     const parent = path.join(own, `axon-${tag}`);
     ensureV2Parent(parent, wanted);

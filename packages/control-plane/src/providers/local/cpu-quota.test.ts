@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseApiConfig } from "@axon/config";
 import { describe, expect, onTestFinished, test } from "vitest";
 import { RecordingSink } from "../../events/event-sink.js";
+import type { Artifact } from "../provider.js";
 import { ApiLogs } from "./api-logs.js";
 import { probeCgroups } from "./cgroups.js";
 import { LocalProvider } from "./local-provider.js";
@@ -75,7 +76,7 @@ async function measureBusyReplica(computeYaml: string, cpuWritten: boolean) {
   const [spec] = parseApiConfig(yaml, "axon.yaml").apis;
   if (spec === undefined) throw new Error("no spec");
   // The artifact as the deploy records it: `cpuWritten` where the config wrote compute.cpu.
-  const artifact = cpuWritten ? { envKey: null, cpuWritten: true } : { envKey: null };
+  const artifact: Artifact = cpuWritten ? { envKey: null, cpuWritten: true } : { envKey: null };
   await provider.apply(
     {
       name: "busy",

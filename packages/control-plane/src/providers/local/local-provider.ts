@@ -235,6 +235,8 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
   #hostUsers: HostUsers | undefined;
   #hostUsersOff: string | undefined = "not started";
   #cpuQuota: CpuQuotaPolicy = "written";
+  /** Failed replicas' stops and cgroup removals, not awaited where they start (see shutdown). */
+  readonly #background = new Set<Promise<void>>();
   readonly #replicas = new Map<string, Entry>();
   readonly #failures = new Map<string, ReplicaFailure>();
   /** Request totals of replicas that are gone, per API, so API counters never go backwards. */
@@ -746,6 +748,8 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     if (this.#memoryWatch !== undefined) clearInterval(this.#memoryWatch);
     const grace = Math.min(this.#options.drainGraceMs ?? SHUTDOWN_GRACE_MS, SHUTDOWN_GRACE_MS);
     await Promise.all([...this.#replicas.values()].map((entry) => this.#stopReplica(entry, grace)));
+    // Failed replicas stop and lose their cgroups in the background: the parents go after them.
+    while (this.#background.size > 0) await Promise.all(this.#background);
     removeCgroupParents(this.#cgroups);
     await this.gateway.close();
     this.#workers.clear();
@@ -844,7 +848,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     } catch (error) {
       // Nothing runs: a failure of the version like a replica that crashed at start (rolled back
       // after FAILURES_BEFORE_ROLLBACK), never an apply error retried forever.
-      void cgroup?.remove();
+      this.#removeCgroup(cgroup);
       const message = error instanceof Error ? error.message : String(error);
       this.#recordFailure(apiName, versionId, id, `replica ${id} could not be started: ${message}`);
       queueMicrotask(() => this.#changed(apiName));
@@ -919,12 +923,29 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     this.#workers.forget(id);
     this.#recordFailure(apiName, versionId, id, this.#failureReason(entry, message));
     // Stop whatever is left of it (sibling workers of a dead one).
-    void entry.replica.stop(0).finally(() => {
-      void entry.cgroup?.remove();
-      this.#failing.delete(entry);
-      addToTotals(this.#retiredStats, apiName, entry.replica.requestStats());
-      this.#changed(apiName);
-    });
+    this.#inBackground(
+      entry.replica.stop(0).finally(() => {
+        this.#removeCgroup(entry.cgroup);
+        this.#failing.delete(entry);
+        addToTotals(this.#retiredStats, apiName, entry.replica.requestStats());
+        this.#changed(apiName);
+      }),
+    );
+  }
+
+  #removeCgroup(cgroup: ReplicaCgroup | undefined): void {
+    if (cgroup !== undefined) this.#inBackground(cgroup.remove());
+  }
+
+  /** Clean-up not awaited where it starts; `shutdown` waits for it before removing parents. */
+  #inBackground(work: Promise<unknown>): void {
+    const tracked: Promise<void> = work
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => this.#background.delete(tracked));
+    this.#background.add(tracked);
   }
 
   /** Counts a failure of `versionId`'s replicas (consecutive ones roll the version back). */
