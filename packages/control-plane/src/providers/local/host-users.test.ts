@@ -154,6 +154,20 @@ describe("LocalProvider as root: a host user per API", () => {
         gid: String(snoopUser.gid),
       });
       expect(snoopUser.uid).not.toBe(0);
+      // And it holds no capability, may gain none, and has no supplementary group
+      expect({
+        CapEff: results["CapEff"],
+        CapPrm: results["CapPrm"],
+        CapBnd: results["CapBnd"],
+        NoNewPrivs: results["NoNewPrivs"],
+        Groups: results["Groups"],
+      }).toEqual({
+        CapEff: "0000000000000000",
+        CapPrm: "0000000000000000",
+        CapBnd: "0000000000000000",
+        NoNewPrivs: "1",
+        Groups: "",
+      });
       expect(snoopUser.uid).not.toBe(otherUser.uid);
       expect(provider.engineInfo().sandbox).toMatchObject({
         identity: "api-user",
