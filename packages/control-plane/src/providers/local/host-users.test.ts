@@ -85,9 +85,11 @@ describe("LocalProvider as root: a host user per API", () => {
   test.skipIf(!ROOT_WITH_TOOLS)(
     "the snooping predictor runs as its API's system user, reads its own project, and cannot read another API's project even at a path it guesses; a delete closes the other's folders",
     async () => {
-      // Given a daemon home (0700, as the daemon makes it) with two APIs' projects, each holding
-      // the snooping predictor, and a token
-      const home = await mkdtemp(path.join(tmpdir(), "axon-hostusers-"));
+      // Given a daemon home (0700, as the daemon makes it) inside a folder only root may cross,
+      // as /root/.axon is, with two APIs' projects, each holding the snooping predictor, and a token
+      const parent = await mkdtemp(path.join(tmpdir(), "axon-hostusers-"));
+      const home = path.join(parent, ".axon");
+      await mkdir(home, { mode: 0o700 });
       const projects = path.join(home, "projects");
       const snoopProject = path.join(projects, "snoop");
       const otherProject = path.join(projects, "other");
@@ -116,7 +118,7 @@ describe("LocalProvider as root: a host user per API", () => {
       onTestFinished(async () => {
         stopping.abort();
         await provider.shutdown();
-        await rm(home, { recursive: true, force: true });
+        await rm(parent, { recursive: true, force: true });
       });
       await provider.start(stopping.signal);
       const desired = (name: string): DesiredApi => {

@@ -176,16 +176,17 @@ function mountParents(
   targets: string[],
   home: string,
 ): { outsideHome: string[]; insideHome: string[] } {
-  const made = new Set<string>(["/", home]);
+  const made = new Set<string>(["/"]);
   const outsideHome: string[] = [];
   const insideHome: string[] = [];
   const underSystem = (dir: string): boolean =>
     SYSTEM_DIRS.some((s) => dir === s || dir.startsWith(`${s}/`)) ||
     ["/tmp", "/run", "/proc", "/dev"].includes(dir);
-  for (const target of targets) {
+  const addParents = (target: string): void => {
     const chain: string[] = [];
-    for (let dir = path.dirname(target); !made.has(dir); dir = path.dirname(dir))
+    for (let dir = path.dirname(target); !made.has(dir); dir = path.dirname(dir)) {
       chain.unshift(dir);
+    }
     for (const dir of chain) {
       made.add(dir);
       if (underSystem(dir)) continue;
@@ -193,7 +194,11 @@ function mountParents(
       if (dir.startsWith(`${home}/`)) insideHome.push(...ops);
       else outsideHome.push(...ops);
     }
-  }
+  };
+  // The home's own parents first (`/root` of `/root/.axon`): its tmpfs would make them 0700 too.
+  addParents(home);
+  made.add(home);
+  for (const target of targets) addParents(target);
   return { outsideHome, insideHome };
 }
 
