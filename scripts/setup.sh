@@ -22,6 +22,8 @@ command -v zsh >/dev/null || missing+=(zsh)
 command -v fish >/dev/null || missing+=(fish)
 # Local predictors run sandboxed in bubblewrap (docs/security.md); without it they are trusted code.
 [ -x /usr/bin/bwrap ] || missing+=(bubblewrap)
+# A root daemon opens each API's project to that API's own system user with an ACL.
+[ -x /usr/bin/setfacl ] || missing+=(acl)
 # The replica image is built and run with podman from mmdebstrap-made bases (no Docker engine or
 # Docker Hub here: scripts/replica-image.sh, test/replica-image.test.ts, bench:container).
 command -v podman >/dev/null || missing+=(podman)

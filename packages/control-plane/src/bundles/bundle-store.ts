@@ -194,7 +194,9 @@ export class BundleStore {
     const target = path.join(this.#projectsDir, sha256);
     if (existsSync(target)) {
       // Unpacked by an older daemon with the archive's modes (0644): closed once, on first use.
-      if (((await stat(target)).mode & 0o077) !== 0) await restrictToOwner(target);
+      // Others' bits only: the group bits show the ACL mask of a folder opened to an API's host
+      // user (host-users.ts), which a chmod here would reset, closing it to that user.
+      if (((await stat(target)).mode & 0o007) !== 0) await restrictToOwner(target);
       return target;
     }
     if (!this.has(sha256)) {

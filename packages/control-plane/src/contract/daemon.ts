@@ -53,6 +53,12 @@ export interface SandboxInfo {
   isolation: "bubblewrap" | "none";
   /** One line for `cluster info`, saying plainly what predictors can reach. */
   summary: string;
+  /**
+   * Who the workers are: `api-user` a host system user per API (`axon-<hash>`, root daemons);
+   * `namespace-uid` a uid per API inside a user namespace, root on the host (root daemons that
+   * cannot make users); `daemon-user` the daemon's own user. Absent from older daemons.
+   */
+  identity?: "api-user" | "namespace-uid" | "daemon-user";
   /** `cgroup`: the kernel enforces compute.mem; `measured`: resident memory is sampled. */
   limits: "cgroup" | "measured";
 }

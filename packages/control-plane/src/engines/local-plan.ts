@@ -10,7 +10,7 @@ import type { ApiSpec } from "@axon/config";
 import type { ApiPreview, DeployPreviewResponse, RolloutPreview } from "../contract/index.js";
 import type { Artifact, DesiredApi, Provider } from "../providers/provider.js";
 import { resolveRolloutBounds } from "../providers/local/rollout.js";
-import type { DeployPlan } from "../services/deploy-plan.js";
+import { localArtifactFor, type DeployPlan } from "../services/deploy-plan.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { ApiRecord, StateStore } from "../state/store.js";
 import {
@@ -35,14 +35,16 @@ export function previewLocalDeploy(
   const credentials = request.credentials ?? {};
   // One artifact for every API of the config, as the deploy prepares it once for the project.
   const prepared = deps.provider.previewArtifact?.(plan.projectDir);
-  const artifact: Artifact = prepared?.artifact ?? {};
+  const projectArtifact: Artifact = prepared?.artifact ?? {};
   const environment = prepared?.environment;
   const envFields = {
     ...(environment === undefined ? {} : { environment }),
     ...(prepared?.environmentKey === undefined ? {} : { environmentKey: prepared.environmentKey }),
   };
 
-  const apis = plan.apis.map(({ spec, hash }): ApiPreview => {
+  const apis = plan.apis.map((planned): ApiPreview => {
+    const { spec, hash } = planned;
+    const artifact = localArtifactFor(planned, projectArtifact);
     const existing = deps.store.getApi(spec.name);
     const next: DesiredApi = {
       name: spec.name,

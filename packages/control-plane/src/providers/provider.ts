@@ -155,8 +155,11 @@ export interface Provider {
   engineInfo(): EngineInfo;
   /** The full URL of an API's endpoint path. */
   endpointUrl(endpoint: string): string;
-  /** What this engine can and cannot do with a spec (GPUs present, limits it enforces). */
-  checkSpec(spec: ApiSpec): SpecCheck;
+  /**
+   * What this engine can and cannot do with a spec (GPUs present, limits it enforces); with the
+   * version's artifact when there is one (locally it says whether the config wrote compute.cpu).
+   */
+  checkSpec(spec: ApiSpec, artifact?: Artifact): SpecCheck;
   prepare(request: PrepareRequest): Promise<Artifact>;
   /**
    * What `prepare` would return for `projectDir`, and whether it would build, without building

@@ -18,10 +18,21 @@ import {
 import { readdirSync } from "node:fs";
 import { BUNDLE_NOT_FOUND, BundleStore, projectHas } from "../bundles/bundle-store.js";
 import { LOCAL_ENVIRONMENT, type DeployRequest } from "../contract/index.js";
+import type { Artifact } from "../state/store.js";
 import { CONFIG_INVALID, DomainError, REQUEST_INVALID } from "../errors.js";
 import { userSetFields } from "./set-fields.js";
 
 export { CONFIG_INVALID };
+
+/**
+ * The artifact recorded with one API's version on the local engine: the project's (its Python
+ * environment) plus `cpuWritten` when the config wrote `compute.cpu`. The spec cannot say it — the
+ * default `200m` is filled in either way — and the local engine holds a replica to a CPU quota
+ * only where the user asked for that CPU (compute-limits.ts).
+ */
+export function localArtifactFor(api: PlannedApi, artifact: Artifact): Artifact {
+  return api.setFields.has("compute.cpu") ? { ...artifact, cpuWritten: true } : artifact;
+}
 
 /** One API of the config, as `planDeploy` found it. */
 export interface PlannedApi {

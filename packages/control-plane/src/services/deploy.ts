@@ -23,7 +23,13 @@
 import { isForwardedAwsVariable, specHash, type ApiSpec, type Diagnostic } from "@axon/config";
 import type { ApiStatus, DeployRequest, DeployResponse, DeployResult } from "../contract/index.js";
 import type { BundleStore } from "../bundles/bundle-store.js";
-import { apiUpdating, CONFIG_ENDPOINT_TAKEN, type DeployPlan } from "./deploy-plan.js";
+import {
+  apiUpdating,
+  CONFIG_ENDPOINT_TAKEN,
+  localArtifactFor,
+  type DeployPlan,
+  type PlannedApi,
+} from "./deploy-plan.js";
 import { DomainError, REQUEST_INVALID } from "../errors.js";
 import { sampleCurl } from "./example-curl.js";
 import type { EventSink } from "../events/event-sink.js";
@@ -64,6 +70,7 @@ export async function deployApis(deps: DeployDeps, plan: DeployPlan): Promise<De
   // The plan hashed each spec once; every check below and the version record use that hash.
   const hashes = new Map(plan.apis.map((api) => [api.spec, api.hash]));
   const hashOf = (spec: ApiSpec): string => hashes.get(spec) ?? specHash(spec);
+  const planned = new Map(plan.apis.map((api) => [api.spec, api]));
   const progress = deps.onProgress ?? ((): void => {});
 
   // What this engine cannot run (accelerators it lacks) is refused before anything is built;
@@ -114,7 +121,7 @@ export async function deployApis(deps: DeployDeps, plan: DeployPlan): Promise<De
       request,
       spec,
       hashOf(spec),
-      artifact,
+      artifactFor(planned.get(spec), artifact),
       credentials,
       startedFrom.get(spec.name)?.createdAt,
     ),
@@ -152,7 +159,7 @@ export async function deployApis(deps: DeployDeps, plan: DeployPlan): Promise<De
         bundle: request.bundle,
         configFile: request.configFileName,
         projectPath: request.projectPath ?? null,
-        artifact,
+        artifact: artifactFor(planned.get(spec), artifact),
         createdAt,
       },
       spec.kind,
@@ -202,6 +209,11 @@ interface ApiPlan {
   existing: ApiRecord | undefined;
   /** False when spec, code, environment and credentials are all as deployed: nothing to record. */
   changed: boolean;
+}
+
+/** One API's artifact: the project's, with what its config wrote that the spec cannot say. */
+function artifactFor(api: PlannedApi | undefined, artifact: Artifact): Artifact {
+  return api === undefined ? artifact : localArtifactFor(api, artifact);
 }
 
 /** What a deploy does to one API, decided against the store as it is now. */

@@ -67,7 +67,7 @@ export function describeApi(
     })),
     events: context.store.listEvents(api.name),
   };
-  const notes = context.provider.checkSpec(spec).notes;
+  const notes = context.provider.checkSpec(spec, api.currentVersion.artifact).notes;
   if (notes.length > 0) detail.notes = notes;
   const autoscaling = context.autoscaling?.(api.name);
   if (autoscaling !== undefined) detail.autoscaling = autoscaling;

@@ -365,3 +365,35 @@ describe("POST /v1/deploy from another folder", () => {
     expect(again.result.warnings).toEqual([]);
   });
 });
+
+describe("POST /v1/deploy and compute.cpu as written", () => {
+  test("writing compute.cpu, even at its default value, is a new version whose replicas get the quota; leaving it out says the default is not enforced", async () => {
+    // Given an API deployed without compute.cpu
+    const d = await startDaemon();
+    const bundle = await uploadProject(d, { "predictor.py": PREDICTOR });
+    const deploy = (config: string): Promise<DeployStreamLine | undefined> =>
+      startDeploy(d, { config, configFileName: "axon.yaml", bundle }).done;
+    const notes = async (): Promise<string[]> =>
+      ((await (await d.call("GET", "/v1/apis/cpu-api")).json()) as { notes?: string[] }).notes ??
+      [];
+    expect((await deploy(apiConfig("cpu-api")))?.type).toBe("result");
+    const cpuNotes = (await notes()).filter((n) => n.startsWith("compute.cpu"));
+    // (a machine without a writable cpu cgroup says that instead)
+    expect(cpuNotes).toEqual([
+      expect.stringMatching(/is the default \(the config does not set it\)|without cgroups/),
+    ]);
+
+    // When the config writes the default value, then deploys it twice
+    const written = apiConfig("cpu-api", "  compute:\n    cpu: 200m\n");
+    const first = await deploy(written);
+    const again = await deploy(written);
+
+    // Then the first is an update (the spec is the same, what the user asked for is not) and
+    // the second changes nothing; the note no longer calls the quota off for the default
+    expect(first).toMatchObject({ result: { results: [{ api: "cpu-api", outcome: "updated" }] } });
+    expect(again).toMatchObject({
+      result: { results: [{ api: "cpu-api", outcome: "unchanged" }] },
+    });
+    expect((await notes()).filter((n) => n.includes("is the default"))).toEqual([]);
+  });
+});

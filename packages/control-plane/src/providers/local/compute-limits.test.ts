@@ -2,6 +2,8 @@ import { describe, expect, test } from "vitest";
 import { apiSpec } from "../../testing/specs.js";
 import {
   checkLocalSpec,
+  cpuQuotaApplies,
+  cpuQuotaPolicy,
   formatBytes,
   memoryLimitBytes,
   residentBytes,
@@ -33,10 +35,38 @@ describe("checkLocalSpec", () => {
 
   test("where the kernel enforces the limits (writable cgroups), the notes say so and cpu is not called unenforced", () => {
     const spec = apiSpec("vision", "  compute:\n    cpu: 2\n    mem: 1Gi\n");
-    const check = checkLocalSpec(spec, NO_DEVICES, { memory: true, cpu: true });
+    const check = checkLocalSpec(spec, NO_DEVICES, { memory: true, cpu: true }, true);
     expect(check.notes).toEqual([
       "compute.mem 1Gi is enforced by the kernel (a cgroup per replica): a replica above it is killed, during start-up too",
     ]);
+  });
+
+  test("with a writable cpu cgroup, the quota holds where the config wrote compute.cpu; the default and AXON_CPU_QUOTA=0 say why it does not", () => {
+    // Given a machine whose cpu cgroup is writable
+    const spec = apiSpec("vision");
+    const cpuNotes = (cpuQuota: "written" | "always" | "off", written: boolean): string[] =>
+      checkLocalSpec(spec, NO_DEVICES, { memory: true, cpu: true, cpuQuota }, written).notes;
+
+    // When compute.cpu was written, or AXON_CPU_QUOTA=1 asks for every replica: no note
+    expect(cpuNotes("written", true)).toEqual([]);
+    expect(cpuNotes("always", false)).toEqual([]);
+    expect(cpuQuotaApplies({ memory: false, cpu: true }, true)).toBe(true);
+    expect(cpuQuotaApplies({ memory: false, cpu: false, cpuQuota: "always" }, true)).toBe(false);
+
+    // When it is the default, or the quota is turned off: the note says which
+    expect(cpuNotes("written", false)).toEqual([
+      "compute.cpu 200m is the default (the config does not set it) and is not enforced: replicas may use every CPU; set compute.cpu for the kernel to hold each replica to it with a CPU quota",
+    ]);
+    expect(cpuNotes("off", true)).toEqual([
+      "compute.cpu 200m is not enforced: AXON_CPU_QUOTA=0 turns the CPU quota off, so replicas may use every CPU",
+    ]);
+  });
+
+  test("AXON_CPU_QUOTA=1 and =0 override the default, which is the written fields", () => {
+    expect(cpuQuotaPolicy({})).toBe("written");
+    expect(cpuQuotaPolicy({ AXON_CPU_QUOTA: "1" })).toBe("always");
+    expect(cpuQuotaPolicy({ AXON_CPU_QUOTA: "0" })).toBe("off");
+    expect(cpuQuotaPolicy({ AXON_CPU_QUOTA: "yes" })).toBe("written");
   });
 
   test("a canary rollout (ECS only) is a warning naming the field, not silently ignored", () => {

@@ -8,9 +8,12 @@
  *   300Mi)". Elsewhere the replica's processes' resident memory (VmRSS, the whole process tree) is
  *   measured every second and once more before the replica is declared ready; above the limit the
  *   replica is stopped and fails with "replica exceeded compute.mem 512Mi (peak 1.4 GiB)".
- * - `compute.cpu`: a CFS quota where the cpu cgroup is writable and `AXON_CPU_QUOTA=1` asks for it
- *   (off by default: the default `200m` would hold every replica that never set it, and every
- *   serving benchmark, to a fifth of a CPU); elsewhere not enforced, and the deploy says so.
+ * - `compute.cpu`: a CFS quota (v1 `cpu.cfs_quota_us`, v2 `cpu.max`) where the cpu cgroup is
+ *   writable and the config *wrote* `compute.cpu` (the version's artifact says so: deploy-plan.ts's
+ *   `localArtifactFor`). The default `200m` is not enforced — it would hold every replica that
+ *   never set it, and every serving benchmark, to a fifth of a CPU — and `axon get` says so.
+ *   `AXON_CPU_QUOTA=1` holds every replica to its compute.cpu, written or not; `=0` none.
+ *   Elsewhere not enforced, and `axon get` says so.
  * - `compute.gpu` / `compute.inf`: checked against the devices present; a deploy asking for
  *   accelerators this machine does not have is refused, naming the field.
  * - `networking.api_gateway: none` has no local meaning: the deploy says so.
@@ -36,12 +39,32 @@ function countDevices(prefix: string, max: number): number {
   return count;
 }
 
-/** Which limits the kernel enforces here (writable cgroups); false: measured, or not at all. */
+/**
+ * When replicas get a CPU quota: `written` where the config wrote compute.cpu (the default),
+ * `always` (AXON_CPU_QUOTA=1), `off` (AXON_CPU_QUOTA=0).
+ */
+export type CpuQuotaPolicy = "written" | "always" | "off";
+
+/** The policy the daemon's environment asks for (AXON_CPU_QUOTA=0/1 override the default). */
+export function cpuQuotaPolicy(env: NodeJS.ProcessEnv): CpuQuotaPolicy {
+  const asked = env["AXON_CPU_QUOTA"];
+  return asked === "1" ? "always" : asked === "0" ? "off" : "written";
+}
+
+/** Which limits the kernel can enforce here (writable cgroups); false: measured, or not at all. */
 export interface LimitEnforcement {
   memory: boolean;
+  /** A cpu cgroup is writable. */
   cpu: boolean;
-  /** A cpu cgroup is writable but AXON_CPU_QUOTA is not set (so the note can say how). */
-  cpuQuotaAvailable?: boolean;
+  /** Default `written`. */
+  cpuQuota?: CpuQuotaPolicy;
+}
+
+/** Whether a replica of a version is held to its compute.cpu by the kernel. */
+export function cpuQuotaApplies(enforcement: LimitEnforcement, cpuWritten: boolean): boolean {
+  if (!enforcement.cpu) return false;
+  const policy = enforcement.cpuQuota ?? "written";
+  return policy === "always" || (policy === "written" && cpuWritten);
 }
 
 const NO_CGROUPS: LimitEnforcement = { memory: false, cpu: false };
@@ -50,6 +73,7 @@ export function checkLocalSpec(
   spec: ApiSpec,
   devices: DeviceProbe = hostDevices,
   enforcement: LimitEnforcement = NO_CGROUPS,
+  cpuWritten = false,
 ): SpecCheck {
   const check: SpecCheck = { errors: [], warnings: [], notes: [] };
   const name = spec.name;
@@ -82,9 +106,13 @@ export function checkLocalSpec(
   }
   if (!enforcement.cpu) {
     check.notes.push(
-      enforcement.cpuQuotaAvailable === true
-        ? `compute.cpu ${cpu} is not enforced on this machine: replicas may use every CPU (set AXON_CPU_QUOTA=1 for the daemon to hold each replica to it with a CPU quota)`
-        : `compute.cpu ${cpu} is not enforced on this machine: replicas may use every CPU (no CPU quota without cgroups)`,
+      `compute.cpu ${cpu} is not enforced on this machine: replicas may use every CPU (no CPU quota without cgroups)`,
+    );
+  } else if (!cpuQuotaApplies(enforcement, cpuWritten)) {
+    check.notes.push(
+      enforcement.cpuQuota === "off"
+        ? `compute.cpu ${cpu} is not enforced: AXON_CPU_QUOTA=0 turns the CPU quota off, so replicas may use every CPU`
+        : `compute.cpu ${cpu} is the default (the config does not set it) and is not enforced: replicas may use every CPU; set compute.cpu for the kernel to hold each replica to it with a CPU quota`,
     );
   }
   if (mem !== null) {

@@ -325,10 +325,10 @@ function cgroupDirOf(pid: number, controller: string): string {
 
 describe("LocalProvider compute.cpu", () => {
   test.skipIf(probeCgroups("test").cpu === undefined)(
-    "with AXON_CPU_QUOTA, a replica's workers hold a CFS quota of compute.cpu, and its cgroups go when it stops",
+    "with AXON_CPU_QUOTA=1, a replica's workers hold a CFS quota of compute.cpu, and its cgroups go when it stops",
     async () => {
       // Given an API asking for 500m CPU and 256Mi, with the quota on
-      const { provider, events, converge } = await startProvider({ cpuQuota: true });
+      const { provider, events, converge } = await startProvider({ cpuQuota: "always" });
       converge(desiredEcho("v1", 1, echoSpec("  compute:\n    cpu: 500m\n    mem: 256Mi\n")));
 
       // When its replica is ready

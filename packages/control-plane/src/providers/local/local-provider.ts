@@ -55,10 +55,14 @@ import {
 import {
   checkLocalSpec,
   cpuLimit,
+  cpuQuotaApplies,
+  cpuQuotaPolicy,
   formatBytes,
   memoryLimitBytes,
   treeResidentBytes,
+  type CpuQuotaPolicy,
   type DeviceProbe,
+  type LimitEnforcement,
 } from "./compute-limits.js";
 import { shortPythonVersion, EnvironmentManager } from "./environments/index.js";
 import { isLoopbackHost, requireKeysBeyondLoopback } from "./gateway-exposure.js";
@@ -79,7 +83,14 @@ import { treeUsage } from "./process-usage.js";
 import { PythonEnvironments, type PreparedRuntime } from "./python-environments.js";
 import { assertProjectCompiles } from "./python-syntax-check.js";
 import { planRolloutStep } from "./rollout.js";
-import { probeSandbox, Sandbox, sandboxUidFor, type SandboxProbe } from "./sandbox.js";
+import { HostUsers, hostUsersUnavailable, type HostUser } from "./host-users.js";
+import {
+  homeFoldersOf,
+  probeSandbox,
+  Sandbox,
+  sandboxUidFor,
+  type SandboxProbe,
+} from "./sandbox.js";
 import { WorkerRegistry } from "./worker-registry.js";
 
 export interface LocalProviderOptions {
@@ -125,10 +136,15 @@ export interface LocalProviderOptions {
   /** Writable cgroups for `compute.mem`/`cpu` (default: probe at start; none: measure instead). */
   cgroups?: CgroupSupport;
   /**
-   * Hold replicas to `compute.cpu` with a CFS quota where the cpu cgroup is writable (default:
-   * `AXON_CPU_QUOTA=1`; see compute-limits.ts for why it is off otherwise).
+   * Which replicas a writable cpu cgroup holds to `compute.cpu` with a CPU quota (default: from
+   * `AXON_CPU_QUOTA`, else those whose config wrote compute.cpu; compute-limits.ts says why).
    */
-  cpuQuota?: boolean;
+  cpuQuota?: CpuQuotaPolicy;
+  /**
+   * A host system user per API when the daemon runs as root and the sandbox works (default: where
+   * `useradd`, `setpriv` and ACLs are available; host-users.ts). False: the namespace uid instead.
+   */
+  hostUsers?: boolean;
 }
 
 /** How often replicas' resident memory is measured against `compute.mem`. */
@@ -148,11 +164,19 @@ export function crashBackoffMs(failures: number): number {
 interface LocalArtifact {
   /** Content key of the built environment; null runs the base interpreter directly. */
   envKey: string | null;
+  /**
+   * The config wrote compute.cpu, so a CPU quota applies: added per API by the deploy
+   * (deploy-plan.ts's `localArtifactFor`), never by `prepare`, which sees only the project.
+   */
+  cpuWritten?: boolean;
 }
 
 function parseLocalArtifact(artifact: Artifact): LocalArtifact {
   const envKey = artifact.envKey;
-  return { envKey: typeof envKey === "string" ? envKey : null };
+  return {
+    envKey: typeof envKey === "string" ? envKey : null,
+    cpuWritten: artifact.cpuWritten === true,
+  };
 }
 
 /**
@@ -207,8 +231,12 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
   #memoryWatch: NodeJS.Timeout | undefined;
   #sandbox = new Sandbox({ bwrap: undefined, reason: "not started" });
   #cgroups: CgroupSupport = { memory: undefined, cpu: undefined };
-  /** A cpu cgroup is writable but the quota is off (AXON_CPU_QUOTA unset). */
-  #cpuQuotaAvailable = false;
+  /** Per-API host users (root daemons); undefined: none, for `#hostUsersOff`'s reason. */
+  #hostUsers: HostUsers | undefined;
+  #hostUsersOff: string | undefined = "not started";
+  #cpuQuota: CpuQuotaPolicy = "written";
+  /** Failed replicas' stops and cgroup removals, not awaited where they start (see shutdown). */
+  readonly #background = new Set<Promise<void>>();
   readonly #replicas = new Map<string, Entry>();
   readonly #failures = new Map<string, ReplicaFailure>();
   /** Request totals of replicas that are gone, per API, so API counters never go backwards. */
@@ -340,12 +368,18 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
   async start(signal: AbortSignal): Promise<void> {
     this.#stopOrphanWorkers();
     this.#sandbox = new Sandbox(this.#options.sandbox ?? probeSandbox());
+    this.#hostUsersOff = !this.#sandbox.enabled
+      ? "no sandbox"
+      : this.#options.hostUsers === false
+        ? "turned off"
+        : hostUsersUnavailable(this.#options.home, process.env);
+    this.#hostUsers =
+      this.#hostUsersOff === undefined ? new HostUsers(this.#options.home) : undefined;
     const cgroups =
       this.#options.cgroups ??
       probeCgroups(createHash("sha256").update(this.#options.home).digest("hex").slice(0, 8));
-    const cpuQuota = this.#options.cpuQuota ?? process.env["AXON_CPU_QUOTA"] === "1";
-    this.#cgroups = cpuQuota ? cgroups : { ...cgroups, cpu: undefined };
-    this.#cpuQuotaAvailable = !cpuQuota && cgroups.cpu !== undefined;
+    this.#cpuQuota = this.#options.cpuQuota ?? cpuQuotaPolicy(process.env);
+    this.#cgroups = cgroups;
     removeStaleCgroups(this.#cgroups);
     rmSync(this.#runDir, { recursive: true, force: true });
     mkdirSync(this.#runDir, { recursive: true, mode: 0o700 });
@@ -378,7 +412,10 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
       },
       replicas: this.#replicas.size,
       workerPids: [...this.#replicas.values()].flatMap((e) => e.replica.pids()),
-      sandbox: this.#sandbox.describe(this.#cgroups.memory === undefined ? "measured" : "cgroup"),
+      sandbox: this.#sandbox.describe(
+        this.#cgroups.memory === undefined ? "measured" : "cgroup",
+        this.#hostUsersOff,
+      ),
     };
   }
 
@@ -386,12 +423,17 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     return `${this.#gatewayUrl}${endpoint}`;
   }
 
-  checkSpec(spec: ApiSpec): SpecCheck {
-    return checkLocalSpec(spec, this.#options.devices, {
+  checkSpec(spec: ApiSpec, artifact?: Artifact): SpecCheck {
+    const cpuWritten = artifact !== undefined && parseLocalArtifact(artifact).cpuWritten;
+    return checkLocalSpec(spec, this.#options.devices, this.#enforcement(), cpuWritten);
+  }
+
+  #enforcement(): LimitEnforcement {
+    return {
       memory: this.#cgroups.memory !== undefined,
       cpu: this.#cgroups.cpu !== undefined,
-      cpuQuotaAvailable: this.#cpuQuotaAvailable,
-    });
+      cpuQuota: this.#cpuQuota,
+    };
   }
 
   async prepare(request: PrepareRequest): Promise<Artifact> {
@@ -519,9 +561,17 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     if (step.start > 0) {
       const projectDir = await this.#options.projectDir(version.bundle);
       const python = await this.#pythonFor(version.artifact, projectDir);
+      // Synchronous once the API's account is ready: the plan above and these starts stay one step.
+      const user =
+        this.#hostUserReady(name, projectDir, python) ??
+        (await this.#hostUserFor(name, projectDir, python));
+      const cpuWritten = parseLocalArtifact(version.artifact).cpuWritten === true;
       signal.throwIfAborted();
       for (let i = 0; i < step.start; i++) {
-        this.#startReplica(name, version.id, key, spec, projectDir, python, desired.secretEnv);
+        this.#startReplica(name, version.id, key, spec, projectDir, python, desired.secretEnv, {
+          user,
+          cpuWritten,
+        });
       }
     }
     return {};
@@ -539,6 +589,14 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     this.#failures.delete(apiName);
     // Like its replicas, an API's logs go with it: a new API of the same name starts clean.
     this.logs.remove(apiName);
+    // Its account is kept (host-users.ts says why); what was opened to it is closed.
+    await this.#hostUsers?.revoke(apiName).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#options.events.emit({
+        kind: "daemon.warning",
+        message: `the folders opened to API ${apiName}'s user could not all be closed: ${message}`,
+      });
+    });
   }
 
   observe(apiName: string): ObservedApi {
@@ -690,6 +748,8 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     if (this.#memoryWatch !== undefined) clearInterval(this.#memoryWatch);
     const grace = Math.min(this.#options.drainGraceMs ?? SHUTDOWN_GRACE_MS, SHUTDOWN_GRACE_MS);
     await Promise.all([...this.#replicas.values()].map((entry) => this.#stopReplica(entry, grace)));
+    // Failed replicas stop and lose their cgroups in the background: the parents go after them.
+    while (this.#background.size > 0) await Promise.all(this.#background);
     removeCgroupParents(this.#cgroups);
     await this.gateway.close();
     this.#workers.clear();
@@ -746,7 +806,9 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     projectDir: string,
     python: string,
     secretEnv: Record<string, string>,
+    launch: { user: HostUser | Error | undefined; cpuWritten: boolean },
   ): void {
+    const { user } = launch;
     const id = `r-${randomBytes(3).toString("hex")}`;
     const fromSpec = replicaOptionsFromSpec(spec);
     const timeoutMs = fromSpec.timeoutMs;
@@ -758,15 +820,17 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     let cgroup: ReplicaCgroup | undefined;
     let replica: Replica;
     try {
+      if (user instanceof Error) throw user;
       cgroup = ReplicaCgroup.create(this.#cgroups, id, {
         memoryBytes: limit,
-        cpus: cpuLimit(spec),
+        cpus: cpuQuotaApplies(this.#enforcement(), launch.cpuWritten) ? cpuLimit(spec) : undefined,
       });
       const launcher = this.#sandbox.launcher({
         home: this.#options.home,
         projectDir,
         python,
-        uid: this.#sandboxUid(apiName),
+        uid: user === undefined ? this.#sandboxUid(apiName) : undefined,
+        user,
         cgroupProcs: cgroup?.procsFiles ?? [],
       });
       replica = Replica.start({
@@ -784,7 +848,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     } catch (error) {
       // Nothing runs: a failure of the version like a replica that crashed at start (rolled back
       // after FAILURES_BEFORE_ROLLBACK), never an apply error retried forever.
-      void cgroup?.remove();
+      this.#removeCgroup(cgroup);
       const message = error instanceof Error ? error.message : String(error);
       this.#recordFailure(apiName, versionId, id, `replica ${id} could not be started: ${message}`);
       queueMicrotask(() => this.#changed(apiName));
@@ -859,12 +923,29 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     this.#workers.forget(id);
     this.#recordFailure(apiName, versionId, id, this.#failureReason(entry, message));
     // Stop whatever is left of it (sibling workers of a dead one).
-    void entry.replica.stop(0).finally(() => {
-      void entry.cgroup?.remove();
-      this.#failing.delete(entry);
-      addToTotals(this.#retiredStats, apiName, entry.replica.requestStats());
-      this.#changed(apiName);
-    });
+    this.#inBackground(
+      entry.replica.stop(0).finally(() => {
+        this.#removeCgroup(entry.cgroup);
+        this.#failing.delete(entry);
+        addToTotals(this.#retiredStats, apiName, entry.replica.requestStats());
+        this.#changed(apiName);
+      }),
+    );
+  }
+
+  #removeCgroup(cgroup: ReplicaCgroup | undefined): void {
+    if (cgroup !== undefined) this.#inBackground(cgroup.remove());
+  }
+
+  /** Clean-up not awaited where it starts; `shutdown` waits for it before removing parents. */
+  #inBackground(work: Promise<unknown>): void {
+    const tracked: Promise<void> = work
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => this.#background.delete(tracked));
+    this.#background.add(tracked);
   }
 
   /** Counts a failure of `versionId`'s replicas (consecutive ones roll the version back). */
@@ -879,6 +960,33 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
       versionId,
       reason: message,
     });
+  }
+
+  /**
+   * The API's host account with its project and environment opened to it (root daemons with
+   * host users); an Error fails the replicas that would have run as it, with the reason.
+   */
+  #hostUserReady(apiName: string, projectDir: string, python: string): HostUser | undefined {
+    return this.#hostUsers?.preparedUser(
+      apiName,
+      homeFoldersOf(this.#options.home, projectDir, python),
+    );
+  }
+
+  async #hostUserFor(
+    apiName: string,
+    projectDir: string,
+    python: string,
+  ): Promise<HostUser | Error | undefined> {
+    if (this.#hostUsers === undefined) return undefined;
+    try {
+      return await this.#hostUsers.prepare(
+        apiName,
+        homeFoldersOf(this.#options.home, projectDir, python),
+      );
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
   }
 
   /** The API's uid in its sandbox when the daemon is root (see sandbox.ts); else its own. */

@@ -6,21 +6,32 @@
  * writable path into the daemon is the replica's own socket. A fresh pid namespace and /proc hide every other process, so
  * `/proc/<daemon>/root` or `environ` cannot be used to walk around the mounts.
  *
- * Identity: as root, each API's workers run as a uid of their own (SANDBOX_UID_BASE + a number
- * kept per API in `sandbox-uids.json`) inside a user namespace that holds no capability; the
- * files they may read are the daemon's 0600 files, which a plain host user could not open — so on
- * the host the kernel still maps that uid to the daemon's user (a `useradd` per API would need
- * every project and environment chowned or re-copied per API, and they are shared by content).
+ * Identity: as root, each API's workers run as a host account of their own, `axon-<hash>`
+ * (host-users.ts), which holds an ACL entry on its own project and environment and nothing else.
+ * bubblewrap runs as root without a user namespace (a root-run bubblewrap maps any uid it is
+ * given in one back to root on the host), makes the mounts, then `setpriv` drops to the account
+ * with no capability, an empty bounding set and no_new_privs before the interpreter starts. Where
+ * accounts cannot be made (no `setfacl`, a home without ACLs, `AXON_HOST_USERS=off`), the older
+ * identity holds: a uid per API (SANDBOX_UID_BASE + a number kept in `sandbox-uids.json`) inside
+ * a user namespace without capabilities, which the kernel maps to root on the host.
  * As another user, bubblewrap makes the same user namespace unprivileged where the kernel allows.
  *
  * Where bubblewrap is missing or cannot create namespaces, nothing is wrapped and `cluster info`
  * says plainly that predictors are trusted code.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  lstatSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+} from "node:fs";
 import path from "node:path";
 import type { SandboxInfo } from "../../contract/index.js";
 import type { WorkerLauncher } from "../../replica/worker-pool.js";
+import { SETPRIV, type HostUser } from "./host-users.js";
 
 /** Where the per-API uids start (above the usual system and user ranges of Debian's adduser). */
 export const SANDBOX_UID_BASE = 61_000;
@@ -144,14 +155,63 @@ function interpreterPrefixes(python: string): string[] {
   return [...new Set(prefixes)];
 }
 
+/**
+ * The folders under the home a replica's workers read (its project, its environment): what is
+ * opened to an API's host account. Folders outside the home keep their own modes.
+ */
+export function homeFoldersOf(home: string, projectDir: string, python: string): string[] {
+  const inside = (dir: string): boolean => {
+    const relative = path.relative(home, dir);
+    return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
+  };
+  return [projectDir, ...interpreterPrefixes(python)].filter(inside);
+}
+
+/**
+ * `--dir` operations for the folders above each bind target, 0755: bubblewrap would make them
+ * with the daemon's umask (077), which only root could then cross — not an API's host user.
+ * Those under the home come after its tmpfs, the others before it.
+ */
+function mountParents(
+  targets: string[],
+  home: string,
+): { outsideHome: string[]; insideHome: string[] } {
+  const made = new Set<string>(["/"]);
+  const outsideHome: string[] = [];
+  const insideHome: string[] = [];
+  const underSystem = (dir: string): boolean =>
+    SYSTEM_DIRS.some((s) => dir === s || dir.startsWith(`${s}/`)) ||
+    ["/tmp", "/run", "/proc", "/dev"].includes(dir);
+  const addParents = (target: string): void => {
+    const chain: string[] = [];
+    for (let dir = path.dirname(target); !made.has(dir); dir = path.dirname(dir)) {
+      chain.unshift(dir);
+    }
+    for (const dir of chain) {
+      made.add(dir);
+      if (underSystem(dir)) continue;
+      const ops = ["--perms", "0755", "--dir", dir];
+      if (dir.startsWith(`${home}/`)) insideHome.push(...ops);
+      else outsideHome.push(...ops);
+    }
+  };
+  // The home's own parents first (`/root` of `/root/.axon`): its tmpfs would make them 0700 too.
+  addParents(home);
+  made.add(home);
+  for (const target of targets) addParents(target);
+  return { outsideHome, insideHome };
+}
+
 /** What the provider needs to wrap one replica's workers. */
 export interface SandboxTarget {
   home: string;
   projectDir: string;
   /** The version's interpreter (its environment's python, or the base one). */
   python: string;
-  /** The API's uid inside the namespace (root daemons; undefined: the daemon's own). */
+  /** The API's uid inside a user namespace (root daemons without host users; else undefined). */
   uid: number | undefined;
+  /** The API's host account (root daemons with host users; then `uid` is not used). */
+  user?: HostUser | undefined;
   /** cgroup `cgroup.procs` files the process joins before anything else runs (may be empty). */
   cgroupProcs: string[];
 }
@@ -170,21 +230,34 @@ export class Sandbox {
     return this.#probe.bwrap !== undefined;
   }
 
-  /** For `cluster info`: how predictors are isolated, or that they are trusted code. */
-  describe(limits: SandboxInfo["limits"]): SandboxInfo {
+  /**
+   * For `cluster info`: how predictors are isolated, or that they are trusted code. `hostUsers`
+   * is undefined when root daemons make an account per API, else why they do not.
+   */
+  describe(limits: SandboxInfo["limits"], hostUsers?: string): SandboxInfo {
     if (this.#probe.bwrap === undefined) {
       return {
         isolation: "none",
+        identity: "daemon-user",
         summary: `none: predictors are trusted code — they run as the daemon's user and can read everything under the Axon home, its token included (${this.#probe.reason ?? "no sandbox"})`,
         limits,
       };
     }
-    const who =
-      process.getuid?.() === 0
-        ? `a uid per API from ${SANDBOX_UID_BASE} in a user namespace without capabilities`
-        : "the daemon's user in a user namespace";
+    const root = process.getuid?.() === 0;
+    const identity: NonNullable<SandboxInfo["identity"]> = !root
+      ? "daemon-user"
+      : hostUsers === undefined
+        ? "api-user"
+        : "namespace-uid";
+    const who = {
+      "api-user":
+        "a system user of its own per API (axon-<hash>), which may read only its own project and environment",
+      "namespace-uid": `a uid per API from ${SANDBOX_UID_BASE} in a user namespace without capabilities, root on the host (no user per API: ${hostUsers ?? ""})`,
+      "daemon-user": "the daemon's user in a user namespace",
+    }[identity];
     return {
       isolation: "bubblewrap",
+      identity,
       summary: `bubblewrap: each replica sees only its project, its Python environment and the system read-only, as ${who}`,
       limits,
     };
@@ -219,17 +292,40 @@ export class Sandbox {
       command: (python, args, paths) => {
         if (bwrap === undefined) return join(python, args);
         const binds: string[] = [];
+        const bound: string[] = [];
         const roBind = (dir: string): void => {
-          if (existsSync(dir)) binds.push("--ro-bind", dir, dir);
+          if (!existsSync(dir)) return;
+          binds.push("--ro-bind", dir, dir);
+          bound.push(dir);
         };
         // The version's environment (a venv under the home) and the installation it comes from.
         for (const prefix of interpreterPrefixes(python)) roBind(prefix);
         roBind(paths.runtimeDir);
         roBind(target.projectDir);
+        bound.push(paths.socketPath);
+        const parents = mountParents(bound, target.home);
+        const user = target.user;
         const identity =
-          target.uid === undefined
+          user !== undefined || target.uid === undefined
             ? []
             : ["--unshare-user", "--uid", String(target.uid), "--gid", String(target.uid)];
+        // The account must be able to connect to its socket (connect needs write on it).
+        if (user !== undefined) chownSync(paths.socketPath, user.uid, user.gid);
+        const command =
+          user === undefined
+            ? [python, ...args]
+            : [
+                SETPRIV,
+                `--reuid=${user.uid}`,
+                `--regid=${user.gid}`,
+                "--clear-groups",
+                "--no-new-privs",
+                "--inh-caps=-all",
+                "--bounding-set=-all",
+                "--",
+                python,
+                ...args,
+              ];
         this.#system ??= systemBinds();
         return join(bwrap, [
           ...this.#system,
@@ -237,13 +333,18 @@ export class Sandbox {
           "/proc",
           "--dev",
           "/dev",
+          // Writable by whichever user the predictor is (a tmpfs is root's 0755 otherwise).
+          "--perms",
+          "1777",
           "--tmpfs",
           "/tmp",
           "--tmpfs",
           "/run",
+          ...parents.outsideHome,
           // The home goes dark: only what is bound below reappears inside it.
           "--tmpfs",
           target.home,
+          ...parents.insideHome,
           ...binds,
           "--bind",
           paths.socketPath,
@@ -263,8 +364,7 @@ export class Sandbox {
           "--chdir",
           target.projectDir,
           "--",
-          python,
-          ...args,
+          ...command,
         ]);
       },
     };
