@@ -76,6 +76,7 @@ async function bucketWithIris(): Promise<{ url: string; sha256: string; s3: S3Po
     deleteObjects: () => Promise.reject(new Error("not used")),
     putObject: (input) => client.send(new PutObjectCommand(input)),
     getObjectBytes: () => Promise.reject(new Error("not used")),
+    getObjectWithEtag: () => Promise.reject(new Error("not used")),
   };
   return { url: moto.url, sha256, s3 };
 }

@@ -6,9 +6,17 @@
  * each replica's front reads it every 30 s with the task role, which may read this prefix only
  * (cluster-template.ts), so a revoke reaches every task within 30 s.
  *
- * Writes are read-modify-write of one small object: two `keys create` racing on the same API can
- * lose one key (the one whose command printed first still printed its key: make it again). S3 has
- * strong read-after-write consistency, so a front's next read sees a write
+ * Changes are read-modify-write of one small object, made safe with S3 conditional writes
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html): the set is
+ * put back with `If-Match: <the ETag read>`, or `If-None-Match: *` when there was none, so a
+ * write made in between (another `keys create`/`revoke`) fails the put with 412
+ * PreconditionFailed instead of being overwritten; S3 answers 409 ConditionalRequestConflict to
+ * a put racing another conditional one, and 404 NoSuchKey to `If-Match` on an object deleted
+ * since the read (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html). Each of
+ * those re-reads and tries again, after a jittered backoff, at most CHANGE_ATTEMPTS times: twenty
+ * concurrent creates make twenty keys. `If-Match` needs s3:GetObject as well as s3:PutObject,
+ * which the caller has (it read the set). S3 has strong read-after-write consistency, so a
+ * front's next read sees a write
  * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel).
  */
 import type {
@@ -25,11 +33,21 @@ import { readRevisionSpec, requireAwsApiService } from "./api-versions.js";
 import { callAws } from "./cluster-stack.js";
 import { API_KEYS_PREFIX } from "./cluster-template.js";
 import type { S3Port } from "./sdk.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 export { API_KEYS_PREFIX };
 
 /** The object that holds an API's keys is not one Axon wrote (502). */
 export const API_KEYS_UNREADABLE = "api_key.unreadable";
+
+/** A change to an API's keys lost the race to other changes CHANGE_ATTEMPTS times (409). */
+export const API_KEYS_CONFLICT = "api_key.conflict";
+
+/** How many times a change reads, changes and puts back before it gives up (see the header). */
+export const CHANGE_ATTEMPTS = 10;
+/** The first retry waits up to this long (full jitter), doubling per attempt up to the cap. */
+const RETRY_BASE_MS = 25;
+const RETRY_CAP_MS = 1_000;
 
 /** The object key of an API's key set. */
 export function apiKeysObjectKey(api: string): string {
@@ -62,6 +80,11 @@ export async function readApiKeys(
     if (options.missingAsDenied === true && name === "AccessDenied") return [];
     throw error;
   }
+  return keySetFrom(bytes, bucket, api);
+}
+
+/** The keys in a stored set's bytes; a DomainError when Axon did not write them for `api`. */
+function keySetFrom(bytes: Uint8Array, bucket: string, api: string): ApiKeyRecord[] {
   const set = parseKeySet(new TextDecoder().decode(bytes));
   if (set === undefined || set.api !== api) {
     throw new DomainError(
@@ -76,7 +99,76 @@ export async function readApiKeys(
   return set.keys;
 }
 
-/** Writes an API's whole key set. */
+/**
+ * Changes an API's key set safely against concurrent changes (see the header): `change` gets the
+ * keys as read and returns the set to store (it may throw, e.g. an unknown id, and is run again
+ * on every attempt). Resolves with the stored set.
+ */
+export async function changeApiKeys(
+  s3: Pick<S3Port, "getObjectWithEtag" | "putObject">,
+  bucket: string,
+  api: string,
+  change: (keys: readonly ApiKeyRecord[]) => ApiKeyRecord[],
+  options: { sleep?: (ms: number) => Promise<void>; random?: () => number } = {},
+): Promise<ApiKeyRecord[]> {
+  const wait = options.sleep ?? ((ms: number) => sleep(ms));
+  const random = options.random ?? Math.random;
+  for (let attempt = 1; ; attempt++) {
+    const read = await readKeySetWithEtag(s3, bucket, api);
+    const keys = change(read.keys);
+    const set: StoredKeySet = { api, keys };
+    try {
+      await s3.putObject({
+        Bucket: bucket,
+        Key: apiKeysObjectKey(api),
+        Body: JSON.stringify(set),
+        ContentType: "application/json",
+        ...(read.etag === undefined ? { IfNoneMatch: "*" } : { IfMatch: read.etag }),
+      });
+      return keys;
+    } catch (error) {
+      if (!lostTheRace(error)) throw error;
+      if (attempt >= CHANGE_ATTEMPTS) {
+        throw new DomainError(
+          API_KEYS_CONFLICT,
+          `the keys of ${api} changed under this command ${CHANGE_ATTEMPTS} times in a row (s3://${bucket}/${apiKeysObjectKey(api)}); nothing was changed by it`,
+          { status: 409, hint: "run it again once the other `axon keys` commands are done" },
+        );
+      }
+      // Full jitter: racing writers spread out instead of colliding again in step.
+      await wait(Math.floor(random() * Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt)));
+    }
+  }
+}
+
+/**
+ * Whether a conditional put failed because the set changed since it was read: 412 (another write
+ * came first), 409 (one is in progress) or 404 (If-Match on a set deleted since).
+ */
+function lostTheRace(error: unknown): boolean {
+  const name = (error as { name?: string }).name;
+  return (
+    name === "PreconditionFailed" || name === "ConditionalRequestConflict" || name === "NoSuchKey"
+  );
+}
+
+async function readKeySetWithEtag(
+  s3: Pick<S3Port, "getObjectWithEtag">,
+  bucket: string,
+  api: string,
+): Promise<{ keys: ApiKeyRecord[]; etag: string | undefined }> {
+  let read: { bytes: Uint8Array; etag?: string };
+  try {
+    read = await s3.getObjectWithEtag({ Bucket: bucket, Key: apiKeysObjectKey(api) });
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === "NoSuchKey" || name === "NotFound") return { keys: [], etag: undefined };
+    throw error;
+  }
+  return { keys: keySetFrom(read.bytes, bucket, api), etag: read.etag };
+}
+
+/** Writes an API's whole key set, unconditionally (a first set, tests); changes use changeApiKeys. */
 export async function writeApiKeys(
   s3: Pick<S3Port, "putObject">,
   bucket: string,
@@ -141,9 +233,13 @@ function readKeys(ecs: EcsApiDeps, api: string): Promise<ApiKeyRecord[]> {
   return callAws(ecs, "s3:GetObject", () => readApiKeys(ecs.ports.s3, ecs.refs.bucketName, api));
 }
 
-function writeKeys(ecs: EcsApiDeps, api: string, keys: readonly ApiKeyRecord[]): Promise<void> {
+function changeKeys(
+  ecs: EcsApiDeps,
+  api: string,
+  change: (keys: readonly ApiKeyRecord[]) => ApiKeyRecord[],
+): Promise<ApiKeyRecord[]> {
   return callAws(ecs, "s3:PutObject", () =>
-    writeApiKeys(ecs.ports.s3, ecs.refs.bucketName, api, keys),
+    changeApiKeys(ecs.ports.s3, ecs.refs.bucketName, api, change),
   );
 }
 
@@ -156,7 +252,7 @@ export async function createAwsApiKey(
 ): Promise<ApiKeyCreated> {
   const required = await requiresKeysOnEcs(ecs, api);
   const { key, record } = makeApiKey(request, now);
-  await writeKeys(ecs, api, [...(await readKeys(ecs, api)), record]);
+  await changeKeys(ecs, api, (keys) => [...keys, record]);
   return {
     message: `created key ${record.id} for ${api}; it is shown only now, keep it somewhere safe (every replica accepts it within ${KEY_REFRESH_MS / 1000}s)`,
     key,
@@ -178,10 +274,11 @@ export async function revokeAwsApiKey(
   id: string,
 ): Promise<ApiKeyRevoked> {
   await requireAwsApiService(ecs, api);
-  const keys = await readKeys(ecs, api);
-  const kept = keys.filter((key) => key.id !== id);
-  if (kept.length === keys.length) throw apiKeyNotFound(api, id);
-  await writeKeys(ecs, api, kept);
+  await changeKeys(ecs, api, (keys) => {
+    const kept = keys.filter((key) => key.id !== id);
+    if (kept.length === keys.length) throw apiKeyNotFound(api, id);
+    return kept;
+  });
   return {
     message: `revoked key ${id} of ${api}; every replica refuses it within ${KEY_REFRESH_MS / 1000}s`,
     id,
