@@ -13,7 +13,10 @@ import {
   CHANGE_ATTEMPTS,
   apiKeysObjectKey,
   changeApiKeys,
+  keyUsageObjectKey,
+  type KeyUsageReport,
   readApiKeys,
+  readKeyUsage,
 } from "./api-keys.js";
 import { connectAws, type S3Port } from "./sdk.js";
 import { FakeAws } from "./testing/fake-aws/fake-aws.js";
@@ -188,3 +191,58 @@ describe.skipIf(!motoAvailable())(
     });
   },
 );
+
+function report(taskId: string, extra: Partial<KeyUsageReport>): KeyUsageReport {
+  return {
+    api: API,
+    taskId,
+    startedAt: "2026-12-07T10:00:00.000Z",
+    reportedAt: "2026-12-07T10:05:00.000Z",
+    unauthorized: 0,
+    keys: [],
+    ...extra,
+  };
+}
+
+describe("keys list --env: the counts ECS tasks reported", () => {
+  test("each key's requests, refusals and last use are summed over the tasks' reports; others are ignored", async () => {
+    // Given the reports of two tasks of an API (say one is stopped: its last report stays)
+    const s3 = new FakeAws().ports().s3;
+    const used = newRecord();
+    const put = (key: string, body: unknown) =>
+      s3.putObject({ Bucket: BUCKET, Key: key, Body: JSON.stringify(body) });
+    await put(
+      keyUsageObjectKey(API, "task-a"),
+      report("task-a", {
+        unauthorized: 2,
+        keys: [{ id: used.id, requests: 40, refused: 1, lastUsedAt: "2026-12-07T10:04:00.000Z" }],
+      }),
+    );
+    await put(
+      keyUsageObjectKey(API, "task-b"),
+      report("task-b", {
+        unauthorized: 1,
+        keys: [{ id: used.id, requests: 2, refused: 0, lastUsedAt: "2026-12-07T10:04:30.000Z" }],
+      }),
+    );
+    // and an object there that no task wrote, one naming another API, and the key set itself
+    await put(`api-keys/${API}/usage/stray.json`, { hello: "world" });
+    await put(
+      keyUsageObjectKey(API, "task-c"),
+      report("task-c", { api: "other", unauthorized: 9 }),
+    );
+    await changeApiKeys(s3, BUCKET, API, () => [used]);
+
+    // When the engine reads them
+    const usage = await readKeyUsage(s3, BUCKET, API);
+
+    // Then the counts are the two tasks' sums, and the last use is the latest
+    expect(usage.tasks).toBe(2);
+    expect(usage.unauthorized).toBe(3);
+    expect(usage.keys.get(used.id)).toEqual({
+      requests: 42,
+      refused: 1,
+      lastUsedAt: "2026-12-07T10:04:30.000Z",
+    });
+  });
+});

@@ -49,6 +49,32 @@ export const CHANGE_ATTEMPTS = 10;
 const RETRY_BASE_MS = 25;
 const RETRY_CAP_MS = 1_000;
 
+/**
+ * What one ECS task writes about its keys (entrypoint/key-usage-reporter.ts): its front's
+ * counters since the task started, at `api-keys/<api>/usage/<task-id>.json`.
+ */
+export interface KeyUsageReport {
+  api: string;
+  taskId: string;
+  startedAt: string;
+  reportedAt: string;
+  /** Requests refused for a missing or unknown key. */
+  unauthorized: number;
+  keys: Array<{ id: string; requests: number; refused: number; lastUsedAt: string | null }>;
+}
+
+/** Where a task's key counters go (readable and writable by the task role, nothing else there). */
+export function keyUsageObjectKey(api: string, taskId: string): string {
+  return `${keyUsagePrefix(api)}${taskId}.json`;
+}
+
+function keyUsagePrefix(api: string): string {
+  return `${API_KEYS_PREFIX}${api}/usage/`;
+}
+
+/** GetObjects of usage reports in flight at once while `keys list` sums them. */
+const USAGE_READS_AT_ONCE = 8;
+
 /** The object key of an API's key set. */
 export function apiKeysObjectKey(api: string): string {
   return `${API_KEYS_PREFIX}${api}.json`;
@@ -261,10 +287,135 @@ export async function createAwsApiKey(
   };
 }
 
-/** `axon keys list <api> --env <aws env>`: the set in the bucket (ECS replicas report no usage). */
+/**
+ * `axon keys list <api> --env <aws env>` (and `get`): the set in the bucket, with each key's
+ * counts summed over the usage reports of the API's tasks — running and stopped, each as of its
+ * last report (at most a minute old while the task runs).
+ */
 export async function listAwsApiKeys(ecs: EcsApiDeps, api: string): Promise<ApiKeyList> {
   const required = await requiresKeysOnEcs(ecs, api);
-  return { api, required, keys: (await readKeys(ecs, api)).map((record) => keyInfo(record)) };
+  const [records, usage] = await Promise.all([
+    readKeys(ecs, api),
+    callAws(ecs, "s3:GetObject", () => readKeyUsage(ecs.ports.s3, ecs.refs.bucketName, api)),
+  ]);
+  // Counts exist where keys are checked, as locally: an API that does not require keys has none.
+  return {
+    api,
+    required,
+    keys: records.map((record) => {
+      const counts = usage.keys.get(record.id);
+      const info = keyInfo(record, counts?.lastUsedAt ?? null);
+      return required
+        ? { ...info, requests: counts?.requests ?? 0, refused: counts?.refused ?? 0 }
+        : info;
+    }),
+    ...(required ? { unauthorized: usage.unauthorized } : {}),
+  };
+}
+
+/** Every task's report for an API, summed per key; a report Axon did not write is skipped. */
+export async function readKeyUsage(
+  s3: Pick<S3Port, "listObjectsV2" | "getObjectBytes">,
+  bucket: string,
+  api: string,
+): Promise<{
+  tasks: number;
+  unauthorized: number;
+  keys: Map<string, { requests: number; refused: number; lastUsedAt: string | null }>;
+}> {
+  const objectKeys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.listObjectsV2({
+      Bucket: bucket,
+      Prefix: keyUsagePrefix(api),
+      ...(token === undefined ? {} : { ContinuationToken: token }),
+    });
+    for (const object of page.Contents ?? []) {
+      if (object.Key?.endsWith(".json") === true) objectKeys.push(object.Key);
+    }
+    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  const reports: KeyUsageReport[] = [];
+  for (let at = 0; at < objectKeys.length; at += USAGE_READS_AT_ONCE) {
+    const batch = objectKeys.slice(at, at + USAGE_READS_AT_ONCE);
+    const read = await Promise.all(
+      batch.map(async (Key) => {
+        try {
+          return parseKeyUsage(
+            new TextDecoder().decode(await s3.getObjectBytes({ Bucket: bucket, Key })),
+          );
+        } catch (error) {
+          // Listed, then gone (deleted in between): nothing to count.
+          if ((error as { name?: string }).name === "NoSuchKey") return undefined;
+          throw error;
+        }
+      }),
+    );
+    for (const report of read) if (report?.api === api) reports.push(report);
+  }
+  const keys = new Map<string, { requests: number; refused: number; lastUsedAt: string | null }>();
+  let unauthorized = 0;
+  for (const report of reports) {
+    unauthorized += report.unauthorized;
+    for (const key of report.keys) {
+      const sum = keys.get(key.id) ?? { requests: 0, refused: 0, lastUsedAt: null };
+      sum.requests += key.requests;
+      sum.refused += key.refused;
+      if (key.lastUsedAt !== null && (sum.lastUsedAt === null || key.lastUsedAt > sum.lastUsedAt)) {
+        sum.lastUsedAt = key.lastUsedAt;
+      }
+      keys.set(key.id, sum);
+    }
+  }
+  return { tasks: reports.length, unauthorized, keys };
+}
+
+/** A usage report read back; undefined for anything the reporter did not write. */
+export function parseKeyUsage(json: string): KeyUsageReport | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  const count = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0;
+  const isTime = (t: unknown): t is string => typeof t === "string" && !Number.isNaN(Date.parse(t));
+  if (
+    typeof v["api"] !== "string" ||
+    typeof v["taskId"] !== "string" ||
+    !isTime(v["startedAt"]) ||
+    !isTime(v["reportedAt"]) ||
+    !count(v["unauthorized"]) ||
+    !Array.isArray(v["keys"])
+  ) {
+    return undefined;
+  }
+  const keys: KeyUsageReport["keys"] = [];
+  for (const key of v["keys"] as unknown[]) {
+    if (typeof key !== "object" || key === null) return undefined;
+    const k = key as Record<string, unknown>;
+    const lastUsedAt = k["lastUsedAt"];
+    if (
+      typeof k["id"] !== "string" ||
+      !count(k["requests"]) ||
+      !count(k["refused"]) ||
+      !(lastUsedAt === null || isTime(lastUsedAt))
+    ) {
+      return undefined;
+    }
+    keys.push({ id: k["id"], requests: k["requests"], refused: k["refused"], lastUsedAt });
+  }
+  return {
+    api: v["api"],
+    taskId: v["taskId"],
+    startedAt: v["startedAt"],
+    reportedAt: v["reportedAt"],
+    unauthorized: v["unauthorized"],
+    keys,
+  };
 }
 
 /** `axon keys revoke <api> <id> --env <aws env>`: every replica refuses it within 30 s. */
