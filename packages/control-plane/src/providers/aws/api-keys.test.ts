@@ -4,6 +4,8 @@
  * (R12: check and store in one step, as S3 does; moto checks without a lock, see RULES.md); the
  * wire protocol (moto's 412 to a stale ETag, and the retry) runs on a real moto server.
  */
+import { readFileSync } from "node:fs";
+import { parseApiConfig } from "@axon/config";
 import { describe, expect, test } from "vitest";
 import { DomainError } from "../../errors.js";
 import { API_KEY_NOT_FOUND } from "../../keys/api-keys.js";
@@ -18,6 +20,9 @@ import {
   readApiKeys,
   readKeyUsage,
 } from "./api-keys.js";
+import { deleteApiResources } from "./api-delete.js";
+import { deployApiResources } from "./api-deploy.js";
+import type { EcsApiDeps } from "./api-names.js";
 import { connectAws, type S3Port } from "./sdk.js";
 import { FakeAws } from "./testing/fake-aws/fake-aws.js";
 import { motoAvailable, startMoto } from "./testing/moto-server.js";
@@ -244,5 +249,73 @@ describe("keys list --env: the counts ECS tasks reported", () => {
       refused: 1,
       lastUsedAt: "2026-12-07T10:04:30.000Z",
     });
+  });
+});
+
+/** The iris API deployed on the rules fake (as api-rules.test.ts deploys it). */
+async function deployedOnFake(): Promise<EcsApiDeps> {
+  const yaml = readFileSync(
+    new URL("../../../../../examples/iris-sklearn/axon.yaml", import.meta.url),
+    "utf8",
+  );
+  const [spec] = parseApiConfig(yaml, "axon.yaml").apis;
+  if (spec === undefined) throw new Error("the example has no API");
+  const fake = new FakeAws();
+  fake.addCluster("axon-demo");
+  const ports = fake.ports();
+  const deps: EcsApiDeps = {
+    ports,
+    target: ports.target,
+    signal: new AbortController().signal,
+    pollMs: 1,
+    sleep: () => Promise.resolve(),
+    refs: {
+      envName: "prod",
+      region: "us-east-1",
+      clusterName: "axon-demo",
+      listenerArn: fake.listenerArn,
+      loadBalancerArn: fake.loadBalancerArn,
+      loadBalancerDnsName: "axon-demo-1.us-east-1.elb.amazonaws.com",
+      bucketName: BUCKET,
+      logGroupName: "/axon/demo",
+      executionRoleArn: "arn:aws:iam::123456789012:role/exec",
+      taskRoleArn: "arn:aws:iam::123456789012:role/task",
+      taskSecurityGroupId: "sg-1",
+      taskSubnetIds: ["subnet-1", "subnet-2"],
+      assignPublicIp: true,
+      vpcId: "vpc-1",
+      image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0",
+      ecsInfrastructureRoleArn: "arn:aws:iam::123456789012:role/ecs-infrastructure",
+    },
+  };
+  await deployApiResources(deps, {
+    spec,
+    bundleSha256: "d".repeat(64),
+    readBundle: () => Promise.resolve(new Uint8Array([1, 2, 3])),
+    configFile: "axon.yaml",
+  });
+  return deps;
+}
+
+describe("delete --env and the API's keys", () => {
+  test("deleting an API deletes its key set and its tasks' reports: a new API of that name accepts none of the old keys", async () => {
+    // Given a deployed API with a key and a task's report, and another API's key set
+    const deps = await deployedOnFake();
+    const s3 = deps.ports.s3;
+    await changeApiKeys(s3, BUCKET, API, () => [newRecord()]);
+    await changeApiKeys(s3, BUCKET, "other-api", () => [newRecord()]);
+    await s3.putObject({
+      Bucket: BUCKET,
+      Key: keyUsageObjectKey(API, "task-a"),
+      Body: JSON.stringify(report("task-a", { unauthorized: 1 })),
+    });
+
+    // When it is deleted
+    await deleteApiResources(deps, API);
+
+    // Then its keys and reports are gone, and the other API's keys are not
+    expect(await readApiKeys(s3, BUCKET, API)).toEqual([]);
+    expect((await readKeyUsage(s3, BUCKET, API)).tasks).toBe(0);
+    expect(await readApiKeys(s3, BUCKET, "other-api")).toHaveLength(1);
   });
 });

@@ -323,19 +323,7 @@ export async function readKeyUsage(
   unauthorized: number;
   keys: Map<string, { requests: number; refused: number; lastUsedAt: string | null }>;
 }> {
-  const objectKeys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.listObjectsV2({
-      Bucket: bucket,
-      Prefix: keyUsagePrefix(api),
-      ...(token === undefined ? {} : { ContinuationToken: token }),
-    });
-    for (const object of page.Contents ?? []) {
-      if (object.Key?.endsWith(".json") === true) objectKeys.push(object.Key);
-    }
-    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
+  const objectKeys = await keyUsageObjectKeys(s3, bucket, api);
   const reports: KeyUsageReport[] = [];
   for (let at = 0; at < objectKeys.length; at += USAGE_READS_AT_ONCE) {
     const batch = objectKeys.slice(at, at + USAGE_READS_AT_ONCE);
@@ -369,6 +357,28 @@ export async function readKeyUsage(
     }
   }
   return { tasks: reports.length, unauthorized, keys };
+}
+
+/** The keys of every object under an API's usage prefix (all pages). */
+export async function keyUsageObjectKeys(
+  s3: Pick<S3Port, "listObjectsV2">,
+  bucket: string,
+  api: string,
+): Promise<string[]> {
+  const objectKeys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.listObjectsV2({
+      Bucket: bucket,
+      Prefix: keyUsagePrefix(api),
+      ...(token === undefined ? {} : { ContinuationToken: token }),
+    });
+    for (const object of page.Contents ?? []) {
+      if (object.Key !== undefined) objectKeys.push(object.Key);
+    }
+    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return objectKeys;
 }
 
 /** A usage report read back; undefined for anything the reporter did not write. */
