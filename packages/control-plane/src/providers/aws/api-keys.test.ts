@@ -19,6 +19,7 @@ import {
   type KeyUsageReport,
   readApiKeys,
   readKeyUsage,
+  FOLD_AFTER_MS,
 } from "./api-keys.js";
 import { deleteApiResources } from "./api-delete.js";
 import { deployApiResources } from "./api-deploy.js";
@@ -317,5 +318,102 @@ describe("delete --env and the API's keys", () => {
     expect(await readApiKeys(s3, BUCKET, API)).toEqual([]);
     expect((await readKeyUsage(s3, BUCKET, API)).tasks).toBe(0);
     expect(await readApiKeys(s3, BUCKET, "other-api")).toHaveLength(1);
+  });
+});
+
+describe("folding the reports of stopped tasks", () => {
+  const at = (iso: string) => new Date(iso);
+  const NOW = at("2026-12-07T12:00:00.000Z");
+  const HOUR_AGO = "2026-12-07T11:00:00.000Z";
+  const MINUTE_AGO = "2026-12-07T11:59:00.000Z";
+
+  async function threeTasks(s3: S3Port, keyId: string): Promise<void> {
+    const put = (taskId: string, reportedAt: string, requests: number) =>
+      s3.putObject({
+        Bucket: BUCKET,
+        Key: keyUsageObjectKey(API, taskId),
+        Body: JSON.stringify(
+          report(taskId, {
+            reportedAt,
+            unauthorized: 1,
+            keys: [{ id: keyId, requests, refused: 0, lastUsedAt: reportedAt }],
+          }),
+        ),
+      });
+    await put("task-a", HOUR_AGO, 100); // stopped an hour ago: its last report
+    await put("task-b", HOUR_AGO, 20); // running, idle for an hour
+    await put("task-c", MINUTE_AGO, 3); // stopped a minute ago: may still be draining
+  }
+
+  async function objectsLeft(s3: S3Port): Promise<string[]> {
+    const listed = await s3.listObjectsV2({ Bucket: BUCKET, Prefix: `api-keys/${API}/usage/` });
+    return (listed.Contents ?? []).map((object) => object.Key ?? "").sort();
+  }
+
+  test("a stopped task's old report is folded into one object; a running or recent one is not; the sums never change", async () => {
+    // Given three tasks' reports
+    const s3 = new FakeAws().ports().s3;
+    const key = newRecord();
+    await threeTasks(s3, key.id);
+    const running = new Set(["task-b"]);
+
+    // When the keys are listed (the engine knows which tasks run)
+    const first = await readKeyUsage(s3, BUCKET, API, { running, now: NOW });
+    // Then the sums are every report's, and only task-a was folded
+    expect(first.keys.get(key.id)?.requests).toBe(123);
+    expect(first.unauthorized).toBe(3);
+    expect(await objectsLeft(s3)).toEqual([
+      `api-keys/${API}/usage/_stopped.json`,
+      `api-keys/${API}/usage/task-b.json`,
+      `api-keys/${API}/usage/task-c.json`,
+    ]);
+    // When listed again, and once task-c's report is old too
+    const again = await readKeyUsage(s3, BUCKET, API, { running, now: NOW });
+    const later = new Date(NOW.getTime() + FOLD_AFTER_MS + 60_000);
+    const afterFold = await readKeyUsage(s3, BUCKET, API, { running, now: later });
+    // Then nothing is counted twice, and only the running task keeps an object of its own
+    expect(again.keys.get(key.id)?.requests).toBe(123);
+    expect(afterFold.keys.get(key.id)).toEqual({
+      requests: 123,
+      refused: 0,
+      lastUsedAt: MINUTE_AGO,
+    });
+    expect(afterFold.unauthorized).toBe(3);
+    expect(await objectsLeft(s3)).toEqual([
+      `api-keys/${API}/usage/_stopped.json`,
+      `api-keys/${API}/usage/task-b.json`,
+    ]);
+  });
+
+  test("a fold whose deletes fail counts nothing twice, and deletes them at a later list", async () => {
+    // Given three tasks' reports and a bucket that refuses deletes for now
+    const s3 = new FakeAws().ports().s3;
+    const key = newRecord();
+    await threeTasks(s3, key.id);
+    const refusing: S3Port = {
+      ...s3,
+      deleteObjects: () => Promise.reject(new Error("AccessDenied (from the test)")),
+    };
+    const running = new Set(["task-b"]);
+
+    // When the keys are listed twice while deletes fail
+    const first = await readKeyUsage(refusing, BUCKET, API, { running, now: NOW });
+    const second = await readKeyUsage(refusing, BUCKET, API, { running, now: NOW });
+    // Then the sums are right both times, though task-a's report is still there
+    expect([first, second].map((usage) => usage.keys.get(key.id)?.requests)).toEqual([123, 123]);
+    expect(await objectsLeft(s3)).toContain(`api-keys/${API}/usage/task-a.json`);
+
+    // When deletes work again
+    const third = await readKeyUsage(s3, BUCKET, API, { running, now: NOW });
+    const fourth = await readKeyUsage(s3, BUCKET, API, { running, now: NOW });
+    // Then the folded report is deleted, the fold forgets it, and the sums stay
+    expect([third, fourth].map((usage) => usage.keys.get(key.id)?.requests)).toEqual([123, 123]);
+    expect(await objectsLeft(s3)).not.toContain(`api-keys/${API}/usage/task-a.json`);
+    const stopped = JSON.parse(
+      new TextDecoder().decode(
+        await s3.getObjectBytes({ Bucket: BUCKET, Key: keyUsageObjectKey(API, "_stopped") }),
+      ),
+    ) as { folded: string[] };
+    expect(stopped.folded).toEqual([]);
   });
 });

@@ -293,10 +293,15 @@ export async function createAwsApiKey(
  * last report (at most a minute old while the task runs).
  */
 export async function listAwsApiKeys(ecs: EcsApiDeps, api: string): Promise<ApiKeyList> {
-  const required = await requiresKeysOnEcs(ecs, api);
+  const service = await requireAwsApiService(ecs, api);
+  const spec = await readRevisionSpec(ecs, service.taskDefinition ?? "");
+  const required = spec?.networking.auth === "api_key";
+  const running = await runningTaskIds(ecs, service.serviceName ?? "");
   const [records, usage] = await Promise.all([
     readKeys(ecs, api),
-    callAws(ecs, "s3:GetObject", () => readKeyUsage(ecs.ports.s3, ecs.refs.bucketName, api)),
+    callAws(ecs, "s3:GetObject", () =>
+      readKeyUsage(ecs.ports.s3, ecs.refs.bucketName, api, { running, now: new Date() }),
+    ),
   ]);
   // Counts exist where keys are checked, as locally: an API that does not require keys has none.
   return {
@@ -313,35 +318,201 @@ export async function listAwsApiKeys(ecs: EcsApiDeps, api: string): Promise<ApiK
   };
 }
 
-/** Every task's report for an API, summed per key; a report Axon did not write is skipped. */
-export async function readKeyUsage(
-  s3: Pick<S3Port, "listObjectsV2" | "getObjectBytes">,
-  bucket: string,
-  api: string,
-): Promise<{
+/** The ids of the service's tasks ECS still runs (the last part of each task ARN; all pages). */
+async function runningTaskIds(ecs: EcsApiDeps, service: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  let nextToken: string | undefined;
+  do {
+    const page = await callAws(ecs, "ecs:ListTasks", () =>
+      ecs.ports.ecs.listTasks({
+        cluster: ecs.refs.clusterName,
+        serviceName: service,
+        desiredStatus: "RUNNING",
+        ...(nextToken === undefined ? {} : { nextToken }),
+      }),
+    );
+    for (const arn of page.taskArns ?? []) ids.add(arn.slice(arn.lastIndexOf("/") + 1));
+    nextToken = page.nextToken;
+  } while (nextToken !== undefined);
+  return ids;
+}
+
+/** Per-key sums over an API's usage reports. */
+export interface KeyUsageTotals {
+  /** Reports counted: one per task still reported on its own, plus the stopped tasks' fold. */
   tasks: number;
   unauthorized: number;
   keys: Map<string, { requests: number; refused: number; lastUsedAt: string | null }>;
-}> {
-  const objectKeys = await keyUsageObjectKeys(s3, bucket, api);
-  const reports: KeyUsageReport[] = [];
+}
+
+/**
+ * The stopped tasks' reports, folded into one object (`_stopped.json`) so that `keys list` reads
+ * a few objects, not one per task the API ever ran. `folded` names the tasks whose counts it
+ * holds while their own objects may still be there (a delete after the fold that failed): those
+ * are not counted twice, and their deletion is tried again.
+ */
+interface FoldedUsage extends KeyUsageReport {
+  folded: string[];
+}
+
+const FOLDED_TASK_ID = "_stopped";
+/**
+ * A stopped task's report is folded once it is this old: a task writes within a minute of a
+ * change and once more while it drains (at most its stop timeout, 120 s on ECS), so a report this
+ * old from a task ECS no longer runs is its last.
+ */
+export const FOLD_AFTER_MS = 15 * 60_000;
+
+/**
+ * Every task's report for an API, summed per key; a report Axon did not write is skipped. With
+ * `fold` (the ids of the API's running tasks), the reports of stopped tasks older than
+ * FOLD_AFTER_MS are folded into `_stopped.json` (a conditional write: two `keys list` at once fold
+ * once) and deleted — best effort, the sums returned do not depend on it.
+ */
+export async function readKeyUsage(
+  s3: Pick<
+    S3Port,
+    "listObjectsV2" | "getObjectBytes" | "getObjectWithEtag" | "putObject" | "deleteObjects"
+  >,
+  bucket: string,
+  api: string,
+  fold?: { running: ReadonlySet<string>; now: Date },
+): Promise<KeyUsageTotals> {
+  const foldedKey = keyUsageObjectKey(api, FOLDED_TASK_ID);
+  const objectKeys = (await keyUsageObjectKeys(s3, bucket, api)).filter((key) => key !== foldedKey);
+  const stopped = await readFolded(s3, bucket, api);
+  const reports: Array<{ key: string; report: KeyUsageReport }> = [];
   for (let at = 0; at < objectKeys.length; at += USAGE_READS_AT_ONCE) {
     const batch = objectKeys.slice(at, at + USAGE_READS_AT_ONCE);
     const read = await Promise.all(
-      batch.map(async (Key) => {
+      batch.map(async (key) => {
         try {
-          return parseKeyUsage(
-            new TextDecoder().decode(await s3.getObjectBytes({ Bucket: bucket, Key })),
-          );
+          const bytes = await s3.getObjectBytes({ Bucket: bucket, Key: key });
+          return { key, report: parseKeyUsage(new TextDecoder().decode(bytes)) };
         } catch (error) {
-          // Listed, then gone (deleted in between): nothing to count.
-          if ((error as { name?: string }).name === "NoSuchKey") return undefined;
+          // Listed, then gone (folded and deleted in between): nothing to count.
+          if ((error as { name?: string }).name === "NoSuchKey") return { key, report: undefined };
           throw error;
         }
       }),
     );
-    for (const report of read) if (report?.api === api) reports.push(report);
+    for (const { key, report } of read) {
+      if (report?.api === api && report.taskId !== FOLDED_TASK_ID) reports.push({ key, report });
+    }
   }
+  const foldedIds = new Set(stopped.usage?.folded ?? []);
+  const own = reports.filter(({ report }) => !foldedIds.has(report.taskId));
+  const totals = sumReports([
+    ...(stopped.usage === undefined ? [] : [stopped.usage]),
+    ...own.map(({ report }) => report),
+  ]);
+  if (fold !== undefined) {
+    await foldStoppedReports(s3, bucket, api, { ...stopped, reports, own }, fold).catch(() => {
+      // Best effort: the next `keys list` folds what this one could not.
+    });
+  }
+  return totals;
+}
+
+async function foldStoppedReports(
+  s3: Pick<S3Port, "putObject" | "deleteObjects">,
+  bucket: string,
+  api: string,
+  state: {
+    usage: FoldedUsage | undefined;
+    etag: string | undefined;
+    reports: ReadonlyArray<{ key: string; report: KeyUsageReport }>;
+    own: ReadonlyArray<{ key: string; report: KeyUsageReport }>;
+  },
+  fold: { running: ReadonlySet<string>; now: Date },
+): Promise<void> {
+  const before = new Set(state.usage?.folded ?? []);
+  // Folded already but still there: deleted again below, and still named in `folded`.
+  const leftOver = state.reports.filter(({ report }) => before.has(report.taskId));
+  const eligible = state.own.filter(
+    ({ report }) =>
+      !fold.running.has(report.taskId) &&
+      fold.now.getTime() - Date.parse(report.reportedAt) > FOLD_AFTER_MS,
+  );
+  const pruned = leftOver.length !== before.size;
+  if (eligible.length === 0 && !pruned) {
+    if (leftOver.length > 0) await deleteReports(s3, bucket, leftOver);
+    return;
+  }
+  const sum = sumReports([
+    ...(state.usage === undefined ? [] : [state.usage]),
+    ...eligible.map(({ report }) => report),
+  ]);
+  const usage: FoldedUsage = {
+    api,
+    taskId: FOLDED_TASK_ID,
+    startedAt: state.usage?.startedAt ?? fold.now.toISOString(),
+    reportedAt: fold.now.toISOString(),
+    unauthorized: sum.unauthorized,
+    keys: [...sum.keys].map(([id, counts]) => ({ id, ...counts })),
+    folded: [...leftOver, ...eligible].map(({ report }) => report.taskId),
+  };
+  await s3.putObject({
+    Bucket: bucket,
+    Key: keyUsageObjectKey(api, FOLDED_TASK_ID),
+    Body: JSON.stringify(usage),
+    ContentType: "application/json",
+    ...(state.etag === undefined ? { IfNoneMatch: "*" } : { IfMatch: state.etag }),
+  });
+  await deleteReports(s3, bucket, [...leftOver, ...eligible]);
+}
+
+async function deleteReports(
+  s3: Pick<S3Port, "deleteObjects">,
+  bucket: string,
+  reports: ReadonlyArray<{ key: string }>,
+): Promise<void> {
+  // DeleteObjects takes at most 1,000 keys a request
+  // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html).
+  for (let at = 0; at < reports.length; at += 1000) {
+    await s3.deleteObjects({
+      Bucket: bucket,
+      Delete: {
+        Objects: reports.slice(at, at + 1000).map(({ key }) => ({ Key: key })),
+        Quiet: true,
+      },
+    });
+  }
+}
+
+async function readFolded(
+  s3: Pick<S3Port, "getObjectWithEtag">,
+  bucket: string,
+  api: string,
+): Promise<{ usage: FoldedUsage | undefined; etag: string | undefined }> {
+  let read: { bytes: Uint8Array; etag?: string };
+  try {
+    read = await s3.getObjectWithEtag({
+      Bucket: bucket,
+      Key: keyUsageObjectKey(api, FOLDED_TASK_ID),
+    });
+  } catch (error) {
+    if ((error as { name?: string }).name === "NoSuchKey")
+      return { usage: undefined, etag: undefined };
+    throw error;
+  }
+  const json = new TextDecoder().decode(read.bytes);
+  const report = parseKeyUsage(json);
+  // Parsed once more for `folded` only when it is JSON (parseKeyUsage said so).
+  const folded =
+    report === undefined ? undefined : (JSON.parse(json) as { folded?: unknown }).folded;
+  const usage =
+    report === undefined ||
+    report.api !== api ||
+    !Array.isArray(folded) ||
+    !folded.every((id) => typeof id === "string")
+      ? undefined
+      : { ...report, folded: folded as string[] };
+  // One Axon did not write is replaced by the next fold (its ETag still guards the write).
+  return { usage, etag: read.etag };
+}
+
+function sumReports(reports: readonly KeyUsageReport[]): KeyUsageTotals {
   const keys = new Map<string, { requests: number; refused: number; lastUsedAt: string | null }>();
   let unauthorized = 0;
   for (const report of reports) {
