@@ -117,6 +117,11 @@ describe("the local gateway over TLS", () => {
       return answer?.fingerprint256 === b.fingerprint256 ? answer : undefined;
     });
     expect([renewed.status, renewed.text]).toEqual([200, "virginica"]);
+    // And `cluster info` names the certificate now served
+    const info = await c.axon(["cluster", "info", "-o", "json"]);
+    expect(JSON.parse(info.stdout)).toMatchObject({
+      gatewayCertificate: { file: certFile, fingerprint256: b.fingerprint256, expired: false },
+    });
     const log = path.join(c.home, "daemon.log");
     expect(readFileSync(log, "utf8")).toContain(
       `gateway certificate reloaded from ${certFile}: SHA-256 ${b.fingerprint256}`,

@@ -152,12 +152,7 @@ export class Daemon {
       this.#phase(
         `gateway listening on ${started.gatewayUrl}${tls === undefined ? "" : ` (certificate SHA-256 ${tls.fingerprint256}, valid to ${tls.validTo})`}, python ${started.python.version ?? "version unknown"}`,
       );
-      if (tls?.expired === true) {
-        events.emit({
-          kind: "daemon.warning",
-          message: `the gateway's certificate expired on ${tls.validTo}: clients refuse it until it is replaced (then send SIGHUP)`,
-        });
-      }
+      if (this.#options.gatewayTls !== undefined) this.#warnAboutTls(this.#options.gatewayTls);
 
       const context: RouteContext = {
         store,
@@ -322,12 +317,7 @@ export class Daemon {
         fingerprint256: loaded.fingerprint256,
         validTo: loaded.validTo,
       });
-      if (loaded.expired) {
-        events.emit({
-          kind: "daemon.warning",
-          message: `the gateway's certificate ${tls.files.certFile} expired on ${loaded.validTo}: clients refuse it`,
-        });
-      }
+      this.#warnAboutTls(tls);
     } catch (error) {
       const served = tls.current;
       events.emit({
@@ -336,6 +326,23 @@ export class Daemon {
       });
     }
     return true;
+  }
+
+  /** Says when the gateway's certificate has expired, or its key is readable by others. */
+  #warnAboutTls(tls: GatewayTls): void {
+    const { expired, validTo, keyReadableByOthers } = tls.current;
+    if (expired) {
+      this.#parts?.events.emit({
+        kind: "daemon.warning",
+        message: `the gateway's certificate ${tls.files.certFile} expired on ${validTo}: clients refuse it until it is replaced (then send SIGHUP)`,
+      });
+    }
+    if (keyReadableByOthers) {
+      this.#parts?.events.emit({
+        kind: "daemon.warning",
+        message: `the gateway's key ${tls.files.keyFile} is readable by other users of this machine: \`chmod 600\` it (it is what proves the gateway is yours)`,
+      });
+    }
   }
 
   /**
@@ -406,6 +413,17 @@ export class Daemon {
       startedAt: this.#startedAt.toISOString(),
       apis: parts.store.listApis().length,
       disk: parts.bundles.diskUse(),
+      ...(this.#options.gatewayTls === undefined
+        ? {}
+        : {
+            gatewayCertificate: {
+              file: this.#options.gatewayTls.files.certFile,
+              fingerprint256: this.#options.gatewayTls.current.fingerprint256,
+              subject: this.#options.gatewayTls.current.subject,
+              validTo: this.#options.gatewayTls.current.validTo,
+              expired: this.#options.gatewayTls.current.expired,
+            },
+          }),
       ...(this.#options.supervisorPid === undefined
         ? {}
         : { supervisorPid: this.#options.supervisorPid }),

@@ -3,7 +3,7 @@
  * machine's openssl; and a real gateway on 127.0.0.1 serving HTTPS to node:https clients that
  * trust only the test's certificate, with a stand-in replica (the Python side is test/'s).
  */
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import https, { Agent } from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -46,6 +46,11 @@ describe("the gateway's certificate files", () => {
     expect(loaded.fingerprint256).toBe(cert.fingerprint256);
     expect(loaded.subject).toContain("CN=localhost");
     expect(loaded.expired).toBe(false);
+    // And whether the key is readable by other users (the daemon warns)
+    chmodSync(cert.keyFile, 0o600);
+    expect(loadGatewayTls(cert).keyReadableByOthers).toBe(false);
+    chmodSync(cert.keyFile, 0o640);
+    expect(loadGatewayTls(cert).keyReadableByOthers).toBe(true);
   });
 
   test("each bad file is an error naming the file and what is wrong with it", () => {

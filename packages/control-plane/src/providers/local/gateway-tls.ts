@@ -10,7 +10,7 @@
  * Under `cluster up` it runs below a supervisor (decision 0007), which passes SIGHUP on to it, so
  * either pid works; under systemd the unit's `ExecReload=kill -HUP $MAINPID` signals the daemon.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import { DomainError, USAGE_ERROR } from "../../errors.js";
@@ -36,6 +36,8 @@ export interface LoadedTls {
   validTo: string;
   /** True when the certificate has expired already: clients will refuse it. */
   expired: boolean;
+  /** The key file's mode lets users other than its owner read it (the daemon warns). */
+  keyReadableByOthers: boolean;
 }
 
 const PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----";
@@ -113,6 +115,7 @@ export function loadGatewayTls(files: GatewayTlsFiles, now: Date = new Date()): 
     subject: certificate.subject.replaceAll("\n", ", "),
     validTo: certificate.validTo,
     expired: certificate.validToDate.getTime() <= now.getTime(),
+    keyReadableByOthers: (statSync(files.keyFile).mode & 0o077) !== 0,
   };
 }
 
