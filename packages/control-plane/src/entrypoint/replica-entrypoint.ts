@@ -190,6 +190,8 @@ export async function startReplicaContainer(
   // 30 s. Until the first read is in, every request is refused (the replica is not ready then
   // anyway); a failed read keeps the last set.
   const keys = spec.networking.auth === "api_key" ? startKeySource(inputs, deps) : undefined;
+  // The name of this task's key usage report, read while the project downloads.
+  const taskId = keys === undefined ? undefined : resolveTaskId(inputs.taskMetadataUri);
   /** Answers what is not a prediction from the request's head; false for a POST to the endpoint. */
   const answeredFromHead = (
     method: string,
@@ -284,14 +286,14 @@ export async function startReplicaContainer(
   const publisher = await startInFlightMetric(inputs, started, identity, deps);
   // Per-key counts for `axon keys list --env` (key-usage-reporter.ts).
   const usage =
-    keys === undefined
+    keys === undefined || taskId === undefined
       ? undefined
       : new KeyUsageReporter({
           guard: keys.guard,
           s3: deps.s3,
           bucket: inputs.bucket,
           api: inputs.apiName,
-          taskId: await resolveTaskId(inputs.taskMetadataUri),
+          taskId: await taskId,
           log: deps.log,
           ...(inputs.keyUsageReportMs === undefined ? {} : { intervalMs: inputs.keyUsageReportMs }),
         });
