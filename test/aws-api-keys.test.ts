@@ -14,7 +14,13 @@ import { parseApiConfig } from "@axon/config";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { create as createTar } from "tar";
 import { afterEach, describe, expect, test } from "vitest";
-import { writeApiKeys } from "../packages/control-plane/src/providers/aws/api-keys.js";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  readKeyUsage,
+  writeApiKeys,
+} from "../packages/control-plane/src/providers/aws/api-keys.js";
+import { connectAws } from "../packages/control-plane/src/providers/aws/sdk.js";
 import { replicaTaskEnvironment } from "../packages/control-plane/src/providers/aws/replica-env.js";
 import type { S3Port } from "../packages/control-plane/src/providers/aws/sdk.js";
 import {
@@ -76,6 +82,7 @@ async function bucketWithIris(): Promise<{ url: string; sha256: string; s3: S3Po
     deleteObjects: () => Promise.reject(new Error("not used")),
     putObject: (input) => client.send(new PutObjectCommand(input)),
     getObjectBytes: () => Promise.reject(new Error("not used")),
+    getObjectWithEtag: () => Promise.reject(new Error("not used")),
   };
   return { url: moto.url, sha256, s3 };
 }
@@ -188,5 +195,108 @@ describe.skipIf(!HAS_MOTO)("API keys in the ECS container (moto S3; skipped with
     }
     expect(replica.output()).toContain(`(key ${revoked.id})`);
     expect(replica.output()).not.toContain(revoked.key);
+  });
+});
+
+/** An ECS task metadata endpoint on 127.0.0.1 naming one task (what the ECS agent serves). */
+async function taskMetadata(taskId: string): Promise<string> {
+  const server = http.createServer((_request, response) => {
+    response.setHeader("content-type", "application/json");
+    response.end(
+      JSON.stringify({ TaskARN: `arn:aws:ecs:us-east-1:123456789012:task/axon-demo/${taskId}` }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v4/${taskId}`;
+}
+
+describe.skipIf(!HAS_MOTO)("per-key counts from ECS tasks (moto S3; skipped without moto)", () => {
+  test("Given two tasks serving one key, each writes its counts to the bucket and the engine sums them; a drained task's last requests are kept", async () => {
+    // Given the iris API with keys, one key in the bucket, and two tasks (the front as a process)
+    const { url, sha256, s3 } = await bucketWithIris();
+    const { apis } = parseApiConfig(
+      `${readFileSync(path.join(IRIS, "axon.yaml"), "utf8")}  networking:\n    auth: api_key\n`,
+      "axon.yaml",
+    );
+    const spec = apis[0];
+    if (spec === undefined) throw new Error("the iris example has no API");
+    const key = createApiKey();
+    await writeApiKeys(s3, BUCKET, "iris-classifier", [record(key)]);
+    const aws = {
+      AWS_ENDPOINT_URL: url,
+      AWS_ACCESS_KEY_ID: "testing",
+      AWS_SECRET_ACCESS_KEY: "testing",
+    };
+    const tasks = await Promise.all(
+      ["1111aaaa2222bbbb", "3333cccc4444dddd"].map(async (taskId) => {
+        const port = await freePort();
+        const replica = startReplica({
+          ...replicaTaskEnvironment({
+            spec,
+            bucket: BUCKET,
+            bundleSha256: sha256,
+            region: "us-east-1",
+          }),
+          AXON_PORT: String(port),
+          AXON_PYTHON: IRIS_PYTHON,
+          AXON_KEY_USAGE_REPORT_MS: "300",
+          AXON_IN_FLIGHT_METRIC: "off",
+          ECS_CONTAINER_METADATA_URI_V4: await taskMetadata(taskId),
+          ...aws,
+        });
+        return { taskId, replica, endpoint: `http://127.0.0.1:${port}/iris-classifier` };
+      }),
+    );
+    for (const { replica } of tasks) {
+      for (let polls = 0; polls < 450 && !replica.output().includes("ready: POST"); polls++) {
+        if (replica.child.exitCode !== null) throw new Error(replica.output());
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    const [first, second] = tasks;
+    if (first === undefined || second === undefined) throw new Error("two tasks");
+
+    // When the key makes 3 requests on one task and 2 on the other, and one request has no key
+    for (let i = 0; i < 3; i++) {
+      expect((await post(first.endpoint, { "x-api-key": key.key })).status).toBe(200);
+    }
+    for (let i = 0; i < 2; i++) {
+      expect((await post(second.endpoint, { authorization: `Bearer ${key.key}` })).status).toBe(
+        200,
+      );
+    }
+    expect((await post(second.endpoint)).status).toBe(401);
+
+    // Then each task's report reaches the bucket, and the engine's sum is 5 requests, 1 refused
+    const ports = await connectAws("us-east-1", aws);
+    const summed = async (requests: number) => {
+      for (let polls = 0; polls < 100; polls++) {
+        const usage = await readKeyUsage(ports.s3, BUCKET, "iris-classifier");
+        if (usage.keys.get(key.id)?.requests === requests) return usage;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`the bucket's reports never summed to ${requests} requests`);
+    };
+    const usage = await summed(5);
+    expect(usage.tasks).toBe(2);
+    expect(usage.unauthorized).toBe(1);
+    expect(usage.keys.get(key.id)?.lastUsedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const listed = await ports.s3.listObjectsV2({
+      Bucket: BUCKET,
+      Prefix: "api-keys/iris-classifier/usage/",
+    });
+    expect((listed.Contents ?? []).map((object) => object.Key ?? "").sort()).toEqual([
+      "api-keys/iris-classifier/usage/1111aaaa2222bbbb.json",
+      "api-keys/iris-classifier/usage/3333cccc4444dddd.json",
+    ]);
+
+    // When the first task serves one more request and is stopped (ECS's SIGTERM) at once
+    expect((await post(first.endpoint, { "x-api-key": key.key })).status).toBe(200);
+    first.replica.child.kill("SIGTERM");
+    await new Promise((resolve) => first.replica.child.once("exit", resolve));
+    // Then its drain wrote that request too, and the stopped task's total stays in the sum
+    const after = await readKeyUsage(ports.s3, BUCKET, "iris-classifier");
+    expect(after.keys.get(key.id)?.requests).toBe(6);
   });
 });

@@ -10,6 +10,7 @@ import { BundleStore } from "./bundles/bundle-store.js";
 import { EventBus, type EventSink, type EventSubscriber } from "./events/event-sink.js";
 import type { Provider } from "./providers/provider.js";
 import { ApiLogs } from "./providers/local/api-logs.js";
+import type { GatewayTls } from "./providers/local/gateway-tls.js";
 import { LocalProvider } from "./providers/local/local-provider.js";
 import type { PythonChoice } from "./providers/local/python-interpreter.js";
 import { makeApiReconciler } from "./reconcile/api-reconciler.js";
@@ -30,6 +31,8 @@ export interface CompositionOptions {
   gatewayHost?: string;
   /** `--insecure-no-auth`: APIs without keys may be served beyond loopback. */
   insecureNoAuth?: boolean;
+  /** `--tls-cert/--tls-key`: the gateway serves HTTPS with this certificate (gateway-tls.ts). */
+  gatewayTls?: GatewayTls;
   python: PythonChoice;
   isolatedEnvironments: boolean;
   envGcGraceMs: number;
@@ -100,6 +103,7 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
       apiKeys: store,
       ...(options.gatewayHost === undefined ? {} : { gatewayHost: options.gatewayHost }),
       ...(options.insecureNoAuth === true ? { insecureNoAuth: true } : {}),
+      ...(options.gatewayTls === undefined ? {} : { gatewayTls: options.gatewayTls }),
     });
     events.subscribe(logs.subscriber());
   } else {

@@ -33,6 +33,7 @@ import {
 } from "./contract/index.js";
 import { DomainError } from "./errors.js";
 import type { EventSubscriber } from "./events/event-sink.js";
+import type { GatewayTls } from "./providers/local/gateway-tls.js";
 import { DAEMON_ALREADY_RUNNING } from "./supervisor.js";
 import { AXON_VERSION } from "./version.js";
 
@@ -67,6 +68,11 @@ export interface DaemonOptions {
   gatewayHost?: string;
   /** `--insecure-no-auth`: serve APIs without keys beyond loopback. */
   insecureNoAuth?: boolean;
+  /**
+   * `--tls-cert/--tls-key`: the gateway serves HTTPS with this certificate, read again by
+   * `reloadGatewayTls` (SIGHUP; gateway-tls.ts).
+   */
+  gatewayTls?: GatewayTls;
   python: PythonChoice;
   /** Build environments without the base interpreter's packages (AXON_ENV_ISOLATED=1). */
   isolatedEnvironments: boolean;
@@ -142,9 +148,11 @@ export class Daemon {
       // Scale to zero: a request for an API at zero replicas asks the autoscaler for one.
       provider.onWakeRequest?.((name) => parts.autoscaler?.wake(name, Date.now()) ?? false);
       const started = provider.engineInfo();
+      const tls = this.#options.gatewayTls?.current;
       this.#phase(
-        `gateway listening on ${started.gatewayUrl}, python ${started.python.version ?? "version unknown"}`,
+        `gateway listening on ${started.gatewayUrl}${tls === undefined ? "" : ` (certificate SHA-256 ${tls.fingerprint256}, valid to ${tls.validTo})`}, python ${started.python.version ?? "version unknown"}`,
       );
+      if (this.#options.gatewayTls !== undefined) this.#warnAboutTls(this.#options.gatewayTls);
 
       const context: RouteContext = {
         store,
@@ -293,6 +301,51 @@ export class Daemon {
   }
 
   /**
+   * Reads the gateway's certificate and key again (SIGHUP): good files serve every connection
+   * made from now on, a bad one leaves the certificate served as it was; either way the log says
+   * which. Returns false when the gateway serves no TLS.
+   */
+  reloadGatewayTls(): boolean {
+    const tls = this.#options.gatewayTls;
+    const events = this.#parts?.events;
+    if (tls === undefined || events === undefined) return false;
+    try {
+      const loaded = tls.reload();
+      events.emit({
+        kind: "gateway.tls_reloaded",
+        certFile: tls.files.certFile,
+        fingerprint256: loaded.fingerprint256,
+        validTo: loaded.validTo,
+      });
+      this.#warnAboutTls(tls);
+    } catch (error) {
+      const served = tls.current;
+      events.emit({
+        kind: "daemon.warning",
+        message: `the gateway's certificate was not reloaded, it still serves ${served.fingerprint256} (valid to ${served.validTo}): ${error instanceof Error ? error.message : String(error)}`,
+      });
+    }
+    return true;
+  }
+
+  /** Says when the gateway's certificate has expired, or its key is readable by others. */
+  #warnAboutTls(tls: GatewayTls): void {
+    const { expired, validTo, keyReadableByOthers } = tls.current;
+    if (expired) {
+      this.#parts?.events.emit({
+        kind: "daemon.warning",
+        message: `the gateway's certificate ${tls.files.certFile} expired on ${validTo}: clients refuse it until it is replaced (then send SIGHUP)`,
+      });
+    }
+    if (keyReadableByOthers) {
+      this.#parts?.events.emit({
+        kind: "daemon.warning",
+        message: `the gateway's key ${tls.files.keyFile} is readable by other users of this machine: \`chmod 600\` it (it is what proves the gateway is yours)`,
+      });
+    }
+  }
+
+  /**
    * Another supervisor watches this daemon now (the first one died, decision 0007): the record
    * names it, so `cluster down` waits for it and tests stop it first.
    */
@@ -360,6 +413,17 @@ export class Daemon {
       startedAt: this.#startedAt.toISOString(),
       apis: parts.store.listApis().length,
       disk: parts.bundles.diskUse(),
+      ...(this.#options.gatewayTls === undefined
+        ? {}
+        : {
+            gatewayCertificate: {
+              file: this.#options.gatewayTls.files.certFile,
+              fingerprint256: this.#options.gatewayTls.current.fingerprint256,
+              subject: this.#options.gatewayTls.current.subject,
+              validTo: this.#options.gatewayTls.current.validTo,
+              expired: this.#options.gatewayTls.current.expired,
+            },
+          }),
       ...(this.#options.supervisorPid === undefined
         ? {}
         : { supervisorPid: this.#options.supervisorPid }),

@@ -24,7 +24,7 @@ import {
 } from "./supervisor.js";
 import { AXON_VERSION } from "./version.js";
 
-const USAGE = `usage: axon-control-plane [--home DIR] [--port N] [--gateway-port N] [--listen ADDR:PORT] [--python PATH] [--supervise]
+const USAGE = `usage: axon-control-plane [--home DIR] [--port N] [--gateway-port N] [--listen ADDR:PORT [--tls-cert FILE --tls-key FILE]] [--python PATH] [--supervise]
 
   --home DIR          state directory (default $AXON_HOME or ~/.axon)
   --supervise         run the daemon as a child and start it again after a crash (what
@@ -37,6 +37,9 @@ const USAGE = `usage: axon-control-plane [--home DIR] [--port N] [--gateway-port
   --listen ADDR:PORT  where the gateway listens instead of 127.0.0.1:<gateway port>; beyond
                       loopback only when every API requires keys (networking.auth: api_key)
   --insecure-no-auth  with --listen, serve APIs that require no keys to anyone who can reach it
+  --tls-cert FILE     with --listen, serve the gateway over HTTPS: the certificate (PEM, the
+                      server's first, then any intermediates); read again on SIGHUP
+  --tls-key FILE      the certificate's private key (PEM, unencrypted)
   --python PATH       interpreter that runs predictors (default $AXON_PYTHON or python3)`;
 
 function parsePort(value: string | undefined, flag: string, fallback: number): number {
@@ -126,11 +129,23 @@ async function supervise(
   if (claim === undefined) return SUPERVISED_ELSEWHERE_EXIT;
   process.on("SIGTERM", () => supervisor.stop("SIGTERM"));
   process.on("SIGINT", () => supervisor.stop("SIGINT"));
-  process.on("SIGHUP", () => {}); // a closed terminal is not a reason to stop serving
+  // A closed terminal is not a reason to stop serving; a SIGHUP sent on purpose (reload the
+  // gateway's certificate) is for the daemon, which owns the gateway.
+  process.on("SIGHUP", () => signalDaemon(supervisor.status().daemonPid, "SIGHUP"));
   try {
     return await supervisor.run();
   } finally {
     claim.release();
+  }
+}
+
+/** Sends `signal` to the daemon a supervisor runs, if one runs now (it may be restarting). */
+function signalDaemon(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Gone between the look and the signal: the daemon that replaces it reads the files anyway.
   }
 }
 
@@ -160,7 +175,11 @@ async function superviseAfter(home: string, daemonPid: number): Promise<number> 
   let stopped = false;
   process.on("SIGTERM", () => (stopped = true));
   process.on("SIGINT", () => (stopped = true));
-  process.on("SIGHUP", () => {});
+  // Passed on to the daemon watched (see supervise); once this becomes its supervisor, that one's.
+  let watching = true;
+  process.on("SIGHUP", () => {
+    if (watching) signalDaemon(daemonPid, "SIGHUP");
+  });
   const alive = (): boolean => {
     try {
       process.kill(daemonPid, 0);
@@ -186,6 +205,7 @@ async function superviseAfter(home: string, daemonPid: number): Promise<number> 
   logLine(
     `supervisor: the control plane (pid ${daemonPid}) is gone without stopping; starting it again`,
   );
+  watching = false;
   return supervise(home, { claim, handlers });
 }
 
@@ -203,6 +223,8 @@ async function main(): Promise<number> {
       "gateway-port": { type: "string" },
       listen: { type: "string" },
       "insecure-no-auth": { type: "boolean" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
       python: { type: "string" },
       version: { type: "boolean" },
       help: { type: "boolean" },
@@ -245,6 +267,13 @@ async function main(): Promise<number> {
   const { DEFAULT_RETENTION_MS } = await import("./monitoring/monitoring-loop.js");
   const { parseListenAddress } = await import("./providers/local/gateway-exposure.js");
   const listen = values.listen === undefined ? undefined : parseListenAddress(values.listen);
+  const { gatewayTlsFromFlags } = await import("./providers/local/gateway-tls.js");
+  // Read and checked before anything starts: a bad file is an error naming it, not a crash loop.
+  const gatewayTls = gatewayTlsFromFlags({
+    certFile: values["tls-cert"],
+    keyFile: values["tls-key"],
+    listen: values.listen,
+  });
   const daemon = new Daemon({
     home,
     isolatedEnvironments: process.env.AXON_ENV_ISOLATED === "1",
@@ -257,10 +286,14 @@ async function main(): Promise<number> {
       parsePort(values["gateway-port"] ?? process.env.AXON_GATEWAY_PORT, "--gateway-port", 8888),
     ...(listen === undefined ? {} : { gatewayHost: listen.host }),
     ...(values["insecure-no-auth"] === true ? { insecureNoAuth: true } : {}),
+    ...(gatewayTls === undefined ? {} : { gatewayTls }),
     python,
     onEvent: (event, time) => process.stdout.write(`${formatEventLine(event, time)}\n`),
     ...(supervisorPid === undefined ? {} : { supervisorPid }),
   });
+  // Reload the gateway's certificate (gateway-tls.ts); without TLS there is nothing to reload,
+  // and a SIGHUP must not stop the daemon either way.
+  process.on("SIGHUP", () => daemon.reloadGatewayTls());
   await daemon.start();
   // Under a supervisor (decision 0007): say when serving and when stopping as asked, so it
   // restarts only a crash. Its channel must not keep this process alive.

@@ -24,6 +24,9 @@ export interface StartDaemonOptions {
    * while an API requires no keys, unless `insecureNoAuth`). */
   listen?: string;
   insecureNoAuth?: boolean;
+  /** `--tls-cert/--tls-key` (absolute paths): the gateway serves HTTPS from these PEM files. */
+  tlsCert?: string;
+  tlsKey?: string;
   python?: string;
   /** How long to wait for the health probe to answer. */
   timeoutMs?: number;
@@ -91,6 +94,8 @@ export async function startDaemon(
   if (options.gatewayPort !== undefined) args.push("--gateway-port", String(options.gatewayPort));
   if (options.listen !== undefined) args.push("--listen", options.listen);
   if (options.insecureNoAuth === true) args.push("--insecure-no-auth");
+  if (options.tlsCert !== undefined) args.push("--tls-cert", options.tlsCert);
+  if (options.tlsKey !== undefined) args.push("--tls-key", options.tlsKey);
   if (options.python !== undefined) args.push("--python", options.python);
 
   const { onPhase } = options;

@@ -20,6 +20,27 @@ describe("the systemd unit of `axon cluster up --service`", () => {
     );
   });
 
+  it("carries --tls-cert/--tls-key, and `systemctl reload` sends the daemon SIGHUP to read them again", () => {
+    // Given a gateway served over TLS
+    const unit = renderSystemdUnit({
+      node: "/usr/local/bin/node",
+      entry: "/opt/axon/main.js",
+      home: "/srv/axon",
+      listen: "0.0.0.0:8443",
+      tlsCert: "/etc/axon/tls/fullchain.pem",
+      tlsKey: "/etc/axon/tls/privkey.pem",
+      system: true,
+    });
+    // Then the daemon gets the files, and the unit's reload signals it ($ left for systemd)
+    expect(unit).toContain(
+      "ExecStart=/usr/local/bin/node /opt/axon/main.js --home /srv/axon --listen 0.0.0.0:8443 --tls-cert /etc/axon/tls/fullchain.pem --tls-key /etc/axon/tls/privkey.pem\n",
+    );
+    expect(unit).toContain("ExecReload=/bin/kill -HUP $MAINPID\n");
+    // And a unit without TLS has nothing to reload
+    const plain = renderSystemdUnit({ node: "n", entry: "e", home: "/h", system: true });
+    expect(plain).not.toContain("ExecReload");
+  });
+
   it("runs the daemon itself (systemd restarts it), restarts only failures, and stays private", () => {
     // Given this installation's paths, a gateway port and an interpreter
     const unit = renderSystemdUnit({

@@ -12,6 +12,9 @@
  *   stop deadline, plus margin) is killed.
  * - **A user unit unless run as root** (`~/.config/systemd/user`, started at boot once lingering
  *   is enabled); as root, a system unit in `/etc/systemd/system` that runs as root.
+ * - **`ExecReload` with `--tls-cert`**: `systemctl reload axon` sends the daemon SIGHUP, which
+ *   reads the certificate and key again (a renewed certificate, e.g. from certbot's deploy hook)
+ *   and does nothing else; without TLS there is nothing to reload, so there is no such line.
  * - **The environment is written down**: `PATH` as it is now (a user service's is minimal, and the
  *   `python3` predictors use is found through it), `AXON_HOME`, and `AXON_PYTHON` when set.
  */
@@ -31,6 +34,9 @@ export interface SystemdUnitOptions {
   /** `--listen ADDRESS:PORT` and `--insecure-no-auth` of `cluster up` (the daemon checks them). */
   listen?: string;
   insecureNoAuth?: boolean;
+  /** `--tls-cert/--tls-key` (absolute paths); the unit's `systemctl reload` reads them again. */
+  tlsCert?: string;
+  tlsKey?: string;
   python?: string;
   /** `PATH` for the service (the one `axon` runs with). */
   pathEnv?: string;
@@ -46,6 +52,8 @@ export function renderSystemdUnit(options: SystemdUnitOptions): string {
   if (options.gatewayPort !== undefined) args.push("--gateway-port", String(options.gatewayPort));
   if (options.listen !== undefined) args.push("--listen", options.listen);
   if (options.insecureNoAuth === true) args.push("--insecure-no-auth");
+  if (options.tlsCert !== undefined) args.push("--tls-cert", options.tlsCert);
+  if (options.tlsKey !== undefined) args.push("--tls-key", options.tlsKey);
   if (options.python !== undefined) args.push("--python", options.python);
   const environment = [`AXON_HOME=${options.home}`];
   if (options.pathEnv !== undefined && options.pathEnv !== "") {
@@ -62,6 +70,7 @@ export function renderSystemdUnit(options: SystemdUnitOptions): string {
     "Type=simple",
     `ExecStart=${args.map((arg) => quoteSystemdArg(arg, true)).join(" ")}`,
     ...environment.map((variable) => `Environment=${quoteSystemdArg(variable, false)}`),
+    ...(options.tlsCert === undefined ? [] : ["ExecReload=/bin/kill -HUP $MAINPID"]),
     "Restart=on-failure",
     "RestartSec=1",
     "KillMode=mixed",
@@ -127,6 +136,8 @@ export async function installSystemdService(
     gatewayPort?: number;
     listen?: string;
     insecureNoAuth?: boolean;
+    tlsCert?: string;
+    tlsKey?: string;
     python?: string;
   },
 ): Promise<InstalledService> {

@@ -34,6 +34,27 @@ describe("renderClusterInfo", () => {
     expect(text.split("\n").at(-1)).toBe("disk: 4.0 MiB (2 bundles 3.0 MiB, 1 unpacked 1.0 MiB)");
   });
 
+  test("shows the certificate the gateway serves over HTTPS, and whether it expired", () => {
+    // Given a gateway serving HTTPS
+    const gatewayCertificate = {
+      file: "/etc/axon/tls/fullchain.pem",
+      fingerprint256: "AB:CD",
+      subject: "CN=api.example.com",
+      validTo: "Mar  1 12:00:00 2027 GMT",
+      expired: false,
+    };
+    // Then the line after the gateway names it
+    expect(
+      renderClusterInfo({ ...info, gatewayUrl: "https://api:8443", gatewayCertificate }),
+    ).toContain(
+      "gateway: https://api:8443\ncertificate: CN=api.example.com, SHA-256 AB:CD, valid to Mar  1 12:00:00 2027 GMT (/etc/axon/tls/fullchain.pem; SIGHUP reloads it)\n",
+    );
+    expect(
+      renderClusterInfo({ ...info, gatewayCertificate: { ...gatewayCertificate, expired: true } }),
+    ).toContain("EXPIRED since Mar  1");
+    expect(renderClusterInfo(info)).not.toContain("certificate");
+  });
+
   test("names the supervisor that restarts the daemon", () => {
     expect(renderClusterInfo({ ...info, supervisorPid: 4140 })).toContain(
       "pid: 4141 (supervisor 4140 restarts it after a crash)",

@@ -10,6 +10,14 @@ export function renderClusterInfo(info: ClusterInfo): string {
     ["version", info.version],
     ["control plane", info.apiUrl],
     ["gateway", info.gatewayUrl],
+    ...(info.gatewayCertificate === undefined
+      ? []
+      : ([
+          [
+            "certificate",
+            `${info.gatewayCertificate.subject}, SHA-256 ${info.gatewayCertificate.fingerprint256}, ${info.gatewayCertificate.expired ? "EXPIRED since" : "valid to"} ${info.gatewayCertificate.validTo} (${info.gatewayCertificate.file}; SIGHUP reloads it)`,
+          ],
+        ] satisfies [string, string][])),
     [
       "pid",
       info.supervisorPid === undefined

@@ -74,6 +74,20 @@ export interface ClusterInfo extends EngineInfo {
   supervisorPid?: number;
   /** Disk taken by uploaded bundles and unpacked projects (absent from older daemons). */
   disk?: BundleDiskUse;
+  /** The certificate the gateway serves, when it serves HTTPS (`--tls-cert`); absent otherwise. */
+  gatewayCertificate?: GatewayCertificate;
+}
+
+/** The gateway's TLS certificate as last (re)loaded: to check that a renewal took. */
+export interface GatewayCertificate {
+  /** The `--tls-cert` file it was read from. */
+  file: string;
+  /** SHA-256 fingerprint of the server certificate, `AB:CD:…`, as clients see it. */
+  fingerprint256: string;
+  subject: string;
+  /** When it expires (as node:crypto prints it, e.g. `Dec  9 19:00:00 2026 GMT`). */
+  validTo: string;
+  expired: boolean;
 }
 
 /** Counted by the periodic clean-up of unused bundles, adjusted by uploads in between. */

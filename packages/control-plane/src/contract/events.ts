@@ -21,6 +21,8 @@ export type ControlPlaneEvent =
   | { kind: "daemon.stopping"; reason: string }
   | { kind: "daemon.stopped" }
   | { kind: "daemon.warning"; message: string }
+  /** The gateway's TLS certificate was read again (SIGHUP) and serves new connections. */
+  | { kind: "gateway.tls_reloaded"; certFile: string; fingerprint256: string; validTo: string }
   | { kind: "deploy.recorded"; api: string; versionId: string; outcome: "created" | "updated" }
   | { kind: "deploy.cancelled"; api: string }
   | { kind: "api.deleted"; api: string }
@@ -111,6 +113,11 @@ export function describeEvent(event: ControlPlaneEvent): { level: EventLevel; me
       return { level: "info", message: "stopped" };
     case "daemon.warning":
       return { level: "warning", message: `warning: ${event.message}` };
+    case "gateway.tls_reloaded":
+      return {
+        level: "info",
+        message: `gateway certificate reloaded from ${event.certFile}: SHA-256 ${event.fingerprint256}, valid to ${event.validTo}`,
+      };
     case "deploy.recorded":
       return {
         level: "info",

@@ -24,11 +24,17 @@ export interface ApiKeyInfo {
   createdAt: string;
   /** Null: never expires. */
   expiresAt: string | null;
-  /** The last request admitted with it (locally; ECS replicas do not report it), null: none seen. */
+  /**
+   * The last request admitted with it, null: none seen (on ECS as the tasks last reported it, at
+   * most a minute behind).
+   */
   lastUsedAt: string | null;
   /** Requests per second per replica; null: unlimited. */
   ratePerSecond: number | null;
-  /** Requests admitted with the key since the fronts started (locally), when they report it. */
+  /**
+   * Requests admitted with the key, when the API requires keys: locally since the gateway started;
+   * on ECS summed over every task the API ran (each as of its last report).
+   */
   requests?: number;
   /** Requests with the key refused for its rate or its expiry, since the fronts started. */
   refused?: number;

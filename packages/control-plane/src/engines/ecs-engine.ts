@@ -163,8 +163,12 @@ export class EcsEngine implements ApiEngine {
     return deployedAwsApis(this.#aws(), this.#record);
   }
 
-  describe(name: string, options: DescribeOptions): Promise<ApiDetail> {
-    return describeAwsApi(this.#aws(), this.#record, name, options);
+  async describe(name: string, options: DescribeOptions): Promise<ApiDetail> {
+    const detail = await describeAwsApi(this.#aws(), this.#record, name, options);
+    // As locally: an API that requires keys shows them, with the counts its tasks reported.
+    const networking = detail.spec["networking"] as { auth?: string } | undefined;
+    if (networking?.auth !== "api_key") return detail;
+    return { ...detail, apiKeys: await this.listKeys(name) };
   }
 
   async logs(name: string): Promise<ApiLogStream> {

@@ -41,6 +41,7 @@ function s3Port(answers: { get: () => Uint8Array; put: () => void }): S3Port & {
     calls,
     listObjectsV2: () => Promise.reject(new Error("not used")),
     deleteObjects: () => Promise.reject(new Error("not used")),
+    getObjectWithEtag: () => Promise.reject(new Error("not used")),
     putObject: (input) => {
       calls.push(`put ${input.Key ?? ""}`);
       answers.put();
@@ -125,6 +126,7 @@ describe("prepareEnvironment", () => {
       const bucket: S3Port = {
         listObjectsV2: () => Promise.reject(new Error("not used")),
         deleteObjects: () => Promise.reject(new Error("not used")),
+        getObjectWithEtag: () => Promise.reject(new Error("not used")),
         putObject: (input) => {
           objects.set(input.Key ?? "", Buffer.from(input.Body as Uint8Array));
           return Promise.resolve({});

@@ -33,6 +33,7 @@ import { FrontServer, Replica, type FrontRequest, type Responder } from "../repl
 import { replicaOptionsFromSpec } from "../replica/spec-options.js";
 import { ApiKeyGuard, RefreshingKeySource } from "../replica/api-keys.js";
 import { readApiKeys } from "../providers/aws/api-keys.js";
+import { KeyUsageReporter, resolveTaskId } from "./key-usage-reporter.js";
 import { prepareEnvironment } from "./python-environment.js";
 import { bundleKey, ECS_METADATA_ENV, REPLICA_ENV } from "../providers/aws/replica-env.js";
 
@@ -54,6 +55,10 @@ export interface ReplicaInputs {
   inFlightMetric?: { metadataUri?: string; clusterName?: string };
   /** How often the key hashes are re-read when the API requires keys (default 30 s). */
   keyRefreshMs?: number;
+  /** How often the per-key counts are written to the bucket, at most (default 60 s). */
+  keyUsageReportMs?: number;
+  /** `ECS_CONTAINER_METADATA_URI_V4`: where the task id is read (usage reports are named by it). */
+  taskMetadataUri?: string;
 }
 
 /** A problem with the container's inputs: names the variable and what to set. */
@@ -105,6 +110,16 @@ export function readReplicaInputs(env: NodeJS.ProcessEnv): ReplicaInputs {
       `${REPLICA_ENV.keyRefreshMs} must be a number of milliseconds, at least 100 (got "${refreshSetting ?? ""}")`,
     );
   }
+  const usageSetting = env[REPLICA_ENV.keyUsageReportMs];
+  const keyUsageReportMs = usageSetting === undefined ? undefined : Number(usageSetting);
+  if (
+    keyUsageReportMs !== undefined &&
+    !(Number.isInteger(keyUsageReportMs) && keyUsageReportMs >= 100)
+  ) {
+    throw new ReplicaInputError(
+      `${REPLICA_ENV.keyUsageReportMs} must be a number of milliseconds, at least 100 (got "${usageSetting ?? ""}")`,
+    );
+  }
   const metadataUri = env[ECS_METADATA_ENV] || undefined;
   const clusterName = env[REPLICA_ENV.clusterName] || undefined;
   const publishes =
@@ -119,6 +134,8 @@ export function readReplicaInputs(env: NodeJS.ProcessEnv): ReplicaInputs {
     python: env[REPLICA_ENV.python] ?? "python3",
     ...(env[REPLICA_ENV.logFile] === undefined ? {} : { logFile: env[REPLICA_ENV.logFile] }),
     ...(keyRefreshMs === undefined ? {} : { keyRefreshMs }),
+    ...(keyUsageReportMs === undefined ? {} : { keyUsageReportMs }),
+    ...(metadataUri === undefined ? {} : { taskMetadataUri: metadataUri }),
     ...(publishes
       ? {
           inFlightMetric: {
@@ -173,6 +190,8 @@ export async function startReplicaContainer(
   // 30 s. Until the first read is in, every request is refused (the replica is not ready then
   // anyway); a failed read keeps the last set.
   const keys = spec.networking.auth === "api_key" ? startKeySource(inputs, deps) : undefined;
+  // The name of this task's key usage report, read while the project downloads.
+  const taskId = keys === undefined ? undefined : resolveTaskId(inputs.taskMetadataUri);
   /** Answers what is not a prediction from the request's head; false for a POST to the endpoint. */
   const answeredFromHead = (
     method: string,
@@ -265,6 +284,20 @@ export async function startReplicaContainer(
   const workerLog = logs;
   deps.log(`ready: POST ${endpoint}`);
   const publisher = await startInFlightMetric(inputs, started, identity, deps);
+  // Per-key counts for `axon keys list --env` (key-usage-reporter.ts).
+  const usage =
+    keys === undefined || taskId === undefined
+      ? undefined
+      : new KeyUsageReporter({
+          guard: keys.guard,
+          s3: deps.s3,
+          bucket: inputs.bucket,
+          api: inputs.apiName,
+          taskId: await taskId,
+          log: deps.log,
+          ...(inputs.keyUsageReportMs === undefined ? {} : { intervalMs: inputs.keyUsageReportMs }),
+        });
+  usage?.start();
   const predictions = await startPredictionLines(inputs, spec, started, identity, deps);
   const failed = new Promise<string>((resolve) => {
     started.onExit((info) => {
@@ -284,6 +317,8 @@ export async function startReplicaContainer(
       predictions?.stop();
       await server.close();
       keys?.source.stop();
+      // The counts of the last requests, so a task's total is not lost with it.
+      await usage?.stop();
       deps.log("stopped");
       workerLog.stop();
     },

@@ -25,6 +25,11 @@
  */
 import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
+import {
+  createServer as createTlsServer,
+  type SecureContextOptions,
+  Server as TlsServer,
+} from "node:tls";
 import { Duplex } from "node:stream";
 import { type CollectGarbage, garbageCollector } from "./heap-tuning.js";
 
@@ -123,6 +128,12 @@ export interface FrontServerOptions {
   requestTimeoutMs?: number;
   /** Runs a garbage collection (see COLLECT_AFTER_BYTES); tests count the calls. Default: V8's. */
   collectGarbage?: CollectGarbage;
+  /**
+   * Serve HTTPS with this certificate and key (the local gateway's `--tls-cert/--tls-key`). A
+   * TLS socket is a stream like a TCP one, so the fast path and the node:http hand-off serve it
+   * unchanged; the choice is made once here, and a plain server does no per-request work for it.
+   */
+  tls?: SecureContextOptions;
 }
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -251,6 +262,8 @@ export class FrontServer {
   readonly #fallback: http.Server;
   readonly #connections = new Set<FastConnection>();
   readonly #handedOff = new Set<Socket>();
+  /** TLS only: every TCP connection, its handshake done or not (see the constructor). */
+  readonly #tlsConnections = new Set<Socket>();
   readonly #sweep: ReturnType<typeof setInterval>;
   #statusLines: string[] = [];
   #dateSecond = 0;
@@ -282,9 +295,20 @@ export class FrontServer {
     this.#onRefused = options.onRefused;
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    const serve = (socket: Socket): void => {
       this.#connections.add(new FastConnection(this, socket));
-    });
+    };
+    if (options.tls === undefined) {
+      this.#server = createServer({ allowHalfOpen: true, noDelay: true }, serve);
+    } else {
+      this.#server = createTlsServer({ ...options.tls, allowHalfOpen: true, noDelay: true }, serve);
+      // A connection reaches `serve` once its handshake is done; one still in it (or left there
+      // by a client that hung up, e.g. one that refused the certificate) would hold `close` up.
+      this.#server.on("connection", (socket: Socket) => {
+        this.#tlsConnections.add(socket);
+        socket.once("close", () => this.#tlsConnections.delete(socket));
+      });
+    }
     this.#fallback = http.createServer((req, res) => this.#serveFallback(req, res));
     this.#fallback.on("checkContinue", (req: IncomingMessage, res: ServerResponse) =>
       this.#serveFallback(req, res, true),
@@ -307,6 +331,16 @@ export class FrontServer {
     });
   }
 
+  /**
+   * Serves new TLS connections with another certificate and key; connections already open keep
+   * theirs and finish (node:tls `server.setSecureContext`). Throws on a plain server.
+   */
+  setSecureContext(options: SecureContextOptions): void {
+    if (!(this.#server instanceof TlsServer))
+      throw new Error("this front server serves plain HTTP");
+    this.#server.setSecureContext(options);
+  }
+
   /** Stops listening and closes every connection, answered or not. */
   close(): Promise<void> {
     clearInterval(this.#sweep);
@@ -314,6 +348,7 @@ export class FrontServer {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const connection of this.#connections) connection.socket.destroy();
     for (const socket of this.#handedOff) socket.destroy();
+    for (const socket of this.#tlsConnections) socket.destroy();
     this.#fallback.closeAllConnections();
     return closed;
   }

@@ -4,6 +4,7 @@
  * showing what it costs and asking (`--yes` skips the question).
  */
 import type { ApiSummary } from "@axon/control-plane/api";
+import path from "node:path";
 import { Command, Option } from "commander";
 import { findDaemon, type DaemonConnection } from "../../client/daemon.js";
 import type { StartDaemonOptions } from "../../client/start-daemon.js";
@@ -17,6 +18,8 @@ interface UpFlags extends OutputOptions {
   gatewayPort?: number;
   listen?: string;
   insecureNoAuth?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
   python?: string;
   service?: boolean;
   provider: "local" | "aws";
@@ -43,6 +46,11 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
       "--insecure-no-auth",
       "with --listen, serve apis that require no keys to anyone who can reach the address",
     )
+    .option(
+      "--tls-cert <file>",
+      "with --listen, serve the apis over HTTPS with this certificate (PEM); the daemon reads it again on SIGHUP",
+    )
+    .option("--tls-key <file>", "the private key of --tls-cert (PEM, unencrypted)")
     .option(
       "--python <path>",
       "python interpreter that runs predictors (default: AXON_PYTHON, else python3)",
@@ -77,9 +85,11 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
           hint: "leave it out: without --listen the gateway listens on 127.0.0.1 only",
         });
       }
+      const tls = tlsFiles(flags, ctx.cwd);
       const exposure = {
         ...(flags.listen === undefined ? {} : { listen: flags.listen }),
         ...(flags.insecureNoAuth === true ? { insecureNoAuth: true } : {}),
+        ...tls,
       };
       if (flags.insecureNoAuth === true) {
         ctx.stderr.write(
@@ -134,6 +144,27 @@ export function makeClusterUpCommand(ctx: CliContext): Command {
       const { renderClusterInfo } = await import("../../ui/cluster.js");
       ctx.stdout.write(`${renderClusterInfo(info)}\n`);
     });
+}
+
+/**
+ * `--tls-cert/--tls-key` as absolute paths (the daemon runs in its home, and a systemd unit from
+ * anywhere); both or neither, and only with `--listen`. The daemon reads and checks the files.
+ */
+function tlsFiles(flags: UpFlags, cwd: string): { tlsCert?: string; tlsKey?: string } {
+  const { tlsCert, tlsKey } = flags;
+  if (tlsCert === undefined && tlsKey === undefined) return {};
+  if (tlsCert === undefined || tlsKey === undefined) {
+    throw new UserError(
+      `${tlsCert === undefined ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key"} too`,
+      { hint: "give both: --tls-cert cert.pem --tls-key key.pem" },
+    );
+  }
+  if (flags.listen === undefined) {
+    throw new UserError("--tls-cert and --tls-key only apply with --listen", {
+      hint: "add --listen ADDRESS:PORT (e.g. --listen 0.0.0.0:8443): without it the gateway serves this machine only, on 127.0.0.1",
+    });
+  }
+  return { tlsCert: path.resolve(cwd, tlsCert), tlsKey: path.resolve(cwd, tlsKey) };
 }
 
 /** How long `cluster up` waits for the stored APIs' replicas before leaving them to start alone. */

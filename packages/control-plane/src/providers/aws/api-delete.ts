@@ -3,7 +3,9 @@
  * service (scaled to 0 so its tasks drain through the load balancer, then force-deleted), the
  * listener rule, the target group(s) (only free once no rule uses them), every ACTIVE revision of
  * the task family, the canary alarm, the API's monitoring baseline (`baselineKey`, pinned by
- * `axon monitor baseline --env`), and the bundle unless another live service of the cluster runs
+ * `axon monitor baseline --env`), its API keys and the counts its tasks reported
+ * (`api-keys/<api>.json`, `api-keys/<api>/usage/*`: a new API of the same name must not accept the
+ * old one's keys, as locally), and the bundle unless another live service of the cluster runs
  * the same one. The API's scaling is removed by the caller before this runs.
  *
  * Safe to repeat and to run after a failed deploy or delete: each piece is looked up first and
@@ -12,6 +14,7 @@
  */
 import type { Service } from "@aws-sdk/client-ecs";
 import { baselineKey } from "./api-baseline.js";
+import { apiKeysObjectKey, keyUsageObjectKeys } from "./api-keys.js";
 import { bundleKey } from "./replica-env.js";
 import {
   alternateTargetGroupName,
@@ -135,6 +138,7 @@ export async function deleteApiResources(
     const shared = bundles.size > 0 ? await bundlesOfOtherServices(deps, name) : new Set<string>();
     const keys = [
       baselineKey(apiName),
+      apiKeysObjectKey(apiName),
       ...[...bundles].filter((sha) => !shared.has(sha)).map((sha) => bundleKey(sha)),
     ];
     const present: string[] = [];
@@ -144,14 +148,24 @@ export async function deleteApiResources(
       );
       if ((listed.Contents ?? []).some((object) => object.Key === key)) present.push(key);
     }
+    present.push(
+      ...(await callAws(deps, "s3:ListObjectsV2", () =>
+        keyUsageObjectKeys(deps.ports.s3, refs.bucketName, apiName),
+      )),
+    );
     if (present.length > 0) {
       found = true;
-      await callAws(deps, "s3:DeleteObjects", () =>
-        deps.ports.s3.deleteObjects({
-          Bucket: refs.bucketName,
-          Delete: { Objects: present.map((Key) => ({ Key })), Quiet: true },
-        }),
-      );
+      // DeleteObjects takes at most 1,000 keys a request
+      // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html).
+      for (let at = 0; at < present.length; at += 1000) {
+        const batch = present.slice(at, at + 1000);
+        await callAws(deps, "s3:DeleteObjects", () =>
+          deps.ports.s3.deleteObjects({
+            Bucket: refs.bucketName,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+        );
+      }
       deps.onProgress?.(`deleted ${present.length} object(s) of ${apiName} from the bucket`);
     }
   }

@@ -358,6 +358,17 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
                   "Fn::Sub": `\${BundleBucket.Arn}/${API_KEYS_PREFIX}*`,
                 },
               },
+              // …and writes its own per-key counts next to them (entrypoint/key-usage-reporter.ts),
+              // under `api-keys/<api>/usage/` only: the key hashes stay read-only to it (`*` matches
+              // across `/`, but `api-keys/<api>.json` has no `/usage/`; https://docs.aws.amazon.com/
+              // IAM/latest/UserGuide/reference_policies_elements_resource.html#reference_policies_elements_resource_wildcards).
+              {
+                Effect: "Allow",
+                Action: "s3:PutObject",
+                Resource: {
+                  "Fn::Sub": `\${BundleBucket.Arn}/${API_KEYS_PREFIX}*/usage/*`,
+                },
+              },
               writeLogs,
             ],
           },

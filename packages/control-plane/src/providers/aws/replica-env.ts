@@ -31,6 +31,8 @@ export const REPLICA_ENV = {
   clusterName: "AXON_CLUSTER_NAME",
   /** How often the front re-reads the API's key hashes, in ms (default 30000; tests shorten it). */
   keyRefreshMs: "AXON_KEY_REFRESH_MS",
+  /** How often a task writes its per-key counts to the bucket, at most, in ms (default 60000). */
+  keyUsageReportMs: "AXON_KEY_USAGE_REPORT_MS",
 } as const;
 
 /** Set by the ECS agent in every container: the task metadata endpoint (task id, cluster). */

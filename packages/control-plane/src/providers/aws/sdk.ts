@@ -240,6 +240,11 @@ export interface S3Port {
   putObject(input: PutObjectCommandInput): Promise<unknown>;
   /** The object's body, read whole (bundles are at most 512 MiB and streamed by callers' limits). */
   getObjectBytes(input: GetObjectCommandInput): Promise<Uint8Array>;
+  /**
+   * The body and its ETag, for a read-modify-write that puts back with `IfMatch` (conditional
+   * writes, api-keys.ts).
+   */
+  getObjectWithEtag(input: GetObjectCommandInput): Promise<{ bytes: Uint8Array; etag?: string }>;
 }
 
 /** Where AWS calls go, and who makes them, as messages name them. */
@@ -583,6 +588,12 @@ export async function connectAws(
         const output = await s3Client.send(new s3.GetObjectCommand(input));
         if (output.Body === undefined) return new Uint8Array();
         return output.Body.transformToByteArray();
+      },
+      getObjectWithEtag: async (input) => {
+        const output = await s3Client.send(new s3.GetObjectCommand(input));
+        const bytes =
+          output.Body === undefined ? new Uint8Array() : await output.Body.transformToByteArray();
+        return output.ETag === undefined ? { bytes } : { bytes, etag: output.ETag };
       },
     },
   };

@@ -28,6 +28,7 @@ import {
 import { limitYoungGenerationGrowth } from "../../replica/heap-tuning.js";
 import { RequestRecorder, type RequestStats } from "../../replica/metrics.js";
 import { rawHeader } from "../../replica/raw-header.js";
+import type { GatewayTls } from "./gateway-tls.js";
 import type { RoutableReplica } from "./routable-replica.js";
 import { TrafficSplit, type SplitBackend, type SplitBackendStats } from "./traffic-split.js";
 
@@ -39,6 +40,11 @@ export interface GatewayOptions {
    * `maxBufferedBytes`). Default: `$AXON_GATEWAY_MAX_BUFFERED_BYTES`, else 64 MiB (decision 0006).
    */
   maxBufferedBytes?: number;
+  /**
+   * Serve HTTPS with this certificate (`--tls-cert/--tls-key`, gateway-tls.ts); each certificate
+   * it reloads serves the connections made after. Absent: plain HTTP, exactly as before.
+   */
+  tls?: GatewayTls;
 }
 
 export interface GatewayBackend {
@@ -129,11 +135,16 @@ export class Gateway {
       handler: (request, responder) => this.#handle(request, responder),
       admitBody: (head, responder) => this.#admitBody(head, responder),
       ...(maxBufferedBytes === undefined ? {} : { maxBufferedBytes }),
+      ...(options.tls === undefined
+        ? {}
+        : { tls: { cert: options.tls.current.cert, key: options.tls.current.key } }),
       onRefused: (url, status) => {
         const apiName = this.#routes.get(routePath(url));
         if (apiName !== undefined) this.#refused(apiName).record(status, 0);
       },
     });
+    const server = this.#server;
+    options.tls?.onChange(({ cert, key }) => server.setSecureContext({ cert, key }));
   }
 
   /** Bytes of request bodies held now, over every API (admitted and not yet answered). */

@@ -66,6 +66,7 @@ import {
 } from "./compute-limits.js";
 import { shortPythonVersion, EnvironmentManager } from "./environments/index.js";
 import { isLoopbackHost, requireKeysBeyondLoopback } from "./gateway-exposure.js";
+import type { GatewayTls } from "./gateway-tls.js";
 import {
   Gateway,
   type ColdStart,
@@ -129,6 +130,8 @@ export interface LocalProviderOptions {
    */
   gatewayHost?: string;
   insecureNoAuth?: boolean;
+  /** Serve the gateway over HTTPS with this certificate (`--tls-cert/--tls-key`, gateway-tls.ts). */
+  gatewayTls?: GatewayTls;
   /** Which accelerators this machine has (default: /dev/nvidia*, /dev/neuron*). */
   devices?: DeviceProbe;
   /** Whether predictors can be sandboxed here (default: probe bubblewrap at start). */
@@ -264,7 +267,10 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.logs = options.logs;
-    this.gateway = new Gateway(this);
+    this.gateway = new Gateway(
+      this,
+      options.gatewayTls === undefined ? {} : { tls: options.gatewayTls },
+    );
     const gateway = this.gateway;
     this.splitRouter = {
       route: (spec) =>
@@ -393,9 +399,10 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     const host = this.#options.gatewayHost ?? "127.0.0.1";
     const port = await this.gateway.listen(this.#options.gatewayPort, host);
     // Beyond loopback the URL others use; any-address binds are shown as this machine's name.
+    const scheme = this.#options.gatewayTls === undefined ? "http" : "https";
     this.#gatewayUrl = isLoopbackHost(host)
-      ? `http://localhost:${port}`
-      : `http://${host === "0.0.0.0" || host === "::" ? os.hostname() : host.includes(":") ? `[${host}]` : host}:${port}`;
+      ? `${scheme}://localhost:${port}`
+      : `${scheme}://${host === "0.0.0.0" || host === "::" ? os.hostname() : host.includes(":") ? `[${host}]` : host}:${port}`;
   }
 
   engineInfo(): EngineInfo {

@@ -7,6 +7,8 @@
  * This is a test double, used where the real thing cannot run here (no AWS account) and moto does
  * not model the rule (shared/reference/moto.md).
  */
+import { createHash } from "node:crypto";
+import type { PutObjectCommandInput } from "@aws-sdk/client-s3";
 import type { Deployment, LoadBalancer, Service, ServiceDeployment } from "@aws-sdk/client-ecs";
 import type { Action, Rule, RuleCondition } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { StackEvent } from "@aws-sdk/client-cloudformation";
@@ -106,7 +108,8 @@ export class FakeAws {
   private readonly rules: FakeRule[] = [];
   private readonly stacks = new Map<string, FakeStack>();
   private readonly serviceDeployments = new Map<string, ServiceDeployment[]>();
-  private readonly objects = new Set<string>();
+  /** Objects by `bucket/key`: their bytes and ETag (R12). */
+  private readonly objects = new Map<string, { body: Uint8Array; etag: string }>();
   private readonly alarms = new Set<string>();
   private sequence = 0;
   private clock = Date.parse("2026-01-01T00:00:00Z");
@@ -877,7 +880,7 @@ export class FakeAws {
         listObjectsV2: (input) =>
           call("s3:ListObjectsV2", () => ({
             $metadata: {},
-            Contents: [...this.objects]
+            Contents: [...this.objects.keys()]
               .filter((key) => key.startsWith(`${input.Bucket ?? ""}/${input.Prefix ?? ""}`))
               .map((key) => ({ Key: key.slice((input.Bucket ?? "").length + 1) })),
           })),
@@ -887,14 +890,55 @@ export class FakeAws {
               this.objects.delete(`${input.Bucket ?? ""}/${object.Key ?? ""}`);
             return { $metadata: {} };
           }),
-        putObject: (input) =>
-          call("s3:PutObject", () => {
-            this.objects.add(`${input.Bucket ?? ""}/${input.Key ?? ""}`);
-            return {};
+        putObject: (input) => call("s3:PutObject", () => this.putObject(input)),
+        getObjectBytes: (input) =>
+          call("s3:GetObject", () => this.getObject(input.Bucket, input.Key).body),
+        getObjectWithEtag: (input) =>
+          call("s3:GetObject", () => {
+            const { body, etag } = this.getObject(input.Bucket, input.Key);
+            return { bytes: body, etag };
           }),
-        getObjectBytes: this.notModelled("s3:GetObject"),
       },
     };
+  }
+
+  /** R12: a PutObject's `IfMatch`/`IfNoneMatch` are checked and the object stored at once. */
+  private putObject(input: PutObjectCommandInput): { ETag: string } {
+    const id = `${input.Bucket ?? ""}/${input.Key ?? ""}`;
+    const existing = this.objects.get(id);
+    if (input.IfNoneMatch !== undefined && input.IfNoneMatch !== "*") {
+      throw new FakeAwsError("NotImplemented", "If-None-Match takes only *");
+    }
+    if (input.IfNoneMatch === "*" && existing !== undefined) {
+      throw new FakeAwsError(
+        "PreconditionFailed",
+        "At least one of the pre-conditions you specified did not hold",
+      );
+    }
+    if (input.IfMatch !== undefined) {
+      if (existing === undefined)
+        throw new FakeAwsError("NoSuchKey", "The specified key does not exist.");
+      if (unquote(input.IfMatch) !== unquote(existing.etag)) {
+        throw new FakeAwsError(
+          "PreconditionFailed",
+          "At least one of the pre-conditions you specified did not hold",
+        );
+      }
+    }
+    const body = bodyBytes(input.Body);
+    const etag = `"${createHash("md5").update(body).digest("hex")}"`;
+    this.objects.set(id, { body, etag });
+    return { ETag: etag };
+  }
+
+  private getObject(
+    bucket: string | undefined,
+    key: string | undefined,
+  ): { body: Uint8Array; etag: string } {
+    const object = this.objects.get(`${bucket ?? ""}/${key ?? ""}`);
+    if (object === undefined)
+      throw new FakeAwsError("NoSuchKey", "The specified key does not exist.");
+    return object;
   }
 
   private createStack(name: string, templateBody: string) {
@@ -1035,4 +1079,17 @@ export function listenerRefusal(properties: Record<string, unknown>): string | u
     }
   }
   return undefined;
+}
+
+/** An ETag without its quotes (S3 compares `If-Match` either way). */
+function unquote(etag: string): string {
+  return etag.replaceAll('"', "");
+}
+
+/** A PutObject body as bytes (Axon puts strings and byte arrays). */
+function bodyBytes(body: PutObjectCommandInput["Body"]): Uint8Array {
+  if (body === undefined) return new Uint8Array();
+  if (typeof body === "string") return new TextEncoder().encode(body);
+  if (body instanceof Uint8Array) return body;
+  throw new FakeAwsError("NotImplemented", "fake-aws stores string and byte bodies only");
 }
