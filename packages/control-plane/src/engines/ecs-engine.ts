@@ -85,7 +85,6 @@ export class EcsEngine implements ApiEngine {
   }
 
   async deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
-    this.#refuseScaleToZero(plan);
     const aws = this.#aws(run.signal, run.onProgress);
     const response = await deployToAws(aws, this.#record, plan);
     if (plan.splitters.length === 0) return response;
@@ -109,20 +108,7 @@ export class EcsEngine implements ApiEngine {
     return response;
   }
 
-  /** Refused before anything is applied (or planned): scale to zero is the local engine's for now. */
-  #refuseScaleToZero(plan: DeployPlan): void {
-    const idle = plan.apis.find(({ spec }) => spec.autoscaling.min_replicas === 0);
-    if (idle === undefined) return;
-    throw engineNotSupported(
-      this,
-      `deploy of min_replicas: 0 (${idle.spec.name})`,
-      "set autoscaling.min_replicas to 1 or more for this environment; scale to zero runs on the local engine",
-    );
-  }
-
   async preview(plan: DeployPlan): Promise<DeployPreviewResponse> {
-    // The plan says what the deploy would: this deploy would be refused.
-    this.#refuseScaleToZero(plan);
     // The plan read the services and their task definitions' specs (`deployed()`).
     const preview = previewEcsDeploy(this.environment, plan);
     const ecs = await connectAwsEnvironment(this.#aws(), this.#record);
