@@ -7,6 +7,7 @@
  */
 import { notRunningWhenRefused, requireRecordedDaemon } from "../client/daemon.js";
 import type { CliContext } from "../context.js";
+import { ApiError } from "../errors.js";
 import type { OutputFormat } from "../output.js";
 import { printJson } from "../output.js";
 import { targetClientFor } from "../services/target-environment.js";
@@ -36,9 +37,24 @@ export async function runGetOnce(ctx: CliContext, request: GetOnceRequest): Prom
     ctx.stdout.write(`${renderApiList(list, ctx.now(), ctx.columns)}\n`);
     return;
   }
-  const api = await notRunningWhenRefused(
-    client.getApi(request.name, request.since === undefined ? {} : { since: request.since }),
-  );
+  let api;
+  try {
+    api = await notRunningWhenRefused(
+      client.getApi(request.name, request.since === undefined ? {} : { since: request.since }),
+    );
+  } catch (error) {
+    // Not an api: a TrafficSplitter of that name is shown from the list (its weights, shares
+    // and error rates are there); anything else stays the error it was.
+    if (!(error instanceof ApiError) || error.status !== 404) throw error;
+    const splitter = (await client.listApis()).trafficSplitters?.find(
+      (candidate) => candidate.name === request.name,
+    );
+    if (splitter === undefined) throw error;
+    if (request.output === "json") return printJson(ctx.stdout, splitter);
+    const { renderSplitterDetail } = await import("../ui/splitter-detail.js");
+    ctx.stdout.write(`${renderSplitterDetail(splitter, ctx.now())}\n`);
+    return;
+  }
   if (request.output === "json") return printJson(ctx.stdout, api);
   const { renderApiDetail } = await import("../ui/apis.js");
   ctx.stdout.write(`${renderApiDetail(api, ctx.now())}\n`);

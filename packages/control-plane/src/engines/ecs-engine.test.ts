@@ -495,16 +495,20 @@ describe.skipIf(!HAS_MOTO)("TrafficSplitter on the ECS engine (moto)", () => {
       ["split", "TrafficSplitter", "created"],
     ]);
     expect(results[2]?.endpoint).toMatch(/^http:\/\/.+\/split$/);
-    // And get lists it with its weights, read back from the account
+    // And get lists it with its weights, read back from the account, and each API's requests
+    // of the last hour from its target group (none yet: no share, no error rate)
     expect((await target.engine.list()).trafficSplitters?.map((s) => [s.name, s.apis])).toEqual([
       [
         "split",
         [
-          { name: "iris-a", weight: 70 },
-          { name: "iris-b", weight: 30 },
+          { name: "iris-a", weight: 70, requests: 0 },
+          { name: "iris-b", weight: 30, requests: 0 },
         ],
       ],
     ]);
+    // And describing it as an api is a 404, which `axon get split` answers from this list
+    const notAnApi = await refusal(target.engine.describe("split", {}));
+    expect([notAnApi.status, notAnApi.code]).toEqual([404, "api.not_found"]);
     // And a redeploy of the same config changes nothing
     expect((await deploy(target, config)).results.map((r) => r.outcome)).toEqual([
       "unchanged",

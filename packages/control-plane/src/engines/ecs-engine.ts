@@ -129,20 +129,10 @@ export class EcsEngine implements ApiEngine {
 
   async list(): Promise<ApiListResponse> {
     const list = await listAwsApis(this.#aws(), this.#record);
-    const splitters = await this.deployedSplitters();
-    if (splitters.length === 0) return list;
     const ecs = await connectAwsEnvironment(this.#aws(), this.#record);
-    // The load balancer counts requests per target group, not per rule: no share is shown.
-    return {
-      ...list,
-      trafficSplitters: splitters.map((spec) => ({
-        name: spec.name,
-        kind: "TrafficSplitter",
-        endpoint: `http://${ecs.refs.loadBalancerDnsName}${spec.endpoint}`,
-        lastUpdated: "",
-        apis: spec.apis.map(({ name, weight }) => ({ name, weight })),
-      })),
-    };
+    const { describeAwsSplitters } = await import("../providers/aws/api-splitter.js");
+    const trafficSplitters = await describeAwsSplitters(ecs, new Date());
+    return trafficSplitters.length === 0 ? list : { ...list, trafficSplitters };
   }
 
   deployed(): Promise<DeployedApi[]> {
