@@ -233,6 +233,27 @@ describe.skipIf(!HAS_MOTO)(
       expect(progress.at(-1)).toMatch(/^scale to zero set: 0 tasks after 20 idle minute\(s\)/);
     });
 
+    it("Given scale to zero applied, When applied again unchanged, Then only reads are made; When scale_to_zero_after changes, Then only the idle alarm is put", async () => {
+      const cluster = await freshCluster();
+      await createApi(cluster, "sleepy");
+      await applyApiScaling(depsOf(cluster), spec());
+      cluster.calls.length = 0;
+
+      await applyApiScaling(depsOf(cluster), spec());
+
+      expect(
+        cluster.calls.filter((call) => /:(Register|Deregister|Put|Delete)/.test(call)),
+      ).toEqual([]);
+      await applyApiScaling(depsOf(cluster), spec(CONFIG.replace("20m", "45m")));
+      expect(
+        cluster.calls.filter((call) => /:(Register|Deregister|Put|Delete)/.test(call)),
+      ).toEqual(["cloudwatch:PutMetricAlarm"]);
+      const alarms = await cluster.ports.cloudWatch.describeAlarms({
+        AlarmNames: [idleAlarmName(cluster.refs.clusterName, "sleepy")],
+      });
+      expect(alarms.MetricAlarms?.[0]?.EvaluationPeriods).toBe(45);
+    });
+
     it("Given scale to zero applied, When min_replicas becomes 1 and then the scaling is removed, Then its alarms and step policies go, and then everything", async () => {
       const cluster = await freshCluster();
       await createApi(cluster, "sleepy");

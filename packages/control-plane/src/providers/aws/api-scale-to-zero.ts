@@ -50,9 +50,15 @@ import type { ApiSpec } from "@axon/config";
 import { formatDuration, parseDuration } from "@axon/config";
 import type {
   PutScalingPolicyCommandInput,
+  ScalingPolicy,
+  StepScalingPolicyConfiguration,
   TargetTrackingMetricDataQuery,
 } from "@aws-sdk/client-application-auto-scaling";
-import type { MetricDataQuery, PutMetricAlarmCommandInput } from "@aws-sdk/client-cloudwatch";
+import type {
+  MetricAlarm,
+  MetricDataQuery,
+  PutMetricAlarmCommandInput,
+} from "@aws-sdk/client-cloudwatch";
 import { findTargetGroupArn } from "./api-deploy.js";
 import {
   IN_FLIGHT_METRIC,
@@ -257,9 +263,11 @@ export function describeScaleToZero(spec: ApiSpec): string | undefined {
 }
 
 /**
- * Puts the API's scale-to-zero policies and alarms when its spec has `min_replicas: 0` (upserts:
- * PutScalingPolicy and PutMetricAlarm replace what has the same name), and removes them otherwise.
- * Runs after the scalable target is registered (a policy needs it).
+ * Puts the API's scale-to-zero policies and alarms when its spec has `min_replicas: 0`, and removes
+ * them otherwise. Reads first (one DescribeScalingPolicies, one DescribeAlarms) and puts only what
+ * differs from the plan, so an unchanged API's redeploy makes no mutating call (STYLE §13); a
+ * re-put policy's alarm is put again too, with the ARN PutScalingPolicy answers. Runs after the
+ * scalable target is registered (a policy needs it).
  */
 export async function applyScaleToZero(deps: EcsApiDeps, spec: ApiSpec): Promise<void> {
   if (spec.autoscaling.min_replicas !== 0) {
@@ -273,32 +281,46 @@ export async function applyScaleToZero(deps: EcsApiDeps, spec: ApiSpec): Promise
   if (groupArn === undefined) return;
   const plan = planScaleToZero(spec, deps.refs, groupArn);
   if (plan === undefined) return;
+  const { alarms, policies } = await readScaleToZero(deps, spec.name);
+  let changed = false;
   for (const { policy, alarm } of [plan.idle, plan.wake]) {
-    const put = await callAws(deps, "application-autoscaling:PutScalingPolicy", () =>
-      deps.ports.autoScaling.putScalingPolicy(policy),
-    );
-    await callAws(deps, "cloudwatch:PutMetricAlarm", () =>
-      deps.ports.cloudWatch.putMetricAlarm({
-        ...alarm,
-        AlarmActions: put.PolicyARN === undefined ? [] : [put.PolicyARN],
-      }),
-    );
+    const found = policies.find((candidate) => candidate.PolicyName === policy.PolicyName);
+    let policyArn = found?.PolicyARN;
+    if (found === undefined || !sameStepPolicy(found, policy)) {
+      const put = await callAws(deps, "application-autoscaling:PutScalingPolicy", () =>
+        deps.ports.autoScaling.putScalingPolicy(policy),
+      );
+      policyArn = put.PolicyARN;
+      changed = true;
+    }
+    const wanted: PutMetricAlarmCommandInput = {
+      ...alarm,
+      AlarmActions: policyArn === undefined ? [] : [policyArn],
+    };
+    const current = alarms.find((candidate) => candidate.AlarmName === alarm.AlarmName);
+    if (current === undefined || comparableAlarm(current) !== comparableAlarm(wanted)) {
+      await callAws(deps, "cloudwatch:PutMetricAlarm", () =>
+        deps.ports.cloudWatch.putMetricAlarm(wanted),
+      );
+      changed = true;
+    }
   }
+  if (!changed) return;
   deps.onProgress?.(
     `scale to zero set: 0 tasks after ${plan.idleMinutes} idle minute(s) (alarm ${plan.idle.alarm.AlarmName}), woken by alarm ${plan.wake.alarm.AlarmName}`,
   );
 }
 
-/**
- * Deletes the API's scale-to-zero alarms and step policies, each only if it exists. The alarms
- * are ours (AAS deletes only target tracking's own alarms with their policy), so they go too.
- */
-export async function removeScaleToZero(deps: EcsApiDeps, apiName: string): Promise<void> {
+/** The API's scale-to-zero alarms and step policies as they are now (either may be missing). */
+async function readScaleToZero(
+  deps: EcsApiDeps,
+  apiName: string,
+): Promise<{ alarms: MetricAlarm[]; policies: ScalingPolicy[] }> {
   const alarmNames = [
     idleAlarmName(deps.refs.clusterName, apiName),
     wakeAlarmName(deps.refs.clusterName, apiName),
   ];
-  const resourceId = scalableResourceId(deps.refs.clusterName, apiName);
+  const policyNames = [idlePolicyName(apiName), wakePolicyName(apiName)];
   const [alarms, policies] = await Promise.all([
     callAws(deps, "cloudwatch:DescribeAlarms", () =>
       deps.ports.cloudWatch.describeAlarms({ AlarmNames: alarmNames }),
@@ -306,30 +328,82 @@ export async function removeScaleToZero(deps: EcsApiDeps, apiName: string): Prom
     callAws(deps, "application-autoscaling:DescribeScalingPolicies", () =>
       deps.ports.autoScaling.describeScalingPolicies({
         ServiceNamespace: SERVICE_NAMESPACE,
-        ResourceId: resourceId,
+        ResourceId: scalableResourceId(deps.refs.clusterName, apiName),
         ScalableDimension: SCALABLE_DIMENSION,
-        PolicyNames: [idlePolicyName(apiName), wakePolicyName(apiName)],
+        PolicyNames: policyNames,
       }),
     ),
   ]);
-  const foundAlarms = (alarms.MetricAlarms ?? [])
-    .map((alarm) => alarm.AlarmName ?? "")
-    .filter((name) => alarmNames.includes(name));
+  return {
+    alarms: (alarms.MetricAlarms ?? []).filter((alarm) =>
+      alarmNames.includes(alarm.AlarmName ?? ""),
+    ),
+    policies: (policies.ScalingPolicies ?? []).filter((policy) =>
+      policyNames.includes(policy.PolicyName ?? ""),
+    ),
+  };
+}
+
+/** The fields the plan sets of a step policy; AWS's own additions (ARN, alarms, dates) ignored. */
+function sameStepPolicy(found: ScalingPolicy, wanted: PutScalingPolicyCommandInput): boolean {
+  const canonical = (config: StepScalingPolicyConfiguration | undefined): string =>
+    JSON.stringify({
+      type: config?.AdjustmentType ?? null,
+      cooldown: config?.Cooldown ?? null,
+      aggregation: config?.MetricAggregationType ?? null,
+      steps: (config?.StepAdjustments ?? []).map((step) => [
+        step.MetricIntervalLowerBound ?? null,
+        step.MetricIntervalUpperBound ?? null,
+        step.ScalingAdjustment ?? null,
+      ]),
+    });
+  return (
+    found.PolicyType === wanted.PolicyType &&
+    canonical(found.StepScalingPolicyConfiguration) ===
+      canonical(wanted.StepScalingPolicyConfiguration)
+  );
+}
+
+/** An alarm as canonical text: the fields the plan sets, as DescribeAlarms returns them. */
+function comparableAlarm(alarm: MetricAlarm | PutMetricAlarmCommandInput): string {
+  return JSON.stringify({
+    operator: alarm.ComparisonOperator ?? null,
+    threshold: alarm.Threshold ?? null,
+    evaluations: alarm.EvaluationPeriods ?? null,
+    datapoints: alarm.DatapointsToAlarm ?? null,
+    missing: alarm.TreatMissingData ?? null,
+    actions: [...(alarm.AlarmActions ?? [])].sort((a, b) => a.localeCompare(b)),
+    metrics: (alarm.Metrics ?? []).map((query) => ({
+      id: query.Id ?? null,
+      expression: query.Expression ?? null,
+      metric: query.MetricStat?.Metric?.MetricName ?? null,
+      dimensions: (query.MetricStat?.Metric?.Dimensions ?? [])
+        .map((dimension) => `${dimension.Name}=${dimension.Value}`)
+        .sort((a, b) => a.localeCompare(b)),
+      period: query.MetricStat?.Period ?? null,
+      stat: query.MetricStat?.Stat ?? null,
+      returnData: query.ReturnData ?? true,
+    })),
+  });
+}
+
+/**
+ * Deletes the API's scale-to-zero alarms and step policies, each only if it exists. The alarms
+ * are ours (AAS deletes only target tracking's own alarms with their policy), so they go too.
+ */
+export async function removeScaleToZero(deps: EcsApiDeps, apiName: string): Promise<void> {
+  const { alarms, policies } = await readScaleToZero(deps, apiName);
+  const foundAlarms = alarms.map((alarm) => alarm.AlarmName ?? "");
   if (foundAlarms.length > 0) {
     await callAws(deps, "cloudwatch:DeleteAlarms", () =>
       deps.ports.cloudWatch.deleteAlarms({ AlarmNames: foundAlarms }),
     );
   }
-  for (const policy of policies.ScalingPolicies ?? []) {
-    if (
-      policy.PolicyName !== idlePolicyName(apiName) &&
-      policy.PolicyName !== wakePolicyName(apiName)
-    )
-      continue;
+  for (const policy of policies) {
     await callAws(deps, "application-autoscaling:DeleteScalingPolicy", () =>
       deps.ports.autoScaling.deleteScalingPolicy({
         ServiceNamespace: SERVICE_NAMESPACE,
-        ResourceId: resourceId,
+        ResourceId: scalableResourceId(deps.refs.clusterName, apiName),
         ScalableDimension: SCALABLE_DIMENSION,
         PolicyName: policy.PolicyName,
       }),
