@@ -16,6 +16,8 @@
  *   target = replicas wanted).
  * - Apply reads first and makes no mutating call when both already match (STYLE §13's "equal →
  *   no call"), so it can run on every reconcile.
+ * - `min_replicas: 0` (scale to zero) adds two alarms and two step policies, and floors the
+ *   target-tracking metric so target tracking never asks for 0 tasks itself: api-scale-to-zero.ts.
  */
 import type { ApiSpec } from "@axon/config";
 import { parseDuration } from "@axon/config";
