@@ -68,4 +68,52 @@ describe("scale to zero on the local engine", () => {
     expect(woken.replicas.requested).toBe(1);
     expect(woken.statusMessage).toBeUndefined();
   }, 240_000);
+
+  test("a request that wakes an API whose predictor now raises in __init__ gets a 503 at once naming the error, and so does the next", async () => {
+    // Given an API whose predictor loads for the deploy but raises in __init__ from a moment on
+    // (as a model file that has since gone would), with a predictor.timeout far longer than this
+    // test may take
+    const c = await makeTestCluster();
+    const dir = mkdtempSync(path.join(os.tmpdir(), "axon-zero-fail-"));
+    const failAfter = Math.round(Date.now() / 1000) + 40;
+    writeFileSync(
+      path.join(dir, "predictor.py"),
+      "import time\n\nclass PythonPredictor:\n    def __init__(self, config):\n" +
+        "        if time.time() > config['fail_after']:\n" +
+        "            raise ValueError('model.bin is missing')\n" +
+        "    def predict(self, payload):\n        return payload\n",
+    );
+    writeFileSync(
+      path.join(dir, "axon.yaml"),
+      "- name: broken\n  kind: RealtimeAPI\n" +
+        `  predictor: {type: python, path: predictor.py, timeout: 600s, config: {fail_after: ${failAfter}}}\n` +
+        "  autoscaling: {min_replicas: 0, scale_to_zero_after: 10s}\n",
+    );
+    const deploy = await c.axon(["deploy", dir, "--wait"], { timeoutMs: 120_000 });
+    expect(deploy.code, deploy.stderr).toBe(0);
+    await waitFor(
+      "broken to scale to zero",
+      async () => ((await detail(c, "broken")).replicas.requested === 0 ? true : undefined),
+      90_000,
+    );
+    const untilFailing = failAfter * 1000 - Date.now() + 1000;
+    if (untilFailing > 0) await new Promise((resolve) => setTimeout(resolve, untilFailing));
+    const url = `http://localhost:${c.gatewayPort}/broken`;
+
+    // When a request wakes it (held while the replica starts, which then fails)
+    const first = await fetch(url, { method: "POST", body: "{}" });
+
+    // Then it is answered 503 as soon as the start fails — not after the 600 s timeout — with
+    // the Python error and a Retry-After
+    expect(first.status).toBe(503);
+    expect(Number(first.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const { error } = (await first.json()) as { error: string };
+    expect(error).toMatch(/^api broken failed to start from zero \(.*model\.bin is missing/);
+    expect(error).toContain("axon logs broken");
+
+    // And the next request, while the API is failing, gets the same 503 without being held
+    const second = await fetch(url, { method: "POST", body: "{}" });
+    expect(second.status).toBe(503);
+    expect(((await second.json()) as { error: string }).error).toContain("model.bin is missing");
+  }, 240_000);
 });

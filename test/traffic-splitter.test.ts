@@ -128,6 +128,16 @@ describe("TrafficSplitter on the local engine", () => {
     ]);
     expect(workerPidsUnder(c.home).sort((x, y) => x - y)).toEqual(workersBefore);
     expect(await sendThrough(url, 100)).toEqual({ a: 10, b: 90 });
+    // And `get <splitter>` shows its detail (not an api-not-found error): the new weights and
+    // the 1,100 requests so far, 700 + 10 to echo-a and 300 + 90 to echo-b
+    const detail = await c.axon(["get", "echo"]);
+    expect(detail.code, detail.stderr).toBe(0);
+    expect(detail.stdout).toMatch(
+      /^traffic splitter echo\nendpoint: http:\/\/localhost:\d+\/echo\n/,
+    );
+    expect(detail.stdout).toMatch(
+      /\necho-a +10% +710 +64\.5% +0\.0%\necho-b +90% +390 +35\.5% +0\.0%\n/,
+    );
 
     // When the daemon is killed and started again
     const pid = c.daemonPid() ?? -1;

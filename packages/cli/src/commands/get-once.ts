@@ -57,6 +57,12 @@ export async function runGetOnce(ctx: CliContext, request: GetOnceRequest): Prom
     ctx.stdout.write(`${renderJobList(found.jobs, ctx.now())}\n`);
     return;
   }
+  if (found.kind === "splitter") {
+    if (request.output === "json") return printJson(ctx.stdout, found.splitter);
+    const { renderSplitterDetail } = await import("../ui/splitter-detail.js");
+    ctx.stdout.write(`${renderSplitterDetail(found.splitter, ctx.now())}\n`);
+    return;
+  }
   if (request.output === "json") return printJson(ctx.stdout, found.detail);
   const { renderApiDetail } = await import("../ui/apis.js");
   ctx.stdout.write(`${renderApiDetail(found.detail, ctx.now())}\n`);

@@ -180,4 +180,42 @@ describe("axon get", () => {
     expect(run.stdout).toMatch(/^status\s+up-to-date\s+requested\s+last update\nupdating/);
     expect(run.stdout).toContain("\n\nstatus   up-to-date   requested   last update\nlive ");
   });
+
+  it("get <traffic splitter> shows its endpoint, weights, requests, shares and error rates; -o json the splitter; an unknown name stays not found", async () => {
+    // Given a daemon with a 70/30 splitter whose APIs got 700 and 300 requests
+    const daemon = await startFakeDaemon();
+    daemon.trafficSplitters.push({
+      name: "iris",
+      kind: "TrafficSplitter",
+      endpoint: "http://localhost:8888/iris",
+      lastUpdated: "1970-01-01T00:00:00Z",
+      apis: [
+        { name: "iris-a", weight: 70, requests: 700, share: 0.7, errorRate: 0.01 },
+        { name: "iris-b", weight: 30, requests: 300, share: 0.3, errorRate: 0 },
+      ],
+    });
+
+    // When its detail is asked for
+    const run = await runCli(["get", "iris"], { env: daemon.env, now: new Date(90_000) });
+
+    // Then the splitter's detail, not an api-not-found error
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toMatchInlineSnapshot(`
+      "traffic splitter iris
+      endpoint: http://localhost:8888/iris
+      last update: 1m ago
+
+      api      weight   requests   share   error rate
+      iris-a   70%      700        70.0%   1.0%
+      iris-b   30%      300        30.0%   0.0%
+
+      counted over: the splitter's requests since the control plane started
+      "
+    `);
+    const json = await runCli(["get", "iris", "-o", "json"], { env: daemon.env });
+    expect(JSON.parse(json.stdout)).toMatchObject({ name: "iris", kind: "TrafficSplitter" });
+    const unknown = await runCli(["get", "nope"], { env: daemon.env });
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr).toContain("api nope is not deployed");
+  });
 });

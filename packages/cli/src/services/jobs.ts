@@ -9,13 +9,17 @@ import type {
   BatchJobResponse,
   BatchJobStatusCode,
   EngineNotSupportedCode,
+  TrafficSplitterSummary,
 } from "@axon/control-plane/api";
 import type { ApiClient } from "../client/api-client.js";
 import { sleep } from "../context.js";
 import { ApiError } from "../errors.js";
 
-/** What `axon get NAME` found: a realtime API's detail, or a BatchAPI's jobs. */
-export type ApiLookup = { kind: "api"; detail: ApiDetail } | { kind: "batch"; jobs: BatchJobList };
+/** What `axon get NAME` found: a realtime API's detail, a TrafficSplitter, or a BatchAPI's jobs. */
+export type ApiLookup =
+  | { kind: "api"; detail: ApiDetail }
+  | { kind: "splitter"; splitter: TrafficSplitterSummary }
+  | { kind: "batch"; jobs: BatchJobList };
 
 /** The code the control plane answers for a name it has no API of. */
 const API_NOT_FOUND = "api.not_found";
@@ -26,10 +30,11 @@ const ENGINE_NOT_SUPPORTED: EngineNotSupportedCode = "engine.not_supported";
  * common case, and the one scripts poll); a second only when the name is a BatchAPI's — which the
  * detail says (`kind`), or which the detail route does not describe (a not-found there, while the
  * jobs route knows the name). When the jobs route does not know it either, the first answer (the
- * not-found naming the API) is the one the user sees.
+ * not-found naming the API) is the one the user sees. A TrafficSplitter is found in the list (its
+ * weights, shares and error rates are there), asked only after a not-found.
  */
 export async function lookUpApi(
-  client: Pick<ApiClient, "getApi" | "listJobs">,
+  client: Pick<ApiClient, "getApi" | "listJobs" | "listApis">,
   name: string,
   options: { since?: string },
 ): Promise<ApiLookup> {
@@ -37,7 +42,12 @@ export async function lookUpApi(
   try {
     detail = await client.getApi(name, options);
   } catch (error) {
-    if (!(error instanceof ApiError) || error.code !== API_NOT_FOUND) throw error;
+    if (!(error instanceof ApiError) || error.status !== 404) throw error;
+    const splitter = (await client.listApis()).trafficSplitters?.find(
+      (candidate) => candidate.name === name,
+    );
+    if (splitter !== undefined) return { kind: "splitter", splitter };
+    if (error.code !== API_NOT_FOUND) throw error;
     try {
       return { kind: "batch", jobs: await client.listJobs(name) };
     } catch (jobsError) {

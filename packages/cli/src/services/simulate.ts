@@ -9,6 +9,7 @@ import { parseDuration } from "@axon/config";
 import {
   autoscalingParams,
   parseTrace,
+  scaleToZeroAfterMs,
   simulate,
   TraceError,
   type SimulationResult,
@@ -85,6 +86,7 @@ export async function simulateAutoscaling(options: SimulateOptions): Promise<Sim
     maxReplicaConcurrency: spec.autoscaling.max_replica_concurrency,
     serviceTimeMs,
     startupMs,
+    scaleToZeroAfterMs: scaleToZeroAfterMs(spec),
   });
   return { ...result, api: spec.name, trace: options.trace, serviceTimeMs };
 }

@@ -20,6 +20,7 @@ import type {
   DeployRequest,
   DeployResponse,
   ErrorBody,
+  TrafficSplitterSummary,
 } from "@axon/control-plane/api";
 import { parseApiConfig } from "@axon/config";
 
@@ -62,6 +63,8 @@ export interface FakeControlPlane {
   requests: RecordedRequest[];
   bundles: Map<string, Buffer>;
   apis: Map<string, ApiDetail>;
+  /** TrafficSplitters `GET /v1/apis` lists (none by default). */
+  trafficSplitters: TrafficSplitterSummary[];
   close(): Promise<void>;
 }
 
@@ -73,6 +76,7 @@ export async function startFakeControlPlane(
   const requests: RecordedRequest[] = [];
   const bundles = new Map<string, Buffer>();
   const apis = new Map<string, ApiDetail>();
+  const trafficSplitters: TrafficSplitterSummary[] = [];
   const deployed = new Map<string, string>();
   const polls = new Map<string, number>();
   const subscribers = new Set<{ api: string | undefined; response: ServerResponse }>();
@@ -222,7 +226,10 @@ export async function startFakeControlPlane(
       return;
     }
     if (method === "GET" && route === "/v1/apis") {
-      send(res, 200, { apis: [...apis.values()] });
+      send(res, 200, {
+        apis: [...apis.values()],
+        ...(trafficSplitters.length === 0 ? {} : { trafficSplitters }),
+      });
       return;
     }
     const api = /^\/v1\/apis\/([^/]+)(\/logs)?$/.exec(route);
@@ -299,6 +306,7 @@ export async function startFakeControlPlane(
     requests,
     bundles,
     apis,
+    trafficSplitters,
     close: () =>
       new Promise<void>((resolve) => {
         for (const subscriber of subscribers) subscriber.response.end();

@@ -53,6 +53,7 @@ function renderApiPreview(api: ApiPreview, paint: Painter): string {
     rows.push(["environment", `${words}${key}`]);
   }
   if (api.rollout !== undefined) rows.push(["rollout", api.rollout.description]);
+  if (api.scaleToZero !== undefined) rows.push(["scale to zero", api.scaleToZero]);
   if (api.costPerHour !== undefined) {
     const { before, after, prices } = api.costPerHour;
     const was = before === undefined ? "" : `${usd(before.usd)} → `;

@@ -124,15 +124,22 @@ describe("AutoscalerLoop scale to zero", () => {
     expect(events.events.at(-1)).toMatchObject({
       kind: "api.scaled",
       to: 0,
-      because: "no request for 1m0s (scale_to_zero_after 1m0s)",
+      because: "no request for 1m0s → 0 replicas (scale_to_zero_after 1m0s)",
     });
+    expect(loop.status("iris")?.lastScaled?.message).toBe(
+      "no request for 1m0s → 0 replicas (scale_to_zero_after 1m0s)",
+    );
     // And ticks at zero change nothing (only a request wakes it)
     loop.tick((now += AUTOSCALER_TICK_MS));
     expect(store.getApi("iris")?.requested).toBe(0);
     // When a request wakes it
     expect(loop.wake("iris", now)).toBe(true);
-    // Then one replica is requested, and a second wake does nothing
+    // Then one replica is requested, get says what woke it, and a second wake does nothing
     expect(store.getApi("iris")?.requested).toBe(1);
+    expect(loop.status("iris")?.lastScaled).toEqual({
+      at: new Date(now).toISOString(),
+      message: `woken by a request held at ${new Date(now).toISOString()} → 1 replica`,
+    });
     expect(loop.wake("iris", now)).toBe(false);
   });
 

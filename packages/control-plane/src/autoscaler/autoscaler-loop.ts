@@ -10,12 +10,13 @@ import type { ApiAutoscaling } from "../contract/index.js";
 import type { EventSink } from "../events/event-sink.js";
 import type { MetricsSource } from "../metrics/api-metrics.js";
 import type { StateStore } from "../state/store.js";
-import { formatDuration } from "@axon/config";
 import {
   Autoscaler,
   autoscalingParams,
   averageInFlight,
   describeHeld,
+  describeScaleToZero,
+  describeWake,
   scalingReason,
   scaleToZeroAfterMs,
   type ScalingDecision,
@@ -72,14 +73,7 @@ export class AutoscalerLoop {
       const idle = this.#idleFor(loop, api.name, avg ?? 0, now);
       const zeroAfter = scaleToZeroAfterMs(api.currentVersion.spec);
       if (zeroAfter !== undefined && idle >= zeroAfter) {
-        this.#scale(
-          api.name,
-          api.requested,
-          0,
-          `no request for ${formatDuration(idle)} (scale_to_zero_after ${formatDuration(zeroAfter)})`,
-          now,
-          loop,
-        );
+        this.#scale(api.name, api.requested, 0, describeScaleToZero(idle, zeroAfter), now, loop);
         continue;
       }
       const decision = loop.scaler.tick(now, api.requested, avg);
@@ -111,9 +105,10 @@ export class AutoscalerLoop {
     store.setRequested(name, to);
     events.emit({ kind: "api.scaled", api: name, from, to, because });
     const direction = to > from ? "up" : "down";
-    if (loop !== undefined) {
-      loop.lastChange = { at: now, message: `scaled ${direction} ${from} → ${to}: ${because}` };
-    }
+    // To and from zero the reason already names the count ("→ 0 replicas", "→ 1 replica").
+    const message =
+      to === 0 || from === 0 ? because : `scaled ${direction} ${from} → ${to}: ${because}`;
+    if (loop !== undefined) loop.lastChange = { at: now, message };
     enqueue(name);
   }
 
@@ -133,8 +128,10 @@ export class AutoscalerLoop {
     const api = store.listApis().find((candidate) => candidate.name === name);
     if (api === undefined || api.requested !== 0) return false;
     const loop = this.#loops.get(name);
+    // What the API decided before it slept says nothing about the load that woke it.
+    if (loop !== undefined) loop.last = undefined;
     if (loop !== undefined) loop.requests = undefined;
-    this.#scale(name, 0, 1, "a request arrived while the API was idle", now, loop);
+    this.#scale(name, 0, 1, describeWake(new Date(now).toISOString()), now, loop);
     return true;
   }
 

@@ -250,3 +250,19 @@ export function scaleToZeroAfterMs(spec: ApiSpec): number | undefined {
     ? parseDuration(after)
     : undefined;
 }
+
+/**
+ * Why an API went to zero, in the words `get` and `autoscale simulate` both use:
+ * `no request for 15m0s → 0 replicas (scale_to_zero_after 15m0s)`.
+ */
+export function describeScaleToZero(idleMs: number, afterMs: number): string {
+  return `no request for ${formatDuration(roundToSecond(idleMs))} → 0 replicas (scale_to_zero_after ${formatDuration(afterMs)})`;
+}
+
+/**
+ * What woke an API at zero: `woken by a request held at 2026-12-07T19:04:34.000Z → 1 replica`
+ * (`heldAt` as the caller tells time: an ISO instant in `get`, the trace's clock in `simulate`).
+ */
+export function describeWake(heldAt: string): string {
+  return `woken by a request held at ${heldAt} → 1 replica`;
+}

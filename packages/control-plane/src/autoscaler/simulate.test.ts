@@ -84,6 +84,85 @@ describe("simulate", () => {
   });
 });
 
+describe("simulate with scale to zero", () => {
+  const params = {
+    ...autoscalingParams(apiSpec("s")),
+    upscaleStabilizationMs: 0,
+    downscaleStabilizationMs: 0,
+    windowMs: 10_000,
+  };
+  const options = {
+    params,
+    initialReplicas: 1,
+    concurrency: 1,
+    maxReplicaConcurrency: 8,
+    serviceTimeMs: 10,
+    startupMs: 5_000,
+    scaleToZeroAfterMs: 120_000,
+  };
+
+  test("no request for scale_to_zero_after → 0 replicas, said at that tick; a request wakes it, held through the start, not refused", () => {
+    // Given 5 req/s for a minute, nothing for four minutes, then 1 req/s for 30 s
+    const trace = [
+      { atSeconds: 0, requestsPerSecond: 5 },
+      { atSeconds: 60, requestsPerSecond: 0 },
+      { atSeconds: 300, requestsPerSecond: 1 },
+      { atSeconds: 330, requestsPerSecond: 0 },
+    ];
+    // When it is replayed with scale_to_zero_after 2m and a 5 s start
+    const result = simulate(trace, options);
+    const at = (seconds: number) => result.ticks.find((t) => t.atSeconds === seconds);
+
+    // Then the last request is at 0:59, so the tick at 3:00 is the first 2m0s later: 0 replicas
+    expect(at(170)?.requested).toBe(1);
+    expect(at(180)).toMatchObject({
+      requested: 0,
+      ready: 0,
+      note: "no request for 2m0s → 0 replicas (scale_to_zero_after 2m0s)",
+    });
+    expect(at(290)).toMatchObject({ requested: 0, ready: 0 });
+    expect(at(290)?.note).toBeUndefined();
+    // And the request at 5:00 wakes it at once: one replica, ready 5 s later; the 5 requests
+    // of those 5 s are held (the hold limit is 8), none refused
+    expect(at(310)).toMatchObject({
+      requested: 1,
+      ready: 1,
+      refused: 0,
+      note: "woken by a request held at 5:00 → 1 replica",
+    });
+    expect(result.refused).toBe(0);
+    expect(result.minReplicas).toBe(0);
+    // And the run goes on long enough to go back to zero after the second burst (last at 5:29)
+    expect(result.ticks.at(-1)).toMatchObject({ requested: 0 });
+    const notes = result.ticks.flatMap((t) => (t.note === undefined ? [] : [t.note]));
+    expect(notes.filter((n) => n.startsWith("no request for"))).toHaveLength(2);
+  });
+
+  test("what arrives beyond the hold limit while the replica starts is refused", () => {
+    // Given an API already at zero (init_replicas 0) and a burst of 100 req/s of 1 s requests
+    const result = simulate([{ atSeconds: 0, requestsPerSecond: 100 }], {
+      ...options,
+      initialReplicas: 0,
+      serviceTimeMs: 1_000,
+      tailSeconds: 10,
+    });
+    // Then the gateway holds 8 (the limit) during the 5 s start and refuses the rest
+    const [first] = result.ticks;
+    expect(first?.note).toMatch(/^woken by a request held at 0:00 → 1 replica/);
+    expect(first?.refused).toBeGreaterThan(400);
+    expect(first?.refused).toBeLessThan(1_000);
+  });
+
+  test("without scaleToZeroAfterMs an idle API stays at min_replicas", () => {
+    const result = simulate([{ atSeconds: 0, requestsPerSecond: 0 }], {
+      ...options,
+      scaleToZeroAfterMs: undefined,
+      tailSeconds: 600,
+    });
+    expect(result.minReplicas).toBe(1);
+  });
+});
+
 describe("parseTrace", () => {
   test("reads rows after an optional header and comments", () => {
     expect(parseTrace("# c\nseconds,rps\n0, 5\n10,7.5\n")).toEqual([

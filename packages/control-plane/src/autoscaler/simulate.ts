@@ -11,7 +11,13 @@
  *   `max_replica_concurrency` is refused — the estimated 503s;
  * - the in-flight count of the second is the autoscaler's sample (as each replica front samples
  *   once a second); every 10 s the autoscaler ticks on the window's average;
- * - a requested replica is ready `startupMs` later; a removed one is gone at once.
+ * - a requested replica is ready `startupMs` later; a removed one is gone at once;
+ * - scale to zero (`min_replicas: 0`, `scaleToZeroAfterMs` set): at a tick after that long with
+ *   no request and nothing in flight the API goes to 0 replicas, as the control plane's loop does;
+ *   the next request wakes it at once (not at a tick: the gateway asks for a replica when the
+ *   request arrives) and what arrives until the replica is ready is held, up to
+ *   `max_replica_concurrency` requests (the gateway's hold limit) — the rest are refused. Held
+ *   requests are assumed to outlive the start (`predictor.timeout` is longer than a start).
  * It ignores latency variance and bursts within a second: it is a what-if for the settings, not
  * a load test.
  */
@@ -19,8 +25,11 @@ import {
   AUTOSCALER_TICK_MS,
   Autoscaler,
   describeHeld,
+  describeScaleToZero,
   describeScaling,
+  describeWake,
   type AutoscalingParams,
+  type ScalingDecision,
 } from "./autoscaler.js";
 
 export interface TracePoint {
@@ -82,7 +91,15 @@ export interface SimulationOptions {
   serviceTimeMs: number;
   /** From a replica being requested to it being ready (default 5 s). */
   startupMs?: number;
-  /** How long to run after the last row (default: one window and a stabilization period). */
+  /**
+   * `scale_to_zero_after` in ms for an API that may idle at zero (`scaleToZeroAfterMs(spec)`);
+   * undefined: it never goes below `params.minReplicas`.
+   */
+  scaleToZeroAfterMs?: number;
+  /**
+   * How long to run after the last row (default: one window and a stabilization period, or
+   * `scaleToZeroAfterMs` and a tick when that is longer).
+   */
   tailSeconds?: number;
 }
 
@@ -118,11 +135,14 @@ export function simulate(
   const serviceSeconds = options.serviceTimeMs / 1000;
   const startupSeconds = (options.startupMs ?? 5_000) / 1000;
   const lastRow = trace.at(-1)?.atSeconds ?? 0;
+  const zeroAfterMs = options.scaleToZeroAfterMs;
   const tail =
     options.tailSeconds ??
     Math.ceil(
-      (params.windowMs + Math.max(params.downscaleStabilizationMs, params.upscaleStabilizationMs)) /
-        1000,
+      Math.max(
+        params.windowMs + Math.max(params.downscaleStabilizationMs, params.upscaleStabilizationMs),
+        zeroAfterMs === undefined ? 0 : zeroAfterMs + AUTOSCALER_TICK_MS,
+      ) / 1000,
     );
   const duration = lastRow + tail;
   const tickSeconds = AUTOSCALER_TICK_MS / 1000;
@@ -144,9 +164,19 @@ export function simulate(
   };
   let tickRefused = 0;
   let tickInFlight = 0;
+  /** The end of the last second with a request or something in flight (scale to zero). */
+  let busyUntil = 0;
+  /** Set from a wake until the next tick, which tells it. */
+  let wokenNote: string | undefined;
 
   for (let second = 0; second < duration; second++) {
     const rate = rateAt(trace, second);
+    if (requested === 0 && rate > 0) {
+      // A request at zero wakes the API at once: the gateway asks for a replica and holds it.
+      requested = 1;
+      pending.push(second + startupSeconds);
+      wokenNote = describeWake(formatClock(second));
+    }
     ready += pending.filter((at) => at <= second).length;
     pending = pending.filter((at) => at > second);
 
@@ -155,24 +185,43 @@ export function simulate(
     const served = Math.min(rate + backlog, capacity);
     backlog = Math.max(0, backlog + rate - served);
     let inFlight = served * serviceSeconds + backlog;
-    const limit = ready * maxReplicaConcurrency;
+    // Woken from zero and still starting: the gateway holds what arrives, up to its limit.
+    const holding = ready === 0 && requested > 0 && zeroAfterMs !== undefined;
+    const limit = holding ? maxReplicaConcurrency : ready * maxReplicaConcurrency;
     if (inFlight > limit) {
       const refused = inFlight - limit;
       backlog = Math.max(0, backlog - refused);
       inFlight = limit;
-      tickRefused += ready === 0 ? rate : refused;
+      tickRefused += ready === 0 && !holding ? rate : refused;
     }
-    samples.push(inFlight);
+    if (rate > 0 || inFlight > 0) busyUntil = second + 1;
+    // Held requests wait in the gateway, not in a replica: no replica, no sample (NaN).
+    samples.push(holding || requested === 0 ? Number.NaN : inFlight);
     tickInFlight += ready === 0 ? inFlight : inFlight / ready;
 
     if ((second + 1) % tickSeconds !== 0) continue;
     const now = (second + 1) * 1000;
-    const window = samples.slice(-Math.round(params.windowMs / 1000));
-    const avg = window.length === 0 ? null : window.reduce((a, b) => a + b, 0) / window.length;
-    const decision = scaler.tick(now, requested, avg);
-    let note: string | undefined;
+    let note: string | undefined = wokenNote;
+    wokenNote = undefined;
+    const idleMs = now - busyUntil * 1000;
+    let decision: ScalingDecision | undefined;
+    if (requested > 0 && zeroAfterMs !== undefined && idleMs >= zeroAfterMs) {
+      // The control plane's loop checks this before the algorithm, which never goes below one.
+      note = describeScaleToZero(idleMs, zeroAfterMs);
+      requested = 0;
+      ready = 0;
+      pending = [];
+    } else if (requested > 0) {
+      const window = samples
+        .slice(-Math.round(params.windowMs / 1000))
+        .filter((sample) => !Number.isNaN(sample));
+      const avg = window.length === 0 ? null : window.reduce((a, b) => a + b, 0) / window.length;
+      decision = scaler.tick(now, requested, avg);
+    }
+    const joined = (text: string | undefined): string | undefined =>
+      text === undefined ? note : note === undefined ? text : `${note}; ${text}`;
     if (decision !== undefined && decision.request !== requested) {
-      note = describeScaling(decision, params);
+      note = joined(describeScaling(decision, params));
       if (decision.request > requested) {
         result.firstScaleUpAt ??= second + 1;
         for (let i = requested; i < decision.request; i++)
@@ -185,7 +234,7 @@ export function simulate(
       }
       requested = decision.request;
     } else if (decision !== undefined) {
-      note = describeHeld(decision);
+      note = joined(describeHeld(decision));
     }
     result.minReplicas = Math.min(result.minReplicas, requested);
     result.maxReplicas = Math.max(result.maxReplicas, requested);
@@ -215,6 +264,12 @@ function rateAt(trace: readonly TracePoint[], second: number): number {
     rate = point.requestsPerSecond;
   }
   return rate;
+}
+
+/** The trace's clock, `m:ss`, as the CLI prints the timeline. */
+function formatClock(seconds: number): string {
+  const m = Math.floor(seconds / 60);
+  return `${m}:${String(seconds % 60).padStart(2, "0")}`;
 }
 
 function round2(n: number): number {

@@ -95,6 +95,11 @@ export interface ApiPreview {
   environment?: "build" | "reuse" | "none";
   /** The environment's content key (local), when one is needed. */
   environmentKey?: string;
+  /**
+   * ECS, `min_replicas: 0`: when the API goes to 0 tasks and what wakes it, in words (issue 31);
+   * absent for any other API.
+   */
+  scaleToZero?: string;
   /** The rollout the deploy would run; absent when replicas do not restart or start. */
   rollout?: RolloutPreview;
   /**

@@ -443,23 +443,37 @@ describe.skipIf(!HAS_MOTO)(
 );
 
 describe.skipIf(!HAS_MOTO)("scale to zero on the ECS engine (moto)", () => {
-  test("min_replicas 0 is refused by deploy and by deploy --plan alike, before anything is applied", async () => {
-    // Given prod and a config whose API may idle at zero
+  test("min_replicas 0: deploy --plan says when it goes to zero and what wakes it; the deploy makes its alarms, the delete removes them", async () => {
+    // Given prod and a config whose API may idle at zero after 30 minutes
     const target = await prod();
-    const config = api("sleepy", "  autoscaling:\n    min_replicas: 0\n");
+    const config = api(
+      "sleepy",
+      "  autoscaling:\n    min_replicas: 0\n    scale_to_zero_after: 30m\n",
+    );
     const plan = await planDeploy(target, target.engine, {
       config,
       configFileName: "axon.yaml",
       bundle: target.bundle,
     });
-    // When it is planned and deployed, Then both are refused as not supported on ECS
-    for (const work of [target.engine.preview(plan), deploy(target, config)]) {
-      const refused = await refusal(work);
-      expect(refused.code).toBe("engine.not_supported");
-      expect(refused.message).toContain("min_replicas: 0 (sleepy)");
-    }
-    // And nothing was created
-    expect((await target.engine.list()).apis).toEqual([]);
+    // When it is planned, Then the plan shows the scale-to-zero setting and its cost to callers
+    const preview = await target.engine.preview(plan);
+    expect(preview.apis[0]?.scaleToZero).toMatch(
+      /^to 0 tasks after 30m0s without a request .* the first callers get the load balancer's 503 \(no Retry-After\)/,
+    );
+    // When it is deployed, Then the idle and wake alarms exist
+    await deploy(target, config);
+    const alarmNames = ["axon-demo-sleepy-idle", "axon-demo-sleepy-wake"];
+    const { cloudWatch } = target.cluster.ports;
+    const alarms = await cloudWatch.describeAlarms({ AlarmNames: alarmNames });
+    expect(new Set(alarms.MetricAlarms?.map((alarm) => alarm.AlarmName))).toEqual(
+      new Set(alarmNames),
+    );
+    expect(
+      alarms.MetricAlarms?.find((a) => a.AlarmName?.endsWith("-idle"))?.EvaluationPeriods,
+    ).toBe(30);
+    // When it is deleted, Then they are gone with it
+    await target.engine.remove("sleepy");
+    expect((await cloudWatch.describeAlarms({ AlarmNames: alarmNames })).MetricAlarms).toEqual([]);
   }, 120_000);
 });
 
@@ -481,16 +495,20 @@ describe.skipIf(!HAS_MOTO)("TrafficSplitter on the ECS engine (moto)", () => {
       ["split", "TrafficSplitter", "created"],
     ]);
     expect(results[2]?.endpoint).toMatch(/^http:\/\/.+\/split$/);
-    // And get lists it with its weights, read back from the account
+    // And get lists it with its weights, read back from the account, and each API's requests
+    // of the last hour from its target group (none yet: no share, no error rate)
     expect((await target.engine.list()).trafficSplitters?.map((s) => [s.name, s.apis])).toEqual([
       [
         "split",
         [
-          { name: "iris-a", weight: 70 },
-          { name: "iris-b", weight: 30 },
+          { name: "iris-a", weight: 70, requests: 0 },
+          { name: "iris-b", weight: 30, requests: 0 },
         ],
       ],
     ]);
+    // And describing it as an api is a 404, which `axon get split` answers from this list
+    const notAnApi = await refusal(target.engine.describe("split", {}));
+    expect([notAnApi.status, notAnApi.code]).toEqual([404, "api.not_found"]);
     // And a redeploy of the same config changes nothing
     expect((await deploy(target, config)).results.map((r) => r.outcome)).toEqual([
       "unchanged",

@@ -85,7 +85,6 @@ export class EcsEngine implements ApiEngine {
   }
 
   async deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
-    this.#refuseScaleToZero(plan);
     const aws = this.#aws(run.signal, run.onProgress);
     const response = await deployToAws(aws, this.#record, plan);
     if (plan.splitters.length === 0) return response;
@@ -109,20 +108,7 @@ export class EcsEngine implements ApiEngine {
     return response;
   }
 
-  /** Refused before anything is applied (or planned): scale to zero is the local engine's for now. */
-  #refuseScaleToZero(plan: DeployPlan): void {
-    const idle = plan.apis.find(({ spec }) => spec.autoscaling.min_replicas === 0);
-    if (idle === undefined) return;
-    throw engineNotSupported(
-      this,
-      `deploy of min_replicas: 0 (${idle.spec.name})`,
-      "set autoscaling.min_replicas to 1 or more for this environment; scale to zero runs on the local engine",
-    );
-  }
-
   async preview(plan: DeployPlan): Promise<DeployPreviewResponse> {
-    // The plan says what the deploy would: this deploy would be refused.
-    this.#refuseScaleToZero(plan);
     // The plan read the services and their task definitions' specs (`deployed()`).
     const preview = previewEcsDeploy(this.environment, plan);
     const ecs = await connectAwsEnvironment(this.#aws(), this.#record);
@@ -143,20 +129,10 @@ export class EcsEngine implements ApiEngine {
 
   async list(): Promise<ApiListResponse> {
     const list = await listAwsApis(this.#aws(), this.#record);
-    const splitters = await this.deployedSplitters();
-    if (splitters.length === 0) return list;
     const ecs = await connectAwsEnvironment(this.#aws(), this.#record);
-    // The load balancer counts requests per target group, not per rule: no share is shown.
-    return {
-      ...list,
-      trafficSplitters: splitters.map((spec) => ({
-        name: spec.name,
-        kind: "TrafficSplitter",
-        endpoint: `http://${ecs.refs.loadBalancerDnsName}${spec.endpoint}`,
-        lastUpdated: "",
-        apis: spec.apis.map(({ name, weight }) => ({ name, weight })),
-      })),
-    };
+    const { describeAwsSplitters } = await import("../providers/aws/api-splitter.js");
+    const trafficSplitters = await describeAwsSplitters(ecs, new Date());
+    return trafficSplitters.length === 0 ? list : { ...list, trafficSplitters };
   }
 
   deployed(): Promise<DeployedApi[]> {

@@ -16,14 +16,18 @@ import type {
   RolloutPreview,
 } from "../contract/index.js";
 import { describeRolling, rollingSteps } from "../providers/aws/api-rollout.js";
+import { describeScaleToZero } from "../providers/aws/api-scale-to-zero.js";
 import type { DeployPlan } from "../services/deploy-plan.js";
 import { changedFields, previewResponse, previewSplitter } from "./deploy-preview.js";
 
 /** What deploying `plan` to the ECS environment `env` would do to each API of its config. */
 export function previewEcsDeploy(env: string, plan: DeployPlan): DeployPreviewResponse {
   const apis = plan.apis.map(({ spec, hash, deployed }): ApiPreview => {
+    const zero = describeScaleToZero(spec);
+    const scaleToZero = zero === undefined ? {} : { scaleToZero: zero };
     if (deployed === undefined) {
       return {
+        ...scaleToZero,
         api: spec.name,
         kind: spec.kind,
         outcome: "created",
@@ -38,6 +42,7 @@ export function previewEcsDeploy(env: string, plan: DeployPlan): DeployPreviewRe
     const codeChanged = deployed.bundle !== plan.request.bundle;
     const changed = deployed.specHash !== hash || codeChanged;
     const base = {
+      ...scaleToZero,
       api: spec.name,
       kind: spec.kind,
       currentVersion: deployed.version,

@@ -201,7 +201,8 @@ export class LocalEngine implements ApiEngine {
     if (this.#deps.store.getTrafficSplitter(name) !== undefined) {
       throw new DomainError(API_NOT_FOUND, `${name} is a TrafficSplitter, not an api`, {
         status: 404,
-        hint: "`axon get` lists it with its weights and each api's share of its requests and error rate",
+        // `axon get <splitter>` answers from the list on this 404 (cli/commands/get-once.ts).
+        hint: `\`axon get ${name}\` shows its weights and each api's share of its requests and error rate`,
       });
     }
     const detail = describeApi(this.#deps, name, options);

@@ -87,4 +87,43 @@ describe("axon autoscale simulate", () => {
       "--service-time must be a duration like 20ms, 1.5s or 1m (got fast)",
     );
   });
+
+  it("an API with min_replicas 0 goes to zero in the timeline and says what woke it", async () => {
+    // Given an API that may idle at zero after 1m, and a trace with a 2-minute pause
+    const dir = await makeTempDir();
+    await writeFiles(dir, {
+      "axon.yaml": CONFIG.replace(
+        "min_replicas: 1",
+        "min_replicas: 0\n    scale_to_zero_after: 1m",
+      ),
+      "predictor.py": "class PythonPredictor:\n    def predict(self, payload):\n        return 1\n",
+      "trace.csv": "0,2\n30,0\n150,1\n160,0\n",
+    });
+
+    // When it is simulated with a 3 s start
+    const run = await runCli(
+      [
+        "autoscale",
+        "simulate",
+        "--trace",
+        "trace.csv",
+        "--service-time",
+        "20ms",
+        "--startup",
+        "3s",
+      ],
+      { cwd: dir },
+    );
+
+    // Then the tick a minute after the last request (0:29) says why it went to zero, the one
+    // after 2:30 what woke it, and the timeline ends at zero again
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      /\n1:30 +0 +0 +0 +0\.00 +0 +no request for 1m0s → 0 replicas \(scale_to_zero_after 1m0s\)\n/,
+    );
+    expect(run.stdout).toMatch(
+      /\n2:40 +1 +1 +1 .* +0 +woken by a request held at 2:30 → 1 replica\n/,
+    );
+    expect(run.stdout).toMatch(/, 0–1 replicas; no scale-up\n$/);
+  });
 });

@@ -70,7 +70,7 @@ const MINUTE_MS = 60_000;
  * call (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html),
  * so one call answers in one page.
  */
-const MAX_MINUTES = 180;
+export const MAX_MINUTES = 180;
 
 /**
  * The API's last `minutes` whole minutes of traffic and its replica counts, in 3 calls.
@@ -154,6 +154,57 @@ export function metricQueries(loadBalancerArn: string, groupArns: string[]): Met
       query("p", "TargetResponseTime", "p99"),
     ];
   });
+}
+
+/** Requests and 5xx answers of one target group over a window (the load balancer's counts). */
+export interface TargetGroupTotals {
+  requests: number;
+  errors5xx: number;
+}
+
+/**
+ * Each target group's RequestCount and HTTPCode_Target_5XX_Count summed over [start, end) (whole
+ * minutes, ≤ MAX_MINUTES), in ONE GetMetricData call of 2 metrics per group; `unavailable` (and
+ * no totals) when AWS denies cloudwatch:GetMetricData to this identity. A group with no datapoint
+ * had no request: its totals are 0.
+ */
+export async function readTargetGroupTotals(
+  ecs: EcsApiDeps,
+  groupArns: readonly string[],
+  start: number,
+  end: number,
+): Promise<{ totals: Map<string, TargetGroupTotals>; unavailable?: string }> {
+  const totals = new Map(groupArns.map((arn) => [arn, { requests: 0, errors5xx: 0 }]));
+  if (groupArns.length === 0) return { totals };
+  const queries = metricQueries(ecs.refs.loadBalancerArn, [...groupArns]).filter(
+    (query) => !(query.Id ?? "").startsWith("p"),
+  );
+  let results: MetricDataResult[];
+  try {
+    const output = await callAws(ecs, "cloudwatch:GetMetricData", () =>
+      ecs.ports.cloudWatch.getMetricData({
+        MetricDataQueries: queries,
+        StartTime: new Date(start),
+        EndTime: new Date(end),
+      }),
+    );
+    results = output.MetricDataResults ?? [];
+  } catch (error) {
+    if (error instanceof DomainError && error.code === AWS_ACCESS_DENIED) {
+      return { totals: new Map(), unavailable: error.message };
+    }
+    throw error;
+  }
+  for (const result of results) {
+    const id = result.Id ?? "";
+    const arn = groupArns[Number(id.slice(1))];
+    const group = arn === undefined ? undefined : totals.get(arn);
+    if (group === undefined) continue;
+    const sum = (result.Values ?? []).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+    if (id.startsWith("r")) group.requests += sum;
+    else if (id.startsWith("e")) group.errors5xx += sum;
+  }
+  return { totals };
 }
 
 /** The resource part of an ARN (after its fifth colon): `targetgroup/axon-x/0123`, `loadbalancer/app/axon/0123`. */

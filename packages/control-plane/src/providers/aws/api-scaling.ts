@@ -16,6 +16,8 @@
  *   target = replicas wanted).
  * - Apply reads first and makes no mutating call when both already match (STYLE §13's "equal →
  *   no call"), so it can run on every reconcile.
+ * - `min_replicas: 0` (scale to zero) adds two alarms and two step policies, and floors the
+ *   target-tracking metric so target tracking never asks for 0 tasks itself: api-scale-to-zero.ts.
  */
 import type { ApiSpec } from "@axon/config";
 import { parseDuration } from "@axon/config";
@@ -35,6 +37,12 @@ import {
   type AwsClusterRefs,
   type EcsApiDeps,
 } from "./api-names.js";
+import {
+  applyScaleToZero,
+  describeScaleToZero,
+  flooredInFlightMetrics,
+  removeScaleToZero,
+} from "./api-scale-to-zero.js";
 import { callAws } from "./cluster-stack.js";
 
 const SERVICE_NAMESPACE = "ecs";
@@ -67,16 +75,20 @@ export function planApiScaling(spec: ApiSpec, refs: AwsClusterRefs): ScalingPlan
     PolicyType: "TargetTrackingScaling",
     TargetTrackingScalingPolicyConfiguration: {
       TargetValue: scaling.target_replica_concurrency,
-      CustomizedMetricSpecification: {
-        Namespace: METRIC_NAMESPACE,
-        MetricName: IN_FLIGHT_METRIC,
-        Dimensions: [
-          { Name: "Cluster", Value: refs.clusterName },
-          { Name: "Api", Value: spec.name },
-        ],
-        Statistic: "Average",
-        Unit: "Count",
-      },
+      // min_replicas 0: only the idle step policy may go to zero (api-scale-to-zero.ts says why).
+      CustomizedMetricSpecification:
+        scaling.min_replicas === 0
+          ? { Metrics: flooredInFlightMetrics(refs.clusterName, spec.name) }
+          : {
+              Namespace: METRIC_NAMESPACE,
+              MetricName: IN_FLIGHT_METRIC,
+              Dimensions: [
+                { Name: "Cluster", Value: refs.clusterName },
+                { Name: "Api", Value: spec.name },
+              ],
+              Statistic: "Average",
+              Unit: "Count",
+            },
       ScaleOutCooldown: durationSeconds(scaling.upscale_stabilization_period),
       ScaleInCooldown: durationSeconds(scaling.downscale_stabilization_period),
     },
@@ -100,7 +112,17 @@ export async function applyApiScaling(
   ]);
   const targetMatches = target !== undefined && sameTarget(target, plan.target);
   const policyMatches = policy !== undefined && samePolicy(policy, plan.policy);
-  if (targetMatches && policyMatches) return "unchanged";
+  // Scale to zero's alarms and step policies: put for min_replicas 0, removed (if there) otherwise.
+  // After the target exists: a policy needs it.
+  const zero = async (): Promise<void> => {
+    if (spec.autoscaling.min_replicas === 0 || target?.MinCapacity === 0) {
+      await applyScaleToZero(deps, spec);
+    }
+  };
+  if (targetMatches && policyMatches) {
+    await zero();
+    return "unchanged";
+  }
   if (!targetMatches) {
     // Before the policy: AAS attaches a policy to a registered target only.
     await callAws(deps, "application-autoscaling:RegisterScalableTarget", () =>
@@ -119,6 +141,7 @@ export async function applyApiScaling(
       `scaling policy ${plan.policy.PolicyName} ${policy === undefined ? "created" : "updated"}: ${config?.TargetValue} in flight per replica, cooldowns out ${config?.ScaleOutCooldown}s / in ${config?.ScaleInCooldown}s`,
     );
   }
+  await zero();
   return target === undefined ? "created" : "updated";
 }
 
@@ -145,6 +168,8 @@ export async function removeApiScaling(deps: EcsApiDeps, apiName: string): Promi
     ResourceId: plan.target.ResourceId,
     ScalableDimension: SCALABLE_DIMENSION,
   } as const;
+  // Our own alarms first (AAS deletes only target tracking's), then every policy, then the target.
+  if (target?.MinCapacity === 0) await removeScaleToZero(deps, apiName);
   if (policy !== undefined) {
     await tolerateMissing(() =>
       callAws(deps, "application-autoscaling:DeleteScalingPolicy", () =>
@@ -234,7 +259,19 @@ function comparableConfig(config: TargetTrackingScalingPolicyConfiguration | und
             dimensions: (metric.Dimensions ?? [])
               .map((dimension) => `${dimension.Name}=${dimension.Value}`)
               .sort(),
-            math: metric.Metrics === undefined || metric.Metrics.length === 0 ? null : "metrics",
+            math:
+              metric.Metrics === undefined || metric.Metrics.length === 0
+                ? null
+                : metric.Metrics.map((query) => ({
+                    id: query.Id ?? null,
+                    expression: query.Expression ?? null,
+                    stat: query.MetricStat?.Stat ?? null,
+                    metric: query.MetricStat?.Metric?.MetricName ?? null,
+                    dimensions: (query.MetricStat?.Metric?.Dimensions ?? [])
+                      .map((dimension) => `${dimension.Name}=${dimension.Value}`)
+                      .sort(),
+                    returnData: query.ReturnData ?? true,
+                  })),
           },
   });
 }
@@ -254,6 +291,8 @@ function scalingNotes(spec: ApiSpec): string[] {
     `upscale_tolerance ${scaling.upscale_tolerance} has no AWS setting: target tracking has no band above the target (3 minutes above it are enough)`,
     `downscale_tolerance ${scaling.downscale_tolerance} has no AWS setting: target tracking keeps its own band of about 10% below the target before it scales in`,
   ];
+  const zero = describeScaleToZero(spec);
+  if (zero !== undefined) notes.push(`min_replicas 0: ${zero}`);
   if (scaling.min_replicas === scaling.max_replicas) {
     notes.push(
       `min_replicas = max_replicas = ${scaling.min_replicas}: the count is pinned; the policy stays so that widening the range later changes only the scalable target`,

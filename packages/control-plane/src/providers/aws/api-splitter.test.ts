@@ -12,7 +12,15 @@ import { parseApiConfig, type ApiSpec, type TrafficSplitterSpec } from "@axon/co
 import { afterAll, describe, expect, it } from "vitest";
 import { deployApiResources } from "./api-deploy.js";
 import { SPLITTER_PRIORITY_FLOOR, targetGroupName, type EcsApiDeps } from "./api-names.js";
-import { applyAwsSplitter, awsSplitters, deleteAwsSplitter } from "./api-splitter.js";
+import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { findTargetGroupArn } from "./api-deploy.js";
+import { metricQueries } from "./api-metrics.js";
+import {
+  applyAwsSplitter,
+  awsSplitters,
+  deleteAwsSplitter,
+  describeAwsSplitters,
+} from "./api-splitter.js";
 import { createMotoCluster, type MotoCluster } from "./testing/moto-cluster.js";
 import { motoAvailable, startMoto, type MotoServer } from "./testing/moto-server.js";
 
@@ -154,5 +162,57 @@ describe.skipIf(!HAS_MOTO)("TrafficSplitter on ECS (moto)", () => {
       "traffic splitter iris: api iris-c has no target group on environment prod",
     );
     expect(await irisRules(cluster)).toEqual([]);
+  });
+
+  it("Given a 70/30 splitter and its APIs' target groups' counts in CloudWatch, When described, Then each API's share and error rate come from the last hour's RequestCount and HTTPCode_Target_5XX_Count, in one GetMetricData", async () => {
+    // Given the load balancer's counts (put under the namespace and dimensions ALB publishes
+    // them with): iris-a 140 requests, 7 of them 5xx; iris-b 60; and older ones outside the hour
+    const { cluster, deps } = await clusterWithTwoApis();
+    await applyAwsSplitter(deps, splitter(70));
+    const now = new Date();
+    const minute = Math.floor(now.getTime() / 60_000) * 60_000;
+    const client = new CloudWatchClient({
+      region: "us-east-1",
+      endpoint: moto?.url ?? "",
+      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+      maxAttempts: 1,
+    });
+    const put = async (api: string, points: Array<[string, number, number]>) => {
+      const arn = await findTargetGroupArn(deps, targetGroupName(deps.refs.clusterName, api));
+      const [query] = metricQueries(deps.refs.loadBalancerArn, [arn ?? ""]);
+      await client.send(
+        new PutMetricDataCommand({
+          Namespace: "AWS/ApplicationELB",
+          MetricData: points.map(([MetricName, at, Value]) => ({
+            MetricName,
+            Dimensions: query?.MetricStat?.Metric?.Dimensions ?? [],
+            Timestamp: new Date(at),
+            Value,
+          })),
+        }),
+      );
+    };
+    await put("iris-a", [
+      ["RequestCount", minute - 30 * 60_000, 100],
+      ["RequestCount", minute - 5 * 60_000, 40],
+      ["HTTPCode_Target_5XX_Count", minute - 5 * 60_000, 7],
+      ["RequestCount", minute - 90 * 60_000, 1_000],
+    ]);
+    await put("iris-b", [["RequestCount", minute - 10 * 60_000, 60]]);
+    client.destroy();
+    cluster.calls.length = 0;
+
+    // When
+    const [described] = await describeAwsSplitters(deps, now);
+
+    // Then
+    expect(described?.apis).toEqual([
+      { name: "iris-a", weight: 70, requests: 140, share: 0.7, errorRate: 0.05 },
+      { name: "iris-b", weight: 30, requests: 60, share: 0.3, errorRate: 0 },
+    ]);
+    expect(described?.window).toMatch(
+      /^the last 60 minutes, every request each api's target group received/,
+    );
+    expect(cluster.calls.filter((call) => call === "cloudwatch:GetMetricData")).toHaveLength(1);
   });
 });

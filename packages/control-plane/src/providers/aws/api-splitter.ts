@@ -12,6 +12,7 @@
  * first and then deletes the old one: the endpoint never answers 404 in between.
  */
 import type { TrafficSplitterSpec } from "@axon/config";
+import type { TrafficSplitterSummary } from "../../contract/index.js";
 import type { Action, Rule } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { DomainError } from "../../errors.js";
 import { findTargetGroupArn, isAwsError, listenerRules } from "./api-deploy.js";
@@ -23,6 +24,7 @@ import {
   targetGroupName,
   type EcsApiDeps,
 } from "./api-names.js";
+import { readTargetGroupTotals } from "./api-metrics.js";
 import { callAws } from "./cluster-stack.js";
 
 /** An API a splitter names has no target group in the cluster (404). */
@@ -34,6 +36,8 @@ const PRIORITY_ATTEMPTS = 5;
 interface SplitterRule {
   spec: TrafficSplitterSpec;
   ruleArn: string;
+  /** The target groups the rule forwards to, as the load balancer has them. */
+  groupArns: string[];
 }
 
 /** The cluster's TrafficSplitters, read back from their rules' tags. */
@@ -59,13 +63,80 @@ async function splitterRules(deps: EcsApiDeps): Promise<SplitterRule[]> {
       const endpoint = rule === undefined ? undefined : pathOf(rule);
       if (name === undefined || apis === undefined || endpoint === undefined) continue;
       if (description.ResourceArn === undefined) continue;
+      const groupArns = (rule?.Actions ?? []).flatMap((action) => [
+        ...(action.TargetGroupArn === undefined ? [] : [action.TargetGroupArn]),
+        ...(action.ForwardConfig?.TargetGroups ?? []).flatMap((group) =>
+          group.TargetGroupArn === undefined ? [] : [group.TargetGroupArn],
+        ),
+      ]);
       found.push({
         spec: { name, kind: "TrafficSplitter", endpoint, apis },
         ruleArn: description.ResourceArn,
+        groupArns,
       });
     }
   }
   return found;
+}
+
+/** How far back `get --env` counts a splitter's traffic on ECS. */
+export const SPLITTER_TRAFFIC_MINUTES = 60;
+
+/**
+ * The cluster's TrafficSplitters as `axon get --env` shows them: weights, and each API's share of
+ * the requests and error rate over the last SPLITTER_TRAFFIC_MINUTES whole minutes, from its target
+ * group's RequestCount and HTTPCode_Target_5XX_Count (one GetMetricData call for every splitter,
+ * api-metrics.ts). The load balancer counts per target group, not per rule
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html):
+ * an API's counts include the requests sent to its own endpoint, which `window` says.
+ */
+export async function describeAwsSplitters(
+  deps: EcsApiDeps,
+  now: Date,
+): Promise<TrafficSplitterSummary[]> {
+  const rules = await splitterRules(deps);
+  if (rules.length === 0) return [];
+  const groupOf = (rule: SplitterRule, api: string): string | undefined => {
+    const name = targetGroupName(deps.refs.clusterName, api);
+    return rule.groupArns.find((arn) => arn.split(":").slice(5).join(":").split("/")[1] === name);
+  };
+  const groups = [
+    ...new Set(
+      rules.flatMap((rule) => rule.spec.apis.flatMap((api) => groupOf(rule, api.name) ?? [])),
+    ),
+  ];
+  const end = Math.floor(now.getTime() / 60_000) * 60_000;
+  const start = end - SPLITTER_TRAFFIC_MINUTES * 60_000;
+  const { totals, unavailable } = await readTargetGroupTotals(deps, groups, start, end);
+  const window =
+    unavailable === undefined
+      ? `the last ${SPLITTER_TRAFFIC_MINUTES} minutes, every request each api's target group received (the load balancer counts per target group, so an api's own endpoint counts too)`
+      : `not measured: ${unavailable}`;
+  return rules.map((rule) => {
+    const counted = rule.spec.apis.map((api) => {
+      const arn = groupOf(rule, api.name);
+      return { api, totals: arn === undefined ? undefined : totals.get(arn) };
+    });
+    const total = counted.reduce((sum, entry) => sum + (entry.totals?.requests ?? 0), 0);
+    return {
+      name: rule.spec.name,
+      kind: "TrafficSplitter",
+      endpoint: `http://${deps.refs.loadBalancerDnsName}${rule.spec.endpoint}`,
+      lastUpdated: "",
+      window,
+      apis: counted.map(({ api, totals: measured }) => {
+        if (measured === undefined) return { name: api.name, weight: api.weight };
+        const { requests, errors5xx } = measured;
+        return {
+          name: api.name,
+          weight: api.weight,
+          requests,
+          ...(total === 0 ? {} : { share: requests / total }),
+          ...(requests === 0 ? {} : { errorRate: errors5xx / requests }),
+        };
+      }),
+    };
+  });
 }
 
 /**

@@ -169,6 +169,35 @@ function stoppedTask(id: string, minutes: number, fields: Partial<Task>): Task {
 }
 
 describe("an API's status from a mocked ECS", () => {
+  it("Given a scale-to-zero API the idle policy set to 0 tasks, When described, Then it is live and idle, saying what its next caller gets", async () => {
+    // Given min_replicas 0 in the task definition's spec, and a service at 0 of 0 tasks
+    const { deps } = await harness();
+    mockService(
+      service([deployment(2, { status: "PRIMARY", rolloutState: "COMPLETED", desiredCount: 0 })], {
+        desiredCount: 0,
+        runningCount: 0,
+      }),
+    );
+    const sleepy = apiSpec("iris", "  autoscaling:\n    min_replicas: 0\n");
+    ecs.on(DescribeTaskDefinitionCommand).resolves({
+      taskDefinition: {
+        containerDefinitions: [
+          {
+            name: REPLICA_CONTAINER,
+            environment: [{ name: REPLICA_ENV.spec, value: JSON.stringify(sleepy) }],
+          },
+        ],
+      },
+    });
+    // When described
+    const [state] = await describeAwsApis(deps, ["iris"], { now: () => NOW });
+    // Then idle, not updating or broken
+    expect(state?.status).toBe("live");
+    expect(state?.statusMessage).toBe(
+      "idle (0 tasks; a request wakes one in about 2–4 minutes, answered 503 by the load balancer until then)",
+    );
+  });
+
   it("Given a rollout the circuit breaker rolled back, When described, Then the API is in error naming both revisions, the cause and the last stopped task", async () => {
     const { deps } = await harness();
     mockService(

@@ -299,7 +299,7 @@ async function apiState(
   const lastStopped = stoppedTasks[0];
   const statusMessage =
     verdict.message === undefined
-      ? undefined
+      ? idleMessage(verdict.status, replicas, spec)
       : lastStopped === undefined
         ? verdict.message
         : `${verdict.message}; last stopped task: ${lastStopped}`;
@@ -329,6 +329,21 @@ async function apiState(
     })),
     stoppedTasks,
   };
+}
+
+/**
+ * A scale-to-zero API at 0 tasks (api-scale-to-zero.ts): idle, not broken, and what its next
+ * caller gets. Undefined for anything else.
+ */
+function idleMessage(
+  status: ApiStatus,
+  replicas: ReplicaCounts,
+  spec: ApiSpec | undefined,
+): string | undefined {
+  if (status !== "live" || replicas.requested !== 0 || spec?.autoscaling.min_replicas !== 0) {
+    return undefined;
+  }
+  return "idle (0 tasks; a request wakes one in about 2–4 minutes, answered 503 by the load balancer until then)";
 }
 
 /** The spec of a task definition, read once per ARN into `specs`. */

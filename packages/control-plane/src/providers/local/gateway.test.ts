@@ -13,6 +13,7 @@ import { createApiKey } from "../../replica/api-keys.js";
 import { Replica } from "../../replica/replica.js";
 import { afterEach, describe, expect, onTestFinished, test } from "vitest";
 import {
+  type FailedColdStart,
   Gateway,
   type GatewayBackend,
   type GatewayOptions,
@@ -573,6 +574,36 @@ describe("Gateway holding requests for an API starting from zero", () => {
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");
     expect(await response.text()).toContain("did not start within its predictor.timeout");
+  });
+
+  test("Given held requests, When the start they woke fails, Then each gets a 503 at once naming the failure; later ones too", async () => {
+    // Given an API starting from zero, two requests held
+    let failure: FailedColdStart | undefined;
+    const { gateway, url } = await start({
+      readyReplicas: () => [],
+      whyNotReady: () => "starting",
+      coldStart: () => failure ?? { timeoutMs: 600_000, holdLimit: 10, lastStartMs: 2_000 },
+    });
+    gateway.setRoute("sleepy", "/sleepy");
+    const held = [1, 2].map(() => fetch(`${url}/sleepy`, { method: "POST", body: "{}" }));
+    await waitUntil(() => gateway.heldCount("sleepy") === 2);
+    // When its replica fails to start (the provider tells the gateway)
+    failure = { failed: "worker 0 exited with code 1: ValueError: no model", retryAfterMs: 3_500 };
+    gateway.failHeld("sleepy", failure);
+    // Then both are answered 503 now (not after the 10-minute timeout), with the reason
+    for (const response of await Promise.all(held)) {
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("4");
+      expect(((await response.json()) as { error: string }).error).toBe(
+        "api sleepy failed to start from zero (worker 0 exited with code 1: ValueError: no model); retry in 4s",
+      );
+    }
+    expect(gateway.heldCount("sleepy")).toBe(0);
+    // And a later request, while the API is failing, gets the same answer without being held
+    const later = await fetch(`${url}/sleepy`, { method: "POST", body: "{}" });
+    expect(later.status).toBe(503);
+    expect(await later.text()).toContain("failed to start from zero (worker 0 exited");
+    expect(gateway.heldCount("sleepy")).toBe(0);
   });
 
   test("Given an ordinary API with no ready replica, When a request arrives, Then it is refused at once, not held", async () => {

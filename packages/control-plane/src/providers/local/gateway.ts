@@ -54,9 +54,10 @@ export interface GatewayBackend {
   whyNotReady(apiName: string): string;
   /**
    * Asked only when an API has no ready replica: whether its requests are held while one starts
-   * (an API that may idle at zero, woken by this call), and for how long; undefined: refuse (503).
+   * (an API that may idle at zero, woken by this call), and for how long; a `FailedColdStart`
+   * when its start from zero failed (refuse at once, saying why); undefined: refuse (503).
    */
-  coldStart?(apiName: string): ColdStart | undefined;
+  coldStart?(apiName: string): ColdStart | FailedColdStart | undefined;
 }
 
 /** How the gateway holds the requests of an API that is starting from zero. */
@@ -67,6 +68,18 @@ export interface ColdStart {
   holdLimit: number;
   /** How long the API's last replica took to start (ms): the 503's Retry-After. */
   lastStartMs: number | undefined;
+}
+
+/**
+ * An API woken from zero whose replica failed to start (the predictor raised in `__init__`, was
+ * killed for memory …): holding its requests until `predictor.timeout` would only make callers
+ * wait for the same failure, so each is answered 503 at once with the reason.
+ */
+export interface FailedColdStart {
+  /** The failure as the API's status tells it (`worker 0 … exited with code 1: …`). */
+  failed: string;
+  /** Until the next start could be ready (the crash backoff left plus a start): Retry-After. */
+  retryAfterMs: number;
 }
 
 /** One request held for an API starting from zero. */
@@ -324,6 +337,14 @@ export class Gateway {
     }
   }
 
+  /**
+   * Answers every request held for `apiName` with a 503 naming why its start from zero failed
+   * (the provider calls this when the replica those requests woke fails).
+   */
+  failHeld(apiName: string, failure: FailedColdStart): void {
+    this.#refuseHeld(apiName, failedToStart(failure), retryAfterSeconds(failure.retryAfterMs));
+  }
+
   /** Answers every request held for `apiName` with a 503 (it did not start in time, or stops). */
   #refuseHeld(apiName: string, why: string, retryAfterSeconds: number): void {
     const held = this.#held.get(apiName);
@@ -345,7 +366,7 @@ export class Gateway {
    * API's last replica took to start, measured, not a constant.
    */
   #holder(apiName: string, cold: ColdStart): RoutableReplica {
-    const retryAfter = Math.max(1, Math.ceil((cold.lastStartMs ?? 1000) / 1000));
+    const retryAfter = retryAfterSeconds(cold.lastStartMs ?? 1000);
     const full = (responder: Responder, requestId: string): boolean => {
       if ((this.#held.get(apiName)?.length ?? 0) < cold.holdLimit) return false;
       this.#refused(apiName).record(503, 0);
@@ -473,6 +494,10 @@ export class Gateway {
     if (replica === undefined) {
       // Scale to zero: the request waits for the replica its arrival starts.
       const cold = this.#backend.coldStart?.(apiName);
+      if (cold !== undefined && "failed" in cold) {
+        this.#refuseFailedStart(apiName, cold, responder, requestId);
+        return undefined;
+      }
       if (cold !== undefined) return this.#holder(apiName, cold);
       // Counted for the API like a replica's own 503s: callers saw the API refuse them.
       this.#refused(apiName).record(503, 0);
@@ -486,6 +511,20 @@ export class Gateway {
     return replica;
   }
 
+  /** A request for an API whose start from zero failed: 503 now, with the reason. */
+  #refuseFailedStart(
+    apiName: string,
+    failure: FailedColdStart,
+    responder: Responder,
+    requestId: string,
+  ): void {
+    this.#refused(apiName).record(503, 0);
+    writeJsonError(responder, 503, requestId, `api ${apiName} ${failedToStart(failure)}`, [
+      "retry-after",
+      String(retryAfterSeconds(failure.retryAfterMs)),
+    ]);
+  }
+
   #routeSplit(
     split: TrafficSplit,
     method: string,
@@ -493,9 +532,15 @@ export class Gateway {
     responder: Responder,
     requestId: string,
   ): RoutableReplica | undefined {
-    const hold = (apiName: string): RoutableReplica | undefined => {
+    const hold = (apiName: string): RoutableReplica | null | undefined => {
       const cold = this.#backend.coldStart?.(apiName);
-      return cold === undefined ? undefined : this.#holder(apiName, cold);
+      if (cold === undefined) return undefined;
+      if ("failed" in cold) {
+        this.#refuseFailedStart(apiName, cold, responder, requestId);
+        split.recordAnswer(apiName, 503);
+        return null;
+      }
+      return this.#holder(apiName, cold);
     };
     // The API the splitter picked keeps its own keys: a splitter is no way around them.
     const admit = (apiName: string): boolean => {
@@ -516,8 +561,11 @@ export class Gateway {
  */
 function routeSplitRequest(
   gateway: { readyReplicas(api: string): RoutableReplica[]; whyNotReady(api: string): string },
-  /** A stand-in that holds the request while an API at zero starts; undefined: refuse. */
-  hold: (api: string) => RoutableReplica | undefined,
+  /**
+   * A stand-in that holds the request while an API at zero starts; undefined: refuse; null:
+   * already refused (its start from zero failed).
+   */
+  hold: (api: string) => RoutableReplica | null | undefined,
   /** False when the picked API requires keys and the request's was refused (already answered). */
   admit: (api: string) => boolean,
   split: TrafficSplit,
@@ -550,6 +598,7 @@ function routeSplitRequest(
     return undefined;
   }
   const replica = leastInFlight(gateway.readyReplicas(apiName)) ?? hold(apiName);
+  if (replica === null) return undefined;
   if (replica === undefined) {
     split.recordAnswer(apiName, 503);
     const why = gateway.whyNotReady(apiName);
@@ -558,6 +607,16 @@ function routeSplitRequest(
     return undefined;
   }
   return split.counting(apiName, replica);
+}
+
+/** `failed to start from zero (…); retry in 4s`: the 503 of a failed start from zero. */
+function failedToStart(failure: FailedColdStart): string {
+  return `failed to start from zero (${failure.failed}); retry in ${retryAfterSeconds(failure.retryAfterMs)}s`;
+}
+
+/** A Retry-After in whole seconds, rounded up, at least 1. */
+function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }
 
 /** `AXON_GATEWAY_MAX_BUFFERED_BYTES` as a byte count; undefined when unset. */

@@ -70,6 +70,7 @@ import type { GatewayTls } from "./gateway-tls.js";
 import {
   Gateway,
   type ColdStart,
+  type FailedColdStart,
   type GatewayBackend,
   type GatewayKeySource,
   type GatewayKeyUsage,
@@ -537,6 +538,8 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     this.gateway.setRoute(name, spec.networking.endpoint);
     if (spec.autoscaling.min_replicas === 0) this.#coldSpecs.set(name, spec);
     else this.#coldSpecs.delete(name);
+    // Back at zero (or never woken): the next request wakes it afresh, even after a failed start.
+    if (desired.replicas === 0) this.#waking.delete(name);
     await this.gateway.setKeySource(
       name,
       spec.networking.auth === "api_key" ? this.#keySourceFor(name) : undefined,
@@ -652,9 +655,13 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     return this.#lastStartMs.get(apiName);
   }
 
-  coldStart(apiName: string): ColdStart | undefined {
+  coldStart(apiName: string): ColdStart | FailedColdStart | undefined {
     const spec = this.#coldSpecs.get(apiName);
     if (spec === undefined) return undefined;
+    // Woken, and the start failed: answer at once with why, until a replica is ready or the API
+    // is back at zero (crash backoff keeps retrying the start meanwhile).
+    const failed = this.#failedColdStart(apiName);
+    if (failed !== undefined) return failed;
     const starting = [...this.#replicas.values()].some(
       (entry) => entry.apiName === apiName && entry.observed.phase === "starting",
     );
@@ -668,6 +675,17 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
       timeoutMs: timeout === undefined ? DEFAULT_PREDICTOR_TIMEOUT_MS : parseDuration(timeout),
       holdLimit: spec.autoscaling.max_replica_concurrency,
       lastStartMs: this.#lastStartMs.get(apiName),
+    };
+  }
+
+  /** The failure of a start from zero, while the API is woken and has no ready replica. */
+  #failedColdStart(apiName: string): FailedColdStart | undefined {
+    const failure = this.#failures.get(apiName);
+    if (failure === undefined || !this.#waking.has(apiName)) return undefined;
+    const nextStartIn = Math.max(0, failure.lastAt + crashBackoffMs(failure.count) - this.#now());
+    return {
+      failed: `${failure.message}; run \`axon logs ${apiName}\``,
+      retryAfterMs: nextStartIn + (this.#lastStartMs.get(apiName) ?? 1000),
     };
   }
 
@@ -967,6 +985,9 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
       versionId,
       reason: message,
     });
+    // Requests held while this API started from zero would wait for nothing: tell them now.
+    const failed = this.#failedColdStart(apiName);
+    if (failed !== undefined) this.gateway.failHeld(apiName, failed);
   }
 
   /**

@@ -13,6 +13,7 @@ import type { Deployment, LoadBalancer, Service, ServiceDeployment } from "@aws-
 import type { Action, Rule, RuleCondition } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { StackEvent } from "@aws-sdk/client-cloudformation";
 import type { AwsPorts } from "../../sdk.js";
+import { alarmRefusal, stepPolicyRefusal } from "./scaling-rules.js";
 
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
@@ -827,7 +828,8 @@ export class FakeAws {
         describeTags: () =>
           call("elasticloadbalancing:DescribeTags", () => ({ $metadata: {}, TagDescriptions: [] })),
       },
-      // No rule here: scaling is accepted and forgotten, as moto would (nothing of it is read back).
+      // Scaling is accepted and forgotten, as moto would (nothing of it is read back), once it
+      // passes R14's step-adjustment rules.
       autoScaling: {
         registerScalableTarget: () =>
           call("application-autoscaling:RegisterScalableTarget", () => ({})),
@@ -838,12 +840,16 @@ export class FakeAws {
             $metadata: {},
             ScalableTargets: [],
           })),
-        putScalingPolicy: () =>
-          call("application-autoscaling:PutScalingPolicy", () => ({
-            $metadata: {},
-            PolicyARN: "arn:aws:autoscaling:policy/fake",
-            Alarms: [],
-          })),
+        putScalingPolicy: (input) =>
+          call("application-autoscaling:PutScalingPolicy", () => {
+            const refusal = stepPolicyRefusal(input);
+            if (refusal !== undefined) throw new FakeAwsError("ValidationException", refusal);
+            return {
+              $metadata: {},
+              PolicyARN: "arn:aws:autoscaling:policy/fake",
+              Alarms: [],
+            };
+          }),
         deleteScalingPolicy: () => call("application-autoscaling:DeleteScalingPolicy", () => ({})),
         describeScalingPolicies: () =>
           call("application-autoscaling:DescribeScalingPolicies", () => ({
@@ -860,6 +866,8 @@ export class FakeAws {
         getMetricData: this.notModelled("cloudwatch:GetMetricData"),
         putMetricAlarm: (input) =>
           call("cloudwatch:PutMetricAlarm", () => {
+            const refusal = alarmRefusal(input); // R13
+            if (refusal !== undefined) throw new FakeAwsError("ValidationError", refusal);
             this.alarms.add(input.AlarmName ?? "");
             return {};
           }),
