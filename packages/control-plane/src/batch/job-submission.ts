@@ -251,7 +251,8 @@ function requireObject(value: unknown, field: string, example: string): Record<s
 
 function describe(value: unknown): string {
   if (value === undefined) return "nothing";
-  const text = JSON.stringify(value) ?? String(value);
+  // The body is parsed JSON, so only `undefined` (handled above) has no JSON text.
+  const text = JSON.stringify(value) ?? typeof value;
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
