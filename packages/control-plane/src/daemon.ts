@@ -139,6 +139,9 @@ export class Daemon {
       // TrafficSplitters have no reconcile: their routes come back from the store here.
       for (const splitter of store.listTrafficSplitters())
         provider.splitRouter?.route(splitter.spec);
+      // BatchAPIs: their job endpoints, and every job not over runs again (issue 32).
+      parts.batch?.routeAll();
+      parts.batch?.resume();
       // Scale to zero: a request for an API at zero replicas asks the autoscaler for one.
       provider.onWakeRequest?.((name) => parts.autoscaler?.wake(name, Date.now()) ?? false);
       const started = provider.engineInfo();
@@ -161,6 +164,7 @@ export class Daemon {
           ? {}
           : { autoscaling: (name: string) => parts.autoscaler?.status(name) }),
         requestShutdown: () => void this.stop("shutdown requested through the API"),
+        ...(parts.batch === undefined ? {} : { batch: parts.batch }),
       };
       const api = buildApiServer(context, token);
       this.#api = api;
@@ -278,10 +282,13 @@ export class Daemon {
     const parts = this.#parts;
     parts?.queue.stop();
     await this.#closeApi();
+    // Jobs stay as they are in the store and resume at the next start.
+    await parts?.batch?.shutdown().catch(() => {});
     await parts?.provider.shutdown().catch(() => {});
     // What the replicas tallied since the last flush is kept before they are gone.
     parts?.monitoring?.flush(new Date());
     parts?.predictions.close();
+    parts?.batchStore.close();
     parts?.store.close();
     const { home } = this.#options;
     if (this.#lockHeld) {

@@ -13,6 +13,9 @@ and frames (PROTOCOL.md, "Batch mode"); only the meaning of a REQUEST's JSON bod
 
 import json
 import os
+import select
+import socket
+import threading
 
 from . import protocol as p
 from .loader import PredictorError, _injected_args
@@ -46,13 +49,42 @@ def construct_batch(cls, rel_path: str, config: dict, job_spec: dict):
     return cls(**{name: available[name] for name in wanted})
 
 
+EXIT_FRONT_GONE = 3
+
+
+def exit_when_front_closes_during_predict(sock: socket.socket, busy: threading.Event, log) -> None:
+    """The engine sends a batch only after the last one was answered, so the socket turning
+    readable while predict runs means the engine's end closed (the daemon was killed): stop at
+    once — the batch's outcome can no longer be recorded and it will be given out again — rather
+    than finish it for nobody. Runs as a daemon thread."""
+    while True:
+        busy.wait()
+        try:
+            readable, _, _ = select.select([sock], [], [], 0.2)
+            if not readable or not busy.is_set():
+                continue
+            if sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT):
+                continue  # data, not a close: the serving loop reads it after predict
+        except BlockingIOError:
+            continue
+        except OSError:
+            pass
+        log.info("the engine closed the connection while predict ran; exiting (the batch will be given out again)")
+        os._exit(EXIT_FRONT_GONE)
+
+
 class BatchHandler:
     """Turns one REQUEST frame (a batch, or the job's end) into one RESPONSE frame; never raises."""
 
     has_post_predict = False
 
-    def __init__(self, predictor, args: tuple[str, ...], log, project: str) -> None:
+    def __init__(self, predictor, args: tuple[str, ...], log, project: str, sock: socket.socket | None = None) -> None:
         self._predict = predictor.predict
+        self._busy = threading.Event()
+        if sock is not None:
+            threading.Thread(
+                target=exit_when_front_closes_during_predict, args=(sock, self._busy, log), daemon=True
+            ).start()
         self._args = args
         complete = getattr(predictor, "on_job_complete", None)
         self._on_job_complete = complete if callable(complete) else None
@@ -70,6 +102,7 @@ class BatchHandler:
             return self._job_complete(seq)
         batch_id = message.get("batch_id")
         available = {"payload": message.get("payload"), "batch_id": batch_id}
+        self._busy.set()
         try:
             self._predict(**{name: available[name] for name in self._args})
         except BaseException as error:  # user code: SystemExit and KeyboardInterrupt included
@@ -77,6 +110,8 @@ class BatchHandler:
             summary = summary_line(error, self._project)
             self._log.error(f"batch {batch_id}: predict() raised an exception:\n{text.rstrip()}")
             return self._failed(seq, summary, text)
+        finally:
+            self._busy.clear()
         return p.encode_response(seq, 200, p.CONTENT_JSON, b"null")
 
     def handle_batch(self, buf: bytes, start: int, end: int) -> list[bytes]:

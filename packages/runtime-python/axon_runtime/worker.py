@@ -655,7 +655,7 @@ def main(argv=None) -> int:
     load_ms = round((time.monotonic() - started) * 1000)
     log.info(f"loaded predictor in {load_ms} ms")
     if batch_mode:
-        handler = batch.BatchHandler(predictor, wanted, log, os.path.abspath(args.project))
+        handler = batch.BatchHandler(predictor, wanted, log, os.path.abspath(args.project), sock)
     else:
         handler = RequestHandler(predictor, wanted, log, post_wanted)
     # Everything allocated so far lives as long as the process; keep the GC from rescanning it.

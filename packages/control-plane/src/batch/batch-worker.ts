@@ -74,9 +74,11 @@ export async function runBatchWorker(options: BatchWorkerOptions): Promise<Batch
     ranJobComplete: false,
   };
   for (;;) {
+    if (signal.aborted) return summary;
     try {
       await predictor.ready();
     } catch (error) {
+      if (signal.aborted) return summary;
       return { ...summary, error: error instanceof Error ? error.message : String(error) };
     }
     if (signal.aborted) return summary;

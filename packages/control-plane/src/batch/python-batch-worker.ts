@@ -96,8 +96,10 @@ export class PythonBatchWorker implements BatchPredictor {
     return this.#send('{"on_job_complete":true}', "on_job_complete");
   }
 
-  /** Ends the process (SIGTERM, then SIGKILL after 3 s). */
+  /** Ends the process (SIGTERM, then SIGKILL after 3 s); `ready()` rejects from now on. */
   close(): Promise<void> {
+    this.#failure ??= new Error("the batch worker was stopped");
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#failure);
     return this.#pool.close();
   }
 

@@ -875,6 +875,11 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
     secretEnv: Record<string, string>;
     /** The job's log file (its workers' stdout and stderr). */
     logFile: string;
+    /**
+     * The job's output folder, made here (0700) and the one place of the host a sandboxed worker
+     * may write to (`AXON_JOB_OUTPUT_DIR`); Axon names it, never a request.
+     */
+    outputDir: string;
   }): Promise<BatchWorkerLaunch> {
     const { apiName, workerId, spec } = request;
     const projectDir = await this.#options.projectDir(request.bundle);
@@ -883,12 +888,14 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
       memoryBytes: memoryLimitBytes(spec),
       cpus: cpuLimit(spec),
     });
+    mkdirSync(request.outputDir, { recursive: true, mode: 0o700 });
     const launcher = this.#sandbox.launcher({
       home: this.#options.home,
       projectDir,
       python,
       uid: this.#sandboxUid(apiName),
       cgroupProcs: cgroup?.procsFiles ?? [],
+      writable: [request.outputDir],
     });
     return {
       pool: {
@@ -898,7 +905,11 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
         predictorPath: spec.predictor.path,
         ...(spec.predictor.python_path === null ? {} : { pythonPath: spec.predictor.python_path }),
         // predictor.env wins over forwarded credentials, as for a replica.
-        env: { ...request.secretEnv, ...spec.predictor.env },
+        env: {
+          ...request.secretEnv,
+          ...spec.predictor.env,
+          AXON_JOB_OUTPUT_DIR: request.outputDir,
+        },
         python,
         runDir: this.#runDir,
         logFile: request.logFile,

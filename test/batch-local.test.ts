@@ -1,0 +1,179 @@
+/**
+ * Batch jobs on the local engine, end to end (issue 32): the Cortex 0.20 example deployed with the
+ * built CLI to a real daemon, jobs submitted and read through Cortex's endpoints on the gateway,
+ * real Python workers, and a kill -9 of the daemon mid-job.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, test } from "vitest";
+import type {
+  BatchJobResponse,
+  BatchJobSpec,
+} from "../packages/control-plane/src/contract/index.js";
+import { copyExample, isAlive, makeTestCluster, postJson, waitFor } from "./helpers.js";
+
+const TERMINAL = new Set([
+  "status_succeeded",
+  "status_completed_with_failures",
+  "status_stopped",
+  "status_worker_error",
+  "status_unexpected_error",
+]);
+
+async function submit(endpoint: string, body: unknown): Promise<BatchJobSpec> {
+  const answer = await postJson(endpoint, body);
+  expect(answer.status, answer.text).toBe(200);
+  return JSON.parse(answer.text) as BatchJobSpec;
+}
+
+async function jobStatus(url: string): Promise<BatchJobResponse["job_status"]> {
+  const response = await fetch(url);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as BatchJobResponse).job_status;
+}
+
+async function untilOver(url: string, timeoutMs = 60_000): Promise<BatchJobResponse["job_status"]> {
+  return waitFor(
+    `job ${url} to end`,
+    async () => {
+      const status = await jobStatus(url).catch(() => undefined);
+      return status !== undefined && TERMINAL.has(status.status) ? status : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** The batches the example predictor wrote, in the job's output folder (`AXON_JOB_OUTPUT_DIR`). */
+function batchLog(home: string, jobId: string): string[] {
+  const file = path.join(home, "batch", "text-stats", jobId, "batches.log");
+  return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
+}
+
+describe("BatchAPI on the local engine", () => {
+  test("a Cortex 0.20 BatchAPI runs unchanged: submit, status by path and ?jobID=, a 400 naming the field, retries, stop", async () => {
+    // Given the example deployed as it is
+    const c = await makeTestCluster();
+    const project = copyExample("batch-text-stats");
+    const deploy = await c.axon(["deploy", project]);
+    expect(deploy.code, deploy.stderr).toBe(0);
+    const endpoint = `http://localhost:${c.gatewayPort}/text-stats`;
+
+    // When a malformed job is submitted, Then a 400 names the field and its bound
+    const bad = await postJson(endpoint, { workers: 2, item_list: { items: [1], batch_size: 0 } });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.text)).toMatchObject({
+      code: "job.invalid",
+      message: expect.stringContaining(
+        "item_list.batch_size must be an integer in [1, 100000] (got 0)",
+      ),
+    });
+
+    // When a job of 9 items in batches of 2 runs on 2 workers
+    const items = ["a b", "c", "d e f", "g", "h", "i j", "k", "l m n", "o"];
+    const job = await submit(endpoint, {
+      workers: 2,
+      item_list: { items, batch_size: 2 },
+    });
+    expect(job).toMatchObject({
+      api_name: "text-stats",
+      workers: 2,
+      sqs_url: null,
+      total_batch_count: 5,
+    });
+    const done = await untilOver(`${endpoint}/${job.job_id}`);
+
+    // Then it succeeded with every batch written once, on_job_complete ran once, and ?jobID= agrees
+    expect(done).toMatchObject({
+      status: "status_succeeded",
+      batches_in_queue: 0,
+      batch_metrics: { succeeded: 5, failed: 0 },
+    });
+    expect(batchLog(c.home, job.job_id).sort()).toEqual([
+      "b-000000",
+      "b-000001",
+      "b-000002",
+      "b-000003",
+      "b-000004",
+    ]);
+    expect(
+      JSON.parse(
+        readFileSync(path.join(c.home, "batch", "text-stats", job.job_id, "summary.json"), "utf8"),
+      ),
+    ).toEqual({
+      job_id: job.job_id,
+      batches: 5,
+    });
+    expect((await jobStatus(`${endpoint}?jobID=${job.job_id}`)).status).toBe("status_succeeded");
+
+    // When a job has a batch that raises (max_retries 1)
+    const failing = await submit(endpoint, {
+      workers: 1,
+      item_list: { items: ["ok", "bad", "fine"], batch_size: 1 },
+      config: { fail_on: "bad" },
+    });
+    const failed = await untilOver(`${endpoint}/${failing.job_id}`);
+    // Then it completes with failures, the batch tried twice and recorded with its error
+    expect(failed).toMatchObject({
+      status: "status_completed_with_failures",
+      batch_metrics: { succeeded: 2, failed: 1 },
+      batches_retried: 1,
+      failures: [{ batch_id: "b-000001", attempts: 2, error: "ValueError: refusing item 'bad'" }],
+    });
+
+    // When a slow job is stopped with DELETE
+    const slow = await submit(endpoint, {
+      workers: 1,
+      item_list: { items: ["a", "b", "c", "d"], batch_size: 1 },
+      config: { seconds_per_batch: 5 },
+    });
+    const stopped = await fetch(`${endpoint}/${slow.job_id}`, { method: "DELETE" });
+    expect(await stopped.json()).toEqual({ message: `stopped job ${slow.job_id}` });
+    // Then it is stopped, with batches left in the queue
+    const end = await untilOver(`${endpoint}/${slow.job_id}`);
+    expect(end.status).toBe("status_stopped");
+    expect(end.batch_metrics.succeeded).toBeLessThan(4);
+
+    // And the API lists its jobs through the control API's engine (GET <endpoint>)
+    const list = (await (await fetch(endpoint)).json()) as { jobs: Array<{ job_id: string }> };
+    expect(list.jobs.map((j) => j.job_id)).toEqual([slow.job_id, failing.job_id, job.job_id]);
+  }, 120_000);
+
+  test("kill -9 of the daemon mid-job: the job resumes after the restart and completes with every batch done", async () => {
+    // Given a job of 8 one-second batches on 2 workers, some of it done
+    const c = await makeTestCluster();
+    const project = copyExample("batch-text-stats");
+    expect((await c.axon(["deploy", project])).code).toBe(0);
+    const endpoint = `http://localhost:${c.gatewayPort}/text-stats`;
+    const job = await submit(endpoint, {
+      workers: 2,
+      item_list: { items: ["a", "b", "c", "d", "e", "f", "g", "h"], batch_size: 1 },
+      config: { seconds_per_batch: 1 },
+    });
+    const url = `${endpoint}/${job.job_id}`;
+    await waitFor("a batch to be done", async () =>
+      (await jobStatus(url)).batch_metrics.succeeded >= 1 ? true : undefined,
+    );
+
+    // When the daemon is killed with SIGKILL and its supervisor brings it back
+    const daemonPid = c.daemonPid() ?? -1;
+    process.kill(daemonPid, "SIGKILL");
+    await waitFor("the daemon to die", () => (isAlive(daemonPid) ? undefined : true));
+    await waitFor("the supervisor to restart the daemon", () => {
+      const pid = c.daemonPid();
+      return pid !== undefined && pid !== daemonPid && isAlive(pid) ? true : undefined;
+    });
+    expect((await c.axon(["cluster", "up"])).code).toBe(0);
+
+    // Then the job resumes and succeeds: every batch recorded once in the queue, each written;
+    // a batch whose predict had finished when the daemon died may be written twice (at least
+    // once, as with SQS), at most one per worker
+    const done = await untilOver(url);
+    expect(done).toMatchObject({
+      status: "status_succeeded",
+      batch_metrics: { succeeded: 8, failed: 0 },
+    });
+    const written = batchLog(c.home, job.job_id);
+    expect(new Set(written).size).toBe(8);
+    expect(written.length - 8).toBeLessThanOrEqual(2);
+  }, 120_000);
+});
