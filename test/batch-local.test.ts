@@ -10,7 +10,14 @@ import type {
   BatchJobResponse,
   BatchJobSpec,
 } from "../packages/control-plane/src/contract/index.js";
-import { copyExample, isAlive, makeTestCluster, postJson, waitFor } from "./helpers.js";
+import {
+  copyExample,
+  isAlive,
+  makeTestCluster,
+  postJson,
+  waitFor,
+  workerPidsUnder,
+} from "./helpers.js";
 
 const TERMINAL = new Set([
   "status_succeeded",
@@ -133,9 +140,25 @@ describe("BatchAPI on the local engine", () => {
     expect(end.status).toBe("status_stopped");
     expect(end.batch_metrics.succeeded).toBeLessThan(4);
 
+    // When every worker fails in __init__ (results_dir is not a path)
+    const broken = await submit(endpoint, {
+      workers: 2,
+      item_list: { items: ["a"], batch_size: 1 },
+      config: { results_dir: 5 },
+    });
+    const crashed = await untilOver(`${endpoint}/${broken.job_id}`);
+    // Then the job ends with a worker error that says why, its batch still queued
+    expect(crashed).toMatchObject({ status: "status_worker_error", batches_in_queue: 1 });
+    expect(crashed.status_message).toContain("TypeError");
+
     // And the API lists its jobs through the control API's engine (GET <endpoint>)
     const list = (await (await fetch(endpoint)).json()) as { jobs: Array<{ job_id: string }> };
-    expect(list.jobs.map((j) => j.job_id)).toEqual([slow.job_id, failing.job_id, job.job_id]);
+    expect(list.jobs.map((j) => j.job_id)).toEqual([
+      broken.job_id,
+      slow.job_id,
+      failing.job_id,
+      job.job_id,
+    ]);
   }, 120_000);
 
   test("kill -9 of the daemon mid-job: the job resumes after the restart and completes with every batch done", async () => {
@@ -175,5 +198,50 @@ describe("BatchAPI on the local engine", () => {
     const written = batchLog(c.home, job.job_id);
     expect(new Set(written).size).toBe(8);
     expect(written.length - 8).toBeLessThanOrEqual(2);
+  }, 120_000);
+
+  test("deploy --plan shows a BatchAPI without replicas; axon get lists it; delete stops its running job and its workers", async () => {
+    // Given the example planned, then deployed
+    const c = await makeTestCluster();
+    const project = copyExample("batch-text-stats");
+    const plan = await c.axon(["deploy", project, "--plan", "-o", "json"]);
+    expect(JSON.parse(plan.stdout)).toMatchObject({
+      changes: true,
+      apis: [{ api: "text-stats", kind: "BatchAPI", outcome: "created", replicas: "none" }],
+    });
+    expect((await c.axon(["deploy", project])).code).toBe(0);
+    const unchanged = await c.axon(["deploy", project, "--plan", "-o", "json"]);
+    expect(JSON.parse(unchanged.stdout)).toMatchObject({
+      changes: false,
+      apis: [{ api: "text-stats", outcome: "unchanged" }],
+    });
+    // And no worker runs before a job
+    expect(workerPidsUnder(c.home)).toEqual([]);
+    const endpoint = `http://localhost:${c.gatewayPort}/text-stats`;
+
+    // When a slow job runs on 2 workers
+    const job = await submit(endpoint, {
+      workers: 2,
+      item_list: { items: ["a", "b", "c", "d"], batch_size: 1 },
+      config: { seconds_per_batch: 5 },
+    });
+    await waitFor("the job's 2 workers", () =>
+      workerPidsUnder(c.home).length === 2 ? true : undefined,
+    );
+    const listed = JSON.parse((await c.axon(["get", "-o", "json"])).stdout) as {
+      batchApis?: Array<{ name: string; runningJobs: number; latestJobId?: string }>;
+    };
+    expect(listed.batchApis).toEqual([
+      expect.objectContaining({ name: "text-stats", runningJobs: 1, latestJobId: job.job_id }),
+    ]);
+
+    // When the API is deleted
+    const deleted = await c.axon(["delete", "text-stats", "-y"]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    // Then its workers are gone and its endpoint answers 404
+    await waitFor("the job's workers to exit", () =>
+      workerPidsUnder(c.home).length === 0 ? true : undefined,
+    );
+    expect((await fetch(`${endpoint}/${job.job_id}`)).status).toBe(404);
   }, 120_000);
 });
