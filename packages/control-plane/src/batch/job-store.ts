@@ -14,7 +14,7 @@
  *   it each time (out of memory) ends failed after `max_retries + 1` deliveries, not in a loop.
  */
 import { randomBytes } from "node:crypto";
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type { BatchApiSpec } from "@axon/config";
 import type { BatchFailure, BatchJobSpec, BatchJobStatusCode } from "../contract/index.js";
 import type { Artifact } from "../state/store.js";
@@ -138,6 +138,8 @@ export function isTerminal(status: BatchJobStatusCode): boolean {
 /** The batch tables of the state database. Open once in the daemon and pass it down. */
 export class BatchJobStore {
   readonly #db: DatabaseSync;
+  /** Statements prepared once: a job's every batch leases and settles with the same few. */
+  readonly #statements = new Map<string, StatementSync>();
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -227,7 +229,7 @@ export class BatchJobStore {
         job.spec.created_time,
         job.startTime,
       );
-      const insert = this.#db.prepare(
+      const insert = this.#statement(
         `INSERT INTO batch_items (job_id, seq, batch_id, payload_json, item_count, state)
          VALUES (?, ?, ?, ?, ?, 'queued')`,
       );
@@ -286,12 +288,10 @@ export class BatchJobStore {
    * waiting for its lease to run out (the attempt it used stays counted).
    */
   releaseAllLeases(jobId: string): number {
-    const result = this.#db
-      .prepare(
-        `UPDATE batch_items SET state = 'queued', lease_id = NULL, lease_expires_ms = NULL
+    const result = this.#statement(
+      `UPDATE batch_items SET state = 'queued', lease_id = NULL, lease_expires_ms = NULL
          WHERE job_id = ? AND state = 'leased'`,
-      )
-      .run(jobId);
+    ).run(jobId);
     return Number(result.changes);
   }
 
@@ -307,12 +307,11 @@ export class BatchJobStore {
         jobId,
       );
       if ((open?.n ?? 0) > 0) return;
-      const result = this.#db
-        .prepare(
-          "UPDATE batch_jobs SET completion_claimed = 1 WHERE id = ? AND completion_claimed = 0",
-        )
-        .run(jobId);
-      claimed = Number(result.changes) === 1;
+      const result = this.#run(
+        "UPDATE batch_jobs SET completion_claimed = 1 WHERE id = ? AND completion_claimed = 0",
+        jobId,
+      );
+      claimed = result.changes === 1;
     });
     return claimed;
   }
@@ -372,13 +371,11 @@ export class BatchJobStore {
 
   /** The batch is done; false when `leaseId` no longer holds it (the outcome was not recorded). */
   succeed(jobId: string, batch: LeasedBatch, seconds: number, nowMs: number): boolean {
-    const result = this.#db
-      .prepare(
-        `UPDATE batch_items SET state = 'succeeded', lease_id = NULL, lease_expires_ms = NULL,
+    const result = this.#statement(
+      `UPDATE batch_items SET state = 'succeeded', lease_id = NULL, lease_expires_ms = NULL,
            seconds = ?, done_at_ms = ?, error = NULL
          WHERE job_id = ? AND batch_id = ? AND state = 'leased' AND lease_id = ?`,
-      )
-      .run(seconds, nowMs, jobId, batch.batchId, batch.leaseId);
+    ).run(seconds, nowMs, jobId, batch.batchId, batch.leaseId);
     return Number(result.changes) === 1;
   }
 
@@ -504,16 +501,25 @@ export class BatchJobStore {
     );
   }
 
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   #all<T>(sql: string, ...params: SQLInputValue[]): T[] {
-    return this.#db.prepare(sql).all(...params) as unknown as T[];
+    return this.#statement(sql).all(...params) as unknown as T[];
   }
 
   #get<T>(sql: string, ...params: SQLInputValue[]): T | undefined {
-    return this.#db.prepare(sql).get(...params) as unknown as T | undefined;
+    return this.#statement(sql).get(...params) as unknown as T | undefined;
   }
 
-  #run(sql: string, ...params: SQLInputValue[]): void {
-    this.#db.prepare(sql).run(...params);
+  #run(sql: string, ...params: SQLInputValue[]): { changes: number } {
+    return { changes: Number(this.#statement(sql).run(...params).changes) };
   }
 
   #transaction(body: () => void): void {
