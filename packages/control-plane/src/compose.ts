@@ -119,6 +119,7 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
       endpointUrl: (endpoint) => local.endpointUrl(endpoint),
       routes: local.gateway,
       outputDir: (apiName, jobId) => path.join(home, "batch", apiName, jobId),
+      holdBundle: (sha256) => bundles.hold(sha256),
     });
   } else {
     provider = options.provider({ home, events, bundles });

@@ -201,9 +201,11 @@ export class Daemon {
       // Every version's artifact, not only current ones: a rollback redeploys a version from
       // history, and would otherwise find its environment removed and build it again.
       const collectArtifacts = (): void => {
-        const inUse = store
-          .listApis()
-          .flatMap((a) => store.listVersions(a.name, -1).map((v) => v.artifact));
+        const inUse = [
+          ...store.listApis().flatMap((a) => store.listVersions(a.name, -1).map((v) => v.artifact)),
+          // BatchAPIs' and their unfinished jobs' environments (issue 32).
+          ...(parts.batch?.artifactsInUse() ?? []),
+        ];
         void provider.collectUnusedArtifacts(inUse);
       };
       // Bundles no version (history included) references, and their projects; the first pass

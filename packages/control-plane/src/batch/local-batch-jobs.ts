@@ -81,6 +81,11 @@ export interface LocalBatchJobsDeps {
     logFile: string;
     outputDir: string;
   }): Promise<BatchWorkerLaunch>;
+  /**
+   * Keeps a bundle from the bundle store's garbage collection until the returned function is
+   * called (`BundleStore.hold`): the store counts only realtime versions as references.
+   */
+  holdBundle?(sha256: string): () => void;
   /** A job's output folder (`$AXON_HOME/batch/<api>/<job_id>`), writable by its workers. */
   outputDir(apiName: string, jobId: string): string;
   logs: JobLogFiles;
@@ -118,6 +123,8 @@ interface RunningJob {
 export class LocalBatchJobs {
   readonly #deps: LocalBatchJobsDeps;
   readonly #running = new Map<string, RunningJob>();
+  /** The bundle hold of each deployed BatchAPI's version (released when it changes or goes). */
+  readonly #apiHolds = new Map<string, () => void>();
   #stopping = false;
 
   constructor(deps: LocalBatchJobsDeps) {
@@ -231,7 +238,23 @@ export class LocalBatchJobs {
     for (const api of this.#deps.store.listApis()) this.#route(api);
   }
 
+  /**
+   * The artifacts (Python environments) deployed BatchAPIs and unfinished jobs run with, for the
+   * provider's garbage collection (which otherwise sees realtime versions only).
+   */
+  artifactsInUse(): Artifact[] {
+    const { store } = this.#deps;
+    return [
+      ...store.listApis().map((api) => api.artifact),
+      ...store.listUnfinishedJobs().map((job) => job.api.artifact),
+    ];
+  }
+
   #route(api: BatchApiRecord): void {
+    const release = this.#deps.holdBundle?.(api.bundle);
+    this.#apiHolds.get(api.name)?.();
+    if (release === undefined) this.#apiHolds.delete(api.name);
+    else this.#apiHolds.set(api.name, release);
     this.#deps.routes.setBatchRoute(
       api.name,
       api.spec.networking.endpoint,
@@ -371,6 +394,8 @@ export class LocalBatchJobs {
     }
     for (const job of jobs) logs.remove(jobLogName(apiName, job.spec.job_id));
     this.#deps.routes.removeBatchRoute(apiName);
+    this.#apiHolds.get(apiName)?.();
+    this.#apiHolds.delete(apiName);
     return store.deleteApi(apiName);
   }
 
@@ -406,6 +431,8 @@ export class LocalBatchJobs {
       done: Promise.resolve(),
     };
     this.#running.set(job.spec.job_id, running);
+    // The job runs the API as submitted: its project stays while it runs, whatever deploys do.
+    const release = this.#deps.holdBundle?.(job.api.bundle);
     running.done = Promise.all(
       Array.from({ length: count }, (_, index) => this.#runWorker(job, running, index)),
     )
@@ -420,7 +447,10 @@ export class LocalBatchJobs {
         );
         this.#logApi(job, `job ${job.spec.job_id} failed: ${message}`);
       })
-      .finally(() => this.#running.delete(job.spec.job_id));
+      .finally(() => {
+        release?.();
+        this.#running.delete(job.spec.job_id);
+      });
   }
 
   /** One worker of a job: started as a replica's worker is, then the shared loop until drained. */
