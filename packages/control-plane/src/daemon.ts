@@ -129,12 +129,14 @@ export class Daemon {
       const stored = store.listApis().length;
       this.#phase(`state opened: ${stored} ${stored === 1 ? "API" : "APIs"}`);
       // Beyond loopback, every stored API must require keys before the gateway binds (issue 29).
-      provider.apiKeys?.checkExposure(
-        store.listApis().map((api) => ({
+      provider.apiKeys?.checkExposure([
+        ...store.listApis().map((api) => ({
           name: api.name,
           auth: api.currentVersion.spec.networking.auth,
         })),
-      );
+        // BatchAPIs' job endpoints take no key (issue 32).
+        ...(parts.batch?.apis() ?? []).map((api) => ({ name: api.name, auth: undefined })),
+      ]);
       await provider.start(this.#stopping.signal);
       // TrafficSplitters have no reconcile: their routes come back from the store here.
       for (const splitter of store.listTrafficSplitters())

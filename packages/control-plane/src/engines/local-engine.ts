@@ -125,6 +125,11 @@ export class LocalEngine implements ApiEngine {
    */
   async #deployBatch(plan: DeployPlan, run: DeployRun): Promise<DeployResult[]> {
     const batch = this.#batch("deploy");
+    // A BatchAPI's job endpoints take no API key: a gateway serving other machines refuses it
+    // (unless --insecure-no-auth), as it refuses a realtime API without keys (issue 29).
+    this.#deps.provider.apiKeys?.checkExposure(
+      plan.batchApis.map((api) => ({ name: api.spec.name, auth: undefined })),
+    );
     const artifact = await this.#deps.provider.prepare({
       bundle: plan.request.bundle,
       projectDir: plan.projectDir,
