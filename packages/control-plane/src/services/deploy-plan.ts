@@ -196,7 +196,7 @@ export async function planDeploy(
       },
     );
   }
-  assertKindsKept(plan, deployed, deployedBatch, engine.environment);
+  assertKindsKept(plan, deployed, deployedBatch, deployedSplitters, engine.environment);
   assertEndpointsFree(
     plan,
     [...deployed, ...takenBySplitters, ...deployedBatch],
@@ -259,6 +259,7 @@ function assertKindsKept(
   plan: DeployPlan,
   deployed: DeployedApi[],
   deployedBatch: DeployedApi[],
+  deployedSplitters: TrafficSplitterSpec[],
   environment: string,
 ): void {
   const envFlag = environment === LOCAL_ENVIRONMENT ? "" : ` --env ${environment}`;
@@ -279,6 +280,15 @@ function assertKindsKept(
   for (const { spec } of plan.batchApis) {
     if (deployed.some((api) => api.name === spec.name)) {
       throw clash(spec.name, "BatchAPI", "RealtimeAPI");
+    }
+    const splitter =
+      deployedSplitters.some((other) => other.name === spec.name) ||
+      plan.splitters.some((other) => other.spec.name === spec.name);
+    if (splitter) throw clash(spec.name, "BatchAPI", "TrafficSplitter");
+  }
+  for (const { spec } of plan.splitters) {
+    if (deployedBatch.some((api) => api.name === spec.name)) {
+      throw clash(spec.name, "TrafficSplitter", "BatchAPI");
     }
   }
 }
