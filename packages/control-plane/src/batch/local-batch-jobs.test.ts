@@ -167,6 +167,10 @@ describe("LocalBatchJobs", () => {
     ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    // (while it runs: a rate over the last minute and an ETA from it)
+    const running = first.jobs.get("text-stats", spec.job_id).job_status;
+    expect(running.items_per_second).toBeGreaterThan(0);
+    expect(running.eta_seconds).toBeGreaterThan(0);
     await first.jobs.shutdown();
     first.store.close();
     // When another daemon starts on the same home
