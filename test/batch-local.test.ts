@@ -12,6 +12,7 @@ import type {
 } from "../packages/control-plane/src/contract/index.js";
 import {
   copyExample,
+  freePort,
   isAlive,
   makeTestCluster,
   postJson,
@@ -243,5 +244,23 @@ describe("BatchAPI on the local engine", () => {
       workerPidsUnder(c.home).length === 0 ? true : undefined,
     );
     expect((await fetch(`${endpoint}/${job.job_id}`)).status).toBe(404);
+  }, 120_000);
+
+  test("a gateway serving other machines refuses a BatchAPI, whose job endpoints take no key, saying what to do", async () => {
+    // Given a cluster whose gateway listens beyond loopback
+    const c = await makeTestCluster();
+    const port = await freePort();
+    const up = await c.axon(["cluster", "up", "--listen", `0.0.0.0:${port}`]);
+    expect(up.code, up.stderr).toBe(0);
+    // When the example is deployed
+    const deploy = await c.axon(["deploy", copyExample("batch-text-stats")]);
+    // Then it is refused with the reason and the way out, and nothing was recorded
+    expect(deploy.code).not.toBe(0);
+    expect(deploy.stderr).toContain("api text-stats does not require API keys");
+    expect(deploy.stderr).toContain("a BatchAPI's job endpoints take no API key yet");
+    const listed = JSON.parse((await c.axon(["get", "-o", "json"])).stdout) as {
+      batchApis?: unknown;
+    };
+    expect(listed.batchApis).toBeUndefined();
   }, 120_000);
 });

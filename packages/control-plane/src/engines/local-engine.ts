@@ -127,9 +127,18 @@ export class LocalEngine implements ApiEngine {
     const batch = this.#batch("deploy");
     // A BatchAPI's job endpoints take no API key: a gateway serving other machines refuses it
     // (unless --insecure-no-auth), as it refuses a realtime API without keys (issue 29).
-    this.#deps.provider.apiKeys?.checkExposure(
-      plan.batchApis.map((api) => ({ name: api.spec.name, auth: undefined })),
-    );
+    try {
+      this.#deps.provider.apiKeys?.checkExposure(
+        plan.batchApis.map((api) => ({ name: api.spec.name, auth: undefined })),
+      );
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      throw new DomainError(error.code, error.message, {
+        status: error.status,
+        hint: "a BatchAPI's job endpoints take no API key yet: deploy it to a cluster whose gateway listens on 127.0.0.1, or start this one with --insecure-no-auth to serve it to anyone who can reach the address",
+        cause: error,
+      });
+    }
     const artifact = await this.#deps.provider.prepare({
       bundle: plan.request.bundle,
       projectDir: plan.projectDir,
