@@ -112,6 +112,9 @@ describe("BatchAPI on the local engine", () => {
       batches: 5,
     });
     expect((await jobStatus(`${endpoint}?jobID=${job.job_id}`)).status).toBe("status_succeeded");
+    // And the API's log names the job and how it ended
+    const logs = await c.axon(["logs", "text-stats"]);
+    expect(logs.stdout).toContain(`job ${job.job_id} succeeded: 5 batches`);
 
     // When a job has a batch that raises (max_retries 1)
     const failing = await submit(endpoint, {
