@@ -5,7 +5,10 @@
  * `GET <endpoint>/<job_id>` says it succeeded — against the same predictor called in a plain
  * Python loop in one process, in the same run. Then the same job again with one worker killed -9
  * when a third of it is done: the time that costs (its batch given out again, a worker started
- * anew). Each batch does 2 ms of CPU work, so the kill has work to lose.
+ * anew). Each batch waits 2 ms (time, not CPU: on a shared machine busy work measures the
+ * neighbours), so the kill has work to lose. The three runs are
+ * repeated, alternating, and each one's fastest time kept: on a shared machine the minimum is the
+ * figure least disturbed by other processes.
  *
  * Prints, last line exactly:
  *   batch: N items/s through 2 workers (plain loop M items/s); overhead X ms/batch; kill -9 of a worker cost Y s
@@ -25,6 +28,7 @@ const ITEMS = 100_000;
 const BATCH_SIZE = 100;
 const WORKERS = 2;
 const WORK_MS = 2;
+const REPEATS = 3;
 /** A job that takes longer fails the bench (never an endless loop). */
 const JOB_LIMIT_MS = 300_000;
 
@@ -35,7 +39,10 @@ const CONFIG = `- name: bench-batch
     path: predictor.py
 `;
 
-/** Sums each batch after `work_ms` of CPU work: small items, a predictable cost per batch. */
+/**
+ * Sums each batch after waiting `work_ms` (a model on a GPU or a remote call: time, not this
+ * machine's CPU, which other processes share), so two workers really run side by side.
+ */
 const PREDICTOR = `import time
 
 
@@ -45,9 +52,7 @@ class PythonPredictor:
         self.total = 0
 
     def predict(self, payload, batch_id):
-        end = time.perf_counter() + self.work_s
-        while time.perf_counter() < end:
-            pass
+        time.sleep(self.work_s)
         self.total += sum(payload)
 `;
 
@@ -170,34 +175,43 @@ async function main(): Promise<void> {
     const endpoint = `http://127.0.0.1:${gatewayPort}/bench-batch`;
     const batches = ITEMS / BATCH_SIZE;
 
-    const plain = JSON.parse(
-      execFileSync(
-        PYTHON,
-        ["-c", PLAIN_LOOP, project, String(ITEMS), String(BATCH_SIZE), String(WORK_MS)],
-        { encoding: "utf8" },
-      ),
-    ) as { seconds: number };
     // A first job warms what any job pays once per daemon (the project unpacked, imports cached).
     await runJob(endpoint, undefined, 1_000);
-    const clean = await runJob(endpoint);
-    if (clean.final.status !== "status_succeeded") fail(`the job ended ${clean.final.status}`);
-
+    let plain: { seconds: number } | undefined;
+    let clean: { seconds: number; final: JobStatus } | undefined;
+    let withKill: { seconds: number; final: JobStatus } | undefined;
     let killed: number | undefined;
-    const withKill = await runJob(endpoint, (current) => {
-      if (killed !== undefined || current.batch_metrics.succeeded < batches / 3) return;
-      const [victim] = workerPids(home);
-      if (victim === undefined) return;
-      killed = victim;
-      process.kill(victim, "SIGKILL");
-    });
-    if (killed === undefined) fail("no worker was found to kill");
-    if (withKill.final.status !== "status_succeeded")
-      fail(`the killed job ended ${withKill.final.status}`);
-    if (withKill.final.batch_metrics.succeeded !== batches) {
-      fail(
-        `the killed job recorded ${withKill.final.batch_metrics.succeeded} of ${batches} batches`,
-      );
+    for (let round = 0; round < REPEATS; round++) {
+      const loop = JSON.parse(
+        execFileSync(
+          PYTHON,
+          ["-c", PLAIN_LOOP, project, String(ITEMS), String(BATCH_SIZE), String(WORK_MS)],
+          { encoding: "utf8" },
+        ),
+      ) as { seconds: number };
+      if (plain === undefined || loop.seconds < plain.seconds) plain = loop;
+
+      const run = await runJob(endpoint);
+      if (run.final.status !== "status_succeeded") fail(`the job ended ${run.final.status}`);
+      if (clean === undefined || run.seconds < clean.seconds) clean = run;
+
+      let victim: number | undefined;
+      const hit = await runJob(endpoint, (current) => {
+        if (victim !== undefined || current.batch_metrics.succeeded < batches / 3) return;
+        victim = workerPids(home)[0];
+        if (victim !== undefined) process.kill(victim, "SIGKILL");
+      });
+      if (victim === undefined) fail("no worker was found to kill");
+      if (hit.final.status !== "status_succeeded") fail(`the killed job ended ${hit.final.status}`);
+      if (hit.final.batch_metrics.succeeded !== batches) {
+        fail(`the killed job recorded ${hit.final.batch_metrics.succeeded} of ${batches} batches`);
+      }
+      if (withKill === undefined || hit.seconds < withKill.seconds) {
+        withKill = hit;
+        killed = victim;
+      }
     }
+    if (plain === undefined || clean === undefined || withKill === undefined) fail("no run");
 
     const rate = ITEMS / clean.seconds;
     const plainRate = ITEMS / plain.seconds;
@@ -206,7 +220,7 @@ async function main(): Promise<void> {
     const overheadMs = ((clean.seconds * WORKERS) / batches - plain.seconds / batches) * 1000;
     const lost = withKill.seconds - clean.seconds;
     process.stdout.write(
-      `job: ${ITEMS} items, ${batches} batches of ${BATCH_SIZE}, ${WORK_MS} ms of work each, ${WORKERS} workers\n` +
+      `job: ${ITEMS} items, ${batches} batches of ${BATCH_SIZE}, ${WORK_MS} ms of predict each, ${WORKERS} workers, fastest of ${REPEATS}\n` +
         `  through Axon (submit → succeeded): ${clean.seconds.toFixed(2)} s\n` +
         `  plain Python loop, one process:    ${plain.seconds.toFixed(2)} s\n` +
         `  with one worker killed -9 at 1/3:  ${withKill.seconds.toFixed(2)} s (pid ${killed})\n` +
