@@ -3,7 +3,8 @@
  * built CLI to a real daemon, jobs submitted and read through Cortex's endpoints on the gateway,
  * real Python workers, and a kill -9 of the daemon mid-job.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import type {
@@ -25,6 +26,7 @@ const TERMINAL = new Set([
   "status_completed_with_failures",
   "status_stopped",
   "status_worker_error",
+  "status_worker_oom",
   "status_unexpected_error",
 ]);
 
@@ -265,5 +267,50 @@ describe("BatchAPI on the local engine", () => {
       batchApis?: unknown;
     };
     expect(listed.batchApis).toBeUndefined();
+  }, 120_000);
+
+  test("a worker the kernel kills for its memory (compute.mem): its batch fails saying so, and a job with nothing else ends status_worker_oom", async () => {
+    // Given a BatchAPI of 128Mi whose predictor takes 400 MB for the item "big"
+    const c = await makeTestCluster();
+    const project = mkdtempSync(path.join(os.tmpdir(), "axon-batch-oom-"));
+    writeFileSync(
+      path.join(project, "cortex.yaml"),
+      "- name: hungry\n  kind: BatchAPI\n  predictor:\n    type: python\n    path: predictor.py\n  compute:\n    mem: 128Mi\n",
+    );
+    writeFileSync(
+      path.join(project, "predictor.py"),
+      'class PythonPredictor:\n    def __init__(self, config, job_spec):\n        pass\n\n    def predict(self, payload, batch_id):\n        if "big" in payload:\n            self.held = b"x" * (400 * 1024 * 1024)\n',
+    );
+    expect((await c.axon(["deploy", project])).code).toBe(0);
+    const info = JSON.parse((await c.axon(["cluster", "info", "-o", "json"])).stdout) as {
+      sandbox?: { limits?: string };
+    };
+    // Only where a memory cgroup holds the worker (else memory is measured, not enforced)
+    if (info.sandbox?.limits !== "cgroup") return;
+    const endpoint = `http://localhost:${c.gatewayPort}/hungry`;
+
+    // When a job of "a", "big", "b" runs without retries
+    const mixed = await submit(endpoint, {
+      workers: 1,
+      max_retries: 0,
+      item_list: { items: ["a", "big", "b"], batch_size: 1 },
+    });
+    const mixedEnd = await untilOver(`${endpoint}/${mixed.job_id}`);
+    // Then the big batch failed, out of memory by name, and the others were done
+    expect(mixedEnd).toMatchObject({
+      status: "status_completed_with_failures",
+      batch_metrics: { succeeded: 2, failed: 1 },
+    });
+    expect(mixedEnd.failures?.[0]?.error).toContain("killed: out of memory (compute.mem 128Mi)");
+
+    // When a job holds only the big item, Then it ends status_worker_oom
+    const big = await submit(endpoint, {
+      workers: 1,
+      max_retries: 0,
+      item_list: { items: ["big"], batch_size: 1 },
+    });
+    const bigEnd = await untilOver(`${endpoint}/${big.job_id}`);
+    expect(bigEnd.status).toBe("status_worker_oom");
+    expect(bigEnd.status_message).toContain("raise compute.mem");
   }, 120_000);
 });

@@ -69,6 +69,7 @@ function daemon(home: string): {
         logFile: request.logFile,
       },
       recordPids: () => {},
+      oomKills: () => 0,
       release: async () => {},
     }),
     secretEnv: () => ({}),

@@ -32,7 +32,12 @@ import { API_NOT_FOUND, DomainError } from "../errors.js";
 import { formatLogTime } from "../events/log-line.js";
 import type { LogSource } from "../providers/provider.js";
 import type { BatchWorkerLaunch } from "../providers/local/local-provider.js";
-import { runBatchWorker, type BatchWorkerEvent, type BatchWorkerSummary } from "./batch-worker.js";
+import {
+  runBatchWorker,
+  type BatchPredictor,
+  type BatchWorkerEvent,
+  type BatchWorkerSummary,
+} from "./batch-worker.js";
 import {
   DEFAULT_JOB_RETRIES,
   DEFAULT_JOB_TIMEOUT_SECONDS,
@@ -117,6 +122,8 @@ interface RunningJob {
   workers: PythonBatchWorker[];
   states: WorkerState[];
   done: Promise<void>;
+  /** Set when the kernel killed a worker for its memory (`compute.mem`): the job may end OOM. */
+  outOfMemory?: string;
 }
 
 /** The local engine's batch jobs; one per daemon (see the module comment). */
@@ -498,7 +505,7 @@ export class LocalBatchJobs {
           leaseSeconds: spec.timeout,
           onOutcome: (event) => this.#onQueueEvent(job, event),
         }),
-        predictor: worker,
+        predictor: namingOutOfMemory(worker, started, api.spec.compute.mem, running),
         signal: running.abort.signal,
         onEvent: (event) => this.#onWorkerEvent(job, index, event),
       });
@@ -534,8 +541,14 @@ export class LocalBatchJobs {
     }
     if (counts.queued + counts.leased === 0) {
       const total = job.spec.total_batch_count;
-      if (counts.failed > 0) {
-        const message = `${counts.failed} of ${total} batches failed after their retries`;
+      const oom = this.#running.get(jobId)?.outOfMemory;
+      if (counts.failed > 0 && oom !== undefined && counts.succeeded === 0) {
+        // Nothing got through and workers were killed for their memory: Cortex's worker OOM.
+        const message = `${counts.failed} of ${total} batches failed; ${oom}`;
+        store.setStatus(jobId, "status_worker_oom", message, now);
+        this.#logApi(job, `job ${jobId} ended out of memory: ${message}`);
+      } else if (counts.failed > 0) {
+        const message = `${counts.failed} of ${total} batches failed after their retries${oom === undefined ? "" : ` (${oom})`}`;
         store.setStatus(jobId, "status_completed_with_failures", message, now);
         this.#logApi(job, `job ${jobId} completed with failures: ${message}`);
       } else {
@@ -546,6 +559,12 @@ export class LocalBatchJobs {
     }
     const why = summaries.find((summary) => summary.error !== undefined)?.error ?? "unknown";
     const message = `no worker of the job can run (${counts.queued + counts.leased} batches left): ${why}`;
+    const oom = this.#running.get(jobId)?.outOfMemory;
+    if (oom !== undefined) {
+      store.setStatus(jobId, "status_worker_oom", `${message} (${oom})`, now);
+      this.#logApi(job, `job ${jobId} ended out of memory: ${oom}`);
+      return;
+    }
     store.setStatus(jobId, "status_worker_error", message, now);
     this.#logApi(job, `job ${jobId} ended with a worker error: ${message}`);
   }
@@ -665,6 +684,41 @@ export class LocalBatchJobs {
     appendLine(this.#deps.logs.fileFor(job.spec.api_name), line);
     this.#logJob(job, message);
   }
+}
+
+/**
+ * `worker`, with a death the kernel's OOM killer caused (the worker's cgroup counted a kill
+ * meanwhile) said as such — as Fargate would stop the task — and recorded on the job.
+ */
+function namingOutOfMemory(
+  worker: PythonBatchWorker,
+  launch: BatchWorkerLaunch,
+  mem: string | null,
+  running: RunningJob,
+): BatchPredictor {
+  const explain = (what: string): string => {
+    const message = `killed: out of memory (compute.mem ${mem ?? "unset"}): ${what}; raise compute.mem or use less memory in the predictor`;
+    running.outOfMemory ??= message;
+    return message;
+  };
+  return {
+    ready: async () => {
+      const before = launch.oomKills();
+      try {
+        await worker.ready();
+      } catch (error) {
+        const text = error instanceof Error ? error.message : String(error);
+        throw launch.oomKills() > before ? new Error(explain(text), { cause: error }) : error;
+      }
+    },
+    predict: async (batchId, payload) => {
+      const before = launch.oomKills();
+      const result = await worker.predict(batchId, payload);
+      if (result.kind !== "worker_gone" || launch.oomKills() === before) return result;
+      return { kind: "worker_gone", reason: explain(result.reason) };
+    },
+    jobComplete: () => worker.jobComplete(),
+  };
 }
 
 /** A job's log, beside its API's (an API name has no `.`, so the two never collide). */

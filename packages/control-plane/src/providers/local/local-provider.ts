@@ -92,6 +92,8 @@ import { WorkerRegistry } from "./worker-registry.js";
 export interface BatchWorkerLaunch {
   pool: Omit<WorkerPoolOptions, "processes" | "threads" | "config">;
   recordPids(pids: number[]): void;
+  /** Kills by the kernel's OOM killer in the worker's cgroup so far (0 without a memory cgroup). */
+  oomKills(): number;
   release(): Promise<void>;
 }
 
@@ -916,6 +918,7 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
         ...(launcher === undefined ? {} : { launcher }),
       },
       recordPids: (pids) => this.#workers.record(workerId, apiName, pids),
+      oomKills: () => cgroup?.oomKills() ?? 0,
       release: async () => {
         this.#workers.forget(workerId);
         await cgroup?.remove();
