@@ -24,9 +24,11 @@ export const MAX_BATCH_SIZE = 100_000;
 /** Items in one job's `item_list` (the 10 MiB request holds about that many small items). */
 export const MAX_JOB_ITEMS = 1_000_000;
 /**
- * Bytes of one batch as JSON: Cortex's bound, from SQS's message size when Cortex shipped
- * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
- * Kept on both engines so a job that runs locally runs on ECS.
+ * Bytes of one batch as JSON: Cortex's bound, which was SQS's largest message when Cortex shipped
+ * and is still a queue's default `MaximumMessageSize`, 262,144 bytes (a queue may now be raised to
+ * 1 MiB: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html,
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
+ * Kept on both engines, so a job that runs locally runs on ECS too.
  */
 export const MAX_BATCH_BYTES = 256 * 1024;
 /** Bytes of a submission's body (Cortex's bound); readers stop reading past it. */
