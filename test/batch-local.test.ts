@@ -313,4 +313,31 @@ describe("BatchAPI on the local engine", () => {
     expect(bigEnd.status).toBe("status_worker_oom");
     expect(bigEnd.status_message).toContain("raise compute.mem");
   }, 120_000);
+
+  test("the deploying shell's AWS settings reach a job's workers (to read S3), as they reach a realtime API's", async () => {
+    // Given a batch predictor that writes the AWS key id it sees to its output folder
+    const c = await makeTestCluster();
+    const project = mkdtempSync(path.join(os.tmpdir(), "axon-batch-creds-"));
+    writeFileSync(
+      path.join(project, "cortex.yaml"),
+      "- name: creds\n  kind: BatchAPI\n  predictor:\n    type: python\n    path: predictor.py\n",
+    );
+    writeFileSync(
+      path.join(project, "predictor.py"),
+      'import os\n\n\nclass PythonPredictor:\n    def __init__(self, config, job_spec):\n        pass\n\n    def predict(self, payload, batch_id):\n        with open(os.path.join(os.environ["AXON_JOB_OUTPUT_DIR"], "key.txt"), "w") as f:\n            f.write(os.environ.get("AWS_ACCESS_KEY_ID", "none"))\n',
+    );
+    // When it is deployed from a shell with AWS settings and a job runs
+    const env = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLEBATCH", AWS_SECRET_ACCESS_KEY: "secret" };
+    expect((await c.axon(["deploy", project], { env })).code).toBe(0);
+    const endpoint = `http://localhost:${c.gatewayPort}/creds`;
+    const job = await submit(endpoint, { workers: 1, item_list: { items: [1], batch_size: 1 } });
+    expect((await untilOver(`${endpoint}/${job.job_id}`)).status).toBe("status_succeeded");
+    // Then the worker saw the key id
+    expect(readFileSync(path.join(c.home, "batch", "creds", job.job_id, "key.txt"), "utf8")).toBe(
+      "AKIAEXAMPLEBATCH",
+    );
+    // And a deploy without them records a new version (the workers of later jobs lose them)
+    const plan = await c.axon(["deploy", project, "--no-aws-credentials"]);
+    expect(plan.stdout + plan.stderr).toContain("updated creds (BatchAPI)");
+  }, 120_000);
 });

@@ -112,6 +112,8 @@ export interface BatchDeploySource {
   artifact: Artifact;
   configFileName: string;
   projectPath: string | null;
+  /** Whether the forwarded credentials differ from those the API has (a new version then). */
+  credentialsChanged?: (apiName: string) => boolean;
 }
 
 type WorkerState = "initializing" | "running" | "succeeded" | "failed";
@@ -162,7 +164,8 @@ export class LocalBatchJobs {
         existing === undefined ||
         existing.specHash !== hash ||
         existing.bundle !== source.bundle ||
-        JSON.stringify(existing.artifact) !== JSON.stringify(source.artifact);
+        JSON.stringify(existing.artifact) !== JSON.stringify(source.artifact) ||
+        source.credentialsChanged?.(spec.name) === true;
       if (!changed) {
         this.#route(existing);
         return {

@@ -37,7 +37,7 @@ import type { EventBus } from "../events/event-sink.js";
 import { monitoringOf, type MonitoringLoop } from "../monitoring/monitoring-loop.js";
 import type { Provider } from "../providers/provider.js";
 import { summarizeApi } from "../reconcile/status.js";
-import { deployApis } from "../services/deploy.js";
+import { acceptedCredentials, deployApis } from "../services/deploy.js";
 import { API_NOT_FOUND, describeApi, requireApi } from "../services/describe-api.js";
 import { rollbackApi } from "../services/rollback.js";
 import { apiKeyNotFound, keyInfo, makeApiKey, notRequiredWarning } from "../keys/api-keys.js";
@@ -146,12 +146,18 @@ export class LocalEngine implements ApiEngine {
       ...(run.onProgress === undefined ? {} : { onProgress: run.onProgress }),
     });
     run.signal.throwIfAborted();
-    return batch.deploy(plan.batchApis, {
+    // The caller's AWS settings reach the jobs' workers, as a realtime API's replicas (to read S3).
+    const { secrets } = this.#deps;
+    const credentials = acceptedCredentials(plan.request.credentials);
+    const results = batch.deploy(plan.batchApis, {
       bundle: plan.request.bundle,
       artifact,
       configFileName: plan.request.configFileName,
       projectPath: plan.request.projectPath ?? null,
+      credentialsChanged: (name) => secrets.differs(name, credentials),
     });
+    for (const { spec } of plan.batchApis) secrets.put(spec.name, credentials);
+    return results;
   }
 
   async #deployApis(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
@@ -301,8 +307,9 @@ export class LocalEngine implements ApiEngine {
   async remove(name: string): Promise<DeleteResponse> {
     const deps = this.#deps;
     if (deps.batch?.has(name) === true) {
-      // Its running jobs stop first; their queues and logs go with it.
+      // Its running jobs stop first; their queues and logs go with it, and its credentials.
       await deps.batch.deleteApi(name);
+      deps.secrets.delete(name);
       return { message: `deleting ${name}` };
     }
     if (deps.store.getTrafficSplitter(name) !== undefined) {
