@@ -138,6 +138,29 @@ export interface MonitoringSpec {
 }
 
 /**
+ * A resolved Cortex 0.20 BatchAPI (issue 32): a predictor that runs submitted jobs, one batch at a
+ * time per worker, and has no replica between jobs — so no autoscaling, update strategy or
+ * monitoring. Its predictor is a `PredictorSpec` with one process of one thread (Cortex's rule),
+ * so its workers start exactly as a realtime replica's do.
+ */
+export interface BatchApiSpec {
+  name: string;
+  kind: "BatchAPI";
+  /** `processes_per_replica` and `threads_per_process` are 1; no batching, timeout or smoke test. */
+  predictor: PredictorSpec;
+  /** What each worker of a job reserves (its memory is the worker's cgroup limit locally). */
+  compute: ComputeSpec;
+  networking: BatchNetworkingSpec;
+}
+
+export interface BatchNetworkingSpec {
+  /** Canonical URL path (default `/<name>`): `POST` submits a job, `GET <endpoint>/<job_id>` reads it. */
+  endpoint: string;
+  /** Accepted for Cortex compatibility. */
+  api_gateway: "public" | "none";
+}
+
+/**
  * A resolved Cortex 0.20 TrafficSplitter: an endpoint of its own whose requests go to the named
  * APIs of the same environment in proportion to their weights (which total 100).
  */

@@ -125,8 +125,8 @@ describe("the repository's examples", () => {
     ).not.toEqual([]);
     // When each is loaded, Then it resolves to at least one API
     for (const config of configs) {
-      const { apis } = loadApiConfigFile(join(repoRoot, config));
-      expect(apis.length, config).toBeGreaterThan(0);
+      const { apis, batchApis } = loadApiConfigFile(join(repoRoot, config));
+      expect(apis.length + batchApis.length, config).toBeGreaterThan(0);
     }
   });
 });

@@ -19,6 +19,8 @@
 export type {
   ApiSpec,
   AutoscalingSpec,
+  BatchApiSpec,
+  BatchNetworkingSpec,
   CanarySpec,
   ComputeSpec,
   MonitoringSpec,

@@ -52,11 +52,11 @@ const BROKEN: BrokenCase[] = [
     fragment: "must be provided (every API needs a name",
   },
   {
-    title: "BatchAPI kind",
-    yaml: `- name: iris\n  kind: BatchAPI\n${PREDICTOR}`,
-    path: "iris.kind",
-    line: 2,
-    fragment: "kind BatchAPI is not supported yet",
+    title: "BatchAPI with autoscaling",
+    yaml: `- name: iris\n  kind: BatchAPI\n${PREDICTOR}\n  autoscaling:\n    min_replicas: 2`,
+    path: "iris.autoscaling",
+    line: 6,
+    fragment: "a BatchAPI has no autoscaling: each job runs the `workers` its submission asks for",
   },
   {
     title: "TrafficSplitter weights not totalling 100",
@@ -70,8 +70,7 @@ const BROKEN: BrokenCase[] = [
     yaml: `- name: iris\n  kind: StreamAPI\n${PREDICTOR}`,
     path: "iris.kind",
     line: 2,
-    fragment:
-      'must be RealtimeAPI or TrafficSplitter (BatchAPI is not supported yet) (got "StreamAPI")',
+    fragment: 'must be RealtimeAPI, BatchAPI or TrafficSplitter (got "StreamAPI")',
   },
   {
     title: "onnx predictor",

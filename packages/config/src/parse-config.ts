@@ -5,8 +5,9 @@
  * file:line:column and a field path like `iris-classifier.autoscaling.min_replicas`.
  */
 
-import type { ApiSpec, TrafficSplitterSpec } from "./api-spec.js";
+import type { ApiSpec, BatchApiSpec, TrafficSplitterSpec } from "./api-spec.js";
 import { buildApiSpec, checkApiRules, type ApiFacts } from "./api-rules.js";
+import { buildBatchApiSpec, checkBatchApi } from "./batch-api.js";
 import { ConfigError, type Diagnostic } from "./diagnostics.js";
 import { applyLegacySpellings, LEGACY_MESSAGES, type FieldMove } from "./legacy.js";
 import {
@@ -38,11 +39,12 @@ export interface ParsedApiConfig {
   apis: ApiSpec[];
   /** The file's `kind: TrafficSplitter` entries, in file order (not in `apis`). */
   splitters: TrafficSplitterSpec[];
+  /** The file's `kind: BatchAPI` entries, in file order (not in `apis`). */
+  batchApis: BatchApiSpec[];
   /** Deprecations and notes, each kind reported once per file; never errors. */
   deprecations: Diagnostic[];
 }
 
-const UNSUPPORTED_KINDS = new Set(["BatchAPI"]);
 const UNSUPPORTED_PREDICTOR_TYPES = new Set(["tensorflow", "onnx"]);
 /** Keys only Cortex's tensorflow/onnx predictors had; noise once the type itself is rejected. */
 const MODEL_SERVER_KEYS = new Set([
@@ -67,6 +69,8 @@ interface ApiDraft {
   /** Set for a `kind: TrafficSplitter` entry once it checked out. */
   splitter?: TrafficSplitterSpec;
   isSplitter?: boolean;
+  /** A `kind: BatchAPI` entry (its own schema definition and spec). */
+  isBatch?: boolean;
 }
 
 /**
@@ -128,8 +132,13 @@ export function parseApiConfig(
   if (errors.length > 0) throw new ConfigError(sortByPosition(dedupe(errors)));
 
   return {
-    apis: drafts.filter((draft) => !draft.isSplitter).map((draft) => buildApiSpec(draft.api ?? {})),
+    apis: drafts
+      .filter((draft) => draft.isSplitter !== true && draft.isBatch !== true)
+      .map((draft) => buildApiSpec(draft.api ?? {})),
     splitters: drafts.flatMap((draft) => (draft.splitter === undefined ? [] : [draft.splitter])),
+    batchApis: drafts
+      .filter((draft) => draft.isBatch === true)
+      .map((draft) => buildBatchApiSpec(draft.api ?? {})),
     deprecations: summarizeNotes(drafts, toDiagnostic),
   };
 }
@@ -175,6 +184,20 @@ function checkApi(
     draft.facts = { endpoint: splitter.endpoint };
     return draft;
   }
+  if (api["kind"] === "BatchAPI") {
+    // Cortex 0.19+ only, so no legacy spelling applies; its own schema definition and rules.
+    draft.isBatch = true;
+    const checked = checkBatchApi(api, {
+      note: (path, message) =>
+        draft.notes.push({ key: message, issue: { path, message, atKey: false } }),
+      configFileName: fileName,
+      fileExists: options.fileExists,
+      projectFiles: options.projectFiles,
+    });
+    draft.issues.push(...checked.issues);
+    draft.facts = checked.facts;
+    return draft;
+  }
   const legacy = applyLegacySpellings(api);
   draft.moves = legacy.moves;
   for (const conflict of legacy.conflicts) report(conflict.path, conflict.message, true);
@@ -185,15 +208,6 @@ function checkApi(
     });
   }
 
-  const kind = api["kind"];
-  if (typeof kind === "string" && UNSUPPORTED_KINDS.has(kind)) {
-    // Other kinds have other fields; checking them against the RealtimeAPI schema would only add noise.
-    report(
-      ["kind"],
-      `kind ${kind} is not supported yet: axon deploys RealtimeAPI only (change the kind or remove this API)`,
-    );
-    return draft;
-  }
   const predictor = api["predictor"];
   const predictorType = isPlainObject(predictor) ? predictor["type"] : undefined;
   const unsupportedType =
@@ -237,13 +251,18 @@ function checkApi(
  * already, which only the control plane can tell (its deploy plan checks them).
  */
 function checkSplitterBackends(drafts: ApiDraft[]): void {
-  const splitterNames = new Set(drafts.filter((draft) => draft.isSplitter).map((d) => d.label));
+  const otherKinds = new Map<string, string>();
+  for (const draft of drafts) {
+    if (draft.isSplitter === true) otherKinds.set(draft.label, "TrafficSplitter");
+    if (draft.isBatch === true) otherKinds.set(draft.label, "BatchAPI");
+  }
   for (const draft of drafts) {
     draft.splitter?.apis.forEach((backend, index) => {
-      if (!splitterNames.has(backend.name)) return;
+      const kind = otherKinds.get(backend.name);
+      if (kind === undefined) return;
       draft.issues.push({
         path: ["apis", String(index), "name"],
-        message: `${backend.name} is a TrafficSplitter; a splitter sends traffic to RealtimeAPIs only`,
+        message: `${backend.name} is a ${kind}; a splitter sends traffic to RealtimeAPIs only`,
         atKey: false,
       });
     });

@@ -11,10 +11,12 @@ describe("apiConfigSchema", () => {
   it("Given the schema file, When loaded, Then it is identified by its $id and describes a list of APIs", () => {
     expect(apiConfigSchema["$id"]).toBe(API_CONFIG_SCHEMA_ID);
     expect(apiConfigSchema["type"]).toBe("array");
-    // An item is a TrafficSplitter when its kind says so, else an API.
+    // An item is a TrafficSplitter or a BatchAPI when its kind says so, else an API.
     const items = apiConfigSchema["items"] as Record<string, unknown>;
     expect(items["then"]).toEqual({ $ref: "#/definitions/traffic_splitter" });
-    expect(items["else"]).toEqual({ $ref: "#/definitions/api" });
+    const notSplitter = items["else"] as Record<string, unknown>;
+    expect(notSplitter["then"]).toEqual({ $ref: "#/definitions/batch_api" });
+    expect(notSplitter["else"]).toEqual({ $ref: "#/definitions/api" });
   });
 
   it("Given every field in the schema, When read by an editor, Then it has a description", () => {

@@ -75,6 +75,11 @@ function definitionValidator(name: string): ValidateFunction {
 /** Returns the compiled validator for one API map, compiling it on first use only. */
 export const getApiValidator: () => ValidateFunction = once(() => definitionValidator("api"));
 
+/** Returns the compiled validator for one BatchAPI map, compiling it on first use only. */
+export const getBatchApiValidator: () => ValidateFunction = once(() =>
+  definitionValidator("batch_api"),
+);
+
 /** Returns the compiled validator for one TrafficSplitter map, compiling it on first use only. */
 export const getTrafficSplitterValidator: () => ValidateFunction = once(() =>
   definitionValidator("traffic_splitter"),

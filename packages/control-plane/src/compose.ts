@@ -19,6 +19,8 @@ import { SecretStore } from "./state/secrets.js";
 import { PredictionStore } from "./state/prediction-store.js";
 import { storeEventSubscriber } from "./state/store-events.js";
 import { StateStore } from "./state/store.js";
+import { BatchJobStore } from "./batch/job-store.js";
+import { LocalBatchJobs } from "./batch/local-batch-jobs.js";
 
 export const STATE_FILE = "state.db";
 /** A reconcile that takes longer is aborted (its signal fires) and retried with backoff. */
@@ -73,6 +75,10 @@ export interface ControlPlane {
   predictions: PredictionStore;
   /** Drains predictions and checks drift (absent: the engine records none). */
   monitoring: MonitoringLoop | undefined;
+  /** BatchAPIs and their jobs (issue 32), on the local provider's workers; absent otherwise. */
+  batch: LocalBatchJobs | undefined;
+  /** The batch queue's tables of the state database (closed with the store). */
+  batchStore: BatchJobStore;
 }
 
 export function composeControlPlane(options: CompositionOptions): ControlPlane {
@@ -88,9 +94,11 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
   const secrets = new SecretStore(home);
   events.subscribe(storeEventSubscriber(store));
   let provider: Provider;
+  let batch: LocalBatchJobs | undefined;
+  const batchStore = BatchJobStore.open(path.join(home, STATE_FILE));
   if (options.provider === undefined) {
     const logs = new ApiLogs(home);
-    provider = new LocalProvider({
+    const local = new LocalProvider({
       home,
       projectDir: (bundle) => bundles.unpack(bundle),
       events,
@@ -105,7 +113,18 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
       ...(options.insecureNoAuth === true ? { insecureNoAuth: true } : {}),
       ...(options.gatewayTls === undefined ? {} : { gatewayTls: options.gatewayTls }),
     });
+    provider = local;
     events.subscribe(logs.subscriber());
+    batch = new LocalBatchJobs({
+      store: batchStore,
+      launch: (request) => local.batchWorkerLaunch(request),
+      logs,
+      secretEnv: (apiName) => secrets.get(apiName),
+      endpointUrl: (endpoint) => local.endpointUrl(endpoint),
+      routes: local.gateway,
+      outputDir: (apiName, jobId) => path.join(home, "batch", apiName, jobId),
+      holdBundle: (sha256) => bundles.hold(sha256),
+    });
   } else {
     provider = options.provider({ home, events, bundles });
   }
@@ -174,5 +193,7 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
     autoscaler,
     predictions,
     monitoring,
+    batch,
+    batchStore,
   };
 }

@@ -135,16 +135,21 @@ export class Daemon {
       const stored = store.listApis().length;
       this.#phase(`state opened: ${stored} ${stored === 1 ? "API" : "APIs"}`);
       // Beyond loopback, every stored API must require keys before the gateway binds (issue 29).
-      provider.apiKeys?.checkExposure(
-        store.listApis().map((api) => ({
+      provider.apiKeys?.checkExposure([
+        ...store.listApis().map((api) => ({
           name: api.name,
           auth: api.currentVersion.spec.networking.auth,
         })),
-      );
+        // BatchAPIs' job endpoints take no key (issue 32).
+        ...(parts.batch?.apis() ?? []).map((api) => ({ name: api.name, auth: undefined })),
+      ]);
       await provider.start(this.#stopping.signal);
       // TrafficSplitters have no reconcile: their routes come back from the store here.
       for (const splitter of store.listTrafficSplitters())
         provider.splitRouter?.route(splitter.spec);
+      // BatchAPIs: their job endpoints, and every job not over runs again (issue 32).
+      parts.batch?.routeAll();
+      parts.batch?.resume();
       // Scale to zero: a request for an API at zero replicas asks the autoscaler for one.
       provider.onWakeRequest?.((name) => parts.autoscaler?.wake(name, Date.now()) ?? false);
       const started = provider.engineInfo();
@@ -169,6 +174,7 @@ export class Daemon {
           ? {}
           : { autoscaling: (name: string) => parts.autoscaler?.status(name) }),
         requestShutdown: () => void this.stop("shutdown requested through the API"),
+        ...(parts.batch === undefined ? {} : { batch: parts.batch }),
       };
       const api = buildApiServer(context, token);
       this.#api = api;
@@ -205,9 +211,11 @@ export class Daemon {
       // Every version's artifact, not only current ones: a rollback redeploys a version from
       // history, and would otherwise find its environment removed and build it again.
       const collectArtifacts = (): void => {
-        const inUse = store
-          .listApis()
-          .flatMap((a) => store.listVersions(a.name, -1).map((v) => v.artifact));
+        const inUse = [
+          ...store.listApis().flatMap((a) => store.listVersions(a.name, -1).map((v) => v.artifact)),
+          // BatchAPIs' and their unfinished jobs' environments (issue 32).
+          ...(parts.batch?.artifactsInUse() ?? []),
+        ];
         void provider.collectUnusedArtifacts(inUse);
       };
       // Bundles no version (history included) references, and their projects; the first pass
@@ -286,10 +294,13 @@ export class Daemon {
     const parts = this.#parts;
     parts?.queue.stop();
     await this.#closeApi();
+    // Jobs stay as they are in the store and resume at the next start.
+    await parts?.batch?.shutdown().catch(() => {});
     await parts?.provider.shutdown().catch(() => {});
     // What the replicas tallied since the last flush is kept before they are gone.
     parts?.monitoring?.flush(new Date());
     parts?.predictions.close();
+    parts?.batchStore.close();
     parts?.store.close();
     const { home } = this.#options;
     if (this.#lockHeld) {

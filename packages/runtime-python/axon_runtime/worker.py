@@ -17,6 +17,7 @@ import threading
 import time
 from urllib.parse import parse_qsl
 
+from . import batch
 from . import protocol as p
 from .loader import (
     PredictorError,
@@ -608,6 +609,9 @@ def main(argv=None) -> int:
     threading.Thread(target=_exit_when_front_closes, args=(sock, init_done, log), daemon=True).start()
 
     started = time.monotonic()
+    # A worker of a BatchAPI job (batch.py): the engine says so in its environment, which the
+    # predictor's own env may not set (AXON_ names are reserved).
+    batch_mode = os.environ.get("AXON_WORKER_MODE") == "batch"
     try:
         project = os.path.abspath(args.project)
         os.chdir(project)
@@ -626,9 +630,14 @@ def main(argv=None) -> int:
         config = _read_config()
         log.info(f"loading predictor {args.predictor}")
         cls = load_predictor_class(project, args.predictor)
-        wanted = predict_args(cls, args.predictor)
-        post_wanted = post_predict_args(cls, args.predictor)
-        predictor = construct(cls, args.predictor, config)
+        if batch_mode:
+            wanted = batch.batch_predict_args(cls, args.predictor)
+            post_wanted = None
+            predictor = batch.construct_batch(cls, args.predictor, config, batch.read_job_spec())
+        else:
+            wanted = predict_args(cls, args.predictor)
+            post_wanted = post_predict_args(cls, args.predictor)
+            predictor = construct(cls, args.predictor, config)
     except PredictorError as error:
         log.error(str(error))
         return _report_init_failure(sock, str(error), str(error))
@@ -645,7 +654,10 @@ def main(argv=None) -> int:
 
     load_ms = round((time.monotonic() - started) * 1000)
     log.info(f"loaded predictor in {load_ms} ms")
-    handler = RequestHandler(predictor, wanted, log, post_wanted)
+    if batch_mode:
+        handler = batch.BatchHandler(predictor, wanted, log, os.path.abspath(args.project), sock)
+    else:
+        handler = RequestHandler(predictor, wanted, log, post_wanted)
     # Everything allocated so far lives as long as the process; keep the GC from rescanning it.
     import gc
 
@@ -653,7 +665,7 @@ def main(argv=None) -> int:
     gc.freeze()
     ready = {
         "args": list(wanted),
-        "predict_batch": handler.has_predict_batch,
+        "predict_batch": False if batch_mode else handler.has_predict_batch,
         "post_predict_args": None if post_wanted is None else list(post_wanted),
         "load_ms": load_ms,
     }

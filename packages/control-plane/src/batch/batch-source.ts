@@ -35,4 +35,16 @@ export interface BatchSource {
    * is recorded as failed with `error`.
    */
   fail(batch: LeasedBatch, error: string): Promise<void>;
+  /**
+   * The worker holding `batch` died (kill -9, a crash): the batch is visible again now rather
+   * than when its lease runs out (SQS: ChangeMessageVisibility to 0). The delivery stays counted.
+   * Optional: without it the lease runs out by itself.
+   */
+  release?(batch: LeasedBatch, reason: string): Promise<void>;
+  /**
+   * True for exactly one worker of the job, once every batch is settled: that worker runs the
+   * predictor's `on_job_complete` (Cortex ran it on one worker). Optional: without it no worker
+   * runs `on_job_complete`.
+   */
+  claimJobComplete?(): Promise<boolean>;
 }

@@ -4,7 +4,7 @@
  * fields that differ between the deployed spec and the new one, and the overall "anything to do?"
  * — is decided here once, so the two engines cannot word or count it differently.
  */
-import type { ApiSpec, Diagnostic, TrafficSplitterSpec } from "@axon/config";
+import type { ApiSpec, BatchApiSpec, Diagnostic, TrafficSplitterSpec } from "@axon/config";
 import type { ApiPreview, DeployPreviewResponse, FieldChange } from "../contract/index.js";
 import type { PlannedSplitter } from "../services/deploy-plan.js";
 
@@ -12,7 +12,7 @@ import type { PlannedSplitter } from "../services/deploy-plan.js";
  * The dotted fields whose value differs between `before` and `after` (sorted). Objects are walked
  * key by key; arrays and scalars are compared whole (a changed list is one change of the field).
  */
-export function changedFields<T extends ApiSpec | TrafficSplitterSpec>(
+export function changedFields<T extends ApiSpec | BatchApiSpec | TrafficSplitterSpec>(
   before: T | undefined,
   after: T,
 ): FieldChange[] {

@@ -37,7 +37,7 @@ import type { EventBus } from "../events/event-sink.js";
 import { monitoringOf, type MonitoringLoop } from "../monitoring/monitoring-loop.js";
 import type { Provider } from "../providers/provider.js";
 import { summarizeApi } from "../reconcile/status.js";
-import { deployApis } from "../services/deploy.js";
+import { acceptedCredentials, deployApis } from "../services/deploy.js";
 import { API_NOT_FOUND, describeApi, requireApi } from "../services/describe-api.js";
 import { rollbackApi } from "../services/rollback.js";
 import { apiKeyNotFound, keyInfo, makeApiKey, notRequiredWarning } from "../keys/api-keys.js";
@@ -54,6 +54,7 @@ import {
 } from "./api-engine.js";
 import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
 import { previewLocalDeploy } from "./local-plan.js";
+import type { LocalBatchJobs } from "../batch/local-batch-jobs.js";
 import { MONITORING_OFF, MONITORING_NO_PREDICTIONS } from "../errors.js";
 export { MONITORING_OFF, MONITORING_NO_PREDICTIONS } from "../errors.js";
 
@@ -71,6 +72,8 @@ export interface LocalEngineDeps {
   monitoring?: Pick<MonitoringLoop, "summary" | "pinBaseline" | "prometheus">;
   /** The autoscaler's view of an API (absent when the engine scales by itself). */
   autoscaling?: (apiName: string) => ApiAutoscaling | undefined;
+  /** BatchAPIs and their jobs (issue 32; absent: this engine runs none). */
+  batch?: LocalBatchJobs;
 }
 
 export class LocalEngine implements ApiEngine {
@@ -88,6 +91,7 @@ export class LocalEngine implements ApiEngine {
       plan.apis.length === 0
         ? { results: [], warnings: plan.warnings }
         : await this.#deployApis(plan, run);
+    if (plan.batchApis.length > 0) response.results.push(...(await this.#deployBatch(plan, run)));
     // After the APIs: a splitter's route never points at an API not recorded yet (an API still
     // starting answers its share with the gateway's 503 until a replica is ready).
     for (const { spec } of plan.splitters) response.results.push(this.#applySplitter(spec));
@@ -115,6 +119,47 @@ export class LocalEngine implements ApiEngine {
     };
   }
 
+  /**
+   * Records the config's BatchAPIs with the project's environment (built once per content, so a
+   * config that also has realtime APIs reuses theirs); no replica starts.
+   */
+  async #deployBatch(plan: DeployPlan, run: DeployRun): Promise<DeployResult[]> {
+    const batch = this.#batch("deploy");
+    // A BatchAPI's job endpoints take no API key: a gateway serving other machines refuses it
+    // (unless --insecure-no-auth), as it refuses a realtime API without keys (issue 29).
+    try {
+      this.#deps.provider.apiKeys?.checkExposure(
+        plan.batchApis.map((api) => ({ name: api.spec.name, auth: undefined })),
+      );
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      throw new DomainError(error.code, error.message, {
+        status: error.status,
+        hint: "a BatchAPI's job endpoints take no API key yet: deploy it to a cluster whose gateway listens on 127.0.0.1, or start this one with --insecure-no-auth to serve it to anyone who can reach the address",
+        cause: error,
+      });
+    }
+    const artifact = await this.#deps.provider.prepare({
+      bundle: plan.request.bundle,
+      projectDir: plan.projectDir,
+      signal: run.signal,
+      ...(run.onProgress === undefined ? {} : { onProgress: run.onProgress }),
+    });
+    run.signal.throwIfAborted();
+    // The caller's AWS settings reach the jobs' workers, as a realtime API's replicas (to read S3).
+    const { secrets } = this.#deps;
+    const credentials = acceptedCredentials(plan.request.credentials);
+    const results = batch.deploy(plan.batchApis, {
+      bundle: plan.request.bundle,
+      artifact,
+      configFileName: plan.request.configFileName,
+      projectPath: plan.request.projectPath ?? null,
+      credentialsChanged: (name) => secrets.differs(name, credentials),
+    });
+    for (const { spec } of plan.batchApis) secrets.put(spec.name, credentials);
+    return results;
+  }
+
   async #deployApis(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
     const deps = this.#deps;
     // A gateway serving other machines takes only APIs that require keys (issue 29).
@@ -138,16 +183,33 @@ export class LocalEngine implements ApiEngine {
   }
 
   async preview(plan: DeployPlan): Promise<DeployPreviewResponse> {
-    return previewLocalDeploy(this.#deps, plan);
+    const preview = previewLocalDeploy(this.#deps, plan);
+    if (plan.batchApis.length === 0) return preview;
+    const artifact = this.#deps.provider.previewArtifact?.(plan.projectDir).artifact;
+    const batch = this.#batch("deploy --plan").preview(
+      plan.batchApis,
+      plan.request.bundle,
+      artifact,
+    );
+    return {
+      ...preview,
+      apis: [...preview.apis, ...batch],
+      changes: preview.changes || batch.some((api) => api.outcome !== "unchanged"),
+    };
   }
 
   async list(): Promise<ApiListResponse> {
     const { store, provider } = this.#deps;
     const apis = store.listApis().map((api) => summarizeApi(api, provider));
     const splitters = store.listTrafficSplitters();
-    return splitters.length === 0
-      ? { apis }
-      : { apis, trafficSplitters: splitters.map((record) => this.#summarizeSplitter(record)) };
+    const batchApis = this.#deps.batch?.summaries() ?? [];
+    return {
+      apis,
+      ...(splitters.length === 0
+        ? {}
+        : { trafficSplitters: splitters.map((record) => this.#summarizeSplitter(record)) }),
+      ...(batchApis.length === 0 ? {} : { batchApis }),
+    };
   }
 
   #summarizeSplitter(record: {
@@ -180,6 +242,18 @@ export class LocalEngine implements ApiEngine {
     return this.#deps.store.listTrafficSplitters().map((record) => record.spec);
   }
 
+  async deployedBatchApis(): Promise<DeployedApi[]> {
+    return (this.#deps.batch?.apis() ?? []).map((api) => ({
+      name: api.name,
+      endpoint: api.spec.networking.endpoint,
+      specHash: api.specHash,
+      bundle: api.bundle,
+      version: api.versionId,
+      rollingOut: false,
+      kind: "BatchAPI" as const,
+    }));
+  }
+
   async deployed(): Promise<DeployedApi[]> {
     const { store, provider } = this.#deps;
     return store.listApis().map((api) => ({
@@ -205,6 +279,12 @@ export class LocalEngine implements ApiEngine {
         hint: `\`axon get ${name}\` shows its weights and each api's share of its requests and error rate`,
       });
     }
+    if (this.#deps.batch?.has(name) === true) {
+      throw new DomainError(API_NOT_FOUND, `${name} is a BatchAPI, not a realtime api`, {
+        status: 404,
+        hint: `\`axon get ${name}\` lists its jobs (GET /v1/apis/${name}/jobs)`,
+      });
+    }
     const detail = describeApi(this.#deps, name, options);
     const api = this.#deps.store.getApi(name);
     if (api === undefined || !requiresKeys(api)) return detail;
@@ -212,7 +292,11 @@ export class LocalEngine implements ApiEngine {
   }
 
   async logs(name: string): Promise<ApiLogStream> {
-    const { store, provider } = this.#deps;
+    const { store, provider, batch } = this.#deps;
+    if (batch?.has(name) === true) {
+      // The BatchAPI's own log: its jobs' lifecycle lines (each job's workers have their own).
+      return { name, source: provider.logs, isDeleted: () => !batch.has(name) };
+    }
     const api = requireApi(this.#deps, name);
     return {
       name: api.name,
@@ -223,6 +307,12 @@ export class LocalEngine implements ApiEngine {
 
   async remove(name: string): Promise<DeleteResponse> {
     const deps = this.#deps;
+    if (deps.batch?.has(name) === true) {
+      // Its running jobs stop first; their queues and logs go with it, and its credentials.
+      await deps.batch.deleteApi(name);
+      deps.secrets.delete(name);
+      return { message: `deleting ${name}` };
+    }
     if (deps.store.getTrafficSplitter(name) !== undefined) {
       deps.store.deleteTrafficSplitter(name);
       deps.provider.splitRouter?.unroute(name);
@@ -340,33 +430,39 @@ export class LocalEngine implements ApiEngine {
     await provider.apiKeys?.changed(api.name);
     return { message: `revoked key ${id} of ${api.name}; requests with it now get 401`, id };
   }
-  // Batch jobs (issue 32): local batch engine not built yet.
-  submitJob(_name: string, _submission: BatchJobSubmission): Promise<BatchJobSpec> {
-    return Promise.reject(this.#batchNotYet("submit"));
+  // Batch jobs (issue 32): the same object serves these verbs and the gateway's data plane.
+  async submitJob(name: string, submission: BatchJobSubmission): Promise<BatchJobSpec> {
+    return this.#batch("submit").submit(name, submission);
   }
 
-  listJobs(_name: string): Promise<BatchJobList> {
-    return Promise.reject(this.#batchNotYet("get"));
+  async listJobs(name: string): Promise<BatchJobList> {
+    return this.#batch("get").list(name);
   }
 
-  getJob(_name: string, _jobId: string): Promise<BatchJobResponse> {
-    return Promise.reject(this.#batchNotYet("get"));
+  async getJob(name: string, jobId: string): Promise<BatchJobResponse> {
+    return this.#batch("get").get(name, jobId);
   }
 
-  stopJob(_name: string, _jobId: string): Promise<BatchJobStopped> {
-    return Promise.reject(this.#batchNotYet("delete"));
+  async stopJob(name: string, jobId: string): Promise<BatchJobStopped> {
+    return this.#batch("delete").stop(name, jobId);
   }
 
-  jobLogs(_name: string, _jobId: string): Promise<ApiLogStream> {
-    return Promise.reject(this.#batchNotYet("logs"));
+  async jobLogs(name: string, jobId: string): Promise<ApiLogStream> {
+    const batch = this.#batch("logs");
+    const { name: api, source } = batch.logSource(name, jobId);
+    return { name: api, source, isDeleted: () => !batch.has(api) };
   }
 
-  #batchNotYet(verb: string): Error {
-    return engineNotSupported(
-      this,
-      `${verb} (batch jobs)`,
-      "batch jobs are being built (issue 32)",
-    );
+  #batch(verb: string): LocalBatchJobs {
+    const batch = this.#deps.batch;
+    if (batch === undefined) {
+      throw engineNotSupported(
+        this,
+        `${verb} (batch jobs)`,
+        "this control plane runs no batch jobs (its engine has no local workers)",
+      );
+    }
+    return batch;
   }
 }
 

@@ -87,7 +87,7 @@ describe("a task's key usage report", () => {
     expect(puts).toHaveLength(1);
     expect(puts[0]?.Key).toBe(keyUsageObjectKey(API, "0123456789abcdef"));
     expect(puts[0]?.Key).toBe(`api-keys/${API}/usage/0123456789abcdef.json`);
-    const report = parseKeyUsage(String(puts[0]?.Body));
+    const report = parseKeyUsage(bodyText(puts[0]?.Body));
     expect(report).toMatchObject({ api: API, taskId: "0123456789abcdef", unauthorized: 1 });
     expect(report?.keys).toEqual([
       { id, requests: 2, refused: 0, lastUsedAt: expect.any(String) as string },
@@ -100,7 +100,7 @@ describe("a task's key usage report", () => {
     guard.admit(["x-api-key", key], responder(), "r4");
     await reporter.stop();
     expect(puts).toHaveLength(2);
-    expect(parseKeyUsage(String(puts[1]?.Body))?.keys[0]?.requests).toBe(3);
+    expect(parseKeyUsage(bodyText(puts[1]?.Body))?.keys[0]?.requests).toBe(3);
   });
 
   test("a failed write is logged once, retried at the next flush, and serving goes on", async () => {
@@ -145,3 +145,10 @@ describe("a task's key usage report", () => {
     expect(b).not.toBe(a);
   });
 });
+
+/** A put's body as the reporter wrote it (a string, or bytes). */
+function bodyText(body: unknown): string {
+  if (typeof body === "string") return body;
+  if (body instanceof Uint8Array) return Buffer.from(body).toString("utf8");
+  throw new Error(`unexpected body ${typeof body}`);
+}

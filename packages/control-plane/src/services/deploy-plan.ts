@@ -11,6 +11,7 @@ import {
   MAX_SPLITTER_APIS_ON_ECS,
   specHash,
   type ApiSpec,
+  type BatchApiSpec,
   type TrafficSplitterSpec,
   type Diagnostic,
   type ParsedApiConfig,
@@ -20,6 +21,10 @@ import { BUNDLE_NOT_FOUND, BundleStore, projectHas } from "../bundles/bundle-sto
 import { LOCAL_ENVIRONMENT, type DeployRequest } from "../contract/index.js";
 import type { Artifact } from "../state/store.js";
 import { CONFIG_INVALID, DomainError, REQUEST_INVALID } from "../errors.js";
+import type { EngineNotSupportedCode } from "../contract/index.js";
+
+/** What an engine that cannot run a kind of the config answers (the engines' own code). */
+const ENGINE_NOT_SUPPORTED: EngineNotSupportedCode = "engine.not_supported";
 import { userSetFields } from "./set-fields.js";
 
 export { CONFIG_INVALID };
@@ -55,6 +60,11 @@ export interface DeployPlan {
    * this config (applied after the APIs, so a splitter never routes to an API not yet recorded).
    */
   splitters: PlannedSplitter[];
+  /**
+   * The config's BatchAPIs (issue 32): recorded, no replica started (a job starts its workers).
+   * An engine that runs no batch jobs refuses a plan that has any.
+   */
+  batchApis: PlannedBatchApi[];
   /** Said with the result: old Cortex spellings that were mapped. */
   warnings: Diagnostic[];
   /** `--force`: replace a version that is still rolling out. */
@@ -75,8 +85,16 @@ export interface DeployedApi {
   rollingOut: boolean;
   /** That version's spec, for `deploy --plan`'s field diff (absent when it cannot be read back). */
   spec?: ApiSpec;
-  /** Set for a TrafficSplitter's entry (only its name and endpoint matter to a plan). */
-  kind?: "TrafficSplitter";
+  /** Set for a TrafficSplitter's or a BatchAPI's entry (only its name and endpoint matter to a plan). */
+  kind?: "TrafficSplitter" | "BatchAPI";
+}
+
+/** One BatchAPI of the config, as `planDeploy` found it. */
+export interface PlannedBatchApi {
+  spec: BatchApiSpec;
+  hash: string;
+  /** The batch API as the environment has it now; undefined: this deploy creates it. */
+  deployed: DeployedApi | undefined;
 }
 
 /** One TrafficSplitter of the config, as `planDeploy` found it. */
@@ -92,7 +110,12 @@ export interface DeployTarget {
   deployed(): Promise<DeployedApi[]>;
   /** The environment's TrafficSplitters; absent: the engine has none (and deploys none yet). */
   deployedSplitters?(): Promise<TrafficSplitterSpec[]>;
+  /** The environment's BatchAPIs (kind `BatchAPI`); absent: the engine has none. */
+  deployedBatchApis?(): Promise<DeployedApi[]>;
 }
+
+/** An API of one kind would take the name of an API of another kind (Cortex: delete it first). */
+export const API_KIND_TAKEN = "api.kind_taken";
 
 /** A TrafficSplitter names an API the environment does not run and the config does not define. */
 export const SPLITTER_API_NOT_FOUND = "splitter.api_not_found";
@@ -139,6 +162,7 @@ export async function planDeploy(
   const { projectDir, parsed } = await readDeployRequest(deps.bundles, request);
   const deployed = await engine.deployed();
   const deployedSplitters = (await engine.deployedSplitters?.()) ?? [];
+  const deployedBatch = (await engine.deployedBatchApis?.()) ?? [];
   const byName = new Map(deployed.map((api) => [api.name, api]));
   const splittersByName = new Map(deployedSplitters.map((splitter) => [splitter.name, splitter]));
   const fields = userSetFields(request.config);
@@ -152,6 +176,11 @@ export async function planDeploy(
       deployed: byName.get(spec.name),
     })),
     splitters: parsed.splitters.map((spec) => ({ spec, deployed: splittersByName.get(spec.name) })),
+    batchApis: parsed.batchApis.map((spec) => ({
+      spec,
+      hash: specHash(spec),
+      deployed: deployedBatch.find((api) => api.name === spec.name),
+    })),
     warnings: [...parsed.deprecations],
     force: request.force === true,
   };
@@ -168,7 +197,22 @@ export async function planDeploy(
       rollingOut: false,
       kind: "TrafficSplitter" as const,
     }));
-  assertEndpointsFree(plan, [...deployed, ...takenBySplitters], engine.environment);
+  if (plan.batchApis.length > 0 && engine.deployedBatchApis === undefined) {
+    throw new DomainError(
+      ENGINE_NOT_SUPPORTED,
+      `${request.configFileName}: ${plan.batchApis.map((api) => api.spec.name).join(", ")}: kind BatchAPI is not supported in environment ${engine.environment} yet; nothing was deployed`,
+      {
+        status: 501,
+        hint: "deploy batch APIs to the local environment, or remove them from this config",
+      },
+    );
+  }
+  assertKindsKept(plan, deployed, deployedBatch, deployedSplitters, engine.environment);
+  assertEndpointsFree(
+    plan,
+    [...deployed, ...takenBySplitters, ...deployedBatch],
+    engine.environment,
+  );
   const envFlag = engine.environment === LOCAL_ENVIRONMENT ? "" : ` --env ${engine.environment}`;
   if (!plan.force) for (const api of plan.apis) assertNotRollingOut(api, request, envFlag);
   return plan;
@@ -178,12 +222,13 @@ export async function planDeploy(
 function assertEndpointsFree(plan: DeployPlan, deployed: DeployedApi[], environment: string): void {
   const names = new Set(plan.apis.map((api) => api.spec.name));
   for (const splitter of plan.splitters) names.add(splitter.spec.name);
+  for (const batch of plan.batchApis) names.add(batch.spec.name);
   const taken = new Map<string, string>();
   const kinds = new Map<string, string>();
   for (const other of deployed) {
     if (names.has(other.name)) continue;
     taken.set(other.endpoint, other.name);
-    kinds.set(other.name, other.kind === undefined ? "api" : "TrafficSplitter");
+    kinds.set(other.name, other.kind ?? "api");
   }
   const file = plan.request.configFileName;
   const wanted = [
@@ -197,6 +242,11 @@ function assertEndpointsFree(plan: DeployPlan, deployed: DeployedApi[], environm
       endpoint: spec.endpoint,
       field: "endpoint",
     })),
+    ...plan.batchApis.map(({ spec }) => ({
+      name: spec.name,
+      endpoint: spec.networking.endpoint,
+      field: "networking.endpoint",
+    })),
   ];
   for (const spec of wanted) {
     const owner = taken.get(spec.endpoint);
@@ -209,6 +259,48 @@ function assertEndpointsFree(plan: DeployPlan, deployed: DeployedApi[], environm
         hint: `choose another ${spec.field}, or delete ${owner} with \`axon delete ${owner}${local ? "" : ` --env ${environment}`}\``,
       },
     );
+  }
+}
+
+/**
+ * A name is one kind's: a RealtimeAPI and a BatchAPI (deployed or in this config) never share
+ * one, as Cortex refused to change an API's kind in place.
+ */
+function assertKindsKept(
+  plan: DeployPlan,
+  deployed: DeployedApi[],
+  deployedBatch: DeployedApi[],
+  deployedSplitters: TrafficSplitterSpec[],
+  environment: string,
+): void {
+  const envFlag = environment === LOCAL_ENVIRONMENT ? "" : ` --env ${environment}`;
+  const clash = (name: string, wanted: string, existing: string): DomainError =>
+    new DomainError(
+      API_KIND_TAKEN,
+      `${plan.request.configFileName}: ${name}: name ${name} is already used by a ${existing}; it cannot become a ${wanted}`,
+      {
+        status: 409,
+        hint: `rename it, or delete the ${existing} first with \`axon delete ${name}${envFlag}\``,
+      },
+    );
+  for (const { spec } of plan.apis) {
+    if (deployedBatch.some((api) => api.name === spec.name)) {
+      throw clash(spec.name, "RealtimeAPI", "BatchAPI");
+    }
+  }
+  for (const { spec } of plan.batchApis) {
+    if (deployed.some((api) => api.name === spec.name)) {
+      throw clash(spec.name, "BatchAPI", "RealtimeAPI");
+    }
+    const splitter =
+      deployedSplitters.some((other) => other.name === spec.name) ||
+      plan.splitters.some((other) => other.spec.name === spec.name);
+    if (splitter) throw clash(spec.name, "BatchAPI", "TrafficSplitter");
+  }
+  for (const { spec } of plan.splitters) {
+    if (deployedBatch.some((api) => api.name === spec.name)) {
+      throw clash(spec.name, "TrafficSplitter", "BatchAPI");
+    }
   }
 }
 

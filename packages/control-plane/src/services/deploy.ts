@@ -336,8 +336,10 @@ function sameArtifact(a: Artifact | undefined, b: Artifact): boolean {
   return true;
 }
 
-/** Only the standard AWS settings are accepted as forwarded credentials. */
-function acceptedCredentials(given: Record<string, string> | undefined): Record<string, string> {
+/** Only the standard AWS settings are accepted as forwarded credentials (BatchAPIs' deploys too). */
+export function acceptedCredentials(
+  given: Record<string, string> | undefined,
+): Record<string, string> {
   if (given === undefined || given === null) return {};
   if (typeof given !== "object")
     throw new DomainError(REQUEST_INVALID, "credentials must be an object of strings");

@@ -126,12 +126,12 @@ export function checkLocalSpec(
 }
 
 /** The memory limit of a spec in bytes (undefined: none). */
-export function memoryLimitBytes(spec: ApiSpec): number | undefined {
+export function memoryLimitBytes(spec: Pick<ApiSpec, "compute">): number | undefined {
   return spec.compute.mem === null ? undefined : parseQuantity(spec.compute.mem);
 }
 
 /** `compute.cpu` as a number of CPUs (`500m` → 0.5); undefined when it is not a positive number. */
-export function cpuLimit(spec: ApiSpec): number | undefined {
+export function cpuLimit(spec: Pick<ApiSpec, "compute">): number | undefined {
   let cpus: number;
   try {
     cpus = parseQuantity(String(spec.compute.cpu));

@@ -30,6 +30,7 @@ import { RequestRecorder, type RequestStats } from "../../replica/metrics.js";
 import { rawHeader } from "../../replica/raw-header.js";
 import type { GatewayTls } from "./gateway-tls.js";
 import type { RoutableReplica } from "./routable-replica.js";
+import type { BatchRouteHandler } from "../../batch/batch-data-plane.js";
 import { TrafficSplit, type SplitBackend, type SplitBackendStats } from "./traffic-split.js";
 
 export type { RoutableReplica } from "./routable-replica.js";
@@ -123,6 +124,12 @@ export class Gateway {
    */
   readonly #splitRoutes = new Map<string, TrafficSplit>();
   readonly #splitEndpoints = new Map<string, string>();
+  /**
+   * BatchAPIs by endpoint (issue 32): Cortex's job endpoints (`POST <endpoint>`, `GET|DELETE
+   * <endpoint>/<job_id>`), looked up only when no API or splitter serves the path.
+   */
+  readonly #batchRoutes = new Map<string, BatchRouteHandler>();
+  readonly #batchEndpoints = new Map<string, string>();
   /** Requests held per API while it starts from zero (scale to zero); empty for every other API. */
   readonly #held = new Map<string, HeldRequest[]>();
   readonly #refusals = new Map<string, RequestRecorder>();
@@ -268,6 +275,20 @@ export class Gateway {
   }
 
   /** Listens on host:port; a port in use becomes a DomainError that says what to do. */
+  /** Serves batch API `name`'s job endpoints at `endpoint` through `handler`. */
+  setBatchRoute(name: string, endpoint: string, handler: BatchRouteHandler): void {
+    const previous = this.#batchEndpoints.get(name);
+    if (previous !== undefined) this.#batchRoutes.delete(previous);
+    this.#batchRoutes.set(endpoint, handler);
+    this.#batchEndpoints.set(name, endpoint);
+  }
+
+  removeBatchRoute(name: string): void {
+    const endpoint = this.#batchEndpoints.get(name);
+    if (endpoint !== undefined) this.#batchRoutes.delete(endpoint);
+    this.#batchEndpoints.delete(name);
+  }
+
   listen(port: number, host: string): Promise<number> {
     return this.#server.listen(port, host).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== "EADDRINUSE") throw error;
@@ -434,6 +455,30 @@ export class Gateway {
     return replica === undefined ? null : replica.admitBody(responder, requestId);
   }
 
+  /** The batch route serving `pathname` (its endpoint, or a job under it), as a routable target. */
+  #batchRouteFor(pathname: string): RoutableReplica | undefined {
+    if (this.#batchRoutes.size === 0) return undefined;
+    let handler = this.#batchRoutes.get(pathname);
+    let subpath = "";
+    if (handler === undefined) {
+      const slash = pathname.lastIndexOf("/");
+      if (slash <= 0) return undefined;
+      handler = this.#batchRoutes.get(pathname.slice(0, slash));
+      subpath = pathname.slice(slash + 1);
+    }
+    if (handler === undefined) return undefined;
+    const serve = handler;
+    return {
+      inFlight: 0,
+      hasLiveWorker: true,
+      serve: (request, responder, requestId) => serve(request, subpath, responder, requestId),
+      admitBody: (_responder, requestId) => ({
+        deliver: (request, responder) => serve(request, subpath, responder, requestId),
+        cancel: () => {},
+      }),
+    };
+  }
+
   #requestId(rawHeaders: readonly string[]): string {
     const given = rawHeader(rawHeaders, "x-request-id");
     return given !== undefined && REQUEST_ID.test(given)
@@ -459,6 +504,8 @@ export class Gateway {
       if (split !== undefined) {
         return this.#routeSplit(split, method, rawHeaders, responder, requestId);
       }
+      const batch = this.#batchRouteFor(pathname);
+      if (batch !== undefined) return batch;
       writeJsonError(responder, 404, requestId, `no api is deployed at ${pathname}`);
       return undefined;
     }

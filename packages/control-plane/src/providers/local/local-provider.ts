@@ -7,10 +7,15 @@
  * machine lives in this folder; the rest of the control plane sees the `Provider` interface.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DEFAULT_PREDICTOR_TIMEOUT_MS, parseDuration, type ApiSpec } from "@axon/config";
+import {
+  DEFAULT_PREDICTOR_TIMEOUT_MS,
+  parseDuration,
+  type ApiSpec,
+  type BatchApiSpec,
+} from "@axon/config";
 import type { ApiEnvironment, EngineInfo } from "../../contract/index.js";
 import type { EventSink } from "../../events/event-sink.js";
 import { formatLogTime } from "../../events/log-line.js";
@@ -30,6 +35,7 @@ import {
 import type { PredictionTally } from "../../replica/prediction-recorder.js";
 import { Replica } from "../../replica/replica.js";
 import { replicaOptionsFromSpec } from "../../replica/spec-options.js";
+import type { WorkerPoolOptions } from "../../replica/worker-pool.js";
 import type {
   ApplyResult,
   Artifact,
@@ -94,6 +100,15 @@ import {
   type SandboxProbe,
 } from "./sandbox.js";
 import { WorkerRegistry } from "./worker-registry.js";
+
+/** `LocalProvider.batchWorkerLaunch`: a batch worker's pool options and its bookkeeping. */
+export interface BatchWorkerLaunch {
+  pool: Omit<WorkerPoolOptions, "processes" | "threads" | "config">;
+  recordPids(pids: number[]): void;
+  /** Kills by the kernel's OOM killer in the worker's cgroup so far (0 without a memory cgroup). */
+  oomKills(): number;
+  release(): Promise<void>;
+}
 
 export interface LocalProviderOptions {
   home: string;
@@ -932,6 +947,80 @@ export class LocalProvider implements Provider, GatewayBackend, MetricsSource, P
         this.#fail(entry, error instanceof Error ? error.message : String(error));
       },
     );
+  }
+
+  /**
+   * How a worker of a batch job (issue 32) is started: as a realtime replica's workers are — the
+   * API's Python environment, its sandbox and its cgroup (`compute.mem`, `compute.cpu`) — for
+   * `WorkerPool` (processes 1) to spawn. Its PIDs are recorded with the replicas' (`recordPids`),
+   * so a daemon that was killed stops them at its next start. `release` removes the cgroup and the
+   * record once the worker is gone.
+   */
+  async batchWorkerLaunch(request: {
+    apiName: string;
+    /** Unique among live replicas and workers; names the socket and the cgroup. */
+    workerId: string;
+    spec: BatchApiSpec;
+    bundle: string;
+    artifact: Artifact;
+    secretEnv: Record<string, string>;
+    /** The job's log file (its workers' stdout and stderr). */
+    logFile: string;
+    /**
+     * The job's output folder, made here (0700) and the one place of the host a sandboxed worker
+     * may write to (`AXON_JOB_OUTPUT_DIR`); Axon names it, never a request.
+     */
+    outputDir: string;
+  }): Promise<BatchWorkerLaunch> {
+    const { apiName, workerId, spec } = request;
+    const projectDir = await this.#options.projectDir(request.bundle);
+    const python = await this.#pythonFor(request.artifact, projectDir);
+    // The worker runs as the API's own account where replicas do (root daemons with host users).
+    const user =
+      this.#hostUserReady(apiName, projectDir, python) ??
+      (await this.#hostUserFor(apiName, projectDir, python));
+    if (user instanceof Error) throw user;
+    const cpuWritten = parseLocalArtifact(request.artifact).cpuWritten === true;
+    const cgroup = ReplicaCgroup.create(this.#cgroups, workerId, {
+      memoryBytes: memoryLimitBytes(spec),
+      cpus: cpuQuotaApplies(this.#enforcement(), cpuWritten) ? cpuLimit(spec) : undefined,
+    });
+    mkdirSync(request.outputDir, { recursive: true, mode: 0o700 });
+    if (user !== undefined) chownSync(request.outputDir, user.uid, user.gid);
+    const launcher = this.#sandbox.launcher({
+      home: this.#options.home,
+      projectDir,
+      python,
+      uid: user === undefined ? this.#sandboxUid(apiName) : undefined,
+      user,
+      cgroupProcs: cgroup?.procsFiles ?? [],
+      writable: [request.outputDir],
+    });
+    return {
+      pool: {
+        id: workerId,
+        apiName,
+        projectDir,
+        predictorPath: spec.predictor.path,
+        ...(spec.predictor.python_path === null ? {} : { pythonPath: spec.predictor.python_path }),
+        // predictor.env wins over forwarded credentials, as for a replica.
+        env: {
+          ...request.secretEnv,
+          ...spec.predictor.env,
+          AXON_JOB_OUTPUT_DIR: request.outputDir,
+        },
+        python,
+        runDir: this.#runDir,
+        logFile: request.logFile,
+        ...(launcher === undefined ? {} : { launcher }),
+      },
+      recordPids: (pids) => this.#workers.record(workerId, apiName, pids),
+      oomKills: () => cgroup?.oomKills() ?? 0,
+      release: async () => {
+        this.#workers.forget(workerId);
+        await cgroup?.remove();
+      },
+    };
   }
 
   /**

@@ -214,6 +214,11 @@ export interface SandboxTarget {
   user?: HostUser | undefined;
   /** cgroup `cgroup.procs` files the process joins before anything else runs (may be empty). */
   cgroupProcs: string[];
+  /**
+   * Folders bound writable (a batch job's output folder under the home, issue 32); made by the
+   * caller, never named by a request. Absent: nothing of the host is writable.
+   */
+  writable?: readonly string[];
 }
 
 /** Builds the launchers of a machine's sandbox; one per provider. */
@@ -302,6 +307,10 @@ export class Sandbox {
         for (const prefix of interpreterPrefixes(python)) roBind(prefix);
         roBind(paths.runtimeDir);
         roBind(target.projectDir);
+        for (const dir of target.writable ?? []) {
+          binds.push("--bind", dir, dir);
+          bound.push(dir);
+        }
         bound.push(paths.socketPath);
         const parents = mountParents(bound, target.home);
         const user = target.user;
