@@ -13,6 +13,7 @@
  */
 import { toErrorBody } from "../errors.js";
 import type { FrontRequest, Responder } from "../replica/front-server.js";
+import type { BatchRouteHandler } from "../providers/local/gateway.js";
 import type {
   BatchJobList,
   BatchJobResponse,
@@ -30,14 +31,6 @@ export interface BatchJobVerbs {
   getJob(name: string, jobId: string): Promise<BatchJobResponse>;
   stopJob(name: string, jobId: string): Promise<BatchJobStopped>;
 }
-
-/** A request to a batch API's endpoint (`subpath`: what follows the endpoint, without `/`). */
-export type BatchRouteHandler = (
-  request: FrontRequest,
-  subpath: string,
-  responder: Responder,
-  requestId: string,
-) => void;
 
 /** The gateway handler of batch API `apiName`'s endpoint. */
 export function batchDataPlane(apiName: string, verbs: BatchJobVerbs): BatchRouteHandler {

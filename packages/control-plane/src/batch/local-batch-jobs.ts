@@ -53,8 +53,9 @@ import {
   type BatchJobStore,
 } from "./job-store.js";
 import { PythonBatchWorker } from "./python-batch-worker.js";
-import { batchDataPlane, type BatchRouteHandler } from "./batch-data-plane.js";
-import { changedFields } from "../engines/deploy-preview.js";
+import { batchDataPlane } from "./batch-data-plane.js";
+import type { BatchRouteHandler } from "../providers/local/gateway.js";
+import { changedFields } from "../services/spec-changes.js";
 import type { PlannedBatchApi } from "../services/deploy-plan.js";
 import type { Artifact } from "../state/store.js";
 

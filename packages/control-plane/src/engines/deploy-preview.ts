@@ -4,43 +4,10 @@
  * fields that differ between the deployed spec and the new one, and the overall "anything to do?"
  * — is decided here once, so the two engines cannot word or count it differently.
  */
-import type { ApiSpec, BatchApiSpec, Diagnostic, TrafficSplitterSpec } from "@axon/config";
+import type { Diagnostic } from "@axon/config";
 import type { ApiPreview, DeployPreviewResponse, FieldChange } from "../contract/index.js";
 import type { PlannedSplitter } from "../services/deploy-plan.js";
-
-/**
- * The dotted fields whose value differs between `before` and `after` (sorted). Objects are walked
- * key by key; arrays and scalars are compared whole (a changed list is one change of the field).
- */
-export function changedFields<T extends ApiSpec | BatchApiSpec | TrafficSplitterSpec>(
-  before: T | undefined,
-  after: T,
-): FieldChange[] {
-  if (before === undefined) return [];
-  const changes: FieldChange[] = [];
-  walk(before, after, "", changes);
-  return changes.sort((a, b) => a.field.localeCompare(b.field));
-}
-
-function walk(before: unknown, after: unknown, prefix: string, out: FieldChange[]): void {
-  if (isRecord(before) && isRecord(after)) {
-    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-    for (const key of keys) {
-      walk(before[key], after[key], prefix === "" ? key : `${prefix}.${key}`, out);
-    }
-    return;
-  }
-  if (JSON.stringify(before) === JSON.stringify(after)) return;
-  out.push({
-    field: prefix,
-    ...(before === undefined ? {} : { before }),
-    ...(after === undefined ? {} : { after }),
-  });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+import { changedFields } from "../services/spec-changes.js";
 
 /**
  * True when every changed field is one the running replicas do not read: the autoscaler's limits

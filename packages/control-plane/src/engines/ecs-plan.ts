@@ -18,7 +18,8 @@ import type {
 import { describeRolling, rollingSteps } from "../providers/aws/api-rollout.js";
 import { describeScaleToZero } from "../providers/aws/api-scale-to-zero.js";
 import type { DeployPlan } from "../services/deploy-plan.js";
-import { changedFields, previewResponse, previewSplitter } from "./deploy-preview.js";
+import { previewResponse, previewSplitter } from "./deploy-preview.js";
+import { changedFields } from "../services/spec-changes.js";
 
 /** What deploying `plan` to the ECS environment `env` would do to each API of its config. */
 export function previewEcsDeploy(env: string, plan: DeployPlan): DeployPreviewResponse {

@@ -13,12 +13,8 @@ import { resolveRolloutBounds } from "../providers/local/rollout.js";
 import { localArtifactFor, type DeployPlan } from "../services/deploy-plan.js";
 import type { SecretStore } from "../state/secrets.js";
 import type { ApiRecord, StateStore } from "../state/store.js";
-import {
-  changedFields,
-  onlyScalingFields,
-  previewResponse,
-  previewSplitter,
-} from "./deploy-preview.js";
+import { onlyScalingFields, previewResponse, previewSplitter } from "./deploy-preview.js";
+import { changedFields } from "../services/spec-changes.js";
 
 export interface LocalPreviewDeps {
   store: StateStore;

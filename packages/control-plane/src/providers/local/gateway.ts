@@ -30,8 +30,15 @@ import { RequestRecorder, type RequestStats } from "../../replica/metrics.js";
 import { rawHeader } from "../../replica/raw-header.js";
 import type { GatewayTls } from "./gateway-tls.js";
 import type { RoutableReplica } from "./routable-replica.js";
-import type { BatchRouteHandler } from "../../batch/batch-data-plane.js";
 import { TrafficSplit, type SplitBackend, type SplitBackendStats } from "./traffic-split.js";
+
+/** What the gateway calls for a request to a batch API's endpoint (batch/batch-data-plane.ts) (`subpath`: what follows the endpoint, without `/`). */
+export type BatchRouteHandler = (
+  request: FrontRequest,
+  subpath: string,
+  responder: Responder,
+  requestId: string,
+) => void;
 
 export type { RoutableReplica } from "./routable-replica.js";
 
