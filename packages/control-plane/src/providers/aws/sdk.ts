@@ -82,6 +82,9 @@ import type {
   ListTasksCommandOutput,
   RegisterTaskDefinitionCommandInput,
   RegisterTaskDefinitionCommandOutput,
+  RunTaskCommandInput,
+  RunTaskCommandOutput,
+  StopTaskCommandInput,
   TagResourceCommandInput,
   UpdateServiceCommandInput,
   UpdateServiceCommandOutput,
@@ -114,6 +117,24 @@ import type {
   ListObjectsV2CommandOutput,
   PutObjectCommandInput,
 } from "@aws-sdk/client-s3";
+import type {
+  ChangeMessageVisibilityCommandInput,
+  CreateQueueCommandInput,
+  CreateQueueCommandOutput,
+  DeleteMessageCommandInput,
+  DeleteQueueCommandInput,
+  GetQueueAttributesCommandInput,
+  GetQueueAttributesCommandOutput,
+  GetQueueUrlCommandInput,
+  GetQueueUrlCommandOutput,
+  ListQueueTagsCommandInput,
+  ListQueueTagsCommandOutput,
+  ListQueuesCommandInput,
+  ReceiveMessageCommandInput,
+  ReceiveMessageCommandOutput,
+  SendMessageBatchCommandInput,
+  SendMessageBatchCommandOutput,
+} from "@aws-sdk/client-sqs";
 
 export interface CloudFormationPort {
   createStack(input: CreateStackCommandInput): Promise<CreateStackCommandOutput>;
@@ -159,6 +180,9 @@ export interface EcsPort {
   tagResource(input: TagResourceCommandInput): Promise<unknown>;
   listTasks(input: ListTasksCommandInput): Promise<ListTasksCommandOutput>;
   describeTasks(input: DescribeTasksCommandInput): Promise<DescribeTasksCommandOutput>;
+  /** A batch job's workers (issue 32): at most 10 tasks per call. */
+  runTask(input: RunTaskCommandInput): Promise<RunTaskCommandOutput>;
+  stopTask(input: StopTaskCommandInput): Promise<unknown>;
   /** Not in moto 5.2 (HTTP 500): callers treat a failure as "no deployment details". */
   listServiceDeployments(
     input: ListServiceDeploymentsCommandInput,
@@ -242,6 +266,26 @@ export interface S3Port {
   getObjectBytes(input: GetObjectCommandInput): Promise<Uint8Array>;
 }
 
+/** SQS: a batch job's queue and dead-letter queue (issue 32). */
+export interface SqsPort {
+  createQueue(input: CreateQueueCommandInput): Promise<CreateQueueCommandOutput>;
+  getQueueUrl(input: GetQueueUrlCommandInput): Promise<GetQueueUrlCommandOutput>;
+  getQueueAttributes(
+    input: GetQueueAttributesCommandInput,
+  ): Promise<GetQueueAttributesCommandOutput>;
+  /** Every queue URL with the name prefix, all pages (the port follows `NextToken`). */
+  listAllQueueUrls(input: Omit<ListQueuesCommandInput, "NextToken">): Promise<string[]>;
+  listQueueTags(input: ListQueueTagsCommandInput): Promise<ListQueueTagsCommandOutput>;
+  sendMessageBatch(input: SendMessageBatchCommandInput): Promise<SendMessageBatchCommandOutput>;
+  receiveMessage(
+    input: ReceiveMessageCommandInput,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<ReceiveMessageCommandOutput>;
+  deleteMessage(input: DeleteMessageCommandInput): Promise<unknown>;
+  changeMessageVisibility(input: ChangeMessageVisibilityCommandInput): Promise<unknown>;
+  deleteQueue(input: DeleteQueueCommandInput): Promise<unknown>;
+}
+
 /** Where AWS calls go, and who makes them, as messages name them. */
 export interface AwsTarget {
   region: string;
@@ -270,6 +314,7 @@ export interface AwsPorts {
   autoScaling: AutoScalingPort;
   logs: LogsPort;
   cloudWatch: CloudWatchPort;
+  sqs: SqsPort;
 }
 
 /** Options for `connectAws`. */
@@ -370,7 +415,8 @@ type ServiceKey =
   | "APPLICATION_AUTO_SCALING"
   | "CLOUDWATCH_LOGS"
   | "CLOUDWATCH"
-  | "IAM";
+  | "IAM"
+  | "SQS";
 
 /** The part of an SDK client `observe` needs. */
 interface MiddlewareClient {
@@ -405,7 +451,7 @@ export async function connectAws(
   settings: AwsSettings = {},
   options: ConnectOptions = {},
 ): Promise<AwsPorts> {
-  const [cfn, ec2, ecs, s3, elb, aas, logs, cw, iam] = await Promise.all([
+  const [cfn, ec2, ecs, s3, elb, aas, logs, cw, iam, sqs] = await Promise.all([
     import("@aws-sdk/client-cloudformation"),
     import("@aws-sdk/client-ec2"),
     import("@aws-sdk/client-ecs"),
@@ -415,6 +461,7 @@ export async function connectAws(
     import("@aws-sdk/client-cloudwatch-logs"),
     import("@aws-sdk/client-cloudwatch"),
     import("@aws-sdk/client-iam"),
+    import("@aws-sdk/client-sqs"),
   ]);
   const cloudFormationClient = observe(
     new cfn.CloudFormationClient(clientOptions(region, settings, "CLOUDFORMATION")),
@@ -472,6 +519,11 @@ export async function connectAws(
     "iam",
     options,
   );
+  const sqsClient = observe(
+    new sqs.SQSClient(clientOptions(region, settings, "SQS")),
+    "sqs",
+    options,
+  );
   return {
     target: {
       region,
@@ -524,6 +576,8 @@ export async function connectAws(
       tagResource: (input) => ecsClient.send(new ecs.TagResourceCommand(input)),
       listTasks: (input) => ecsClient.send(new ecs.ListTasksCommand(input)),
       describeTasks: (input) => ecsClient.send(new ecs.DescribeTasksCommand(input)),
+      runTask: (input) => ecsClient.send(new ecs.RunTaskCommand(input)),
+      stopTask: (input) => ecsClient.send(new ecs.StopTaskCommand(input)),
       listServiceDeployments: (input) =>
         ecsClient.send(new ecs.ListServiceDeploymentsCommand(input)),
       describeServiceDeployments: (input) =>
@@ -574,6 +628,39 @@ export async function connectAws(
     iam: {
       createServiceLinkedRole: (input) =>
         iamClient.send(new iam.CreateServiceLinkedRoleCommand(input)),
+    },
+    sqs: {
+      createQueue: (input) => sqsClient.send(new sqs.CreateQueueCommand(input)),
+      getQueueUrl: (input) => sqsClient.send(new sqs.GetQueueUrlCommand(input)),
+      getQueueAttributes: (input) => sqsClient.send(new sqs.GetQueueAttributesCommand(input)),
+      listAllQueueUrls: async (input) => {
+        const urls: string[] = [];
+        let nextToken: string | undefined;
+        do {
+          const page = await sqsClient.send(
+            new sqs.ListQueuesCommand({
+              ...input,
+              ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+            }),
+          );
+          urls.push(...(page.QueueUrls ?? []));
+          nextToken = page.NextToken === "" ? undefined : page.NextToken;
+        } while (nextToken !== undefined);
+        return urls;
+      },
+      listQueueTags: (input) => sqsClient.send(new sqs.ListQueueTagsCommand(input)),
+      sendMessageBatch: (input) => sqsClient.send(new sqs.SendMessageBatchCommand(input)),
+      receiveMessage: (input, receiveOptions) =>
+        sqsClient.send(
+          new sqs.ReceiveMessageCommand(input),
+          receiveOptions?.abortSignal === undefined
+            ? {}
+            : { abortSignal: receiveOptions.abortSignal },
+        ),
+      deleteMessage: (input) => sqsClient.send(new sqs.DeleteMessageCommand(input)),
+      changeMessageVisibility: (input) =>
+        sqsClient.send(new sqs.ChangeMessageVisibilityCommand(input)),
+      deleteQueue: (input) => sqsClient.send(new sqs.DeleteQueueCommand(input)),
     },
     s3: {
       listObjectsV2: (input) => s3Client.send(new s3.ListObjectsV2Command(input)),

@@ -11,6 +11,7 @@ import type { Deployment, LoadBalancer, Service, ServiceDeployment } from "@aws-
 import type { Action, Rule, RuleCondition } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { StackEvent } from "@aws-sdk/client-cloudformation";
 import type { AwsPorts } from "../../sdk.js";
+import { FakeSqs, runTaskRefusal } from "./fake-sqs.js";
 
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
@@ -41,6 +42,17 @@ interface FakeTask {
   arn: string;
   taskDefinition: string;
   stopped: boolean;
+}
+
+/** A task RunTask started (a batch job's worker, R16): it runs until StopTask or `finishTasks`. */
+interface FakeRunTask {
+  arn: string;
+  cluster: string;
+  taskDefinition: string;
+  startedBy?: string;
+  stopped: boolean;
+  exitCode?: number;
+  stoppedReason?: string;
 }
 
 interface FakeService {
@@ -107,6 +119,11 @@ export class FakeAws {
   private readonly stacks = new Map<string, FakeStack>();
   private readonly serviceDeployments = new Map<string, ServiceDeployment[]>();
   private readonly objects = new Set<string>();
+  /** The bodies of objects put with a string or bytes body (batch jobs' status objects). */
+  private readonly objectBodies = new Map<string, Uint8Array>();
+  /** R12–R15, R17: the account's queues. */
+  readonly sqs = new FakeSqs();
+  private readonly runTasks: FakeRunTask[] = [];
   private readonly alarms = new Set<string>();
   private sequence = 0;
   private clock = Date.parse("2026-01-01T00:00:00Z");
@@ -129,6 +146,21 @@ export class FakeAws {
   }
 
   // ---- test inspection and setup ----------------------------------------------------------
+
+  /** Tasks RunTask started that have not stopped, in `cluster`. */
+  runningTasks(cluster: string): string[] {
+    return this.runTasks.filter((t) => t.cluster === cluster && !t.stopped).map((t) => t.arn);
+  }
+
+  /** The started tasks exit as a batch worker does once its queue is drained (`exitCode`). */
+  finishTasks(exitCode = 0, stoppedReason = "Essential container in task exited"): void {
+    for (const task of this.runTasks) {
+      if (task.stopped) continue;
+      task.stopped = true;
+      task.exitCode = exitCode;
+      task.stoppedReason = stoppedReason;
+    }
+  }
 
   /** An ACTIVE cluster of that name, as a stack would have made it. */
   addCluster(name: string): void {
@@ -654,6 +686,19 @@ export class FakeAws {
           call("ecs:ListTasks", () => {
             this.tick();
             const wantStopped = input.desiredStatus === "STOPPED";
+            if (input.startedBy !== undefined) {
+              return {
+                $metadata: {},
+                taskArns: this.runTasks
+                  .filter(
+                    (t) =>
+                      t.cluster === (input.cluster ?? "default") &&
+                      t.startedBy === input.startedBy &&
+                      t.stopped === wantStopped,
+                  )
+                  .map((t) => t.arn),
+              };
+            }
             return {
               $metadata: {},
               taskArns: (this.services.get(input.cluster ?? "default") ?? [])
@@ -663,7 +708,61 @@ export class FakeAws {
                 .map((t) => t.arn),
             };
           }),
-        describeTasks: () => call("ecs:DescribeTasks", () => ({ $metadata: {}, tasks: [] })),
+        describeTasks: (input) =>
+          call("ecs:DescribeTasks", () => ({
+            $metadata: {},
+            tasks: this.runTasks
+              .filter((t) => (input.tasks ?? []).includes(t.arn))
+              .map((t) => ({
+                taskArn: t.arn,
+                taskDefinitionArn: t.taskDefinition,
+                lastStatus: t.stopped ? "STOPPED" : "RUNNING",
+                desiredStatus: t.stopped ? "STOPPED" : "RUNNING",
+                ...(t.startedBy === undefined ? {} : { startedBy: t.startedBy }),
+                ...(t.stoppedReason === undefined ? {} : { stoppedReason: t.stoppedReason }),
+                containers: [
+                  {
+                    name: "replica",
+                    ...(t.exitCode === undefined ? {} : { exitCode: t.exitCode }),
+                  },
+                ],
+              })),
+          })),
+        runTask: (input) =>
+          call("ecs:RunTask", () => {
+            const refusal = runTaskRefusal(input);
+            if (refusal !== undefined) throw new FakeAwsError("InvalidParameterException", refusal);
+            const cluster = input.cluster ?? "default";
+            const started = Array.from({ length: input.count ?? 1 }, () => {
+              const task: FakeRunTask = {
+                arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${cluster}/${String(this.next()).padStart(32, "0")}`,
+                cluster,
+                taskDefinition: input.taskDefinition ?? "",
+                ...(input.startedBy === undefined ? {} : { startedBy: input.startedBy }),
+                stopped: false,
+              };
+              this.runTasks.push(task);
+              return task;
+            });
+            return {
+              $metadata: {},
+              tasks: started.map((t) => ({ taskArn: t.arn, lastStatus: "PROVISIONING" })),
+              failures: [],
+            };
+          }),
+        stopTask: (input) =>
+          call("ecs:StopTask", () => {
+            const task = this.runTasks.find((t) => t.arn === input.task);
+            if (task === undefined) {
+              throw new FakeAwsError(
+                "InvalidParameterException",
+                "The referenced task was not found.",
+              );
+            }
+            task.stopped = true;
+            task.stoppedReason = input.reason ?? "Task stopped by user";
+            return {};
+          }),
         listServiceDeployments: (input) =>
           call("ecs:ListServiceDeployments", () => {
             // AWS documents no order: the fake answers oldest first, in pages of maxResults.
@@ -873,6 +972,7 @@ export class FakeAws {
               .map((AlarmName) => ({ AlarmName })),
           })),
       },
+      sqs: this.sqs.port(call),
       s3: {
         listObjectsV2: (input) =>
           call("s3:ListObjectsV2", () => ({
@@ -883,16 +983,31 @@ export class FakeAws {
           })),
         deleteObjects: (input) =>
           call("s3:DeleteObjects", () => {
-            for (const object of input.Delete?.Objects ?? [])
+            for (const object of input.Delete?.Objects ?? []) {
               this.objects.delete(`${input.Bucket ?? ""}/${object.Key ?? ""}`);
+              this.objectBodies.delete(`${input.Bucket ?? ""}/${object.Key ?? ""}`);
+            }
             return { $metadata: {} };
           }),
         putObject: (input) =>
           call("s3:PutObject", () => {
-            this.objects.add(`${input.Bucket ?? ""}/${input.Key ?? ""}`);
+            const key = `${input.Bucket ?? ""}/${input.Key ?? ""}`;
+            this.objects.add(key);
+            if (typeof input.Body === "string") {
+              this.objectBodies.set(key, new TextEncoder().encode(input.Body));
+            } else if (input.Body instanceof Uint8Array) {
+              this.objectBodies.set(key, input.Body);
+            }
             return {};
           }),
-        getObjectBytes: this.notModelled("s3:GetObject"),
+        getObjectBytes: (input) =>
+          call("s3:GetObject", () => {
+            const body = this.objectBodies.get(`${input.Bucket ?? ""}/${input.Key ?? ""}`);
+            if (body === undefined) {
+              throw new FakeAwsError("NoSuchKey", "The specified key does not exist.");
+            }
+            return body;
+          }),
       },
     };
   }
