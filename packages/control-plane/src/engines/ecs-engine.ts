@@ -61,6 +61,8 @@ import { previewEcsDeploy, withPlannedCosts } from "./ecs-plan.js";
 
 /** A plain request (list, get, logs) gets this long. */
 const PLAIN_REQUEST_MS = 60_000;
+/** A submission lists S3 and sends every batch before it answers (100,000 batches: ~10,000 calls). */
+const SUBMIT_MS = 15 * 60_000;
 /** Scaling to 0 and removing the service, rule and target group take a few calls each. */
 const REMOVE_MS = 300_000;
 
@@ -187,6 +189,9 @@ export class EcsEngine implements ApiEngine {
       .filter((splitter) => splitter.apis.some((api) => api.name === name))
       .map((splitter) => splitter.name);
     if (users.length > 0) throw apiUsedBySplitter(name, users, ` --env ${this.environment}`);
+    // A BatchAPI's jobs first (their tasks, queues and status objects): one listing each when none.
+    const { deleteEcsBatchJobs } = await import("../providers/aws/batch-jobs.js");
+    await deleteEcsBatchJobs(ecs, name);
     return deleteAwsApi(aws, this.#record, name);
   }
 
@@ -223,33 +228,37 @@ export class EcsEngine implements ApiEngine {
   async revokeKey(name: string, id: string): Promise<ApiKeyRevoked> {
     return revokeAwsApiKey(await this.#cluster(), name, id);
   }
-  // Batch jobs (issue 32): ECS batch engine not built yet.
-  submitJob(_name: string, _submission: BatchJobSubmission): Promise<BatchJobSpec> {
-    return Promise.reject(this.#batchNotYet("submit"));
-  }
-
-  listJobs(_name: string): Promise<BatchJobList> {
-    return Promise.reject(this.#batchNotYet("get"));
-  }
-
-  getJob(_name: string, _jobId: string): Promise<BatchJobResponse> {
-    return Promise.reject(this.#batchNotYet("get"));
-  }
-
-  stopJob(_name: string, _jobId: string): Promise<BatchJobStopped> {
-    return Promise.reject(this.#batchNotYet("delete"));
-  }
-
-  jobLogs(_name: string, _jobId: string): Promise<ApiLogStream> {
-    return Promise.reject(this.#batchNotYet("logs"));
-  }
-
-  #batchNotYet(verb: string): Error {
-    return engineNotSupported(
-      this,
-      `${verb} (batch jobs)`,
-      "batch jobs are being built (issue 32)",
+  // Batch jobs (issue 32): providers/aws/batch-jobs.ts, with the request's AWS settings.
+  async submitJob(name: string, submission: BatchJobSubmission): Promise<BatchJobSpec> {
+    const ecs = await connectAwsEnvironment(
+      this.#aws(AbortSignal.timeout(SUBMIT_MS)),
+      this.#record,
     );
+    const { submitEcsJob } = await import("../providers/aws/batch-jobs.js");
+    return submitEcsJob(ecs, name, submission);
+  }
+
+  async listJobs(name: string): Promise<BatchJobList> {
+    const { listEcsJobs } = await import("../providers/aws/batch-jobs.js");
+    return listEcsJobs(await this.#cluster(), name);
+  }
+
+  async getJob(name: string, jobId: string): Promise<BatchJobResponse> {
+    const { describeEcsJob } = await import("../providers/aws/batch-jobs.js");
+    return describeEcsJob(await this.#cluster(), name, jobId);
+  }
+
+  async stopJob(name: string, jobId: string): Promise<BatchJobStopped> {
+    const { stopEcsJob } = await import("../providers/aws/batch-jobs.js");
+    return stopEcsJob(await this.#cluster(), name, jobId);
+  }
+
+  async jobLogs(name: string, jobId: string): Promise<ApiLogStream> {
+    const { ecsJobLogSource } = await import("../providers/aws/batch-jobs.js");
+    // A follow outlives a plain request: its calls are bounded by the client's signal instead.
+    const ecs = await connectAwsEnvironment(this.#aws(new AbortController().signal), this.#record);
+    const source = await ecsJobLogSource(ecs, name, jobId);
+    return { name, source, isDeleted: () => false };
   }
 
   /** The environment's cluster (its bucket, its services), for the verbs written against it. */
