@@ -125,7 +125,7 @@ describe("generateClusterTemplate", () => {
       JSON.stringify(statement["Action"]).includes("sqs:"),
     );
     // Then
-    const clusterName = (resources["Cluster"]?.Properties["ClusterName"] as string).replace(
+    const clusterName = String(resources["Cluster"]?.Properties["ClusterName"] ?? "").replace(
       /^axon-/,
       "",
     );
