@@ -7,7 +7,13 @@
  * This is a test double, used where the real thing cannot run here (no AWS account) and moto does
  * not model the rule (shared/reference/moto.md).
  */
-import type { Deployment, LoadBalancer, Service, ServiceDeployment } from "@aws-sdk/client-ecs";
+import type {
+  Deployment,
+  LoadBalancer,
+  RegisterTaskDefinitionCommandInput,
+  Service,
+  ServiceDeployment,
+} from "@aws-sdk/client-ecs";
 import type { Action, Rule, RuleCondition } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { StackEvent } from "@aws-sdk/client-cloudformation";
 import type { AwsPorts } from "../../sdk.js";
@@ -113,7 +119,15 @@ export class FakeAws {
   private readonly clusters = new Map<string, "ACTIVE" | "INACTIVE">();
   private readonly services = new Map<string, FakeService[]>();
   private readonly clientTokens = new Map<string, { params: string; arn: string }>();
-  private readonly taskDefinitions = new Map<string, { arn: string; active: boolean }[]>();
+  private readonly taskDefinitions = new Map<
+    string,
+    {
+      arn: string;
+      active: boolean;
+      tags: { key?: string; value?: string }[];
+      containerDefinitions: NonNullable<RegisterTaskDefinitionCommandInput["containerDefinitions"]>;
+    }[]
+  >();
   private readonly targetGroups = new Map<string, string>();
   private readonly rules: FakeRule[] = [];
   private readonly stacks = new Map<string, FakeStack>();
@@ -495,7 +509,12 @@ export class FakeAws {
             const family = input.family ?? "";
             const list = this.taskDefinitions.get(family) ?? [];
             const arn = `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:${list.length + 1}`;
-            list.push({ arn, active: true });
+            list.push({
+              arn,
+              active: true,
+              tags: input.tags ?? [],
+              containerDefinitions: input.containerDefinitions ?? [],
+            });
             this.taskDefinitions.set(family, list);
             return {
               $metadata: {},
@@ -503,11 +522,26 @@ export class FakeAws {
             };
           }),
         describeTaskDefinition: (input) =>
-          call("ecs:DescribeTaskDefinition", () => ({
-            $metadata: {},
-            taskDefinition: { taskDefinitionArn: input.taskDefinition },
-            tags: [],
-          })),
+          call("ecs:DescribeTaskDefinition", () => {
+            // By ARN, or by family: its latest ACTIVE revision (a family with none is refused).
+            const wanted = input.taskDefinition ?? "";
+            const all = [...this.taskDefinitions.values()].flat();
+            const found =
+              all.find((t) => t.arn === wanted) ??
+              (this.taskDefinitions.get(wanted) ?? []).filter((t) => t.active).at(-1);
+            if (found === undefined && !wanted.startsWith("arn:")) {
+              throw new FakeAwsError("ClientException", "Unable to describe task definition.");
+            }
+            return {
+              $metadata: {},
+              taskDefinition: {
+                taskDefinitionArn: found?.arn ?? wanted,
+                status: found === undefined || found.active ? "ACTIVE" : "INACTIVE",
+                containerDefinitions: found?.containerDefinitions ?? [],
+              },
+              tags: input.include?.includes("TAGS") === true ? (found?.tags ?? []) : [],
+            };
+          }),
         listTaskDefinitions: (input) =>
           call("ecs:ListTaskDefinitions", () => ({
             $metadata: {},
