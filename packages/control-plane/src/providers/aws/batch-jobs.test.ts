@@ -195,6 +195,16 @@ describe.skipIf(!HAS_MOTO)(
       });
       expect(await jobQueues(deps)).toEqual([]);
       await expect(listEcsJobs(deps, "scorer")).rejects.toMatchObject({ code: "api.not_found" });
+      const left = await leftovers();
+      expect({
+        queues: left.queues,
+        tasks: left.tasks,
+        taskDefinitions: left.taskDefinitions,
+      }).toEqual({
+        queues: [],
+        tasks: [],
+        taskDefinitions: [],
+      });
     });
 
     it("Given an S3 folder in moto, When a file_path_lister job with includes and excludes runs, Then its batches are the matching paths", async () => {
