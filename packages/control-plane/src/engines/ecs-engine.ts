@@ -144,7 +144,14 @@ export class EcsEngine implements ApiEngine {
   }
 
   async list(): Promise<ApiListResponse> {
-    const list = await listAwsApis(this.#aws(), this.#record);
+    const listed = await listAwsApis(this.#aws(), this.#record);
+    // BatchAPIs have no service: they are found by their task definitions (issue 32).
+    const { listEcsBatchApis } = await import("../providers/aws/batch-jobs.js");
+    const batchApis = await listEcsBatchApis(
+      await this.#cluster(),
+      listed.apis.map((api) => api.name),
+    );
+    const list = batchApis.length === 0 ? listed : { ...listed, batchApis };
     const splitters = await this.deployedSplitters();
     if (splitters.length === 0) return list;
     const ecs = await connectAwsEnvironment(this.#aws(), this.#record);

@@ -22,6 +22,7 @@ import {
   deleteEcsBatchJobs,
   deployEcsBatchApi,
   describeEcsJob,
+  listEcsBatchApis,
   listEcsJobs,
   stopEcsJob,
   submitEcsJob,
@@ -157,6 +158,16 @@ describe.skipIf(!HAS_MOTO)(
       );
       expect(tags.Tags).toMatchObject({ "axon:api": "scorer", "axon:job": spec.job_id });
       expect(await tasksOf(deps, spec.job_id, "RUNNING")).toHaveLength(3);
+      expect(await listEcsBatchApis(deps, [])).toEqual([
+        {
+          name: "scorer",
+          kind: "BatchAPI",
+          endpoint: "/v1/apis/scorer/jobs",
+          lastUpdated: "",
+          runningJobs: 1,
+          latestJobId: spec.job_id,
+        },
+      ]);
 
       // When: described while it runs
       const running = await describeEcsJob(deps, "scorer", spec.job_id);
@@ -181,6 +192,9 @@ describe.skipIf(!HAS_MOTO)(
       expect(ended.job_status.end_time).toBeDefined();
       expect(await jobQueues(deps)).toEqual([]);
       expect(await tasksOf(deps, spec.job_id, "RUNNING")).toEqual([]);
+      expect((await listEcsBatchApis(deps, []))[0]?.runningJobs).toBe(0);
+      // A RealtimeAPI of that name (a service) is skipped without a call.
+      expect(await listEcsBatchApis(deps, ["scorer"])).toEqual([]);
       const listed = await listEcsJobs(deps, "scorer");
       expect(listed.jobs.map((job) => [job.job_id, job.status])).toEqual([
         [spec.job_id, "status_succeeded"],

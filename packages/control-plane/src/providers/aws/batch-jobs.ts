@@ -26,6 +26,7 @@ import type { RegisterTaskDefinitionCommandInput, Task } from "@aws-sdk/client-e
 import { createHash } from "node:crypto";
 import type { ApiSpec } from "@axon/config";
 import type {
+  BatchApiSummary,
   BatchJobList,
   BatchJobResponse,
   BatchJobSpec,
@@ -500,6 +501,64 @@ export async function deleteEcsBatchJobs(deps: EcsApiDeps, api: string): Promise
 }
 
 /**
+ * The cluster's BatchAPIs, from their task definitions (the family's latest revision is tagged
+ * `axon:kind`). Families of `skip` (the APIs that have a service: RealtimeAPIs) are not described,
+ * so a listing costs one ListTaskDefinitionFamilies and one DescribeTaskDefinition per BatchAPI.
+ */
+async function batchApiNames(deps: EcsApiDeps, skip: readonly string[] = []): Promise<string[]> {
+  const { refs } = deps;
+  const all = await callAws(deps, "ecs:ListTaskDefinitionFamilies", () =>
+    deps.ports.ecs.listAllTaskDefinitionFamilies({
+      familyPrefix: `${refs.clusterName}-`,
+      status: "ACTIVE",
+    }),
+  );
+  const skipped = new Set(skip.map((api) => taskFamily(refs.clusterName, api)));
+  const families = all.filter((family) => !skipped.has(family));
+  const names: string[] = [];
+  for (const family of families) {
+    // ClientException: a family with no ACTIVE revision left (moto lists those too).
+    const described = await callAws(deps, "ecs:DescribeTaskDefinition", () =>
+      deps.ports.ecs.describeTaskDefinition({ taskDefinition: family, include: ["TAGS"] }),
+    ).catch((error: unknown) => {
+      if (isAwsError(error, "ClientException")) return undefined;
+      throw error;
+    });
+    if (described?.taskDefinition?.status !== "ACTIVE") continue;
+    const tags = Object.fromEntries((described.tags ?? []).map((tag) => [tag.key, tag.value]));
+    const api = tags["axon:api"];
+    if (tags[BATCH_TAGS.kind] === "BatchAPI" && api !== undefined) names.push(api);
+  }
+  return names.sort();
+}
+
+/**
+ * The cluster's BatchAPIs as `axon get` lists them: a job is running while it has its queue (an
+ * ended job's queue is deleted when it is settled), and the newest job id is the largest (ids
+ * start with their time). `realtimeApis` are skipped without a call.
+ */
+export async function listEcsBatchApis(
+  deps: EcsApiDeps,
+  realtimeApis: readonly string[],
+): Promise<BatchApiSummary[]> {
+  const summaries: BatchApiSummary[] = [];
+  for (const api of await batchApiNames(deps, realtimeApis)) {
+    const queues = await listQueueUrls(deps, jobQueuePrefix(deps.refs, api));
+    const ids = await listJobIds(deps, api);
+    const latest = ids.sort().at(-1);
+    summaries.push({
+      name: api,
+      kind: "BatchAPI",
+      endpoint: jobsEndpoint(api),
+      lastUpdated: "",
+      runningJobs: queues.filter((url) => !url.endsWith(DEAD_LETTER_SUFFIX)).length,
+      ...(latest === undefined ? {} : { latestJobId: latest }),
+    });
+  }
+  return summaries;
+}
+
+/**
  * Removes every BatchAPI of the cluster (for `cluster down`, after the services): the APIs with job
  * records and those whose latest task definition is a BatchAPI's lose their jobs, task definitions
  * and bundles; queues of the cluster's jobs left by anything are deleted. Returns the APIs' names.
@@ -522,21 +581,7 @@ export async function deleteAllEcsBatchApis(deps: EcsApiDeps): Promise<string[]>
     }
     token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
-  const arns = await callAws(deps, "ecs:ListTaskDefinitions", () =>
-    deps.ports.ecs.listAllTaskDefinitionArns({
-      familyPrefix: `${refs.clusterName}-`,
-      status: "ACTIVE",
-    }),
-  );
-  const families = new Set(arns.map((arn) => (arn.split("/").at(-1) ?? "").replace(/:\d+$/, "")));
-  for (const family of families) {
-    const described = await callAws(deps, "ecs:DescribeTaskDefinition", () =>
-      deps.ports.ecs.describeTaskDefinition({ taskDefinition: family, include: ["TAGS"] }),
-    );
-    const tags = Object.fromEntries((described.tags ?? []).map((tag) => [tag.key, tag.value]));
-    const api = tags["axon:api"];
-    if (tags[BATCH_TAGS.kind] === "BatchAPI" && api !== undefined) names.add(api);
-  }
+  for (const api of await batchApiNames(deps)) names.add(api);
   const { deleteApiResources } = await import("./api-delete.js");
   for (const name of names) {
     deps.onProgress?.(`deleting BatchAPI ${name}`);

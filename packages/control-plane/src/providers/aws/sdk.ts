@@ -76,6 +76,7 @@ import type {
   ListServicesCommandOutput,
   ListTagsForResourceCommandInput,
   ListTagsForResourceCommandOutput,
+  ListTaskDefinitionFamiliesCommandInput,
   ListTaskDefinitionsCommandInput,
   ListTaskDefinitionsCommandOutput,
   ListTasksCommandInput,
@@ -166,6 +167,14 @@ export interface EcsPort {
   /** Every task definition ARN ListTaskDefinitions answers, all pages (the port follows `nextToken`). */
   listAllTaskDefinitionArns(
     input: Omit<ListTaskDefinitionsCommandInput, "nextToken">,
+  ): Promise<string[]>;
+  /**
+   * Every task definition family whose name starts with `familyPrefix`, all pages. (Unlike
+   * ListTaskDefinitions', whose `familyPrefix` is "the full family name", this one is a prefix:
+   * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTaskDefinitionFamilies.html.)
+   */
+  listAllTaskDefinitionFamilies(
+    input: Omit<ListTaskDefinitionFamiliesCommandInput, "nextToken">,
   ): Promise<string[]>;
   deregisterTaskDefinition(input: DeregisterTaskDefinitionCommandInput): Promise<unknown>;
   createService(input: CreateServiceCommandInput): Promise<CreateServiceCommandOutput>;
@@ -564,6 +573,21 @@ export async function connectAws(
           nextToken = page.nextToken === "" ? undefined : page.nextToken;
         } while (nextToken !== undefined);
         return arns;
+      },
+      listAllTaskDefinitionFamilies: async (input) => {
+        const families: string[] = [];
+        let nextToken: string | undefined;
+        do {
+          const page = await ecsClient.send(
+            new ecs.ListTaskDefinitionFamiliesCommand({
+              ...input,
+              ...(nextToken === undefined ? {} : { nextToken }),
+            }),
+          );
+          families.push(...(page.families ?? []));
+          nextToken = page.nextToken === "" ? undefined : page.nextToken;
+        } while (nextToken !== undefined);
+        return families;
       },
       deregisterTaskDefinition: (input) =>
         ecsClient.send(new ecs.DeregisterTaskDefinitionCommand(input)),

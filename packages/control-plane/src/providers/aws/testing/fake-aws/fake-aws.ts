@@ -555,6 +555,13 @@ export class FakeAws {
               .filter(([family]) => family.startsWith(input.familyPrefix ?? ""))
               .flatMap(([, list]) => list.filter((t) => t.active).map((t) => t.arn)),
           ),
+        listAllTaskDefinitionFamilies: (input) =>
+          call("ecs:ListTaskDefinitionFamilies", () =>
+            [...this.taskDefinitions.entries()]
+              .filter(([family]) => family.startsWith(input.familyPrefix ?? ""))
+              .filter(([, list]) => input.status !== "ACTIVE" || list.some((t) => t.active))
+              .map(([family]) => family),
+          ),
         deregisterTaskDefinition: (input) =>
           call("ecs:DeregisterTaskDefinition", () => {
             for (const list of this.taskDefinitions.values()) {
