@@ -14,8 +14,10 @@ import {
   deployEcsBatchApi,
   describeEcsJob,
   submitEcsJob,
+  type EcsJobRecord,
 } from "./batch-jobs.js";
 import {
+  jobRecordKey,
   MAX_QUEUE_NAME_LENGTH,
   QUEUE_NAME_PATTERN,
   jobQueueNames,
@@ -348,5 +350,62 @@ describe("how a job ends on ECS, with workers moto cannot play", () => {
     expect((await describeEcsJob(oom.deps, "scorer", killed.job_id)).job_status.status).toBe(
       "status_worker_oom",
     );
+  });
+
+  it("Given a job whose submitter died while enqueuing (its record still says enqueuing), When described 16 minutes later, Then it failed to enqueue, saying so, and its queues are gone", async () => {
+    // Given: what a daemon killed between writing the record and sending the last batch leaves
+    const { fake, deps } = await harness();
+    const created = new Date("2026-12-07T10:00:00Z");
+    const jobId = newJobId(created);
+    const queues = await createJobQueues(deps, {
+      names: jobQueueNames(deps.refs, "scorer", jobId),
+      visibilityTimeoutSeconds: 60,
+      maxReceiveCount: 2,
+      tags: {},
+    });
+    const record: EcsJobRecord = {
+      job: {
+        job_id: jobId,
+        api_name: "scorer",
+        workers: 1,
+        config: {},
+        api_id: "x",
+        sqs_url: queues.queueUrl,
+        created_time: created.toISOString(),
+        status: "status_enqueuing",
+        batches_in_queue: 0,
+        batch_metrics: { succeeded: 0, failed: 0 },
+        worker_counts: {
+          pending: 0,
+          initializing: 0,
+          running: 0,
+          succeeded: 0,
+          failed: 0,
+          stalled: 0,
+        },
+      },
+      queues,
+      taskArns: [],
+    };
+    await deps.ports.s3.putObject({
+      Bucket: deps.refs.bucketName,
+      Key: jobRecordKey("scorer", jobId),
+      Body: JSON.stringify(record),
+    });
+    // When: within 15 minutes it may still be enqueuing; after, it cannot be
+    const early = await describeEcsJob(deps, "scorer", jobId, new Date(created.getTime() + 60_000));
+    const late = await describeEcsJob(
+      deps,
+      "scorer",
+      jobId,
+      new Date(created.getTime() + 16 * 60_000),
+    );
+    // Then
+    expect(early.job_status.status).toBe("status_enqueuing");
+    expect(late.job_status).toMatchObject({
+      status: "status_enqueue_failed",
+      status_message: "its submission was interrupted before every batch was queued",
+    });
+    expect(fake.sqs.queueNames()).toEqual([]);
   });
 });
