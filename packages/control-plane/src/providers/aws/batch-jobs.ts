@@ -329,7 +329,15 @@ export async function submitEcsJob(
   }
   spec.total_batch_count = total;
   record.job = { ...statusOf(spec, "status_running"), batches_in_queue: total };
-  const started = await startWorkers(deps, taskDefinition.arn, spec, queues, tags);
+  let started: { taskArns: string[]; failures: string[] };
+  try {
+    started = await startWorkers(deps, taskDefinition.arn, spec, queues, tags);
+  } catch (error) {
+    // Refused (permissions, throttling past the retries): no job runs half-started.
+    const reason = `its workers could not be started: ${error instanceof Error ? error.message : String(error)}`;
+    await endJob(deps, record, "status_unexpected_error", reason, zeroCounts(), new Date());
+    throw withJobId(error, jobId, "failed to start");
+  }
   record.taskArns = started.taskArns;
   record.job.start_time = new Date().toISOString();
   if (started.taskArns.length === 0) {

@@ -408,4 +408,32 @@ describe("how a job ends on ECS, with workers moto cannot play", () => {
     });
     expect(fake.sqs.queueNames()).toEqual([]);
   });
+
+  it("Given an identity RunTask refuses, When a job is submitted, Then the error says so with the job id, and the job is recorded failed with no queue left", async () => {
+    const { fake, deps } = await harness();
+    const denied = {
+      ...deps,
+      ports: {
+        ...deps.ports,
+        ecs: {
+          ...deps.ports.ecs,
+          runTask: () =>
+            Promise.reject(new FakeAwsError("AccessDeniedException", "not allowed to ecs:RunTask")),
+        },
+      },
+    };
+    const error = await refusal(
+      submitEcsJob(denied, "scorer", { workers: 1, item_list: { items: [1], batch_size: 1 } }),
+    );
+    expect(error).toMatchObject({ code: "provider.aws.access_denied", status: 403 });
+    expect(error.message).toMatch(/^job [0-9a-f]{16} failed to start: AWS denied ecs:RunTask/);
+    const jobId = /^job ([0-9a-f]{16})/.exec(error.message)?.[1] ?? "";
+    expect((await describeEcsJob(deps, "scorer", jobId)).job_status).toMatchObject({
+      status: "status_unexpected_error",
+      status_message: expect.stringMatching(
+        /^its workers could not be started: AWS denied/,
+      ) as unknown,
+    });
+    expect(fake.sqs.queueNames()).toEqual([]);
+  });
 });
