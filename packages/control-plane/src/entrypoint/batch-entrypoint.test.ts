@@ -16,16 +16,19 @@ const ENV = {
   [BATCH_ENV.queueUrl]: "https://sqs.us-east-1.amazonaws.com/123456789012/q",
   [BATCH_ENV.job]: JSON.stringify(JOB),
   [BATCH_ENV.maxReceives]: "2",
+  [BATCH_ENV.failurePrefix]: "jobs/scorer/0123456789abcdef/failures/",
+  AXON_BUNDLE_BUCKET: "axon-bucket",
 };
 
 describe("the container's batch inputs", () => {
-  it("Given RunTask's override, When read, Then the queue, the job and its receive limit come back", () => {
+  it("Given RunTask's override, When read, Then the queue, the job, its receive limit and where failures go come back", () => {
     expect(isBatchMode(ENV)).toBe(true);
     expect(isBatchMode({})).toBe(false);
     expect(readBatchInputs(ENV)).toEqual({
       queueUrl: ENV[BATCH_ENV.queueUrl],
       job: JOB,
       maxReceives: 2,
+      failures: { bucket: "axon-bucket", prefix: "jobs/scorer/0123456789abcdef/failures/" },
     });
   });
 
@@ -66,17 +69,22 @@ describe("a batch worker's run", () => {
         { Id: "0", MessageBody: '{"batch_id":"0","items":[1,2]}' },
         { Id: "x", MessageBody: "garbage" },
         { Id: "1", MessageBody: '{"batch_id":"1","items":[3]}' },
+        { Id: "2", MessageBody: '{"batch_id":"2","items":[4]}' },
       ],
     });
     const lines: string[] = [];
     const seen: unknown[] = [];
-    // The test's loop: lease, succeed, until null (what the shared loop does on success).
+    // The test's loop: lease, run, settle, until null (what the shared loop does); batch 2 raises.
     const runLoop = async (source: BatchSource, _job: unknown, signal: AbortSignal) => {
       for (
         let batch = await source.lease(signal);
         batch !== null;
         batch = await source.lease(signal)
       ) {
+        if (batch.batchId === "2") {
+          await source.fail(batch, `ValueError: bad item (attempt ${batch.attempt})`);
+          continue;
+        }
         seen.push(batch.payload);
         await source.succeed(batch, 0);
       }
@@ -87,10 +95,18 @@ describe("a batch worker's run", () => {
         queueUrl: QueueUrl,
         job: { ...JOB, api_id: "", sqs_url: QueueUrl, created_time: "" },
         maxReceives: 2,
+        failures: { bucket: "axon-bucket", prefix: "jobs/scorer/j/failures/" },
       },
-      { sqs, log: (line) => lines.push(line), runLoop, signal: AbortSignal.timeout(5000) },
+      {
+        sqs,
+        s3: ports.s3,
+        log: (line) => lines.push(line),
+        runLoop,
+        signal: AbortSignal.timeout(5000),
+      },
     );
-    // Then: the bad message was released twice, then SQS moved it to the dead-letter queue.
+    // Then: the bad message was released twice, then SQS moved it to the dead-letter queue; so was
+    // batch 2, whose last failure the worker recorded (SQS keeps no error).
     expect(seen).toEqual([[1, 2], [3]]);
     expect(lines[0]).toBe(`job ${JOB.job_id}: taking batches from ${QueueUrl}`);
     expect(
@@ -103,6 +119,15 @@ describe("a batch worker's run", () => {
         { ports, target: ports.target, signal: AbortSignal.timeout(5000) },
         { queueUrl: QueueUrl, deadLetterUrl },
       ),
-    ).toEqual({ queued: 0, inFlight: 0, failed: 1 });
+    ).toEqual({ queued: 0, inFlight: 0, failed: 2 });
+    const failure = await ports.s3.getObjectBytes({
+      Bucket: "axon-bucket",
+      Key: "jobs/scorer/j/failures/2.json",
+    });
+    expect(JSON.parse(new TextDecoder().decode(failure))).toEqual({
+      batch_id: "2",
+      attempts: 2,
+      error: "ValueError: bad item (attempt 2)",
+    });
   });
 });

@@ -10,7 +10,9 @@
  */
 import type { BatchJobSpec } from "../contract/batch.js";
 import type { BatchSource } from "../batch/batch-source.js";
-import { BATCH_ENV, BATCH_MODE } from "../providers/aws/batch-names.js";
+import { BATCH_ENV, BATCH_MODE, MAX_FAILURE_ERROR_CHARS } from "../providers/aws/batch-names.js";
+import { REPLICA_ENV } from "../providers/aws/replica-env.js";
+import type { S3Port } from "../providers/aws/sdk.js";
 import { ReplicaInputError } from "./replica-entrypoint.js";
 import { SqsBatchSource, type WorkerSqsPort } from "./sqs-batch-source.js";
 
@@ -20,6 +22,8 @@ export interface BatchInputs {
   job: BatchJobSpec;
   /** The queue's maxReceiveCount: the attempt whose failure is final. */
   maxReceives: number;
+  /** Where a final failure is written: the cluster bucket and the job's failures prefix. */
+  failures: { bucket: string; prefix: string };
 }
 
 /** True when the task definition started this container in batch mode. */
@@ -55,7 +59,11 @@ export function readBatchInputs(env: NodeJS.ProcessEnv): BatchInputs {
       `${BATCH_ENV.maxReceives} is ${env[BATCH_ENV.maxReceives] ?? ""}: a whole number of 1 or more`,
     );
   }
-  return { queueUrl, job, maxReceives };
+  const failures = {
+    bucket: required(REPLICA_ENV.bucket),
+    prefix: required(BATCH_ENV.failurePrefix),
+  };
+  return { queueUrl, job, maxReceives, failures };
 }
 
 /** Runs a job's batches from its queue with `runLoop` until the queue has none left. */
@@ -63,6 +71,8 @@ export async function runBatchWorker(
   inputs: BatchInputs,
   deps: {
     sqs: WorkerSqsPort;
+    /** Writes a batch's last failure (the task role may only put failure objects of jobs). */
+    s3: Pick<S3Port, "putObject">;
     log: (message: string) => void;
     /** The shared worker loop: leases until the source answers null, then returns. */
     runLoop: (source: BatchSource, job: BatchJobSpec, signal: AbortSignal) => Promise<void>;
@@ -72,6 +82,20 @@ export async function runBatchWorker(
   const source = new SqsBatchSource({
     sqs: deps.sqs,
     queueUrl: inputs.queueUrl,
+    finalFailure: {
+      maxReceives: inputs.maxReceives,
+      record: async (failure) => {
+        await deps.s3.putObject({
+          Bucket: inputs.failures.bucket,
+          Key: `${inputs.failures.prefix}${failure.batch_id}.json`,
+          Body: JSON.stringify({
+            ...failure,
+            error: failure.error.slice(0, MAX_FAILURE_ERROR_CHARS),
+          }),
+          ContentType: "application/json",
+        });
+      },
+    },
     onBadMessage: (id, reason) => {
       deps.log(
         `message ${id} of job ${inputs.job.job_id} is not a batch (${reason}): left for the dead-letter queue`,

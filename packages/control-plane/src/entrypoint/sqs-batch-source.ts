@@ -37,6 +37,14 @@ export interface SqsBatchSourceOptions {
   waitSeconds?: number;
   /** A message whose body is not a batch: said, then left to the dead-letter queue. */
   onBadMessage?: (messageId: string, reason: string) => void;
+  /**
+   * The queue's maxReceiveCount and where a batch's last failure is recorded: SQS moves the batch
+   * to the dead-letter queue but keeps no error, so the worker writes it before releasing it.
+   */
+  finalFailure?: {
+    maxReceives: number;
+    record: (failure: { batch_id: string; attempts: number; error: string }) => Promise<void>;
+  };
 }
 
 /** The most a long poll waits (API_ReceiveMessage). */
@@ -100,7 +108,11 @@ export class SqsBatchSource implements BatchSource {
     }
   }
 
-  async fail(batch: LeasedBatch, _error: string): Promise<void> {
+  async fail(batch: LeasedBatch, error: string): Promise<void> {
+    const final = this.#options.finalFailure;
+    if (final !== undefined && batch.attempt >= final.maxReceives) {
+      await final.record({ batch_id: batch.batchId, attempts: batch.attempt, error });
+    }
     await this.#release(batch.leaseId);
   }
 

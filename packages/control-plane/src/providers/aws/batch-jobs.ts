@@ -27,6 +27,7 @@ import { createHash } from "node:crypto";
 import type { ApiSpec } from "@axon/config";
 import type {
   BatchApiSummary,
+  BatchFailure,
   BatchJobList,
   BatchJobResponse,
   BatchJobSpec,
@@ -56,6 +57,7 @@ import {
   RUN_TASK_MAX_OVERRIDE_CHARS,
   jobQueueNames,
   jobQueuePrefix,
+  jobFailurePrefix,
   jobRecordKey,
   jobRecordPrefix,
   jobStartedBy,
@@ -88,8 +90,10 @@ export const DEFAULT_BATCH_TIMEOUT_SECONDS = 600;
 const ENQUEUE_ABANDONED_MS = 15 * 60_000;
 /** A worker pending longer than this is stalled (Cortex's "stuck in pending for more than 10 minutes"). */
 const STALLED_MS = 10 * 60_000;
-/** Shown failures and stopped reasons. */
+/** Shown stopped reasons. */
 const MAX_REASONS = 5;
+/** Failed batches shown with their errors (contract: "the first failed batches (at most 20)"). */
+const MAX_SHOWN_FAILURES = 20;
 
 /** The job's status object: its Cortex status (frozen once it ended), its queues and its tasks. */
 export interface EcsJobRecord {
@@ -371,6 +375,7 @@ function workerOverrides(
           { name: BATCH_ENV.queueUrl, value: queueUrl },
           { name: BATCH_ENV.job, value: JSON.stringify(spec) },
           { name: BATCH_ENV.maxReceives, value: String(maxReceives) },
+          { name: BATCH_ENV.failurePrefix, value: jobFailurePrefix(spec.api_name, spec.job_id) },
         ],
       },
     ],
@@ -496,15 +501,17 @@ export async function deleteEcsBatchJobs(deps: EcsApiDeps, api: string): Promise
     }
   }
   await deleteQueues(deps, await listQueueUrls(deps, jobQueuePrefix(deps.refs, api)));
-  if (jobIds.length > 0) {
+  // The records and the jobs' failures: everything under jobs/<api>/, 1,000 keys per call.
+  const keys = await listKeys(deps, jobRecordPrefix(api));
+  for (let start = 0; start < keys.length; start += 1000) {
     await callAws(deps, "s3:DeleteObjects", () =>
       deps.ports.s3.deleteObjects({
         Bucket: deps.refs.bucketName,
-        Delete: { Objects: jobIds.map((jobId) => ({ Key: jobRecordKey(api, jobId) })) },
+        Delete: { Objects: keys.slice(start, start + 1000).map((Key) => ({ Key })) },
       }),
     );
-    deps.onProgress?.(`removed ${jobIds.length} job(s) of ${api}`);
   }
+  if (jobIds.length > 0) deps.onProgress?.(`removed ${jobIds.length} job(s) of ${api}`);
   return jobIds.length;
 }
 
@@ -632,7 +639,13 @@ async function refreshJob(
   }
   const tasks = await describeJobTasks(deps, await jobTaskArns(deps, record));
   const workers = workerCounts(tasks, now);
-  const live = { ...job, ...progress(job, counts), worker_counts: workers };
+  const failures = counts.failed > 0 ? await readFailures(deps, job) : [];
+  const live = {
+    ...job,
+    ...progress(job, counts),
+    worker_counts: workers,
+    ...(failures.length === 0 ? {} : { failures }),
+  };
   record.job = live;
   const active = workers.pending + workers.initializing + workers.running + workers.stalled;
   if (active > 0) return live;
@@ -935,23 +948,55 @@ export function parseRecord(json: string): EcsJobRecord | undefined {
 }
 
 async function listJobIds(deps: EcsApiDeps, api: string): Promise<string[]> {
-  const ids: string[] = [];
+  const prefix = jobRecordPrefix(api);
+  return (await listKeys(deps, prefix))
+    .map((key) => key.slice(prefix.length).replace(/\.json$/, ""))
+    .filter((id) => JOB_ID_PATTERN.test(id));
+}
+
+/** Every key under `prefix` in the cluster bucket (ListObjectsV2, all pages). */
+async function listKeys(deps: EcsApiDeps, prefix: string, limit = Infinity): Promise<string[]> {
+  const keys: string[] = [];
   let token: string | undefined;
   do {
     const page = await callAws(deps, "s3:ListObjectsV2", () =>
       deps.ports.s3.listObjectsV2({
         Bucket: deps.refs.bucketName,
-        Prefix: jobRecordPrefix(api),
+        Prefix: prefix,
+        ...(Number.isFinite(limit) ? { MaxKeys: Math.min(1000, limit) } : {}),
         ...(token === undefined ? {} : { ContinuationToken: token }),
       }),
     );
-    for (const object of page.Contents ?? []) {
-      const id = (object.Key ?? "").slice(jobRecordPrefix(api).length).replace(/\.json$/, "");
-      if (JOB_ID_PATTERN.test(id)) ids.push(id);
-    }
-    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
+    token =
+      page.IsTruncated === true && keys.length < limit ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
-  return ids;
+  return keys.slice(0, limit);
+}
+
+/** The first failed batches of a job (at most 20), as its workers recorded them. */
+async function readFailures(deps: EcsApiDeps, job: BatchJobStatus): Promise<BatchFailure[]> {
+  const keys = await listKeys(deps, jobFailurePrefix(job.api_name, job.job_id), MAX_SHOWN_FAILURES);
+  const failures: BatchFailure[] = [];
+  for (const key of keys) {
+    const bytes = await callAws(deps, "s3:GetObject", () =>
+      deps.ports.s3.getObjectBytes({ Bucket: deps.refs.bucketName, Key: key }),
+    ).catch(() => undefined);
+    if (bytes === undefined) continue;
+    try {
+      const value = JSON.parse(new TextDecoder().decode(bytes)) as Partial<BatchFailure>;
+      if (typeof value.batch_id === "string" && typeof value.error === "string") {
+        failures.push({
+          batch_id: value.batch_id,
+          attempts: Number(value.attempts) || 0,
+          error: value.error,
+        });
+      }
+    } catch {
+      // A failure object that is not ours is not shown.
+    }
+  }
+  return failures;
 }
 
 // ---- small helpers ------------------------------------------------------------------------------

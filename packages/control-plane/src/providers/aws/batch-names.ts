@@ -28,6 +28,8 @@ export const BATCH_ENV = {
   job: "AXON_BATCH_JOB",
   /** The queue's maxReceiveCount: the last attempt a failure is final on (RunTask override). */
   maxReceives: "AXON_BATCH_MAX_RECEIVES",
+  /** Where a batch that failed for good is recorded: the key prefix in the cluster bucket. */
+  failurePrefix: "AXON_BATCH_FAILURE_PREFIX",
 } as const;
 
 /** The value of `AXON_MODE` that starts the container in batch mode. */
@@ -148,3 +150,17 @@ export function jobRecordKey(api: string, jobId: string): string {
 export function jobRecordPrefix(api: string): string {
   return `jobs/${api}/`;
 }
+
+/**
+ * Where a worker records a batch that failed for good (its last attempt): the error text SQS cannot
+ * keep (a dead-lettered message is the batch, not why it failed). `get` shows the first 20.
+ */
+export function jobFailurePrefix(api: string, jobId: string): string {
+  return `${jobRecordPrefix(api)}${jobId}/failures/`;
+}
+
+/** Keys under the cluster bucket's `jobs/` the task role may write: failures only. */
+export const JOB_FAILURE_OBJECTS = "jobs/*/failures/*";
+
+/** A failure's error text is cut to this many characters. */
+export const MAX_FAILURE_ERROR_CHARS = 4096;

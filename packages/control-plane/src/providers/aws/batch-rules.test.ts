@@ -17,6 +17,7 @@ import {
   type EcsJobRecord,
 } from "./batch-jobs.js";
 import {
+  jobFailurePrefix,
   jobRecordKey,
   MAX_QUEUE_NAME_LENGTH,
   QUEUE_NAME_PATTERN,
@@ -299,10 +300,21 @@ describe("how a job ends on ECS, with workers moto cannot play", () => {
       workers: 2,
       item_list: { items: [1, 2, 3], batch_size: 1 },
     });
+    // The worker as the container runs it: its last failure of a batch is written for `get`.
     const source = new SqsBatchSource({
       sqs: deps.ports.sqs,
       queueUrl: spec.sqs_url ?? "",
       waitSeconds: 0,
+      finalFailure: {
+        maxReceives: 2,
+        record: async (failure) => {
+          await deps.ports.s3.putObject({
+            Bucket: deps.refs.bucketName,
+            Key: `${jobFailurePrefix("scorer", spec.job_id)}${failure.batch_id}.json`,
+            Body: JSON.stringify(failure),
+          });
+        },
+      },
     });
     const signal = AbortSignal.timeout(5000);
     for (
@@ -310,7 +322,7 @@ describe("how a job ends on ECS, with workers moto cannot play", () => {
       batch !== null;
       batch = await source.lease(signal)
     ) {
-      if (batch.batchId === "1") await source.fail(batch, "predict raised");
+      if (batch.batchId === "1") await source.fail(batch, `predict raised on try ${batch.attempt}`);
       else await source.succeed(batch, 0);
     }
     fake.finishTasks(0);
@@ -320,6 +332,7 @@ describe("how a job ends on ECS, with workers moto cannot play", () => {
       batch_metrics: { succeeded: 2, failed: 1 },
       worker_counts: { succeeded: 2 },
       status_message: "1 batch(es) failed after 2 attempt(s)",
+      failures: [{ batch_id: "1", attempts: 2, error: "predict raised on try 2" }],
     });
     expect(fake.sqs.queueNames()).toEqual([]);
   });

@@ -144,6 +144,12 @@ describe("generateClusterTemplate", () => {
         },
       },
     ]);
+    // And the worker may write its batches' last failures, and nothing else of the bucket's jobs/
+    expect(statements).toContainEqual({
+      Effect: "Allow",
+      Action: "s3:PutObject",
+      Resource: { "Fn::Sub": "${BundleBucket.Arn}/jobs/*/failures/*" },
+    });
     // No queue creation, sending or deletion: the control plane does those with the user's identity.
     expect(BATCH_WORKER_SQS_ACTIONS).not.toContain("sqs:SendMessage");
     expect(BATCH_WORKER_SQS_ACTIONS).not.toContain("sqs:DeleteQueue");

@@ -17,6 +17,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ClusterConfig } from "@axon/config";
+import { JOB_FAILURE_OBJECTS } from "./batch-names.js";
 
 /** The port the replica front listens on inside a task (the task definition's container port). */
 /** What a batch job's worker may do with its job's queue (entrypoint/sqs-batch-source.ts). */
@@ -378,6 +379,13 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
                   "Fn::Sub": `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:axon-${config.clusterName}-*`,
                 },
                 Condition: { StringEquals: { "aws:ResourceTag/axon:cluster": config.clusterName } },
+              },
+              // A batch's last failure: SQS keeps no error, so the worker writes it (put only,
+              // failure objects only; the control plane reads them for `get`).
+              {
+                Effect: "Allow",
+                Action: "s3:PutObject",
+                Resource: { "Fn::Sub": `\${BundleBucket.Arn}/${JOB_FAILURE_OBJECTS}` },
               },
               // …and never a dead-letter queue: SQS moves failed batches there by itself, and a
               // worker that could read it could make a failure disappear.
