@@ -101,6 +101,8 @@ export interface EcsJobRecord {
   queues: JobQueues;
   /** The tasks RunTask started (ListTasks forgets stopped tasks after about an hour). */
   taskArns: string[];
+  /** Items enqueued (absent until every batch was sent): the rate counts items, not batches. */
+  items?: number;
 }
 
 /** Statuses a job is still live in: the record is refreshed from the account on every read. */
@@ -320,18 +322,24 @@ export async function submitEcsJob(
   await writeRecord(deps, record);
 
   let total: number;
+  let items = 0;
   try {
     const batches =
       submission.item_list !== undefined
         ? chunk(submission.item_list.items, submission.item_list.batch_size)
         : s3ItemBatches(deps.ports.s3, submission, { signal: deps.signal });
-    total = await enqueueBatches(deps, queues.queueUrl, batches ?? []);
+    total = await enqueueBatches(
+      deps,
+      queues.queueUrl,
+      countItems(batches ?? [], (n) => (items += n)),
+    );
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     await endJob(deps, record, "status_enqueue_failed", reason, zeroCounts(), new Date());
     throw withJobId(error, jobId, "failed to enqueue");
   }
   spec.total_batch_count = total;
+  record.items = items;
   record.job = { ...statusOf(spec, "status_running"), batches_in_queue: total };
   let started: { taskArns: string[]; failures: string[] };
   try {
@@ -646,9 +654,9 @@ async function refreshJob(
     worker_counts: workers,
     ...(failures.length === 0 ? {} : { failures }),
   };
-  record.job = live;
+  record.job = { ...live, ...rateOf(record, live, counts, now) };
   const active = workers.pending + workers.initializing + workers.running + workers.stalled;
-  if (active > 0) return live;
+  if (active > 0) return record.job;
   if (counts.queued + counts.inFlight === 0) {
     const status = counts.failed > 0 ? "status_completed_with_failures" : "status_succeeded";
     const reason =
@@ -684,7 +692,8 @@ async function endJob(
 ): Promise<BatchJobStatus> {
   await stopTasks(deps, await jobTaskArns(deps, record), `job ${status.replace(/^status_/, "")}`);
   await deleteQueues(deps, [record.queues.queueUrl, record.queues.deadLetterUrl]);
-  const { status_message: _old, ...job } = record.job;
+  // An ended job has nothing left to wait for.
+  const { status_message: _old, eta_seconds: _eta, ...job } = record.job;
   record.job = {
     ...job,
     ...progress(record.job, counts),
@@ -694,6 +703,29 @@ async function endJob(
   };
   await writeRecord(deps, record);
   return record.job;
+}
+
+/**
+ * Items per second and the seconds left, averaged since the job started: SQS keeps no history to
+ * take the last minute's rate from (the local engine's), and a status object written on every read
+ * would cost a PUT per `get`. Absent before the first batch is done.
+ */
+function rateOf(
+  record: EcsJobRecord,
+  job: BatchJobStatus,
+  counts: QueueCounts,
+  now: Date,
+): Pick<BatchJobStatus, "items_per_second" | "eta_seconds"> {
+  const elapsed = (now.getTime() - Date.parse(job.start_time ?? "")) / 1000;
+  const done = job.batch_metrics.succeeded + job.batch_metrics.failed;
+  const total = job.total_batch_count ?? 0;
+  if (!(elapsed > 0) || done === 0 || total === 0) return {};
+  const itemsPerBatch = (record.items ?? total) / total;
+  const batchesPerSecond = done / elapsed;
+  return {
+    items_per_second: Math.round(((done * itemsPerBatch) / elapsed) * 100) / 100,
+    eta_seconds: Math.ceil((counts.queued + counts.inFlight) / batchesPerSecond),
+  };
 }
 
 function progress(job: BatchJobStatus, counts: QueueCounts): Partial<BatchJobStatus> {
@@ -1013,6 +1045,17 @@ function statusOf(spec: BatchJobSpec, status: BatchJobStatusCode): BatchJobStatu
 
 function zeroCounts(): QueueCounts {
   return { queued: 0, inFlight: 0, failed: 0 };
+}
+
+/** The batches as they go by, their items counted. */
+async function* countItems(
+  batches: AsyncIterable<unknown[]> | Iterable<unknown[]>,
+  add: (count: number) => void,
+): AsyncGenerator<unknown[]> {
+  for await (const batch of batches) {
+    add(batch.length);
+    yield batch;
+  }
 }
 
 function* chunk<T>(items: T[], size: number): Generator<T[]> {

@@ -449,4 +449,42 @@ describe("how a job ends on ECS, with workers moto cannot play", () => {
     });
     expect(fake.sqs.queueNames()).toEqual([]);
   });
+
+  it("Given 4 batches of 2 items, 2 of them done, When described 10 s after the start, Then the rate is 0.4 items/s and 2 batches are about 10 s away; once ended, no ETA", async () => {
+    const { fake, deps } = await harness();
+    const spec = await submitEcsJob(deps, "scorer", {
+      workers: 1,
+      item_list: { items: [1, 2, 3, 4, 5, 6, 7, 8], batch_size: 2 },
+    });
+    const source = new SqsBatchSource({
+      sqs: deps.ports.sqs,
+      queueUrl: spec.sqs_url ?? "",
+      waitSeconds: 0,
+    });
+    const signal = AbortSignal.timeout(5000);
+    for (const _ of [1, 2]) {
+      const batch = await source.lease(signal);
+      if (batch === null) throw new Error("expected a batch");
+      await source.succeed(batch, 0);
+    }
+    const started = Date.parse(
+      (await describeEcsJob(deps, "scorer", spec.job_id)).job_status.start_time ?? "",
+    );
+    const live = (await describeEcsJob(deps, "scorer", spec.job_id, new Date(started + 10_000)))
+      .job_status;
+    expect(live.items_per_second).toBe(0.4);
+    expect(live.eta_seconds).toBe(10);
+    for (
+      let batch = await source.lease(signal);
+      batch !== null;
+      batch = await source.lease(signal)
+    ) {
+      await source.succeed(batch, 0);
+    }
+    fake.finishTasks(0);
+    const ended = (await describeEcsJob(deps, "scorer", spec.job_id, new Date(started + 20_000)))
+      .job_status;
+    expect(ended).toMatchObject({ status: "status_succeeded", items_per_second: 0.4 });
+    expect(ended.eta_seconds).toBeUndefined();
+  });
 });
