@@ -4,7 +4,9 @@
  * the source with a tiny loop of their own (`drain` below), which does only what the seam promises
  * a loop does — lease, run, succeed or fail — so they test the source, not a loop.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { afterAll, describe, expect, it, onTestFinished } from "vitest";
+import { TS_SOURCES_PRELUDE } from "../testing/ts-child.js";
 import type { BatchSource } from "../batch/batch-source.js";
 import {
   createJobQueues,
@@ -154,5 +156,70 @@ describe.skipIf(!HAS_MOTO)("SqsBatchSource on moto (skipped when python3 has no 
     expect(await source.lease(AbortSignal.timeout(30_000))).toBeNull();
     expect(bad).toHaveLength(1);
     expect(await queueCounts(deps, queues)).toEqual({ queued: 0, inFlight: 0, failed: 1 });
+  });
+
+  it("Given a worker process that leased a batch, When it is killed with SIGKILL mid-batch, Then no batch is lost: the next worker gets it as attempt 2 and the job drains", async () => {
+    // Given: two batches, a 2 s lease, and a real worker process (the TS sources, type-stripped)
+    const deps = await queueDeps();
+    const queues = await createJobQueues(deps, {
+      names: {
+        queue: "axon-t-dddddddd-0000000000000004",
+        deadLetter: "axon-t-dddddddd-0000000000000004-dlq",
+      },
+      visibilityTimeoutSeconds: 2,
+      maxReceiveCount: 3,
+      tags: {},
+    });
+    await enqueueBatches(deps, queues.queueUrl, [["a"], ["b"]]);
+    if (server === undefined) throw new Error("queueDeps() starts moto");
+    const moto = await server;
+    const script = `
+      ${TS_SOURCES_PRELUDE}
+      const { connectAws } = await import(${JSON.stringify(new URL("../providers/aws/sdk.ts", import.meta.url).href)});
+      const { SqsBatchSource } = await import(${JSON.stringify(new URL("./sqs-batch-source.ts", import.meta.url).href)});
+      const { sqs } = await connectAws("us-east-1", JSON.parse(process.argv[1]));
+      const source = new SqsBatchSource({ sqs, queueUrl: process.argv[2], waitSeconds: 1 });
+      const batch = await source.lease(AbortSignal.timeout(30_000));
+      console.log(JSON.stringify(batch));
+      // Mid-batch for ever: predict() never returns, the lease is never settled.
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(
+      process.execPath,
+      ["--input-type=module", "-e", script, JSON.stringify(moto.awsEnv()), queues.queueUrl],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+    const leased = await new Promise<{ batchId: string; attempt: number }>((resolve, reject) => {
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes("\n")) resolve(JSON.parse(out) as { batchId: string; attempt: number });
+      });
+      child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+      child.once("exit", (code) =>
+        reject(new Error(`the worker exited (${String(code)}): ${err}`)),
+      );
+    });
+    expect(leased.attempt).toBe(1);
+    // When: kill -9, by its pid
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    process.kill(child.pid ?? -1, "SIGKILL");
+    await exited;
+    // Then: another worker drains the queue, the killed worker's batch among them, as attempt 2
+    const source = new SqsBatchSource({
+      sqs: deps.ports.sqs,
+      queueUrl: queues.queueUrl,
+      waitSeconds: 3,
+    });
+    const runs: string[] = [];
+    await drain(source, (batchId, attempt) => runs.push(`${batchId}#${attempt}`));
+    expect(runs.sort()).toEqual(
+      [`${leased.batchId}#2`, `${leased.batchId === "0" ? "1" : "0"}#1`].sort(),
+    );
+    expect(await queueCounts(deps, queues)).toEqual({ queued: 0, inFlight: 0, failed: 0 });
   });
 });
