@@ -37,7 +37,7 @@ import type { AwsPorts } from "../providers/aws/sdk.js";
 import { API_UPDATING, CONFIG_ENDPOINT_TAKEN, planDeploy } from "../services/deploy-plan.js";
 import type { ApiEngine } from "./api-engine.js";
 import { parseApiConfig } from "@axon/config";
-import { deployEcsBatchApi } from "../providers/aws/batch-jobs.js";
+import { deployEcsBatchApi } from "../providers/aws/batch-api.js";
 import { jobStartedBy } from "../providers/aws/batch-names.js";
 import { engineFor, type EngineContext } from "./engine-for.js";
 

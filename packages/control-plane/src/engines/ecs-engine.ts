@@ -261,7 +261,7 @@ export class EcsEngine implements ApiEngine {
   }
 
   async jobLogs(name: string, jobId: string): Promise<ApiLogStream> {
-    const { ecsJobLogSource } = await import("../providers/aws/batch-jobs.js");
+    const { ecsJobLogSource } = await import("../providers/aws/batch-logs.js");
     // A follow outlives a plain request: its calls are bounded by the client's signal instead.
     const ecs = await connectAwsEnvironment(this.#aws(new AbortController().signal), this.#record);
     const source = await ecsJobLogSource(ecs, name, jobId);

@@ -20,13 +20,13 @@ import { deleteApiResources } from "./api-delete.js";
 import type { EcsApiDeps } from "./api-names.js";
 import {
   deleteEcsBatchJobs,
-  deployEcsBatchApi,
   describeEcsJob,
   listEcsBatchApis,
   listEcsJobs,
   stopEcsJob,
   submitEcsJob,
 } from "./batch-jobs.js";
+import { deployEcsBatchApi } from "./batch-api.js";
 import { jobQueuePrefix, jobStartedBy } from "./batch-names.js";
 import { deleteAllAwsApis } from "../../services/aws-apis.js";
 import { createMotoCluster, type MotoCluster } from "./testing/moto-cluster.js";

@@ -1,8 +1,8 @@
 /**
- * A BatchAPI's jobs on ECS (issue 32, decision 0009: the account is the record).
+ * A BatchAPI's jobs on ECS (issue 32, decision 0009: the account is the record). The API itself
+ * is a task definition (`batch-api.ts`); a job is its queues (`batch-queue.ts`), its workers
+ * (`batch-workers.ts`) and its status object (`batch-records.ts`); its log is `batch-logs.ts`.
  *
- * - Deploy registers the API's task definition — the replica image, `AXON_MODE=batch`, no port and
- *   no health check (nothing is served) — and makes no service: nothing runs between jobs.
  * - Submit makes the job's queue and dead-letter queue (`batch-queue.ts`), writes the job's status
  *   object `jobs/<api>/<job_id>.json` in the cluster bucket, sends every batch, then starts
  *   `workers` Fargate tasks with RunTask (`startedBy` the job, tagged with the API and job, the
@@ -22,12 +22,8 @@
  * "ApproximateNumberOfMessages … reflects the approximate number of messages available"), which is
  * why a job is settled only once its workers have stopped, never on a count alone.
  */
-import type { RegisterTaskDefinitionCommandInput, Task } from "@aws-sdk/client-ecs";
-import { createHash } from "node:crypto";
-import type { ApiSpec } from "@axon/config";
 import type {
   BatchApiSummary,
-  BatchFailure,
   BatchJobList,
   BatchJobResponse,
   BatchJobSpec,
@@ -35,32 +31,22 @@ import type {
   BatchJobStatusCode,
   BatchJobStopped,
   BatchJobSubmission,
-  BatchWorkerCounts,
 } from "../../contract/index.js";
-import { DomainError, API_NOT_FOUND } from "../../errors.js";
+import { DomainError } from "../../errors.js";
 import { s3ItemBatches } from "../../batch/s3-items.js";
-import { formatLogTime } from "../../events/log-line.js";
-import type { LogSource } from "../provider.js";
-import { ensureBundle, isAwsError, type ApiDeployRequest } from "./api-deploy.js";
-import { REPLICA_CONTAINER, logStreamPrefix, taskFamily, type EcsApiDeps } from "./api-names.js";
-import { apiTags, taskDefinitionInput } from "./api-task-definition.js";
+import { isAwsError } from "./api-deploy.js";
+import type { EcsApiDeps } from "./api-names.js";
+import { apiTags } from "./api-task-definition.js";
+import { batchApiNames, requireBatchApi } from "./batch-api.js";
 import {
-  BATCH_ENV,
-  BATCH_MODE,
-  BATCH_TAGS,
   DEAD_LETTER_SUFFIX,
-  JOB_ID_PATTERN,
   MAX_ECS_WORKERS,
   MAX_MAX_RECEIVE_COUNT,
   MAX_VISIBILITY_TIMEOUT_SECONDS,
-  RUN_TASK_MAX_COUNT,
-  RUN_TASK_MAX_OVERRIDE_CHARS,
+  BATCH_TAGS,
   jobQueueNames,
   jobQueuePrefix,
-  jobFailurePrefix,
-  jobRecordKey,
   jobRecordPrefix,
-  jobStartedBy,
   newJobId,
 } from "./batch-names.js";
 import {
@@ -69,17 +55,32 @@ import {
   enqueueBatches,
   listQueueUrls,
   queueCounts,
-  type JobQueues,
   type QueueCounts,
 } from "./batch-queue.js";
+import {
+  jobNotFound,
+  listJobIds,
+  listKeys,
+  readFailures,
+  readRecord,
+  writeRecord,
+  type EcsJobRecord,
+} from "./batch-records.js";
+import {
+  BATCH_SUBMISSION_INVALID,
+  describeJobTasks,
+  jobTaskArns,
+  startWorkers,
+  stopTasks,
+  stoppedReasons,
+  workerCounts,
+  workerOverrides,
+} from "./batch-workers.js";
 import { callAws } from "./cluster-stack.js";
 
-/** No job of that id for that API (404). */
-export const BATCH_JOB_NOT_FOUND = "batch.job_not_found";
-/** The API exists but is not a BatchAPI (400). */
-export const BATCH_NOT_BATCH_API = "batch.not_batch_api";
-/** A submission the ECS engine cannot run as given (400), naming the field. */
-export const BATCH_SUBMISSION_INVALID = "batch.submission_invalid";
+export { BATCH_SUBMISSION_INVALID } from "./batch-workers.js";
+export { BATCH_JOB_NOT_FOUND, type EcsJobRecord } from "./batch-records.js";
+
 /** RunTask started none of the job's workers (503): the job is recorded as failed. */
 export const BATCH_WORKERS_NOT_STARTED = "batch.workers_not_started";
 
@@ -88,136 +89,9 @@ export const DEFAULT_MAX_RETRIES = 1;
 export const DEFAULT_BATCH_TIMEOUT_SECONDS = 600;
 /** A job still enqueuing after this long was interrupted (the daemon died mid-submission). */
 const ENQUEUE_ABANDONED_MS = 15 * 60_000;
-/** A worker pending longer than this is stalled (Cortex's "stuck in pending for more than 10 minutes"). */
-const STALLED_MS = 10 * 60_000;
-/** Shown stopped reasons. */
-const MAX_REASONS = 5;
-/** Failed batches shown with their errors (contract: "the first failed batches (at most 20)"). */
-const MAX_SHOWN_FAILURES = 20;
-
-/** The job's status object: its Cortex status (frozen once it ended), its queues and its tasks. */
-export interface EcsJobRecord {
-  job: BatchJobStatus;
-  queues: JobQueues;
-  /** The tasks RunTask started (ListTasks forgets stopped tasks after about an hour). */
-  taskArns: string[];
-  /** Items enqueued (absent until every batch was sent): the rate counts items, not batches. */
-  items?: number;
-}
 
 /** Statuses a job is still live in: the record is refreshed from the account on every read. */
 const LIVE: ReadonlySet<BatchJobStatusCode> = new Set(["status_enqueuing", "status_running"]);
-
-// ---- deploy -------------------------------------------------------------------------------------
-
-/**
- * The task definition of a BatchAPI: the replica's, started in batch mode. No port mapping and no
- * health check: a batch worker serves nothing, and a health check that cannot pass would get ECS to
- * stop it. The spec is a RealtimeAPI-shaped `ApiSpec` until the BatchAPI kind is parsed (its
- * `name`, `predictor`, `compute` and `networking.endpoint` are what a batch worker needs).
- */
-export function batchTaskDefinitionInput(
-  spec: ApiSpec,
-  refs: EcsApiDeps["refs"],
-  bundleSha256: string,
-): RegisterTaskDefinitionCommandInput {
-  const input = taskDefinitionInput(spec, refs, bundleSha256);
-  const containers = (input.containerDefinitions ?? []).map((container) => {
-    const { portMappings: _ports, healthCheck: _health, ...rest } = container;
-    return {
-      ...rest,
-      environment: [...(container.environment ?? []), { name: BATCH_ENV.mode, value: BATCH_MODE }]
-        // Sorted, as the realtime input is, so equal specs hash equal.
-        .sort((a, b) => ((a.name ?? "") < (b.name ?? "") ? -1 : 1)),
-    };
-  });
-  return {
-    ...input,
-    containerDefinitions: containers,
-    tags: [...(input.tags ?? []), { key: BATCH_TAGS.kind, value: "BatchAPI" }],
-  };
-}
-
-/**
- * Deploys a BatchAPI: its bundle in the bucket and its task definition, registered only when
- * something changed (the spec hash is tagged on the revision).
- */
-export async function deployEcsBatchApi(
-  deps: EcsApiDeps,
-  request: ApiDeployRequest,
-): Promise<{ outcome: "created" | "updated" | "unchanged"; taskDefinitionArn: string }> {
-  const input = batchTaskDefinitionInput(request.spec, deps.refs, request.bundleSha256);
-  const hash = createHash("sha256").update(JSON.stringify(input)).digest("hex");
-  const current = await describeBatchTaskDefinition(deps, request.spec.name);
-  if (current !== undefined && current.tags["axon:spec-hash"] === hash) {
-    return { outcome: "unchanged", taskDefinitionArn: current.arn };
-  }
-  await ensureBundle(deps, request);
-  const registered = await callAws(deps, "ecs:RegisterTaskDefinition", () =>
-    deps.ports.ecs.registerTaskDefinition({
-      ...input,
-      tags: [...(input.tags ?? []), { key: "axon:spec-hash", value: hash }],
-    }),
-  );
-  const arn = registered.taskDefinition?.taskDefinitionArn ?? "";
-  deps.onProgress?.(`registered task definition ${arn.split("/").at(-1) ?? arn} (batch mode)`);
-  return { outcome: current === undefined ? "created" : "updated", taskDefinitionArn: arn };
-}
-
-/** The API's latest task definition with its tags and spec; undefined when it has none. */
-async function describeBatchTaskDefinition(
-  deps: EcsApiDeps,
-  api: string,
-): Promise<{ arn: string; tags: Record<string, string>; spec?: ApiSpec } | undefined> {
-  let output;
-  try {
-    output = await callAws(deps, "ecs:DescribeTaskDefinition", () =>
-      deps.ports.ecs.describeTaskDefinition({
-        taskDefinition: taskFamily(deps.refs.clusterName, api),
-        include: ["TAGS"],
-      }),
-    );
-  } catch (error) {
-    // ECS answers ClientException for a family with no ACTIVE revision.
-    if (isAwsError(error, "ClientException")) return undefined;
-    throw error;
-  }
-  const definition = output.taskDefinition;
-  if (definition === undefined || definition.status === "INACTIVE") return undefined;
-  const tags = Object.fromEntries(
-    (output.tags ?? []).map((tag) => [tag.key ?? "", tag.value ?? ""]),
-  );
-  const { replicaEnvironment } = await import("./api-status.js");
-  const { spec } = replicaEnvironment(definition);
-  return {
-    arn: definition.taskDefinitionArn ?? "",
-    tags,
-    ...(spec === undefined ? {} : { spec }),
-  };
-}
-
-/** The BatchAPI `api`'s task definition, or a 404 / 400 saying why there is none. */
-async function requireBatchApi(
-  deps: EcsApiDeps,
-  api: string,
-): Promise<{ arn: string; spec?: ApiSpec }> {
-  const found = await describeBatchTaskDefinition(deps, api);
-  if (found === undefined) {
-    throw new DomainError(
-      API_NOT_FOUND,
-      `there is no BatchAPI named ${api} in environment ${deps.refs.envName}`,
-      { status: 404, hint: `axon get --env ${deps.refs.envName} lists its APIs` },
-    );
-  }
-  if (found.tags[BATCH_TAGS.kind] !== "BatchAPI") {
-    throw new DomainError(
-      BATCH_NOT_BATCH_API,
-      `${api} in environment ${deps.refs.envName} is a RealtimeAPI: jobs are submitted to a BatchAPI`,
-      { status: 400, hint: "deploy the API with kind: BatchAPI, or send it requests instead" },
-    );
-  }
-  return found;
-}
 
 // ---- submit -------------------------------------------------------------------------------------
 
@@ -367,85 +241,6 @@ export async function submitEcsJob(
   return spec;
 }
 
-/** The container environment a job's workers get, checked against RunTask's 8,192 characters. */
-function workerOverrides(
-  spec: BatchJobSpec,
-  queueUrl: string,
-  maxReceives: number,
-): {
-  containerOverrides: Array<{ name: string; environment: Array<{ name: string; value: string }> }>;
-} {
-  const overrides = {
-    containerOverrides: [
-      {
-        name: REPLICA_CONTAINER,
-        environment: [
-          { name: BATCH_ENV.queueUrl, value: queueUrl },
-          { name: BATCH_ENV.job, value: JSON.stringify(spec) },
-          { name: BATCH_ENV.maxReceives, value: String(maxReceives) },
-          { name: BATCH_ENV.failurePrefix, value: jobFailurePrefix(spec.api_name, spec.job_id) },
-        ],
-      },
-    ],
-  };
-  const size = JSON.stringify(overrides).length;
-  if (size > RUN_TASK_MAX_OVERRIDE_CHARS) {
-    throw new DomainError(
-      BATCH_SUBMISSION_INVALID,
-      `config is too large for ECS: the job's spec reaches its workers in RunTask's overrides, at most ${RUN_TASK_MAX_OVERRIDE_CHARS} characters, and this one takes ${size}`,
-      {
-        status: 400,
-        hint: "keep the job's config small (put large settings in S3 and pass their path)",
-      },
-    );
-  }
-  return overrides;
-}
-
-/** RunTask in calls of at most 10: the ARNs started and the reasons of those that were not. */
-async function startWorkers(
-  deps: EcsApiDeps,
-  taskDefinitionArn: string,
-  spec: BatchJobSpec,
-  queues: JobQueues,
-  tags: Record<string, string>,
-): Promise<{ taskArns: string[]; failures: string[] }> {
-  const { refs } = deps;
-  const taskArns: string[] = [];
-  const failures: string[] = [];
-  const overrides = workerOverrides(spec, queues.queueUrl, (spec.max_retries ?? 0) + 1);
-  for (let left = spec.workers; left > 0; left -= RUN_TASK_MAX_COUNT) {
-    const count = Math.min(RUN_TASK_MAX_COUNT, left);
-    const output = await callAws(deps, "ecs:RunTask", () =>
-      deps.ports.ecs.runTask({
-        cluster: refs.clusterName,
-        taskDefinition: taskDefinitionArn,
-        count,
-        launchType: "FARGATE",
-        startedBy: jobStartedBy(spec.job_id),
-        // The services' network: the cluster's task subnets and security group.
-        networkConfiguration: {
-          awsvpcConfiguration: {
-            subnets: refs.taskSubnetIds,
-            securityGroups: [refs.taskSecurityGroupId],
-            assignPublicIp: refs.assignPublicIp ? "ENABLED" : "DISABLED",
-          },
-        },
-        overrides,
-        tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
-      }),
-    );
-    taskArns.push(...(output.tasks ?? []).flatMap((task) => (task.taskArn ? [task.taskArn] : [])));
-    failures.push(
-      ...(output.failures ?? []).map(
-        (failure) => `${failure.reason ?? "failed"}${failure.detail ? ` (${failure.detail})` : ""}`,
-      ),
-    );
-  }
-  deps.onProgress?.(`started ${taskArns.length} worker task(s) for job ${spec.job_id}`);
-  return { taskArns, failures: [...new Set(failures)].slice(0, MAX_REASONS) };
-}
-
 // ---- describe, list, stop -----------------------------------------------------------------------
 
 /** A job's status now (Cortex's `GET <endpoint>/<job_id>`); a job found ended is settled. */
@@ -521,38 +316,6 @@ export async function deleteEcsBatchJobs(deps: EcsApiDeps, api: string): Promise
   }
   if (jobIds.length > 0) deps.onProgress?.(`removed ${jobIds.length} job(s) of ${api}`);
   return jobIds.length;
-}
-
-/**
- * The cluster's BatchAPIs, from their task definitions (the family's latest revision is tagged
- * `axon:kind`). Families of `skip` (the APIs that have a service: RealtimeAPIs) are not described,
- * so a listing costs one ListTaskDefinitionFamilies and one DescribeTaskDefinition per BatchAPI.
- */
-async function batchApiNames(deps: EcsApiDeps, skip: readonly string[] = []): Promise<string[]> {
-  const { refs } = deps;
-  const all = await callAws(deps, "ecs:ListTaskDefinitionFamilies", () =>
-    deps.ports.ecs.listAllTaskDefinitionFamilies({
-      familyPrefix: `${refs.clusterName}-`,
-      status: "ACTIVE",
-    }),
-  );
-  const skipped = new Set(skip.map((api) => taskFamily(refs.clusterName, api)));
-  const families = all.filter((family) => !skipped.has(family));
-  const names: string[] = [];
-  for (const family of families) {
-    // ClientException: a family with no ACTIVE revision left (moto lists those too).
-    const described = await callAws(deps, "ecs:DescribeTaskDefinition", () =>
-      deps.ports.ecs.describeTaskDefinition({ taskDefinition: family, include: ["TAGS"] }),
-    ).catch((error: unknown) => {
-      if (isAwsError(error, "ClientException")) return undefined;
-      throw error;
-    });
-    if (described?.taskDefinition?.status !== "ACTIVE") continue;
-    const tags = Object.fromEntries((described.tags ?? []).map((tag) => [tag.key, tag.value]));
-    const api = tags["axon:api"];
-    if (tags[BATCH_TAGS.kind] === "BatchAPI" && api !== undefined) names.push(api);
-  }
-  return names.sort();
 }
 
 /**
@@ -741,296 +504,6 @@ function progress(job: BatchJobStatus, counts: QueueCounts): Partial<BatchJobSta
   };
 }
 
-// ---- tasks --------------------------------------------------------------------------------------
-
-/** The job's tasks: those RunTask answered, and any ListTasks finds by `startedBy`. */
-async function jobTaskArns(deps: EcsApiDeps, record: EcsJobRecord): Promise<string[]> {
-  const arns = new Set(record.taskArns);
-  for (const desiredStatus of ["RUNNING", "STOPPED"] as const) {
-    const listed = await callAws(deps, "ecs:ListTasks", () =>
-      deps.ports.ecs.listTasks({
-        cluster: deps.refs.clusterName,
-        startedBy: jobStartedBy(record.job.job_id),
-        desiredStatus,
-      }),
-    );
-    for (const arn of listed.taskArns ?? []) arns.add(arn);
-  }
-  return [...arns];
-}
-
-async function describeJobTasks(deps: EcsApiDeps, arns: string[]): Promise<Task[]> {
-  const tasks: Task[] = [];
-  // DescribeTasks takes up to 100 tasks per call.
-  for (let start = 0; start < arns.length; start += 100) {
-    const output = await callAws(deps, "ecs:DescribeTasks", () =>
-      deps.ports.ecs.describeTasks({
-        cluster: deps.refs.clusterName,
-        tasks: arns.slice(start, start + 100),
-      }),
-    );
-    tasks.push(...(output.tasks ?? []));
-  }
-  return tasks;
-}
-
-async function stopTasks(deps: EcsApiDeps, arns: string[], reason: string): Promise<void> {
-  const tasks = await describeJobTasks(deps, arns);
-  for (const task of tasks) {
-    if (
-      task.lastStatus === "STOPPED" ||
-      task.desiredStatus === "STOPPED" ||
-      task.taskArn === undefined
-    )
-      continue;
-    const taskArn = task.taskArn;
-    await callAws(deps, "ecs:StopTask", () =>
-      deps.ports.ecs.stopTask({ cluster: deps.refs.clusterName, task: taskArn, reason }),
-    );
-  }
-}
-
-/**
- * Cortex's worker counts from ECS task states: PROVISIONING/PENDING are pending (stalled after 10
- * minutes), ACTIVATING initializing, RUNNING running; a stopped task succeeded when its container
- * exited 0, else failed. A task on its way down counts as running until it has stopped.
- */
-export function workerCounts(tasks: Task[], now: Date): BatchWorkerCounts {
-  const counts: BatchWorkerCounts = {
-    pending: 0,
-    initializing: 0,
-    running: 0,
-    succeeded: 0,
-    failed: 0,
-    stalled: 0,
-  };
-  for (const task of tasks) {
-    switch (task.lastStatus) {
-      case undefined:
-      case "PROVISIONING":
-      case "PENDING": {
-        const created = task.createdAt?.getTime() ?? now.getTime();
-        if (now.getTime() - created > STALLED_MS) counts.stalled += 1;
-        else counts.pending += 1;
-        break;
-      }
-      case "ACTIVATING":
-        counts.initializing += 1;
-        break;
-      case "STOPPED": {
-        const exit = task.containers?.find((c) => c.name === REPLICA_CONTAINER)?.exitCode;
-        if (exit === 0) counts.succeeded += 1;
-        else counts.failed += 1;
-        break;
-      }
-      default:
-        counts.running += 1;
-    }
-  }
-  return counts;
-}
-
-function stoppedReasons(tasks: Task[]): string[] {
-  const reasons = tasks.flatMap((task) => {
-    const container = task.containers?.find((c) => c.name === REPLICA_CONTAINER);
-    const parts = [task.stoppedReason, container?.reason].filter(
-      (part): part is string => part !== undefined && part !== "",
-    );
-    return parts.length === 0 ? [] : [parts.join(": ")];
-  });
-  return [...new Set(reasons)].slice(0, MAX_REASONS);
-}
-
-// ---- logs ---------------------------------------------------------------------------------------
-
-/**
- * A job's log: its workers' streams (`<api>/replica/<task id>`) in the cluster's log group, read
- * with FilterLogEvents by stream name (at most 100 names per call), followed by polling.
- */
-export async function ecsJobLogSource(
-  deps: EcsApiDeps,
-  api: string,
-  jobId: string,
-  options: { pollMs?: number } = {},
-): Promise<LogSource> {
-  const record = await readRecord(deps, api, jobId);
-  if (record === undefined) throw jobNotFound(deps, api, jobId);
-  const streams = async (): Promise<string[]> =>
-    (await jobTaskArns(deps, record)).map(
-      (arn) => `${logStreamPrefix(api)}/${REPLICA_CONTAINER}/${arn.split("/").at(-1) ?? arn}`,
-    );
-  const read = async (
-    startTime: number,
-    signal: AbortSignal,
-  ): Promise<Array<{ time: number; line: string; id: string }>> => {
-    const names = (await streams()).slice(0, 100);
-    if (names.length === 0) return [];
-    const events: Array<{ time: number; line: string; id: string }> = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await callAws({ ...deps, signal }, "logs:FilterLogEvents", () =>
-        deps.ports.logs.filterLogEvents({
-          logGroupName: deps.refs.logGroupName,
-          logStreamNames: names,
-          startTime,
-          ...(nextToken === undefined ? {} : { nextToken }),
-        }),
-      );
-      for (const event of page.events ?? []) {
-        const task = (event.logStreamName ?? "").split("/").at(-1)?.slice(0, 8) ?? "";
-        const time = event.timestamp ?? 0;
-        events.push({
-          time,
-          id: event.eventId ?? `${time}/${event.message ?? ""}`,
-          line: `${formatLogTime(new Date(time))} INFO [${api} ${task} ${jobId}] ${(event.message ?? "").trimEnd()}\n`,
-        });
-      }
-      nextToken = page.nextToken;
-    } while (nextToken !== undefined && !signal.aborted);
-    return events.sort((a, b) => a.time - b.time);
-  };
-  const since = Date.parse(record.job.created_time) || 0;
-  const pollMs = options.pollMs ?? 2000;
-  return {
-    tail: async (_name, lines) => {
-      const events = await read(since, deps.signal);
-      const kept = lines <= 0 ? [] : events.slice(-lines);
-      return {
-        text: kept.map((event) => event.line).join(""),
-        position: events.at(-1)?.time ?? since,
-      };
-    },
-    follow: async (_name, position, onData, signal) => {
-      const seen = new Set<string>();
-      let from = position;
-      while (!signal.aborted) {
-        // Events arrive seconds late: re-read the last 15 s, and write each event once.
-        for (const event of await read(Math.max(since, from - 15_000), signal)) {
-          if (event.time <= position || seen.has(event.id)) continue;
-          seen.add(event.id);
-          from = Math.max(from, event.time);
-          onData(Buffer.from(event.line));
-        }
-        await new Promise((resolve) => {
-          const timer = setTimeout(resolve, pollMs);
-          signal.addEventListener(
-            "abort",
-            () => {
-              clearTimeout(timer);
-              resolve(undefined);
-            },
-            { once: true },
-          );
-        });
-      }
-    },
-  };
-}
-
-// ---- the status object --------------------------------------------------------------------------
-
-async function writeRecord(deps: EcsApiDeps, record: EcsJobRecord): Promise<void> {
-  await callAws(deps, "s3:PutObject", () =>
-    deps.ports.s3.putObject({
-      Bucket: deps.refs.bucketName,
-      Key: jobRecordKey(record.job.api_name, record.job.job_id),
-      Body: JSON.stringify(record),
-      ContentType: "application/json",
-    }),
-  );
-}
-
-async function readRecord(
-  deps: EcsApiDeps,
-  api: string,
-  jobId: string,
-): Promise<EcsJobRecord | undefined> {
-  if (!JOB_ID_PATTERN.test(jobId)) return undefined;
-  let bytes: Uint8Array;
-  try {
-    bytes = await callAws(deps, "s3:GetObject", () =>
-      deps.ports.s3.getObjectBytes({ Bucket: deps.refs.bucketName, Key: jobRecordKey(api, jobId) }),
-    );
-  } catch (error) {
-    if (isAwsError(error, "NoSuchKey", "NotFound")) return undefined;
-    throw error;
-  }
-  return parseRecord(new TextDecoder().decode(bytes));
-}
-
-/** A status object read back: only what Axon relies on is checked; anything else is no record. */
-export function parseRecord(json: string): EcsJobRecord | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null) return undefined;
-  const record = value as Partial<EcsJobRecord>;
-  if (
-    typeof record.job?.job_id !== "string" ||
-    typeof record.job.status !== "string" ||
-    typeof record.queues?.queueUrl !== "string" ||
-    !Array.isArray(record.taskArns)
-  ) {
-    return undefined;
-  }
-  return record as EcsJobRecord;
-}
-
-async function listJobIds(deps: EcsApiDeps, api: string): Promise<string[]> {
-  const prefix = jobRecordPrefix(api);
-  return (await listKeys(deps, prefix))
-    .map((key) => key.slice(prefix.length).replace(/\.json$/, ""))
-    .filter((id) => JOB_ID_PATTERN.test(id));
-}
-
-/** Every key under `prefix` in the cluster bucket (ListObjectsV2, all pages). */
-async function listKeys(deps: EcsApiDeps, prefix: string, limit = Infinity): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await callAws(deps, "s3:ListObjectsV2", () =>
-      deps.ports.s3.listObjectsV2({
-        Bucket: deps.refs.bucketName,
-        Prefix: prefix,
-        ...(Number.isFinite(limit) ? { MaxKeys: Math.min(1000, limit) } : {}),
-        ...(token === undefined ? {} : { ContinuationToken: token }),
-      }),
-    );
-    for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
-    token =
-      page.IsTruncated === true && keys.length < limit ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
-  return keys.slice(0, limit);
-}
-
-/** The first failed batches of a job (at most 20), as its workers recorded them. */
-async function readFailures(deps: EcsApiDeps, job: BatchJobStatus): Promise<BatchFailure[]> {
-  const keys = await listKeys(deps, jobFailurePrefix(job.api_name, job.job_id), MAX_SHOWN_FAILURES);
-  const failures: BatchFailure[] = [];
-  for (const key of keys) {
-    const bytes = await callAws(deps, "s3:GetObject", () =>
-      deps.ports.s3.getObjectBytes({ Bucket: deps.refs.bucketName, Key: key }),
-    ).catch(() => undefined);
-    if (bytes === undefined) continue;
-    try {
-      const value = JSON.parse(new TextDecoder().decode(bytes)) as Partial<BatchFailure>;
-      if (typeof value.batch_id === "string" && typeof value.error === "string") {
-        failures.push({
-          batch_id: value.batch_id,
-          attempts: Number(value.attempts) || 0,
-          error: value.error,
-        });
-      }
-    } catch {
-      // A failure object that is not ours is not shown.
-    }
-  }
-  return failures;
-}
-
 // ---- small helpers ------------------------------------------------------------------------------
 
 function statusOf(spec: BatchJobSpec, status: BatchJobStatusCode): BatchJobStatus {
@@ -1068,14 +541,6 @@ function* chunk<T>(items: T[], size: number): Generator<T[]> {
  */
 function jobsEndpoint(api: string): string {
   return `/v1/apis/${api}/jobs`;
-}
-
-function jobNotFound(deps: EcsApiDeps, api: string, jobId: string): DomainError {
-  return new DomainError(
-    BATCH_JOB_NOT_FOUND,
-    `${api} in environment ${deps.refs.envName} has no job ${jobId}`,
-    { status: 404, hint: `axon get ${api} --env ${deps.refs.envName} lists its jobs` },
-  );
 }
 
 function withJobId(error: unknown, jobId: string, what: string): unknown {

@@ -11,11 +11,11 @@ import { SqsBatchSource } from "../../entrypoint/sqs-batch-source.js";
 import type { EcsApiDeps } from "./api-names.js";
 import {
   BATCH_SUBMISSION_INVALID,
-  deployEcsBatchApi,
   describeEcsJob,
   submitEcsJob,
   type EcsJobRecord,
 } from "./batch-jobs.js";
+import { deployEcsBatchApi } from "./batch-api.js";
 import {
   jobFailurePrefix,
   jobRecordKey,
