@@ -488,9 +488,15 @@ export async function connectAws(
     options,
   );
   const s3Options = clientOptions(region, settings, "S3");
-  // Emulators and custom endpoints serve buckets by path, not by virtual host.
+  // Emulators and custom endpoints serve buckets by path, not by virtual host. A batch job's items
+  // may sit in a bucket of another region (issue 32): S3 answers 301 there, and the client retries
+  // in the bucket's region instead of failing.
   const s3Client = observe(
-    new s3.S3Client({ ...s3Options, forcePathStyle: s3Options.endpoint !== undefined }),
+    new s3.S3Client({
+      ...s3Options,
+      forcePathStyle: s3Options.endpoint !== undefined,
+      followRegionRedirects: true,
+    }),
     "s3",
     options,
   );
