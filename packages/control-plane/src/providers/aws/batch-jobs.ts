@@ -84,6 +84,14 @@ export { BATCH_JOB_NOT_FOUND, type EcsJobRecord } from "./batch-records.js";
 /** RunTask started none of the job's workers (503): the job is recorded as failed. */
 export const BATCH_WORKERS_NOT_STARTED = "batch.workers_not_started";
 
+/** A job with more batches than ECS's submission sends (400): raise batch_size. */
+export const BATCH_TOO_MANY_BATCHES = "batch.too_many_batches";
+/**
+ * Batches one job may have on ECS: 100,000 messages are 10,000 SendMessageBatch calls, a few
+ * minutes of the submission's 15 (`SUBMIT_MS` in ecs-engine.ts).
+ */
+export const MAX_ECS_BATCHES = 100_000;
+
 /** Axon's defaults (contract/batch.ts): one retry, ten minutes per batch. */
 export const DEFAULT_MAX_RETRIES = 1;
 export const DEFAULT_BATCH_TIMEOUT_SECONDS = 600;
@@ -525,7 +533,16 @@ async function* countItems(
   batches: AsyncIterable<unknown[]> | Iterable<unknown[]>,
   add: (count: number) => void,
 ): AsyncGenerator<unknown[]> {
+  let count = 0;
   for await (const batch of batches) {
+    count += 1;
+    if (count > MAX_ECS_BATCHES) {
+      throw new DomainError(
+        BATCH_TOO_MANY_BATCHES,
+        `the job has more than ${MAX_ECS_BATCHES} batches: a submission sends every batch before it answers`,
+        { status: 400, hint: "raise batch_size, or split the items into several jobs" },
+      );
+    }
     add(batch.length);
     yield batch;
   }

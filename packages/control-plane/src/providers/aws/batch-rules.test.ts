@@ -11,6 +11,8 @@ import { SqsBatchSource } from "../../entrypoint/sqs-batch-source.js";
 import type { EcsApiDeps } from "./api-names.js";
 import {
   BATCH_SUBMISSION_INVALID,
+  BATCH_TOO_MANY_BATCHES,
+  MAX_ECS_BATCHES,
   describeEcsJob,
   submitEcsJob,
   type EcsJobRecord,
@@ -486,5 +488,21 @@ describe("how a job ends on ECS, with workers moto cannot play", () => {
       .job_status;
     expect(ended).toMatchObject({ status: "status_succeeded", items_per_second: 0.4 });
     expect(ended.eta_seconds).toBeUndefined();
+  });
+
+  it("Given 100,001 items in batches of 1, When submitted, Then the job fails to enqueue with the bound and what to do, and no queue is left", async () => {
+    const { fake, deps } = await harness();
+    const error = await refusal(
+      submitEcsJob(deps, "scorer", {
+        workers: 1,
+        item_list: {
+          items: Array.from({ length: MAX_ECS_BATCHES + 1 }, (_, n) => n),
+          batch_size: 1,
+        },
+      }),
+    );
+    expect(error).toMatchObject({ code: BATCH_TOO_MANY_BATCHES, status: 400 });
+    expect(error.message).toMatch(/failed to enqueue: the job has more than 100000 batches/);
+    expect(fake.sqs.queueNames()).toEqual([]);
   });
 });
