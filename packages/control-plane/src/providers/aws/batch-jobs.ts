@@ -152,6 +152,14 @@ export function checkEcsSubmission(submission: BatchJobSubmission): void {
       "set batch_size to a whole number of 1 or more",
     );
   }
+  const list = submission.item_list;
+  if (list !== undefined && Math.ceil(list.items.length / list.batch_size) > MAX_ECS_BATCHES) {
+    throw new DomainError(
+      BATCH_TOO_MANY_BATCHES,
+      `item_list makes ${Math.ceil(list.items.length / list.batch_size)} batches of ${list.batch_size}: a job on ECS has at most ${MAX_ECS_BATCHES}`,
+      { status: 400, hint: "raise batch_size, or split the items into several jobs" },
+    );
+  }
   if (submission.item_list !== undefined && submission.item_list.items.length === 0) {
     refuse(
       "item_list.items",

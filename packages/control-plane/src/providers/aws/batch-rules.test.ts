@@ -490,7 +490,7 @@ describe("how a job ends on ECS, with workers moto cannot play", () => {
     expect(ended.eta_seconds).toBeUndefined();
   });
 
-  it("Given 100,001 items in batches of 1, When submitted, Then the job fails to enqueue with the bound and what to do, and no queue is left", async () => {
+  it("Given 100,001 items in batches of 1, When submitted, Then it is refused with the bound and what to do before any call", async () => {
     const { fake, deps } = await harness();
     const error = await refusal(
       submitEcsJob(deps, "scorer", {
@@ -502,7 +502,9 @@ describe("how a job ends on ECS, with workers moto cannot play", () => {
       }),
     );
     expect(error).toMatchObject({ code: BATCH_TOO_MANY_BATCHES, status: 400 });
-    expect(error.message).toMatch(/failed to enqueue: the job has more than 100000 batches/);
-    expect(fake.sqs.queueNames()).toEqual([]);
+    expect(error.message).toBe(
+      "item_list makes 100001 batches of 1: a job on ECS has at most 100000",
+    );
+    expect(fake.calls).toEqual([]);
   });
 });
