@@ -283,7 +283,7 @@ describe.skipIf(!HAS_MOTO)(
       await deploy(deps);
       const spec = await submitEcsJob(deps, "scorer", {
         workers: 12,
-        item_list: { items: [1, 2, 3, 4, 5], batch_size: 2 },
+        item_list: { items: Array.from({ length: 30 }, (_, n) => n), batch_size: 2 },
       });
       // 12 workers: two RunTask calls (at most 10 each)
       expect(await tasksOf(deps, spec.job_id, "RUNNING")).toHaveLength(12);
@@ -293,7 +293,7 @@ describe.skipIf(!HAS_MOTO)(
       expect(await tasksOf(deps, spec.job_id, "RUNNING")).toEqual([]);
       expect(await jobQueues(deps)).toEqual([]);
       const stopped = await describeEcsJob(deps, "scorer", spec.job_id);
-      expect(stopped.job_status).toMatchObject({ status: "status_stopped", batches_in_queue: 3 });
+      expect(stopped.job_status).toMatchObject({ status: "status_stopped", batches_in_queue: 15 });
       expect(await stopEcsJob(deps, "scorer", spec.job_id)).toEqual({
         message: `job ${spec.job_id} had already ended (status_stopped)`,
       });

@@ -233,7 +233,15 @@ export async function submitEcsJob(
   record.job = { ...statusOf(spec, "status_running"), batches_in_queue: total };
   let started: { taskArns: string[]; failures: string[] };
   try {
-    started = await startWorkers(deps, taskDefinition.arn, spec, queues, tags);
+    // A worker beyond one per batch would start, find the queue empty and stop: billed for nothing.
+    started = await startWorkers(
+      deps,
+      taskDefinition.arn,
+      spec,
+      queues,
+      tags,
+      Math.min(spec.workers, total),
+    );
   } catch (error) {
     // Refused (permissions, throttling past the retries): no job runs half-started.
     const reason = `its workers could not be started: ${error instanceof Error ? error.message : String(error)}`;
@@ -251,7 +259,9 @@ export async function submitEcsJob(
     });
   }
   if (started.failures.length > 0) {
-    record.job.status_message = `${started.taskArns.length} of ${spec.workers} workers started: ${started.failures.join("; ")}`;
+    record.job.status_message = `${started.taskArns.length} of ${Math.min(spec.workers, total)} workers started: ${started.failures.join("; ")}`;
+  } else if (total < spec.workers) {
+    record.job.status_message = `${total} of the ${spec.workers} workers started: the job has ${total} batch(es)`;
   }
   await writeRecord(deps, record);
   return spec;

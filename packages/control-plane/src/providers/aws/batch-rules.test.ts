@@ -253,7 +253,7 @@ describe("R16: RunTask (API_RunTask)", () => {
     fake.calls.length = 0;
     const spec = await submitEcsJob(deps, "scorer", {
       workers: 25,
-      item_list: { items: [1, 2], batch_size: 1 },
+      item_list: { items: Array.from({ length: 30 }, (_, n) => n), batch_size: 1 },
     });
     expect(fake.calls.filter((call) => call === "ecs:RunTask")).toHaveLength(3);
     expect(fake.runningTasks(CLUSTER)).toHaveLength(25);
@@ -506,5 +506,18 @@ describe("how a job ends on ECS, with workers moto cannot play", () => {
       "item_list makes 100001 batches of 1: a job on ECS has at most 100000",
     );
     expect(fake.calls).toEqual([]);
+  });
+
+  it("Given 5 workers asked for a job of 2 batches, When it starts, Then 2 tasks start (one per batch), and the job says why", async () => {
+    const { fake, deps } = await harness();
+    const spec = await submitEcsJob(deps, "scorer", {
+      workers: 5,
+      item_list: { items: [1, 2, 3], batch_size: 2 },
+    });
+    expect(spec.workers).toBe(5);
+    expect(fake.runningTasks(CLUSTER)).toHaveLength(2);
+    expect((await describeEcsJob(deps, "scorer", spec.job_id)).job_status.status_message).toBe(
+      "2 of the 5 workers started: the job has 2 batch(es)",
+    );
   });
 });

@@ -70,12 +70,13 @@ export async function startWorkers(
   spec: BatchJobSpec,
   queues: JobQueues,
   tags: Record<string, string>,
+  workers: number,
 ): Promise<{ taskArns: string[]; failures: string[] }> {
   const { refs } = deps;
   const taskArns: string[] = [];
   const failures: string[] = [];
   const overrides = workerOverrides(spec, queues.queueUrl, (spec.max_retries ?? 0) + 1);
-  for (let left = spec.workers; left > 0; left -= RUN_TASK_MAX_COUNT) {
+  for (let left = workers; left > 0; left -= RUN_TASK_MAX_COUNT) {
     const count = Math.min(RUN_TASK_MAX_COUNT, left);
     const output = await callAws(deps, "ecs:RunTask", () =>
       deps.ports.ecs.runTask({
