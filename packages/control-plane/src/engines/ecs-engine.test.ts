@@ -36,8 +36,8 @@ import { targetGroupName } from "../providers/aws/api-names.js";
 import type { AwsPorts } from "../providers/aws/sdk.js";
 import { API_UPDATING, CONFIG_ENDPOINT_TAKEN, planDeploy } from "../services/deploy-plan.js";
 import type { ApiEngine } from "./api-engine.js";
-import { parseApiConfig } from "@axon/config";
-import { deployEcsBatchApi } from "../providers/aws/batch-api.js";
+import { parseApiConfig, specHash } from "@axon/config";
+import type { EcsEngine } from "./ecs-engine.js";
 import { jobStartedBy } from "../providers/aws/batch-names.js";
 import { engineFor, type EngineContext } from "./engine-for.js";
 
@@ -543,19 +543,37 @@ describe.skipIf(!HAS_MOTO)("TrafficSplitter on the ECS engine (moto)", () => {
 
 describe.skipIf(!HAS_MOTO)("BatchAPI jobs through the ECS engine (moto)", () => {
   test("the five batch verbs answer on ECS: submit, get, list (with the API in the environment's list), logs of the job's workers, stop; delete of the API leaves no queue", async () => {
-    // Given prod with a BatchAPI (the kind is not parsed yet: its task definition is registered
-    // directly, as the deploy will once it is)
+    // Given prod with a BatchAPI deployed (the kind is not parsed on this branch yet: the plan's
+    // batchApis are handed to the engine directly, as deploy() will once plans carry them)
     const target = await prod();
     const { refs, ports } = target.cluster;
-    const aws = { ports, refs, target: ports.target, signal: AbortSignal.timeout(60_000) };
     const [spec] = parseApiConfig(api("scorer"), "axon.yaml").apis;
     if (spec === undefined) throw new Error("no API");
-    await deployEcsBatchApi(aws, {
-      spec,
-      bundleSha256: target.bundle,
-      readBundle: () => target.bundles.read(target.bundle),
-      configFile: "axon.yaml",
-    });
+    const engine = target.engine as EcsEngine;
+    const run = { signal: AbortSignal.timeout(60_000) };
+    expect(await engine.deployBatchApis([{ spec }], target.bundle, run)).toEqual([
+      {
+        api: "scorer",
+        kind: "BatchAPI",
+        outcome: "created",
+        message: "created scorer (BatchAPI) on prod: jobs submitted from now on run it",
+        endpoint: "/v1/apis/scorer/jobs",
+      },
+    ]);
+    expect((await engine.deployBatchApis([{ spec }], target.bundle, run))[0]?.outcome).toBe(
+      "unchanged",
+    );
+    expect(await engine.deployedBatchApis()).toEqual([
+      {
+        name: "scorer",
+        endpoint: "/scorer",
+        specHash: specHash(spec),
+        bundle: target.bundle,
+        version: "revision 1",
+        rollingOut: false,
+        kind: "BatchAPI",
+      },
+    ]);
 
     // When a job is submitted, read back and listed
     const job = await target.engine.submitJob("scorer", {

@@ -25,6 +25,7 @@ import type {
   DeleteResponse,
   DeployPreviewResponse,
   DeployResponse,
+  DeployResult,
   RollbackResponse,
 } from "../contract/index.js";
 import type { BundleStore } from "../bundles/bundle-store.js";
@@ -32,6 +33,7 @@ import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
 import type { TrafficSplitterSpec } from "@axon/config";
 import { createAwsApiKey, listAwsApiKeys, revokeAwsApiKey } from "../providers/aws/api-keys.js";
 import type { EcsApiDeps } from "../providers/aws/api-names.js";
+import type { DeployedEcsBatchApi, EcsBatchSpec } from "../providers/aws/batch-api.js";
 import { plannedCosts } from "../services/aws-api-costs.js";
 import {
   awsLogSource,
@@ -134,6 +136,52 @@ export class EcsEngine implements ApiEngine {
       plan.apis.map((api) => ({ spec: api.spec, deployedSpec: api.deployed?.spec })),
     );
     return withPlannedCosts(preview, costs);
+  }
+
+  /**
+   * The environment's BatchAPIs as a deploy plan needs them (issue 32), found by their task
+   * definitions; the realtime APIs' families (their services) are skipped without a call.
+   */
+  async deployedBatchApis(): Promise<DeployedEcsBatchApi[]> {
+    const ecs = await this.#cluster();
+    const { listAwsApiNames } = await import("../providers/aws/api-status.js");
+    const { deployedEcsBatchApis } = await import("../providers/aws/batch-api.js");
+    return deployedEcsBatchApis(ecs, await listAwsApiNames(ecs));
+  }
+
+  /**
+   * Applies a plan's BatchAPIs (issue 32): each one's task definition, registered when it changed,
+   * and no service. `deploy` calls it with `plan.batchApis` once plans carry them (the config kind
+   * lands with the local engine's branch).
+   */
+  async deployBatchApis(
+    batchApis: ReadonlyArray<{ spec: EcsBatchSpec }>,
+    bundle: string,
+    run: DeployRun,
+  ): Promise<DeployResult[]> {
+    if (batchApis.length === 0) return [];
+    const ecs = await connectAwsEnvironment(this.#aws(run.signal, run.onProgress), this.#record);
+    const { deployEcsBatchApi } = await import("../providers/aws/batch-api.js");
+    const results: DeployResult[] = [];
+    for (const { spec } of batchApis) {
+      const { outcome } = await deployEcsBatchApi(ecs, {
+        spec,
+        bundleSha256: bundle,
+        readBundle: () => this.#deps.bundles.read(bundle),
+      });
+      const kind = "BatchAPI";
+      results.push({
+        api: spec.name,
+        kind,
+        outcome,
+        message:
+          outcome === "unchanged"
+            ? `${spec.name} (${kind}) is up to date on ${this.environment}`
+            : `${outcome} ${spec.name} (${kind}) on ${this.environment}: jobs submitted from now on run it`,
+        endpoint: `/v1/apis/${spec.name}/jobs`,
+      });
+    }
+    return results;
   }
 
   /** The environment's TrafficSplitters, read back from their listener rules. */

@@ -7,11 +7,11 @@
  */
 import type { RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
 import { createHash } from "node:crypto";
-import type { ApiSpec } from "@axon/config";
 import { DomainError, API_NOT_FOUND } from "../../errors.js";
-import { ensureBundle, isAwsError, type ApiDeployRequest } from "./api-deploy.js";
+import { specHash, type ApiSpec } from "@axon/config";
+import { ensureBundle, isAwsError } from "./api-deploy.js";
 import { taskFamily, type EcsApiDeps } from "./api-names.js";
-import { taskDefinitionInput } from "./api-task-definition.js";
+import { taskDefinitionInput, type TaskSpec } from "./api-task-definition.js";
 import { BATCH_ENV, BATCH_MODE, BATCH_TAGS } from "./batch-names.js";
 import { callAws } from "./cluster-stack.js";
 
@@ -19,13 +19,37 @@ import { callAws } from "./cluster-stack.js";
 export const BATCH_NOT_BATCH_API = "batch.not_batch_api";
 
 /**
+ * What ECS needs of a BatchAPI's spec: the fields config's `BatchApiSpec` (issue 32) shares with a
+ * RealtimeAPI's — name, predictor, compute, and its endpoint — so either kind's spec is accepted.
+ */
+export type EcsBatchSpec = TaskSpec & { networking: { endpoint: string } };
+
+/** A BatchAPI deploy: its spec, and the project bundle it runs (as a RealtimeAPI's deploy). */
+export interface EcsBatchDeployRequest {
+  spec: EcsBatchSpec;
+  bundleSha256: string;
+  readBundle: () => Promise<Uint8Array>;
+}
+
+/** A BatchAPI as a deploy plan sees what the environment runs (services/deploy-plan.ts). */
+export interface DeployedEcsBatchApi {
+  name: string;
+  endpoint: string;
+  /** The hash of the spec read back from the task definition (`specHash` of @axon/config). */
+  specHash: string | undefined;
+  bundle: string | undefined;
+  version: string;
+  rollingOut: false;
+  kind: "BatchAPI";
+}
+
+/**
  * The task definition of a BatchAPI: the replica's, started in batch mode. No port mapping and no
  * health check: a batch worker serves nothing, and a health check that cannot pass would get ECS to
- * stop it. The spec is a RealtimeAPI-shaped `ApiSpec` until the BatchAPI kind is parsed (its
- * `name`, `predictor`, `compute` and `networking.endpoint` are what a batch worker needs).
+ * stop it.
  */
 export function batchTaskDefinitionInput(
-  spec: ApiSpec,
+  spec: EcsBatchSpec,
   refs: EcsApiDeps["refs"],
   bundleSha256: string,
 ): RegisterTaskDefinitionCommandInput {
@@ -52,7 +76,7 @@ export function batchTaskDefinitionInput(
  */
 export async function deployEcsBatchApi(
   deps: EcsApiDeps,
-  request: ApiDeployRequest,
+  request: EcsBatchDeployRequest,
 ): Promise<{ outcome: "created" | "updated" | "unchanged"; taskDefinitionArn: string }> {
   const input = batchTaskDefinitionInput(request.spec, deps.refs, request.bundleSha256);
   const hash = createHash("sha256").update(JSON.stringify(input)).digest("hex");
@@ -160,4 +184,30 @@ export async function batchApiNames(
     if (tags[BATCH_TAGS.kind] === "BatchAPI" && api !== undefined) names.push(api);
   }
   return names.sort();
+}
+
+/**
+ * The cluster's BatchAPIs as a deploy plan needs them (`deployedBatchApis` of the engine): name,
+ * endpoint and the hash of the spec their latest task definition carries. `realtimeApis` (those
+ * with a service) are skipped without a call.
+ */
+export async function deployedEcsBatchApis(
+  deps: EcsApiDeps,
+  realtimeApis: readonly string[] = [],
+): Promise<DeployedEcsBatchApi[]> {
+  const deployed: DeployedEcsBatchApi[] = [];
+  for (const name of await batchApiNames(deps, realtimeApis)) {
+    const found = await describeBatchTaskDefinition(deps, name);
+    if (found === undefined) continue;
+    deployed.push({
+      name,
+      endpoint: found.spec?.networking.endpoint ?? `/${name}`,
+      specHash: found.spec === undefined ? undefined : specHash(found.spec),
+      bundle: found.tags["axon:bundle"],
+      version: `revision ${found.arn.split(":").at(-1) ?? ""}`,
+      rollingOut: false,
+      kind: "BatchAPI",
+    });
+  }
+  return deployed;
 }

@@ -83,7 +83,6 @@ async function deploy(deps: EcsApiDeps, spec = batchSpec()): Promise<void> {
     spec,
     bundleSha256: "c".repeat(64),
     readBundle: () => Promise.resolve(new Uint8Array(1024)),
-    configFile: "axon.yaml",
   });
 }
 

@@ -77,7 +77,6 @@ async function harness(): Promise<{ fake: FakeAws; deps: EcsApiDeps }> {
     spec: batchSpec(),
     bundleSha256: "e".repeat(64),
     readBundle: () => Promise.resolve(new Uint8Array([1])),
-    configFile: "axon.yaml",
   });
   fake.calls.length = 0;
   return { fake, deps };
