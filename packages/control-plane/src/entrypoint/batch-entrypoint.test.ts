@@ -8,7 +8,7 @@ import type { BatchSource } from "../batch/batch-source.js";
 import { BATCH_ENV } from "../providers/aws/batch-names.js";
 import { createJobQueues, queueCounts } from "../providers/aws/batch-queue.js";
 import { FakeAws } from "../providers/aws/testing/fake-aws/fake-aws.js";
-import { isBatchMode, readBatchInputs, runBatchWorker } from "./batch-entrypoint.js";
+import { isBatchMode, readBatchInputs, runBatchContainer } from "./batch-entrypoint.js";
 
 const JOB = { job_id: "0123456789abcdef", api_name: "scorer", workers: 1, config: {} };
 const ENV = {
@@ -90,7 +90,7 @@ describe("a batch worker's run", () => {
       }
     };
     // When
-    await runBatchWorker(
+    await runBatchContainer(
       {
         queueUrl: QueueUrl,
         job: { ...JOB, api_id: "", sqs_url: QueueUrl, created_time: "" },

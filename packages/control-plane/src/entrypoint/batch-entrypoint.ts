@@ -67,7 +67,7 @@ export function readBatchInputs(env: NodeJS.ProcessEnv): BatchInputs {
 }
 
 /** Runs a job's batches from its queue with `runLoop` until the queue has none left. */
-export async function runBatchWorker(
+export async function runBatchContainer(
   inputs: BatchInputs,
   deps: {
     sqs: WorkerSqsPort;

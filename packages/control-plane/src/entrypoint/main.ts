@@ -67,7 +67,7 @@ export async function main(): Promise<number> {
 /**
  * Batch mode (issue 32). Its inputs are checked here, so a task started by hand says what it lacks;
  * the shared worker loop (`batch/batch-worker.ts`, with the Python batch worker) is not in this
- * build yet: once it is, this runs `runBatchWorker` (batch-entrypoint.ts) with it and exits 0 when
+ * build yet: once it is, this runs `runBatchContainer` (batch-entrypoint.ts) with it and exits 0 when
  * the queue is drained. Until then the worker exits 1 at once, so its job ends as a worker error
  * (its batches stay in the queue until the job is stopped) rather than hanging.
  */

@@ -131,6 +131,33 @@ describe.skipIf(!HAS_MOTO)("SqsBatchSource on moto (skipped when python3 has no 
     expect(await queueCounts(deps, queues)).toEqual({ queued: 0, inFlight: 0, failed: 0 });
   });
 
+  it("Given a worker that died holding a batch, When the loop releases it, Then it is given again at once, its delivery still counted", async () => {
+    const deps = await queueDeps();
+    const queues = await createJobQueues(deps, {
+      names: {
+        queue: "axon-t-eeeeeeee-0000000000000005",
+        deadLetter: "axon-t-eeeeeeee-0000000000000005-dlq",
+      },
+      visibilityTimeoutSeconds: 600,
+      maxReceiveCount: 3,
+      tags: {},
+    });
+    await enqueueBatches(deps, queues.queueUrl, [["x"]]);
+    const source = new SqsBatchSource({
+      sqs: deps.ports.sqs,
+      queueUrl: queues.queueUrl,
+      waitSeconds: 1,
+    });
+    const held = await source.lease(AbortSignal.timeout(30_000));
+    if (held === null) throw new Error("expected a batch");
+    await source.release(held, "killed by SIGKILL");
+    // Without the release the batch would be invisible for 600 s.
+    expect(await source.lease(AbortSignal.timeout(30_000))).toMatchObject({
+      batchId: "0",
+      attempt: 2,
+    });
+  });
+
   it("Given a message that is not a batch, When leased, Then it is said and released, not handed to the loop", async () => {
     const deps = await queueDeps();
     const queues = await createJobQueues(deps, {

@@ -116,6 +116,14 @@ export class SqsBatchSource implements BatchSource {
     await this.#release(batch.leaseId);
   }
 
+  /**
+   * The worker holding `batch` died: visible again now rather than when its lease runs out. SQS
+   * keeps counting the delivery (ApproximateReceiveCount), as the seam asks.
+   */
+  async release(batch: LeasedBatch, _reason: string): Promise<void> {
+    await this.#release(batch.leaseId);
+  }
+
   /** Visible again now: the next receive retries it, or SQS moves it to the dead-letter queue. */
   async #release(leaseId: string): Promise<void> {
     try {
