@@ -9,6 +9,7 @@ import { BATCH_ENV } from "../providers/aws/batch-names.js";
 import { createJobQueues, queueCounts } from "../providers/aws/batch-queue.js";
 import { FakeAws } from "../providers/aws/testing/fake-aws/fake-aws.js";
 import { isBatchMode, readBatchInputs, runBatchContainer } from "./batch-entrypoint.js";
+import type { SqsBatchSource } from "./sqs-batch-source.js";
 
 const JOB = { job_id: "0123456789abcdef", api_name: "scorer", workers: 1, config: {} };
 const ENV = {
@@ -74,6 +75,7 @@ describe("a batch worker's run", () => {
     });
     const lines: string[] = [];
     const seen: unknown[] = [];
+    const claims: boolean[] = [];
     // The test's loop: lease, run, settle, until null (what the shared loop does); batch 2 raises.
     const runLoop = async (source: BatchSource, _job: unknown, signal: AbortSignal) => {
       for (
@@ -88,6 +90,9 @@ describe("a batch worker's run", () => {
         seen.push(batch.payload);
         await source.succeed(batch, 0);
       }
+      // The shared loop asks once the source is drained; a second worker asking later is refused.
+      const sqsSource = source as SqsBatchSource;
+      claims.push(await sqsSource.claimJobComplete(), await sqsSource.claimJobComplete());
     };
     // When
     await runBatchContainer(
@@ -113,6 +118,7 @@ describe("a batch worker's run", () => {
       lines.some((line) => line.startsWith("message ") && line.includes("is not a batch")),
     ).toBe(true);
     expect(lines.at(-1)).toBe(`job ${JOB.job_id}: no batch left, exiting`);
+    expect(claims).toEqual([true, false]);
     const deadLetterUrl = QueueUrl.replace(/job$/, "job-dlq");
     expect(
       await queueCounts(

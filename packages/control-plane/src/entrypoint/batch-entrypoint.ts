@@ -10,7 +10,12 @@
  */
 import type { BatchJobSpec } from "../contract/batch.js";
 import type { BatchSource } from "../batch/batch-source.js";
-import { BATCH_ENV, BATCH_MODE, MAX_FAILURE_ERROR_CHARS } from "../providers/aws/batch-names.js";
+import {
+  BATCH_ENV,
+  BATCH_MODE,
+  MAX_FAILURE_ERROR_CHARS,
+  jobCompleteKey,
+} from "../providers/aws/batch-names.js";
 import { REPLICA_ENV } from "../providers/aws/replica-env.js";
 import type { S3Port } from "../providers/aws/sdk.js";
 import { ReplicaInputError } from "./replica-entrypoint.js";
@@ -71,7 +76,7 @@ export async function runBatchContainer(
   inputs: BatchInputs,
   deps: {
     sqs: WorkerSqsPort;
-    /** Writes a batch's last failure (the task role may only put failure objects of jobs). */
+    /** Writes a batch's last failure and the job-complete claim (all the task role may put). */
     s3: Pick<S3Port, "putObject">;
     log: (message: string) => void;
     /** The shared worker loop: leases until the source answers null, then returns. */
@@ -95,6 +100,22 @@ export async function runBatchContainer(
           ContentType: "application/json",
         });
       },
+    },
+    // S3 creates the object only when it does not exist yet ("If-None-Match: *"), answering 412
+    // to every later writer: https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+    claimJobComplete: async () => {
+      try {
+        await deps.s3.putObject({
+          Bucket: inputs.failures.bucket,
+          Key: jobCompleteKey(inputs.job.api_name, inputs.job.job_id),
+          Body: new Date().toISOString(),
+          IfNoneMatch: "*",
+        });
+        return true;
+      } catch (error) {
+        if (error instanceof Error && error.name === "PreconditionFailed") return false;
+        throw error;
+      }
     },
     onBadMessage: (id, reason) => {
       deps.log(

@@ -5,6 +5,7 @@
  * a loop does — lease, run, succeed or fail — so they test the source, not a loop.
  */
 import { spawn } from "node:child_process";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { TS_SOURCES_PRELUDE } from "../testing/ts-child.js";
 import type { BatchSource } from "../batch/batch-source.js";
@@ -14,7 +15,7 @@ import {
   queueCounts,
   type QueueDeps,
 } from "../providers/aws/batch-queue.js";
-import { connectAws } from "../providers/aws/sdk.js";
+import { connectAws, type AwsPorts } from "../providers/aws/sdk.js";
 import { motoAvailable, startMoto, type MotoServer } from "../providers/aws/testing/moto-server.js";
 import { SqsBatchSource, parseBatch } from "./sqs-batch-source.js";
 
@@ -24,7 +25,7 @@ afterAll(async () => {
   await (await server)?.stop();
 });
 
-async function queueDeps(): Promise<QueueDeps> {
+async function queueDeps(): Promise<QueueDeps & { ports: AwsPorts }> {
   server ??= startMoto();
   const ports = await connectAws("us-east-1", (await server).awsEnv());
   return { ports, target: ports.target, signal: AbortSignal.timeout(60_000) };
@@ -248,5 +249,61 @@ describe.skipIf(!HAS_MOTO)("SqsBatchSource on moto (skipped when python3 has no 
       [`${leased.batchId}#2`, `${leased.batchId === "0" ? "1" : "0"}#1`].sort(),
     );
     expect(await queueCounts(deps, queues)).toEqual({ queued: 0, inFlight: 0, failed: 0 });
+  });
+
+  it("Given two workers of a job, When they claim on_job_complete, Then neither can while a batch is left, and exactly one can once all are settled (an S3 create-if-absent on moto)", async () => {
+    // Given
+    const deps = await queueDeps();
+    const s3 = new S3Client({
+      region: "us-east-1",
+      endpoint: (await server)?.url ?? "",
+      forcePathStyle: true,
+      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: "claims" }));
+    s3.destroy();
+    const queues = await createJobQueues(deps, {
+      names: {
+        queue: "axon-t-ffffffff-0000000000000006",
+        deadLetter: "axon-t-ffffffff-0000000000000006-dlq",
+      },
+      visibilityTimeoutSeconds: 30,
+      maxReceiveCount: 2,
+      tags: {},
+    });
+    await enqueueBatches(deps, queues.queueUrl, [["only"]]);
+    const claim = async (): Promise<boolean> => {
+      try {
+        await deps.ports.s3.putObject({
+          Bucket: "claims",
+          Key: "jobs/t/j/job-complete",
+          Body: "x",
+          IfNoneMatch: "*",
+        });
+        return true;
+      } catch (error) {
+        if ((error as Error).name === "PreconditionFailed") return false;
+        throw error;
+      }
+    };
+    const workers = [1, 2].map(
+      () =>
+        new SqsBatchSource({
+          sqs: deps.ports.sqs,
+          queueUrl: queues.queueUrl,
+          waitSeconds: 1,
+          claimJobComplete: claim,
+        }),
+    );
+    const [first, second] = workers as [SqsBatchSource, SqsBatchSource];
+    // When a batch is left
+    expect(await first.claimJobComplete()).toBe(false);
+    const batch = await first.lease(AbortSignal.timeout(30_000));
+    if (batch === null) throw new Error("expected the batch");
+    expect(await second.claimJobComplete()).toBe(false);
+    await first.succeed(batch, 0);
+    // Then, all settled: both ask at once, one wins
+    const claims = await Promise.all([first.claimJobComplete(), second.claimJobComplete()]);
+    expect(claims.filter((won) => won)).toHaveLength(1);
   });
 });

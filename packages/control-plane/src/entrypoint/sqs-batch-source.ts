@@ -45,6 +45,11 @@ export interface SqsBatchSourceOptions {
     maxReceives: number;
     record: (failure: { batch_id: string; attempts: number; error: string }) => Promise<void>;
   };
+  /**
+   * Claims the job's `on_job_complete` for this worker: true for exactly one caller, ever (an S3
+   * object created only if absent). Absent: no worker runs it.
+   */
+  claimJobComplete?: () => Promise<boolean>;
 }
 
 /** The most a long poll waits (API_ReceiveMessage). */
@@ -135,6 +140,16 @@ export class SqsBatchSource implements BatchSource {
     } catch (error) {
       if (!isExpiredLease(error)) throw error;
     }
+  }
+
+  /**
+   * True for exactly one worker of the job, once every batch is settled (none waiting or in
+   * flight: each succeeded or is in the dead-letter queue).
+   */
+  async claimJobComplete(): Promise<boolean> {
+    const claim = this.#options.claimJobComplete;
+    if (claim === undefined || !(await this.#drained())) return false;
+    return claim();
   }
 
   /** Nothing waiting, in flight or delayed: the job has no batch left to give. */

@@ -159,8 +159,16 @@ export function jobFailurePrefix(api: string, jobId: string): string {
   return `${jobRecordPrefix(api)}${jobId}/failures/`;
 }
 
-/** Keys under the cluster bucket's `jobs/` the task role may write: failures only. */
-export const JOB_FAILURE_OBJECTS = "jobs/*/failures/*";
+/**
+ * The object one worker of a job creates, only if it does not exist yet, to run the predictor's
+ * `on_job_complete` (Cortex ran it once, on one worker).
+ */
+export function jobCompleteKey(api: string, jobId: string): string {
+  return `${jobRecordPrefix(api)}${jobId}/job-complete`;
+}
+
+/** Keys under the cluster bucket's `jobs/` the task role may write: failures and the claim only. */
+export const JOB_WORKER_OBJECTS = ["jobs/*/failures/*", "jobs/*/job-complete"] as const;
 
 /** A failure's error text is cut to this many characters. */
 export const MAX_FAILURE_ERROR_CHARS = 4096;

@@ -144,11 +144,14 @@ describe("generateClusterTemplate", () => {
         },
       },
     ]);
-    // And the worker may write its batches' last failures, and nothing else of the bucket's jobs/
+    // And the worker may write its batches' last failures and the on_job_complete claim, nothing else
     expect(statements).toContainEqual({
       Effect: "Allow",
       Action: "s3:PutObject",
-      Resource: { "Fn::Sub": "${BundleBucket.Arn}/jobs/*/failures/*" },
+      Resource: [
+        { "Fn::Sub": "${BundleBucket.Arn}/jobs/*/failures/*" },
+        { "Fn::Sub": "${BundleBucket.Arn}/jobs/*/job-complete" },
+      ],
     });
     // No queue creation, sending or deletion: the control plane does those with the user's identity.
     expect(BATCH_WORKER_SQS_ACTIONS).not.toContain("sqs:SendMessage");

@@ -17,7 +17,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ClusterConfig } from "@axon/config";
-import { JOB_FAILURE_OBJECTS } from "./batch-names.js";
+import { JOB_WORKER_OBJECTS } from "./batch-names.js";
 
 /** The port the replica front listens on inside a task (the task definition's container port). */
 /** What a batch job's worker may do with its job's queue (entrypoint/sqs-batch-source.ts). */
@@ -380,12 +380,14 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
                 },
                 Condition: { StringEquals: { "aws:ResourceTag/axon:cluster": config.clusterName } },
               },
-              // A batch's last failure: SQS keeps no error, so the worker writes it (put only,
-              // failure objects only; the control plane reads them for `get`).
+              // A batch's last failure (SQS keeps no error, so the worker writes it; `get` reads it)
+              // and the one-time claim of on_job_complete: put only, those objects only.
               {
                 Effect: "Allow",
                 Action: "s3:PutObject",
-                Resource: { "Fn::Sub": `\${BundleBucket.Arn}/${JOB_FAILURE_OBJECTS}` },
+                Resource: JOB_WORKER_OBJECTS.map((objects) => ({
+                  "Fn::Sub": `\${BundleBucket.Arn}/${objects}`,
+                })),
               },
               // …and never a dead-letter queue: SQS moves failed batches there by itself, and a
               // worker that could read it could make a failure disappear.

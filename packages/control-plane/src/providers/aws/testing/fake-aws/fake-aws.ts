@@ -1033,6 +1033,13 @@ export class FakeAws {
         putObject: (input) =>
           call("s3:PutObject", () => {
             const key = `${input.Bucket ?? ""}/${input.Key ?? ""}`;
+            // R18: "If-None-Match: *" creates the object only when it does not exist yet.
+            if (input.IfNoneMatch === "*" && this.objects.has(key)) {
+              throw new FakeAwsError(
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold",
+              );
+            }
             this.objects.add(key);
             if (typeof input.Body === "string") {
               this.objectBodies.set(key, new TextEncoder().encode(input.Body));
