@@ -25,6 +25,7 @@ import type {
   DeleteResponse,
   DeployPreviewResponse,
   DeployResponse,
+  DeployResult,
   RollbackResponse,
 } from "../contract/index.js";
 import type { BundleStore } from "../bundles/bundle-store.js";
@@ -32,6 +33,7 @@ import type { AwsPorts, AwsSettings } from "../providers/aws/sdk.js";
 import type { TrafficSplitterSpec } from "@axon/config";
 import { createAwsApiKey, listAwsApiKeys, revokeAwsApiKey } from "../providers/aws/api-keys.js";
 import type { EcsApiDeps } from "../providers/aws/api-names.js";
+import type { DeployedEcsBatchApi, EcsBatchSpec } from "../providers/aws/batch-api.js";
 import { plannedCosts } from "../services/aws-api-costs.js";
 import {
   awsLogSource,
@@ -61,6 +63,8 @@ import { previewEcsDeploy, withPlannedCosts } from "./ecs-plan.js";
 
 /** A plain request (list, get, logs) gets this long. */
 const PLAIN_REQUEST_MS = 60_000;
+/** A submission lists S3 and sends every batch before it answers (100,000 batches: ~10,000 calls). */
+const SUBMIT_MS = 15 * 60_000;
 /** Scaling to 0 and removing the service, rule and target group take a few calls each. */
 const REMOVE_MS = 300_000;
 
@@ -87,6 +91,9 @@ export class EcsEngine implements ApiEngine {
   async deploy(plan: DeployPlan, run: DeployRun): Promise<DeployResponse> {
     const aws = this.#aws(run.signal, run.onProgress);
     const response = await deployToAws(aws, this.#record, plan);
+    response.results.push(
+      ...(await this.deployBatchApis(plan.batchApis, plan.request.bundle, run)),
+    );
     if (plan.splitters.length === 0) return response;
     // After the APIs: each splitter's rule forwards to target groups that exist by now.
     const ecs = await connectAwsEnvironment(aws, this.#record);
@@ -120,6 +127,51 @@ export class EcsEngine implements ApiEngine {
     return withPlannedCosts(preview, costs);
   }
 
+  /**
+   * The environment's BatchAPIs as a deploy plan needs them (issue 32), found by their task
+   * definitions; the realtime APIs' families (their services) are skipped without a call.
+   */
+  async deployedBatchApis(): Promise<DeployedEcsBatchApi[]> {
+    const ecs = await this.#cluster();
+    const { listAwsApiNames } = await import("../providers/aws/api-status.js");
+    const { deployedEcsBatchApis } = await import("../providers/aws/batch-api.js");
+    return deployedEcsBatchApis(ecs, await listAwsApiNames(ecs));
+  }
+
+  /**
+   * Applies a plan's BatchAPIs (issue 32): each one's task definition, registered when it changed,
+   * and no service (`deploy` calls it with `plan.batchApis`).
+   */
+  async deployBatchApis(
+    batchApis: ReadonlyArray<{ spec: EcsBatchSpec }>,
+    bundle: string,
+    run: DeployRun,
+  ): Promise<DeployResult[]> {
+    if (batchApis.length === 0) return [];
+    const ecs = await connectAwsEnvironment(this.#aws(run.signal, run.onProgress), this.#record);
+    const { deployEcsBatchApi } = await import("../providers/aws/batch-api.js");
+    const results: DeployResult[] = [];
+    for (const { spec } of batchApis) {
+      const { outcome } = await deployEcsBatchApi(ecs, {
+        spec,
+        bundleSha256: bundle,
+        readBundle: () => this.#deps.bundles.read(bundle),
+      });
+      const kind = "BatchAPI";
+      results.push({
+        api: spec.name,
+        kind,
+        outcome,
+        message:
+          outcome === "unchanged"
+            ? `${spec.name} (${kind}) is up to date on ${this.environment}`
+            : `${outcome} ${spec.name} (${kind}) on ${this.environment}: jobs submitted from now on run it`,
+        endpoint: `/v1/apis/${spec.name}/jobs`,
+      });
+    }
+    return results;
+  }
+
   /** The environment's TrafficSplitters, read back from their listener rules. */
   async deployedSplitters(): Promise<TrafficSplitterSpec[]> {
     const ecs = await connectAwsEnvironment(this.#aws(), this.#record);
@@ -128,8 +180,15 @@ export class EcsEngine implements ApiEngine {
   }
 
   async list(): Promise<ApiListResponse> {
-    const list = await listAwsApis(this.#aws(), this.#record);
-    const ecs = await connectAwsEnvironment(this.#aws(), this.#record);
+    const listed = await listAwsApis(this.#aws(), this.#record);
+    const ecs = await this.#cluster();
+    // BatchAPIs have no service: they are found by their task definitions (issue 32).
+    const { listEcsBatchApis } = await import("../providers/aws/batch-jobs.js");
+    const batchApis = await listEcsBatchApis(
+      ecs,
+      listed.apis.map((api) => api.name),
+    );
+    const list = batchApis.length === 0 ? listed : { ...listed, batchApis };
     const { describeAwsSplitters } = await import("../providers/aws/api-splitter.js");
     const trafficSplitters = await describeAwsSplitters(ecs, new Date());
     return trafficSplitters.length === 0 ? list : { ...list, trafficSplitters };
@@ -167,6 +226,9 @@ export class EcsEngine implements ApiEngine {
       .filter((splitter) => splitter.apis.some((api) => api.name === name))
       .map((splitter) => splitter.name);
     if (users.length > 0) throw apiUsedBySplitter(name, users, ` --env ${this.environment}`);
+    // A BatchAPI's jobs first (their tasks, queues and status objects): one listing each when none.
+    const { deleteEcsBatchJobs } = await import("../providers/aws/batch-jobs.js");
+    await deleteEcsBatchJobs(ecs, name);
     return deleteAwsApi(aws, this.#record, name);
   }
 
@@ -203,33 +265,37 @@ export class EcsEngine implements ApiEngine {
   async revokeKey(name: string, id: string): Promise<ApiKeyRevoked> {
     return revokeAwsApiKey(await this.#cluster(), name, id);
   }
-  // Batch jobs (issue 32): ECS batch engine not built yet.
-  submitJob(_name: string, _submission: BatchJobSubmission): Promise<BatchJobSpec> {
-    return Promise.reject(this.#batchNotYet("submit"));
-  }
-
-  listJobs(_name: string): Promise<BatchJobList> {
-    return Promise.reject(this.#batchNotYet("get"));
-  }
-
-  getJob(_name: string, _jobId: string): Promise<BatchJobResponse> {
-    return Promise.reject(this.#batchNotYet("get"));
-  }
-
-  stopJob(_name: string, _jobId: string): Promise<BatchJobStopped> {
-    return Promise.reject(this.#batchNotYet("delete"));
-  }
-
-  jobLogs(_name: string, _jobId: string): Promise<ApiLogStream> {
-    return Promise.reject(this.#batchNotYet("logs"));
-  }
-
-  #batchNotYet(verb: string): Error {
-    return engineNotSupported(
-      this,
-      `${verb} (batch jobs)`,
-      "batch jobs are being built (issue 32)",
+  // Batch jobs (issue 32): providers/aws/batch-jobs.ts, with the request's AWS settings.
+  async submitJob(name: string, submission: BatchJobSubmission): Promise<BatchJobSpec> {
+    const ecs = await connectAwsEnvironment(
+      this.#aws(AbortSignal.timeout(SUBMIT_MS)),
+      this.#record,
     );
+    const { submitEcsJob } = await import("../providers/aws/batch-jobs.js");
+    return submitEcsJob(ecs, name, submission);
+  }
+
+  async listJobs(name: string): Promise<BatchJobList> {
+    const { listEcsJobs } = await import("../providers/aws/batch-jobs.js");
+    return listEcsJobs(await this.#cluster(), name);
+  }
+
+  async getJob(name: string, jobId: string): Promise<BatchJobResponse> {
+    const { describeEcsJob } = await import("../providers/aws/batch-jobs.js");
+    return describeEcsJob(await this.#cluster(), name, jobId);
+  }
+
+  async stopJob(name: string, jobId: string): Promise<BatchJobStopped> {
+    const { stopEcsJob } = await import("../providers/aws/batch-jobs.js");
+    return stopEcsJob(await this.#cluster(), name, jobId);
+  }
+
+  async jobLogs(name: string, jobId: string): Promise<ApiLogStream> {
+    const { ecsJobLogSource } = await import("../providers/aws/batch-logs.js");
+    // A follow outlives a plain request: its calls are bounded by the client's signal instead.
+    const ecs = await connectAwsEnvironment(this.#aws(new AbortController().signal), this.#record);
+    const source = await ecsJobLogSource(ecs, name, jobId);
+    return { name, source, isDeleted: () => false };
   }
 
   /** The environment's cluster (its bucket, its services), for the verbs written against it. */

@@ -8,7 +8,7 @@
  * revision and stops the old ones (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html).
  * Reads only: nothing is registered or updated.
  */
-import type { ApiSpec } from "@axon/config";
+import type { ApiSpec, BatchApiSpec } from "@axon/config";
 import type {
   ApiPreview,
   DeployPreviewResponse,
@@ -17,7 +17,7 @@ import type {
 } from "../contract/index.js";
 import { describeRolling, rollingSteps } from "../providers/aws/api-rollout.js";
 import { describeScaleToZero } from "../providers/aws/api-scale-to-zero.js";
-import type { DeployPlan } from "../services/deploy-plan.js";
+import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
 import { previewResponse, previewSplitter } from "./deploy-preview.js";
 import { changedFields } from "../services/spec-changes.js";
 
@@ -72,7 +72,44 @@ export function previewEcsDeploy(env: string, plan: DeployPlan): DeployPreviewRe
   const splitters = plan.splitters.map((splitter) =>
     previewSplitter(splitter, "a listener rule of the load balancer"),
   );
-  return previewResponse(env, [...apis, ...splitters], plan.warnings);
+  const batchApis = plan.batchApis.map(({ spec, hash, deployed }) =>
+    previewBatchApi(spec, hash, deployed, plan.request.bundle),
+  );
+  return previewResponse(env, [...apis, ...batchApis, ...splitters], plan.warnings);
+}
+
+/** A BatchAPI on ECS is a task definition and no service: a deploy starts and stops no task. */
+function previewBatchApi(
+  spec: BatchApiSpec,
+  hash: string,
+  deployed: DeployedApi | undefined,
+  bundle: string,
+): ApiPreview {
+  const idle = "a BatchAPI runs no task: each job starts its own with RunTask";
+  const base = { api: spec.name, kind: "BatchAPI" as const, replicas: "none" as const };
+  if (deployed === undefined) {
+    return {
+      ...base,
+      outcome: "created",
+      newVersion: true,
+      changedFields: [],
+      codeChanged: true,
+      replicasReason: idle,
+    };
+  }
+  const codeChanged = deployed.bundle !== bundle;
+  const changed = deployed.specHash !== hash || codeChanged;
+  return {
+    ...base,
+    outcome: changed ? "updated" : "unchanged",
+    currentVersion: deployed.version,
+    newVersion: changed,
+    changedFields: [],
+    codeChanged,
+    replicasReason: changed
+      ? `${idle}; a new task definition revision is registered, which jobs submitted from now on run`
+      : "nothing changes",
+  };
 }
 
 /** The ECS rollout: a canary (percent and bake) or a rolling one, in tasks at `replicas`. */

@@ -4,6 +4,7 @@
  * start or failed later (`bin/axon-replica.js` exits with it). Each line it prints is
  * `axon-replica: …`, which CloudWatch Logs keeps.
  */
+import { isBatchMode, readBatchInputs } from "./batch-entrypoint.js";
 import { readReplicaInputs, startReplicaContainer } from "./replica-entrypoint.js";
 
 /** Runs one replica container until it is stopped or fails; resolves with the exit code. */
@@ -11,6 +12,7 @@ export async function main(): Promise<number> {
   const log = (message: string): void => {
     process.stdout.write(`axon-replica: ${message}\n`);
   };
+  if (isBatchMode(process.env)) return batchMain(log);
   let replica;
   try {
     const inputs = readReplicaInputs(process.env);
@@ -60,4 +62,23 @@ export async function main(): Promise<number> {
     await replica?.drain().catch(() => undefined);
     return 1;
   }
+}
+
+/**
+ * Batch mode (issue 32). Its inputs are checked here, so a task started by hand says what it lacks;
+ * the shared worker loop (`batch/batch-worker.ts`, with the Python batch worker) is not in this
+ * build yet: once it is, this runs `runBatchContainer` (batch-entrypoint.ts) with it and exits 0 when
+ * the queue is drained. Until then the worker exits 1 at once, so its job ends as a worker error
+ * (its batches stay in the queue until the job is stopped) rather than hanging.
+ */
+function batchMain(log: (message: string) => void): Promise<number> {
+  try {
+    const inputs = readBatchInputs(process.env);
+    log(
+      `batch mode: job ${inputs.job.job_id} cannot run: this image has no batch worker loop yet (batch/batch-worker.ts)`,
+    );
+  } catch (error) {
+    log(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return Promise.resolve(1);
 }

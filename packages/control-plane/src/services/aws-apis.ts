@@ -545,7 +545,9 @@ export async function deleteAllAwsApis(ecs: EcsApiDeps): Promise<string[]> {
     await removeApiScaling(ecs, name);
     await deleteApiResources(ecs, name);
   }
-  return names;
+  // BatchAPIs have no service: their jobs' tasks would keep the cluster from being deleted.
+  const { deleteAllEcsBatchApis } = await import("../providers/aws/batch-jobs.js");
+  return [...names, ...(await deleteAllEcsBatchApis(ecs))];
 }
 
 /** The environment's logs (CloudWatch Logs), for the logs route. */

@@ -398,7 +398,11 @@ function sameLoadBalancing(current: LoadBalancer[], groupArns: string[]): boolea
   return used.length === groupArns.length && used.every((arn) => groupArns.includes(arn));
 }
 
-async function ensureBundle(deps: EcsApiDeps, request: ApiDeployRequest): Promise<void> {
+/** The project bundle in the cluster bucket, copied there once per content hash. */
+export async function ensureBundle(
+  deps: EcsApiDeps,
+  request: Pick<ApiDeployRequest, "bundleSha256" | "readBundle">,
+): Promise<void> {
   const key = bundleKey(request.bundleSha256);
   const listed = await callAws(deps, "s3:ListObjectsV2", () =>
     deps.ports.s3.listObjectsV2({ Bucket: deps.refs.bucketName, Prefix: key, MaxKeys: 1 }),

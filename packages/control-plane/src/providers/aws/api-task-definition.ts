@@ -40,6 +40,12 @@ import {
 } from "./api-names.js";
 import { REPLICA_CONTAINER_PORT } from "./cluster-template.js";
 
+/**
+ * What a task definition is built from: the fields a RealtimeAPI's spec shares with a BatchAPI's
+ * (issue 32), so both kinds' task definitions come from the same code.
+ */
+export type TaskSpec = Pick<ApiSpec, "name" | "predictor" | "compute">;
+
 /** A Fargate task size: CPU units (1024 = 1 vCPU) and memory in MiB. */
 export interface FargateSize {
   cpu: number;
@@ -104,7 +110,7 @@ const VALID_PAIRS =
  * @throws DomainError `api.fargate_size` (400) naming the field and the valid sizes when nothing
  *   fits: more than 16 vCPU, more than 120 GiB, or any GPU / Inferentia chip.
  */
-export function fargateSize(spec: ApiSpec): FargateSize {
+export function fargateSize(spec: TaskSpec): FargateSize {
   const { compute } = spec;
   if (compute.gpu > 0 || compute.inf > 0) {
     const field = compute.gpu > 0 ? "gpu" : "inf";
@@ -143,7 +149,7 @@ export function fargateSize(spec: ApiSpec): FargateSize {
 }
 
 function sizeError(
-  spec: ApiSpec,
+  spec: TaskSpec,
   field: "cpu" | "mem" | "gpu" | "inf",
   what: string,
   hint: string,
@@ -155,7 +161,7 @@ function sizeError(
 }
 
 /** The predictor's request timeout in whole seconds (its default when unset). */
-export function predictorTimeoutSeconds(spec: ApiSpec): number {
+export function predictorTimeoutSeconds(spec: TaskSpec): number {
   const ms =
     spec.predictor.timeout === undefined
       ? DEFAULT_PREDICTOR_TIMEOUT_MS
@@ -168,7 +174,7 @@ export function predictorTimeoutSeconds(spec: ApiSpec): number {
  * (environment sorted by name), so it can be hashed to detect changes.
  */
 export function taskDefinitionInput(
-  spec: ApiSpec,
+  spec: TaskSpec,
   refs: AwsClusterRefs,
   bundleSha256: string,
 ): RegisterTaskDefinitionCommandInput {

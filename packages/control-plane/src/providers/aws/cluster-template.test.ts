@@ -4,7 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseClusterConfig } from "@axon/config";
 import { describe, expect, it } from "vitest";
-import { generateClusterTemplate, splitCidr } from "./cluster-template.js";
+import {
+  BATCH_WORKER_SQS_ACTIONS,
+  generateClusterTemplate,
+  splitCidr,
+} from "./cluster-template.js";
 
 const BASE = `cluster_name: axon-test
 image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0
@@ -104,6 +108,54 @@ describe("generateClusterTemplate", () => {
     expect(resources["LoadBalancerSecurityGroup"]?.Properties["SecurityGroupIngress"]).toEqual([
       expect.objectContaining({ CidrIp: "10.0.0.0/8", FromPort: 80 }),
     ]);
+  });
+
+  it("Given any cluster, When its template is generated, Then the task role may receive, settle and count messages of this cluster's tagged job queues only, and never of a dead-letter queue", () => {
+    // Given / When
+    const template = templateOf("default-vpc-fargate");
+    const resources = template["Resources"] as Record<
+      string,
+      { Type: string; Properties: Record<string, unknown> }
+    >;
+    const policies = resources["TaskRole"]?.Properties["Policies"] as Array<{
+      PolicyDocument: { Statement: Array<Record<string, unknown>> };
+    }>;
+    const statements = policies.flatMap((policy) => policy.PolicyDocument.Statement);
+    const sqs = statements.filter((statement) =>
+      JSON.stringify(statement["Action"]).includes("sqs:"),
+    );
+    // Then
+    // BASE's cluster_name.
+    const clusterName = "axon-test";
+    expect(sqs).toEqual([
+      {
+        Effect: "Allow",
+        Action: BATCH_WORKER_SQS_ACTIONS,
+        Resource: {
+          "Fn::Sub": `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:axon-${clusterName}-*`,
+        },
+        Condition: { StringEquals: { "aws:ResourceTag/axon:cluster": clusterName } },
+      },
+      {
+        Effect: "Deny",
+        Action: BATCH_WORKER_SQS_ACTIONS,
+        Resource: {
+          "Fn::Sub": `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:axon-${clusterName}-*-dlq`,
+        },
+      },
+    ]);
+    // And the worker may write its batches' last failures and the on_job_complete claim, nothing else
+    expect(statements).toContainEqual({
+      Effect: "Allow",
+      Action: "s3:PutObject",
+      Resource: [
+        { "Fn::Sub": "${BundleBucket.Arn}/jobs/*/failures/*" },
+        { "Fn::Sub": "${BundleBucket.Arn}/jobs/*/job-complete" },
+      ],
+    });
+    // No queue creation, sending or deletion: the control plane does those with the user's identity.
+    expect(BATCH_WORKER_SQS_ACTIONS).not.toContain("sqs:SendMessage");
+    expect(BATCH_WORKER_SQS_ACTIONS).not.toContain("sqs:DeleteQueue");
   });
 
   it("Given any cluster, When its template is generated, Then the listener's default action is a forward (ECS canaries refuse mixed actions) and ECS's infrastructure role trusts ecs.amazonaws.com as AWS documents it", () => {

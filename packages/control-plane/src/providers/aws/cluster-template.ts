@@ -17,8 +17,17 @@
  */
 import { createHash } from "node:crypto";
 import type { ClusterConfig } from "@axon/config";
+import { JOB_WORKER_OBJECTS } from "./batch-names.js";
 
 /** The port the replica front listens on inside a task (the task definition's container port). */
+/** What a batch job's worker may do with its job's queue (entrypoint/sqs-batch-source.ts). */
+export const BATCH_WORKER_SQS_ACTIONS = [
+  "sqs:ReceiveMessage",
+  "sqs:DeleteMessage",
+  "sqs:ChangeMessageVisibility",
+  "sqs:GetQueueAttributes",
+];
+
 export const REPLICA_CONTAINER_PORT = 8080;
 
 /** Where bundles live in the cluster bucket: `bundles/<sha256>.tar.gz`. */
@@ -367,6 +376,37 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
                 Action: "s3:PutObject",
                 Resource: {
                   "Fn::Sub": `\${BundleBucket.Arn}/${API_KEYS_PREFIX}*/usage/*`,
+                },
+              },
+              // A batch job's workers (issue 32) receive, settle and count the messages of their
+              // job's queue: this cluster's job queues only (named axon-<cluster>-…, and tagged
+              // axon:cluster — SQS checks aws:ResourceTag on queue operations,
+              // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-abac-condition-keys.html;
+              // actions and ARN format: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsqs.html).
+              {
+                Effect: "Allow",
+                Action: BATCH_WORKER_SQS_ACTIONS,
+                Resource: {
+                  "Fn::Sub": `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:axon-${config.clusterName}-*`,
+                },
+                Condition: { StringEquals: { "aws:ResourceTag/axon:cluster": config.clusterName } },
+              },
+              // A batch's last failure (SQS keeps no error, so the worker writes it; `get` reads it)
+              // and the one-time claim of on_job_complete: put only, those objects only.
+              {
+                Effect: "Allow",
+                Action: "s3:PutObject",
+                Resource: JOB_WORKER_OBJECTS.map((objects) => ({
+                  "Fn::Sub": `\${BundleBucket.Arn}/${objects}`,
+                })),
+              },
+              // …and never a dead-letter queue: SQS moves failed batches there by itself, and a
+              // worker that could read it could make a failure disappear.
+              {
+                Effect: "Deny",
+                Action: BATCH_WORKER_SQS_ACTIONS,
+                Resource: {
+                  "Fn::Sub": `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:axon-${config.clusterName}-*-dlq`,
                 },
               },
               writeLogs,

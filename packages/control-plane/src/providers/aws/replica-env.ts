@@ -52,7 +52,8 @@ export function environmentArchiveKey(key: string): string {
 
 /** The environment a task definition gives one API's replica container. */
 export function replicaTaskEnvironment(input: {
-  spec: ApiSpec;
+  /** The resolved spec of either kind (it travels whole, as JSON, in `AXON_API_SPEC`). */
+  spec: Pick<ApiSpec, "name">;
   bucket: string;
   bundleSha256: string;
   region: string;

@@ -76,12 +76,16 @@ import type {
   ListServicesCommandOutput,
   ListTagsForResourceCommandInput,
   ListTagsForResourceCommandOutput,
+  ListTaskDefinitionFamiliesCommandInput,
   ListTaskDefinitionsCommandInput,
   ListTaskDefinitionsCommandOutput,
   ListTasksCommandInput,
   ListTasksCommandOutput,
   RegisterTaskDefinitionCommandInput,
   RegisterTaskDefinitionCommandOutput,
+  RunTaskCommandInput,
+  RunTaskCommandOutput,
+  StopTaskCommandInput,
   TagResourceCommandInput,
   UpdateServiceCommandInput,
   UpdateServiceCommandOutput,
@@ -114,6 +118,24 @@ import type {
   ListObjectsV2CommandOutput,
   PutObjectCommandInput,
 } from "@aws-sdk/client-s3";
+import type {
+  ChangeMessageVisibilityCommandInput,
+  CreateQueueCommandInput,
+  CreateQueueCommandOutput,
+  DeleteMessageCommandInput,
+  DeleteQueueCommandInput,
+  GetQueueAttributesCommandInput,
+  GetQueueAttributesCommandOutput,
+  GetQueueUrlCommandInput,
+  GetQueueUrlCommandOutput,
+  ListQueueTagsCommandInput,
+  ListQueueTagsCommandOutput,
+  ListQueuesCommandInput,
+  ReceiveMessageCommandInput,
+  ReceiveMessageCommandOutput,
+  SendMessageBatchCommandInput,
+  SendMessageBatchCommandOutput,
+} from "@aws-sdk/client-sqs";
 
 export interface CloudFormationPort {
   createStack(input: CreateStackCommandInput): Promise<CreateStackCommandOutput>;
@@ -146,6 +168,14 @@ export interface EcsPort {
   listAllTaskDefinitionArns(
     input: Omit<ListTaskDefinitionsCommandInput, "nextToken">,
   ): Promise<string[]>;
+  /**
+   * Every task definition family whose name starts with `familyPrefix`, all pages. (Unlike
+   * ListTaskDefinitions', whose `familyPrefix` is "the full family name", this one is a prefix:
+   * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTaskDefinitionFamilies.html.)
+   */
+  listAllTaskDefinitionFamilies(
+    input: Omit<ListTaskDefinitionFamiliesCommandInput, "nextToken">,
+  ): Promise<string[]>;
   deregisterTaskDefinition(input: DeregisterTaskDefinitionCommandInput): Promise<unknown>;
   createService(input: CreateServiceCommandInput): Promise<CreateServiceCommandOutput>;
   updateService(input: UpdateServiceCommandInput): Promise<UpdateServiceCommandOutput>;
@@ -159,6 +189,9 @@ export interface EcsPort {
   tagResource(input: TagResourceCommandInput): Promise<unknown>;
   listTasks(input: ListTasksCommandInput): Promise<ListTasksCommandOutput>;
   describeTasks(input: DescribeTasksCommandInput): Promise<DescribeTasksCommandOutput>;
+  /** A batch job's workers (issue 32): at most 10 tasks per call. */
+  runTask(input: RunTaskCommandInput): Promise<RunTaskCommandOutput>;
+  stopTask(input: StopTaskCommandInput): Promise<unknown>;
   /** Not in moto 5.2 (HTTP 500): callers treat a failure as "no deployment details". */
   listServiceDeployments(
     input: ListServiceDeploymentsCommandInput,
@@ -247,6 +280,26 @@ export interface S3Port {
   getObjectWithEtag(input: GetObjectCommandInput): Promise<{ bytes: Uint8Array; etag?: string }>;
 }
 
+/** SQS: a batch job's queue and dead-letter queue (issue 32). */
+export interface SqsPort {
+  createQueue(input: CreateQueueCommandInput): Promise<CreateQueueCommandOutput>;
+  getQueueUrl(input: GetQueueUrlCommandInput): Promise<GetQueueUrlCommandOutput>;
+  getQueueAttributes(
+    input: GetQueueAttributesCommandInput,
+  ): Promise<GetQueueAttributesCommandOutput>;
+  /** Every queue URL with the name prefix, all pages (the port follows `NextToken`). */
+  listAllQueueUrls(input: Omit<ListQueuesCommandInput, "NextToken">): Promise<string[]>;
+  listQueueTags(input: ListQueueTagsCommandInput): Promise<ListQueueTagsCommandOutput>;
+  sendMessageBatch(input: SendMessageBatchCommandInput): Promise<SendMessageBatchCommandOutput>;
+  receiveMessage(
+    input: ReceiveMessageCommandInput,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<ReceiveMessageCommandOutput>;
+  deleteMessage(input: DeleteMessageCommandInput): Promise<unknown>;
+  changeMessageVisibility(input: ChangeMessageVisibilityCommandInput): Promise<unknown>;
+  deleteQueue(input: DeleteQueueCommandInput): Promise<unknown>;
+}
+
 /** Where AWS calls go, and who makes them, as messages name them. */
 export interface AwsTarget {
   region: string;
@@ -275,6 +328,7 @@ export interface AwsPorts {
   autoScaling: AutoScalingPort;
   logs: LogsPort;
   cloudWatch: CloudWatchPort;
+  sqs: SqsPort;
 }
 
 /** Options for `connectAws`. */
@@ -375,7 +429,8 @@ type ServiceKey =
   | "APPLICATION_AUTO_SCALING"
   | "CLOUDWATCH_LOGS"
   | "CLOUDWATCH"
-  | "IAM";
+  | "IAM"
+  | "SQS";
 
 /** The part of an SDK client `observe` needs. */
 interface MiddlewareClient {
@@ -410,7 +465,7 @@ export async function connectAws(
   settings: AwsSettings = {},
   options: ConnectOptions = {},
 ): Promise<AwsPorts> {
-  const [cfn, ec2, ecs, s3, elb, aas, logs, cw, iam] = await Promise.all([
+  const [cfn, ec2, ecs, s3, elb, aas, logs, cw, iam, sqs] = await Promise.all([
     import("@aws-sdk/client-cloudformation"),
     import("@aws-sdk/client-ec2"),
     import("@aws-sdk/client-ecs"),
@@ -420,6 +475,7 @@ export async function connectAws(
     import("@aws-sdk/client-cloudwatch-logs"),
     import("@aws-sdk/client-cloudwatch"),
     import("@aws-sdk/client-iam"),
+    import("@aws-sdk/client-sqs"),
   ]);
   const cloudFormationClient = observe(
     new cfn.CloudFormationClient(clientOptions(region, settings, "CLOUDFORMATION")),
@@ -437,9 +493,15 @@ export async function connectAws(
     options,
   );
   const s3Options = clientOptions(region, settings, "S3");
-  // Emulators and custom endpoints serve buckets by path, not by virtual host.
+  // Emulators and custom endpoints serve buckets by path, not by virtual host. A batch job's items
+  // may sit in a bucket of another region (issue 32): S3 answers 301 there, and the client retries
+  // in the bucket's region instead of failing.
   const s3Client = observe(
-    new s3.S3Client({ ...s3Options, forcePathStyle: s3Options.endpoint !== undefined }),
+    new s3.S3Client({
+      ...s3Options,
+      forcePathStyle: s3Options.endpoint !== undefined,
+      followRegionRedirects: true,
+    }),
     "s3",
     options,
   );
@@ -475,6 +537,11 @@ export async function connectAws(
   const iamClient = observe(
     new iam.IAMClient(clientOptions(region, settings, "IAM")),
     "iam",
+    options,
+  );
+  const sqsClient = observe(
+    new sqs.SQSClient(clientOptions(region, settings, "SQS")),
+    "sqs",
     options,
   );
   return {
@@ -518,6 +585,21 @@ export async function connectAws(
         } while (nextToken !== undefined);
         return arns;
       },
+      listAllTaskDefinitionFamilies: async (input) => {
+        const families: string[] = [];
+        let nextToken: string | undefined;
+        do {
+          const page = await ecsClient.send(
+            new ecs.ListTaskDefinitionFamiliesCommand({
+              ...input,
+              ...(nextToken === undefined ? {} : { nextToken }),
+            }),
+          );
+          families.push(...(page.families ?? []));
+          nextToken = page.nextToken === "" ? undefined : page.nextToken;
+        } while (nextToken !== undefined);
+        return families;
+      },
       deregisterTaskDefinition: (input) =>
         ecsClient.send(new ecs.DeregisterTaskDefinitionCommand(input)),
       createService: (input) => ecsClient.send(new ecs.CreateServiceCommand(input)),
@@ -529,6 +611,8 @@ export async function connectAws(
       tagResource: (input) => ecsClient.send(new ecs.TagResourceCommand(input)),
       listTasks: (input) => ecsClient.send(new ecs.ListTasksCommand(input)),
       describeTasks: (input) => ecsClient.send(new ecs.DescribeTasksCommand(input)),
+      runTask: (input) => ecsClient.send(new ecs.RunTaskCommand(input)),
+      stopTask: (input) => ecsClient.send(new ecs.StopTaskCommand(input)),
       listServiceDeployments: (input) =>
         ecsClient.send(new ecs.ListServiceDeploymentsCommand(input)),
       describeServiceDeployments: (input) =>
@@ -579,6 +663,39 @@ export async function connectAws(
     iam: {
       createServiceLinkedRole: (input) =>
         iamClient.send(new iam.CreateServiceLinkedRoleCommand(input)),
+    },
+    sqs: {
+      createQueue: (input) => sqsClient.send(new sqs.CreateQueueCommand(input)),
+      getQueueUrl: (input) => sqsClient.send(new sqs.GetQueueUrlCommand(input)),
+      getQueueAttributes: (input) => sqsClient.send(new sqs.GetQueueAttributesCommand(input)),
+      listAllQueueUrls: async (input) => {
+        const urls: string[] = [];
+        let nextToken: string | undefined;
+        do {
+          const page = await sqsClient.send(
+            new sqs.ListQueuesCommand({
+              ...input,
+              ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+            }),
+          );
+          urls.push(...(page.QueueUrls ?? []));
+          nextToken = page.NextToken === "" ? undefined : page.NextToken;
+        } while (nextToken !== undefined);
+        return urls;
+      },
+      listQueueTags: (input) => sqsClient.send(new sqs.ListQueueTagsCommand(input)),
+      sendMessageBatch: (input) => sqsClient.send(new sqs.SendMessageBatchCommand(input)),
+      receiveMessage: (input, receiveOptions) =>
+        sqsClient.send(
+          new sqs.ReceiveMessageCommand(input),
+          receiveOptions?.abortSignal === undefined
+            ? {}
+            : { abortSignal: receiveOptions.abortSignal },
+        ),
+      deleteMessage: (input) => sqsClient.send(new sqs.DeleteMessageCommand(input)),
+      changeMessageVisibility: (input) =>
+        sqsClient.send(new sqs.ChangeMessageVisibilityCommand(input)),
+      deleteQueue: (input) => sqsClient.send(new sqs.DeleteQueueCommand(input)),
     },
     s3: {
       listObjectsV2: (input) => s3Client.send(new s3.ListObjectsV2Command(input)),

@@ -24,6 +24,7 @@ import {
   ListClustersCommand,
   ListServicesCommand,
   ListTaskDefinitionsCommand,
+  ListTasksCommand,
 } from "@aws-sdk/client-ecs";
 import {
   DescribeLoadBalancersCommand,
@@ -32,6 +33,7 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
 import { ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
+import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
 
 /** SDK client settings for the moto region (endpoint and keys come from AWS_* variables). */
 export const clientConfig = { region: "us-east-1" };
@@ -66,6 +68,16 @@ export async function leftovers(): Promise<Record<string, string[]>> {
   // An API's pieces (issue 20): services of any cluster still ACTIVE, target groups, task
   // definitions not deregistered, scalable targets.
   const services: string[] = [];
+  // Batch jobs (issue 32): RunTask's tasks still running, and the jobs' queues.
+  const tasks: string[] = [];
+  for (const cluster of described.clusters ?? []) {
+    if (cluster.status !== "ACTIVE") continue;
+    const running = await new ECSClient(clientConfig).send(
+      new ListTasksCommand({ cluster: cluster.clusterArn, desiredStatus: "RUNNING" }),
+    );
+    tasks.push(...(running.taskArns ?? []));
+  }
+  const queues = await new SQSClient(clientConfig).send(new ListQueuesCommand({}));
   for (const cluster of described.clusters ?? []) {
     if (cluster.status !== "ACTIVE") continue;
     const listed = await new ECSClient(clientConfig).send(
@@ -94,6 +106,8 @@ export async function leftovers(): Promise<Record<string, string[]>> {
   const alarms = await new CloudWatchClient(clientConfig).send(new DescribeAlarmsCommand({}));
   return {
     services,
+    tasks,
+    queues: queues.QueueUrls ?? [],
     alarms: (alarms.MetricAlarms ?? []).map((alarm) => alarm.AlarmName ?? ""),
     targetGroups: (targetGroups.TargetGroups ?? []).map((group) => group.TargetGroupName ?? ""),
     taskDefinitions: taskDefinitions.taskDefinitionArns ?? [],
@@ -130,6 +144,8 @@ export async function leftovers(): Promise<Record<string, string[]>> {
 /** What `leftovers()` returns for an account with nothing of ours. */
 export const NOTHING = {
   services: [],
+  tasks: [],
+  queues: [],
   alarms: [],
   targetGroups: [],
   taskDefinitions: [],

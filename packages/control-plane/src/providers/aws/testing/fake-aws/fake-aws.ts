@@ -9,10 +9,17 @@
  */
 import { createHash } from "node:crypto";
 import type { PutObjectCommandInput } from "@aws-sdk/client-s3";
-import type { Deployment, LoadBalancer, Service, ServiceDeployment } from "@aws-sdk/client-ecs";
+import type {
+  Deployment,
+  LoadBalancer,
+  RegisterTaskDefinitionCommandInput,
+  Service,
+  ServiceDeployment,
+} from "@aws-sdk/client-ecs";
 import type { Action, Rule, RuleCondition } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { StackEvent } from "@aws-sdk/client-cloudformation";
 import type { AwsPorts } from "../../sdk.js";
+import { FakeSqs, runTaskRefusal } from "./fake-sqs.js";
 import { alarmRefusal, stepPolicyRefusal } from "./scaling-rules.js";
 
 const ACCOUNT = "123456789012";
@@ -44,6 +51,17 @@ interface FakeTask {
   arn: string;
   taskDefinition: string;
   stopped: boolean;
+}
+
+/** A task RunTask started (a batch job's worker, R19): it runs until StopTask or `finishTasks`. */
+interface FakeRunTask {
+  arn: string;
+  cluster: string;
+  taskDefinition: string;
+  startedBy?: string;
+  stopped: boolean;
+  exitCode?: number;
+  stoppedReason?: string;
 }
 
 interface FakeService {
@@ -104,13 +122,24 @@ export class FakeAws {
   private readonly clusters = new Map<string, "ACTIVE" | "INACTIVE">();
   private readonly services = new Map<string, FakeService[]>();
   private readonly clientTokens = new Map<string, { params: string; arn: string }>();
-  private readonly taskDefinitions = new Map<string, { arn: string; active: boolean }[]>();
+  private readonly taskDefinitions = new Map<
+    string,
+    {
+      arn: string;
+      active: boolean;
+      tags: { key?: string; value?: string }[];
+      containerDefinitions: NonNullable<RegisterTaskDefinitionCommandInput["containerDefinitions"]>;
+    }[]
+  >();
   private readonly targetGroups = new Map<string, string>();
   private readonly rules: FakeRule[] = [];
   private readonly stacks = new Map<string, FakeStack>();
   private readonly serviceDeployments = new Map<string, ServiceDeployment[]>();
   /** Objects by `bucket/key`: their bytes and ETag (R12). */
   private readonly objects = new Map<string, { body: Uint8Array; etag: string }>();
+  /** R15–R18, R20: the account's queues. */
+  readonly sqs = new FakeSqs();
+  private readonly runTasks: FakeRunTask[] = [];
   private readonly alarms = new Set<string>();
   private sequence = 0;
   private clock = Date.parse("2026-01-01T00:00:00Z");
@@ -133,6 +162,21 @@ export class FakeAws {
   }
 
   // ---- test inspection and setup ----------------------------------------------------------
+
+  /** Tasks RunTask started that have not stopped, in `cluster`. */
+  runningTasks(cluster: string): string[] {
+    return this.runTasks.filter((t) => t.cluster === cluster && !t.stopped).map((t) => t.arn);
+  }
+
+  /** The started tasks exit as a batch worker does once its queue is drained (`exitCode`). */
+  finishTasks(exitCode = 0, stoppedReason = "Essential container in task exited"): void {
+    for (const task of this.runTasks) {
+      if (task.stopped) continue;
+      task.stopped = true;
+      task.exitCode = exitCode;
+      task.stoppedReason = stoppedReason;
+    }
+  }
 
   /** An ACTIVE cluster of that name, as a stack would have made it. */
   addCluster(name: string): void {
@@ -467,7 +511,12 @@ export class FakeAws {
             const family = input.family ?? "";
             const list = this.taskDefinitions.get(family) ?? [];
             const arn = `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:${list.length + 1}`;
-            list.push({ arn, active: true });
+            list.push({
+              arn,
+              active: true,
+              tags: input.tags ?? [],
+              containerDefinitions: input.containerDefinitions ?? [],
+            });
             this.taskDefinitions.set(family, list);
             return {
               $metadata: {},
@@ -475,11 +524,26 @@ export class FakeAws {
             };
           }),
         describeTaskDefinition: (input) =>
-          call("ecs:DescribeTaskDefinition", () => ({
-            $metadata: {},
-            taskDefinition: { taskDefinitionArn: input.taskDefinition },
-            tags: [],
-          })),
+          call("ecs:DescribeTaskDefinition", () => {
+            // By ARN, or by family: its latest ACTIVE revision (a family with none is refused).
+            const wanted = input.taskDefinition ?? "";
+            const all = [...this.taskDefinitions.values()].flat();
+            const found =
+              all.find((t) => t.arn === wanted) ??
+              (this.taskDefinitions.get(wanted) ?? []).filter((t) => t.active).at(-1);
+            if (found === undefined && !wanted.startsWith("arn:")) {
+              throw new FakeAwsError("ClientException", "Unable to describe task definition.");
+            }
+            return {
+              $metadata: {},
+              taskDefinition: {
+                taskDefinitionArn: found?.arn ?? wanted,
+                status: found === undefined || found.active ? "ACTIVE" : "INACTIVE",
+                containerDefinitions: found?.containerDefinitions ?? [],
+              },
+              tags: input.include?.includes("TAGS") === true ? (found?.tags ?? []) : [],
+            };
+          }),
         listTaskDefinitions: (input) =>
           call("ecs:ListTaskDefinitions", () => ({
             $metadata: {},
@@ -492,6 +556,13 @@ export class FakeAws {
             [...this.taskDefinitions.entries()]
               .filter(([family]) => family.startsWith(input.familyPrefix ?? ""))
               .flatMap(([, list]) => list.filter((t) => t.active).map((t) => t.arn)),
+          ),
+        listAllTaskDefinitionFamilies: (input) =>
+          call("ecs:ListTaskDefinitionFamilies", () =>
+            [...this.taskDefinitions.entries()]
+              .filter(([family]) => family.startsWith(input.familyPrefix ?? ""))
+              .filter(([, list]) => input.status !== "ACTIVE" || list.some((t) => t.active))
+              .map(([family]) => family),
           ),
         deregisterTaskDefinition: (input) =>
           call("ecs:DeregisterTaskDefinition", () => {
@@ -658,6 +729,19 @@ export class FakeAws {
           call("ecs:ListTasks", () => {
             this.tick();
             const wantStopped = input.desiredStatus === "STOPPED";
+            if (input.startedBy !== undefined) {
+              return {
+                $metadata: {},
+                taskArns: this.runTasks
+                  .filter(
+                    (t) =>
+                      t.cluster === (input.cluster ?? "default") &&
+                      t.startedBy === input.startedBy &&
+                      t.stopped === wantStopped,
+                  )
+                  .map((t) => t.arn),
+              };
+            }
             return {
               $metadata: {},
               taskArns: (this.services.get(input.cluster ?? "default") ?? [])
@@ -667,7 +751,61 @@ export class FakeAws {
                 .map((t) => t.arn),
             };
           }),
-        describeTasks: () => call("ecs:DescribeTasks", () => ({ $metadata: {}, tasks: [] })),
+        describeTasks: (input) =>
+          call("ecs:DescribeTasks", () => ({
+            $metadata: {},
+            tasks: this.runTasks
+              .filter((t) => (input.tasks ?? []).includes(t.arn))
+              .map((t) => ({
+                taskArn: t.arn,
+                taskDefinitionArn: t.taskDefinition,
+                lastStatus: t.stopped ? "STOPPED" : "RUNNING",
+                desiredStatus: t.stopped ? "STOPPED" : "RUNNING",
+                ...(t.startedBy === undefined ? {} : { startedBy: t.startedBy }),
+                ...(t.stoppedReason === undefined ? {} : { stoppedReason: t.stoppedReason }),
+                containers: [
+                  {
+                    name: "replica",
+                    ...(t.exitCode === undefined ? {} : { exitCode: t.exitCode }),
+                  },
+                ],
+              })),
+          })),
+        runTask: (input) =>
+          call("ecs:RunTask", () => {
+            const refusal = runTaskRefusal(input);
+            if (refusal !== undefined) throw new FakeAwsError("InvalidParameterException", refusal);
+            const cluster = input.cluster ?? "default";
+            const started = Array.from({ length: input.count ?? 1 }, () => {
+              const task: FakeRunTask = {
+                arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${cluster}/${String(this.next()).padStart(32, "0")}`,
+                cluster,
+                taskDefinition: input.taskDefinition ?? "",
+                ...(input.startedBy === undefined ? {} : { startedBy: input.startedBy }),
+                stopped: false,
+              };
+              this.runTasks.push(task);
+              return task;
+            });
+            return {
+              $metadata: {},
+              tasks: started.map((t) => ({ taskArn: t.arn, lastStatus: "PROVISIONING" })),
+              failures: [],
+            };
+          }),
+        stopTask: (input) =>
+          call("ecs:StopTask", () => {
+            const task = this.runTasks.find((t) => t.arn === input.task);
+            if (task === undefined) {
+              throw new FakeAwsError(
+                "InvalidParameterException",
+                "The referenced task was not found.",
+              );
+            }
+            task.stopped = true;
+            task.stoppedReason = input.reason ?? "Task stopped by user";
+            return {};
+          }),
         listServiceDeployments: (input) =>
           call("ecs:ListServiceDeployments", () => {
             // AWS documents no order: the fake answers oldest first, in pages of maxResults.
@@ -884,6 +1022,7 @@ export class FakeAws {
               .map((AlarmName) => ({ AlarmName })),
           })),
       },
+      sqs: this.sqs.port(call),
       s3: {
         listObjectsV2: (input) =>
           call("s3:ListObjectsV2", () => ({
@@ -894,8 +1033,9 @@ export class FakeAws {
           })),
         deleteObjects: (input) =>
           call("s3:DeleteObjects", () => {
-            for (const object of input.Delete?.Objects ?? [])
+            for (const object of input.Delete?.Objects ?? []) {
               this.objects.delete(`${input.Bucket ?? ""}/${object.Key ?? ""}`);
+            }
             return { $metadata: {} };
           }),
         putObject: (input) => call("s3:PutObject", () => this.putObject(input)),
