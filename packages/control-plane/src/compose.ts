@@ -21,6 +21,7 @@ import { storeEventSubscriber } from "./state/store-events.js";
 import { StateStore } from "./state/store.js";
 import { BatchJobStore } from "./batch/job-store.js";
 import { LocalBatchJobs } from "./batch/local-batch-jobs.js";
+import { connectAws, resolveAwsRegion } from "./providers/aws/sdk.js";
 
 export const STATE_FILE = "state.db";
 /** A reconcile that takes longer is aborted (its signal fires) and retried with backoff. */
@@ -120,6 +121,15 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
       launch: (request) => local.batchWorkerLaunch(request),
       logs,
       secretEnv: (apiName) => secrets.get(apiName),
+      // S3 sources are listed as the API's workers would read them: with the deploying shell's
+      // AWS settings (AWS_ENDPOINT_URL for moto included), else the daemon's default chain. With
+      // no region anywhere, us-east-1, S3's default; a bucket elsewhere then answers a redirect
+      // error that the job's status_message shows.
+      s3: async (apiName) => {
+        const settings = secrets.get(apiName);
+        const region = (await resolveAwsRegion(undefined, settings)) ?? "us-east-1";
+        return (await connectAws(region, settings)).s3;
+      },
       endpointUrl: (endpoint) => local.endpointUrl(endpoint),
       routes: local.gateway,
       outputDir: (apiName, jobId) => path.join(home, "batch", apiName, jobId),
