@@ -68,12 +68,19 @@ function batchLog(home: string, jobId: string): string[] {
 
 describe("BatchAPI on the local engine", () => {
   test("a Cortex 0.20 BatchAPI runs unchanged: submit, status by path and ?jobID=, a 400 naming the field, retries, stop", async () => {
-    // Given the example deployed as it is
+    // Given the example deployed as it is, with --wait (which has nothing to wait for: a BatchAPI
+    // runs no replica, so the deploy ends once recorded, however short the timeout)
     const c = await makeTestCluster();
     const project = copyExample("batch-text-stats");
-    const deploy = await c.axon(["deploy", project]);
+    const deploy = await c.axon(["deploy", project, "--wait", "--wait-timeout", "1s"]);
     expect(deploy.code, deploy.stderr).toBe(0);
     const endpoint = `http://localhost:${c.gatewayPort}/text-stats`;
+    // And its output says it is deployed and how to submit a job, with axon and with curl
+    expect(deploy.stdout).toContain("text-stats (BatchAPI) is deployed: it runs no replica");
+    expect(deploy.stdout).toContain("axon submit text-stats job.json");
+    expect(deploy.stdout).toContain(
+      `curl ${endpoint} -X POST -H "Content-Type: application/json" -d @job.json`,
+    );
 
     // When a malformed job is submitted, Then a 400 names the field and its bound
     const bad = await postJson(endpoint, { workers: 2, item_list: { items: [1], batch_size: 0 } });
