@@ -4,6 +4,7 @@
  * real Python workers, and a kill -9 of the daemon mid-job.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -26,6 +27,7 @@ import {
   startMoto,
   type MotoServer,
 } from "../packages/control-plane/src/providers/aws/testing/moto-server.js";
+import { startTerminal } from "../packages/cli/src/testing/tmux.js";
 
 const TERMINAL = new Set([
   "status_succeeded",
@@ -491,6 +493,60 @@ describe.skipIf(!HAS_MOTO)(
       // And the API's log says so, naming the job
       const logs = await c.axon(["logs", "s3-items"]);
       expect(logs.stdout).toContain(`job ${missing.job_id} could not be enqueued`);
+    }, 120_000);
+  },
+);
+
+/** The pty test needs tmux (Debian's `tmux` package); without it, it is skipped, saying so. */
+const HAS_TMUX = spawnSync("tmux", ["-V"]).status === 0;
+
+describe.skipIf(!HAS_TMUX)(
+  "axon get <batch-api> <job-id> --watch on a real job (tmux; skipped without it)",
+  () => {
+    test("the bar moves as the real job's batches are done, and the command exits 0 when it succeeds", async () => {
+      // Given the example deployed to a real daemon, and a job of 12 batches taking about 1s each
+      const c = await makeTestCluster();
+      expect((await c.axon(["deploy", copyExample("batch-text-stats")])).code).toBe(0);
+      const endpoint = `http://localhost:${c.gatewayPort}/text-stats`;
+      const job = await submit(endpoint, {
+        workers: 1,
+        item_list: { items: Array.from({ length: 12 }, (_, i) => `item ${i}`), batch_size: 1 },
+        config: { seconds_per_batch: 1 },
+      });
+
+      // When it is watched in a terminal (the built CLI in a tmux pane)
+      const terminal = await startTerminal({
+        args: ["get", "text-stats", job.job_id, "--watch"],
+        env: {
+          HOME: os.homedir(),
+          AXON_HOME: c.home,
+          AXON_GATEWAY_PORT: String(c.gatewayPort),
+          AXON_PYTHON: c.env["AXON_PYTHON"] ?? "python3",
+        },
+        columns: 90,
+      });
+
+      // Then the bar is drawn part-done, then further along (each look is one poll of the daemon)
+      const partDone = (screen: string): number | undefined => {
+        const percent = Number(/[█░]+ (\d+)%/.exec(screen)?.[1] ?? "NaN");
+        return percent > 0 && percent < 100 ? percent : undefined;
+      };
+      const first = partDone(await terminal.waitFor(/[█░]+ ([1-9]|[1-9]\d)%/, 30_000));
+      expect(first).toBeDefined();
+      const later = await terminal.waitFor(
+        new RegExp(`[█░]+ (?!${String(first)}%)([1-9]\\d?|100)%`),
+        30_000,
+      );
+      expect(later).toContain(`job ${job.job_id} of text-stats: `);
+
+      // And when the job succeeds the command ends with a full bar and exits 0
+      const exit = await terminal.waitForExit(60_000);
+      expect(exit.status, exit.screen).toBe(0);
+      expect(exit.screen).toContain(`job ${job.job_id} of text-stats: succeeded`);
+      expect(exit.screen).toMatch(/█+ 100%/);
+      expect(exit.cursorVisible).toBe(true);
+      // (and the daemon agrees)
+      expect((await jobStatus(`${endpoint}/${job.job_id}`)).status).toBe("status_succeeded");
     }, 120_000);
   },
 );
