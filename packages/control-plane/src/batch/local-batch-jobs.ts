@@ -722,8 +722,11 @@ export class LocalBatchJobs {
     const window = Math.min(60, Math.max(1, (now.getTime() - started) / 1000));
     const rate = counts.itemsLastMinute / window;
     const failures = this.#deps.store.failures(jobId);
+    // While S3 is being listed the batch count is not known (Cortex's answer leaves it out too).
+    const { total_batch_count: totalBatches, ...spec } = job.spec;
     return {
-      ...job.spec,
+      ...spec,
+      ...(job.status === "status_enqueuing" ? {} : { total_batch_count: totalBatches }),
       status: job.status,
       batches_in_queue: counts.queued,
       batch_metrics: {
