@@ -116,6 +116,7 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
     });
     provider = local;
     events.subscribe(logs.subscriber());
+    const s3Clients = new Map<string, ReturnType<typeof connectAws>>();
     batch = new LocalBatchJobs({
       store: batchStore,
       launch: (request) => local.batchWorkerLaunch(request),
@@ -128,7 +129,15 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
       s3: async (apiName) => {
         const settings = secrets.get(apiName);
         const region = (await resolveAwsRegion(undefined, settings)) ?? "us-east-1";
-        return (await connectAws(region, settings)).s3;
+        // One set of clients per distinct settings, kept: a client holds its connections open.
+        const key = JSON.stringify([region, settings]);
+        let ports = s3Clients.get(key);
+        if (ports === undefined) {
+          ports = connectAws(region, settings);
+          s3Clients.set(key, ports);
+          ports.catch(() => s3Clients.delete(key));
+        }
+        return (await ports).s3;
       },
       endpointUrl: (endpoint) => local.endpointUrl(endpoint),
       routes: local.gateway,
