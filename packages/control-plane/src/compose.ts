@@ -124,8 +124,10 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
       secretEnv: (apiName) => secrets.get(apiName),
       // S3 sources are listed as the API's workers would read them: with the deploying shell's
       // AWS settings (AWS_ENDPOINT_URL for moto included), else the daemon's default chain. With
-      // no region anywhere, us-east-1, S3's default; a bucket elsewhere then answers a redirect
-      // error that the job's status_message shows.
+      // no region anywhere, us-east-1 (S3's default endpoint); a bucket elsewhere then answers a
+      // redirect, or a 400 in a Region launched after March 20, 2019
+      // (https://docs.aws.amazon.com/AmazonS3/latest/API/UsingRouting.html), which the job's
+      // status_message shows with s3-items.ts's hint to check the region.
       s3: async (apiName) => {
         const settings = secrets.get(apiName);
         const region = (await resolveAwsRegion(undefined, settings)) ?? "us-east-1";
