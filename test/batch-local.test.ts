@@ -4,9 +4,11 @@
  * real Python workers, and a kill -9 of the daemon mid-job.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, test } from "vitest";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, describe, expect, test } from "vitest";
 import type {
   BatchJobResponse,
   BatchJobSpec,
@@ -20,9 +22,16 @@ import {
   waitFor,
   workerPidsUnder,
 } from "./helpers.js";
+import {
+  motoAvailable,
+  startMoto,
+  type MotoServer,
+} from "../packages/control-plane/src/providers/aws/testing/moto-server.js";
+import { startTerminal } from "../packages/cli/src/testing/tmux.js";
 
 const TERMINAL = new Set([
   "status_succeeded",
+  "status_enqueue_failed",
   "status_completed_with_failures",
   "status_stopped",
   "status_worker_error",
@@ -61,12 +70,19 @@ function batchLog(home: string, jobId: string): string[] {
 
 describe("BatchAPI on the local engine", () => {
   test("a Cortex 0.20 BatchAPI runs unchanged: submit, status by path and ?jobID=, a 400 naming the field, retries, stop", async () => {
-    // Given the example deployed as it is
+    // Given the example deployed as it is, with --wait (which has nothing to wait for: a BatchAPI
+    // runs no replica, so the deploy ends once recorded, however short the timeout)
     const c = await makeTestCluster();
     const project = copyExample("batch-text-stats");
-    const deploy = await c.axon(["deploy", project]);
+    const deploy = await c.axon(["deploy", project, "--wait", "--wait-timeout", "1s"]);
     expect(deploy.code, deploy.stderr).toBe(0);
     const endpoint = `http://localhost:${c.gatewayPort}/text-stats`;
+    // And its output says it is deployed and how to submit a job, with axon and with curl
+    expect(deploy.stdout).toContain("text-stats (BatchAPI) is deployed: it runs no replica");
+    expect(deploy.stdout).toContain("axon submit text-stats job.json");
+    expect(deploy.stdout).toContain(
+      `curl ${endpoint} -X POST -H "Content-Type: application/json" -d @job.json`,
+    );
 
     // When a malformed job is submitted, Then a 400 names the field and its bound
     const bad = await postJson(endpoint, { workers: 2, item_list: { items: [1], batch_size: 0 } });
@@ -341,3 +357,196 @@ describe("BatchAPI on the local engine", () => {
     expect(plan.stdout + plan.stderr).toContain("updated creds (BatchAPI)");
   }, 120_000);
 });
+
+const HAS_MOTO = motoAvailable();
+let moto: MotoServer | undefined;
+afterAll(async () => {
+  await moto?.stop();
+});
+
+/** A batch predictor that appends each payload it gets, as a JSON line, to its output folder. */
+const RECORDING_PREDICTOR = `import json
+import os
+
+
+class PythonPredictor:
+    def __init__(self, config, job_spec):
+        self.out = os.environ["AXON_JOB_OUTPUT_DIR"]
+
+    def predict(self, payload, batch_id):
+        with open(os.path.join(self.out, "payloads.jsonl"), "a") as f:
+            f.write(json.dumps(payload) + "\\n")
+`;
+
+/** Every item the recording predictor got for a job. */
+function recordedItems(home: string, jobId: string): unknown[] {
+  const file = path.join(home, "batch", "s3-items", jobId, "payloads.jsonl");
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .flatMap((line) => JSON.parse(line) as unknown[]);
+}
+
+describe.skipIf(!HAS_MOTO)(
+  "BatchAPI items from S3 on the local engine (moto; skipped without it)",
+  () => {
+    test("file_path_lister hands s3:// paths to predict, delimited_files hands the objects, an empty match or a missing bucket fails the job saying why", async () => {
+      // Given a moto S3 bucket with images, a folder to exclude, and NDJSON files
+      moto = await startMoto();
+      const env = moto.awsEnv();
+      const client = new S3Client({
+        region: "us-east-1",
+        endpoint: moto.url,
+        forcePathStyle: true,
+        credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+      });
+      await client.send(new CreateBucketCommand({ Bucket: "photos" }));
+      const objects: Record<string, string> = {
+        "images/cat.jpg": "c",
+        "images/dog.jpg": "d",
+        "images/notes.txt": "n",
+        "images/skip/owl.jpg": "o",
+        "rows/part-1.jsonl": '{"id": 1}\n{"id": 2}\n',
+        "rows/part-2.jsonl": '{"id": 3}\n',
+      };
+      for (const [key, body] of Object.entries(objects)) {
+        await client.send(new PutObjectCommand({ Bucket: "photos", Key: key, Body: body }));
+      }
+      client.destroy();
+      // And a BatchAPI deployed from a shell whose AWS settings point at moto
+      const c = await makeTestCluster();
+      const project = mkdtempSync(path.join(os.tmpdir(), "axon-batch-s3-"));
+      writeFileSync(
+        path.join(project, "cortex.yaml"),
+        "- name: s3-items\n  kind: BatchAPI\n  predictor:\n    type: python\n    path: predictor.py\n",
+      );
+      writeFileSync(path.join(project, "predictor.py"), RECORDING_PREDICTOR);
+      const deploy = await c.axon(["deploy", project], { env });
+      expect(deploy.code, deploy.stderr).toBe(0);
+      const endpoint = `http://localhost:${c.gatewayPort}/s3-items`;
+
+      // When a file_path_lister job with includes and excludes is submitted
+      const lister = await submit(endpoint, {
+        workers: 1,
+        file_path_lister: {
+          s3_paths: ["s3://photos/images/"],
+          includes: ["**.jpg"],
+          excludes: ["**/skip/**"],
+          batch_size: 1,
+        },
+      });
+      // Then the answer comes before the listing, without a batch count (Cortex's answer)
+      expect(lister.total_batch_count).toBeUndefined();
+      const listed = await untilOver(`${endpoint}/${lister.job_id}`);
+      // And the job succeeded, the predictor getting the matched objects' s3:// paths
+      expect(listed).toMatchObject({
+        status: "status_succeeded",
+        total_batch_count: 2,
+        batch_metrics: { succeeded: 2, failed: 0 },
+      });
+      expect(recordedItems(c.home, lister.job_id)).toEqual([
+        "s3://photos/images/cat.jpg",
+        "s3://photos/images/dog.jpg",
+      ]);
+
+      // When a delimited_files job reads the NDJSON files in batches of 2
+      const rows = await submit(endpoint, {
+        workers: 2,
+        delimited_files: { s3_paths: ["s3://photos/rows/"], batch_size: 2 },
+      });
+      // Then the predictor got every line's object, and the job succeeded with 2 batches
+      expect(await untilOver(`${endpoint}/${rows.job_id}`)).toMatchObject({
+        status: "status_succeeded",
+        total_batch_count: 2,
+      });
+      expect(recordedItems(c.home, rows.job_id)).toEqual(
+        expect.arrayContaining([{ id: 1 }, { id: 2 }, { id: 3 }]),
+      );
+      expect(recordedItems(c.home, rows.job_id)).toHaveLength(3);
+
+      // When a lister matches nothing
+      const empty = await submit(endpoint, {
+        workers: 1,
+        file_path_lister: {
+          s3_paths: ["s3://photos/images/"],
+          includes: ["**.png"],
+          batch_size: 1,
+        },
+      });
+      // Then the job fails enqueueing, its message naming the paths and the filter
+      const emptyEnd = await untilOver(`${endpoint}/${empty.job_id}`);
+      expect(emptyEnd.status).toBe("status_enqueue_failed");
+      expect(emptyEnd.status_message).toContain(
+        'none of the 4 S3 objects under s3_paths ["s3://photos/images/"] matched includes ["**.png"]',
+      );
+
+      // When the bucket does not exist
+      const missing = await submit(endpoint, {
+        workers: 1,
+        file_path_lister: { s3_paths: ["s3://no-such-bucket/x/"], batch_size: 1 },
+      });
+      // Then the job fails enqueueing, naming the path and what to check
+      const missingEnd = await untilOver(`${endpoint}/${missing.job_id}`);
+      expect(missingEnd.status).toBe("status_enqueue_failed");
+      expect(missingEnd.status_message).toContain("S3 refused to read s3://no-such-bucket/x/");
+      expect(missingEnd.status_message).toContain("check that the bucket exists");
+      // And the API's log says so, naming the job
+      const logs = await c.axon(["logs", "s3-items"]);
+      expect(logs.stdout).toContain(`job ${missing.job_id} could not be enqueued`);
+    }, 120_000);
+  },
+);
+
+/** The pty test needs tmux (Debian's `tmux` package); without it, it is skipped, saying so. */
+const HAS_TMUX = spawnSync("tmux", ["-V"]).status === 0;
+
+describe.skipIf(!HAS_TMUX)(
+  "axon get <batch-api> <job-id> --watch on a real job (tmux; skipped without it)",
+  () => {
+    test("the bar moves as the real job's batches are done, and the command exits 0 when it succeeds", async () => {
+      // Given the example deployed to a real daemon, and a job of 12 batches taking about 1s each
+      const c = await makeTestCluster();
+      expect((await c.axon(["deploy", copyExample("batch-text-stats")])).code).toBe(0);
+      const endpoint = `http://localhost:${c.gatewayPort}/text-stats`;
+      const job = await submit(endpoint, {
+        workers: 1,
+        item_list: { items: Array.from({ length: 12 }, (_, i) => `item ${i}`), batch_size: 1 },
+        config: { seconds_per_batch: 1 },
+      });
+
+      // When it is watched in a terminal (the built CLI in a tmux pane)
+      const terminal = await startTerminal({
+        args: ["get", "text-stats", job.job_id, "--watch"],
+        env: {
+          HOME: os.homedir(),
+          AXON_HOME: c.home,
+          AXON_GATEWAY_PORT: String(c.gatewayPort),
+          AXON_PYTHON: c.env["AXON_PYTHON"] ?? "python3",
+        },
+        columns: 90,
+      });
+
+      // Then the bar is drawn part-done, then further along (each look is one poll of the daemon)
+      const partDone = (screen: string): number | undefined => {
+        const percent = Number(/[█░]+ (\d+)%/.exec(screen)?.[1] ?? "NaN");
+        return percent > 0 && percent < 100 ? percent : undefined;
+      };
+      const first = partDone(await terminal.waitFor(/[█░]+ ([1-9]|[1-9]\d)%/, 30_000));
+      expect(first).toBeDefined();
+      const later = await terminal.waitFor(
+        new RegExp(`[█░]+ (?!${String(first)}%)([1-9]\\d?|100)%`),
+        30_000,
+      );
+      expect(later).toContain(`job ${job.job_id} of text-stats: `);
+
+      // And when the job succeeds the command ends with a full bar and exits 0
+      const exit = await terminal.waitForExit(60_000);
+      expect(exit.status, exit.screen).toBe(0);
+      expect(exit.screen).toContain(`job ${job.job_id} of text-stats: succeeded`);
+      expect(exit.screen).toMatch(/█+ 100%/);
+      expect(exit.cursorVisible).toBe(true);
+      // (and the daemon agrees)
+      expect((await jobStatus(`${endpoint}/${job.job_id}`)).status).toBe("status_succeeded");
+    }, 120_000);
+  },
+);

@@ -10,6 +10,8 @@
  * hashes from the cluster bucket (moto's) as a task does, and answers 401 / 200 / 429 by them,
  * a revoke included; a run whose `predictor.smoke_test` fails never answers the target group's
  * health check 200 and exits naming the answer, one whose smoke test passes reports healthy.
+ * Issue 32: a BatchAPI's task definition with a job's RunTask override runs the image in batch
+ * mode, drains a small job from a moto SQS queue and exits 0.
  * One image build; each case is another run of it. Every container it starts it removes.
  */
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";

@@ -21,6 +21,7 @@ import { storeEventSubscriber } from "./state/store-events.js";
 import { StateStore } from "./state/store.js";
 import { BatchJobStore } from "./batch/job-store.js";
 import { LocalBatchJobs } from "./batch/local-batch-jobs.js";
+import { connectAws, resolveAwsRegion } from "./providers/aws/sdk.js";
 
 export const STATE_FILE = "state.db";
 /** A reconcile that takes longer is aborted (its signal fires) and retried with backoff. */
@@ -115,11 +116,31 @@ export function composeControlPlane(options: CompositionOptions): ControlPlane {
     });
     provider = local;
     events.subscribe(logs.subscriber());
+    const s3Clients = new Map<string, ReturnType<typeof connectAws>>();
     batch = new LocalBatchJobs({
       store: batchStore,
       launch: (request) => local.batchWorkerLaunch(request),
       logs,
       secretEnv: (apiName) => secrets.get(apiName),
+      // S3 sources are listed as the API's workers would read them: with the deploying shell's
+      // AWS settings (AWS_ENDPOINT_URL for moto included), else the daemon's default chain. With
+      // no region anywhere, us-east-1 (S3's default endpoint); a bucket elsewhere then answers a
+      // redirect, or a 400 in a Region launched after March 20, 2019
+      // (https://docs.aws.amazon.com/AmazonS3/latest/API/UsingRouting.html), which the job's
+      // status_message shows with s3-items.ts's hint to check the region.
+      s3: async (apiName) => {
+        const settings = secrets.get(apiName);
+        const region = (await resolveAwsRegion(undefined, settings)) ?? "us-east-1";
+        // One set of clients per distinct settings, kept: a client holds its connections open.
+        const key = JSON.stringify([region, settings]);
+        let ports = s3Clients.get(key);
+        if (ports === undefined) {
+          ports = connectAws(region, settings);
+          s3Clients.set(key, ports);
+          ports.catch(() => s3Clients.delete(key));
+        }
+        return (await ports).s3;
+      },
       endpointUrl: (endpoint) => local.endpointUrl(endpoint),
       routes: local.gateway,
       outputDir: (apiName, jobId) => path.join(home, "batch", apiName, jobId),

@@ -1,9 +1,9 @@
 /**
  * The batch job commands (`submit`, `get <api> [job]`, `logs <api> <job>`, `delete <api> <job>`):
  * against the real control plane (built, spawned on 127.0.0.1 in a temp $AXON_HOME and stopped
- * by its pid), where no engine has batch jobs yet, so each answers the engine's not-supported
- * error; and against the fake daemon (testing/fake-control-plane.ts) answering with contract
- * objects, for what the commands print when an engine has them.
+ * by its pid), where a job of an API that is not deployed is the engine's not-found error (a real
+ * job end to end: test/batch-local.test.ts); and against the fake daemon
+ * (testing/fake-control-plane.ts) answering with contract objects, for what the commands print.
  */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -53,32 +53,32 @@ const JOB_SPEC = `{
 }
 `;
 
-describe("the job commands against the real control plane (no engine has batch jobs yet)", () => {
-  it("submit, get, logs and delete of a job each answer the engine's 501, naming the verb", async () => {
-    // Given the real daemon on this machine, and a job spec
+describe("the job commands against the real control plane (the local engine)", () => {
+  it("submit, get, logs and delete of a job of a BatchAPI that is not deployed each answer api.not_found, naming it", async () => {
+    // Given the real daemon on this machine with nothing deployed, and a job spec
     const daemon = await startRealDaemon();
     const dir = await makeTempDir();
     await writeFiles(dir, { "job.json": JOB_SPEC });
 
     // When each job form runs with -o json
     const forms = [
-      { argv: ["submit", "scorer", "job.json"], verb: "submit" },
-      { argv: ["get", "scorer", "69d6faf8a4"], verb: "get" },
-      { argv: ["get", "scorer", "69d6faf8a4", "--watch"], verb: "get" },
-      { argv: ["logs", "scorer", "69d6faf8a4"], verb: "logs" },
-      { argv: ["logs", "scorer", "69d6faf8a4", "-f"], verb: "logs" },
-      { argv: ["delete", "scorer", "69d6faf8a4"], verb: "delete" },
+      ["submit", "scorer", "job.json"],
+      ["get", "scorer", "69d6faf8a4"],
+      ["get", "scorer", "69d6faf8a4", "--watch"],
+      ["logs", "scorer", "69d6faf8a4"],
+      ["logs", "scorer", "69d6faf8a4", "-f"],
+      ["delete", "scorer", "69d6faf8a4"],
     ];
-    for (const form of forms) {
-      const run = await runCli([...form.argv, "-o", "json"], { env: daemon.env, cwd: dir });
+    for (const argv of forms) {
+      const run = await runCli([...argv, "-o", "json"], { env: daemon.env, cwd: dir });
 
-      // Then each fails (1) with the one not-supported error, as one JSON document
-      expect(run.exitCode, form.argv.join(" ")).toBe(1);
+      // Then each fails (1) with the engine's not-found error as one JSON document, naming the
+      // API and how to find the deployed ones (the jobs of a real BatchAPI: test/batch-local.test.ts)
+      expect(run.exitCode, argv.join(" ")).toBe(1);
       const { error } = JSON.parse(run.stdout) as ErrorDocument;
-      expect(error.code).toBe("engine.not_supported");
-      expect(error.message).toBe(
-        `axon ${form.verb} (batch jobs) is not supported on the local engine yet (environment local)`,
-      );
+      expect(error.code, argv.join(" ")).toBe("api.not_found");
+      expect(error.message, argv.join(" ")).toContain("scorer");
+      expect(error.hint, argv.join(" ")).toBeDefined();
     }
   });
 

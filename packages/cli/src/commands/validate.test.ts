@@ -30,6 +30,29 @@ describe("axon validate", () => {
     );
   });
 
+  it("Given a batch-only Cortex 0.20 file, When validated, Then its BatchAPI is counted as an api, and -o json names it as a batch api", async () => {
+    // Given a project holding one BatchAPI and its predictor
+    const dir = await makeTempDir();
+    await writeFiles(dir, {
+      "cortex.yaml":
+        "- name: text-stats\n  kind: BatchAPI\n  predictor:\n    type: python\n    path: predictor.py\n",
+      "predictor.py":
+        "class PythonPredictor:\n    def __init__(self, config, job_spec):\n        pass\n\n    def predict(self, payload, batch_id):\n        return None\n",
+    });
+    // When validated
+    const run = await runCli(["validate"], { cwd: dir });
+    // Then it is one api, in the words a RealtimeAPI gets
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toBe("✓ cortex.yaml: 1 api valid (text-stats)\n");
+    // And as JSON it is among the apis and named a batch api
+    const json = await runCli(["validate", "-o", "json"], { cwd: dir });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      valid: true,
+      apis: ["text-stats"],
+      batchApis: ["text-stats"],
+    });
+  });
+
   it("lists every problem with file, line and column, and exits 1", async () => {
     // Given a config with two bad fields and a predictor path that does not exist
     const dir = await makeTempDir();

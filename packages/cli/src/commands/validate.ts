@@ -27,12 +27,14 @@ export function makeValidateCommand(ctx: CliContext): Command {
           env: ctx.env,
           skipDirs: [resolveHome(ctx, command)],
         });
-        const names = config.apis.map((api) => api.name);
+        // RealtimeAPIs and BatchAPIs are both "apis" (Cortex's word for every kind it deploys).
+        const names = [...config.apis.map((api) => api.name), ...config.batchApis];
         if (flags.output === "json") {
           printJson(ctx.stdout, {
             file: config.file,
             valid: true,
             apis: names,
+            ...(config.batchApis.length === 0 ? {} : { batchApis: config.batchApis }),
             ...(config.splitters.length === 0 ? {} : { trafficSplitters: config.splitters }),
             deprecations: config.deprecations,
             pythonSyntax: config.pythonSyntax,
@@ -44,15 +46,16 @@ export function makeValidateCommand(ctx: CliContext): Command {
         if ("skipped" in config.pythonSyntax) {
           ctx.stderr.write(`note: Python syntax not checked: ${config.pythonSyntax.skipped}\n`);
         }
-        const count = `${names.length} ${names.length === 1 ? "api" : "apis"}`;
         const split = config.splitters;
-        const splitters =
+        const parts = [
+          names.length === 0 && split.length > 0
+            ? ""
+            : `${names.length} ${names.length === 1 ? "api" : "apis"} valid (${names.join(", ")})`,
           split.length === 0
             ? ""
-            : `, ${split.length} traffic ${split.length === 1 ? "splitter" : "splitters"} valid (${split.join(", ")})`;
-        ctx.stdout.write(
-          `✓ ${config.fileName}: ${count} valid (${names.join(", ")})${splitters}\n`,
-        );
+            : `${split.length} traffic ${split.length === 1 ? "splitter" : "splitters"} valid (${split.join(", ")})`,
+        ].filter((part) => part !== "");
+        ctx.stdout.write(`✓ ${config.fileName}: ${parts.join(", ")}\n`);
       } catch (error) {
         // In JSON mode the diagnostics are the result, so they go to stdout as the one document.
         if (flags.output === "json" && error instanceof UserError && error.diagnostics.length > 0) {

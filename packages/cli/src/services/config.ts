@@ -39,6 +39,8 @@ export interface ValidatedConfig extends LocatedConfig {
   apis: ApiSpec[];
   /** The config's TrafficSplitter names, in file order. */
   splitters: string[];
+  /** The config's BatchAPI names, in file order. */
+  batchApis: string[];
   /** Old Cortex spellings that were mapped, to show as warnings. */
   deprecations: Diagnostic[];
   /** The project files `axon deploy` uploads (what the paths were checked against). */
@@ -139,7 +141,8 @@ export async function validateConfig(
     });
     const { apis, deprecations } = parsed;
     const splitters = parsed.splitters.map((splitter) => splitter.name);
-    return { ...located, text, apis, splitters, deprecations, files, pythonSyntax };
+    const batchApis = parsed.batchApis.map((api) => api.name);
+    return { ...located, text, apis, splitters, batchApis, deprecations, files, pythonSyntax };
   }
   const all = [...(configError?.diagnostics ?? []), ...exclusions];
   const count = all.length;

@@ -78,7 +78,7 @@ export interface DeploySummary extends DeployResponse {
   configFile: string;
   bundle: { sha256: string; bytes: number; uploaded: boolean };
   /**
-   * The state of each API after waiting, in the order of `results` (TrafficSplitters left out); empty without wait. Every API
+   * The state of each API after waiting, in the order of `results` (TrafficSplitters and BatchAPIs left out: nothing of theirs runs to wait for); empty without wait. Every API
    * is waited for, so one that fails does not hide how the others did.
    */
   apis: WaitedApi[];
@@ -100,7 +100,7 @@ export async function deployProject(
   await onProgress({
     type: "validated",
     file: config.fileName,
-    apis: config.apis.map((api) => api.name),
+    apis: [...config.apis.map((api) => api.name), ...config.batchApis],
   });
   const bundle = await packProject({ dir: config.dir, files: config.files });
   await onProgress({
@@ -186,9 +186,10 @@ async function deployAndWait(
   // deadline bounds the whole wait rather than each API's turn.
   const apis = options.wait
     ? await Promise.all(
-        // A TrafficSplitter has no replicas to wait for: it routes as soon as it is deployed.
+        // A TrafficSplitter has no replicas to wait for: it routes as soon as it is deployed. A
+        // BatchAPI has none either: it is deployed once recorded, and each job starts its workers.
         response.results
-          .filter((result) => result.kind !== "TrafficSplitter")
+          .filter((result) => result.kind !== "TrafficSplitter" && result.kind !== "BatchAPI")
           .map((result) =>
             waitForOneApi(
               client,

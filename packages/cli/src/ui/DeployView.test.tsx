@@ -211,4 +211,39 @@ describe("DeployView", () => {
         hint: see what happened with \`axon logs iris-classifier\`"
     `);
   });
+
+  it("Given a BatchAPI deployed, When the deploy ends, Then it says the api is deployed once recorded and how to submit a job", () => {
+    // Given a deploy of one BatchAPI (nothing waited for: it runs no replica)
+    const batch = {
+      api: "text-stats",
+      kind: "BatchAPI",
+      outcome: "created" as const,
+      message:
+        "created text-stats (BatchAPI); submit jobs with POST http://localhost:8888/text-stats",
+      endpoint: "http://localhost:8888/text-stats",
+    };
+    const state = fold([
+      { type: "validated", file: "cortex.yaml", apis: ["text-stats"] },
+      { type: "deployed", response: { results: [batch], warnings: [] } },
+    ]);
+    // When it ends
+    const done = finishDeploy(state, {
+      results: [batch],
+      warnings: [],
+      configFile: "/p/cortex.yaml",
+      bundle: { sha256: "f", bytes: 1, uploaded: false },
+      apis: [],
+    });
+    // Then: deployed, the submit command, the curl on its endpoint, and how to follow a job
+    const text = frame(done, at(3));
+    expect(text).toContain(
+      "✓ text-stats (BatchAPI) is deployed: it runs no replica; each job submitted starts its own workers",
+    );
+    expect(text).toContain("axon submit text-stats job.json");
+    expect(text).toContain(
+      'curl http://localhost:8888/text-stats -X POST -H "Content-Type: application/json" -d @job.json',
+    );
+    expect(text).toContain("axon get text-stats <job_id> --watch");
+    expect(text).not.toContain("p99");
+  });
 });

@@ -8,6 +8,7 @@
 import { Box, Static, Text } from "ink";
 import type { ReactNode } from "react";
 import type { ApiView, DeployStep, DeployViewState, ReplicaView } from "./deploy-state.js";
+import { batchApiHints } from "./deploy.js";
 import { Tint } from "./Tint.js";
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"] as const;
@@ -173,24 +174,42 @@ function NextSteps({ state }: { state: DeployViewState }): ReactNode {
   const [first] = results;
   const one = results.length === 1 && first !== undefined;
   const name = one ? first.api : "<api>";
+  // A BatchAPI's next steps are its own (submit a job, follow it): replicas and p99 are not.
+  const realtime = results.some((result) => result.kind !== "BatchAPI");
   return (
     <Box flexDirection="column">
       <Text> </Text>
-      {results.map((result) => (
-        <Text key={result.api}>
-          <Tint color="green">{state.waiting ? "✓" : "→"}</Tint>
-          {` ${result.api} ${state.waiting ? "is live at" : "will be at"} `}
-          <Tint bold>{result.endpoint}</Tint>
-        </Text>
-      ))}
+      {results.map((result) =>
+        result.kind === "BatchAPI" ? (
+          // Deployed once recorded: nothing runs until a job is submitted, nothing was waited for.
+          <Box key={result.api} flexDirection="column">
+            {batchApiHints(result).map((line, index) => (
+              <Text key={line}>
+                {index === 0 ? <Tint color="green">✓ </Tint> : null}
+                {index === 0 ? line : <Tint dim>{line}</Tint>}
+              </Text>
+            ))}
+          </Box>
+        ) : (
+          <Text key={result.api}>
+            <Tint color="green">{state.waiting ? "✓" : "→"}</Tint>
+            {` ${result.api} ${state.waiting ? "is live at" : "will be at"} `}
+            <Tint bold>{result.endpoint}</Tint>
+          </Text>
+        ),
+      )}
       {one && first.exampleCurl !== undefined ? (
         <Text>
           <Tint dim>{`  ${first.exampleCurl}`}</Tint>
         </Text>
       ) : null}
-      <Text> </Text>
-      <Text>{`  axon get ${name} --watch   (watch it: replicas, requests/s, p99)`}</Text>
-      <Text>{`  axon logs ${name} -f        (follow its logs)`}</Text>
+      {realtime ? (
+        <Box flexDirection="column">
+          <Text> </Text>
+          <Text>{`  axon get ${name} --watch   (watch it: replicas, requests/s, p99)`}</Text>
+          <Text>{`  axon logs ${name} -f        (follow its logs)`}</Text>
+        </Box>
+      ) : null}
     </Box>
   );
 }

@@ -2,7 +2,7 @@
  * Text for `axon deploy`: the per-API messages the daemon wrote (Cortex wording) and the block of
  * follow-up commands under them.
  */
-import type { DeployResponse } from "@axon/control-plane/api";
+import type { DeployResponse, DeployResult } from "@axon/control-plane/api";
 import { formatDiagnostic } from "../errors.js";
 
 /** One message per API, e.g. `creating iris-classifier (RealtimeAPI)`. */
@@ -30,7 +30,24 @@ export function renderDeployHints(response: DeployResponse): string {
   const lines = rows.map(([command, what]) => command.padEnd(width) + what);
   // The daemon suggests a curl only when the project has a sample payload file to send.
   if (others.length === 0 && first.exampleCurl !== undefined) lines.push(first.exampleCurl);
+  for (const result of response.results) {
+    if (result.kind === "BatchAPI") lines.push("", ...batchApiHints(result, env));
+  }
   return lines.join("\n");
+}
+
+/**
+ * What a deployed BatchAPI is and how to use it: it is deployed once recorded (nothing runs until a
+ * job is submitted, so `--wait` has nothing to wait for), and a job goes in with `axon submit` or
+ * with Cortex's `POST <endpoint>`.
+ */
+export function batchApiHints(result: DeployResult, env = ""): string[] {
+  return [
+    `${result.api} (BatchAPI) is deployed: it runs no replica; each job submitted starts its own workers`,
+    `  axon submit ${result.api} job.json${env}    (submit a job: {"workers": 1, "item_list": {"items": [...], "batch_size": 10}})`,
+    `  curl ${result.endpoint} -X POST -H "Content-Type: application/json" -d @job.json`,
+    `  axon get ${result.api} <job_id> --watch${env}    (follow a job)`,
+  ];
 }
 
 /** Deprecation notes, one per line, prefixed so they stand out on stderr. */

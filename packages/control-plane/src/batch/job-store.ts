@@ -239,6 +239,36 @@ export class BatchJobStore {
     });
   }
 
+  /**
+   * A job recorded `status_enqueuing` (its items were being listed from S3) gets its batches and
+   * starts running, in one transaction. False, and nothing written, when the job is no longer
+   * enqueuing (stopped or deleted meanwhile).
+   */
+  finishEnqueue(job: BatchJobRecord, batches: readonly unknown[][]): boolean {
+    let done = false;
+    this.#transaction(() => {
+      const result = this.#run(
+        `UPDATE batch_jobs SET spec_json = ?, status = ?, total_items = ?, start_time = ?
+           WHERE id = ? AND status = 'status_enqueuing' AND stop_requested = 0`,
+        JSON.stringify(job.spec),
+        job.status,
+        job.totalItems,
+        job.startTime,
+        job.spec.job_id,
+      );
+      if (result.changes !== 1) return;
+      const insert = this.#statement(
+        `INSERT INTO batch_items (job_id, seq, batch_id, payload_json, item_count, state)
+         VALUES (?, ?, ?, ?, ?, 'queued')`,
+      );
+      batches.forEach((payload, seq) => {
+        insert.run(job.spec.job_id, seq, batchIdOf(seq), JSON.stringify(payload), payload.length);
+      });
+      done = true;
+    });
+    return done;
+  }
+
   getJob(jobId: string): BatchJobRecord | undefined {
     const row = this.#get<JobRow>("SELECT * FROM batch_jobs WHERE id = ?", jobId);
     return row === undefined ? undefined : toJob(row);

@@ -109,7 +109,7 @@ describe("validateSubmission", () => {
     expect(message).toContain("lower item_list.batch_size (now 2)");
   });
 
-  it("Given an S3 source, When its batches are asked for, Then it says the listing is not available yet (501)", async () => {
+  it("Given an S3 source and no S3 client, When its batches are asked for, Then it says the listing is not available here (501)", async () => {
     // Given a valid file_path_lister submission
     const submission = validateSubmission({
       workers: 1,

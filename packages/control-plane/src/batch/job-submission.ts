@@ -5,11 +5,12 @@
  * endpoints.md at v0.20.0): `workers` is required, exactly one of `item_list`, `file_path_lister`
  * and `delimited_files`, each batch under 256 KiB (an SQS message then), a request under 10 MiB.
  *
- * `jobBatches` then cuts the items into the batches a job's queue holds. Item lists are cut here;
- * the S3 sources are listed by `s3-items.ts` (another module), wired in by the engines.
+ * `jobBatches` then cuts the items into the batches a job's queue holds: item lists here, S3
+ * sources through `s3-items.ts` with the S3 client the engine gives.
  */
 import type { BatchFilePathLister, BatchItemList, BatchJobSubmission } from "../contract/index.js";
 import { DomainError } from "../errors.js";
+import { s3ItemBatches, type S3ItemsOptions, type S3ItemsPort } from "../providers/aws/s3-items.js";
 
 /** A submission that breaks a rule below: 400, naming the field. */
 export const JOB_INVALID = "job.invalid";
@@ -107,22 +108,53 @@ export function validateSubmission(body: unknown): BatchJobSubmission {
 
 /**
  * The job's batches, in order. Item lists are cut in `batch_size` slices (the last may be
- * shorter); S3 sources are listed by the engine (`s3-items.ts`).
- * @throws DomainError job.source_not_available for file_path_lister / delimited_files
+ * shorter); S3 sources are listed through `s3` (`s3-items.ts`), each batch held to the bounds an
+ * item list is held to (256 KiB as JSON, 1,000,000 items in all), since a listing is not seen
+ * before it is read.
+ * @throws DomainError job.source_not_available for an S3 source when no S3 client is given;
+ *   job.invalid for a listed batch or job over a bound; s3-items.ts's errors (nothing matched, a
+ *   bad line, S3 refused)
  */
-export async function* jobBatches(submission: BatchJobSubmission): AsyncGenerator<unknown[]> {
+export async function* jobBatches(
+  submission: BatchJobSubmission,
+  s3?: S3ItemsPort,
+  options: S3ItemsOptions = {},
+): AsyncGenerator<unknown[]> {
   const list = submission.item_list;
-  if (list === undefined) {
-    const source =
-      submission.file_path_lister === undefined ? "delimited_files" : "file_path_lister";
+  if (list !== undefined) {
+    for (let start = 0; start < list.items.length; start += list.batch_size) {
+      yield list.items.slice(start, start + list.batch_size);
+    }
+    return;
+  }
+  const field = submission.file_path_lister === undefined ? "delimited_files" : "file_path_lister";
+  const batches = s3 === undefined ? undefined : s3ItemBatches(s3, submission, options);
+  if (batches === undefined) {
     throw new DomainError(
       JOB_SOURCE_NOT_AVAILABLE,
-      `${source} is not available yet: its S3 listing is not wired into this engine`,
+      `${field} is not available here: this engine has no S3 client to list it with`,
       { status: 501, hint: "submit the items themselves with item_list {items, batch_size}" },
     );
   }
-  for (let start = 0; start < list.items.length; start += list.batch_size) {
-    yield list.items.slice(start, start + list.batch_size);
+  let items = 0;
+  let index = 0;
+  for await (const batch of batches) {
+    items += batch.length;
+    if (items > MAX_JOB_ITEMS) {
+      throw invalid(
+        field,
+        `${field} lists more than ${MAX_JOB_ITEMS} items, the most a job may have; narrow s3_paths or includes and submit several jobs`,
+      );
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(batch));
+    if (bytes > MAX_BATCH_BYTES) {
+      throw invalid(
+        `${field}.batch_size`,
+        `batch ${index} of ${field} is ${bytes} bytes as JSON, more than ${MAX_BATCH_BYTES} (256 KiB) a batch may be; lower ${field}.batch_size`,
+      );
+    }
+    index += 1;
+    yield batch;
   }
 }
 

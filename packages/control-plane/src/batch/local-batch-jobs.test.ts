@@ -12,11 +12,13 @@ import { specHash } from "@axon/config";
 import { ApiLogs } from "../providers/local/api-logs.js";
 import { BatchJobStore } from "./job-store.js";
 import { jobLogName, LocalBatchJobs } from "./local-batch-jobs.js";
+import type { S3ItemsPort } from "../providers/aws/s3-items.js";
 
 const PYTHON = process.env.AXON_TEST_PYTHON ?? "python3";
 const EXAMPLE = path.resolve(import.meta.dirname, "../../../../examples/batch-text-stats");
 const TERMINAL = new Set([
   "status_succeeded",
+  "status_enqueue_failed",
   "status_completed_with_failures",
   "status_stopped",
   "status_worker_error",
@@ -46,7 +48,10 @@ const SPEC: BatchApiSpec = {
 };
 
 /** A daemon's batch jobs over `home` (call again on the same home: a restarted daemon). */
-function daemon(home: string): {
+function daemon(
+  home: string,
+  s3?: () => Promise<S3ItemsPort>,
+): {
   jobs: LocalBatchJobs;
   holds: Map<string, number>;
   store: BatchJobStore;
@@ -73,6 +78,7 @@ function daemon(home: string): {
       release: async () => {},
     }),
     secretEnv: () => ({}),
+    ...(s3 === undefined ? {} : { s3 }),
     endpointUrl: (endpoint) => `http://localhost:8888${endpoint}`,
     routes: { setBatchRoute: () => {}, removeBatchRoute: () => {} },
     outputDir: (api, jobId) => path.join(home, "batch", api, jobId),
@@ -184,6 +190,65 @@ describe("LocalBatchJobs", () => {
     expect(second.jobs.get("text-stats", spec.job_id).job_status.batch_metrics).toMatchObject({
       succeeded: 4,
       failed: 0,
+    });
+  }, 60_000);
+
+  it("Given an S3 listing under way, When the job is read, stopped, or the daemon restarts, Then it is enqueuing, then stopped or enqueue-failed saying to submit again", async () => {
+    // Given an S3 port whose listing answers only when the test lets it: a hand-written port,
+    // because moto answers at once and the point here is what happens while S3 is still listing
+    // (the listing itself runs on moto in test/batch-local.test.ts)
+    const home = newHome();
+    const answers: Array<() => void> = [];
+    const port: S3ItemsPort = {
+      listObjectsV2: () =>
+        new Promise((resolve) => {
+          answers.push(() =>
+            resolve({
+              $metadata: {},
+              Contents: [{ Key: "in/a.txt", Size: 1 }],
+              IsTruncated: false,
+            }),
+          );
+        }),
+      getObjectBytes: async () => new Uint8Array(),
+    };
+    const first = daemon(home, async () => port);
+    first.jobs.deploy([{ spec: SPEC, hash: specHash(SPEC), deployed: undefined }], {
+      bundle: "bundle-1",
+      artifact: {},
+      configFileName: "cortex.yaml",
+      projectPath: null,
+    });
+    const lister = { s3_paths: ["s3://bucket/in/"], batch_size: 1 };
+    // When a job is submitted, Then it answers before the listing ends, and the job is enqueuing
+    const stopped = await first.jobs.submit("text-stats", { workers: 1, file_path_lister: lister });
+    const enqueuing = first.jobs.get("text-stats", stopped.job_id).job_status;
+    expect(enqueuing.status).toBe("status_enqueuing");
+    // (its batch count not known yet: left out, not 0)
+    expect(enqueuing).not.toHaveProperty("total_batch_count");
+    // When it is stopped mid-listing and the listing then answers
+    await first.jobs.stop("text-stats", stopped.job_id);
+    for (let i = 0; i < 100 && answers.length === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    answers.shift()?.();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Then it stays stopped, with no batch queued
+    expect(first.jobs.get("text-stats", stopped.job_id).job_status).toMatchObject({
+      status: "status_stopped",
+      batches_in_queue: 0,
+    });
+
+    // When the daemon stops while another job is listing, and a new one starts
+    const cut = await first.jobs.submit("text-stats", { workers: 1, file_path_lister: lister });
+    await first.jobs.shutdown();
+    first.store.close();
+    const second = daemon(home, async () => port);
+    cleanups.push(() => second.jobs.shutdown().then(() => second.store.close()));
+    second.jobs.resume();
+    // Then that job failed enqueueing, saying why and what to do
+    expect(second.jobs.get("text-stats", cut.job_id).job_status).toMatchObject({
+      status: "status_enqueue_failed",
+      status_message: expect.stringContaining("submit the job again"),
     });
   }, 60_000);
 });

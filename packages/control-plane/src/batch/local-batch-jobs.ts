@@ -53,6 +53,7 @@ import {
   type BatchJobStore,
 } from "./job-store.js";
 import { PythonBatchWorker } from "./python-batch-worker.js";
+import type { S3ItemsPort } from "../providers/aws/s3-items.js";
 import { batchDataPlane } from "./batch-data-plane.js";
 import type { BatchRouteHandler } from "../providers/local/gateway.js";
 import { changedFields } from "../services/spec-changes.js";
@@ -97,6 +98,12 @@ export interface LocalBatchJobsDeps {
   logs: JobLogFiles;
   /** The API's forwarded credentials (`SecretStore.get`). */
   secretEnv(apiName: string): Record<string, string>;
+  /**
+   * The S3 client an API's jobs list `file_path_lister` / `delimited_files` with: the API's
+   * forwarded AWS settings (`AWS_ENDPOINT_URL` included), else the daemon's default chain.
+   * Without it those sources are refused (501).
+   */
+  s3?(apiName: string): Promise<S3ItemsPort>;
   /** The full URL of an endpoint path (`Provider.endpointUrl`). */
   endpointUrl(endpoint: string): string;
   /** Where the engine serves Cortex's job endpoints (the local gateway). */
@@ -133,6 +140,8 @@ interface RunningJob {
 export class LocalBatchJobs {
   readonly #deps: LocalBatchJobsDeps;
   readonly #running = new Map<string, RunningJob>();
+  /** Jobs whose items are being listed from S3 now, to cut the listing short. */
+  readonly #enqueuing = new Map<string, AbortController>();
   /** The bundle hold of each deployed BatchAPI's version (released when it changes or goes). */
   readonly #apiHolds = new Map<string, () => void>();
   #stopping = false;
@@ -295,12 +304,16 @@ export class LocalBatchJobs {
     });
   }
 
-  /** Starts a job: its batches are queued before this returns, its workers start after. */
+  /**
+   * Starts a job. An item list's batches are queued before this returns and its workers start
+   * after. An S3 source is listed after this returns, as Cortex did: the job is recorded
+   * `status_enqueuing` first (a listing of many objects takes a while, and a submitter should not
+   * hold a request open for it), then gets its batches and runs, or ends `status_enqueue_failed`
+   * with the reason (nothing matched, S3 refused, a bad line) in its `status_message`.
+   */
   async submit(apiName: string, body: BatchJobSubmission): Promise<BatchJobSpec> {
     const api = this.#requireApi(apiName);
     const submission = validateSubmission(body);
-    const batches: unknown[][] = [];
-    for await (const batch of jobBatches(submission)) batches.push(batch);
     const config = { ...api.spec.predictor.config, ...submission.config };
     const configBytes = Buffer.byteLength(`AXON_PREDICTOR_CONFIG=${JSON.stringify(config)}`) + 1;
     if (configBytes > MAX_CONFIG_ENV_BYTES) {
@@ -319,10 +332,48 @@ export class LocalBatchJobs {
       api_id: api.versionId,
       sqs_url: null,
       created_time: now.toISOString(),
-      total_batch_count: batches.length,
+      total_batch_count: 0,
       max_retries: submission.max_retries ?? DEFAULT_JOB_RETRIES,
       timeout: submission.timeout ?? DEFAULT_JOB_TIMEOUT_SECONDS,
     };
+    if (submission.item_list === undefined) {
+      const job: BatchJobRecord = {
+        spec,
+        api,
+        status: "status_enqueuing",
+        statusMessage: null,
+        stopRequested: false,
+        startTime: null,
+        endTime: null,
+        totalItems: 0,
+      };
+      this.#deps.store.createJob(job, []);
+      const abort = new AbortController();
+      this.#enqueuing.set(spec.job_id, abort);
+      this.#logApi(job, `job ${spec.job_id} submitted: listing its items from S3`);
+      void this.#enqueueFromS3(job, submission, abort.signal)
+        .catch((error: unknown) => {
+          // The store refused a write (a full disk): said on the job if it still can be.
+          const message = error instanceof Error ? error.message : String(error);
+          try {
+            this.#deps.store.setStatus(
+              spec.job_id,
+              "status_unexpected_error",
+              message,
+              this.#now(),
+            );
+          } catch {
+            // Nothing more to record it in; the next start fails the job as cut off.
+          }
+        })
+        .finally(() => this.#enqueuing.delete(spec.job_id));
+      // Cortex's answer to an S3 job: the batch count is not known yet.
+      const { total_batch_count: _unknown, ...answer } = spec;
+      return answer;
+    }
+    const batches: unknown[][] = [];
+    for await (const batch of jobBatches(submission)) batches.push(batch);
+    spec.total_batch_count = batches.length;
     const job: BatchJobRecord = {
       spec,
       api,
@@ -340,6 +391,44 @@ export class LocalBatchJobs {
     );
     this.#start(job);
     return spec;
+  }
+
+  /** Lists an S3 job's items, then queues its batches and starts it (see `submit`). */
+  async #enqueueFromS3(
+    job: BatchJobRecord,
+    submission: BatchJobSubmission,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { store } = this.#deps;
+    const jobId = job.spec.job_id;
+    const batches: unknown[][] = [];
+    try {
+      if (this.#deps.s3 === undefined) {
+        for await (const batch of jobBatches(submission)) batches.push(batch);
+      } else {
+        const s3 = await this.#deps.s3(job.api.name);
+        for await (const batch of jobBatches(submission, s3, { signal })) batches.push(batch);
+      }
+    } catch (error) {
+      if (signal.aborted) return; // stopped, deleted, or the daemon is stopping: said there
+      const message = describeEnqueueError(error);
+      store.setStatus(jobId, "status_enqueue_failed", message, this.#now());
+      this.#logApi(job, `job ${jobId} could not be enqueued: ${message}`);
+      return;
+    }
+    const started: BatchJobRecord = {
+      ...job,
+      spec: { ...job.spec, total_batch_count: batches.length },
+      status: "status_running",
+      startTime: this.#now().toISOString(),
+      totalItems: batches.reduce((sum, batch) => sum + batch.length, 0),
+    };
+    if (signal.aborted || !store.finishEnqueue(started, batches)) return;
+    this.#logApi(
+      started,
+      `job ${jobId} enqueued: ${batches.length} batches of ${started.totalItems} items, ${started.spec.workers} workers`,
+    );
+    this.#start(started);
   }
 
   list(apiName: string): BatchJobList {
@@ -364,6 +453,7 @@ export class LocalBatchJobs {
     const job = this.#requireJob(apiName, jobId);
     if (!isTerminal(job.status)) {
       this.#deps.store.requestStop(jobId);
+      this.#enqueuing.get(jobId)?.abort();
       const running = this.#running.get(jobId);
       if (running === undefined) {
         this.#deps.store.setStatus(jobId, "status_stopped", "stopped by a user", this.#now());
@@ -396,6 +486,7 @@ export class LocalBatchJobs {
     const { store, logs } = this.#deps;
     const jobs = store.listJobs(apiName);
     for (const job of jobs) {
+      this.#enqueuing.get(job.spec.job_id)?.abort();
       const running = this.#running.get(job.spec.job_id);
       if (running === undefined) continue;
       store.requestStop(job.spec.job_id);
@@ -413,6 +504,14 @@ export class LocalBatchJobs {
   /** After a (re)start: every job not over runs again, its leases put back at once. */
   resume(): void {
     for (const job of this.#deps.store.listUnfinishedJobs()) {
+      if (job.status === "status_enqueuing") {
+        // Its listing was cut off and the submission's source is not kept: it cannot go on.
+        const message =
+          "the control plane stopped while this job's items were being listed from S3; submit the job again";
+        this.#deps.store.setStatus(job.spec.job_id, "status_enqueue_failed", message, this.#now());
+        this.#logApi(job, `job ${job.spec.job_id} could not be enqueued: ${message}`);
+        continue;
+      }
       const released = this.#deps.store.releaseAllLeases(job.spec.job_id);
       this.#logApi(
         job,
@@ -426,6 +525,7 @@ export class LocalBatchJobs {
   /** Stops every worker; jobs stay as they are, to resume at the next start. */
   async shutdown(): Promise<void> {
     this.#stopping = true;
+    for (const abort of this.#enqueuing.values()) abort.abort();
     const running = [...this.#running.values()];
     for (const job of running) job.abort.abort();
     await Promise.all(running.flatMap((job) => job.workers.map((worker) => worker.close())));
@@ -623,8 +723,11 @@ export class LocalBatchJobs {
     const window = Math.min(60, Math.max(1, (now.getTime() - started) / 1000));
     const rate = counts.itemsLastMinute / window;
     const failures = this.#deps.store.failures(jobId);
+    // While S3 is being listed the batch count is not known (Cortex's answer leaves it out too).
+    const { total_batch_count: totalBatches, ...spec } = job.spec;
     return {
-      ...job.spec,
+      ...spec,
+      ...(job.status === "status_enqueuing" ? {} : { total_batch_count: totalBatches }),
       status: job.status,
       batches_in_queue: counts.queued,
       batch_metrics: {
@@ -723,6 +826,14 @@ function namingOutOfMemory(
     },
     jobComplete: () => worker.jobComplete(),
   };
+}
+
+/** An enqueue failure as a status message: the error and what to do. */
+function describeEnqueueError(error: unknown): string {
+  if (error instanceof DomainError) {
+    return error.hint === undefined ? error.message : `${error.message} (${error.hint})`;
+  }
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** A job's log, beside its API's (an API name has no `.`, so the two never collide). */

@@ -15,7 +15,7 @@ import { parseApiConfig, type ApiSpec } from "@axon/config";
 import { afterAll, describe, expect, it } from "vitest";
 import { DomainError } from "../../errors.js";
 import { SqsBatchSource } from "../../entrypoint/sqs-batch-source.js";
-import { BATCH_S3_NOTHING_MATCHED } from "../../batch/s3-items.js";
+import { BATCH_S3_NOTHING_MATCHED } from "./s3-items.js";
 import { deleteApiResources } from "./api-delete.js";
 import type { EcsApiDeps } from "./api-names.js";
 import {

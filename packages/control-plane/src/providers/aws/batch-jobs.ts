@@ -33,7 +33,7 @@ import type {
   BatchJobSubmission,
 } from "../../contract/index.js";
 import { DomainError } from "../../errors.js";
-import { s3ItemBatches } from "../../batch/s3-items.js";
+import { s3ItemBatches } from "./s3-items.js";
 import { isAwsError } from "./api-deploy.js";
 import type { EcsApiDeps } from "./api-names.js";
 import { apiTags } from "./api-task-definition.js";

@@ -9,7 +9,6 @@
  * rules fake (`testing/fake-aws/RULES.md`, R15–R20) enforces the same ones.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { AwsClusterRefs } from "./api-names.js";
 
 /** The tags of a job's queues and tasks (with `axon:cluster`, `axon:env`, `axon:api`). */
 export const BATCH_TAGS = {
@@ -118,14 +117,14 @@ export function newJobId(now: Date): string {
 export const JOB_ID_PATTERN = /^[0-9a-f]{16}$/;
 
 /** The start of every queue name of one API's jobs (ListQueues' QueueNamePrefix). */
-export function jobQueuePrefix(refs: Pick<AwsClusterRefs, "clusterName">, api: string): string {
+export function jobQueuePrefix(refs: { clusterName: string }, api: string): string {
   const digest = createHash("sha256").update(`${refs.clusterName}/${api}`).digest("hex");
   return `${refs.clusterName}-${digest.slice(0, 8)}-`;
 }
 
 /** The job's queue and its dead-letter queue. */
 export function jobQueueNames(
-  refs: Pick<AwsClusterRefs, "clusterName">,
+  refs: { clusterName: string },
   api: string,
   jobId: string,
 ): { queue: string; deadLetter: string } {

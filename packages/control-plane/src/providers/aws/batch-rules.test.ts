@@ -27,7 +27,8 @@ import {
   newJobId,
 } from "./batch-names.js";
 import { BATCH_TOO_LARGE, createJobQueues } from "./batch-queue.js";
-import { FakeAws, FakeAwsError } from "./testing/fake-aws/fake-aws.js";
+import { FakeAws } from "./testing/fake-aws/fake-aws.js";
+import { FakeAwsError } from "./testing/fake-aws/fake-aws-error.js";
 
 const IRIS_YAML = readFileSync(
   new URL("../../../../../examples/iris-sklearn/axon.yaml", import.meta.url),

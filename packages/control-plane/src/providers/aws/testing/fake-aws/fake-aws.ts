@@ -19,22 +19,13 @@ import type {
 import type { Action, Rule, RuleCondition } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { StackEvent } from "@aws-sdk/client-cloudformation";
 import type { AwsPorts } from "../../sdk.js";
+import { FakeAwsError } from "./fake-aws-error.js";
 import { FakeSqs, runTaskRefusal } from "./fake-sqs.js";
 import { alarmRefusal, stepPolicyRefusal } from "./scaling-rules.js";
 
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
 const ELB_ARN = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}`;
-
-/** An AWS error as the SDK throws it: `name` is AWS's error code. */
-export class FakeAwsError extends Error {
-  readonly $fault = "client";
-  readonly $metadata = { httpStatusCode: 400 };
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = code;
-  }
-}
 
 export interface FakeAwsOptions {
   /** R6: whether the account already has AWSServiceRoleForECS (default true). */

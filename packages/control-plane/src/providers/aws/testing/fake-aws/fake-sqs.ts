@@ -6,7 +6,7 @@
  */
 import type { RunTaskCommandInput } from "@aws-sdk/client-ecs";
 import type { SqsPort } from "../../sdk.js";
-import { FakeAwsError } from "./fake-aws.js";
+import { FakeAwsError } from "./fake-aws-error.js";
 
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";

@@ -1,9 +1,9 @@
 /** S3 item sources on a real moto S3 (shared/reference/moto.md): listing, globs, paging, NDJSON. */
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, describe, expect, it } from "vitest";
-import { DomainError } from "../errors.js";
-import { connectAws } from "../providers/aws/sdk.js";
-import { motoAvailable, startMoto, type MotoServer } from "../providers/aws/testing/moto-server.js";
+import { DomainError } from "../../errors.js";
+import { connectAws } from "./sdk.js";
+import { motoAvailable, startMoto, type MotoServer } from "./testing/moto-server.js";
 import {
   BATCH_DELIMITED_LINE_INVALID,
   BATCH_S3_NOTHING_MATCHED,

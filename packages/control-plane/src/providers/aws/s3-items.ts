@@ -20,9 +20,9 @@
  */
 import picomatch from "picomatch";
 import type { ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
-import { DomainError } from "../errors.js";
-import type { BatchFilePathLister } from "../contract/batch.js";
-import type { S3Port } from "../providers/aws/sdk.js";
+import { DomainError } from "../../errors.js";
+import type { BatchFilePathLister } from "../../contract/batch.js";
+import type { S3Port } from "./sdk.js";
 
 /** An S3 path is not `s3://bucket[/prefix]` (400). */
 export const BATCH_S3_PATH_INVALID = "batch.s3_path_invalid";
