@@ -49,6 +49,12 @@ export const MONITORING_OFF = "monitoring.off";
 /** Nothing to pin: no prediction in the last hour (both engines). */
 export const MONITORING_NO_PREDICTIONS = "monitoring.no_predictions";
 
+/** No job of that id for that BatchAPI (404, both engines). */
+export const JOB_NOT_FOUND = "job.not_found";
+
+/** A job submission that cannot run: the message names the field and its bound (400, both engines). */
+export const JOB_INVALID = "job.invalid";
+
 /** An unexpected error: a bug or a broken dependency, logged with its request id (500). */
 export const INTERNAL = "internal";
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DomainError } from "../errors.js";
+import { DomainError, JOB_INVALID } from "../errors.js";
 import {
-  JOB_INVALID,
   JOB_SOURCE_NOT_AVAILABLE,
   MAX_BATCH_BYTES,
   jobBatches,

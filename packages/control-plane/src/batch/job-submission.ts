@@ -9,11 +9,8 @@
  * sources through `s3-items.ts` with the S3 client the engine gives.
  */
 import type { BatchFilePathLister, BatchItemList, BatchJobSubmission } from "../contract/index.js";
-import { DomainError } from "../errors.js";
+import { DomainError, JOB_INVALID } from "../errors.js";
 import { s3ItemBatches, type S3ItemsOptions, type S3ItemsPort } from "../providers/aws/s3-items.js";
-
-/** A submission that breaks a rule below: 400, naming the field. */
-export const JOB_INVALID = "job.invalid";
 
 /** An item source this engine cannot read yet (501). */
 export const JOB_SOURCE_NOT_AVAILABLE = "job.source_not_available";

@@ -28,7 +28,7 @@ import type {
   BatchJobSubmission,
   BatchWorkerCounts,
 } from "../contract/index.js";
-import { API_NOT_FOUND, DomainError } from "../errors.js";
+import { API_NOT_FOUND, DomainError, JOB_INVALID, JOB_NOT_FOUND } from "../errors.js";
 import { formatLogTime } from "../events/log-line.js";
 import type { LogSource } from "../providers/provider.js";
 import type { BatchWorkerLaunch } from "../providers/local/local-provider.js";
@@ -41,7 +41,6 @@ import {
 import {
   DEFAULT_JOB_RETRIES,
   DEFAULT_JOB_TIMEOUT_SECONDS,
-  JOB_INVALID,
   jobBatches,
   validateSubmission,
 } from "./job-submission.js";
@@ -59,9 +58,6 @@ import type { BatchRouteHandler } from "../providers/local/gateway.js";
 import { changedFields } from "../services/spec-changes.js";
 import type { PlannedBatchApi } from "../services/deploy-plan.js";
 import type { Artifact } from "../state/store.js";
-
-/** No job of that id for that API (404). */
-export const JOB_NOT_FOUND = "job.not_found";
 
 /**
  * Bytes of `AXON_PREDICTOR_CONFIG=<merged config>`: Linux refuses a longer environment string

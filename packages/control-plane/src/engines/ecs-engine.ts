@@ -59,6 +59,7 @@ import {
   type DescribeOptions,
 } from "./api-engine.js";
 import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
+import { validateSubmission } from "../batch/job-submission.js";
 import { previewEcsDeploy, withPlannedCosts } from "./ecs-plan.js";
 
 /** A plain request (list, get, logs) gets this long. */
@@ -272,7 +273,8 @@ export class EcsEngine implements ApiEngine {
       this.#record,
     );
     const { submitEcsJob } = await import("../providers/aws/batch-jobs.js");
-    return submitEcsJob(ecs, name, submission);
+    // The same reading of a submission as the local engine's (400 naming the field), then ECS's own bounds.
+    return submitEcsJob(ecs, name, validateSubmission(submission));
   }
 
   async listJobs(name: string): Promise<BatchJobList> {

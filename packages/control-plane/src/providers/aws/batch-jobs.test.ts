@@ -204,7 +204,7 @@ describe.skipIf(!HAS_MOTO)(
       expect(await deleteApiResources(deps, "scorer")).toBe("deleted");
       // Then: no job, no queue, no task definition
       await expect(describeEcsJob(deps, "scorer", spec.job_id)).rejects.toMatchObject({
-        code: "batch.job_not_found",
+        code: "job.not_found",
       });
       expect(await jobQueues(deps)).toEqual([]);
       await expect(listEcsJobs(deps, "scorer")).rejects.toMatchObject({ code: "api.not_found" });
@@ -321,7 +321,7 @@ describe.skipIf(!HAS_MOTO)(
       expect(await jobQueues(deps)).toEqual([]);
       expect((await leftovers()).taskDefinitions).toEqual([]);
       await expect(describeEcsJob(deps, "scorer", spec.job_id)).rejects.toMatchObject({
-        code: "batch.job_not_found",
+        code: "job.not_found",
       });
     });
   },

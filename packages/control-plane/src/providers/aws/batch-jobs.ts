@@ -32,7 +32,7 @@ import type {
   BatchJobStopped,
   BatchJobSubmission,
 } from "../../contract/index.js";
-import { DomainError } from "../../errors.js";
+import { DomainError, JOB_INVALID } from "../../errors.js";
 import { s3ItemBatches } from "./s3-items.js";
 import { isAwsError } from "./api-deploy.js";
 import type { EcsApiDeps } from "./api-names.js";
@@ -67,7 +67,6 @@ import {
   type EcsJobRecord,
 } from "./batch-records.js";
 import {
-  BATCH_SUBMISSION_INVALID,
   describeJobTasks,
   jobTaskArns,
   startWorkers,
@@ -78,8 +77,7 @@ import {
 } from "./batch-workers.js";
 import { callAws } from "./cluster-stack.js";
 
-export { BATCH_SUBMISSION_INVALID } from "./batch-workers.js";
-export { BATCH_JOB_NOT_FOUND, type EcsJobRecord } from "./batch-records.js";
+export type { EcsJobRecord } from "./batch-records.js";
 
 /** RunTask started none of the job's workers (503): the job is recorded as failed. */
 export const BATCH_WORKERS_NOT_STARTED = "batch.workers_not_started";
@@ -106,7 +104,7 @@ const LIVE: ReadonlySet<BatchJobStatusCode> = new Set(["status_enqueuing", "stat
 /** What the ECS engine refuses in a submission, before any AWS call: 400 naming the field. */
 export function checkEcsSubmission(submission: BatchJobSubmission): void {
   const refuse = (field: string, what: string, hint: string): never => {
-    throw new DomainError(BATCH_SUBMISSION_INVALID, `${field} ${what}`, { status: 400, hint });
+    throw new DomainError(JOB_INVALID, `${field} ${what}`, { status: 400, hint });
   };
   const { workers } = submission;
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_ECS_WORKERS) {

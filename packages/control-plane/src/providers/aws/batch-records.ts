@@ -5,15 +5,12 @@
  * ends; read back through `parseRecord`, which trusts only what it checks.
  */
 import type { BatchFailure, BatchJobStatus } from "../../contract/index.js";
-import { DomainError } from "../../errors.js";
+import { DomainError, JOB_NOT_FOUND } from "../../errors.js";
 import { isAwsError } from "./api-deploy.js";
 import type { EcsApiDeps } from "./api-names.js";
 import { JOB_ID_PATTERN, jobFailurePrefix, jobRecordKey, jobRecordPrefix } from "./batch-names.js";
 import type { JobQueues } from "./batch-queue.js";
 import { callAws } from "./cluster-stack.js";
-
-/** No job of that id for that API (404). */
-export const BATCH_JOB_NOT_FOUND = "batch.job_not_found";
 
 /** Failed batches shown with their errors (contract: "the first failed batches (at most 20)"). */
 const MAX_SHOWN_FAILURES = 20;
@@ -136,7 +133,7 @@ export async function readFailures(deps: EcsApiDeps, job: BatchJobStatus): Promi
 
 export function jobNotFound(deps: EcsApiDeps, api: string, jobId: string): DomainError {
   return new DomainError(
-    BATCH_JOB_NOT_FOUND,
+    JOB_NOT_FOUND,
     `${api} in environment ${deps.refs.envName} has no job ${jobId}`,
     { status: 404, hint: `axon get ${api} --env ${deps.refs.envName} lists its jobs` },
   );

@@ -6,11 +6,10 @@
 import { readFileSync } from "node:fs";
 import { parseApiConfig, type ApiSpec } from "@axon/config";
 import { describe, expect, it } from "vitest";
-import { DomainError } from "../../errors.js";
+import { DomainError, JOB_INVALID } from "../../errors.js";
 import { SqsBatchSource } from "../../entrypoint/sqs-batch-source.js";
 import type { EcsApiDeps } from "./api-names.js";
 import {
-  BATCH_SUBMISSION_INVALID,
   BATCH_TOO_MANY_BATCHES,
   MAX_ECS_BATCHES,
   describeEcsJob,
@@ -138,7 +137,7 @@ describe("R16: visibility timeout and maxReceiveCount", () => {
         submitEcsJob(deps, "scorer", { workers: 1, item_list: items, timeout: 43_201 }),
       ),
     ).toMatchObject({
-      code: BATCH_SUBMISSION_INVALID,
+      code: JOB_INVALID,
       message: expect.stringMatching(/^timeout is 43201: /) as unknown,
     });
     expect(
@@ -146,7 +145,7 @@ describe("R16: visibility timeout and maxReceiveCount", () => {
         submitEcsJob(deps, "scorer", { workers: 1, item_list: items, max_retries: 1000 }),
       ),
     ).toMatchObject({
-      code: BATCH_SUBMISSION_INVALID,
+      code: JOB_INVALID,
       message: expect.stringMatching(/^max_retries is 1000: /) as unknown,
     });
     expect(fake.calls).toEqual([]);
@@ -268,7 +267,7 @@ describe("R19: RunTask (API_RunTask)", () => {
         config: { blob: "z".repeat(9000) },
       }),
     );
-    expect(error).toMatchObject({ code: BATCH_SUBMISSION_INVALID });
+    expect(error).toMatchObject({ code: JOB_INVALID });
     expect(error.message).toMatch(/^config is too large for ECS: .* at most 8192 characters/);
     // Only the API's task definition was read: no queue, no task.
     expect(fake.calls).toEqual(["ecs:DescribeTaskDefinition"]);

@@ -6,7 +6,7 @@
  */
 import type { Task } from "@aws-sdk/client-ecs";
 import type { BatchJobSpec, BatchWorkerCounts } from "../../contract/index.js";
-import { DomainError } from "../../errors.js";
+import { DomainError, JOB_INVALID } from "../../errors.js";
 import { REPLICA_CONTAINER, type EcsApiDeps } from "./api-names.js";
 import {
   BATCH_ENV,
@@ -18,9 +18,6 @@ import {
 import type { JobQueues } from "./batch-queue.js";
 import type { EcsJobRecord } from "./batch-records.js";
 import { callAws } from "./cluster-stack.js";
-
-/** A submission the ECS engine cannot run as given (400), naming the field. */
-export const BATCH_SUBMISSION_INVALID = "batch.submission_invalid";
 
 /** A worker pending longer than this is stalled (Cortex's "stuck in pending for more than 10 minutes"). */
 const STALLED_MS = 10 * 60_000;
@@ -52,7 +49,7 @@ export function workerOverrides(
   const size = JSON.stringify(overrides).length;
   if (size > RUN_TASK_MAX_OVERRIDE_CHARS) {
     throw new DomainError(
-      BATCH_SUBMISSION_INVALID,
+      JOB_INVALID,
       `config is too large for ECS: the job's spec reaches its workers in RunTask's overrides, at most ${RUN_TASK_MAX_OVERRIDE_CHARS} characters, and this one takes ${size}`,
       {
         status: 400,
