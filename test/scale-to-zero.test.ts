@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import type { ApiDetail } from "@axon/control-plane/api";
+import { probeCgroups } from "../packages/control-plane/src/providers/local/cgroups.js";
 import { makeTestCluster, REPO, waitFor, workerPidsUnder, type TestCluster } from "./helpers.js";
 
 const ECHO = path.join(REPO, "packages/control-plane/src/replica/fixtures/echo_predictor.py");
@@ -116,4 +117,65 @@ describe("scale to zero on the local engine", () => {
     expect(second.status).toBe(503);
     expect(((await second.json()) as { error: string }).error).toContain("model.bin is missing");
   }, 240_000);
+
+  test.skipIf(!CGROUP_MEMORY)(
+    "a request that wakes an API whose replica the kernel kills for compute.mem gets a 503 at once saying out of memory (compute.mem …)",
+    async () => {
+      // Given an API limited to 300Mi whose predictor loads small for the deploy but allocates
+      // 800 MB in __init__ from a moment on (as a bigger model file would), with a
+      // predictor.timeout far longer than this test may take
+      const c = await makeTestCluster();
+      const dir = mkdtempSync(path.join(os.tmpdir(), "axon-zero-oom-"));
+      const growAfter = Math.round(Date.now() / 1000) + 40;
+      writeFileSync(
+        path.join(dir, "predictor.py"),
+        "import time\n\nclass PythonPredictor:\n    def __init__(self, config):\n" +
+          "        mb = 800 if time.time() > config['grow_after'] else 1\n" +
+          "        self.held = b'x' * (mb * 1024 * 1024)\n" +
+          "    def predict(self, payload):\n        return payload\n",
+      );
+      writeFileSync(
+        path.join(dir, "axon.yaml"),
+        "- name: hungry\n  kind: RealtimeAPI\n" +
+          `  predictor: {type: python, path: predictor.py, timeout: 600s, config: {grow_after: ${growAfter}}}\n` +
+          "  compute: {mem: 300Mi}\n" +
+          "  autoscaling: {min_replicas: 0, scale_to_zero_after: 10s}\n",
+      );
+      const deploy = await c.axon(["deploy", dir, "--wait"], { timeoutMs: 120_000 });
+      expect(deploy.code, deploy.stderr).toBe(0);
+      await waitFor(
+        "hungry to scale to zero",
+        async () => ((await detail(c, "hungry")).replicas.requested === 0 ? true : undefined),
+        90_000,
+      );
+      const untilGrowing = growAfter * 1000 - Date.now() + 1000;
+      if (untilGrowing > 0) await new Promise((resolve) => setTimeout(resolve, untilGrowing));
+      const url = `http://localhost:${c.gatewayPort}/hungry`;
+
+      // When a request wakes it (held while the replica starts, which the kernel then kills)
+      const first = await fetch(url, { method: "POST", body: "{}" });
+
+      // Then it is answered 503 as soon as the replica is killed — not after the 600 s timeout —
+      // saying it ran out of memory, naming the limit, with a Retry-After
+      expect(first.status).toBe(503);
+      expect(Number(first.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      const { error } = (await first.json()) as { error: string };
+      expect(error).toMatch(
+        /^api hungry failed to start from zero \(.*out of memory \(compute\.mem 300Mi\)/,
+      );
+      // (killed by the kernel in the replica's memory cgroup, not measured over the limit after)
+      expect(error).toContain("was killed by SIGKILL before it was ready");
+
+      // And the next request, while the API is failing, gets the same 503 without being held
+      const second = await fetch(url, { method: "POST", body: "{}" });
+      expect(second.status).toBe(503);
+      expect(((await second.json()) as { error: string }).error).toContain(
+        "out of memory (compute.mem 300Mi)",
+      );
+    },
+    240_000,
+  );
 });
+
+/** The kernel's memory cgroup is writable here (root on these machines); else the OOM test is moot. */
+const CGROUP_MEMORY = probeCgroups("test").memory !== undefined;

@@ -4,16 +4,20 @@
  * shares a splitter's requests by smooth weighted round robin, `get` shows each API's share, a
  * weight change restarts nothing, and an API a splitter uses cannot be deleted.
  */
+import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, test } from "vitest";
+import { describe, expect, onTestFinished, test } from "vitest";
 import type {
   ApiListResponse,
   DeployPreviewResponse,
   DeployResponse,
+  TrafficSplitterSummary,
 } from "@axon/control-plane/api";
+import { startTerminal } from "../packages/cli/src/testing/tmux.js";
 import {
+  CLI,
   isAlive,
   makeTestCluster,
   REPO,
@@ -94,6 +98,9 @@ describe("TrafficSplitter on the local engine", () => {
         kind: "TrafficSplitter",
         endpoint: url,
         lastUpdated: expect.any(String),
+        // What the counts cover, in the field as ECS says its own (one shape on both engines)
+        window:
+          "the splitter's own requests since the control plane started (a request to an api's own endpoint is not counted)",
         apis: [
           { name: "echo-a", weight: 70, requests: 700, share: 0.7, errorRate: 0 },
           { name: "echo-b", weight: 30, requests: 300, share: 0.3, errorRate: 0 },
@@ -190,4 +197,100 @@ describe("TrafficSplitter on the local engine", () => {
     );
     expect((await listed(c)).trafficSplitters).toBeUndefined();
   }, 120_000);
+
+  test("get <splitter> --watch redraws the splitter's detail as requests come: as NDJSON, as text off a terminal, and live on one", async () => {
+    // Given a deployed 70/30 splitter that has served nothing yet
+    const c = await makeTestCluster();
+    const dir = project([70, 30]);
+    const deploy = await c.axon(["deploy", dir, "--wait"], { timeoutMs: 180_000 });
+    expect(deploy.code, deploy.stderr).toBe(0);
+    const url = `http://localhost:${c.gatewayPort}/echo`;
+
+    // When it is watched as JSON, off a terminal
+    const json = watching(c, ["get", "echo", "--watch", "-o", "json"]);
+    const first = JSON.parse(await json.waitForLine(/^\{/)) as TrafficSplitterSummary;
+    // Then each look is the splitter's summary: nothing counted yet
+    expect(first).toMatchObject({ name: "echo", kind: "TrafficSplitter" });
+    expect(first.apis.map((api) => api.requests ?? 0)).toEqual([0, 0]);
+    // When 10 requests go through it
+    expect(await sendThrough(url, 10)).toEqual({ a: 7, b: 3 });
+    // Then a later look has the moved counts and shares
+    const moved = JSON.parse(
+      await json.waitForLine(/"requests":7,"share":0\.7,/),
+    ) as TrafficSplitterSummary;
+    expect(moved.apis.map((api) => [api.name, api.requests, api.share])).toEqual([
+      ["echo-a", 7, 0.7],
+      ["echo-b", 3, 0.3],
+    ]);
+    // And Ctrl-C ends it with 130
+    expect(await json.interrupt()).toBe(130);
+
+    // When it is watched as text, off a terminal
+    const text = watching(c, ["get", "echo", "--watch"]);
+    await text.waitForLine(/^echo-a +70% +7 +70\.0% +0\.0%$/);
+    await sendThrough(url, 10);
+    // Then the detail is printed again with the new counts (once per change, not per look)
+    await text.waitForLine(/^echo-b +30% +6 +30\.0% +0\.0%$/);
+    const frames = text.output().split(/\n(?=traffic splitter echo\n)/);
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(frames).size).toBe(frames.length);
+    expect(await text.interrupt()).toBe(130);
+
+    // When it is watched on a terminal
+    const terminal = await startTerminal({
+      args: ["get", "echo", "--watch"],
+      env: {
+        AXON_HOME: c.home,
+        AXON_GATEWAY_PORT: String(c.gatewayPort),
+        AXON_PYTHON: c.env["AXON_PYTHON"] ?? "python3",
+      },
+    });
+    const screen = await terminal.waitFor(/echo-a +70% +14 /);
+    // Then the screen has the watch header and the splitter's detail
+    expect(screen).toMatch(/^axon get echo --watch {2}\d\d:\d\d:\d\d · every 1s · Ctrl-C to stop/);
+    expect(screen).toContain("traffic splitter echo");
+    // When more requests come, the detail is redrawn in place
+    await sendThrough(url, 10);
+    const redrawn = await terminal.waitFor(/echo-a +70% +21 +70\.0%/);
+    expect(redrawn.match(/traffic splitter echo/g)).toHaveLength(1);
+    // And Ctrl-C ends it with 130
+    await terminal.press("C-c");
+    expect((await terminal.waitForExit()).status).toBe(130);
+  }, 300_000);
 });
+
+/** The built CLI running a long command (a watch), read line by line, stopped by its PID. */
+function watching(
+  c: TestCluster,
+  args: string[],
+): {
+  waitForLine(pattern: RegExp): Promise<string>;
+  output(): string;
+  interrupt(): Promise<number | null>;
+} {
+  const child = spawn(process.execPath, [CLI, ...args], { env: c.env, stdio: "pipe" });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  onTestFinished(() => {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
+  });
+  return {
+    waitForLine: (pattern) =>
+      waitFor(`a line matching ${pattern} (stderr: ${stderr})`, () =>
+        stdout
+          .split("\n")
+          .slice(0, -1)
+          .findLast((line) => pattern.test(line)),
+      ),
+    output: () => stdout,
+    async interrupt() {
+      if (child.pid !== undefined) process.kill(child.pid, "SIGINT");
+      return exited;
+    },
+  };
+}

@@ -5,7 +5,6 @@
 import { Command } from "commander";
 import type {
   BatchApiSummary,
-  BatchJobList,
   BatchJobResponse,
   EngineNotSupportedCode,
 } from "@axon/control-plane/api";
@@ -70,9 +69,12 @@ export function makeGetCommand(ctx: CliContext): Command {
         try {
           return await watch(ctx, client, name, flags.output === "json");
         } catch (error) {
-          // Not a realtime API: a BatchAPI's jobs, redrawn as text when they change.
-          const batch = name === undefined ? undefined : await batchApiJobs(client, name, error);
-          if (name === undefined || batch === undefined) throw error;
+          // Not a realtime API: a BatchAPI's jobs, redrawn as text when they change; a
+          // TrafficSplitter's detail, redrawn at each look.
+          const other = name === undefined ? undefined : await otherKind(client, name, error);
+          if (name === undefined || other === undefined) throw error;
+          if (other === "splitter")
+            return watchSplitter(ctx, client, name, flags.output === "json");
           return watchJobList(ctx, client, name, flags.output === "json");
         }
       },
@@ -90,6 +92,7 @@ export function makeGetCommand(ctx: CliContext): Command {
       "one job live: a progress bar until it ends (exit 0 if it succeeded, else 1)",
     ],
     ["axon get -w -o json", "one JSON document per second (NDJSON), until Ctrl-C"],
+    ["axon get iris-ab -w", "a traffic splitter live: each api's weight, requests, share, errors"],
     [
       "axon get iris-classifier -w --env prod",
       "on ECS: requests/s, 5xx rate and p99 per minute from the load balancer, every 10 s",
@@ -216,19 +219,63 @@ async function watchJob(
 }
 
 /**
- * The jobs of `name` when `error` (a look that failed) says there is no such API but `name` is a
- * BatchAPI's; undefined otherwise (the error is the answer).
+ * What `name` is when `error` (a look that failed) says there is no such API: a BatchAPI's or a
+ * TrafficSplitter's name; undefined otherwise (the error is the answer).
  */
-async function batchApiJobs(
+async function otherKind(
   client: ApiClient,
   name: string,
   error: unknown,
-): Promise<BatchJobList | undefined> {
+): Promise<"batch" | "splitter" | undefined> {
   const { ApiError } = await import("../errors.js");
   if (!(error instanceof ApiError) || error.code !== "api.not_found") return undefined;
   const { lookUpApi } = await import("../services/jobs.js");
   const found = await lookUpApi(client, name, {}).catch(() => undefined);
-  return found?.kind === "batch" ? found.jobs : undefined;
+  return found?.kind === "batch" || found?.kind === "splitter" ? found.kind : undefined;
+}
+
+/**
+ * `get <splitter> --watch`: its detail redrawn at each look on a terminal (shares and error rates
+ * move as requests come); otherwise one JSON document per look (`-o json`), or the plain detail
+ * again whenever its numbers change. Ends with Ctrl-C (130), or when the splitter is deleted.
+ */
+async function watchSplitter(
+  ctx: CliContext,
+  client: ApiClient,
+  name: string,
+  json: boolean,
+): Promise<never> {
+  const [{ pollSplitter }, { renderSplitterDetail }] = await Promise.all([
+    import("../services/watch.js"),
+    import("../ui/splitter-detail.js"),
+  ]);
+  const options = { intervalMs: WATCH_INTERVAL_MS, signal: ctx.signal, now: ctx.now };
+  if (ctx.terminal !== undefined && !json) {
+    const { startLiveSplitter } = await import("../ui/live-splitter.js");
+    const view = startLiveSplitter(ctx.terminal, {
+      color: ctx.color,
+      now: ctx.now,
+      intervalMs: WATCH_INTERVAL_MS,
+    });
+    try {
+      return await pollSplitter(client, name, options, (look) => view.show(look));
+    } finally {
+      await view.stop();
+    }
+  }
+  let previous = "";
+  return pollSplitter(client, name, options, (look) => {
+    if (json) {
+      ctx.stdout.write(`${JSON.stringify(look.splitter)}\n`);
+      return;
+    }
+    // Printed again only when the numbers changed, not the clock ("last update: 3m ago").
+    const data = JSON.stringify(look.splitter);
+    if (data === previous) return;
+    const text = renderSplitterDetail(look.splitter, ctx.now());
+    ctx.stdout.write(`${previous === "" ? "" : "\n"}${text}\n`);
+    previous = data;
+  });
 }
 
 /** `get <batch-api> --watch`: its jobs again whenever they change (NDJSON with `-o json`). */

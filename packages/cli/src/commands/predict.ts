@@ -8,15 +8,23 @@ import { outputOption, type OutputOptions } from "../options.js";
 import { withExamples } from "../help.js";
 import { printJson } from "../output.js";
 
+interface PredictFlags extends OutputOptions {
+  key?: string;
+}
+
 /** Builds `axon predict`. */
 export function makePredictCommand(ctx: CliContext): Command {
   const command = new Command("predict")
     .description("send a JSON payload to an api and print the response")
     .argument("<api>", "name of an api")
     .argument("[file]", "JSON file to send, or - to read stdin")
+    .option(
+      "--key <key>",
+      "API key for an api with networking.auth: api_key, sent as Authorization: Bearer (default: $AXON_API_KEY, which keeps the key out of the shell history)",
+    )
     .addOption(outputOption())
     .action(
-      async (name: string, file: string | undefined, flags: OutputOptions, command: Command) => {
+      async (name: string, file: string | undefined, flags: PredictFlags, command: Command) => {
         const service = await import("../services/predict.js");
         if (file === undefined && ctx.interactive) {
           throw new UserError("no payload given", {
@@ -30,7 +38,8 @@ export function makePredictCommand(ctx: CliContext): Command {
         const { targetClient } = await import("../services/target-environment.js");
         const daemon = await requireDaemon(resolveHome(ctx, command), ctx.signal);
         const client = await targetClient(ctx, command, daemon.client);
-        const response = await service.predict(client, name, payload, ctx.signal);
+        const key = service.chooseApiKey(flags.key, ctx.env);
+        const response = await service.predict(client, name, payload, ctx.signal, key);
         if (flags.output === "json") {
           // The answer as data: a JSON body is nested as JSON, anything else as its text.
           printJson(ctx.stdout, {
@@ -48,6 +57,10 @@ export function makePredictCommand(ctx: CliContext): Command {
     ["axon predict iris-classifier sample.json", "POST sample.json and print the answer"],
     ["echo '[5.9, 3.0, 5.1, 1.8]' | axon predict iris-classifier -", "the payload from stdin"],
     ["axon predict iris-classifier sample.json -o json", "status, content type and body as JSON"],
+    [
+      "AXON_API_KEY=axon_... axon predict iris-classifier sample.json",
+      "an api that requires keys (make one with `axon keys create iris-classifier`)",
+    ],
   ]);
 }
 

@@ -50,16 +50,44 @@ export async function readJsonPayload(source: PayloadSource, cwd: string): Promi
   return text;
 }
 
+/** Where the API key `axon predict` sends came from: named in errors, never the key itself. */
+export type ApiKeySource = "--key" | "AXON_API_KEY";
+
+/** The key to send, when one was given: `--key` wins over the `AXON_API_KEY` environment variable. */
+export interface PredictKey {
+  key: string;
+  from: ApiKeySource;
+}
+
 /**
- * POSTs `payload` to the API's endpoint.
+ * The key given to `axon predict`, or undefined: the flag's when there is one, else the
+ * environment's (an empty variable counts as unset, as `AXON_API_KEY= axon predict` means none).
+ */
+export function chooseApiKey(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): PredictKey | undefined {
+  if (flag !== undefined) return { key: flag, from: "--key" };
+  const fromEnv = env["AXON_API_KEY"];
+  return fromEnv === undefined || fromEnv === ""
+    ? undefined
+    : { key: fromEnv, from: "AXON_API_KEY" };
+}
+
+/**
+ * POSTs `payload` to the API's endpoint, with `Authorization: Bearer <key>` when a key is given
+ * (the header the replica front reads first; docs/security.md).
  *
- * @throws UserError when the endpoint cannot be reached or answers non-2xx (with the body).
+ * @throws UserError when the endpoint cannot be reached or answers non-2xx (with the body); a
+ *   401 says how to make and pass a key. The key itself is in no error: a terminal's scrollback
+ *   and a CI log are where errors end up.
  */
 export async function predict(
   client: ApiClient,
   apiName: string,
   payload: string,
   signal: AbortSignal,
+  key?: PredictKey,
 ): Promise<PredictResponse> {
   const api = await client.getApi(apiName);
   let response: HttpResponse;
@@ -67,7 +95,10 @@ export async function predict(
     response = await sendHttp({
       method: "POST",
       url: api.endpoint,
-      headers: { "content-type": "application/json" },
+      headers: {
+        "content-type": "application/json",
+        ...(key === undefined ? {} : { authorization: `Bearer ${key.key}` }),
+      },
       body: payload,
       signal,
     });
@@ -78,12 +109,28 @@ export async function predict(
       cause: error,
     });
   }
-  const body = await response.text();
+  // The front never echoes a key, but a predictor's own error body might: it is redacted anyway.
+  const body = redact(await response.text(), key);
   if (!response.ok) {
     throw new UserError(`${apiName} answered ${response.status} ${response.statusText}`.trimEnd(), {
       ...(body.trim() === "" ? {} : { details: body.trimEnd() }),
-      hint: `see the api's logs with \`axon logs ${apiName}\``,
+      hint:
+        response.status === 401
+          ? unauthorizedHint(apiName, key)
+          : `see the api's logs with \`axon logs ${apiName}\``,
     });
   }
   return { status: response.status, contentType: response.headers["content-type"] ?? null, body };
+}
+
+/** What to do about a 401: make and pass a key when none was sent, else check the one sent. */
+function unauthorizedHint(apiName: string, key: PredictKey | undefined): string {
+  if (key === undefined) {
+    return `${apiName} requires an API key: make one with \`axon keys create ${apiName}\`, then pass it with --key KEY or the AXON_API_KEY environment variable`;
+  }
+  return `the key from ${key.from} was refused (revoked, expired or mistyped): see ${apiName}'s keys with \`axon keys list ${apiName}\`, or make one with \`axon keys create ${apiName}\``;
+}
+
+function redact(text: string, key: PredictKey | undefined): string {
+  return key === undefined || key.key === "" ? text : text.replaceAll(key.key, "<key>");
 }

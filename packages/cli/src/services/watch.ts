@@ -1,12 +1,19 @@
 /**
  * `axon get --watch` as data: what each look at the control plane returned (`WatchSnapshot`), and
  * the per-API trends computed from consecutive looks (requests per second from the request
- * counters, p99 and average latency as reported), kept for the last `TREND_SAMPLES` looks. Pure
- * except `pollApis`, which only calls the client it is given.
+ * counters, p99 and average latency as reported), kept for the last `TREND_SAMPLES` looks; and a
+ * TrafficSplitter's looks. Pure except `pollApis` and `pollSplitter`, which only call the client
+ * they are given.
  */
-import type { ApiDetail, ApiSummary, BatchApiSummary } from "@axon/control-plane/api";
+import type {
+  ApiDetail,
+  ApiSummary,
+  BatchApiSummary,
+  TrafficSplitterSummary,
+} from "@axon/control-plane/api";
 import type { ApiClient } from "../client/api-client.js";
 import { sleep } from "../context.js";
+import { UserError } from "../errors.js";
 
 /** One look: every API (or the one asked for, with its detail). */
 export interface WatchSnapshot {
@@ -138,4 +145,45 @@ export async function lookOnce(
     detail,
     ...(redrawMs === undefined ? {} : { redrawMs }),
   };
+}
+
+/** One look at a TrafficSplitter (`get <splitter> --watch`). */
+export interface SplitterLook {
+  /** ISO time of the look. */
+  at: string;
+  splitter: TrafficSplitterSummary;
+  /** How often the engine asks to be looked at (ECS: the list's answers cost AWS calls). */
+  redrawMs?: number;
+}
+
+/**
+ * Looks at the splitter `name` every `intervalMs` (or the engine's `redrawMs`) and hands each look
+ * to `onLook`, until `signal` aborts (throws `InterruptedError`), a look fails, or the splitter is
+ * no longer deployed (throws a `UserError` saying so). A splitter has no detail route: its summary
+ * in the list is what `get <splitter>` shows.
+ */
+export async function pollSplitter(
+  client: Pick<ApiClient, "listApis">,
+  name: string,
+  options: Omit<PollOptions, "name">,
+  onLook: (look: SplitterLook) => void | Promise<void>,
+): Promise<never> {
+  for (;;) {
+    const started = Date.now();
+    const list = await client.listApis();
+    const splitter = list.trafficSplitters?.find((candidate) => candidate.name === name);
+    if (splitter === undefined) {
+      throw new UserError(`traffic splitter ${name} is no longer deployed`, {
+        hint: "`axon get` lists what is deployed",
+      });
+    }
+    const look: SplitterLook = {
+      at: options.now().toISOString(),
+      splitter,
+      ...(list.redrawMs === undefined ? {} : { redrawMs: list.redrawMs }),
+    };
+    await onLook(look);
+    const interval = look.redrawMs ?? options.intervalMs;
+    await sleep(Math.max(0, interval - (Date.now() - started)), options.signal);
+  }
 }

@@ -250,9 +250,9 @@ export interface TrafficSplitterSummary {
   /** ISO time of the last deploy that changed its weights or endpoint. */
   lastUpdated: string;
   /**
-   * What `requests`, `share` and `errorRate` count, in words, when the engine measures them over a
-   * window (ECS: the load balancer's last 60 minutes per target group); absent locally, where the
-   * gateway counts the splitter's own requests since the control plane started.
+   * What `requests`, `share` and `errorRate` count, in words (ECS: the load balancer's last 60
+   * minutes per target group; locally: the splitter's own requests since the control plane
+   * started). Absent only from an older control plane.
    */
   window?: string;
   apis: TrafficSplitterBackendSummary[];

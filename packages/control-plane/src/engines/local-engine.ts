@@ -58,6 +58,14 @@ import type { LocalBatchJobs } from "../batch/local-batch-jobs.js";
 import { MONITORING_OFF, MONITORING_NO_PREDICTIONS } from "../errors.js";
 export { MONITORING_OFF, MONITORING_NO_PREDICTIONS } from "../errors.js";
 
+/**
+ * What a local splitter's counts cover: the gateway counts the requests through the splitter's own
+ * endpoint in memory (providers/local/traffic-split.ts), so they start at 0 with the control plane
+ * and never include a request sent to an API's own endpoint (ECS's target groups do).
+ */
+const LOCAL_SPLITTER_WINDOW =
+  "the splitter's own requests since the control plane started (a request to an api's own endpoint is not counted)";
+
 /** What the local engine works with: the daemon's store, provider, queue and loops. */
 export interface LocalEngineDeps {
   store: StateStore;
@@ -224,6 +232,8 @@ export class LocalEngine implements ApiEngine {
       kind: "TrafficSplitter",
       endpoint: provider.endpointUrl(record.spec.endpoint),
       lastUpdated: record.updatedAt,
+      // Said in the field, as ECS says its own, so an `-o json` reader gets one shape on both.
+      window: LOCAL_SPLITTER_WINDOW,
       apis: record.spec.apis.map(({ name, weight }) => {
         const counted = stats?.find((backend) => backend.api === name);
         if (counted === undefined) return { name, weight };

@@ -160,7 +160,9 @@ export async function deployToAws(
     }
     const outcome =
       deployed.outcome === "unchanged" && scaling !== "unchanged" ? "updated" : deployed.outcome;
-    const curl = sampleCurl(deployed.endpointUrl, request.projectPath);
+    const curl = sampleCurl(deployed.endpointUrl, request.projectPath, {
+      requiresKey: spec.networking.auth === "api_key",
+    });
     results.push({
       api: spec.name,
       kind: spec.kind,
@@ -312,7 +314,9 @@ export async function describeAwsApi(
     ...summaryOf(state),
     spec: spec === undefined ? {} : { ...spec },
     specYaml: spec === undefined ? "" : specToYaml(spec),
-    exampleCurl: exampleCurl(state.endpoint, null),
+    exampleCurl: exampleCurl(state.endpoint, null, {
+      requiresKey: spec?.networking.auth === "api_key",
+    }),
     runtime,
     versions: await awsVersions(ecs, name, DETAIL_VERSIONS),
     events: state.events,

@@ -132,7 +132,9 @@ export async function deployApis(deps: DeployDeps, plan: DeployPlan): Promise<De
   const results: DeployResult[] = [];
   for (const { spec, hash, existing, changed } of plans) {
     const endpoint = deps.provider.endpointUrl(spec.networking.endpoint);
-    const curl = sampleCurl(endpoint, request.projectPath);
+    const curl = sampleCurl(endpoint, request.projectPath, {
+      requiresKey: spec.networking.auth === "api_key",
+    });
     const example = curl === null ? {} : { exampleCurl: curl };
     if (!changed) {
       results.push({

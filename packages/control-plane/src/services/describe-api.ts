@@ -52,7 +52,10 @@ export function describeApi(
     ...summary,
     spec: { ...spec },
     specYaml: specToYaml(spec),
-    exampleCurl: exampleCurl(summary.endpoint, api.currentVersion.projectPath),
+    exampleCurl: exampleCurl(summary.endpoint, api.currentVersion.projectPath, {
+      // Older stored specs have no `auth`.
+      requiresKey: (spec.networking as { auth?: string }).auth === "api_key",
+    }),
     runtime: {
       engine: "local",
       python: context.provider.describeArtifact(api.currentVersion.artifact),

@@ -40,4 +40,22 @@ describe("example curl", () => {
       `curl ${ENDPOINT} -X POST -H "Content-Type: application/json" -d '<your JSON payload>'`,
     );
   });
+
+  it("for an api that requires keys, sends the key from $AXON_API_KEY and never a key", async () => {
+    // Given a project with a sample file, and one without
+    const dir = await project({ "sample.json": "[1]" });
+    const none = await project({});
+    // When the curls are made for an api with networking.auth: api_key
+    const withSample = sampleCurl(ENDPOINT, dir, { requiresKey: true });
+    const placeholder = exampleCurl(ENDPOINT, none, { requiresKey: true });
+    // Then both carry the Bearer header with the variable, in double quotes so the shell expands it
+    expect(withSample).toBe(
+      `curl ${ENDPOINT} -X POST -H "Content-Type: application/json" -H "Authorization: Bearer $AXON_API_KEY" -d @'${path.join(dir, "sample.json")}'`,
+    );
+    expect(placeholder).toBe(
+      `curl ${ENDPOINT} -X POST -H "Content-Type: application/json" -H "Authorization: Bearer $AXON_API_KEY" -d '<your JSON payload>'`,
+    );
+    // And an api without keys gets no header
+    expect(exampleCurl(ENDPOINT, none)).not.toContain("Authorization");
+  });
 });
