@@ -211,6 +211,17 @@ function batchesDone(resultsDir: string, job: BatchJobSpec): string[] {
   return readFileSync(file, "utf8").split("\n").filter(Boolean);
 }
 
+/** An SQS client of the test's moto (destroyed after the test). */
+function motoSqs(prod: Prod): SQSClient {
+  const sqs = new SQSClient({
+    region: "us-east-1",
+    endpoint: prod.motoUrl,
+    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+  });
+  cleanups.push(() => sqs.destroy());
+  return sqs;
+}
+
 const texts = (count: number): string[] =>
   Array.from({ length: count }, (_, index) => `text number ${index}`);
 
@@ -266,13 +277,23 @@ describe.skipIf(!HAS_MOTO)("axon-replica in batch mode on moto (skipped without 
     const [victim, survivor] = [startWorker(prod, env), startWorker(prod, env)];
     if (victim === undefined || survivor === undefined) throw new Error("no workers");
 
-    // When: killed once both have finished a batch, so each holds its next one
-    for (let polls = 0; polls < 600; polls++) {
-      if (batchesDone(results, job).length >= 2) break;
-      if (victim.child.exitCode !== null) break;
+    // When: killed once a batch is done and both workers hold one (two in flight in SQS)
+    const sqs = motoSqs(prod);
+    const inFlight = async (): Promise<string | undefined> =>
+      (
+        await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: job.sqs_url ?? "",
+            AttributeNames: ["ApproximateNumberOfMessagesNotVisible"],
+          }),
+        )
+      ).Attributes?.["ApproximateNumberOfMessagesNotVisible"];
+    for (let polls = 0; polls < 1200 && victim.child.exitCode === null; polls++) {
+      if (batchesDone(results, job).length >= 1 && (await inFlight()) === "2") break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(victim.child.exitCode, victim.output()).toBeNull();
+    expect(await inFlight()).toBe("2");
     killGroup(victim.child);
     expect(await victim.exit).toBeNull();
     const code = await exitOf(survivor);
@@ -288,6 +309,45 @@ describe.skipIf(!HAS_MOTO)("axon-replica in batch mode on moto (skipped without 
       status: "status_succeeded",
       batch_metrics: { succeeded: 8, failed: 0 },
     });
+  });
+
+  test("Given a worker in the middle of a batch, When its task is stopped (SIGTERM), Then it finishes that batch, takes no other, and exits 0, leaving the rest queued", async () => {
+    // Given
+    const prod = await prodWithExample();
+    const results = tempDir("axon-batch-results-");
+    const job = await prod.engine.submitJob("text-stats", {
+      workers: 1,
+      item_list: { items: texts(8), batch_size: 2 },
+      config: { results_dir: results, seconds_per_batch: 1.5 },
+    });
+    const worker = startWorker(prod, await workerEnvironment(prod, job));
+    // Until one batch is done and the next is leased (in flight in SQS): it is in predict now.
+    const sqs = motoSqs(prod);
+    const inFlight = async (): Promise<string | undefined> =>
+      (
+        await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: job.sqs_url ?? "",
+            AttributeNames: ["ApproximateNumberOfMessagesNotVisible"],
+          }),
+        )
+      ).Attributes?.["ApproximateNumberOfMessagesNotVisible"];
+    for (let polls = 0; polls < 1200 && worker.child.exitCode === null; polls++) {
+      if (batchesDone(results, job).length === 1 && (await inFlight()) === "1") break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(batchesDone(results, job), worker.output()).toHaveLength(1);
+    expect(await inFlight()).toBe("1");
+
+    // When: StopTask's SIGTERM, while the second batch runs
+    worker.child.kill("SIGTERM");
+
+    // Then
+    expect(await exitOf(worker), worker.output()).toBe(0);
+    expect(worker.output()).toContain("stopping: no new batch");
+    expect(batchesDone(results, job), worker.output()).toHaveLength(2);
+    const status = await prod.engine.getJob("text-stats", job.job_id);
+    expect(status.job_status).toMatchObject({ batches_in_queue: 2 });
   });
 
   test("Given a batch whose predict raises, When the workers run the job (max_retries 1), Then it is tried twice, lands in the dead-letter queue, and the job ends status_completed_with_failures showing the error", async () => {
@@ -317,11 +377,7 @@ describe.skipIf(!HAS_MOTO)("axon-replica in batch mode on moto (skipped without 
       .filter((_, index) => index % 2 === 1);
     expect(attempts.sort()).toEqual(["1", "2"]);
     // And the batch is in the dead-letter queue (SQS's redrive), the others done
-    const dlq = await new SQSClient({
-      region: "us-east-1",
-      endpoint: prod.motoUrl,
-      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-    }).send(
+    const dlq = await motoSqs(prod).send(
       new GetQueueAttributesCommand({
         QueueUrl: `${job.sqs_url ?? ""}-dlq`,
         AttributeNames: ["ApproximateNumberOfMessages"],

@@ -36,7 +36,8 @@ import { MAX_WAIT_SECONDS, SqsBatchSource, type WorkerSqsPort } from "./sqs-batc
 
 /**
  * Seconds each ReceiveMessage long-polls (default 20, SQS's most): a worker whose queue is empty
- * waits that long before it checks whether the job is drained and exits. Tests shorten it.
+ * waits that long before it checks whether the job is drained and exits. Tests shorten it. SQS
+ * takes 1 to 20 s: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/best-practices-setting-up-long-polling.html
  */
 export const BATCH_WAIT_SECONDS_ENV = "AXON_BATCH_WAIT_SECONDS";
 

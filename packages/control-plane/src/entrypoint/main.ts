@@ -74,7 +74,10 @@ export async function main(): Promise<number> {
  * Batch mode (issue 32): runs the job's batches from its queue (`runBatchJob`) and exits 0 once
  * the queue is drained, which is how a job's tasks end; 1, with a line saying why, when the
  * inputs are wrong or the predictor cannot run. SIGTERM (StopTask: the job was stopped or the task
- * is being replaced) takes no new batch and lets the one in flight finish; exit 0.
+ * is being replaced) takes no new batch and lets the one in flight finish; exit 0. ECS sends SIGKILL
+ * once the container's stopTimeout has run out
+ * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html): a batch cut off
+ * then is not deleted, so it comes back when its visibility timeout runs out.
  */
 async function batchMain(log: (message: string) => void): Promise<number> {
   const stopping = new AbortController();
