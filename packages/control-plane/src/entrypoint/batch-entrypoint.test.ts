@@ -1,7 +1,9 @@
 /**
  * The container's batch mode: its inputs (as RunTask's override sets them) and one run over a job's
  * queue. The queue is the rules fake's SQS (RULES.md R16, R20: redrive and long-poll limits); the
- * loop is the test's own, standing in for `batch/batch-worker.ts` until that lands on this branch.
+ * loop is the test's own, so that only the container's side is under test here. The whole run —
+ * `runBatchJob` with the shared loop and a Python worker, as processes on moto — is
+ * test/aws-batch-container.test.ts.
  */
 import { describe, expect, it } from "vitest";
 import type { BatchSource } from "../batch/batch-source.js";
