@@ -14,7 +14,19 @@
  * mode, drains a small job from a moto SQS queue and exits 0.
  * One image build; each case is another run of it. Every container it starts it removes.
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SendMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
+import { parseApiConfig } from "@axon/config";
+import type { BatchJobSpec } from "../packages/control-plane/src/contract/index.js";
+import { batchTaskDefinitionInput } from "../packages/control-plane/src/providers/aws/batch-api.js";
+import { workerOverrides } from "../packages/control-plane/src/providers/aws/batch-workers.js";
 import { afterAll, afterEach, beforeAll, describe, expect, onTestFinished, test } from "vitest";
 import { writeApiKeys } from "../packages/control-plane/src/providers/aws/api-keys.js";
 import { REPLICA_ENV } from "../packages/control-plane/src/providers/aws/replica-env.js";
@@ -29,9 +41,10 @@ import {
   createApiKey,
   type NewApiKey,
 } from "../packages/control-plane/src/replica/api-keys.js";
-import { freePort, IRIS_REQUEST, postJson } from "./helpers.js";
+import { freePort, IRIS_REQUEST, postJson, REPO } from "./helpers.js";
 import {
   buildReplicaImage,
+  clusterRefsFor,
   containerState,
   firstOk,
   missingContainerTools,
@@ -380,6 +393,90 @@ describe.skipIf(MISSING.length > 0)(
         'axon-replica: cannot start: replica r-0 of iris-classifier: smoke test failed: POST smoke-iris.json answered 200 virginica, expected status 200 and a body containing "setosa"',
       );
       expect(logs).not.toContain("ready: POST");
+    }, 180_000);
+
+    test("Given a BatchAPI's task definition and a job's RunTask override (issue 32), the image in batch mode drains the job's SQS queue on moto, runs on_job_complete once, and exits 0", async () => {
+      if (moto === undefined) throw new Error("moto did not start");
+      const started = performance.now();
+      // Given: the batch example's predictor in the bundle, a BatchAPI of it, a queue of 3 batches
+      const batchBundle = await uploadTestBundle(moto.url, bundle.bucket, {
+        "batch_predictor.py": readFileSync(
+          path.join(REPO, "examples/batch-text-stats/predictor.py"),
+          "utf8",
+        ),
+      });
+      const spec = parseApiConfig(
+        "- name: text-stats\n  kind: BatchAPI\n  predictor:\n    type: python\n    path: batch_predictor.py\n",
+        "axon.yaml",
+      ).batchApis[0];
+      if (spec === undefined) throw new Error("the BatchAPI config has no API");
+      const definition = batchTaskDefinitionInput(
+        spec,
+        clusterRefsFor(batchBundle.bucket),
+        batchBundle.sha256,
+      ).containerDefinitions?.[0];
+      if (definition === undefined) throw new Error("the task definition has no container");
+      const sqs = new SQSClient({
+        region: "us-east-1",
+        endpoint: moto.url,
+        credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+      });
+      onTestFinished(() => sqs.destroy());
+      const queueUrl =
+        (await sqs.send(new CreateQueueCommand({ QueueName: "axon-demo-image-batch" }))).QueueUrl ??
+        "";
+      const job: BatchJobSpec = {
+        job_id: "0123456789abcdef",
+        api_name: "text-stats",
+        workers: 1,
+        config: { seconds_per_batch: 0 },
+        api_id: "image-test",
+        sqs_url: queueUrl,
+        created_time: new Date().toISOString(),
+        total_batch_count: 3,
+        max_retries: 0,
+        timeout: 60,
+      };
+      for (const [index, items] of [["a b"], ["c d e"], ["f"]].entries()) {
+        await sqs.send(
+          new SendMessageCommand({
+            QueueUrl: queueUrl,
+            MessageBody: JSON.stringify({ batch_id: String(index), items }),
+          }),
+        );
+      }
+      const override = workerOverrides(job, queueUrl, 1).containerOverrides[0]?.environment ?? [];
+
+      // When: one worker task's container runs (its queue long-polls 1 s instead of 20)
+      const container = await runReplicaContainer({
+        environment: {
+          ...environmentOf(definition),
+          ...Object.fromEntries(override.map(({ name, value }) => [name, value])),
+          AXON_BATCH_WAIT_SECONDS: "1",
+        },
+        port: await freePort(),
+        motoUrl: moto.url,
+      });
+      containers.push(container.name);
+      let state = await containerState(container.name);
+      for (let polls = 0; polls < 1200 && state.status !== "exited"; polls++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        state = await containerState(container.name);
+      }
+
+      // Then: it exited 0 with every batch done and the job's completion claimed
+      const logs = await podmanLogs(container.name);
+      expect(state, logs).toMatchObject({ status: "exited", exitCode: 0 });
+      expect(logs).toContain(`job ${job.job_id}: 3 batch(es) succeeded, 0 failed`);
+      expect(logs).toContain(`job ${job.job_id}: on_job_complete ran`);
+      const left = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["All"] }),
+      );
+      expect(left.Attributes?.["ApproximateNumberOfMessages"]).toBe("0");
+      expect(left.Attributes?.["ApproximateNumberOfMessagesNotVisible"]).toBe("0");
+      console.info(
+        `replica image: batch mode drained 3 batches and exited in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
     }, 180_000);
   },
 );

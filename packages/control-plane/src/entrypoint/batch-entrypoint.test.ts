@@ -1,14 +1,21 @@
 /**
  * The container's batch mode: its inputs (as RunTask's override sets them) and one run over a job's
  * queue. The queue is the rules fake's SQS (RULES.md R16, R20: redrive and long-poll limits); the
- * loop is the test's own, standing in for `batch/batch-worker.ts` until that lands on this branch.
+ * loop is the test's own, so that only the container's side is under test here. The whole run —
+ * `runBatchJob` with the shared loop and a Python worker, as processes on moto — is
+ * test/aws-batch-container.test.ts.
  */
 import { describe, expect, it } from "vitest";
 import type { BatchSource } from "../batch/batch-source.js";
 import { BATCH_ENV } from "../providers/aws/batch-names.js";
 import { createJobQueues, queueCounts } from "../providers/aws/batch-queue.js";
 import { FakeAws } from "../providers/aws/testing/fake-aws/fake-aws.js";
-import { isBatchMode, readBatchInputs, runBatchContainer } from "./batch-entrypoint.js";
+import {
+  BATCH_WAIT_SECONDS_ENV,
+  isBatchMode,
+  readBatchInputs,
+  runBatchContainer,
+} from "./batch-entrypoint.js";
 import type { SqsBatchSource } from "./sqs-batch-source.js";
 
 const JOB = { job_id: "0123456789abcdef", api_name: "scorer", workers: 1, config: {} };
@@ -47,6 +54,10 @@ describe("the container's batch inputs", () => {
     expect(() => readBatchInputs({ ...ENV, [BATCH_ENV.maxReceives]: "0" })).toThrow(
       "AXON_BATCH_MAX_RECEIVES is 0: a whole number of 1 or more",
     );
+    expect(() => readBatchInputs({ ...ENV, [BATCH_WAIT_SECONDS_ENV]: "21" })).toThrow(
+      "AXON_BATCH_WAIT_SECONDS is 21: a whole number of seconds from 1 to 20",
+    );
+    expect(readBatchInputs({ ...ENV, [BATCH_WAIT_SECONDS_ENV]: "1" }).waitSeconds).toBe(1);
   });
 });
 

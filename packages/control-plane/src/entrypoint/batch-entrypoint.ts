@@ -5,11 +5,19 @@
  * (`batch/batch-worker.ts`, the same loop the local engine hosts) over an `SqsBatchSource` until the
  * queue is drained, and exits 0 — which is how the job's tasks stop when it is done.
  *
- * The worker loop is injected (`runLoop`): it lands from the local-engine branch, and `main.ts`
- * wires it there. Everything this side owns — reading and checking the inputs, the source — is here.
+ * `runBatchJob` is the whole container run: the same project download and Python environment as
+ * a realtime replica (`prepareProject`), one Python batch worker (`batch/python-batch-worker.ts`,
+ * the local engine's), and the shared loop over the job's queue. SIGTERM (StopTask, or the job
+ * stopped) takes no new batch; the one in flight finishes within the task's stop timeout, or is
+ * killed with the task and comes back when its lease (the queue's visibility timeout) runs out.
  */
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
 import type { BatchJobSpec } from "../contract/batch.js";
 import type { BatchSource } from "../batch/batch-source.js";
+import { DEFAULT_JOB_TIMEOUT_SECONDS } from "../batch/job-submission.js";
+import { runBatchWorker, type BatchWorkerEvent } from "../batch/batch-worker.js";
+import { PythonBatchWorker } from "../batch/python-batch-worker.js";
 import {
   BATCH_ENV,
   BATCH_MODE,
@@ -18,11 +26,25 @@ import {
 } from "../providers/aws/batch-names.js";
 import { REPLICA_ENV } from "../providers/aws/replica-env.js";
 import type { S3Port } from "../providers/aws/sdk.js";
-import { ReplicaInputError } from "./replica-entrypoint.js";
-import { SqsBatchSource, type WorkerSqsPort } from "./sqs-batch-source.js";
+import {
+  prepareProject,
+  ReplicaInputError,
+  workerLogs,
+  type ReplicaInputs,
+} from "./replica-entrypoint.js";
+import { MAX_WAIT_SECONDS, SqsBatchSource, type WorkerSqsPort } from "./sqs-batch-source.js";
+
+/**
+ * Seconds each ReceiveMessage long-polls (default 20, SQS's most): a worker whose queue is empty
+ * waits that long before it checks whether the job is drained and exits. Tests shorten it. SQS
+ * takes 1 to 20 s: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/best-practices-setting-up-long-polling.html
+ */
+export const BATCH_WAIT_SECONDS_ENV = "AXON_BATCH_WAIT_SECONDS";
 
 /** What a batch worker container needs, from its environment. */
 export interface BatchInputs {
+  /** ReceiveMessage's long poll, 1–20 s (absent: 20). */
+  waitSeconds?: number;
   queueUrl: string;
   job: BatchJobSpec;
   /** The queue's maxReceiveCount: the attempt whose failure is final. */
@@ -68,7 +90,23 @@ export function readBatchInputs(env: NodeJS.ProcessEnv): BatchInputs {
     bucket: required(REPLICA_ENV.bucket),
     prefix: required(BATCH_ENV.failurePrefix),
   };
-  return { queueUrl, job, maxReceives, failures };
+  const waitSetting = env[BATCH_WAIT_SECONDS_ENV];
+  const waitSeconds = waitSetting === undefined ? undefined : Number(waitSetting);
+  if (
+    waitSeconds !== undefined &&
+    !(Number.isInteger(waitSeconds) && waitSeconds >= 1 && waitSeconds <= MAX_WAIT_SECONDS)
+  ) {
+    throw new ReplicaInputError(
+      `${BATCH_WAIT_SECONDS_ENV} is ${waitSetting ?? ""}: a whole number of seconds from 1 to ${MAX_WAIT_SECONDS}`,
+    );
+  }
+  return {
+    queueUrl,
+    job,
+    maxReceives,
+    failures,
+    ...(waitSeconds === undefined ? {} : { waitSeconds }),
+  };
 }
 
 /** Runs a job's batches from its queue with `runLoop` until the queue has none left. */
@@ -87,6 +125,7 @@ export async function runBatchContainer(
   const source = new SqsBatchSource({
     sqs: deps.sqs,
     queueUrl: inputs.queueUrl,
+    ...(inputs.waitSeconds === undefined ? {} : { waitSeconds: inputs.waitSeconds }),
     finalFailure: {
       maxReceives: inputs.maxReceives,
       record: async (failure) => {
@@ -126,4 +165,97 @@ export async function runBatchContainer(
   deps.log(`job ${inputs.job.job_id}: taking batches from ${inputs.queueUrl}`);
   await deps.runLoop(source, inputs.job, deps.signal);
   deps.log(`job ${inputs.job.job_id}: no batch left, exiting`);
+}
+
+/** The predictor of a batch container could not run (its `__init__` raised, its worker kept dying). */
+export class BatchPredictorError extends Error {
+  override readonly name = "BatchPredictorError";
+}
+
+/**
+ * A batch container's whole run: project and environment as a replica's, one Python batch worker
+ * given the job's spec and the job's config over the API's, the shared loop until the queue is
+ * drained (or `signal` aborts). Throws `BatchPredictorError` when the predictor cannot run; its
+ * batches stay in the queue for the other workers or a later retry.
+ */
+export async function runBatchJob(
+  batch: BatchInputs,
+  replica: Pick<
+    ReplicaInputs,
+    "apiName" | "spec" | "bucket" | "bundleSha256" | "workDir" | "python" | "logFile"
+  >,
+  deps: {
+    s3: S3Port;
+    sqs: WorkerSqsPort;
+    log: (message: string) => void;
+    signal: AbortSignal;
+  },
+): Promise<void> {
+  const { job } = batch;
+  const project = await prepareProject(replica, deps);
+  const logs = await workerLogs(replica);
+  // Cortex's predictors wrote their results where they liked (usually S3); a local folder is
+  // what the local engine gives them as AXON_JOB_OUTPUT_DIR, so a predictor runs on both.
+  const outputDir = path.join(replica.workDir, "output", job.job_id);
+  await mkdir(outputDir, { recursive: true });
+  const { predictor } = replica.spec;
+  const worker = new PythonBatchWorker({
+    id: "b-0",
+    apiName: replica.apiName,
+    projectDir: project.projectDir,
+    predictorPath: predictor.path,
+    ...(predictor.python_path === undefined || predictor.python_path === null
+      ? {}
+      : { pythonPath: predictor.python_path }),
+    env: { ...predictor.env, AXON_JOB_OUTPUT_DIR: outputDir },
+    python: project.python,
+    runDir: project.runDir,
+    logFile: logs.file,
+    config: { ...predictor.config, ...job.config },
+    jobSpec: { ...job },
+    batchTimeoutMs: (job.timeout ?? DEFAULT_JOB_TIMEOUT_SECONDS) * 1000,
+  });
+  try {
+    worker.start();
+    await runBatchContainer(batch, {
+      ...deps,
+      runLoop: async (source, _job, signal) => {
+        const summary = await runBatchWorker({
+          source,
+          predictor: worker,
+          signal,
+          onEvent: (event) => logEvent(event, job.job_id, deps.log),
+        });
+        deps.log(
+          `job ${job.job_id}: ${summary.succeeded} batch(es) succeeded, ${summary.failed} failed, ${summary.released} handed back by this worker`,
+        );
+        if (summary.error !== undefined) {
+          throw new BatchPredictorError(
+            `the predictor cannot run (its __init__ raised, or its worker kept dying): ${summary.error}`,
+          );
+        }
+      },
+    });
+  } finally {
+    await worker.close();
+    logs.stop();
+  }
+}
+
+/** What CloudWatch keeps of a worker's batches: failures and hand-backs (successes are counted). */
+function logEvent(event: BatchWorkerEvent, jobId: string, log: (message: string) => void): void {
+  if (event.kind === "job_complete.ran") {
+    log(
+      event.result.kind === "succeeded"
+        ? `job ${jobId}: on_job_complete ran`
+        : `job ${jobId}: on_job_complete failed: ${"error" in event.result ? event.result.error : event.result.reason}`,
+    );
+    return;
+  }
+  const { batch, result } = event;
+  if (result.kind === "raised") {
+    log(`job ${jobId}: batch ${batch.batchId} raised (attempt ${batch.attempt}): ${result.error}`);
+  } else if (result.kind === "worker_gone") {
+    log(`job ${jobId}: batch ${batch.batchId} handed back: ${result.reason}`);
+  }
 }

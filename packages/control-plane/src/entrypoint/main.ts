@@ -2,9 +2,15 @@
  * The `axon-replica` process: wires `startReplicaContainer` to the environment, stdout and
  * signals, and maps the outcome to an exit code: 0 drained after SIGTERM/SIGINT, 1 failed to
  * start or failed later (`bin/axon-replica.js` exits with it). Each line it prints is
- * `axon-replica: …`, which CloudWatch Logs keeps.
+ * `axon-replica: …`, which CloudWatch Logs keeps. In batch mode (`AXON_MODE=batch`): 0 once the
+ * job's queue is drained or after SIGTERM, 1 when the predictor cannot run.
  */
-import { isBatchMode, readBatchInputs } from "./batch-entrypoint.js";
+import {
+  BatchPredictorError,
+  isBatchMode,
+  readBatchInputs,
+  runBatchJob,
+} from "./batch-entrypoint.js";
 import { readReplicaInputs, startReplicaContainer } from "./replica-entrypoint.js";
 
 /** Runs one replica container until it is stopped or fails; resolves with the exit code. */
@@ -65,20 +71,36 @@ export async function main(): Promise<number> {
 }
 
 /**
- * Batch mode (issue 32). Its inputs are checked here, so a task started by hand says what it lacks;
- * the shared worker loop (`batch/batch-worker.ts`, with the Python batch worker) is not in this
- * build yet: once it is, this runs `runBatchContainer` (batch-entrypoint.ts) with it and exits 0 when
- * the queue is drained. Until then the worker exits 1 at once, so its job ends as a worker error
- * (its batches stay in the queue until the job is stopped) rather than hanging.
+ * Batch mode (issue 32): runs the job's batches from its queue (`runBatchJob`) and exits 0 once
+ * the queue is drained, which is how a job's tasks end; 1, with a line saying why, when the
+ * inputs are wrong or the predictor cannot run. SIGTERM (StopTask: the job was stopped or the task
+ * is being replaced) takes no new batch and lets the one in flight finish; exit 0. ECS sends SIGKILL
+ * once the container's stopTimeout has run out
+ * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html): a batch cut off
+ * then is not deleted, so it comes back when its visibility timeout runs out.
  */
-function batchMain(log: (message: string) => void): Promise<number> {
+async function batchMain(log: (message: string) => void): Promise<number> {
+  const stopping = new AbortController();
+  const onStop = (): void => {
+    if (!stopping.signal.aborted) log("stopping: no new batch; the one in flight may finish");
+    stopping.abort();
+  };
+  process.once("SIGTERM", onStop);
+  process.once("SIGINT", onStop);
   try {
-    const inputs = readBatchInputs(process.env);
-    log(
-      `batch mode: job ${inputs.job.job_id} cannot run: this image has no batch worker loop yet (batch/batch-worker.ts)`,
-    );
+    const batch = readBatchInputs(process.env);
+    const replica = readReplicaInputs(process.env);
+    const region = process.env["AWS_REGION"] ?? process.env["AWS_DEFAULT_REGION"] ?? "us-east-1";
+    const { connectAws } = await import("../providers/aws/sdk.js");
+    const { s3, sqs } = await connectAws(region);
+    await runBatchJob(batch, replica, { s3, sqs, log, signal: stopping.signal });
+    return 0;
   } catch (error) {
-    log(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    if (stopping.signal.aborted && !(error instanceof BatchPredictorError)) {
+      log("stopped before the job's batches could be taken");
+      return 0;
+    }
+    log(`cannot run: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
   }
-  return Promise.resolve(1);
 }

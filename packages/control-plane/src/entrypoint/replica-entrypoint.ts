@@ -243,30 +243,23 @@ export async function startReplicaContainer(
   const port = await server.listen(inputs.port, deps.host ?? "0.0.0.0");
   deps.log(`listening on port ${port}`);
 
-  const projectDir = path.join(inputs.workDir, "project");
-  const runDir = path.join(inputs.workDir, "run");
   const fromSpec = replicaOptionsFromSpec(spec);
   const timeoutMs = fromSpec.timeoutMs;
   let logs: { file: string; stop: () => void } | undefined;
   try {
-    await fetchProject(inputs, deps, projectDir);
-    phase = "environment";
-    const environment = await prepareEnvironment(
-      { projectDir, workDir: inputs.workDir, basePython: inputs.python, bucket: inputs.bucket },
-      deps,
-    );
-    deps.signal?.throwIfAborted();
+    const environment = await prepareProject(inputs, deps, () => {
+      phase = "environment";
+    });
     phase = "starting";
-    await mkdir(runDir, { recursive: true });
     logs = await workerLogs(inputs);
     replica = Replica.start({
       ...fromSpec,
       id: "r-0",
       apiName: inputs.apiName,
-      projectDir,
+      projectDir: environment.projectDir,
       env: spec.predictor.env,
       python: environment.python,
-      runDir,
+      runDir: environment.runDir,
       logFile: logs.file,
     });
     deps.log(`starting ${spec.predictor.processes_per_replica} worker process(es)`);
@@ -413,8 +406,37 @@ async function startInFlightMetric(
   return publisher;
 }
 
+/** Where a container's project and run folder are, and the interpreter that runs its workers. */
+export interface PreparedProject {
+  projectDir: string;
+  runDir: string;
+  python: string;
+}
+
+/**
+ * The steps a container of either mode takes before its workers start: the bundle downloaded by
+ * hash and unpacked, the project's Python environment fetched or built, the run folder made.
+ */
+export async function prepareProject(
+  inputs: Pick<ReplicaInputs, "bucket" | "bundleSha256" | "workDir" | "python">,
+  deps: { s3: S3Port; log: ReplicaEntrypointLog; signal?: AbortSignal },
+  onEnvironment: () => void = () => undefined,
+): Promise<PreparedProject> {
+  const projectDir = path.join(inputs.workDir, "project");
+  const runDir = path.join(inputs.workDir, "run");
+  await fetchProject(inputs, deps, projectDir);
+  onEnvironment();
+  const environment = await prepareEnvironment(
+    { projectDir, workDir: inputs.workDir, basePython: inputs.python, bucket: inputs.bucket },
+    deps,
+  );
+  deps.signal?.throwIfAborted();
+  await mkdir(runDir, { recursive: true });
+  return { projectDir, runDir, python: environment.python };
+}
+
 async function fetchProject(
-  inputs: ReplicaInputs,
+  inputs: Pick<ReplicaInputs, "bucket" | "bundleSha256" | "workDir">,
   deps: { s3: S3Port; log: ReplicaEntrypointLog },
   projectDir: string,
 ): Promise<void> {
@@ -442,7 +464,9 @@ async function fetchProject(
  * `tail -F` copies to this process's stdout (which awslogs ships): the worker pool appends to a
  * path, and `/dev/stdout` cannot be opened when stdout is a socket.
  */
-async function workerLogs(inputs: ReplicaInputs): Promise<{ file: string; stop: () => void }> {
+export async function workerLogs(
+  inputs: Pick<ReplicaInputs, "logFile" | "workDir">,
+): Promise<{ file: string; stop: () => void }> {
   if (inputs.logFile !== undefined) return { file: inputs.logFile, stop: () => undefined };
   const file = path.join(inputs.workDir, "workers.log");
   await writeFile(file, "");
