@@ -130,6 +130,11 @@ describe("LocalBatchJobs", () => {
 
     // Then it succeeded; its log has the runtime's lines tagged with the job; the API's log says it
     expect(status).toBe("status_succeeded");
+    // (an ended job's rate is its run's, not one that falls as time passes after it)
+    const rateAtEnd = jobs.get("text-stats", spec.job_id).job_status.items_per_second;
+    expect(rateAtEnd).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(jobs.get("text-stats", spec.job_id).job_status.items_per_second).toBe(rateAtEnd);
     const jobLog = readFileSync(
       path.join(home, "logs", `${jobLogName("text-stats", spec.job_id)}.log`),
       "utf8",

@@ -704,7 +704,10 @@ export class LocalBatchJobs {
   #status(job: BatchJobRecord): BatchJobStatus {
     const jobId = job.spec.job_id;
     const now = this.#now();
-    const counts = this.#deps.store.counts(jobId, now.getTime());
+    // An ended job's rate is measured at its end: read later, it would fall with the time since.
+    const clockMs =
+      isTerminal(job.status) && job.endTime !== null ? Date.parse(job.endTime) : now.getTime();
+    const counts = this.#deps.store.counts(jobId, clockMs);
     const running = this.#running.get(jobId);
     const workerCounts: BatchWorkerCounts = {
       pending: 0,
@@ -715,8 +718,8 @@ export class LocalBatchJobs {
       stalled: 0,
     };
     for (const state of running?.states ?? []) workerCounts[state] += 1;
-    const started = job.startTime === null ? now.getTime() : Date.parse(job.startTime);
-    const window = Math.min(60, Math.max(1, (now.getTime() - started) / 1000));
+    const started = job.startTime === null ? clockMs : Date.parse(job.startTime);
+    const window = Math.min(60, Math.max(1, (clockMs - started) / 1000));
     const rate = counts.itemsLastMinute / window;
     const failures = this.#deps.store.failures(jobId);
     // While S3 is being listed the batch count is not known (Cortex's answer leaves it out too).
