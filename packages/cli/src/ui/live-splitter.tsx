@@ -8,7 +8,7 @@ import type { ReactNode } from "react";
 import { Box, Text } from "ink";
 import type { LiveTerminal } from "../context.js";
 import type { SplitterLook } from "../services/watch.js";
-import { mountLive, type MountedView } from "./mount-live.js";
+import { liveLooks, type LiveLooks } from "./mount-live.js";
 import { renderSplitterDetail } from "./splitter-detail.js";
 import { ColorProvider, Tint } from "./Tint.js";
 
@@ -36,31 +36,15 @@ export function SplitterWatch(props: {
 }
 
 /** The handle the command drives: one redraw per look, then `stop`. */
-export interface LiveSplitter {
-  show(look: SplitterLook): void;
-  stop(): Promise<void>;
-}
+export type LiveSplitter = LiveLooks<SplitterLook>;
 
 export function startLiveSplitter(
   terminal: LiveTerminal,
   options: { color: boolean; now: () => Date; intervalMs: number },
 ): LiveSplitter {
-  let view: MountedView | undefined;
-  let current: SplitterLook | undefined;
-  const tree = (): ReactNode =>
-    current === undefined ? null : (
-      <ColorProvider enabled={options.color}>
-        <SplitterWatch look={current} now={options.now()} intervalMs={options.intervalMs} />
-      </ColorProvider>
-    );
-  return {
-    show(look) {
-      current = look;
-      if (view === undefined) view = mountLive(terminal, tree);
-      else view.redraw();
-    },
-    async stop() {
-      await view?.stop();
-    },
-  };
+  return liveLooks(terminal, (look: SplitterLook) => (
+    <ColorProvider enabled={options.color}>
+      <SplitterWatch look={look} now={options.now()} intervalMs={options.intervalMs} />
+    </ColorProvider>
+  ));
 }

@@ -30,3 +30,29 @@ export function mountLive(terminal: LiveTerminal, tree: () => ReactNode): Mounte
     },
   };
 }
+
+/** The handle a watch command drives: one redraw per look, then `stop`. */
+export interface LiveLooks<Look> {
+  show(look: Look): void;
+  stop(): Promise<void>;
+}
+
+/** A live view of a watch's looks: mounted at the first one, redrawn at each next one. */
+export function liveLooks<Look>(
+  terminal: LiveTerminal,
+  frame: (look: Look) => ReactNode,
+): LiveLooks<Look> {
+  let view: MountedView | undefined;
+  let current: Look | undefined;
+  const tree = (): ReactNode => (current === undefined ? null : frame(current));
+  return {
+    show(look) {
+      current = look;
+      if (view === undefined) view = mountLive(terminal, tree);
+      else view.redraw();
+    },
+    async stop() {
+      await view?.stop();
+    },
+  };
+}
