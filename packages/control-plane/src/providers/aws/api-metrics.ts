@@ -4,9 +4,11 @@
  * CloudWatch metrics on the API's target group(s), and the replica counts of its service and
  * scalable target.
  *
- * Bounded calls: exactly 3 per redraw, whatever the window — DescribeServices (the service's
+ * Bounded calls: 3 per redraw, whatever the window — DescribeServices (the service's
  * counts and its target groups), DescribeScalableTargets (autoscaling's min and max), and ONE
- * GetMetricData with 3 metrics per target group (3, or 6 for a canary API with two groups). At
+ * GetMetricData with 3 metrics per target group (3, or 6 for a canary API with two groups), plus
+ * a page more only when CloudWatch answers part of it (`PartialData` with a NextToken, R21 of
+ * testing/fake-aws/RULES.md). At
  * CloudWatch's $0.01 per 1,000 metrics requested (https://aws.amazon.com/cloudwatch/pricing/) a
  * redraw costs $0.00003 (canary: $0.00006); docs/aws.md has the hourly figures.
  *
@@ -22,7 +24,11 @@
  * math: it costs nothing, and an emulator need not implement expressions. Across two target groups
  * the p99 shown is the larger of the two (an upper bound: percentiles do not add).
  */
-import type { MetricDataQuery, MetricDataResult } from "@aws-sdk/client-cloudwatch";
+import type {
+  GetMetricDataCommandInput,
+  MetricDataQuery,
+  MetricDataResult,
+} from "@aws-sdk/client-cloudwatch";
 import type { Service } from "@aws-sdk/client-ecs";
 import { DomainError } from "../../errors.js";
 import { AWS_ACCESS_DENIED } from "./aws-errors.js";
@@ -71,6 +77,11 @@ const MINUTE_MS = 60_000;
  * so one call answers in one page.
  */
 export const MAX_MINUTES = 180;
+/**
+ * A bound on the pages of one read (a redraw must not loop on a token that never ends): 180 minutes
+ * of 6 metrics is 1,080 datapoints, one page at CloudWatch's default 100,800.
+ */
+const MAX_METRIC_PAGES = 20;
 
 /**
  * The API's last `minutes` whole minutes of traffic and its replica counts, in 3 calls.
@@ -181,14 +192,11 @@ export async function readTargetGroupTotals(
   );
   let results: MetricDataResult[];
   try {
-    const output = await callAws(ecs, "cloudwatch:GetMetricData", () =>
-      ecs.ports.cloudWatch.getMetricData({
-        MetricDataQueries: queries,
-        StartTime: new Date(start),
-        EndTime: new Date(end),
-      }),
-    );
-    results = output.MetricDataResults ?? [];
+    results = await getAllMetricData(ecs, {
+      MetricDataQueries: queries,
+      StartTime: new Date(start),
+      EndTime: new Date(end),
+    });
   } catch (error) {
     if (error instanceof DomainError && error.code === AWS_ACCESS_DENIED) {
       return { totals: new Map(), unavailable: error.message };
@@ -207,6 +215,35 @@ export async function readTargetGroupTotals(
   return { totals };
 }
 
+/**
+ * Every page of one GetMetricData query: the results of each page, in order. Axon sizes its
+ * queries to fit one page (MAX_MINUTES), but CloudWatch may still answer part of them — "PartialData
+ * means that an incomplete set of data points were returned. You can use the NextToken value that
+ * was returned and repeat your request to get more data points"
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDataResult.html) —
+ * so the token is followed (testing/fake-aws/RULES.md R21). The callers add datapoints by id, so
+ * one id spread over pages folds the same as one page.
+ */
+async function getAllMetricData(
+  ecs: EcsApiDeps,
+  input: Omit<GetMetricDataCommandInput, "NextToken">,
+): Promise<MetricDataResult[]> {
+  const results: MetricDataResult[] = [];
+  let nextToken: string | undefined;
+  for (let page = 0; page < MAX_METRIC_PAGES; page += 1) {
+    const output = await callAws(ecs, "cloudwatch:GetMetricData", () =>
+      ecs.ports.cloudWatch.getMetricData({
+        ...input,
+        ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+      }),
+    );
+    results.push(...(output.MetricDataResults ?? []));
+    nextToken = output.NextToken === "" ? undefined : output.NextToken;
+    if (nextToken === undefined) break;
+  }
+  return results;
+}
+
 /** The resource part of an ARN (after its fifth colon): `targetgroup/axon-x/0123`, `loadbalancer/app/axon/0123`. */
 function arnResource(arn: string): string {
   return arn.split(":").slice(5).join(":");
@@ -222,15 +259,12 @@ async function readMinutes(
   if (groups.length === 0) return { minutes: empty };
   let results: MetricDataResult[];
   try {
-    const output = await callAws(ecs, "cloudwatch:GetMetricData", () =>
-      ecs.ports.cloudWatch.getMetricData({
-        MetricDataQueries: metricQueries(ecs.refs.loadBalancerArn, groups),
-        StartTime: new Date(start),
-        EndTime: new Date(end),
-        ScanBy: "TimestampAscending",
-      }),
-    );
-    results = output.MetricDataResults ?? [];
+    results = await getAllMetricData(ecs, {
+      MetricDataQueries: metricQueries(ecs.refs.loadBalancerArn, groups),
+      StartTime: new Date(start),
+      EndTime: new Date(end),
+      ScanBy: "TimestampAscending",
+    });
   } catch (error) {
     // An identity may run ECS without reading CloudWatch: the live view keeps drawing the
     // replicas and says why the traffic is missing. Anything else fails the redraw.

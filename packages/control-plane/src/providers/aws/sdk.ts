@@ -77,6 +77,7 @@ import type {
   ListTagsForResourceCommandInput,
   ListTagsForResourceCommandOutput,
   ListTaskDefinitionFamiliesCommandInput,
+  ListTaskDefinitionFamiliesCommandOutput,
   ListTaskDefinitionsCommandInput,
   ListTaskDefinitionsCommandOutput,
   ListTasksCommandInput,
@@ -150,6 +151,46 @@ export interface CloudFormationPort {
 export interface Ec2Port {
   describeVpcs(input: DescribeVpcsCommandInput): Promise<DescribeVpcsCommandOutput>;
   describeSubnets(input: DescribeSubnetsCommandInput): Promise<DescribeSubnetsCommandOutput>;
+}
+
+/**
+ * Every task definition ARN ListTaskDefinitions answers, following `nextToken` page by page (at
+ * most 100 a page: "This value can be between 1 and 100",
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTaskDefinitions.html). Exported
+ * so the AWS rules fake pages through the same loop (testing/fake-aws/RULES.md R23).
+ */
+export async function allTaskDefinitionArns(
+  listPage: (input: ListTaskDefinitionsCommandInput) => Promise<ListTaskDefinitionsCommandOutput>,
+  input: Omit<ListTaskDefinitionsCommandInput, "nextToken">,
+): Promise<string[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await listPage({ ...input, ...(nextToken === undefined ? {} : { nextToken }) });
+    arns.push(...(page.taskDefinitionArns ?? []));
+    nextToken = page.nextToken === "" ? undefined : page.nextToken;
+  } while (nextToken !== undefined);
+  return arns;
+}
+
+/**
+ * Every family ListTaskDefinitionFamilies answers, all pages (1–100 a page,
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTaskDefinitionFamilies.html).
+ */
+export async function allTaskDefinitionFamilies(
+  listPage: (
+    input: ListTaskDefinitionFamiliesCommandInput,
+  ) => Promise<ListTaskDefinitionFamiliesCommandOutput>,
+  input: Omit<ListTaskDefinitionFamiliesCommandInput, "nextToken">,
+): Promise<string[]> {
+  const families: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await listPage({ ...input, ...(nextToken === undefined ? {} : { nextToken }) });
+    families.push(...(page.families ?? []));
+    nextToken = page.nextToken === "" ? undefined : page.nextToken;
+  } while (nextToken !== undefined);
+  return families;
 }
 
 export interface EcsPort {
@@ -263,7 +304,7 @@ export interface CloudWatchPort {
   putMetricAlarm(input: PutMetricAlarmCommandInput): Promise<unknown>;
   deleteAlarms(input: DeleteAlarmsCommandInput): Promise<unknown>;
   describeAlarms(input: DescribeAlarmsCommandInput): Promise<DescribeAlarmsCommandOutput>;
-  /** One page: callers size their query to fit one (see api-metrics.ts). */
+  /** One page; api-metrics.ts sizes its queries to fit one and follows NextToken when CloudWatch pages. */
   getMetricData(input: GetMetricDataCommandInput): Promise<GetMetricDataCommandOutput>;
 }
 
@@ -570,36 +611,16 @@ export async function connectAws(
       describeTaskDefinition: (input) =>
         ecsClient.send(new ecs.DescribeTaskDefinitionCommand(input)),
       listTaskDefinitions: (input) => ecsClient.send(new ecs.ListTaskDefinitionsCommand(input)),
-      listAllTaskDefinitionArns: async (input) => {
-        const arns: string[] = [];
-        let nextToken: string | undefined;
-        do {
-          const page = await ecsClient.send(
-            new ecs.ListTaskDefinitionsCommand({
-              ...input,
-              ...(nextToken === undefined ? {} : { nextToken }),
-            }),
-          );
-          arns.push(...(page.taskDefinitionArns ?? []));
-          nextToken = page.nextToken === "" ? undefined : page.nextToken;
-        } while (nextToken !== undefined);
-        return arns;
-      },
-      listAllTaskDefinitionFamilies: async (input) => {
-        const families: string[] = [];
-        let nextToken: string | undefined;
-        do {
-          const page = await ecsClient.send(
-            new ecs.ListTaskDefinitionFamiliesCommand({
-              ...input,
-              ...(nextToken === undefined ? {} : { nextToken }),
-            }),
-          );
-          families.push(...(page.families ?? []));
-          nextToken = page.nextToken === "" ? undefined : page.nextToken;
-        } while (nextToken !== undefined);
-        return families;
-      },
+      listAllTaskDefinitionArns: (input) =>
+        allTaskDefinitionArns(
+          (page) => ecsClient.send(new ecs.ListTaskDefinitionsCommand(page)),
+          input,
+        ),
+      listAllTaskDefinitionFamilies: (input) =>
+        allTaskDefinitionFamilies(
+          (page) => ecsClient.send(new ecs.ListTaskDefinitionFamiliesCommand(page)),
+          input,
+        ),
       deregisterTaskDefinition: (input) =>
         ecsClient.send(new ecs.DeregisterTaskDefinitionCommand(input)),
       createService: (input) => ecsClient.send(new ecs.CreateServiceCommand(input)),

@@ -22,6 +22,16 @@ import type { AwsPorts } from "../../sdk.js";
 import { FakeAwsError } from "./fake-aws-error.js";
 import { FakeSqs, runTaskRefusal } from "./fake-sqs.js";
 import { alarmRefusal, stepPolicyRefusal } from "./scaling-rules.js";
+import {
+  aliasRecordRefusal,
+  MAX_LIST_RESULTS,
+  maxResultsRefusal,
+  metricDataRefusal,
+  putObjectRefusal,
+  ruleRefusal,
+} from "./fidelity-rules.js";
+import { allTaskDefinitionArns, allTaskDefinitionFamilies } from "../../sdk.js";
+import type { GetMetricDataCommandInput, MetricDataResult } from "@aws-sdk/client-cloudwatch";
 
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
@@ -36,6 +46,20 @@ export interface FakeAwsOptions {
   dependencyViolations?: number;
   /** Availability zones of the default VPC's subnets (default a, b, c of us-east-1). */
   zones?: { name: string; id: string }[];
+  /**
+   * R21: datapoints GetMetricData returns before paging with NextToken (default 100,800, AWS's
+   * default MaxDatapoints); a test lowers it to make the caller follow NextToken.
+   */
+  metricPageSize?: number;
+}
+
+/** One datapoint of a load balancer metric on a target group (R21). */
+export interface FakeDatapoint {
+  metricName: string;
+  /** The TargetGroup dimension, `targetgroup/<name>/<id>`. */
+  targetGroup: string;
+  at: Date;
+  value: number;
 }
 
 interface FakeTask {
@@ -132,6 +156,10 @@ export class FakeAws {
   readonly sqs = new FakeSqs();
   private readonly runTasks: FakeRunTask[] = [];
   private readonly alarms = new Set<string>();
+  private readonly datapoints: FakeDatapoint[] = [];
+  private readonly metricPageSize: number;
+  /** Every GetMetricData input, in order (R21). */
+  readonly metricDataCalls: GetMetricDataCommandInput[] = [];
   private sequence = 0;
   private clock = Date.parse("2026-01-01T00:00:00Z");
 
@@ -139,6 +167,7 @@ export class FakeAws {
     this.hasServiceLinkedRole = options.serviceLinkedRole ?? true;
     this.drainPolls = options.drainPolls ?? 3;
     this.dependencyViolations = options.dependencyViolations ?? 0;
+    this.metricPageSize = options.metricPageSize ?? 100_800;
     this.zones = options.zones ?? [
       { name: "us-east-1a", id: "use1-az1" },
       { name: "us-east-1b", id: "use1-az2" },
@@ -230,7 +259,122 @@ export class FakeAws {
     return [...this.targetGroups.values()];
   }
 
+  /** R21: datapoints the load balancer published (GetMetricData answers from them). */
+  addDatapoints(points: FakeDatapoint[]): void {
+    this.datapoints.push(...points);
+  }
+
+  /** R23: registers `count` revisions of `family` at once (as many deploys would). */
+  addTaskDefinitionRevisions(family: string, count: number): void {
+    const list = this.taskDefinitions.get(family) ?? [];
+    for (let i = 0; i < count; i += 1) {
+      list.push({
+        arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:${list.length + 1}`,
+        active: true,
+        tags: [],
+        containerDefinitions: [],
+      });
+    }
+    this.taskDefinitions.set(family, list);
+  }
+
+  /** Whether the task definition revision is ACTIVE. */
+  taskDefinitionActive(arn: string): boolean | undefined {
+    return [...this.taskDefinitions.values()].flat().find((t) => t.arn === arn)?.active;
+  }
+
   // ---- internals ----------------------------------------------------------------------------
+
+  /**
+   * R23: one page of a listing — at most `maxResults` (1–100, default 100) items from the offset
+   * `nextToken` carries, and the token of the next page while items remain.
+   */
+  private page<T>(
+    items: T[],
+    maxResults: number | undefined,
+    nextToken: string | undefined,
+  ): { items: T[]; nextToken?: string } {
+    const refusal = maxResultsRefusal(maxResults);
+    if (refusal !== undefined) throw new FakeAwsError("InvalidParameterException", refusal);
+    const offset = nextToken === undefined ? 0 : Number(nextToken);
+    if (!Number.isInteger(offset) || offset < 0 || offset > items.length) {
+      throw new FakeAwsError("InvalidParameterException", "Invalid nextToken");
+    }
+    const end = offset + (maxResults ?? MAX_LIST_RESULTS);
+    return {
+      items: items.slice(offset, end),
+      ...(end < items.length ? { nextToken: String(end) } : {}),
+    };
+  }
+
+  private activeArns(familyPrefix: string | undefined): string[] {
+    return [...this.taskDefinitions.entries()]
+      .filter(([family]) => family.startsWith(familyPrefix ?? ""))
+      .flatMap(([, list]) => list.filter((t) => t.active).map((t) => t.arn));
+  }
+
+  /**
+   * R21: GetMetricData over the datapoints tests added. Each query's datapoints in
+   * [StartTime, EndTime) are summed (Sum, SampleCount) or maxed (other statistics — the fake has
+   * one value per period, so a percentile of it is that value) per period; at most
+   * `metricPageSize` datapoints a page, the rest behind NextToken with StatusCode PartialData.
+   */
+  private getMetricData(input: GetMetricDataCommandInput) {
+    this.metricDataCalls.push(input);
+    const refusal = metricDataRefusal(input);
+    if (refusal !== undefined) throw new FakeAwsError("ValidationError", refusal);
+    const start = input.StartTime?.getTime() ?? 0;
+    const end = input.EndTime?.getTime() ?? 0;
+    const all: { id: string; at: number; value: number }[] = [];
+    for (const query of input.MetricDataQueries ?? []) {
+      const stat = query.MetricStat;
+      if (stat === undefined) continue;
+      const periodMs = (stat.Period ?? 60) * 1000;
+      const group = stat.Metric?.Dimensions?.find((d) => d.Name === "TargetGroup")?.Value;
+      const sums = new Map<number, number>();
+      for (const point of this.datapoints) {
+        const at = point.at.getTime();
+        if (point.metricName !== stat.Metric?.MetricName || point.targetGroup !== group) continue;
+        if (at < start || at >= end) continue;
+        const bucket = Math.floor(at / periodMs) * periodMs;
+        const previous = sums.get(bucket);
+        const adds = stat.Stat === "Sum" || stat.Stat === "SampleCount";
+        sums.set(
+          bucket,
+          previous === undefined
+            ? point.value
+            : adds
+              ? previous + point.value
+              : Math.max(previous, point.value),
+        );
+      }
+      const ordered = [...sums.entries()].sort(([a], [b]) =>
+        input.ScanBy === "TimestampAscending" ? a - b : b - a,
+      );
+      for (const [at, value] of ordered) all.push({ id: query.Id ?? "", at, value });
+    }
+    const offset = input.NextToken === undefined ? 0 : Number(input.NextToken);
+    if (!Number.isInteger(offset) || offset < 0 || offset > all.length) {
+      throw new FakeAwsError("InvalidNextToken", "The service returned an invalid NextToken.");
+    }
+    const size = Math.min(this.metricPageSize, input.MaxDatapoints ?? 100_800);
+    const slice = all.slice(offset, offset + size);
+    const more = offset + size < all.length;
+    const results: MetricDataResult[] = (input.MetricDataQueries ?? []).map((query) => {
+      const points = slice.filter((p) => p.id === query.Id);
+      return {
+        Id: query.Id,
+        Timestamps: points.map((p) => new Date(p.at)),
+        Values: points.map((p) => p.value),
+        StatusCode: more ? "PartialData" : "Complete",
+      };
+    });
+    return {
+      $metadata: {},
+      MetricDataResults: results,
+      ...(more ? { NextToken: String(offset + size) } : {}),
+    };
+  }
 
   private record(call: string): void {
     this.calls.push(call);
@@ -413,6 +557,19 @@ export class FakeAws {
         return Promise.reject(error as Error);
       }
     };
+    const listTaskDefinitionsPage: AwsPorts["ecs"]["listTaskDefinitions"] = (input) =>
+      call("ecs:ListTaskDefinitions", () => {
+        const { items, nextToken } = this.page(
+          this.activeArns(input.familyPrefix),
+          input.maxResults,
+          input.nextToken,
+        );
+        return {
+          $metadata: {},
+          taskDefinitionArns: items,
+          ...(nextToken === undefined ? {} : { nextToken }),
+        };
+      });
     return {
       target: { region: REGION, profile: "fake" },
       cloudFormation: {
@@ -535,25 +692,26 @@ export class FakeAws {
               tags: input.include?.includes("TAGS") === true ? (found?.tags ?? []) : [],
             };
           }),
-        listTaskDefinitions: (input) =>
-          call("ecs:ListTaskDefinitions", () => ({
-            $metadata: {},
-            taskDefinitionArns: [...this.taskDefinitions.entries()]
-              .filter(([family]) => family.startsWith(input.familyPrefix ?? ""))
-              .flatMap(([, list]) => list.filter((t) => t.active).map((t) => t.arn)),
-          })),
-        listAllTaskDefinitionArns: (input) =>
-          call("ecs:ListTaskDefinitions", () =>
-            [...this.taskDefinitions.entries()]
-              .filter(([family]) => family.startsWith(input.familyPrefix ?? ""))
-              .flatMap(([, list]) => list.filter((t) => t.active).map((t) => t.arn)),
-          ),
+        // R23: pages of at most maxResults; the listAll ports follow nextToken with the same
+        // paging code as the real ports (sdk.ts), one recorded call a page.
+        listTaskDefinitions: listTaskDefinitionsPage,
+        listAllTaskDefinitionArns: (input) => allTaskDefinitionArns(listTaskDefinitionsPage, input),
         listAllTaskDefinitionFamilies: (input) =>
-          call("ecs:ListTaskDefinitionFamilies", () =>
-            [...this.taskDefinitions.entries()]
-              .filter(([family]) => family.startsWith(input.familyPrefix ?? ""))
-              .filter(([, list]) => input.status !== "ACTIVE" || list.some((t) => t.active))
-              .map(([family]) => family),
+          allTaskDefinitionFamilies(
+            (page) =>
+              call("ecs:ListTaskDefinitionFamilies", () => {
+                const families = [...this.taskDefinitions.entries()]
+                  .filter(([family]) => family.startsWith(page.familyPrefix ?? ""))
+                  .filter(([, list]) => page.status !== "ACTIVE" || list.some((t) => t.active))
+                  .map(([family]) => family);
+                const { items, nextToken } = this.page(families, page.maxResults, page.nextToken);
+                return {
+                  $metadata: {},
+                  families: items,
+                  ...(nextToken === undefined ? {} : { nextToken }),
+                };
+              }),
+            input,
           ),
         deregisterTaskDefinition: (input) =>
           call("ecs:DeregisterTaskDefinition", () => {
@@ -890,6 +1048,9 @@ export class FakeAws {
           }),
         createRule: (input) =>
           call("elasticloadbalancing:CreateRule", () => {
+            // R22: priority 1–50000; a forward action to at most 5 groups, weights 0–999.
+            const ruleProblem = ruleRefusal(input.Priority ?? 0, input.Actions ?? []);
+            if (ruleProblem !== undefined) throw new FakeAwsError("ValidationError", ruleProblem);
             const priority = String(input.Priority ?? 0);
             // R5: one rule per priority.
             if (this.rules.some((rule) => rule.priority === priority)) {
@@ -929,6 +1090,8 @@ export class FakeAws {
             const rule = this.rules.find((r) => r.arn === input.RuleArn);
             if (rule === undefined)
               throw new FakeAwsError("RuleNotFound", "One or more rules not found");
+            const ruleProblem = ruleRefusal(undefined, input.Actions ?? []); // R22
+            if (ruleProblem !== undefined) throw new FakeAwsError("ValidationError", ruleProblem);
             if (input.Actions !== undefined) rule.actions = structuredClone(input.Actions);
             if (input.Conditions !== undefined) rule.conditions = structuredClone(input.Conditions);
             return {};
@@ -992,7 +1155,7 @@ export class FakeAws {
         startLiveTail: this.notModelled("logs:StartLiveTail"),
       },
       cloudWatch: {
-        getMetricData: this.notModelled("cloudwatch:GetMetricData"),
+        getMetricData: (input) => call("cloudwatch:GetMetricData", () => this.getMetricData(input)),
         putMetricAlarm: (input) =>
           call("cloudwatch:PutMetricAlarm", () => {
             const refusal = alarmRefusal(input); // R13
@@ -1043,6 +1206,9 @@ export class FakeAws {
 
   /** R12: a PutObject's `IfMatch`/`IfNoneMatch` are checked and the object stored at once. */
   private putObject(input: PutObjectCommandInput): { ETag: string } {
+    // R24: a key of at most 1024 UTF-8 bytes, metadata of at most 2 KB.
+    const refusal = putObjectRefusal(input);
+    if (refusal !== undefined) throw new FakeAwsError(refusal.code, refusal.message);
     const id = `${input.Bucket ?? ""}/${input.Key ?? ""}`;
     const existing = this.objects.get(id);
     if (input.IfNoneMatch !== undefined && input.IfNoneMatch !== "*") {
@@ -1120,6 +1286,22 @@ export class FakeAws {
         resource.Type,
         "CREATE_FAILED",
         `Resource handler returned message: "${refusal} (Service: ElasticLoadBalancingV2, Status Code: 400, Error Code: ValidationError)"`,
+      );
+      stack.status = "ROLLBACK_COMPLETE";
+      stack.reason = `The following resource(s) failed to create: [${logicalId}]. Rollback requested by user.`;
+      return { $metadata: {}, StackId: id };
+    }
+    // R25: an alias record to the load balancer names the load balancer's hosted zone.
+    for (const [logicalId, resource] of resources) {
+      if (resource.Type !== "AWS::Route53::RecordSet") continue;
+      const refusal = aliasRecordRefusal(resource.Properties ?? {});
+      if (refusal === undefined) continue;
+      this.stackEvent(
+        stack,
+        logicalId,
+        resource.Type,
+        "CREATE_FAILED",
+        `Invalid request provided: ${refusal} (Service: Route53, Status Code: 400, Error Code: InvalidInput)`,
       );
       stack.status = "ROLLBACK_COMPLETE";
       stack.reason = `The following resource(s) failed to create: [${logicalId}]. Rollback requested by user.`;
