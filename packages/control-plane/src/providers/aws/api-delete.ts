@@ -172,7 +172,11 @@ export async function deleteApiResources(
   return found ? "deleted" : "absent";
 }
 
-/** The ARNs of the family's ACTIVE revisions (all pages). */
+/**
+ * The ARNs of the family's ACTIVE revisions, all pages (at most 100 a page,
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTaskDefinitions.html; RULES.md
+ * R23), listed whole before the caller deregisters any.
+ */
 async function activeRevisions(deps: EcsApiDeps, family: string): Promise<string[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;

@@ -633,7 +633,8 @@ function ruleAction(primaryArn: string, alternateArn: string | undefined): Actio
   return alternateArn === undefined
     ? { Type: "forward", TargetGroupArn: primaryArn }
     : {
-        // ECS moves the weights during a canary; it starts all on the production group.
+        // ECS moves the weights during a canary; it starts all on the production group. (Weights
+        // are 0–999: https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetGroupTuple.html, RULES.md R22.)
         Type: "forward",
         ForwardConfig: {
           TargetGroups: [

@@ -141,7 +141,12 @@ async function readScaling(
     : { min: target.MinCapacity ?? 0, max: target.MaxCapacity ?? 0 };
 }
 
-/** The three queries of each target group, ids `r<i>`, `e<i>`, `p<i>`. */
+/**
+ * The three queries of each target group, ids `r<i>`, `e<i>`, `p<i>`: CloudWatch wants each id
+ * unique in the call and starting with a lowercase letter, and at most 500 queries a call
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDataQuery.html,
+ * API_GetMetricData.html; RULES.md R21) — an ALB has at most 100 target groups, 300 queries.
+ */
 export function metricQueries(loadBalancerArn: string, groupArns: string[]): MetricDataQuery[] {
   const loadBalancer = arnResource(loadBalancerArn).replace(/^loadbalancer\//, "");
   return groupArns.flatMap((groupArn, index) => {

@@ -196,7 +196,14 @@ export async function deleteAwsSplitter(deps: EcsApiDeps, name: string): Promise
   return existing.length > 0;
 }
 
-/** The weighted forward action: each API's target group with its weight. */
+/**
+ * The weighted forward action: each API's target group with its weight. ELBv2 takes at most 5
+ * target groups per action and weights 0–999
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html,
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetGroupTuple.html;
+ * RULES.md R22): the deploy plan refuses a splitter of more than MAX_SPLITTER_APIS_ON_ECS APIs on
+ * ECS, and a splitter's weights are percentages.
+ */
 async function forwardAction(deps: EcsApiDeps, spec: TrafficSplitterSpec): Promise<Action> {
   const groups = [];
   for (const api of spec.apis) {

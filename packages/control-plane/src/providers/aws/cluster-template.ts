@@ -230,6 +230,9 @@ export function generateClusterTemplate(input: ClusterTemplateInput): Record<str
     // An alias A record to the ALB (no charge for alias queries to an ELB). The load balancer is
     // IPv4 only (no IpAddressType: dualstack), so there is no AAAA record:
     // https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-to-elb-load-balancer.html
+    // The alias names the load balancer's own hosted zone (CanonicalHostedZoneID), not the user's,
+    // and EvaluateTargetHealth is required:
+    // https://docs.aws.amazon.com/Route53/latest/APIReference/API_AliasTarget.html (RULES.md R25).
     resources["DomainRecord"] = {
       Type: "AWS::Route53::RecordSet",
       Properties: {
