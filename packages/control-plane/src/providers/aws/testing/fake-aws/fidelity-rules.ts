@@ -45,9 +45,6 @@ export function metricDataRefusal(input: GetMetricDataCommandInput): string | un
   const end = input.EndTime?.getTime();
   if (start === undefined || end === undefined) return "StartTime and EndTime are required";
   if (!(start < end)) return "The parameter StartTime must be less than the parameter EndTime.";
-  if (input.MaxDatapoints !== undefined && !(input.MaxDatapoints >= 1)) {
-    return "The parameter MaxDatapoints must be at least 1";
-  }
   return undefined;
 }
 
