@@ -113,7 +113,12 @@ export async function readFailures(deps: EcsApiDeps, job: BatchJobStatus): Promi
   for (const key of keys) {
     const bytes = await callAws(deps, "s3:GetObject", () =>
       deps.ports.s3.getObjectBytes({ Bucket: deps.refs.bucketName, Key: key }),
-    ).catch(() => undefined);
+    ).catch((error: unknown) => {
+      // Listed, then gone (the job's objects are being deleted): not shown. Any other error
+      // (denied, throttled) is the answer's, not an empty list of failures.
+      if (isAwsError(error, "NoSuchKey", "NotFound")) return undefined;
+      throw error;
+    });
     if (bytes === undefined) continue;
     try {
       const value = JSON.parse(new TextDecoder().decode(bytes)) as Partial<BatchFailure>;

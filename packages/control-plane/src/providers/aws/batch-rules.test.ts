@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseApiConfig, type ApiSpec } from "@axon/config";
+import type { BatchJobStatus } from "../../contract/index.js";
 import { describe, expect, it } from "vitest";
 import { DomainError, JOB_INVALID } from "../../errors.js";
 import { SqsBatchSource } from "../../entrypoint/sqs-batch-source.js";
@@ -26,6 +27,7 @@ import {
   newJobId,
 } from "./batch-names.js";
 import { BATCH_TOO_LARGE, createJobQueues } from "./batch-queue.js";
+import { readFailures } from "./batch-records.js";
 import { FakeAws } from "./testing/fake-aws/fake-aws.js";
 import { FakeAwsError } from "./testing/fake-aws/fake-aws-error.js";
 
@@ -520,3 +522,44 @@ describe("how a job ends on ECS, with workers moto cannot play", () => {
     );
   });
 });
+
+describe("reading a job's failed batches", () => {
+  it("Given a failure object listed, When its GetObject finds it gone, Then it is not shown; When GetObject is denied, Then the read fails instead of showing no failures", async () => {
+    // Given one failure object of a job in the bucket
+    const { deps } = await harness();
+    const job = { api_name: "scorer", job_id: newJobId(new Date()) } as BatchJobStatus;
+    await deps.ports.s3.putObject({
+      Bucket: deps.refs.bucketName,
+      Key: `${jobFailurePrefix(job.api_name, job.job_id)}b-000001.json`,
+      Body: JSON.stringify({ batch_id: "b-000001", attempts: 2, error: "ValueError: bad" }),
+    });
+    expect(await readFailures(deps, job)).toEqual([
+      { batch_id: "b-000001", attempts: 2, error: "ValueError: bad" },
+    ]);
+
+    // When the object is gone between the listing and the read (the job's objects being deleted)
+    const gone = withGetObject(
+      deps,
+      new FakeAwsError("NoSuchKey", "The specified key does not exist."),
+    );
+    // Then it is not shown
+    expect(await readFailures(gone, job)).toEqual([]);
+
+    // When the read is denied, Then that is the answer (not an empty list of failures)
+    const denied = withGetObject(deps, new FakeAwsError("AccessDenied", "Access Denied"));
+    const error = await refusal(readFailures(denied, job));
+    expect(error).toBeInstanceOf(DomainError);
+    expect(error.message).toContain("AWS denied s3:GetObject");
+  });
+});
+
+/** `deps` whose S3 GetObject always fails with `error` (everything else as the fake answers). */
+function withGetObject(deps: EcsApiDeps, error: Error): EcsApiDeps {
+  return {
+    ...deps,
+    ports: {
+      ...deps.ports,
+      s3: { ...deps.ports.s3, getObjectBytes: () => Promise.reject(error) },
+    },
+  };
+}
