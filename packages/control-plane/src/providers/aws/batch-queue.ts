@@ -219,7 +219,7 @@ export async function deleteQueues(deps: QueueDeps, urls: string[]): Promise<voi
 /** Every queue of `prefix` (an API's jobs), the dead-letter ones included. */
 export async function listQueueUrls(deps: QueueDeps, prefix: string): Promise<string[]> {
   return callAws(deps, "sqs:ListQueues", () =>
-    deps.ports.sqs.listAllQueueUrls({ QueueNamePrefix: prefix, MaxResults: 1000 }),
+    deps.ports.sqs.listAllQueueUrls({ QueueNamePrefix: prefix }),
   );
 }
 

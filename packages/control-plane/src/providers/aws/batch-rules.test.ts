@@ -26,7 +26,7 @@ import {
   jobQueueNames,
   newJobId,
 } from "./batch-names.js";
-import { BATCH_TOO_LARGE, createJobQueues } from "./batch-queue.js";
+import { BATCH_TOO_LARGE, createJobQueues, listQueueUrls } from "./batch-queue.js";
 import { readFailures } from "./batch-records.js";
 import { FakeAws } from "./testing/fake-aws/fake-aws.js";
 import { FakeAwsError } from "./testing/fake-aws/fake-aws-error.js";
@@ -563,3 +563,26 @@ function withGetObject(deps: EcsApiDeps, error: Error): EcsApiDeps {
     },
   };
 }
+
+describe("R26: ListQueues (API_ListQueues)", () => {
+  it("Given more than 1,000 queues of a prefix, When listed without MaxResults, Then SQS answers 1,000 and no token; When Axon lists them, Then it sets MaxResults and gets every one", async () => {
+    // Given 1,200 job queues of one API
+    const { fake, deps } = await harness();
+    const prefix = `${CLUSTER}-scorer-`;
+    for (let i = 0; i < 1200; i++) {
+      await deps.ports.sqs.createQueue({ QueueName: `${prefix}${String(i).padStart(4, "0")}` });
+    }
+    // When one page is asked for without MaxResults, Then it stops at 1,000 with no token
+    const bare = fake.sqs.listQueuesPage({ QueueNamePrefix: prefix });
+    expect(bare.QueueUrls).toHaveLength(1000);
+    expect(bare.NextToken).toBeUndefined();
+    // (and a MaxResults out of range is refused)
+    expect(() => fake.sqs.listQueuesPage({ QueueNamePrefix: prefix, MaxResults: 0 })).toThrow(
+      /MaxResults/,
+    );
+    // When Axon lists the API's queues, Then it pages through all of them
+    const urls = await listQueueUrls(deps, prefix);
+    expect(new Set(urls).size).toBe(1200);
+    expect(fake.calls.filter((call) => call === "sqs:ListQueues")).toHaveLength(2);
+  });
+});

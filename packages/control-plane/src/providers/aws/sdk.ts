@@ -132,6 +132,7 @@ import type {
   ListQueueTagsCommandInput,
   ListQueueTagsCommandOutput,
   ListQueuesCommandInput,
+  ListQueuesCommandOutput,
   ReceiveMessageCommandInput,
   ReceiveMessageCommandOutput,
   SendMessageBatchCommandInput,
@@ -154,43 +155,71 @@ export interface Ec2Port {
 }
 
 /**
- * Every task definition ARN ListTaskDefinitions answers, following `nextToken` page by page (at
- * most 100 a page: "This value can be between 1 and 100",
- * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTaskDefinitions.html). Exported
- * so the AWS rules fake pages through the same loop (testing/fake-aws/RULES.md R23).
+ * Every item of a paged list call: asks again with the answer's token until there is none (an
+ * empty token counts as none). One loop for each list Axon reads whole, exported so the AWS rules
+ * fake pages through the same code (testing/fake-aws/RULES.md R23, R26).
  */
-export async function allTaskDefinitionArns(
+export async function allPages<Output, Item>(
+  listPage: (token: string | undefined) => Promise<Output>,
+  read: (page: Output) => { items: Item[] | undefined; next: string | undefined },
+): Promise<Item[]> {
+  const items: Item[] = [];
+  let token: string | undefined;
+  do {
+    const { items: page, next } = read(await listPage(token));
+    items.push(...(page ?? []));
+    token = next === "" ? undefined : next;
+  } while (token !== undefined);
+  return items;
+}
+
+/**
+ * Every task definition ARN ListTaskDefinitions answers, page by page (at most 100 a page: "This
+ * value can be between 1 and 100",
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTaskDefinitions.html).
+ */
+export function allTaskDefinitionArns(
   listPage: (input: ListTaskDefinitionsCommandInput) => Promise<ListTaskDefinitionsCommandOutput>,
   input: Omit<ListTaskDefinitionsCommandInput, "nextToken">,
 ): Promise<string[]> {
-  const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await listPage({ ...input, ...(nextToken === undefined ? {} : { nextToken }) });
-    arns.push(...(page.taskDefinitionArns ?? []));
-    nextToken = page.nextToken === "" ? undefined : page.nextToken;
-  } while (nextToken !== undefined);
-  return arns;
+  return allPages(
+    (nextToken) => listPage({ ...input, ...(nextToken === undefined ? {} : { nextToken }) }),
+    (page) => ({ items: page.taskDefinitionArns, next: page.nextToken }),
+  );
 }
 
 /**
  * Every family ListTaskDefinitionFamilies answers, all pages (1–100 a page,
  * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTaskDefinitionFamilies.html).
  */
-export async function allTaskDefinitionFamilies(
+export function allTaskDefinitionFamilies(
   listPage: (
     input: ListTaskDefinitionFamiliesCommandInput,
   ) => Promise<ListTaskDefinitionFamiliesCommandOutput>,
   input: Omit<ListTaskDefinitionFamiliesCommandInput, "nextToken">,
 ): Promise<string[]> {
-  const families: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await listPage({ ...input, ...(nextToken === undefined ? {} : { nextToken }) });
-    families.push(...(page.families ?? []));
-    nextToken = page.nextToken === "" ? undefined : page.nextToken;
-  } while (nextToken !== undefined);
-  return families;
+  return allPages(
+    (nextToken) => listPage({ ...input, ...(nextToken === undefined ? {} : { nextToken }) }),
+    (page) => ({ items: page.families, next: page.nextToken }),
+  );
+}
+
+/**
+ * Every queue URL ListQueues answers, all pages. SQS answers a `NextToken` only to a request that
+ * sets `MaxResults` (1–1,000); without it one answer holds at most 1,000 queues and the rest are
+ * never seen ("You must set MaxResults to receive a value for NextToken in the response",
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListQueues.html), so
+ * the size is set here, not left to callers (RULES.md R26).
+ */
+export function allQueueUrls(
+  listPage: (input: ListQueuesCommandInput) => Promise<ListQueuesCommandOutput>,
+  input: Omit<ListQueuesCommandInput, "NextToken" | "MaxResults">,
+): Promise<string[]> {
+  return allPages(
+    (NextToken) =>
+      listPage({ ...input, MaxResults: 1000, ...(NextToken === undefined ? {} : { NextToken }) }),
+    (page) => ({ items: page.QueueUrls, next: page.NextToken }),
+  );
 }
 
 export interface EcsPort {
@@ -329,7 +358,9 @@ export interface SqsPort {
     input: GetQueueAttributesCommandInput,
   ): Promise<GetQueueAttributesCommandOutput>;
   /** Every queue URL with the name prefix, all pages (the port follows `NextToken`). */
-  listAllQueueUrls(input: Omit<ListQueuesCommandInput, "NextToken">): Promise<string[]>;
+  listAllQueueUrls(
+    input: Omit<ListQueuesCommandInput, "NextToken" | "MaxResults">,
+  ): Promise<string[]>;
   listQueueTags(input: ListQueueTagsCommandInput): Promise<ListQueueTagsCommandOutput>;
   sendMessageBatch(input: SendMessageBatchCommandInput): Promise<SendMessageBatchCommandOutput>;
   receiveMessage(
@@ -689,21 +720,8 @@ export async function connectAws(
       createQueue: (input) => sqsClient.send(new sqs.CreateQueueCommand(input)),
       getQueueUrl: (input) => sqsClient.send(new sqs.GetQueueUrlCommand(input)),
       getQueueAttributes: (input) => sqsClient.send(new sqs.GetQueueAttributesCommand(input)),
-      listAllQueueUrls: async (input) => {
-        const urls: string[] = [];
-        let nextToken: string | undefined;
-        do {
-          const page = await sqsClient.send(
-            new sqs.ListQueuesCommand({
-              ...input,
-              ...(nextToken === undefined ? {} : { NextToken: nextToken }),
-            }),
-          );
-          urls.push(...(page.QueueUrls ?? []));
-          nextToken = page.NextToken === "" ? undefined : page.NextToken;
-        } while (nextToken !== undefined);
-        return urls;
-      },
+      listAllQueueUrls: (input) =>
+        allQueueUrls((page) => sqsClient.send(new sqs.ListQueuesCommand(page)), input),
       listQueueTags: (input) => sqsClient.send(new sqs.ListQueueTagsCommand(input)),
       sendMessageBatch: (input) => sqsClient.send(new sqs.SendMessageBatchCommand(input)),
       receiveMessage: (input, receiveOptions) =>

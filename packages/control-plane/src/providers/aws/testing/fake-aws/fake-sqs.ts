@@ -5,7 +5,8 @@
  * not pass here: a lease lasts until it is settled or a test calls `expireLeases()`.
  */
 import type { RunTaskCommandInput } from "@aws-sdk/client-ecs";
-import type { SqsPort } from "../../sdk.js";
+import type { ListQueuesCommandInput, ListQueuesCommandOutput } from "@aws-sdk/client-sqs";
+import { allQueueUrls, type SqsPort } from "../../sdk.js";
 import { FakeAwsError } from "./fake-aws-error.js";
 
 const ACCOUNT = "123456789012";
@@ -102,6 +103,31 @@ export class FakeSqs {
     }
   }
 
+  /**
+   * R26 (API_ListQueues): `MaxResults` is 1–1,000; without it one answer holds at most 1,000
+   * queues and no `NextToken`; with it, a `NextToken` while more remain.
+   */
+  listQueuesPage(input: ListQueuesCommandInput): ListQueuesCommandOutput {
+    const max = input.MaxResults;
+    if (max !== undefined && (!Number.isInteger(max) || max < 1 || max > 1000)) {
+      throw new FakeAwsError(
+        "InvalidParameterValue",
+        `Value ${max} for parameter MaxResults is invalid. Reason: must be between 1 and 1000.`,
+      );
+    }
+    const urls = [...this.queues.values()]
+      .filter((queue) => queue.name.startsWith(input.QueueNamePrefix ?? ""))
+      .map((queue) => queue.url);
+    const start = input.NextToken === undefined ? 0 : Number(input.NextToken);
+    const end = start + (max ?? 1000);
+    const more = max !== undefined && end < urls.length;
+    return {
+      $metadata: {},
+      QueueUrls: urls.slice(start, end),
+      ...(more ? { NextToken: String(end) } : {}),
+    };
+  }
+
   private byUrl(url: string | undefined): FakeQueue {
     const queue = [...this.queues.values()].find((q) => q.url === url);
     if (queue === undefined) {
@@ -166,12 +192,9 @@ export class FakeSqs {
             },
           };
         }),
+      // R26: one ListQueues page as SQS answers it; Axon's own paging loop runs over it.
       listAllQueueUrls: (input) =>
-        call("sqs:ListQueues", () =>
-          [...this.queues.values()]
-            .filter((queue) => queue.name.startsWith(input.QueueNamePrefix ?? ""))
-            .map((queue) => queue.url),
-        ),
+        allQueueUrls((page) => call("sqs:ListQueues", () => this.listQueuesPage(page)), input),
       listQueueTags: (input) =>
         call("sqs:ListQueueTags", () => ({ $metadata: {}, Tags: this.byUrl(input.QueueUrl).tags })),
       sendMessageBatch: (input) =>
