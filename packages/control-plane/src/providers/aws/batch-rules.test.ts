@@ -28,6 +28,7 @@ import {
 } from "./batch-names.js";
 import { BATCH_TOO_LARGE, createJobQueues, listQueueUrls } from "./batch-queue.js";
 import { readFailures } from "./batch-records.js";
+import { stopTasks } from "./batch-workers.js";
 import { FakeAws } from "./testing/fake-aws/fake-aws.js";
 import { FakeAwsError } from "./testing/fake-aws/fake-aws-error.js";
 
@@ -584,5 +585,33 @@ describe("R26: ListQueues (API_ListQueues)", () => {
     const urls = await listQueueUrls(deps, prefix);
     expect(new Set(urls).size).toBe(1200);
     expect(fake.calls.filter((call) => call === "sqs:ListQueues")).toHaveLength(2);
+  });
+});
+
+describe("R27: StopTask's reason, and R16 for ChangeMessageVisibility", () => {
+  it("Given a reason over 255 characters, When StopTask is called with it, Then the fake refuses; When Axon stops a job's tasks with it, Then it cuts the reason and every task stops; Given a visibility over 12 h, Then ChangeMessageVisibility is refused", async () => {
+    const { fake, deps } = await harness();
+    await submitEcsJob(deps, "scorer", {
+      workers: 2,
+      item_list: { items: [1, 2], batch_size: 1 },
+    });
+    const arns = fake.runningTasks(CLUSTER);
+    expect(arns).toHaveLength(2);
+    const long = "r".repeat(300);
+    await expect(
+      fake.ports().ecs.stopTask({ cluster: CLUSTER, task: arns[0], reason: long }),
+    ).rejects.toMatchObject({ name: "InvalidParameterException" });
+
+    await stopTasks(deps, arns, long);
+    expect(fake.runningTasks(CLUSTER)).toHaveLength(0);
+
+    const { QueueUrl } = await deps.ports.sqs.createQueue({ QueueName: `${CLUSTER}-vis` });
+    await expect(
+      deps.ports.sqs.changeMessageVisibility({
+        QueueUrl,
+        ReceiptHandle: "h",
+        VisibilityTimeout: 43_201,
+      }),
+    ).rejects.toMatchObject({ name: "InvalidParameterValue" });
   });
 });

@@ -136,6 +136,9 @@ export async function describeJobTasks(deps: EcsApiDeps, arns: string[]): Promis
   return tasks;
 }
 
+/** StopTask's `reason` is at most this long (R27). */
+export const STOP_REASON_MAX_CHARS = 255;
+
 export async function stopTasks(deps: EcsApiDeps, arns: string[], reason: string): Promise<void> {
   const tasks = await describeJobTasks(deps, arns);
   for (const task of tasks) {
@@ -146,8 +149,15 @@ export async function stopTasks(deps: EcsApiDeps, arns: string[], reason: string
     )
       continue;
     const taskArn = task.taskArn;
+    // "Up to 255 characters are allowed in this message"
+    // (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html; RULES.md R27).
+    const stopReason = reason.slice(0, STOP_REASON_MAX_CHARS);
     await callAws(deps, "ecs:StopTask", () =>
-      deps.ports.ecs.stopTask({ cluster: deps.refs.clusterName, task: taskArn, reason }),
+      deps.ports.ecs.stopTask({
+        cluster: deps.refs.clusterName,
+        task: taskArn,
+        reason: stopReason,
+      }),
     );
   }
 }

@@ -944,6 +944,13 @@ export class FakeAws {
           }),
         stopTask: (input) =>
           call("ecs:StopTask", () => {
+            // R27: "Up to 255 characters are allowed in this message" (StopTask's reason).
+            if ((input.reason ?? "").length > 255) {
+              throw new FakeAwsError(
+                "InvalidParameterException",
+                "reason can have at most 255 characters.",
+              );
+            }
             const task = this.runTasks.find((t) => t.arn === input.task);
             if (task === undefined) {
               throw new FakeAwsError(

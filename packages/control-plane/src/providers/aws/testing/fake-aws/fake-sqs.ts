@@ -297,6 +297,14 @@ export class FakeSqs {
         }),
       changeMessageVisibility: (input) =>
         call("sqs:ChangeMessageVisibility", () => {
+          // R16: the same 0–43,200 s range as the queue's VisibilityTimeout (API_ChangeMessageVisibility).
+          const seconds = input.VisibilityTimeout ?? -1;
+          if (!Number.isInteger(seconds) || seconds < 0 || seconds > 43_200) {
+            throw new FakeAwsError(
+              "InvalidParameterValue",
+              `Value ${seconds} for parameter VisibilityTimeout is invalid. Reason: must be between 0 and 43200.`,
+            );
+          }
           const queue = this.byUrl(input.QueueUrl);
           const message = queue.messages.find((m) => m.receipt === input.ReceiptHandle);
           if (message === undefined) {
