@@ -25,6 +25,7 @@ import { deleteApiResources } from "./api-delete.js";
 import { deployApiResources } from "./api-deploy.js";
 import type { EcsApiDeps } from "./api-names.js";
 import { connectAws, type S3Port } from "./sdk.js";
+import { fakeEcsDeps } from "./testing/fake-deps.js";
 import { FakeAws } from "./testing/fake-aws/fake-aws.js";
 import { motoAvailable, startMoto } from "./testing/moto-server.js";
 
@@ -262,33 +263,7 @@ async function deployedOnFake(): Promise<EcsApiDeps> {
   const [spec] = parseApiConfig(yaml, "axon.yaml").apis;
   if (spec === undefined) throw new Error("the example has no API");
   const fake = new FakeAws();
-  fake.addCluster("axon-demo");
-  const ports = fake.ports();
-  const deps: EcsApiDeps = {
-    ports,
-    target: ports.target,
-    signal: new AbortController().signal,
-    pollMs: 1,
-    sleep: () => Promise.resolve(),
-    refs: {
-      envName: "prod",
-      region: "us-east-1",
-      clusterName: "axon-demo",
-      listenerArn: fake.listenerArn,
-      loadBalancerArn: fake.loadBalancerArn,
-      loadBalancerDnsName: "axon-demo-1.us-east-1.elb.amazonaws.com",
-      bucketName: BUCKET,
-      logGroupName: "/axon/demo",
-      executionRoleArn: "arn:aws:iam::123456789012:role/exec",
-      taskRoleArn: "arn:aws:iam::123456789012:role/task",
-      taskSecurityGroupId: "sg-1",
-      taskSubnetIds: ["subnet-1", "subnet-2"],
-      assignPublicIp: true,
-      vpcId: "vpc-1",
-      image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0",
-      ecsInfrastructureRoleArn: "arn:aws:iam::123456789012:role/ecs-infrastructure",
-    },
-  };
+  const deps = fakeEcsDeps(fake, "axon-demo", { bucketName: BUCKET });
   await deployApiResources(deps, {
     spec,
     bundleSha256: "d".repeat(64),

@@ -13,6 +13,7 @@ import { deployApiResources, forwardedGroups } from "./api-deploy.js";
 import { alternateTargetGroupName, targetGroupName, type EcsApiDeps } from "./api-names.js";
 import { deploymentConfiguration, describeRolling, rollingPercents } from "./api-rollout.js";
 import { latestServiceDeployment } from "./api-status.js";
+import { fakeEcsDeps } from "./testing/fake-deps.js";
 import { FakeAws, rollingCanMove } from "./testing/fake-aws/fake-aws.js";
 
 const IRIS_YAML = readFileSync(
@@ -30,36 +31,7 @@ function exampleSpec(extra = ""): ApiSpec {
 }
 
 function harness(fake = new FakeAws()): { fake: FakeAws; deps: EcsApiDeps } {
-  fake.addCluster(CLUSTER);
-  const ports = fake.ports();
-  return {
-    fake,
-    deps: {
-      ports,
-      target: ports.target,
-      signal: new AbortController().signal,
-      pollMs: 1,
-      sleep: () => Promise.resolve(),
-      refs: {
-        envName: "prod",
-        region: "us-east-1",
-        clusterName: CLUSTER,
-        listenerArn: fake.listenerArn,
-        loadBalancerArn: fake.loadBalancerArn,
-        loadBalancerDnsName: "axon-demo-1.us-east-1.elb.amazonaws.com",
-        bucketName: "axon-demo-bundles",
-        logGroupName: "/axon/demo",
-        executionRoleArn: "arn:aws:iam::123456789012:role/exec",
-        taskRoleArn: "arn:aws:iam::123456789012:role/task",
-        taskSecurityGroupId: "sg-1",
-        taskSubnetIds: ["subnet-1", "subnet-2"],
-        assignPublicIp: true,
-        vpcId: "vpc-1",
-        image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0",
-        ecsInfrastructureRoleArn: "arn:aws:iam::123456789012:role/ecs-infrastructure",
-      },
-    },
-  };
+  return { fake, deps: fakeEcsDeps(fake, CLUSTER) };
 }
 
 function request(spec: ApiSpec) {

@@ -24,6 +24,7 @@ import { batchApiNames } from "./batch-api.js";
 import { jobFailurePrefix, jobRecordKey } from "./batch-names.js";
 import { readRecord } from "./batch-records.js";
 import { generateClusterTemplate } from "./cluster-template.js";
+import { fakeEcsDeps } from "./testing/fake-deps.js";
 import { FakeAws } from "./testing/fake-aws/fake-aws.js";
 import {
   aliasRecordRefusal,
@@ -36,36 +37,7 @@ const MINUTE = 60_000;
 const NOW = new Date("2026-03-01T12:00:30Z");
 
 function harness(fake = new FakeAws()): { fake: FakeAws; deps: EcsApiDeps } {
-  fake.addCluster(CLUSTER);
-  const ports = fake.ports();
-  return {
-    fake,
-    deps: {
-      ports,
-      target: ports.target,
-      signal: new AbortController().signal,
-      pollMs: 1,
-      sleep: () => Promise.resolve(),
-      refs: {
-        envName: "prod",
-        region: "us-east-1",
-        clusterName: CLUSTER,
-        listenerArn: fake.listenerArn,
-        loadBalancerArn: fake.loadBalancerArn,
-        loadBalancerDnsName: "axon-demo-1.us-east-1.elb.amazonaws.com",
-        bucketName: "axon-demo-bundles",
-        logGroupName: "/axon/demo",
-        executionRoleArn: "arn:aws:iam::123456789012:role/exec",
-        taskRoleArn: "arn:aws:iam::123456789012:role/task",
-        taskSecurityGroupId: "sg-1",
-        taskSubnetIds: ["subnet-1", "subnet-2"],
-        assignPublicIp: true,
-        vpcId: "vpc-1",
-        image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0",
-        ecsInfrastructureRoleArn: "arn:aws:iam::123456789012:role/ecs-infrastructure",
-      },
-    },
-  };
+  return { fake, deps: fakeEcsDeps(fake, CLUSTER) };
 }
 
 /** The resource part of an ARN, as the TargetGroup dimension names it. */

@@ -29,6 +29,7 @@ import {
 import { BATCH_TOO_LARGE, createJobQueues, listQueueUrls } from "./batch-queue.js";
 import { readFailures } from "./batch-records.js";
 import { stopTasks } from "./batch-workers.js";
+import { fakeEcsDeps } from "./testing/fake-deps.js";
 import { FakeAws } from "./testing/fake-aws/fake-aws.js";
 import { FakeAwsError } from "./testing/fake-aws/fake-aws-error.js";
 
@@ -50,32 +51,10 @@ function batchSpec(): ApiSpec {
 
 async function harness(): Promise<{ fake: FakeAws; deps: EcsApiDeps }> {
   const fake = new FakeAws();
-  fake.addCluster(CLUSTER);
-  const ports = fake.ports();
-  const deps: EcsApiDeps = {
-    ports,
-    target: ports.target,
-    signal: new AbortController().signal,
-    pollMs: 1,
-    sleep: () => Promise.resolve(),
-    refs: {
-      envName: "prod",
-      region: "us-east-1",
-      clusterName: CLUSTER,
-      listenerArn: fake.listenerArn,
-      loadBalancerArn: fake.loadBalancerArn,
-      loadBalancerDnsName: "lb.us-east-1.elb.amazonaws.com",
-      bucketName: "axon-bucket",
-      logGroupName: "/axon/demo",
-      executionRoleArn: "arn:aws:iam::123456789012:role/exec",
-      taskRoleArn: "arn:aws:iam::123456789012:role/task",
-      taskSecurityGroupId: "sg-1",
-      taskSubnetIds: ["subnet-1", "subnet-2"],
-      assignPublicIp: true,
-      vpcId: "vpc-1",
-      image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-replica:0.1.0",
-    },
-  };
+  const deps = fakeEcsDeps(fake, CLUSTER, {
+    loadBalancerDnsName: "lb.us-east-1.elb.amazonaws.com",
+    bucketName: "axon-bucket",
+  });
   await deployEcsBatchApi(deps, {
     spec: batchSpec(),
     bundleSha256: "e".repeat(64),
