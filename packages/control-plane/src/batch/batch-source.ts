@@ -38,13 +38,11 @@ export interface BatchSource {
   /**
    * The worker holding `batch` died (kill -9, a crash): the batch is visible again now rather
    * than when its lease runs out (SQS: ChangeMessageVisibility to 0). The delivery stays counted.
-   * Optional: without it the lease runs out by itself.
    */
-  release?(batch: LeasedBatch, reason: string): Promise<void>;
+  release(batch: LeasedBatch, reason: string): Promise<void>;
   /**
    * True for exactly one worker of the job, once every batch is settled: that worker runs the
-   * predictor's `on_job_complete` (Cortex ran it on one worker). Optional: without it no worker
-   * runs `on_job_complete`.
+   * predictor's `on_job_complete` (Cortex ran it on one worker).
    */
-  claimJobComplete?(): Promise<boolean>;
+  claimJobComplete(): Promise<boolean>;
 }

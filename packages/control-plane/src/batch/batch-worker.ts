@@ -102,13 +102,13 @@ export async function runBatchWorker(options: BatchWorkerOptions): Promise<Batch
       summary.failed += 1;
     } else {
       // No answer is not an answer: the batch goes back (at once where the source can).
-      await source.release?.(batch, result.reason);
+      await source.release(batch, result.reason);
       summary.released += 1;
     }
     tell({ kind: "batch.done", batch, result, seconds });
   }
   // Cortex ran on_job_complete once per job, on the worker that found the queue drained last.
-  if ((await source.claimJobComplete?.()) === true) {
+  if (await source.claimJobComplete()) {
     const result = await predictor.jobComplete();
     summary.ranJobComplete = true;
     tell({ kind: "job_complete.ran", result });
