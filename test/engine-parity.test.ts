@@ -178,6 +178,12 @@ const DECISIONS: Record<string, ApiVerb | NotAnApiVerb> = {
     },
     prepare: batchApiDeployed,
   },
+  "submit <realtime-api>": {
+    api: true,
+    argv: (project) => ["submit", API, path.join(project, "job.json")],
+    ecs: "same-error",
+    code: "api.not_batch",
+  },
   "get <api> <job-id>": {
     api: true,
     argv: (_project, engine) => ["get", BATCH_API, batchJobs[engine]],

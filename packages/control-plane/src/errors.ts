@@ -52,6 +52,9 @@ export const MONITORING_NO_PREDICTIONS = "monitoring.no_predictions";
 /** No job of that id for that BatchAPI (404, both engines). */
 export const JOB_NOT_FOUND = "job.not_found";
 
+/** A batch verb (submit, a job's get/logs/delete) named a RealtimeAPI (400, both engines). */
+export const API_NOT_BATCH = "api.not_batch";
+
 /** A job submission that cannot run: the message names the field and its bound (400, both engines). */
 export const JOB_INVALID = "job.invalid";
 

@@ -31,7 +31,7 @@ import {
   type RollbackResponse,
 } from "../contract/index.js";
 import type { BundleStore } from "../bundles/bundle-store.js";
-import { DomainError } from "../errors.js";
+import { API_NOT_BATCH, DomainError } from "../errors.js";
 import { eventApi } from "../contract/index.js";
 import type { EventBus } from "../events/event-sink.js";
 import { monitoringOf, type MonitoringLoop } from "../monitoring/monitoring-loop.js";
@@ -442,34 +442,42 @@ export class LocalEngine implements ApiEngine {
   }
   // Batch jobs (issue 32): the same object serves these verbs and the gateway's data plane.
   async submitJob(name: string, submission: BatchJobSubmission): Promise<BatchJobSpec> {
-    return this.#batch("submit").submit(name, submission);
+    return this.#batch("submit", name).submit(name, submission);
   }
 
   async listJobs(name: string): Promise<BatchJobList> {
-    return this.#batch("get").list(name);
+    return this.#batch("get", name).list(name);
   }
 
   async getJob(name: string, jobId: string): Promise<BatchJobResponse> {
-    return this.#batch("get").get(name, jobId);
+    return this.#batch("get", name).get(name, jobId);
   }
 
   async stopJob(name: string, jobId: string): Promise<BatchJobStopped> {
-    return this.#batch("delete").stop(name, jobId);
+    return this.#batch("delete", name).stop(name, jobId);
   }
 
   async jobLogs(name: string, jobId: string): Promise<ApiLogStream> {
-    const batch = this.#batch("logs");
+    const batch = this.#batch("logs", name);
     const { name: api, source } = batch.logSource(name, jobId);
     return { name: api, source, isDeleted: () => !batch.has(api) };
   }
 
-  #batch(verb: string): LocalBatchJobs {
+  /** The batch jobs, for `verb` on the BatchAPI `api` (a RealtimeAPI of that name is refused). */
+  #batch(verb: string, api?: string): LocalBatchJobs {
     const batch = this.#deps.batch;
     if (batch === undefined) {
       throw engineNotSupported(
         this,
         `${verb} (batch jobs)`,
         "this control plane runs no batch jobs (its engine has no local workers)",
+      );
+    }
+    if (api !== undefined && !batch.has(api) && this.#deps.store.getApi(api) !== undefined) {
+      throw new DomainError(
+        API_NOT_BATCH,
+        `${api} is a RealtimeAPI: jobs are submitted to a BatchAPI (axon ${verb} acts on jobs)`,
+        { status: 400, hint: `send ${api} requests instead (axon predict ${api} payload.json)` },
       );
     }
     return batch;

@@ -7,16 +7,13 @@
  */
 import type { RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
 import { createHash } from "node:crypto";
-import { DomainError, API_NOT_FOUND } from "../../errors.js";
+import { API_NOT_BATCH, DomainError, API_NOT_FOUND } from "../../errors.js";
 import { specHash, type ApiSpec } from "@axon/config";
 import { ensureBundle, isAwsError } from "./api-deploy.js";
 import { taskFamily, type EcsApiDeps } from "./api-names.js";
 import { taskDefinitionInput, type TaskSpec } from "./api-task-definition.js";
 import { BATCH_ENV, BATCH_MODE, BATCH_TAGS } from "./batch-names.js";
 import { callAws } from "./cluster-stack.js";
-
-/** The API exists but is not a BatchAPI (400). */
-export const BATCH_NOT_BATCH_API = "batch.not_batch_api";
 
 /**
  * What ECS needs of a BatchAPI's spec: the fields config's `BatchApiSpec` (issue 32) shares with a
@@ -143,9 +140,12 @@ export async function requireBatchApi(
   }
   if (found.tags[BATCH_TAGS.kind] !== "BatchAPI") {
     throw new DomainError(
-      BATCH_NOT_BATCH_API,
+      API_NOT_BATCH,
       `${api} in environment ${deps.refs.envName} is a RealtimeAPI: jobs are submitted to a BatchAPI`,
-      { status: 400, hint: "deploy the API with kind: BatchAPI, or send it requests instead" },
+      {
+        status: 400,
+        hint: `send ${api} requests instead (axon predict ${api} payload.json --env ${deps.refs.envName})`,
+      },
     );
   }
   return found;
