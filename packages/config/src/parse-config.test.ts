@@ -59,6 +59,13 @@ const BROKEN: BrokenCase[] = [
     fragment: "a BatchAPI has no autoscaling: each job runs the `workers` its submission asks for",
   },
   {
+    title: "BatchAPI with a RealtimeAPI's networking key (auth)",
+    yaml: `- name: iris\n  kind: BatchAPI\n${PREDICTOR}\n  networking:\n    auth: api_key`,
+    path: "iris.networking.auth",
+    line: 7,
+    fragment: "key auth is not supported (supported keys: endpoint, api_gateway)",
+  },
+  {
     title: "TrafficSplitter weights not totalling 100",
     yaml: `- name: split\n  kind: TrafficSplitter\n  apis:\n    - name: iris\n      weight: 90`,
     path: "split.apis",

@@ -112,7 +112,7 @@ function describeSchemaError(error: ErrorObject): FieldIssue {
       const key = String(params["additionalProperty"]);
       return {
         path: [...path, key],
-        message: `key ${key} is not supported ${suggestKey(key, parent)}`,
+        message: `key ${key} is not supported ${suggestKey(key, parent, path.at(-1))}`,
         atKey: true,
       };
     }
@@ -264,7 +264,11 @@ function formatMessage(format: string, data: unknown): string {
 }
 
 /** "(did you mean …?)", "(it belongs under …)" or the list of supported keys. */
-function suggestKey(key: string, parentSchema: Record<string, unknown>): string {
+function suggestKey(
+  key: string,
+  parentSchema: Record<string, unknown>,
+  section: string | number | undefined,
+): string {
   const allowed = Object.keys(asRecord(parentSchema["properties"]));
   const close = allowed
     .map((candidate) => ({ candidate, distance: editDistance(key, candidate) }))
@@ -272,7 +276,9 @@ function suggestKey(key: string, parentSchema: Record<string, unknown>): string 
     .sort((a, b) => a.distance - b.distance)[0];
   if (close !== undefined) return `(did you mean ${close.candidate}?)`;
   const home = sectionOwningKey(key);
-  if (home !== undefined) return `(it belongs under ${home})`;
+  // Already in that section: a key another kind has there (a RealtimeAPI's networking.auth under a
+  // BatchAPI's networking), not a key in the wrong place.
+  if (home !== undefined && home !== section) return `(it belongs under ${home})`;
   return `(supported keys: ${allowed.join(", ")})`;
 }
 
