@@ -55,7 +55,7 @@ import { PythonBatchWorker } from "./python-batch-worker.js";
 import type { S3ItemsPort } from "../providers/aws/s3-items.js";
 import { batchDataPlane } from "./batch-data-plane.js";
 import type { BatchRouteHandler } from "../providers/local/gateway.js";
-import { changedFields } from "../services/spec-changes.js";
+import { batchApiPreview, changedFields } from "../services/spec-changes.js";
 import type { PlannedBatchApi } from "../services/deploy-plan.js";
 import type { Artifact } from "../state/store.js";
 
@@ -216,36 +216,26 @@ export class LocalBatchJobs {
   ): ApiPreview[] {
     return planned.map(({ spec, hash }) => {
       const existing = this.#deps.store.getApi(spec.name);
-      const idle = "a BatchAPI runs no replica: each job starts its own workers";
-      if (existing === undefined) {
-        return {
-          api: spec.name,
-          kind: "BatchAPI",
-          outcome: "created",
-          newVersion: true,
-          changedFields: [],
-          codeChanged: true,
-          replicas: "none",
-          replicasReason: idle,
-        };
-      }
-      const codeChanged = existing.bundle !== bundle;
+      const codeChanged = existing !== undefined && existing.bundle !== bundle;
       const environmentChanged =
-        artifact !== undefined && JSON.stringify(existing.artifact) !== JSON.stringify(artifact);
-      const changed = existing.specHash !== hash || codeChanged || environmentChanged;
-      return {
-        api: spec.name,
-        kind: "BatchAPI",
-        outcome: changed ? "updated" : "unchanged",
-        currentVersion: existing.versionId,
-        newVersion: changed,
-        changedFields: changedFields(existing.spec, spec),
-        codeChanged,
-        replicas: "none",
-        replicasReason: changed
-          ? `${idle}; jobs submitted from now on use the new version`
-          : "nothing changes",
-      };
+        existing !== undefined &&
+        artifact !== undefined &&
+        JSON.stringify(existing.artifact) !== JSON.stringify(artifact);
+      return batchApiPreview(
+        spec,
+        existing === undefined
+          ? undefined
+          : {
+              version: existing.versionId,
+              changed: existing.specHash !== hash || codeChanged || environmentChanged,
+              codeChanged,
+              fields: changedFields(existing.spec, spec),
+            },
+        {
+          idle: "a BatchAPI runs no replica: each job starts its own workers",
+          applied: "jobs submitted from now on use the new version",
+        },
+      );
     });
   }
 

@@ -656,3 +656,31 @@ describe.skipIf(!HAS_MOTO)("BatchAPI jobs through the ECS engine (moto)", () => 
     expect((await target.engine.list()).batchApis).toBeUndefined();
   }, 120_000);
 });
+
+describe.skipIf(!HAS_MOTO)("a BatchAPI planned and deployed on the ECS engine (moto)", () => {
+  test("deploy --plan says a BatchAPI is created with no task; the deploy applies it from the plan; planned again it is unchanged", async () => {
+    // Given prod and a config with one BatchAPI
+    const target = await prod();
+    const config = api("scorer").replace("kind: RealtimeAPI", "kind: BatchAPI");
+    const request = { config, configFileName: "axon.yaml", bundle: target.bundle };
+
+    // When it is planned, Then it is created and no task starts
+    const first = await target.engine.preview(await planDeploy(target, target.engine, request));
+    expect(first.apis).toMatchObject([
+      { api: "scorer", kind: "BatchAPI", outcome: "created", replicas: "none" },
+    ]);
+    expect(first.apis[0]?.replicasReason).toMatch(/runs no task: each job starts its own/);
+
+    // When it is deployed from the plan, Then its task definition is registered and no service
+    const deployed = await deploy(target, config);
+    expect(deployed.results).toMatchObject([
+      { api: "scorer", kind: "BatchAPI", outcome: "created" },
+    ]);
+    expect((await target.engine.list()).batchApis).toMatchObject([{ name: "scorer" }]);
+
+    // When planned again, Then nothing changes
+    const again = await target.engine.preview(await planDeploy(target, target.engine, request));
+    expect(again.apis).toMatchObject([{ api: "scorer", outcome: "unchanged" }]);
+    expect(again.changes).toBe(false);
+  }, 120_000);
+});

@@ -19,7 +19,7 @@ import { describeRolling, rollingSteps } from "../providers/aws/api-rollout.js";
 import { describeScaleToZero } from "../providers/aws/api-scale-to-zero.js";
 import type { DeployedApi, DeployPlan } from "../services/deploy-plan.js";
 import { previewResponse, previewSplitter } from "./deploy-preview.js";
-import { changedFields } from "../services/spec-changes.js";
+import { batchApiPreview, changedFields } from "../services/spec-changes.js";
 
 /** What deploying `plan` to the ECS environment `env` would do to each API of its config. */
 export function previewEcsDeploy(env: string, plan: DeployPlan): DeployPreviewResponse {
@@ -85,31 +85,22 @@ function previewBatchApi(
   deployed: DeployedApi | undefined,
   bundle: string,
 ): ApiPreview {
-  const idle = "a BatchAPI runs no task: each job starts its own with RunTask";
-  const base = { api: spec.name, kind: "BatchAPI" as const, replicas: "none" as const };
-  if (deployed === undefined) {
-    return {
-      ...base,
-      outcome: "created",
-      newVersion: true,
-      changedFields: [],
-      codeChanged: true,
-      replicasReason: idle,
-    };
-  }
-  const codeChanged = deployed.bundle !== bundle;
-  const changed = deployed.specHash !== hash || codeChanged;
-  return {
-    ...base,
-    outcome: changed ? "updated" : "unchanged",
-    currentVersion: deployed.version,
-    newVersion: changed,
-    changedFields: [],
-    codeChanged,
-    replicasReason: changed
-      ? `${idle}; a new task definition revision is registered, which jobs submitted from now on run`
-      : "nothing changes",
-  };
+  const codeChanged = deployed !== undefined && deployed.bundle !== bundle;
+  return batchApiPreview(
+    spec,
+    deployed === undefined
+      ? undefined
+      : {
+          version: deployed.version,
+          changed: deployed.specHash !== hash || codeChanged,
+          codeChanged,
+          fields: [],
+        },
+    {
+      idle: "a BatchAPI runs no task: each job starts its own with RunTask",
+      applied: "a new task definition revision is registered, which jobs submitted from now on run",
+    },
+  );
 }
 
 /** The ECS rollout: a canary (percent and bake) or a rolling one, in tasks at `replicas`. */

@@ -4,7 +4,7 @@
  * once so no two callers count a change differently.
  */
 import type { ApiSpec, BatchApiSpec, TrafficSplitterSpec } from "@axon/config";
-import type { FieldChange } from "../contract/index.js";
+import type { ApiPreview, FieldChange } from "../contract/index.js";
 
 /**
  * The dotted fields whose value differs between `before` and `after` (sorted). Objects are walked
@@ -38,4 +38,37 @@ function walk(before: unknown, after: unknown, prefix: string, out: FieldChange[
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A BatchAPI's line of `deploy --plan`, on either engine: a BatchAPI runs nothing between jobs, so
+ * a deploy starts or stops no replica; what changes is what the next job runs. `idle` says where
+ * a job's workers come from on the engine, `applied` what a change does there.
+ */
+export function batchApiPreview(
+  spec: BatchApiSpec,
+  deployed:
+    { version: string; changed: boolean; codeChanged: boolean; fields: FieldChange[] } | undefined,
+  words: { idle: string; applied: string },
+): ApiPreview {
+  const base = { api: spec.name, kind: "BatchAPI" as const, replicas: "none" as const };
+  if (deployed === undefined) {
+    return {
+      ...base,
+      outcome: "created",
+      newVersion: true,
+      changedFields: [],
+      codeChanged: true,
+      replicasReason: words.idle,
+    };
+  }
+  return {
+    ...base,
+    outcome: deployed.changed ? "updated" : "unchanged",
+    currentVersion: deployed.version,
+    newVersion: deployed.changed,
+    changedFields: deployed.fields,
+    codeChanged: deployed.codeChanged,
+    replicasReason: deployed.changed ? `${words.idle}; ${words.applied}` : "nothing changes",
+  };
 }
