@@ -101,7 +101,13 @@ const LIVE: ReadonlySet<BatchJobStatusCode> = new Set(["status_enqueuing", "stat
 
 // ---- submit -------------------------------------------------------------------------------------
 
-/** What the ECS engine refuses in a submission, before any AWS call: 400 naming the field. */
+/**
+ * What ECS adds to the bounds of a submission, before any AWS call: 400 naming the field. The
+ * submission was read by the engine with `validateSubmission` (batch/job-submission.ts), the same
+ * reading as the local engine's (one item source, batch sizes, items); these are the bounds of the
+ * AWS resources a job becomes — its queue's visibility timeout and maxReceiveCount (R16), its
+ * Fargate tasks, the batches one submission can send.
+ */
 export function checkEcsSubmission(submission: BatchJobSubmission): void {
   const refuse = (field: string, what: string, hint: string): never => {
     throw new DomainError(JOB_INVALID, `${field} ${what}`, { status: 400, hint });
@@ -130,39 +136,12 @@ export function checkEcsSubmission(submission: BatchJobSubmission): void {
       "set timeout (seconds per batch) between 1 and 43200",
     );
   }
-  const sources = [
-    submission.item_list,
-    submission.file_path_lister,
-    submission.delimited_files,
-  ].filter((source) => source !== undefined);
-  if (sources.length !== 1) {
-    refuse(
-      "item_list / file_path_lister / delimited_files",
-      `are ${sources.length} given: a job takes exactly one`,
-      "give exactly one item source",
-    );
-  }
-  const batchSize = sources[0]?.batch_size;
-  if (!Number.isInteger(batchSize) || (batchSize ?? 0) < 1) {
-    refuse(
-      "batch_size",
-      `is ${String(batchSize)}`,
-      "set batch_size to a whole number of 1 or more",
-    );
-  }
   const list = submission.item_list;
   if (list !== undefined && Math.ceil(list.items.length / list.batch_size) > MAX_ECS_BATCHES) {
     throw new DomainError(
       BATCH_TOO_MANY_BATCHES,
       `item_list makes ${Math.ceil(list.items.length / list.batch_size)} batches of ${list.batch_size}: a job on ECS has at most ${MAX_ECS_BATCHES}`,
       { status: 400, hint: "raise batch_size, or split the items into several jobs" },
-    );
-  }
-  if (submission.item_list !== undefined && submission.item_list.items.length === 0) {
-    refuse(
-      "item_list.items",
-      "is empty: the job would have nothing to do",
-      "give at least one item",
     );
   }
 }
